@@ -1,0 +1,1 @@
+"""Digital wallet platform: domain services, ledger and the GraphQL API."""

@@ -1,0 +1,1 @@
+"""Transport layer: the Litestar app's GraphQL schema and plain HTTP routes."""

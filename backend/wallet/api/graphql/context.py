@@ -1,0 +1,68 @@
+"""Per-operation GraphQL context: the services, the client's session token and viewer.
+
+The same context serves HTTP (cookie or `Authorization: Bearer`) and WebSocket
+operations (the handshake's cookie, or `authorization` in `connection_init`'s payload).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from litestar.datastructures import State
+from strawberry.litestar import BaseContext
+
+from wallet.api.graphql.errors import ErrorCode, PublicError
+from wallet.api.state import Services
+from wallet.users.models import User
+from wallet.users.service import get_user
+
+SESSION_COOKIE = "wallet_session"
+
+
+class Context(BaseContext, kw_only=True):
+    services: Services
+    connection_params: dict[str, Any] | None = None
+    viewer_cache: User | None = None
+    viewer_loaded: bool = False
+
+    def session_token(self) -> str | None:
+        conn = self.request or self.websocket
+        if conn is None:
+            return None
+        header = conn.headers.get("authorization", "")
+        if isinstance(self.connection_params, dict):
+            header = str(self.connection_params.get("authorization", header))
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() == "bearer" and credentials:
+            return credentials.strip()
+        return conn.cookies.get(SESSION_COOKIE)
+
+    def client_ip(self) -> str:
+        conn = self.request or self.websocket
+        return conn.client.host if conn is not None and conn.client else "unknown"
+
+    async def viewer(self) -> User | None:
+        """The logged-in user, or None; resolved once per operation."""
+        if not self.viewer_loaded:
+            token = self.session_token()
+            session = await self.services.sessions.resolve(token) if token else None
+            self.viewer_cache = await get_user(session.user_id) if session else None
+            self.viewer_loaded = True
+        return self.viewer_cache
+
+    async def require_viewer(self) -> User:
+        user = await self.viewer()
+        if user is None:
+            raise PublicError(ErrorCode.NOT_AUTHENTICATED, "Log in first")
+        return user
+
+    def forget_viewer(self) -> None:
+        self.viewer_cache, self.viewer_loaded = None, False
+
+
+Info = strawberry.Info[Context, None]
+
+
+async def context_getter(state: State) -> Context:
+    return Context(services=state["services"])

@@ -1,0 +1,51 @@
+"""The assembled Strawberry schema, with depth/alias/token limits and error masking."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+
+from wallet.api.graphql.errors import should_mask_error
+from wallet.api.graphql.users import UserMutation, UserQuery
+from wallet.api.graphql.wallets import WalletQuery, WalletSubscription
+
+
+@strawberry.type
+class Query(UserQuery, WalletQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(UserMutation):
+    pass
+
+
+@strawberry.type
+class Subscription(WalletSubscription):
+    pass
+
+
+def build_schema(*, production: bool = False) -> strawberry.Schema:
+    extensions: list[SchemaExtension | type[SchemaExtension]] = [
+        QueryDepthLimiter(max_depth=10),
+        MaxAliasesLimiter(max_alias_count=15),
+        MaxTokensLimiter(max_token_count=2000),
+        MaskErrors(should_mask_error=should_mask_error),
+    ]
+    if production:
+        extensions.append(DisableIntrospection())
+    return strawberry.Schema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+    )
+
+
+def schema_sdl() -> str:
+    """The exported contract, as written to graphql/schema.graphql."""
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,165 @@
+"""GraphQL surface of users and sessions: signUp, logIn, logOut, me."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from wallet.api.graphql.context import SESSION_COOKIE, Context, Info
+from wallet.api.graphql.errors import (
+    ErrorCode,
+    FieldError,
+    InvalidCredentials,
+    NotAuthenticated,
+    RateLimited,
+    ValidationError,
+    not_authenticated,
+)
+from wallet.auth import ratelimit
+from wallet.users import errors as user_errors
+from wallet.users import service
+from wallet.users.models import SignUpRequest, User
+
+
+@strawberry.type(name="User")
+class UserType:
+    id: strawberry.ID
+    email: str
+    phone: str
+    username: str
+    created_at: datetime
+
+    @classmethod
+    def from_domain(cls, user: User) -> UserType:
+        return cls(id=strawberry.ID(str(user.id)), email=user.email, phone=user.phone,
+                   username=user.username, created_at=user.created_at)
+
+
+@strawberry.enum
+class SessionTransport(Enum):
+    COOKIE = "COOKIE"
+    BEARER = "BEARER"
+
+
+@strawberry.input
+class SignUpInput:
+    email: str
+    phone: str
+    username: str
+    password: str
+    session_transport: SessionTransport = SessionTransport.COOKIE
+
+
+@strawberry.input
+class LogInInput:
+    login: str = strawberry.field(description="Email, phone number or username.")
+    password: str
+    session_transport: SessionTransport = SessionTransport.COOKIE
+
+
+@strawberry.type
+class AuthPayload:
+    user: UserType
+    token: str | None = strawberry.field(
+        description="The bearer token; only with sessionTransport BEARER (mobile clients)."
+    )
+
+
+@strawberry.type
+class LogOutPayload:
+    ok: bool
+
+
+SignUpResult = Annotated[
+    AuthPayload | ValidationError | RateLimited, strawberry.union("SignUpResult")
+]
+LogInResult = Annotated[
+    AuthPayload | InvalidCredentials | RateLimited, strawberry.union("LogInResult")
+]
+LogOutResult = Annotated[LogOutPayload | NotAuthenticated, strawberry.union("LogOutResult")]
+
+
+def _rate_limited(exc: ratelimit.RateLimited) -> RateLimited:
+    return RateLimited(code=ErrorCode.RATE_LIMITED, retry_after_seconds=exc.retry_after_seconds,
+                       message=f"Too many attempts. Try again in {exc.retry_after_seconds}s.")
+
+
+async def _start_session(ctx: Context, user: User, transport: SessionTransport) -> AuthPayload:
+    """Issue a fresh session token (never reuse one: no fixation) and deliver it."""
+    old = ctx.session_token()
+    if old:
+        await ctx.services.sessions.revoke(old)
+    token = await ctx.services.sessions.create(user.id)
+    if transport is SessionTransport.BEARER:
+        return AuthPayload(user=UserType.from_domain(user), token=token)
+    assert ctx.response is not None
+    settings = ctx.services.settings
+    ctx.response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.cookie_secure,
+        max_age=settings.session_absolute_seconds, path="/",
+    )
+    return AuthPayload(user=UserType.from_domain(user), token=None)
+
+
+@strawberry.type
+class UserQuery:
+    @strawberry.field(description="The logged-in user, or null.")
+    async def me(self, info: Info) -> UserType | None:
+        user = await info.context.viewer()
+        return UserType.from_domain(user) if user else None
+
+
+@strawberry.type
+class UserMutation:
+    @strawberry.mutation
+    async def sign_up(self, info: Info, input: SignUpInput) -> SignUpResult:
+        ctx = info.context
+        limiter, limit = ctx.services.rate_limiter, ctx.services.limits.signup_per_ip
+        try:
+            await limiter.check(limit, ctx.client_ip())
+            await limiter.hit(limit, ctx.client_ip())
+            user = await service.sign_up(
+                SignUpRequest(input.email, input.phone, input.username, input.password)
+            )
+        except ratelimit.RateLimited as exc:
+            return _rate_limited(exc)
+        except user_errors.InvalidSignUp as exc:
+            return ValidationError(
+                code=ErrorCode.VALIDATION_ERROR, message="Some fields need attention",
+                field_errors=[FieldError(field=p.field, code=p.code, message=p.message)
+                              for p in exc.problems],
+            )
+        return await _start_session(ctx, user, input.session_transport)
+
+    @strawberry.mutation
+    async def log_in(self, info: Info, input: LogInInput) -> LogInResult:
+        ctx = info.context
+        limiter, limits = ctx.services.rate_limiter, ctx.services.limits
+        account, ip = service.login_key(input.login), ctx.client_ip()
+        try:
+            await limiter.check(limits.login_per_account, account)
+            await limiter.check(limits.login_per_ip, ip)
+            user = await service.authenticate(input.login, input.password)
+        except ratelimit.RateLimited as exc:
+            return _rate_limited(exc)
+        except user_errors.InvalidCredentials as exc:
+            await limiter.hit(limits.login_per_account, account)
+            await limiter.hit(limits.login_per_ip, ip)
+            return InvalidCredentials(code=ErrorCode.INVALID_CREDENTIALS, message=str(exc))
+        await limiter.reset(limits.login_per_account, account)
+        return await _start_session(ctx, user, input.session_transport)
+
+    @strawberry.mutation
+    async def log_out(self, info: Info) -> LogOutResult:
+        ctx = info.context
+        token = ctx.session_token()
+        if not token or await ctx.viewer() is None:
+            return not_authenticated()
+        await ctx.services.sessions.revoke(token)
+        if ctx.response is not None:
+            ctx.response.delete_cookie(SESSION_COOKIE, path="/")
+        ctx.forget_viewer()
+        return LogOutPayload(ok=True)

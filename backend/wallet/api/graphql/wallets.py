@@ -1,0 +1,66 @@
+"""GraphQL surface of wallets: `wallet { balances }` and the `balanceChanged` subscription."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from wallet.api.graphql.context import Info
+from wallet.ledger.models import Balance
+from wallet.money import Currency, Money
+from wallet.realtime.channels import balance_channel
+from wallet.realtime.pubsub import listen
+from wallet.wallets import service
+
+
+@strawberry.type(name="Balance", description="Amounts are decimal strings in the currency.")
+class BalanceType:
+    currency: str
+    available: str = strawberry.field(description="What can be spent now: posted − reserved.")
+    posted: str = strawberry.field(description="Settled balance.")
+    pending: str = strawberry.field(description="Incoming money not yet settled.")
+    reserved: str = strawberry.field(description="Held for outgoing movements in progress.")
+
+    @classmethod
+    def from_domain(cls, b: Balance) -> BalanceType:
+        def fmt(minor: int) -> str:
+            return Money(minor, b.currency).format()
+
+        return cls(currency=b.currency.value, available=fmt(b.available), posted=fmt(b.posted),
+                   pending=fmt(b.incoming), reserved=fmt(b.reserved))
+
+
+@strawberry.type(name="Wallet")
+class WalletType:
+    id: strawberry.ID
+    status: str
+    balances: list[BalanceType]
+
+
+@strawberry.type
+class WalletQuery:
+    @strawberry.field(description="The logged-in user's wallet, or null when logged out.")
+    async def wallet(self, info: Info) -> WalletType | None:
+        user = await info.context.viewer()
+        view = await service.get_wallet(user.id) if user else None
+        if view is None:
+            return None
+        return WalletType(id=strawberry.ID(str(view.id)), status=view.status,
+                          balances=[BalanceType.from_domain(b) for b in view.balances])
+
+
+@strawberry.type
+class WalletSubscription:
+    @strawberry.subscription(description="The viewer's balance, each time it changes.")
+    async def balance_changed(self, info: Info) -> AsyncGenerator[BalanceType, None]:
+        ctx = info.context
+        user = await ctx.require_viewer()
+        async for message in listen(ctx.services.redis, balance_channel(user.id)):
+            # The session may have ended while the socket stayed open.
+            ctx.forget_viewer()
+            if await ctx.viewer() is None:
+                return
+            current = await service.get_balance(user.id, Currency(message["payload"]["currency"]))
+            if current is not None:
+                yield BalanceType.from_domain(current)

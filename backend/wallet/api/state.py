@@ -1,0 +1,36 @@
+"""The long-lived services the API hands to resolvers (built in the app's lifespan)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from wallet.auth.ratelimit import Limit, RateLimiter
+from wallet.auth.sessions import SessionStore
+from wallet.config import Settings
+
+
+@dataclass(frozen=True)
+class Limits:
+    login_per_account: Limit
+    login_per_ip: Limit
+    signup_per_ip: Limit
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> Limits:
+        return cls(
+            login_per_account=Limit("login:account", s.login_failures_per_account,
+                                    s.login_window_seconds),
+            login_per_ip=Limit("login:ip", s.login_failures_per_ip, s.login_window_seconds),
+            signup_per_ip=Limit("signup:ip", s.signups_per_ip, s.signup_window_seconds),
+        )
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    redis: Redis
+    sessions: SessionStore
+    rate_limiter: RateLimiter
+    limits: Limits

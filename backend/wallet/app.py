@@ -1,0 +1,66 @@
+"""Litestar app factory: GraphQL at /graphql, health routes, and the built web app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.static_files import create_static_files_router
+from redis.asyncio import Redis
+from strawberry.litestar import make_graphql_controller
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from wallet.api.graphql.context import context_getter
+from wallet.api.graphql.schema import build_schema
+from wallet.api.http import health, ready, request_id_middleware
+from wallet.api.state import Limits, Services
+from wallet.auth.ratelimit import RateLimiter
+from wallet.auth.sessions import SessionStore
+from wallet.config import Settings
+from wallet.db import engine
+from wallet.log import configure_logging
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    database_url, redis_url = settings.require_urls()
+    configure_logging()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await engine.connect(database_url, pool_size=settings.db_pool_size)
+        redis = Redis.from_url(redis_url)
+        app.state["services"] = Services(
+            settings=settings, redis=redis,
+            sessions=SessionStore(redis, idle_seconds=settings.session_idle_seconds,
+                                  absolute_seconds=settings.session_absolute_seconds),
+            rate_limiter=RateLimiter(redis), limits=Limits.from_settings(settings),
+        )
+        try:
+            yield
+        finally:
+            await redis.aclose()
+            await engine.disconnect()
+
+    graphql_controller = make_graphql_controller(
+        build_schema(production=settings.is_production),
+        path="/graphql",
+        context_getter=context_getter,
+        graphql_ide=None if settings.is_production else "graphiql",
+        allow_queries_via_get=False,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        allowed_origins=settings.allowed_ws_origins,
+    )
+    handlers: list[object] = [graphql_controller, health, ready]
+    if (settings.frontend_dist / "index.html").exists():
+        handlers.append(create_static_files_router(
+            path="/", directories=[settings.frontend_dist], html_mode=True,
+            include_in_schema=False,
+        ))
+    return Litestar(
+        route_handlers=handlers,  # type: ignore[arg-type]
+        lifespan=[lifespan],
+        middleware=[request_id_middleware],
+        openapi_config=None,
+    )

@@ -1,0 +1,1 @@
+"""Authentication plumbing: sessions and rate limits, both in Redis."""

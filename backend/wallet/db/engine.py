@@ -1,0 +1,60 @@
+"""The single Piccolo engine every table is bound to, and the transaction helper.
+
+The engine is created unconfigured; `connect(dsn)` points it at a database and starts the
+pool. Tests re-point it at a fresh database per test. Domain commands run inside
+`transaction()`, which yields the asyncpg connection of the Piccolo transaction, so raw
+SQL (the ledger's locked write path) and Piccolo queries share one database transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from piccolo.engine.postgres import PostgresEngine
+
+DB = PostgresEngine(config={})
+
+Connection = asyncpg.Connection  # type alias used by domain services
+
+
+async def connect(dsn: str, *, pool_size: int = 10) -> None:
+    """Point the engine at `dsn` and start its connection pool."""
+    if DB.pool is not None:
+        await DB.close_connection_pool()
+    DB.config = {"dsn": dsn}
+    await DB.start_connection_pool(min_size=1, max_size=pool_size)
+
+
+async def disconnect() -> None:
+    if DB.pool is not None:
+        await DB.close_connection_pool()
+
+
+@asynccontextmanager
+async def transaction() -> AsyncIterator[Any]:
+    """One database transaction (READ COMMITTED); yields its asyncpg connection.
+
+    Nested use joins the outer transaction, as Piccolo does.
+    """
+    current = DB.current_transaction.get()
+    if current is not None:
+        yield current.connection
+        return
+    async with DB.transaction() as txn:
+        yield txn.connection
+
+
+@asynccontextmanager
+async def connection() -> AsyncIterator[Any]:
+    """A pooled connection outside any transaction (reads, LISTEN)."""
+    current = DB.current_transaction.get()
+    if current is not None:
+        yield current.connection
+        return
+    if DB.pool is None:
+        raise RuntimeError("database pool is not started; call wallet.db.engine.connect()")
+    async with DB.pool.acquire() as conn:
+        yield conn

@@ -1,0 +1,42 @@
+"""Ledger errors: raised by the write path, mapped to typed API errors at the edge."""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of every ledger refusal; nothing has been written when one is raised."""
+
+
+class UnbalancedEntry(LedgerError):
+    pass
+
+
+class AccountNotFound(LedgerError):
+    def __init__(self, account_ids: list[int]) -> None:
+        super().__init__(f"ledger accounts not found: {account_ids}")
+        self.account_ids = account_ids
+
+
+class CurrencyMismatchInEntry(LedgerError):
+    def __init__(self, account_id: int, account_currency: str, posting_currency: str) -> None:
+        super().__init__(
+            f"account {account_id} is in {account_currency}, posting is in {posting_currency}"
+        )
+        self.account_id = account_id
+
+
+class AccountNotActive(LedgerError):
+    def __init__(self, account_id: int, status: str) -> None:
+        super().__init__(f"account {account_id} is {status}")
+        self.account_id = account_id
+        self.status = status
+
+
+class InsufficientFunds(LedgerError):
+    def __init__(self, account_id: int, available: int, requested: int) -> None:
+        super().__init__(
+            f"account {account_id} has {available} available, {requested} requested"
+        )
+        self.account_id = account_id
+        self.available = available
+        self.requested = requested

@@ -1,0 +1,83 @@
+"""The ledger checks of DESIGN.md §3, run after tests and by operators.
+
+Each check returns the breaches it found; an empty report means the ledger is sound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wallet.db.engine import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    check: str
+    detail: str
+    account_ids: tuple[int, ...] = ()
+
+
+_CHECKS: dict[str, str] = {
+    # Trial balance: per currency, all debits equal all credits.
+    "trial_balance": """
+        SELECT currency AS subject, NULL::bigint[] AS accounts,
+               sum(posted_debits) - sum(posted_credits) AS delta
+        FROM ledger_account GROUP BY currency
+        HAVING sum(posted_debits) <> sum(posted_credits)
+    """,
+    # Each account's running totals equal the sum of its postings.
+    "account_matches_postings": """
+        SELECT a.code AS subject, ARRAY[a.id] AS accounts,
+               (a.posted_debits - coalesce(p.debits, 0))
+               + (a.posted_credits - coalesce(p.credits, 0)) AS delta
+        FROM ledger_account a
+        LEFT JOIN (
+            SELECT account_id,
+                   sum(amount) FILTER (WHERE side = 'D') AS debits,
+                   sum(amount) FILTER (WHERE side = 'C') AS credits
+            FROM posting GROUP BY account_id
+        ) p ON p.account_id = a.id
+        WHERE a.posted_debits <> coalesce(p.debits, 0) OR a.posted_credits <> coalesce(p.credits, 0)
+    """,
+    # No account that may not overdraw is below zero available.
+    "no_overdraft": """
+        SELECT code AS subject, ARRAY[id] AS accounts,
+               CASE normal_side WHEN 'C' THEN posted_credits - posted_debits - pending_debits
+                                ELSE posted_debits - posted_credits - pending_credits END AS delta
+        FROM ledger_account
+        WHERE no_overdraft AND CASE normal_side
+            WHEN 'C' THEN posted_credits - posted_debits - pending_debits
+            ELSE posted_debits - posted_credits - pending_credits END < 0
+    """,
+    # Pending totals equal the pending holds against each account.
+    "pending_matches_holds": """
+        SELECT a.code AS subject, ARRAY[a.id] AS accounts,
+               (a.pending_debits - coalesce(d.amount, 0))
+               + (a.pending_credits - coalesce(c.amount, 0)) AS delta
+        FROM ledger_account a
+        LEFT JOIN (SELECT debit_account_id AS id, sum(amount) AS amount FROM ledger_hold
+                   WHERE status = 'pending' GROUP BY 1) d ON d.id = a.id
+        LEFT JOIN (SELECT credit_account_id AS id, sum(amount) AS amount FROM ledger_hold
+                   WHERE status = 'pending' GROUP BY 1) c ON c.id = a.id
+        WHERE a.pending_debits <> coalesce(d.amount, 0)
+           OR a.pending_credits <> coalesce(c.amount, 0)
+    """,
+    # Every journal entry has postings.
+    "entry_has_postings": """
+        SELECT 'entry ' || e.id AS subject, NULL::bigint[] AS accounts, 0::bigint AS delta
+        FROM journal_entry e
+        WHERE NOT EXISTS (SELECT 1 FROM posting p WHERE p.entry_id = e.id)
+    """,
+}
+
+
+async def check_ledger(conn: Connection) -> list[Breach]:
+    """Run every invariant; return all breaches (empty when the ledger is sound)."""
+    breaches: list[Breach] = []
+    for name, sql in _CHECKS.items():
+        for row in await conn.fetch(sql):
+            breaches.append(
+                Breach(name, f"{row['subject']}: off by {row['delta']}",
+                       tuple(row["accounts"] or ()))
+            )
+    return breaches

@@ -1,0 +1,131 @@
+"""Money: integer minor units plus an ISO 4217 currency. Never float.
+
+Parsing and formatting of decimal strings happen here, at the edge; everything inside
+the service works on `Money` values whose arithmetic refuses to mix currencies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+
+
+class Currency(Enum):
+    """Supported ISO 4217 currencies; the value is the code, `exponent` its minor digits."""
+
+    USD = "USD"
+    EUR = "EUR"
+    GBP = "GBP"
+    JPY = "JPY"
+    INR = "INR"
+    BRL = "BRL"
+
+    @property
+    def exponent(self) -> int:
+        return _EXPONENTS[self]
+
+    @classmethod
+    def parse(cls, code: str) -> Currency:
+        try:
+            return cls(code.strip().upper())
+        except ValueError:
+            raise UnknownCurrency(code) from None
+
+
+_EXPONENTS: dict[Currency, int] = {
+    Currency.USD: 2,
+    Currency.EUR: 2,
+    Currency.GBP: 2,
+    Currency.JPY: 0,
+    Currency.INR: 2,
+    Currency.BRL: 2,
+}
+
+
+class MoneyError(ValueError):
+    """Base for invalid money input."""
+
+
+class UnknownCurrency(MoneyError):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"Unknown currency {code!r}")
+        self.code = code
+
+
+class CurrencyMismatch(MoneyError):
+    def __init__(self, left: Currency, right: Currency) -> None:
+        super().__init__(f"Cannot combine {left.value} with {right.value}")
+
+
+class InvalidAmount(MoneyError):
+    """An amount string that is not a plain decimal, or has too many decimals."""
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount_minor: int
+    currency: Currency
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount_minor, int) or isinstance(self.amount_minor, bool):
+            raise TypeError("Money.amount_minor must be an int of minor units")
+
+    @classmethod
+    def zero(cls, currency: Currency) -> Money:
+        return cls(0, currency)
+
+    @classmethod
+    def parse(cls, amount: str, currency: Currency | str) -> Money:
+        """Parse a decimal string like ``"12.34"``; reject more decimals than the currency has."""
+        cur = currency if isinstance(currency, Currency) else Currency.parse(currency)
+        text = amount.strip()
+        if not text or len(text) > 40 or any(c not in "0123456789.-" for c in text):
+            raise InvalidAmount(f"{amount!r} is not a decimal amount")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise InvalidAmount(f"{amount!r} is not a decimal amount") from None
+        scaled = value.scaleb(cur.exponent)
+        if scaled != scaled.to_integral_value():
+            raise InvalidAmount(
+                f"{cur.value} allows at most {cur.exponent} decimal places, got {amount!r}"
+            )
+        return cls(int(scaled), cur)
+
+    def format(self) -> str:
+        """Plain decimal string with exactly the currency's number of decimals."""
+        exp = self.currency.exponent
+        sign = "-" if self.amount_minor < 0 else ""
+        units, minor = divmod(abs(self.amount_minor), 10**exp)
+        return f"{sign}{units}.{minor:0{exp}d}" if exp else f"{sign}{units}"
+
+    def _check(self, other: Money) -> None:
+        if other.currency is not self.currency:
+            raise CurrencyMismatch(self.currency, other.currency)
+
+    def __add__(self, other: Money) -> Money:
+        self._check(other)
+        return Money(self.amount_minor + other.amount_minor, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._check(other)
+        return Money(self.amount_minor - other.amount_minor, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount_minor, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        self._check(other)
+        return self.amount_minor < other.amount_minor
+
+    def __le__(self, other: Money) -> bool:
+        self._check(other)
+        return self.amount_minor <= other.amount_minor
+
+    @property
+    def is_positive(self) -> bool:
+        return self.amount_minor > 0
+
+    def __str__(self) -> str:
+        return f"{self.format()} {self.currency.value}"

@@ -1,0 +1,1 @@
+"""Notifications to users through external providers (email now; SMS and push later)."""

@@ -1,0 +1,43 @@
+"""Notification jobs' logic: re-read state by id, send once, record the outcome."""
+
+from __future__ import annotations
+
+import json
+
+import structlog
+from redis.asyncio import Redis
+
+from wallet.db.engine import connection
+from wallet.notifications.email import EmailMessage, EmailProvider, EmailRejected
+from wallet.users.service import get_user
+
+log = structlog.get_logger(__name__)
+
+SENT_MARK_SECONDS = 7 * 24 * 3600
+
+
+async def send_welcome_email(event_id: int, *, email: EmailProvider, redis: Redis) -> str:
+    """Send the welcome email for a `user.signed_up` event; safe to run twice."""
+    mark = f"notification:welcome:{event_id}"
+    # Claim the send; a second run of the same event finds the mark and does nothing.
+    if not await redis.set(mark, "sending", nx=True, ex=SENT_MARK_SECONDS):
+        return "duplicate"
+    async with connection() as conn:
+        payload = await conn.fetchval("SELECT payload FROM outbox_event WHERE id = $1", event_id)
+    user = await get_user(json.loads(payload)["user_id"]) if payload else None
+    if user is None:
+        return "no_user"
+    try:
+        message_id = await email.send(EmailMessage(
+            to=user.email, subject="Welcome to Wallet",
+            body=f"Hi {user.username}, your wallet is ready. Add money to get started.",
+        ))
+    except EmailRejected as exc:
+        log.warning("notification.email_rejected", event_id=event_id, reason=exc.reason)
+        await redis.set(mark, "rejected", ex=SENT_MARK_SECONDS)
+        return "rejected"
+    except Exception:
+        await redis.delete(mark)  # let arq's retry try again
+        raise
+    await redis.set(mark, message_id, ex=SENT_MARK_SECONDS)
+    return "sent"

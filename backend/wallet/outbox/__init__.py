@@ -1,0 +1,1 @@
+"""Transactional outbox: events committed with their change, relayed after commit."""

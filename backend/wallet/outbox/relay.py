@@ -1,0 +1,128 @@
+"""The relay: moves committed outbox events to Redis pub/sub and arq jobs.
+
+Delivery is at-least-once. A batch is published, then marked published in the same
+database transaction that locked it; a crash in between re-publishes the batch on the
+next run, so subscribers and jobs are idempotent (jobs carry `outbox-<id>` as arq job
+id, which arq de-duplicates). A crash after the business commit but before any
+publish loses nothing: the row waits in the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+
+from wallet.db.engine import connection, transaction
+from wallet.outbox.service import Topic
+from wallet.realtime.channels import balance_channel
+
+log = structlog.get_logger(__name__)
+
+
+class JobQueue(Protocol):
+    async def enqueue_job(self, function: str, *args: Any, _job_id: str | None = None) -> Any:
+        ...
+
+
+class Publisher(Protocol):
+    async def publish(self, channel: str, message: str) -> Any:
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a topic goes: pub/sub channels built from the payload, and/or an arq job."""
+
+    channels: Callable[[dict[str, Any]], list[str]] | None = None
+    job: str | None = None
+
+
+ROUTES: dict[str, Route] = {
+    Topic.USER_SIGNED_UP.value: Route(job="send_welcome_email"),
+    Topic.BALANCE_CHANGED.value: Route(channels=lambda p: [balance_channel(p["user_id"])]),
+}
+
+
+class OutboxRelay:
+    def __init__(self, publisher: Publisher, jobs: JobQueue, *, batch_size: int = 200,
+                 before_mark: Callable[[], Awaitable[None]] | None = None) -> None:
+        self._publisher = publisher
+        self._jobs = jobs
+        self._batch_size = batch_size
+        # Test seam: runs after publishing a batch and before marking it published.
+        self._before_mark = before_mark
+
+    async def _publish(self, event_id: int, topic: str, payload: dict[str, Any]) -> None:
+        route = ROUTES.get(topic)
+        if route is None:
+            log.warning("outbox.unrouted_topic", event_id=event_id, topic=topic)
+            return
+        message = json.dumps({"event_id": event_id, "topic": topic, "payload": payload})
+        for channel in route.channels(payload) if route.channels else []:
+            await self._publisher.publish(channel, message)
+        if route.job:
+            await self._jobs.enqueue_job(route.job, event_id, _job_id=f"outbox-{event_id}")
+
+    async def drain_once(self) -> int:
+        """Publish one batch of committed, unpublished events; return how many."""
+        async with transaction() as conn:
+            rows = await conn.fetch(
+                "SELECT id, topic, payload FROM outbox_event WHERE published_at IS NULL "
+                "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                self._batch_size,
+            )
+            for row in rows:
+                await self._publish(int(row["id"]), row["topic"], json.loads(row["payload"]))
+            if rows and self._before_mark is not None:
+                await self._before_mark()
+            if rows:
+                await conn.execute(
+                    "UPDATE outbox_event SET published_at = now() WHERE id = ANY($1::bigint[])",
+                    [int(r["id"]) for r in rows],
+                )
+        return len(rows)
+
+    async def drain(self) -> int:
+        total = 0
+        while (n := await self.drain_once()) > 0:
+            total += n
+        return total
+
+    async def run(self, stop: asyncio.Event, *, poll_seconds: float = 1.0) -> None:
+        """Drain on every commit notification, and every `poll_seconds` as a backstop."""
+        wake = asyncio.Event()
+
+        def on_notify(*_: Any) -> None:
+            wake.set()
+
+        async with connection() as listener:
+            await listener.add_listener("outbox_event", on_notify)
+            try:
+                while not stop.is_set():
+                    wake.clear()
+                    try:
+                        published = await self.drain()
+                        if published:
+                            log.info("outbox.published", count=published)
+                    except Exception:
+                        # A broken Redis or database must not kill the worker; retry later.
+                        log.exception("outbox.drain_failed")
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(_first(wake, stop), timeout=poll_seconds)
+            finally:
+                await listener.remove_listener("outbox_event", on_notify)
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()

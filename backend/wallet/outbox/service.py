@@ -1,0 +1,27 @@
+"""Write events to the outbox inside the caller's transaction.
+
+Nothing here talks to Redis: an event becomes visible to the relay only when the
+transaction that wrote it commits, and it stays in the table until published.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from typing import Any
+
+from wallet.db.engine import Connection
+
+
+class Topic(Enum):
+    USER_SIGNED_UP = "user.signed_up"
+    BALANCE_CHANGED = "balance.changed"
+
+
+async def emit(conn: Connection, topic: Topic, payload: dict[str, Any]) -> int:
+    """Record `topic` with `payload` in the current transaction; return the event id."""
+    event_id = await conn.fetchval(
+        "INSERT INTO outbox_event (topic, payload) VALUES ($1, $2::jsonb) RETURNING id",
+        topic.value, json.dumps(payload),
+    )
+    return int(event_id)

@@ -1,0 +1,1 @@
+"""Realtime fan-out: Redis pub/sub channels that subscriptions listen on."""

@@ -1,0 +1,5 @@
+"""Names of the Redis pub/sub channels; one place so publishers and listeners agree."""
+
+
+def balance_channel(user_id: int) -> str:
+    return f"user:{user_id}:balance"

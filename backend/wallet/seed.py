@@ -1,0 +1,59 @@
+"""Demo data for `wallet dev`: two consumers with balances and one merchant. Idempotent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wallet.db.engine import connection, transaction
+from wallet.ledger import service as ledger
+from wallet.ledger.models import AccountType, OwnerType
+from wallet.money import Currency, Money
+from wallet.users.models import SignUpRequest
+from wallet.users.service import sign_up
+from wallet.wallets.service import grant_promotional_credit
+
+DEMO_PASSWORD = "demo-wallet-2026"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    email: str
+    phone: str
+    opening_balance: str
+    merchant_name: str | None = None
+
+
+DEMO_USERS = (
+    DemoUser("alice", "alice@example.com", "+14155550101", "250.00"),
+    DemoUser("bob", "bob@example.com", "+14155550102", "100.00"),
+    DemoUser("corner_coffee", "owner@cornercoffee.example", "+14155550103", "0.00",
+             merchant_name="Corner Coffee"),
+)
+
+
+async def seed_demo() -> list[DemoUser]:
+    """Create the demo users that do not exist yet; return the ones created."""
+    created = []
+    for demo in DEMO_USERS:
+        async with connection() as conn:
+            if await conn.fetchval("SELECT 1 FROM app_user WHERE username = $1", demo.username):
+                continue
+        async with transaction() as conn:
+            user = await sign_up(SignUpRequest(demo.email, demo.phone, demo.username,
+                                               DEMO_PASSWORD))
+            opening = Money.parse(demo.opening_balance, Currency.USD)
+            if opening.is_positive:
+                await grant_promotional_credit(conn, user.id, opening, "Demo opening balance")
+            if demo.merchant_name:
+                merchant_id = await conn.fetchval(
+                    "INSERT INTO merchant (name, owner_user_id) VALUES ($1, $2) RETURNING id",
+                    demo.merchant_name, user.id,
+                )
+                await ledger.open_account(
+                    conn, owner_type=OwnerType.MERCHANT, owner_id=int(merchant_id),
+                    currency=Currency.USD, purpose="payable",
+                    account_type=AccountType.LIABILITY, no_overdraft=True,
+                )
+        created.append(demo)
+    return created

@@ -1,0 +1,1 @@
+"""Users: sign-up, credentials and profile lookups."""

@@ -1,0 +1,1 @@
+"""Wallets: a user's container of currency balances, each a ledger account."""

@@ -1,0 +1,71 @@
+"""Wallet lifecycle and balances; money moves only through `wallet.ledger`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wallet.db.engine import Connection, connection
+from wallet.ledger import service as ledger
+from wallet.ledger.models import AccountType, Balance, EntryDraft, OwnerType, Purpose
+from wallet.money import Currency, Money
+from wallet.outbox.service import Topic, emit
+
+DEFAULT_CURRENCY = Currency.USD
+
+
+@dataclass(frozen=True, slots=True)
+class WalletView:
+    id: int
+    user_id: int
+    status: str
+    balances: list[Balance]
+
+
+async def open_wallet(conn: Connection, user_id: int) -> int:
+    """Create the user's wallet and its default-currency balance account."""
+    wallet_id = await conn.fetchval(
+        "INSERT INTO wallet (user_id) VALUES ($1) RETURNING id", user_id
+    )
+    await open_balance(conn, user_id, DEFAULT_CURRENCY)
+    return int(wallet_id)
+
+
+async def open_balance(conn: Connection, user_id: int, currency: Currency) -> int:
+    """The user's wallet account in `currency` (a liability of the platform, no overdraft)."""
+    return await ledger.open_account(
+        conn, owner_type=OwnerType.USER, owner_id=user_id, currency=currency,
+        purpose=Purpose.WALLET, account_type=AccountType.LIABILITY, no_overdraft=True,
+    )
+
+
+async def get_wallet(user_id: int) -> WalletView | None:
+    async with connection() as conn:
+        row = await conn.fetchrow("SELECT id, status FROM wallet WHERE user_id = $1", user_id)
+        if row is None:
+            return None
+        balances = await ledger.balances_of_owner(conn, OwnerType.USER, user_id, Purpose.WALLET)
+    return WalletView(id=int(row["id"]), user_id=user_id, status=row["status"], balances=balances)
+
+
+async def get_balance(user_id: int, currency: Currency) -> Balance | None:
+    async with connection() as conn:
+        balances = await ledger.balances_of_owner(conn, OwnerType.USER, user_id, Purpose.WALLET)
+    return next((b for b in balances if b.currency is currency), None)
+
+
+async def grant_promotional_credit(conn: Connection, user_id: int, amount: Money,
+                                   description: str = "Promotional credit") -> int:
+    """Credit a wallet from the platform's promotional funding (demo seed, goodwill).
+
+    Debits the promotional-funding expense account and credits the user's wallet in one
+    journal entry, and emits `balance.changed`; runs in the caller's transaction.
+    """
+    wallet_account = await open_balance(conn, user_id, amount.currency)
+    funding = await ledger.system_account_id(conn, amount.currency, Purpose.PROMOTIONAL_FUNDING)
+    entry_id = await ledger.post_entry(
+        conn, EntryDraft.transfer("promotional_credit", funding, wallet_account, amount,
+                                  description)
+    )
+    await emit(conn, Topic.BALANCE_CHANGED,
+               {"user_id": user_id, "currency": amount.currency.value, "entry_id": entry_id})
+    return entry_id

@@ -1,0 +1,1 @@
+"""arq worker settings and job entry points (thin: they call domain services)."""
