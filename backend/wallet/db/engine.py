@@ -37,14 +37,36 @@ async def disconnect() -> None:
 async def transaction() -> AsyncIterator[Any]:
     """One database transaction (READ COMMITTED); yields its asyncpg connection.
 
-    Nested use joins the outer transaction, as Piccolo does.
+    Piccolo queries inside the block join it (its transaction context is set). Nested
+    use joins the outer transaction. Commit, rollback, connection release and context
+    reset are done here rather than by Piccolo's `__aexit__`, which skips the release
+    and the context reset when COMMIT itself fails (as it does when a deferred ledger
+    constraint rejects the transaction): the next command would otherwise join a dead
+    transaction.
     """
     current = DB.current_transaction.get()
     if current is not None:
         yield current.connection
         return
-    async with DB.transaction() as txn:
-        yield txn.connection
+    if DB.pool is None:
+        raise RuntimeError("database pool is not started; call wallet.db.engine.connect()")
+    txn = DB.transaction()
+    txn.connection = await DB.pool.acquire()
+    txn.transaction = txn.connection.transaction()
+    try:
+        await txn.transaction.start()
+        token = DB.current_transaction.set(txn)
+        try:
+            yield txn.connection
+        except BaseException:
+            await txn.transaction.rollback()
+            raise
+        else:
+            await txn.transaction.commit()
+        finally:
+            DB.current_transaction.reset(token)
+    finally:
+        await DB.pool.release(txn.connection)
 
 
 @asynccontextmanager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
 from strawberry.extensions import (
     DisableIntrospection,
@@ -33,11 +35,12 @@ class Subscription(WalletSubscription):
 
 
 def build_schema(*, production: bool = False) -> strawberry.Schema:
-    extensions: list[SchemaExtension | type[SchemaExtension]] = [
-        QueryDepthLimiter(max_depth=10),
-        MaxAliasesLimiter(max_alias_count=15),
-        MaxTokensLimiter(max_token_count=2000),
-        MaskErrors(should_mask_error=should_mask_error),
+    # Factories, so that each operation gets fresh extension instances.
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        lambda: QueryDepthLimiter(max_depth=10),
+        lambda: MaxAliasesLimiter(max_alias_count=15),
+        lambda: MaxTokensLimiter(max_token_count=2000),
+        lambda: MaskErrors(should_mask_error=should_mask_error),
     ]
     if production:
         extensions.append(DisableIntrospection())

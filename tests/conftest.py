@@ -1,0 +1,184 @@
+"""Shared fixtures: real PostgreSQL and Redis, one fresh database per test.
+
+With DATABASE_URL / REDIS_URL set (CI), those servers are used; otherwise embedded
+ones start under a temporary folder. A template database is migrated once per run and
+every test gets its own clone of it, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from redis.asyncio import Redis
+
+from wallet.api.state import Limits, Services
+from wallet.app import create_app
+from wallet.auth.ratelimit import RateLimiter
+from wallet.auth.sessions import SessionStore
+from wallet.config import Settings
+from wallet.db import engine
+from wallet.ledger.invariants import check_ledger
+
+
+@dataclass(frozen=True)
+class TestServers:
+    database_url: str  # any database on the server; tests create their own beside it
+    redis_url: str
+
+
+def with_database(url: str, database: str) -> str:
+    """`url` pointing at another database on the same server (unix-socket URLs too)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + database))
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[TestServers]:
+    database_url = os.environ.get("DATABASE_URL")
+    redis_url = os.environ.get("REDIS_URL")
+    if database_url and redis_url:
+        yield TestServers(database_url, redis_url)
+        return
+    from wallet.db.embedded import start_embedded
+
+    with tempfile.TemporaryDirectory(prefix="wallet-test-") as tmp:
+        embedded = start_embedded(Path(tmp), database="postgres")
+        try:
+            yield TestServers(database_url or embedded.database_url,
+                              redis_url or embedded.redis_url)
+        finally:
+            embedded.stop()
+
+
+async def _admin(servers: TestServers) -> asyncpg.Connection:
+    return await asyncpg.connect(dsn=with_database(servers.database_url, "postgres"))
+
+
+@pytest.fixture(scope="session")
+async def template_database(servers: TestServers) -> AsyncIterator[str]:
+    """A migrated database that every test database is cloned from."""
+    from wallet.db.migrate import migrate
+
+    name = f"wallet_tpl_{os.getpid()}"
+    admin = await _admin(servers)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await engine.connect(with_database(servers.database_url, name), pool_size=2)
+    await migrate()
+    await engine.disconnect()
+    try:
+        yield name
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+_counter = itertools.count()
+
+
+@pytest.fixture
+async def database_url(servers: TestServers, template_database: str) -> AsyncIterator[str]:
+    """A fresh migrated database for this test; the engine is connected to it."""
+    name = f"wallet_t_{os.getpid()}_{next(_counter)}"
+    admin = await _admin(servers)
+    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    url = with_database(servers.database_url, name)
+    await engine.connect(url, pool_size=20)
+    try:
+        yield url
+    finally:
+        await engine.disconnect()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def redis_url(servers: TestServers) -> AsyncIterator[str]:
+    client = Redis.from_url(servers.redis_url)
+    await client.flushdb()
+    await client.aclose()
+    yield servers.redis_url
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str) -> Settings:
+    return replace(Settings.from_env(), database_url=database_url, redis_url=redis_url,
+                   environment="test")
+
+
+@pytest.fixture
+def services(settings: Settings, redis: Redis) -> Services:
+    return Services(
+        settings=settings, redis=redis,
+        sessions=SessionStore(redis, idle_seconds=settings.session_idle_seconds,
+                              absolute_seconds=settings.session_absolute_seconds),
+        rate_limiter=RateLimiter(redis), limits=Limits.from_settings(settings),
+    )
+
+
+@dataclass
+class LiveServer:
+    url: str
+    settings: Settings
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://") + "/graphql"
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=10)
+
+
+@contextlib.asynccontextmanager
+async def run_live_server(settings: Settings) -> AsyncIterator[LiveServer]:
+    """The real app under uvicorn on a free loopback port, in this event loop."""
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, lifespan="on",
+                            log_config=None, ws="websockets-sansio")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", settings)
+    finally:
+        server.should_exit = True
+        await task
+        # The app's lifespan closed the shared engine; tests keep using it afterwards.
+        assert settings.database_url is not None
+        await engine.connect(settings.database_url, pool_size=20)
+
+
+@pytest.fixture
+async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
+    async with run_live_server(settings) as live:
+        yield live
+
+
+@pytest.fixture
+async def assert_ledger_sound() -> AsyncIterator[None]:
+    """Run the ledger invariants after the test body."""
+    yield
+    async with engine.connection() as conn:
+        assert await check_ledger(conn) == []

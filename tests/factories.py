@@ -1,0 +1,35 @@
+"""Factories for users and wallets: each call makes a new, unique, valid one."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from wallet.db.engine import transaction
+from wallet.money import Currency, Money
+from wallet.users.models import SignUpRequest, User
+from wallet.users.service import sign_up
+from wallet.wallets.service import grant_promotional_credit
+
+PASSWORD = "correct-horse-42"
+_seq = itertools.count(1)
+
+
+def sign_up_request(**overrides: Any) -> SignUpRequest:
+    n = next(_seq)
+    fields = {
+        "email": f"user{n}@example.com",
+        "phone": f"+1415555{n:04d}",
+        "username": f"user_{n}",
+        "password": PASSWORD,
+    }
+    fields.update(overrides)
+    return SignUpRequest(**fields)
+
+
+async def make_user(balance: str | None = None, **overrides: Any) -> User:
+    user = await sign_up(sign_up_request(**overrides))
+    if balance is not None and Money.parse(balance, Currency.USD).is_positive:
+        async with transaction() as conn:
+            await grant_promotional_credit(conn, user.id, Money.parse(balance, Currency.USD))
+    return user

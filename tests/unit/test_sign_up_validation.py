@@ -1,0 +1,69 @@
+import pytest
+
+from wallet.users.passwords import hash_password, password_problems, verify_password
+from wallet.users.service import login_key
+from wallet.users.validation import validate_sign_up
+from wallet.users.models import SignUpRequest
+
+
+def _request(**kw: str) -> SignUpRequest:
+    base = {"email": "Ann@Example.COM", "phone": "(415) 555-0123", "username": "Ann_B",
+            "password": "sunny-harbour-91"}
+    base.update(kw)
+    return SignUpRequest(**base)
+
+
+def test_valid_request_is_normalised() -> None:
+    normalised, problems = validate_sign_up(_request())
+    assert problems == []
+    assert normalised.email == "ann@example.com"
+    assert normalised.phone == "+14155550123"
+    assert normalised.username == "ann_b"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("email", "not-an-email", "INVALID"),
+        ("email", "a@b", "INVALID"),
+        ("phone", "12", "INVALID"),
+        ("phone", "+1 000 000 0000", "INVALID"),
+        ("username", "ab", "INVALID"),
+        ("username", "has space", "INVALID"),
+        ("username", "x" * 21, "INVALID"),
+        ("password", "short1", "WEAK"),
+        ("password", "password123", "WEAK"),
+        ("password", "aaaaaaaaaaaaaaaaaaaa", "WEAK"),
+        ("password", "onlyletterslong", "WEAK"),
+        ("password", "ann_b-is-my-name-1", "WEAK"),
+    ],
+)
+def test_each_invalid_field_is_reported_with_its_code(field: str, value: str, code: str) -> None:
+    _, problems = validate_sign_up(_request(**{field: value}))
+    assert [(p.field, p.code) for p in problems] == [(field, code)]
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    _, problems = validate_sign_up(SignUpRequest("x", "y", "z", "p"))
+    assert {p.field for p in problems} == {"email", "phone", "username", "password"}
+
+
+def test_long_passphrase_of_letters_is_acceptable() -> None:
+    assert password_problems("correct horse battery staple", username="ann", email="a@x.io") == []
+
+
+def test_password_hash_verifies_only_the_right_password() -> None:
+    hashed = hash_password("sunny-harbour-91")
+    assert hashed.startswith("$argon2id$")
+    assert verify_password(hashed, "sunny-harbour-91")
+    assert not verify_password(hashed, "sunny-harbour-92")
+    assert not verify_password(None, "anything-at-all")
+
+
+@pytest.mark.parametrize(
+    ("login", "key"),
+    [("Alice", "alice"), ("ALICE@Example.com", "alice@example.com"),
+     ("(415) 555-0123", "+14155550123"), ("+1 415 555 0123", "+14155550123")],
+)
+def test_login_key_normalises_usernames_emails_and_phones(login: str, key: str) -> None:
+    assert login_key(login) == key
