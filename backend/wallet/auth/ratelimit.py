@@ -40,10 +40,11 @@ class RateLimiter:
     async def hit(self, limit: Limit, subject: str) -> int:
         """Count one event for `subject`; return the count in the window."""
         key = self._key(limit, subject)
+        # SET NX starts the window once; INCR keeps its TTL (works on Redis 6.2 and 7).
         async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, ex=limit.window_seconds, nx=True)
             pipe.incr(key)
-            pipe.expire(key, limit.window_seconds, nx=True)
-            count, _ = await pipe.execute()
+            _, count = await pipe.execute()
         return int(count)
 
     async def reset(self, limit: Limit, subject: str) -> None:

@@ -1,7 +1,7 @@
 """Email provider interface and its sandbox implementation.
 
 The sandbox behaves like a real provider at its edges: it assigns message ids,
-rejects undeliverable addresses (any address at `bounce.test`), and keeps what it
+rejects undeliverable addresses (any address at `bounce.example.com`), and keeps what it
 "sent" in Redis so developers and tests can read the mailbox.
 """
 
@@ -43,7 +43,7 @@ class SandboxEmailProvider:
         self._redis = redis
 
     async def send(self, message: EmailMessage) -> str:
-        if message.to.lower().endswith("@bounce.test"):
+        if message.to.lower().endswith("@bounce.example.com"):
             raise EmailRejected(message.to, "mailbox does not exist")
         message_id = "sbx_" + secrets.token_hex(8)
         record = {"id": message_id, "sent_at": time.time(), **asdict(message)}

@@ -1,0 +1,161 @@
+"""The outbox relay publishes only committed events, at least once, and survives crashes."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
+from redis.asyncio import Redis
+
+from tests.factories import make_user
+from wallet.config import REPO_ROOT
+from wallet.db.engine import connection, transaction
+from wallet.money import Currency, Money
+from wallet.notifications.email import SandboxEmailProvider
+from wallet.outbox.relay import OutboxRelay
+from wallet.outbox.service import Topic, emit
+from wallet.realtime.channels import balance_channel
+from wallet.wallets.service import grant_promotional_credit
+
+
+@pytest.fixture
+async def arq_redis(redis_url: str) -> AsyncIterator[ArqRedis]:
+    pool = await create_pool(RedisSettings.from_dsn(redis_url))
+    yield pool
+    await pool.aclose()
+
+
+async def unpublished() -> int:
+    async with connection() as conn:
+        return int(await conn.fetchval(
+            "SELECT count(*) FROM outbox_event WHERE published_at IS NULL"))
+
+
+async def next_message(pubsub, timeout: float = 5.0) -> dict:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2)
+        if message:
+            return json.loads(message["data"])
+    raise AssertionError("no pub/sub message arrived")
+
+
+async def test_event_is_published_only_after_its_transaction_commits(
+    database_url: str, redis: Redis, arq_redis: ArqRedis,
+) -> None:
+    relay = OutboxRelay(publisher=redis, jobs=arq_redis)
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(balance_channel(42))
+    business = await asyncpg.connect(database_url)
+    txn = business.transaction()
+    await txn.start()
+    event_id = await emit(business, Topic.BALANCE_CHANGED, {"user_id": 42, "currency": "USD"})
+    assert await relay.drain() == 0  # not committed: invisible to the relay
+    await txn.commit()
+    await business.close()
+    assert await relay.drain() == 1
+    message = await next_message(pubsub)
+    assert message["event_id"] == event_id
+    assert message["payload"] == {"user_id": 42, "currency": "USD"}
+    assert await unpublished() == 0
+    await pubsub.aclose()
+
+
+async def test_rolled_back_event_is_never_published(
+    database_url: str, redis: Redis, arq_redis: ArqRedis,
+) -> None:
+    with pytest.raises(RuntimeError):
+        async with transaction() as conn:
+            await emit(conn, Topic.USER_SIGNED_UP, {"user_id": 1})
+            raise RuntimeError("command failed after writing its event")
+    assert await OutboxRelay(publisher=redis, jobs=arq_redis).drain() == 0
+    assert await arq_redis.queued_jobs() == []
+
+
+async def test_relay_crash_before_marking_republishes_and_jobs_are_deduplicated(
+    database_url: str, redis: Redis, arq_redis: ArqRedis,
+) -> None:
+    async with transaction() as conn:
+        event_id = await emit(conn, Topic.USER_SIGNED_UP, {"user_id": 7})
+
+    async def crash() -> None:
+        raise RuntimeError("relay died after publishing, before marking")
+
+    with pytest.raises(RuntimeError):
+        await OutboxRelay(publisher=redis, jobs=arq_redis, before_mark=crash).drain()
+    assert await unpublished() == 1  # still owed: the mark rolled back
+    assert await OutboxRelay(publisher=redis, jobs=arq_redis).drain() == 1
+    assert await unpublished() == 0
+    jobs = await arq_redis.queued_jobs()
+    assert [(j.job_id, j.function, j.args) for j in jobs] == [
+        (f"outbox-{event_id}", "send_welcome_email", (event_id,))]
+
+
+async def test_running_relay_is_woken_by_the_commit_not_by_polling(
+    database_url: str, redis: Redis, arq_redis: ArqRedis,
+) -> None:
+    user = await make_user()
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(balance_channel(user.id))
+    stop = asyncio.Event()
+    relay_task = asyncio.create_task(
+        OutboxRelay(publisher=redis, jobs=arq_redis).run(stop, poll_seconds=60))
+    await asyncio.sleep(0.3)  # let it drain the sign-up event and start listening
+    started = time.monotonic()
+    async with transaction() as conn:
+        await grant_promotional_credit(conn, user.id, Money(500, Currency.USD))
+    message = await next_message(pubsub, timeout=5)
+    assert message["payload"]["user_id"] == user.id
+    assert time.monotonic() - started < 5  # far below the 60 s poll: NOTIFY woke it
+    stop.set()
+    await relay_task
+    await pubsub.aclose()
+
+
+def _start_worker(database_url: str, redis_url: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+           "PYTHONPATH": str(REPO_ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "arq", "workers.settings.WorkerSettings"],
+                            cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+async def _wait_for_mail(email: SandboxEmailProvider, address: str, timeout: float = 20) -> list:  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sent := await email.sent_to(address):
+            return sent
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no welcome email reached {address}")
+
+
+async def test_killed_worker_loses_no_event_and_sends_each_welcome_once(
+    database_url: str, redis_url: str, redis: Redis,
+) -> None:
+    email = SandboxEmailProvider(redis)
+    before_crash = await make_user()  # committed while no worker runs at all
+    worker = _start_worker(database_url, redis_url)
+    try:
+        assert len(await _wait_for_mail(email, before_crash.email)) == 1
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        while_dead = await make_user()  # committed while the worker is dead
+        await asyncio.sleep(0.5)
+        assert await email.sent_to(while_dead.email) == []
+        worker = _start_worker(database_url, redis_url)
+        assert len(await _wait_for_mail(email, while_dead.email)) == 1
+        await asyncio.sleep(1.0)  # a redelivery, if any, would land by now
+        assert len(await email.sent_to(before_crash.email)) == 1
+        assert len(await email.sent_to(while_dead.email)) == 1
+        assert await unpublished() == 0
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=15)
