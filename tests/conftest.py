@@ -165,9 +165,6 @@ async def run_live_server(settings: Settings) -> AsyncIterator[LiveServer]:
     finally:
         server.should_exit = True
         await task
-        # The app's lifespan closed the shared engine; tests keep using it afterwards.
-        assert settings.database_url is not None
-        await engine.connect(settings.database_url, pool_size=20)
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        await engine.connect(database_url, pool_size=settings.db_pool_size)
+        owns_pool = await engine.connect(database_url, pool_size=settings.db_pool_size)
         redis = Redis.from_url(redis_url)
         app.state["services"] = Services(
             settings=settings, redis=redis,
@@ -41,7 +41,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
         finally:
             await redis.aclose()
-            await engine.disconnect()
+            if owns_pool:
+                await engine.disconnect()
 
     graphql_controller = make_graphql_controller(
         build_schema(production=settings.is_production),

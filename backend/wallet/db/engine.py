@@ -20,12 +20,19 @@ DB = PostgresEngine(config={})
 Connection = asyncpg.Connection  # type alias used by domain services
 
 
-async def connect(dsn: str, *, pool_size: int = 10) -> None:
-    """Point the engine at `dsn` and start its connection pool."""
+async def connect(dsn: str, *, pool_size: int = 10) -> bool:
+    """Point the engine at `dsn` and start its pool; return True if this call started it.
+
+    A pool already open on the same database is reused (tests run the app in-process
+    beside their own use of the engine); only the caller that started it closes it.
+    """
     if DB.pool is not None:
+        if DB.config.get("dsn") == dsn:
+            return False
         await DB.close_connection_pool()
     DB.config = {"dsn": dsn}
     await DB.start_connection_pool(min_size=1, max_size=pool_size)
+    return True
 
 
 async def disconnect() -> None:

@@ -1,0 +1,127 @@
+"""`balanceChanged` end to end: commit → outbox → relay → Redis pub/sub → WebSocket."""
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import websockets
+from arq import create_pool
+from arq.connections import RedisSettings
+from redis.asyncio import Redis
+
+from tests.conftest import LiveServer
+from tests.factories import PASSWORD, make_user
+from tests.graphql_client import LOG_IN, LOG_OUT, gql
+from wallet.db.engine import transaction
+from wallet.money import Currency, Money
+from wallet.outbox.relay import OutboxRelay
+from wallet.realtime.channels import balance_channel
+from wallet.wallets.service import grant_promotional_credit
+
+SUBSCRIBE = "subscription { balanceChanged { currency available posted } }"
+
+
+@pytest.fixture
+async def relay(database_url: str, redis: Redis, redis_url: str) -> AsyncIterator[None]:
+    jobs = await create_pool(RedisSettings.from_dsn(redis_url))
+    stop = asyncio.Event()
+    task = asyncio.create_task(OutboxRelay(publisher=redis, jobs=jobs).run(stop))
+    yield
+    stop.set()
+    await task
+    await jobs.aclose()
+
+
+async def open_subscription(live: LiveServer, *, headers: dict[str, str] | None = None,
+                            init: dict[str, Any] | None = None) -> Any:
+    ws = await websockets.connect(live.ws_url, subprotocols=["graphql-transport-ws"],
+                                  additional_headers=headers or {})
+    await ws.send(json.dumps({"type": "connection_init", "payload": init or {}}))
+    assert json.loads(await ws.recv())["type"] == "connection_ack"
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
+    return ws
+
+
+async def wait_for_listener(redis: Redis, user_id: int) -> None:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        [(_, count)] = await redis.pubsub_numsub(balance_channel(user_id))
+        if count:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("subscription never listened on its channel")
+
+
+async def credit(user_id: int, minor: int) -> None:
+    async with transaction() as conn:
+        await grant_promotional_credit(conn, user_id, Money(minor, Currency.USD))
+
+
+async def log_in(live: LiveServer, username: str, transport: str) -> tuple[str | None, str]:
+    async with live.client() as http:
+        result = await gql(http, LOG_IN, {"input": {"login": username, "password": PASSWORD,
+                                                    "sessionTransport": transport}})
+        return result["data"]["logIn"]["token"], http.cookies.get("wallet_session", "")
+
+
+@pytest.mark.usefixtures("relay")
+async def test_cookie_session_receives_balance_changes(live_server: LiveServer,
+                                                       redis: Redis) -> None:
+    user = await make_user(balance="10.00")
+    _, cookie = await log_in(live_server, user.username, "COOKIE")
+    ws = await open_subscription(live_server, headers={"cookie": f"wallet_session={cookie}"})
+    await wait_for_listener(redis, user.id)
+    await credit(user.id, 250)
+    message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert message == {"id": "1", "type": "next", "payload": {"data": {"balanceChanged": {
+        "currency": "USD", "available": "12.50", "posted": "12.50"}}}}
+    await ws.close()
+
+
+@pytest.mark.usefixtures("relay")
+async def test_bearer_token_in_connection_init_authenticates(live_server: LiveServer,
+                                                             redis: Redis) -> None:
+    user, other = await make_user(), await make_user()
+    token, _ = await log_in(live_server, user.username, "BEARER")
+    ws = await open_subscription(live_server, init={"authorization": f"Bearer {token}"})
+    await wait_for_listener(redis, user.id)
+    await credit(other.id, 999)  # someone else's money: must not reach this socket
+    await credit(user.id, 100)
+    message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert message["payload"]["data"]["balanceChanged"]["available"] == "1.00"
+    await ws.close()
+
+
+async def test_anonymous_subscription_is_refused(live_server: LiveServer) -> None:
+    ws = await open_subscription(live_server)
+    message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert message["type"] == "next"
+    assert message["payload"]["data"] is None
+    (error,) = message["payload"]["errors"]
+    assert (error["message"], error["extensions"]) == ("Log in first",
+                                                       {"code": "NOT_AUTHENTICATED"})
+    await ws.close()
+
+
+@pytest.mark.usefixtures("relay")
+async def test_subscription_ends_when_the_session_is_logged_out(live_server: LiveServer,
+                                                                redis: Redis) -> None:
+    user = await make_user()
+    token, _ = await log_in(live_server, user.username, "BEARER")
+    ws = await open_subscription(live_server, init={"authorization": f"Bearer {token}"})
+    await wait_for_listener(redis, user.id)
+    async with live_server.client() as http:
+        await gql(http, LOG_OUT, token=token)
+    await credit(user.id, 100)
+    message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert message == {"id": "1", "type": "complete"}
+    await ws.close()
+
+
+async def test_cross_site_websocket_handshake_is_refused(live_server: LiveServer) -> None:
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        await websockets.connect(live_server.ws_url, subprotocols=["graphql-transport-ws"],
+                                 additional_headers={"origin": "https://evil.example"})
