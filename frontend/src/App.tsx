@@ -1,0 +1,54 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { Provider, useQuery } from "urql";
+
+import { AuthScreen } from "./AuthScreen";
+import { createApiClient } from "./client";
+import { ViewerDocument } from "./gql/graphql";
+import { WalletScreen } from "./WalletScreen";
+
+export function App() {
+  // A new client (and WebSocket) per session, so a socket never outlives its login.
+  const [sessionVersion, setSessionVersion] = useState(0);
+  const api = useMemo(() => createApiClient(), [sessionVersion]);
+  useEffect(() => () => api.dispose(), [api]);
+  const onSessionChange = useCallback(() => setSessionVersion((v) => v + 1), []);
+
+  return (
+    <Provider value={api.urql}>
+      <Shell onSessionChange={onSessionChange} />
+    </Provider>
+  );
+}
+
+function Shell({ onSessionChange }: { onSessionChange: () => void }) {
+  const [{ data, fetching, error }] = useQuery({
+    query: ViewerDocument,
+    requestPolicy: "network-only",
+  });
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <span className="brand" aria-label="Wallet">
+          ◈ Wallet
+        </span>
+        {data?.me && <span className="who">@{data.me.username}</span>}
+      </header>
+      <main className="content">
+        {fetching && !data ? (
+          <p className="muted" role="status">
+            Loading…
+          </p>
+        ) : error ? (
+          <p className="error" role="alert">
+            We could not reach the wallet service. Check your connection and reload.
+          </p>
+        ) : data?.me ? (
+          <WalletScreen username={data.me.username} onLoggedOut={onSessionChange} />
+        ) : (
+          <AuthScreen onLoggedIn={onSessionChange} />
+        )}
+      </main>
+    </div>
+  );
+}

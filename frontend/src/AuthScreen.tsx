@@ -1,0 +1,138 @@
+import { useState, type FormEvent } from "react";
+import { useMutation } from "urql";
+
+import { LogInDocument, SignUpDocument } from "./gql/graphql";
+
+type Mode = "logIn" | "signUp";
+type FieldErrors = Record<string, string[]>;
+
+export function AuthScreen({ onLoggedIn }: { onLoggedIn: () => void }) {
+  const [mode, setMode] = useState<Mode>("logIn");
+  return (
+    <section className="card auth" aria-labelledby="auth-title">
+      <h1 id="auth-title">{mode === "logIn" ? "Welcome back" : "Create your wallet"}</h1>
+      <div className="tabs" role="tablist">
+        <button role="tab" aria-selected={mode === "logIn"} onClick={() => setMode("logIn")}>
+          Log in
+        </button>
+        <button role="tab" aria-selected={mode === "signUp"} onClick={() => setMode("signUp")}>
+          Sign up
+        </button>
+      </div>
+      {mode === "logIn" ? <LogInForm onDone={onLoggedIn} /> : <SignUpForm onDone={onLoggedIn} />}
+    </section>
+  );
+}
+
+function LogInForm({ onDone }: { onDone: () => void }) {
+  const [{ fetching }, logIn] = useMutation(LogInDocument);
+  const [message, setMessage] = useState<string | null>(null);
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setMessage(null);
+    const result = await logIn({
+      input: { login: String(form.get("login")), password: String(form.get("password")) },
+    });
+    const payload = result.data?.logIn;
+    if (payload?.__typename === "AuthPayload") onDone();
+    else setMessage(payload && "message" in payload ? payload.message : "Something went wrong.");
+  }
+
+  return (
+    <form onSubmit={submit} noValidate>
+      <Field label="Email, phone or username" name="login" autoComplete="username" />
+      <Field label="Password" name="password" type="password" autoComplete="current-password" />
+      {message && (
+        <p className="error" role="alert">
+          {message}
+        </p>
+      )}
+      <button className="primary" type="submit" disabled={fetching}>
+        {fetching ? "Logging in…" : "Log in"}
+      </button>
+    </form>
+  );
+}
+
+function SignUpForm({ onDone }: { onDone: () => void }) {
+  const [{ fetching }, signUp] = useMutation(SignUpDocument);
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [message, setMessage] = useState<string | null>(null);
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    setErrors({});
+    setMessage(null);
+    const result = await signUp({
+      input: {
+        email: String(form.get("email")),
+        phone: String(form.get("phone")),
+        username: String(form.get("username")),
+        password: String(form.get("password")),
+      },
+    });
+    const payload = result.data?.signUp;
+    if (payload?.__typename === "AuthPayload") return onDone();
+    if (payload?.__typename === "ValidationError") {
+      const byField: FieldErrors = {};
+      for (const e of payload.fieldErrors) (byField[e.field] ??= []).push(e.message);
+      setErrors(byField);
+      setMessage(payload.message);
+    } else {
+      setMessage(payload?.message ?? "Something went wrong.");
+    }
+  }
+
+  return (
+    <form onSubmit={submit} noValidate>
+      <Field label="Email" name="email" type="email" autoComplete="email" errors={errors.email} />
+      <Field label="Phone" name="phone" type="tel" autoComplete="tel" errors={errors.phone}
+             placeholder="+1 415 555 0123" />
+      <Field label="Username" name="username" autoComplete="username" errors={errors.username} />
+      <Field label="Password" name="password" type="password" autoComplete="new-password"
+             errors={errors.password} hint="At least 10 characters, letters and digits." />
+      {message && (
+        <p className="error" role="alert">
+          {message}
+        </p>
+      )}
+      <button className="primary" type="submit" disabled={fetching}>
+        {fetching ? "Creating…" : "Create wallet"}
+      </button>
+    </form>
+  );
+}
+
+interface FieldProps {
+  label: string;
+  name: string;
+  type?: string;
+  autoComplete?: string;
+  placeholder?: string;
+  hint?: string;
+  errors?: string[];
+}
+
+function Field({ label, name, type = "text", autoComplete, placeholder, hint, errors }: FieldProps) {
+  const id = `field-${name}`;
+  const invalid = Boolean(errors?.length);
+  return (
+    <div className={`field${invalid ? " invalid" : ""}`}>
+      <label htmlFor={id}>{label}</label>
+      <input id={id} name={name} type={type} autoComplete={autoComplete}
+             placeholder={placeholder} aria-invalid={invalid}
+             aria-describedby={invalid ? `${id}-errors` : undefined} />
+      {hint && !invalid && <small className="muted">{hint}</small>}
+      {invalid && (
+        <ul className="field-errors" id={`${id}-errors`}>
+          {errors!.map((e) => (
+            <li key={e}>{e}</li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}

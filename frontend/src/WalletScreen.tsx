@@ -1,0 +1,99 @@
+import { useEffect, useState } from "react";
+import { useMutation, useQuery, useSubscription } from "urql";
+
+import {
+  BalanceChangedDocument,
+  LogOutDocument,
+  WalletBalancesDocument,
+  type BalanceChangedSubscription,
+} from "./gql/graphql";
+
+type Balance = BalanceChangedSubscription["balanceChanged"];
+
+const SYMBOLS: Record<string, string> = { USD: "$", EUR: "€", GBP: "£", JPY: "¥", INR: "₹", BRL: "R$" };
+
+function display(amount: string, currency: string): string {
+  const symbol = SYMBOLS[currency];
+  const [units, minor] = amount.replace("-", "").split(".");
+  const grouped = units.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  const sign = amount.startsWith("-") ? "−" : "";
+  const body = minor === undefined ? grouped : `${grouped}.${minor}`;
+  return symbol ? `${sign}${symbol}${body}` : `${sign}${body} ${currency}`;
+}
+
+export function WalletScreen({ username, onLoggedOut }: { username: string; onLoggedOut: () => void }) {
+  const [{ data, error }] = useQuery({ query: WalletBalancesDocument, requestPolicy: "network-only" });
+  const [live] = useSubscription({ query: BalanceChangedDocument });
+  const [updates, setUpdates] = useState<Record<string, Balance>>({});
+  const [flash, setFlash] = useState<string | null>(null);
+  const [, logOut] = useMutation(LogOutDocument);
+
+  useEffect(() => {
+    const changed = live.data?.balanceChanged;
+    if (!changed) return;
+    setUpdates((u) => ({ ...u, [changed.currency]: changed }));
+    setFlash(changed.currency);
+    const timer = setTimeout(() => setFlash(null), 1500);
+    return () => clearTimeout(timer);
+  }, [live.data]);
+
+  const balances: Balance[] = (data?.wallet?.balances ?? []).map((b) => updates[b.currency] ?? b);
+  for (const [currency, b] of Object.entries(updates)) {
+    if (!balances.some((x) => x.currency === currency)) balances.push(b);
+  }
+
+  async function handleLogOut() {
+    await logOut({});
+    onLoggedOut();
+  }
+
+  return (
+    <section aria-labelledby="wallet-title">
+      <h1 id="wallet-title" className="greeting">
+        Hi, {username}
+      </h1>
+      {error && (
+        <p className="error" role="alert">
+          Your balances could not be loaded.
+        </p>
+      )}
+      <div className="balances">
+        {balances.map((b) => (
+          <article key={b.currency} className={`card balance${flash === b.currency ? " flash" : ""}`}
+                   data-testid={`balance-${b.currency}`}>
+            <header>
+              <span className="currency">{b.currency}</span>
+              <span className={`live ${live.error ? "off" : "on"}`}
+                    title={live.error ? "Live updates paused" : "Live"}>
+                {live.error ? "offline" : "● live"}
+              </span>
+            </header>
+            <p className="amount" aria-label="Available balance" data-testid="available">
+              {display(b.available, b.currency)}
+            </p>
+            <dl className="details">
+              <div>
+                <dt>Settled</dt>
+                <dd>{display(b.posted, b.currency)}</dd>
+              </div>
+              <div>
+                <dt>Incoming</dt>
+                <dd>{display(b.pending, b.currency)}</dd>
+              </div>
+              <div>
+                <dt>On hold</dt>
+                <dd>{display(b.reserved, b.currency)}</dd>
+              </div>
+            </dl>
+          </article>
+        ))}
+      </div>
+      {data?.wallet?.status && data.wallet.status !== "active" && (
+        <p className="error">This wallet is {data.wallet.status}.</p>
+      )}
+      <button className="secondary" onClick={handleLogOut}>
+        Log out
+      </button>
+    </section>
+  );
+}

@@ -1,0 +1,133 @@
+"""Browser fixtures: a live `wallet dev` server process and headless Debian Chromium.
+
+Without Chromium the e2e tests skip with the reason, except under CI (CI set), where
+a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from tests.conftest import TestServers, with_database
+from wallet.config import REPO_ROOT
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def find_chromium() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium",
+                      shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+def _require(condition: bool, reason: str) -> None:
+    if condition:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+@dataclass
+class WebApp:
+    url: str
+    database_url: str
+    redis_url: str
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+async def web_app(servers: TestServers, template_database: str) -> AsyncIterator[WebApp]:
+    """`wallet dev` (API + worker + web app) on its own database, as a real process."""
+    _require((REPO_ROOT / "frontend" / "dist" / "index.html").exists(),
+             "frontend/dist is not built (run `make frontend`)")
+    name = f"wallet_e2e_{os.getpid()}"
+    admin = await asyncpg.connect(with_database(servers.database_url, "postgres"))
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    database_url = with_database(servers.database_url, name)
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": servers.redis_url,
+           "PYTHONPATH": str(REPO_ROOT)}
+    log = (ARTIFACTS / "server.log")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "wallet.cli", "dev", "--no-seed", "--port", str(port)],
+            cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        async with httpx.AsyncClient() as http:
+            while True:
+                try:
+                    if (await http.get(f"{url}/ready")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not start; see {log}")
+                await asyncio.sleep(0.2)
+        yield WebApp(url, database_url, servers.redis_url)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    chromium = find_chromium()
+    _require(chromium is not None, "Chromium not found (apt-get install chromium)")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium,
+                                                   args=CHROMIUM_FLAGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def phone_page(browser: Browser) -> AsyncIterator[Page]:
+    """A fresh browser context the size of a phone (iPhone 14-like viewport)."""
+    context = await browser.new_context(viewport={"width": 390, "height": 844},
+                                        device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    yield page
+    await context.close()
+
+
+async def screenshot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path
