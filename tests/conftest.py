@@ -22,7 +22,6 @@ import httpx
 import pytest
 import uvicorn
 from redis.asyncio import Redis
-
 from wallet.api.state import Limits, Services
 from wallet.app import create_app
 from wallet.auth.ratelimit import RateLimiter
@@ -56,8 +55,9 @@ def servers() -> Iterator[TestServers]:
     with tempfile.TemporaryDirectory(prefix="wallet-test-") as tmp:
         embedded = start_embedded(Path(tmp), database="postgres")
         try:
-            yield TestServers(database_url or embedded.database_url,
-                              redis_url or embedded.redis_url)
+            yield TestServers(
+                database_url or embedded.database_url, redis_url or embedded.redis_url
+            )
         finally:
             embedded.stop()
 
@@ -121,17 +121,23 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 
 @pytest.fixture
 def settings(database_url: str, redis_url: str) -> Settings:
-    return replace(Settings.from_env(), database_url=database_url, redis_url=redis_url,
-                   environment="test")
+    return replace(
+        Settings.from_env(), database_url=database_url, redis_url=redis_url, environment="test"
+    )
 
 
 @pytest.fixture
 def services(settings: Settings, redis: Redis) -> Services:
     return Services(
-        settings=settings, redis=redis,
-        sessions=SessionStore(redis, idle_seconds=settings.session_idle_seconds,
-                              absolute_seconds=settings.session_absolute_seconds),
-        rate_limiter=RateLimiter(redis), limits=Limits.from_settings(settings),
+        settings=settings,
+        redis=redis,
+        sessions=SessionStore(
+            redis,
+            idle_seconds=settings.session_idle_seconds,
+            absolute_seconds=settings.session_absolute_seconds,
+        ),
+        rate_limiter=RateLimiter(redis),
+        limits=Limits.from_settings(settings),
     )
 
 
@@ -151,8 +157,14 @@ class LiveServer:
 @contextlib.asynccontextmanager
 async def run_live_server(settings: Settings) -> AsyncIterator[LiveServer]:
     """The real app under uvicorn on a free loopback port, in this event loop."""
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, lifespan="on",
-                            log_config=None, ws="websockets-sansio")
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=0,
+        lifespan="on",
+        log_config=None,
+        ws="websockets-sansio",
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -32,10 +32,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         owns_pool = await engine.connect(database_url, pool_size=settings.db_pool_size)
         redis = Redis.from_url(redis_url)
         app.state["services"] = Services(
-            settings=settings, redis=redis,
-            sessions=SessionStore(redis, idle_seconds=settings.session_idle_seconds,
-                                  absolute_seconds=settings.session_absolute_seconds),
-            rate_limiter=RateLimiter(redis), limits=Limits.from_settings(settings),
+            settings=settings,
+            redis=redis,
+            sessions=SessionStore(
+                redis,
+                idle_seconds=settings.session_idle_seconds,
+                absolute_seconds=settings.session_absolute_seconds,
+            ),
+            rate_limiter=RateLimiter(redis),
+            limits=Limits.from_settings(settings),
         )
         try:
             yield
@@ -55,10 +60,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     handlers: list[object] = [graphql_controller, health, ready]
     if (settings.frontend_dist / "index.html").exists():
-        handlers.append(create_static_files_router(
-            path="/", directories=[settings.frontend_dist], html_mode=True,
-            include_in_schema=False,
-        ))
+        handlers.append(
+            create_static_files_router(
+                path="/",
+                directories=[settings.frontend_dist],
+                html_mode=True,
+                include_in_schema=False,
+            )
+        )
     return Litestar(
         route_handlers=handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],

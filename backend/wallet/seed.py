@@ -12,7 +12,7 @@ from wallet.users.models import SignUpRequest
 from wallet.users.service import sign_up
 from wallet.wallets.service import grant_promotional_credit
 
-DEMO_PASSWORD = "demo-wallet-2026"
+DEMO_PASSWORD = "demo-wallet-2026"  # noqa: S105 (public demo login, printed by `make dev`)
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,13 @@ class DemoUser:
 DEMO_USERS = (
     DemoUser("alice", "alice@example.com", "+14155550101", "250.00"),
     DemoUser("bob", "bob@example.com", "+14155550102", "100.00"),
-    DemoUser("corner_coffee", "owner@cornercoffee.example", "+14155550103", "0.00",
-             merchant_name="Corner Coffee"),
+    DemoUser(
+        "corner_coffee",
+        "owner@cornercoffee.example",
+        "+14155550103",
+        "0.00",
+        merchant_name="Corner Coffee",
+    ),
 )
 
 
@@ -40,20 +45,26 @@ async def seed_demo() -> list[DemoUser]:
             if await conn.fetchval("SELECT 1 FROM app_user WHERE username = $1", demo.username):
                 continue
         async with transaction() as conn:
-            user = await sign_up(SignUpRequest(demo.email, demo.phone, demo.username,
-                                               DEMO_PASSWORD))
+            user = await sign_up(
+                SignUpRequest(demo.email, demo.phone, demo.username, DEMO_PASSWORD)
+            )
             opening = Money.parse(demo.opening_balance, Currency.USD)
             if opening.is_positive:
                 await grant_promotional_credit(conn, user.id, opening, "Demo opening balance")
             if demo.merchant_name:
                 merchant_id = await conn.fetchval(
                     "INSERT INTO merchant (name, owner_user_id) VALUES ($1, $2) RETURNING id",
-                    demo.merchant_name, user.id,
+                    demo.merchant_name,
+                    user.id,
                 )
                 await ledger.open_account(
-                    conn, owner_type=OwnerType.MERCHANT, owner_id=int(merchant_id),
-                    currency=Currency.USD, purpose="payable",
-                    account_type=AccountType.LIABILITY, no_overdraft=True,
+                    conn,
+                    owner_type=OwnerType.MERCHANT,
+                    owner_id=int(merchant_id),
+                    currency=Currency.USD,
+                    purpose="payable",
+                    account_type=AccountType.LIABILITY,
+                    no_overdraft=True,
                 )
         created.append(demo)
     return created

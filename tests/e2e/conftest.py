@@ -22,20 +22,29 @@ import asyncpg
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
+from wallet.config import REPO_ROOT
 
 from tests.conftest import TestServers, with_database
-from wallet.config import REPO_ROOT
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
 def find_chromium() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium",
-                      shutil.which("chromium"), shutil.which("chromium-browser")):
+    for candidate in (
+        os.environ.get("CHROMIUM_PATH"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if candidate and Path(candidate).exists():
             return candidate
     return None
@@ -65,22 +74,32 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 async def web_app(servers: TestServers, template_database: str) -> AsyncIterator[WebApp]:
     """`wallet dev` (API + worker + web app) on its own database, as a real process."""
-    _require((REPO_ROOT / "frontend" / "dist" / "index.html").exists(),
-             "frontend/dist is not built (run `make frontend`)")
+    _require(
+        (REPO_ROOT / "frontend" / "dist" / "index.html").exists(),
+        "frontend/dist is not built (run `make frontend`)",
+    )
     name = f"wallet_e2e_{os.getpid()}"
     admin = await asyncpg.connect(with_database(servers.database_url, "postgres"))
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
     database_url = with_database(servers.database_url, name)
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": servers.redis_url,
-           "PYTHONPATH": str(REPO_ROOT)}
-    log = (ARTIFACTS / "server.log")
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": servers.redis_url,
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    log = ARTIFACTS / "server.log"
     ARTIFACTS.mkdir(exist_ok=True)
     with log.open("wb") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "wallet.cli", "dev", "--no-seed", "--port", str(port)],
-            cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -110,8 +129,7 @@ async def browser() -> AsyncIterator[Browser]:
     chromium = find_chromium()
     _require(chromium is not None, "Chromium not found (apt-get install chromium)")
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium,
-                                                   args=CHROMIUM_FLAGS)
+        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         yield browser
         await browser.close()
 
@@ -119,8 +137,12 @@ async def browser() -> AsyncIterator[Browser]:
 @pytest.fixture
 async def phone_page(browser: Browser) -> AsyncIterator[Page]:
     """A fresh browser context the size of a phone (iPhone 14-like viewport)."""
-    context = await browser.new_context(viewport={"width": 390, "height": 844},
-                                        device_scale_factor=2, is_mobile=True, has_touch=True)
+    context = await browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
     page = await context.new_page()
     yield page
     await context.close()

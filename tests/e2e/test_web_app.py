@@ -5,12 +5,12 @@ import os
 
 import pytest
 from playwright.async_api import Page, expect
-
-from tests.e2e.conftest import WebApp, screenshot
 from wallet.db import engine
 from wallet.db.engine import transaction
 from wallet.money import Currency, Money
 from wallet.wallets.service import grant_promotional_credit
+
+from tests.e2e.conftest import WebApp, screenshot
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "sunny-harbour-91"
@@ -19,8 +19,7 @@ _seq = itertools.count(1)
 
 def identity() -> dict[str, str]:
     n = f"{os.getpid() % 10000:04d}{next(_seq)}"
-    return {"email": f"e2e{n}@example.com", "phone": f"+1415556{n[-4:]}",
-            "username": f"e2e_{n}"}
+    return {"email": f"e2e{n}@example.com", "phone": f"+1415556{n[-4:]}", "username": f"e2e_{n}"}
 
 
 async def sign_up(page: Page, web_app: WebApp, who: dict[str, str], password: str) -> None:
@@ -45,8 +44,9 @@ async def credit(web_app: WebApp, username: str, minor: int) -> None:
             await engine.disconnect()
 
 
-async def test_sign_up_see_live_balance_log_out_and_log_in(phone_page: Page,
-                                                           web_app: WebApp) -> None:
+async def test_sign_up_see_live_balance_log_out_and_log_in(
+    phone_page: Page, web_app: WebApp
+) -> None:
     page, who = phone_page, identity()
     await page.goto(web_app.url)
     await expect(page.get_by_role("heading", name="Welcome back")).to_be_visible()
@@ -78,8 +78,9 @@ async def test_sign_up_see_live_balance_log_out_and_log_in(phone_page: Page,
     await screenshot(page, "05-logged-in-again")
 
 
-async def test_sign_up_shows_field_errors_and_creates_nothing(phone_page: Page,
-                                                              web_app: WebApp) -> None:
+async def test_sign_up_shows_field_errors_and_creates_nothing(
+    phone_page: Page, web_app: WebApp
+) -> None:
     page, who = phone_page, identity()
     who["email"] = "not-an-email"
     await sign_up(page, web_app, who, "short")
@@ -90,8 +91,12 @@ async def test_sign_up_shows_field_errors_and_creates_nothing(phone_page: Page,
     owns = await engine.connect(web_app.database_url, pool_size=1)
     try:
         async with engine.connection() as conn:
-            assert await conn.fetchval(
-                "SELECT count(*) FROM app_user WHERE username = $1", who["username"]) == 0
+            assert (
+                await conn.fetchval(
+                    "SELECT count(*) FROM app_user WHERE username = $1", who["username"]
+                )
+                == 0
+            )
     finally:
         if owns:
             await engine.disconnect()

@@ -11,15 +11,15 @@ import websockets
 from arq import create_pool
 from arq.connections import RedisSettings
 from redis.asyncio import Redis
-
-from tests.conftest import LiveServer
-from tests.factories import PASSWORD, make_user
-from tests.graphql_client import LOG_IN, LOG_OUT, gql
 from wallet.db.engine import transaction
 from wallet.money import Currency, Money
 from wallet.outbox.relay import OutboxRelay
 from wallet.realtime.channels import balance_channel
 from wallet.wallets.service import grant_promotional_credit
+
+from tests.conftest import LiveServer
+from tests.factories import PASSWORD, make_user
+from tests.graphql_client import LOG_IN, LOG_OUT, gql
 
 SUBSCRIBE = "subscription { balanceChanged { currency available posted } }"
 
@@ -35,10 +35,12 @@ async def relay(database_url: str, redis: Redis, redis_url: str) -> AsyncIterato
     await jobs.aclose()
 
 
-async def open_subscription(live: LiveServer, *, headers: dict[str, str] | None = None,
-                            init: dict[str, Any] | None = None) -> Any:
-    ws = await websockets.connect(live.ws_url, subprotocols=["graphql-transport-ws"],
-                                  additional_headers=headers or {})
+async def open_subscription(
+    live: LiveServer, *, headers: dict[str, str] | None = None, init: dict[str, Any] | None = None
+) -> Any:
+    ws = await websockets.connect(
+        live.ws_url, subprotocols=["graphql-transport-ws"], additional_headers=headers or {}
+    )
     await ws.send(json.dumps({"type": "connection_init", "payload": init or {}}))
     assert json.loads(await ws.recv())["type"] == "connection_ack"
     await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
@@ -62,28 +64,38 @@ async def credit(user_id: int, minor: int) -> None:
 
 async def log_in(live: LiveServer, username: str, transport: str) -> tuple[str | None, str]:
     async with live.client() as http:
-        result = await gql(http, LOG_IN, {"input": {"login": username, "password": PASSWORD,
-                                                    "sessionTransport": transport}})
+        result = await gql(
+            http,
+            LOG_IN,
+            {"input": {"login": username, "password": PASSWORD, "sessionTransport": transport}},
+        )
         return result["data"]["logIn"]["token"], http.cookies.get("wallet_session", "")
 
 
 @pytest.mark.usefixtures("relay")
-async def test_cookie_session_receives_balance_changes(live_server: LiveServer,
-                                                       redis: Redis) -> None:
+async def test_cookie_session_receives_balance_changes(
+    live_server: LiveServer, redis: Redis
+) -> None:
     user = await make_user(balance="10.00")
     _, cookie = await log_in(live_server, user.username, "COOKIE")
     ws = await open_subscription(live_server, headers={"cookie": f"wallet_session={cookie}"})
     await wait_for_listener(redis, user.id)
     await credit(user.id, 250)
     message = json.loads(await asyncio.wait_for(ws.recv(), 5))
-    assert message == {"id": "1", "type": "next", "payload": {"data": {"balanceChanged": {
-        "currency": "USD", "available": "12.50", "posted": "12.50"}}}}
+    assert message == {
+        "id": "1",
+        "type": "next",
+        "payload": {
+            "data": {"balanceChanged": {"currency": "USD", "available": "12.50", "posted": "12.50"}}
+        },
+    }
     await ws.close()
 
 
 @pytest.mark.usefixtures("relay")
-async def test_bearer_token_in_connection_init_authenticates(live_server: LiveServer,
-                                                             redis: Redis) -> None:
+async def test_bearer_token_in_connection_init_authenticates(
+    live_server: LiveServer, redis: Redis
+) -> None:
     user, other = await make_user(), await make_user()
     token, _ = await log_in(live_server, user.username, "BEARER")
     ws = await open_subscription(live_server, init={"authorization": f"Bearer {token}"})
@@ -101,14 +113,17 @@ async def test_anonymous_subscription_is_refused(live_server: LiveServer) -> Non
     assert message["type"] == "next"
     assert message["payload"]["data"] is None
     (error,) = message["payload"]["errors"]
-    assert (error["message"], error["extensions"]) == ("Log in first",
-                                                       {"code": "NOT_AUTHENTICATED"})
+    assert (error["message"], error["extensions"]) == (
+        "Log in first",
+        {"code": "NOT_AUTHENTICATED"},
+    )
     await ws.close()
 
 
 @pytest.mark.usefixtures("relay")
-async def test_subscription_ends_when_the_session_is_logged_out(live_server: LiveServer,
-                                                                redis: Redis) -> None:
+async def test_subscription_ends_when_the_session_is_logged_out(
+    live_server: LiveServer, redis: Redis
+) -> None:
     user = await make_user()
     token, _ = await log_in(live_server, user.username, "BEARER")
     ws = await open_subscription(live_server, init={"authorization": f"Bearer {token}"})
@@ -123,5 +138,8 @@ async def test_subscription_ends_when_the_session_is_logged_out(live_server: Liv
 
 async def test_cross_site_websocket_handshake_is_refused(live_server: LiveServer) -> None:
     with pytest.raises(websockets.exceptions.InvalidStatus):
-        await websockets.connect(live_server.ws_url, subprotocols=["graphql-transport-ws"],
-                                 additional_headers={"origin": "https://evil.example"})
+        await websockets.connect(
+            live_server.ws_url,
+            subprotocols=["graphql-transport-ws"],
+            additional_headers={"origin": "https://evil.example"},
+        )

@@ -2,29 +2,30 @@
 
 import asyncpg
 import pytest
-
-from tests.factories import make_user
 from wallet.db.engine import connection, transaction
 from wallet.ledger import service as ledger
 from wallet.ledger.models import EntryDraft, OwnerType, Purpose
 from wallet.money import Currency, Money
+
+from tests.factories import make_user
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
 
 async def _wallet_account(user_id: int) -> int:
     async with connection() as conn:
-        (balance,) = await ledger.balances_of_owner(conn, OwnerType.USER, user_id,
-                                                    Purpose.WALLET)
+        (balance,) = await ledger.balances_of_owner(conn, OwnerType.USER, user_id, Purpose.WALLET)
     return balance.account_id
 
 
 async def _posted_entry() -> int:
     user = await make_user(balance="10.00")
     async with connection() as conn:
-        return int(await conn.fetchval(
-            "SELECT entry_id FROM posting WHERE account_id = $1",
-            await _wallet_account(user.id)))
+        return int(
+            await conn.fetchval(
+                "SELECT entry_id FROM posting WHERE account_id = $1", await _wallet_account(user.id)
+            )
+        )
 
 
 @pytest.mark.parametrize(
@@ -41,8 +42,9 @@ async def test_ledger_rows_cannot_be_updated_or_deleted(statement: str) -> None:
     async with connection() as conn:
         with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="immutable"):
             await conn.execute(statement, entry_id)
-        assert await conn.fetchval("SELECT count(*) FROM posting WHERE entry_id = $1",
-                                   entry_id) == 2
+        assert (
+            await conn.fetchval("SELECT count(*) FROM posting WHERE entry_id = $1", entry_id) == 2
+        )
 
 
 @pytest.mark.parametrize("table", ["posting", "journal_entry"])
@@ -62,11 +64,15 @@ async def test_unbalanced_entry_is_rejected_at_commit() -> None:
     with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="does not balance"):
         async with transaction() as conn:
             entry = await conn.fetchval(
-                "INSERT INTO journal_entry (kind) VALUES ('raw') RETURNING id")
+                "INSERT INTO journal_entry (kind) VALUES ('raw') RETURNING id"
+            )
             await conn.execute(
                 "INSERT INTO posting (entry_id, account_id, currency, side, amount, balance_after)"
                 " VALUES ($1, $2, 'USD', 'D', 100, 100), ($1, $3, 'USD', 'C', 90, 90)",
-                entry, funding, account)
+                entry,
+                funding,
+                account,
+            )
     async with connection() as conn:
         assert await conn.fetchval("SELECT count(*) FROM journal_entry") == before
 
@@ -83,10 +89,14 @@ async def test_posting_currency_must_match_its_account() -> None:
     with pytest.raises(asyncpg.ForeignKeyViolationError):
         async with transaction() as conn:
             entry = await conn.fetchval(
-                "INSERT INTO journal_entry (kind) VALUES ('raw') RETURNING id")
+                "INSERT INTO journal_entry (kind) VALUES ('raw') RETURNING id"
+            )
             await conn.execute(
                 "INSERT INTO posting (entry_id, account_id, currency, side, amount, balance_after)"
-                " VALUES ($1, $2, 'EUR', 'C', 100, 100)", entry, account)
+                " VALUES ($1, $2, 'EUR', 'C', 100, 100)",
+                entry,
+                account,
+            )
 
 
 async def test_no_overdraft_wallet_cannot_go_negative_even_by_direct_update() -> None:
@@ -96,18 +106,24 @@ async def test_no_overdraft_wallet_cannot_go_negative_even_by_direct_update() ->
         with pytest.raises(asyncpg.CheckViolationError, match="no_overdraft"):
             await conn.execute(
                 "UPDATE ledger_account SET posted_debits = posted_credits + 1 WHERE id = $1",
-                account)
+                account,
+            )
         with pytest.raises(asyncpg.CheckViolationError, match="no_overdraft"):
             await conn.execute(
-                "UPDATE ledger_account SET pending_debits = 501 WHERE id = $1", account)
+                "UPDATE ledger_account SET pending_debits = 501 WHERE id = $1", account
+            )
 
 
 async def test_system_chart_of_accounts_exists_for_every_currency() -> None:
     async with connection() as conn:
         for currency in Currency:
-            for purpose in (Purpose.GATEWAY_CLEARING_SANDBOX, Purpose.FEE_REVENUE,
-                            Purpose.UNCLAIMED_TRANSFERS, Purpose.CHARGEBACK_RESERVE,
-                            Purpose.PROMOTIONAL_FUNDING):
+            for purpose in (
+                Purpose.GATEWAY_CLEARING_SANDBOX,
+                Purpose.FEE_REVENUE,
+                Purpose.UNCLAIMED_TRANSFERS,
+                Purpose.CHARGEBACK_RESERVE,
+                Purpose.PROMOTIONAL_FUNDING,
+            ):
                 assert await ledger.system_account_id(conn, currency, purpose) > 0
 
 
@@ -118,13 +134,23 @@ async def test_entry_with_two_postings_to_the_same_account_keeps_running_balance
         funding = await ledger.system_account_id(conn, Currency.USD, Purpose.PROMOTIONAL_FUNDING)
         from wallet.ledger.models import PostingDraft, Side
 
-        await ledger.post_entry(conn, EntryDraft("split", (
-            PostingDraft(funding, Side.DEBIT, Money(300, Currency.USD)),
-            PostingDraft(account, Side.CREDIT, Money(100, Currency.USD)),
-            PostingDraft(account, Side.CREDIT, Money(200, Currency.USD)),
-        )))
-        afters = [r["balance_after"] for r in await conn.fetch(
-            "SELECT balance_after FROM posting WHERE account_id = $1 ORDER BY id", account)]
+        await ledger.post_entry(
+            conn,
+            EntryDraft(
+                "split",
+                (
+                    PostingDraft(funding, Side.DEBIT, Money(300, Currency.USD)),
+                    PostingDraft(account, Side.CREDIT, Money(100, Currency.USD)),
+                    PostingDraft(account, Side.CREDIT, Money(200, Currency.USD)),
+                ),
+            ),
+        )
+        afters = [
+            r["balance_after"]
+            for r in await conn.fetch(
+                "SELECT balance_after FROM posting WHERE account_id = $1 ORDER BY id", account
+            )
+        ]
     assert afters == [1000, 1100, 1300]
 
 

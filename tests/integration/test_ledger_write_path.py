@@ -6,14 +6,14 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from tests.factories import make_user
 from wallet.db.engine import connection, transaction
 from wallet.ledger import service as ledger
 from wallet.ledger.errors import AccountNotActive, InsufficientFunds
 from wallet.ledger.invariants import check_ledger
 from wallet.ledger.models import EntryDraft, OwnerType, Purpose
 from wallet.money import Currency, Money
+
+from tests.factories import make_user
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
@@ -24,8 +24,7 @@ def usd(minor: int) -> Money:
 
 async def wallet_account(user_id: int) -> int:
     async with connection() as conn:
-        (balance,) = await ledger.balances_of_owner(conn, OwnerType.USER, user_id,
-                                                    Purpose.WALLET)
+        (balance,) = await ledger.balances_of_owner(conn, OwnerType.USER, user_id, Purpose.WALLET)
     return balance.account_id
 
 
@@ -36,8 +35,7 @@ async def posted(account_id: int) -> int:
 
 async def transfer(source: int, target: int, minor: int) -> int:
     async with transaction() as conn:
-        return await ledger.post_entry(conn, EntryDraft.transfer("p2p", source, target,
-                                                                 usd(minor)))
+        return await ledger.post_entry(conn, EntryDraft.transfer("p2p", source, target, usd(minor)))
 
 
 async def test_transfer_moves_money_and_snapshots_running_balances() -> None:
@@ -48,7 +46,9 @@ async def test_transfer_moves_money_and_snapshots_running_balances() -> None:
     async with connection() as conn:
         rows = await conn.fetch(
             "SELECT account_id, side, amount, balance_after FROM posting WHERE entry_id = $1 "
-            "ORDER BY side", entry_id)
+            "ORDER BY side",
+            entry_id,
+        )
         assert [tuple(r) for r in rows] == [(b, "C", 1250, 1750), (a, "D", 1250, 3750)]
         assert await check_ledger(conn) == []
 
@@ -86,12 +86,16 @@ async def test_closed_account_refuses_every_posting() -> None:
         await transfer(a, b, 100)
 
 
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     opening=st.lists(st.integers(0, 5_000), min_size=2, max_size=4),
-    moves=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(1, 4_000)),
-                   max_size=25),
+    moves=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(1, 4_000)), max_size=25
+    ),
 )
 async def test_random_transfers_match_a_model_and_keep_invariants(
     opening: list[int], moves: list[tuple[int, int, int]]
@@ -137,6 +141,8 @@ async def test_concurrent_transfers_conserve_money_and_never_overdraw() -> None:
     assert min(balances) >= 0
     assert outcomes["ok"] + outcomes["insufficient"] == 400
     async with connection() as conn:
-        assert await conn.fetchval(
-            "SELECT count(*) FROM journal_entry WHERE kind = 'p2p'") == outcomes["ok"]
+        assert (
+            await conn.fetchval("SELECT count(*) FROM journal_entry WHERE kind = 'p2p'")
+            == outcomes["ok"]
+        )
         assert await check_ledger(conn) == []

@@ -14,8 +14,6 @@ import pytest
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 from redis.asyncio import Redis
-
-from tests.factories import make_user
 from wallet.config import REPO_ROOT
 from wallet.db.engine import connection, transaction
 from wallet.money import Currency, Money
@@ -24,6 +22,8 @@ from wallet.outbox.relay import OutboxRelay
 from wallet.outbox.service import Topic, emit
 from wallet.realtime.channels import balance_channel
 from wallet.wallets.service import grant_promotional_credit
+
+from tests.factories import make_user
 
 
 @pytest.fixture
@@ -35,8 +35,9 @@ async def arq_redis(redis_url: str) -> AsyncIterator[ArqRedis]:
 
 async def unpublished() -> int:
     async with connection() as conn:
-        return int(await conn.fetchval(
-            "SELECT count(*) FROM outbox_event WHERE published_at IS NULL"))
+        return int(
+            await conn.fetchval("SELECT count(*) FROM outbox_event WHERE published_at IS NULL")
+        )
 
 
 async def next_message(pubsub, timeout: float = 5.0) -> dict:  # type: ignore[no-untyped-def]
@@ -49,7 +50,9 @@ async def next_message(pubsub, timeout: float = 5.0) -> dict:  # type: ignore[no
 
 
 async def test_event_is_published_only_after_its_transaction_commits(
-    database_url: str, redis: Redis, arq_redis: ArqRedis,
+    database_url: str,
+    redis: Redis,
+    arq_redis: ArqRedis,
 ) -> None:
     relay = OutboxRelay(publisher=redis, jobs=arq_redis)
     pubsub = redis.pubsub()
@@ -70,7 +73,9 @@ async def test_event_is_published_only_after_its_transaction_commits(
 
 
 async def test_rolled_back_event_is_never_published(
-    database_url: str, redis: Redis, arq_redis: ArqRedis,
+    database_url: str,
+    redis: Redis,
+    arq_redis: ArqRedis,
 ) -> None:
     with pytest.raises(RuntimeError):
         async with transaction() as conn:
@@ -81,7 +86,9 @@ async def test_rolled_back_event_is_never_published(
 
 
 async def test_relay_crash_before_marking_republishes_and_jobs_are_deduplicated(
-    database_url: str, redis: Redis, arq_redis: ArqRedis,
+    database_url: str,
+    redis: Redis,
+    arq_redis: ArqRedis,
 ) -> None:
     async with transaction() as conn:
         event_id = await emit(conn, Topic.USER_SIGNED_UP, {"user_id": 7})
@@ -96,18 +103,22 @@ async def test_relay_crash_before_marking_republishes_and_jobs_are_deduplicated(
     assert await unpublished() == 0
     jobs = await arq_redis.queued_jobs()
     assert [(j.job_id, j.function, j.args) for j in jobs] == [
-        (f"outbox-{event_id}", "send_welcome_email", (event_id,))]
+        (f"outbox-{event_id}", "send_welcome_email", (event_id,))
+    ]
 
 
 async def test_running_relay_is_woken_by_the_commit_not_by_polling(
-    database_url: str, redis: Redis, arq_redis: ArqRedis,
+    database_url: str,
+    redis: Redis,
+    arq_redis: ArqRedis,
 ) -> None:
     user = await make_user()
     pubsub = redis.pubsub()
     await pubsub.subscribe(balance_channel(user.id))
     stop = asyncio.Event()
     relay_task = asyncio.create_task(
-        OutboxRelay(publisher=redis, jobs=arq_redis).run(stop, poll_seconds=60))
+        OutboxRelay(publisher=redis, jobs=arq_redis).run(stop, poll_seconds=60)
+    )
     await asyncio.sleep(0.3)  # let it drain the sign-up event and start listening
     started = time.monotonic()
     async with transaction() as conn:
@@ -121,11 +132,19 @@ async def test_running_relay_is_woken_by_the_commit_not_by_polling(
 
 
 def _start_worker(database_url: str, redis_url: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-           "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "arq", "workers.settings.WorkerSettings"],
-                            cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 async def _wait_for_mail(email: SandboxEmailProvider, address: str, timeout: float = 20) -> list:  # type: ignore[type-arg]
@@ -138,7 +157,9 @@ async def _wait_for_mail(email: SandboxEmailProvider, address: str, timeout: flo
 
 
 async def test_killed_worker_loses_no_event_and_sends_each_welcome_once(
-    database_url: str, redis_url: str, redis: Redis,
+    database_url: str,
+    redis_url: str,
+    redis: Redis,
 ) -> None:
     email = SandboxEmailProvider(redis)
     before_crash = await make_user()  # committed while no worker runs at all

@@ -1,18 +1,22 @@
 """The welcome-email job: re-reads by id, sends once, records bounces."""
 
 from redis.asyncio import Redis
-
-from tests.factories import make_user
 from wallet.db.engine import connection
 from wallet.notifications.email import SandboxEmailProvider
 from wallet.notifications.service import send_welcome_email
 
+from tests.factories import make_user
+
 
 async def _signup_event(user_id: int) -> int:
     async with connection() as conn:
-        return int(await conn.fetchval(
-            "SELECT id FROM outbox_event WHERE topic = 'user.signed_up' "
-            "AND (payload->>'user_id')::bigint = $1", user_id))
+        return int(
+            await conn.fetchval(
+                "SELECT id FROM outbox_event WHERE topic = 'user.signed_up' "
+                "AND (payload->>'user_id')::bigint = $1",
+                user_id,
+            )
+        )
 
 
 async def test_running_the_job_twice_sends_one_email(database_url: str, redis: Redis) -> None:
@@ -26,8 +30,9 @@ async def test_running_the_job_twice_sends_one_email(database_url: str, redis: R
     assert user.username in str(sent["body"])
 
 
-async def test_undeliverable_address_is_recorded_as_rejected(database_url: str,
-                                                             redis: Redis) -> None:
+async def test_undeliverable_address_is_recorded_as_rejected(
+    database_url: str, redis: Redis
+) -> None:
     user = await make_user(email="someone@bounce.example.com")
     email = SandboxEmailProvider(redis)
     event_id = await _signup_event(user.id)

@@ -1,7 +1,6 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from wallet.ledger.errors import UnbalancedEntry
 from wallet.ledger.models import AccountType, Balance, EntryDraft, PostingDraft, Side
 from wallet.ledger.service import _validate
@@ -40,8 +39,10 @@ def test_two_legged_transfer_is_valid() -> None:
         (PostingDraft(1, Side.DEBIT, usd(100)), PostingDraft(2, Side.CREDIT, usd(99))),
         (PostingDraft(1, Side.DEBIT, usd(0)), PostingDraft(2, Side.CREDIT, usd(0))),
         (PostingDraft(1, Side.DEBIT, usd(-5)), PostingDraft(2, Side.CREDIT, usd(-5))),
-        (PostingDraft(1, Side.DEBIT, usd(100)),
-         PostingDraft(2, Side.CREDIT, Money(100, Currency.EUR))),
+        (
+            PostingDraft(1, Side.DEBIT, usd(100)),
+            PostingDraft(2, Side.CREDIT, Money(100, Currency.EUR)),
+        ),
     ],
 )
 def test_unbalanced_or_degenerate_entries_are_refused(postings: tuple[PostingDraft, ...]) -> None:

@@ -1,14 +1,17 @@
 import pytest
-
+from wallet.users.models import SignUpRequest
 from wallet.users.passwords import hash_password, password_problems, verify_password
 from wallet.users.service import login_key
 from wallet.users.validation import validate_sign_up
-from wallet.users.models import SignUpRequest
 
 
 def _request(**kw: str) -> SignUpRequest:
-    base = {"email": "Ann@Example.COM", "phone": "(415) 555-0123", "username": "Ann_B",
-            "password": "sunny-harbour-91"}
+    base = {
+        "email": "Ann@Example.COM",
+        "phone": "(415) 555-0123",
+        "username": "Ann_B",
+        "password": "sunny-harbour-91",
+    }
     base.update(kw)
     return SignUpRequest(**base)
 
@@ -62,8 +65,12 @@ def test_password_hash_verifies_only_the_right_password() -> None:
 
 @pytest.mark.parametrize(
     ("login", "key"),
-    [("Alice", "alice"), ("ALICE@Example.com", "alice@example.com"),
-     ("(415) 555-0123", "+14155550123"), ("+1 415 555 0123", "+14155550123")],
+    [
+        ("Alice", "alice"),
+        ("ALICE@Example.com", "alice@example.com"),
+        ("(415) 555-0123", "+14155550123"),
+        ("+1 415 555 0123", "+14155550123"),
+    ],
 )
 def test_login_key_normalises_usernames_emails_and_phones(login: str, key: str) -> None:
     assert login_key(login) == key

@@ -72,9 +72,14 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, send_with_id)
         finally:
-            log.info("request", kind=scope["type"], method=scope.get("method"),
-                     path=scope["path"], status=status.get("code"),
-                     duration_ms=round((time.perf_counter() - started) * 1000, 2))
+            log.info(
+                "request",
+                kind=scope["type"],
+                method=scope.get("method"),
+                path=scope["path"],
+                status=status.get("code"),
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
             structlog.contextvars.unbind_contextvars("request_id")
 
     return middleware

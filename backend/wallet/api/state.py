@@ -20,8 +20,9 @@ class Limits:
     @classmethod
     def from_settings(cls, s: Settings) -> Limits:
         return cls(
-            login_per_account=Limit("login:account", s.login_failures_per_account,
-                                    s.login_window_seconds),
+            login_per_account=Limit(
+                "login:account", s.login_failures_per_account, s.login_window_seconds
+            ),
             login_per_ip=Limit("login:ip", s.login_failures_per_ip, s.login_window_seconds),
             signup_per_ip=Limit("signup:ip", s.signups_per_ip, s.signup_window_seconds),
         )

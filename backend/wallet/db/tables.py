@@ -8,6 +8,12 @@ from wallet.users.tables import AppUser
 from wallet.wallets.tables import Wallet
 
 ALL_TABLES: tuple[type[Table], ...] = (
-    AppUser, Wallet, LedgerAccount, JournalEntry, Posting, LedgerHold, IdempotencyKey,
+    AppUser,
+    Wallet,
+    LedgerAccount,
+    JournalEntry,
+    Posting,
+    LedgerHold,
+    IdempotencyKey,
     OutboxEvent,
 )

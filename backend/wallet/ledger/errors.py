@@ -34,9 +34,7 @@ class AccountNotActive(LedgerError):
 
 class InsufficientFunds(LedgerError):
     def __init__(self, account_id: int, available: int, requested: int) -> None:
-        super().__init__(
-            f"account {account_id} has {available} available, {requested} requested"
-        )
+        super().__init__(f"account {account_id} has {available} available, {requested} requested")
         self.account_id = account_id
         self.available = available
         self.requested = requested

@@ -77,7 +77,8 @@ async def check_ledger(conn: Connection) -> list[Breach]:
     for name, sql in _CHECKS.items():
         for row in await conn.fetch(sql):
             breaches.append(
-                Breach(name, f"{row['subject']}: off by {row['delta']}",
-                       tuple(row["accounts"] or ()))
+                Breach(
+                    name, f"{row['subject']}: off by {row['delta']}", tuple(row["accounts"] or ())
+                )
             )
     return breaches

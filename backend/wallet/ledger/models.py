@@ -65,11 +65,15 @@ class EntryDraft:
     description: str = ""
 
     @classmethod
-    def transfer(cls, kind: str, debit: int, credit: int, amount: Money,
-                 description: str = "") -> EntryDraft:
+    def transfer(
+        cls, kind: str, debit: int, credit: int, amount: Money, description: str = ""
+    ) -> EntryDraft:
         """The common two-legged entry: debit one account, credit another."""
-        return cls(kind, (PostingDraft(debit, Side.DEBIT, amount),
-                          PostingDraft(credit, Side.CREDIT, amount)), description)
+        return cls(
+            kind,
+            (PostingDraft(debit, Side.DEBIT, amount), PostingDraft(credit, Side.CREDIT, amount)),
+            description,
+        )
 
 
 @dataclass(frozen=True, slots=True)

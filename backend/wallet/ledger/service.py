@@ -37,15 +37,23 @@ _BALANCE_COLUMNS = (
 )
 
 
-def account_code(owner_type: OwnerType, owner_id: int | None, currency: Currency,
-                 purpose: str) -> str:
+def account_code(
+    owner_type: OwnerType, owner_id: int | None, currency: Currency, purpose: str
+) -> str:
     owner = owner_type.value if owner_id is None else f"{owner_type.value}:{owner_id}"
     return f"{owner}:{currency.value}:{purpose}"
 
 
-async def open_account(conn: Connection, *, owner_type: OwnerType, owner_id: int | None,
-                       currency: Currency, purpose: str, account_type: AccountType,
-                       no_overdraft: bool) -> int:
+async def open_account(
+    conn: Connection,
+    *,
+    owner_type: OwnerType,
+    owner_id: int | None,
+    currency: Currency,
+    purpose: str,
+    account_type: AccountType,
+    no_overdraft: bool,
+) -> int:
     """Create the (owner, currency, purpose) account, or return the existing one's id."""
     row = await conn.fetchrow(
         """
@@ -55,8 +63,13 @@ async def open_account(conn: Connection, *, owner_type: OwnerType, owner_id: int
         ON CONFLICT (code) DO UPDATE SET code = EXCLUDED.code
         RETURNING id
         """,
-        account_code(owner_type, owner_id, currency, purpose), owner_type.value, owner_id,
-        currency.value, purpose, account_type.value, account_type.normal_side.value,
+        account_code(owner_type, owner_id, currency, purpose),
+        owner_type.value,
+        owner_id,
+        currency.value,
+        purpose,
+        account_type.value,
+        account_type.normal_side.value,
         no_overdraft,
     )
     assert row is not None
@@ -122,10 +135,14 @@ async def _lock_accounts(conn: Connection, account_ids: list[int]) -> dict[int, 
     )
     locked = {
         int(r["id"]): _Locked(
-            currency=r["currency"], normal_side=Side(r["normal_side"]),
-            no_overdraft=r["no_overdraft"], status=r["status"],
-            posted_debits=r["posted_debits"], posted_credits=r["posted_credits"],
-            pending_debits=r["pending_debits"], pending_credits=r["pending_credits"],
+            currency=r["currency"],
+            normal_side=Side(r["normal_side"]),
+            no_overdraft=r["no_overdraft"],
+            status=r["status"],
+            posted_debits=r["posted_debits"],
+            posted_credits=r["posted_credits"],
+            pending_debits=r["pending_debits"],
+            pending_credits=r["pending_credits"],
         )
         for r in rows
     }
@@ -172,7 +189,8 @@ async def post_entry(conn: Connection, draft: EntryDraft) -> int:
 
     entry_id = await conn.fetchval(
         "INSERT INTO journal_entry (kind, description) VALUES ($1, $2) RETURNING id",
-        draft.kind, draft.description,
+        draft.kind,
+        draft.description,
     )
     await conn.executemany(
         "INSERT INTO posting (entry_id, account_id, currency, side, amount, balance_after) "
@@ -188,19 +206,25 @@ async def post_entry(conn: Connection, draft: EntryDraft) -> int:
 
 def _balance(row: Any) -> Balance:
     return Balance(
-        account_id=int(row["id"]), currency=Currency(row["currency"]),
+        account_id=int(row["id"]),
+        currency=Currency(row["currency"]),
         normal_side=Side(row["normal_side"]),
-        posted_debits=row["posted_debits"], posted_credits=row["posted_credits"],
-        pending_debits=row["pending_debits"], pending_credits=row["pending_credits"],
+        posted_debits=row["posted_debits"],
+        posted_credits=row["posted_credits"],
+        pending_debits=row["pending_debits"],
+        pending_credits=row["pending_credits"],
     )
 
 
-async def balances_of_owner(conn: Connection, owner_type: OwnerType, owner_id: int,
-                            purpose: str) -> list[Balance]:
+async def balances_of_owner(
+    conn: Connection, owner_type: OwnerType, owner_id: int, purpose: str
+) -> list[Balance]:
     rows = await conn.fetch(
         f"SELECT {_BALANCE_COLUMNS} FROM ledger_account "  # noqa: S608 (constant columns)
         "WHERE owner_type = $1 AND owner_id = $2 AND purpose = $3 ORDER BY currency",
-        owner_type.value, owner_id, purpose,
+        owner_type.value,
+        owner_id,
+        purpose,
     )
     return [_balance(r) for r in rows]
 

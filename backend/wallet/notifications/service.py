@@ -28,10 +28,13 @@ async def send_welcome_email(event_id: int, *, email: EmailProvider, redis: Redi
     if user is None:
         return "no_user"
     try:
-        message_id = await email.send(EmailMessage(
-            to=user.email, subject="Welcome to Wallet",
-            body=f"Hi {user.username}, your wallet is ready. Add money to get started.",
-        ))
+        message_id = await email.send(
+            EmailMessage(
+                to=user.email,
+                subject="Welcome to Wallet",
+                body=f"Hi {user.username}, your wallet is ready. Add money to get started.",
+            )
+        )
     except EmailRejected as exc:
         log.warning("notification.email_rejected", event_id=event_id, reason=exc.reason)
         await redis.set(mark, "rejected", ex=SENT_MARK_SECONDS)

@@ -26,13 +26,11 @@ log = structlog.get_logger(__name__)
 
 
 class JobQueue(Protocol):
-    async def enqueue_job(self, function: str, *args: Any, _job_id: str | None = None) -> Any:
-        ...
+    async def enqueue_job(self, function: str, *args: Any, _job_id: str | None = None) -> Any: ...
 
 
 class Publisher(Protocol):
-    async def publish(self, channel: str, message: str) -> Any:
-        ...
+    async def publish(self, channel: str, message: str) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +48,14 @@ ROUTES: dict[str, Route] = {
 
 
 class OutboxRelay:
-    def __init__(self, publisher: Publisher, jobs: JobQueue, *, batch_size: int = 200,
-                 before_mark: Callable[[], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self,
+        publisher: Publisher,
+        jobs: JobQueue,
+        *,
+        batch_size: int = 200,
+        before_mark: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self._publisher = publisher
         self._jobs = jobs
         self._batch_size = batch_size

@@ -22,6 +22,7 @@ async def emit(conn: Connection, topic: Topic, payload: dict[str, Any]) -> int:
     """Record `topic` with `payload` in the current transaction; return the event id."""
     event_id = await conn.fetchval(
         "INSERT INTO outbox_event (topic, payload) VALUES ($1, $2::jsonb) RETURNING id",
-        topic.value, json.dumps(payload),
+        topic.value,
+        json.dumps(payload),
     )
     return int(event_id)

@@ -13,10 +13,22 @@ _DUMMY_HASH = _HASHER.hash("not-a-real-password-but-same-cost")
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128
-COMMON = frozenset({
-    "password12", "password123", "1234567890", "qwertyuiop", "letmein123", "iloveyou12",
-    "welcome123", "admin12345", "passw0rd12", "qwerty1234", "0987654321", "abc1234567",
-})
+COMMON = frozenset(
+    {
+        "password12",
+        "password123",
+        "1234567890",
+        "qwertyuiop",
+        "letmein123",
+        "iloveyou12",
+        "welcome123",
+        "admin12345",
+        "passw0rd12",
+        "qwerty1234",
+        "0987654321",
+        "abc1234567",
+    }
+)
 
 
 def hash_password(password: str) -> str:

@@ -28,8 +28,13 @@ _TAKEN_BY_INDEX = {
 
 
 def _user(row: Any) -> User:
-    return User(id=int(row["id"]), email=row["email"], phone=row["phone"],
-                username=row["username"], created_at=row["created_at"])
+    return User(
+        id=int(row["id"]),
+        email=row["email"],
+        phone=row["phone"],
+        username=row["username"],
+        created_at=row["created_at"],
+    )
 
 
 async def _taken_fields(conn: Connection, request: SignUpRequest) -> list[FieldProblem]:
@@ -39,7 +44,9 @@ async def _taken_fields(conn: Connection, request: SignUpRequest) -> list[FieldP
                bool_or(lower(username) = $3) AS username
         FROM app_user WHERE lower(email) = $1 OR phone = $2 OR lower(username) = $3
         """,
-        request.email, request.phone, request.username,
+        request.email,
+        request.phone,
+        request.username,
     )
     return [
         FieldProblem(field, "TAKEN", f"This {field} is already registered")
@@ -62,7 +69,10 @@ async def sign_up(request: SignUpRequest) -> User:
             row = await conn.fetchrow(
                 f"INSERT INTO app_user (email, phone, username, password_hash) "  # noqa: S608
                 f"VALUES ($1, $2, $3, $4) RETURNING {_USER_COLUMNS}",
-                normalised.email, normalised.phone, normalised.username, password_hash,
+                normalised.email,
+                normalised.phone,
+                normalised.username,
+                password_hash,
             )
             user = _user(row)
             await open_wallet(conn, user.id)

@@ -38,12 +38,14 @@ def validate_sign_up(request: SignUpRequest) -> tuple[SignUpRequest, list[FieldP
     try:
         phone = normalise_phone(request.phone)
     except (phonenumbers.NumberParseException, ValueError):
-        problems.append(FieldProblem("phone", "INVALID",
-                                     "Enter a valid phone number, e.g. +14155550123"))
+        problems.append(
+            FieldProblem("phone", "INVALID", "Enter a valid phone number, e.g. +14155550123")
+        )
     username = request.username.strip().lower()
     if not USERNAME_RE.match(username):
-        problems.append(FieldProblem(
-            "username", "INVALID", "Use 3–20 letters, digits or underscores"))
+        problems.append(
+            FieldProblem("username", "INVALID", "Use 3 to 20 letters, digits or underscores")
+        )
     for message in password_problems(request.password, username=username, email=email):
         problems.append(FieldProblem("password", "WEAK", f"Password {message}"))
     return SignUpRequest(email, phone, username, request.password), problems

@@ -33,8 +33,13 @@ async def open_wallet(conn: Connection, user_id: int) -> int:
 async def open_balance(conn: Connection, user_id: int, currency: Currency) -> int:
     """The user's wallet account in `currency` (a liability of the platform, no overdraft)."""
     return await ledger.open_account(
-        conn, owner_type=OwnerType.USER, owner_id=user_id, currency=currency,
-        purpose=Purpose.WALLET, account_type=AccountType.LIABILITY, no_overdraft=True,
+        conn,
+        owner_type=OwnerType.USER,
+        owner_id=user_id,
+        currency=currency,
+        purpose=Purpose.WALLET,
+        account_type=AccountType.LIABILITY,
+        no_overdraft=True,
     )
 
 
@@ -53,8 +58,9 @@ async def get_balance(user_id: int, currency: Currency) -> Balance | None:
     return next((b for b in balances if b.currency is currency), None)
 
 
-async def grant_promotional_credit(conn: Connection, user_id: int, amount: Money,
-                                   description: str = "Promotional credit") -> int:
+async def grant_promotional_credit(
+    conn: Connection, user_id: int, amount: Money, description: str = "Promotional credit"
+) -> int:
     """Credit a wallet from the platform's promotional funding (demo seed, goodwill).
 
     Debits the promotional-funding expense account and credits the user's wallet in one
@@ -63,9 +69,12 @@ async def grant_promotional_credit(conn: Connection, user_id: int, amount: Money
     wallet_account = await open_balance(conn, user_id, amount.currency)
     funding = await ledger.system_account_id(conn, amount.currency, Purpose.PROMOTIONAL_FUNDING)
     entry_id = await ledger.post_entry(
-        conn, EntryDraft.transfer("promotional_credit", funding, wallet_account, amount,
-                                  description)
+        conn,
+        EntryDraft.transfer("promotional_credit", funding, wallet_account, amount, description),
     )
-    await emit(conn, Topic.BALANCE_CHANGED,
-               {"user_id": user_id, "currency": amount.currency.value, "entry_id": entry_id})
+    await emit(
+        conn,
+        Topic.BALANCE_CHANGED,
+        {"user_id": user_id, "currency": amount.currency.value, "entry_id": entry_id},
+    )
     return entry_id

@@ -43,7 +43,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         lambda: MaskErrors(should_mask_error=should_mask_error),
     ]
     if production:
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     return strawberry.Schema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )

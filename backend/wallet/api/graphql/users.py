@@ -34,8 +34,13 @@ class UserType:
 
     @classmethod
     def from_domain(cls, user: User) -> UserType:
-        return cls(id=strawberry.ID(str(user.id)), email=user.email, phone=user.phone,
-                   username=user.username, created_at=user.created_at)
+        return cls(
+            id=strawberry.ID(str(user.id)),
+            email=user.email,
+            phone=user.phone,
+            username=user.username,
+            created_at=user.created_at,
+        )
 
 
 @strawberry.enum
@@ -83,8 +88,11 @@ LogOutResult = Annotated[LogOutPayload | NotAuthenticated, strawberry.union("Log
 
 
 def _rate_limited(exc: ratelimit.RateLimited) -> RateLimited:
-    return RateLimited(code=ErrorCode.RATE_LIMITED, retry_after_seconds=exc.retry_after_seconds,
-                       message=f"Too many attempts. Try again in {exc.retry_after_seconds}s.")
+    return RateLimited(
+        code=ErrorCode.RATE_LIMITED,
+        retry_after_seconds=exc.retry_after_seconds,
+        message=f"Too many attempts. Try again in {exc.retry_after_seconds}s.",
+    )
 
 
 async def _start_session(ctx: Context, user: User, transport: SessionTransport) -> AuthPayload:
@@ -98,8 +106,13 @@ async def _start_session(ctx: Context, user: User, transport: SessionTransport) 
     assert ctx.response is not None
     settings = ctx.services.settings
     ctx.response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.cookie_secure,
-        max_age=settings.session_absolute_seconds, path="/",
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        max_age=settings.session_absolute_seconds,
+        path="/",
     )
     return AuthPayload(user=UserType.from_domain(user), token=None)
 
@@ -128,9 +141,11 @@ class UserMutation:
             return _rate_limited(exc)
         except user_errors.InvalidSignUp as exc:
             return ValidationError(
-                code=ErrorCode.VALIDATION_ERROR, message="Some fields need attention",
-                field_errors=[FieldError(field=p.field, code=p.code, message=p.message)
-                              for p in exc.problems],
+                code=ErrorCode.VALIDATION_ERROR,
+                message="Some fields need attention",
+                field_errors=[
+                    FieldError(field=p.field, code=p.code, message=p.message) for p in exc.problems
+                ],
             )
         return await _start_session(ctx, user, input.session_transport)
 

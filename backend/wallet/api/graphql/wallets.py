@@ -17,7 +17,7 @@ from wallet.wallets import service
 @strawberry.type(name="Balance", description="Amounts are decimal strings in the currency.")
 class BalanceType:
     currency: str
-    available: str = strawberry.field(description="What can be spent now: posted − reserved.")
+    available: str = strawberry.field(description="What can be spent now: posted minus reserved.")
     posted: str = strawberry.field(description="Settled balance.")
     pending: str = strawberry.field(description="Incoming money not yet settled.")
     reserved: str = strawberry.field(description="Held for outgoing movements in progress.")
@@ -27,8 +27,13 @@ class BalanceType:
         def fmt(minor: int) -> str:
             return Money(minor, b.currency).format()
 
-        return cls(currency=b.currency.value, available=fmt(b.available), posted=fmt(b.posted),
-                   pending=fmt(b.incoming), reserved=fmt(b.reserved))
+        return cls(
+            currency=b.currency.value,
+            available=fmt(b.available),
+            posted=fmt(b.posted),
+            pending=fmt(b.incoming),
+            reserved=fmt(b.reserved),
+        )
 
 
 @strawberry.type(name="Wallet")
@@ -46,8 +51,11 @@ class WalletQuery:
         view = await service.get_wallet(user.id) if user else None
         if view is None:
             return None
-        return WalletType(id=strawberry.ID(str(view.id)), status=view.status,
-                          balances=[BalanceType.from_domain(b) for b in view.balances])
+        return WalletType(
+            id=strawberry.ID(str(view.id)),
+            status=view.status,
+            balances=[BalanceType.from_domain(b) for b in view.balances],
+        )
 
 
 @strawberry.type

