@@ -8,6 +8,7 @@ const config: CodegenConfig = {
   generates: {
     "src/gql/": {
       preset: "client",
+      presetConfig: { fragmentMasking: false },
       config: { enumsAsTypes: true, useTypeImports: true },
     },
   },

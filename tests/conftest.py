@@ -22,10 +22,8 @@ import httpx
 import pytest
 import uvicorn
 from redis.asyncio import Redis
-from wallet.api.state import Limits, Services
+from wallet.api.state import Services
 from wallet.app import create_app
-from wallet.auth.ratelimit import RateLimiter
-from wallet.auth.sessions import SessionStore
 from wallet.config import Settings
 from wallet.db import engine
 from wallet.ledger.invariants import check_ledger
@@ -128,17 +126,7 @@ def settings(database_url: str, redis_url: str) -> Settings:
 
 @pytest.fixture
 def services(settings: Settings, redis: Redis) -> Services:
-    return Services(
-        settings=settings,
-        redis=redis,
-        sessions=SessionStore(
-            redis,
-            idle_seconds=settings.session_idle_seconds,
-            absolute_seconds=settings.session_absolute_seconds,
-        ),
-        rate_limiter=RateLimiter(redis),
-        limits=Limits.from_settings(settings),
-    )
+    return Services.build(settings, redis)
 
 
 @dataclass

@@ -14,9 +14,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from wallet.api.graphql.context import context_getter
 from wallet.api.graphql.schema import build_schema
 from wallet.api.http import health, ready, request_id_middleware
-from wallet.api.state import Limits, Services
-from wallet.auth.ratelimit import RateLimiter
-from wallet.auth.sessions import SessionStore
+from wallet.api.state import Services
 from wallet.config import Settings
 from wallet.db import engine
 from wallet.log import configure_logging
@@ -31,17 +29,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         owns_pool = await engine.connect(database_url, pool_size=settings.db_pool_size)
         redis = Redis.from_url(redis_url)
-        app.state["services"] = Services(
-            settings=settings,
-            redis=redis,
-            sessions=SessionStore(
-                redis,
-                idle_seconds=settings.session_idle_seconds,
-                absolute_seconds=settings.session_absolute_seconds,
-            ),
-            rate_limiter=RateLimiter(redis),
-            limits=Limits.from_settings(settings),
-        )
+        app.state["services"] = Services.build(settings, redis)
         try:
             yield
         finally:

@@ -108,19 +108,15 @@ def cmd_dev(args: argparse.Namespace) -> int:
     """Run API + worker + web app; start embedded servers when no URLs are configured."""
     settings = Settings.from_env()
     embedded = None
-    env = dict(os.environ)
     if not settings.database_url or not settings.redis_url:
         from wallet.db.embedded import start_embedded
 
+        # Only the URL that is missing is replaced by its embedded server.
         embedded = start_embedded(Path(settings.data_dir))
-        env.setdefault("DATABASE_URL", embedded.database_url)
-        env.setdefault("REDIS_URL", embedded.redis_url)
-        if not os.environ.get("DATABASE_URL"):
-            env["DATABASE_URL"] = embedded.database_url
-        if not os.environ.get("REDIS_URL"):
-            env["REDIS_URL"] = embedded.redis_url
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL")})
-    settings = Settings.from_env()
+        os.environ["DATABASE_URL"] = settings.database_url or embedded.database_url
+        os.environ["REDIS_URL"] = settings.redis_url or embedded.redis_url
+        settings = Settings.from_env()
+    env = dict(os.environ)
     asyncio.run(_with_db(settings, migrate=True, seed=not args.no_seed))
 
     port = args.port or settings.port

@@ -44,11 +44,7 @@ function LogInForm({ onDone }: { onDone: () => void }) {
     <form onSubmit={submit} noValidate>
       <Field label="Email, phone or username" name="login" autoComplete="username" />
       <Field label="Password" name="password" type="password" autoComplete="current-password" />
-      {message && (
-        <p className="error" role="alert">
-          {message}
-        </p>
-      )}
+      <FormAlert message={message} />
       <button className="primary" type="submit" disabled={fetching}>
         {fetching ? "Logging in…" : "Log in"}
       </button>
@@ -94,11 +90,7 @@ function SignUpForm({ onDone }: { onDone: () => void }) {
       <Field label="Username" name="username" autoComplete="username" errors={errors.username} />
       <Field label="Password" name="password" type="password" autoComplete="new-password"
              errors={errors.password} hint="At least 10 characters, letters and digits." />
-      {message && (
-        <p className="error" role="alert">
-          {message}
-        </p>
-      )}
+      <FormAlert message={message} />
       <button className="primary" type="submit" disabled={fetching}>
         {fetching ? "Creating…" : "Create wallet"}
       </button>
@@ -135,4 +127,12 @@ function Field({ label, name, type = "text", autoComplete, placeholder, hint, er
       )}
     </div>
   );
+}
+
+function FormAlert({ message }: { message: string | null }) {
+  return message ? (
+    <p className="error" role="alert">
+      {message}
+    </p>
+  ) : null;
 }

@@ -35,3 +35,17 @@ class Services:
     sessions: SessionStore
     rate_limiter: RateLimiter
     limits: Limits
+
+    @classmethod
+    def build(cls, settings: Settings, redis: Redis) -> Services:
+        return cls(
+            settings=settings,
+            redis=redis,
+            sessions=SessionStore(
+                redis,
+                idle_seconds=settings.session_idle_seconds,
+                absolute_seconds=settings.session_absolute_seconds,
+            ),
+            rate_limiter=RateLimiter(redis),
+            limits=Limits.from_settings(settings),
+        )
