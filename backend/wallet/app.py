@@ -61,4 +61,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         middleware=[request_id_middleware],
         openapi_config=None,
+        logging_config=None,  # keep the JSON logging configured above
     )

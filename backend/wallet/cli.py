@@ -100,8 +100,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    # argv is our own interpreter and fixed module names, never user input.
-    return subprocess.Popen(argv, cwd=REPO_ROOT, env=env)  # noqa: S603
+    # argv is our own interpreter and fixed module names, never user input. Each child
+    # gets its own session so that a terminal's Ctrl-C reaches only the launcher, which
+    # then stops every child exactly once.
+    return subprocess.Popen(argv, cwd=REPO_ROOT, env=env, start_new_session=True)  # noqa: S603
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -154,7 +156,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     finally:
         for child in children:
             if child.poll() is None:
-                child.send_signal(signal.SIGINT)
+                child.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 10
         for child in children:
             try:
@@ -163,7 +165,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
                 child.kill()
         if embedded is not None:
             embedded.stop()
-    failed = [c.returncode for c in children if c.returncode not in (0, -signal.SIGINT, None)]
+    failed = [c.returncode for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
     return 1 if failed and not stopping else 0
 
 
