@@ -22,6 +22,7 @@ import httpx
 import pytest
 import uvicorn
 from redis.asyncio import Redis
+
 from wallet.api.state import Services
 from wallet.app import create_app
 from wallet.config import Settings

@@ -11,6 +11,7 @@ from typing import Any
 
 from arq.connections import RedisSettings
 from redis.asyncio import Redis
+
 from wallet.config import Settings
 from wallet.db import engine
 from wallet.log import configure_logging

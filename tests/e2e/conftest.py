@@ -22,9 +22,9 @@ import asyncpg
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
-from wallet.config import REPO_ROOT
 
 from tests.conftest import TestServers, with_database
+from wallet.config import REPO_ROOT
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM_FLAGS = [

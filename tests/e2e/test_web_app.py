@@ -5,12 +5,12 @@ import os
 
 import pytest
 from playwright.async_api import Page, expect
+
+from tests.e2e.conftest import WebApp, screenshot
 from wallet.db import engine
 from wallet.db.engine import transaction
 from wallet.money import Currency, Money
 from wallet.wallets.service import grant_promotional_credit
-
-from tests.e2e.conftest import WebApp, screenshot
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "sunny-harbour-91"

@@ -4,12 +4,12 @@ import asyncio
 from dataclasses import replace
 
 import pytest
-from wallet.config import Settings
-from wallet.db.engine import connection
 
 from tests.conftest import LiveServer, run_live_server
 from tests.factories import PASSWORD, make_user, sign_up_request
 from tests.graphql_client import LOG_IN, LOG_OUT, ME, SIGN_UP, gql
+from wallet.config import Settings
+from wallet.db.engine import connection
 
 
 def sign_up_input(**overrides: str) -> dict[str, str]:

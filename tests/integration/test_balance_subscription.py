@@ -11,15 +11,15 @@ import websockets
 from arq import create_pool
 from arq.connections import RedisSettings
 from redis.asyncio import Redis
+
+from tests.conftest import LiveServer
+from tests.factories import PASSWORD, make_user
+from tests.graphql_client import LOG_IN, LOG_OUT, gql
 from wallet.db.engine import transaction
 from wallet.money import Currency, Money
 from wallet.outbox.relay import OutboxRelay
 from wallet.realtime.channels import balance_channel
 from wallet.wallets.service import grant_promotional_credit
-
-from tests.conftest import LiveServer
-from tests.factories import PASSWORD, make_user
-from tests.graphql_client import LOG_IN, LOG_OUT, gql
 
 SUBSCRIBE = "subscription { balanceChanged { currency available posted } }"
 

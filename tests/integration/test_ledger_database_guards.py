@@ -2,12 +2,12 @@
 
 import asyncpg
 import pytest
+
+from tests.factories import make_user
 from wallet.db.engine import connection, transaction
 from wallet.ledger import service as ledger
 from wallet.ledger.models import EntryDraft, OwnerType, Purpose
 from wallet.money import Currency, Money
-
-from tests.factories import make_user
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

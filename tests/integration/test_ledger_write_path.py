@@ -6,14 +6,14 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.factories import make_user
 from wallet.db.engine import connection, transaction
 from wallet.ledger import service as ledger
 from wallet.ledger.errors import AccountNotActive, InsufficientFunds
 from wallet.ledger.invariants import check_ledger
 from wallet.ledger.models import EntryDraft, OwnerType, Purpose
 from wallet.money import Currency, Money
-
-from tests.factories import make_user
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

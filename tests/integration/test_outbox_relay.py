@@ -14,6 +14,8 @@ import pytest
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 from redis.asyncio import Redis
+
+from tests.factories import make_user
 from wallet.config import REPO_ROOT
 from wallet.db.engine import connection, transaction
 from wallet.money import Currency, Money
@@ -22,8 +24,6 @@ from wallet.outbox.relay import OutboxRelay
 from wallet.outbox.service import Topic, emit
 from wallet.realtime.channels import balance_channel
 from wallet.wallets.service import grant_promotional_credit
-
-from tests.factories import make_user
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
 """The welcome-email job: re-reads by id, sends once, records bounces."""
 
 from redis.asyncio import Redis
+
+from tests.factories import make_user
 from wallet.db.engine import connection
 from wallet.notifications.email import SandboxEmailProvider
 from wallet.notifications.service import send_welcome_email
-
-from tests.factories import make_user
 
 
 async def _signup_event(user_id: int) -> int:

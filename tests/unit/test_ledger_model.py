@@ -1,6 +1,7 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from wallet.ledger.errors import UnbalancedEntry
 from wallet.ledger.models import AccountType, Balance, EntryDraft, PostingDraft, Side
 from wallet.ledger.service import _validate

@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from wallet.money import Currency, CurrencyMismatch, InvalidAmount, Money, UnknownCurrency
 
 currencies = st.sampled_from(list(Currency))

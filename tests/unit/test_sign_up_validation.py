@@ -1,4 +1,5 @@
 import pytest
+
 from wallet.users.models import SignUpRequest
 from wallet.users.passwords import hash_password, password_problems, verify_password
 from wallet.users.service import login_key
