@@ -9,6 +9,8 @@ from wallet.ledger import service as ledger
 from wallet.ledger.models import AccountType, Balance, EntryDraft, OwnerType, Purpose
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit
+from wallet.transactions import service as transactions
+from wallet.transactions.models import TransactionStatus, TransactionType
 
 DEFAULT_CURRENCY = Currency.USD
 
@@ -63,18 +65,39 @@ async def grant_promotional_credit(
 ) -> int:
     """Credit a wallet from the platform's promotional funding (demo seed, goodwill).
 
-    Debits the promotional-funding expense account and credits the user's wallet in one
-    journal entry, and emits `balance.changed`; runs in the caller's transaction.
+    Records a completed `promotional_credit` transaction, debits the promotional-funding
+    expense account and credits the user's wallet in one journal entry, and emits
+    `balance.changed`; runs in the caller's transaction. Returns the transaction id.
     """
     wallet_account = await open_balance(conn, user_id, amount.currency)
     funding = await ledger.system_account_id(conn, amount.currency, Purpose.PROMOTIONAL_FUNDING)
+    transaction_id = await transactions.create(
+        conn,
+        transactions.NewTransaction(
+            type=TransactionType.PROMOTIONAL_CREDIT,
+            amount=amount,
+            initiator_user_id=None,
+            counterparty_user_id=user_id,
+            note=description,
+        ),
+    )
     entry_id = await ledger.post_entry(
         conn,
-        EntryDraft.transfer("promotional_credit", funding, wallet_account, amount, description),
+        EntryDraft.transfer(
+            "promotional_credit", funding, wallet_account, amount, f"transaction {transaction_id}"
+        ),
+    )
+    await transactions.transition(
+        conn, transaction_id, TransactionStatus.COMPLETED, entry_id=entry_id
     )
     await emit(
         conn,
         Topic.BALANCE_CHANGED,
-        {"user_id": user_id, "currency": amount.currency.value, "entry_id": entry_id},
+        {
+            "user_id": user_id,
+            "currency": amount.currency.value,
+            "entry_id": entry_id,
+            "transaction_id": transaction_id,
+        },
     )
-    return entry_id
+    return transaction_id

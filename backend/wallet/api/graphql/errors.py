@@ -14,6 +14,11 @@ class ErrorCode(Enum):
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     RATE_LIMITED = "RATE_LIMITED"
     NOT_AUTHENTICATED = "NOT_AUTHENTICATED"
+    INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+    NOT_FOUND = "NOT_FOUND"
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    WALLET_UNAVAILABLE = "WALLET_UNAVAILABLE"
 
 
 @strawberry.interface(description="Every typed error has a machine code and a human message.")
@@ -47,6 +52,41 @@ class RateLimited(UserError):
 @strawberry.type
 class NotAuthenticated(UserError):
     pass
+
+
+@strawberry.type
+class InsufficientFunds(UserError):
+    available: str = strawberry.field(description="What the wallet can spend, as a decimal.")
+
+
+@strawberry.type
+class LimitExceeded(UserError):
+    limit: str = strawberry.field(description="Which limit: PER_TRANSACTION or DAILY.")
+    maximum: str
+    remaining: str
+
+
+@strawberry.type
+class NotFound(UserError):
+    pass
+
+
+@strawberry.type
+class IdempotencyConflict(UserError):
+    pass
+
+
+@strawberry.type
+class WalletUnavailable(UserError):
+    pass
+
+
+def validation_error(field: str, code: str, message: str) -> ValidationError:
+    return ValidationError(
+        code=ErrorCode.VALIDATION_ERROR,
+        message=message,
+        field_errors=[FieldError(field=field, code=code, message=message)],
+    )
 
 
 def not_authenticated() -> NotAuthenticated:

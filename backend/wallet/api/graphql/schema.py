@@ -15,6 +15,7 @@ from strawberry.extensions import (
 )
 
 from wallet.api.graphql.errors import should_mask_error
+from wallet.api.graphql.transfers import TransferMutation
 from wallet.api.graphql.users import UserMutation, UserQuery
 from wallet.api.graphql.wallets import WalletQuery, WalletSubscription
 
@@ -25,7 +26,7 @@ class Query(UserQuery, WalletQuery):
 
 
 @strawberry.type
-class Mutation(UserMutation):
+class Mutation(UserMutation, TransferMutation):
     pass
 
 

@@ -1,0 +1,89 @@
+"""Exactly-once execution of commands that carry a client idempotency key.
+
+Inside the command's transaction, `claim` takes a transaction-scoped advisory lock on
+(principal, key): concurrent duplicates queue behind the first, which either commits
+its result (the others then replay it) or rolls back (the next one executes). The key
+row is written by `remember` in the same transaction as the movement it guards.
+Commands that fail with a typed error write nothing, so a retry re-evaluates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from wallet.db.engine import Connection
+
+MAX_KEY_LENGTH = 128
+RETENTION_HOURS = 48  # keys are kept at least 24 h (DESIGN.md); purged after this
+
+
+class IdempotencyError(Exception):
+    pass
+
+
+class InvalidIdempotencyKey(IdempotencyError):
+    def __init__(self) -> None:
+        super().__init__(f"idempotencyKey must be 1 to {MAX_KEY_LENGTH} printable characters")
+
+
+class IdempotencyConflict(IdempotencyError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"idempotency key {key!r} was already used for a different request")
+        self.key = key
+
+
+def fingerprint(request: dict[str, Any]) -> str:
+    """A stable digest of the normalised request body."""
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def validate_key(key: str) -> None:
+    if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidIdempotencyKey()
+
+
+async def claim(
+    conn: Connection, principal: str, key: str, request_fingerprint: str
+) -> dict[str, Any] | None:
+    """Serialise on the key; return the stored response of an earlier identical request,
+    raise `IdempotencyConflict` for a different one, or None when the key is new."""
+    validate_key(key)
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{principal}\x1f{key}"
+    )
+    row = await conn.fetchrow(
+        "SELECT fingerprint, response FROM idempotency_key WHERE principal = $1 AND key = $2",
+        principal,
+        key,
+    )
+    if row is None:
+        return None
+    if row["fingerprint"] != request_fingerprint:
+        raise IdempotencyConflict(key)
+    stored: dict[str, Any] = json.loads(row["response"])
+    return stored
+
+
+async def remember(
+    conn: Connection, principal: str, key: str, request_fingerprint: str, response: dict[str, Any]
+) -> None:
+    await conn.execute(
+        "INSERT INTO idempotency_key (principal, key, fingerprint, response) "
+        "VALUES ($1, $2, $3, $4::jsonb)",
+        principal,
+        key,
+        request_fingerprint,
+        json.dumps(response),
+    )
+
+
+async def purge_expired(conn: Connection) -> int:
+    """Delete keys older than the retention window (run by the worker)."""
+    result = await conn.execute(
+        "DELETE FROM idempotency_key WHERE created_at < now() - make_interval(hours => $1)",
+        RETENTION_HOURS,
+    )
+    return int(result.split()[-1])

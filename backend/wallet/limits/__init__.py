@@ -1,0 +1,1 @@
+"""Transaction limits by verification level, enforced in the money path."""

@@ -1,0 +1,1 @@
+"""Business transactions: their types, the state machine and the transition log."""

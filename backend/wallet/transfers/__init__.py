@@ -1,0 +1,1 @@
+"""Person-to-person transfers between wallets."""

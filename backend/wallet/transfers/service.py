@@ -1,0 +1,201 @@
+"""Send money from one wallet to another registered user's wallet.
+
+One database transaction: idempotency claim, sender wallet lock, status and limit
+checks, the business transaction with its transitions, the balanced journal entry,
+outbox events for both parties, and the idempotency record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from wallet.db.engine import Connection, transaction
+from wallet.idempotency import service as idempotency
+from wallet.ledger import service as ledger
+from wallet.ledger.errors import InsufficientFunds
+from wallet.ledger.models import EntryDraft, OwnerType, Purpose
+from wallet.limits.service import check_outgoing
+from wallet.money import Money
+from wallet.outbox.service import Topic, emit
+from wallet.transactions import service as transactions
+from wallet.transactions.models import TransactionStatus, TransactionType
+from wallet.transfers.errors import (
+    InvalidRecipient,
+    NonPositiveAmount,
+    NoteTooLong,
+    RecipientNotFound,
+    SelfTransfer,
+    WalletUnavailable,
+)
+from wallet.users.validation import USERNAME_RE, normalise_email, normalise_phone
+from wallet.wallets.service import open_balance
+
+MAX_NOTE_LENGTH = 280
+
+
+@dataclass(frozen=True, slots=True)
+class SendMoney:
+    sender_id: int
+    recipient: str
+    amount: Money
+    note: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferReceipt:
+    """What the sender is told; replayed verbatim for a repeated idempotency key."""
+
+    transaction_id: int
+    status: str
+    amount_minor: int
+    currency: str
+    recipient_user_id: int
+    recipient_username: str
+    note: str
+    created_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TransferReceipt:
+        return cls(**data)
+
+
+def recipient_lookup(recipient: str) -> tuple[str, str]:
+    """(column, normalised value) to find the recipient by email, phone or username."""
+    text = recipient.strip()
+    if "@" in text[1:]:
+        try:
+            return "email", normalise_email(text)
+        except ValueError:
+            raise InvalidRecipient(recipient) from None
+    if text[:1] in "+(" or text[:1].isdigit():
+        try:
+            return "phone", normalise_phone(text)
+        except Exception:
+            raise InvalidRecipient(recipient) from None
+    username = text.removeprefix("@").lower()
+    if not USERNAME_RE.match(username):
+        raise InvalidRecipient(recipient)
+    return "username", username
+
+
+async def _find_recipient(conn: Connection, column: str, value: str) -> tuple[int, str, str]:
+    where = {
+        "email": "lower(u.email) = $1",
+        "phone": "u.phone = $1",
+        "username": "lower(u.username) = $1",
+    }[column]
+    # `where` is one of the three constants above, never user input.
+    sql = (
+        "SELECT u.id, u.username, w.status FROM app_user u "  # noqa: S608
+        f"JOIN wallet w ON w.user_id = u.id WHERE {where} AND u.status = 'active'"
+    )
+    row = await conn.fetchrow(sql, value)
+    if row is None:
+        raise RecipientNotFound(value)
+    return int(row["id"]), row["username"], row["status"]
+
+
+async def _wallet_account(conn: Connection, user_id: int, money: Money) -> int | None:
+    code = ledger.account_code(OwnerType.USER, user_id, money.currency, Purpose.WALLET)
+    account_id = await conn.fetchval("SELECT id FROM ledger_account WHERE code = $1", code)
+    return None if account_id is None else int(account_id)
+
+
+async def send_money(command: SendMoney) -> TransferReceipt:
+    """Move money now from the sender's wallet to the recipient's; exactly once per key."""
+    if not command.amount.is_positive:
+        raise NonPositiveAmount()
+    if len(command.note) > MAX_NOTE_LENGTH:
+        raise NoteTooLong(MAX_NOTE_LENGTH)
+    column, value = recipient_lookup(command.recipient)
+    idempotency.validate_key(command.idempotency_key)
+    principal = f"user:{command.sender_id}"
+    request_fingerprint = idempotency.fingerprint(
+        {
+            "op": "sendMoney",
+            "recipient": [column, value],
+            "note": command.note,
+            "amount": command.amount.amount_minor,
+            "currency": command.amount.currency.value,
+        }
+    )
+    async with transaction() as conn:
+        replay = await idempotency.claim(
+            conn, principal, command.idempotency_key, request_fingerprint
+        )
+        if replay is not None:
+            return TransferReceipt.from_json(replay)
+        sender_status = await conn.fetchval(
+            "SELECT status FROM wallet WHERE user_id = $1 FOR UPDATE", command.sender_id
+        )
+        if sender_status != "active":
+            raise WalletUnavailable("sender's", sender_status or "missing")
+        recipient_id, recipient_username, recipient_status = await _find_recipient(
+            conn, column, value
+        )
+        if recipient_id == command.sender_id:
+            raise SelfTransfer()
+        if recipient_status != "active":
+            raise WalletUnavailable("recipient's", recipient_status)
+        await check_outgoing(conn, command.sender_id, command.amount)
+
+        source = await _wallet_account(conn, command.sender_id, command.amount)
+        if source is None:
+            raise InsufficientFunds(0, 0, command.amount.amount_minor)
+        target = await _wallet_account(conn, recipient_id, command.amount)
+        if target is None:
+            target = await open_balance(conn, recipient_id, command.amount.currency)
+
+        transaction_id = await transactions.create(
+            conn,
+            transactions.NewTransaction(
+                type=TransactionType.SEND,
+                amount=command.amount,
+                initiator_user_id=command.sender_id,
+                counterparty_user_id=recipient_id,
+                note=command.note,
+            ),
+        )
+        entry_id = await ledger.post_entry(
+            conn,
+            EntryDraft.transfer(
+                "p2p", source, target, command.amount, f"transaction {transaction_id}"
+            ),
+        )
+        await transactions.transition(
+            conn, transaction_id, TransactionStatus.COMPLETED, entry_id=entry_id
+        )
+        for user_id in (command.sender_id, recipient_id):
+            await emit(
+                conn,
+                Topic.BALANCE_CHANGED,
+                {
+                    "user_id": user_id,
+                    "currency": command.amount.currency.value,
+                    "entry_id": entry_id,
+                    "transaction_id": transaction_id,
+                },
+            )
+        created_at: datetime = await conn.fetchval(
+            "SELECT created_at FROM money_transaction WHERE id = $1", transaction_id
+        )
+        receipt = TransferReceipt(
+            transaction_id=transaction_id,
+            status=TransactionStatus.COMPLETED.value,
+            amount_minor=command.amount.amount_minor,
+            currency=command.amount.currency.value,
+            recipient_user_id=recipient_id,
+            recipient_username=recipient_username,
+            note=command.note,
+            created_at=created_at.isoformat(),
+        )
+        await idempotency.remember(
+            conn, principal, command.idempotency_key, request_fingerprint, receipt.to_json()
+        )
+        return receipt
