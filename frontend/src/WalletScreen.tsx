@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { useMutation, useQuery, useSubscription } from "urql";
 
+import { SendMoneyForm } from "./SendMoneyForm";
 import {
   BalanceChangedDocument,
   LogOutDocument,
@@ -88,6 +89,7 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
           </article>
         ))}
       </div>
+      <SendMoneyForm />
       {data?.wallet?.status && data.wallet.status !== "active" && (
         <p className="error">This wallet is {data.wallet.status}.</p>
       )}
