@@ -6,10 +6,13 @@ operations (the handshake's cookie, or `authorization` in `connection_init`'s pa
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
 import strawberry
 from litestar.datastructures import State
+from strawberry.dataloader import DataLoader
 from strawberry.litestar import BaseContext
 
 from wallet.api.graphql.errors import ErrorCode, PublicError
@@ -25,6 +28,15 @@ class Context(BaseContext, kw_only=True):
     connection_params: dict[str, Any] | None = None
     viewer_cache: User | None = None
     viewer_loaded: bool = False
+    loaders: dict[str, DataLoader[Any, Any]] = msgspec.field(default_factory=dict)
+
+    def loader(
+        self, name: str, load: Callable[[list[Any]], Awaitable[list[Any]]]
+    ) -> DataLoader[Any, Any]:
+        """A per-operation DataLoader (batches N lookups into one query)."""
+        if name not in self.loaders:
+            self.loaders[name] = DataLoader(load_fn=load)
+        return self.loaders[name]
 
     def session_token(self) -> str | None:
         conn = self.request or self.websocket

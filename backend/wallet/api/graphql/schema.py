@@ -15,13 +15,14 @@ from strawberry.extensions import (
 )
 
 from wallet.api.graphql.errors import should_mask_error
+from wallet.api.graphql.transactions import TransactionQuery
 from wallet.api.graphql.transfers import TransferMutation
 from wallet.api.graphql.users import UserMutation, UserQuery
 from wallet.api.graphql.wallets import WalletQuery, WalletSubscription
 
 
 @strawberry.type
-class Query(UserQuery, WalletQuery):
+class Query(UserQuery, WalletQuery, TransactionQuery):
     pass
 
 

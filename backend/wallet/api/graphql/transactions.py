@@ -1,0 +1,153 @@
+"""GraphQL surface of the history: `transactions` (a connection) and `transaction(id)`."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from wallet.api.graphql.context import Info
+from wallet.transactions import history as history_service
+from wallet.transactions.models import TransactionStatus, TransactionType
+
+TransactionTypeEnum = strawberry.enum(TransactionType, name="TransactionType")
+TransactionStatusEnum = strawberry.enum(TransactionStatus, name="TransactionStatus")
+
+
+@strawberry.enum
+class Direction(Enum):
+    IN = "IN"
+    OUT = "OUT"
+
+
+@strawberry.type
+class StatusChange:
+    from_status: TransactionStatusEnum | None  # type: ignore[valid-type]
+    to_status: TransactionStatusEnum  # type: ignore[valid-type]
+    reason: str | None
+    at: datetime
+
+
+@strawberry.type(name="Transaction")
+class TransactionNode:
+    id: strawberry.ID
+    type: TransactionTypeEnum  # type: ignore[valid-type]
+    status: TransactionStatusEnum  # type: ignore[valid-type]
+    direction: Direction
+    amount: str
+    currency: str
+    counterparty: str | None = strawberry.field(description="The other party's username.")
+    note: str
+    created_at: datetime
+    running_balance: str | None = strawberry.field(
+        description="Your settled balance in this currency right after this transaction."
+    )
+
+    @strawberry.field(description="Every status this transaction has been in, oldest first.")
+    async def history(self, info: Info) -> list[StatusChange]:
+        loader = info.context.loader("transitions", history_service.transitions_of)
+        return [
+            StatusChange(from_status=t.from_status, to_status=t.to_status, reason=t.reason, at=t.at)
+            for t in await loader.load(int(self.id))
+        ]
+
+    @classmethod
+    def from_domain(cls, item: history_service.HistoryItem) -> TransactionNode:
+        return cls(
+            id=strawberry.ID(str(item.id)),
+            type=item.type,
+            status=item.status,
+            direction=Direction.IN if item.incoming else Direction.OUT,
+            amount=item.amount.format(),
+            currency=item.amount.currency.value,
+            counterparty=item.counterparty_username,
+            note=item.note,
+            created_at=item.created_at,
+            running_balance=item.running_balance.format() if item.running_balance else None,
+        )
+
+
+@strawberry.type
+class TransactionEdge:
+    cursor: str
+    node: TransactionNode
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class TransactionConnection:
+    edges: list[TransactionEdge]
+    page_info: PageInfo
+
+
+@strawberry.input
+class TransactionFilter:
+    type: TransactionTypeEnum | None = None  # type: ignore[valid-type]
+    status: TransactionStatusEnum | None = None  # type: ignore[valid-type]
+    from_: datetime | None = strawberry.field(default=None, name="from")
+    to: datetime | None = None
+    counterparty: str | None = strawberry.field(default=None, description="A username.")
+
+
+def encode_cursor(transaction_id: int) -> str:
+    return base64.urlsafe_b64encode(f"txn:{transaction_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    """The transaction id in an opaque cursor; an unreadable cursor starts from the top."""
+    if not cursor:
+        return None
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        return int(value) if kind == "txn" else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+@strawberry.type
+class TransactionQuery:
+    @strawberry.field(description="Your transactions, newest first (null when logged out).")
+    async def transactions(
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        filter: TransactionFilter | None = None,
+    ) -> TransactionConnection | None:
+        user = await info.context.viewer()
+        if user is None:
+            return None
+        f = filter or TransactionFilter()
+        items, has_next = await history_service.page(
+            user.id,
+            first=first,
+            after_id=decode_cursor(after),
+            history_filter=history_service.HistoryFilter(
+                f.type, f.status, f.from_, f.to, f.counterparty
+            ),
+        )
+        edges = [
+            TransactionEdge(cursor=encode_cursor(i.id), node=TransactionNode.from_domain(i))
+            for i in items
+        ]
+        return TransactionConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None
+            ),
+        )
+
+    @strawberry.field(description="One of your transactions; null if it is not yours.")
+    async def transaction(self, info: Info, id: strawberry.ID) -> TransactionNode | None:
+        user = await info.context.viewer()
+        if user is None or not str(id).isdigit():
+            return None
+        item = await history_service.get(user.id, int(id))
+        return TransactionNode.from_domain(item) if item else None

@@ -1,0 +1,141 @@
+"""A user's transaction history: keyset-paginated, filtered, with running balances.
+
+The user is a party either as initiator or as counterparty; each side is read through
+its own index in id order and the two are merged (no OFFSET, no OR across indexes), so
+a page costs the same at the millionth row as at the first.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from wallet.db.engine import connection
+from wallet.money import Currency, Money
+from wallet.transactions.models import TransactionStatus, TransactionType, Transition
+
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryFilter:
+    type: TransactionType | None = None
+    status: TransactionStatus | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    counterparty_username: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    id: int
+    type: TransactionType
+    status: TransactionStatus
+    incoming: bool
+    amount: Money
+    counterparty_username: str | None
+    note: str
+    created_at: datetime
+    running_balance: Money | None  # the viewer's posted balance right after it
+
+
+_SELECT = """
+    SELECT t.id, t.type, t.status, t.currency, t.amount, t.note, t.created_at,
+           t.initiator_user_id, t.counterparty_user_id,
+           other.username AS counterparty_username,
+           (SELECT p.balance_after FROM posting p JOIN ledger_account a ON a.id = p.account_id
+             WHERE p.entry_id = t.entry_id AND a.owner_type = 'user' AND a.owner_id = $1
+               AND a.purpose = 'wallet' ORDER BY p.id DESC LIMIT 1) AS running_balance
+    FROM money_transaction t
+    LEFT JOIN app_user other ON other.id = CASE WHEN t.initiator_user_id = $1
+                                                THEN t.counterparty_user_id
+                                                ELSE t.initiator_user_id END
+"""
+_FILTERS = """
+      AND t.id < $2
+      AND ($4::text IS NULL OR t.type = $4)
+      AND ($5::text IS NULL OR t.status = $5)
+      AND ($6::timestamptz IS NULL OR t.created_at >= $6)
+      AND ($7::timestamptz IS NULL OR t.created_at < $7)
+      AND ($8::text IS NULL OR lower(other.username) = $8)
+"""
+_PAGE_SQL = f"""
+SELECT * FROM (
+    ({_SELECT} WHERE t.initiator_user_id = $1 {_FILTERS} ORDER BY t.id DESC LIMIT $3)
+    UNION ALL
+    ({_SELECT} WHERE t.counterparty_user_id = $1
+         AND t.initiator_user_id IS DISTINCT FROM $1 {_FILTERS} ORDER BY t.id DESC LIMIT $3)
+) page ORDER BY id DESC LIMIT $3
+"""  # noqa: S608 (constant fragments only; every value is a bind parameter)
+
+
+def _item(row: Any, user_id: int) -> HistoryItem:
+    currency = Currency(row["currency"])
+    running = row["running_balance"]
+    return HistoryItem(
+        id=int(row["id"]),
+        type=TransactionType(row["type"]),
+        status=TransactionStatus(row["status"]),
+        incoming=row["initiator_user_id"] != user_id,
+        amount=Money(int(row["amount"]), currency),
+        counterparty_username=row["counterparty_username"],
+        note=row["note"],
+        created_at=row["created_at"],
+        running_balance=None if running is None else Money(int(running), currency),
+    )
+
+
+async def page(
+    user_id: int, *, first: int, after_id: int | None, history_filter: HistoryFilter
+) -> tuple[list[HistoryItem], bool]:
+    """Up to `first` items older than `after_id`, newest first; and whether more exist."""
+    size = max(1, min(first, MAX_PAGE))
+    f = history_filter
+    async with connection() as conn:
+        rows = await conn.fetch(
+            _PAGE_SQL,
+            user_id,
+            after_id or 2**62,
+            size + 1,
+            f.type.value if f.type else None,
+            f.status.value if f.status else None,
+            f.since,
+            f.until,
+            f.counterparty_username.lower().removeprefix("@") if f.counterparty_username else None,
+        )
+    items = [_item(r, user_id) for r in rows[:size]]
+    return items, len(rows) > size
+
+
+async def get(user_id: int, transaction_id: int) -> HistoryItem | None:
+    """One transaction, only if `user_id` is a party to it."""
+    async with connection() as conn:
+        row = await conn.fetchrow(
+            f"{_SELECT} WHERE t.id = $2 AND $1 IN (t.initiator_user_id, t.counterparty_user_id)",
+            user_id,
+            transaction_id,
+        )
+    return _item(row, user_id) if row else None
+
+
+async def transitions_of(transaction_ids: list[int]) -> list[list[Transition]]:
+    """The state history of each transaction, in the order asked (a DataLoader batch)."""
+    async with connection() as conn:
+        rows = await conn.fetch(
+            "SELECT transaction_id, from_status, to_status, reason, created_at "
+            "FROM transaction_transition WHERE transaction_id = ANY($1::bigint[]) ORDER BY id",
+            transaction_ids,
+        )
+    by_id: dict[int, list[Transition]] = defaultdict(list)
+    for r in rows:
+        by_id[int(r["transaction_id"])].append(
+            Transition(
+                from_status=TransactionStatus(r["from_status"]) if r["from_status"] else None,
+                to_status=TransactionStatus(r["to_status"]),
+                reason=r["reason"],
+                at=r["created_at"],
+            )
+        )
+    return [by_id[i] for i in transaction_ids]
