@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { useMutation, useQuery, useSubscription } from "urql";
 
+import { ActivityList } from "./ActivityList";
 import { SendMoneyForm } from "./SendMoneyForm";
 import {
   BalanceChangedDocument,
@@ -27,6 +28,7 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
   const [live] = useSubscription({ query: BalanceChangedDocument });
   const [updates, setUpdates] = useState<Record<string, Balance>>({});
   const [flash, setFlash] = useState<string | null>(null);
+  const [changes, setChanges] = useState(0);
   const [, logOut] = useMutation(LogOutDocument);
 
   useEffect(() => {
@@ -34,6 +36,7 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
     if (!changed) return;
     setUpdates((u) => ({ ...u, [changed.currency]: changed }));
     setFlash(changed.currency);
+    setChanges((n) => n + 1);
     const timer = setTimeout(() => setFlash(null), 1500);
     return () => clearTimeout(timer);
   }, [live.data]);
@@ -90,6 +93,7 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
         ))}
       </div>
       <SendMoneyForm />
+      <ActivityList refreshKey={changes} />
       {data?.wallet?.status && data.wallet.status !== "active" && (
         <p className="error">This wallet is {data.wallet.status}.</p>
       )}

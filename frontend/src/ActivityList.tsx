@@ -1,0 +1,137 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { useClient } from "urql";
+
+import {
+  TransactionHistoryDocument,
+  type TransactionHistoryQuery,
+  type TransactionType,
+} from "./gql/graphql";
+
+type Item = NonNullable<TransactionHistoryQuery["transactions"]>["edges"][number]["node"];
+
+const PAGE_SIZE = 20;
+const TYPE_LABELS: Partial<Record<TransactionType, string>> = {
+  SEND: "Transfers",
+  PROMOTIONAL_CREDIT: "Promotions",
+};
+
+function title(item: Item): string {
+  if (item.type === "PROMOTIONAL_CREDIT") return item.note || "Promotional credit";
+  const who = item.counterparty ? `@${item.counterparty}` : "someone";
+  return item.direction === "IN" ? `From ${who}` : `To ${who}`;
+}
+
+/** The viewer's transactions, newest first, loading older pages as the list scrolls. */
+export function ActivityList({ refreshKey }: { refreshKey: number }) {
+  const client = useClient();
+  const [items, setItems] = useState<Item[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [hasMore, setHasMore] = useState(true);
+  const [loading, setLoading] = useState(false);
+  const [failed, setFailed] = useState(false);
+  const [type, setType] = useState<TransactionType | "">("");
+  const [counterparty, setCounterparty] = useState("");
+  const [open, setOpen] = useState<string | null>(null);
+  const sentinel = useRef<HTMLDivElement>(null);
+  const generation = useRef(0);
+
+  const load = useCallback(
+    async (after: string | null) => {
+      const mine = generation.current;
+      setLoading(true);
+      const filter = { type: type || null, counterparty: counterparty.trim() || null };
+      const result = await client
+        .query(TransactionHistoryDocument, { first: PAGE_SIZE, after, filter },
+               { requestPolicy: "network-only" })
+        .toPromise();
+      if (mine !== generation.current) return; // a newer filter or refresh superseded this
+      setLoading(false);
+      const page = result.data?.transactions;
+      if (!page) {
+        setFailed(true);
+        setHasMore(false);
+        return;
+      }
+      setFailed(false);
+      setItems((current) => (after ? [...current, ...page.edges.map((e) => e.node)]
+                                    : page.edges.map((e) => e.node)));
+      setCursor(page.pageInfo.endCursor ?? null);
+      setHasMore(page.pageInfo.hasNextPage);
+    },
+    [client, type, counterparty],
+  );
+
+  // First page again whenever the filter changes or a balance change arrives.
+  useEffect(() => {
+    generation.current += 1;
+    setCursor(null);
+    setHasMore(true);
+    void load(null);
+  }, [load, refreshKey]);
+
+  useEffect(() => {
+    const node = sentinel.current;
+    if (!node) return;
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting) && hasMore && !loading && cursor) void load(cursor);
+    });
+    observer.observe(node);
+    return () => observer.disconnect();
+  }, [load, hasMore, loading, cursor]);
+
+  return (
+    <section className="card activity" aria-labelledby="activity-title">
+      <h2 id="activity-title">Activity</h2>
+      <div className="filters">
+        <label className="visually-hidden" htmlFor="activity-type">Type</label>
+        <select id="activity-type" value={type}
+                onChange={(e) => setType(e.target.value as TransactionType | "")}>
+          <option value="">All activity</option>
+          {Object.entries(TYPE_LABELS).map(([value, label]) => (
+            <option key={value} value={value}>{label}</option>
+          ))}
+        </select>
+        <label className="visually-hidden" htmlFor="activity-counterparty">With</label>
+        <input id="activity-counterparty" placeholder="With @username" value={counterparty}
+               onChange={(e) => setCounterparty(e.target.value)} />
+      </div>
+      <ul className="activity-list" data-testid="activity">
+        {items.map((item) => (
+          <li key={item.id}>
+            <button className="activity-row" aria-expanded={open === item.id}
+                    onClick={() => setOpen(open === item.id ? null : item.id)}>
+              <span className="activity-main">
+                <span className="activity-title">{title(item)}</span>
+                <span className="muted small">
+                  {new Date(item.createdAt).toLocaleString()}
+                  {item.note && item.type !== "PROMOTIONAL_CREDIT" ? ` · ${item.note}` : ""}
+                </span>
+              </span>
+              <span className="activity-amounts">
+                <span className={item.direction === "IN" ? "amount-in" : "amount-out"}>
+                  {item.direction === "IN" ? "+" : "−"}${item.amount}
+                </span>
+                {item.runningBalance && (
+                  <span className="muted small">bal ${item.runningBalance}</span>
+                )}
+              </span>
+            </button>
+            {open === item.id && (
+              <ol className="status-history" aria-label="Status history">
+                {item.history.map((h) => (
+                  <li key={`${h.toStatus}-${h.at}`}>
+                    {h.toStatus.toLowerCase()} · {new Date(h.at).toLocaleTimeString()}
+                  </li>
+                ))}
+              </ol>
+            )}
+          </li>
+        ))}
+      </ul>
+      {failed && <p className="error" role="alert">Your activity could not be loaded.</p>}
+      {!loading && !failed && items.length === 0 && <p className="muted">No activity yet.</p>}
+      {loading && <p className="muted small">Loading…</p>}
+      <div ref={sentinel} aria-hidden="true" />
+    </section>
+  );
+}
