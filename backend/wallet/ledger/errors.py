@@ -38,3 +38,22 @@ class InsufficientFunds(LedgerError):
         self.account_id = account_id
         self.available = available
         self.requested = requested
+
+
+class HoldNotFound(LedgerError):
+    def __init__(self, hold_id: int) -> None:
+        super().__init__(f"hold {hold_id} not found")
+        self.hold_id = hold_id
+
+
+class HoldNotPending(LedgerError):
+    def __init__(self, hold_id: int, status: str) -> None:
+        super().__init__(f"hold {hold_id} is already {status}")
+        self.hold_id = hold_id
+        self.status = status
+
+
+class HoldAmountExceeded(LedgerError):
+    def __init__(self, hold_id: int, held: int, requested: int) -> None:
+        super().__init__(f"hold {hold_id} reserves {held}; cannot post {requested}")
+        self.hold_id = hold_id

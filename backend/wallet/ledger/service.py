@@ -127,7 +127,7 @@ def _validate(draft: EntryDraft) -> None:
             )
 
 
-async def _lock_accounts(conn: Connection, account_ids: list[int]) -> dict[int, _Locked]:
+async def lock_accounts(conn: Connection, account_ids: list[int]) -> dict[int, _Locked]:
     rows = await conn.fetch(
         f"SELECT {_BALANCE_COLUMNS} FROM ledger_account "  # noqa: S608 (constant columns)
         "WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
@@ -156,7 +156,7 @@ async def post_entry(conn: Connection, draft: EntryDraft) -> int:
     """Post a balanced journal entry in the caller's transaction; return its id."""
     _validate(draft)
     account_ids = sorted({p.account_id for p in draft.postings})
-    accounts = await _lock_accounts(conn, account_ids)
+    accounts = await lock_accounts(conn, account_ids)
 
     posting_rows: list[tuple[Any, ...]] = []
     for posting in draft.postings:
