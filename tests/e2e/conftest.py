@@ -134,16 +134,21 @@ async def browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
-@pytest.fixture
-async def phone_page(browser: Browser) -> AsyncIterator[Page]:
-    """A fresh browser context the size of a phone (iPhone 14-like viewport)."""
+async def new_phone(browser: Browser) -> Page:
+    """A page in a fresh browser context the size of a phone (iPhone 14-like viewport)."""
     context = await browser.new_context(
         viewport={"width": 390, "height": 844},
         device_scale_factor=2,
         is_mobile=True,
         has_touch=True,
     )
-    page = await context.new_page()
+    return await context.new_page()
+
+
+@pytest.fixture
+async def phone_page(browser: Browser) -> AsyncIterator[Page]:
+    page = await new_phone(browser)
+    context = page.context
     yield page
     await context.close()
 

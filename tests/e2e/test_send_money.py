@@ -6,7 +6,7 @@ import os
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import WebApp, screenshot
+from tests.e2e.conftest import WebApp, new_phone, screenshot
 from wallet.db import engine
 from wallet.db.engine import transaction
 from wallet.money import Currency, Money
@@ -36,13 +36,7 @@ async def registered_user(web_app: WebApp, balance_minor: int) -> str:
 
 
 async def phone(browser: Browser, web_app: WebApp, username: str) -> Page:
-    context = await browser.new_context(
-        viewport={"width": 390, "height": 844},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-    )
-    page = await context.new_page()
+    page = await new_phone(browser)
     await page.goto(web_app.url)
     await page.get_by_label("Email, phone or username").fill(username)
     await page.get_by_label("Password").fill(PASSWORD)

@@ -25,7 +25,7 @@ ILLEGAL = [(a, b) for a in S for b in S if b not in TRANSITIONS[a]]
 async def _transaction_in(status: TransactionStatus) -> int:
     user = await make_user()
     async with transaction() as conn:
-        txn = await transactions.create(
+        txn, _ = await transactions.create(
             conn,
             transactions.NewTransaction(TransactionType.SEND, Money(100, Currency.USD), user.id),
         )

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from wallet.config import REPO_ROOT
 from wallet.db.engine import DB
@@ -20,6 +22,26 @@ async def apply_sql_file(name: str) -> None:
     if current is None:
         raise RuntimeError("SQL migrations run inside Piccolo's migration transaction")
     await current.connection.execute(sql)
+
+
+def sql_migration(
+    migration_id: str, description: str, sql_file: str
+) -> Callable[[], Awaitable[Any]]:
+    """The `forwards` of a Piccolo migration that applies one file of migrations/sql/."""
+    from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+
+    async def forwards() -> MigrationManager:
+        manager = MigrationManager(
+            migration_id=migration_id, app_name="wallet", description=description
+        )
+
+        async def run() -> None:
+            await apply_sql_file(sql_file)
+
+        manager.add_raw(run)
+        return manager
+
+    return forwards
 
 
 async def migrate() -> None:

@@ -76,12 +76,20 @@ async def open_account(
     return int(row["id"])
 
 
-async def system_account_id(conn: Connection, currency: Currency, purpose: str) -> int:
-    code = account_code(OwnerType.SYSTEM, None, currency, purpose)
+async def find_account(
+    conn: Connection, owner_type: OwnerType, owner_id: int | None, currency: Currency, purpose: str
+) -> int | None:
+    """The id of the (owner, currency, purpose) account, or None if it is not open."""
+    code = account_code(owner_type, owner_id, currency, purpose)
     account_id = await conn.fetchval("SELECT id FROM ledger_account WHERE code = $1", code)
+    return None if account_id is None else int(account_id)
+
+
+async def system_account_id(conn: Connection, currency: Currency, purpose: str) -> int:
+    account_id = await find_account(conn, OwnerType.SYSTEM, None, currency, purpose)
     if account_id is None:
         raise AccountNotFound([])
-    return int(account_id)
+    return account_id
 
 
 @dataclass

@@ -8,6 +8,7 @@ concurrent change loses cleanly) and appends the transition to the audit log.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from wallet.db.engine import Connection
 from wallet.money import Money
@@ -24,13 +25,13 @@ class NewTransaction:
     note: str = ""
 
 
-async def create(conn: Connection, new: NewTransaction) -> int:
-    """Record a new transaction in INITIATED, with its first transition."""
-    transaction_id = await conn.fetchval(
+async def create(conn: Connection, new: NewTransaction) -> tuple[int, datetime]:
+    """Record a new transaction in INITIATED, with its first transition; (id, created_at)."""
+    row = await conn.fetchrow(
         """
         INSERT INTO money_transaction (type, status, initiator_user_id, counterparty_user_id,
                                        currency, amount, note)
-        VALUES ($1, 'initiated', $2, $3, $4, $5, $6) RETURNING id
+        VALUES ($1, 'initiated', $2, $3, $4, $5, $6) RETURNING id, created_at
         """,
         new.type.value,
         new.initiator_user_id,
@@ -42,9 +43,9 @@ async def create(conn: Connection, new: NewTransaction) -> int:
     await conn.execute(
         "INSERT INTO transaction_transition (transaction_id, from_status, to_status) "
         "VALUES ($1, NULL, 'initiated')",
-        transaction_id,
+        row["id"],
     )
-    return int(transaction_id)
+    return int(row["id"]), row["created_at"]
 
 
 async def transition(

@@ -8,7 +8,6 @@ outbox events for both parties, and the idempotency record.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from typing import Any
 
 from wallet.db.engine import Connection, transaction
@@ -101,12 +100,6 @@ async def _find_recipient(conn: Connection, column: str, value: str) -> tuple[in
     return int(row["id"]), row["username"], row["status"]
 
 
-async def _wallet_account(conn: Connection, user_id: int, money: Money) -> int | None:
-    code = ledger.account_code(OwnerType.USER, user_id, money.currency, Purpose.WALLET)
-    account_id = await conn.fetchval("SELECT id FROM ledger_account WHERE code = $1", code)
-    return None if account_id is None else int(account_id)
-
-
 async def send_money(command: SendMoney) -> TransferReceipt:
     """Move money now from the sender's wallet to the recipient's; exactly once per key."""
     if not command.amount.is_positive:
@@ -145,14 +138,18 @@ async def send_money(command: SendMoney) -> TransferReceipt:
             raise WalletUnavailable("recipient's", recipient_status)
         await check_outgoing(conn, command.sender_id, command.amount)
 
-        source = await _wallet_account(conn, command.sender_id, command.amount)
+        source = await ledger.find_account(
+            conn, OwnerType.USER, command.sender_id, command.amount.currency, Purpose.WALLET
+        )
         if source is None:
             raise InsufficientFunds(0, 0, command.amount.amount_minor)
-        target = await _wallet_account(conn, recipient_id, command.amount)
+        target = await ledger.find_account(
+            conn, OwnerType.USER, recipient_id, command.amount.currency, Purpose.WALLET
+        )
         if target is None:
             target = await open_balance(conn, recipient_id, command.amount.currency)
 
-        transaction_id = await transactions.create(
+        transaction_id, created_at = await transactions.create(
             conn,
             transactions.NewTransaction(
                 type=TransactionType.SEND,
@@ -182,9 +179,6 @@ async def send_money(command: SendMoney) -> TransferReceipt:
                     "transaction_id": transaction_id,
                 },
             )
-        created_at: datetime = await conn.fetchval(
-            "SELECT created_at FROM money_transaction WHERE id = $1", transaction_id
-        )
         receipt = TransferReceipt(
             transaction_id=transaction_id,
             status=TransactionStatus.COMPLETED.value,

@@ -71,7 +71,7 @@ async def grant_promotional_credit(
     """
     wallet_account = await open_balance(conn, user_id, amount.currency)
     funding = await ledger.system_account_id(conn, amount.currency, Purpose.PROMOTIONAL_FUNDING)
-    transaction_id = await transactions.create(
+    transaction_id, _ = await transactions.create(
         conn,
         transactions.NewTransaction(
             type=TransactionType.PROMOTIONAL_CREDIT,
