@@ -8,6 +8,19 @@ import sys
 import structlog
 
 
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is now, not the one seen at configuration time
+    (test runners swap and close it; atexit hooks of libraries log after that)."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: object) -> None:
+        pass
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     """Route stdlib and structlog records through one JSON renderer on stderr."""
     shared: list[structlog.types.Processor] = [
@@ -27,7 +40,7 @@ def configure_logging(level: int = logging.INFO) -> None:
         # capture them with structlog.testing.capture_logs after the app configured them).
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderrHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[
