@@ -76,6 +76,16 @@ class EntryDraft:
         )
 
 
+def normal_balance(side: Side, debits: int, credits: int) -> int:
+    """A balance on the account's normal side (credits minus debits for liabilities)."""
+    return credits - debits if side is Side.CREDIT else debits - credits
+
+
+def reserved_amount(side: Side, pending_debits: int, pending_credits: int) -> int:
+    """What pending movements hold against an account (they lower its normal side)."""
+    return pending_debits if side is Side.CREDIT else pending_credits
+
+
 @dataclass(frozen=True, slots=True)
 class Balance:
     """An account's running totals, in minor units of its currency."""
@@ -91,14 +101,12 @@ class Balance:
     @property
     def posted(self) -> int:
         """Posted balance on the account's normal side."""
-        if self.normal_side is Side.CREDIT:
-            return self.posted_credits - self.posted_debits
-        return self.posted_debits - self.posted_credits
+        return normal_balance(self.normal_side, self.posted_debits, self.posted_credits)
 
     @property
     def reserved(self) -> int:
         """Amount held against the account by pending outgoing movements."""
-        return self.pending_debits if self.normal_side is Side.CREDIT else self.pending_credits
+        return reserved_amount(self.normal_side, self.pending_debits, self.pending_credits)
 
     @property
     def incoming(self) -> int:

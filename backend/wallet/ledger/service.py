@@ -28,6 +28,8 @@ from wallet.ledger.models import (
     EntryDraft,
     OwnerType,
     Side,
+    normal_balance,
+    reserved_amount,
 )
 from wallet.money import Currency
 
@@ -76,6 +78,17 @@ async def open_account(
     return int(row["id"])
 
 
+async def find_accounts(
+    conn: Connection, owner_type: OwnerType, owner_ids: list[int], currency: Currency, purpose: str
+) -> dict[int, int]:
+    """Owner id -> account id of each owner's (currency, purpose) account that is open."""
+    codes = [account_code(owner_type, o, currency, purpose) for o in owner_ids]
+    rows = await conn.fetch(
+        "SELECT owner_id, id FROM ledger_account WHERE code = ANY($1::text[])", codes
+    )
+    return {int(r["owner_id"]): int(r["id"]) for r in rows}
+
+
 async def find_account(
     conn: Connection, owner_type: OwnerType, owner_id: int | None, currency: Currency, purpose: str
 ) -> int | None:
@@ -108,13 +121,11 @@ class _Locked:
 
     @property
     def posted(self) -> int:
-        if self.normal_side is Side.CREDIT:
-            return self.posted_credits - self.posted_debits
-        return self.posted_debits - self.posted_credits
+        return normal_balance(self.normal_side, self.posted_debits, self.posted_credits)
 
     @property
     def available(self) -> int:
-        reserved = self.pending_debits if self.normal_side is Side.CREDIT else self.pending_credits
+        reserved = reserved_amount(self.normal_side, self.pending_debits, self.pending_credits)
         return self.posted - reserved
 
 

@@ -49,11 +49,14 @@ def _major(major: int, amount: Money) -> Money:
 
 
 async def check_outgoing(
-    conn: Connection, user_id: int, amount: Money, limits: dict[str, LimitSet] = DEFAULT_LIMITS
+    conn: Connection,
+    user_id: int,
+    verification_level: str,
+    amount: Money,
+    limits: dict[str, LimitSet] = DEFAULT_LIMITS,
 ) -> None:
     """Raise `LimitExceeded` if `amount` would break the user's per-transaction or daily limit."""
-    level = await conn.fetchval("SELECT verification_level FROM app_user WHERE id = $1", user_id)
-    limit_set = limits[level or "unverified"]
+    limit_set = limits[verification_level]
     per_transaction = _major(limit_set.per_transaction_major, amount)
     if amount.amount_minor > per_transaction.amount_minor:
         raise LimitExceeded(LimitKind.PER_TRANSACTION, per_transaction, per_transaction)

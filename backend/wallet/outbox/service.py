@@ -26,3 +26,12 @@ async def emit(conn: Connection, topic: Topic, payload: dict[str, Any]) -> int:
         json.dumps(payload),
     )
     return int(event_id)
+
+
+async def emit_many(conn: Connection, topic: Topic, payloads: list[dict[str, Any]]) -> None:
+    """Record one `topic` event per payload in a single statement."""
+    await conn.execute(
+        "INSERT INTO outbox_event (topic, payload) SELECT $1, p FROM unnest($2::jsonb[]) AS p",
+        topic.value,
+        [json.dumps(p) for p in payloads],
+    )

@@ -48,10 +48,6 @@ TRANSITIONS: dict[TransactionStatus, frozenset[TransactionStatus]] = {
 }
 
 
-def is_legal(current: TransactionStatus, target: TransactionStatus) -> bool:
-    return target in TRANSITIONS[current]
-
-
 @dataclass(frozen=True, slots=True)
 class Transition:
     from_status: TransactionStatus | None

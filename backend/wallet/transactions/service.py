@@ -1,8 +1,9 @@
 """Create business transactions and move them through the state machine.
 
 Every change of status goes through `transition`, which checks the table in
-`models.TRANSITIONS`, updates the row only if it is still in the expected state (a
-concurrent change loses cleanly) and appends the transition to the audit log.
+`models.TRANSITIONS` in the statement itself (the row is locked and updated only if it
+is in a state that may reach the target, so a concurrent change loses cleanly) and
+appends the transition to the audit log.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 from wallet.db.engine import Connection
 from wallet.money import Money
 from wallet.transactions.errors import IllegalTransition, TransactionNotFound
-from wallet.transactions.models import TransactionStatus, TransactionType, is_legal
+from wallet.transactions.models import TRANSITIONS, TransactionStatus, TransactionType
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +30,15 @@ async def create(conn: Connection, new: NewTransaction) -> tuple[int, datetime]:
     """Record a new transaction in INITIATED, with its first transition; (id, created_at)."""
     row = await conn.fetchrow(
         """
-        INSERT INTO money_transaction (type, status, initiator_user_id, counterparty_user_id,
-                                       currency, amount, note)
-        VALUES ($1, 'initiated', $2, $3, $4, $5, $6) RETURNING id, created_at
+        WITH created AS (
+            INSERT INTO money_transaction (type, status, initiator_user_id,
+                                           counterparty_user_id, currency, amount, note)
+            VALUES ($1, 'initiated', $2, $3, $4, $5, $6) RETURNING id, created_at
+        ), logged AS (
+            INSERT INTO transaction_transition (transaction_id, from_status, to_status)
+            SELECT id, NULL, 'initiated' FROM created
+        )
+        SELECT id, created_at FROM created
         """,
         new.type.value,
         new.initiator_user_id,
@@ -40,12 +47,12 @@ async def create(conn: Connection, new: NewTransaction) -> tuple[int, datetime]:
         new.amount.amount_minor,
         new.note,
     )
-    await conn.execute(
-        "INSERT INTO transaction_transition (transaction_id, from_status, to_status) "
-        "VALUES ($1, NULL, 'initiated')",
-        row["id"],
-    )
     return int(row["id"]), row["created_at"]
+
+
+def _sources(target: TransactionStatus) -> list[str]:
+    """The states from which `target` may be reached."""
+    return [s.value for s, targets in TRANSITIONS.items() if target in targets]
 
 
 async def transition(
@@ -56,32 +63,39 @@ async def transition(
     reason: str | None = None,
     entry_id: int | None = None,
 ) -> None:
-    """Move a transaction to `target`; raise `IllegalTransition` if the table forbids it."""
-    raw = await conn.fetchval(
-        "SELECT status FROM money_transaction WHERE id = $1 FOR UPDATE", transaction_id
-    )
-    if raw is None:
-        raise TransactionNotFound(transaction_id)
-    current = TransactionStatus(raw)
-    if not is_legal(current, target):
-        raise IllegalTransition(transaction_id, current, target)
-    await conn.execute(
+    """Move a transaction to `target`; raise `IllegalTransition` if the table forbids it.
+
+    One statement locks the row only if it is in a state that may move to `target`,
+    updates it and appends the transition; the error path reads the row to say why.
+    """
+    moved = await conn.fetchval(
         """
-        UPDATE money_transaction
-        SET status = $2, updated_at = now(), entry_id = coalesce($3, entry_id),
-            failure_reason = CASE WHEN $2 = 'failed' THEN $4 ELSE failure_reason END
-        WHERE id = $1
+        WITH old AS (
+            SELECT id, status FROM money_transaction
+            WHERE id = $1 AND status = ANY($5::text[]) FOR UPDATE
+        ), moved AS (
+            UPDATE money_transaction t
+            SET status = $2, updated_at = now(), entry_id = coalesce($3, t.entry_id),
+                failure_reason = CASE WHEN $2 = 'failed' THEN $4 ELSE t.failure_reason END
+            FROM old WHERE t.id = old.id
+            RETURNING old.status AS from_status
+        ), logged AS (
+            INSERT INTO transaction_transition (transaction_id, from_status, to_status, reason)
+            SELECT $1, from_status, $2, $4 FROM moved
+        )
+        SELECT from_status FROM moved
         """,
         transaction_id,
         target.value,
         entry_id,
         reason,
+        _sources(target),
     )
-    await conn.execute(
-        "INSERT INTO transaction_transition (transaction_id, from_status, to_status, reason) "
-        "VALUES ($1, $2, $3, $4)",
-        transaction_id,
-        current.value,
-        target.value,
-        reason,
+    if moved is not None:
+        return
+    current = await conn.fetchval(
+        "SELECT status FROM money_transaction WHERE id = $1", transaction_id
     )
+    if current is None:
+        raise TransactionNotFound(transaction_id)
+    raise IllegalTransition(transaction_id, TransactionStatus(current), target)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import phonenumbers
+
 from wallet.db.engine import Connection, transaction
 from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
@@ -17,7 +19,7 @@ from wallet.ledger.errors import InsufficientFunds
 from wallet.ledger.models import EntryDraft, OwnerType, Purpose
 from wallet.limits.service import check_outgoing
 from wallet.money import Money
-from wallet.outbox.service import Topic, emit
+from wallet.outbox.service import Topic, emit_many
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
 from wallet.transfers.errors import (
@@ -75,7 +77,7 @@ def recipient_lookup(recipient: str) -> tuple[str, str]:
     if text[:1] in "+(" or text[:1].isdigit():
         try:
             return "phone", normalise_phone(text)
-        except Exception:
+        except (phonenumbers.NumberParseException, ValueError):
             raise InvalidRecipient(recipient) from None
     username = text.removeprefix("@").lower()
     if not USERNAME_RE.match(username):
@@ -124,11 +126,14 @@ async def send_money(command: SendMoney) -> TransferReceipt:
         )
         if replay is not None:
             return TransferReceipt.from_json(replay)
-        sender_status = await conn.fetchval(
-            "SELECT status FROM wallet WHERE user_id = $1 FOR UPDATE", command.sender_id
+        # Locking the sender's wallet serialises their sends, so the daily limit holds.
+        sender = await conn.fetchrow(
+            "SELECT w.status, u.verification_level FROM wallet w "
+            "JOIN app_user u ON u.id = w.user_id WHERE w.user_id = $1 FOR UPDATE OF w",
+            command.sender_id,
         )
-        if sender_status != "active":
-            raise WalletUnavailable("sender's", sender_status or "missing")
+        if sender is None or sender["status"] != "active":
+            raise WalletUnavailable("sender's", sender["status"] if sender else "missing")
         recipient_id, recipient_username, recipient_status = await _find_recipient(
             conn, column, value
         )
@@ -136,16 +141,19 @@ async def send_money(command: SendMoney) -> TransferReceipt:
             raise SelfTransfer()
         if recipient_status != "active":
             raise WalletUnavailable("recipient's", recipient_status)
-        await check_outgoing(conn, command.sender_id, command.amount)
+        await check_outgoing(conn, command.sender_id, sender["verification_level"], command.amount)
 
-        source = await ledger.find_account(
-            conn, OwnerType.USER, command.sender_id, command.amount.currency, Purpose.WALLET
+        wallets = await ledger.find_accounts(
+            conn,
+            OwnerType.USER,
+            [command.sender_id, recipient_id],
+            command.amount.currency,
+            Purpose.WALLET,
         )
+        source = wallets.get(command.sender_id)
         if source is None:
             raise InsufficientFunds(0, 0, command.amount.amount_minor)
-        target = await ledger.find_account(
-            conn, OwnerType.USER, recipient_id, command.amount.currency, Purpose.WALLET
-        )
+        target = wallets.get(recipient_id)
         if target is None:
             target = await open_balance(conn, recipient_id, command.amount.currency)
 
@@ -168,17 +176,19 @@ async def send_money(command: SendMoney) -> TransferReceipt:
         await transactions.transition(
             conn, transaction_id, TransactionStatus.COMPLETED, entry_id=entry_id
         )
-        for user_id in (command.sender_id, recipient_id):
-            await emit(
-                conn,
-                Topic.BALANCE_CHANGED,
+        await emit_many(
+            conn,
+            Topic.BALANCE_CHANGED,
+            [
                 {
                     "user_id": user_id,
                     "currency": command.amount.currency.value,
                     "entry_id": entry_id,
                     "transaction_id": transaction_id,
-                },
-            )
+                }
+                for user_id in (command.sender_id, recipient_id)
+            ],
+        )
         receipt = TransferReceipt(
             transaction_id=transaction_id,
             status=TransactionStatus.COMPLETED.value,

@@ -69,6 +69,11 @@ class Context(BaseContext, kw_only=True):
             raise PublicError(ErrorCode.NOT_AUTHENTICATED, "Log in first")
         return user
 
+    async def session_active(self) -> bool:
+        """Whether the client's session still exists (one Redis read, no user lookup)."""
+        token = self.session_token()
+        return token is not None and await self.services.sessions.resolve(token) is not None
+
     def forget_viewer(self) -> None:
         self.viewer_cache, self.viewer_loaded = None, False
 

@@ -23,7 +23,7 @@ from wallet.api.graphql.errors import (
 from wallet.idempotency import service as idempotency
 from wallet.ledger import errors as ledger_errors
 from wallet.limits.service import LimitExceeded as LimitBreach
-from wallet.money import Currency, Money, MoneyError
+from wallet.money import Currency, Money, MoneyError, UnknownCurrency
 from wallet.transfers import errors as transfer_errors
 from wallet.transfers.service import SendMoney, TransferReceipt, send_money
 
@@ -123,7 +123,7 @@ class TransferMutation:
         try:
             amount = Money.parse(input.amount, input.currency)
         except MoneyError as exc:
-            field = "currency" if "currency" in str(exc).lower() else "amount"
+            field = "currency" if isinstance(exc, UnknownCurrency) else "amount"
             return validation_error(field, "INVALID", str(exc))
         try:
             receipt = await send_money(

@@ -66,8 +66,7 @@ class WalletSubscription:
         user = await ctx.require_viewer()
         async for message in listen(ctx.services.redis, balance_channel(user.id)):
             # The session may have ended while the socket stayed open.
-            ctx.forget_viewer()
-            if await ctx.viewer() is None:
+            if not await ctx.session_active():
                 return
             current = await service.get_balance(user.id, Currency(message["payload"]["currency"]))
             if current is not None:
