@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+from tests.factories import PASSWORD
+
+if TYPE_CHECKING:
+    from tests.conftest import LiveServer
+    from wallet.users.models import User
 
 
 async def gql(
@@ -46,3 +53,46 @@ mutation($input: LogInInput!) {
 LOG_OUT = "mutation { logOut { __typename ... on LogOutPayload { ok } } }"
 
 ME = "{ me { username } wallet { status balances { currency available posted pending } } }"
+
+SEND = """
+mutation($input: SendMoneyInput!) {
+  sendMoney(input: $input) {
+    __typename
+    ... on SendMoneyPayload { transfer { id status amount currency note recipientUsername } }
+    ... on UserError { code message }
+    ... on InsufficientFunds { available }
+    ... on LimitExceeded { limit maximum remaining }
+    ... on ValidationError { fieldErrors { field code } }
+  }
+}"""
+
+
+async def token_for(live: LiveServer, user: User) -> str:
+    async with live.client() as http:
+        result = await gql(
+            http,
+            LOG_IN,
+            {"input": {"login": user.username, "password": PASSWORD, "sessionTransport": "BEARER"}},
+        )
+    return str(result["data"]["logIn"]["token"])
+
+
+async def send(
+    live: LiveServer,
+    token: str,
+    recipient: str,
+    amount: str,
+    *,
+    key: str | None = None,
+    **extra: str,
+) -> dict:  # type: ignore[type-arg]
+    variables = {
+        "input": {
+            "recipient": recipient,
+            "amount": amount,
+            "idempotencyKey": key or uuid.uuid4().hex,
+            **extra,
+        }
+    }
+    async with live.client() as http:
+        return (await gql(http, SEND, variables, token=token))["data"]["sendMoney"]

@@ -7,6 +7,8 @@ a missing browser is a failure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import os
 import shutil
 import signal
@@ -21,10 +23,16 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.conftest import TestServers, with_database
 from wallet.config import REPO_ROOT
+from wallet.db import engine
+from wallet.db.engine import transaction
+from wallet.money import Currency, Money
+from wallet.users.models import SignUpRequest
+from wallet.users.service import sign_up
+from wallet.wallets.service import grant_promotional_credit
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM_FLAGS = [
@@ -151,6 +159,47 @@ async def phone_page(browser: Browser) -> AsyncIterator[Page]:
     context = page.context
     yield page
     await context.close()
+
+
+@contextlib.asynccontextmanager
+async def server_database(web_app: WebApp) -> AsyncIterator[None]:
+    """Point this process's engine at the live server's database, for server-side
+    arrangements and checks (no test-only endpoint exists in the product)."""
+    owns = await engine.connect(web_app.database_url, pool_size=2)
+    try:
+        yield
+    finally:
+        if owns:
+            await engine.disconnect()
+
+
+PASSWORD = "sunny-harbour-91"
+_seq = itertools.count(1)
+
+
+async def registered_user(web_app: WebApp, balance_minor: int = 0) -> str:
+    """A new user of the live server, optionally with a USD balance; returns the username."""
+    n = f"{os.getpid() % 1000:03d}{next(_seq)}"
+    async with server_database(web_app):
+        user = await sign_up(
+            SignUpRequest(f"pay{n}@example.com", f"+1415557{n[-4:]:0>4}", f"pay_{n}", PASSWORD)
+        )
+        if balance_minor:
+            async with transaction() as conn:
+                await grant_promotional_credit(conn, user.id, Money(balance_minor, Currency.USD))
+    return user.username
+
+
+async def logged_in_phone(browser: Browser, web_app: WebApp, username: str) -> Page:
+    """A phone-sized page logged in as `username`, with live updates connected."""
+    page = await new_phone(browser)
+    await page.goto(web_app.url)
+    await page.get_by_label("Email, phone or username").fill(username)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("heading", name=f"Hi, {username}")).to_be_visible()
+    await expect(page.get_by_text("● live")).to_be_visible()
+    return page
 
 
 async def screenshot(page: Page, name: str) -> Path:

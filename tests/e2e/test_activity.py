@@ -5,8 +5,13 @@ import uuid
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.e2e.conftest import WebApp, screenshot
-from tests.e2e.test_send_money import phone, registered_user
+from tests.e2e.conftest import (
+    WebApp,
+    logged_in_phone,
+    registered_user,
+    screenshot,
+    server_database,
+)
 from wallet.db import engine
 from wallet.money import Currency, Money
 from wallet.transfers.service import SendMoney, send_money
@@ -15,8 +20,7 @@ pytestmark = pytest.mark.e2e
 
 
 async def transfers(web_app: WebApp, sender: str, recipient: str, count: int) -> None:
-    owns = await engine.connect(web_app.database_url, pool_size=2)
-    try:
+    async with server_database(web_app):
         async with engine.connection() as conn:
             sender_id = await conn.fetchval("SELECT id FROM app_user WHERE username = $1", sender)
         for n in range(count):
@@ -29,9 +33,6 @@ async def transfers(web_app: WebApp, sender: str, recipient: str, count: int) ->
                     uuid.uuid4().hex,
                 )
             )
-    finally:
-        if owns:
-            await engine.disconnect()
 
 
 async def test_activity_scrolls_filters_and_refreshes_live(
@@ -40,7 +41,7 @@ async def test_activity_scrolls_filters_and_refreshes_live(
     ann = await registered_user(web_app, 10_000)
     ben = await registered_user(web_app, 0)
     await transfers(web_app, ann, ben, 25)
-    page = await phone(browser, web_app, ann)
+    page = await logged_in_phone(browser, web_app, ann)
     rows = page.get_by_test_id("activity").locator(":scope > li")
     await expect(rows).to_have_count(20)  # the first page
     await expect(rows.first).to_contain_text(f"To @{ben}")
@@ -55,7 +56,7 @@ async def test_activity_scrolls_filters_and_refreshes_live(
     await page.get_by_label("Type").select_option("")
     await expect(rows).to_have_count(20)
 
-    ben_page = await phone(browser, web_app, ben)
+    ben_page = await logged_in_phone(browser, web_app, ben)
     await ben_page.get_by_label("To").fill(ann)
     await ben_page.get_by_label("Amount (USD)").fill("3.00")
     await ben_page.get_by_role("button", name="Send").click()

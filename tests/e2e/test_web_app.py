@@ -6,7 +6,7 @@ import os
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.conftest import WebApp, screenshot
+from tests.e2e.conftest import WebApp, screenshot, server_database
 from wallet.db import engine
 from wallet.db.engine import transaction
 from wallet.money import Currency, Money
@@ -34,14 +34,9 @@ async def sign_up(page: Page, web_app: WebApp, who: dict[str, str], password: st
 
 async def credit(web_app: WebApp, username: str, minor: int) -> None:
     """A server-side movement into the live server's database (no test-only endpoint)."""
-    owns = await engine.connect(web_app.database_url, pool_size=2)
-    try:
-        async with transaction() as conn:
-            user_id = await conn.fetchval("SELECT id FROM app_user WHERE username = $1", username)
-            await grant_promotional_credit(conn, int(user_id), Money(minor, Currency.USD))
-    finally:
-        if owns:
-            await engine.disconnect()
+    async with server_database(web_app), transaction() as conn:
+        user_id = await conn.fetchval("SELECT id FROM app_user WHERE username = $1", username)
+        await grant_promotional_credit(conn, int(user_id), Money(minor, Currency.USD))
 
 
 async def test_sign_up_see_live_balance_log_out_and_log_in(
@@ -88,15 +83,10 @@ async def test_sign_up_shows_field_errors_and_creates_nothing(
     await expect(page.locator("#field-email-errors")).to_contain_text("@-sign")
     await expect(page.locator("#field-password-errors")).to_contain_text("at least 10")
     await screenshot(page, "06-sign-up-errors")
-    owns = await engine.connect(web_app.database_url, pool_size=1)
-    try:
-        async with engine.connection() as conn:
-            assert (
-                await conn.fetchval(
-                    "SELECT count(*) FROM app_user WHERE username = $1", who["username"]
-                )
-                == 0
+    async with server_database(web_app), engine.connection() as conn:
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM app_user WHERE username = $1", who["username"]
             )
-    finally:
-        if owns:
-            await engine.disconnect()
+            == 0
+        )

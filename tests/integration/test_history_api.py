@@ -5,8 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from tests.conftest import LiveServer
 from tests.factories import make_user
-from tests.graphql_client import gql
-from tests.integration.test_send_money_api import send, token_for
+from tests.graphql_client import gql, send, token_for
 
 HISTORY = """
 query($first: Int!, $after: String, $filter: TransactionFilter) {

@@ -4,18 +4,13 @@ import asyncpg
 import pytest
 
 from tests.factories import make_user
+from tests.ledger_helpers import wallet_account
 from wallet.db.engine import connection, transaction
 from wallet.ledger import service as ledger
-from wallet.ledger.models import EntryDraft, OwnerType, Purpose
+from wallet.ledger.models import EntryDraft, Purpose
 from wallet.money import Currency, Money
 
 pytestmark = pytest.mark.usefixtures("database_url")
-
-
-async def _wallet_account(user_id: int) -> int:
-    async with connection() as conn:
-        (balance,) = await ledger.balances_of_owner(conn, OwnerType.USER, user_id, Purpose.WALLET)
-    return balance.account_id
 
 
 async def _posted_entry() -> int:
@@ -23,7 +18,7 @@ async def _posted_entry() -> int:
     async with connection() as conn:
         return int(
             await conn.fetchval(
-                "SELECT entry_id FROM posting WHERE account_id = $1", await _wallet_account(user.id)
+                "SELECT entry_id FROM posting WHERE account_id = $1", await wallet_account(user.id)
             )
         )
 
@@ -57,7 +52,7 @@ async def test_ledger_tables_cannot_be_truncated(table: str) -> None:
 
 async def test_unbalanced_entry_is_rejected_at_commit() -> None:
     user = await make_user()
-    account = await _wallet_account(user.id)
+    account = await wallet_account(user.id)
     async with connection() as conn:
         funding = await ledger.system_account_id(conn, Currency.USD, Purpose.PROMOTIONAL_FUNDING)
         before = await conn.fetchval("SELECT count(*) FROM journal_entry")
@@ -85,7 +80,7 @@ async def test_entry_without_postings_is_rejected_at_commit() -> None:
 
 async def test_posting_currency_must_match_its_account() -> None:
     user = await make_user()
-    account = await _wallet_account(user.id)
+    account = await wallet_account(user.id)
     with pytest.raises(asyncpg.ForeignKeyViolationError):
         async with transaction() as conn:
             entry = await conn.fetchval(
@@ -101,7 +96,7 @@ async def test_posting_currency_must_match_its_account() -> None:
 
 async def test_no_overdraft_wallet_cannot_go_negative_even_by_direct_update() -> None:
     user = await make_user(balance="5.00")
-    account = await _wallet_account(user.id)
+    account = await wallet_account(user.id)
     async with connection() as conn:
         with pytest.raises(asyncpg.CheckViolationError, match="no_overdraft"):
             await conn.execute(
@@ -129,7 +124,7 @@ async def test_system_chart_of_accounts_exists_for_every_currency() -> None:
 
 async def test_entry_with_two_postings_to_the_same_account_keeps_running_balances() -> None:
     user = await make_user(balance="10.00")
-    account = await _wallet_account(user.id)
+    account = await wallet_account(user.id)
     async with transaction() as conn:
         funding = await ledger.system_account_id(conn, Currency.USD, Purpose.PROMOTIONAL_FUNDING)
         from wallet.ledger.models import PostingDraft, Side
@@ -164,4 +159,4 @@ async def test_failed_commit_releases_the_connection_and_the_next_command_works(
                 await conn.execute("INSERT INTO journal_entry (kind) VALUES ('empty')")
         assert DB.current_transaction.get() is None
     user = await make_user(balance="1.00")
-    assert await _wallet_account(user.id) > 0
+    assert await wallet_account(user.id) > 0

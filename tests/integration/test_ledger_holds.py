@@ -8,21 +8,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import make_user
-from tests.integration.test_ledger_write_path import transfer, wallet_account
+from tests.ledger_helpers import transfer, usd, wallet_account
 from wallet.db.engine import connection, transaction
 from wallet.ledger import holds
 from wallet.ledger import service as ledger
 from wallet.ledger.errors import HoldAmountExceeded, HoldNotPending, InsufficientFunds
 from wallet.ledger.invariants import check_ledger
 from wallet.ledger.models import Balance
-from wallet.money import Currency, Money
 
 pytestmark = pytest.mark.usefixtures("database_url")
 LATER = datetime.now(UTC) + timedelta(days=1)
-
-
-def usd(minor: int) -> Money:
-    return Money(minor, Currency.USD)
 
 
 async def balance(account_id: int) -> Balance:

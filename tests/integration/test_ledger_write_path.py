@@ -8,34 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import make_user
-from wallet.db.engine import connection, transaction
-from wallet.ledger import service as ledger
+from tests.ledger_helpers import posted, transfer, usd, wallet_account
+from wallet.db.engine import connection
 from wallet.ledger.errors import AccountNotActive, InsufficientFunds
 from wallet.ledger.invariants import check_ledger
-from wallet.ledger.models import EntryDraft, OwnerType, Purpose
-from wallet.money import Currency, Money
 
 pytestmark = pytest.mark.usefixtures("database_url")
-
-
-def usd(minor: int) -> Money:
-    return Money(minor, Currency.USD)
-
-
-async def wallet_account(user_id: int) -> int:
-    async with connection() as conn:
-        (balance,) = await ledger.balances_of_owner(conn, OwnerType.USER, user_id, Purpose.WALLET)
-    return balance.account_id
-
-
-async def posted(account_id: int) -> int:
-    async with connection() as conn:
-        return (await ledger.balance(conn, account_id)).posted
-
-
-async def transfer(source: int, target: int, minor: int) -> int:
-    async with transaction() as conn:
-        return await ledger.post_entry(conn, EntryDraft.transfer("p2p", source, target, usd(minor)))
 
 
 async def test_transfer_moves_money_and_snapshots_running_balances() -> None:

@@ -2,59 +2,14 @@
 
 import asyncio
 import random
-import uuid
 
 import pytest
 
 from tests.conftest import LiveServer
-from tests.factories import PASSWORD, make_user
-from tests.graphql_client import LOG_IN, gql
+from tests.factories import make_user
+from tests.graphql_client import SEND, gql, send, token_for
 from wallet.db.engine import connection
 from wallet.ledger.invariants import check_ledger
-from wallet.users.models import User
-
-SEND = """
-mutation($input: SendMoneyInput!) {
-  sendMoney(input: $input) {
-    __typename
-    ... on SendMoneyPayload { transfer { id status amount currency note recipientUsername } }
-    ... on UserError { code message }
-    ... on InsufficientFunds { available }
-    ... on LimitExceeded { limit maximum remaining }
-    ... on ValidationError { fieldErrors { field code } }
-  }
-}"""
-
-
-async def token_for(live: LiveServer, user: User) -> str:
-    async with live.client() as http:
-        result = await gql(
-            http,
-            LOG_IN,
-            {"input": {"login": user.username, "password": PASSWORD, "sessionTransport": "BEARER"}},
-        )
-    return str(result["data"]["logIn"]["token"])
-
-
-async def send(
-    live: LiveServer,
-    token: str,
-    recipient: str,
-    amount: str,
-    *,
-    key: str | None = None,
-    **extra: str,
-) -> dict:  # type: ignore[type-arg]
-    variables = {
-        "input": {
-            "recipient": recipient,
-            "amount": amount,
-            "idempotencyKey": key or uuid.uuid4().hex,
-            **extra,
-        }
-    }
-    async with live.client() as http:
-        return (await gql(http, SEND, variables, token=token))["data"]["sendMoney"]
 
 
 async def wallet_minor(user_id: int) -> int:
