@@ -6,6 +6,7 @@ import {
   type TransactionHistoryQuery,
   type TransactionType,
 } from "./gql/graphql";
+import { formatMoney } from "./money";
 
 type Item = NonNullable<TransactionHistoryQuery["transactions"]>["edges"][number]["node"];
 
@@ -109,10 +110,13 @@ export function ActivityList({ refreshKey }: { refreshKey: number }) {
               </span>
               <span className="activity-amounts">
                 <span className={item.direction === "IN" ? "amount-in" : "amount-out"}>
-                  {item.direction === "IN" ? "+" : "−"}${item.amount}
+                  {item.direction === "IN" ? "+" : "−"}
+                  {formatMoney(item.amount, item.currency)}
                 </span>
                 {item.runningBalance && (
-                  <span className="muted small">bal ${item.runningBalance}</span>
+                  <span className="muted small">
+                    bal {formatMoney(item.runningBalance, item.currency)}
+                  </span>
                 )}
               </span>
             </button>

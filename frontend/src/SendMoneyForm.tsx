@@ -2,6 +2,7 @@ import { useRef, useState, type FormEvent } from "react";
 import { useMutation } from "urql";
 
 import { SendMoneyDocument } from "./gql/graphql";
+import { formatMoney } from "./money";
 
 type Outcome = { kind: "sent" | "refused"; text: string } | null;
 
@@ -34,7 +35,7 @@ export function SendMoneyForm() {
     }
     if (payload.__typename === "SendMoneyPayload") {
       const t = payload.transfer;
-      setOutcome({ kind: "sent", text: `Sent $${t.amount} to @${t.recipientUsername}` });
+      setOutcome({ kind: "sent", text: `Sent ${formatMoney(t.amount, t.currency)} to @${t.recipientUsername}` });
       idempotencyKey.current = crypto.randomUUID();
       formElement.reset();
       return;

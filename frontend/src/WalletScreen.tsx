@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { useMutation, useQuery, useSubscription } from "urql";
 
 import { ActivityList } from "./ActivityList";
+import { formatMoney } from "./money";
 import { SendMoneyForm } from "./SendMoneyForm";
 import {
   BalanceChangedDocument,
@@ -11,17 +12,6 @@ import {
 } from "./gql/graphql";
 
 type Balance = BalanceChangedSubscription["balanceChanged"];
-
-const SYMBOLS: Record<string, string> = { USD: "$", EUR: "€", GBP: "£", JPY: "¥", INR: "₹", BRL: "R$" };
-
-function display(amount: string, currency: string): string {
-  const symbol = SYMBOLS[currency];
-  const [units, minor] = amount.replace("-", "").split(".");
-  const grouped = units.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  const sign = amount.startsWith("-") ? "−" : "";
-  const body = minor === undefined ? grouped : `${grouped}.${minor}`;
-  return symbol ? `${sign}${symbol}${body}` : `${sign}${body} ${currency}`;
-}
 
 export function WalletScreen({ username, onLoggedOut }: { username: string; onLoggedOut: () => void }) {
   const [{ data, error }] = useQuery({ query: WalletBalancesDocument, requestPolicy: "network-only" });
@@ -73,20 +63,20 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
               </span>
             </header>
             <p className="amount" aria-label="Available balance" data-testid="available">
-              {display(b.available, b.currency)}
+              {formatMoney(b.available, b.currency)}
             </p>
             <dl className="details">
               <div>
                 <dt>Settled</dt>
-                <dd>{display(b.posted, b.currency)}</dd>
+                <dd>{formatMoney(b.posted, b.currency)}</dd>
               </div>
               <div>
                 <dt>Incoming</dt>
-                <dd>{display(b.pending, b.currency)}</dd>
+                <dd>{formatMoney(b.pending, b.currency)}</dd>
               </div>
               <div>
                 <dt>On hold</dt>
-                <dd>{display(b.reserved, b.currency)}</dd>
+                <dd>{formatMoney(b.reserved, b.currency)}</dd>
               </div>
             </dl>
           </article>
