@@ -175,8 +175,11 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
 
 
 @pytest.fixture
-async def assert_ledger_sound() -> AsyncIterator[None]:
-    """Run the ledger invariants after the test body."""
+async def assert_ledger_sound(database_url: str) -> AsyncIterator[None]:
+    """Run the ledger invariants after the test body (and after the servers stopped)."""
     yield
-    async with engine.connection() as conn:
+    conn = await asyncpg.connect(database_url)
+    try:
         assert await check_ledger(conn) == []
+    finally:
+        await conn.close()

@@ -96,3 +96,99 @@ async def send(
     }
     async with live.client() as http:
         return (await gql(http, SEND, variables, token=token))["data"]["sendMoney"]
+
+
+PAYMENT_METHOD_FIELDS = "id kind brand last4 expMonth expYear"
+
+ADD_CARD = f"""
+mutation($input: AddCardInput!) {{
+  addCard(input: $input) {{
+    __typename
+    ... on AddPaymentMethodPayload {{ paymentMethod {{ {PAYMENT_METHOD_FIELDS} }} }}
+    ... on ValidationError {{ code message fieldErrors {{ field code }} }}
+  }}
+}}"""
+
+ADD_BANK = f"""
+mutation($input: AddBankAccountInput!) {{
+  addBankAccount(input: $input) {{
+    __typename
+    ... on AddPaymentMethodPayload {{ paymentMethod {{ {PAYMENT_METHOD_FIELDS} }} }}
+    ... on ValidationError {{ code message fieldErrors {{ field code }} }}
+  }}
+}}"""
+
+TRANSACTION_FIELDS = (
+    "id type status direction amount currency failureReason paymentMethod runningBalance"
+)
+
+FUNDING_RESULT = f"""
+    __typename
+    ... on FundingPayload {{ transaction {{ {TRANSACTION_FIELDS} }} }}
+    ... on UserError {{ code message }}
+    ... on InsufficientFunds {{ available }}
+    ... on ValidationError {{ fieldErrors {{ field code }} }}
+"""
+
+ADD_MONEY = f"mutation($input: FundingInput!) {{ addMoney(input: $input) {{ {FUNDING_RESULT} }} }}"
+WITHDRAW = f"mutation($input: FundingInput!) {{ withdraw(input: $input) {{ {FUNDING_RESULT} }} }}"
+
+
+async def call(
+    live: LiveServer, token: str | None, query: str, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Run one operation; return its single top-level field's value."""
+    async with live.client() as http:
+        body = await gql(http, query, variables, token=token)
+    assert "errors" not in body, body
+    (value,) = body["data"].values()
+    return value  # type: ignore[no-any-return]
+
+
+async def add_card(live: LiveServer, token: str, number: str = "4242424242424242") -> str:
+    result = await call(
+        live,
+        token,
+        ADD_CARD,
+        {"input": {"number": number, "expMonth": 12, "expYear": 2030, "cvc": "123"}},
+    )
+    assert result["__typename"] == "AddPaymentMethodPayload", result
+    return str(result["paymentMethod"]["id"])
+
+
+async def add_bank(live: LiveServer, token: str, account: str = "000123456789") -> str:
+    result = await call(
+        live,
+        token,
+        ADD_BANK,
+        {
+            "input": {
+                "routingNumber": "110000000",
+                "accountNumber": account,
+                "holderName": "Test Holder",
+            }
+        },
+    )
+    assert result["__typename"] == "AddPaymentMethodPayload", result
+    return str(result["paymentMethod"]["id"])
+
+
+async def fund(
+    live: LiveServer,
+    token: str,
+    method_id: str,
+    amount: str,
+    *,
+    withdraw: bool = False,
+    key: str | None = None,
+    currency: str = "USD",
+) -> dict[str, Any]:
+    variables = {
+        "input": {
+            "paymentMethodId": method_id,
+            "amount": amount,
+            "currency": currency,
+            "idempotencyKey": key or uuid.uuid4().hex,
+        }
+    }
+    return await call(live, token, WITHDRAW if withdraw else ADD_MONEY, variables)

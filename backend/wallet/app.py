@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from strawberry.litestar import make_graphql_controller
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from wallet.api.callbacks import gateway_callback
 from wallet.api.graphql.context import context_getter
 from wallet.api.graphql.schema import build_schema
 from wallet.api.http import health, ready, request_id_middleware
@@ -22,6 +23,7 @@ from wallet.log import configure_logging
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    settings.check_production_secrets()
     database_url, redis_url = settings.require_urls()
     configure_logging()
 
@@ -46,7 +48,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         allowed_origins=settings.allowed_ws_origins,
     )
-    handlers: list[object] = [graphql_controller, health, ready]
+    handlers: list[object] = [graphql_controller, health, ready, gateway_callback]
     if (settings.frontend_dist / "index.html").exists():
         handlers.append(
             create_static_files_router(

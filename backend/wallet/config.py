@@ -11,11 +11,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The sandbox gateway's well-known callback key; production refuses to start with it.
+SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105
 
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     return default if raw in (None, "") else int(raw)
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else float(raw)
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -46,6 +53,12 @@ class Settings:
     frontend_dist: Path = REPO_ROOT / "frontend" / "dist"
     db_pool_size: int = 10
     allowed_ws_origins: tuple[str, ...] = field(default_factory=tuple)
+    gateway_webhook_secret: str = SANDBOX_WEBHOOK_SECRET
+    gateway_timeout_seconds: float = 10.0
+    sandbox_day_seconds: float = 60.0
+    sandbox_slow_seconds: float = 30.0
+    unclaimed_transfer_days: int = 14
+    money_request_days: int = 30
 
     @property
     def is_production(self) -> bool:
@@ -74,7 +87,19 @@ class Settings:
             ),
             db_pool_size=_int("WALLET_DB_POOL_SIZE", 10),
             allowed_ws_origins=tuple(o for o in origins.split(",") if o),
+            gateway_webhook_secret=os.environ.get(
+                "WALLET_GATEWAY_WEBHOOK_SECRET", SANDBOX_WEBHOOK_SECRET
+            ),
+            gateway_timeout_seconds=_float("WALLET_GATEWAY_TIMEOUT_SECONDS", 10.0),
+            sandbox_day_seconds=_float("WALLET_SANDBOX_DAY_SECONDS", 60.0),
+            sandbox_slow_seconds=_float("WALLET_SANDBOX_SLOW_SECONDS", 30.0),
+            unclaimed_transfer_days=_int("WALLET_UNCLAIMED_TRANSFER_DAYS", 14),
+            money_request_days=_int("WALLET_MONEY_REQUEST_DAYS", 30),
         )
+
+    def check_production_secrets(self) -> None:
+        if self.is_production and self.gateway_webhook_secret == SANDBOX_WEBHOOK_SECRET:
+            raise RuntimeError("set WALLET_GATEWAY_WEBHOOK_SECRET in production")
 
     def require_urls(self) -> tuple[str, str]:
         """The database and Redis URLs; the launcher fills them before the app starts."""

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from wallet.auth.ratelimit import Limit, RateLimiter
 from wallet.auth.sessions import SessionStore
 from wallet.config import Settings
+from wallet.gateway.sandbox import SandboxGateway
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Services:
     sessions: SessionStore
     rate_limiter: RateLimiter
     limits: Limits
+    gateway: SandboxGateway
 
     @classmethod
     def build(cls, settings: Settings, redis: Redis) -> Services:
@@ -48,4 +50,9 @@ class Services:
             ),
             rate_limiter=RateLimiter(redis),
             limits=Limits.from_settings(settings),
+            gateway=SandboxGateway(
+                redis,
+                day_seconds=settings.sandbox_day_seconds,
+                slow_seconds=settings.sandbox_slow_seconds,
+            ),
         )

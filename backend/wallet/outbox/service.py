@@ -16,6 +16,10 @@ from wallet.db.engine import Connection
 class Topic(Enum):
     USER_SIGNED_UP = "user.signed_up"
     BALANCE_CHANGED = "balance.changed"
+    # Written by `transactions.service.transition` itself, in the same statement.
+    TRANSACTION_UPDATED = "transaction.updated"
+    MONEY_REQUEST_UPDATED = "money_request.updated"
+    CONTACT_INVITED = "contact.invited"
 
 
 async def emit(conn: Connection, topic: Topic, payload: dict[str, Any]) -> int:

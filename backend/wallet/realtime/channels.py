@@ -3,3 +3,11 @@
 
 def balance_channel(user_id: int) -> str:
     return f"user:{user_id}:balance"
+
+
+def transactions_channel(user_id: int) -> str:
+    return f"user:{user_id}:transactions"
+
+
+def requests_channel(user_id: int) -> str:
+    return f"user:{user_id}:requests"

@@ -39,11 +39,19 @@ class HistoryItem:
     note: str
     created_at: datetime
     running_balance: Money | None  # the viewer's posted balance right after it
+    failure_reason: str | None = None
+    payment_method: str | None = None  # e.g. "Visa ending 4242"
+    recipient_contact: str | None = None  # an unregistered recipient's phone or email
+
+
+# Types whose initiator is the one receiving the money.
+_INBOUND_FOR_INITIATOR = frozenset({TransactionType.ADD, TransactionType.PROMOTIONAL_CREDIT})
 
 
 _SELECT = """
     SELECT t.id, t.type, t.status, t.currency, t.amount, t.note, t.created_at,
-           t.initiator_user_id, t.counterparty_user_id,
+           t.initiator_user_id, t.counterparty_user_id, t.failure_reason,
+           t.recipient_contact, pm.brand || ' ending ' || pm.last4 AS payment_method,
            other.username AS counterparty_username,
            (SELECT p.balance_after FROM posting p JOIN ledger_account a ON a.id = p.account_id
              WHERE p.entry_id = t.entry_id AND a.owner_type = 'user' AND a.owner_id = $1
@@ -52,6 +60,7 @@ _SELECT = """
     LEFT JOIN app_user other ON other.id = CASE WHEN t.initiator_user_id = $1
                                                 THEN t.counterparty_user_id
                                                 ELSE t.initiator_user_id END
+    LEFT JOIN payment_method pm ON pm.id = t.payment_method_id
 """
 _FILTERS = """
       AND t.id < $2
@@ -74,16 +83,20 @@ SELECT * FROM (
 def _item(row: Any, user_id: int) -> HistoryItem:
     currency = Currency(row["currency"])
     running = row["running_balance"]
+    kind = TransactionType(row["type"])
     return HistoryItem(
         id=int(row["id"]),
-        type=TransactionType(row["type"]),
+        type=kind,
         status=TransactionStatus(row["status"]),
-        incoming=row["initiator_user_id"] != user_id,
+        incoming=(row["initiator_user_id"] != user_id) or kind in _INBOUND_FOR_INITIATOR,
         amount=Money(int(row["amount"]), currency),
         counterparty_username=row["counterparty_username"],
         note=row["note"],
         created_at=row["created_at"],
         running_balance=None if running is None else Money(int(running), currency),
+        failure_reason=row["failure_reason"],
+        payment_method=row["payment_method"],
+        recipient_contact=row["recipient_contact"],
     )
 
 

@@ -24,16 +24,30 @@ class NewTransaction:
     initiator_user_id: int | None
     counterparty_user_id: int | None = None
     note: str = ""
+    payment_method_id: int | None = None
+    recipient_contact: str | None = None
+    reverses_id: int | None = None
+    expires_at: datetime | None = None
+    # Whether the gateway gets a reference for it (`wallet-txn-<id>`, echoed in callbacks).
+    via_gateway: bool = False
+
+
+def gateway_reference(transaction_id: int) -> str:
+    return f"wallet-txn-{transaction_id}"
 
 
 async def create(conn: Connection, new: NewTransaction) -> tuple[int, datetime]:
     """Record a new transaction in INITIATED, with its first transition; (id, created_at)."""
     row = await conn.fetchrow(
         """
-        WITH created AS (
-            INSERT INTO money_transaction (type, status, initiator_user_id,
-                                           counterparty_user_id, currency, amount, note)
-            VALUES ($1, 'initiated', $2, $3, $4, $5, $6) RETURNING id, created_at
+        WITH next AS (SELECT nextval('money_transaction_id_seq') AS id), created AS (
+            INSERT INTO money_transaction (id, type, status, initiator_user_id,
+                                           counterparty_user_id, currency, amount, note,
+                                           payment_method_id, recipient_contact, reverses_id,
+                                           expires_at, gateway_ref)
+            SELECT id, $1, 'initiated', $2, $3, $4, $5, $6, $7, $8, $9, $10,
+                   CASE WHEN $11 THEN 'wallet-txn-' || id END
+            FROM next RETURNING id, created_at
         ), logged AS (
             INSERT INTO transaction_transition (transaction_id, from_status, to_status)
             SELECT id, NULL, 'initiated' FROM created
@@ -46,6 +60,11 @@ async def create(conn: Connection, new: NewTransaction) -> tuple[int, datetime]:
         new.amount.currency.value,
         new.amount.amount_minor,
         new.note,
+        new.payment_method_id,
+        new.recipient_contact,
+        new.reverses_id,
+        new.expires_at,
+        new.via_gateway,
     )
     return int(row["id"]), row["created_at"]
 
@@ -62,11 +81,13 @@ async def transition(
     *,
     reason: str | None = None,
     entry_id: int | None = None,
+    hold_id: int | None = None,
 ) -> None:
     """Move a transaction to `target`; raise `IllegalTransition` if the table forbids it.
 
     One statement locks the row only if it is in a state that may move to `target`,
-    updates it and appends the transition; the error path reads the row to say why.
+    updates it, appends the transition and announces it to both parties through the
+    outbox (`transaction.updated`); the error path reads the row to say why.
     """
     moved = await conn.fetchval(
         """
@@ -76,12 +97,20 @@ async def transition(
         ), moved AS (
             UPDATE money_transaction t
             SET status = $2, updated_at = now(), entry_id = coalesce($3, t.entry_id),
+                hold_id = coalesce($6, t.hold_id),
                 failure_reason = CASE WHEN $2 = 'failed' THEN $4 ELSE t.failure_reason END
             FROM old WHERE t.id = old.id
-            RETURNING old.status AS from_status
+            RETURNING old.status AS from_status, t.initiator_user_id, t.counterparty_user_id
         ), logged AS (
             INSERT INTO transaction_transition (transaction_id, from_status, to_status, reason)
             SELECT $1, from_status, $2, $4 FROM moved
+        ), announced AS (
+            INSERT INTO outbox_event (topic, payload)
+            SELECT 'transaction.updated', jsonb_build_object(
+                'transaction_id', $1::bigint, 'status', $2::text,
+                'user_ids', to_jsonb(array_remove(
+                    ARRAY[initiator_user_id, counterparty_user_id], NULL)))
+            FROM moved
         )
         SELECT from_status FROM moved
         """,
@@ -90,6 +119,7 @@ async def transition(
         entry_id,
         reason,
         _sources(target),
+        hold_id,
     )
     if moved is not None:
         return

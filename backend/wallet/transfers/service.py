@@ -8,6 +8,7 @@ outbox events for both parties, and the idempotency record.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 import phonenumbers
@@ -31,7 +32,7 @@ from wallet.transfers.errors import (
     WalletUnavailable,
 )
 from wallet.users.validation import USERNAME_RE, normalise_email, normalise_phone
-from wallet.wallets.service import open_balance
+from wallet.wallets.service import lock_for_spending, open_balance
 
 MAX_NOTE_LENGTH = 280
 
@@ -85,7 +86,7 @@ def recipient_lookup(recipient: str) -> tuple[str, str]:
     return "username", username
 
 
-async def _find_recipient(conn: Connection, column: str, value: str) -> tuple[int, str, str]:
+async def find_recipient(conn: Connection, column: str, value: str) -> tuple[int, str, str]:
     where = {
         "email": "lower(u.email) = $1",
         "phone": "u.phone = $1",
@@ -100,6 +101,60 @@ async def _find_recipient(conn: Connection, column: str, value: str) -> tuple[in
     if row is None:
         raise RecipientNotFound(value)
     return int(row["id"]), row["username"], row["status"]
+
+
+async def transfer_between_users(
+    conn: Connection, *, sender_id: int, recipient_id: int, amount: Money, note: str
+) -> tuple[int, datetime]:
+    """Move `amount` now from one user's wallet to another's, in the caller's transaction.
+
+    Locks the sender's wallet (their outgoing movements are serialised, so the daily
+    limit holds), checks its status and the limits, then records the transaction, posts
+    the entry and completes it. The recipient's status is the caller's to check.
+    """
+    sender = await lock_for_spending(conn, sender_id)
+    if sender is None or sender.status != "active":
+        raise WalletUnavailable("sender's", sender.status if sender else "missing")
+    await check_outgoing(conn, sender_id, sender.verification_level, amount)
+    wallets = await ledger.find_accounts(
+        conn, OwnerType.USER, [sender_id, recipient_id], amount.currency, Purpose.WALLET
+    )
+    source = wallets.get(sender_id)
+    if source is None:
+        raise InsufficientFunds(0, 0, amount.amount_minor)
+    target = wallets.get(recipient_id)
+    if target is None:
+        target = await open_balance(conn, recipient_id, amount.currency)
+    transaction_id, created_at = await transactions.create(
+        conn,
+        transactions.NewTransaction(
+            type=TransactionType.SEND,
+            amount=amount,
+            initiator_user_id=sender_id,
+            counterparty_user_id=recipient_id,
+            note=note,
+        ),
+    )
+    entry_id = await ledger.post_entry(
+        conn, EntryDraft.transfer("p2p", source, target, amount, f"transaction {transaction_id}")
+    )
+    await transactions.transition(
+        conn, transaction_id, TransactionStatus.COMPLETED, entry_id=entry_id
+    )
+    await emit_many(
+        conn,
+        Topic.BALANCE_CHANGED,
+        [
+            {
+                "user_id": user_id,
+                "currency": amount.currency.value,
+                "entry_id": entry_id,
+                "transaction_id": transaction_id,
+            }
+            for user_id in (sender_id, recipient_id)
+        ],
+    )
+    return transaction_id, created_at
 
 
 async def send_money(command: SendMoney) -> TransferReceipt:
@@ -126,68 +181,19 @@ async def send_money(command: SendMoney) -> TransferReceipt:
         )
         if replay is not None:
             return TransferReceipt.from_json(replay)
-        # Locking the sender's wallet serialises their sends, so the daily limit holds.
-        sender = await conn.fetchrow(
-            "SELECT w.status, u.verification_level FROM wallet w "
-            "JOIN app_user u ON u.id = w.user_id WHERE w.user_id = $1 FOR UPDATE OF w",
-            command.sender_id,
-        )
-        if sender is None or sender["status"] != "active":
-            raise WalletUnavailable("sender's", sender["status"] if sender else "missing")
-        recipient_id, recipient_username, recipient_status = await _find_recipient(
+        recipient_id, recipient_username, recipient_status = await find_recipient(
             conn, column, value
         )
         if recipient_id == command.sender_id:
             raise SelfTransfer()
         if recipient_status != "active":
             raise WalletUnavailable("recipient's", recipient_status)
-        await check_outgoing(conn, command.sender_id, sender["verification_level"], command.amount)
-
-        wallets = await ledger.find_accounts(
+        transaction_id, created_at = await transfer_between_users(
             conn,
-            OwnerType.USER,
-            [command.sender_id, recipient_id],
-            command.amount.currency,
-            Purpose.WALLET,
-        )
-        source = wallets.get(command.sender_id)
-        if source is None:
-            raise InsufficientFunds(0, 0, command.amount.amount_minor)
-        target = wallets.get(recipient_id)
-        if target is None:
-            target = await open_balance(conn, recipient_id, command.amount.currency)
-
-        transaction_id, created_at = await transactions.create(
-            conn,
-            transactions.NewTransaction(
-                type=TransactionType.SEND,
-                amount=command.amount,
-                initiator_user_id=command.sender_id,
-                counterparty_user_id=recipient_id,
-                note=command.note,
-            ),
-        )
-        entry_id = await ledger.post_entry(
-            conn,
-            EntryDraft.transfer(
-                "p2p", source, target, command.amount, f"transaction {transaction_id}"
-            ),
-        )
-        await transactions.transition(
-            conn, transaction_id, TransactionStatus.COMPLETED, entry_id=entry_id
-        )
-        await emit_many(
-            conn,
-            Topic.BALANCE_CHANGED,
-            [
-                {
-                    "user_id": user_id,
-                    "currency": command.amount.currency.value,
-                    "entry_id": entry_id,
-                    "transaction_id": transaction_id,
-                }
-                for user_id in (command.sender_id, recipient_id)
-            ],
+            sender_id=command.sender_id,
+            recipient_id=recipient_id,
+            amount=command.amount,
+            note=command.note,
         )
         receipt = TransferReceipt(
             transaction_id=transaction_id,

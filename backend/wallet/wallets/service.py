@@ -101,3 +101,22 @@ async def grant_promotional_credit(
         },
     )
     return transaction_id
+
+
+@dataclass(frozen=True, slots=True)
+class SpendingWallet:
+    status: str
+    verification_level: str
+
+
+async def lock_for_spending(conn: Connection, user_id: int) -> SpendingWallet | None:
+    """Lock the user's wallet row for an outgoing movement.
+
+    Serialises one user's outgoing movements, so the daily limit sum is exact.
+    """
+    row = await conn.fetchrow(
+        "SELECT w.status, u.verification_level FROM wallet w "
+        "JOIN app_user u ON u.id = w.user_id WHERE w.user_id = $1 FOR UPDATE OF w",
+        user_id,
+    )
+    return None if row is None else SpendingWallet(row["status"], row["verification_level"])

@@ -15,6 +15,8 @@ from strawberry.extensions import (
 )
 
 from wallet.api.graphql.errors import should_mask_error
+from wallet.api.graphql.payments import PaymentMutation, PaymentQuery
+from wallet.api.graphql.requests import RequestMutation, RequestQuery, RequestSubscription
 from wallet.api.graphql.transactions import TransactionQuery
 from wallet.api.graphql.transfers import TransferMutation
 from wallet.api.graphql.users import UserMutation, UserQuery
@@ -22,17 +24,17 @@ from wallet.api.graphql.wallets import WalletQuery, WalletSubscription
 
 
 @strawberry.type
-class Query(UserQuery, WalletQuery, TransactionQuery):
+class Query(UserQuery, WalletQuery, TransactionQuery, PaymentQuery, RequestQuery):
     pass
 
 
 @strawberry.type
-class Mutation(UserMutation, TransferMutation):
+class Mutation(UserMutation, TransferMutation, PaymentMutation, RequestMutation):
     pass
 
 
 @strawberry.type
-class Subscription(WalletSubscription):
+class Subscription(WalletSubscription, RequestSubscription):
     pass
 
 

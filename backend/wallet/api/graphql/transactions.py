@@ -44,6 +44,15 @@ class TransactionNode:
     running_balance: str | None = strawberry.field(
         description="Your settled balance in this currency right after this transaction."
     )
+    failure_reason: str | None = strawberry.field(
+        default=None, description="Why it failed, as the gateway or the wallet said."
+    )
+    payment_method: str | None = strawberry.field(
+        default=None, description='The card or bank account, e.g. "Visa ending 4242".'
+    )
+    recipient_contact: str | None = strawberry.field(
+        default=None, description="The phone or email an unclaimed transfer was sent to."
+    )
 
     @strawberry.field(description="Every status this transaction has been in, oldest first.")
     async def history(self, info: Info) -> list[StatusChange]:
@@ -66,6 +75,9 @@ class TransactionNode:
             note=item.note,
             created_at=item.created_at,
             running_balance=item.running_balance.format() if item.running_balance else None,
+            failure_reason=item.failure_reason,
+            payment_method=item.payment_method,
+            recipient_contact=item.recipient_contact,
         )
 
 

@@ -9,22 +9,11 @@ import strawberry
 
 from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import (
-    ErrorCode,
-    IdempotencyConflict,
-    InsufficientFunds,
-    LimitExceeded,
-    NotAuthenticated,
-    NotFound,
-    ValidationError,
-    WalletUnavailable,
     not_authenticated,
     validation_error,
 )
-from wallet.idempotency import service as idempotency
-from wallet.ledger import errors as ledger_errors
-from wallet.limits.service import LimitExceeded as LimitBreach
+from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, refusal
 from wallet.money import Currency, Money, MoneyError, UnknownCurrency
-from wallet.transfers import errors as transfer_errors
 from wallet.transfers.service import SendMoney, TransferReceipt, send_money
 
 
@@ -65,52 +54,7 @@ class SendMoneyPayload:
     transfer: TransferType
 
 
-SendMoneyResult = Annotated[
-    SendMoneyPayload
-    | InsufficientFunds
-    | LimitExceeded
-    | NotFound
-    | ValidationError
-    | IdempotencyConflict
-    | WalletUnavailable
-    | NotAuthenticated,
-    strawberry.union("SendMoneyResult"),
-]
-
-
-def _refusal(exc: Exception, currency: Currency) -> SendMoneyResult:
-    """The typed error for a refused transfer (nothing was written)."""
-    match exc:
-        case ledger_errors.InsufficientFunds():
-            available = Money(max(exc.available, 0), currency).format()
-            return InsufficientFunds(
-                code=ErrorCode.INSUFFICIENT_FUNDS,
-                available=available,
-                message=f"Not enough money: {available} available",
-            )
-        case LimitBreach():
-            return LimitExceeded(
-                code=ErrorCode.LIMIT_EXCEEDED,
-                limit=exc.kind.value,
-                maximum=exc.limit.format(),
-                remaining=exc.remaining.format(),
-                message=f"This is over your {exc.kind.value.lower()} limit; "
-                f"{exc.remaining.format()} {currency.value} remaining",
-            )
-        case transfer_errors.RecipientNotFound():
-            return NotFound(code=ErrorCode.NOT_FOUND, message=str(exc))
-        case transfer_errors.WalletUnavailable() | ledger_errors.AccountNotActive():
-            return WalletUnavailable(code=ErrorCode.WALLET_UNAVAILABLE, message=str(exc))
-        case idempotency.IdempotencyConflict():
-            return IdempotencyConflict(code=ErrorCode.IDEMPOTENCY_CONFLICT, message=str(exc))
-        case idempotency.InvalidIdempotencyKey():
-            return validation_error("idempotencyKey", "INVALID", str(exc))
-        case transfer_errors.InvalidRecipient() | transfer_errors.SelfTransfer():
-            return validation_error("recipient", "INVALID", str(exc))
-        case transfer_errors.NoteTooLong():
-            return validation_error("note", "TOO_LONG", str(exc))
-        case _:
-            return validation_error("amount", "INVALID", str(exc))
+SendMoneyResult = Annotated[SendMoneyPayload | MoneyErrors, strawberry.union("SendMoneyResult")]
 
 
 @strawberry.type
@@ -129,12 +73,6 @@ class TransferMutation:
             receipt = await send_money(
                 SendMoney(user.id, input.recipient, amount, input.note, input.idempotency_key)
             )
-        except (
-            ledger_errors.InsufficientFunds,
-            ledger_errors.AccountNotActive,
-            LimitBreach,
-            transfer_errors.TransferError,
-            idempotency.IdempotencyError,
-        ) as exc:
-            return _refusal(exc, amount.currency)
+        except REFUSALS as exc:
+            return refusal(exc, amount.currency)
         return SendMoneyPayload(transfer=TransferType.from_receipt(receipt))

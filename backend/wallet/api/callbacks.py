@@ -1,0 +1,36 @@
+"""The gateway's callback endpoint: signed JSON events, applied once each."""
+
+from __future__ import annotations
+
+from litestar import Request, post
+from litestar.datastructures import State
+from litestar.response import Response
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_400_BAD_REQUEST,
+    HTTP_401_UNAUTHORIZED,
+    HTTP_409_CONFLICT,
+)
+
+from wallet.api.state import Services
+from wallet.gateway.signing import SIGNATURE_HEADER, InvalidSignature
+from wallet.payments.errors import UnknownGatewayReference
+from wallet.payments.funding import InvalidCallback, receive_callback
+
+
+@post("/gateway/sandbox/callbacks", include_in_schema=False)
+async def gateway_callback(request: Request[object, object, State]) -> Response[dict[str, str]]:
+    """200 with the outcome (also for duplicates); 401 unsigned or forged; 409 retry later."""
+    services: Services = request.app.state["services"]
+    body = await request.body()
+    try:
+        outcome = await receive_callback(
+            body, request.headers.get(SIGNATURE_HEADER), services.settings.gateway_webhook_secret
+        )
+    except InvalidSignature as exc:
+        return Response({"error": str(exc)}, status_code=HTTP_401_UNAUTHORIZED)
+    except InvalidCallback as exc:
+        return Response({"error": str(exc)}, status_code=HTTP_400_BAD_REQUEST)
+    except UnknownGatewayReference as exc:
+        return Response({"error": str(exc)}, status_code=HTTP_409_CONFLICT)
+    return Response({"outcome": outcome}, status_code=HTTP_200_OK)

@@ -1,0 +1,231 @@
+"""GraphQL surface of money in and out: payment methods, `addMoney`, `withdraw`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from wallet.api.graphql.context import Info
+from wallet.api.graphql.errors import (
+    ErrorCode,
+    NotAuthenticated,
+    NotFound,
+    ValidationError,
+    not_authenticated,
+    validation_error,
+)
+from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, refusal
+from wallet.api.graphql.transactions import TransactionNode
+from wallet.gateway.base import InvalidPaymentDetails
+from wallet.money import Money, MoneyError, UnknownCurrency
+from wallet.payments import funding, methods
+from wallet.payments.errors import PaymentError, PaymentMethodNotFound
+from wallet.transactions import history
+
+
+@strawberry.type(name="PaymentMethod")
+class PaymentMethodType:
+    id: strawberry.ID
+    kind: str = strawberry.field(description="CARD or BANK_ACCOUNT.")
+    brand: str = strawberry.field(description="Card brand or bank name.")
+    last4: str
+    exp_month: int | None
+    exp_year: int | None
+
+    @classmethod
+    def from_domain(cls, m: methods.PaymentMethod) -> PaymentMethodType:
+        return cls(
+            id=strawberry.ID(str(m.id)),
+            kind=m.kind.upper(),
+            brand=m.brand,
+            last4=m.last4,
+            exp_month=m.exp_month,
+            exp_year=m.exp_year,
+        )
+
+
+@strawberry.input
+class AddCardInput:
+    number: str
+    exp_month: int
+    exp_year: int
+    cvc: str
+
+
+@strawberry.input
+class AddBankAccountInput:
+    routing_number: str
+    account_number: str
+    holder_name: str
+
+
+@strawberry.type
+class AddPaymentMethodPayload:
+    payment_method: PaymentMethodType
+
+
+AddPaymentMethodResult = Annotated[
+    AddPaymentMethodPayload | ValidationError | NotAuthenticated,
+    strawberry.union("AddPaymentMethodResult"),
+]
+
+
+@strawberry.type
+class RemovePaymentMethodPayload:
+    removed_id: strawberry.ID
+
+
+RemovePaymentMethodResult = Annotated[
+    RemovePaymentMethodPayload | NotFound | NotAuthenticated,
+    strawberry.union("RemovePaymentMethodResult"),
+]
+
+
+@strawberry.input
+class FundingInput:
+    payment_method_id: strawberry.ID
+    amount: str = strawberry.field(description='Decimal string, e.g. "25.00".')
+    currency: str = "USD"
+    idempotency_key: str
+
+
+@strawberry.type
+class FundingPayload:
+    transaction: TransactionNode
+
+
+FundingResult = Annotated[FundingPayload | MoneyErrors, strawberry.union("FundingResult")]
+
+
+def _method_id(raw: strawberry.ID) -> int | None:
+    return int(raw) if str(raw).isdigit() else None
+
+
+async def _funding_payload(user_id: int, transaction_id: int) -> FundingPayload:
+    item = await history.get(user_id, transaction_id)
+    assert item is not None  # the viewer initiated it
+    return FundingPayload(transaction=TransactionNode.from_domain(item))
+
+
+async def _parse(input: FundingInput) -> tuple[Money, int] | ValidationError | NotFound:
+    try:
+        amount = Money.parse(input.amount, input.currency)
+    except MoneyError as exc:
+        field = "currency" if isinstance(exc, UnknownCurrency) else "amount"
+        return validation_error(field, "INVALID", str(exc))
+    method_id = _method_id(input.payment_method_id)
+    if method_id is None:
+        return NotFound(code=ErrorCode.NOT_FOUND, message="No such payment method")
+    return amount, method_id
+
+
+@strawberry.type
+class PaymentQuery:
+    @strawberry.field(description="Your linked cards and bank accounts (null when logged out).")
+    async def payment_methods(self, info: Info) -> list[PaymentMethodType] | None:
+        user = await info.context.viewer()
+        if user is None:
+            return None
+        return [PaymentMethodType.from_domain(m) for m in await methods.list_methods(user.id)]
+
+
+@strawberry.type
+class PaymentMutation:
+    @strawberry.mutation(description="Link a card; the number goes to the gateway only.")
+    async def add_card(self, info: Info, input: AddCardInput) -> AddPaymentMethodResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        try:
+            method = await methods.add_card(
+                info.context.services.gateway,
+                user.id,
+                input.number,
+                input.exp_month,
+                input.exp_year,
+                input.cvc,
+            )
+        except InvalidPaymentDetails as exc:
+            return validation_error(exc.field, "INVALID", str(exc))
+        except PaymentError as exc:
+            return validation_error("paymentMethod", "INVALID", str(exc))
+        return AddPaymentMethodPayload(payment_method=PaymentMethodType.from_domain(method))
+
+    @strawberry.mutation(description="Link a bank account for ACH top-ups and withdrawals.")
+    async def add_bank_account(
+        self, info: Info, input: AddBankAccountInput
+    ) -> AddPaymentMethodResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        try:
+            method = await methods.add_bank_account(
+                info.context.services.gateway,
+                user.id,
+                input.routing_number,
+                input.account_number,
+                input.holder_name,
+            )
+        except InvalidPaymentDetails as exc:
+            return validation_error(exc.field, "INVALID", str(exc))
+        except PaymentError as exc:
+            return validation_error("paymentMethod", "INVALID", str(exc))
+        return AddPaymentMethodPayload(payment_method=PaymentMethodType.from_domain(method))
+
+    @strawberry.mutation
+    async def remove_payment_method(
+        self, info: Info, id: strawberry.ID
+    ) -> RemovePaymentMethodResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        try:
+            method_id = _method_id(id)
+            if method_id is None:
+                raise PaymentMethodNotFound(0)
+            await methods.remove_method(user.id, method_id)
+        except PaymentMethodNotFound:
+            return NotFound(code=ErrorCode.NOT_FOUND, message="No such payment method")
+        return RemovePaymentMethodPayload(removed_id=id)
+
+    @strawberry.mutation(
+        description="Add money from a card (instant) or a bank account (ACH: pending for "
+        "1 to 3 days, then completed or failed)."
+    )
+    async def add_money(self, info: Info, input: FundingInput) -> FundingResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        parsed = await _parse(input)
+        if not isinstance(parsed, tuple):
+            return parsed
+        amount, method_id = parsed
+        services = info.context.services
+        try:
+            receipt = await funding.add_money(
+                services.gateway,
+                funding.AddMoney(user.id, method_id, amount, input.idempotency_key),
+                timeout_seconds=services.settings.gateway_timeout_seconds,
+            )
+        except REFUSALS as exc:
+            return refusal(exc, amount.currency)
+        return await _funding_payload(user.id, receipt.transaction_id)
+
+    @strawberry.mutation(description="Withdraw to a linked bank account (pending until paid).")
+    async def withdraw(self, info: Info, input: FundingInput) -> FundingResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        parsed = await _parse(input)
+        if not isinstance(parsed, tuple):
+            return parsed
+        amount, method_id = parsed
+        try:
+            receipt = await funding.withdraw(
+                info.context.services.gateway,
+                funding.Withdraw(user.id, method_id, amount, input.idempotency_key),
+            )
+        except REFUSALS as exc:
+            return refusal(exc, amount.currency)
+        return await _funding_payload(user.id, receipt.transaction_id)

@@ -1,0 +1,94 @@
+"""Domain refusals of money commands, mapped to the typed GraphQL errors.
+
+Every money mutation's result union includes all of `MoneyErrors`, so any refusal a
+service raises has a typed member to land in.
+"""
+
+from __future__ import annotations
+
+from wallet.api.graphql.errors import (
+    ErrorCode,
+    IdempotencyConflict,
+    InsufficientFunds,
+    LimitExceeded,
+    NotAuthenticated,
+    NotFound,
+    ValidationError,
+    WalletUnavailable,
+    validation_error,
+)
+from wallet.gateway.base import InvalidPaymentDetails
+from wallet.idempotency import service as idempotency
+from wallet.ledger import errors as ledger_errors
+from wallet.limits.service import LimitExceeded as LimitBreach
+from wallet.money import Currency, Money
+from wallet.payments import errors as payment_errors
+from wallet.requests import errors as request_errors
+from wallet.transfers import errors as transfer_errors
+
+MoneyErrors = (
+    InsufficientFunds
+    | LimitExceeded
+    | NotFound
+    | ValidationError
+    | IdempotencyConflict
+    | WalletUnavailable
+    | NotAuthenticated
+)
+
+# What a money service may raise for a refused command (nothing was written).
+REFUSALS: tuple[type[Exception], ...] = (
+    ledger_errors.InsufficientFunds,
+    ledger_errors.AccountNotActive,
+    LimitBreach,
+    transfer_errors.TransferError,
+    payment_errors.PaymentError,
+    request_errors.RequestError,
+    InvalidPaymentDetails,
+    idempotency.IdempotencyError,
+)
+
+
+def refusal(exc: Exception, currency: Currency) -> MoneyErrors:
+    """The typed error for a refused command."""
+    match exc:
+        case ledger_errors.InsufficientFunds():
+            available = Money(max(exc.available, 0), currency).format()
+            return InsufficientFunds(
+                code=ErrorCode.INSUFFICIENT_FUNDS,
+                available=available,
+                message=f"Not enough money: {available} available",
+            )
+        case LimitBreach():
+            return LimitExceeded(
+                code=ErrorCode.LIMIT_EXCEEDED,
+                limit=exc.kind.value,
+                maximum=exc.limit.format(),
+                remaining=exc.remaining.format(),
+                message=f"This is over your {exc.kind.value.lower()} limit; "
+                f"{exc.remaining.format()} {currency.value} remaining",
+            )
+        case (
+            transfer_errors.RecipientNotFound()
+            | payment_errors.PaymentMethodNotFound()
+            | request_errors.RequestNotFound()
+        ):
+            return NotFound(code=ErrorCode.NOT_FOUND, message=str(exc))
+        case transfer_errors.WalletUnavailable() | ledger_errors.AccountNotActive():
+            return WalletUnavailable(code=ErrorCode.WALLET_UNAVAILABLE, message=str(exc))
+        case idempotency.IdempotencyConflict():
+            return IdempotencyConflict(code=ErrorCode.IDEMPOTENCY_CONFLICT, message=str(exc))
+        case idempotency.InvalidIdempotencyKey():
+            return validation_error("idempotencyKey", "INVALID", str(exc))
+        case transfer_errors.InvalidRecipient() | transfer_errors.SelfTransfer():
+            return validation_error("recipient", "INVALID", str(exc))
+        case transfer_errors.NoteTooLong():
+            return validation_error("note", "TOO_LONG", str(exc))
+        case InvalidPaymentDetails():
+            return validation_error(exc.field, "INVALID", str(exc))
+        case payment_errors.WrongPaymentMethodKind() | payment_errors.TooManyPaymentMethods():
+            return validation_error("paymentMethodId", "INVALID", str(exc))
+        case request_errors.RequestNotOpen():
+            return validation_error("requestId", exc.status.upper(), str(exc))
+        case _:
+            return validation_error("amount", "INVALID", str(exc))

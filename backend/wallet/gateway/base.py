@@ -1,0 +1,127 @@
+"""What the platform needs from a payment gateway, and what a gateway answers.
+
+Card numbers and bank account numbers go to the gateway and never into our database:
+we keep the token it returns with display details (brand or bank, last 4, expiry).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from wallet.money import Money
+
+
+class GatewayError(Exception):
+    """The gateway refused or could not process a request."""
+
+
+class InvalidPaymentDetails(GatewayError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class PaymentDeclined(GatewayError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"declined: {reason}")
+        self.reason = reason
+
+
+class GatewayTimeout(GatewayError):
+    """No answer in time: the outcome is unknown until the gateway calls back."""
+
+
+@dataclass(frozen=True, slots=True)
+class CardToken:
+    token: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True, slots=True)
+class BankToken:
+    token: str
+    bank_name: str
+    last4: str
+
+
+class ChargeStatus(Enum):
+    SUCCEEDED = "succeeded"
+    PENDING = "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayResult:
+    """The gateway's reference for an accepted request and whether it is final yet."""
+
+    gateway_ref: str
+    status: ChargeStatus
+
+
+class EventType(Enum):
+    """Callbacks the gateway sends about a reference it gave us."""
+
+    CHARGE_SUCCEEDED = "charge.succeeded"
+    CHARGE_FAILED = "charge.failed"
+    ACH_SETTLED = "ach.settled"
+    ACH_RETURNED = "ach.returned"
+    PAYOUT_PAID = "payout.paid"
+    PAYOUT_FAILED = "payout.failed"
+
+    @property
+    def succeeded(self) -> bool:
+        return self in (EventType.CHARGE_SUCCEEDED, EventType.ACH_SETTLED, EventType.PAYOUT_PAID)
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayEvent:
+    event_id: str
+    type: EventType
+    gateway_ref: str
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "id": self.event_id,
+            "type": self.type.value,
+            "gateway_ref": self.gateway_ref,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> GatewayEvent:
+        reason = data.get("reason")
+        return cls(
+            event_id=str(data["id"]),
+            type=EventType(data["type"]),
+            gateway_ref=str(data["gateway_ref"]),
+            reason=None if reason is None else str(reason),
+        )
+
+
+class PaymentGateway(Protocol):
+    name: str
+
+    async def tokenize_card(
+        self, number: str, exp_month: int, exp_year: int, cvc: str
+    ) -> CardToken: ...
+
+    async def tokenize_bank_account(
+        self, routing_number: str, account_number: str, holder_name: str
+    ) -> BankToken: ...
+
+    async def charge_card(self, token: str, amount: Money, reference: str) -> GatewayResult:
+        """Charge now; raise `PaymentDeclined`, or `GatewayTimeout` when the answer is late."""
+        ...
+
+    async def debit_bank_account(self, token: str, amount: Money, reference: str) -> GatewayResult:
+        """Start an ACH debit: PENDING until an ach.settled or ach.returned callback."""
+        ...
+
+    async def payout(self, token: str, amount: Money, reference: str) -> GatewayResult:
+        """Send money to a bank account: PENDING until payout.paid or payout.failed."""
+        ...

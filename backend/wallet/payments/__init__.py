@@ -1,0 +1,1 @@
+"""Money in and out through the gateway: payment methods, addMoney, withdraw, callbacks."""

@@ -1,0 +1,398 @@
+"""Money in (addMoney) and out (withdraw) through the gateway, and its callbacks.
+
+Both directions are two-phase. One database transaction records the intent: the
+business transaction, a ledger hold between the wallet and the gateway clearing account,
+and the idempotency key. The gateway is called after that commit (never inside a
+database transaction), and the outcome is applied in a second transaction, or later by
+a callback: success posts the hold, failure voids it. Nothing is credited before the
+gateway confirms, so a returned ACH debit (R01) releases nothing that was not credited.
+A crash between the phases leaves a PENDING/PROCESSING transaction whose hold expires.
+
+Callbacks are authenticated (wallet.gateway.signing), applied once per event id,
+and tolerate duplicates and out-of-order delivery: an event for a transaction that has
+already reached a final state is recorded and ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from wallet.db.engine import Connection, transaction
+from wallet.gateway import signing
+from wallet.gateway.base import (
+    ChargeStatus,
+    EventType,
+    GatewayEvent,
+    GatewayTimeout,
+    InvalidPaymentDetails,
+    PaymentDeclined,
+    PaymentGateway,
+)
+from wallet.gateway.sandbox import SandboxGateway
+from wallet.idempotency import service as idempotency
+from wallet.ledger import holds
+from wallet.ledger import service as ledger
+from wallet.ledger.errors import InsufficientFunds
+from wallet.ledger.models import OwnerType, Purpose
+from wallet.limits.service import check_outgoing
+from wallet.money import Money
+from wallet.outbox.service import Topic, emit
+from wallet.payments.errors import UnknownGatewayReference
+from wallet.payments.methods import owned_method
+from wallet.transactions import service as transactions
+from wallet.transactions.models import TransactionStatus, TransactionType
+from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
+from wallet.wallets.service import lock_for_spending, open_balance
+
+log = structlog.get_logger(__name__)
+
+# How long a hold waits for the gateway before it expires and the transaction fails.
+CARD_HOLD_TTL = timedelta(days=1)
+BANK_HOLD_TTL = timedelta(days=10)
+
+_OPEN = (TransactionStatus.PENDING.value, TransactionStatus.PROCESSING.value)
+
+
+class InvalidCallback(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AddMoney:
+    user_id: int
+    payment_method_id: int
+    amount: Money
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Withdraw:
+    user_id: int
+    payment_method_id: int
+    amount: Money
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class FundingReceipt:
+    transaction_id: int
+    type: str
+    status: str
+    amount_minor: int
+    currency: str
+    payment_method_id: int
+    failure_reason: str | None
+    created_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "created_at": self.created_at.isoformat()}
+
+
+async def _receipt(conn: Connection, transaction_id: int) -> FundingReceipt:
+    row = await conn.fetchrow(
+        "SELECT id, type, status, amount, currency, payment_method_id, failure_reason, "
+        "created_at FROM money_transaction WHERE id = $1",
+        transaction_id,
+    )
+    return FundingReceipt(
+        transaction_id=int(row["id"]),
+        type=row["type"],
+        status=row["status"],
+        amount_minor=int(row["amount"]),
+        currency=row["currency"],
+        payment_method_id=int(row["payment_method_id"]),
+        failure_reason=row["failure_reason"],
+        created_at=row["created_at"],
+    )
+
+
+async def _current(transaction_id: int) -> FundingReceipt:
+    async with transaction() as conn:
+        return await _receipt(conn, transaction_id)
+
+
+def _validate(amount: Money, key: str) -> None:
+    if not amount.is_positive:
+        raise NonPositiveAmount()
+    idempotency.validate_key(key)
+
+
+async def add_money(
+    gateway: PaymentGateway, command: AddMoney, *, timeout_seconds: float
+) -> FundingReceipt:
+    """Fund the wallet from a card (instant) or a bank account (ACH, settles later)."""
+    _validate(command.amount, command.idempotency_key)
+    principal = f"user:{command.user_id}"
+    request = idempotency.fingerprint(
+        {
+            "op": "addMoney",
+            "method": command.payment_method_id,
+            "amount": command.amount.amount_minor,
+            "currency": command.amount.currency.value,
+        }
+    )
+    async with transaction() as conn:
+        replay = await idempotency.claim(conn, principal, command.idempotency_key, request)
+        if replay is not None:
+            return await _receipt(conn, int(replay["transaction_id"]))
+        method = await owned_method(conn, command.user_id, command.payment_method_id)
+        status = await conn.fetchval(
+            "SELECT status FROM wallet WHERE user_id = $1", command.user_id
+        )
+        if status == "closed" or status is None:
+            raise WalletUnavailable("your", status or "missing")
+        wallet_account = await open_balance(conn, command.user_id, command.amount.currency)
+        clearing = await ledger.system_account_id(
+            conn, command.amount.currency, Purpose.GATEWAY_CLEARING_SANDBOX
+        )
+        is_card = method.kind == "card"
+        transaction_id, _ = await transactions.create(
+            conn,
+            transactions.NewTransaction(
+                type=TransactionType.ADD,
+                amount=command.amount,
+                initiator_user_id=command.user_id,
+                payment_method_id=method.id,
+                via_gateway=True,
+            ),
+        )
+        hold_id = await holds.reserve(
+            conn,
+            debit_account_id=clearing,
+            credit_account_id=wallet_account,
+            amount=command.amount,
+            expires_at=datetime.now(UTC) + (CARD_HOLD_TTL if is_card else BANK_HOLD_TTL),
+        )
+        await transactions.transition(
+            conn,
+            transaction_id,
+            TransactionStatus.PROCESSING if is_card else TransactionStatus.PENDING,
+            hold_id=hold_id,
+        )
+        await idempotency.remember(
+            conn, principal, command.idempotency_key, request, {"transaction_id": transaction_id}
+        )
+
+    reference = transactions.gateway_reference(transaction_id)
+    try:
+        if is_card:
+            result = await asyncio.wait_for(
+                gateway.charge_card(method.token, command.amount, reference), timeout_seconds
+            )
+        else:
+            result = await gateway.debit_bank_account(method.token, command.amount, reference)
+    except PaymentDeclined as exc:
+        await resolve(transaction_id, succeeded=False, reason=f"Card declined: {exc.reason}")
+    except InvalidPaymentDetails as exc:
+        await resolve(transaction_id, succeeded=False, reason=str(exc))
+    except (TimeoutError, GatewayTimeout):
+        # Outcome unknown: stays PROCESSING until the gateway calls back or the hold expires.
+        log.warning("gateway.timeout", transaction_id=transaction_id)
+    else:
+        if result.status is ChargeStatus.SUCCEEDED:
+            await resolve(transaction_id, succeeded=True)
+    return await _current(transaction_id)
+
+
+async def withdraw(gateway: PaymentGateway, command: Withdraw) -> FundingReceipt:
+    """Pay out to a linked bank account: a hold now, posted when the gateway confirms."""
+    _validate(command.amount, command.idempotency_key)
+    principal = f"user:{command.user_id}"
+    request = idempotency.fingerprint(
+        {
+            "op": "withdraw",
+            "method": command.payment_method_id,
+            "amount": command.amount.amount_minor,
+            "currency": command.amount.currency.value,
+        }
+    )
+    async with transaction() as conn:
+        replay = await idempotency.claim(conn, principal, command.idempotency_key, request)
+        if replay is not None:
+            return await _receipt(conn, int(replay["transaction_id"]))
+        method = await owned_method(
+            conn, command.user_id, command.payment_method_id, "bank_account"
+        )
+        wallet = await lock_for_spending(conn, command.user_id)
+        if wallet is None or wallet.status != "active":
+            raise WalletUnavailable("your", wallet.status if wallet else "missing")
+        await check_outgoing(conn, command.user_id, wallet.verification_level, command.amount)
+        wallet_account = await ledger.find_account(
+            conn, OwnerType.USER, command.user_id, command.amount.currency, Purpose.WALLET
+        )
+        if wallet_account is None:
+            raise InsufficientFunds(0, 0, command.amount.amount_minor)
+        clearing = await ledger.system_account_id(
+            conn, command.amount.currency, Purpose.GATEWAY_CLEARING_SANDBOX
+        )
+        transaction_id, _ = await transactions.create(
+            conn,
+            transactions.NewTransaction(
+                type=TransactionType.WITHDRAWAL,
+                amount=command.amount,
+                initiator_user_id=command.user_id,
+                payment_method_id=method.id,
+                via_gateway=True,
+            ),
+        )
+        hold_id = await holds.reserve(
+            conn,
+            debit_account_id=wallet_account,
+            credit_account_id=clearing,
+            amount=command.amount,
+            expires_at=datetime.now(UTC) + BANK_HOLD_TTL,
+        )
+        await transactions.transition(
+            conn, transaction_id, TransactionStatus.PENDING, hold_id=hold_id
+        )
+        await emit(
+            conn,
+            Topic.BALANCE_CHANGED,
+            {"user_id": command.user_id, "currency": command.amount.currency.value},
+        )
+        await idempotency.remember(
+            conn, principal, command.idempotency_key, request, {"transaction_id": transaction_id}
+        )
+    try:
+        await gateway.payout(
+            method.token, command.amount, transactions.gateway_reference(transaction_id)
+        )
+    except InvalidPaymentDetails as exc:
+        await resolve(transaction_id, succeeded=False, reason=str(exc))
+    return await _current(transaction_id)
+
+
+async def _resolve_locked(
+    conn: Connection, row: Any, *, succeeded: bool, reason: str | None = None
+) -> None:
+    """Post or void the hold of a locked, open transaction and move it to its end state."""
+    transaction_id = int(row["id"])
+    if succeeded:
+        entry_id = await holds.post(
+            conn, int(row["hold_id"]), kind=row["type"], description=f"transaction {transaction_id}"
+        )
+        await transactions.transition(
+            conn, transaction_id, TransactionStatus.COMPLETED, entry_id=entry_id
+        )
+    else:
+        await holds.void(conn, int(row["hold_id"]))
+        await transactions.transition(
+            conn, transaction_id, TransactionStatus.FAILED, reason=reason or "failed"
+        )
+    await emit(
+        conn,
+        Topic.BALANCE_CHANGED,
+        {"user_id": int(row["initiator_user_id"]), "currency": row["currency"]},
+    )
+
+
+_LOCK_OPEN = (
+    "SELECT id, type, status, hold_id, initiator_user_id, currency FROM money_transaction "
+    "WHERE {where} FOR UPDATE"
+)
+
+
+async def resolve(transaction_id: int, *, succeeded: bool, reason: str | None = None) -> bool:
+    """Apply the gateway's answer; False if the transaction was already resolved."""
+    async with transaction() as conn:
+        row = await conn.fetchrow(_LOCK_OPEN.format(where="id = $1"), transaction_id)
+        if row is None or row["status"] not in _OPEN:
+            return False
+        await _resolve_locked(conn, row, succeeded=succeeded, reason=reason)
+        return True
+
+
+_EVENT_TYPES: dict[str, frozenset[EventType]] = {
+    "add": frozenset(
+        {
+            EventType.CHARGE_SUCCEEDED,
+            EventType.CHARGE_FAILED,
+            EventType.ACH_SETTLED,
+            EventType.ACH_RETURNED,
+        }
+    ),
+    "withdrawal": frozenset({EventType.PAYOUT_PAID, EventType.PAYOUT_FAILED}),
+}
+
+
+async def handle_gateway_event(event: GatewayEvent, gateway_name: str = "sandbox") -> str:
+    """Apply one callback exactly once; return what happened to it."""
+    async with transaction() as conn:
+        # Locking the transaction first serialises concurrent deliveries of one event.
+        row = await conn.fetchrow(_LOCK_OPEN.format(where="gateway_ref = $1"), event.gateway_ref)
+        if row is None:
+            raise UnknownGatewayReference(event.gateway_ref)
+        seen = await conn.fetchval(
+            "SELECT outcome FROM gateway_event WHERE event_id = $1", event.event_id
+        )
+        if seen is not None:
+            return "duplicate"
+        if event.type not in _EVENT_TYPES.get(row["type"], frozenset()):
+            outcome = f"ignored: {event.type.value} does not apply to a {row['type']}"
+        elif row["status"] not in _OPEN:
+            outcome = f"ignored: transaction already {row['status']}"
+        else:
+            await _resolve_locked(conn, row, succeeded=event.type.succeeded, reason=event.reason)
+            outcome = "applied"
+        await conn.execute(
+            "INSERT INTO gateway_event (event_id, gateway, type, gateway_ref, payload, outcome) "
+            "VALUES ($1, $2, $3, $4, $5::jsonb, $6)",
+            event.event_id,
+            gateway_name,
+            event.type.value,
+            event.gateway_ref,
+            json.dumps(event.to_json()),
+            outcome,
+        )
+    log.info("gateway.event", event_id=event.event_id, type=event.type.value, outcome=outcome)
+    return outcome
+
+
+async def receive_callback(body: bytes, signature: str | None, secret: str) -> str:
+    """An HTTP callback from the gateway: authenticate, parse, apply."""
+    signing.verify(secret, body, signature)
+    try:
+        event = GatewayEvent.from_json(json.loads(body))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InvalidCallback(f"malformed event: {exc}") from None
+    return await handle_gateway_event(event)
+
+
+async def deliver_sandbox_events(gateway: SandboxGateway, secret: str) -> list[str]:
+    """Worker job: deliver the sandbox's due callbacks, signed, through `receive_callback`."""
+    outcomes = []
+    for event in await gateway.take_due_events():
+        body = json.dumps(event.to_json()).encode()
+        try:
+            outcomes.append(await receive_callback(body, signing.sign(secret, body), secret))
+        except UnknownGatewayReference:
+            await gateway.redeliver_later(event)
+    return outcomes
+
+
+async def expire_stale_holds(now: datetime) -> list[int]:
+    """Worker job: expire due holds and end their transactions (EXPIRED or FAILED)."""
+    async with transaction() as conn:
+        expired = await holds.expire_due(conn, now)
+        rows = await conn.fetch(
+            "SELECT id, status FROM money_transaction WHERE hold_id = ANY($1::bigint[]) "
+            "AND status = ANY($2::text[]) ORDER BY id FOR UPDATE",
+            expired,
+            list(_OPEN),
+        )
+        for row in rows:
+            if row["status"] == TransactionStatus.PENDING.value:
+                await transactions.transition(
+                    conn, int(row["id"]), TransactionStatus.EXPIRED, reason="hold expired"
+                )
+            else:
+                await transactions.transition(
+                    conn, int(row["id"]), TransactionStatus.FAILED, reason="no answer in time"
+                )
+    return [int(r["id"]) for r in rows]

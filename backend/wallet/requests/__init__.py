@@ -1,0 +1,1 @@
+"""Money requests: ask someone for money; they pay, decline, or it expires."""

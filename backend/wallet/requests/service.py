@@ -1,0 +1,239 @@
+"""Ask a registered user for money; they pay it (a P2P transfer), decline it, or it expires.
+
+A request moves open -> paid | declined | cancelled | expired, once. Paying locks the
+request row, checks it is still open and not past its expiry, and makes the transfer in
+the same database transaction, so a request is paid at most once however many times
+(or from however many devices) the payer presses the button.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from wallet.db.engine import Connection, connection, transaction
+from wallet.idempotency import service as idempotency
+from wallet.money import Currency, Money
+from wallet.outbox.service import Topic, emit
+from wallet.requests.errors import RequestNotFound, RequestNotOpen
+from wallet.transfers.errors import NonPositiveAmount, NoteTooLong, SelfTransfer
+from wallet.transfers.service import (
+    MAX_NOTE_LENGTH,
+    find_recipient,
+    recipient_lookup,
+    transfer_between_users,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestMoney:
+    requester_id: int
+    payer: str  # phone, email or username
+    amount: Money
+    note: str
+    idempotency_key: str
+    expires_in: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyRequest:
+    id: int
+    requester_id: int
+    requester_username: str
+    payer_id: int
+    payer_username: str
+    amount: Money
+    note: str
+    status: str
+    transaction_id: int | None
+    expires_at: datetime
+    created_at: datetime
+
+
+_SELECT = """
+    SELECT r.id, r.requester_id, req.username AS requester_username, r.payer_id,
+           payer.username AS payer_username, r.currency, r.amount, r.note, r.status,
+           r.transaction_id, r.expires_at, r.created_at
+    FROM money_request r
+    JOIN app_user req ON req.id = r.requester_id
+    JOIN app_user payer ON payer.id = r.payer_id
+"""
+
+
+def _request(row: Any) -> MoneyRequest:
+    return MoneyRequest(
+        id=int(row["id"]),
+        requester_id=int(row["requester_id"]),
+        requester_username=row["requester_username"],
+        payer_id=int(row["payer_id"]),
+        payer_username=row["payer_username"],
+        amount=Money(int(row["amount"]), Currency(row["currency"])),
+        note=row["note"],
+        status=row["status"],
+        transaction_id=row["transaction_id"],
+        expires_at=row["expires_at"],
+        created_at=row["created_at"],
+    )
+
+
+async def _load(conn: Connection, request_id: int) -> MoneyRequest:
+    row = await conn.fetchrow(f"{_SELECT} WHERE r.id = $1", request_id)
+    return _request(row)
+
+
+async def _announce(conn: Connection, request: MoneyRequest) -> None:
+    await emit(
+        conn,
+        Topic.MONEY_REQUEST_UPDATED,
+        {
+            "request_id": request.id,
+            "status": request.status,
+            "requester_id": request.requester_id,
+            "payer_id": request.payer_id,
+        },
+    )
+
+
+async def request_money(command: RequestMoney) -> MoneyRequest:
+    if not command.amount.is_positive:
+        raise NonPositiveAmount()
+    if len(command.note) > MAX_NOTE_LENGTH:
+        raise NoteTooLong(MAX_NOTE_LENGTH)
+    column, value = recipient_lookup(command.payer)
+    idempotency.validate_key(command.idempotency_key)
+    principal = f"user:{command.requester_id}"
+    request = idempotency.fingerprint(
+        {
+            "op": "requestMoney",
+            "payer": [column, value],
+            "note": command.note,
+            "amount": command.amount.amount_minor,
+            "currency": command.amount.currency.value,
+        }
+    )
+    async with transaction() as conn:
+        replay = await idempotency.claim(conn, principal, command.idempotency_key, request)
+        if replay is not None:
+            return await _load(conn, int(replay["request_id"]))
+        payer_id, _, _ = await find_recipient(conn, column, value)
+        if payer_id == command.requester_id:
+            raise SelfTransfer()
+        request_id = await conn.fetchval(
+            "INSERT INTO money_request (requester_id, payer_id, currency, amount, note, "
+            "expires_at) VALUES ($1, $2, $3, $4, $5, now() + $6) RETURNING id",
+            command.requester_id,
+            payer_id,
+            command.amount.currency.value,
+            command.amount.amount_minor,
+            command.note,
+            command.expires_in,
+        )
+        created = await _load(conn, int(request_id))
+        await _announce(conn, created)
+        await idempotency.remember(
+            conn, principal, command.idempotency_key, request, {"request_id": created.id}
+        )
+        return created
+
+
+async def _lock_open(conn: Connection, request_id: int, user_id: int, role: str) -> Any:
+    """Lock the request if `user_id` is its `role` (payer/requester) and it is open."""
+    column = {"payer": "payer_id", "requester": "requester_id"}[role]
+    sql = (
+        "SELECT id, requester_id, payer_id, currency, amount, note, status, expires_at "  # noqa: S608
+        f"FROM money_request WHERE id = $1 AND {column} = $2 FOR UPDATE"
+    )
+    row = await conn.fetchrow(sql, request_id, user_id)
+    if row is None:
+        raise RequestNotFound(request_id)
+    if row["status"] == "open" and row["expires_at"] <= datetime.now(UTC):
+        raise RequestNotOpen(request_id, "expired")
+    if row["status"] != "open":
+        raise RequestNotOpen(request_id, row["status"])
+    return row
+
+
+async def pay_request(payer_id: int, request_id: int, idempotency_key: str) -> MoneyRequest:
+    idempotency.validate_key(idempotency_key)
+    principal = f"user:{payer_id}"
+    request = idempotency.fingerprint({"op": "payMoneyRequest", "request": request_id})
+    async with transaction() as conn:
+        replay = await idempotency.claim(conn, principal, idempotency_key, request)
+        if replay is not None:
+            return await _load(conn, request_id)
+        row = await _lock_open(conn, request_id, payer_id, "payer")
+        transaction_id, _ = await transfer_between_users(
+            conn,
+            sender_id=payer_id,
+            recipient_id=int(row["requester_id"]),
+            amount=Money(int(row["amount"]), Currency(row["currency"])),
+            note=row["note"],
+        )
+        await conn.execute(
+            "UPDATE money_request SET status = 'paid', transaction_id = $2, resolved_at = now() "
+            "WHERE id = $1",
+            request_id,
+            transaction_id,
+        )
+        paid = await _load(conn, request_id)
+        await _announce(conn, paid)
+        await idempotency.remember(conn, principal, idempotency_key, request, {"paid": True})
+        return paid
+
+
+async def _close(request_id: int, user_id: int, role: str, status: str) -> MoneyRequest:
+    async with transaction() as conn:
+        await _lock_open(conn, request_id, user_id, role)
+        await conn.execute(
+            "UPDATE money_request SET status = $2, resolved_at = now() WHERE id = $1",
+            request_id,
+            status,
+        )
+        closed = await _load(conn, request_id)
+        await _announce(conn, closed)
+        return closed
+
+
+async def decline_request(payer_id: int, request_id: int) -> MoneyRequest:
+    return await _close(request_id, payer_id, "payer", "declined")
+
+
+async def cancel_request(requester_id: int, request_id: int) -> MoneyRequest:
+    return await _close(request_id, requester_id, "requester", "cancelled")
+
+
+async def requests_of(user_id: int, status: str | None = None) -> list[MoneyRequest]:
+    """Requests the user made or received, newest first (open ones past expiry read expired)."""
+    async with connection() as conn:
+        rows = await conn.fetch(
+            f"{_SELECT} WHERE $1 IN (r.requester_id, r.payer_id) "
+            "AND ($2::text IS NULL OR r.status = $2) ORDER BY r.id DESC LIMIT 100",
+            user_id,
+            status,
+        )
+    return [_request(r) for r in rows]
+
+
+async def get_request(user_id: int, request_id: int) -> MoneyRequest | None:
+    async with connection() as conn:
+        row = await conn.fetchrow(
+            f"{_SELECT} WHERE r.id = $2 AND $1 IN (r.requester_id, r.payer_id)",
+            user_id,
+            request_id,
+        )
+    return _request(row) if row else None
+
+
+async def expire_due_requests(now: datetime) -> list[int]:
+    """Worker job: open requests past their expiry become expired."""
+    async with transaction() as conn:
+        rows = await conn.fetch(
+            "UPDATE money_request SET status = 'expired', resolved_at = now() "
+            "WHERE id IN (SELECT id FROM money_request WHERE status = 'open' AND expires_at <= $1 "
+            "ORDER BY id FOR UPDATE SKIP LOCKED) RETURNING id",
+            now,
+        )
+        for row in rows:
+            await _announce(conn, await _load(conn, int(row["id"])))
+    return [int(r["id"]) for r in rows]
