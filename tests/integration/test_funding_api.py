@@ -34,12 +34,12 @@ async def balances(user_id: int) -> tuple[int, int]:
 
 
 async def deliver_after(live: LiveServer, days: float) -> list[str]:
-    gateway = SandboxGateway_for(live)
+    gateway = sandbox_gateway(live)
     await gateway.advance(days)
     return await funding.deliver_sandbox_events(gateway, live.settings.gateway_webhook_secret)
 
 
-def SandboxGateway_for(live: LiveServer) -> SandboxGateway:
+def sandbox_gateway(live: LiveServer) -> SandboxGateway:
     from redis.asyncio import Redis
 
     return SandboxGateway(

@@ -20,7 +20,7 @@ import structlog
 
 from wallet.db.engine import connection, transaction
 from wallet.outbox.service import Topic
-from wallet.realtime.channels import balance_channel
+from wallet.realtime.channels import balance_channel, requests_channel, transactions_channel
 
 log = structlog.get_logger(__name__)
 
@@ -44,6 +44,15 @@ class Route:
 ROUTES: dict[str, Route] = {
     Topic.USER_SIGNED_UP.value: Route(job="send_welcome_email"),
     Topic.BALANCE_CHANGED.value: Route(channels=lambda p: [balance_channel(p["user_id"])]),
+    Topic.TRANSACTION_UPDATED.value: Route(
+        channels=lambda p: [transactions_channel(u) for u in p["user_ids"]],
+        job="notify_transaction",
+    ),
+    Topic.MONEY_REQUEST_UPDATED.value: Route(
+        channels=lambda p: [requests_channel(p["payer_id"]), requests_channel(p["requester_id"])],
+        job="notify_money_request",
+    ),
+    Topic.CONTACT_INVITED.value: Route(job="send_invite"),
 }
 
 
