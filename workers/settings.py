@@ -1,4 +1,4 @@
-"""arq worker: notification jobs plus the outbox relay running beside them.
+"""arq worker: notification jobs, periodic money jobs, and the outbox relay beside them.
 
 Run with `arq workers.settings.WorkerSettings` (the dev launcher does this).
 Jobs take ids and call domain services; they are safe to run twice.
@@ -7,17 +7,27 @@ Jobs take ids and call domain services; they are safe to run twice.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
+from arq import cron
 from arq.connections import RedisSettings
 from redis.asyncio import Redis
 
 from wallet.config import Settings
 from wallet.db import engine
+from wallet.db.engine import transaction
+from wallet.gateway.sandbox import SandboxGateway
+from wallet.idempotency import service as idempotency
 from wallet.log import configure_logging
+from wallet.notifications import money as money_notifications
 from wallet.notifications import service as notifications
 from wallet.notifications.email import SandboxEmailProvider
+from wallet.notifications.sms import SandboxSmsProvider
 from wallet.outbox.relay import OutboxRelay
+from wallet.payments import funding
+from wallet.requests.service import expire_due_requests
+from wallet.transfers.unclaimed import expire_unclaimed
 
 SETTINGS = Settings.from_env()
 
@@ -28,6 +38,12 @@ async def startup(ctx: dict[str, Any]) -> None:
     await engine.connect(database_url, pool_size=5)
     ctx["app_redis"] = Redis.from_url(redis_url)
     ctx["email"] = SandboxEmailProvider(ctx["app_redis"])
+    ctx["sms"] = SandboxSmsProvider(ctx["app_redis"])
+    ctx["gateway"] = SandboxGateway(
+        ctx["app_redis"],
+        day_seconds=SETTINGS.sandbox_day_seconds,
+        slow_seconds=SETTINGS.sandbox_slow_seconds,
+    )
     ctx["relay_stop"] = asyncio.Event()
     relay = OutboxRelay(publisher=ctx["app_redis"], jobs=ctx["redis"])
     ctx["relay_task"] = asyncio.create_task(relay.run(ctx["relay_stop"]))
@@ -40,18 +56,75 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     await engine.disconnect()
 
 
+# --- jobs from outbox events -----------------------------------------------------------
+
+
 async def send_welcome_email(ctx: dict[str, Any], event_id: int) -> str:
     return await notifications.send_welcome_email(
         event_id, email=ctx["email"], redis=ctx["app_redis"]
     )
 
 
+async def notify_transaction(ctx: dict[str, Any], event_id: int) -> int:
+    return await money_notifications.notify_transaction(event_id, email=ctx["email"])
+
+
+async def notify_money_request(ctx: dict[str, Any], event_id: int) -> int:
+    return await money_notifications.notify_money_request(event_id, email=ctx["email"])
+
+
+async def send_invite(ctx: dict[str, Any], event_id: int) -> str:
+    return await money_notifications.send_invite(event_id, email=ctx["email"], sms=ctx["sms"])
+
+
+# --- periodic jobs ---------------------------------------------------------------------
+
+
+async def deliver_gateway_events(ctx: dict[str, Any]) -> int:
+    """Play the sandbox gateway's due callbacks (ACH settlements, payouts, late charges)."""
+    outcomes = await funding.deliver_sandbox_events(ctx["gateway"], SETTINGS.gateway_webhook_secret)
+    return len(outcomes)
+
+
+async def expire_holds(ctx: dict[str, Any]) -> int:
+    return len(await funding.expire_stale_holds(datetime.now(UTC)))
+
+
+async def expire_requests(ctx: dict[str, Any]) -> int:
+    return len(await expire_due_requests(datetime.now(UTC)))
+
+
+async def expire_unclaimed_transfers(ctx: dict[str, Any]) -> int:
+    return len(await expire_unclaimed(datetime.now(UTC)))
+
+
+async def purge_idempotency_keys(ctx: dict[str, Any]) -> int:
+    async with transaction() as conn:
+        return await idempotency.purge_expired(conn)
+
+
 def _redis_settings() -> RedisSettings:
     return RedisSettings.from_dsn(SETTINGS.redis_url or "redis://127.0.0.1:6379/0")
 
 
+EVERY_TWO_SECONDS = set(range(0, 60, 2))
+
+
 class WorkerSettings:
-    functions = [send_welcome_email]  # noqa: RUF012 (arq reads class attributes)
+    # arq reads these class attributes.
+    functions = [  # noqa: RUF012
+        send_welcome_email,
+        notify_transaction,
+        notify_money_request,
+        send_invite,
+    ]
+    cron_jobs = [  # noqa: RUF012
+        cron(deliver_gateway_events, second=EVERY_TWO_SECONDS, unique=True),
+        cron(expire_holds, second={5}, unique=True),
+        cron(expire_requests, second={15}, unique=True),
+        cron(expire_unclaimed_transfers, second={25}, unique=True),
+        cron(purge_idempotency_keys, minute={7}, second={35}, unique=True),
+    ]
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = _redis_settings()

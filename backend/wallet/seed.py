@@ -22,6 +22,7 @@ class DemoUser:
     phone: str
     opening_balance: str
     merchant_name: str | None = None
+    operator_role: str | None = None
 
 
 DEMO_USERS = (
@@ -34,6 +35,7 @@ DEMO_USERS = (
         "0.00",
         merchant_name="Corner Coffee",
     ),
+    DemoUser("ops", "ops@wallet.example", "+14155550104", "0.00", operator_role="admin"),
 )
 
 
@@ -51,6 +53,12 @@ async def seed_demo() -> list[DemoUser]:
             opening = Money.parse(demo.opening_balance, Currency.USD)
             if opening.is_positive:
                 await grant_promotional_credit(conn, user.id, opening, "Demo opening balance")
+            if demo.operator_role:
+                await conn.execute(
+                    "UPDATE app_user SET operator_role = $2 WHERE id = $1",
+                    user.id,
+                    demo.operator_role,
+                )
             if demo.merchant_name:
                 merchant_id = await conn.fetchval(
                     "INSERT INTO merchant (name, owner_user_id) VALUES ($1, $2) RETURNING id",

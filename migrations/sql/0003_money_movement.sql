@@ -81,3 +81,9 @@ CREATE INDEX notification_user_idx ON notification (user_id, id);
 -- Operators (support, compliance, mediator, admin) are users with a role.
 ALTER TABLE app_user ADD COLUMN operator_role text
     CHECK (operator_role IN ('support', 'compliance', 'mediator', 'admin'));
+
+-- A phone or email counts as the user's once they typed the code we sent to it; only
+-- then do transfers sent to it before they signed up become theirs.
+ALTER TABLE app_user
+    ADD COLUMN email_verified_at timestamptz,
+    ADD COLUMN phone_verified_at timestamptz;

@@ -68,6 +68,25 @@ _CHECKS: dict[str, str] = {
         FROM journal_entry e
         WHERE NOT EXISTS (SELECT 1 FROM posting p WHERE p.entry_id = e.id)
     """,
+    # Every transaction waiting on the gateway has its full hold still pending.
+    "open_transaction_has_hold": """
+        SELECT 'transaction ' || t.id AS subject, NULL::bigint[] AS accounts,
+               t.amount AS delta
+        FROM money_transaction t LEFT JOIN ledger_hold h ON h.id = t.hold_id
+        WHERE t.status IN ('pending', 'processing') AND t.recipient_contact IS NULL
+          AND (h.id IS NULL OR h.status <> 'pending' OR h.amount <> t.amount)
+    """,
+    # The unclaimed-transfers escrow holds exactly the transfers still waiting.
+    "unclaimed_escrow_matches_transfers": """
+        SELECT a.code AS subject, ARRAY[a.id] AS accounts,
+               (a.posted_credits - a.posted_debits) - coalesce(w.amount, 0) AS delta
+        FROM ledger_account a
+        LEFT JOIN (SELECT currency, sum(amount) AS amount FROM money_transaction
+                   WHERE status = 'pending' AND recipient_contact IS NOT NULL
+                   GROUP BY currency) w ON w.currency = a.currency
+        WHERE a.owner_type = 'system' AND a.purpose = 'unclaimed_transfers'
+          AND a.posted_credits - a.posted_debits <> coalesce(w.amount, 0)
+    """,
 }
 
 

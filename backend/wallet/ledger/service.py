@@ -256,3 +256,30 @@ async def balance(conn: Connection, account_id: int) -> Balance:
     if row is None:
         raise AccountNotFound([account_id])
     return _balance(row)
+
+
+@dataclass(frozen=True, slots=True)
+class ChartEntry:
+    account_id: int
+    code: str
+    purpose: str
+    account_type: AccountType
+    balance: Balance
+
+
+async def chart_of_accounts(conn: Connection) -> list[ChartEntry]:
+    """The platform's own accounts (every system account) with their balances."""
+    rows = await conn.fetch(
+        f"SELECT {_BALANCE_COLUMNS}, code, purpose, account_type FROM ledger_account "  # noqa: S608
+        "WHERE owner_type = 'system' ORDER BY purpose, currency"
+    )
+    return [
+        ChartEntry(
+            account_id=int(r["id"]),
+            code=r["code"],
+            purpose=r["purpose"],
+            account_type=AccountType(r["account_type"]),
+            balance=_balance(r),
+        )
+        for r in rows
+    ]

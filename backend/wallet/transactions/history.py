@@ -133,6 +133,15 @@ async def get(user_id: int, transaction_id: int) -> HistoryItem | None:
     return _item(row, user_id) if row else None
 
 
+async def get_any(transaction_id: int) -> HistoryItem | None:
+    """One transaction from its initiator's side (operator views)."""
+    async with connection() as conn:
+        initiator = await conn.fetchval(
+            "SELECT initiator_user_id FROM money_transaction WHERE id = $1", transaction_id
+        )
+    return None if initiator is None else await get(int(initiator), transaction_id)
+
+
 async def transitions_of(transaction_ids: list[int]) -> list[list[Transition]]:
     """The state history of each transaction, in the order asked (a DataLoader batch)."""
     async with connection() as conn:

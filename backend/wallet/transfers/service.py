@@ -31,6 +31,7 @@ from wallet.transfers.errors import (
     SelfTransfer,
     WalletUnavailable,
 )
+from wallet.transfers.unclaimed import send_to_unregistered
 from wallet.users.validation import USERNAME_RE, normalise_email, normalise_phone
 from wallet.wallets.service import lock_for_spending, open_balance
 
@@ -44,6 +45,8 @@ class SendMoney:
     amount: Money
     note: str
     idempotency_key: str
+    # Days an unregistered phone/email has to claim the money before it comes back.
+    claim_days: int = 14
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +57,11 @@ class TransferReceipt:
     status: str
     amount_minor: int
     currency: str
-    recipient_user_id: int
-    recipient_username: str
+    recipient_user_id: int | None
+    recipient_username: str | None
     note: str
     created_at: str
+    recipient_contact: str | None = None  # an unregistered recipient's phone or email
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -181,31 +185,69 @@ async def send_money(command: SendMoney) -> TransferReceipt:
         )
         if replay is not None:
             return TransferReceipt.from_json(replay)
-        recipient_id, recipient_username, recipient_status = await find_recipient(
-            conn, column, value
-        )
-        if recipient_id == command.sender_id:
-            raise SelfTransfer()
-        if recipient_status != "active":
-            raise WalletUnavailable("recipient's", recipient_status)
-        transaction_id, created_at = await transfer_between_users(
-            conn,
-            sender_id=command.sender_id,
-            recipient_id=recipient_id,
-            amount=command.amount,
-            note=command.note,
-        )
-        receipt = TransferReceipt(
-            transaction_id=transaction_id,
-            status=TransactionStatus.COMPLETED.value,
-            amount_minor=command.amount.amount_minor,
-            currency=command.amount.currency.value,
-            recipient_user_id=recipient_id,
-            recipient_username=recipient_username,
-            note=command.note,
-            created_at=created_at.isoformat(),
-        )
+        try:
+            recipient_id, recipient_username, recipient_status = await find_recipient(
+                conn, column, value
+            )
+        except RecipientNotFound:
+            if column == "username":
+                raise
+            receipt = await _escrow_for_contact(conn, command, column, value)
+        else:
+            if recipient_id == command.sender_id:
+                raise SelfTransfer() from None
+            if recipient_status != "active":
+                raise WalletUnavailable("recipient's", recipient_status) from None
+            transaction_id, created_at = await transfer_between_users(
+                conn,
+                sender_id=command.sender_id,
+                recipient_id=recipient_id,
+                amount=command.amount,
+                note=command.note,
+            )
+            receipt = TransferReceipt(
+                transaction_id=transaction_id,
+                status=TransactionStatus.COMPLETED.value,
+                amount_minor=command.amount.amount_minor,
+                currency=command.amount.currency.value,
+                recipient_user_id=recipient_id,
+                recipient_username=recipient_username,
+                note=command.note,
+                created_at=created_at.isoformat(),
+            )
         await idempotency.remember(
             conn, principal, command.idempotency_key, request_fingerprint, receipt.to_json()
         )
         return receipt
+
+
+async def _escrow_for_contact(
+    conn: Connection, command: SendMoney, column: str, contact: str
+) -> TransferReceipt:
+    """The recipient has no wallet yet: hold the money in escrow and invite them."""
+    own = await conn.fetchval(
+        f"SELECT {column} FROM app_user WHERE id = $1",  # noqa: S608 (column is a constant)
+        command.sender_id,
+    )
+    if own is not None and own.lower() == contact.lower():
+        raise SelfTransfer()
+    transaction_id, created_at = await send_to_unregistered(
+        conn,
+        sender_id=command.sender_id,
+        contact_kind=column,
+        contact=contact,
+        amount=command.amount,
+        note=command.note,
+        claim_days=command.claim_days,
+    )
+    return TransferReceipt(
+        transaction_id=transaction_id,
+        status=TransactionStatus.PENDING.value,
+        amount_minor=command.amount.amount_minor,
+        currency=command.amount.currency.value,
+        recipient_user_id=None,
+        recipient_username=None,
+        note=command.note,
+        created_at=created_at.isoformat(),
+        recipient_contact=contact,
+    )

@@ -125,3 +125,10 @@ async def get_user(user_id: int) -> User | None:
             user_id,
         )
     return _user(row) if row else None
+
+
+async def operator_role(user_id: int) -> str | None:
+    """The user's operator role (support, compliance, mediator, admin), or None."""
+    async with connection() as conn:
+        role = await conn.fetchval("SELECT operator_role FROM app_user WHERE id = $1", user_id)
+    return None if role is None else str(role)

@@ -19,6 +19,7 @@ class ErrorCode(Enum):
     NOT_FOUND = "NOT_FOUND"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
     WALLET_UNAVAILABLE = "WALLET_UNAVAILABLE"
+    FORBIDDEN = "FORBIDDEN"
 
 
 @strawberry.interface(description="Every typed error has a machine code and a human message.")
@@ -68,6 +69,11 @@ class LimitExceeded(UserError):
 
 @strawberry.type
 class NotFound(UserError):
+    pass
+
+
+@strawberry.type
+class Forbidden(UserError):
     pass
 
 

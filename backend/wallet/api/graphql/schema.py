@@ -15,26 +15,43 @@ from strawberry.extensions import (
 )
 
 from wallet.api.graphql.errors import should_mask_error
+from wallet.api.graphql.notifications import NotificationMutation, NotificationQuery
+from wallet.api.graphql.operators import OperatorMutation, OperatorQuery
 from wallet.api.graphql.payments import PaymentMutation, PaymentQuery
 from wallet.api.graphql.requests import RequestMutation, RequestQuery, RequestSubscription
-from wallet.api.graphql.transactions import TransactionQuery
+from wallet.api.graphql.transactions import TransactionQuery, TransactionSubscription
 from wallet.api.graphql.transfers import TransferMutation
 from wallet.api.graphql.users import UserMutation, UserQuery
 from wallet.api.graphql.wallets import WalletQuery, WalletSubscription
 
 
 @strawberry.type
-class Query(UserQuery, WalletQuery, TransactionQuery, PaymentQuery, RequestQuery):
+class Query(
+    UserQuery,
+    WalletQuery,
+    TransactionQuery,
+    PaymentQuery,
+    RequestQuery,
+    NotificationQuery,
+    OperatorQuery,
+):
     pass
 
 
 @strawberry.type
-class Mutation(UserMutation, TransferMutation, PaymentMutation, RequestMutation):
+class Mutation(
+    UserMutation,
+    TransferMutation,
+    PaymentMutation,
+    RequestMutation,
+    NotificationMutation,
+    OperatorMutation,
+):
     pass
 
 
 @strawberry.type
-class Subscription(WalletSubscription, RequestSubscription):
+class Subscription(WalletSubscription, RequestSubscription, TransactionSubscription):
     pass
 
 

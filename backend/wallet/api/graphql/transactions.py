@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
 
 import strawberry
 
 from wallet.api.graphql.context import Info
+from wallet.realtime.channels import transactions_channel
+from wallet.realtime.pubsub import listen
 from wallet.transactions import history as history_service
 from wallet.transactions.models import TransactionStatus, TransactionType
 
@@ -121,6 +124,20 @@ def decode_cursor(cursor: str | None) -> int | None:
         return int(value) if kind == "txn" else None
     except (ValueError, UnicodeDecodeError):
         return None
+
+
+@strawberry.type
+class TransactionSubscription:
+    @strawberry.subscription(description="Your transactions, each time one changes status.")
+    async def transaction_updated(self, info: Info) -> AsyncGenerator[TransactionNode, None]:
+        ctx = info.context
+        user = await ctx.require_viewer()
+        async for message in listen(ctx.services.redis, transactions_channel(user.id)):
+            if not await ctx.session_active():
+                return
+            item = await history_service.get(user.id, int(message["payload"]["transaction_id"]))
+            if item is not None:
+                yield TransactionNode.from_domain(item)
 
 
 @strawberry.type

@@ -24,7 +24,12 @@ class TransferType:
     amount: str
     currency: str
     note: str
-    recipient_username: str
+    recipient_username: str | None = strawberry.field(
+        description="Null when the recipient has no wallet yet (see recipientContact)."
+    )
+    recipient_contact: str | None = strawberry.field(
+        description="The phone or email the money waits for, when it is not claimed yet."
+    )
     created_at: datetime
 
     @classmethod
@@ -36,6 +41,7 @@ class TransferType:
             currency=r.currency,
             note=r.note,
             recipient_username=r.recipient_username,
+            recipient_contact=r.recipient_contact,
             created_at=datetime.fromisoformat(r.created_at),
         )
 
@@ -59,7 +65,10 @@ SendMoneyResult = Annotated[SendMoneyPayload | MoneyErrors, strawberry.union("Se
 
 @strawberry.type
 class TransferMutation:
-    @strawberry.mutation(description="Send money now to a registered user.")
+    @strawberry.mutation(
+        description="Send money now. To a phone or email with no wallet yet, the money waits "
+        "(PENDING) until they sign up and verify it, or comes back after some days."
+    )
     async def send_money(self, info: Info, input: SendMoneyInput) -> SendMoneyResult:
         user = await info.context.viewer()
         if user is None:
@@ -71,7 +80,14 @@ class TransferMutation:
             return validation_error(field, "INVALID", str(exc))
         try:
             receipt = await send_money(
-                SendMoney(user.id, input.recipient, amount, input.note, input.idempotency_key)
+                SendMoney(
+                    user.id,
+                    input.recipient,
+                    amount,
+                    input.note,
+                    input.idempotency_key,
+                    claim_days=info.context.services.settings.unclaimed_transfer_days,
+                )
             )
         except REFUSALS as exc:
             return refusal(exc, amount.currency)

@@ -1,0 +1,148 @@
+"""GraphQL surface of in-app notifications and contact verification."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from wallet.api.graphql.context import Info
+from wallet.api.graphql.errors import (
+    ErrorCode,
+    NotAuthenticated,
+    RateLimited,
+    ValidationError,
+    not_authenticated,
+    validation_error,
+)
+from wallet.api.graphql.transactions import TransactionNode
+from wallet.notifications import money as notifications
+from wallet.notifications.email import SandboxEmailProvider
+from wallet.notifications.sms import SandboxSmsProvider
+from wallet.transactions import history
+from wallet.users import verification
+
+
+@strawberry.enum
+class ContactChannel(Enum):
+    EMAIL = "email"
+    PHONE = "phone"
+
+
+@strawberry.type(name="Notification")
+class NotificationType:
+    id: strawberry.ID
+    kind: str
+    title: str
+    body: str
+    transaction_id: strawberry.ID | None
+    request_id: strawberry.ID | None
+    read: bool
+    created_at: datetime
+
+
+@strawberry.type
+class VerificationSentPayload:
+    sent_to: str
+
+
+VerificationSentResult = Annotated[
+    VerificationSentPayload | RateLimited | NotAuthenticated,
+    strawberry.union("VerificationSentResult"),
+]
+
+
+@strawberry.type
+class ContactVerifiedPayload:
+    contact: str
+    claimed_transfers: list[TransactionNode] = strawberry.field(
+        description="Money sent to this contact before you had a wallet, now yours."
+    )
+
+
+ContactVerifiedResult = Annotated[
+    ContactVerifiedPayload | ValidationError | NotAuthenticated,
+    strawberry.union("ContactVerifiedResult"),
+]
+
+
+@strawberry.type
+class MarkReadPayload:
+    marked: int
+
+
+@strawberry.type
+class NotificationQuery:
+    @strawberry.field(description="Your notifications, newest first (null when logged out).")
+    async def notifications(self, info: Info, first: int = 30) -> list[NotificationType] | None:
+        user = await info.context.viewer()
+        if user is None:
+            return None
+        return [
+            NotificationType(
+                id=strawberry.ID(str(n.id)),
+                kind=n.kind,
+                title=n.title,
+                body=n.body,
+                transaction_id=strawberry.ID(str(n.transaction_id)) if n.transaction_id else None,
+                request_id=strawberry.ID(str(n.request_id)) if n.request_id else None,
+                read=n.read,
+                created_at=n.created_at,
+            )
+            for n in await notifications.notifications_of(user.id, first)
+        ]
+
+
+@strawberry.type
+class NotificationMutation:
+    @strawberry.mutation
+    async def mark_notifications_read(self, info: Info) -> MarkReadPayload | None:
+        user = await info.context.viewer()
+        if user is None:
+            return None
+        return MarkReadPayload(marked=await notifications.mark_read(user.id))
+
+    @strawberry.mutation(description="Send a verification code to your email or phone.")
+    async def send_verification_code(
+        self, info: Info, channel: ContactChannel
+    ) -> VerificationSentResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        redis = info.context.services.redis
+        try:
+            sent_to = await verification.send_code(
+                redis,
+                user,
+                verification.ContactChannel(channel.value),
+                email=SandboxEmailProvider(redis),
+                sms=SandboxSmsProvider(redis),
+            )
+        except verification.TooManyCodes as exc:
+            return RateLimited(
+                code=ErrorCode.RATE_LIMITED, message=str(exc), retry_after_seconds=exc.retry_after
+            )
+        return VerificationSentPayload(sent_to=sent_to)
+
+    @strawberry.mutation(
+        description="Confirm the code; money waiting for this contact becomes yours."
+    )
+    async def verify_contact(
+        self, info: Info, channel: ContactChannel, code: str
+    ) -> ContactVerifiedResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        try:
+            verified = await verification.confirm_code(
+                info.context.services.redis, user, verification.ContactChannel(channel.value), code
+            )
+        except verification.WrongCode as exc:
+            return validation_error("code", "WRONG_CODE", str(exc))
+        claimed = [await history.get(user.id, t) for t in verified.claimed_transaction_ids]
+        return ContactVerifiedPayload(
+            contact=verified.contact,
+            claimed_transfers=[TransactionNode.from_domain(i) for i in claimed if i],
+        )

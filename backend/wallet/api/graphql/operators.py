@@ -1,0 +1,153 @@
+"""Operator-only GraphQL: ledger check, chart of accounts, reversals.
+
+Every field answers `Forbidden` (or null) to anyone without an operator role.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from wallet.api.graphql.context import Info
+from wallet.api.graphql.errors import (
+    ErrorCode,
+    Forbidden,
+    InsufficientFunds,
+    NotAuthenticated,
+    NotFound,
+    ValidationError,
+    not_authenticated,
+    validation_error,
+)
+from wallet.api.graphql.transactions import TransactionNode
+from wallet.db.engine import connection
+from wallet.ledger import errors as ledger_errors
+from wallet.ledger import service as ledger
+from wallet.ledger.invariants import check_ledger
+from wallet.money import Currency, Money
+from wallet.transactions import history
+from wallet.transactions.errors import TransactionNotFound
+from wallet.transfers.reversal import NotReversible, reverse_transfer
+from wallet.users.service import operator_role
+
+
+@strawberry.type
+class LedgerBreach:
+    check: str
+    detail: str
+    account_ids: list[strawberry.ID]
+
+
+@strawberry.type
+class LedgerCheck:
+    ok: bool
+    breaches: list[LedgerBreach]
+
+
+@strawberry.type
+class LedgerAccount:
+    id: strawberry.ID
+    code: str
+    purpose: str
+    account_type: str
+    currency: str
+    posted: str
+    pending_in: str
+    pending_out: str
+
+
+@strawberry.type
+class ReversePayload:
+    original: TransactionNode
+    reversal: TransactionNode
+
+
+ReverseResult = Annotated[
+    ReversePayload | InsufficientFunds | NotFound | ValidationError | Forbidden | NotAuthenticated,
+    strawberry.union("ReverseResult"),
+]
+
+
+async def _is_operator(info: Info) -> bool:
+    user = await info.context.viewer()
+    return user is not None and await operator_role(user.id) is not None
+
+
+@strawberry.type
+class OperatorQuery:
+    @strawberry.field(description="Operators: run the ledger invariants (null otherwise).")
+    async def ledger_check(self, info: Info) -> LedgerCheck | None:
+        if not await _is_operator(info):
+            return None
+        async with connection() as conn:
+            breaches = await check_ledger(conn)
+        return LedgerCheck(
+            ok=not breaches,
+            breaches=[
+                LedgerBreach(
+                    check=b.check,
+                    detail=b.detail,
+                    account_ids=[strawberry.ID(str(a)) for a in b.account_ids],
+                )
+                for b in breaches
+            ],
+        )
+
+    @strawberry.field(description="Operators: the platform's system accounts and balances.")
+    async def chart_of_accounts(self, info: Info) -> list[LedgerAccount] | None:
+        if not await _is_operator(info):
+            return None
+        async with connection() as conn:
+            chart = await ledger.chart_of_accounts(conn)
+        return [
+            LedgerAccount(
+                id=strawberry.ID(str(a.account_id)),
+                code=a.code,
+                purpose=a.purpose,
+                account_type=a.account_type.value.upper(),
+                currency=a.balance.currency.value,
+                posted=Money(a.balance.posted, a.balance.currency).format(),
+                pending_in=Money(a.balance.incoming, a.balance.currency).format(),
+                pending_out=Money(a.balance.reserved, a.balance.currency).format(),
+            )
+            for a in chart
+        ]
+
+
+@strawberry.type
+class OperatorMutation:
+    @strawberry.mutation(description="Operators: reverse a completed transfer with a new entry.")
+    async def reverse_transaction(
+        self, info: Info, transaction_id: strawberry.ID, reason: str
+    ) -> ReverseResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        if await operator_role(user.id) is None:
+            return Forbidden(code=ErrorCode.FORBIDDEN, message="Operators only")
+        if not reason.strip():
+            return validation_error("reason", "REQUIRED", "Say why it is reversed")
+        try:
+            if not str(transaction_id).isdigit():
+                raise TransactionNotFound(0)
+            done = await reverse_transfer(int(transaction_id), reason.strip())
+        except TransactionNotFound:
+            return NotFound(code=ErrorCode.NOT_FOUND, message="No such transaction")
+        except NotReversible as exc:
+            return validation_error("transactionId", "NOT_REVERSIBLE", str(exc))
+        except ledger_errors.InsufficientFunds as exc:
+            item = await history.get_any(int(transaction_id))
+            currency = item.amount.currency if item else Currency.USD
+            return InsufficientFunds(
+                code=ErrorCode.INSUFFICIENT_FUNDS,
+                available=Money(max(exc.available, 0), currency).format(),
+                message="The recipient no longer has the money to reverse this",
+            )
+        original = await history.get_any(done.original_id)
+        reversal = await history.get_any(done.reversal_id)
+        assert original is not None and reversal is not None
+        return ReversePayload(
+            original=TransactionNode.from_domain(original),
+            reversal=TransactionNode.from_domain(reversal),
+        )

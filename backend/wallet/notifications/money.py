@@ -1,0 +1,225 @@
+"""Notifications about money: received, requested, failed, returned.
+
+Jobs run from outbox events (at least once). Each notification has a dedupe key, so
+a job run twice writes one in-app row and sends one email.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from wallet.db.engine import connection, transaction
+from wallet.money import Currency, Money
+from wallet.notifications.email import EmailMessage, EmailProvider, EmailRejected
+from wallet.notifications.sms import SmsProvider, SmsRejected
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    user_id: int
+    kind: str
+    title: str
+    body: str
+    dedupe_key: str
+    transaction_id: int | None = None
+    request_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InAppNotification:
+    id: int
+    kind: str
+    title: str
+    body: str
+    transaction_id: int | None
+    request_id: int | None
+    read: bool
+    created_at: Any
+
+
+async def _payload(event_id: int) -> dict[str, Any] | None:
+    async with connection() as conn:
+        raw = await conn.fetchval("SELECT payload FROM outbox_event WHERE id = $1", event_id)
+    return None if raw is None else dict(json.loads(raw))
+
+
+def _transaction_notices(t: Any, status: str) -> list[Notice]:
+    amount = Money(int(t["amount"]), Currency(t["currency"])).format()
+    money = f"{amount} {t['currency']}"
+    key = f"txn:{t['id']}:{status}"
+    initiator, counterparty = t["initiator_user_id"], t["counterparty_user_id"]
+    notices: list[Notice] = []
+
+    def notice(user_id: int, kind: str, title: str, body: str) -> None:
+        notices.append(Notice(user_id, kind, title, body, f"{key}:{user_id}", int(t["id"])))
+
+    match (t["type"], status):
+        case ("send", "completed") if counterparty is not None:
+            sender = t["initiator_username"] or "Someone"
+            note = f": {t['note']}" if t["note"] else ""
+            notice(counterparty, "money_received", f"You received {money}", f"From @{sender}{note}")
+        case ("send", "expired") if initiator is not None:
+            notice(
+                initiator,
+                "transfer_returned",
+                f"{money} came back to you",
+                f"{t['recipient_contact']} did not claim it in time",
+            )
+        case ("add", "completed") if initiator is not None:
+            notice(initiator, "money_added", f"{money} added to your wallet", "It is ready to use")
+        case ("add" | "withdrawal", "failed" | "expired") if initiator is not None:
+            what = "Adding money" if t["type"] == "add" else "Your withdrawal"
+            reason = t["failure_reason"] or "the bank did not confirm it in time"
+            notice(initiator, "payment_failed", f"{what} of {money} failed", reason)
+        case ("withdrawal", "completed") if initiator is not None:
+            notice(initiator, "withdrawal_paid", f"{money} is on its way to your bank", "Paid out")
+        case (_, "reversed"):
+            for user_id in (initiator, counterparty):
+                if user_id is not None:
+                    notice(user_id, "reversed", f"A payment of {money} was reversed", "See details")
+    return notices
+
+
+async def _deliver(notices: list[Notice], email: EmailProvider) -> int:
+    """Write each notice once; email the ones that were new. Return how many were new."""
+    fresh = 0
+    for n in notices:
+        async with transaction() as conn:
+            inserted = await conn.fetchval(
+                "INSERT INTO notification (user_id, kind, title, body, transaction_id, "
+                "request_id, dedupe_key) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+                "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+                n.user_id,
+                n.kind,
+                n.title,
+                n.body,
+                n.transaction_id,
+                n.request_id,
+                n.dedupe_key,
+            )
+            address = await conn.fetchval("SELECT email FROM app_user WHERE id = $1", n.user_id)
+        if inserted is None:
+            continue
+        fresh += 1
+        try:
+            await email.send(EmailMessage(to=address, subject=n.title, body=n.body))
+        except EmailRejected as exc:
+            log.warning("notification.email_rejected", user_id=n.user_id, reason=exc.reason)
+    return fresh
+
+
+async def notify_transaction(event_id: int, *, email: EmailProvider) -> int:
+    payload = await _payload(event_id)
+    if payload is None:
+        return 0
+    async with connection() as conn:
+        t = await conn.fetchrow(
+            "SELECT t.*, u.username AS initiator_username FROM money_transaction t "
+            "LEFT JOIN app_user u ON u.id = t.initiator_user_id WHERE t.id = $1",
+            int(payload["transaction_id"]),
+        )
+    if t is None:
+        return 0
+    return await _deliver(_transaction_notices(t, str(payload["status"])), email)
+
+
+async def notify_money_request(event_id: int, *, email: EmailProvider) -> int:
+    payload = await _payload(event_id)
+    if payload is None:
+        return 0
+    async with connection() as conn:
+        r = await conn.fetchrow(
+            "SELECT r.*, req.username AS requester, payer.username AS payer "
+            "FROM money_request r JOIN app_user req ON req.id = r.requester_id "
+            "JOIN app_user payer ON payer.id = r.payer_id WHERE r.id = $1",
+            int(payload["request_id"]),
+        )
+    if r is None:
+        return 0
+    status = str(payload["status"])
+    money = f"{Money(int(r['amount']), Currency(r['currency'])).format()} {r['currency']}"
+    key = f"request:{r['id']}:{status}"
+    notices = {
+        "open": Notice(
+            r["payer_id"],
+            "money_requested",
+            f"@{r['requester']} requests {money}",
+            r["note"] or "Open the app to pay or decline",
+            key,
+            request_id=r["id"],
+        ),
+        "paid": Notice(
+            r["requester_id"], "request_paid", f"@{r['payer']} paid your request", money, key
+        ),
+        "declined": Notice(
+            r["requester_id"],
+            "request_declined",
+            f"@{r['payer']} declined your request",
+            money,
+            key,
+        ),
+        "expired": Notice(r["requester_id"], "request_expired", "Your request expired", money, key),
+    }
+    chosen = notices.get(status)
+    if chosen is None:
+        return 0
+    return await _deliver([chosen], email)
+
+
+async def send_invite(event_id: int, *, email: EmailProvider, sms: SmsProvider) -> str:
+    """Tell an unregistered recipient that money is waiting (email or SMS)."""
+    payload = await _payload(event_id)
+    if payload is None:
+        return "missing"
+    text = (
+        f"@{payload['sender']} sent you {payload['amount']} {payload['currency']} on Wallet. "
+        f"Sign up with this {payload['kind']} within {payload['days']} days to claim it."
+    )
+    try:
+        if payload["kind"] == "email":
+            await email.send(EmailMessage(payload["contact"], "Money is waiting for you", text))
+        else:
+            await sms.send(payload["contact"], text)
+    except (EmailRejected, SmsRejected) as exc:
+        log.warning("notification.invite_rejected", event_id=event_id, reason=str(exc))
+        return "rejected"
+    return "sent"
+
+
+async def notifications_of(user_id: int, first: int = 50) -> list[InAppNotification]:
+    async with connection() as conn:
+        rows = await conn.fetch(
+            "SELECT id, kind, title, body, transaction_id, request_id, read_at, created_at "
+            "FROM notification WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+            user_id,
+            max(1, min(first, 100)),
+        )
+    return [
+        InAppNotification(
+            id=int(r["id"]),
+            kind=r["kind"],
+            title=r["title"],
+            body=r["body"],
+            transaction_id=r["transaction_id"],
+            request_id=r["request_id"],
+            read=r["read_at"] is not None,
+            created_at=r["created_at"],
+        )
+        for r in rows
+    ]
+
+
+async def mark_read(user_id: int) -> int:
+    async with transaction() as conn:
+        rows = await conn.fetch(
+            "UPDATE notification SET read_at = now() WHERE user_id = $1 AND read_at IS NULL "
+            "RETURNING id",
+            user_id,
+        )
+    return len(rows)

@@ -1,0 +1,43 @@
+"""SMS provider interface and its sandbox: message ids, undeliverable numbers, a readable outbox.
+
+Numbers in the reserved fictional range +1 555 0100..0199 that end in 99 are rejected
+as unreachable; everything "sent" is kept in Redis for developers and tests.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+SANDBOX_SMS_KEY = "sandbox:sms:sent"
+
+
+class SmsRejected(Exception):
+    def __init__(self, to: str, reason: str) -> None:
+        super().__init__(f"sms to {to} rejected: {reason}")
+        self.reason = reason
+
+
+class SmsProvider(Protocol):
+    async def send(self, to: str, body: str) -> str: ...
+
+
+class SandboxSmsProvider:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def send(self, to: str, body: str) -> str:
+        if to.startswith("+1555") and to.endswith("99"):
+            raise SmsRejected(to, "unreachable number")
+        message_id = "sms_" + secrets.token_hex(8)
+        record = {"id": message_id, "to": to, "body": body, "sent_at": time.time()}
+        await self._redis.rpush(SANDBOX_SMS_KEY, json.dumps(record))
+        return message_id
+
+    async def sent_to(self, number: str) -> list[dict[str, object]]:
+        rows = [json.loads(r) for r in await self._redis.lrange(SANDBOX_SMS_KEY, 0, -1)]
+        return [r for r in rows if r["to"] == number]

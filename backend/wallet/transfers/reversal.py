@@ -1,0 +1,85 @@
+"""Operator reversal of a completed transfer: a new, opposite movement, never an edit.
+
+The original stays as it was (its entry is immutable) and moves COMPLETED -> REVERSED;
+a new `reversal` transaction moves the same amount back from the recipient to the
+sender, linked to it by `reverses_id`. If the recipient has already spent the money
+the reversal is refused (InsufficientFunds) and nothing changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wallet.db.engine import transaction
+from wallet.ledger import service as ledger
+from wallet.ledger.models import EntryDraft, OwnerType, Purpose
+from wallet.money import Currency, Money
+from wallet.outbox.service import Topic, emit_many
+from wallet.transactions import service as transactions
+from wallet.transactions.errors import TransactionNotFound
+from wallet.transactions.models import TransactionStatus, TransactionType
+from wallet.transfers.errors import TransferError
+
+
+class NotReversible(TransferError):
+    def __init__(self, transaction_id: int, why: str) -> None:
+        super().__init__(f"Transaction {transaction_id} cannot be reversed: {why}")
+
+
+@dataclass(frozen=True, slots=True)
+class Reversal:
+    original_id: int
+    reversal_id: int
+
+
+async def reverse_transfer(transaction_id: int, reason: str) -> Reversal:
+    async with transaction() as conn:
+        row = await conn.fetchrow(
+            "SELECT id, type, status, initiator_user_id, counterparty_user_id, currency, amount "
+            "FROM money_transaction WHERE id = $1 FOR UPDATE",
+            transaction_id,
+        )
+        if row is None:
+            raise TransactionNotFound(transaction_id)
+        if row["type"] != TransactionType.SEND.value or row["counterparty_user_id"] is None:
+            raise NotReversible(transaction_id, "only transfers between wallets reverse here")
+        if row["status"] != TransactionStatus.COMPLETED.value:
+            raise NotReversible(transaction_id, f"it is {row['status']}")
+        sender, recipient = int(row["initiator_user_id"]), int(row["counterparty_user_id"])
+        amount = Money(int(row["amount"]), Currency(row["currency"]))
+        accounts = await ledger.find_accounts(
+            conn, OwnerType.USER, [sender, recipient], amount.currency, Purpose.WALLET
+        )
+        reversal_id, _ = await transactions.create(
+            conn,
+            transactions.NewTransaction(
+                type=TransactionType.REVERSAL,
+                amount=amount,
+                initiator_user_id=recipient,
+                counterparty_user_id=sender,
+                note=reason,
+                reverses_id=transaction_id,
+            ),
+        )
+        entry_id = await ledger.post_entry(
+            conn,
+            EntryDraft.transfer(
+                "reversal",
+                accounts[recipient],
+                accounts[sender],
+                amount,
+                f"reverses transaction {transaction_id}",
+            ),
+        )
+        await transactions.transition(
+            conn, reversal_id, TransactionStatus.COMPLETED, entry_id=entry_id
+        )
+        await transactions.transition(
+            conn, transaction_id, TransactionStatus.REVERSED, reason=reason
+        )
+        await emit_many(
+            conn,
+            Topic.BALANCE_CHANGED,
+            [{"user_id": u, "currency": amount.currency.value} for u in (sender, recipient)],
+        )
+    return Reversal(transaction_id, reversal_id)
