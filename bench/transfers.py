@@ -220,6 +220,7 @@ def start_server(
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "WALLET_ENV": "production",
+        "WALLET_GATEWAY_WEBHOOK_SECRET": "bench-only-secret",
         "WALLET_DB_POOL_SIZE": "20",
         "WALLET_LOGIN_FAILURES_PER_IP": "100000",
         "PYTHONPATH": str(REPO),
