@@ -19,6 +19,7 @@ from wallet.db import engine
 from wallet.db.engine import transaction
 from wallet.gateway.sandbox import SandboxGateway
 from wallet.idempotency import service as idempotency
+from wallet.ledger import service as ledger
 from wallet.log import configure_logging
 from wallet.notifications import money as money_notifications
 from wallet.notifications import service as notifications
@@ -86,6 +87,12 @@ async def deliver_gateway_events(ctx: dict[str, Any]) -> int:
     return len(outcomes)
 
 
+async def roll_up_hot_accounts(ctx: dict[str, Any]) -> int:
+    """Fold hot accounts' queued postings into their totals and snapshots."""
+    async with transaction() as conn:
+        return await ledger.roll_up_hot_accounts(conn)
+
+
 async def expire_holds(ctx: dict[str, Any]) -> int:
     return len(await funding.expire_stale_holds(datetime.now(UTC)))
 
@@ -120,6 +127,7 @@ class WorkerSettings:
     ]
     cron_jobs = [  # noqa: RUF012
         cron(deliver_gateway_events, second=EVERY_TWO_SECONDS, unique=True),
+        cron(roll_up_hot_accounts, second=set(range(60)), unique=True),
         cron(expire_holds, second={5}, unique=True),
         cron(expire_requests, second={15}, unique=True),
         cron(expire_unclaimed_transfers, second={25}, unique=True),

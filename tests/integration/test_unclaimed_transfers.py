@@ -42,7 +42,7 @@ async def escrow_cents() -> int:
     async with connection() as conn:
         return int(
             await conn.fetchval(
-                "SELECT posted_credits - posted_debits FROM ledger_account "
+                "SELECT posted_credits - posted_debits FROM ledger_balance "
                 "WHERE code = 'system:USD:unclaimed_transfers'"
             )
         )

@@ -22,7 +22,7 @@ _CHECKS: dict[str, str] = {
     "trial_balance": """
         SELECT currency AS subject, NULL::bigint[] AS accounts,
                sum(posted_debits) - sum(posted_credits) AS delta
-        FROM ledger_account GROUP BY currency
+        FROM ledger_balance GROUP BY currency
         HAVING sum(posted_debits) <> sum(posted_credits)
     """,
     # Each account's running totals equal the sum of its postings.
@@ -30,7 +30,7 @@ _CHECKS: dict[str, str] = {
         SELECT a.code AS subject, ARRAY[a.id] AS accounts,
                (a.posted_debits - coalesce(p.debits, 0))
                + (a.posted_credits - coalesce(p.credits, 0)) AS delta
-        FROM ledger_account a
+        FROM ledger_balance a
         LEFT JOIN (
             SELECT account_id,
                    sum(amount) FILTER (WHERE side = 'D') AS debits,
@@ -44,7 +44,7 @@ _CHECKS: dict[str, str] = {
         SELECT code AS subject, ARRAY[id] AS accounts,
                CASE normal_side WHEN 'C' THEN posted_credits - posted_debits - pending_debits
                                 ELSE posted_debits - posted_credits - pending_credits END AS delta
-        FROM ledger_account
+        FROM ledger_balance
         WHERE no_overdraft AND CASE normal_side
             WHEN 'C' THEN posted_credits - posted_debits - pending_debits
             ELSE posted_debits - posted_credits - pending_credits END < 0
@@ -61,6 +61,14 @@ _CHECKS: dict[str, str] = {
                    WHERE status = 'pending' GROUP BY 1) c ON c.id = a.id
         WHERE a.pending_debits <> coalesce(d.amount, 0)
            OR a.pending_credits <> coalesce(c.amount, 0)
+    """,
+    # Every posting has its balance snapshot, unless it still waits in a hot account's queue.
+    "posting_has_snapshot": """
+        SELECT 'posting ' || p.id AS subject, ARRAY[p.account_id] AS accounts, 0::bigint AS delta
+        FROM posting p
+        WHERE p.balance_after IS NULL
+          AND NOT EXISTS (SELECT 1 FROM posting_snapshot s WHERE s.posting_id = p.id)
+          AND NOT EXISTS (SELECT 1 FROM ledger_account_delta d WHERE d.posting_id = p.id)
     """,
     # Every journal entry has postings.
     "entry_has_postings": """
@@ -80,7 +88,7 @@ _CHECKS: dict[str, str] = {
     "unclaimed_escrow_matches_transfers": """
         SELECT a.code AS subject, ARRAY[a.id] AS accounts,
                (a.posted_credits - a.posted_debits) - coalesce(w.amount, 0) AS delta
-        FROM ledger_account a
+        FROM ledger_balance a
         LEFT JOIN (SELECT currency, sum(amount) AS amount FROM money_transaction
                    WHERE status = 'pending' AND recipient_contact IS NOT NULL
                    GROUP BY currency) w ON w.currency = a.currency

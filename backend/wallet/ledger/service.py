@@ -9,9 +9,12 @@ Concurrency model: READ COMMITTED plus row locks (docs/ledger.md).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+
+import asyncpg
 
 from wallet.db.engine import Connection
 from wallet.ledger.errors import (
@@ -22,7 +25,6 @@ from wallet.ledger.errors import (
     UnbalancedEntry,
 )
 from wallet.ledger.models import (
-    AccountStatus,
     AccountType,
     Balance,
     EntryDraft,
@@ -34,7 +36,7 @@ from wallet.ledger.models import (
 from wallet.money import Currency
 
 _BALANCE_COLUMNS = (
-    "id, currency, normal_side, no_overdraft, status, "
+    "id, currency, normal_side, no_overdraft, status, hot, "
     "posted_debits, posted_credits, pending_debits, pending_credits"
 )
 
@@ -117,7 +119,6 @@ class _Locked:
     posted_credits: int
     pending_debits: int
     pending_credits: int
-    requested_debit: int = 0
 
     @property
     def posted(self) -> int:
@@ -147,11 +148,16 @@ def _validate(draft: EntryDraft) -> None:
 
 
 async def lock_accounts(conn: Connection, account_ids: list[int]) -> dict[int, _Locked]:
-    rows = await conn.fetch(
+    """Lock the rows in ascending id order; hot ones are rolled up so totals are exact."""
+    sql = (
         f"SELECT {_BALANCE_COLUMNS} FROM ledger_account "  # noqa: S608 (constant columns)
-        "WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
-        account_ids,
+        "WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE"
     )
+    rows = await conn.fetch(sql, account_ids)
+    hot = [int(r["id"]) for r in rows if r["hot"]]
+    if hot:
+        await conn.execute("SELECT ledger_roll_up_locked(x) FROM unnest($1::bigint[]) x", hot)
+        rows = await conn.fetch(sql, account_ids)
     locked = {
         int(r["id"]): _Locked(
             currency=r["currency"],
@@ -172,55 +178,61 @@ async def lock_accounts(conn: Connection, account_ids: list[int]) -> dict[int, _
 
 
 async def post_entry(conn: Connection, draft: EntryDraft) -> int:
-    """Post a balanced journal entry in the caller's transaction; return its id."""
+    """Post a balanced journal entry in the caller's transaction; return its id.
+
+    One call to `ledger_post_entry` (migrations/sql/0004_hot_accounts.sql) locks what
+    must be locked, checks status, currency and overdraft, and writes the entry, its
+    postings with snapshots and the new totals; refusals come back as typed errors.
+    """
     _validate(draft)
-    account_ids = sorted({p.account_id for p in draft.postings})
-    accounts = await lock_accounts(conn, account_ids)
-
-    posting_rows: list[tuple[Any, ...]] = []
-    for posting in draft.postings:
-        account = accounts[posting.account_id]
-        if account.currency != posting.amount.currency.value:
-            raise CurrencyMismatchInEntry(
-                posting.account_id, account.currency, posting.amount.currency.value
-            )
-        reduces_balance = posting.side is not account.normal_side
-        if account.status == AccountStatus.CLOSED.value or (
-            account.status == AccountStatus.FROZEN.value and reduces_balance
-        ):
-            raise AccountNotActive(posting.account_id, account.status)
-        amount = posting.amount.amount_minor
-        if posting.side is Side.DEBIT:
-            account.posted_debits += amount
-        else:
-            account.posted_credits += amount
-        if reduces_balance:
-            account.requested_debit += amount
-        posting_rows.append(
-            (posting.account_id, account.currency, posting.side.value, amount, account.posted)
+    try:
+        entry_id = await conn.fetchval(
+            "SELECT ledger_post_entry($1, $2, $3::bigint[], $4::char(1)[], $5::bigint[], "
+            "$6::char(3)[])",
+            draft.kind,
+            draft.description,
+            [p.account_id for p in draft.postings],
+            [p.side.value for p in draft.postings],
+            [p.amount.amount_minor for p in draft.postings],
+            [p.amount.currency.value for p in draft.postings],
         )
-
-    for account_id, account in accounts.items():
-        if account.no_overdraft and account.available < 0:
-            raise InsufficientFunds(
-                account_id, account.available + account.requested_debit, account.requested_debit
-            )
-
-    entry_id = await conn.fetchval(
-        "INSERT INTO journal_entry (kind, description) VALUES ($1, $2) RETURNING id",
-        draft.kind,
-        draft.description,
-    )
-    await conn.executemany(
-        "INSERT INTO posting (entry_id, account_id, currency, side, amount, balance_after) "
-        "VALUES ($1, $2, $3, $4, $5, $6)",
-        [(entry_id, *row) for row in posting_rows],
-    )
-    await conn.executemany(
-        "UPDATE ledger_account SET posted_debits = $2, posted_credits = $3 WHERE id = $1",
-        [(a, acc.posted_debits, acc.posted_credits) for a, acc in accounts.items()],
-    )
+    except asyncpg.PostgresError as exc:
+        raise _refusal(exc) from None
     return int(entry_id)
+
+
+def _refusal(exc: asyncpg.PostgresError) -> Exception:
+    """The ledger error a `ledger_post_entry` refusal stands for (others pass through)."""
+    state = getattr(exc, "sqlstate", None)
+    if state not in {"WL001", "WL002", "WL003", "WL004"}:
+        return cast(Exception, exc)
+    detail = json.loads(getattr(exc, "detail", None) or "{}")
+    if state == "WL001":
+        return InsufficientFunds(detail["account_id"], detail["available"], detail["requested"])
+    if state == "WL002":
+        return AccountNotActive(detail["account_id"], detail["status"])
+    if state == "WL003":
+        return CurrencyMismatchInEntry(
+            detail["account_id"], detail["account_currency"], detail["posting_currency"]
+        )
+    return AccountNotFound(list(detail.get("account_ids") or []))
+
+
+async def roll_up_hot_accounts(conn: Connection) -> int:
+    """Fold queued postings of hot accounts into their totals (worker job)."""
+    moved = await conn.fetchval(
+        "SELECT coalesce(sum(ledger_roll_up(account_id)), 0) FROM "
+        "(SELECT DISTINCT account_id FROM ledger_account_delta) queued"
+    )
+    return int(moved)
+
+
+async def set_hot(conn: Connection, account_id: int, hot: bool) -> None:
+    """Mark an account hot (deferred postings) or not; a cooled account is rolled up first."""
+    await conn.execute("SELECT 1 FROM ledger_account WHERE id = $1 FOR NO KEY UPDATE", account_id)
+    if not hot:
+        await conn.execute("SELECT ledger_roll_up_locked($1)", account_id)
+    await conn.execute("UPDATE ledger_account SET hot = $2 WHERE id = $1", account_id, hot)
 
 
 def _balance(row: Any) -> Balance:
@@ -239,7 +251,7 @@ async def balances_of_owner(
     conn: Connection, owner_type: OwnerType, owner_id: int, purpose: str
 ) -> list[Balance]:
     rows = await conn.fetch(
-        f"SELECT {_BALANCE_COLUMNS} FROM ledger_account "  # noqa: S608 (constant columns)
+        f"SELECT {_BALANCE_COLUMNS} FROM ledger_balance "  # noqa: S608 (constant columns)
         "WHERE owner_type = $1 AND owner_id = $2 AND purpose = $3 ORDER BY currency",
         owner_type.value,
         owner_id,
@@ -250,7 +262,7 @@ async def balances_of_owner(
 
 async def balance(conn: Connection, account_id: int) -> Balance:
     row = await conn.fetchrow(
-        f"SELECT {_BALANCE_COLUMNS} FROM ledger_account WHERE id = $1",  # noqa: S608
+        f"SELECT {_BALANCE_COLUMNS} FROM ledger_balance WHERE id = $1",  # noqa: S608
         account_id,
     )
     if row is None:
@@ -270,7 +282,7 @@ class ChartEntry:
 async def chart_of_accounts(conn: Connection) -> list[ChartEntry]:
     """The platform's own accounts (every system account) with their balances."""
     rows = await conn.fetch(
-        f"SELECT {_BALANCE_COLUMNS}, code, purpose, account_type FROM ledger_account "  # noqa: S608
+        f"SELECT {_BALANCE_COLUMNS}, code, purpose, account_type FROM ledger_balance "  # noqa: S608
         "WHERE owner_type = 'system' ORDER BY purpose, currency"
     )
     return [

@@ -53,7 +53,9 @@ _SELECT = """
            t.initiator_user_id, t.counterparty_user_id, t.failure_reason,
            t.recipient_contact, pm.brand || ' ending ' || pm.last4 AS payment_method,
            other.username AS counterparty_username,
-           (SELECT p.balance_after FROM posting p JOIN ledger_account a ON a.id = p.account_id
+           (SELECT coalesce(p.balance_after, (SELECT s.balance_after FROM posting_snapshot s
+                                               WHERE s.posting_id = p.id))
+              FROM posting p JOIN ledger_account a ON a.id = p.account_id
              WHERE p.entry_id = t.entry_id AND a.owner_type = 'user' AND a.owner_id = $1
                AND a.purpose = 'wallet' ORDER BY p.id DESC LIMIT 1) AS running_balance
     FROM money_transaction t
