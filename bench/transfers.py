@@ -6,7 +6,8 @@ Runs, in one process and against one PostgreSQL (DATABASE_URL, or the embedded o
   1. pgbench tpcb-like: the baseline, in transactions/s;
   2. sendMoney through the service layer (idempotency, limits, state machine, ledger,
      outbox, all in one transaction), random sender and recipient;
-  3. the same with every transfer credited to one wallet (hot account);
+  3. the same with every transfer credited to one wallet, first as an ordinary account
+     (its row lock serialises the credits), then marked hot (deferred postings);
   4. sendMoney through GraphQL over HTTP against `wallet serve` (uvicorn, production
      settings) in a separate process, random and hot.
 Every figure is printed with its ratio to the pgbench baseline, plus p50/p99 latency.
@@ -16,7 +17,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import cProfile
 import os
+import pstats
 import random
 import re
 import shutil
@@ -41,7 +45,9 @@ sys.path.insert(0, str(REPO / "backend"))
 
 from wallet.db import engine  # noqa: E402
 from wallet.db.migrate import migrate  # noqa: E402
+from wallet.ledger import service as ledger  # noqa: E402
 from wallet.ledger.invariants import check_ledger  # noqa: E402
+from wallet.ledger.models import OwnerType  # noqa: E402
 from wallet.money import Currency, Money  # noqa: E402
 from wallet.transfers.service import SendMoney, send_money  # noqa: E402
 from wallet.users.passwords import hash_password  # noqa: E402
@@ -143,7 +149,7 @@ def amount(rng: random.Random) -> Money:
 
 
 async def service_transfers(
-    users: list[tuple[int, str]], clients: int, seconds: float, hot: bool
+    users: list[tuple[int, str]], clients: int, seconds: float, hot: bool, label: str = ""
 ) -> Result:
     hot_user = users[0]
 
@@ -154,8 +160,39 @@ async def service_transfers(
         await send_money(SendMoney(sender[0], recipient[1], amount(rng), "", uuid.uuid4().hex))
         return True
 
-    label = "service layer, one hot recipient" if hot else "service layer, random pairs"
+    label = label or ("service layer, one hot recipient" if hot else "service layer, random pairs")
     return await drive(label, clients, seconds, op)
+
+
+async def mark_hot(user_id: int) -> None:
+    async with engine.transaction() as conn:
+        account = await ledger.find_account(conn, OwnerType.USER, user_id, Currency.USD, "wallet")
+        assert account is not None
+        await ledger.set_hot(conn, account, True)
+
+
+async def roll_up_every_second(stop: asyncio.Event) -> None:
+    """What the worker does: fold hot accounts' queued postings into their totals."""
+    while not stop.is_set():
+        async with engine.transaction() as conn:
+            await ledger.roll_up_hot_accounts(conn)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1)
+
+
+def profiled(run: Awaitable[Result]) -> Awaitable[Result]:
+    """Run under cProfile and print where the Python time goes (--profile)."""
+
+    async def wrapper() -> Result:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        try:
+            return await run
+        finally:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(18)
+
+    return wrapper()
 
 
 LOG_IN = "mutation($i: LogInInput!) { logIn(input: $i) { ... on AuthPayload { token } } }"
@@ -272,6 +309,7 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--http-workers", type=int, default=2)
+    parser.add_argument("--profile", action="store_true", help="cProfile the service run")
     args = parser.parse_args()
 
     base_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
@@ -299,8 +337,29 @@ async def main() -> None:
         print(f"seeding {args.users} users ...", flush=True)
         users = await seed_users(args.users)
         results = [baseline]
-        for hot in (False, True):
-            results.append(await service_transfers(users, args.clients, args.seconds, hot))
+        stop_roll_up = asyncio.Event()
+        roll_up = asyncio.create_task(roll_up_every_second(stop_roll_up))
+        random_run = service_transfers(users, args.clients, args.seconds, hot=False)
+        results.append(await (profiled(random_run) if args.profile else random_run))
+        results.append(
+            await service_transfers(
+                users,
+                args.clients,
+                args.seconds,
+                hot=True,
+                label="service layer, one recipient, locked",
+            )
+        )
+        await mark_hot(users[0][0])
+        results.append(
+            await service_transfers(
+                users,
+                args.clients,
+                args.seconds,
+                hot=True,
+                label="service layer, one hot recipient",
+            )
+        )
         server, url = start_server(bench_url, redis_url, args.http_workers)
         try:
             for hot in (False, True):
@@ -308,11 +367,13 @@ async def main() -> None:
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=20)
+        stop_roll_up.set()
+        await roll_up
         async with engine.connection() as conn:
             breaches = await check_ledger(conn)
         await engine.disconnect()
         report(results, baseline)
-        service, service_hot = results[1], results[2]
+        service, service_hot = results[1], results[3]
         print(f"\nservice layer / pgbench: {service.rate / baseline.rate:.2f}  (target >= 0.5)")
         print(f"hot / non-hot (service): {service_hot.rate / service.rate:.2f}  (target >= 0.8)")
         print(f"ledger invariants after the run: {breaches or 'OK'}")
