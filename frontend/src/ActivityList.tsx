@@ -13,14 +13,34 @@ type Item = NonNullable<TransactionHistoryQuery["transactions"]>["edges"][number
 const PAGE_SIZE = 20;
 const TYPE_LABELS: Partial<Record<TransactionType, string>> = {
   SEND: "Transfers",
+  ADD: "Money added",
+  WITHDRAWAL: "Withdrawals",
+  REVERSAL: "Reversals",
   PROMOTIONAL_CREDIT: "Promotions",
 };
 
 function title(item: Item): string {
-  if (item.type === "PROMOTIONAL_CREDIT") return item.note || "Promotional credit";
-  const who = item.counterparty ? `@${item.counterparty}` : "someone";
+  switch (item.type) {
+    case "PROMOTIONAL_CREDIT":
+      return item.note || "Promotional credit";
+    case "ADD":
+      return `Added from ${item.paymentMethod ?? "your bank"}`;
+    case "WITHDRAWAL":
+      return `Withdrawal to ${item.paymentMethod ?? "your bank"}`;
+    case "REVERSAL":
+      return item.direction === "IN" ? "Reversal: money back" : "Reversal";
+  }
+  const who = item.counterparty ? `@${item.counterparty}` : item.recipientContact ?? "someone";
   return item.direction === "IN" ? `From ${who}` : `To ${who}`;
 }
+
+const STATUS_TEXT: Partial<Record<string, string>> = {
+  PENDING: "Pending",
+  PROCESSING: "Processing",
+  FAILED: "Failed",
+  EXPIRED: "Expired",
+  REVERSED: "Reversed",
+};
 
 /** The viewer's transactions, newest first, loading older pages as the list scrolls. */
 export function ActivityList({ refreshKey }: { refreshKey: number }) {
@@ -104,6 +124,9 @@ export function ActivityList({ refreshKey }: { refreshKey: number }) {
               <span className="activity-main">
                 <span className="activity-title">{title(item)}</span>
                 <span className="muted small">
+                  {STATUS_TEXT[item.status] && (
+                    <span className={`badge badge-${item.status.toLowerCase()}`}>{STATUS_TEXT[item.status]}</span>
+                  )}
                   {new Date(item.createdAt).toLocaleString()}
                   {item.note && item.type !== "PROMOTIONAL_CREDIT" ? ` · ${item.note}` : ""}
                 </span>
@@ -121,13 +144,24 @@ export function ActivityList({ refreshKey }: { refreshKey: number }) {
               </span>
             </button>
             {open === item.id && (
-              <ol className="status-history" aria-label="Status history">
-                {item.history.map((h) => (
-                  <li key={`${h.toStatus}-${h.at}`}>
-                    {h.toStatus.toLowerCase()} · {new Date(h.at).toLocaleTimeString()}
-                  </li>
-                ))}
-              </ol>
+              <div className="detail" data-testid="transaction-detail">
+                <dl>
+                  <div><dt>Status</dt><dd>{item.status.toLowerCase()}</dd></div>
+                  <div><dt>Amount</dt><dd>{formatMoney(item.amount, item.currency)}</dd></div>
+                  {item.paymentMethod && <div><dt>Method</dt><dd>{item.paymentMethod}</dd></div>}
+                  {item.recipientContact && <div><dt>Sent to</dt><dd>{item.recipientContact}</dd></div>}
+                  {item.failureReason && <div><dt>Reason</dt><dd>{item.failureReason}</dd></div>}
+                  <div><dt>Reference</dt><dd>#{item.id}</dd></div>
+                </dl>
+                <ol className="status-history" aria-label="Status history">
+                  {item.history.map((h) => (
+                    <li key={`${h.toStatus}-${h.at}`}>
+                      {h.toStatus.toLowerCase()} · {new Date(h.at).toLocaleTimeString()}
+                      {h.reason ? ` · ${h.reason}` : ""}
+                    </li>
+                  ))}
+                </ol>
+              </div>
             )}
           </li>
         ))}

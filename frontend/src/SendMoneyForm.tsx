@@ -35,7 +35,13 @@ export function SendMoneyForm() {
     }
     if (payload.__typename === "SendMoneyPayload") {
       const t = payload.transfer;
-      setOutcome({ kind: "sent", text: `Sent ${formatMoney(t.amount, t.currency)} to @${t.recipientUsername}` });
+      const money = formatMoney(t.amount, t.currency);
+      setOutcome({
+        kind: "sent",
+        text: t.recipientUsername
+          ? `Sent ${money} to @${t.recipientUsername}`
+          : `${money} is waiting for ${t.recipientContact}: we invited them to claim it`,
+      });
       idempotencyKey.current = crypto.randomUUID();
       formElement.reset();
       return;

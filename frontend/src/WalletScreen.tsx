@@ -2,14 +2,25 @@ import { useEffect, useState } from "react";
 import { useMutation, useQuery, useSubscription } from "urql";
 
 import { ActivityList } from "./ActivityList";
+import { FundingForm } from "./FundingForms";
 import { formatMoney } from "./money";
+import { RequestMoneyForm, RequestsPanel } from "./RequestsPanel";
 import { SendMoneyForm } from "./SendMoneyForm";
 import {
   BalanceChangedDocument,
   LogOutDocument,
+  TransactionUpdatedDocument,
   WalletBalancesDocument,
   type BalanceChangedSubscription,
 } from "./gql/graphql";
+
+const ACTIONS = [
+  ["send", "Send"],
+  ["request", "Request"],
+  ["add", "Add money"],
+  ["withdraw", "Withdraw"],
+] as const;
+type Action = (typeof ACTIONS)[number][0];
 
 type Balance = BalanceChangedSubscription["balanceChanged"];
 
@@ -20,6 +31,13 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
   const [flash, setFlash] = useState<string | null>(null);
   const [changes, setChanges] = useState(0);
   const [, logOut] = useMutation(LogOutDocument);
+  const [action, setAction] = useState<Action>("send");
+  const [transactionUpdates] = useSubscription({ query: TransactionUpdatedDocument });
+
+  // A transaction changed status somewhere (a top-up settled, a payout failed...).
+  useEffect(() => {
+    if (transactionUpdates.data) setChanges((n) => n + 1);
+  }, [transactionUpdates.data]);
 
   useEffect(() => {
     const changed = live.data?.balanceChanged;
@@ -82,7 +100,18 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
           </article>
         ))}
       </div>
-      <SendMoneyForm />
+      <RequestsPanel refreshKey={changes} />
+      <div className="tabs actions" role="tablist" aria-label="Move money">
+        {ACTIONS.map(([key, label]) => (
+          <button key={key} role="tab" aria-selected={action === key} onClick={() => setAction(key)}>
+            {label}
+          </button>
+        ))}
+      </div>
+      {action === "send" && <SendMoneyForm />}
+      {action === "request" && <RequestMoneyForm onRequested={() => setChanges((n) => n + 1)} />}
+      {action === "add" && <FundingForm direction="add" />}
+      {action === "withdraw" && <FundingForm direction="withdraw" />}
       <ActivityList refreshKey={changes} />
       {data?.wallet?.status && data.wallet.status !== "active" && (
         <p className="error">This wallet is {data.wallet.status}.</p>

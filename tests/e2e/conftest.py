@@ -97,6 +97,8 @@ async def web_app(servers: TestServers, template_database: str) -> AsyncIterator
         "DATABASE_URL": database_url,
         "REDIS_URL": servers.redis_url,
         "PYTHONPATH": str(REPO_ROOT),
+        # A simulated gateway day of one second: ACH top-ups settle while the test watches.
+        "WALLET_SANDBOX_DAY_SECONDS": "1",
     }
     log = ARTIFACTS / "server.log"
     ARTIFACTS.mkdir(exist_ok=True)

@@ -1,0 +1,132 @@
+"""Money in, out and asked for, in Chromium: cards, bank (ACH), requests, withdrawals,
+transaction detail; balances and lists update live."""
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.e2e.conftest import WebApp, logged_in_phone, registered_user, screenshot
+
+pytestmark = pytest.mark.e2e
+
+
+def available(page: Page):  # type: ignore[no-untyped-def]
+    return page.get_by_test_id("balance-USD").get_by_test_id("available")
+
+
+async def link_card(page: Page, number: str) -> None:
+    await page.get_by_role("button", name="+ Link a card").click()
+    await page.get_by_label("Card number").fill(number)
+    await page.get_by_label("Expiry (MM/YY)").fill("12/30")
+    await page.get_by_label("CVC").fill("123")
+    await page.get_by_role("button", name="Link card").click()
+
+
+async def link_bank(page: Page, account: str = "000123456789") -> None:
+    await page.get_by_role("button", name="+ Link a bank account").click()
+    await page.get_by_label("Routing number").fill("110000000")
+    await page.get_by_label("Account number").fill(account)
+    await page.get_by_label("Account holder").fill("Pat Example")
+    await page.get_by_role("button", name="Link bank account").click()
+
+
+async def test_add_money_by_card_and_a_declined_card_is_explained(
+    browser: Browser, web_app: WebApp
+) -> None:
+    page = await logged_in_phone(browser, web_app, await registered_user(web_app))
+    await page.get_by_role("tab", name="Add money").click()
+    await expect(page.get_by_text("Link a card or bank account first.")).to_be_visible()
+    await link_card(page, "4242 4242 4242 4242")
+    await expect(page.get_by_label("From")).to_contain_text("Visa ending 4242")
+    await page.get_by_label("Amount (USD)").fill("25")
+    await page.get_by_role("button", name="Add money", exact=True).click()
+    await expect(page.get_by_role("status")).to_have_text("Added $25.00 from Visa ending 4242")
+    await expect(available(page)).to_have_text("$25.00", timeout=10_000)
+    await screenshot(page, "20-add-money-card")
+
+    await link_card(page, "4000 0000 0000 9995")
+    await page.get_by_label("From").select_option(label="Visa ending 9995 · 12/30")
+    await page.get_by_label("Amount (USD)").fill("10")
+    await page.get_by_role("button", name="Add money", exact=True).click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "Failed: Card declined: insufficient_funds"
+    )
+    await expect(available(page)).to_have_text("$25.00")
+    activity = page.get_by_test_id("activity")
+    await expect(activity.get_by_text("Failed")).to_be_visible(timeout=10_000)
+    await screenshot(page, "21-add-money-declined")
+    await page.context.close()
+
+
+async def test_bank_top_up_is_pending_then_arrives_live_with_its_detail(
+    browser: Browser, web_app: WebApp
+) -> None:
+    page = await logged_in_phone(browser, web_app, await registered_user(web_app))
+    await page.get_by_role("tab", name="Add money").click()
+    await link_bank(page)
+    await page.get_by_label("Amount (USD)").fill("40")
+    await page.get_by_role("button", name="Add money", exact=True).click()
+    await expect(page.get_by_role("status")).to_contain_text("is on its way from Sandbox Bank")
+    await expect(available(page)).to_have_text("$0.00")
+    await screenshot(page, "22-add-money-bank-pending")
+    # The sandbox settles it one to three simulated (one-second) days later.
+    await expect(available(page)).to_have_text("$40.00", timeout=20_000)
+    row = page.get_by_test_id("activity").get_by_role("button", name="Added from Sandbox Bank")
+    await row.first.click()
+    detail = page.get_by_test_id("transaction-detail")
+    await expect(detail).to_contain_text("completed")
+    await expect(detail).to_contain_text("Sandbox Bank ending 6789")
+    await expect(detail.get_by_label("Status history")).to_contain_text("pending")
+    await screenshot(page, "23-add-money-bank-settled-detail")
+    await page.context.close()
+
+
+async def test_request_money_then_pay_and_decline_live(browser: Browser, web_app: WebApp) -> None:
+    asker_name = await registered_user(web_app)
+    payer_name = await registered_user(web_app, 3_000)
+    asker = await logged_in_phone(browser, web_app, asker_name)
+    payer = await logged_in_phone(browser, web_app, payer_name)
+
+    await asker.get_by_role("tab", name="Request").click()
+    await asker.get_by_label("From").fill("@" + payer_name)
+    await asker.get_by_label("Amount (USD)").fill("7.50")
+    await asker.get_by_label("What for?").fill("Cinema")
+    await asker.get_by_role("button", name="Request", exact=True).click()
+    await expect(asker.get_by_role("status")).to_have_text(f"Requested $7.50 from @{payer_name}")
+
+    requests = payer.get_by_test_id("requests")
+    await expect(requests).to_contain_text(f"@{asker_name} asks you for $7.50", timeout=10_000)
+    await screenshot(payer, "24-request-received")
+    await requests.get_by_role("button", name="Pay").click()
+    await expect(available(payer)).to_have_text("$22.50", timeout=10_000)
+    await expect(available(asker)).to_have_text("$7.50", timeout=10_000)
+
+    await asker.get_by_label("From").fill("@" + payer_name)
+    await asker.get_by_label("Amount (USD)").fill("100")
+    await asker.get_by_role("button", name="Request", exact=True).click()
+    await expect(requests).to_contain_text("$100.00", timeout=10_000)
+    await requests.get_by_role("button", name="Decline").click()
+    await expect(payer.get_by_test_id("requests")).to_have_count(0, timeout=10_000)
+    await screenshot(asker, "25-request-paid-asker")
+    for page in (asker, payer):
+        await page.context.close()
+
+
+async def test_withdraw_holds_then_pays_out(browser: Browser, web_app: WebApp) -> None:
+    page = await logged_in_phone(browser, web_app, await registered_user(web_app, 5_000))
+    await page.get_by_role("tab", name="Withdraw").click()
+    await link_bank(page)
+    await page.get_by_label("Amount (USD)").fill("60")
+    await page.get_by_role("button", name="Withdraw", exact=True).click()
+    await expect(page.get_by_role("status")).to_have_text("Not enough money: 50.00 available")
+    await page.get_by_label("Amount (USD)").fill("20")
+    await page.get_by_role("button", name="Withdraw", exact=True).click()
+    await expect(page.get_by_role("status")).to_contain_text("Withdrawal of $20.00")
+    await expect(available(page)).to_have_text("$30.00", timeout=10_000)
+    await screenshot(page, "26-withdraw-pending")
+    row = page.get_by_test_id("activity").get_by_role("button", name="Withdrawal to Sandbox Bank")
+    await row.first.click()
+    await expect(page.get_by_test_id("transaction-detail")).to_contain_text(
+        "completed", timeout=20_000
+    )
+    await screenshot(page, "27-withdraw-paid-detail")
+    await page.context.close()
