@@ -7,10 +7,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from redis.asyncio import Redis
 
 from tests.conftest import LiveServer, run_live_server
 from tests.factories import make_user
 from tests.graphql_client import ADD_CARD, add_bank, add_card, call, fund, token_for
+from tests.subscriptions import first_event
 from wallet.config import Settings
 from wallet.db.engine import connection
 from wallet.gateway import signing
@@ -40,8 +42,6 @@ async def deliver_after(live: LiveServer, days: float) -> list[str]:
 
 
 def sandbox_gateway(live: LiveServer) -> SandboxGateway:
-    from redis.asyncio import Redis
-
     return SandboxGateway(
         Redis.from_url(live.settings.redis_url or ""),
         day_seconds=live.settings.sandbox_day_seconds,
@@ -304,3 +304,20 @@ async def test_unanswered_ach_expires_and_releases_its_hold(live_server: LiveSer
         "duplicate",
     ]
     assert await balances(user.id) == (0, 0)
+
+
+async def test_transaction_updated_is_pushed_when_a_top_up_settles(
+    live_server: LiveServer,
+) -> None:
+    user = await make_user()
+    token = await token_for(live_server, user)
+    method_id = await add_bank(live_server, token)
+    txn = (await fund(live_server, token, method_id, "12.00"))["transaction"]
+    query = "subscription { transactionUpdated { id type status amount } }"
+    data = await first_event(live_server, token, query, lambda: deliver_after(live_server, 3))
+    assert data["transactionUpdated"] == {
+        "id": txn["id"],
+        "type": "ADD",
+        "status": "COMPLETED",
+        "amount": "12.00",
+    }

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import websockets
-from redis.asyncio import Redis
 
 from tests.conftest import LiveServer
 from tests.factories import make_user
 from tests.graphql_client import call, token_for
+from tests.subscriptions import first_event
 from wallet.db.engine import connection
-from wallet.outbox.relay import OutboxRelay
 from wallet.requests.service import expire_due_requests
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
@@ -153,47 +150,16 @@ async def test_bad_requests_are_typed_errors_with_nothing_written(live_server: L
 async def test_money_request_received_is_pushed_to_the_payer(live_server: LiveServer) -> None:
     requester, payer = await make_user(), await make_user()
     r_token, p_token = await token_for(live_server, requester), await token_for(live_server, payer)
-    redis = Redis.from_url(live_server.settings.redis_url or "")
-    relay = OutboxRelay(publisher=redis, jobs=_NoJobs())
-    stop = asyncio.Event()
-    relay_task = asyncio.create_task(relay.run(stop))
-    try:
-        async with websockets.connect(
-            live_server.ws_url, subprotocols=["graphql-transport-ws"]
-        ) as ws:
-            await ws.send(
-                json.dumps(
-                    {"type": "connection_init", "payload": {"authorization": f"Bearer {p_token}"}}
-                )
-            )
-            assert json.loads(await ws.recv())["type"] == "connection_ack"
-            await ws.send(
-                json.dumps(
-                    {
-                        "id": "1",
-                        "type": "subscribe",
-                        "payload": {
-                            "query": "subscription { moneyRequestReceived { amount note "
-                            "requesterUsername incoming } }"
-                        },
-                    }
-                )
-            )
-            await asyncio.sleep(0.3)
-            await ask(live_server, r_token, payer.username, "3.00", note="tickets")
-            message = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        assert message["payload"]["data"]["moneyRequestReceived"] == {
-            "amount": "3.00",
-            "note": "tickets",
-            "requesterUsername": requester.username,
-            "incoming": True,
-        }
-    finally:
-        stop.set()
-        await relay_task
-        await redis.aclose()
-
-
-class _NoJobs:
-    async def enqueue_job(self, function: str, *args: object, _job_id: str | None = None) -> None:
-        return None
+    query = "subscription { moneyRequestReceived { amount note requesterUsername incoming } }"
+    data = await first_event(
+        live_server,
+        p_token,
+        query,
+        lambda: ask(live_server, r_token, payer.username, "3.00", note="tickets"),
+    )
+    assert data["moneyRequestReceived"] == {
+        "amount": "3.00",
+        "note": "tickets",
+        "requesterUsername": requester.username,
+        "incoming": True,
+    }
