@@ -24,3 +24,10 @@ async def posted(account_id: int) -> int:
 async def transfer(source: int, target: int, minor: int) -> int:
     async with transaction() as conn:
         return await ledger.post_entry(conn, EntryDraft.transfer("p2p", source, target, usd(minor)))
+
+
+async def wallet_cents(user_id: int) -> int:
+    """The user's posted USD wallet balance in cents (0 with no USD balance)."""
+    async with connection() as conn:
+        balances = await ledger.balances_of_owner(conn, OwnerType.USER, user_id, Purpose.WALLET)
+    return next((b.posted for b in balances if b.currency is Currency.USD), 0)

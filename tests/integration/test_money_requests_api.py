@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import LiveServer
 from tests.factories import make_user
 from tests.graphql_client import call, token_for
+from tests.ledger_helpers import wallet_cents
 from tests.subscriptions import first_event
 from wallet.db.engine import connection
 from wallet.requests.service import expire_due_requests
@@ -42,16 +43,6 @@ async def ask(live: LiveServer, token: str, payer: str, amount: str, **extra: ob
 async def pay(live: LiveServer, token: str, request_id: str, key: str | None = None) -> dict:  # type: ignore[type-arg]
     variables = {"input": {"requestId": request_id, "idempotencyKey": key or uuid.uuid4().hex}}
     return await call(live, token, PAY, variables)
-
-
-async def wallet_cents(user_id: int) -> int:
-    async with connection() as conn:
-        value = await conn.fetchval(
-            "SELECT posted_credits - posted_debits FROM ledger_account "
-            "WHERE owner_type = 'user' AND owner_id = $1 AND currency = 'USD'",
-            user_id,
-        )
-    return int(value or 0)
 
 
 async def test_request_then_pay_moves_the_money_once(live_server: LiveServer) -> None:

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from tests.conftest import LiveServer
 from tests.factories import make_user
 from tests.graphql_client import call, send, token_for
+from tests.ledger_helpers import wallet_cents
 from wallet.db.engine import connection
 from wallet.notifications import money as money_notifications
 from wallet.notifications.email import SandboxEmailProvider
@@ -26,16 +27,6 @@ VERIFY = """mutation($c: ContactChannel!, $code: String!) {
   __typename
   ... on ContactVerifiedPayload { contact claimedTransfers { id status amount direction } }
   ... on ValidationError { fieldErrors { field code } } } }"""
-
-
-async def cents(user_id: int) -> int:
-    async with connection() as conn:
-        value = await conn.fetchval(
-            "SELECT posted_credits - posted_debits FROM ledger_account "
-            "WHERE owner_type = 'user' AND owner_id = $1 AND currency = 'USD'",
-            user_id,
-        )
-    return int(value or 0)
 
 
 async def escrow_cents() -> int:
@@ -62,7 +53,7 @@ async def test_sending_to_a_new_phone_escrows_invites_and_is_claimed_on_verifica
     token = await token_for(live_server, sender)
     sent = await send(live_server, token, "+1 415 555 0177", "15.00", note="welcome!")
     assert sent["transfer"]["status"] == "PENDING"
-    assert (await cents(sender.id), await escrow_cents()) == (2500, 1500)
+    assert (await wallet_cents(sender.id), await escrow_cents()) == (2500, 1500)
 
     email, sms = SandboxEmailProvider(redis), SandboxSmsProvider(redis)
     assert await money_notifications.send_invite(await invite_event_id(), email=email, sms=sms) == (
@@ -73,7 +64,7 @@ async def test_sending_to_a_new_phone_escrows_invites_and_is_claimed_on_verifica
 
     newcomer = await make_user(phone="+14155550177")
     new_token = await token_for(live_server, newcomer)
-    assert await cents(newcomer.id) == 0  # not theirs until the phone is verified
+    assert await wallet_cents(newcomer.id) == 0  # not theirs until the phone is verified
     sent_to = await call(live_server, new_token, SEND_CODE, {"c": "PHONE"})
     assert sent_to == {"__typename": "VerificationSentPayload", "sentTo": "+14155550177"}
     wrong = await call(live_server, new_token, VERIFY, {"c": "PHONE", "code": "000000x"})
@@ -84,7 +75,7 @@ async def test_sending_to_a_new_phone_escrows_invites_and_is_claimed_on_verifica
     assert verified["claimedTransfers"] == [
         {"id": sent["transfer"]["id"], "status": "COMPLETED", "amount": "15.00", "direction": "IN"}
     ]
-    assert (await cents(newcomer.id), await escrow_cents()) == (1500, 0)
+    assert (await wallet_cents(newcomer.id), await escrow_cents()) == (1500, 0)
     # The code is single use.
     again = await call(live_server, new_token, VERIFY, {"c": "PHONE", "code": code})
     assert again["__typename"] == "ValidationError"
@@ -96,12 +87,12 @@ async def test_unclaimed_transfer_expires_and_returns_to_the_sender(
     sender = await make_user(balance="10.00")
     token = await token_for(live_server, sender)
     sent = await send(live_server, token, "friend@example.org", "4.00")
-    assert await cents(sender.id) == 600
+    assert await wallet_cents(sender.id) == 600
     assert await expire_unclaimed(datetime.now(UTC) + timedelta(days=1)) == []
     assert await expire_unclaimed(datetime.now(UTC) + timedelta(days=15)) == [
         int(sent["transfer"]["id"])
     ]
-    assert (await cents(sender.id), await escrow_cents()) == (1000, 0)
+    assert (await wallet_cents(sender.id), await escrow_cents()) == (1000, 0)
     async with connection() as conn:
         status = await conn.fetchval(
             "SELECT status FROM money_transaction WHERE id = $1", int(sent["transfer"]["id"])

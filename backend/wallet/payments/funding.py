@@ -38,9 +38,7 @@ from wallet.gateway.sandbox import SandboxGateway
 from wallet.idempotency import service as idempotency
 from wallet.ledger import holds
 from wallet.ledger import service as ledger
-from wallet.ledger.errors import InsufficientFunds
-from wallet.ledger.models import OwnerType, Purpose
-from wallet.limits.service import check_outgoing
+from wallet.ledger.models import Purpose
 from wallet.money import Money
 from wallet.outbox.service import Topic, emit
 from wallet.payments.errors import UnknownGatewayReference
@@ -48,7 +46,7 @@ from wallet.payments.methods import owned_method
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
 from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
-from wallet.wallets.service import lock_for_spending, open_balance
+from wallet.wallets.service import open_balance, spendable_account
 
 log = structlog.get_logger(__name__)
 
@@ -94,6 +92,10 @@ class FundingReceipt:
         return {**asdict(self), "created_at": self.created_at.isoformat()}
 
 
+async def _clearing(conn: Connection, amount: Money) -> int:
+    return await ledger.system_account_id(conn, amount.currency, Purpose.GATEWAY_CLEARING_SANDBOX)
+
+
 async def _receipt(conn: Connection, transaction_id: int) -> FundingReceipt:
     row = await conn.fetchrow(
         "SELECT id, type, status, amount, currency, payment_method_id, failure_reason, "
@@ -123,20 +125,57 @@ def _validate(amount: Money, key: str) -> None:
     idempotency.validate_key(key)
 
 
+def _fingerprint(op: str, command: AddMoney | Withdraw) -> str:
+    return idempotency.fingerprint(
+        {
+            "op": op,
+            "method": command.payment_method_id,
+            "amount": command.amount.amount_minor,
+            "currency": command.amount.currency.value,
+        }
+    )
+
+
+async def _open_with_hold(
+    conn: Connection,
+    *,
+    type: TransactionType,
+    command: AddMoney | Withdraw,
+    method_id: int,
+    debit_account_id: int,
+    credit_account_id: int,
+    waiting: TransactionStatus,
+    hold_for: timedelta,
+) -> int:
+    """Record the transaction and its hold, and move it to `waiting` (PENDING/PROCESSING)."""
+    transaction_id, _ = await transactions.create(
+        conn,
+        transactions.NewTransaction(
+            type=type,
+            amount=command.amount,
+            initiator_user_id=command.user_id,
+            payment_method_id=method_id,
+            via_gateway=True,
+        ),
+    )
+    hold_id = await holds.reserve(
+        conn,
+        debit_account_id=debit_account_id,
+        credit_account_id=credit_account_id,
+        amount=command.amount,
+        expires_at=datetime.now(UTC) + hold_for,
+    )
+    await transactions.transition(conn, transaction_id, waiting, hold_id=hold_id)
+    return transaction_id
+
+
 async def add_money(
     gateway: PaymentGateway, command: AddMoney, *, timeout_seconds: float
 ) -> FundingReceipt:
     """Fund the wallet from a card (instant) or a bank account (ACH, settles later)."""
     _validate(command.amount, command.idempotency_key)
     principal = f"user:{command.user_id}"
-    request = idempotency.fingerprint(
-        {
-            "op": "addMoney",
-            "method": command.payment_method_id,
-            "amount": command.amount.amount_minor,
-            "currency": command.amount.currency.value,
-        }
-    )
+    request = _fingerprint("addMoney", command)
     async with transaction() as conn:
         replay = await idempotency.claim(conn, principal, command.idempotency_key, request)
         if replay is not None:
@@ -147,33 +186,16 @@ async def add_money(
         )
         if status == "closed" or status is None:
             raise WalletUnavailable("your", status or "missing")
-        wallet_account = await open_balance(conn, command.user_id, command.amount.currency)
-        clearing = await ledger.system_account_id(
-            conn, command.amount.currency, Purpose.GATEWAY_CLEARING_SANDBOX
-        )
         is_card = method.kind == "card"
-        transaction_id, _ = await transactions.create(
+        transaction_id = await _open_with_hold(
             conn,
-            transactions.NewTransaction(
-                type=TransactionType.ADD,
-                amount=command.amount,
-                initiator_user_id=command.user_id,
-                payment_method_id=method.id,
-                via_gateway=True,
-            ),
-        )
-        hold_id = await holds.reserve(
-            conn,
-            debit_account_id=clearing,
-            credit_account_id=wallet_account,
-            amount=command.amount,
-            expires_at=datetime.now(UTC) + (CARD_HOLD_TTL if is_card else BANK_HOLD_TTL),
-        )
-        await transactions.transition(
-            conn,
-            transaction_id,
-            TransactionStatus.PROCESSING if is_card else TransactionStatus.PENDING,
-            hold_id=hold_id,
+            type=TransactionType.ADD,
+            command=command,
+            method_id=method.id,
+            debit_account_id=await _clearing(conn, command.amount),
+            credit_account_id=await open_balance(conn, command.user_id, command.amount.currency),
+            waiting=TransactionStatus.PROCESSING if is_card else TransactionStatus.PENDING,
+            hold_for=CARD_HOLD_TTL if is_card else BANK_HOLD_TTL,
         )
         await idempotency.remember(
             conn, principal, command.idempotency_key, request, {"transaction_id": transaction_id}
@@ -204,14 +226,7 @@ async def withdraw(gateway: PaymentGateway, command: Withdraw) -> FundingReceipt
     """Pay out to a linked bank account: a hold now, posted when the gateway confirms."""
     _validate(command.amount, command.idempotency_key)
     principal = f"user:{command.user_id}"
-    request = idempotency.fingerprint(
-        {
-            "op": "withdraw",
-            "method": command.payment_method_id,
-            "amount": command.amount.amount_minor,
-            "currency": command.amount.currency.value,
-        }
-    )
+    request = _fingerprint("withdraw", command)
     async with transaction() as conn:
         replay = await idempotency.claim(conn, principal, command.idempotency_key, request)
         if replay is not None:
@@ -219,37 +234,15 @@ async def withdraw(gateway: PaymentGateway, command: Withdraw) -> FundingReceipt
         method = await owned_method(
             conn, command.user_id, command.payment_method_id, "bank_account"
         )
-        wallet = await lock_for_spending(conn, command.user_id)
-        if wallet is None or wallet.status != "active":
-            raise WalletUnavailable("your", wallet.status if wallet else "missing")
-        await check_outgoing(conn, command.user_id, wallet.verification_level, command.amount)
-        wallet_account = await ledger.find_account(
-            conn, OwnerType.USER, command.user_id, command.amount.currency, Purpose.WALLET
-        )
-        if wallet_account is None:
-            raise InsufficientFunds(0, 0, command.amount.amount_minor)
-        clearing = await ledger.system_account_id(
-            conn, command.amount.currency, Purpose.GATEWAY_CLEARING_SANDBOX
-        )
-        transaction_id, _ = await transactions.create(
+        transaction_id = await _open_with_hold(
             conn,
-            transactions.NewTransaction(
-                type=TransactionType.WITHDRAWAL,
-                amount=command.amount,
-                initiator_user_id=command.user_id,
-                payment_method_id=method.id,
-                via_gateway=True,
-            ),
-        )
-        hold_id = await holds.reserve(
-            conn,
-            debit_account_id=wallet_account,
-            credit_account_id=clearing,
-            amount=command.amount,
-            expires_at=datetime.now(UTC) + BANK_HOLD_TTL,
-        )
-        await transactions.transition(
-            conn, transaction_id, TransactionStatus.PENDING, hold_id=hold_id
+            type=TransactionType.WITHDRAWAL,
+            command=command,
+            method_id=method.id,
+            debit_account_id=(await spendable_account(conn, command.user_id, command.amount))[0],
+            credit_account_id=await _clearing(conn, command.amount),
+            waiting=TransactionStatus.PENDING,
+            hold_for=BANK_HOLD_TTL,
         )
         await emit(
             conn,

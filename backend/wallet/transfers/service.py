@@ -16,9 +16,7 @@ import phonenumbers
 from wallet.db.engine import Connection, transaction
 from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
-from wallet.ledger.errors import InsufficientFunds
-from wallet.ledger.models import EntryDraft, OwnerType, Purpose
-from wallet.limits.service import check_outgoing
+from wallet.ledger.models import EntryDraft
 from wallet.money import Money
 from wallet.outbox.service import Topic, emit_many
 from wallet.transactions import service as transactions
@@ -33,7 +31,7 @@ from wallet.transfers.errors import (
 )
 from wallet.transfers.unclaimed import send_to_unregistered
 from wallet.users.validation import USERNAME_RE, normalise_email, normalise_phone
-from wallet.wallets.service import lock_for_spending, open_balance
+from wallet.wallets.service import open_balance, spendable_account
 
 MAX_NOTE_LENGTH = 280
 
@@ -116,17 +114,7 @@ async def transfer_between_users(
     limit holds), checks its status and the limits, then records the transaction, posts
     the entry and completes it. The recipient's status is the caller's to check.
     """
-    sender = await lock_for_spending(conn, sender_id)
-    if sender is None or sender.status != "active":
-        raise WalletUnavailable("sender's", sender.status if sender else "missing")
-    await check_outgoing(conn, sender_id, sender.verification_level, amount)
-    wallets = await ledger.find_accounts(
-        conn, OwnerType.USER, [sender_id, recipient_id], amount.currency, Purpose.WALLET
-    )
-    source = wallets.get(sender_id)
-    if source is None:
-        raise InsufficientFunds(0, 0, amount.amount_minor)
-    target = wallets.get(recipient_id)
+    source, target = await spendable_account(conn, sender_id, amount, recipient_id=recipient_id)
     if target is None:
         target = await open_balance(conn, recipient_id, amount.currency)
     transaction_id, created_at = await transactions.create(

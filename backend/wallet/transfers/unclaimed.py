@@ -13,15 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 from wallet.db.engine import Connection, transaction
 from wallet.ledger import service as ledger
-from wallet.ledger.errors import InsufficientFunds
-from wallet.ledger.models import EntryDraft, OwnerType, Purpose
-from wallet.limits.service import check_outgoing
+from wallet.ledger.models import EntryDraft, Purpose
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit, emit_many
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
-from wallet.transfers.errors import WalletUnavailable
-from wallet.wallets.service import lock_for_spending, open_balance
+from wallet.wallets.service import open_balance, spendable_account
 
 
 async def send_to_unregistered(
@@ -35,13 +32,7 @@ async def send_to_unregistered(
     claim_days: int,
 ) -> tuple[int, datetime]:
     """Escrow `amount` for `contact` in the caller's transaction; (transaction id, created)."""
-    sender = await lock_for_spending(conn, sender_id)
-    if sender is None or sender.status != "active":
-        raise WalletUnavailable("sender's", sender.status if sender else "missing")
-    await check_outgoing(conn, sender_id, sender.verification_level, amount)
-    source = await ledger.find_account(conn, OwnerType.USER, sender_id, amount.currency, "wallet")
-    if source is None:
-        raise InsufficientFunds(0, 0, amount.amount_minor)
+    source, _ = await spendable_account(conn, sender_id, amount)
     escrow = await ledger.system_account_id(conn, amount.currency, Purpose.UNCLAIMED_TRANSFERS)
     transaction_id, created_at = await transactions.create(
         conn,

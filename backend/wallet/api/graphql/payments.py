@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import strawberry
@@ -15,10 +16,10 @@ from wallet.api.graphql.errors import (
     not_authenticated,
     validation_error,
 )
-from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, refusal
+from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
 from wallet.api.graphql.transactions import TransactionNode
 from wallet.gateway.base import InvalidPaymentDetails
-from wallet.money import Money, MoneyError, UnknownCurrency
+from wallet.money import Money
 from wallet.payments import funding, methods
 from wallet.payments.errors import PaymentError, PaymentMethodNotFound
 from wallet.transactions import history
@@ -108,16 +109,26 @@ async def _funding_payload(user_id: int, transaction_id: int) -> FundingPayload:
     return FundingPayload(transaction=TransactionNode.from_domain(item))
 
 
-async def _parse(input: FundingInput) -> tuple[Money, int] | ValidationError | NotFound:
-    try:
-        amount = Money.parse(input.amount, input.currency)
-    except MoneyError as exc:
-        field = "currency" if isinstance(exc, UnknownCurrency) else "amount"
-        return validation_error(field, "INVALID", str(exc))
+async def _fund(
+    info: Info,
+    input: FundingInput,
+    move: Callable[[int, Money, int], Awaitable[funding.FundingReceipt]],
+) -> FundingResult:
+    """Shared by addMoney and withdraw: parse, call the service, map refusals."""
+    user = await info.context.viewer()
+    if user is None:
+        return not_authenticated()
+    amount = parse_amount(input.amount, input.currency)
+    if not isinstance(amount, Money):
+        return amount
     method_id = _method_id(input.payment_method_id)
     if method_id is None:
         return NotFound(code=ErrorCode.NOT_FOUND, message="No such payment method")
-    return amount, method_id
+    try:
+        receipt = await move(user.id, amount, method_id)
+    except REFUSALS as exc:
+        return refusal(exc, amount.currency)
+    return await _funding_payload(user.id, receipt.transaction_id)
 
 
 @strawberry.type
@@ -194,38 +205,24 @@ class PaymentMutation:
         "1 to 3 days, then completed or failed)."
     )
     async def add_money(self, info: Info, input: FundingInput) -> FundingResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
-        parsed = await _parse(input)
-        if not isinstance(parsed, tuple):
-            return parsed
-        amount, method_id = parsed
         services = info.context.services
-        try:
-            receipt = await funding.add_money(
+        return await _fund(
+            info,
+            input,
+            lambda user_id, amount, method_id: funding.add_money(
                 services.gateway,
-                funding.AddMoney(user.id, method_id, amount, input.idempotency_key),
+                funding.AddMoney(user_id, method_id, amount, input.idempotency_key),
                 timeout_seconds=services.settings.gateway_timeout_seconds,
-            )
-        except REFUSALS as exc:
-            return refusal(exc, amount.currency)
-        return await _funding_payload(user.id, receipt.transaction_id)
+            ),
+        )
 
     @strawberry.mutation(description="Withdraw to a linked bank account (pending until paid).")
     async def withdraw(self, info: Info, input: FundingInput) -> FundingResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
-        parsed = await _parse(input)
-        if not isinstance(parsed, tuple):
-            return parsed
-        amount, method_id = parsed
-        try:
-            receipt = await funding.withdraw(
+        return await _fund(
+            info,
+            input,
+            lambda user_id, amount, method_id: funding.withdraw(
                 info.context.services.gateway,
-                funding.Withdraw(user.id, method_id, amount, input.idempotency_key),
-            )
-        except REFUSALS as exc:
-            return refusal(exc, amount.currency)
-        return await _funding_payload(user.id, receipt.transaction_id)
+                funding.Withdraw(user_id, method_id, amount, input.idempotency_key),
+            ),
+        )

@@ -21,7 +21,7 @@ from wallet.gateway.base import InvalidPaymentDetails
 from wallet.idempotency import service as idempotency
 from wallet.ledger import errors as ledger_errors
 from wallet.limits.service import LimitExceeded as LimitBreach
-from wallet.money import Currency, Money
+from wallet.money import Currency, Money, MoneyError, UnknownCurrency
 from wallet.payments import errors as payment_errors
 from wallet.requests import errors as request_errors
 from wallet.transfers import errors as transfer_errors
@@ -92,3 +92,12 @@ def refusal(exc: Exception, currency: Currency) -> MoneyErrors:
             return validation_error("requestId", exc.status.upper(), str(exc))
         case _:
             return validation_error("amount", "INVALID", str(exc))
+
+
+def parse_amount(amount: str, currency: str) -> Money | ValidationError:
+    """The money a client typed, or the validation error that says what is wrong with it."""
+    try:
+        return Money.parse(amount, currency)
+    except MoneyError as exc:
+        field = "currency" if isinstance(exc, UnknownCurrency) else "amount"
+        return validation_error(field, "INVALID", str(exc))

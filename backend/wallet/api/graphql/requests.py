@@ -16,8 +16,8 @@ from wallet.api.graphql.errors import (
     not_authenticated,
     validation_error,
 )
-from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, refusal
-from wallet.money import Currency, Money, MoneyError, UnknownCurrency
+from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
+from wallet.money import Currency, Money
 from wallet.realtime.channels import requests_channel
 from wallet.realtime.pubsub import listen
 from wallet.requests import service as requests
@@ -116,11 +116,9 @@ class RequestMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
-        try:
-            amount = Money.parse(input.amount, input.currency)
-        except MoneyError as exc:
-            field = "currency" if isinstance(exc, UnknownCurrency) else "amount"
-            return validation_error(field, "INVALID", str(exc))
+        amount = parse_amount(input.amount, input.currency)
+        if not isinstance(amount, Money):
+            return amount
         settings = info.context.services.settings
         days = (
             settings.money_request_days if input.expires_in_days is None else input.expires_in_days

@@ -10,10 +10,9 @@ import strawberry
 from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import (
     not_authenticated,
-    validation_error,
 )
-from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, refusal
-from wallet.money import Currency, Money, MoneyError, UnknownCurrency
+from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
+from wallet.money import Currency, Money
 from wallet.transfers.service import SendMoney, TransferReceipt, send_money
 
 
@@ -73,11 +72,9 @@ class TransferMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
-        try:
-            amount = Money.parse(input.amount, input.currency)
-        except MoneyError as exc:
-            field = "currency" if isinstance(exc, UnknownCurrency) else "amount"
-            return validation_error(field, "INVALID", str(exc))
+        amount = parse_amount(input.amount, input.currency)
+        if not isinstance(amount, Money):
+            return amount
         try:
             receipt = await send_money(
                 SendMoney(
