@@ -31,8 +31,19 @@ async def connect(dsn: str, *, pool_size: int = 10) -> bool:
             return False
         await DB.close_connection_pool()
     DB.config = {"dsn": dsn}
-    await DB.start_connection_pool(min_size=1, max_size=pool_size)
+    await DB.start_connection_pool(min_size=1, max_size=pool_size, reset=_keep_session)
     return True
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Pool release without asyncpg's default reset round trip (RESET ALL, UNLISTEN *...).
+
+    Nothing here sets session state: transactions always end in COMMIT or ROLLBACK
+    (`transaction()`), advisory locks are transaction-scoped, and the outbox relay
+    removes its listener (UNLISTEN) itself. One round trip less per command.
+    """
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
 
 
 async def disconnect() -> None:

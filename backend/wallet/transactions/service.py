@@ -69,6 +69,46 @@ async def create(conn: Connection, new: NewTransaction) -> tuple[int, datetime]:
     return int(row["id"]), row["created_at"]
 
 
+async def record_completed(
+    conn: Connection, new: NewTransaction, entry_id: int
+) -> tuple[int, datetime]:
+    """Record an instant movement whose entry is already posted: INITIATED -> COMPLETED,
+    both transitions logged and announced, in one statement; (id, created_at)."""
+    if TransactionStatus.COMPLETED not in TRANSITIONS[TransactionStatus.INITIATED]:
+        raise IllegalTransition(0, TransactionStatus.INITIATED, TransactionStatus.COMPLETED)
+    row = await conn.fetchrow(
+        """
+        WITH created AS (
+            INSERT INTO money_transaction (type, status, initiator_user_id,
+                                           counterparty_user_id, currency, amount, note,
+                                           entry_id)
+            VALUES ($1, 'completed', $2, $3, $4, $5, $6, $7) RETURNING id, created_at
+        ), logged AS (
+            INSERT INTO transaction_transition (transaction_id, from_status, to_status)
+            SELECT id, s.from_status, s.to_status FROM created,
+                   (VALUES (NULL, 'initiated', 1), ('initiated', 'completed', 2))
+                       AS s (from_status, to_status, n)
+            ORDER BY s.n
+        ), announced AS (
+            INSERT INTO outbox_event (topic, payload)
+            SELECT 'transaction.updated', jsonb_build_object(
+                'transaction_id', id, 'status', 'completed',
+                'user_ids', to_jsonb(array_remove(ARRAY[$2::bigint, $3::bigint], NULL)))
+            FROM created
+        )
+        SELECT id, created_at FROM created
+        """,
+        new.type.value,
+        new.initiator_user_id,
+        new.counterparty_user_id,
+        new.amount.currency.value,
+        new.amount.amount_minor,
+        new.note,
+        entry_id,
+    )
+    return int(row["id"]), row["created_at"]
+
+
 def _sources(target: TransactionStatus) -> list[str]:
     """The states from which `target` may be reached."""
     return [s.value for s, targets in TRANSITIONS.items() if target in targets]

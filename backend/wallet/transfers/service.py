@@ -117,7 +117,10 @@ async def transfer_between_users(
     source, target = await spendable_account(conn, sender_id, amount, recipient_id=recipient_id)
     if target is None:
         target = await open_balance(conn, recipient_id, amount.currency)
-    transaction_id, created_at = await transactions.create(
+    entry_id = await ledger.post_entry(
+        conn, EntryDraft.transfer("p2p", source, target, amount, f"p2p {sender_id}->{recipient_id}")
+    )
+    transaction_id, created_at = await transactions.record_completed(
         conn,
         transactions.NewTransaction(
             type=TransactionType.SEND,
@@ -126,12 +129,7 @@ async def transfer_between_users(
             counterparty_user_id=recipient_id,
             note=note,
         ),
-    )
-    entry_id = await ledger.post_entry(
-        conn, EntryDraft.transfer("p2p", source, target, amount, f"transaction {transaction_id}")
-    )
-    await transactions.transition(
-        conn, transaction_id, TransactionStatus.COMPLETED, entry_id=entry_id
+        entry_id,
     )
     await emit_many(
         conn,
