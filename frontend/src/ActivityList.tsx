@@ -132,7 +132,8 @@ export function ActivityList({ refreshKey }: { refreshKey: number }) {
                 </span>
               </span>
               <span className="activity-amounts">
-                <span className={item.direction === "IN" ? "amount-in" : "amount-out"}>
+                <span className={["FAILED", "EXPIRED"].includes(item.status) ? "amount-void"
+                                 : item.direction === "IN" ? "amount-in" : "amount-out"}>
                   {item.direction === "IN" ? "+" : "−"}
                   {formatMoney(item.amount, item.currency)}
                 </span>

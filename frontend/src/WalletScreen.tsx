@@ -4,6 +4,7 @@ import { useMutation, useQuery, useSubscription } from "urql";
 import { ActivityList } from "./ActivityList";
 import { FundingForm } from "./FundingForms";
 import { formatMoney } from "./money";
+import { NotificationsPanel } from "./NotificationsPanel";
 import { RequestMoneyForm, RequestsPanel } from "./RequestsPanel";
 import { SendMoneyForm } from "./SendMoneyForm";
 import {
@@ -100,6 +101,7 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
           </article>
         ))}
       </div>
+      <NotificationsPanel refreshKey={changes} />
       <RequestsPanel refreshKey={changes} />
       <div className="tabs actions" role="tablist" aria-label="Move money">
         {ACTIONS.map(([key, label]) => (

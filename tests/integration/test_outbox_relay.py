@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -20,7 +21,7 @@ from wallet.config import REPO_ROOT
 from wallet.db.engine import connection, transaction
 from wallet.money import Currency, Money
 from wallet.notifications.email import SandboxEmailProvider
-from wallet.outbox.relay import OutboxRelay
+from wallet.outbox.relay import OutboxRelay, job_id
 from wallet.outbox.service import Topic, emit
 from wallet.realtime.channels import balance_channel
 from wallet.wallets.service import grant_promotional_credit
@@ -92,6 +93,9 @@ async def test_relay_crash_before_marking_republishes_and_jobs_are_deduplicated(
 ) -> None:
     async with transaction() as conn:
         event_id = await emit(conn, Topic.USER_SIGNED_UP, {"user_id": 7})
+        created_at = await conn.fetchval(
+            "SELECT created_at FROM outbox_event WHERE id = $1", event_id
+        )
 
     async def crash() -> None:
         raise RuntimeError("relay died after publishing, before marking")
@@ -103,7 +107,7 @@ async def test_relay_crash_before_marking_republishes_and_jobs_are_deduplicated(
     assert await unpublished() == 0
     jobs = await arq_redis.queued_jobs()
     assert [(j.job_id, j.function, j.args) for j in jobs] == [
-        (f"outbox-{event_id}", "send_welcome_email", (event_id,))
+        (job_id(event_id, created_at), "send_welcome_email", (event_id,))
     ]
 
 
@@ -180,3 +184,10 @@ async def test_killed_worker_loses_no_event_and_sends_each_welcome_once(
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=15)
+
+
+def test_job_ids_repeat_for_one_event_and_differ_for_a_reused_id() -> None:
+    first = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    assert job_id(1, first) == job_id(1, first)
+    # A recreated database starts its ids over; Redis still remembers the old job ids.
+    assert job_id(1, first) != job_id(1, first + timedelta(seconds=5))

@@ -14,6 +14,7 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
@@ -56,6 +57,13 @@ ROUTES: dict[str, Route] = {
 }
 
 
+def job_id(event_id: int, created_at: datetime) -> str:
+    """The arq job id of an event: the same on every re-publish (arq drops the duplicate),
+    different for a reused id in a recreated database (dev and test databases start over,
+    while Redis keeps finished job ids for `keep_result`)."""
+    return f"outbox-{event_id}-{int(created_at.timestamp() * 1_000_000)}"
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -71,7 +79,9 @@ class OutboxRelay:
         # Test seam: runs after publishing a batch and before marking it published.
         self._before_mark = before_mark
 
-    async def _publish(self, event_id: int, topic: str, payload: dict[str, Any]) -> None:
+    async def _publish(
+        self, event_id: int, topic: str, payload: dict[str, Any], created_at: datetime
+    ) -> None:
         route = ROUTES.get(topic)
         if route is None:
             log.warning("outbox.unrouted_topic", event_id=event_id, topic=topic)
@@ -80,18 +90,20 @@ class OutboxRelay:
         for channel in route.channels(payload) if route.channels else []:
             await self._publisher.publish(channel, message)
         if route.job:
-            await self._jobs.enqueue_job(route.job, event_id, _job_id=f"outbox-{event_id}")
+            await self._jobs.enqueue_job(route.job, event_id, _job_id=job_id(event_id, created_at))
 
     async def drain_once(self) -> int:
         """Publish one batch of committed, unpublished events; return how many."""
         async with transaction() as conn:
             rows = await conn.fetch(
-                "SELECT id, topic, payload FROM outbox_event WHERE published_at IS NULL "
-                "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                "SELECT id, topic, payload, created_at FROM outbox_event "
+                "WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
                 self._batch_size,
             )
             for row in rows:
-                await self._publish(int(row["id"]), row["topic"], json.loads(row["payload"]))
+                await self._publish(
+                    int(row["id"]), row["topic"], json.loads(row["payload"]), row["created_at"]
+                )
             if rows and self._before_mark is not None:
                 await self._before_mark()
             if rows:
