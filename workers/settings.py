@@ -7,6 +7,7 @@ Jobs take ids and call domain services; they are safe to run twice.
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +36,9 @@ SETTINGS = Settings.from_env()
 
 async def startup(ctx: dict[str, Any]) -> None:
     configure_logging()
+    # arq logs every job start and end at INFO; with per-second cron jobs that drowns the
+    # log. Failures still show (WARNING and above); the jobs log what they did themselves.
+    logging.getLogger("arq.worker").setLevel(logging.WARNING)
     database_url, redis_url = SETTINGS.require_urls()
     await engine.connect(database_url, pool_size=5)
     ctx["app_redis"] = Redis.from_url(redis_url)
