@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,8 @@ from wallet.db.engine import connection
 from wallet.gateway import signing
 from wallet.gateway.base import EventType, GatewayEvent
 from wallet.gateway.sandbox import SandboxGateway
+from wallet.notifications import money as money_notifications
+from wallet.notifications.email import SandboxEmailProvider
 from wallet.payments import funding
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
@@ -321,3 +324,52 @@ async def test_transaction_updated_is_pushed_when_a_top_up_settles(
         "status": "COMPLETED",
         "amount": "12.00",
     }
+
+
+async def test_concurrent_duplicate_callbacks_apply_once(live_server: LiveServer) -> None:
+    user = await make_user()
+    token = await token_for(live_server, user)
+    method_id = await add_bank(live_server, token)
+    txn = (await fund(live_server, token, method_id, "9.00"))["transaction"]
+    event = GatewayEvent("evt_dup", EventType.ACH_SETTLED, f"wallet-txn-{txn['id']}")
+    outcomes = await asyncio.gather(*(funding.handle_gateway_event(event) for _ in range(10)))
+    assert sorted(outcomes) == ["applied"] + ["duplicate"] * 9
+    assert await balances(user.id) == (900, 900)
+
+
+async def test_a_failed_top_up_is_notified_with_the_reason(
+    live_server: LiveServer, redis: Redis
+) -> None:
+    user = await make_user()
+    token = await token_for(live_server, user)
+    method_id = await add_card(live_server, token, "4000000000009979")
+    txn = (await fund(live_server, token, method_id, "10.00"))["transaction"]
+    async with connection() as conn:
+        event_id = await conn.fetchval(
+            "SELECT id FROM outbox_event WHERE topic = 'transaction.updated' "
+            "AND (payload->>'transaction_id')::bigint = $1 AND payload->>'status' = 'failed'",
+            int(txn["id"]),
+        )
+    email = SandboxEmailProvider(redis)
+    assert await money_notifications.notify_transaction(event_id, email=email) == 1
+    (sent,) = await email.sent_to(user.email)
+    assert (sent["subject"], sent["body"]) == (
+        "Adding money of 10.00 USD failed",
+        "Card declined: stolen_card",
+    )
+
+
+async def test_removed_payment_methods_cannot_be_used(live_server: LiveServer) -> None:
+    user, other = await make_user(), await make_user()
+    token = await token_for(live_server, user)
+    method_id = await add_card(live_server, token)
+    remove = "mutation($id: ID!) { removePaymentMethod(id: $id) { __typename } }"
+    other_token = await token_for(live_server, other)
+    assert (await call(live_server, other_token, remove, {"id": method_id}))["__typename"] == (
+        "NotFound"
+    )
+    removed = await call(live_server, token, remove, {"id": method_id})
+    assert removed["__typename"] == "RemovePaymentMethodPayload"
+    assert await call(live_server, token, "{ paymentMethods { id } }") == []
+    refused = await fund(live_server, token, method_id, "5.00")
+    assert refused["code"] == "NOT_FOUND"
