@@ -373,3 +373,23 @@ async def test_removed_payment_methods_cannot_be_used(live_server: LiveServer) -
     assert await call(live_server, token, "{ paymentMethods { id } }") == []
     refused = await fund(live_server, token, method_id, "5.00")
     assert refused["code"] == "NOT_FOUND"
+
+
+async def test_a_card_charge_never_answered_fails_when_its_hold_expires(
+    settings: Settings,
+) -> None:
+    quick = replace(settings, gateway_timeout_seconds=0.2)
+    async with run_live_server(quick) as live:
+        user = await make_user()
+        token = await token_for(live, user)
+        method_id = await add_card(live, token, "4000000000000119")
+        txn = (await fund(live, token, method_id, "8.00"))["transaction"]
+        assert txn["status"] == "PROCESSING"
+        await funding.expire_stale_holds(datetime.now(UTC) + timedelta(days=2))
+        async with connection() as conn:
+            row = await conn.fetchrow(
+                "SELECT status, failure_reason FROM money_transaction WHERE id = $1",
+                int(txn["id"]),
+            )
+        assert tuple(row) == ("failed", "no answer in time")
+        assert await balances(user.id) == (0, 0)

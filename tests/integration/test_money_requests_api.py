@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from redis.asyncio import Redis
 
 from tests.conftest import LiveServer
 from tests.factories import make_user
@@ -14,6 +15,8 @@ from tests.graphql_client import call, token_for
 from tests.ledger_helpers import wallet_cents
 from tests.subscriptions import first_event
 from wallet.db.engine import connection
+from wallet.notifications.email import SandboxEmailProvider
+from wallet.notifications.money import notify_money_request
 from wallet.requests.service import expire_due_requests
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
@@ -154,3 +157,26 @@ async def test_money_request_received_is_pushed_to_the_payer(live_server: LiveSe
         "requesterUsername": requester.username,
         "incoming": True,
     }
+
+
+async def test_the_payer_is_notified_of_a_request_and_the_requester_of_the_answer(
+    live_server: LiveServer, redis: Redis
+) -> None:
+    requester, payer = await make_user(), await make_user(balance="5.00")
+    r_token, p_token = await token_for(live_server, requester), await token_for(live_server, payer)
+    created = (await ask(live_server, r_token, payer.username, "2.00", note="snacks"))["request"]
+    await call(live_server, p_token, DECLINE, {"id": created["id"]})
+    email = SandboxEmailProvider(redis)
+    async with connection() as conn:
+        events = await conn.fetch(
+            "SELECT id FROM outbox_event WHERE topic = 'money_request.updated' ORDER BY id"
+        )
+    for event in events:
+        assert await notify_money_request(int(event["id"]), email=email) == 1
+        assert await notify_money_request(int(event["id"]), email=email) == 0  # rerun
+    assert [m["subject"] for m in await email.sent_to(payer.email)] == [
+        f"@{requester.username} requests 2.00 USD"
+    ]
+    assert [m["subject"] for m in await email.sent_to(requester.email)] == [
+        f"@{payer.username} declined your request"
+    ]

@@ -112,3 +112,10 @@ async def test_sending_to_your_own_unverified_contact_is_refused(live_server: Li
     result = await send(live_server, token, sender.email.upper(), "1.00")
     assert result["fieldErrors"][0]["field"] == "recipient"
     assert await escrow_cents() == 0
+
+
+async def test_verification_codes_are_rate_limited(live_server: LiveServer) -> None:
+    user = await make_user()
+    token = await token_for(live_server, user)
+    results = [await call(live_server, token, SEND_CODE, {"c": "EMAIL"}) for _ in range(6)]
+    assert [r["__typename"] for r in results] == ["VerificationSentPayload"] * 5 + ["RateLimited"]
