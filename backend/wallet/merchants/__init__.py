@@ -1,0 +1,1 @@
+"""Merchants: onboarding, staff, API keys, payment requests (QR/NFC), payments, refunds."""
