@@ -15,6 +15,7 @@ from wallet.api.callbacks import gateway_callback
 from wallet.api.graphql.context import context_getter
 from wallet.api.graphql.schema import build_schema
 from wallet.api.http import health, ready, request_id_middleware
+from wallet.api.qr import payment_request_png, payment_request_svg
 from wallet.api.state import Services
 from wallet.config import Settings
 from wallet.db import engine
@@ -48,7 +49,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         allowed_origins=settings.allowed_ws_origins,
     )
-    handlers: list[object] = [graphql_controller, health, ready, gateway_callback]
+    handlers: list[object] = [
+        graphql_controller,
+        health,
+        ready,
+        gateway_callback,
+        payment_request_png,
+        payment_request_svg,
+    ]
     if (settings.frontend_dist / "index.html").exists():
         handlers.append(
             create_static_files_router(

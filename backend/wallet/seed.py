@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wallet.db.engine import connection, transaction
-from wallet.ledger import service as ledger
-from wallet.ledger.models import AccountType, OwnerType
+from wallet.merchants.service import Onboarding, onboard
 from wallet.money import Currency, Money
 from wallet.users.models import SignUpRequest
+from wallet.users.pin import set_pin
 from wallet.users.service import sign_up
 from wallet.wallets.service import grant_promotional_credit
 
 DEMO_PASSWORD = "demo-wallet-2026"  # noqa: S105 (public demo login, printed by `make dev`)
+DEMO_PIN = "1234"  # the demo users' transaction PIN
 
 
 @dataclass(frozen=True)
@@ -59,20 +60,16 @@ async def seed_demo() -> list[DemoUser]:
                     user.id,
                     demo.operator_role,
                 )
-            if demo.merchant_name:
-                merchant_id = await conn.fetchval(
-                    "INSERT INTO merchant (name, owner_user_id) VALUES ($1, $2) RETURNING id",
-                    demo.merchant_name,
-                    user.id,
+        await set_pin(user.id, DEMO_PIN)
+        if demo.merchant_name:
+            await onboard(
+                Onboarding(
+                    owner_user_id=user.id,
+                    name=demo.merchant_name,
+                    mcc="5814",
+                    country="US",
+                    city="San Francisco",
                 )
-                await ledger.open_account(
-                    conn,
-                    owner_type=OwnerType.MERCHANT,
-                    owner_id=int(merchant_id),
-                    currency=Currency.USD,
-                    purpose="payable",
-                    account_type=AccountType.LIABILITY,
-                    no_overdraft=True,
-                )
+            )
         created.append(demo)
     return created

@@ -21,7 +21,12 @@ import structlog
 
 from wallet.db.engine import connection, transaction
 from wallet.outbox.service import Topic
-from wallet.realtime.channels import balance_channel, requests_channel, transactions_channel
+from wallet.realtime.channels import (
+    balance_channel,
+    payment_request_channel,
+    requests_channel,
+    transactions_channel,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +59,9 @@ ROUTES: dict[str, Route] = {
         job="notify_money_request",
     ),
     Topic.CONTACT_INVITED.value: Route(job="send_invite"),
+    Topic.PAYMENT_REQUEST_UPDATED.value: Route(
+        channels=lambda p: [payment_request_channel(p["request_id"])]
+    ),
 }
 
 

@@ -20,6 +20,7 @@ class Topic(Enum):
     TRANSACTION_UPDATED = "transaction.updated"
     MONEY_REQUEST_UPDATED = "money_request.updated"
     CONTACT_INVITED = "contact.invited"
+    PAYMENT_REQUEST_UPDATED = "payment_request.updated"
 
 
 async def emit(conn: Connection, topic: Topic, payload: dict[str, Any]) -> int:

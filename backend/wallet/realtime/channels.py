@@ -11,3 +11,7 @@ def transactions_channel(user_id: int) -> str:
 
 def requests_channel(user_id: int) -> str:
     return f"user:{user_id}:requests"
+
+
+def payment_request_channel(request_id: int) -> str:
+    return f"payment_request:{request_id}"

@@ -42,6 +42,7 @@ class HistoryItem:
     failure_reason: str | None = None
     payment_method: str | None = None  # e.g. "Visa ending 4242"
     recipient_contact: str | None = None  # an unregistered recipient's phone or email
+    merchant_name: str | None = None
 
 
 # Types whose initiator is the one receiving the money.
@@ -52,7 +53,7 @@ _SELECT = """
     SELECT t.id, t.type, t.status, t.currency, t.amount, t.note, t.created_at,
            t.initiator_user_id, t.counterparty_user_id, t.failure_reason,
            t.recipient_contact, pm.brand || ' ending ' || pm.last4 AS payment_method,
-           other.username AS counterparty_username,
+           other.username AS counterparty_username, mer.name AS merchant_name,
            (SELECT coalesce(p.balance_after, (SELECT s.balance_after FROM posting_snapshot s
                                                WHERE s.posting_id = p.id))
               FROM posting p JOIN ledger_account a ON a.id = p.account_id
@@ -63,6 +64,7 @@ _SELECT = """
                                                 THEN t.counterparty_user_id
                                                 ELSE t.initiator_user_id END
     LEFT JOIN payment_method pm ON pm.id = t.payment_method_id
+    LEFT JOIN merchant mer ON mer.id = t.merchant_id
 """
 _FILTERS = """
       AND t.id < $2
@@ -99,6 +101,7 @@ def _item(row: Any, user_id: int) -> HistoryItem:
         failure_reason=row["failure_reason"],
         payment_method=row["payment_method"],
         recipient_contact=row["recipient_contact"],
+        merchant_name=row["merchant_name"],
     )
 
 

@@ -30,6 +30,9 @@ class NewTransaction:
     expires_at: datetime | None = None
     # Whether the gateway gets a reference for it (`wallet-txn-<id>`, echoed in callbacks).
     via_gateway: bool = False
+    merchant_id: int | None = None
+    payment_request_id: int | None = None
+    refund_of_id: int | None = None
 
 
 def gateway_reference(transaction_id: int) -> str:
@@ -81,8 +84,10 @@ async def record_completed(
         WITH created AS (
             INSERT INTO money_transaction (type, status, initiator_user_id,
                                            counterparty_user_id, currency, amount, note,
-                                           entry_id)
-            VALUES ($1, 'completed', $2, $3, $4, $5, $6, $7) RETURNING id, created_at
+                                           entry_id, merchant_id, payment_request_id,
+                                           refund_of_id)
+            VALUES ($1, 'completed', $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            RETURNING id, created_at
         ), logged AS (
             INSERT INTO transaction_transition (transaction_id, from_status, to_status)
             SELECT id, s.from_status, s.to_status FROM created,
@@ -105,6 +110,9 @@ async def record_completed(
         new.amount.amount_minor,
         new.note,
         entry_id,
+        new.merchant_id,
+        new.payment_request_id,
+        new.refund_of_id,
     )
     return int(row["id"]), row["created_at"]
 

@@ -17,6 +17,9 @@ from strawberry.litestar import BaseContext
 
 from wallet.api.graphql.errors import ErrorCode, PublicError
 from wallet.api.state import Services
+from wallet.merchants import service as merchants
+from wallet.merchants.errors import MerchantNotFound
+from wallet.merchants.service import Principal
 from wallet.users.models import User
 from wallet.users.service import get_user
 
@@ -58,6 +61,8 @@ class Context(BaseContext, kw_only=True):
         """The logged-in user, or None; resolved once per operation."""
         if not self.viewer_loaded:
             token = self.session_token()
+            if token and token.startswith(merchants.KEY_PREFIX):
+                token = None  # a merchant key is not a user session
             session = await self.services.sessions.resolve(token) if token else None
             self.viewer_cache = await get_user(session.user_id) if session else None
             self.viewer_loaded = True
@@ -73,6 +78,23 @@ class Context(BaseContext, kw_only=True):
         """Whether the client's session still exists (one Redis read, no user lookup)."""
         token = self.session_token()
         return token is not None and await self.services.sessions.resolve(token) is not None
+
+    async def merchant_principal(self, merchant_id: int | None) -> Principal | None:
+        """Who acts for a merchant: a merchant API key (`Bearer mk_…`), or a logged-in
+        staff member of `merchant_id`; None for anyone else."""
+        token = self.session_token() or ""
+        if token.startswith(merchants.KEY_PREFIX):
+            principal = await merchants.authenticate_api_key(token)
+            if principal is None or merchant_id not in (None, principal.merchant_id):
+                return None
+            return principal
+        user = await self.viewer()
+        if user is None or merchant_id is None:
+            return None
+        try:
+            return await merchants.staff_principal(merchant_id, user.id)
+        except MerchantNotFound:
+            return None
 
     def forget_viewer(self) -> None:
         self.viewer_cache, self.viewer_loaded = None, False

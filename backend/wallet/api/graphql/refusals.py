@@ -6,13 +6,17 @@ service raises has a typed member to land in.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from wallet.api.graphql.errors import (
     ErrorCode,
+    Forbidden,
     IdempotencyConflict,
     InsufficientFunds,
     LimitExceeded,
     NotAuthenticated,
     NotFound,
+    RateLimited,
     ValidationError,
     WalletUnavailable,
     validation_error,
@@ -21,10 +25,12 @@ from wallet.gateway.base import InvalidPaymentDetails
 from wallet.idempotency import service as idempotency
 from wallet.ledger import errors as ledger_errors
 from wallet.limits.service import LimitExceeded as LimitBreach
+from wallet.merchants import errors as merchant_errors
 from wallet.money import Currency, Money, MoneyError, UnknownCurrency
 from wallet.payments import errors as payment_errors
 from wallet.requests import errors as request_errors
 from wallet.transfers import errors as transfer_errors
+from wallet.users import pin
 
 MoneyErrors = (
     InsufficientFunds
@@ -33,6 +39,8 @@ MoneyErrors = (
     | ValidationError
     | IdempotencyConflict
     | WalletUnavailable
+    | Forbidden
+    | RateLimited
     | NotAuthenticated
 )
 
@@ -46,6 +54,8 @@ REFUSALS: tuple[type[Exception], ...] = (
     request_errors.RequestError,
     InvalidPaymentDetails,
     idempotency.IdempotencyError,
+    merchant_errors.MerchantError,
+    pin.PinError,
 )
 
 
@@ -90,6 +100,31 @@ def refusal(exc: Exception, currency: Currency) -> MoneyErrors:
             return validation_error("paymentMethodId", "INVALID", str(exc))
         case request_errors.RequestNotOpen():
             return validation_error("requestId", exc.status.upper(), str(exc))
+        case merchant_errors.MerchantNotFound() | merchant_errors.PaymentRequestNotFound():
+            return NotFound(code=ErrorCode.NOT_FOUND, message=str(exc))
+        case merchant_errors.NotAllowed():
+            return Forbidden(code=ErrorCode.FORBIDDEN, message=str(exc))
+        case merchant_errors.PaymentRequestNotPayable():
+            return validation_error("requestId", exc.status.upper(), str(exc))
+        case merchant_errors.AmountMismatch():
+            return validation_error("amount", "MISMATCH", str(exc))
+        case merchant_errors.RefundExceedsPayment():
+            return validation_error("amount", "EXCEEDS_PAYMENT", str(exc))
+        case merchant_errors.NotRefundable():
+            return validation_error("transactionId", "NOT_REFUNDABLE", str(exc))
+        case merchant_errors.DuplicateOrder():
+            return validation_error("orderId", "DUPLICATE", str(exc))
+        case merchant_errors.InvalidMerchantDetails():
+            return validation_error(exc.field, "INVALID", str(exc))
+        case pin.PinLocked():
+            seconds = max(int((exc.until - datetime.now(UTC)).total_seconds()), 1)
+            return RateLimited(
+                code=ErrorCode.RATE_LIMITED, message=str(exc), retry_after_seconds=seconds
+            )
+        case pin.WrongPin():
+            return validation_error("pin", "WRONG_PIN", str(exc))
+        case pin.PinNotSet() | pin.InvalidPinFormat():
+            return validation_error("pin", "PIN_REQUIRED", str(exc))
         case _:
             return validation_error("amount", "INVALID", str(exc))
 

@@ -15,6 +15,7 @@ from strawberry.extensions import (
 )
 
 from wallet.api.graphql.errors import should_mask_error
+from wallet.api.graphql.merchants import MerchantMutation, MerchantQuery, MerchantSubscription
 from wallet.api.graphql.notifications import NotificationMutation, NotificationQuery
 from wallet.api.graphql.operators import OperatorMutation, OperatorQuery
 from wallet.api.graphql.payments import PaymentMutation, PaymentQuery
@@ -34,6 +35,7 @@ class Query(
     RequestQuery,
     NotificationQuery,
     OperatorQuery,
+    MerchantQuery,
 ):
     pass
 
@@ -46,12 +48,15 @@ class Mutation(
     RequestMutation,
     NotificationMutation,
     OperatorMutation,
+    MerchantMutation,
 ):
     pass
 
 
 @strawberry.type
-class Subscription(WalletSubscription, RequestSubscription, TransactionSubscription):
+class Subscription(
+    WalletSubscription, RequestSubscription, TransactionSubscription, MerchantSubscription
+):
     pass
 
 

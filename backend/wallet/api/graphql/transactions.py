@@ -56,6 +56,9 @@ class TransactionNode:
     recipient_contact: str | None = strawberry.field(
         default=None, description="The phone or email an unclaimed transfer was sent to."
     )
+    merchant: str | None = strawberry.field(
+        default=None, description="The merchant paid or refunding, by name."
+    )
 
     @strawberry.field(description="Every status this transaction has been in, oldest first.")
     async def history(self, info: Info) -> list[StatusChange]:
@@ -81,6 +84,7 @@ class TransactionNode:
             failure_reason=item.failure_reason,
             payment_method=item.payment_method,
             recipient_contact=item.recipient_contact,
+            merchant=item.merchant_name,
         )
 
 

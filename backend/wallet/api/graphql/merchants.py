@@ -1,0 +1,424 @@
+"""GraphQL surface of merchants: onboarding, staff keys, payment requests (QR/NFC),
+paying them with the transaction PIN, refunds, and the POS subscription."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from wallet.api.graphql.context import Info
+from wallet.api.graphql.errors import (
+    ErrorCode,
+    Forbidden,
+    NotAuthenticated,
+    NotFound,
+    PublicError,
+    ValidationError,
+    not_authenticated,
+    validation_error,
+)
+from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
+from wallet.merchants import checkout, emvco
+from wallet.merchants import service as merchants
+from wallet.money import Currency, Money, UnknownCurrency
+from wallet.realtime.channels import payment_request_channel
+from wallet.realtime.pubsub import listen
+from wallet.users import pin as pins
+
+
+@strawberry.enum
+class ApiScope(Enum):
+    PAYMENTS_WRITE = "payments:write"
+    REFUNDS_WRITE = "refunds:write"
+    PAYMENTS_READ = "payments:read"
+
+
+@strawberry.type(name="Merchant")
+class MerchantType:
+    id: strawberry.ID
+    name: str
+    mcc: str
+    country: str
+    city: str
+    settlement_schedule: str
+    fee_percent_bp: int
+    role: str | None = strawberry.field(description="Your role: OWNER or CASHIER.")
+
+    @classmethod
+    def from_domain(cls, m: merchants.Merchant, role: merchants.Role | None) -> MerchantType:
+        return cls(
+            id=strawberry.ID(str(m.id)),
+            name=m.name,
+            mcc=m.mcc,
+            country=m.country,
+            city=m.city,
+            settlement_schedule=m.settlement_schedule.upper(),
+            fee_percent_bp=m.fee_percent_bp,
+            role=role.value.upper() if role else None,
+        )
+
+
+@strawberry.type(name="PaymentRequest")
+class PaymentRequestType:
+    id: strawberry.ID
+    merchant_name: str
+    amount: str | None = strawberry.field(description="Null for a static code.")
+    currency: str
+    order_id: str | None
+    description: str
+    status: str
+    transaction_id: strawberry.ID | None
+    expires_at: datetime | None
+    qr_payload: str = strawberry.field(description="EMVCo merchant-presented QR payload.")
+    ndef_record: str = strawberry.field(description="NDEF URI record (hex) for NFC.")
+    pay_url: str
+
+    @classmethod
+    def from_domain(cls, r: checkout.PaymentRequest, base_url: str) -> PaymentRequestType:
+        pay_url = f"{base_url}/?pay={r.reference}"
+        return cls(
+            id=strawberry.ID(str(r.id)),
+            merchant_name=r.merchant_name,
+            amount=r.amount.format() if r.amount else None,
+            currency=r.currency.value,
+            order_id=r.order_id,
+            description=r.description,
+            status=r.status.upper(),
+            transaction_id=strawberry.ID(str(r.transaction_id)) if r.transaction_id else None,
+            expires_at=r.expires_at,
+            qr_payload=r.qr_payload(),
+            ndef_record=emvco.ndef_uri_record(pay_url).hex(),
+            pay_url=pay_url,
+        )
+
+
+@strawberry.input
+class OnboardMerchantInput:
+    name: str
+    mcc: str
+    country: str
+    city: str = ""
+    settlement_schedule: str = "DAILY"
+    settlement_method_id: strawberry.ID | None = None
+    currencies: list[str] = strawberry.field(default_factory=lambda: ["USD"])
+
+
+@strawberry.type
+class MerchantPayload:
+    merchant: MerchantType
+
+
+MerchantResult = Annotated[
+    MerchantPayload | ValidationError | NotAuthenticated, strawberry.union("MerchantResult")
+]
+
+
+@strawberry.input
+class CreatePaymentRequestInput:
+    merchant_id: strawberry.ID
+    amount: str | None = strawberry.field(default=None, description="Omit for a static code.")
+    currency: str = "USD"
+    order_id: str | None = None
+    description: str = ""
+    expires_in_minutes: int = 15
+
+
+@strawberry.type
+class PaymentRequestPayload:
+    request: PaymentRequestType
+
+
+PaymentRequestResult = Annotated[
+    PaymentRequestPayload | MoneyErrors, strawberry.union("PaymentRequestResult")
+]
+
+
+@strawberry.input
+class PayPaymentRequestInput:
+    request_id: strawberry.ID
+    amount: str | None = strawberry.field(default=None, description="Only for a static code.")
+    pin: str
+    idempotency_key: str
+
+
+@strawberry.type
+class MerchantPaymentType:
+    transaction_id: strawberry.ID
+    amount: str
+    currency: str
+    merchant_name: str
+    order_id: str | None
+
+
+@strawberry.type
+class PayPaymentRequestPayload:
+    payment: MerchantPaymentType
+
+
+PayPaymentRequestResult = Annotated[
+    PayPaymentRequestPayload | MoneyErrors, strawberry.union("PayPaymentRequestResult")
+]
+
+
+@strawberry.input
+class RefundPaymentInput:
+    merchant_id: strawberry.ID
+    transaction_id: strawberry.ID
+    amount: str
+    idempotency_key: str
+
+
+@strawberry.type
+class RefundPayload:
+    refund_transaction_id: strawberry.ID
+    amount: str
+    refunded_total: str
+    fully_refunded: bool
+
+
+RefundResult = Annotated[RefundPayload | MoneyErrors, strawberry.union("RefundResult")]
+
+
+@strawberry.type
+class ApiKeyPayload:
+    id: strawberry.ID
+    prefix: str
+    key: str = strawberry.field(description="Shown once; store it now.")
+
+
+ApiKeyResult = Annotated[
+    ApiKeyPayload | ValidationError | NotFound | Forbidden | NotAuthenticated,
+    strawberry.union("ApiKeyResult"),
+]
+
+
+@strawberry.type
+class PinPayload:
+    ok: bool
+
+
+PinResult = Annotated[
+    PinPayload | ValidationError | NotAuthenticated, strawberry.union("PinResult")
+]
+
+
+def _id(raw: strawberry.ID | None) -> int | None:
+    return int(raw) if raw is not None and str(raw).isdigit() else None
+
+
+def _reference_id(reference: str) -> int | None:
+    """A request id from "R42" (the QR reference) or "42"."""
+    text = reference.strip().upper().removeprefix("R")
+    return int(text) if text.isdigit() else None
+
+
+def _base_url(info: Info) -> str:
+    request = info.context.request
+    return str(request.base_url).rstrip("/") if request is not None else ""
+
+
+async def _principal(info: Info, merchant_id: strawberry.ID) -> merchants.Principal | None:
+    return await info.context.merchant_principal(_id(merchant_id))
+
+
+@strawberry.type
+class MerchantQuery:
+    @strawberry.field(description="Merchants you work for.")
+    async def my_merchants(self, info: Info) -> list[MerchantType] | None:
+        user = await info.context.viewer()
+        if user is None:
+            return None
+        return [MerchantType.from_domain(m, r) for m, r in await merchants.merchants_of(user.id)]
+
+    @strawberry.field(description="A payment request to pay, by id or QR reference (R42).")
+    async def payment_request(self, info: Info, reference: str) -> PaymentRequestType | None:
+        if await info.context.viewer() is None:
+            return None
+        request_id = _reference_id(reference)
+        found = await checkout.get_request(request_id) if request_id else None
+        return PaymentRequestType.from_domain(found, _base_url(info)) if found else None
+
+    @strawberry.field(description="The payment request a scanned QR payload points to.")
+    async def scan_payment_qr(self, info: Info, payload: str) -> PaymentRequestType | None:
+        if await info.context.viewer() is None:
+            return None
+        try:
+            qr = emvco.decode(payload.strip())
+        except emvco.InvalidPayload:
+            return None
+        request_id = _reference_id(qr.reference)
+        found = await checkout.get_request(request_id) if request_id else None
+        return PaymentRequestType.from_domain(found, _base_url(info)) if found else None
+
+
+@strawberry.type
+class MerchantMutation:
+    @strawberry.mutation(description="Open a merchant account that you own.")
+    async def onboard_merchant(self, info: Info, input: OnboardMerchantInput) -> MerchantResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        try:
+            currencies = tuple(Currency.parse(c) for c in input.currencies)
+            merchant = await merchants.onboard(
+                merchants.Onboarding(
+                    owner_user_id=user.id,
+                    name=input.name,
+                    mcc=input.mcc,
+                    country=input.country,
+                    city=input.city,
+                    currencies=currencies or (Currency.USD,),
+                    settlement_schedule=input.settlement_schedule.lower(),
+                    settlement_method_id=_id(input.settlement_method_id),
+                )
+            )
+        except UnknownCurrency as exc:
+            return validation_error("currencies", "INVALID", str(exc))
+        except merchants.InvalidMerchantDetails as exc:
+            return validation_error(exc.field, "INVALID", str(exc))
+        return MerchantPayload(merchant=MerchantType.from_domain(merchant, merchants.Role.OWNER))
+
+    @strawberry.mutation(description="Staff or API key: ask a customer to pay (QR/NFC).")
+    async def create_payment_request(
+        self, info: Info, input: CreatePaymentRequestInput
+    ) -> PaymentRequestResult:
+        principal = await _principal(info, input.merchant_id)
+        if principal is None:
+            return NotFound(code=ErrorCode.NOT_FOUND, message="No such merchant for you")
+        try:
+            currency = Currency.parse(input.currency)
+        except UnknownCurrency as exc:
+            return validation_error("currency", "INVALID", str(exc))
+        amount: Money | None = None
+        if input.amount is not None:
+            parsed = parse_amount(input.amount, input.currency)
+            if not isinstance(parsed, Money):
+                return parsed
+            amount = parsed
+        try:
+            created = await checkout.create_request(
+                principal,
+                checkout.NewPaymentRequest(
+                    currency=currency,
+                    amount=amount,
+                    order_id=input.order_id,
+                    description=input.description,
+                    expires_in=timedelta(minutes=input.expires_in_minutes),
+                ),
+            )
+        except REFUSALS as exc:
+            return refusal(exc, currency)
+        return PaymentRequestPayload(
+            request=PaymentRequestType.from_domain(created, _base_url(info))
+        )
+
+    @strawberry.mutation(description="Pay a merchant's request; confirm with your PIN.")
+    async def pay_payment_request(
+        self, info: Info, input: PayPaymentRequestInput
+    ) -> PayPaymentRequestResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        request_id = _reference_id(str(input.request_id))
+        request = await checkout.get_request(request_id) if request_id else None
+        if request is None:
+            return NotFound(code=ErrorCode.NOT_FOUND, message="No such payment request")
+        amount: Money | None = None
+        if input.amount is not None:
+            parsed = parse_amount(input.amount, request.currency.value)
+            if not isinstance(parsed, Money):
+                return parsed
+            amount = parsed
+        try:
+            await pins.verify_pin(user.id, input.pin)
+            paid = await checkout.pay_request(
+                checkout.PayRequest(user.id, request.id, amount, input.idempotency_key)
+            )
+        except REFUSALS as exc:
+            return refusal(exc, request.currency)
+        return PayPaymentRequestPayload(
+            payment=MerchantPaymentType(
+                transaction_id=strawberry.ID(str(paid.transaction_id)),
+                amount=paid.amount.format(),
+                currency=paid.amount.currency.value,
+                merchant_name=paid.merchant_name,
+                order_id=paid.order_id,
+            )
+        )
+
+    @strawberry.mutation(description="Owner or API key: refund all or part of a payment.")
+    async def refund_payment(self, info: Info, input: RefundPaymentInput) -> RefundResult:
+        principal = await _principal(info, input.merchant_id)
+        if principal is None:
+            return NotFound(code=ErrorCode.NOT_FOUND, message="No such merchant for you")
+        payment_id = _id(input.transaction_id)
+        if payment_id is None:
+            return NotFound(code=ErrorCode.NOT_FOUND, message="No such payment")
+        try:
+            currency = Currency.parse(
+                (await checkout.payment_currency(payment_id)) or Currency.USD.value
+            )
+            amount = parse_amount(input.amount, currency.value)
+            if not isinstance(amount, Money):
+                return amount
+            done = await checkout.refund(principal, payment_id, amount, input.idempotency_key)
+        except REFUSALS as exc:
+            return refusal(exc, Currency.USD)
+        return RefundPayload(
+            refund_transaction_id=strawberry.ID(str(done.refund_transaction_id)),
+            amount=done.amount.format(),
+            refunded_total=done.refunded_total.format(),
+            fully_refunded=done.fully_refunded,
+        )
+
+    @strawberry.mutation(description="Set or change your transaction PIN (4 to 6 digits).")
+    async def set_transaction_pin(self, info: Info, pin: str) -> PinResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        try:
+            await pins.set_pin(user.id, pin)
+        except pins.InvalidPinFormat as exc:
+            return validation_error("pin", "INVALID", str(exc))
+        return PinPayload(ok=True)
+
+    @strawberry.mutation(description="Owner: a key for your server; the secret is shown once.")
+    async def create_merchant_api_key(
+        self, info: Info, merchant_id: strawberry.ID, label: str, scopes: list[ApiScope]
+    ) -> ApiKeyResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        principal = await _principal(info, merchant_id)
+        if principal is None:
+            return NotFound(code=ErrorCode.NOT_FOUND, message="No such merchant for you")
+        try:
+            issued = await merchants.create_api_key(
+                principal, label, {merchants.Scope(s.value) for s in scopes}
+            )
+        except merchants.NotAllowed as exc:
+            return Forbidden(code=ErrorCode.FORBIDDEN, message=str(exc))
+        except merchants.InvalidMerchantDetails as exc:
+            return validation_error(exc.field, "INVALID", str(exc))
+        return ApiKeyPayload(id=strawberry.ID(str(issued.id)), prefix=issued.prefix, key=issued.key)
+
+
+@strawberry.type
+class MerchantSubscription:
+    @strawberry.subscription(description="Staff: a payment request's status as it changes.")
+    async def payment_request_updated(
+        self, info: Info, request_id: strawberry.ID
+    ) -> AsyncGenerator[PaymentRequestType, None]:
+        ctx = info.context
+        found = await checkout.get_request(_id(request_id) or 0)
+        principal = await ctx.merchant_principal(found.merchant_id if found else None)
+        if found is None or principal is None:
+            raise PublicError(ErrorCode.NOT_FOUND, "No such payment request for you")
+        async for message in listen(ctx.services.redis, payment_request_channel(found.id)):
+            current = await checkout.get_request(int(message["payload"]["request_id"]))
+            if current is not None:
+                yield PaymentRequestType.from_domain(current, "")

@@ -1,0 +1,412 @@
+"""Payment requests (shown as an EMVCo QR code and an NFC record), paying them, refunds.
+
+A dynamic request carries an amount and an order id and is paid once. A static
+request (the shop's printed code) has no amount: the payer types it, and it can be paid
+any number of times. Paying debits the payer's wallet and credits the merchant's
+payable in one entry; both sides hear about it through the outbox. Refunds, full or
+partial, are new entries the other way; together they never exceed the payment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from wallet.db.engine import Connection, connection, transaction
+from wallet.idempotency import service as idempotency
+from wallet.ledger import service as ledger
+from wallet.ledger.models import EntryDraft, OwnerType
+from wallet.merchants import emvco
+from wallet.merchants.errors import (
+    AmountMismatch,
+    DuplicateOrder,
+    InvalidMerchantDetails,
+    NotAllowed,
+    NotRefundable,
+    PaymentRequestNotFound,
+    PaymentRequestNotPayable,
+    RefundExceedsPayment,
+)
+from wallet.merchants.service import PAYABLE, Principal, Scope, open_payable
+from wallet.money import Currency, Money
+from wallet.outbox.service import Topic, emit, emit_many
+from wallet.transactions import service as transactions
+from wallet.transactions.models import TransactionStatus, TransactionType
+from wallet.transfers.errors import NonPositiveAmount
+from wallet.wallets.service import open_balance, spendable_account
+
+MAX_REQUEST_MINUTES = 24 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRequest:
+    id: int
+    merchant_id: int
+    merchant_name: str
+    merchant_city: str
+    mcc: str
+    country: str
+    currency: Currency
+    amount: Money | None
+    order_id: str | None
+    description: str
+    status: str
+    transaction_id: int | None
+    expires_at: datetime | None
+    created_at: datetime
+
+    @property
+    def reference(self) -> str:
+        return f"R{self.id}"
+
+    def qr_payload(self) -> str:
+        return emvco.encode(
+            emvco.MerchantQr(
+                reference=self.reference,
+                merchant_name=self.merchant_name,
+                merchant_city=self.merchant_city or "Online",
+                mcc=self.mcc,
+                country=self.country,
+                currency=self.currency,
+                amount=self.amount,
+                order_id=self.order_id,
+            )
+        )
+
+
+_SELECT = """
+    SELECT r.id, r.merchant_id, m.name AS merchant_name, m.city AS merchant_city, m.mcc,
+           m.country, r.currency, r.amount, r.order_id, r.description, r.status,
+           r.transaction_id, r.expires_at, r.created_at
+    FROM payment_request r JOIN merchant m ON m.id = r.merchant_id
+"""
+
+
+def _request(row: Any) -> PaymentRequest:
+    currency = Currency(row["currency"])
+    status = row["status"]
+    if (
+        status == "open"
+        and row["expires_at"] is not None
+        and row["expires_at"] <= datetime.now(UTC)
+    ):
+        status = "expired"
+    return PaymentRequest(
+        id=int(row["id"]),
+        merchant_id=int(row["merchant_id"]),
+        merchant_name=row["merchant_name"],
+        merchant_city=row["merchant_city"],
+        mcc=row["mcc"],
+        country=row["country"],
+        currency=currency,
+        amount=None if row["amount"] is None else Money(int(row["amount"]), currency),
+        order_id=row["order_id"],
+        description=row["description"],
+        status=status,
+        transaction_id=row["transaction_id"],
+        expires_at=row["expires_at"],
+        created_at=row["created_at"],
+    )
+
+
+async def _load(conn: Connection, request_id: int) -> PaymentRequest:
+    row = await conn.fetchrow(f"{_SELECT} WHERE r.id = $1", request_id)
+    if row is None:
+        raise PaymentRequestNotFound()
+    return _request(row)
+
+
+async def get_request(request_id: int) -> PaymentRequest | None:
+    async with connection() as conn:
+        row = await conn.fetchrow(f"{_SELECT} WHERE r.id = $1", request_id)
+    return _request(row) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class NewPaymentRequest:
+    currency: Currency
+    amount: Money | None  # None: a static code
+    order_id: str | None = None
+    description: str = ""
+    expires_in: timedelta = timedelta(minutes=15)
+
+
+async def create_request(principal: Principal, new: NewPaymentRequest) -> PaymentRequest:
+    if not principal.may(Scope.PAYMENTS_WRITE):
+        raise NotAllowed("create payment requests")
+    if new.amount is not None and not new.amount.is_positive:
+        raise NonPositiveAmount()
+    if new.amount is not None and new.amount.currency is not new.currency:
+        raise AmountMismatch("The amount is not in the request's currency")
+    if not timedelta(minutes=1) <= new.expires_in <= timedelta(minutes=MAX_REQUEST_MINUTES):
+        raise InvalidMerchantDetails("expiresInMinutes", "A request lasts 1 minute to 1 day")
+    if new.order_id is not None and not 1 <= len(new.order_id) <= 25:
+        raise InvalidMerchantDetails("orderId", "An order id is 1 to 25 characters")
+    async with transaction() as conn:
+        await open_payable(conn, principal.merchant_id, new.currency)
+        request_id = await conn.fetchval(
+            "INSERT INTO payment_request (merchant_id, currency, amount, order_id, description, "
+            "expires_at) VALUES ($1, $2, $3, $4, $5, CASE WHEN $3::bigint IS NULL THEN NULL "
+            "ELSE now() + $6::interval END) ON CONFLICT (merchant_id, order_id) DO NOTHING "
+            "RETURNING id",
+            principal.merchant_id,
+            new.currency.value,
+            None if new.amount is None else new.amount.amount_minor,
+            new.order_id,
+            new.description[:140],
+            new.expires_in,
+        )
+        if request_id is None:
+            raise DuplicateOrder(new.order_id or "")
+        return await _load(conn, int(request_id))
+
+
+async def request_for_merchant(principal: Principal, request_id: int) -> PaymentRequest:
+    if not principal.may(Scope.PAYMENTS_READ):
+        raise NotAllowed("see payment requests")
+    found = await get_request(request_id)
+    if found is None or found.merchant_id != principal.merchant_id:
+        raise PaymentRequestNotFound()
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class PayRequest:
+    payer_id: int
+    request_id: int
+    amount: Money | None  # required for a static code, must match a dynamic one
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantPayment:
+    transaction_id: int
+    request_id: int
+    amount: Money
+    merchant_name: str
+    order_id: str | None
+    created_at: datetime
+
+
+async def pay_request(command: PayRequest) -> MerchantPayment:
+    """Pay a payment request from the payer's wallet; exactly once per key."""
+    idempotency.validate_key(command.idempotency_key)
+    principal = f"user:{command.payer_id}"
+    fingerprint = idempotency.fingerprint(
+        {
+            "op": "payPaymentRequest",
+            "request": command.request_id,
+            "amount": None if command.amount is None else command.amount.amount_minor,
+        }
+    )
+    async with transaction() as conn:
+        replay = await idempotency.claim(conn, principal, command.idempotency_key, fingerprint)
+        if replay is not None:
+            return await _payment(conn, int(replay["transaction_id"]))
+        row = await conn.fetchrow(
+            "SELECT id, status, amount, currency, expires_at FROM payment_request "
+            "WHERE id = $1 FOR UPDATE",
+            command.request_id,
+        )
+        if row is None:
+            raise PaymentRequestNotFound()
+        request = await _load(conn, command.request_id)
+        if request.status != "open":
+            raise PaymentRequestNotPayable(request.status)
+        amount = _amount_to_pay(request, command.amount)
+        source, _ = await spendable_account(conn, command.payer_id, amount)
+        payable = await ledger.find_account(
+            conn, OwnerType.MERCHANT, request.merchant_id, amount.currency, PAYABLE
+        )
+        assert payable is not None  # opened with the request
+        entry_id = await ledger.post_entry(
+            conn,
+            EntryDraft.transfer(
+                "merchant_payment", source, payable, amount, f"payment request {request.id}"
+            ),
+        )
+        transaction_id, _ = await transactions.record_completed(
+            conn,
+            transactions.NewTransaction(
+                type=TransactionType.PAYMENT,
+                amount=amount,
+                initiator_user_id=command.payer_id,
+                note=request.description or (request.order_id or ""),
+                merchant_id=request.merchant_id,
+                payment_request_id=request.id,
+            ),
+            entry_id,
+        )
+        if request.amount is not None:  # a dynamic request is paid once
+            await conn.execute(
+                "UPDATE payment_request SET status = 'paid', transaction_id = $2, paid_at = now() "
+                "WHERE id = $1",
+                request.id,
+                transaction_id,
+            )
+        await emit(
+            conn,
+            Topic.PAYMENT_REQUEST_UPDATED,
+            {
+                "request_id": request.id,
+                "merchant_id": request.merchant_id,
+                "status": "paid",
+                "transaction_id": transaction_id,
+            },
+        )
+        await emit(
+            conn,
+            Topic.BALANCE_CHANGED,
+            {"user_id": command.payer_id, "currency": amount.currency.value},
+        )
+        await idempotency.remember(
+            conn,
+            principal,
+            command.idempotency_key,
+            fingerprint,
+            {"transaction_id": transaction_id},
+        )
+        return await _payment(conn, transaction_id)
+
+
+def _amount_to_pay(request: PaymentRequest, offered: Money | None) -> Money:
+    if request.amount is not None:
+        if offered is not None and offered != request.amount:
+            raise AmountMismatch(f"This request is for {request.amount.format()}")
+        return request.amount
+    if offered is None:
+        raise AmountMismatch("Type the amount to pay")
+    if offered.currency is not request.currency:
+        raise AmountMismatch(f"This merchant takes {request.currency.value}")
+    if not offered.is_positive:
+        raise NonPositiveAmount()
+    return offered
+
+
+async def _payment(conn: Connection, transaction_id: int) -> MerchantPayment:
+    row = await conn.fetchrow(
+        "SELECT t.id, t.payment_request_id, t.amount, t.currency, t.created_at, m.name, "
+        "r.order_id FROM money_transaction t JOIN merchant m ON m.id = t.merchant_id "
+        "JOIN payment_request r ON r.id = t.payment_request_id WHERE t.id = $1",
+        transaction_id,
+    )
+    return MerchantPayment(
+        transaction_id=int(row["id"]),
+        request_id=int(row["payment_request_id"]),
+        amount=Money(int(row["amount"]), Currency(row["currency"])),
+        merchant_name=row["name"],
+        order_id=row["order_id"],
+        created_at=row["created_at"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    refund_transaction_id: int
+    payment_transaction_id: int
+    amount: Money
+    refunded_total: Money
+    fully_refunded: bool
+
+
+async def refund(
+    principal: Principal, payment_id: int, amount: Money, idempotency_key: str
+) -> Refund:
+    """Give back all or part of a payment; all refunds together never exceed it."""
+    if not principal.may(Scope.REFUNDS_WRITE):
+        raise NotAllowed("refund payments")
+    if not amount.is_positive:
+        raise NonPositiveAmount()
+    idempotency.validate_key(idempotency_key)
+    key_owner = f"merchant:{principal.merchant_id}"
+    fingerprint = idempotency.fingerprint(
+        {"op": "refundPayment", "payment": payment_id, "amount": amount.amount_minor}
+    )
+    async with transaction() as conn:
+        replay = await idempotency.claim(conn, key_owner, idempotency_key, fingerprint)
+        if replay is not None:
+            return await _refund(conn, int(replay["refund_id"]))
+        # Locking the payment serialises its refunds, so their sum is checked exactly.
+        payment = await conn.fetchrow(
+            "SELECT id, type, status, initiator_user_id, merchant_id, currency, amount, "
+            "refunded_amount FROM money_transaction WHERE id = $1 FOR UPDATE",
+            payment_id,
+        )
+        if payment is None or payment["merchant_id"] != principal.merchant_id:
+            raise NotRefundable("no such payment for this merchant")
+        if payment["type"] != TransactionType.PAYMENT.value:
+            raise NotRefundable("it is not a payment")
+        if payment["status"] != TransactionStatus.COMPLETED.value:
+            raise NotRefundable(f"it is {payment['status']}")
+        if amount.currency.value != payment["currency"]:
+            raise AmountMismatch(f"The payment was in {payment['currency']}")
+        refundable = int(payment["amount"]) - int(payment["refunded_amount"])
+        if amount.amount_minor > refundable:
+            raise RefundExceedsPayment(refundable)
+        payer_id = int(payment["initiator_user_id"])
+        payable = await ledger.find_account(
+            conn, OwnerType.MERCHANT, principal.merchant_id, amount.currency, PAYABLE
+        )
+        assert payable is not None
+        wallet = await open_balance(conn, payer_id, amount.currency)
+        entry_id = await ledger.post_entry(
+            conn,
+            EntryDraft.transfer("refund", payable, wallet, amount, f"refund of {payment_id}"),
+        )
+        refund_id, _ = await transactions.record_completed(
+            conn,
+            transactions.NewTransaction(
+                type=TransactionType.REFUND,
+                amount=amount,
+                initiator_user_id=None,
+                counterparty_user_id=payer_id,
+                merchant_id=principal.merchant_id,
+                refund_of_id=payment_id,
+            ),
+            entry_id,
+        )
+        refunded = await conn.fetchval(
+            "UPDATE money_transaction SET refunded_amount = refunded_amount + $2 WHERE id = $1 "
+            "RETURNING refunded_amount",
+            payment_id,
+            amount.amount_minor,
+        )
+        if refunded == payment["amount"]:
+            await transactions.transition(
+                conn, payment_id, TransactionStatus.REVERSED, reason="fully refunded"
+            )
+        await emit_many(
+            conn,
+            Topic.BALANCE_CHANGED,
+            [{"user_id": payer_id, "currency": amount.currency.value}],
+        )
+        await idempotency.remember(
+            conn, key_owner, idempotency_key, fingerprint, {"refund_id": refund_id}
+        )
+        return await _refund(conn, refund_id)
+
+
+async def _refund(conn: Connection, refund_id: int) -> Refund:
+    row = await conn.fetchrow(
+        "SELECT r.id, r.amount, r.currency, p.id AS payment_id, p.amount AS paid, "
+        "p.refunded_amount FROM money_transaction r "
+        "JOIN money_transaction p ON p.id = r.refund_of_id WHERE r.id = $1",
+        refund_id,
+    )
+    currency = Currency(row["currency"])
+    return Refund(
+        refund_transaction_id=int(row["id"]),
+        payment_transaction_id=int(row["payment_id"]),
+        amount=Money(int(row["amount"]), currency),
+        refunded_total=Money(int(row["refunded_amount"]), currency),
+        fully_refunded=row["refunded_amount"] == row["paid"],
+    )
+
+
+async def payment_currency(payment_id: int) -> str | None:
+    async with connection() as conn:
+        value = await conn.fetchval(
+            "SELECT currency FROM money_transaction WHERE id = $1", payment_id
+        )
+    return None if value is None else str(value)

@@ -1,0 +1,55 @@
+"""Merchant refusals; each maps to a typed GraphQL error. Nothing is written when raised."""
+
+from __future__ import annotations
+
+
+class MerchantError(Exception):
+    pass
+
+
+class MerchantNotFound(MerchantError):
+    def __init__(self) -> None:
+        super().__init__("No such merchant for you")
+
+
+class NotAllowed(MerchantError):
+    def __init__(self, what: str) -> None:
+        super().__init__(f"You are not allowed to {what}")
+
+
+class InvalidMerchantDetails(MerchantError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class PaymentRequestNotFound(MerchantError):
+    def __init__(self) -> None:
+        super().__init__("No such payment request")
+
+
+class PaymentRequestNotPayable(MerchantError):
+    def __init__(self, status: str) -> None:
+        super().__init__(f"This payment request is {status}")
+        self.status = status
+
+
+class AmountMismatch(MerchantError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+class DuplicateOrder(MerchantError):
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"Order {order_id} already has a payment request")
+
+
+class RefundExceedsPayment(MerchantError):
+    def __init__(self, refundable: int) -> None:
+        super().__init__("That is more than is left to refund")
+        self.refundable = refundable
+
+
+class NotRefundable(MerchantError):
+    def __init__(self, why: str) -> None:
+        super().__init__(f"This cannot be refunded: {why}")

@@ -1,0 +1,267 @@
+"""Merchant onboarding, staff roles and API keys.
+
+A merchant has one payable ledger account per currency (a liability of the platform,
+hot: every sale credits it without a row lock, docs/ledger.md). Staff are users with a
+role: an owner manages everything, a cashier takes payments. Servers authenticate
+with API keys: `mk_<prefix>_<secret>`, shown once, stored as SHA-256, scoped, revocable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from enum import Enum
+
+from wallet.db.engine import Connection, connection, transaction
+from wallet.ledger import service as ledger
+from wallet.ledger.models import AccountType, OwnerType
+from wallet.merchants.errors import InvalidMerchantDetails, MerchantNotFound, NotAllowed
+
+__all__ = ["InvalidMerchantDetails", "MerchantNotFound", "NotAllowed"]
+from wallet.money import Currency
+
+PAYABLE = "payable"
+KEY_PREFIX = "mk_"
+
+
+class Role(Enum):
+    OWNER = "owner"
+    CASHIER = "cashier"
+
+
+class Scope(Enum):
+    PAYMENTS_WRITE = "payments:write"
+    REFUNDS_WRITE = "refunds:write"
+    PAYMENTS_READ = "payments:read"
+
+
+@dataclass(frozen=True, slots=True)
+class Merchant:
+    id: int
+    name: str
+    mcc: str
+    country: str
+    city: str
+    settlement_schedule: str
+    fee_percent_bp: int
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Onboarding:
+    owner_user_id: int
+    name: str
+    mcc: str
+    country: str
+    city: str
+    currencies: tuple[Currency, ...] = (Currency.USD,)
+    settlement_schedule: str = "daily"
+    settlement_method_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who acts for a merchant: a staff user (with a role) or an API key (with scopes)."""
+
+    merchant_id: int
+    user_id: int | None
+    role: Role | None
+    scopes: frozenset[Scope]
+
+    def may(self, scope: Scope) -> bool:
+        if self.role is Role.OWNER:
+            return True
+        if self.role is Role.CASHIER:
+            return scope in (Scope.PAYMENTS_WRITE, Scope.PAYMENTS_READ)
+        return scope in self.scopes
+
+
+_COLUMNS = "id, name, mcc, country, city, settlement_schedule, fee_percent_bp, status"
+
+
+_INSERT_MERCHANT = (
+    "INSERT INTO merchant (name, owner_user_id, mcc, country, city, "  # noqa: S608
+    "settlement_schedule, settlement_method_id) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+    "RETURNING " + _COLUMNS
+)
+
+
+def _merchant(row: object) -> Merchant:
+    return Merchant(**dict(row))  # type: ignore[call-overload]
+
+
+def _validate(o: Onboarding) -> None:
+    if not 2 <= len(o.name.strip()) <= 60:
+        raise InvalidMerchantDetails("name", "A business name is 2 to 60 characters")
+    if not (len(o.mcc) == 4 and o.mcc.isdigit()):
+        raise InvalidMerchantDetails("mcc", "A merchant category code is 4 digits")
+    if not (len(o.country) == 2 and o.country.isalpha()):
+        raise InvalidMerchantDetails("country", "A country is a 2-letter ISO code")
+    if o.settlement_schedule not in ("daily", "weekly"):
+        raise InvalidMerchantDetails("settlementSchedule", "Settlement is daily or weekly")
+
+
+async def open_payable(conn: Connection, merchant_id: int, currency: Currency) -> int:
+    account_id = await ledger.open_account(
+        conn,
+        owner_type=OwnerType.MERCHANT,
+        owner_id=merchant_id,
+        currency=currency,
+        purpose=PAYABLE,
+        account_type=AccountType.LIABILITY,
+        no_overdraft=True,
+    )
+    await conn.execute("UPDATE ledger_account SET hot = true WHERE id = $1", account_id)
+    return account_id
+
+
+async def onboard(o: Onboarding) -> Merchant:
+    _validate(o)
+    async with transaction() as conn:
+        if o.settlement_method_id is not None:
+            owned = await conn.fetchval(
+                "SELECT 1 FROM payment_method WHERE id = $1 AND user_id = $2 "
+                "AND kind = 'bank_account' AND status = 'active'",
+                o.settlement_method_id,
+                o.owner_user_id,
+            )
+            if not owned:
+                raise InvalidMerchantDetails(
+                    "settlementMethodId", "Settle to one of your linked bank accounts"
+                )
+        row = await conn.fetchrow(
+            _INSERT_MERCHANT,
+            o.name.strip(),
+            o.owner_user_id,
+            o.mcc,
+            o.country.upper(),
+            o.city.strip(),
+            o.settlement_schedule,
+            o.settlement_method_id,
+        )
+        merchant = _merchant(row)
+        await conn.execute(
+            "INSERT INTO merchant_staff (merchant_id, user_id, role) VALUES ($1, $2, 'owner')",
+            merchant.id,
+            o.owner_user_id,
+        )
+        for currency in o.currencies:
+            await open_payable(conn, merchant.id, currency)
+    return merchant
+
+
+async def get_merchant(merchant_id: int) -> Merchant | None:
+    async with connection() as conn:
+        row = await conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM merchant WHERE id = $1",  # noqa: S608
+            merchant_id,
+        )
+    return _merchant(row) if row else None
+
+
+async def merchants_of(user_id: int) -> list[tuple[Merchant, Role]]:
+    async with connection() as conn:
+        rows = await conn.fetch(
+            "SELECT m.id, m.name, m.mcc, m.country, m.city, m.settlement_schedule, "
+            "m.fee_percent_bp, m.status, s.role FROM merchant m "
+            "JOIN merchant_staff s ON s.merchant_id = m.id WHERE s.user_id = $1 ORDER BY m.id",
+            user_id,
+        )
+    found = []
+    for r in rows:
+        fields = dict(r)
+        role = Role(fields.pop("role"))
+        found.append((_merchant(fields), role))
+    return found
+
+
+async def staff_principal(merchant_id: int, user_id: int) -> Principal:
+    """The user acting for the merchant, or `MerchantNotFound` if they are not staff."""
+    async with connection() as conn:
+        role = await conn.fetchval(
+            "SELECT role FROM merchant_staff WHERE merchant_id = $1 AND user_id = $2",
+            merchant_id,
+            user_id,
+        )
+    if role is None:
+        raise MerchantNotFound()
+    return Principal(merchant_id, user_id, Role(role), frozenset())
+
+
+async def add_staff(principal: Principal, user_id: int, role: Role) -> None:
+    if principal.role is not Role.OWNER:
+        raise NotAllowed("manage staff")
+    async with transaction() as conn:
+        await conn.execute(
+            "INSERT INTO merchant_staff (merchant_id, user_id, role) VALUES ($1, $2, $3) "
+            "ON CONFLICT (merchant_id, user_id) DO UPDATE SET role = EXCLUDED.role",
+            principal.merchant_id,
+            user_id,
+            role.value,
+        )
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    id: int
+    prefix: str
+    key: str  # shown once
+
+
+async def create_api_key(principal: Principal, label: str, scopes: set[Scope]) -> IssuedKey:
+    if principal.role is not Role.OWNER:
+        raise NotAllowed("create API keys")
+    if not scopes:
+        raise InvalidMerchantDetails("scopes", "Give the key at least one scope")
+    prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    async with transaction() as conn:
+        key_id = await conn.fetchval(
+            "INSERT INTO merchant_api_key (merchant_id, prefix, secret_hash, scopes, label) "
+            "VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            principal.merchant_id,
+            prefix,
+            _digest(secret),
+            sorted(s.value for s in scopes),
+            label,
+        )
+    return IssuedKey(int(key_id), prefix, f"{KEY_PREFIX}{prefix}_{secret}")
+
+
+async def revoke_api_key(principal: Principal, key_id: int) -> None:
+    if principal.role is not Role.OWNER:
+        raise NotAllowed("revoke API keys")
+    async with transaction() as conn:
+        done = await conn.fetchval(
+            "UPDATE merchant_api_key SET revoked_at = now() WHERE id = $1 AND merchant_id = $2 "
+            "AND revoked_at IS NULL RETURNING id",
+            key_id,
+            principal.merchant_id,
+        )
+    if done is None:
+        raise MerchantNotFound()
+
+
+async def authenticate_api_key(raw: str) -> Principal | None:
+    """The merchant principal of a presented key, or None (unknown, revoked, forged)."""
+    if not raw.startswith(KEY_PREFIX):
+        return None
+    prefix, _, secret = raw[len(KEY_PREFIX) :].partition("_")
+    if not prefix or not secret:
+        return None
+    async with connection() as conn:
+        row = await conn.fetchrow(
+            "SELECT k.merchant_id, k.secret_hash, k.scopes FROM merchant_api_key k "
+            "JOIN merchant m ON m.id = k.merchant_id "
+            "WHERE k.prefix = $1 AND k.revoked_at IS NULL AND m.status = 'active'",
+            prefix,
+        )
+    if row is None or not hmac.compare_digest(row["secret_hash"], _digest(secret)):
+        return None
+    scopes = frozenset(Scope(s) for s in row["scopes"])
+    return Principal(int(row["merchant_id"]), None, None, scopes)
