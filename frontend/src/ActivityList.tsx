@@ -16,6 +16,8 @@ const TYPE_LABELS: Partial<Record<TransactionType, string>> = {
   ADD: "Money added",
   WITHDRAWAL: "Withdrawals",
   REVERSAL: "Reversals",
+  PAYMENT: "Payments",
+  REFUND: "Refunds",
   PROMOTIONAL_CREDIT: "Promotions",
 };
 
@@ -29,6 +31,10 @@ function title(item: Item): string {
       return `Withdrawal to ${item.paymentMethod ?? "your bank"}`;
     case "REVERSAL":
       return item.direction === "IN" ? "Reversal: money back" : "Reversal";
+    case "PAYMENT":
+      return `Paid ${item.merchant ?? "a merchant"}`;
+    case "REFUND":
+      return `Refund from ${item.merchant ?? "a merchant"}`;
   }
   const who = item.counterparty ? `@${item.counterparty}` : item.recipientContact ?? "someone";
   return item.direction === "IN" ? `From ${who}` : `To ${who}`;

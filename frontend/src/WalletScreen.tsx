@@ -5,11 +5,14 @@ import { ActivityList } from "./ActivityList";
 import { FundingForm } from "./FundingForms";
 import { formatMoney } from "./money";
 import { NotificationsPanel } from "./NotificationsPanel";
+import { PayMerchant } from "./PayMerchant";
+import { PointOfSale } from "./PointOfSale";
 import { RequestMoneyForm, RequestsPanel } from "./RequestsPanel";
 import { SendMoneyForm } from "./SendMoneyForm";
 import {
   BalanceChangedDocument,
   LogOutDocument,
+  MyMerchantsDocument,
   TransactionUpdatedDocument,
   WalletBalancesDocument,
   type BalanceChangedSubscription,
@@ -17,10 +20,14 @@ import {
 
 const ACTIONS = [
   ["send", "Send"],
+  ["pay", "Pay"],
   ["request", "Request"],
-  ["add", "Add money"],
+  ["add", "Add"],
   ["withdraw", "Withdraw"],
 ] as const;
+
+/** A payment link (`/?pay=R42`, also what the NFC record carries) opens the Pay tab. */
+const payReference = new URLSearchParams(window.location.search).get("pay");
 type Action = (typeof ACTIONS)[number][0];
 
 type Balance = BalanceChangedSubscription["balanceChanged"];
@@ -32,7 +39,9 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
   const [flash, setFlash] = useState<string | null>(null);
   const [changes, setChanges] = useState(0);
   const [, logOut] = useMutation(LogOutDocument);
-  const [action, setAction] = useState<Action>("send");
+  const [action, setAction] = useState<Action>(payReference ? "pay" : "send");
+  const [{ data: merchantData }] = useQuery({ query: MyMerchantsDocument });
+  const shop = merchantData?.myMerchants?.[0];
   const [transactionUpdates] = useSubscription({ query: TransactionUpdatedDocument });
 
   // A transaction changed status somewhere (a top-up settled, a payout failed...).
@@ -101,6 +110,7 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
           </article>
         ))}
       </div>
+      {shop && <PointOfSale merchantId={shop.id} merchantName={shop.name} />}
       <NotificationsPanel refreshKey={changes} />
       <RequestsPanel refreshKey={changes} />
       <div className="tabs actions" role="tablist" aria-label="Move money">
@@ -111,6 +121,7 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
         ))}
       </div>
       {action === "send" && <SendMoneyForm />}
+      {action === "pay" && <PayMerchant initialReference={payReference} />}
       {action === "request" && <RequestMoneyForm onRequested={() => setChanges((n) => n + 1)} />}
       {action === "add" && <FundingForm direction="add" />}
       {action === "withdraw" && <FundingForm direction="withdraw" />}

@@ -33,7 +33,7 @@ async def test_add_money_by_card_and_a_declined_card_is_explained(
     browser: Browser, web_app: WebApp
 ) -> None:
     page = await logged_in_phone(browser, web_app, await registered_user(web_app))
-    await page.get_by_role("tab", name="Add money").click()
+    await page.get_by_role("tab", name="Add").click()
     await expect(page.get_by_text("Link a card or bank account first.")).to_be_visible()
     await link_card(page, "4242 4242 4242 4242")
     await expect(page.get_by_label("From")).to_contain_text("Visa ending 4242")
@@ -61,7 +61,7 @@ async def test_bank_top_up_is_pending_then_arrives_live_with_its_detail(
     browser: Browser, web_app: WebApp
 ) -> None:
     page = await logged_in_phone(browser, web_app, await registered_user(web_app))
-    await page.get_by_role("tab", name="Add money").click()
+    await page.get_by_role("tab", name="Add").click()
     await link_bank(page)
     await page.get_by_label("Amount (USD)").fill("40")
     await page.get_by_role("button", name="Add money", exact=True).click()
