@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from arq import cron
 from arq.connections import RedisSettings
 from redis.asyncio import Redis
@@ -22,6 +23,7 @@ from wallet.gateway.sandbox import SandboxGateway
 from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
 from wallet.log import configure_logging
+from wallet.merchants import webhooks
 from wallet.notifications import money as money_notifications
 from wallet.notifications import service as notifications
 from wallet.notifications.email import SandboxEmailProvider
@@ -49,6 +51,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         day_seconds=SETTINGS.sandbox_day_seconds,
         slow_seconds=SETTINGS.sandbox_slow_seconds,
     )
+    ctx["webhook_http"] = httpx.AsyncClient(timeout=10, follow_redirects=False)
     ctx["relay_stop"] = asyncio.Event()
     relay = OutboxRelay(publisher=ctx["app_redis"], jobs=ctx["redis"])
     ctx["relay_task"] = asyncio.create_task(relay.run(ctx["relay_stop"]))
@@ -58,6 +61,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     ctx["relay_stop"].set()
     await ctx["relay_task"]
     await ctx["app_redis"].aclose()
+    await ctx["webhook_http"].aclose()
     await engine.disconnect()
 
 
@@ -89,6 +93,15 @@ async def deliver_gateway_events(ctx: dict[str, Any]) -> int:
     """Play the sandbox gateway's due callbacks (ACH settlements, payouts, late charges)."""
     outcomes = await funding.deliver_sandbox_events(ctx["gateway"], SETTINGS.gateway_webhook_secret)
     return len(outcomes)
+
+
+async def deliver_webhooks(ctx: dict[str, Any]) -> int:
+    """POST due merchant webhooks (signed), retrying failures with backoff."""
+    return await webhooks.deliver_due(
+        ctx["webhook_http"],
+        datetime.now(UTC),
+        retry_base=timedelta(seconds=SETTINGS.webhook_retry_base_seconds),
+    )
 
 
 async def roll_up_hot_accounts(ctx: dict[str, Any]) -> int:
@@ -132,6 +145,7 @@ class WorkerSettings:
     cron_jobs = [  # noqa: RUF012
         cron(deliver_gateway_events, second=EVERY_TWO_SECONDS, unique=True),
         cron(roll_up_hot_accounts, second=set(range(60)), unique=True),
+        cron(deliver_webhooks, second=EVERY_TWO_SECONDS, unique=True),
         cron(expire_holds, second={5}, unique=True),
         cron(expire_requests, second={15}, unique=True),
         cron(expire_unclaimed_transfers, second={25}, unique=True),

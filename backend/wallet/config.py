@@ -59,6 +59,7 @@ class Settings:
     sandbox_slow_seconds: float = 30.0
     unclaimed_transfer_days: int = 14
     money_request_days: int = 30
+    webhook_retry_base_seconds: float = 30.0
 
     @property
     def is_production(self) -> bool:
@@ -95,6 +96,7 @@ class Settings:
             sandbox_slow_seconds=_float("WALLET_SANDBOX_SLOW_SECONDS", 30.0),
             unclaimed_transfer_days=_int("WALLET_UNCLAIMED_TRANSFER_DAYS", 14),
             money_request_days=_int("WALLET_MONEY_REQUEST_DAYS", 30),
+            webhook_retry_base_seconds=_float("WALLET_WEBHOOK_RETRY_BASE_SECONDS", 30.0),
         )
 
     def check_production_secrets(self) -> None:

@@ -17,7 +17,7 @@ from wallet.db.engine import Connection, connection, transaction
 from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
 from wallet.ledger.models import EntryDraft, OwnerType
-from wallet.merchants import emvco
+from wallet.merchants import emvco, webhooks
 from wallet.merchants.errors import (
     AmountMismatch,
     DuplicateOrder,
@@ -30,7 +30,7 @@ from wallet.merchants.errors import (
 )
 from wallet.merchants.service import PAYABLE, Principal, Scope, open_payable
 from wallet.money import Currency, Money
-from wallet.outbox.service import Topic, emit, emit_many
+from wallet.outbox.service import Topic, emit
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
 from wallet.transfers.errors import NonPositiveAmount
@@ -245,6 +245,18 @@ async def pay_request(command: PayRequest) -> MerchantPayment:
                 request.id,
                 transaction_id,
             )
+        await webhooks.enqueue(
+            conn,
+            request.merchant_id,
+            "payment.succeeded",
+            {
+                "payment_request_id": request.id,
+                "order_id": request.order_id,
+                "transaction_id": transaction_id,
+                "amount": amount.format(),
+                "currency": amount.currency.value,
+            },
+        )
         await emit(
             conn,
             Topic.PAYMENT_REQUEST_UPDATED,
@@ -376,10 +388,22 @@ async def refund(
             await transactions.transition(
                 conn, payment_id, TransactionStatus.REVERSED, reason="fully refunded"
             )
-        await emit_many(
+        await webhooks.enqueue(
+            conn,
+            principal.merchant_id,
+            "refund.succeeded",
+            {
+                "payment_transaction_id": payment_id,
+                "refund_transaction_id": refund_id,
+                "amount": amount.format(),
+                "currency": amount.currency.value,
+                "refunded_total": Money(int(refunded), amount.currency).format(),
+            },
+        )
+        await emit(
             conn,
             Topic.BALANCE_CHANGED,
-            [{"user_id": payer_id, "currency": amount.currency.value}],
+            {"user_id": payer_id, "currency": amount.currency.value},
         )
         await idempotency.remember(
             conn, key_owner, idempotency_key, fingerprint, {"refund_id": refund_id}

@@ -15,7 +15,13 @@ from strawberry.extensions import (
 )
 
 from wallet.api.graphql.errors import should_mask_error
-from wallet.api.graphql.merchants import MerchantMutation, MerchantQuery, MerchantSubscription
+from wallet.api.graphql.merchants import (
+    MerchantMutation,
+    MerchantQuery,
+    MerchantSubscription,
+    WebhookMutation,
+    WebhookQuery,
+)
 from wallet.api.graphql.notifications import NotificationMutation, NotificationQuery
 from wallet.api.graphql.operators import OperatorMutation, OperatorQuery
 from wallet.api.graphql.payments import PaymentMutation, PaymentQuery
@@ -36,6 +42,7 @@ class Query(
     NotificationQuery,
     OperatorQuery,
     MerchantQuery,
+    WebhookQuery,
 ):
     pass
 
@@ -49,6 +56,7 @@ class Mutation(
     NotificationMutation,
     OperatorMutation,
     MerchantMutation,
+    WebhookMutation,
 ):
     pass
 
