@@ -23,7 +23,7 @@ from wallet.gateway.sandbox import SandboxGateway
 from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
 from wallet.log import configure_logging
-from wallet.merchants import webhooks
+from wallet.merchants import settlement, webhooks
 from wallet.notifications import money as money_notifications
 from wallet.notifications import service as notifications
 from wallet.notifications.email import SandboxEmailProvider
@@ -104,6 +104,11 @@ async def deliver_webhooks(ctx: dict[str, Any]) -> int:
     )
 
 
+async def settle_merchants(ctx: dict[str, Any]) -> int:
+    """Pay out every merchant whose settlement is due (daily or weekly), less fees."""
+    return len(await settlement.settle_due(ctx["gateway"], datetime.now(UTC)))
+
+
 async def roll_up_hot_accounts(ctx: dict[str, Any]) -> int:
     """Fold hot accounts' queued postings into their totals and snapshots."""
     async with transaction() as conn:
@@ -149,6 +154,7 @@ class WorkerSettings:
         cron(expire_holds, second={5}, unique=True),
         cron(expire_requests, second={15}, unique=True),
         cron(expire_unclaimed_transfers, second={25}, unique=True),
+        cron(settle_merchants, minute={0}, second={45}, unique=True),
         cron(purge_idempotency_keys, minute={7}, second={35}, unique=True),
     ]
     on_startup = startup

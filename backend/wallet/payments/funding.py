@@ -278,11 +278,12 @@ async def _resolve_locked(
         await transactions.transition(
             conn, transaction_id, TransactionStatus.FAILED, reason=reason or "failed"
         )
-    await emit(
-        conn,
-        Topic.BALANCE_CHANGED,
-        {"user_id": int(row["initiator_user_id"]), "currency": row["currency"]},
-    )
+    if row["initiator_user_id"] is not None:  # a merchant settlement has no user
+        await emit(
+            conn,
+            Topic.BALANCE_CHANGED,
+            {"user_id": int(row["initiator_user_id"]), "currency": row["currency"]},
+        )
 
 
 _LOCK_OPEN = (
@@ -311,6 +312,7 @@ _EVENT_TYPES: dict[str, frozenset[EventType]] = {
         }
     ),
     "withdrawal": frozenset({EventType.PAYOUT_PAID, EventType.PAYOUT_FAILED}),
+    "settlement": frozenset({EventType.PAYOUT_PAID, EventType.PAYOUT_FAILED}),
 }
 
 

@@ -22,7 +22,7 @@ from wallet.api.graphql.errors import (
     validation_error,
 )
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
-from wallet.merchants import checkout, emvco, webhooks
+from wallet.merchants import checkout, emvco, settlement, webhooks
 from wallet.merchants import service as merchants
 from wallet.money import Currency, Money, UnknownCurrency
 from wallet.realtime.channels import payment_request_channel
@@ -512,3 +512,51 @@ class WebhookMutation:
         except merchants.MerchantNotFound:
             return NotFound(code=ErrorCode.NOT_FOUND, message="No such delivery")
         return WebhookDeliveryType.from_domain(delivery)
+
+
+@strawberry.type(name="SettlementBatch")
+class SettlementBatchType:
+    id: strawberry.ID
+    currency: str
+    payments: int
+    gross: str
+    fee: str
+    net: str
+    payout_status: str
+    created_at: datetime
+
+
+@strawberry.type
+class SettlementQuery:
+    @strawberry.field(description="Owner or API key: settlement batches, newest first.")
+    async def settlement_batches(
+        self, info: Info, merchant_id: strawberry.ID
+    ) -> list[SettlementBatchType] | None:
+        principal = await _principal(info, merchant_id)
+        if principal is None or not principal.may(merchants.Scope.PAYMENTS_READ):
+            return None
+        return [
+            SettlementBatchType(
+                id=strawberry.ID(str(b.id)),
+                currency=b.currency.value,
+                payments=b.payments,
+                gross=b.gross.format(),
+                fee=b.fee.format(),
+                net=b.net.format(),
+                payout_status=b.payout_status.upper(),
+                created_at=b.created_at,
+            )
+            for b in await settlement.batches_of(principal)
+        ]
+
+    @strawberry.field(description="Owner or API key: a batch's report as CSV.")
+    async def settlement_report(
+        self, info: Info, merchant_id: strawberry.ID, batch_id: strawberry.ID
+    ) -> str | None:
+        principal = await _principal(info, merchant_id)
+        if principal is None or not principal.may(merchants.Scope.PAYMENTS_READ):
+            return None
+        try:
+            return await settlement.report_csv(principal, _id(batch_id) or 0)
+        except merchants.MerchantNotFound:
+            return None

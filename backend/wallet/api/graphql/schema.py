@@ -19,6 +19,7 @@ from wallet.api.graphql.merchants import (
     MerchantMutation,
     MerchantQuery,
     MerchantSubscription,
+    SettlementQuery,
     WebhookMutation,
     WebhookQuery,
 )
@@ -43,6 +44,7 @@ class Query(
     OperatorQuery,
     MerchantQuery,
     WebhookQuery,
+    SettlementQuery,
 ):
     pass
 

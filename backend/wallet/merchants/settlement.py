@@ -1,0 +1,293 @@
+"""Settlement: pay each merchant what it earned, less the fee, on its schedule.
+
+A batch covers one merchant and currency: every payment and refund recorded since the
+previous batch (by transaction id, so nothing is counted twice or skipped). Gross is
+payments less refunds; the fee is `fee_percent_bp` basis points of the payments (half
+up) plus the fixed fee per payment; net is what the payable holds less the fee (so the
+money of a failed earlier payout goes out with the next batch). One database transaction posts
+the fee (payable -> fee revenue), records the batch and a `settlement` transaction with
+a hold (payable -> gateway clearing); the payout is requested after commit. The
+gateway's payout.paid posts the hold, payout.failed voids it and the money stays in
+the payable for the next batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+import structlog
+
+from wallet.db.engine import Connection, connection, transaction
+from wallet.gateway.base import InvalidPaymentDetails, PaymentGateway
+from wallet.ledger import holds
+from wallet.ledger import service as ledger
+from wallet.ledger.models import EntryDraft, OwnerType, Purpose
+from wallet.merchants.errors import MerchantNotFound
+from wallet.merchants.service import PAYABLE, Principal
+from wallet.money import Currency, Money
+from wallet.payments.funding import BANK_HOLD_TTL, resolve
+from wallet.transactions import service as transactions
+from wallet.transactions.models import TransactionStatus, TransactionType
+
+log = structlog.get_logger(__name__)
+
+PERIOD = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    id: int
+    merchant_id: int
+    currency: Currency
+    payments: int
+    gross: Money
+    fee: Money
+    net: Money
+    payout_transaction_id: int
+    payout_status: str
+    created_at: datetime
+
+
+def fee_for(payments_total: int, payments: int, percent_bp: int, fixed_minor: int) -> int:
+    percent = (Decimal(payments_total) * percent_bp / 10_000).quantize(
+        Decimal(1), rounding=ROUND_HALF_UP
+    )
+    return int(percent) + payments * fixed_minor
+
+
+async def due_merchants(conn: Connection, now: datetime) -> list[int]:
+    """Merchants with a settlement account whose last batch is a period old (or none)."""
+    rows = await conn.fetch(
+        "SELECT m.id, m.settlement_schedule, max(b.created_at) AS last FROM merchant m "
+        "LEFT JOIN settlement_batch b ON b.merchant_id = m.id "
+        "WHERE m.status = 'active' AND m.settlement_method_id IS NOT NULL GROUP BY m.id"
+    )
+    return [
+        int(r["id"])
+        for r in rows
+        if r["last"] is None or r["last"] + PERIOD[r["settlement_schedule"]] <= now
+    ]
+
+
+async def settle_merchant(
+    gateway: PaymentGateway, merchant_id: int, currency: Currency
+) -> Batch | None:
+    """Create and pay out one batch; None when there is nothing to settle."""
+    async with transaction() as conn:
+        merchant = await conn.fetchrow(
+            "SELECT m.id, m.fee_percent_bp, m.fee_fixed, pm.token FROM merchant m "
+            "JOIN payment_method pm ON pm.id = m.settlement_method_id "
+            "WHERE m.id = $1 FOR UPDATE OF m",  # one batch at a time per merchant
+            merchant_id,
+        )
+        if merchant is None:
+            return None
+        since = await conn.fetchval(
+            "SELECT coalesce(max(period_end_txn), 0) FROM settlement_batch "
+            "WHERE merchant_id = $1 AND currency = $2",
+            merchant_id,
+            currency.value,
+        )
+        period = await conn.fetchrow(
+            "SELECT coalesce(max(id), 0) AS last_id, "
+            "count(*) FILTER (WHERE type = 'payment') AS payments, "
+            "coalesce(sum(amount) FILTER (WHERE type = 'payment'), 0) AS paid, "
+            "coalesce(sum(amount) FILTER (WHERE type = 'refund'), 0) AS refunded "
+            "FROM money_transaction WHERE merchant_id = $1 AND currency = $2 AND id > $3 "
+            "AND type IN ('payment', 'refund') AND status IN ('completed', 'reversed')",
+            merchant_id,
+            currency.value,
+            since,
+        )
+        gross = int(period["paid"]) - int(period["refunded"])
+        fixed = int(json.loads(merchant["fee_fixed"]).get(currency.value, 0))
+        fee = fee_for(
+            int(period["paid"]), int(period["payments"]), merchant["fee_percent_bp"], fixed
+        )
+        payable = await ledger.find_account(
+            conn, OwnerType.MERCHANT, merchant_id, currency, PAYABLE
+        )
+        if payable is None:
+            return None
+        available = (await ledger.lock_accounts(conn, [payable]))[payable].available
+        fee = min(fee, max(available, 0))
+        net = available - fee
+        if net <= 0:
+            return None
+        fee_transaction_id = None
+        if fee:
+            revenue = await ledger.system_account_id(conn, currency, Purpose.FEE_REVENUE)
+            fee_entry = await ledger.post_entry(
+                conn, EntryDraft.transfer("fee", payable, revenue, Money(fee, currency))
+            )
+            fee_transaction_id, _ = await transactions.record_completed(
+                conn,
+                transactions.NewTransaction(
+                    type=TransactionType.FEE,
+                    amount=Money(fee, currency),
+                    initiator_user_id=None,
+                    merchant_id=merchant_id,
+                    note="settlement fee",
+                ),
+                fee_entry,
+            )
+        payout_id, _ = await transactions.create(
+            conn,
+            transactions.NewTransaction(
+                type=TransactionType.SETTLEMENT,
+                amount=Money(net, currency),
+                initiator_user_id=None,
+                via_gateway=True,
+                merchant_id=merchant_id,
+            ),
+        )
+        hold_id = await holds.reserve(
+            conn,
+            debit_account_id=payable,
+            credit_account_id=await ledger.system_account_id(
+                conn, currency, Purpose.GATEWAY_CLEARING_SANDBOX
+            ),
+            amount=Money(net, currency),
+            expires_at=datetime.now(UTC) + BANK_HOLD_TTL,
+        )
+        await transactions.transition(conn, payout_id, TransactionStatus.PENDING, hold_id=hold_id)
+        batch_id = await conn.fetchval(
+            "INSERT INTO settlement_batch (merchant_id, currency, period_start_txn, "
+            "period_end_txn, payments, gross, fee, net, fee_transaction_id, "
+            "payout_transaction_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+            "RETURNING id",
+            merchant_id,
+            currency.value,
+            since,
+            period["last_id"],
+            period["payments"],
+            gross,
+            fee,
+            net,
+            fee_transaction_id,
+            payout_id,
+        )
+        await conn.execute(
+            "UPDATE money_transaction SET settlement_batch_id = $2 WHERE id = $1",
+            payout_id,
+            batch_id,
+        )
+        token = merchant["token"]
+    try:
+        await gateway.payout(token, Money(net, currency), transactions.gateway_reference(payout_id))
+    except InvalidPaymentDetails as exc:
+        await resolve(payout_id, succeeded=False, reason=str(exc))
+    return await get_batch(int(batch_id))
+
+
+async def settle_due(gateway: PaymentGateway, now: datetime) -> list[int]:
+    """Worker job: settle every merchant that is due, in every currency it holds."""
+    async with connection() as conn:
+        merchant_ids = await due_merchants(conn, now)
+        currencies = {
+            m: [
+                Currency(r["currency"])
+                for r in await conn.fetch(
+                    "SELECT currency FROM ledger_account WHERE owner_type = 'merchant' "
+                    "AND owner_id = $1 AND purpose = $2",
+                    m,
+                    PAYABLE,
+                )
+            ]
+            for m in merchant_ids
+        }
+    batches = []
+    for merchant_id, held in currencies.items():
+        for currency in held:
+            batch = await settle_merchant(gateway, merchant_id, currency)
+            if batch is not None:
+                batches.append(batch.id)
+                log.info("settlement.batch", merchant_id=merchant_id, batch_id=batch.id)
+    return batches
+
+
+_BATCH_SELECT = """
+    SELECT b.id, b.merchant_id, b.currency, b.payments, b.gross, b.fee, b.net,
+           b.payout_transaction_id, t.status AS payout_status, b.created_at,
+           b.period_start_txn, b.period_end_txn
+    FROM settlement_batch b JOIN money_transaction t ON t.id = b.payout_transaction_id
+"""
+
+
+def _batch(row: object) -> Batch:
+    r = dict(row)  # type: ignore[call-overload]
+    currency = Currency(r["currency"])
+    return Batch(
+        id=int(r["id"]),
+        merchant_id=int(r["merchant_id"]),
+        currency=currency,
+        payments=int(r["payments"]),
+        gross=Money(int(r["gross"]), currency),
+        fee=Money(int(r["fee"]), currency),
+        net=Money(int(r["net"]), currency),
+        payout_transaction_id=int(r["payout_transaction_id"]),
+        payout_status=r["payout_status"],
+        created_at=r["created_at"],
+    )
+
+
+async def get_batch(batch_id: int) -> Batch:
+    async with connection() as conn:
+        row = await conn.fetchrow(f"{_BATCH_SELECT} WHERE b.id = $1", batch_id)
+    return _batch(row)
+
+
+async def batches_of(principal: Principal) -> list[Batch]:
+    async with connection() as conn:
+        rows = await conn.fetch(
+            f"{_BATCH_SELECT} WHERE b.merchant_id = $1 ORDER BY b.id DESC LIMIT 100",
+            principal.merchant_id,
+        )
+    return [_batch(r) for r in rows]
+
+
+async def report_csv(principal: Principal, batch_id: int) -> str:
+    """The batch's payments and refunds, then its totals, as CSV."""
+    async with connection() as conn:
+        batch = await conn.fetchrow(
+            f"{_BATCH_SELECT} WHERE b.id = $1 AND b.merchant_id = $2",
+            batch_id,
+            principal.merchant_id,
+        )
+        if batch is None:
+            raise MerchantNotFound()
+        lines = await conn.fetch(
+            "SELECT t.id, t.type, t.created_at, t.amount, r.order_id FROM money_transaction t "
+            "LEFT JOIN payment_request r ON r.id = t.payment_request_id "
+            "WHERE t.merchant_id = $1 AND t.currency = $2 AND t.id > $3 AND t.id <= $4 "
+            "AND t.type IN ('payment', 'refund') AND t.status IN ('completed', 'reversed') "
+            "ORDER BY t.id",
+            principal.merchant_id,
+            batch["currency"],
+            batch["period_start_txn"],
+            batch["period_end_txn"],
+        )
+    currency = Currency(batch["currency"])
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["transaction_id", "type", "created_at", "order_id", "amount", "currency"])
+    for line in lines:
+        sign = "-" if line["type"] == "refund" else ""
+        writer.writerow(
+            [
+                line["id"],
+                line["type"],
+                line["created_at"].isoformat(),
+                line["order_id"] or "",
+                sign + Money(int(line["amount"]), currency).format(),
+                currency.value,
+            ]
+        )
+    for label, column in (("gross", "gross"), ("fee", "fee"), ("net", "net")):
+        writer.writerow(["", label, "", "", Money(int(batch[column]), currency).format(), ""])
+    return out.getvalue()

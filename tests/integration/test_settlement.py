@@ -1,0 +1,134 @@
+"""Merchant settlement: fee to revenue, payout through the gateway, failed payouts
+return the money to the payable for the next batch, CSV report."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+from redis.asyncio import Redis
+
+from tests.conftest import LiveServer
+from tests.factories import make_user
+from tests.graphql_client import add_bank, call, token_for
+from tests.merchant_helpers import CREATE, REFUND, customer, merchant_cents, pay
+from wallet.db.engine import connection
+from wallet.gateway.sandbox import SandboxGateway
+from wallet.merchants import settlement
+from wallet.money import Currency
+from wallet.payments import funding
+
+pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
+
+ONBOARD = """mutation($input: OnboardMerchantInput!) { onboardMerchant(input: $input) {
+  ... on MerchantPayload { merchant { id } } } }"""
+BATCHES = """query($m: ID!) { settlementBatches(merchantId: $m) {
+  id payments gross fee net payoutStatus } }"""
+REPORT = "query($m: ID!, $b: ID!) { settlementReport(merchantId: $m, batchId: $b) }"
+
+
+async def revenue_cents() -> int:
+    async with connection() as conn:
+        return int(
+            await conn.fetchval(
+                "SELECT posted_credits - posted_debits FROM ledger_balance "
+                "WHERE code = 'system:USD:fee_revenue'"
+            )
+        )
+
+
+async def settled_shop(live: LiveServer, bank_account: str) -> tuple[str, str]:
+    owner = await make_user()
+    token = await token_for(live, owner)
+    bank = await add_bank(live, token, bank_account)
+    created = await call(
+        live,
+        token,
+        ONBOARD,
+        {
+            "input": {
+                "name": "Corner Coffee",
+                "mcc": "5814",
+                "country": "US",
+                "settlementMethodId": bank,
+            }
+        },
+    )
+    return token, created["merchant"]["id"]
+
+
+async def sell(
+    live: LiveServer, owner_token: str, merchant_id: str, buyer_token: str, amount: str
+) -> str:
+    request = (
+        await call(
+            live, owner_token, CREATE, {"input": {"merchantId": merchant_id, "amount": amount}}
+        )
+    )["request"]
+    return str((await pay(live, buyer_token, request["id"]))["payment"]["transactionId"])
+
+
+async def test_a_batch_pays_out_net_of_fees_and_reports_its_lines(
+    live_server: LiveServer, redis: Redis
+) -> None:
+    owner_token, merchant_id = await settled_shop(live_server, "000123456789")
+    _, buyer_token = await customer(live_server)
+    first = await sell(live_server, owner_token, merchant_id, buyer_token, "10.00")
+    await sell(live_server, owner_token, merchant_id, buyer_token, "5.00")
+    await call(
+        live_server,
+        owner_token,
+        REFUND,
+        {
+            "input": {
+                "merchantId": merchant_id,
+                "transactionId": first,
+                "amount": "2.00",
+                "idempotencyKey": "r1",
+            }
+        },
+    )
+    gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox_day_seconds)
+    assert await settlement.settle_due(gateway, datetime.now(UTC)) != []
+    # 2.9% of 15.00 = 0.435 -> 0.44 (half up), plus 2 x 0.30 fixed.
+    (batch,) = await call(live_server, owner_token, BATCHES, {"m": merchant_id})
+    assert (batch["payments"], batch["gross"], batch["fee"], batch["net"]) == (
+        2,
+        "13.00",
+        "1.04",
+        "11.96",
+    )
+    assert batch["payoutStatus"] == "PENDING"
+    assert await revenue_cents() == 104
+    assert await merchant_cents(merchant_id) == 1196  # held, not yet paid out
+    assert await settlement.settle_due(gateway, datetime.now(UTC)) == []  # not due again
+    await gateway.advance(1.1)
+    await funding.deliver_sandbox_events(gateway, live_server.settings.gateway_webhook_secret)
+    (batch,) = await call(live_server, owner_token, BATCHES, {"m": merchant_id})
+    assert batch["payoutStatus"] == "COMPLETED"
+    assert await merchant_cents(merchant_id) == 0
+    report = await call(live_server, owner_token, REPORT, {"m": merchant_id, "b": batch["id"]})
+    rows = list(csv.reader(io.StringIO(report)))
+    assert [r[1] for r in rows[1:]] == ["payment", "payment", "refund", "gross", "fee", "net"]
+    assert [r[4] for r in rows[1:]] == ["10.00", "5.00", "-2.00", "13.00", "1.04", "11.96"]
+
+
+async def test_a_failed_payout_returns_the_money_for_the_next_batch(
+    live_server: LiveServer, redis: Redis
+) -> None:
+    owner_token, merchant_id = await settled_shop(live_server, "000111111113")
+    _, buyer_token = await customer(live_server)
+    await sell(live_server, owner_token, merchant_id, buyer_token, "20.00")
+    gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox_day_seconds)
+    (_,) = await settlement.settle_due(gateway, datetime.now(UTC))
+    await gateway.advance(1.1)
+    await funding.deliver_sandbox_events(gateway, live_server.settings.gateway_webhook_secret)
+    (batch,) = await call(live_server, owner_token, BATCHES, {"m": merchant_id})
+    assert batch["payoutStatus"] == "FAILED"
+    assert await merchant_cents(merchant_id) == 2000 - 88  # fee kept, payout returned
+    await sell(live_server, owner_token, merchant_id, buyer_token, "1.00")
+    again = await settlement.settle_merchant(gateway, int(merchant_id), Currency.USD)
+    # The returned 19.12 plus the new 1.00, less its fee (0.03 + 0.30).
+    assert again is not None and (again.net.format(), again.fee.format()) == ("19.79", "0.33")
