@@ -29,7 +29,7 @@ from wallet.notifications import service as notifications
 from wallet.notifications.email import SandboxEmailProvider
 from wallet.notifications.sms import SandboxSmsProvider
 from wallet.outbox.relay import OutboxRelay
-from wallet.payments import funding
+from wallet.payments import chargebacks, funding
 from wallet.requests.service import expire_due_requests
 from wallet.transfers.unclaimed import expire_unclaimed
 
@@ -109,6 +109,11 @@ async def settle_merchants(ctx: dict[str, Any]) -> int:
     return len(await settlement.settle_due(ctx["gateway"], datetime.now(UTC)))
 
 
+async def repay_chargeback_debts(ctx: dict[str, Any]) -> int:
+    """Repay chargeback debts from money that arrived; lift restrictions once repaid."""
+    return await chargebacks.repay_all_debts()
+
+
 async def roll_up_hot_accounts(ctx: dict[str, Any]) -> int:
     """Fold hot accounts' queued postings into their totals and snapshots."""
     async with transaction() as conn:
@@ -154,6 +159,7 @@ class WorkerSettings:
         cron(expire_holds, second={5}, unique=True),
         cron(expire_requests, second={15}, unique=True),
         cron(expire_unclaimed_transfers, second={25}, unique=True),
+        cron(repay_chargeback_debts, second={10, 40}, unique=True),
         cron(settle_merchants, minute={0}, second={45}, unique=True),
         cron(purge_idempotency_keys, minute={7}, second={35}, unique=True),
     ]

@@ -67,6 +67,8 @@ class EventType(Enum):
 
     CHARGE_SUCCEEDED = "charge.succeeded"
     CHARGE_FAILED = "charge.failed"
+    # The card holder's bank took a completed charge back (a chargeback).
+    CHARGE_DISPUTED = "charge.disputed"
     ACH_SETTLED = "ach.settled"
     ACH_RETURNED = "ach.returned"
     PAYOUT_PAID = "payout.paid"

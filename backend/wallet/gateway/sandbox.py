@@ -198,6 +198,10 @@ class SandboxGateway:
         # The same event twice: consumers must treat the second as a duplicate.
         await self._redis.zadd(_EVENTS, {body: due, body + " ": due + 1})
 
+    async def report_chargeback(self, reference: str, reason: str = "fraudulent") -> None:
+        """What a card network does weeks later: the charge is disputed by the card holder."""
+        await self._schedule(EventType.CHARGE_DISPUTED, reference, reason, delay=0)
+
     async def take_due_events(self) -> list[GatewayEvent]:
         """Remove and return every callback that is due by the sandbox clock."""
         now = await self.now()

@@ -62,6 +62,16 @@ _CHECKS: dict[str, str] = {
         WHERE a.pending_debits <> coalesce(d.amount, 0)
            OR a.pending_credits <> coalesce(c.amount, 0)
     """,
+    # The chargeback reserve is exactly what users still owe from chargebacks.
+    "chargeback_reserve_matches_debts": """
+        SELECT a.code AS subject, ARRAY[a.id] AS accounts,
+               (a.posted_debits - a.posted_credits) - coalesce(d.owed, 0) AS delta
+        FROM ledger_balance a
+        LEFT JOIN (SELECT currency, sum(amount - repaid) AS owed FROM chargeback_debt
+                   GROUP BY currency) d ON d.currency = a.currency
+        WHERE a.owner_type = 'system' AND a.purpose = 'chargeback_reserve'
+          AND a.posted_debits - a.posted_credits <> coalesce(d.owed, 0)
+    """,
     # Every posting has its balance snapshot, unless it still waits in a hot account's queue.
     "posting_has_snapshot": """
         SELECT 'posting ' || p.id AS subject, ARRAY[p.account_id] AS accounts, 0::bigint AS delta

@@ -41,6 +41,7 @@ from wallet.ledger import service as ledger
 from wallet.ledger.models import Purpose
 from wallet.money import Money
 from wallet.outbox.service import Topic, emit
+from wallet.payments.chargebacks import apply_chargeback
 from wallet.payments.errors import UnknownGatewayReference
 from wallet.payments.methods import owned_method
 from wallet.transactions import service as transactions
@@ -287,7 +288,8 @@ async def _resolve_locked(
 
 
 _LOCK_OPEN = (
-    "SELECT id, type, status, hold_id, initiator_user_id, currency FROM money_transaction "
+    "SELECT id, type, status, hold_id, initiator_user_id, currency, amount "
+    "FROM money_transaction "
     "WHERE {where} FOR UPDATE"
 )
 
@@ -328,7 +330,13 @@ async def handle_gateway_event(event: GatewayEvent, gateway_name: str = "sandbox
         )
         if seen is not None:
             return "duplicate"
-        if event.type not in _EVENT_TYPES.get(row["type"], frozenset()):
+        if event.type is EventType.CHARGE_DISPUTED:
+            if row["type"] == "add" and row["status"] == TransactionStatus.COMPLETED.value:
+                await apply_chargeback(conn, row, event.reason)
+                outcome = "applied"
+            else:
+                outcome = f"ignored: a {row['type']} that is {row['status']}"
+        elif event.type not in _EVENT_TYPES.get(row["type"], frozenset()):
             outcome = f"ignored: {event.type.value} does not apply to a {row['type']}"
         elif row["status"] not in _OPEN:
             outcome = f"ignored: transaction already {row['status']}"

@@ -34,6 +34,8 @@ from wallet.users.validation import USERNAME_RE, normalise_email, normalise_phon
 from wallet.wallets.service import open_balance, spendable_account
 
 MAX_NOTE_LENGTH = 280
+# A restricted wallet (owing a chargeback) still receives: that is how it repays.
+RECEIVING_STATUSES = frozenset({"active", "restricted"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +184,7 @@ async def send_money(command: SendMoney) -> TransferReceipt:
         else:
             if recipient_id == command.sender_id:
                 raise SelfTransfer() from None
-            if recipient_status != "active":
+            if recipient_status not in RECEIVING_STATUSES:
                 raise WalletUnavailable("recipient's", recipient_status) from None
             transaction_id, created_at = await transfer_between_users(
                 conn,
