@@ -8,7 +8,8 @@ Runs, in one process and against one PostgreSQL (DATABASE_URL, or the embedded o
      outbox, all in one transaction), random sender and recipient;
   3. the same with every transfer credited to one wallet, first as an ordinary account
      (its row lock serialises the credits), then marked hot (deferred postings);
-  4. sendMoney through GraphQL over HTTP against `wallet serve` (uvicorn, production
+  4. payments to one merchant (a static QR code) through the service layer;
+  5. sendMoney through GraphQL over HTTP against `wallet serve` (uvicorn, production
      settings) in a separate process, random and hot.
 Every figure is printed with its ratio to the pgbench baseline, plus p50/p99 latency.
 """
@@ -48,6 +49,13 @@ from wallet.db.migrate import migrate  # noqa: E402
 from wallet.ledger import service as ledger  # noqa: E402
 from wallet.ledger.invariants import check_ledger  # noqa: E402
 from wallet.ledger.models import OwnerType  # noqa: E402
+from wallet.merchants.checkout import (  # noqa: E402
+    NewPaymentRequest,
+    PayRequest,
+    create_request,
+    pay_request,
+)
+from wallet.merchants.service import Onboarding, onboard, staff_principal  # noqa: E402
 from wallet.money import Currency, Money  # noqa: E402
 from wallet.transfers.service import SendMoney, send_money  # noqa: E402
 from wallet.users.passwords import hash_password  # noqa: E402
@@ -162,6 +170,20 @@ async def service_transfers(
 
     label = label or ("service layer, one hot recipient" if hot else "service layer, random pairs")
     return await drive(label, clients, seconds, op)
+
+
+async def merchant_payments(users: list[tuple[int, str]], clients: int, seconds: float) -> Result:
+    """Every payment to one merchant (its payable is hot), through the service layer."""
+    merchant = await onboard(Onboarding(users[0][0], "Bench Coffee", "5814", "US", "SF"))
+    principal = await staff_principal(merchant.id, users[0][0])
+    code = await create_request(principal, NewPaymentRequest(Currency.USD, None))
+
+    async def op(rng: random.Random) -> bool:
+        payer = rng.choice(users[1:])
+        await pay_request(PayRequest(payer[0], code.id, amount(rng), uuid.uuid4().hex))
+        return True
+
+    return await drive("service layer, merchant payments (one merchant)", clients, seconds, op)
 
 
 async def mark_hot(user_id: int) -> None:
@@ -296,11 +318,11 @@ def start_server(
 
 
 def report(results: list[Result], baseline: Result) -> None:
-    print(f"\n{'run':42} {'ops/s':>9} {'x pgbench':>10} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"\n{'run':50} {'ops/s':>9} {'x pgbench':>10} {'p50 ms':>8} {'p99 ms':>8}")
     for r in results:
         p50 = r.quantile(0.5) if r is not baseline else r.latencies_ms[0]
         p99 = r.quantile(0.99) if r is not baseline else float("nan")
-        print(f"{r.name:42} {r.rate:9.1f} {r.rate / baseline.rate:10.2f} {p50:8.2f} {p99:8.2f}")
+        print(f"{r.name:50} {r.rate:9.1f} {r.rate / baseline.rate:10.2f} {p50:8.2f} {p99:8.2f}")
 
 
 async def main() -> None:
@@ -360,6 +382,7 @@ async def main() -> None:
                 label="service layer, one hot recipient",
             )
         )
+        results.append(await merchant_payments(users, args.clients, args.seconds))
         server, url = start_server(bench_url, redis_url, args.http_workers)
         try:
             for hot in (False, True):
@@ -376,6 +399,8 @@ async def main() -> None:
         service, service_hot = results[1], results[3]
         print(f"\nservice layer / pgbench: {service.rate / baseline.rate:.2f}  (target >= 0.5)")
         print(f"hot / non-hot (service): {service_hot.rate / service.rate:.2f}  (target >= 0.8)")
+        merchant = results[4]
+        print(f"merchant payments / P2P (service): {merchant.rate / service.rate:.2f}")
         print(f"ledger invariants after the run: {breaches or 'OK'}")
         print(
             f"cpu: {os.cpu_count()} cores; latencies: median of all ops: "

@@ -110,8 +110,10 @@ def _request(row: Any) -> PaymentRequest:
     )
 
 
-async def _load(conn: Connection, request_id: int) -> PaymentRequest:
-    row = await conn.fetchrow(f"{_SELECT} WHERE r.id = $1", request_id)
+async def _load(conn: Connection, request_id: int, *, lock: bool = False) -> PaymentRequest:
+    row = await conn.fetchrow(
+        f"{_SELECT} WHERE r.id = $1" + (" FOR UPDATE OF r" if lock else ""), request_id
+    )
     if row is None:
         raise PaymentRequestNotFound()
     return _request(row)
@@ -204,14 +206,11 @@ async def pay_request(command: PayRequest) -> MerchantPayment:
         replay = await idempotency.claim(conn, principal, command.idempotency_key, fingerprint)
         if replay is not None:
             return await _payment(conn, int(replay["transaction_id"]))
-        row = await conn.fetchrow(
-            "SELECT id, status, amount, currency, expires_at FROM payment_request "
-            "WHERE id = $1 FOR UPDATE",
-            command.request_id,
-        )
-        if row is None:
-            raise PaymentRequestNotFound()
         request = await _load(conn, command.request_id)
+        if request.amount is not None:
+            # A dynamic request is paid once: lock it and read it again. A static code is
+            # never changed by a payment, so its many payers do not queue on its row.
+            request = await _load(conn, command.request_id, lock=True)
         if request.status != "open":
             raise PaymentRequestNotPayable(request.status)
         amount = _amount_to_pay(request, command.amount)
