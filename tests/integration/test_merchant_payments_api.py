@@ -30,6 +30,7 @@ from tests.subscriptions import first_event
 from wallet.db.engine import connection
 from wallet.ledger.errors import InsufficientFunds
 from wallet.merchants import checkout, emvco
+from wallet.merchants.errors import PaymentRequestNotPayable
 from wallet.money import Currency, Money
 from wallet.users.models import User
 
@@ -236,3 +237,24 @@ async def test_200_customers_paying_one_merchant_at_once(live_server: LiveServer
     assert results.count("paid") == 200 and results.count("refused") == 200
     assert await merchant_cents(merchant_id) == 200 * 150
     assert {await wallet_cents(u.id) for u in buyers} == {50}
+
+
+async def test_a_dynamic_request_paid_from_ten_places_at_once_is_paid_once(
+    live_server: LiveServer,
+) -> None:
+    _, owner_token, merchant_id = await shop(live_server)
+    buyers = [await make_user(balance="10.00") for _ in range(10)]
+    request = (await create(live_server, owner_token, merchant_id, amount="3.00"))["request"]
+
+    async def attempt(user: User) -> str:
+        try:
+            await checkout.pay_request(
+                checkout.PayRequest(user.id, int(request["id"]), None, uuid.uuid4().hex)
+            )
+        except PaymentRequestNotPayable as exc:
+            return f"refused: {exc.status}"
+        return "charged"
+
+    results = await asyncio.gather(*(attempt(u) for u in buyers))
+    assert sorted(results) == ["charged"] + ["refused: paid"] * 9
+    assert await merchant_cents(merchant_id) == 300
