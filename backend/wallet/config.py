@@ -60,6 +60,7 @@ class Settings:
     unclaimed_transfer_days: int = 14
     money_request_days: int = 30
     webhook_retry_base_seconds: float = 30.0
+    buyer_protection_days: int = 14
 
     @property
     def is_production(self) -> bool:
@@ -97,6 +98,7 @@ class Settings:
             unclaimed_transfer_days=_int("WALLET_UNCLAIMED_TRANSFER_DAYS", 14),
             money_request_days=_int("WALLET_MONEY_REQUEST_DAYS", 30),
             webhook_retry_base_seconds=_float("WALLET_WEBHOOK_RETRY_BASE_SECONDS", 30.0),
+            buyer_protection_days=min(max(_int("WALLET_BUYER_PROTECTION_DAYS", 14), 7), 30),
         )
 
     def check_production_secrets(self) -> None:

@@ -72,6 +72,29 @@ _CHECKS: dict[str, str] = {
         WHERE a.owner_type = 'system' AND a.purpose = 'chargeback_reserve'
           AND a.posted_debits - a.posted_credits <> coalesce(d.owed, 0)
     """,
+    # Buyer-protection escrow holds exactly the marketplace sales still waiting in it.
+    "escrow_matches_payments": """
+        SELECT a.code AS subject, ARRAY[a.id] AS accounts,
+               (a.posted_credits - a.posted_debits) - coalesce(w.amount, 0) AS delta
+        FROM ledger_balance a
+        LEFT JOIN (SELECT currency, sum(amount) AS amount FROM money_transaction
+                   WHERE type = 'payment' AND status = 'pending'
+                     AND escrow_release_at IS NOT NULL GROUP BY currency) w
+               ON w.currency = a.currency
+        WHERE a.owner_type = 'system' AND a.purpose = 'buyer_protection_escrow'
+          AND a.posted_credits - a.posted_debits <> coalesce(w.amount, 0)
+    """,
+    # The dispute hold holds exactly the disputes not decided yet.
+    "dispute_hold_matches_disputes": """
+        SELECT a.code AS subject, ARRAY[a.id] AS accounts,
+               (a.posted_credits - a.posted_debits) - coalesce(d.amount, 0) AS delta
+        FROM ledger_balance a
+        LEFT JOIN (SELECT currency, sum(amount) AS amount FROM dispute
+                   WHERE status IN ('open', 'responded') GROUP BY currency) d
+               ON d.currency = a.currency
+        WHERE a.owner_type = 'system' AND a.purpose = 'dispute_hold'
+          AND a.posted_credits - a.posted_debits <> coalesce(d.amount, 0)
+    """,
     # Every posting has its balance snapshot, unless it still waits in a hot account's queue.
     "posting_has_snapshot": """
         SELECT 'posting ' || p.id AS subject, ARRAY[p.account_id] AS accounts, 0::bigint AS delta
@@ -92,6 +115,7 @@ _CHECKS: dict[str, str] = {
                t.amount AS delta
         FROM money_transaction t LEFT JOIN ledger_hold h ON h.id = t.hold_id
         WHERE t.status IN ('pending', 'processing') AND t.recipient_contact IS NULL
+          AND t.type <> 'payment'
           AND (h.id IS NULL OR h.status <> 'pending' OR h.amount <> t.amount)
     """,
     # The unclaimed-transfers escrow holds exactly the transfers still waiting.

@@ -47,6 +47,8 @@ class Purpose:
     UNCLAIMED_TRANSFERS = "unclaimed_transfers"
     CHARGEBACK_RESERVE = "chargeback_reserve"
     PROMOTIONAL_FUNDING = "promotional_funding"
+    BUYER_PROTECTION_ESCROW = "buyer_protection_escrow"
+    DISPUTE_HOLD = "dispute_hold"
 
 
 @dataclass(frozen=True, slots=True)

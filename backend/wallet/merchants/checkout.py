@@ -16,7 +16,7 @@ from typing import Any
 from wallet.db.engine import Connection, connection, transaction
 from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
-from wallet.ledger.models import EntryDraft, OwnerType
+from wallet.ledger.models import EntryDraft, OwnerType, Purpose
 from wallet.merchants import emvco, webhooks
 from wallet.merchants.errors import (
     AmountMismatch,
@@ -55,6 +55,7 @@ class PaymentRequest:
     transaction_id: int | None
     expires_at: datetime | None
     created_at: datetime
+    marketplace: bool = False  # sales wait in buyer-protection escrow
 
     @property
     def reference(self) -> str:
@@ -77,7 +78,7 @@ class PaymentRequest:
 
 _SELECT = """
     SELECT r.id, r.merchant_id, m.name AS merchant_name, m.city AS merchant_city, m.mcc,
-           m.country, r.currency, r.amount, r.order_id, r.description, r.status,
+           m.country, m.marketplace, r.currency, r.amount, r.order_id, r.description, r.status,
            r.transaction_id, r.expires_at, r.created_at
     FROM payment_request r JOIN merchant m ON m.id = r.merchant_id
 """
@@ -107,6 +108,7 @@ def _request(row: Any) -> PaymentRequest:
         transaction_id=row["transaction_id"],
         expires_at=row["expires_at"],
         created_at=row["created_at"],
+        marketplace=row["marketplace"],
     )
 
 
@@ -179,6 +181,7 @@ class PayRequest:
     request_id: int
     amount: Money | None  # required for a static code, must match a dynamic one
     idempotency_key: str
+    escrow_days: int = 14  # how long a marketplace sale waits for delivery
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,24 +222,24 @@ async def pay_request(command: PayRequest) -> MerchantPayment:
             conn, OwnerType.MERCHANT, request.merchant_id, amount.currency, PAYABLE
         )
         assert payable is not None  # opened with the request
-        entry_id = await ledger.post_entry(
-            conn,
-            EntryDraft.transfer(
-                "merchant_payment", source, payable, amount, f"payment request {request.id}"
-            ),
+        sale = transactions.NewTransaction(
+            type=TransactionType.PAYMENT,
+            amount=amount,
+            initiator_user_id=command.payer_id,
+            note=request.description or (request.order_id or ""),
+            merchant_id=request.merchant_id,
+            payment_request_id=request.id,
         )
-        transaction_id, _ = await transactions.record_completed(
-            conn,
-            transactions.NewTransaction(
-                type=TransactionType.PAYMENT,
-                amount=amount,
-                initiator_user_id=command.payer_id,
-                note=request.description or (request.order_id or ""),
-                merchant_id=request.merchant_id,
-                payment_request_id=request.id,
-            ),
-            entry_id,
-        )
+        if request.marketplace:
+            transaction_id = await _pay_into_escrow(conn, sale, source, command.escrow_days)
+        else:
+            entry_id = await ledger.post_entry(
+                conn,
+                EntryDraft.transfer(
+                    "merchant_payment", source, payable, amount, f"payment request {request.id}"
+                ),
+            )
+            transaction_id, _ = await transactions.record_completed(conn, sale, entry_id)
         if request.amount is not None:  # a dynamic request is paid once
             await conn.execute(
                 "UPDATE payment_request SET status = 'paid', transaction_id = $2, paid_at = now() "
@@ -279,6 +282,28 @@ async def pay_request(command: PayRequest) -> MerchantPayment:
             {"transaction_id": transaction_id},
         )
         return await _payment(conn, transaction_id)
+
+
+async def _pay_into_escrow(
+    conn: Connection, sale: transactions.NewTransaction, source: int, escrow_days: int
+) -> int:
+    """A marketplace sale: the buyer pays into escrow; PENDING until released."""
+    escrow = await ledger.system_account_id(
+        conn, sale.amount.currency, Purpose.BUYER_PROTECTION_ESCROW
+    )
+    entry_id = await ledger.post_entry(
+        conn, EntryDraft.transfer("escrow_payment", source, escrow, sale.amount)
+    )
+    transaction_id, _ = await transactions.create(conn, sale)
+    await conn.execute(
+        "UPDATE money_transaction SET escrow_release_at = now() + $2 WHERE id = $1",
+        transaction_id,
+        timedelta(days=escrow_days),
+    )
+    await transactions.transition(
+        conn, transaction_id, TransactionStatus.PENDING, entry_id=entry_id
+    )
+    return transaction_id
 
 
 def _amount_to_pay(request: PaymentRequest, offered: Money | None) -> Money:

@@ -59,6 +59,7 @@ class Onboarding:
     currencies: tuple[Currency, ...] = (Currency.USD,)
     settlement_schedule: str = "daily"
     settlement_method_id: int | None = None
+    marketplace: bool = False  # sales wait in buyer-protection escrow
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,8 @@ async def onboard(o: Onboarding) -> Merchant:
             o.settlement_method_id,
         )
         merchant = _merchant(row)
+        if o.marketplace:
+            await conn.execute("UPDATE merchant SET marketplace = true WHERE id = $1", merchant.id)
         await conn.execute(
             "INSERT INTO merchant_staff (merchant_id, user_id, role) VALUES ($1, $2, 'owner')",
             merchant.id,

@@ -47,9 +47,10 @@ async def create(conn: Connection, new: NewTransaction) -> tuple[int, datetime]:
             INSERT INTO money_transaction (id, type, status, initiator_user_id,
                                            counterparty_user_id, currency, amount, note,
                                            payment_method_id, recipient_contact, reverses_id,
-                                           expires_at, gateway_ref)
+                                           expires_at, gateway_ref, merchant_id,
+                                           payment_request_id, refund_of_id)
             SELECT id, $1, 'initiated', $2, $3, $4, $5, $6, $7, $8, $9, $10,
-                   CASE WHEN $11 THEN 'wallet-txn-' || id END
+                   CASE WHEN $11 THEN 'wallet-txn-' || id END, $12, $13, $14
             FROM next RETURNING id, created_at
         ), logged AS (
             INSERT INTO transaction_transition (transaction_id, from_status, to_status)
@@ -68,6 +69,9 @@ async def create(conn: Connection, new: NewTransaction) -> tuple[int, datetime]:
         new.reverses_id,
         new.expires_at,
         new.via_gateway,
+        new.merchant_id,
+        new.payment_request_id,
+        new.refund_of_id,
     )
     return int(row["id"]), row["created_at"]
 

@@ -3,6 +3,7 @@ paying them with the transaction PIN, refunds, and the POS subscription."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncGenerator
 from datetime import datetime, timedelta
 from enum import Enum
@@ -22,12 +23,13 @@ from wallet.api.graphql.errors import (
     validation_error,
 )
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
-from wallet.merchants import checkout, emvco, settlement, webhooks
+from wallet.merchants import checkout, emvco, protection, settlement, webhooks
 from wallet.merchants import service as merchants
 from wallet.money import Currency, Money, UnknownCurrency
 from wallet.realtime.channels import payment_request_channel
 from wallet.realtime.pubsub import listen
 from wallet.users import pin as pins
+from wallet.users.service import operator_role
 
 
 @strawberry.enum
@@ -105,6 +107,9 @@ class OnboardMerchantInput:
     settlement_schedule: str = "DAILY"
     settlement_method_id: strawberry.ID | None = None
     currencies: list[str] = strawberry.field(default_factory=lambda: ["USD"])
+    marketplace: bool = strawberry.field(
+        default=False, description="Hold sales in buyer-protection escrow until delivery."
+    )
 
 
 @strawberry.type
@@ -274,6 +279,7 @@ class MerchantMutation:
                     currencies=currencies or (Currency.USD,),
                     settlement_schedule=input.settlement_schedule.lower(),
                     settlement_method_id=_id(input.settlement_method_id),
+                    marketplace=input.marketplace,
                 )
             )
         except UnknownCurrency as exc:
@@ -336,7 +342,13 @@ class MerchantMutation:
         try:
             await pins.verify_pin(user.id, input.pin)
             paid = await checkout.pay_request(
-                checkout.PayRequest(user.id, request.id, amount, input.idempotency_key)
+                checkout.PayRequest(
+                    user.id,
+                    request.id,
+                    amount,
+                    input.idempotency_key,
+                    escrow_days=info.context.services.settings.buyer_protection_days,
+                )
             )
         except REFUSALS as exc:
             return refusal(exc, request.currency)
@@ -560,3 +572,159 @@ class SettlementQuery:
             return await settlement.report_csv(principal, _id(batch_id) or 0)
         except merchants.MerchantNotFound:
             return None
+
+
+@strawberry.type(name="Dispute")
+class DisputeType:
+    id: strawberry.ID
+    payment_id: strawberry.ID
+    amount: str
+    currency: str
+    reason: str
+    status: str
+    merchant_response: str | None
+    refund_amount: str | None
+    evidence: list[str]
+    trail: list[str] = strawberry.field(description="Every step, oldest first.")
+
+
+async def _dispute_view(dispute: protection.Dispute) -> DisputeType:
+    return DisputeType(
+        id=strawberry.ID(str(dispute.id)),
+        payment_id=strawberry.ID(str(dispute.payment_id)),
+        amount=dispute.amount.format(),
+        currency=dispute.amount.currency.value,
+        reason=dispute.reason,
+        status=dispute.status.upper(),
+        merchant_response=dispute.merchant_response,
+        refund_amount=dispute.refund_amount.format() if dispute.refund_amount else None,
+        evidence=dispute.evidence,
+        trail=[f"{action}: {detail}" for action, detail, _ in await protection.trail(dispute.id)],
+    )
+
+
+@strawberry.input
+class EvidenceFile:
+    filename: str
+    content_base64: str
+
+
+@strawberry.type
+class DisputePayload:
+    dispute: DisputeType
+
+
+@strawberry.type
+class DeliveryConfirmedPayload:
+    payment_id: strawberry.ID
+
+
+DisputeResult = Annotated[DisputePayload | MoneyErrors, strawberry.union("DisputeResult")]
+ConfirmDeliveryResult = Annotated[
+    DeliveryConfirmedPayload | MoneyErrors, strawberry.union("ConfirmDeliveryResult")
+]
+
+
+def _dispute_refusal(exc: Exception) -> MoneyErrors:
+    match exc:
+        case protection.DisputeNotFound():
+            return NotFound(code=ErrorCode.NOT_FOUND, message=str(exc))
+        case protection.NotDisputable() | protection.DisputeClosed():
+            return validation_error("disputeId", "NOT_ALLOWED", str(exc))
+        case _:
+            return refusal(exc, Currency.USD)
+
+
+@strawberry.type
+class DisputeQuery:
+    @strawberry.field(description="A dispute you are party to (buyer, merchant staff, mediator).")
+    async def dispute(self, info: Info, id: strawberry.ID) -> DisputeType | None:
+        found = await protection.get_dispute(_id(id) or 0)
+        if found is None:
+            return None
+        user = await info.context.viewer()
+        allowed = (user is not None and user.id == found.buyer_id) or (
+            await info.context.merchant_principal(found.merchant_id) is not None
+        )
+        if not allowed and user is not None:
+            allowed = (await operator_role(user.id)) in protection.MEDIATORS
+        return await _dispute_view(found) if allowed else None
+
+
+@strawberry.type
+class DisputeMutation:
+    @strawberry.mutation(description="Buyer: the goods arrived; release the money now.")
+    async def confirm_delivery(
+        self, info: Info, payment_id: strawberry.ID
+    ) -> ConfirmDeliveryResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        try:
+            await protection.confirm_delivery(user.id, _id(payment_id) or 0)
+        except REFUSALS as exc:
+            return _dispute_refusal(exc)
+        return DeliveryConfirmedPayload(payment_id=payment_id)
+
+    @strawberry.mutation(description="Buyer: dispute a payment within the protection window.")
+    async def open_dispute(
+        self, info: Info, payment_id: strawberry.ID, reason: str
+    ) -> DisputeResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        days = info.context.services.settings.buyer_protection_days
+        try:
+            dispute_id = await protection.open_dispute(
+                user.id, _id(payment_id) or 0, reason, timedelta(days=days)
+            )
+        except REFUSALS as exc:
+            return _dispute_refusal(exc)
+        found = await protection.get_dispute(dispute_id)
+        assert found is not None
+        return DisputePayload(dispute=await _dispute_view(found))
+
+    @strawberry.mutation(description="Merchant: answer a dispute with a statement and files.")
+    async def respond_to_dispute(
+        self,
+        info: Info,
+        dispute_id: strawberry.ID,
+        response: str,
+        files: list[EvidenceFile] | None = None,
+    ) -> DisputeResult:
+        found = await protection.get_dispute(_id(dispute_id) or 0)
+        principal = await info.context.merchant_principal(found.merchant_id if found else None)
+        if found is None or principal is None:
+            return NotFound(code=ErrorCode.NOT_FOUND, message="No such dispute for you")
+        try:
+            decoded = [(f.filename, base64.b64decode(f.content_base64)) for f in files or []]
+        except ValueError:
+            return validation_error("files", "INVALID", "Files must be base64")
+        try:
+            await protection.respond(principal, found.id, response, decoded)
+        except REFUSALS as exc:
+            return _dispute_refusal(exc)
+        updated = await protection.get_dispute(found.id)
+        assert updated is not None
+        return DisputePayload(dispute=await _dispute_view(updated))
+
+    @strawberry.mutation(description="Mediator: refund the buyer (0 to all), the rest is released.")
+    async def decide_dispute(
+        self, info: Info, dispute_id: strawberry.ID, refund_amount: str
+    ) -> DisputeResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        found = await protection.get_dispute(_id(dispute_id) or 0)
+        if found is None:
+            return NotFound(code=ErrorCode.NOT_FOUND, message="No such dispute")
+        refund_money = parse_amount(refund_amount, found.amount.currency.value)
+        if not isinstance(refund_money, Money):
+            return refund_money
+        try:
+            await protection.decide(user.id, await operator_role(user.id), found.id, refund_money)
+        except REFUSALS as exc:
+            return _dispute_refusal(exc)
+        updated = await protection.get_dispute(found.id)
+        assert updated is not None
+        return DisputePayload(dispute=await _dispute_view(updated))

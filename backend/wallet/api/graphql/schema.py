@@ -16,6 +16,8 @@ from strawberry.extensions import (
 
 from wallet.api.graphql.errors import should_mask_error
 from wallet.api.graphql.merchants import (
+    DisputeMutation,
+    DisputeQuery,
     MerchantMutation,
     MerchantQuery,
     MerchantSubscription,
@@ -45,6 +47,7 @@ class Query(
     MerchantQuery,
     WebhookQuery,
     SettlementQuery,
+    DisputeQuery,
 ):
     pass
 
@@ -59,6 +62,7 @@ class Mutation(
     OperatorMutation,
     MerchantMutation,
     WebhookMutation,
+    DisputeMutation,
 ):
     pass
 
