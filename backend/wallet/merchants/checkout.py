@@ -217,29 +217,16 @@ async def pay_request(command: PayRequest) -> MerchantPayment:
         if request.status != "open":
             raise PaymentRequestNotPayable(request.status)
         amount = _amount_to_pay(request, command.amount)
-        source, _ = await spendable_account(conn, command.payer_id, amount)
-        payable = await ledger.find_account(
-            conn, OwnerType.MERCHANT, request.merchant_id, amount.currency, PAYABLE
-        )
-        assert payable is not None  # opened with the request
-        sale = transactions.NewTransaction(
-            type=TransactionType.PAYMENT,
-            amount=amount,
-            initiator_user_id=command.payer_id,
-            note=request.description or (request.order_id or ""),
+        transaction_id = await charge(
+            conn,
+            payer_id=command.payer_id,
             merchant_id=request.merchant_id,
+            amount=amount,
+            note=request.description or (request.order_id or ""),
             payment_request_id=request.id,
+            escrow_days=command.escrow_days if request.marketplace else None,
+            webhook_data={"payment_request_id": request.id, "order_id": request.order_id},
         )
-        if request.marketplace:
-            transaction_id = await _pay_into_escrow(conn, sale, source, command.escrow_days)
-        else:
-            entry_id = await ledger.post_entry(
-                conn,
-                EntryDraft.transfer(
-                    "merchant_payment", source, payable, amount, f"payment request {request.id}"
-                ),
-            )
-            transaction_id, _ = await transactions.record_completed(conn, sale, entry_id)
         if request.amount is not None:  # a dynamic request is paid once
             await conn.execute(
                 "UPDATE payment_request SET status = 'paid', transaction_id = $2, paid_at = now() "
@@ -247,18 +234,6 @@ async def pay_request(command: PayRequest) -> MerchantPayment:
                 request.id,
                 transaction_id,
             )
-        await webhooks.enqueue(
-            conn,
-            request.merchant_id,
-            "payment.succeeded",
-            {
-                "payment_request_id": request.id,
-                "order_id": request.order_id,
-                "transaction_id": transaction_id,
-                "amount": amount.format(),
-                "currency": amount.currency.value,
-            },
-        )
         await emit(
             conn,
             Topic.PAYMENT_REQUEST_UPDATED,
@@ -269,11 +244,6 @@ async def pay_request(command: PayRequest) -> MerchantPayment:
                 "transaction_id": transaction_id,
             },
         )
-        await emit(
-            conn,
-            Topic.BALANCE_CHANGED,
-            {"user_id": command.payer_id, "currency": amount.currency.value},
-        )
         await idempotency.remember(
             conn,
             principal,
@@ -282,6 +252,57 @@ async def pay_request(command: PayRequest) -> MerchantPayment:
             {"transaction_id": transaction_id},
         )
         return await _payment(conn, transaction_id)
+
+
+async def charge(
+    conn: Connection,
+    *,
+    payer_id: int,
+    merchant_id: int,
+    amount: Money,
+    note: str,
+    payment_request_id: int | None = None,
+    escrow_days: int | None = None,
+    webhook_data: dict[str, Any] | None = None,
+) -> int:
+    """Pay a merchant from the payer's wallet, in the caller's transaction; the sale's id.
+
+    Checks the payer's wallet and limits, credits the merchant's payable (or the
+    buyer-protection escrow when `escrow_days` is given), records the sale, queues the
+    merchant's webhook and tells the payer's devices.
+    """
+    source, _ = await spendable_account(conn, payer_id, amount)
+    sale = transactions.NewTransaction(
+        type=TransactionType.PAYMENT,
+        amount=amount,
+        initiator_user_id=payer_id,
+        note=note,
+        merchant_id=merchant_id,
+        payment_request_id=payment_request_id,
+    )
+    if escrow_days is not None:
+        transaction_id = await _pay_into_escrow(conn, sale, source, escrow_days)
+    else:
+        payable = await open_payable(conn, merchant_id, amount.currency)
+        entry_id = await ledger.post_entry(
+            conn, EntryDraft.transfer("merchant_payment", source, payable, amount, note)
+        )
+        transaction_id, _ = await transactions.record_completed(conn, sale, entry_id)
+    await webhooks.enqueue(
+        conn,
+        merchant_id,
+        "payment.succeeded",
+        {
+            **(webhook_data or {}),
+            "transaction_id": transaction_id,
+            "amount": amount.format(),
+            "currency": amount.currency.value,
+        },
+    )
+    await emit(
+        conn, Topic.BALANCE_CHANGED, {"user_id": payer_id, "currency": amount.currency.value}
+    )
+    return transaction_id
 
 
 async def _pay_into_escrow(
