@@ -283,7 +283,10 @@ async def charge(
     if escrow_days is not None:
         transaction_id = await _pay_into_escrow(conn, sale, source, escrow_days)
     else:
-        payable = await open_payable(conn, merchant_id, amount.currency)
+        # Look up first: opening takes the row's lock, and a hot payable must not be locked.
+        payable = await ledger.find_account(
+            conn, OwnerType.MERCHANT, merchant_id, amount.currency, PAYABLE
+        ) or await open_payable(conn, merchant_id, amount.currency)
         entry_id = await ledger.post_entry(
             conn, EntryDraft.transfer("merchant_payment", source, payable, amount, note)
         )
