@@ -23,7 +23,7 @@ from wallet.gateway.sandbox import SandboxGateway
 from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
 from wallet.log import configure_logging
-from wallet.merchants import protection, settlement, webhooks
+from wallet.merchants import bills, protection, settlement, webhooks
 from wallet.notifications import money as money_notifications
 from wallet.notifications import service as notifications
 from wallet.notifications.email import SandboxEmailProvider
@@ -119,6 +119,13 @@ async def release_escrow(ctx: dict[str, Any]) -> int:
     return len(await protection.release_due(datetime.now(UTC)))
 
 
+async def run_bill_payments(ctx: dict[str, Any]) -> int:
+    """Remind of tomorrow's scheduled bills; pay the ones that are due."""
+    now = datetime.now(UTC)
+    await bills.remind_upcoming(now, ctx["email"])
+    return len(await bills.run_due(now, ctx["email"]))
+
+
 async def roll_up_hot_accounts(ctx: dict[str, Any]) -> int:
     """Fold hot accounts' queued postings into their totals and snapshots."""
     async with transaction() as conn:
@@ -166,6 +173,7 @@ class WorkerSettings:
         cron(expire_unclaimed_transfers, second={25}, unique=True),
         cron(repay_chargeback_debts, second={10, 40}, unique=True),
         cron(release_escrow, second={20}, unique=True),
+        cron(run_bill_payments, second={30}, unique=True),
         cron(settle_merchants, minute={0}, second={45}, unique=True),
         cron(purge_idempotency_keys, minute={7}, second={35}, unique=True),
     ]

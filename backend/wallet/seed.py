@@ -24,6 +24,7 @@ class DemoUser:
     opening_balance: str
     merchant_name: str | None = None
     operator_role: str | None = None
+    biller_reference_pattern: str | None = None  # a merchant that takes bill payments
 
 
 DEMO_USERS = (
@@ -37,6 +38,14 @@ DEMO_USERS = (
         merchant_name="Corner Coffee",
     ),
     DemoUser("ops", "ops@wallet.example", "+14155550104", "0.00", operator_role="admin"),
+    DemoUser(
+        "city_power",
+        "billing@citypower.example",
+        "+14155550105",
+        "0.00",
+        merchant_name="City Power",
+        biller_reference_pattern=r"[0-9]{8}",
+    ),
 )
 
 
@@ -62,7 +71,7 @@ async def seed_demo() -> list[DemoUser]:
                 )
         await set_pin(user.id, DEMO_PIN)
         if demo.merchant_name:
-            await onboard(
+            merchant = await onboard(
                 Onboarding(
                     owner_user_id=user.id,
                     name=demo.merchant_name,
@@ -71,5 +80,12 @@ async def seed_demo() -> list[DemoUser]:
                     city="San Francisco",
                 )
             )
+            if demo.biller_reference_pattern:
+                async with transaction() as conn:
+                    await conn.execute(
+                        "UPDATE merchant SET biller_reference_pattern = $2 WHERE id = $1",
+                        merchant.id,
+                        demo.biller_reference_pattern,
+                    )
         created.append(demo)
     return created

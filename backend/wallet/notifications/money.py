@@ -86,7 +86,7 @@ def _transaction_notices(t: Any, status: str) -> list[Notice]:
     return notices
 
 
-async def _deliver(notices: list[Notice], email: EmailProvider) -> int:
+async def deliver_notices(notices: list[Notice], email: EmailProvider) -> int:
     """Write each notice once; email the ones that were new. Return how many were new."""
     fresh = 0
     for n in notices:
@@ -126,7 +126,7 @@ async def notify_transaction(event_id: int, *, email: EmailProvider) -> int:
         )
     if t is None:
         return 0
-    return await _deliver(_transaction_notices(t, str(payload["status"])), email)
+    return await deliver_notices(_transaction_notices(t, str(payload["status"])), email)
 
 
 async def notify_money_request(event_id: int, *, email: EmailProvider) -> int:
@@ -169,7 +169,7 @@ async def notify_money_request(event_id: int, *, email: EmailProvider) -> int:
     chosen = notices.get(status)
     if chosen is None:
         return 0
-    return await _deliver([chosen], email)
+    return await deliver_notices([chosen], email)
 
 
 async def send_invite(event_id: int, *, email: EmailProvider, sms: SmsProvider) -> str:

@@ -14,6 +14,7 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
+from wallet.api.graphql.bills import BillMutation, BillQuery
 from wallet.api.graphql.errors import should_mask_error
 from wallet.api.graphql.merchants import (
     DisputeMutation,
@@ -48,6 +49,7 @@ class Query(
     WebhookQuery,
     SettlementQuery,
     DisputeQuery,
+    BillQuery,
 ):
     pass
 
@@ -63,6 +65,7 @@ class Mutation(
     MerchantMutation,
     WebhookMutation,
     DisputeMutation,
+    BillMutation,
 ):
     pass
 
