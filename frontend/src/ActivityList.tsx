@@ -6,6 +6,7 @@ import {
   type TransactionHistoryQuery,
   type TransactionType,
 } from "./gql/graphql";
+import { PaymentProtection } from "./Disputes";
 import { formatMoney } from "./money";
 
 type Item = NonNullable<TransactionHistoryQuery["transactions"]>["edges"][number]["node"];
@@ -49,7 +50,7 @@ const STATUS_TEXT: Partial<Record<string, string>> = {
 };
 
 /** The viewer's transactions, newest first, loading older pages as the list scrolls. */
-export function ActivityList({ refreshKey }: { refreshKey: number }) {
+export function ActivityList({ refreshKey, onChange }: { refreshKey: number; onChange?: () => void }) {
   const client = useClient();
   const [items, setItems] = useState<Item[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -160,6 +161,11 @@ export function ActivityList({ refreshKey }: { refreshKey: number }) {
                   {item.failureReason && <div><dt>Reason</dt><dd>{item.failureReason}</dd></div>}
                   <div><dt>Reference</dt><dd>#{item.id}</dd></div>
                 </dl>
+                {item.type === "PAYMENT" && item.direction === "OUT" &&
+                 (item.status === "COMPLETED" || item.status === "PENDING") && (
+                  <PaymentProtection paymentId={item.id} pending={item.status === "PENDING"}
+                                     onChange={() => onChange?.()} />
+                )}
                 <ol className="status-history" aria-label="Status history">
                   {item.history.map((h) => (
                     <li key={`${h.toStatus}-${h.at}`}>

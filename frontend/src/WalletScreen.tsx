@@ -2,6 +2,8 @@ import { useEffect, useState } from "react";
 import { useMutation, useQuery, useSubscription } from "urql";
 
 import { ActivityList } from "./ActivityList";
+import { BillsPanel } from "./Bills";
+import { MediatorQueue, MerchantDisputes } from "./Disputes";
 import { FundingForm } from "./FundingForms";
 import { formatMoney } from "./money";
 import { NotificationsPanel } from "./NotificationsPanel";
@@ -22,6 +24,7 @@ const ACTIONS = [
   ["send", "Send"],
   ["pay", "Pay"],
   ["request", "Request"],
+  ["bills", "Bills"],
   ["add", "Add"],
   ["withdraw", "Withdraw"],
 ] as const;
@@ -111,6 +114,8 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
         ))}
       </div>
       {shop && <PointOfSale merchantId={shop.id} merchantName={shop.name} />}
+      {shop && <MerchantDisputes merchantId={shop.id} />}
+      <MediatorQueue />
       <NotificationsPanel refreshKey={changes} />
       <RequestsPanel refreshKey={changes} />
       <div className="tabs actions" role="tablist" aria-label="Move money">
@@ -122,10 +127,11 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
       </div>
       {action === "send" && <SendMoneyForm />}
       {action === "pay" && <PayMerchant initialReference={payReference} />}
+      {action === "bills" && <BillsPanel />}
       {action === "request" && <RequestMoneyForm onRequested={() => setChanges((n) => n + 1)} />}
       {action === "add" && <FundingForm direction="add" />}
       {action === "withdraw" && <FundingForm direction="withdraw" />}
-      <ActivityList refreshKey={changes} />
+      <ActivityList refreshKey={changes} onChange={() => setChanges((n) => n + 1)} />
       {data?.wallet?.status && data.wallet.status !== "active" && (
         <p className="error">This wallet is {data.wallet.status}.</p>
       )}

@@ -320,3 +320,15 @@ async def trail(dispute_id: int) -> list[tuple[str, str, datetime]]:
 
 
 __all__ = ["Role"]
+
+
+async def dispute_ids(*, merchant_id: int | None = None, undecided: bool = False) -> list[int]:
+    """A merchant's disputes, or every undecided one (the mediators' queue)."""
+    async with connection() as conn:
+        rows = await conn.fetch(
+            "SELECT id FROM dispute WHERE ($1::bigint IS NULL OR merchant_id = $1) "
+            "AND (NOT $2 OR status IN ('open', 'responded')) ORDER BY id DESC LIMIT 100",
+            merchant_id,
+            undecided,
+        )
+    return [int(r["id"]) for r in rows]

@@ -651,6 +651,30 @@ class DisputeQuery:
         return await _dispute_view(found) if allowed else None
 
 
+async def _disputes(ids: list[int]) -> list[DisputeType]:
+    found = [await protection.get_dispute(i) for i in ids]
+    return [await _dispute_view(d) for d in found if d is not None]
+
+
+@strawberry.type
+class DisputeListQuery:
+    @strawberry.field(description="Staff or API key: the merchant's disputes, newest first.")
+    async def merchant_disputes(
+        self, info: Info, merchant_id: strawberry.ID
+    ) -> list[DisputeType] | None:
+        principal = await _principal(info, merchant_id)
+        if principal is None:
+            return None
+        return await _disputes(await protection.dispute_ids(merchant_id=principal.merchant_id))
+
+    @strawberry.field(description="Mediators: disputes waiting for a decision.")
+    async def disputes_to_decide(self, info: Info) -> list[DisputeType] | None:
+        user = await info.context.viewer()
+        if user is None or (await operator_role(user.id)) not in protection.MEDIATORS:
+            return None
+        return await _disputes(await protection.dispute_ids(undecided=True))
+
+
 @strawberry.type
 class DisputeMutation:
     @strawberry.mutation(description="Buyer: the goods arrived; release the money now.")

@@ -17,6 +17,7 @@ from strawberry.extensions import (
 from wallet.api.graphql.bills import BillMutation, BillQuery
 from wallet.api.graphql.errors import should_mask_error
 from wallet.api.graphql.merchants import (
+    DisputeListQuery,
     DisputeMutation,
     DisputeQuery,
     MerchantMutation,
@@ -49,6 +50,7 @@ class Query(
     WebhookQuery,
     SettlementQuery,
     DisputeQuery,
+    DisputeListQuery,
     BillQuery,
 ):
     pass
