@@ -56,6 +56,7 @@ class PaymentRequest:
     expires_at: datetime | None
     created_at: datetime
     marketplace: bool = False  # sales wait in buyer-protection escrow
+    return_url: str | None = None  # online checkout: where the customer goes back
 
     @property
     def reference(self) -> str:
@@ -79,7 +80,7 @@ class PaymentRequest:
 _SELECT = """
     SELECT r.id, r.merchant_id, m.name AS merchant_name, m.city AS merchant_city, m.mcc,
            m.country, m.marketplace, r.currency, r.amount, r.order_id, r.description, r.status,
-           r.transaction_id, r.expires_at, r.created_at
+           r.transaction_id, r.expires_at, r.created_at, r.return_url
     FROM payment_request r JOIN merchant m ON m.id = r.merchant_id
 """
 
@@ -109,6 +110,7 @@ def _request(row: Any) -> PaymentRequest:
         expires_at=row["expires_at"],
         created_at=row["created_at"],
         marketplace=row["marketplace"],
+        return_url=row["return_url"],
     )
 
 
@@ -134,6 +136,7 @@ class NewPaymentRequest:
     order_id: str | None = None
     description: str = ""
     expires_in: timedelta = timedelta(minutes=15)
+    return_url: str | None = None
 
 
 async def create_request(principal: Principal, new: NewPaymentRequest) -> PaymentRequest:
@@ -145,21 +148,26 @@ async def create_request(principal: Principal, new: NewPaymentRequest) -> Paymen
         raise AmountMismatch("The amount is not in the request's currency")
     if not timedelta(minutes=1) <= new.expires_in <= timedelta(minutes=MAX_REQUEST_MINUTES):
         raise InvalidMerchantDetails("expiresInMinutes", "A request lasts 1 minute to 1 day")
+    if new.return_url is not None and (
+        not new.return_url.startswith(("https://", "http://")) or len(new.return_url) > 500
+    ):
+        raise InvalidMerchantDetails("returnUrl", "A return URL starts with https://")
     if new.order_id is not None and not 1 <= len(new.order_id) <= 25:
         raise InvalidMerchantDetails("orderId", "An order id is 1 to 25 characters")
     async with transaction() as conn:
         await open_payable(conn, principal.merchant_id, new.currency)
         request_id = await conn.fetchval(
             "INSERT INTO payment_request (merchant_id, currency, amount, order_id, description, "
-            "expires_at) VALUES ($1, $2, $3, $4, $5, CASE WHEN $3::bigint IS NULL THEN NULL "
-            "ELSE now() + $6::interval END) ON CONFLICT (merchant_id, order_id) DO NOTHING "
-            "RETURNING id",
+            "expires_at, return_url) VALUES ($1, $2, $3, $4, $5, CASE WHEN $3::bigint IS NULL "
+            "THEN NULL ELSE now() + $6::interval END, $7) "
+            "ON CONFLICT (merchant_id, order_id) DO NOTHING RETURNING id",
             principal.merchant_id,
             new.currency.value,
             None if new.amount is None else new.amount.amount_minor,
             new.order_id,
             new.description[:140],
             new.expires_in,
+            new.return_url,
         )
         if request_id is None:
             raise DuplicateOrder(new.order_id or "")
@@ -482,3 +490,12 @@ async def payment_currency(payment_id: int) -> str | None:
             "SELECT currency FROM money_transaction WHERE id = $1", payment_id
         )
     return None if value is None else str(value)
+
+
+async def payable_balances(principal: Principal) -> list[tuple[Money, Money]]:
+    """(available, on its way out) of each of the merchant's payables."""
+    async with connection() as conn:
+        balances = await ledger.balances_of_owner(
+            conn, OwnerType.MERCHANT, principal.merchant_id, PAYABLE
+        )
+    return [(Money(b.available, b.currency), Money(b.reserved, b.currency)) for b in balances]

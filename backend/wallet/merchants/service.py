@@ -268,3 +268,12 @@ async def authenticate_api_key(raw: str) -> Principal | None:
         return None
     scopes = frozenset(Scope(s) for s in row["scopes"])
     return Principal(int(row["merchant_id"]), None, None, scopes)
+
+
+async def user_id_by_username(username: str) -> int | None:
+    async with connection() as conn:
+        found = await conn.fetchval(
+            "SELECT id FROM app_user WHERE lower(username) = $1 AND status = 'active'",
+            username.strip().removeprefix("@").lower(),
+        )
+    return None if found is None else int(found)

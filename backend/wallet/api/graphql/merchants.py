@@ -75,6 +75,9 @@ class PaymentRequestType:
     status: str
     transaction_id: strawberry.ID | None
     expires_at: datetime | None
+    return_url: str | None = strawberry.field(
+        description="Online checkout: the merchant page the customer returns to."
+    )
     qr_payload: str = strawberry.field(description="EMVCo merchant-presented QR payload.")
     ndef_record: str = strawberry.field(description="NDEF URI record (hex) for NFC.")
     pay_url: str
@@ -92,6 +95,7 @@ class PaymentRequestType:
             status=r.status.upper(),
             transaction_id=strawberry.ID(str(r.transaction_id)) if r.transaction_id else None,
             expires_at=r.expires_at,
+            return_url=r.return_url,
             qr_payload=r.qr_payload(),
             ndef_record=emvco.ndef_uri_record(pay_url).hex(),
             pay_url=pay_url,
@@ -130,6 +134,9 @@ class CreatePaymentRequestInput:
     order_id: str | None = None
     description: str = ""
     expires_in_minutes: int = 15
+    return_url: str | None = strawberry.field(
+        default=None, description="Online checkout: send the customer back here after paying."
+    )
 
 
 @strawberry.type
@@ -202,6 +209,41 @@ ApiKeyResult = Annotated[
 
 
 @strawberry.type
+class ApiKeyRevokedPayload:
+    revoked_id: strawberry.ID
+
+
+ApiKeyRevokedResult = Annotated[
+    ApiKeyRevokedPayload | NotFound | Forbidden | NotAuthenticated,
+    strawberry.union("ApiKeyRevokedResult"),
+]
+
+
+@strawberry.enum
+class StaffRole(Enum):
+    OWNER = "owner"
+    CASHIER = "cashier"
+
+
+@strawberry.type
+class StaffPayload:
+    username: str
+    role: StaffRole
+
+
+StaffResult = Annotated[
+    StaffPayload | NotFound | Forbidden | NotAuthenticated, strawberry.union("StaffResult")
+]
+
+
+@strawberry.type(name="MerchantBalance")
+class MerchantBalanceType:
+    currency: str
+    available: str
+    paying_out: str
+
+
+@strawberry.type
 class PinPayload:
     ok: bool
 
@@ -238,6 +280,22 @@ class MerchantQuery:
         if user is None:
             return None
         return [MerchantType.from_domain(m, r) for m, r in await merchants.merchants_of(user.id)]
+
+    @strawberry.field(description="Staff or API key: what the merchant holds, per currency.")
+    async def merchant_balances(
+        self, info: Info, merchant_id: strawberry.ID
+    ) -> list[MerchantBalanceType] | None:
+        principal = await _principal(info, merchant_id)
+        if principal is None or not principal.may(merchants.Scope.PAYMENTS_READ):
+            return None
+        return [
+            MerchantBalanceType(
+                currency=available.currency.value,
+                available=available.format(),
+                paying_out=out.format(),
+            )
+            for available, out in await checkout.payable_balances(principal)
+        ]
 
     @strawberry.field(description="A payment request to pay, by id or QR reference (R42).")
     async def payment_request(self, info: Info, reference: str) -> PaymentRequestType | None:
@@ -314,6 +372,7 @@ class MerchantMutation:
                     order_id=input.order_id,
                     description=input.description,
                     expires_in=timedelta(minutes=input.expires_in_minutes),
+                    return_url=input.return_url,
                 ),
             )
         except REFUSALS as exc:
@@ -397,6 +456,37 @@ class MerchantMutation:
         except pins.InvalidPinFormat as exc:
             return validation_error("pin", "INVALID", str(exc))
         return PinPayload(ok=True)
+
+    @strawberry.mutation(description="Owner: revoke an API key at once.")
+    async def revoke_merchant_api_key(
+        self, info: Info, merchant_id: strawberry.ID, key_id: strawberry.ID
+    ) -> ApiKeyRevokedResult:
+        principal = await _principal(info, merchant_id)
+        if principal is None:
+            return NotFound(code=ErrorCode.NOT_FOUND, message="No such merchant for you")
+        try:
+            await merchants.revoke_api_key(principal, _id(key_id) or 0)
+        except merchants.NotAllowed as exc:
+            return Forbidden(code=ErrorCode.FORBIDDEN, message=str(exc))
+        except merchants.MerchantNotFound:
+            return NotFound(code=ErrorCode.NOT_FOUND, message="No such API key")
+        return ApiKeyRevokedPayload(revoked_id=key_id)
+
+    @strawberry.mutation(description="Owner: add a user (by @username) as owner or cashier.")
+    async def add_merchant_staff(
+        self, info: Info, merchant_id: strawberry.ID, username: str, role: StaffRole
+    ) -> StaffResult:
+        principal = await _principal(info, merchant_id)
+        if principal is None:
+            return NotFound(code=ErrorCode.NOT_FOUND, message="No such merchant for you")
+        user_id = await merchants.user_id_by_username(username)
+        if user_id is None:
+            return NotFound(code=ErrorCode.NOT_FOUND, message=f"No user {username}")
+        try:
+            await merchants.add_staff(principal, user_id, merchants.Role(role.value))
+        except merchants.NotAllowed as exc:
+            return Forbidden(code=ErrorCode.FORBIDDEN, message=str(exc))
+        return StaffPayload(username=username.removeprefix("@"), role=role)
 
     @strawberry.mutation(description="Owner: a key for your server; the secret is shown once.")
     async def create_merchant_api_key(
