@@ -96,6 +96,14 @@ export function PayMerchant({ initialReference }: { initialReference?: string | 
     if (result.__typename === "PayPaymentRequestPayload") {
       const p = result.payment;
       setMessage({ ok: true, text: `Paid ${formatMoney(p.amount, p.currency)} to ${p.merchantName}` });
+      if (request.returnUrl) {
+        // Online checkout: back to the shop, which also gets the signed webhook.
+        const back = new URL(request.returnUrl);
+        back.searchParams.set("payment_request", request.id);
+        back.searchParams.set("transaction", p.transactionId);
+        back.searchParams.set("status", "paid");
+        window.location.assign(back.toString());
+      }
       setRequest(null);
     } else {
       setMessage({ ok: false, text: result.message });

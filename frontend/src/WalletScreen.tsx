@@ -4,6 +4,7 @@ import { useMutation, useQuery, useSubscription } from "urql";
 import { ActivityList } from "./ActivityList";
 import { BillsPanel } from "./Bills";
 import { MediatorQueue, MerchantDisputes } from "./Disputes";
+import { MerchantDashboard } from "./MerchantDashboard";
 import { FundingForm } from "./FundingForms";
 import { formatMoney } from "./money";
 import { NotificationsPanel } from "./NotificationsPanel";
@@ -115,6 +116,7 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
       </div>
       {shop && <PointOfSale merchantId={shop.id} merchantName={shop.name} />}
       {shop && <MerchantDisputes merchantId={shop.id} />}
+      {shop && shop.role === "OWNER" && <MerchantDashboard merchantId={shop.id} />}
       <MediatorQueue />
       <NotificationsPanel refreshKey={changes} />
       <RequestsPanel refreshKey={changes} />

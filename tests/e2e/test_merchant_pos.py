@@ -71,3 +71,35 @@ async def test_pos_request_paid_by_a_customer_turns_green_and_is_refunded(
     await screenshot(buyer, "33-customer-refunded")
     for page in (till, buyer):
         await page.context.close()
+
+
+async def test_shop_dashboard_keys_staff_and_webhook(browser: Browser, web_app: WebApp) -> None:
+    owner_name = await registered_user(web_app)
+    cashier_name = await registered_user(web_app)
+    async with server_database(web_app):
+        owner_id = (await authenticate(owner_name, PASSWORD)).id
+        await onboard(Onboarding(owner_id, "Corner Books", "5942", "US", "Boston"))
+    page = await logged_in_phone(browser, web_app, owner_name)
+    dashboard = page.get_by_role("region", name="Shop dashboard")
+    await expect(dashboard.get_by_test_id("merchant-balance")).to_contain_text("$0.00")
+    await page.get_by_label("Key label").fill("web shop")
+    await page.get_by_role("button", name="Create API key").click()
+    await expect(page.get_by_test_id("secret")).to_contain_text("API key (shown once): mk_")
+    await page.get_by_label("Endpoint URL").fill("https://books.example/hooks")
+    await page.get_by_role("button", name="Save endpoint").click()
+    await expect(page.get_by_test_id("secret")).to_contain_text(
+        "Signing secret (shown once): whsec_"
+    )
+    await page.get_by_label("Cashier @username").fill("@" + cashier_name)
+    await page.get_by_role("button", name="Add cashier").click()
+    await expect(dashboard.get_by_role("status").last).to_have_text(
+        f"@{cashier_name} is now a cashier"
+    )
+    await screenshot(page, "34-shop-dashboard")
+    cashier = await logged_in_phone(browser, web_app, cashier_name)
+    await expect(
+        cashier.get_by_role("heading", name="Corner Books · point of sale")
+    ).to_be_visible()
+    await expect(cashier.get_by_role("region", name="Shop dashboard")).to_have_count(0)
+    for p in (page, cashier):
+        await p.context.close()
