@@ -1,7 +1,14 @@
 import { useRef, useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 
-import { BillersDocument, PayBillDocument, SaveBillerDocument } from "./gql/graphql";
+import {
+  BillersDocument,
+  BillSchedulesDocument,
+  PayBillDocument,
+  SaveBillerDocument,
+  ScheduleBillPaymentDocument,
+  type Recurrence,
+} from "./gql/graphql";
 import { formatMoney } from "./money";
 
 /** Save a biller with your account number, then pay it. */
@@ -9,6 +16,10 @@ export function BillsPanel() {
   const [{ data }, refetch] = useQuery({ query: BillersDocument, requestPolicy: "network-only" });
   const [, save] = useMutation(SaveBillerDocument);
   const [, payBill] = useMutation(PayBillDocument);
+  const [, scheduleBill] = useMutation(ScheduleBillPaymentDocument);
+  const [{ data: schedules }, refetchSchedules] = useQuery({
+    query: BillSchedulesDocument, requestPolicy: "network-only",
+  });
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const key = useRef(crypto.randomUUID());
   const saved = data?.savedBillers ?? [];
@@ -30,6 +41,21 @@ export function BillsPanel() {
   async function pay(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
+    const when = String(form.get("when") ?? "");
+    if (when) {
+      const result = (await scheduleBill({
+        savedBillerId: String(form.get("saved")),
+        amount: String(form.get("amount")).replace(/[$,\s]/g, ""),
+        firstRun: new Date(`${when}T09:00:00`).toISOString(),
+        recurrence: String(form.get("repeat")) as Recurrence,
+      })).data?.scheduleBillPayment;
+      if (result?.__typename === "BillSchedulePayload") {
+        const s = result.schedule;
+        setMessage({ ok: true, text: `Scheduled ${formatMoney(s.amount, s.currency)} to ${s.billerName} on ${new Date(s.nextRunAt).toLocaleDateString()}` });
+        refetchSchedules({ requestPolicy: "network-only" });
+      } else setMessage({ ok: false, text: result?.message ?? "Network problem" });
+      return;
+    }
     const result = (await payBill({
       savedBillerId: String(form.get("saved")),
       amount: String(form.get("amount")).replace(/[$,\s]/g, ""),
@@ -60,8 +86,33 @@ export function BillsPanel() {
             <label htmlFor="bill-amount">Amount (USD)</label>
             <input id="bill-amount" name="amount" inputMode="decimal" placeholder="0.00" />
           </div>
+          <div className="row">
+            <div className="field">
+              <label htmlFor="bill-when">Pay on (empty: now)</label>
+              <input id="bill-when" name="when" type="date" />
+            </div>
+            <div className="field">
+              <label htmlFor="bill-repeat">Repeat</label>
+              <select id="bill-repeat" name="repeat" className="select" defaultValue="ONCE">
+                <option value="ONCE">Once</option>
+                <option value="WEEKLY">Weekly</option>
+                <option value="MONTHLY">Monthly</option>
+              </select>
+            </div>
+          </div>
           <button className="primary" type="submit">Pay bill</button>
         </form>
+      )}
+      {(schedules?.billSchedules ?? []).length > 0 && (
+        <ul className="requests" data-testid="bill-schedules">
+          {(schedules?.billSchedules ?? []).map((s) => (
+            <li key={s.id}>
+              <span>{s.billerName} · {formatMoney(s.amount, s.currency)} · {s.recurrence.toLowerCase()} ·
+                next {new Date(s.nextRunAt).toLocaleDateString()} · {s.status.toLowerCase()}
+                {s.lastError ? ` · ${s.lastError}` : ""}</span>
+            </li>
+          ))}
+        </ul>
       )}
       <form onSubmit={add} className="link-method" noValidate aria-label="Add a biller">
         <div className="field">

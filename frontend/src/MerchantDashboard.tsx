@@ -5,6 +5,7 @@ import {
   AddMerchantStaffDocument,
   CreateMerchantApiKeyDocument,
   MerchantDashboardDocument,
+  RefundPaymentDocument,
   ReplayWebhookDeliveryDocument,
   SetMerchantWebhookDocument,
   SettlementReportDocument,
@@ -20,6 +21,7 @@ export function MerchantDashboard({ merchantId }: { merchantId: string }) {
   const [, replay] = useMutation(ReplayWebhookDeliveryDocument);
   const [, createKey] = useMutation(CreateMerchantApiKeyDocument);
   const [, addStaff] = useMutation(AddMerchantStaffDocument);
+  const [, refund] = useMutation(RefundPaymentDocument);
   const [secret, setSecret] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const reload = () => refetch({ requestPolicy: "network-only" });
@@ -73,6 +75,38 @@ export function MerchantDashboard({ merchantId }: { merchantId: string }) {
           </div>
         ))}
       </dl>
+      <h3>Payments</h3>
+      {(data?.merchantPayments ?? []).length === 0 && <p className="muted small">None yet.</p>}
+      <ul className="requests" data-testid="merchant-payments">
+        {(data?.merchantPayments ?? []).map((p) => (
+          <li key={p.transactionId}>
+            <span>
+              #{p.transactionId} · {formatMoney(p.amount, p.currency)}
+              {p.orderId ? ` · order ${p.orderId}` : ""} · {p.status.toLowerCase()}
+              {p.refunded !== "0.00" && p.refunded !== "0" ? ` · refunded ${formatMoney(p.refunded, p.currency)}` : ""}
+            </span>
+            {p.status === "COMPLETED" && (
+              <form className="row" onSubmit={async (event) => {
+                event.preventDefault();
+                const amount = String(new FormData(event.currentTarget).get("amount") ?? "");
+                const result = (await refund({ input: {
+                  merchantId, transactionId: p.transactionId, amount, idempotencyKey: crypto.randomUUID(),
+                } })).data?.refundPayment;
+                setNote(result?.__typename === "RefundPayload"
+                  ? `Refunded ${formatMoney(result.amount, p.currency)} of #${p.transactionId}`
+                  : result?.message ?? "Network problem");
+                reload();
+              }}>
+                <div className="field">
+                  <label htmlFor={`refund-amount-${p.transactionId}`}>Refund amount</label>
+                  <input id={`refund-amount-${p.transactionId}`} name="amount" inputMode="decimal" />
+                </div>
+                <button className="small-secondary" type="submit">Refund</button>
+              </form>
+            )}
+          </li>
+        ))}
+      </ul>
       <h3>Settlements</h3>
       {(data?.settlementBatches ?? []).length === 0 && <p className="muted small">None yet.</p>}
       <ul className="requests">

@@ -1,6 +1,8 @@
 """In Chromium: a dispute from the buyer's phone, answered with evidence at the shop,
 decided by a mediator; and paying a bill."""
 
+from datetime import datetime, timedelta
+
 import pytest
 from playwright.async_api import Browser, Page, expect
 
@@ -110,5 +112,13 @@ async def test_pay_a_bill(browser: Browser, web_app: WebApp) -> None:
     await page.get_by_role("button", name="Pay bill").click()
     await expect(page.get_by_role("status")).to_have_text("Paid $12.00 to City Water")
     await expect(available(page)).to_have_text("$38.00", timeout=10_000)
+    tomorrow = (datetime.now() + timedelta(days=1)).strftime("%Y-%m-%d")
+    await page.get_by_label("Amount (USD)").fill("30.00")
+    await page.get_by_label("Pay on (empty: now)").fill(tomorrow)
+    await page.get_by_label("Repeat").select_option("MONTHLY")
+    await page.get_by_role("button", name="Pay bill").click()
+    await expect(page.get_by_role("status")).to_contain_text("Scheduled $30.00 to City Water")
+    await expect(page.get_by_test_id("bill-schedules")).to_contain_text("monthly")
+    await expect(available(page)).to_have_text("$38.00")  # nothing paid yet
     await screenshot(page, "43-bill-paid")
     await page.context.close()

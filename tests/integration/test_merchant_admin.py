@@ -16,6 +16,8 @@ pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
 ADD_STAFF = """mutation($m: ID!, $u: String!, $r: StaffRole!) {
   addMerchantStaff(merchantId: $m, username: $u, role: $r) { __typename
   ... on StaffPayload { username role } ... on UserError { code } } }"""
+PAYMENTS = """query($m: ID!) { merchantPayments(merchantId: $m) {
+  transactionId amount refunded status orderId } }"""
 REVOKE = """mutation($m: ID!, $k: ID!) { revokeMerchantApiKey(merchantId: $m, keyId: $k) {
   __typename ... on UserError { code } } }"""
 BALANCES = (
@@ -131,3 +133,39 @@ async def test_expired_requests_wrong_currency_and_return_urls(live_server: Live
             )
             == 0
         )
+
+
+async def test_payments_list_shows_each_sale_and_what_was_refunded(
+    live_server: LiveServer,
+) -> None:
+    _, owner_token, merchant_id = await shop(live_server)
+    _, buyer_token = await customer(live_server)
+    request = (await create(live_server, owner_token, merchant_id, amount="9.00", orderId="L-1"))[
+        "request"
+    ]
+    payment = (await pay(live_server, buyer_token, request["id"]))["payment"]
+    await call(
+        live_server,
+        owner_token,
+        REFUND,
+        {
+            "input": {
+                "merchantId": merchant_id,
+                "transactionId": payment["transactionId"],
+                "amount": "2.50",
+                "idempotencyKey": "r",
+            }
+        },
+    )
+    listed = await call(live_server, owner_token, PAYMENTS, {"m": merchant_id})
+    assert listed == [
+        {
+            "transactionId": payment["transactionId"],
+            "amount": "9.00",
+            "refunded": "2.50",
+            "status": "COMPLETED",
+            "orderId": "L-1",
+        }
+    ]
+    outsider = await token_for(live_server, await make_user())
+    assert await call(live_server, outsider, PAYMENTS, {"m": merchant_id}) is None

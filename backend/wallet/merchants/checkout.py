@@ -499,3 +499,41 @@ async def payable_balances(principal: Principal) -> list[tuple[Money, Money]]:
             conn, OwnerType.MERCHANT, principal.merchant_id, PAYABLE
         )
     return [(Money(b.available, b.currency), Money(b.reserved, b.currency)) for b in balances]
+
+
+@dataclass(frozen=True, slots=True)
+class Sale:
+    transaction_id: int
+    amount: Money
+    refunded: Money
+    status: str
+    order_id: str | None
+    note: str
+    created_at: datetime
+
+
+async def sales_of(principal: Principal, first: int = 50) -> list[Sale]:
+    """The merchant's recent payments with what was refunded of each, newest first."""
+    if not principal.may(Scope.PAYMENTS_READ):
+        raise NotAllowed("see payments")
+    async with connection() as conn:
+        rows = await conn.fetch(
+            "SELECT t.id, t.amount, t.refunded_amount, t.currency, t.status, t.note, "
+            "t.created_at, r.order_id FROM money_transaction t "
+            "LEFT JOIN payment_request r ON r.id = t.payment_request_id "
+            "WHERE t.merchant_id = $1 AND t.type = 'payment' ORDER BY t.id DESC LIMIT $2",
+            principal.merchant_id,
+            max(1, min(first, 200)),
+        )
+    return [
+        Sale(
+            transaction_id=int(r["id"]),
+            amount=Money(int(r["amount"]), Currency(r["currency"])),
+            refunded=Money(int(r["refunded_amount"]), Currency(r["currency"])),
+            status=r["status"],
+            order_id=r["order_id"],
+            note=r["note"],
+            created_at=r["created_at"],
+        )
+        for r in rows
+    ]

@@ -236,6 +236,18 @@ StaffResult = Annotated[
 ]
 
 
+@strawberry.type(name="MerchantSale")
+class MerchantSaleType:
+    transaction_id: strawberry.ID
+    amount: str
+    refunded: str
+    currency: str
+    status: str
+    order_id: str | None
+    note: str
+    created_at: datetime
+
+
 @strawberry.type(name="MerchantBalance")
 class MerchantBalanceType:
     currency: str
@@ -295,6 +307,27 @@ class MerchantQuery:
                 paying_out=out.format(),
             )
             for available, out in await checkout.payable_balances(principal)
+        ]
+
+    @strawberry.field(description="Staff or API key: recent payments and their refunds.")
+    async def merchant_payments(
+        self, info: Info, merchant_id: strawberry.ID, first: int = 50
+    ) -> list[MerchantSaleType] | None:
+        principal = await _principal(info, merchant_id)
+        if principal is None or not principal.may(merchants.Scope.PAYMENTS_READ):
+            return None
+        return [
+            MerchantSaleType(
+                transaction_id=strawberry.ID(str(s.transaction_id)),
+                amount=s.amount.format(),
+                refunded=s.refunded.format(),
+                currency=s.amount.currency.value,
+                status=s.status.upper(),
+                order_id=s.order_id,
+                note=s.note,
+                created_at=s.created_at,
+            )
+            for s in await checkout.sales_of(principal, first)
         ]
 
     @strawberry.field(description="A payment request to pay, by id or QR reference (R42).")
