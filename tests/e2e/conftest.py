@@ -209,3 +209,8 @@ async def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def available(page: Page):  # type: ignore[no-untyped-def]
+    """The USD balance card's available amount on a logged-in page."""
+    return page.get_by_test_id("balance-USD").get_by_test_id("available")

@@ -4,11 +4,12 @@ decided by a mediator; and paying a bill."""
 from datetime import datetime, timedelta
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
+    available,
     logged_in_phone,
     registered_user,
     screenshot,
@@ -20,10 +21,6 @@ from wallet.users.pin import set_pin
 from wallet.users.service import authenticate
 
 pytestmark = pytest.mark.e2e
-
-
-def available(page: Page):  # type: ignore[no-untyped-def]
-    return page.get_by_test_id("balance-USD").get_by_test_id("available")
 
 
 async def test_dispute_from_purchase_to_mediator_decision(

@@ -2,11 +2,12 @@
 customer pays it with the PIN, the till turns green live, and the shop refunds."""
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
+    available,
     logged_in_phone,
     registered_user,
     screenshot,
@@ -17,10 +18,6 @@ from wallet.users.pin import set_pin
 from wallet.users.service import authenticate
 
 pytestmark = pytest.mark.e2e
-
-
-def available(page: Page):  # type: ignore[no-untyped-def]
-    return page.get_by_test_id("balance-USD").get_by_test_id("available")
 
 
 async def test_pos_request_paid_by_a_customer_turns_green_and_is_refunded(

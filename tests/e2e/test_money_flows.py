@@ -4,13 +4,9 @@ transaction detail; balances and lists update live."""
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import WebApp, logged_in_phone, registered_user, screenshot
+from tests.e2e.conftest import WebApp, available, logged_in_phone, registered_user, screenshot
 
 pytestmark = pytest.mark.e2e
-
-
-def available(page: Page):  # type: ignore[no-untyped-def]
-    return page.get_by_test_id("balance-USD").get_by_test_id("available")
 
 
 async def link_card(page: Page, number: str) -> None:

@@ -1,15 +1,11 @@
 """Sending money in Chromium: the sender's and the recipient's balances update live."""
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
-from tests.e2e.conftest import WebApp, logged_in_phone, registered_user, screenshot
+from tests.e2e.conftest import WebApp, available, logged_in_phone, registered_user, screenshot
 
 pytestmark = pytest.mark.e2e
-
-
-def available(page: Page):  # type: ignore[no-untyped-def]
-    return page.get_by_test_id("balance-USD").get_by_test_id("available")
 
 
 async def test_send_money_updates_both_phones_live_and_refusals_are_explained(
