@@ -10,6 +10,9 @@ from tests.factories import make_user
 from tests.graphql_client import call, token_for
 from tests.merchant_helpers import CREATE, KEY, REFUND, create, customer, pay, shop
 from wallet.db.engine import connection
+from wallet.merchants import checkout
+from wallet.merchants.errors import AmountMismatch
+from wallet.money import Currency, Money
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
 
@@ -169,3 +172,20 @@ async def test_payments_list_shows_each_sale_and_what_was_refunded(
     ]
     outsider = await token_for(live_server, await make_user())
     assert await call(live_server, outsider, PAYMENTS, {"m": merchant_id}) is None
+
+
+async def test_currency_refusals_write_nothing(live_server: LiveServer) -> None:
+    _, owner_token, merchant_id = await shop(live_server)
+    buyer, _ = await customer(live_server)
+    unknown = await create(live_server, owner_token, merchant_id, amount="1.00", currency="XYZ")
+    assert unknown["fieldErrors"] == [{"field": "currency", "code": "INVALID"}]
+    static = (await create(live_server, owner_token, merchant_id))["request"]
+    with pytest.raises(AmountMismatch, match="takes USD"):
+        await checkout.pay_request(
+            checkout.PayRequest(buyer.id, int(static["id"]), Money(100, Currency.EUR), "eur-1")
+        )
+    async with connection() as conn:
+        assert (
+            await conn.fetchval("SELECT count(*) FROM money_transaction WHERE type = 'payment'")
+            == 0
+        )

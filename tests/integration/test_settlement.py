@@ -132,3 +132,26 @@ async def test_a_failed_payout_returns_the_money_for_the_next_batch(
     again = await settlement.settle_merchant(gateway, int(merchant_id), Currency.USD)
     # The returned 19.12 plus the new 1.00, less its fee (0.03 + 0.30).
     assert again is not None and (again.net.format(), again.fee.format()) == ("19.79", "0.33")
+
+
+async def test_an_admin_sets_the_fee_rate_that_settlement_charges(
+    live_server: LiveServer, redis: Redis
+) -> None:
+    owner_token, merchant_id = await settled_shop(live_server, "000123456789")
+    fees = """mutation($m: ID!, $bp: Int!, $f: [FixedFeeInput!]!) {
+      setMerchantFees(merchantId: $m, percentBp: $bp, fixed: $f) { __typename
+      ... on UserError { code } } }"""
+    variables = {"m": merchant_id, "bp": 100, "f": [{"currency": "USD", "amount": "0.05"}]}
+    assert (await call(live_server, owner_token, fees, variables))["code"] == "FORBIDDEN"
+    admin = await make_user()
+    async with connection() as conn:
+        await conn.execute("UPDATE app_user SET operator_role = 'admin' WHERE id = $1", admin.id)
+    admin_token = await token_for(live_server, admin)
+    bad = await call(live_server, admin_token, fees, {**variables, "bp": 10_001})
+    assert bad["__typename"] == "ValidationError"
+    assert (await call(live_server, admin_token, fees, variables))["__typename"] == "FeesPayload"
+    _, buyer_token = await customer(live_server)
+    await sell(live_server, owner_token, merchant_id, buyer_token, "20.00")
+    gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox_day_seconds)
+    batch = await settlement.settle_merchant(gateway, int(merchant_id), Currency.USD)
+    assert batch is not None and (batch.fee.format(), batch.net.format()) == ("0.25", "19.75")

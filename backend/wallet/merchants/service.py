@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from dataclasses import dataclass
 from enum import Enum
@@ -277,3 +278,22 @@ async def user_id_by_username(username: str) -> int | None:
             username.strip().removeprefix("@").lower(),
         )
     return None if found is None else int(found)
+
+
+async def set_fees(merchant_id: int, percent_bp: int, fixed: dict[Currency, int]) -> None:
+    """The merchant's fee rate (an operator's decision): basis points plus a fixed amount
+    per payment in each currency, in minor units."""
+    if not 0 <= percent_bp <= 10_000:
+        raise InvalidMerchantDetails("percentBp", "A percentage is 0 to 10000 basis points")
+    if any(v < 0 for v in fixed.values()):
+        raise InvalidMerchantDetails("fixed", "A fixed fee cannot be negative")
+    async with transaction() as conn:
+        done = await conn.fetchval(
+            "UPDATE merchant SET fee_percent_bp = $2, fee_fixed = $3::jsonb WHERE id = $1 "
+            "RETURNING id",
+            merchant_id,
+            percent_bp,
+            json.dumps({c.value: v for c, v in fixed.items()}),
+        )
+    if done is None:
+        raise MerchantNotFound()

@@ -875,3 +875,51 @@ class DisputeMutation:
         updated = await protection.get_dispute(found.id)
         assert updated is not None
         return DisputePayload(dispute=await _dispute_view(updated))
+
+
+@strawberry.input
+class FixedFeeInput:
+    currency: str
+    amount: str = strawberry.field(description='Per payment, e.g. "0.30".')
+
+
+@strawberry.type
+class FeesPayload:
+    merchant_id: strawberry.ID
+    percent_bp: int
+
+
+FeesResult = Annotated[
+    FeesPayload | ValidationError | NotFound | Forbidden | NotAuthenticated,
+    strawberry.union("FeesResult"),
+]
+
+
+@strawberry.type
+class FeeMutation:
+    @strawberry.mutation(description="Admins: a merchant's fee rate (basis points + fixed).")
+    async def set_merchant_fees(
+        self,
+        info: Info,
+        merchant_id: strawberry.ID,
+        percent_bp: int,
+        fixed: list[FixedFeeInput],
+    ) -> FeesResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        if await operator_role(user.id) != "admin":
+            return Forbidden(code=ErrorCode.FORBIDDEN, message="Admins only")
+        amounts: dict[Currency, int] = {}
+        for fee in fixed:
+            money = parse_amount(fee.amount, fee.currency)
+            if not isinstance(money, Money):
+                return money
+            amounts[money.currency] = money.amount_minor
+        try:
+            await merchants.set_fees(_id(merchant_id) or 0, percent_bp, amounts)
+        except merchants.InvalidMerchantDetails as exc:
+            return validation_error(exc.field, "INVALID", str(exc))
+        except merchants.MerchantNotFound:
+            return NotFound(code=ErrorCode.NOT_FOUND, message="No such merchant")
+        return FeesPayload(merchant_id=merchant_id, percent_bp=percent_bp)

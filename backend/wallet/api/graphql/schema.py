@@ -20,6 +20,7 @@ from wallet.api.graphql.merchants import (
     DisputeListQuery,
     DisputeMutation,
     DisputeQuery,
+    FeeMutation,
     MerchantMutation,
     MerchantQuery,
     MerchantSubscription,
@@ -68,6 +69,7 @@ class Mutation(
     WebhookMutation,
     DisputeMutation,
     BillMutation,
+    FeeMutation,
 ):
     pass
 
