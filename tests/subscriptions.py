@@ -22,9 +22,14 @@ class _NoJobs:
 
 
 async def first_event(
-    live: LiveServer, token: str, query: str, trigger: Callable[[], Awaitable[Any]]
+    live: LiveServer,
+    token: str,
+    query: str,
+    trigger: Callable[[], Awaitable[Any]],
+    accept: Callable[[dict[str, Any]], bool] = lambda _: True,
 ) -> dict[str, Any]:
-    """Subscribe as `token`, run `trigger`, and return the first event's data."""
+    """Subscribe as `token`, run `trigger`, and return the first event's data that
+    `accept` takes (earlier events, e.g. from before the trigger, are skipped)."""
     redis = Redis.from_url(live.settings.redis_url or "")
     stop = asyncio.Event()
     relay_task = asyncio.create_task(OutboxRelay(publisher=redis, jobs=_NoJobs()).run(stop))
@@ -36,7 +41,10 @@ async def first_event(
             await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
             await asyncio.sleep(0.3)
             await trigger()
-            message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            while True:
+                message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                if accept(message["payload"]["data"]):
+                    break
     finally:
         stop.set()
         await relay_task

@@ -57,13 +57,16 @@ async def open_account(
     purpose: str,
     account_type: AccountType,
     no_overdraft: bool,
+    hot: bool = False,
 ) -> int:
-    """Create the (owner, currency, purpose) account, or return the existing one's id."""
+    """Create the (owner, currency, purpose) account, or return the existing one's id.
+
+    A `hot` account takes deferred postings (docs/ledger.md)."""
     row = await conn.fetchrow(
         """
         INSERT INTO ledger_account (code, owner_type, owner_id, currency, purpose,
-                                    account_type, normal_side, no_overdraft)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                    account_type, normal_side, no_overdraft, hot)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
         ON CONFLICT (code) DO UPDATE SET code = EXCLUDED.code
         RETURNING id
         """,
@@ -75,6 +78,7 @@ async def open_account(
         account_type.value,
         account_type.normal_side.value,
         no_overdraft,
+        hot,
     )
     assert row is not None
     return int(row["id"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from wallet.db.engine import connection, transaction
 from wallet.idempotency import service as idempotency
@@ -89,17 +90,14 @@ async def save_biller(user_id: int, merchant_id: int, reference: str, nickname: 
     return found
 
 
-async def _saved(user_id: int, saved_id: int) -> SavedBiller | None:
-    async with connection() as conn:
-        row = await conn.fetchrow(
-            "SELECT s.id, s.merchant_id, m.name, s.account_reference, s.nickname "
-            "FROM saved_biller s JOIN merchant m ON m.id = s.merchant_id "
-            "WHERE s.id = $1 AND s.user_id = $2",
-            saved_id,
-            user_id,
-        )
-    if row is None:
-        return None
+_SAVED = (
+    "SELECT s.id, s.merchant_id, m.name, s.account_reference, s.nickname "
+    "FROM saved_biller s JOIN merchant m ON m.id = s.merchant_id "
+    "WHERE s.user_id = $1 AND ($2::bigint IS NULL OR s.id = $2) ORDER BY s.id"
+)
+
+
+def _saved_biller(row: Any) -> SavedBiller:
     return SavedBiller(
         int(row["id"]),
         int(row["merchant_id"]),
@@ -109,12 +107,16 @@ async def _saved(user_id: int, saved_id: int) -> SavedBiller | None:
     )
 
 
+async def _saved(user_id: int, saved_id: int) -> SavedBiller | None:
+    async with connection() as conn:
+        row = await conn.fetchrow(_SAVED, user_id, saved_id)
+    return _saved_biller(row) if row else None
+
+
 async def saved_billers(user_id: int) -> list[SavedBiller]:
     async with connection() as conn:
-        ids = await conn.fetch(
-            "SELECT id FROM saved_biller WHERE user_id = $1 ORDER BY id", user_id
-        )
-    return [b for i in ids if (b := await _saved(user_id, int(i["id"]))) is not None]
+        rows = await conn.fetch(_SAVED, user_id, None)
+    return [_saved_biller(r) for r in rows]
 
 
 async def pay_bill(user_id: int, saved_id: int, amount: Money, key: str) -> int:

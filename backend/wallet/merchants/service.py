@@ -114,8 +114,8 @@ async def open_payable(conn: Connection, merchant_id: int, currency: Currency) -
         purpose=PAYABLE,
         account_type=AccountType.LIABILITY,
         no_overdraft=True,
+        hot=True,  # every sale credits it
     )
-    await conn.execute("UPDATE ledger_account SET hot = true WHERE id = $1", account_id)
     return account_id
 
 
