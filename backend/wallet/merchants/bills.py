@@ -269,13 +269,16 @@ async def run_due(now: datetime, email: EmailProvider) -> list[tuple[int, str]]:
                 else str(exc)
             )
             async with transaction() as conn:
+                # Only the run that still sees this date moves the schedule on.
                 await conn.execute(
                     "UPDATE bill_schedule SET last_error = $2, status = $3, "
-                    "next_run_at = next_run_at + $4 WHERE id = $1 AND status = 'active'",
+                    "next_run_at = next_run_at + $4 WHERE id = $1 AND status = 'active' "
+                    "AND next_run_at = $5",
                     row["id"],
                     error,
                     "failed" if period is None else "active",
                     period or timedelta(0),
+                    row["next_run_at"],
                 )
             await deliver_notices(
                 [
@@ -295,11 +298,13 @@ async def run_due(now: datetime, email: EmailProvider) -> list[tuple[int, str]]:
         async with transaction() as conn:
             await conn.execute(
                 "UPDATE bill_schedule SET last_error = NULL, last_transaction_id = $2, "
-                "status = $3, next_run_at = next_run_at + $4 WHERE id = $1",
+                "status = $3, next_run_at = next_run_at + $4 "
+                "WHERE id = $1 AND status = 'active' AND next_run_at = $5",
                 row["id"],
                 transaction_id,
                 "completed" if period is None else "active",
                 period or timedelta(0),
+                row["next_run_at"],
             )
         outcomes.append((int(row["id"]), "paid"))
     return outcomes
