@@ -5,8 +5,8 @@ CREATE TABLE settlement_batch (
     id                    bigserial PRIMARY KEY,
     merchant_id           bigint NOT NULL REFERENCES merchant (id),
     currency              char(3) NOT NULL,
-    period_start_txn      bigint NOT NULL,   -- money_transaction ids (exclusive, inclusive]
-    period_end_txn        bigint NOT NULL,
+    period_start_txn      bigint NOT NULL,   -- lowest and highest transaction id counted
+    period_end_txn        bigint NOT NULL,   -- (the sales carry settlement_batch_id)
     payments              integer NOT NULL,
     gross                 bigint NOT NULL,   -- payments less refunds in the period
     fee                   bigint NOT NULL CHECK (fee >= 0),

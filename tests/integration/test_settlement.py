@@ -16,7 +16,7 @@ from tests.graphql_client import add_bank, call, token_for
 from tests.merchant_helpers import CREATE, REFUND, customer, merchant_cents, pay
 from wallet.db.engine import connection
 from wallet.gateway.sandbox import SandboxGateway
-from wallet.merchants import settlement
+from wallet.merchants import protection, settlement
 from wallet.money import Currency
 from wallet.payments import funding
 
@@ -155,3 +155,42 @@ async def test_an_admin_sets_the_fee_rate_that_settlement_charges(
     gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox_day_seconds)
     batch = await settlement.settle_merchant(gateway, int(merchant_id), Currency.USD)
     assert batch is not None and (batch.fee.format(), batch.net.format()) == ("0.25", "19.75")
+
+
+async def test_a_sale_released_from_escrow_late_is_charged_in_the_next_batch(
+    live_server: LiveServer, redis: Redis
+) -> None:
+    owner = await make_user()
+    owner_token = await token_for(live_server, owner)
+    bank = await add_bank(live_server, owner_token)
+    merchant_id = (
+        await call(
+            live_server,
+            owner_token,
+            ONBOARD,
+            {
+                "input": {
+                    "name": "Bazaar",
+                    "mcc": "5999",
+                    "country": "US",
+                    "settlementMethodId": bank,
+                    "marketplace": True,
+                }
+            },
+        )
+    )["merchant"]["id"]
+    buyer, buyer_token = await customer(live_server, "100.00")
+    early = await sell(live_server, owner_token, merchant_id, buyer_token, "10.00")
+    late = await sell(live_server, owner_token, merchant_id, buyer_token, "20.00")
+    await protection.confirm_delivery(buyer.id, int(late))
+    gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox_day_seconds)
+    first = await settlement.settle_merchant(gateway, int(merchant_id), Currency.USD)
+    assert first is not None and (first.payments, first.fee.format()) == (1, "0.88")
+    await protection.confirm_delivery(buyer.id, int(early))  # released after the batch
+    second = await settlement.settle_merchant(gateway, int(merchant_id), Currency.USD)
+    # 2.9% of 10.00 (0.29) + 0.30: the early sale's fee is charged, not skipped.
+    assert second is not None and (second.payments, second.fee.format(), second.net.format()) == (
+        1,
+        "0.59",
+        "9.41",
+    )

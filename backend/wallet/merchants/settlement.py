@@ -1,7 +1,8 @@
 """Settlement: pay each merchant what it earned, less the fee, on its schedule.
 
-A batch covers one merchant and currency: every payment and refund recorded since the
-previous batch (by transaction id, so nothing is counted twice or skipped). Gross is
+A batch covers one merchant and currency: every finished payment and refund not in an
+earlier batch (each is marked with its batch, so nothing is counted twice or skipped,
+and a marketplace sale released from escrow late joins the next batch). Gross is
 payments less refunds; the fee is `fee_percent_bp` basis points of the payments (half
 up) plus the fixed fee per payment; net is what the payable holds less the fee (so the
 money of a failed earlier payout goes out with the next batch). One database transaction posts
@@ -87,22 +88,19 @@ async def settle_merchant(
         )
         if merchant is None:
             return None
-        since = await conn.fetchval(
-            "SELECT coalesce(max(period_end_txn), 0) FROM settlement_batch "
-            "WHERE merchant_id = $1 AND currency = $2",
-            merchant_id,
-            currency.value,
-        )
+        # Every finished sale and refund not in a batch yet: a sale released from escrow
+        # late is counted when it is released, whatever its id.
         period = await conn.fetchrow(
-            "SELECT coalesce(max(id), 0) AS last_id, "
+            "SELECT coalesce(array_agg(id), '{}') AS ids, coalesce(min(id), 0) AS first_id, "
+            "coalesce(max(id), 0) AS last_id, "
             "count(*) FILTER (WHERE type = 'payment') AS payments, "
             "coalesce(sum(amount) FILTER (WHERE type = 'payment'), 0) AS paid, "
             "coalesce(sum(amount) FILTER (WHERE type = 'refund'), 0) AS refunded "
-            "FROM money_transaction WHERE merchant_id = $1 AND currency = $2 AND id > $3 "
+            "FROM money_transaction WHERE merchant_id = $1 AND currency = $2 "
+            "AND settlement_batch_id IS NULL "
             "AND type IN ('payment', 'refund') AND status IN ('completed', 'reversed')",
             merchant_id,
             currency.value,
-            since,
         )
         gross = int(period["paid"]) - int(period["refunded"])
         fixed = int(json.loads(merchant["fee_fixed"]).get(currency.value, 0))
@@ -163,7 +161,7 @@ async def settle_merchant(
             "RETURNING id",
             merchant_id,
             currency.value,
-            since,
+            period["first_id"],
             period["last_id"],
             period["payments"],
             gross,
@@ -173,9 +171,11 @@ async def settle_merchant(
             payout_id,
         )
         await conn.execute(
-            "UPDATE money_transaction SET settlement_batch_id = $2 WHERE id = $1",
+            "UPDATE money_transaction SET settlement_batch_id = $2 "
+            "WHERE id = $1 OR id = ANY($3::bigint[])",
             payout_id,
             batch_id,
+            list(period["ids"]),
         )
         token = merchant["token"]
     try:
@@ -264,13 +264,10 @@ async def report_csv(principal: Principal, batch_id: int) -> str:
         lines = await conn.fetch(
             "SELECT t.id, t.type, t.created_at, t.amount, r.order_id FROM money_transaction t "
             "LEFT JOIN payment_request r ON r.id = t.payment_request_id "
-            "WHERE t.merchant_id = $1 AND t.currency = $2 AND t.id > $3 AND t.id <= $4 "
-            "AND t.type IN ('payment', 'refund') AND t.status IN ('completed', 'reversed') "
-            "ORDER BY t.id",
+            "WHERE t.merchant_id = $1 AND t.settlement_batch_id = $2 "
+            "AND t.type IN ('payment', 'refund') ORDER BY t.id",
             principal.merchant_id,
-            batch["currency"],
-            batch["period_start_txn"],
-            batch["period_end_txn"],
+            batch["id"],
         )
     currency = Currency(batch["currency"])
     out = io.StringIO()
