@@ -14,6 +14,7 @@ to the merchant. Every step is written to `dispute_event`.
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from wallet.db.engine import Connection, connection, transaction
 from wallet.ledger import service as ledger
 from wallet.ledger.models import EntryDraft, OwnerType, PostingDraft, Purpose, Side
 from wallet.merchants.errors import MerchantError, NotAllowed
-from wallet.merchants.service import PAYABLE, Principal, Role
+from wallet.merchants.service import PAYABLE, Principal
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit_many
 from wallet.transactions import service as transactions
@@ -64,6 +65,7 @@ class Dispute:
     refund_amount: Money | None
     evidence: list[str]
     created_at: datetime
+    trail: list[tuple[str, str, datetime]]  # (action, detail, when), oldest first
 
 
 async def _log(
@@ -285,44 +287,58 @@ async def decide(
         )
 
 
-async def get_dispute(dispute_id: int) -> Dispute | None:
-    async with connection() as conn:
-        d = await conn.fetchrow("SELECT * FROM dispute WHERE id = $1", dispute_id)
-        files = await conn.fetch(
-            "SELECT filename FROM dispute_evidence WHERE dispute_id = $1 ORDER BY id", dispute_id
-        )
-    if d is None:
-        return None
-    currency = Currency(d["currency"])
-    return Dispute(
-        id=int(d["id"]),
-        payment_id=int(d["payment_id"]),
-        merchant_id=int(d["merchant_id"]),
-        buyer_id=int(d["buyer_id"]),
-        amount=Money(int(d["amount"]), currency),
-        reason=d["reason"],
-        status=d["status"],
-        merchant_response=d["merchant_response"],
-        refund_amount=None if d["refund_amount"] is None else Money(d["refund_amount"], currency),
-        evidence=[f["filename"] for f in files],
-        created_at=d["created_at"],
-    )
-
-
-async def trail(dispute_id: int) -> list[tuple[str, str, datetime]]:
+async def get_disputes(dispute_ids: list[int]) -> list[Dispute]:
+    """The disputes with their evidence and trail, in three queries (not three per dispute)."""
     async with connection() as conn:
         rows = await conn.fetch(
-            "SELECT action, detail, created_at FROM dispute_event WHERE dispute_id = $1 "
-            "ORDER BY id",
-            dispute_id,
+            "SELECT * FROM dispute WHERE id = ANY($1::bigint[]) ORDER BY id DESC", dispute_ids
         )
-    return [(r["action"], r["detail"], r["created_at"]) for r in rows]
+        files = await conn.fetch(
+            "SELECT dispute_id, filename FROM dispute_evidence "
+            "WHERE dispute_id = ANY($1::bigint[]) ORDER BY id",
+            dispute_ids,
+        )
+        events = await conn.fetch(
+            "SELECT dispute_id, action, detail, created_at FROM dispute_event "
+            "WHERE dispute_id = ANY($1::bigint[]) ORDER BY id",
+            dispute_ids,
+        )
+    evidence: dict[int, list[str]] = defaultdict(list)
+    for f in files:
+        evidence[int(f["dispute_id"])].append(f["filename"])
+    steps: dict[int, list[tuple[str, str, datetime]]] = defaultdict(list)
+    for e in events:
+        steps[int(e["dispute_id"])].append((e["action"], e["detail"], e["created_at"]))
+    found = []
+    for d in rows:
+        currency = Currency(d["currency"])
+        found.append(
+            Dispute(
+                id=int(d["id"]),
+                payment_id=int(d["payment_id"]),
+                merchant_id=int(d["merchant_id"]),
+                buyer_id=int(d["buyer_id"]),
+                amount=Money(int(d["amount"]), currency),
+                reason=d["reason"],
+                status=d["status"],
+                merchant_response=d["merchant_response"],
+                refund_amount=None
+                if d["refund_amount"] is None
+                else Money(d["refund_amount"], currency),
+                evidence=evidence[int(d["id"])],
+                created_at=d["created_at"],
+                trail=steps[int(d["id"])],
+            )
+        )
+    return found
 
 
-__all__ = ["Role"]
+async def get_dispute(dispute_id: int) -> Dispute | None:
+    found = await get_disputes([dispute_id])
+    return found[0] if found else None
 
 
-async def dispute_ids(*, merchant_id: int | None = None, undecided: bool = False) -> list[int]:
+async def disputes(*, merchant_id: int | None = None, undecided: bool = False) -> list[Dispute]:
     """A merchant's disputes, or every undecided one (the mediators' queue)."""
     async with connection() as conn:
         rows = await conn.fetch(
@@ -331,4 +347,4 @@ async def dispute_ids(*, merchant_id: int | None = None, undecided: bool = False
             merchant_id,
             undecided,
         )
-    return [int(r["id"]) for r in rows]
+    return await get_disputes([int(r["id"]) for r in rows])

@@ -711,7 +711,7 @@ class DisputeType:
     trail: list[str] = strawberry.field(description="Every step, oldest first.")
 
 
-async def _dispute_view(dispute: protection.Dispute) -> DisputeType:
+def _dispute_view(dispute: protection.Dispute) -> DisputeType:
     return DisputeType(
         id=strawberry.ID(str(dispute.id)),
         payment_id=strawberry.ID(str(dispute.payment_id)),
@@ -722,7 +722,7 @@ async def _dispute_view(dispute: protection.Dispute) -> DisputeType:
         merchant_response=dispute.merchant_response,
         refund_amount=dispute.refund_amount.format() if dispute.refund_amount else None,
         evidence=dispute.evidence,
-        trail=[f"{action}: {detail}" for action, detail, _ in await protection.trail(dispute.id)],
+        trail=[f"{action}: {detail}" for action, detail, _ in dispute.trail],
     )
 
 
@@ -771,12 +771,11 @@ class DisputeQuery:
         )
         if not allowed and user is not None:
             allowed = (await operator_role(user.id)) in protection.MEDIATORS
-        return await _dispute_view(found) if allowed else None
+        return _dispute_view(found) if allowed else None
 
 
-async def _disputes(ids: list[int]) -> list[DisputeType]:
-    found = [await protection.get_dispute(i) for i in ids]
-    return [await _dispute_view(d) for d in found if d is not None]
+def _disputes(found: list[protection.Dispute]) -> list[DisputeType]:
+    return [_dispute_view(d) for d in found]
 
 
 @strawberry.type
@@ -788,14 +787,14 @@ class DisputeListQuery:
         principal = await _principal(info, merchant_id)
         if principal is None:
             return None
-        return await _disputes(await protection.dispute_ids(merchant_id=principal.merchant_id))
+        return _disputes(await protection.disputes(merchant_id=principal.merchant_id))
 
     @strawberry.field(description="Mediators: disputes waiting for a decision.")
     async def disputes_to_decide(self, info: Info) -> list[DisputeType] | None:
         user = await info.context.viewer()
         if user is None or (await operator_role(user.id)) not in protection.MEDIATORS:
             return None
-        return await _disputes(await protection.dispute_ids(undecided=True))
+        return _disputes(await protection.disputes(undecided=True))
 
 
 @strawberry.type
@@ -829,7 +828,7 @@ class DisputeMutation:
             return _dispute_refusal(exc)
         found = await protection.get_dispute(dispute_id)
         assert found is not None
-        return DisputePayload(dispute=await _dispute_view(found))
+        return DisputePayload(dispute=_dispute_view(found))
 
     @strawberry.mutation(description="Merchant: answer a dispute with a statement and files.")
     async def respond_to_dispute(
@@ -853,7 +852,7 @@ class DisputeMutation:
             return _dispute_refusal(exc)
         updated = await protection.get_dispute(found.id)
         assert updated is not None
-        return DisputePayload(dispute=await _dispute_view(updated))
+        return DisputePayload(dispute=_dispute_view(updated))
 
     @strawberry.mutation(description="Mediator: refund the buyer (0 to all), the rest is released.")
     async def decide_dispute(
@@ -874,7 +873,7 @@ class DisputeMutation:
             return _dispute_refusal(exc)
         updated = await protection.get_dispute(found.id)
         assert updated is not None
-        return DisputePayload(dispute=await _dispute_view(updated))
+        return DisputePayload(dispute=_dispute_view(updated))
 
 
 @strawberry.input
