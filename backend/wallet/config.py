@@ -61,6 +61,13 @@ class Settings:
     money_request_days: int = 30
     webhook_retry_base_seconds: float = 30.0
     buyer_protection_days: int = 14
+    fx_provider: str = "sandbox"
+    fx_feed_url: str | None = None
+    fx_max_rate_age_seconds: int = 600
+    fx_spread_bps: int = 35
+    fx_fee_bps: int = 25
+    fx_quote_seconds: int = 30
+    cross_border_full_kyc_usd: int = 1_000
 
     @property
     def is_production(self) -> bool:
@@ -99,6 +106,13 @@ class Settings:
             money_request_days=_int("WALLET_MONEY_REQUEST_DAYS", 30),
             webhook_retry_base_seconds=_float("WALLET_WEBHOOK_RETRY_BASE_SECONDS", 30.0),
             buyer_protection_days=min(max(_int("WALLET_BUYER_PROTECTION_DAYS", 14), 7), 30),
+            fx_provider=os.environ.get("WALLET_FX_PROVIDER", "sandbox"),
+            fx_feed_url=os.environ.get("WALLET_FX_FEED_URL") or None,
+            fx_max_rate_age_seconds=_int("WALLET_FX_MAX_RATE_AGE_SECONDS", 600),
+            fx_spread_bps=_int("WALLET_FX_SPREAD_BPS", 35),
+            fx_fee_bps=_int("WALLET_FX_FEE_BPS", 25),
+            fx_quote_seconds=_int("WALLET_FX_QUOTE_SECONDS", 30),
+            cross_border_full_kyc_usd=_int("WALLET_CROSS_BORDER_FULL_KYC_USD", 1_000),
         )
 
     def check_production_secrets(self) -> None:

@@ -19,6 +19,7 @@ const TYPE_LABELS: Partial<Record<TransactionType, string>> = {
   REVERSAL: "Reversals",
   PAYMENT: "Payments",
   REFUND: "Refunds",
+  FX: "Conversions",
   PROMOTIONAL_CREDIT: "Promotions",
 };
 
@@ -36,6 +37,8 @@ function title(item: Item): string {
       return `Paid ${item.merchant ?? "a merchant"}`;
     case "REFUND":
       return `Refund from ${item.merchant ?? "a merchant"}`;
+    case "FX":
+      return `Converted to ${item.counterCurrency ?? "another currency"}`;
   }
   const who = item.counterparty ? `@${item.counterparty}` : item.recipientContact ?? "someone";
   return item.direction === "IN" ? `From ${who}` : `To ${who}`;
@@ -144,6 +147,12 @@ export function ActivityList({ refreshKey, onChange }: { refreshKey: number; onC
                   {item.direction === "IN" ? "+" : "−"}
                   {formatMoney(item.amount, item.currency)}
                 </span>
+                {item.counterAmount && item.counterCurrency && (
+                  <span className="muted small">
+                    {item.type === "FX" || item.direction === "OUT" ? "→ " : "from "}
+                    {formatMoney(item.counterAmount, item.counterCurrency)}
+                  </span>
+                )}
                 {item.runningBalance && (
                   <span className="muted small">
                     bal {formatMoney(item.runningBalance, item.currency)}
@@ -156,6 +165,12 @@ export function ActivityList({ refreshKey, onChange }: { refreshKey: number; onC
                 <dl>
                   <div><dt>Status</dt><dd>{item.status.toLowerCase()}</dd></div>
                   <div><dt>Amount</dt><dd>{formatMoney(item.amount, item.currency)}</dd></div>
+                  {item.counterAmount && item.counterCurrency && (
+                    <div>
+                      <dt>{item.direction === "IN" && item.type !== "FX" ? "They sent" : "Converted to"}</dt>
+                      <dd>{formatMoney(item.counterAmount, item.counterCurrency)}</dd>
+                    </div>
+                  )}
                   {item.paymentMethod && <div><dt>Method</dt><dd>{item.paymentMethod}</dd></div>}
                   {item.recipientContact && <div><dt>Sent to</dt><dd>{item.recipientContact}</dd></div>}
                   {item.failureReason && <div><dt>Reason</dt><dd>{item.failureReason}</dd></div>}

@@ -1,8 +1,10 @@
 import { useRef, useState, type FormEvent } from "react";
-import { useMutation } from "urql";
+import { useMutation, useQuery } from "urql";
 
-import { SendMoneyDocument } from "./gql/graphql";
+import { CurrenciesDocument, FxQuoteDocument, SendMoneyDocument, type FxQuoteMutation } from "./gql/graphql";
 import { formatMoney } from "./money";
+
+type Quote = Extract<NonNullable<FxQuoteMutation["fxQuote"]>, { __typename: "FxQuotePayload" }>["quote"];
 
 type Outcome = { kind: "sent" | "refused"; text: string } | null;
 
@@ -14,18 +16,35 @@ export function SendMoneyForm() {
   const [{ fetching }, sendMoney] = useMutation(SendMoneyDocument);
   const [outcome, setOutcome] = useState<Outcome>(null);
   const idempotencyKey = useRef(crypto.randomUUID());
+  const [{ data: currencyData }] = useQuery({ query: CurrenciesDocument });
+  const codes = currencyData?.currencies.map((c) => c.code) ?? ["USD"];
+  const [currency, setCurrency] = useState("USD");
+  const [receiveCurrency, setReceiveCurrency] = useState("USD");
+  const [quote, setQuote] = useState<Quote | null>(null);
+  const [{ fetching: quoting }, askQuote] = useMutation(FxQuoteDocument);
+  const crossCurrency = receiveCurrency !== currency;
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const formElement = event.currentTarget;
     const form = new FormData(formElement);
+    const amount = String(form.get("amount")).replace(/[$€£¥₹,\s]/g, "").replace(/^R\$/, "");
     setOutcome(null);
+    if (crossCurrency && !quote) {
+      // First press: show what the recipient gets; the second press sends that quote.
+      const quoted = (await askQuote({ input: { sell: currency, buy: receiveCurrency, amount } })).data?.fxQuote;
+      if (quoted?.__typename === "FxQuotePayload") setQuote(quoted.quote);
+      else setOutcome({ kind: "refused", text: quoted && "message" in quoted ? quoted.message : "No quote right now" });
+      return;
+    }
     const result = await sendMoney({
       input: {
         recipient: String(form.get("recipient")),
-        amount: String(form.get("amount")).replace(/[$,\s]/g, ""),
+        amount,
+        currency,
         note: String(form.get("note") ?? ""),
         idempotencyKey: idempotencyKey.current,
+        quoteId: crossCurrency ? quote?.id : null,
       },
     });
     const payload = result.data?.sendMoney;
@@ -35,7 +54,8 @@ export function SendMoneyForm() {
     }
     if (payload.__typename === "SendMoneyPayload") {
       const t = payload.transfer;
-      const money = formatMoney(t.amount, t.currency);
+      const money = formatMoney(t.amount, t.currency) +
+        (t.receivedAmount && t.receivedCurrency ? ` (they got ${formatMoney(t.receivedAmount, t.receivedCurrency)})` : "");
       setOutcome({
         kind: "sent",
         text: t.recipientUsername
@@ -44,8 +64,10 @@ export function SendMoneyForm() {
       });
       idempotencyKey.current = crypto.randomUUID();
       formElement.reset();
+      setQuote(null);
       return;
     }
+    setQuote(null);
     const details =
       payload.__typename === "ValidationError" ? payload.fieldErrors.map((e) => e.message).join(" ") : "";
     setOutcome({ kind: "refused", text: details || payload.message });
@@ -61,10 +83,34 @@ export function SendMoneyForm() {
           <input id="send-recipient" name="recipient" placeholder="Phone, email or @username"
                  autoComplete="off" required />
         </div>
-        <div className="field">
-          <label htmlFor="send-amount">Amount (USD)</label>
-          <input id="send-amount" name="amount" inputMode="decimal" placeholder="0.00" required />
+        <div className="row">
+          <div className="field">
+            <label htmlFor="send-amount">Amount ({currency})</label>
+            <input id="send-amount" name="amount" inputMode="decimal" placeholder="0.00" required
+                   onChange={() => setQuote(null)} />
+          </div>
+          <div className="field">
+            <label htmlFor="send-currency">From balance</label>
+            <select id="send-currency" value={currency}
+                    onChange={(e) => { setCurrency(e.target.value); setReceiveCurrency(e.target.value); setQuote(null); }}>
+              {codes.map((c) => <option key={c}>{c}</option>)}
+            </select>
+          </div>
         </div>
+        <div className="field">
+          <label htmlFor="send-receive-currency">They receive</label>
+          <select id="send-receive-currency" value={receiveCurrency}
+                  onChange={(e) => { setReceiveCurrency(e.target.value); setQuote(null); }}>
+            {codes.map((c) => <option key={c}>{c}</option>)}
+          </select>
+        </div>
+        {quote && (
+          <p className="quote-line" data-testid="send-quote">
+            They get <strong>{formatMoney(quote.buyAmount, quote.buyCurrency)}</strong> · fee{" "}
+            {formatMoney(quote.fee, quote.sellCurrency)} · 1 {quote.sellCurrency} = {quote.rate}{" "}
+            {quote.buyCurrency}
+          </p>
+        )}
         <div className="field">
           <label htmlFor="send-note">Note (optional)</label>
           <input id="send-note" name="note" maxLength={280} placeholder="What's it for?" />
@@ -74,8 +120,8 @@ export function SendMoneyForm() {
             {outcome.text}
           </p>
         )}
-        <button className="primary" type="submit" disabled={fetching}>
-          {fetching ? "Sending…" : "Send"}
+        <button className="primary" type="submit" disabled={fetching || quoting}>
+          {fetching ? "Sending…" : crossCurrency && !quote ? "Review exchange rate" : "Send"}
         </button>
       </form>
     </section>

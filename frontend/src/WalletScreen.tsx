@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { useMutation, useQuery, useSubscription } from "urql";
 
 import { ActivityList } from "./ActivityList";
+import { ConvertForm } from "./ConvertForm";
 import { BillsPanel } from "./Bills";
 import { MediatorQueue, MerchantDisputes } from "./Disputes";
 import { MerchantDashboard } from "./MerchantDashboard";
@@ -14,7 +15,10 @@ import { RequestMoneyForm, RequestsPanel } from "./RequestsPanel";
 import { SendMoneyForm } from "./SendMoneyForm";
 import {
   BalanceChangedDocument,
+  CloseCurrencyBalanceDocument,
+  CurrenciesDocument,
   LogOutDocument,
+  OpenCurrencyBalanceDocument,
   MyMerchantsDocument,
   TransactionUpdatedDocument,
   WalletBalancesDocument,
@@ -24,6 +28,7 @@ import {
 const ACTIONS = [
   ["send", "Send"],
   ["pay", "Pay"],
+  ["convert", "Convert"],
   ["request", "Request"],
   ["bills", "Bills"],
   ["add", "Add"],
@@ -37,7 +42,11 @@ type Action = (typeof ACTIONS)[number][0];
 type Balance = BalanceChangedSubscription["balanceChanged"];
 
 export function WalletScreen({ username, onLoggedOut }: { username: string; onLoggedOut: () => void }) {
-  const [{ data, error }] = useQuery({ query: WalletBalancesDocument, requestPolicy: "network-only" });
+  const [{ data, error }, reloadWallet] = useQuery({ query: WalletBalancesDocument, requestPolicy: "network-only" });
+  const [{ data: currencyData }] = useQuery({ query: CurrenciesDocument });
+  const [, openBalance] = useMutation(OpenCurrencyBalanceDocument);
+  const [, closeBalance] = useMutation(CloseCurrencyBalanceDocument);
+  const [balanceError, setBalanceError] = useState<string | null>(null);
   const [live] = useSubscription({ query: BalanceChangedDocument });
   const [updates, setUpdates] = useState<Record<string, Balance>>({});
   const [flash, setFlash] = useState<string | null>(null);
@@ -67,6 +76,27 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
   for (const [currency, b] of Object.entries(updates)) {
     if (!balances.some((x) => x.currency === currency)) balances.push(b);
   }
+
+  function refreshBalances() {
+    setUpdates({});
+    reloadWallet({ requestPolicy: "network-only" });
+    setChanges((n) => n + 1);
+  }
+
+  async function changeBalance(kind: "open" | "close", currency: string) {
+    setBalanceError(null);
+    const payload = kind === "open"
+      ? (await openBalance({ currency })).data?.openCurrencyBalance
+      : (await closeBalance({ currency })).data?.closeCurrencyBalance;
+    if (!payload) setBalanceError("Network problem: try again.");
+    else if (payload.__typename !== "CurrencyBalancePayload") {
+      setBalanceError("message" in payload ? payload.message : "That did not work");
+    }
+    refreshBalances();
+  }
+
+  const unopened = (currencyData?.currencies ?? []).map((c) => c.code)
+    .filter((code) => !balances.some((b) => b.currency === code));
 
   async function handleLogOut() {
     await logOut({});
@@ -111,9 +141,29 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
                 <dd>{formatMoney(b.reserved, b.currency)}</dd>
               </div>
             </dl>
+            {balances.length > 1 && /^0(\.0+)?$/.test(b.posted) && /^0(\.0+)?$/.test(b.pending) &&
+              /^0(\.0+)?$/.test(b.reserved) && (
+              <button className="link" onClick={() => changeBalance("close", b.currency)}>
+                Close {b.currency} balance
+              </button>
+            )}
           </article>
         ))}
       </div>
+      {unopened.length > 0 && (
+        <form className="open-balance" onSubmit={(e) => {
+          e.preventDefault();
+          const code = new FormData(e.currentTarget).get("currency");
+          if (code) void changeBalance("open", String(code));
+        }}>
+          <label htmlFor="open-currency">Add a currency</label>
+          <select id="open-currency" name="currency">
+            {unopened.map((code) => <option key={code}>{code}</option>)}
+          </select>
+          <button className="secondary" type="submit">Open balance</button>
+        </form>
+      )}
+      {balanceError && <p className="error" role="alert">{balanceError}</p>}
       {shop && <PointOfSale merchantId={shop.id} merchantName={shop.name} />}
       {shop && <MerchantDisputes merchantId={shop.id} />}
       {shop && shop.role === "OWNER" && <MerchantDashboard merchantId={shop.id} />}
@@ -129,6 +179,7 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
       </div>
       {action === "send" && <SendMoneyForm />}
       {action === "pay" && <PayMerchant initialReference={payReference} />}
+      {action === "convert" && <ConvertForm onConverted={refreshBalances} />}
       {action === "bills" && <BillsPanel />}
       {action === "request" && <RequestMoneyForm onRequested={() => setChanges((n) => n + 1)} />}
       {action === "add" && <FundingForm direction="add" />}

@@ -9,6 +9,8 @@ from redis.asyncio import Redis
 from wallet.auth.ratelimit import Limit, RateLimiter
 from wallet.auth.sessions import SessionStore
 from wallet.config import Settings
+from wallet.fx.rates import provider_from_config
+from wallet.fx.service import FxDesk, FxTerms
 from wallet.gateway.sandbox import SandboxGateway
 
 
@@ -37,6 +39,7 @@ class Services:
     rate_limiter: RateLimiter
     limits: Limits
     gateway: SandboxGateway
+    fx: FxDesk
 
     @classmethod
     def build(cls, settings: Settings, redis: Redis) -> Services:
@@ -54,5 +57,14 @@ class Services:
                 redis,
                 day_seconds=settings.sandbox_day_seconds,
                 slow_seconds=settings.sandbox_slow_seconds,
+            ),
+            fx=FxDesk(
+                provider_from_config(settings.fx_provider, settings.fx_feed_url),
+                FxTerms(
+                    spread_bps=settings.fx_spread_bps,
+                    fee_bps=settings.fx_fee_bps,
+                    quote_seconds=settings.fx_quote_seconds,
+                    max_rate_age_seconds=settings.fx_max_rate_age_seconds,
+                ),
             ),
         )

@@ -49,6 +49,9 @@ class Purpose:
     PROMOTIONAL_FUNDING = "promotional_funding"
     BUYER_PROTECTION_ESCROW = "buyer_protection_escrow"
     DISPUTE_HOLD = "dispute_hold"
+    FX_POSITION = "fx_position"
+    FX_SPREAD_REVENUE = "fx_spread_revenue"
+    FX_ROUNDING = "fx_rounding"
 
 
 @dataclass(frozen=True, slots=True)

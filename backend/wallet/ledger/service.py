@@ -87,10 +87,13 @@ async def open_account(
 async def find_accounts(
     conn: Connection, owner_type: OwnerType, owner_ids: list[int], currency: Currency, purpose: str
 ) -> dict[int, int]:
-    """Owner id -> account id of each owner's (currency, purpose) account that is open."""
+    """Owner id -> account id of each owner's (currency, purpose) account that is not
+    closed (a closed account holds nothing and takes nothing)."""
     codes = [account_code(owner_type, o, currency, purpose) for o in owner_ids]
     rows = await conn.fetch(
-        "SELECT owner_id, id FROM ledger_account WHERE code = ANY($1::text[])", codes
+        "SELECT owner_id, id FROM ledger_account WHERE code = ANY($1::text[]) "
+        "AND status <> 'closed'",
+        codes,
     )
     return {int(r["owner_id"]): int(r["id"]) for r in rows}
 
@@ -254,9 +257,11 @@ def _balance(row: Any) -> Balance:
 async def balances_of_owner(
     conn: Connection, owner_type: OwnerType, owner_id: int, purpose: str
 ) -> list[Balance]:
+    """The owner's open accounts of `purpose` (closed ones hold nothing), by currency."""
     rows = await conn.fetch(
         f"SELECT {_BALANCE_COLUMNS} FROM ledger_balance "  # noqa: S608 (constant columns)
-        "WHERE owner_type = $1 AND owner_id = $2 AND purpose = $3 ORDER BY currency",
+        "WHERE owner_type = $1 AND owner_id = $2 AND purpose = $3 AND status <> 'closed' "
+        "ORDER BY currency",
         owner_type.value,
         owner_id,
         purpose,

@@ -1,8 +1,8 @@
 """Per-transaction and daily limits by verification level.
 
-Limits are in major units of the transaction's currency (FX-normalised limits come
-with multi-currency). The daily window is the UTC calendar day. Callers hold the
-sender's wallet row lock, so concurrent sends of one user cannot both slip under.
+Limits are in major units of the transaction's currency. The daily window is the UTC
+calendar day. Callers hold the sender's wallet row lock, so concurrent sends of one user
+cannot both slip under.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from wallet.money import Money
 class LimitKind(Enum):
     PER_TRANSACTION = "PER_TRANSACTION"
     DAILY = "DAILY"
+    # A cross-currency send above the configured amount needs full verification.
+    CROSS_BORDER = "CROSS_BORDER"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +77,12 @@ async def check_outgoing(
     remaining = Money(max(daily.amount_minor - int(used), 0), amount.currency)
     if amount.amount_minor > remaining.amount_minor:
         raise LimitExceeded(LimitKind.DAILY, daily, remaining)
+
+
+FULL_KYC_LEVELS = frozenset({"full", "premium"})
+
+
+def check_cross_border(verification_level: str, usd_value_minor: int, threshold: Money) -> None:
+    """Refuse a cross-currency send worth more than `threshold` (USD) without full KYC."""
+    if verification_level not in FULL_KYC_LEVELS and usd_value_minor > threshold.amount_minor:
+        raise LimitExceeded(LimitKind.CROSS_BORDER, threshold, Money.zero(threshold.currency))

@@ -43,6 +43,10 @@ class HistoryItem:
     payment_method: str | None = None  # e.g. "Visa ending 4242"
     recipient_contact: str | None = None  # an unregistered recipient's phone or email
     merchant_name: str | None = None
+    # The other currency of a cross-currency movement, from the viewer's side: what a
+    # conversion bought, what a cross-currency send delivered (or, to its recipient,
+    # what the sender paid).
+    counter_amount: Money | None = None
 
 
 # Types whose initiator is the one receiving the money.
@@ -52,13 +56,18 @@ _INBOUND_FOR_INITIATOR = frozenset({TransactionType.ADD, TransactionType.PROMOTI
 _SELECT = """
     SELECT t.id, t.type, t.status, t.currency, t.amount, t.note, t.created_at,
            t.initiator_user_id, t.counterparty_user_id, t.failure_reason,
-           t.recipient_contact, pm.brand || ' ending ' || pm.last4 AS payment_method,
+           t.recipient_contact, t.counter_currency, t.counter_amount,
+           pm.brand || ' ending ' || pm.last4 AS payment_method,
            other.username AS counterparty_username, mer.name AS merchant_name,
            (SELECT coalesce(p.balance_after, (SELECT s.balance_after FROM posting_snapshot s
                                                WHERE s.posting_id = p.id))
               FROM posting p JOIN ledger_account a ON a.id = p.account_id
              WHERE p.entry_id = t.entry_id AND a.owner_type = 'user' AND a.owner_id = $1
-               AND a.purpose = 'wallet' ORDER BY p.id DESC LIMIT 1) AS running_balance
+               AND a.purpose = 'wallet'
+               AND p.currency = CASE WHEN t.counter_currency IS NOT NULL
+                                          AND t.initiator_user_id IS DISTINCT FROM $1
+                                     THEN t.counter_currency ELSE t.currency END
+             ORDER BY p.id DESC LIMIT 1) AS running_balance
     FROM money_transaction t
     LEFT JOIN app_user other ON other.id = CASE WHEN t.initiator_user_id = $1
                                                 THEN t.counterparty_user_id
@@ -85,15 +94,23 @@ SELECT * FROM (
 
 
 def _item(row: Any, user_id: int) -> HistoryItem:
-    currency = Currency(row["currency"])
     running = row["running_balance"]
     kind = TransactionType(row["type"])
+    incoming = (row["initiator_user_id"] != user_id) or kind in _INBOUND_FOR_INITIATOR
+    amount = Money(int(row["amount"]), Currency(row["currency"]))
+    counter = None
+    if row["counter_currency"] is not None:
+        counter = Money(int(row["counter_amount"]), Currency(row["counter_currency"]))
+        if row["initiator_user_id"] != user_id:  # the recipient sees what arrived
+            amount, counter = counter, amount
+    currency = amount.currency
     return HistoryItem(
         id=int(row["id"]),
         type=kind,
         status=TransactionStatus(row["status"]),
-        incoming=(row["initiator_user_id"] != user_id) or kind in _INBOUND_FOR_INITIATOR,
-        amount=Money(int(row["amount"]), currency),
+        incoming=incoming,
+        amount=amount,
+        counter_amount=counter,
         counterparty_username=row["counterparty_username"],
         note=row["note"],
         created_at=row["created_at"],

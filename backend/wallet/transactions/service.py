@@ -33,6 +33,8 @@ class NewTransaction:
     merchant_id: int | None = None
     payment_request_id: int | None = None
     refund_of_id: int | None = None
+    # The other currency of a cross-currency movement: what was bought or arrived.
+    counter_amount: Money | None = None
 
 
 def gateway_reference(transaction_id: int) -> str:
@@ -48,9 +50,10 @@ async def create(conn: Connection, new: NewTransaction) -> tuple[int, datetime]:
                                            counterparty_user_id, currency, amount, note,
                                            payment_method_id, recipient_contact, reverses_id,
                                            expires_at, gateway_ref, merchant_id,
-                                           payment_request_id, refund_of_id)
+                                           payment_request_id, refund_of_id,
+                                           counter_currency, counter_amount)
             SELECT id, $1, 'initiated', $2, $3, $4, $5, $6, $7, $8, $9, $10,
-                   CASE WHEN $11 THEN 'wallet-txn-' || id END, $12, $13, $14
+                   CASE WHEN $11 THEN 'wallet-txn-' || id END, $12, $13, $14, $15, $16
             FROM next RETURNING id, created_at
         ), logged AS (
             INSERT INTO transaction_transition (transaction_id, from_status, to_status)
@@ -72,6 +75,8 @@ async def create(conn: Connection, new: NewTransaction) -> tuple[int, datetime]:
         new.merchant_id,
         new.payment_request_id,
         new.refund_of_id,
+        new.counter_amount.currency.value if new.counter_amount else None,
+        new.counter_amount.amount_minor if new.counter_amount else None,
     )
     return int(row["id"]), row["created_at"]
 
@@ -89,8 +94,8 @@ async def record_completed(
             INSERT INTO money_transaction (type, status, initiator_user_id,
                                            counterparty_user_id, currency, amount, note,
                                            entry_id, merchant_id, payment_request_id,
-                                           refund_of_id)
-            VALUES ($1, 'completed', $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                           refund_of_id, counter_currency, counter_amount)
+            VALUES ($1, 'completed', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
             RETURNING id, created_at
         ), logged AS (
             INSERT INTO transaction_transition (transaction_id, from_status, to_status)
@@ -117,6 +122,8 @@ async def record_completed(
         new.merchant_id,
         new.payment_request_id,
         new.refund_of_id,
+        new.counter_amount.currency.value if new.counter_amount else None,
+        new.counter_amount.amount_minor if new.counter_amount else None,
     )
     return int(row["id"]), row["created_at"]
 

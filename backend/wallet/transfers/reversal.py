@@ -1,9 +1,11 @@
 """Operator reversal of a completed transfer: a new, opposite movement, never an edit.
 
 The original stays as it was (its entry is immutable) and moves COMPLETED -> REVERSED;
-a new `reversal` transaction moves the same amount back from the recipient to the
-sender, linked to it by `reverses_id`. If the recipient has already spent the money
-the reversal is refused (InsufficientFunds) and nothing changes.
+a new `reversal` transaction posts the mirror image of its journal entry (every posting
+on the other side), linked to it by `reverses_id`. A cross-currency send is undone at
+its original rate, fee and spread included, so both parties end where they started. If
+the recipient has already spent the money the reversal is refused (InsufficientFunds)
+and nothing changes.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from dataclasses import dataclass
 
 from wallet.db.engine import transaction
 from wallet.ledger import service as ledger
-from wallet.ledger.models import EntryDraft, OwnerType, Purpose
+from wallet.ledger.models import EntryDraft, PostingDraft, Side
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit_many
 from wallet.transactions import service as transactions
 from wallet.transactions.errors import TransactionNotFound
 from wallet.transactions.models import TransactionStatus, TransactionType
 from wallet.transfers.errors import TransferError
+from wallet.wallets.service import open_balance
 
 
 class NotReversible(TransferError):
@@ -35,7 +38,8 @@ class Reversal:
 async def reverse_transfer(transaction_id: int, reason: str) -> Reversal:
     async with transaction() as conn:
         row = await conn.fetchrow(
-            "SELECT id, type, status, initiator_user_id, counterparty_user_id, currency, amount "
+            "SELECT id, type, status, initiator_user_id, counterparty_user_id, currency, amount,"
+            " counter_currency, counter_amount, entry_id "
             "FROM money_transaction WHERE id = $1 FOR UPDATE",
             transaction_id,
         )
@@ -46,28 +50,42 @@ async def reverse_transfer(transaction_id: int, reason: str) -> Reversal:
         if row["status"] != TransactionStatus.COMPLETED.value:
             raise NotReversible(transaction_id, f"it is {row['status']}")
         sender, recipient = int(row["initiator_user_id"]), int(row["counterparty_user_id"])
-        amount = Money(int(row["amount"]), Currency(row["currency"]))
-        accounts = await ledger.find_accounts(
-            conn, OwnerType.USER, [sender, recipient], amount.currency, Purpose.WALLET
+        sent = Money(int(row["amount"]), Currency(row["currency"]))
+        received = sent
+        if row["counter_currency"] is not None:
+            received = Money(int(row["counter_amount"]), Currency(row["counter_currency"]))
+        # The money goes back to the sender's balance even if they closed it since.
+        await open_balance(conn, sender, sent.currency)
+        postings = await conn.fetch(
+            "SELECT account_id, side, amount, currency FROM posting WHERE entry_id = $1 "
+            "ORDER BY id",
+            row["entry_id"],
         )
         reversal_id, _ = await transactions.create(
             conn,
             transactions.NewTransaction(
                 type=TransactionType.REVERSAL,
-                amount=amount,
+                amount=received,
                 initiator_user_id=recipient,
                 counterparty_user_id=sender,
                 note=reason,
                 reverses_id=transaction_id,
+                counter_amount=sent if received is not sent else None,
             ),
         )
+        mirror = {Side.DEBIT.value: Side.CREDIT, Side.CREDIT.value: Side.DEBIT}
         entry_id = await ledger.post_entry(
             conn,
-            EntryDraft.transfer(
+            EntryDraft(
                 "reversal",
-                accounts[recipient],
-                accounts[sender],
-                amount,
+                tuple(
+                    PostingDraft(
+                        int(p["account_id"]),
+                        mirror[p["side"]],
+                        Money(int(p["amount"]), Currency(p["currency"])),
+                    )
+                    for p in postings
+                ),
                 f"reverses transaction {transaction_id}",
             ),
         )
@@ -80,6 +98,9 @@ async def reverse_transfer(transaction_id: int, reason: str) -> Reversal:
         await emit_many(
             conn,
             Topic.BALANCE_CHANGED,
-            [{"user_id": u, "currency": amount.currency.value} for u in (sender, recipient)],
+            [
+                {"user_id": sender, "currency": sent.currency.value},
+                {"user_id": recipient, "currency": received.currency.value},
+            ],
         )
     return Reversal(transaction_id, reversal_id)

@@ -14,10 +14,14 @@ from typing import Any
 import phonenumbers
 
 from wallet.db.engine import Connection, transaction
+from wallet.fx import service as fx
+from wallet.fx.errors import QuoteMismatch
+from wallet.fx.rates import RateSnapshot, RatesUnavailable
 from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
 from wallet.ledger.models import EntryDraft
-from wallet.money import Money
+from wallet.limits.service import check_cross_border
+from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit_many
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
@@ -34,6 +38,7 @@ from wallet.users.validation import USERNAME_RE, normalise_email, normalise_phon
 from wallet.wallets.service import open_balance, spendable_account
 
 MAX_NOTE_LENGTH = 280
+CROSS_BORDER_THRESHOLD = Money(100_000, Currency.USD)
 # A restricted wallet (owing a chargeback) still receives: that is how it repays.
 RECEIVING_STATUSES = frozenset({"active", "restricted"})
 
@@ -47,6 +52,12 @@ class SendMoney:
     idempotency_key: str
     # Days an unregistered phone/email has to claim the money before it comes back.
     claim_days: int = 14
+    # A cross-currency send: the FX quote that sells `amount`; the recipient gets its
+    # buy side. Above `cross_border_threshold` (USD, valued with `rates`) the sender
+    # needs full verification.
+    quote_id: str | None = None
+    rates: RateSnapshot | None = None
+    cross_border_threshold: Money = CROSS_BORDER_THRESHOLD
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +73,8 @@ class TransferReceipt:
     note: str
     created_at: str
     recipient_contact: str | None = None  # an unregistered recipient's phone or email
+    received_minor: int | None = None  # what arrived, when in another currency
+    received_currency: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -165,6 +178,7 @@ async def send_money(command: SendMoney) -> TransferReceipt:
             "note": command.note,
             "amount": command.amount.amount_minor,
             "currency": command.amount.currency.value,
+            "quote": command.quote_id,
         }
     )
     async with transaction() as conn:
@@ -178,7 +192,8 @@ async def send_money(command: SendMoney) -> TransferReceipt:
                 conn, column, value
             )
         except RecipientNotFound:
-            if column == "username":
+            if column == "username" or command.quote_id is not None:
+                # Money in another currency needs a wallet to arrive in.
                 raise
             receipt = await _escrow_for_contact(conn, command, column, value)
         else:
@@ -186,13 +201,20 @@ async def send_money(command: SendMoney) -> TransferReceipt:
                 raise SelfTransfer() from None
             if recipient_status not in RECEIVING_STATUSES:
                 raise WalletUnavailable("recipient's", recipient_status) from None
-            transaction_id, created_at = await transfer_between_users(
-                conn,
-                sender_id=command.sender_id,
-                recipient_id=recipient_id,
-                amount=command.amount,
-                note=command.note,
-            )
+            received = command.amount
+            if command.quote_id is None:
+                transaction_id, created_at = await transfer_between_users(
+                    conn,
+                    sender_id=command.sender_id,
+                    recipient_id=recipient_id,
+                    amount=command.amount,
+                    note=command.note,
+                )
+            else:
+                transaction_id, created_at, received = await _transfer_across_currencies(
+                    conn, command, recipient_id
+                )
+            cross = received.currency is not command.amount.currency
             receipt = TransferReceipt(
                 transaction_id=transaction_id,
                 status=TransactionStatus.COMPLETED.value,
@@ -202,11 +224,73 @@ async def send_money(command: SendMoney) -> TransferReceipt:
                 recipient_username=recipient_username,
                 note=command.note,
                 created_at=created_at.isoformat(),
+                received_minor=received.amount_minor if cross else None,
+                received_currency=received.currency.value if cross else None,
             )
         await idempotency.remember(
             conn, principal, command.idempotency_key, request_fingerprint, receipt.to_json()
         )
         return receipt
+
+
+async def _transfer_across_currencies(
+    conn: Connection, command: SendMoney, recipient_id: int
+) -> tuple[int, datetime, Money]:
+    """Send the quote's sell side from the sender; the recipient gets its buy side.
+
+    One entry: the sender's wallet pays the sell leg, the recipient's wallet takes the
+    buy leg (fx.conversion_entry). The quote is locked before the wallet, as in convert.
+    """
+    assert command.quote_id is not None
+    quote = await fx.claim_quote(conn, command.sender_id, command.quote_id)
+    if quote.sold != command.amount:
+        raise QuoteMismatch(
+            f"The quote sells {quote.sold.format()} {quote.sell.value}, "
+            f"not {command.amount.format()} {command.amount.currency.value}"
+        )
+    source, _ = await spendable_account(conn, command.sender_id, command.amount)
+    level = await conn.fetchval(
+        "SELECT verification_level FROM app_user WHERE id = $1", command.sender_id
+    )
+    if command.rates is None:
+        raise RatesUnavailable("no rates to value a cross-border transfer")
+    check_cross_border(
+        level, command.rates.usd_value(command.amount), command.cross_border_threshold
+    )
+    target = await open_balance(conn, recipient_id, quote.buy)
+    entry_id = await ledger.post_entry(
+        conn, await fx.conversion_entry(conn, quote, source, target, "p2p_fx")
+    )
+    transaction_id, created_at = await transactions.record_completed(
+        conn,
+        transactions.NewTransaction(
+            type=TransactionType.SEND,
+            amount=command.amount,
+            initiator_user_id=command.sender_id,
+            counterparty_user_id=recipient_id,
+            note=command.note,
+            counter_amount=quote.bought,
+        ),
+        entry_id,
+    )
+    await fx.mark_used(conn, quote.id, transaction_id)
+    await emit_many(
+        conn,
+        Topic.BALANCE_CHANGED,
+        [
+            {
+                "user_id": user_id,
+                "currency": currency.value,
+                "entry_id": entry_id,
+                "transaction_id": transaction_id,
+            }
+            for user_id, currency in (
+                (command.sender_id, quote.sell),
+                (recipient_id, quote.buy),
+            )
+        ],
+    )
+    return transaction_id, created_at, quote.bought
 
 
 async def _escrow_for_contact(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wallet.db.engine import Connection, connection
+from wallet.db.engine import Connection, connection, transaction
 from wallet.ledger import service as ledger
 from wallet.ledger.errors import InsufficientFunds
 from wallet.ledger.models import AccountType, Balance, EntryDraft, OwnerType, Purpose
@@ -36,8 +36,9 @@ async def open_wallet(conn: Connection, user_id: int) -> int:
 
 
 async def open_balance(conn: Connection, user_id: int, currency: Currency) -> int:
-    """The user's wallet account in `currency` (a liability of the platform, no overdraft)."""
-    return await ledger.open_account(
+    """The user's wallet account in `currency` (a liability of the platform, no overdraft),
+    created, or reopened if the user had closed it: money arriving in a currency opens it."""
+    account_id = await ledger.open_account(
         conn,
         owner_type=OwnerType.USER,
         owner_id=user_id,
@@ -46,6 +47,66 @@ async def open_balance(conn: Connection, user_id: int, currency: Currency) -> in
         account_type=AccountType.LIABILITY,
         no_overdraft=True,
     )
+    await conn.execute(
+        "UPDATE ledger_account SET status = 'active' WHERE id = $1 AND status = 'closed'",
+        account_id,
+    )
+    return account_id
+
+
+class BalanceNotEmpty(Exception):
+    def __init__(self, currency: Currency) -> None:
+        super().__init__(
+            f"Your {currency.value} balance must be zero, with nothing pending, to close it"
+        )
+
+
+class LastBalance(Exception):
+    def __init__(self) -> None:
+        super().__init__("Keep at least one currency balance open")
+
+
+async def open_currency_balance(user_id: int, currency: Currency) -> Balance:
+    """Open (or reopen) the user's balance in `currency`; opening twice is harmless."""
+    async with transaction() as conn:
+        wallet = await lock_for_spending(conn, user_id)
+        if wallet is None or wallet.status == "closed":
+            raise WalletUnavailable("your", wallet.status if wallet else "missing")
+        account_id = await open_balance(conn, user_id, currency)
+        return await ledger.balance(conn, account_id)
+
+
+async def close_currency_balance(user_id: int, currency: Currency) -> None:
+    """Close the user's balance in `currency`: only at zero, and never the last one open."""
+    async with transaction() as conn:
+        wallet = await lock_for_spending(conn, user_id)
+        if wallet is None or wallet.status in ("closed", "frozen"):
+            raise WalletUnavailable("your", wallet.status if wallet else "missing")
+        account_id = await ledger.find_account(
+            conn, OwnerType.USER, user_id, currency, Purpose.WALLET
+        )
+        if account_id is None:
+            raise BalanceNotFound(currency)
+        locked = (await ledger.lock_accounts(conn, [account_id]))[account_id]
+        if locked.status == "closed":
+            return
+        if locked.posted != 0 or locked.pending_debits or locked.pending_credits:
+            raise BalanceNotEmpty(currency)
+        others = await conn.fetchval(
+            "SELECT count(*) FROM ledger_account WHERE owner_type = 'user' AND owner_id = $1 "
+            "AND purpose = $2 AND status <> 'closed' AND id <> $3",
+            user_id,
+            Purpose.WALLET,
+            account_id,
+        )
+        if others == 0:
+            raise LastBalance()
+        await conn.execute("UPDATE ledger_account SET status = 'closed' WHERE id = $1", account_id)
+
+
+class BalanceNotFound(Exception):
+    def __init__(self, currency: Currency) -> None:
+        super().__init__(f"You have no {currency.value} balance")
 
 
 async def get_wallet(user_id: int) -> WalletView | None:

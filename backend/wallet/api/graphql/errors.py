@@ -20,6 +20,8 @@ class ErrorCode(Enum):
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
     WALLET_UNAVAILABLE = "WALLET_UNAVAILABLE"
     FORBIDDEN = "FORBIDDEN"
+    QUOTE_EXPIRED = "QUOTE_EXPIRED"
+    RATES_UNAVAILABLE = "RATES_UNAVAILABLE"
 
 
 @strawberry.interface(description="Every typed error has a machine code and a human message.")
@@ -62,7 +64,9 @@ class InsufficientFunds(UserError):
 
 @strawberry.type
 class LimitExceeded(UserError):
-    limit: str = strawberry.field(description="Which limit: PER_TRANSACTION or DAILY.")
+    limit: str = strawberry.field(
+        description="Which limit: PER_TRANSACTION, DAILY or CROSS_BORDER (needs full KYC)."
+    )
     maximum: str
     remaining: str
 
@@ -84,6 +88,16 @@ class IdempotencyConflict(UserError):
 
 @strawberry.type
 class WalletUnavailable(UserError):
+    pass
+
+
+@strawberry.type(description="The FX quote ran out of time; ask for a new one.")
+class QuoteExpired(UserError):
+    pass
+
+
+@strawberry.type(description="No fresh exchange rate is available right now; try again soon.")
+class RatesUnavailable(UserError):
     pass
 
 

@@ -16,21 +16,28 @@ from wallet.api.graphql.errors import (
     LimitExceeded,
     NotAuthenticated,
     NotFound,
+    QuoteExpired,
     RateLimited,
+    RatesUnavailable,
     ValidationError,
     WalletUnavailable,
     validation_error,
 )
+from wallet.fx import errors as fx_errors
+from wallet.fx import rates as fx_rates
+from wallet.fx.pricing import AmountTooSmall
 from wallet.gateway.base import InvalidPaymentDetails
 from wallet.idempotency import service as idempotency
 from wallet.ledger import errors as ledger_errors
 from wallet.limits.service import LimitExceeded as LimitBreach
+from wallet.limits.service import LimitKind
 from wallet.merchants import errors as merchant_errors
-from wallet.money import Currency, Money, MoneyError, UnknownCurrency
+from wallet.money import Currency, CurrencyMismatch, Money, MoneyError, UnknownCurrency
 from wallet.payments import errors as payment_errors
 from wallet.requests import errors as request_errors
 from wallet.transfers import errors as transfer_errors
 from wallet.users import pin
+from wallet.wallets import service as wallets
 
 MoneyErrors = (
     InsufficientFunds
@@ -42,6 +49,8 @@ MoneyErrors = (
     | Forbidden
     | RateLimited
     | NotAuthenticated
+    | QuoteExpired
+    | RatesUnavailable
 )
 
 # What a money service may raise for a refused command (nothing was written).
@@ -56,6 +65,13 @@ REFUSALS: tuple[type[Exception], ...] = (
     idempotency.IdempotencyError,
     merchant_errors.MerchantError,
     pin.PinError,
+    fx_errors.FxError,
+    fx_rates.RatesUnavailable,
+    AmountTooSmall,
+    MoneyError,
+    wallets.BalanceNotEmpty,
+    wallets.LastBalance,
+    wallets.BalanceNotFound,
 )
 
 
@@ -69,15 +85,42 @@ def refusal(exc: Exception, currency: Currency) -> MoneyErrors:
                 available=available,
                 message=f"Not enough money: {available} available",
             )
+        case LimitBreach(kind=LimitKind.CROSS_BORDER):
+            return LimitExceeded(
+                code=ErrorCode.LIMIT_EXCEEDED,
+                limit=exc.kind.value,
+                maximum=exc.limit.format(),
+                remaining=exc.remaining.format(),
+                message="Cross-currency transfers worth more than "
+                f"{exc.limit.format()} {exc.limit.currency.value} need full verification",
+            )
         case LimitBreach():
             return LimitExceeded(
                 code=ErrorCode.LIMIT_EXCEEDED,
                 limit=exc.kind.value,
                 maximum=exc.limit.format(),
                 remaining=exc.remaining.format(),
-                message=f"This is over your {exc.kind.value.lower()} limit; "
-                f"{exc.remaining.format()} {currency.value} remaining",
+                message=f"This is over your {exc.kind.value.lower().replace('_', '-')} limit; "
+                f"{exc.remaining.format()} {exc.remaining.currency.value} remaining",
             )
+        case fx_errors.QuoteExpired():
+            return QuoteExpired(code=ErrorCode.QUOTE_EXPIRED, message=str(exc))
+        case fx_rates.RatesUnavailable():
+            return RatesUnavailable(code=ErrorCode.RATES_UNAVAILABLE, message=str(exc))
+        case fx_errors.QuoteNotFound() | wallets.BalanceNotFound():
+            return NotFound(code=ErrorCode.NOT_FOUND, message=str(exc))
+        case fx_errors.QuoteAlreadyUsed() | fx_errors.QuoteMismatch():
+            return validation_error("quoteId", "INVALID", str(exc))
+        case fx_errors.SameCurrency():
+            return validation_error("buy", "SAME_CURRENCY", str(exc))
+        case UnknownCurrency() | CurrencyMismatch():
+            return validation_error("currency", "INVALID", str(exc))
+        case AmountTooSmall():
+            return validation_error("amount", "TOO_SMALL", str(exc))
+        case wallets.BalanceNotEmpty():
+            return validation_error("currency", "NOT_EMPTY", str(exc))
+        case wallets.LastBalance():
+            return validation_error("currency", "LAST_BALANCE", str(exc))
         case (
             transfer_errors.RecipientNotFound()
             | payment_errors.PaymentMethodNotFound()

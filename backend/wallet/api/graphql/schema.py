@@ -16,6 +16,7 @@ from strawberry.extensions import (
 
 from wallet.api.graphql.bills import BillMutation, BillQuery
 from wallet.api.graphql.errors import should_mask_error
+from wallet.api.graphql.fx import FxMutation, FxQuery
 from wallet.api.graphql.merchants import (
     DisputeListQuery,
     DisputeMutation,
@@ -53,6 +54,7 @@ class Query(
     DisputeQuery,
     DisputeListQuery,
     BillQuery,
+    FxQuery,
 ):
     pass
 
@@ -61,6 +63,7 @@ class Query(
 class Mutation(
     UserMutation,
     TransferMutation,
+    FxMutation,
     PaymentMutation,
     RequestMutation,
     NotificationMutation,

@@ -59,6 +59,12 @@ class TransactionNode:
     merchant: str | None = strawberry.field(
         default=None, description="The merchant paid or refunding, by name."
     )
+    counter_amount: str | None = strawberry.field(
+        default=None,
+        description="The other currency's amount: what a conversion bought, what a "
+        "cross-currency send delivered (to its recipient: what was sent).",
+    )
+    counter_currency: str | None = None
 
     @strawberry.field(description="Every status this transaction has been in, oldest first.")
     async def history(self, info: Info) -> list[StatusChange]:
@@ -85,6 +91,8 @@ class TransactionNode:
             payment_method=item.payment_method,
             recipient_contact=item.recipient_contact,
             merchant=item.merchant_name,
+            counter_amount=item.counter_amount.format() if item.counter_amount else None,
+            counter_currency=item.counter_amount.currency.value if item.counter_amount else None,
         )
 
 

@@ -30,6 +30,10 @@ class TransferType:
         description="The phone or email the money waits for, when it is not claimed yet."
     )
     created_at: datetime
+    received_amount: str | None = strawberry.field(
+        default=None, description="What the recipient got, when in another currency."
+    )
+    received_currency: str | None = None
 
     @classmethod
     def from_receipt(cls, r: TransferReceipt) -> TransferType:
@@ -42,6 +46,12 @@ class TransferType:
             recipient_username=r.recipient_username,
             recipient_contact=r.recipient_contact,
             created_at=datetime.fromisoformat(r.created_at),
+            received_amount=(
+                Money(r.received_minor, Currency(r.received_currency)).format()
+                if r.received_minor is not None and r.received_currency
+                else None
+            ),
+            received_currency=r.received_currency,
         )
 
 
@@ -52,6 +62,11 @@ class SendMoneyInput:
     currency: str = "USD"
     note: str = ""
     idempotency_key: str
+    quote_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="An FX quote (fxQuote) selling exactly this amount: the recipient gets "
+        "its buy currency.",
+    )
 
 
 @strawberry.type
@@ -75,6 +90,8 @@ class TransferMutation:
         amount = parse_amount(input.amount, input.currency)
         if not isinstance(amount, Money):
             return amount
+        services = info.context.services
+        settings = services.settings
         try:
             receipt = await send_money(
                 SendMoney(
@@ -83,7 +100,12 @@ class TransferMutation:
                     amount,
                     input.note,
                     input.idempotency_key,
-                    claim_days=info.context.services.settings.unclaimed_transfer_days,
+                    claim_days=settings.unclaimed_transfer_days,
+                    quote_id=None if input.quote_id is None else str(input.quote_id),
+                    rates=None if input.quote_id is None else await services.fx.provider.snapshot(),
+                    cross_border_threshold=Money(
+                        settings.cross_border_full_kyc_usd * 100, Currency.USD
+                    ),
                 )
             )
         except REFUSALS as exc:

@@ -1,0 +1,1 @@
+"""Foreign exchange: rates, exact pricing, quotes, conversions (docs/fx.md)."""
