@@ -61,7 +61,9 @@ async def test_send_abroad_and_open_and_close_a_currency(browser: Browser, web_a
     await expect(page.get_by_test_id("send-quote")).to_contain_text("They get £7.82")
     await screenshot(page, "52-send-abroad-quote")
     await page.get_by_role("button", name="Send", exact=True).click()
-    await expect(page.get_by_role("status")).to_have_text(f"Sent $10.00 (they got £7.82) to @{friend}")
+    await expect(page.get_by_role("status")).to_have_text(
+        f"Sent $10.00 (they got £7.82) to @{friend}"
+    )
     await expect(available(page)).to_have_text("$40.00")
 
     await page.get_by_label("Add a currency").select_option("BRL")
