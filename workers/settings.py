@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from wallet.config import Settings
 from wallet.db import engine
 from wallet.db.engine import transaction
+from wallet.fx import service as fx
 from wallet.gateway.sandbox import SandboxGateway
 from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
@@ -146,7 +147,7 @@ async def expire_unclaimed_transfers(ctx: dict[str, Any]) -> int:
 
 async def purge_idempotency_keys(ctx: dict[str, Any]) -> int:
     async with transaction() as conn:
-        return await idempotency.purge_expired(conn)
+        return await idempotency.purge_expired(conn) + await fx.purge_unused_quotes(conn)
 
 
 def _redis_settings() -> RedisSettings:

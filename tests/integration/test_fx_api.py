@@ -8,7 +8,8 @@ import pytest
 from tests.conftest import LiveServer
 from tests.factories import make_user
 from tests.graphql_client import call, send, token_for
-from wallet.db.engine import connection
+from wallet.db.engine import connection, transaction
+from wallet.fx.service import purge_unused_quotes
 from wallet.transfers.reversal import reverse_transfer
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
@@ -333,3 +334,20 @@ async def test_reversing_a_cross_currency_send_returns_both_sides_exactly(
         2_000,
     )
     assert f"{row['amount'] // 100}.{row['amount'] % 100:02d}" == offered["buyAmount"]
+
+
+async def test_unused_quotes_are_purged_and_used_ones_kept(live_server: LiveServer) -> None:
+    alice = await make_user(balance="10.00")
+    token = await token_for(live_server, alice)
+    used = (await quote(live_server, token, "USD", "EUR", "1.00"))["quote"]
+    await convert(live_server, token, used["id"])
+    unused = (await quote(live_server, token, "USD", "EUR", "2.00"))["quote"]
+    fresh = (await quote(live_server, token, "USD", "EUR", "3.00"))["quote"]
+    async with transaction() as conn:
+        await conn.execute(
+            "UPDATE fx_quote SET created_at = now() - interval '2 days' WHERE id = ANY($1)",
+            [used["id"], unused["id"]],
+        )
+        assert await purge_unused_quotes(conn) == 1
+        left = await conn.fetch("SELECT id FROM fx_quote ORDER BY created_at")
+    assert [r["id"] for r in left] == [used["id"], fresh["id"]]

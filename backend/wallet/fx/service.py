@@ -302,6 +302,16 @@ async def mark_used(conn: Connection, quote_id: str, transaction_id: int) -> Non
     )
 
 
+async def purge_unused_quotes(conn: Connection, older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete quotes nobody executed (used ones stay with their transaction)."""
+    deleted = await conn.fetchval(
+        "WITH gone AS (DELETE FROM fx_quote WHERE transaction_id IS NULL "
+        "AND created_at < now() - $1::interval RETURNING 1) SELECT count(*) FROM gone",
+        older_than,
+    )
+    return int(deleted)
+
+
 async def get_quote(user_id: int, quote_id: str) -> Quote | None:
     async with connection() as conn:
         row = await conn.fetchrow(
