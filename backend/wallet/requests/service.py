@@ -117,24 +117,66 @@ async def request_money(command: RequestMoney) -> MoneyRequest:
         if replay is not None:
             return await _load(conn, int(replay["request_id"]))
         payer_id, _, _ = await find_recipient(conn, column, value)
-        if payer_id == command.requester_id:
-            raise SelfTransfer()
-        request_id = await conn.fetchval(
-            "INSERT INTO money_request (requester_id, payer_id, currency, amount, note, "
-            "expires_at) VALUES ($1, $2, $3, $4, $5, now() + $6) RETURNING id",
-            command.requester_id,
-            payer_id,
-            command.amount.currency.value,
-            command.amount.amount_minor,
-            command.note,
-            command.expires_in,
+        created = await open_request(
+            conn,
+            requester_id=command.requester_id,
+            payer_id=payer_id,
+            amount=command.amount,
+            note=command.note,
+            expires_in=command.expires_in,
         )
-        created = await _load(conn, int(request_id))
-        await _announce(conn, created)
         await idempotency.remember(
             conn, principal, command.idempotency_key, request, {"request_id": created.id}
         )
         return created
+
+
+async def open_request(
+    conn: Connection,
+    *,
+    requester_id: int,
+    payer_id: int,
+    amount: Money,
+    note: str,
+    expires_in: timedelta,
+) -> MoneyRequest:
+    """Ask `payer_id` for `amount`, in the caller's transaction; the payer is notified."""
+    if payer_id == requester_id:
+        raise SelfTransfer()
+    request_id = await conn.fetchval(
+        "INSERT INTO money_request (requester_id, payer_id, currency, amount, note, "
+        "expires_at) VALUES ($1, $2, $3, $4, $5, now() + $6) RETURNING id",
+        requester_id,
+        payer_id,
+        amount.currency.value,
+        amount.amount_minor,
+        note,
+        expires_in,
+    )
+    created = await _load(conn, int(request_id))
+    await _announce(conn, created)
+    return created
+
+
+async def cancel_open_requests(conn: Connection, request_ids: list[int]) -> list[int]:
+    """Cancel those of the requests still open, in the caller's transaction (their rows
+    are locked first, so a concurrent payment either finishes before or finds them
+    cancelled); return the ids cancelled."""
+    rows = await conn.fetch(
+        "SELECT id FROM money_request WHERE id = ANY($1::bigint[]) AND status = 'open' "
+        "ORDER BY id FOR UPDATE",
+        request_ids,
+    )
+    cancelled = [int(r["id"]) for r in rows]
+    if cancelled:
+        await conn.execute(
+            "UPDATE money_request SET status = 'cancelled', resolved_at = now() "
+            "WHERE id = ANY($1::bigint[]) AND status = 'open'",
+            cancelled,
+        )
+        for request_id in cancelled:
+            await _announce(conn, await _load(conn, request_id))
+    return cancelled
 
 
 async def _lock_open(conn: Connection, request_id: int, user_id: int, role: str) -> Any:

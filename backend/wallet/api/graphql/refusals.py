@@ -35,6 +35,7 @@ from wallet.merchants import errors as merchant_errors
 from wallet.money import Currency, CurrencyMismatch, Money, MoneyError, UnknownCurrency
 from wallet.payments import errors as payment_errors
 from wallet.requests import errors as request_errors
+from wallet.splits import errors as split_errors
 from wallet.transfers import errors as transfer_errors
 from wallet.users import pin
 from wallet.wallets import service as wallets
@@ -72,6 +73,7 @@ REFUSALS: tuple[type[Exception], ...] = (
     wallets.BalanceNotEmpty,
     wallets.LastBalance,
     wallets.BalanceNotFound,
+    split_errors.SplitError,
 )
 
 
@@ -121,6 +123,18 @@ def refusal(exc: Exception, currency: Currency) -> MoneyErrors:
             return validation_error("currency", "NOT_EMPTY", str(exc))
         case wallets.LastBalance():
             return validation_error("currency", "LAST_BALANCE", str(exc))
+        case split_errors.GroupNotFound():
+            return NotFound(code=ErrorCode.NOT_FOUND, message=str(exc))
+        case split_errors.NotAMember():
+            return validation_error(exc.field, "NOT_A_MEMBER", str(exc))
+        case split_errors.InvalidGroup():
+            return validation_error(exc.field, "INVALID", str(exc))
+        case split_errors.SplitDoesNotAddUp():
+            return validation_error("values", "DOES_NOT_ADD_UP", str(exc))
+        case split_errors.NotSplittable():
+            return validation_error("transactionId", "NOT_SPLITTABLE", str(exc))
+        case split_errors.NothingToSettle():
+            return validation_error("groupId", "NOTHING_TO_SETTLE", str(exc))
         case (
             transfer_errors.RecipientNotFound()
             | payment_errors.PaymentMethodNotFound()

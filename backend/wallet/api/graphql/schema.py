@@ -33,6 +33,7 @@ from wallet.api.graphql.notifications import NotificationMutation, NotificationQ
 from wallet.api.graphql.operators import OperatorMutation, OperatorQuery
 from wallet.api.graphql.payments import PaymentMutation, PaymentQuery
 from wallet.api.graphql.requests import RequestMutation, RequestQuery, RequestSubscription
+from wallet.api.graphql.splits import SplitMutation, SplitQuery
 from wallet.api.graphql.transactions import TransactionQuery, TransactionSubscription
 from wallet.api.graphql.transfers import TransferMutation
 from wallet.api.graphql.users import UserMutation, UserQuery
@@ -55,6 +56,7 @@ class Query(
     DisputeListQuery,
     BillQuery,
     FxQuery,
+    SplitQuery,
 ):
     pass
 
@@ -64,6 +66,7 @@ class Mutation(
     UserMutation,
     TransferMutation,
     FxMutation,
+    SplitMutation,
     PaymentMutation,
     RequestMutation,
     NotificationMutation,

@@ -1,0 +1,1 @@
+"""Bill splitting: groups, shared expenses, balances, settling up (docs/splits.md)."""

@@ -1,0 +1,39 @@
+"""Bill-splitting refusals; each maps to a typed GraphQL error. Nothing is written."""
+
+from __future__ import annotations
+
+
+class SplitError(Exception):
+    pass
+
+
+class GroupNotFound(SplitError):
+    def __init__(self) -> None:
+        super().__init__("No such group")
+
+
+class NotAMember(SplitError):
+    def __init__(self, who: str, field: str = "among") -> None:
+        super().__init__(f"{who} is not a member of this group")
+        self.field = field
+
+
+class InvalidGroup(SplitError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class SplitDoesNotAddUp(SplitError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+class NotSplittable(SplitError):
+    def __init__(self, why: str) -> None:
+        super().__init__(f"This payment cannot be split: {why}")
+
+
+class NothingToSettle(SplitError):
+    def __init__(self, currency: str) -> None:
+        super().__init__(f"You are square in {currency} in this group")

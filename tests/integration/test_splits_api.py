@@ -1,0 +1,308 @@
+"""Bill splitting over GraphQL: groups, splits, balances, settling up with real money."""
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.conftest import LiveServer
+from tests.factories import make_user
+from tests.graphql_client import call, token_for
+from tests.ledger_helpers import wallet_cents
+from tests.merchant_helpers import create, customer, pay, shop
+from wallet.db.engine import connection
+
+pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
+
+GROUP = """mutation($input: CreateSplitGroupInput!) { createSplitGroup(input: $input) {
+  __typename ... on SplitGroupPayload { group { id name members } }
+  ... on UserError { code message } ... on ValidationError { fieldErrors { field code } } } }"""
+
+EXPENSE = """mutation($input: AddSplitExpenseInput!) { addSplitExpense(input: $input) {
+  __typename
+  ... on SplitExpensePayload { expense { id amount currency paidBy method
+                                         shares { username amount } } }
+  ... on UserError { code message } ... on ValidationError { fieldErrors { field code } } } }"""
+
+SPLIT_PAYMENT = """mutation($input: SplitPaymentInput!) { splitPayment(input: $input) {
+  __typename
+  ... on SplitExpensePayload { expense { description amount paidBy shares { username amount }
+                                         paymentTransactionId } }
+  ... on UserError { code message } ... on ValidationError { fieldErrors { field code } } } }"""
+
+SETTLE = """mutation($input: SettleUpInput!) { settleUp(input: $input) {
+  __typename
+  ... on SettleUpPayload { currency transfers { to amount } requests { from amount requestId } }
+  ... on UserError { code message } ... on InsufficientFunds { available }
+  ... on ValidationError { fieldErrors { field code } } } }"""
+
+GROUPS = """{ splitGroups { id name members positions { username currency net }
+  suggestedPayments { payer payee amount currency } expenses { description amount } } }"""
+
+PAY_REQUEST = """mutation($input: PayMoneyRequestInput!) { payMoneyRequest(input: $input) {
+  __typename } }"""
+
+
+async def expense(live: LiveServer, token: str, group_id: str, amount: str, **fields: Any) -> Any:
+    variables = {
+        "input": {"groupId": group_id, "description": "Dinner", "amount": amount, **fields}
+    }
+    return await call(live, token, EXPENSE, variables)
+
+
+async def settle(live: LiveServer, token: str, group_id: str, key: str | None = None) -> Any:
+    variables = {"input": {"groupId": group_id, "idempotencyKey": key or uuid.uuid4().hex}}
+    return await call(live, token, SETTLE, variables)
+
+
+async def the_group(live: LiveServer, token: str, group_id: str) -> dict[str, Any]:
+    groups = await call(live, token, GROUPS)
+    return next(g for g in groups if g["id"] == group_id)
+
+
+async def trio(live: LiveServer) -> tuple[list[Any], list[str], str]:
+    alice, bob, carol = (
+        await make_user(balance="100.00"),
+        await make_user(balance="100.00"),
+        await make_user(balance="100.00"),
+    )
+    tokens = [await token_for(live, u) for u in (alice, bob, carol)]
+    created = await call(
+        live,
+        tokens[0],
+        GROUP,
+        {"input": {"name": "  Lisbon   trip ", "members": [f"@{bob.username}", carol.email]}},
+    )
+    assert created["group"]["name"] == "Lisbon trip"
+    assert sorted(created["group"]["members"]) == sorted(u.username for u in (alice, bob, carol))
+    return [alice, bob, carol], tokens, created["group"]["id"]
+
+
+async def test_expenses_split_every_way_and_balances_show_who_owes_whom(
+    live_server: LiveServer,
+) -> None:
+    (alice, bob, carol), tokens, group_id = await trio(live_server)
+    dinner = await expense(live_server, tokens[0], group_id, "100.00")  # equal, paid by alice
+    shares = {s["username"]: s["amount"] for s in dinner["expense"]["shares"]}
+    # 100.00 / 3: the extra cent goes to the earliest member (alice signed up first).
+    assert shares == {alice.username: "33.34", bob.username: "33.33", carol.username: "33.33"}
+
+    taxi = await expense(
+        live_server,
+        tokens[2],
+        group_id,
+        "20.00",
+        method="EXACT",
+        among=[alice.username, carol.username],
+        values=[
+            {"member": alice.username, "value": "5"},
+            {"member": carol.username, "value": "15.00"},
+        ],
+    )
+    assert taxi["expense"]["paidBy"] == carol.username
+    rent = await expense(
+        live_server,
+        tokens[1],
+        group_id,
+        "90.00",
+        method="SHARES",
+        values=[
+            {"member": u.username, "value": str(n)} for u, n in ((alice, 1), (bob, 2), (carol, 0))
+        ],
+    )
+    assert {s["username"]: s["amount"] for s in rent["expense"]["shares"]} == {
+        alice.username: "30.00",
+        bob.username: "60.00",
+        carol.username: "0.00",
+    }
+    tip = await expense(
+        live_server,
+        tokens[0],
+        group_id,
+        "10.00",
+        method="PERCENT",
+        paidBy=bob.username,
+        values=[
+            {"member": alice.username, "value": "12.5"},
+            {"member": bob.username, "value": "50"},
+            {"member": carol.username, "value": "37.5"},
+        ],
+    )
+    assert tip["expense"]["paidBy"] == bob.username
+
+    view = await the_group(live_server, tokens[1], group_id)
+    nets = {p["username"]: p["net"] for p in view["positions"]}
+    # alice: +100 - 33.34 - 5 - 30 - 1.25 = 30.41; bob: +90 +10 - 33.33 - 60 - 5 = 1.67
+    # carol: +20 - 33.33 - 15 - 3.75 = -32.08
+    assert nets == {alice.username: "30.41", bob.username: "1.67", carol.username: "-32.08"}
+    assert sorted(
+        (p["payer"], p["payee"], p["amount"]) for p in view["suggestedPayments"]
+    ) == sorted([(carol.username, alice.username, "30.41"), (carol.username, bob.username, "1.67")])
+
+
+async def test_settling_up_moves_real_money_once_and_squares_the_group(
+    live_server: LiveServer,
+) -> None:
+    (alice, bob, carol), tokens, group_id = await trio(live_server)
+    await expense(live_server, tokens[0], group_id, "60.00")  # each owes alice 20
+    key = uuid.uuid4().hex
+    settled = await settle(live_server, tokens[1], group_id, key)
+    assert settled["transfers"] == [{"to": alice.username, "amount": "20.00"}]
+    assert settled["requests"] == []
+    assert await settle(live_server, tokens[1], group_id, key) == settled  # replayed
+    assert (await wallet_cents(alice.id), await wallet_cents(bob.id)) == (12_000, 8_000)
+    again = await settle(live_server, tokens[1], group_id)
+    assert again["fieldErrors"] == [{"field": "groupId", "code": "NOTHING_TO_SETTLE"}]
+
+    # Alice asks carol for hers; the request counts once carol pays it.
+    asked = await settle(live_server, tokens[0], group_id)
+    assert asked["transfers"] == []
+    assert [(r["from"], r["amount"]) for r in asked["requests"]] == [(carol.username, "20.00")]
+    view = await the_group(live_server, tokens[0], group_id)
+    assert {p["username"]: p["net"] for p in view["positions"]} == {
+        alice.username: "20.00",
+        carol.username: "-20.00",
+    }
+    paid = await call(
+        live_server,
+        tokens[2],
+        PAY_REQUEST,
+        {"input": {"requestId": asked["requests"][0]["requestId"], "idempotencyKey": "k1"}},
+    )
+    assert paid["__typename"] == "MoneyRequestPayload"
+    view = await the_group(live_server, tokens[0], group_id)
+    assert view["positions"] == [] and view["suggestedPayments"] == []
+    assert await wallet_cents(alice.id) == 14_000
+
+
+async def test_paying_directly_cancels_the_request_for_the_same_debt(
+    live_server: LiveServer,
+) -> None:
+    (alice, bob, _), tokens, group_id = await trio(live_server)
+    await expense(live_server, tokens[0], group_id, "30.00", among=[alice.username, bob.username])
+    asked = await settle(live_server, tokens[0], group_id)
+    request_id = int(asked["requests"][0]["requestId"])
+    await settle(live_server, tokens[1], group_id)  # bob pays directly instead
+    async with connection() as conn:
+        status = await conn.fetchval("SELECT status FROM money_request WHERE id = $1", request_id)
+    assert status == "cancelled"
+    assert (await wallet_cents(alice.id), await wallet_cents(bob.id)) == (11_500, 8_500)
+    assert (await the_group(live_server, tokens[0], group_id))["positions"] == []
+
+
+async def test_a_merchant_payment_is_split_after_the_fact_once(live_server: LiveServer) -> None:
+    _, shop_token, merchant_id = await shop(live_server)
+    buyer, buyer_token = await customer(live_server, "80.00")
+    friend = await make_user()
+    group = await call(
+        live_server, buyer_token, GROUP, {"input": {"name": "Flat", "members": [friend.username]}}
+    )
+    group_id = group["group"]["id"]
+    request = (await create(live_server, shop_token, merchant_id, amount="24.00"))["request"]
+    payment = (await pay(live_server, buyer_token, request["id"]))["payment"]
+    variables = {"input": {"transactionId": payment["transactionId"], "groupId": group_id}}
+    split = await call(live_server, buyer_token, SPLIT_PAYMENT, variables)
+    assert split["expense"]["description"] == "Corner Coffee"
+    assert split["expense"]["paidBy"] == buyer.username
+    assert {s["amount"] for s in split["expense"]["shares"]} == {"12.00"}
+    twice = await call(live_server, buyer_token, SPLIT_PAYMENT, variables)
+    assert twice["fieldErrors"] == [{"field": "transactionId", "code": "NOT_SPLITTABLE"}]
+    # The friend cannot split the buyer's payment.
+    friend_token = await token_for(live_server, friend)
+    theirs = await call(live_server, friend_token, SPLIT_PAYMENT, variables)
+    assert theirs["fieldErrors"] == [{"field": "transactionId", "code": "NOT_SPLITTABLE"}]
+
+
+async def test_bad_split_input_gets_typed_errors_with_nothing_written(
+    live_server: LiveServer,
+) -> None:
+    (alice, bob, _), tokens, group_id = await trio(live_server)
+    outsider = await make_user()
+    outsider_token = await token_for(live_server, outsider)
+
+    async def rows() -> tuple[int, int, int]:
+        async with connection() as conn:
+            return tuple(
+                await conn.fetchrow(  # type: ignore[return-value]
+                    "SELECT (SELECT count(*) FROM split_expense),"
+                    " (SELECT count(*) FROM split_share), (SELECT count(*) FROM split_settlement)"
+                )
+            )
+
+    before = await rows()
+    among_outsider = await expense(
+        live_server, tokens[0], group_id, "10.00", among=[alice.username, outsider.username]
+    )
+    assert among_outsider["fieldErrors"] == [{"field": "among", "code": "NOT_A_MEMBER"}]
+    paid_by_outsider = await expense(
+        live_server, tokens[0], group_id, "10.00", paidBy=outsider.username
+    )
+    assert paid_by_outsider["fieldErrors"] == [{"field": "paidBy", "code": "NOT_A_MEMBER"}]
+    negative = await expense(live_server, tokens[0], group_id, "-5.00")
+    assert negative["__typename"] == "ValidationError"
+    short = await expense(
+        live_server,
+        tokens[0],
+        group_id,
+        "10.00",
+        method="EXACT",
+        among=[alice.username, bob.username],
+        values=[{"member": alice.username, "value": "4"}, {"member": bob.username, "value": "5"}],
+    )
+    assert short["fieldErrors"] == [{"field": "values", "code": "DOES_NOT_ADD_UP"}]
+    percent = await expense(
+        live_server,
+        tokens[0],
+        group_id,
+        "10.00",
+        method="PERCENT",
+        among=[alice.username, bob.username],
+        values=[{"member": alice.username, "value": "50"}, {"member": bob.username, "value": "40"}],
+    )
+    assert percent["fieldErrors"] == [{"field": "values", "code": "DOES_NOT_ADD_UP"}]
+    not_a_number = await expense(
+        live_server,
+        tokens[0],
+        group_id,
+        "10.00",
+        method="SHARES",
+        values=[{"member": alice.username, "value": "lots"}],
+    )
+    assert not_a_number["fieldErrors"] == [{"field": "values", "code": "INVALID"}]
+    # Someone outside the group sees nothing of it and cannot add to it.
+    assert (await expense(live_server, outsider_token, group_id, "1.00"))["__typename"] == (
+        "NotFound"
+    )
+    assert (await settle(live_server, outsider_token, group_id))["__typename"] == "NotFound"
+    assert await call(live_server, outsider_token, GROUPS) == []
+    unknown = await call(
+        live_server, tokens[0], GROUP, {"input": {"name": "x", "members": ["@nobody_here"]}}
+    )
+    assert unknown["fieldErrors"] == [{"field": "members", "code": "INVALID"}]
+    assert await rows() == before
+
+
+async def test_both_sides_settling_at_once_pay_the_debt_exactly_once(
+    live_server: LiveServer,
+) -> None:
+    (alice, bob, _), tokens, group_id = await trio(live_server)
+    await expense(live_server, tokens[0], group_id, "40.00", among=[alice.username, bob.username])
+    # Alice asks and bob pays, over and over at the same time.
+    outcomes = await asyncio.gather(
+        *(settle(live_server, tokens[i % 2], group_id) for i in range(10))
+    )
+    assert {o["__typename"] for o in outcomes} <= {"SettleUpPayload", "ValidationError"}
+    async with connection() as conn:
+        open_requests = await conn.fetch(
+            "SELECT id FROM money_request WHERE status = 'open' AND payer_id = $1", bob.id
+        )
+    for r in open_requests:  # bob also pays whatever request is still open
+        await call(
+            live_server,
+            tokens[1],
+            PAY_REQUEST,
+            {"input": {"requestId": str(r["id"]), "idempotencyKey": uuid.uuid4().hex}},
+        )
+    assert (await wallet_cents(alice.id), await wallet_cents(bob.id)) == (12_000, 8_000)
+    assert (await the_group(live_server, tokens[0], group_id))["positions"] == []
