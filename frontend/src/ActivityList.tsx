@@ -7,6 +7,7 @@ import {
   type TransactionType,
 } from "./gql/graphql";
 import { PaymentProtection } from "./Disputes";
+import { SplitThisPayment } from "./SplitGroups";
 import { formatMoney } from "./money";
 
 type Item = NonNullable<TransactionHistoryQuery["transactions"]>["edges"][number]["node"];
@@ -180,6 +181,9 @@ export function ActivityList({ refreshKey, onChange }: { refreshKey: number; onC
                  (item.status === "COMPLETED" || item.status === "PENDING") && (
                   <PaymentProtection paymentId={item.id} pending={item.status === "PENDING"}
                                      onChange={() => onChange?.()} />
+                )}
+                {item.type === "PAYMENT" && item.direction === "OUT" && item.status === "COMPLETED" && (
+                  <SplitThisPayment transactionId={item.id} />
                 )}
                 <ol className="status-history" aria-label="Status history">
                   {item.history.map((h) => (

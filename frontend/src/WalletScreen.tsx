@@ -3,6 +3,7 @@ import { useMutation, useQuery, useSubscription } from "urql";
 
 import { ActivityList } from "./ActivityList";
 import { ConvertForm } from "./ConvertForm";
+import { SplitGroups } from "./SplitGroups";
 import { BillsPanel } from "./Bills";
 import { MediatorQueue, MerchantDisputes } from "./Disputes";
 import { MerchantDashboard } from "./MerchantDashboard";
@@ -29,6 +30,7 @@ const ACTIONS = [
   ["send", "Send"],
   ["pay", "Pay"],
   ["convert", "Convert"],
+  ["split", "Split"],
   ["request", "Request"],
   ["bills", "Bills"],
   ["add", "Add"],
@@ -180,6 +182,7 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
       {action === "send" && <SendMoneyForm />}
       {action === "pay" && <PayMerchant initialReference={payReference} />}
       {action === "convert" && <ConvertForm onConverted={refreshBalances} />}
+      {action === "split" && <SplitGroups username={username} onMoneyMoved={() => setChanges((n) => n + 1)} />}
       {action === "bills" && <BillsPanel />}
       {action === "request" && <RequestMoneyForm onRequested={() => setChanges((n) => n + 1)} />}
       {action === "add" && <FundingForm direction="add" />}
