@@ -22,6 +22,7 @@ from wallet.db.engine import transaction
 from wallet.fx import service as fx
 from wallet.gateway.sandbox import SandboxGateway
 from wallet.idempotency import service as idempotency
+from wallet.insights import budgets
 from wallet.ledger import service as ledger
 from wallet.log import configure_logging
 from wallet.merchants import bills, protection, settlement, webhooks
@@ -76,7 +77,8 @@ async def send_welcome_email(ctx: dict[str, Any], event_id: int) -> str:
 
 
 async def notify_transaction(ctx: dict[str, Any], event_id: int) -> int:
-    return await money_notifications.notify_transaction(event_id, email=ctx["email"])
+    sent = await money_notifications.notify_transaction(event_id, email=ctx["email"])
+    return sent + await budgets.alert_on_event(event_id, email=ctx["email"])
 
 
 async def notify_money_request(ctx: dict[str, Any], event_id: int) -> int:

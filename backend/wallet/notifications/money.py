@@ -43,7 +43,7 @@ class InAppNotification:
     created_at: Any
 
 
-async def _payload(event_id: int) -> dict[str, Any] | None:
+async def event_payload(event_id: int) -> dict[str, Any] | None:
     async with connection() as conn:
         raw = await conn.fetchval("SELECT payload FROM outbox_event WHERE id = $1", event_id)
     return None if raw is None else dict(json.loads(raw))
@@ -115,7 +115,7 @@ async def deliver_notices(notices: list[Notice], email: EmailProvider) -> int:
 
 
 async def notify_transaction(event_id: int, *, email: EmailProvider) -> int:
-    payload = await _payload(event_id)
+    payload = await event_payload(event_id)
     if payload is None:
         return 0
     async with connection() as conn:
@@ -130,7 +130,7 @@ async def notify_transaction(event_id: int, *, email: EmailProvider) -> int:
 
 
 async def notify_money_request(event_id: int, *, email: EmailProvider) -> int:
-    payload = await _payload(event_id)
+    payload = await event_payload(event_id)
     if payload is None:
         return 0
     async with connection() as conn:
@@ -174,7 +174,7 @@ async def notify_money_request(event_id: int, *, email: EmailProvider) -> int:
 
 async def send_invite(event_id: int, *, email: EmailProvider, sms: SmsProvider) -> str:
     """Tell an unregistered recipient that money is waiting (email or SMS)."""
-    payload = await _payload(event_id)
+    payload = await event_payload(event_id)
     if payload is None:
         return "missing"
     text = (

@@ -28,6 +28,7 @@ from wallet.fx import rates as fx_rates
 from wallet.fx.pricing import AmountTooSmall
 from wallet.gateway.base import InvalidPaymentDetails
 from wallet.idempotency import service as idempotency
+from wallet.insights import categories
 from wallet.ledger import errors as ledger_errors
 from wallet.limits.service import LimitExceeded as LimitBreach
 from wallet.limits.service import LimitKind
@@ -74,6 +75,7 @@ REFUSALS: tuple[type[Exception], ...] = (
     wallets.LastBalance,
     wallets.BalanceNotFound,
     split_errors.SplitError,
+    categories.CategoryError,
 )
 
 
@@ -123,6 +125,10 @@ def refusal(exc: Exception, currency: Currency) -> MoneyErrors:
             return validation_error("currency", "NOT_EMPTY", str(exc))
         case wallets.LastBalance():
             return validation_error("currency", "LAST_BALANCE", str(exc))
+        case categories.UnknownTransaction():
+            return NotFound(code=ErrorCode.NOT_FOUND, message=str(exc))
+        case categories.CategoryError():
+            return validation_error(exc.field, "INVALID", str(exc))
         case split_errors.GroupNotFound():
             return NotFound(code=ErrorCode.NOT_FOUND, message=str(exc))
         case split_errors.NotAMember():

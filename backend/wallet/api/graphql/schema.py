@@ -17,6 +17,7 @@ from strawberry.extensions import (
 from wallet.api.graphql.bills import BillMutation, BillQuery
 from wallet.api.graphql.errors import should_mask_error
 from wallet.api.graphql.fx import FxMutation, FxQuery
+from wallet.api.graphql.insights import InsightsMutation, InsightsQuery
 from wallet.api.graphql.merchants import (
     DisputeListQuery,
     DisputeMutation,
@@ -56,6 +57,7 @@ class Query(
     DisputeListQuery,
     BillQuery,
     FxQuery,
+    InsightsQuery,
     SplitQuery,
 ):
     pass
@@ -66,6 +68,7 @@ class Mutation(
     UserMutation,
     TransferMutation,
     FxMutation,
+    InsightsMutation,
     SplitMutation,
     PaymentMutation,
     RequestMutation,

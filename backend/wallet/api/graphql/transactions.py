@@ -10,6 +10,9 @@ from enum import Enum
 import strawberry
 
 from wallet.api.graphql.context import Info
+from wallet.api.graphql.insights import SpendingCategory
+from wallet.insights import categories
+from wallet.insights.categories import Category
 from wallet.realtime.channels import transactions_channel
 from wallet.realtime.pubsub import listen
 from wallet.transactions import history as history_service
@@ -65,6 +68,20 @@ class TransactionNode:
         "cross-currency send delivered (to its recipient: what was sent).",
     )
     counter_currency: str | None = None
+
+    @strawberry.field(
+        description="Spending category: your own choice, your rules, the merchant's MCC, "
+        "or the kind of transaction, in that order."
+    )
+    async def category(self, info: Info) -> SpendingCategory:  # type: ignore[valid-type]
+        user = await info.context.require_viewer()
+
+        async def load(ids: list[int]) -> list[Category]:
+            found = await categories.categories_of(user.id, ids)
+            return [found.get(i, Category.OTHER) for i in ids]
+
+        category: Category = await info.context.loader("categories", load).load(int(self.id))
+        return category
 
     @strawberry.field(description="Every status this transaction has been in, oldest first.")
     async def history(self, info: Info) -> list[StatusChange]:

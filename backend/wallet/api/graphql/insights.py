@@ -1,0 +1,279 @@
+"""GraphQL surface of insights: categories, rules, budgets, trends, financial health."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import strawberry
+
+from wallet.api.graphql.context import Info
+from wallet.api.graphql.errors import not_authenticated
+from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
+from wallet.insights import budgets, categories, trends
+from wallet.insights.categories import Category
+from wallet.money import Currency, Money, UnknownCurrency
+
+SpendingCategory = strawberry.enum(Category, name="SpendingCategory")
+
+
+@strawberry.type(name="CategoryAmount")
+class CategoryAmountType:
+    category: SpendingCategory  # type: ignore[valid-type]
+    amount: str
+
+
+@strawberry.type(name="PeriodTotals", description="Amounts in the asked currency.")
+class PeriodTotalsType:
+    start: date
+    income: str
+    expenses: str = strawberry.field(description="Spending less refunds.")
+    by_category: list[CategoryAmountType]
+
+    @classmethod
+    def from_domain(cls, p: trends.PeriodTotals, currency: Currency) -> PeriodTotalsType:
+        def fmt(minor: int) -> str:
+            return Money(minor, currency).format()
+
+        return cls(
+            start=p.start,
+            income=fmt(p.income),
+            expenses=fmt(p.expenses),
+            by_category=[
+                CategoryAmountType(category=c, amount=fmt(v))
+                for c, v in sorted(p.by_category.items(), key=lambda kv: -kv[1])
+            ],
+        )
+
+
+@strawberry.type(name="BudgetStatus")
+class BudgetStatusType:
+    id: strawberry.ID
+    category: SpendingCategory  # type: ignore[valid-type]
+    currency: str
+    amount: str = strawberry.field(description="The monthly amount set.")
+    available: str = strawberry.field(description="This month's budget, rollover included.")
+    spent: str
+    remaining: str
+    percent: int
+    rollover: bool
+    alert_percents: list[int]
+
+    @classmethod
+    def from_domain(cls, s: budgets.BudgetStatus) -> BudgetStatusType:
+        b = s.budget
+        return cls(
+            id=strawberry.ID(str(b.id)),
+            category=b.category,
+            currency=b.amount.currency.value,
+            amount=b.amount.format(),
+            available=s.available.format(),
+            spent=s.spent.format(),
+            remaining=s.remaining.format(),
+            percent=s.percent,
+            rollover=b.rollover,
+            alert_percents=list(b.alert_percents),
+        )
+
+
+@strawberry.type(name="FinancialHealth", description="See docs/insights.md for the formula.")
+class FinancialHealthType:
+    score: int
+    savings_rate: str
+    buffer_months: str
+    budgets_on_track: str
+    income: str
+    expenses: str
+
+
+@strawberry.type(name="CategoryRule")
+class CategoryRuleType:
+    id: strawberry.ID
+    pattern: str
+    category: SpendingCategory  # type: ignore[valid-type]
+
+
+@strawberry.input
+class SetBudgetInput:
+    category: SpendingCategory  # type: ignore[valid-type]
+    amount: str
+    currency: str = "USD"
+    rollover: bool = False
+    alert_percents: list[int] = strawberry.field(default_factory=lambda: [80, 100])
+
+
+@strawberry.type
+class BudgetPayload:
+    budget: BudgetStatusType
+
+
+@strawberry.type
+class CategoryRulePayload:
+    rule: CategoryRuleType
+
+
+@strawberry.type
+class CategorizePayload:
+    transaction_id: strawberry.ID
+    category: SpendingCategory  # type: ignore[valid-type]
+
+
+@strawberry.type
+class DeletedPayload:
+    deleted: bool
+
+
+BudgetResult = Annotated[BudgetPayload | MoneyErrors, strawberry.union("BudgetResult")]
+CategoryRuleResult = Annotated[
+    CategoryRulePayload | MoneyErrors, strawberry.union("CategoryRuleResult")
+]
+CategorizeResult = Annotated[CategorizePayload | MoneyErrors, strawberry.union("CategorizeResult")]
+
+
+def _currency(code: str) -> Currency:
+    try:
+        return Currency.parse(code)
+    except UnknownCurrency:
+        return Currency.USD
+
+
+@strawberry.type
+class InsightsQuery:
+    @strawberry.field(description="This month's budgets (or `month`'s) and what was spent.")
+    async def budgets(self, info: Info, month: date | None = None) -> list[BudgetStatusType]:
+        user = await info.context.viewer()
+        if user is None:
+            return []
+        return [
+            BudgetStatusType.from_domain(s) for s in await budgets.budget_statuses(user.id, month)
+        ]
+
+    @strawberry.field(description="Monthly income, expenses and spending by category.")
+    async def spending_trends(
+        self, info: Info, currency: str = "USD", months: int = 6
+    ) -> list[PeriodTotalsType]:
+        user = await info.context.viewer()
+        if user is None:
+            return []
+        code = _currency(currency)
+        periods = await trends.monthly(user.id, code, months)
+        return [PeriodTotalsType.from_domain(p, code) for p in periods]
+
+    @strawberry.field(description="The same by ISO week (Monday first).")
+    async def weekly_spending(
+        self, info: Info, currency: str = "USD", weeks: int = 8
+    ) -> list[PeriodTotalsType]:
+        user = await info.context.viewer()
+        if user is None:
+            return []
+        code = _currency(currency)
+        periods = await trends.weekly(user.id, code, weeks)
+        return [PeriodTotalsType.from_domain(p, code) for p in periods]
+
+    @strawberry.field(description="A 0-100 score from the last 90 days in one currency.")
+    async def financial_health(
+        self, info: Info, currency: str = "USD"
+    ) -> FinancialHealthType | None:
+        user = await info.context.viewer()
+        if user is None:
+            return None
+        code = _currency(currency)
+        h = await trends.financial_health(user.id, code)
+        return FinancialHealthType(
+            score=h.score,
+            savings_rate=str(h.savings_rate),
+            buffer_months=str(h.buffer_months),
+            budgets_on_track=str(h.budgets_on_track),
+            income=Money(h.income, code).format(),
+            expenses=Money(h.expenses, code).format(),
+        )
+
+    @strawberry.field(description="Your 'payee contains X' rules, earliest (strongest) first.")
+    async def category_rules(self, info: Info) -> list[CategoryRuleType]:
+        user = await info.context.viewer()
+        if user is None:
+            return []
+        return [
+            CategoryRuleType(id=strawberry.ID(str(r.id)), pattern=r.pattern, category=r.category)
+            for r in await categories.rules_of(user.id)
+        ]
+
+
+@strawberry.type
+class InsightsMutation:
+    @strawberry.mutation(description="Set a monthly budget for a category (one per currency).")
+    async def set_budget(self, info: Info, input: SetBudgetInput) -> BudgetResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        amount = parse_amount(input.amount, input.currency)
+        if not isinstance(amount, Money):
+            return amount
+        try:
+            await budgets.set_budget(
+                user.id,
+                input.category,
+                amount,
+                rollover=input.rollover,
+                alert_percents=tuple(input.alert_percents),
+            )
+        except REFUSALS as exc:
+            return refusal(exc, amount.currency)
+        statuses = await budgets.budget_statuses(user.id)
+        status = next(
+            s
+            for s in statuses
+            if s.budget.category is input.category and s.budget.amount.currency is amount.currency
+        )
+        return BudgetPayload(budget=BudgetStatusType.from_domain(status))
+
+    @strawberry.mutation
+    async def delete_budget(self, info: Info, id: strawberry.ID) -> DeletedPayload:
+        user = await info.context.require_viewer()
+        deleted = str(id).isdigit() and await budgets.delete_budget(user.id, int(id))
+        return DeletedPayload(deleted=deleted)
+
+    @strawberry.mutation(description="Payee contains `pattern` -> `category`, from now on.")
+    async def add_category_rule(
+        self,
+        info: Info,
+        pattern: str,
+        category: SpendingCategory,  # type: ignore[valid-type]
+    ) -> CategoryRuleResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        try:
+            rule = await categories.add_rule(user.id, pattern, category)
+        except REFUSALS as exc:
+            return refusal(exc, Currency.USD)
+        return CategoryRulePayload(
+            rule=CategoryRuleType(
+                id=strawberry.ID(str(rule.id)), pattern=rule.pattern, category=rule.category
+            )
+        )
+
+    @strawberry.mutation
+    async def delete_category_rule(self, info: Info, id: strawberry.ID) -> DeletedPayload:
+        user = await info.context.require_viewer()
+        deleted = str(id).isdigit() and await categories.delete_rule(user.id, int(id))
+        return DeletedPayload(deleted=deleted)
+
+    @strawberry.mutation(description="Put one transaction in a category; null goes back to rules.")
+    async def categorize_transaction(
+        self,
+        info: Info,
+        transaction_id: strawberry.ID,
+        category: SpendingCategory | None,  # type: ignore[valid-type]
+    ) -> CategorizeResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        raw = str(transaction_id)
+        try:
+            resolved = await categories.categorize(
+                user.id, int(raw) if raw.isdigit() else 0, category
+            )
+        except REFUSALS as exc:
+            return refusal(exc, Currency.USD)
+        return CategorizePayload(transaction_id=transaction_id, category=resolved)

@@ -1,0 +1,1 @@
+"""Insights: spending categories, budgets, trends and financial health (docs/insights.md)."""

@@ -1,0 +1,208 @@
+"""Monthly budgets per category and currency, with rollover and threshold alerts.
+
+Spent in a month = the category's expenses less its refunds (UTC calendar months). With
+rollover, a month's budget is its amount plus whatever was left of the previous month's
+(cumulative since the budget started, never below the amount). An alert goes out once
+per budget, month and threshold, the first time spending reaches it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from wallet.db.engine import connection
+from wallet.insights.categories import (
+    COUNTED,
+    Activity,
+    Category,
+    CategoryError,
+    Flow,
+    activity_between,
+)
+from wallet.insights.categories import activity_of as activity_of_transaction
+from wallet.money import Currency, Money
+from wallet.notifications.email import EmailProvider
+from wallet.notifications.money import Notice, deliver_notices, event_payload
+
+MAX_ALERTS = 5
+
+
+def month_start(day: date | datetime) -> date:
+    return date(day.year, day.month, 1)
+
+
+def next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def as_utc(month: date) -> datetime:
+    return datetime(month.year, month.month, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    id: int
+    category: Category
+    amount: Money
+    rollover: bool
+    alert_percents: tuple[int, ...]
+    starts_month: date
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetStatus:
+    budget: Budget
+    month: date
+    available: Money  # this month's budget, rollover included
+    spent: Money
+
+    @property
+    def percent(self) -> int:
+        if self.available.amount_minor <= 0:
+            return 0
+        return max(self.spent.amount_minor, 0) * 100 // self.available.amount_minor
+
+    @property
+    def remaining(self) -> Money:
+        return self.available - self.spent
+
+
+async def set_budget(
+    user_id: int,
+    category: Category,
+    amount: Money,
+    *,
+    rollover: bool = False,
+    alert_percents: tuple[int, ...] = (80, 100),
+) -> Budget:
+    """Create or change the user's monthly budget for `category` in `amount`'s currency."""
+    if category in (Category.INCOME, Category.TRANSFERS):
+        raise CategoryError("category", f"Budgets are for spending, not {category.value}")
+    if not amount.is_positive:
+        raise CategoryError("amount", "A budget must be more than zero")
+    percents = tuple(sorted(set(alert_percents)))
+    if len(percents) > MAX_ALERTS or any(not 1 <= p <= 200 for p in percents):
+        raise CategoryError("alertPercents", f"Up to {MAX_ALERTS} alerts, each 1 to 200 %")
+    async with connection() as conn:
+        row = await conn.fetchrow(
+            "INSERT INTO budget (user_id, category, currency, amount, rollover, alert_percents) "
+            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, category, currency) DO UPDATE "
+            "SET amount = EXCLUDED.amount, rollover = EXCLUDED.rollover, "
+            "alert_percents = EXCLUDED.alert_percents RETURNING id, starts_month",
+            user_id,
+            category.value,
+            amount.currency.value,
+            amount.amount_minor,
+            rollover,
+            list(percents),
+        )
+    return Budget(int(row["id"]), category, amount, rollover, percents, row["starts_month"])
+
+
+async def delete_budget(user_id: int, budget_id: int) -> bool:
+    async with connection() as conn:
+        gone = await conn.fetchval(
+            "DELETE FROM budget WHERE id = $1 AND user_id = $2 RETURNING id", budget_id, user_id
+        )
+    return gone is not None
+
+
+async def budgets_of(user_id: int) -> list[Budget]:
+    async with connection() as conn:
+        rows = await conn.fetch(
+            "SELECT id, category, currency, amount, rollover, alert_percents, starts_month "
+            "FROM budget WHERE user_id = $1 ORDER BY category, currency",
+            user_id,
+        )
+    return [
+        Budget(
+            int(r["id"]),
+            Category(r["category"]),
+            Money(int(r["amount"]), Currency(r["currency"])),
+            r["rollover"],
+            tuple(r["alert_percents"]),
+            r["starts_month"],
+        )
+        for r in rows
+    ]
+
+
+def spent_by_month(activity: list[Activity]) -> dict[tuple[Category, Currency, date], int]:
+    spent: dict[tuple[Category, Currency, date], int] = defaultdict(int)
+    for a in activity:
+        sign = {Flow.EXPENSE: 1, Flow.REFUND: -1}.get(a.flow) if a.flow else None
+        if sign is not None:
+            key = (a.category, a.amount.currency, month_start(a.created_at))
+            spent[key] += sign * a.amount.amount_minor
+    return spent
+
+
+def status_in(
+    budget: Budget, month: date, spent: dict[tuple[Category, Currency, date], int]
+) -> BudgetStatus:
+    currency = budget.amount.currency
+    available = budget.amount.amount_minor
+    current = month_start(budget.starts_month)
+    while current < month:
+        left = available - spent.get((budget.category, currency, current), 0)
+        available = budget.amount.amount_minor + (max(left, 0) if budget.rollover else 0)
+        current = next_month(current)
+    used = spent.get((budget.category, currency, month), 0)
+    return BudgetStatus(budget, month, Money(available, currency), Money(used, currency))
+
+
+async def budget_statuses(user_id: int, month: date | None = None) -> list[BudgetStatus]:
+    """Each budget's amount for `month` (this month by default) and what was spent."""
+    target = month_start(month or datetime.now(UTC))
+    budgets = await budgets_of(user_id)
+    if not budgets:
+        return []
+    since = min([month_start(b.starts_month) for b in budgets] + [target])
+    activity = await activity_between(user_id, as_utc(since), as_utc(next_month(target)))
+    spent = spent_by_month(activity)
+    return [status_in(b, target, spent) for b in budgets if month_start(b.starts_month) <= target]
+
+
+async def alerts_for(user_id: int, transaction_id: int) -> list[Notice]:
+    """Budget alerts the user's transaction may have set off (deduplicated downstream)."""
+    activity = await activity_of_transaction(user_id, transaction_id)
+    if activity is None or activity.flow is not Flow.EXPENSE:
+        return []
+    month = month_start(activity.created_at)
+    notices = []
+    for status in await budget_statuses(user_id, month):
+        budget = status.budget
+        if budget.category is not activity.category:
+            continue
+        if budget.amount.currency is not activity.amount.currency:
+            continue
+        for percent in budget.alert_percents:
+            if status.percent < percent:
+                continue
+            what = f"{budget.category.value.capitalize()} budget"
+            code = status.spent.currency.value
+            spent = f"{status.spent.format()} of {status.available.format()} {code}"
+            notices.append(
+                Notice(
+                    user_id,
+                    "budget_alert",
+                    f"{what}: {percent}% used" if percent != 100 else f"{what} reached",
+                    f"You have spent {spent} this month",
+                    f"budget:{budget.id}:{month.isoformat()}:{percent}",
+                    transaction_id,
+                )
+            )
+    return notices
+
+
+async def alert_on_event(event_id: int, *, email: EmailProvider) -> int:
+    """Budget alerts for a `transaction.updated` event (a worker job; safe to repeat)."""
+    payload = await event_payload(event_id)
+    if payload is None or payload.get("status") not in COUNTED:
+        return 0
+    notices: list[Notice] = []
+    for user_id in payload.get("user_ids", []):
+        notices += await alerts_for(int(user_id), int(payload["transaction_id"]))
+    return await deliver_notices(notices, email)
