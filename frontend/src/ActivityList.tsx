@@ -1,13 +1,16 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { useClient } from "urql";
+import { useClient, useMutation } from "urql";
 
 import {
+  CategorizeTransactionDocument,
+  type SpendingCategory,
   TransactionHistoryDocument,
   type TransactionHistoryQuery,
   type TransactionType,
 } from "./gql/graphql";
 import { PaymentProtection } from "./Disputes";
 import { SplitThisPayment } from "./SplitGroups";
+import { CATEGORIES } from "./categories";
 import { formatMoney } from "./money";
 
 type Item = NonNullable<TransactionHistoryQuery["transactions"]>["edges"][number]["node"];
@@ -177,6 +180,7 @@ export function ActivityList({ refreshKey, onChange }: { refreshKey: number; onC
                   {item.failureReason && <div><dt>Reason</dt><dd>{item.failureReason}</dd></div>}
                   <div><dt>Reference</dt><dd>#{item.id}</dd></div>
                 </dl>
+                <CategoryPicker transactionId={item.id} category={item.category} onChange={() => onChange?.()} />
                 {item.type === "PAYMENT" && item.direction === "OUT" &&
                  (item.status === "COMPLETED" || item.status === "PENDING") && (
                   <PaymentProtection paymentId={item.id} pending={item.status === "PENDING"}
@@ -203,5 +207,23 @@ export function ActivityList({ refreshKey, onChange }: { refreshKey: number; onC
       {loading && <p className="muted small">Loading…</p>}
       <div ref={sentinel} aria-hidden="true" />
     </section>
+  );
+}
+
+function CategoryPicker({ transactionId, category, onChange }: {
+  transactionId: string; category: SpendingCategory; onChange: () => void;
+}) {
+  const [, categorize] = useMutation(CategorizeTransactionDocument);
+  return (
+    <div className="field category-picker">
+      <label htmlFor={`category-${transactionId}`}>Category</label>
+      <select id={`category-${transactionId}`} value={category}
+              onChange={async (e) => {
+                await categorize({ transactionId, category: e.target.value as SpendingCategory });
+                onChange();
+              }}>
+        {CATEGORIES.map(([c, label]) => <option key={c} value={c}>{label}</option>)}
+      </select>
+    </div>
   );
 }

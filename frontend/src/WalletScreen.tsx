@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { useMutation, useQuery, useSubscription } from "urql";
 
 import { ActivityList } from "./ActivityList";
@@ -8,6 +8,7 @@ import { BillsPanel } from "./Bills";
 import { MediatorQueue, MerchantDisputes } from "./Disputes";
 import { MerchantDashboard } from "./MerchantDashboard";
 import { FundingForm } from "./FundingForms";
+
 import { formatMoney } from "./money";
 import { NotificationsPanel } from "./NotificationsPanel";
 import { PayMerchant } from "./PayMerchant";
@@ -26,6 +27,9 @@ import {
   type BalanceChangedSubscription,
 } from "./gql/graphql";
 
+// Charts are big: load them when the Budget tab is opened.
+const Insights = lazy(() => import("./Insights"));
+
 const ACTIONS = [
   ["send", "Send"],
   ["pay", "Pay"],
@@ -35,6 +39,7 @@ const ACTIONS = [
   ["bills", "Bills"],
   ["add", "Add"],
   ["withdraw", "Withdraw"],
+  ["budget", "Budget"],
 ] as const;
 
 /** A payment link (`/?pay=R42`, also what the NFC record carries) opens the Pay tab. */
@@ -182,6 +187,11 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
       {action === "send" && <SendMoneyForm />}
       {action === "pay" && <PayMerchant initialReference={payReference} />}
       {action === "convert" && <ConvertForm onConverted={refreshBalances} />}
+      {action === "budget" && (
+        <Suspense fallback={<p className="muted">Loading…</p>}>
+          <Insights />
+        </Suspense>
+      )}
       {action === "split" && <SplitGroups username={username} onMoneyMoved={() => setChanges((n) => n + 1)} />}
       {action === "bills" && <BillsPanel />}
       {action === "request" && <RequestMoneyForm onRequested={() => setChanges((n) => n + 1)} />}

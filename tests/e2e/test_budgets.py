@@ -1,0 +1,72 @@
+"""Budgets in Chromium: set one, spend, get the alert live, see the charts on a phone,
+and move a payment to another category."""
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.e2e.conftest import (
+    PASSWORD,
+    WebApp,
+    logged_in_phone,
+    registered_user,
+    screenshot,
+    server_database,
+)
+from wallet.db.engine import transaction
+from wallet.merchants.checkout import charge
+from wallet.merchants.service import Onboarding, onboard
+from wallet.money import Currency, Money
+from wallet.users.service import authenticate
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_a_budget_alert_arrives_and_charts_read_on_a_phone(
+    browser: Browser, web_app: WebApp
+) -> None:
+    owner = await registered_user(web_app)
+    buyer = await registered_user(web_app, 10_000)
+    async with server_database(web_app):
+        owner_id = (await authenticate(owner, PASSWORD)).id
+        buyer_id = (await authenticate(buyer, PASSWORD)).id
+        shop = await onboard(Onboarding(owner_id, "Corner Coffee", "5814", "US", "SF"))
+    page = await logged_in_phone(browser, web_app, buyer)
+    await page.get_by_role("tab", name="Budget").click()
+    await expect(page.get_by_text("No budgets yet.")).to_be_visible()
+    await page.get_by_text("Set a budget").click()
+    await page.get_by_label("Category", exact=True).select_option("FOOD")
+    await page.get_by_label("Monthly amount").fill("10")
+    await page.get_by_role("button", name="Save budget").click()
+    food = page.get_by_test_id("budget-FOOD")
+    await expect(food).to_contain_text("$0.00 of $10.00")
+
+    async with server_database(web_app), transaction() as conn:
+        for cents in (450, 420):
+            await charge(
+                conn,
+                payer_id=buyer_id,
+                merchant_id=shop.id,
+                amount=Money(cents, Currency.USD),
+                note="Flat white",
+            )
+    notifications = page.get_by_test_id("notifications")
+    await expect(notifications).to_contain_text("Food budget: 80% used", timeout=15_000)
+    await page.get_by_role("tab", name="Send").click()
+    await page.get_by_role("tab", name="Budget").click()
+    await expect(food).to_contain_text("$8.70 of $10.00")
+    await expect(food.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "87")
+    await expect(page.get_by_test_id("monthly-chart").locator("svg").first).to_be_visible()
+    await expect(page.get_by_test_id("weekly-chart").locator("svg").first).to_be_visible()
+    await expect(page.get_by_label("Spending by category")).to_contain_text("Food$8.70")
+    await page.get_by_test_id("monthly-chart").scroll_into_view_if_needed()
+    await screenshot(page, "70-budget-and-charts")
+
+    # One coffee was really a health expense: the budget follows.
+    row = page.get_by_test_id("activity").get_by_role("button", name="Paid Corner Coffee")
+    await row.first.click()
+    await page.get_by_test_id("transaction-detail").get_by_label("Category").select_option("HEALTH")
+    await page.get_by_role("tab", name="Send").click()
+    await page.get_by_role("tab", name="Budget").click()
+    await expect(food).to_contain_text("of $10.00")
+    await expect(food.get_by_role("progressbar")).not_to_have_attribute("aria-valuenow", "87")
+    await page.context.close()
