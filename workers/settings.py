@@ -21,6 +21,7 @@ from wallet.db import engine
 from wallet.db.engine import transaction
 from wallet.fx import service as fx
 from wallet.gateway.sandbox import SandboxGateway
+from wallet.goals import service as goals
 from wallet.idempotency import service as idempotency
 from wallet.insights import budgets
 from wallet.ledger import service as ledger
@@ -78,6 +79,7 @@ async def send_welcome_email(ctx: dict[str, Any], event_id: int) -> str:
 
 async def notify_transaction(ctx: dict[str, Any], event_id: int) -> int:
     sent = await money_notifications.notify_transaction(event_id, email=ctx["email"])
+    await goals.round_up_on_event(event_id)
     return sent + await budgets.alert_on_event(event_id, email=ctx["email"])
 
 
@@ -147,6 +149,10 @@ async def expire_unclaimed_transfers(ctx: dict[str, Any]) -> int:
     return len(await expire_unclaimed(datetime.now(UTC)))
 
 
+async def run_weekly_savings(ctx: dict[str, Any]) -> int:
+    return await goals.run_weekly_transfers()
+
+
 async def purge_idempotency_keys(ctx: dict[str, Any]) -> int:
     async with transaction() as conn:
         return await idempotency.purge_expired(conn) + await fx.purge_unused_quotes(conn)
@@ -179,6 +185,7 @@ class WorkerSettings:
         cron(run_bill_payments, second={30}, unique=True),
         cron(settle_merchants, minute={0}, second={45}, unique=True),
         cron(purge_idempotency_keys, minute={7}, second={35}, unique=True),
+        cron(run_weekly_savings, minute={3, 33}, second={45}, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

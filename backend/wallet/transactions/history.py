@@ -47,10 +47,13 @@ class HistoryItem:
     # conversion bought, what a cross-currency send delivered (or, to its recipient,
     # what the sender paid).
     counter_amount: Money | None = None
+    savings_goal: str | None = None  # the goal's name, for moves to and from a vault
 
 
 # Types whose initiator is the one receiving the money.
-_INBOUND_FOR_INITIATOR = frozenset({TransactionType.ADD, TransactionType.PROMOTIONAL_CREDIT})
+_INBOUND_FOR_INITIATOR = frozenset(
+    {TransactionType.ADD, TransactionType.PROMOTIONAL_CREDIT, TransactionType.SAVINGS_WITHDRAWAL}
+)
 
 
 _SELECT = """
@@ -59,6 +62,7 @@ _SELECT = """
            t.recipient_contact, t.counter_currency, t.counter_amount,
            pm.brand || ' ending ' || pm.last4 AS payment_method,
            other.username AS counterparty_username, mer.name AS merchant_name,
+           goal.name AS savings_goal,
            (SELECT coalesce(p.balance_after, (SELECT s.balance_after FROM posting_snapshot s
                                                WHERE s.posting_id = p.id))
               FROM posting p JOIN ledger_account a ON a.id = p.account_id
@@ -74,6 +78,7 @@ _SELECT = """
                                                 ELSE t.initiator_user_id END
     LEFT JOIN payment_method pm ON pm.id = t.payment_method_id
     LEFT JOIN merchant mer ON mer.id = t.merchant_id
+    LEFT JOIN savings_goal goal ON goal.id = t.savings_goal_id
 """
 _FILTERS = """
       AND t.id < $2
@@ -111,6 +116,7 @@ def _item(row: Any, user_id: int) -> HistoryItem:
         incoming=incoming,
         amount=amount,
         counter_amount=counter,
+        savings_goal=row["savings_goal"],
         counterparty_username=row["counterparty_username"],
         note=row["note"],
         created_at=row["created_at"],

@@ -20,6 +20,8 @@ class TransactionType(Enum):
     CHARGEBACK = "chargeback"
     PROMOTIONAL_CREDIT = "promotional_credit"
     REVERSAL = "reversal"
+    SAVINGS = "savings"  # wallet -> a savings goal's vault
+    SAVINGS_WITHDRAWAL = "savings_withdrawal"  # vault -> wallet
 
 
 class TransactionStatus(Enum):

@@ -35,6 +35,7 @@ class NewTransaction:
     refund_of_id: int | None = None
     # The other currency of a cross-currency movement: what was bought or arrived.
     counter_amount: Money | None = None
+    savings_goal_id: int | None = None
 
 
 def gateway_reference(transaction_id: int) -> str:
@@ -94,8 +95,9 @@ async def record_completed(
             INSERT INTO money_transaction (type, status, initiator_user_id,
                                            counterparty_user_id, currency, amount, note,
                                            entry_id, merchant_id, payment_request_id,
-                                           refund_of_id, counter_currency, counter_amount)
-            VALUES ($1, 'completed', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                           refund_of_id, counter_currency, counter_amount,
+                                           savings_goal_id)
+            VALUES ($1, 'completed', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
             RETURNING id, created_at
         ), logged AS (
             INSERT INTO transaction_transition (transaction_id, from_status, to_status)
@@ -124,6 +126,7 @@ async def record_completed(
         new.refund_of_id,
         new.counter_amount.currency.value if new.counter_amount else None,
         new.counter_amount.amount_minor if new.counter_amount else None,
+        new.savings_goal_id,
     )
     return int(row["id"]), row["created_at"]
 

@@ -27,6 +27,7 @@ from wallet.fx import errors as fx_errors
 from wallet.fx import rates as fx_rates
 from wallet.fx.pricing import AmountTooSmall
 from wallet.gateway.base import InvalidPaymentDetails
+from wallet.goals import service as goals
 from wallet.idempotency import service as idempotency
 from wallet.insights import categories
 from wallet.ledger import errors as ledger_errors
@@ -76,6 +77,7 @@ REFUSALS: tuple[type[Exception], ...] = (
     wallets.BalanceNotFound,
     split_errors.SplitError,
     categories.CategoryError,
+    goals.GoalError,
 )
 
 
@@ -125,6 +127,10 @@ def refusal(exc: Exception, currency: Currency) -> MoneyErrors:
             return validation_error("currency", "NOT_EMPTY", str(exc))
         case wallets.LastBalance():
             return validation_error("currency", "LAST_BALANCE", str(exc))
+        case goals.GoalNotFound():
+            return NotFound(code=ErrorCode.NOT_FOUND, message=str(exc))
+        case goals.GoalError():
+            return validation_error(exc.field, "INVALID", str(exc))
         case categories.UnknownTransaction():
             return NotFound(code=ErrorCode.NOT_FOUND, message=str(exc))
         case categories.CategoryError():

@@ -17,6 +17,7 @@ from strawberry.extensions import (
 from wallet.api.graphql.bills import BillMutation, BillQuery
 from wallet.api.graphql.errors import should_mask_error
 from wallet.api.graphql.fx import FxMutation, FxQuery
+from wallet.api.graphql.goals import GoalMutation, GoalQuery
 from wallet.api.graphql.insights import InsightsMutation, InsightsQuery
 from wallet.api.graphql.merchants import (
     DisputeListQuery,
@@ -57,6 +58,7 @@ class Query(
     DisputeListQuery,
     BillQuery,
     FxQuery,
+    GoalQuery,
     InsightsQuery,
     SplitQuery,
 ):
@@ -68,6 +70,7 @@ class Mutation(
     UserMutation,
     TransferMutation,
     FxMutation,
+    GoalMutation,
     InsightsMutation,
     SplitMutation,
     PaymentMutation,

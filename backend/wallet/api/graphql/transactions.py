@@ -68,6 +68,9 @@ class TransactionNode:
         "cross-currency send delivered (to its recipient: what was sent).",
     )
     counter_currency: str | None = None
+    savings_goal: str | None = strawberry.field(
+        default=None, description="The savings goal money moved to or from."
+    )
 
     @strawberry.field(
         description="Spending category: your own choice, your rules, the merchant's MCC, "
@@ -110,6 +113,7 @@ class TransactionNode:
             merchant=item.merchant_name,
             counter_amount=item.counter_amount.format() if item.counter_amount else None,
             counter_currency=item.counter_amount.currency.value if item.counter_amount else None,
+            savings_goal=item.savings_goal,
         )
 
 
