@@ -41,6 +41,10 @@ function title(item: Item): string {
       return `Paid ${item.merchant ?? "a merchant"}`;
     case "REFUND":
       return `Refund from ${item.merchant ?? "a merchant"}`;
+    case "SAVINGS":
+      return `Moved to ${item.savingsGoal ?? "savings"}`;
+    case "SAVINGS_WITHDRAWAL":
+      return `From ${item.savingsGoal ?? "savings"}`;
     case "FX":
       return `Converted to ${item.counterCurrency ?? "another currency"}`;
   }

@@ -3,6 +3,7 @@ import { useMutation, useQuery, useSubscription } from "urql";
 
 import { ActivityList } from "./ActivityList";
 import { ConvertForm } from "./ConvertForm";
+import { SavingsGoals } from "./SavingsGoals";
 import { SplitGroups } from "./SplitGroups";
 import { BillsPanel } from "./Bills";
 import { MediatorQueue, MerchantDisputes } from "./Disputes";
@@ -40,6 +41,7 @@ const ACTIONS = [
   ["add", "Add"],
   ["withdraw", "Withdraw"],
   ["budget", "Budget"],
+  ["goals", "Goals"],
 ] as const;
 
 /** A payment link (`/?pay=R42`, also what the NFC record carries) opens the Pay tab. */
@@ -187,6 +189,7 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
       {action === "send" && <SendMoneyForm />}
       {action === "pay" && <PayMerchant initialReference={payReference} />}
       {action === "convert" && <ConvertForm onConverted={refreshBalances} />}
+      {action === "goals" && <SavingsGoals onMoneyMoved={refreshBalances} />}
       {action === "budget" && (
         <Suspense fallback={<p className="muted">Loading…</p>}>
           <Insights />

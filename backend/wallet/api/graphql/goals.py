@@ -71,6 +71,7 @@ class SavingsMoveInput:
 class SavingsGoalPayload:
     goal: SavingsGoalType | None = strawberry.field(description="Null once closed.")
     transaction_id: strawberry.ID | None = None
+    moved: str | None = strawberry.field(default=None, description="The amount just moved.")
 
 
 SavingsGoalResult = Annotated[
@@ -189,4 +190,5 @@ async def _move(info: Info, input: SavingsMoveInput, *, into_goal: bool) -> Savi
     return SavingsGoalPayload(
         goal=await _current(user.id, goal_id),
         transaction_id=strawberry.ID(str(receipt.transaction_id)),
+        moved=Money(receipt.amount_minor, Currency(receipt.currency)).format(),
     )
