@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from wallet.config import Settings
 from wallet.db import engine
 from wallet.db.engine import transaction
+from wallet.exports import service as exports
 from wallet.fx import service as fx
 from wallet.gateway.sandbox import SandboxGateway
 from wallet.goals import service as goals
@@ -149,6 +150,20 @@ async def expire_unclaimed_transfers(ctx: dict[str, Any]) -> int:
     return len(await expire_unclaimed(datetime.now(UTC)))
 
 
+async def generate_statement(ctx: dict[str, Any], event_id: int) -> int:
+    return await exports.generate_requested(event_id)
+
+
+async def generate_monthly_statements(ctx: dict[str, Any]) -> int:
+    """On the 1st: last month's statement for everyone who had activity in it."""
+    last_month = (datetime.now(UTC).date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    made = 0
+    for user_id in await exports.users_active_in(last_month):
+        await exports.generate_statement(user_id, last_month)
+        made += 1
+    return made
+
+
 async def run_weekly_savings(ctx: dict[str, Any]) -> int:
     return await goals.run_weekly_transfers()
 
@@ -172,6 +187,7 @@ class WorkerSettings:
         notify_transaction,
         notify_money_request,
         send_invite,
+        generate_statement,
     ]
     cron_jobs = [  # noqa: RUF012
         cron(deliver_gateway_events, second=EVERY_TWO_SECONDS, unique=True),
@@ -186,6 +202,7 @@ class WorkerSettings:
         cron(settle_merchants, minute={0}, second={45}, unique=True),
         cron(purge_idempotency_keys, minute={7}, second={35}, unique=True),
         cron(run_weekly_savings, minute={3, 33}, second={45}, unique=True),
+        cron(generate_monthly_statements, day={1}, hour={2}, minute={10}, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

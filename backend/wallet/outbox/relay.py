@@ -62,6 +62,7 @@ ROUTES: dict[str, Route] = {
     Topic.PAYMENT_REQUEST_UPDATED.value: Route(
         channels=lambda p: [payment_request_channel(p["request_id"])]
     ),
+    Topic.STATEMENT_REQUESTED.value: Route(job="generate_statement"),
 }
 
 

@@ -21,6 +21,7 @@ class Topic(Enum):
     MONEY_REQUEST_UPDATED = "money_request.updated"
     CONTACT_INVITED = "contact.invited"
     PAYMENT_REQUEST_UPDATED = "payment_request.updated"
+    STATEMENT_REQUESTED = "statement.requested"
 
 
 async def emit(conn: Connection, topic: Topic, payload: dict[str, Any]) -> int:

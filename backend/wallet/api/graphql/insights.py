@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 import strawberry
@@ -10,6 +10,7 @@ import strawberry
 from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import not_authenticated
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
+from wallet.exports import service as exports
 from wallet.insights import budgets, categories, trends
 from wallet.insights.categories import Category
 from wallet.money import Currency, Money, UnknownCurrency
@@ -277,3 +278,53 @@ class InsightsMutation:
         except REFUSALS as exc:
             return refusal(exc, Currency.USD)
         return CategorizePayload(transaction_id=transaction_id, category=resolved)
+
+
+@strawberry.type(name="Statement")
+class StatementType:
+    month: date
+    created_at: datetime
+    size_bytes: int
+    download_url: str
+
+
+@strawberry.type
+class StatementRequestedPayload:
+    month: date
+
+
+StatementRequestResult = Annotated[
+    StatementRequestedPayload | MoneyErrors, strawberry.union("StatementRequestResult")
+]
+
+
+@strawberry.type
+class ExportQuery:
+    @strawberry.field(description="Your monthly statements (PDF), newest first.")
+    async def statements(self, info: Info) -> list[StatementType]:
+        user = await info.context.viewer()
+        if user is None:
+            return []
+        return [
+            StatementType(
+                month=s.month,
+                created_at=s.created_at,
+                size_bytes=s.size,
+                download_url=f"/export/statements/{s.month:%Y-%m}",
+            )
+            for s in await exports.statements_of(user.id)
+        ]
+
+
+@strawberry.type
+class ExportMutation:
+    @strawberry.mutation(description="Ask for a month's statement; the worker builds it.")
+    async def request_statement(self, info: Info, month: date) -> StatementRequestResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        try:
+            first = await exports.request_statement(user.id, month)
+        except REFUSALS as exc:
+            return refusal(exc, Currency.USD)
+        return StatementRequestedPayload(month=first)

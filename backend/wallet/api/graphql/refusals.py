@@ -23,6 +23,7 @@ from wallet.api.graphql.errors import (
     WalletUnavailable,
     validation_error,
 )
+from wallet.exports import service as exports
 from wallet.fx import errors as fx_errors
 from wallet.fx import rates as fx_rates
 from wallet.fx.pricing import AmountTooSmall
@@ -78,6 +79,7 @@ REFUSALS: tuple[type[Exception], ...] = (
     split_errors.SplitError,
     categories.CategoryError,
     goals.GoalError,
+    exports.ExportError,
 )
 
 
@@ -127,6 +129,8 @@ def refusal(exc: Exception, currency: Currency) -> MoneyErrors:
             return validation_error("currency", "NOT_EMPTY", str(exc))
         case wallets.LastBalance():
             return validation_error("currency", "LAST_BALANCE", str(exc))
+        case exports.ExportError():
+            return validation_error(exc.field, "INVALID", str(exc))
         case goals.GoalNotFound():
             return NotFound(code=ErrorCode.NOT_FOUND, message=str(exc))
         case goals.GoalError():

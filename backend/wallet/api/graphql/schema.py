@@ -18,7 +18,12 @@ from wallet.api.graphql.bills import BillMutation, BillQuery
 from wallet.api.graphql.errors import should_mask_error
 from wallet.api.graphql.fx import FxMutation, FxQuery
 from wallet.api.graphql.goals import GoalMutation, GoalQuery
-from wallet.api.graphql.insights import InsightsMutation, InsightsQuery
+from wallet.api.graphql.insights import (
+    ExportMutation,
+    ExportQuery,
+    InsightsMutation,
+    InsightsQuery,
+)
 from wallet.api.graphql.merchants import (
     DisputeListQuery,
     DisputeMutation,
@@ -44,6 +49,7 @@ from wallet.api.graphql.wallets import WalletQuery, WalletSubscription
 
 @strawberry.type
 class Query(
+    ExportQuery,
     UserQuery,
     WalletQuery,
     TransactionQuery,
@@ -67,6 +73,7 @@ class Query(
 
 @strawberry.type
 class Mutation(
+    ExportMutation,
     UserMutation,
     TransferMutation,
     FxMutation,

@@ -1,0 +1,85 @@
+"""File downloads for the logged-in user: transactions as CSV, monthly statements as PDF.
+
+They authenticate like GraphQL (the session cookie or a bearer token) and only ever
+serve the caller's own records.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from litestar import Request, get
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
+from litestar.params import FromPath
+from litestar.response import Response
+
+from wallet.api.graphql.context import SESSION_COOKIE
+from wallet.api.state import Services
+from wallet.exports import service as exports
+from wallet.merchants.service import KEY_PREFIX
+
+
+async def _viewer_id(request: Request[object, object, State], state: State) -> int:
+    services: Services = state["services"]
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    token = credentials.strip() if scheme.lower() == "bearer" else None
+    token = token or request.cookies.get(SESSION_COOKIE)
+    session = None
+    if token and not token.startswith(KEY_PREFIX):
+        session = await services.sessions.resolve(token)
+    if session is None:
+        raise NotAuthorizedException("Log in first")
+    return int(session.user_id)
+
+
+def _day(raw: str | None, default: date, name: str) -> date:
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise HTTPException(
+            status_code=400, detail=f"{name} must be a date like 2026-11-01"
+        ) from None
+
+
+@get("/export/transactions.csv", include_in_schema=False)
+async def transactions_csv(request: Request[object, object, State], state: State) -> Response[str]:
+    """`?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, both included; the last 30 days by default)."""
+    user_id = await _viewer_id(request, state)
+    today = datetime.now(UTC).date()
+    since = _day(request.query_params.get("from"), today - timedelta(days=30), "from")
+    until = _day(request.query_params.get("to"), today, "to")
+    try:
+        body = await exports.transactions_csv(user_id, since, until)
+    except exports.ExportError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    return Response(
+        body,
+        media_type="text/csv",
+        headers={
+            "content-disposition": f'attachment; filename="transactions-{since}-{until}.csv"',
+            "cache-control": "no-store",
+        },
+    )
+
+
+@get("/export/statements/{month:str}", include_in_schema=False)
+async def statement_pdf(
+    request: Request[object, object, State], state: State, month: FromPath[str]
+) -> Response[bytes]:
+    user_id = await _viewer_id(request, state)
+    """`month` as YYYY-MM."""
+    first = _day(f"{month}-01" if len(month) == 7 else "x", date.min, "month")
+    pdf = await exports.statement_of(user_id, first)
+    if pdf is None:
+        raise NotFoundException("No statement for that month yet")
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "content-disposition": f'attachment; filename="statement-{month}.pdf"',
+            "cache-control": "no-store",
+        },
+    )

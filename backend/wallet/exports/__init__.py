@@ -1,0 +1,1 @@
+"""Exports of a user's records: CSV of transactions, monthly PDF statements."""

@@ -1,0 +1,96 @@
+"""Exports: transactions as CSV for a date range, monthly PDF statements via the worker."""
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.conftest import LiveServer
+from tests.factories import make_user
+from tests.graphql_client import call, send, token_for
+from wallet.db.engine import connection
+from wallet.exports.service import generate_requested, generate_statement
+
+pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
+
+STATEMENTS = "{ statements { month sizeBytes downloadUrl } }"
+REQUEST = """mutation($m: Date!) { requestStatement(month: $m) {
+  __typename ... on StatementRequestedPayload { month }
+  ... on ValidationError { fieldErrors { field code } } } }"""
+
+
+async def download(live: LiveServer, path: str, token: str | None) -> tuple[int, str, bytes]:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    async with live.client() as http:
+        response = await http.get(path, headers=headers)
+    return response.status_code, response.headers.get("content-type", ""), response.content
+
+
+async def test_csv_has_the_users_rows_in_range_and_defuses_formulas(
+    live_server: LiveServer,
+) -> None:
+    alice, bob = await make_user(balance="50.00"), await make_user(balance="7.00")
+    token, bob_token = await token_for(live_server, alice), await token_for(live_server, bob)
+    await send(live_server, token, bob.username, "12.34", note='=HYPERLINK("x")')
+    await send(live_server, bob_token, alice.username, "2.00", note="thanks")
+    today = datetime.now(UTC).date()
+
+    status, kind, body = await download(
+        live_server, f"/export/transactions.csv?from={today}&to={today}", token
+    )
+    assert (status, kind) == (200, "text/csv; charset=utf-8")
+    rows = list(csv.DictReader(io.StringIO(body.decode())))
+    assert [(r["type"], r["direction"], r["amount"], r["counterparty"]) for r in rows] == [
+        ("promotional_credit", "in", "50.00", ""),
+        ("send", "out", "-12.34", bob.username),
+        ("send", "in", "2.00", bob.username),
+    ]
+    assert rows[1]["note"] == '\'=HYPERLINK("x")'
+    assert (rows[1]["category"], rows[2]["category"]) == ("transfers", "income")
+    assert rows[2]["running_balance"] == "39.66"
+
+    yesterday = today - timedelta(days=1)
+    _, _, empty = await download(
+        live_server, f"/export/transactions.csv?from={yesterday}&to={yesterday}", token
+    )
+    assert empty.decode().strip().count("\n") == 0  # the header alone
+    assert (await download(live_server, "/export/transactions.csv?from=2026-13-01", token))[
+        0
+    ] == 400
+    reversed_range = f"/export/transactions.csv?from={today}&to={yesterday}"
+    assert (await download(live_server, reversed_range, token))[0] == 400
+    assert (await download(live_server, "/export/transactions.csv", None))[0] == 401
+
+
+async def test_statements_are_built_by_the_worker_and_only_for_their_owner(
+    live_server: LiveServer,
+) -> None:
+    alice, bob = await make_user(balance="80.00"), await make_user()
+    token, bob_token = await token_for(live_server, alice), await token_for(live_server, bob)
+    await send(live_server, token, bob.username, "30.00")
+    month = datetime.now(UTC).date().replace(day=1)
+
+    asked = await call(live_server, token, REQUEST, {"m": month.isoformat()})
+    assert asked["month"] == month.isoformat()
+    async with connection() as conn:
+        event = await conn.fetchval(
+            "SELECT id FROM outbox_event WHERE topic = 'statement.requested' ORDER BY id DESC"
+        )
+    assert await generate_requested(int(event)) > 1000
+    (listed,) = await call(live_server, token, STATEMENTS)
+    assert listed["downloadUrl"] == f"/export/statements/{month:%Y-%m}"
+
+    status, kind, pdf = await download(live_server, listed["downloadUrl"], token)
+    assert (status, kind) == (200, "application/pdf")
+    assert pdf.startswith(b"%PDF")
+    assert b"Opening balance" in pdf and b"Closing balance" in pdf and b"50.00" in pdf
+    assert (await download(live_server, listed["downloadUrl"], bob_token))[0] == 404
+    assert await call(live_server, bob_token, STATEMENTS) == []
+    assert (await download(live_server, "/export/statements/2026-xx", token))[0] == 400
+
+    # Regenerating replaces it; a future month is refused.
+    await generate_statement(alice.id, month)
+    assert len(await call(live_server, token, STATEMENTS)) == 1
+    future = await call(live_server, token, REQUEST, {"m": "2099-01-01"})
+    assert future["fieldErrors"] == [{"field": "month", "code": "INVALID"}]
