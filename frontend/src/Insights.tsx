@@ -12,6 +12,7 @@ import {
   type SpendingCategory,
 } from "./gql/graphql";
 import { CATEGORIES } from "./categories";
+import { ExportPanel } from "./ExportPanel";
 import { formatMoney } from "./money";
 
 const LABEL = Object.fromEntries(CATEGORIES.map(([c, label]) => [c, label])) as Record<SpendingCategory, string>;
@@ -108,6 +109,7 @@ export default function Insights() {
 
       <Budgets budgets={data.budgets} onChange={refresh} />
       <Rules rules={data.categoryRules} onChange={refresh} />
+      <ExportPanel />
     </section>
   );
 }

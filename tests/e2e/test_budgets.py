@@ -70,3 +70,24 @@ async def test_a_budget_alert_arrives_and_charts_read_on_a_phone(
     await expect(food).to_contain_text("of $10.00")
     await expect(food.get_by_role("progressbar")).not_to_have_attribute("aria-valuenow", "87")
     await page.context.close()
+
+
+async def test_export_csv_and_a_statement(browser: Browser, web_app: WebApp) -> None:
+    page = await logged_in_phone(browser, web_app, await registered_user(web_app, 4_200))
+    await page.get_by_role("tab", name="Budget").click()
+    async with page.expect_download() as csv_download:
+        await page.get_by_role("link", name="Download CSV").click()
+    csv_path = await (await csv_download.value).path()
+    lines = open(csv_path, encoding="utf-8").read().splitlines()  # noqa: SIM115
+    assert lines[0].startswith("date,id,type,status,direction,amount")
+    assert ",promotional_credit,completed,in,42.00,USD," in lines[1]
+
+    await page.get_by_role("button", name="Get this month's statement so far").click()
+    link = page.get_by_role("link", name="(PDF)")
+    await expect(link).to_be_visible(timeout=15_000)
+    async with page.expect_download() as pdf_download:
+        await link.click()
+    pdf_path = await (await pdf_download.value).path()
+    assert open(pdf_path, "rb").read(4) == b"%PDF"  # noqa: SIM115
+    await screenshot(page, "71-export")
+    await page.context.close()
