@@ -180,3 +180,25 @@ async def test_trends_and_health_sum_income_and_spending(live_server: LiveServer
         "income": "200.00",
         "expenses": "50.00",
     }
+
+
+async def test_a_fully_refunded_payment_nets_to_nothing(live_server: LiveServer) -> None:
+    _, shop_token, merchant_id = await shop(live_server)
+    _, token = await customer(live_server, "40.00")
+    request = (await create(live_server, shop_token, merchant_id, amount="30.00"))["request"]
+    payment = (await pay(live_server, token, request["id"]))["payment"]["transactionId"]
+    refund = {
+        "merchantId": merchant_id,
+        "transactionId": payment,
+        "amount": "30.00",
+        "idempotencyKey": "full",
+    }
+    assert (await call(live_server, shop_token, REFUND, {"input": refund}))["fullyRefunded"]
+    async with live_server.client() as http:
+        response = await http.post(
+            "/graphql",
+            json={"query": "{ spendingTrends(months: 1) { expenses byCategory { category } } }"},
+            headers={"authorization": f"Bearer {token}"},
+        )
+    (month,) = response.json()["data"]["spendingTrends"]
+    assert month == {"expenses": "0.00", "byCategory": []}

@@ -70,7 +70,7 @@ WITH mine AS (
     SELECT t.*, false FROM money_transaction t
      WHERE t.counterparty_user_id = $1 AND t.initiator_user_id IS DISTINCT FROM $1 AND {where}
 ), described AS (
-    SELECT m.id, m.created_at, m.status, m.refund_of_id, mer.mcc,
+    SELECT m.id, m.created_at, m.status, m.type, m.refund_of_id, mer.mcc,
            CASE WHEN NOT m.outgoing AND m.counter_currency IS NOT NULL
                 THEN m.counter_currency ELSE m.currency END AS currency,
            CASE WHEN NOT m.outgoing AND m.counter_currency IS NOT NULL
@@ -119,8 +119,10 @@ def _activity(row: Any) -> Activity:
 async def activity_between(user_id: int, since: datetime, until: datetime) -> list[Activity]:
     """The user's counted transactions in [since, until) that are income or spending."""
     where = "t.created_at >= $2 AND t.created_at < $3"
+    # A fully refunded payment is REVERSED: it still counts, and its refunds offset it.
     sql = _ACTIVITY_SQL.format(where=where) + (
-        " WHERE d.flow IS NOT NULL AND d.status = ANY($4::text[]) ORDER BY d.id"
+        " WHERE d.flow IS NOT NULL AND (d.status = ANY($4::text[])"
+        " OR (d.status = 'reversed' AND d.type = 'payment')) ORDER BY d.id"
     )
     async with connection() as conn:
         rows = await conn.fetch(sql, user_id, since, until, list(COUNTED))
