@@ -21,6 +21,7 @@ from wallet.db import engine
 from wallet.db.engine import transaction
 from wallet.exports import service as exports
 from wallet.fx import service as fx
+from wallet.fx.rates import provider_from_config
 from wallet.gateway.sandbox import SandboxGateway
 from wallet.goals import service as goals
 from wallet.idempotency import service as idempotency
@@ -35,6 +36,7 @@ from wallet.notifications.sms import SandboxSmsProvider
 from wallet.outbox.relay import OutboxRelay
 from wallet.payments import chargebacks, funding
 from wallet.requests.service import expire_due_requests
+from wallet.rewards import service as rewards
 from wallet.transfers.unclaimed import expire_unclaimed
 
 SETTINGS = Settings.from_env()
@@ -56,6 +58,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         slow_seconds=SETTINGS.sandbox_slow_seconds,
     )
     ctx["webhook_http"] = httpx.AsyncClient(timeout=10, follow_redirects=False)
+    ctx["fx_rates"] = provider_from_config(SETTINGS.fx_provider, SETTINGS.fx_feed_url)
     ctx["relay_stop"] = asyncio.Event()
     relay = OutboxRelay(publisher=ctx["app_redis"], jobs=ctx["redis"])
     ctx["relay_task"] = asyncio.create_task(relay.run(ctx["relay_stop"]))
@@ -81,6 +84,7 @@ async def send_welcome_email(ctx: dict[str, Any], event_id: int) -> str:
 async def notify_transaction(ctx: dict[str, Any], event_id: int) -> int:
     sent = await money_notifications.notify_transaction(event_id, email=ctx["email"])
     await goals.round_up_on_event(event_id)
+    await rewards.award_on_event(event_id, await ctx["fx_rates"].snapshot())
     return sent + await budgets.alert_on_event(event_id, email=ctx["email"])
 
 

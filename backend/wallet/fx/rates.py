@@ -17,7 +17,7 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Protocol
 
@@ -54,6 +54,17 @@ class RateSnapshot:
             * Decimal(10) ** (Currency.USD.exponent - amount.currency.exponent)
         )
         return int(cents.to_integral_value(ROUND_HALF_EVEN))
+
+    def from_usd(self, cents: int, currency: Currency) -> int:
+        """`cents` US cents in `currency`'s minor units at the mid rate, rounded down."""
+        if currency is Currency.USD:
+            return cents
+        minor = (
+            Decimal(cents)
+            * self.per_usd[currency]
+            * Decimal(10) ** (currency.exponent - Currency.USD.exponent)
+        )
+        return int(minor.to_integral_value(ROUND_FLOOR))
 
     def age_seconds(self, now: datetime | None = None) -> float:
         return ((now or datetime.now(UTC)) - self.as_of).total_seconds()

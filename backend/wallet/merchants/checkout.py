@@ -31,6 +31,7 @@ from wallet.merchants.errors import (
 from wallet.merchants.service import PAYABLE, Principal, Scope, open_payable
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit
+from wallet.rewards import service as rewards
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
 from wallet.transfers.errors import NonPositiveAmount
@@ -444,6 +445,7 @@ async def refund(
             await transactions.transition(
                 conn, payment_id, TransactionStatus.REVERSED, reason="fully refunded"
             )
+        await rewards.reverse_for_refund(conn, payment_id, int(refunded))
         await webhooks.enqueue(
             conn,
             principal.merchant_id,

@@ -48,4 +48,5 @@ def validate_sign_up(request: SignUpRequest) -> tuple[SignUpRequest, list[FieldP
         )
     for message in password_problems(request.password, username=username, email=email):
         problems.append(FieldProblem("password", "WEAK", f"Password {message}"))
-    return SignUpRequest(email, phone, username, request.password), problems
+    referrer = (request.referred_by or "").strip().removeprefix("@").lower() or None
+    return SignUpRequest(email, phone, username, request.password, referrer), problems

@@ -38,6 +38,7 @@ from wallet.merchants import errors as merchant_errors
 from wallet.money import Currency, CurrencyMismatch, Money, MoneyError, UnknownCurrency
 from wallet.payments import errors as payment_errors
 from wallet.requests import errors as request_errors
+from wallet.rewards import service as rewards
 from wallet.splits import errors as split_errors
 from wallet.transfers import errors as transfer_errors
 from wallet.users import pin
@@ -80,6 +81,7 @@ REFUSALS: tuple[type[Exception], ...] = (
     categories.CategoryError,
     goals.GoalError,
     exports.ExportError,
+    rewards.RewardError,
 )
 
 
@@ -129,6 +131,8 @@ def refusal(exc: Exception, currency: Currency) -> MoneyErrors:
             return validation_error("currency", "NOT_EMPTY", str(exc))
         case wallets.LastBalance():
             return validation_error("currency", "LAST_BALANCE", str(exc))
+        case rewards.RewardError():
+            return validation_error(exc.field, "INVALID", str(exc))
         case exports.ExportError():
             return validation_error(exc.field, "INVALID", str(exc))
         case goals.GoalNotFound():

@@ -40,6 +40,7 @@ from wallet.api.graphql.notifications import NotificationMutation, NotificationQ
 from wallet.api.graphql.operators import OperatorMutation, OperatorQuery
 from wallet.api.graphql.payments import PaymentMutation, PaymentQuery
 from wallet.api.graphql.requests import RequestMutation, RequestQuery, RequestSubscription
+from wallet.api.graphql.rewards import RewardsMutation, RewardsQuery
 from wallet.api.graphql.splits import SplitMutation, SplitQuery
 from wallet.api.graphql.transactions import TransactionQuery, TransactionSubscription
 from wallet.api.graphql.transfers import TransferMutation
@@ -50,6 +51,7 @@ from wallet.api.graphql.wallets import WalletQuery, WalletSubscription
 @strawberry.type
 class Query(
     ExportQuery,
+    RewardsQuery,
     UserQuery,
     WalletQuery,
     TransactionQuery,
@@ -74,6 +76,7 @@ class Query(
 @strawberry.type
 class Mutation(
     ExportMutation,
+    RewardsMutation,
     UserMutation,
     TransferMutation,
     FxMutation,

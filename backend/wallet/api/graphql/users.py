@@ -56,6 +56,9 @@ class SignUpInput:
     username: str
     password: str
     session_transport: SessionTransport = SessionTransport.COOKIE
+    referred_by: str | None = strawberry.field(
+        default=None, description="Username of the friend who invited you (referral bonus)."
+    )
 
 
 @strawberry.input
@@ -135,7 +138,9 @@ class UserMutation:
             await limiter.check(limit, ctx.client_ip())
             await limiter.hit(limit, ctx.client_ip())
             user = await service.sign_up(
-                SignUpRequest(input.email, input.phone, input.username, input.password)
+                SignUpRequest(
+                    input.email, input.phone, input.username, input.password, input.referred_by
+                )
             )
         except ratelimit.RateLimited as exc:
             return _rate_limited(exc)

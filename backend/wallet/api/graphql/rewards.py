@@ -1,0 +1,168 @@
+"""GraphQL surface of rewards: points, tier, streak, badges, awards, redeeming points."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+
+from wallet.api.graphql.context import Info
+from wallet.api.graphql.errors import not_authenticated
+from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, refusal
+from wallet.money import Currency, Money
+from wallet.rewards import service
+
+
+def _usd(cents: int) -> str:
+    return Money(cents, Currency.USD).format()
+
+
+@strawberry.type(name="RewardTier")
+class RewardTierType:
+    name: str
+    points_multiplier: str
+    min_volume_usd: str
+
+
+@strawberry.type(name="Badge")
+class BadgeType:
+    code: str
+    name: str
+    earned: bool
+
+
+@strawberry.type(name="RewardAward", description="What one payment earned.")
+class RewardAwardType:
+    payment_id: strawberry.ID
+    merchant: str | None
+    points: int
+    points_reversed: int
+    cashback: str
+    cashback_reversed: str
+    currency: str
+    tier: str
+
+
+@strawberry.type(name="RewardRule", description="A published earning rule.")
+class RewardRuleType:
+    name: str
+    kind: str
+    category: str | None
+    min_amount_usd: str
+    points_per_usd: str
+    cashback_percent: str
+    cap_per_payment_usd: str | None
+    cap_per_month_usd: str | None
+
+
+@strawberry.type(name="Rewards")
+class RewardsType:
+    points: int
+    points_value_usd: str = strawberry.field(description="At 100 points = 1.00 USD.")
+    tier: RewardTierType
+    next_tier: RewardTierType | None
+    volume_usd: str = strawberry.field(description="Paid and sent over the last 30 days.")
+    streak_days: int
+    badges: list[BadgeType]
+    cashback_this_month_usd: str
+    recent_awards: list[RewardAwardType]
+    rules: list[RewardRuleType]
+
+
+def _tier(t: service.Tier) -> RewardTierType:
+    return RewardTierType(
+        name=t.name, points_multiplier=str(t.multiplier), min_volume_usd=_usd(t.min_volume_usd)
+    )
+
+
+@strawberry.type
+class RedeemPointsPayload:
+    points: int
+    amount: str
+    currency: str
+    transaction_id: strawberry.ID
+
+
+RedeemPointsResult = Annotated[
+    RedeemPointsPayload | MoneyErrors, strawberry.union("RedeemPointsResult")
+]
+
+
+@strawberry.type
+class RewardsQuery:
+    @strawberry.field(description="Your points, tier, streak, badges and recent awards.")
+    async def rewards(self, info: Info) -> RewardsType | None:
+        user = await info.context.viewer()
+        if user is None:
+            return None
+        rates = await info.context.services.fx.provider.snapshot()
+        s = await service.summary(user.id, rates)
+        rules = await service.published_rules()
+        return RewardsType(
+            points=s.points,
+            points_value_usd=_usd(s.points),
+            tier=_tier(s.tier),
+            next_tier=_tier(s.next_tier) if s.next_tier else None,
+            volume_usd=_usd(s.volume_usd),
+            streak_days=s.streak_days,
+            badges=[BadgeType(code=b.code, name=b.name, earned=b.earned) for b in s.badges],
+            cashback_this_month_usd=_usd(s.cashback_this_month_usd),
+            recent_awards=[
+                RewardAwardType(
+                    payment_id=strawberry.ID(str(a["payment_id"])),
+                    merchant=a["merchant"],
+                    points=int(a["points"]),
+                    points_reversed=int(a["points_reversed"]),
+                    cashback=Money(int(a["cashback"]), Currency(a["currency"])).format(),
+                    cashback_reversed=Money(
+                        int(a["cashback_reversed"]), Currency(a["currency"])
+                    ).format(),
+                    currency=a["currency"],
+                    tier=a["tier"],
+                )
+                for a in s.awards
+            ],
+            rules=[
+                RewardRuleType(
+                    name=r["name"],
+                    kind=r["kind"],
+                    category=r["category"],
+                    min_amount_usd=_usd(int(r["min_amount_usd"])),
+                    points_per_usd=str(r["points_per_usd"].normalize()),
+                    cashback_percent=str((Decimal(r["cashback_bps"]) / 100).normalize()),
+                    cap_per_payment_usd=(
+                        _usd(int(r["cap_per_payment_usd"]))
+                        if r["cap_per_payment_usd"] is not None
+                        else None
+                    ),
+                    cap_per_month_usd=(
+                        _usd(int(r["cap_per_month_usd"]))
+                        if r["cap_per_month_usd"] is not None
+                        else None
+                    ),
+                )
+                for r in rules
+            ],
+        )
+
+
+@strawberry.type
+class RewardsMutation:
+    @strawberry.mutation(description="Turn points into wallet cash (100 points = 1.00 USD).")
+    async def redeem_points(
+        self, info: Info, points: int, idempotency_key: str
+    ) -> RedeemPointsResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        try:
+            done = await service.redeem_points(user.id, points, idempotency_key)
+        except REFUSALS as exc:
+            return refusal(exc, Currency.USD)
+        return RedeemPointsPayload(
+            points=done.points,
+            amount=done.amount.format(),
+            currency=done.amount.currency.value,
+            transaction_id=strawberry.ID(str(done.transaction_id)),
+        )

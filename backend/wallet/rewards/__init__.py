@@ -1,0 +1,1 @@
+"""Rewards: points, cashback, tiers, referral bonuses, streaks and badges."""
