@@ -24,6 +24,8 @@ const TYPE_LABELS: Partial<Record<TransactionType, string>> = {
   PAYMENT: "Payments",
   REFUND: "Refunds",
   FX: "Conversions",
+  REWARD: "Rewards",
+  SAVINGS: "Savings",
   PROMOTIONAL_CREDIT: "Promotions",
 };
 
@@ -41,6 +43,8 @@ function title(item: Item): string {
       return `Paid ${item.merchant ?? "a merchant"}`;
     case "REFUND":
       return `Refund from ${item.merchant ?? "a merchant"}`;
+    case "REWARD":
+      return item.note || "Reward";
     case "SAVINGS":
       return `Moved to ${item.savingsGoal ?? "savings"}`;
     case "SAVINGS_WITHDRAWAL":
@@ -146,7 +150,7 @@ export function ActivityList({ refreshKey, onChange }: { refreshKey: number; onC
                     <span className={`badge badge-${item.status.toLowerCase()}`}>{STATUS_TEXT[item.status]}</span>
                   )}
                   {new Date(item.createdAt).toLocaleString()}
-                  {item.note && item.type !== "PROMOTIONAL_CREDIT" ? ` · ${item.note}` : ""}
+                  {item.note && item.type !== "PROMOTIONAL_CREDIT" && item.type !== "REWARD" ? ` · ${item.note}` : ""}
                 </span>
               </span>
               <span className="activity-amounts">

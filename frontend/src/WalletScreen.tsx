@@ -3,6 +3,7 @@ import { useMutation, useQuery, useSubscription } from "urql";
 
 import { ActivityList } from "./ActivityList";
 import { ConvertForm } from "./ConvertForm";
+import { RewardsPanel } from "./RewardsPanel";
 import { SavingsGoals } from "./SavingsGoals";
 import { SplitGroups } from "./SplitGroups";
 import { BillsPanel } from "./Bills";
@@ -42,6 +43,7 @@ const ACTIONS = [
   ["withdraw", "Withdraw"],
   ["budget", "Budget"],
   ["goals", "Goals"],
+  ["rewards", "Rewards"],
 ] as const;
 
 /** A payment link (`/?pay=R42`, also what the NFC record carries) opens the Pay tab. */
@@ -189,6 +191,7 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
       {action === "send" && <SendMoneyForm />}
       {action === "pay" && <PayMerchant initialReference={payReference} />}
       {action === "convert" && <ConvertForm onConverted={refreshBalances} />}
+      {action === "rewards" && <RewardsPanel refreshKey={changes} onRedeemed={refreshBalances} />}
       {action === "goals" && <SavingsGoals onMoneyMoved={refreshBalances} />}
       {action === "budget" && (
         <Suspense fallback={<p className="muted">Loading…</p>}>
