@@ -25,7 +25,7 @@ from wallet.fx.rates import provider_from_config
 from wallet.gateway.sandbox import SandboxGateway
 from wallet.goals import service as goals
 from wallet.idempotency import service as idempotency
-from wallet.insights import budgets
+from wallet.insights import budgets, reminders
 from wallet.ledger import service as ledger
 from wallet.log import configure_logging
 from wallet.merchants import bills, protection, settlement, webhooks
@@ -168,6 +168,10 @@ async def generate_monthly_statements(ctx: dict[str, Any]) -> int:
     return made
 
 
+async def send_bill_reminders(ctx: dict[str, Any]) -> int:
+    return await reminders.run_due_reminders(ctx["email"])
+
+
 async def run_weekly_savings(ctx: dict[str, Any]) -> int:
     return await goals.run_weekly_transfers()
 
@@ -206,6 +210,7 @@ class WorkerSettings:
         cron(settle_merchants, minute={0}, second={45}, unique=True),
         cron(purge_idempotency_keys, minute={7}, second={35}, unique=True),
         cron(run_weekly_savings, minute={3, 33}, second={45}, unique=True),
+        cron(send_bill_reminders, hour={8}, minute={0}, second={50}, unique=True),
         cron(generate_monthly_statements, day={1}, hour={2}, minute={10}, unique=True),
     ]
     on_startup = startup

@@ -12,6 +12,7 @@ import {
   type SpendingCategory,
 } from "./gql/graphql";
 import { CATEGORIES } from "./categories";
+import { BillReminders } from "./BillReminders";
 import { ExportPanel } from "./ExportPanel";
 import { formatMoney } from "./money";
 
@@ -109,6 +110,7 @@ export default function Insights() {
 
       <Budgets budgets={data.budgets} onChange={refresh} />
       <Rules rules={data.categoryRules} onChange={refresh} />
+      <BillReminders />
       <ExportPanel />
     </section>
   );

@@ -72,9 +72,17 @@ async def test_a_budget_alert_arrives_and_charts_read_on_a_phone(
     await page.context.close()
 
 
-async def test_export_csv_and_a_statement(browser: Browser, web_app: WebApp) -> None:
+async def test_a_bill_reminder_csv_export_and_a_statement(
+    browser: Browser, web_app: WebApp
+) -> None:
     page = await logged_in_phone(browser, web_app, await registered_user(web_app, 4_200))
     await page.get_by_role("tab", name="Budget").click()
+    await page.get_by_text("Add a reminder").click()
+    await page.get_by_label("Bill", exact=True).fill("Rent")
+    await page.get_by_label("About (USD)").fill("950")
+    await page.get_by_label("Due day (1-28)").fill("1")
+    await page.get_by_role("button", name="Add reminder").click()
+    await expect(page.get_by_label("Bill reminders")).to_contain_text("Rent · about $950.00")
     async with page.expect_download() as csv_download:
         await page.get_by_role("link", name="Download CSV").click()
     csv_path = await (await csv_download.value).path()

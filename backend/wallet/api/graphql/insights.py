@@ -11,7 +11,7 @@ from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import not_authenticated
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
 from wallet.exports import service as exports
-from wallet.insights import budgets, categories, trends
+from wallet.insights import budgets, categories, reminders, trends
 from wallet.insights.categories import Category
 from wallet.money import Currency, Money, UnknownCurrency
 
@@ -328,3 +328,106 @@ class ExportMutation:
         except REFUSALS as exc:
             return refusal(exc, Currency.USD)
         return StatementRequestedPayload(month=first)
+
+
+@strawberry.type(name="BillReminder")
+class BillReminderType:
+    id: strawberry.ID | None = strawberry.field(description="Null for a suggestion.")
+    name: str
+    amount: str
+    currency: str
+    day_of_month: int
+    next_due: date
+    remind_days_before: int
+    source: str
+
+    @classmethod
+    def from_domain(cls, r: reminders.Reminder) -> BillReminderType:
+        return cls(
+            id=strawberry.ID(str(r.id)) if r.id is not None else None,
+            name=r.name,
+            amount=r.amount.format(),
+            currency=r.amount.currency.value,
+            day_of_month=r.day_of_month,
+            next_due=r.next_due,
+            remind_days_before=r.remind_days_before,
+            source=r.source,
+        )
+
+
+@strawberry.input
+class BillReminderInput:
+    name: str
+    amount: str
+    currency: str = "USD"
+    day_of_month: int
+    remind_days_before: int = 3
+
+
+@strawberry.type
+class BillReminderPayload:
+    reminder: BillReminderType
+
+
+BillReminderResult = Annotated[
+    BillReminderPayload | MoneyErrors, strawberry.union("BillReminderResult")
+]
+
+
+@strawberry.type
+class ReminderQuery:
+    @strawberry.field(description="Your bill reminders, soonest first.")
+    async def bill_reminders(self, info: Info) -> list[BillReminderType]:
+        user = await info.context.viewer()
+        if user is None:
+            return []
+        return [BillReminderType.from_domain(r) for r in await reminders.reminders_of(user.id)]
+
+    @strawberry.field(description="Payees you pay every month that have no reminder yet.")
+    async def suggested_bill_reminders(self, info: Info) -> list[BillReminderType]:
+        user = await info.context.viewer()
+        if user is None:
+            return []
+        return [BillReminderType.from_domain(r) for r in await reminders.detect(user.id)]
+
+
+@strawberry.type
+class ReminderMutation:
+    @strawberry.mutation(description="Remind me of a monthly bill.")
+    async def create_bill_reminder(
+        self, info: Info, input: BillReminderInput
+    ) -> BillReminderResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        amount = parse_amount(input.amount, input.currency)
+        if not isinstance(amount, Money):
+            return amount
+        try:
+            made = await reminders.create_reminder(
+                user.id,
+                input.name,
+                amount,
+                input.day_of_month,
+                remind_days_before=input.remind_days_before,
+            )
+        except REFUSALS as exc:
+            return refusal(exc, amount.currency)
+        return BillReminderPayload(reminder=BillReminderType.from_domain(made))
+
+    @strawberry.mutation(description="Keep a suggested reminder (its index in the list).")
+    async def accept_suggested_bill_reminder(self, info: Info, index: int) -> BillReminderResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        try:
+            made = await reminders.accept_detected(user.id, index)
+        except REFUSALS as exc:
+            return refusal(exc, Currency.USD)
+        return BillReminderPayload(reminder=BillReminderType.from_domain(made))
+
+    @strawberry.mutation
+    async def delete_bill_reminder(self, info: Info, id: strawberry.ID) -> DeletedPayload:
+        user = await info.context.require_viewer()
+        deleted = str(id).isdigit() and await reminders.delete_reminder(user.id, int(id))
+        return DeletedPayload(deleted=deleted)

@@ -30,7 +30,7 @@ from wallet.fx.pricing import AmountTooSmall
 from wallet.gateway.base import InvalidPaymentDetails
 from wallet.goals import service as goals
 from wallet.idempotency import service as idempotency
-from wallet.insights import categories
+from wallet.insights import categories, reminders
 from wallet.ledger import errors as ledger_errors
 from wallet.limits.service import LimitExceeded as LimitBreach
 from wallet.limits.service import LimitKind
@@ -82,6 +82,7 @@ REFUSALS: tuple[type[Exception], ...] = (
     goals.GoalError,
     exports.ExportError,
     rewards.RewardError,
+    reminders.ReminderError,
 )
 
 
@@ -131,6 +132,8 @@ def refusal(exc: Exception, currency: Currency) -> MoneyErrors:
             return validation_error("currency", "NOT_EMPTY", str(exc))
         case wallets.LastBalance():
             return validation_error("currency", "LAST_BALANCE", str(exc))
+        case reminders.ReminderError():
+            return validation_error(exc.field, "INVALID", str(exc))
         case rewards.RewardError():
             return validation_error(exc.field, "INVALID", str(exc))
         case exports.ExportError():

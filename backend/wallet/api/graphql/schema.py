@@ -23,6 +23,8 @@ from wallet.api.graphql.insights import (
     ExportQuery,
     InsightsMutation,
     InsightsQuery,
+    ReminderMutation,
+    ReminderQuery,
 )
 from wallet.api.graphql.merchants import (
     DisputeListQuery,
@@ -51,6 +53,7 @@ from wallet.api.graphql.wallets import WalletQuery, WalletSubscription
 @strawberry.type
 class Query(
     ExportQuery,
+    ReminderQuery,
     RewardsQuery,
     UserQuery,
     WalletQuery,
@@ -76,6 +79,7 @@ class Query(
 @strawberry.type
 class Mutation(
     ExportMutation,
+    ReminderMutation,
     RewardsMutation,
     UserMutation,
     TransferMutation,

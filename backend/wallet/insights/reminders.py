@@ -1,0 +1,241 @@
+"""Bill reminders: monthly payees, set by hand or detected from history.
+
+Detection: a merchant the user paid, or a person they sent money to, in at least three
+of the last four calendar months, with every amount within 20 % of the median; the due
+day is the median day of the month (at most the 28th). The worker reminds the user
+`remind_days_before` days ahead, once per due date, unless they already paid that payee
+since the previous due date; once a due date has passed it moves a month on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from statistics import median
+from typing import Any
+
+from wallet.db.engine import connection, transaction
+from wallet.insights.budgets import month_start, next_month
+from wallet.money import Currency, Money
+from wallet.notifications.email import EmailProvider
+from wallet.notifications.money import Notice, deliver_notices
+
+MAX_REMINDERS = 50
+
+
+class ReminderError(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    id: int | None
+    name: str
+    amount: Money
+    day_of_month: int
+    next_due: date
+    remind_days_before: int
+    source: str
+    merchant_id: int | None = None
+    counterparty_user_id: int | None = None
+
+
+def next_due_date(day_of_month: int, today: date) -> date:
+    """The next date with that day of the month, today included."""
+    this_month = today.replace(day=day_of_month)
+    return this_month if this_month >= today else next_month(today).replace(day=day_of_month)
+
+
+def _reminder(row: Any) -> Reminder:
+    return Reminder(
+        id=int(row["id"]),
+        name=row["name"],
+        amount=Money(int(row["amount"]), Currency(row["currency"])),
+        day_of_month=int(row["day_of_month"]),
+        next_due=row["next_due"],
+        remind_days_before=int(row["remind_days_before"]),
+        source=row["source"],
+        merchant_id=row["merchant_id"],
+        counterparty_user_id=row["counterparty_user_id"],
+    )
+
+
+async def reminders_of(user_id: int) -> list[Reminder]:
+    async with connection() as conn:
+        rows = await conn.fetch(
+            "SELECT * FROM bill_reminder WHERE user_id = $1 ORDER BY next_due, id", user_id
+        )
+    return [_reminder(r) for r in rows]
+
+
+async def detect(user_id: int, today: date | None = None) -> list[Reminder]:
+    """Recurring payees in the user's history that have no reminder yet."""
+    day = today or datetime.now(UTC).date()
+    since = month_start(day)
+    for _ in range(4):
+        since = month_start(since - timedelta(days=1))
+    async with connection() as conn:
+        rows = await conn.fetch(
+            """
+            SELECT t.merchant_id, CASE WHEN t.merchant_id IS NULL THEN t.counterparty_user_id
+                                       END AS counterparty_user_id,
+                   coalesce(m.name, '@' || u.username) AS name, t.currency,
+                   array_agg(t.amount ORDER BY t.created_at) AS amounts,
+                   array_agg(t.created_at ORDER BY t.created_at) AS times
+              FROM money_transaction t
+              LEFT JOIN merchant m ON m.id = t.merchant_id
+              LEFT JOIN app_user u ON u.id = t.counterparty_user_id
+             WHERE t.initiator_user_id = $1 AND t.type IN ('payment', 'send')
+               AND t.status IN ('completed', 'reversed') AND t.created_at >= $2
+               AND (t.merchant_id IS NOT NULL OR t.counterparty_user_id IS NOT NULL)
+               AND NOT EXISTS (
+                   SELECT 1 FROM bill_reminder b WHERE b.user_id = $1
+                      AND (b.merchant_id = t.merchant_id
+                           OR (t.merchant_id IS NULL
+                               AND b.counterparty_user_id = t.counterparty_user_id)))
+             GROUP BY 1, 2, 3, 4
+            """,
+            user_id,
+            datetime(since.year, since.month, 1, tzinfo=UTC),
+        )
+    found = []
+    for r in rows:
+        months = {month_start(t) for t in r["times"]}
+        amounts = [int(a) for a in r["amounts"]]
+        typical = int(median(amounts))
+        if len(months) < 3 or any(abs(a - typical) * 5 > typical for a in amounts):
+            continue
+        due_day = min(int(median(t.day for t in r["times"])), 28)
+        found.append(
+            Reminder(
+                id=None,
+                name=r["name"],
+                amount=Money(typical, Currency(r["currency"])),
+                day_of_month=due_day,
+                next_due=next_due_date(due_day, day),
+                remind_days_before=3,
+                source="detected",
+                merchant_id=r["merchant_id"],
+                counterparty_user_id=r["counterparty_user_id"],
+            )
+        )
+    return found
+
+
+async def create_reminder(
+    user_id: int,
+    name: str,
+    amount: Money,
+    day_of_month: int,
+    *,
+    remind_days_before: int = 3,
+    merchant_id: int | None = None,
+    counterparty_user_id: int | None = None,
+    source: str = "manual",
+) -> Reminder:
+    text = " ".join(name.split())
+    if not 1 <= len(text) <= 60:
+        raise ReminderError("name", "Name the bill in 1 to 60 characters")
+    if not amount.is_positive:
+        raise ReminderError("amount", "The amount must be more than zero")
+    if not 1 <= day_of_month <= 28:
+        raise ReminderError("dayOfMonth", "Pick a day from 1 to 28")
+    if not 0 <= remind_days_before <= 14:
+        raise ReminderError("remindDaysBefore", "Remind 0 to 14 days before")
+    due = next_due_date(day_of_month, datetime.now(UTC).date())
+    async with transaction() as conn:
+        count = await conn.fetchval(
+            "SELECT count(*) FROM bill_reminder WHERE user_id = $1", user_id
+        )
+        if count >= MAX_REMINDERS:
+            raise ReminderError("name", f"At most {MAX_REMINDERS} reminders")
+        row = await conn.fetchrow(
+            "INSERT INTO bill_reminder (user_id, name, merchant_id, counterparty_user_id, "
+            "currency, amount, day_of_month, remind_days_before, next_due, source) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+            "ON CONFLICT DO NOTHING RETURNING *",
+            user_id,
+            text,
+            merchant_id,
+            counterparty_user_id,
+            amount.currency.value,
+            amount.amount_minor,
+            day_of_month,
+            remind_days_before,
+            due,
+            source,
+        )
+        if row is None:
+            raise ReminderError("name", "There is already a reminder for this payee")
+        return _reminder(row)
+
+
+async def accept_detected(user_id: int, index: int) -> Reminder:
+    """Turn the `index`-th detected suggestion into a reminder."""
+    suggestions = await detect(user_id)
+    if not 0 <= index < len(suggestions):
+        raise ReminderError("suggestion", "That suggestion is no longer there")
+    s = suggestions[index]
+    return await create_reminder(
+        user_id,
+        s.name,
+        s.amount,
+        s.day_of_month,
+        merchant_id=s.merchant_id,
+        counterparty_user_id=s.counterparty_user_id,
+        source="detected",
+    )
+
+
+async def delete_reminder(user_id: int, reminder_id: int) -> bool:
+    async with connection() as conn:
+        gone = await conn.fetchval(
+            "DELETE FROM bill_reminder WHERE id = $1 AND user_id = $2 RETURNING id",
+            reminder_id,
+            user_id,
+        )
+    return gone is not None
+
+
+async def run_due_reminders(email: EmailProvider, today: date | None = None) -> int:
+    """Worker (daily): remind of bills coming due; move past due dates a month on."""
+    day = today or datetime.now(UTC).date()
+    async with transaction() as conn:
+        await conn.execute(
+            "UPDATE bill_reminder SET next_due = make_date("
+            "extract(year FROM next_due + interval '1 month')::int, "
+            "extract(month FROM next_due + interval '1 month')::int, day_of_month) "
+            "WHERE next_due < $1",
+            day,
+        )
+        due = await conn.fetch(
+            """
+            SELECT b.* FROM bill_reminder b
+             WHERE b.next_due - b.remind_days_before <= $1 AND b.next_due >= $1
+               AND NOT EXISTS (
+                   SELECT 1 FROM money_transaction t
+                    WHERE t.initiator_user_id = b.user_id AND t.status = 'completed'
+                      AND t.type IN ('payment', 'send')
+                      AND (t.merchant_id = b.merchant_id
+                           OR (b.merchant_id IS NULL
+                               AND t.counterparty_user_id = b.counterparty_user_id))
+                      AND t.created_at >= (b.next_due - interval '25 days'))
+            """,
+            day,
+        )
+    notices = []
+    for row in due:
+        r = _reminder(row)
+        when = "today" if r.next_due == day else f"on {r.next_due:%b} {r.next_due.day}"
+        notices.append(
+            Notice(
+                int(row["user_id"]),
+                "bill_reminder",
+                f"{r.name} is due {when}",
+                f"About {r.amount.format()} {r.amount.currency.value}",
+                f"reminder:{r.id}:{r.next_due.isoformat()}",
+            )
+        )
+    return await deliver_notices(notices, email)
