@@ -37,6 +37,7 @@ from wallet.outbox.relay import OutboxRelay
 from wallet.payments import chargebacks, funding
 from wallet.requests.service import expire_due_requests
 from wallet.rewards import service as rewards
+from wallet.security import audit
 from wallet.transfers.unclaimed import expire_unclaimed
 
 SETTINGS = Settings.from_env()
@@ -172,6 +173,10 @@ async def send_bill_reminders(ctx: dict[str, Any]) -> int:
     return await reminders.run_due_reminders(ctx["email"])
 
 
+async def seal_audit_log(ctx: dict[str, Any]) -> int:
+    return await audit.seal()
+
+
 async def run_weekly_savings(ctx: dict[str, Any]) -> int:
     return await goals.run_weekly_transfers()
 
@@ -210,6 +215,7 @@ class WorkerSettings:
         cron(settle_merchants, minute={0}, second={45}, unique=True),
         cron(purge_idempotency_keys, minute={7}, second={35}, unique=True),
         cron(run_weekly_savings, minute={3, 33}, second={45}, unique=True),
+        cron(seal_audit_log, second=set(range(0, 60, 5)), unique=True),
         cron(send_bill_reminders, hour={8}, minute={0}, second={50}, unique=True),
         cron(generate_monthly_statements, day={1}, hour={2}, minute={10}, unique=True),
     ]

@@ -79,6 +79,29 @@ def cmd_ledger_check(_: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_audit_verify(_: argparse.Namespace) -> int:
+    """Seal what is pending, then walk the audit chain; exit 1 if it is broken."""
+    from wallet.db import engine
+    from wallet.security import audit
+
+    async def run() -> int:
+        database_url, _ = Settings.from_env().require_urls()
+        await engine.connect(database_url, pool_size=1)
+        try:
+            while await audit.seal():
+                pass
+            check = await audit.verify()
+        finally:
+            await engine.disconnect()
+        if check.intact:
+            print(f"audit chain intact: {check.checked} rows")
+            return 0
+        print(f"audit chain BROKEN at seq {check.broken_at_seq} (row id {check.broken_row_id})")
+        return 1
+
+    return asyncio.run(run())
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -190,6 +213,11 @@ def main(argv: list[str] | None = None) -> int:
     ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
     ledger_sub.add_parser("check", help="run the ledger invariants").set_defaults(
         func=cmd_ledger_check
+    )
+    audit_parser = sub.add_parser("audit", help="audit log operations")
+    audit_sub = audit_parser.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="check the audit log's hash chain").set_defaults(
+        func=cmd_audit_verify
     )
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -5,9 +5,11 @@ Every field answers `Forbidden` (or null) to anyone without an operator role.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
+import strawberry.scalars
 
 from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import (
@@ -26,6 +28,7 @@ from wallet.ledger import errors as ledger_errors
 from wallet.ledger import service as ledger
 from wallet.ledger.invariants import check_ledger
 from wallet.money import Currency, Money
+from wallet.security import audit
 from wallet.transactions import history
 from wallet.transactions.errors import TransactionNotFound
 from wallet.transfers.reversal import NotReversible, reverse_transfer
@@ -150,4 +153,83 @@ class OperatorMutation:
         return ReversePayload(
             original=TransactionNode.from_domain(original),
             reversal=TransactionNode.from_domain(reversal),
+        )
+
+
+AUDIT_READERS = ("admin", "compliance")
+
+
+@strawberry.type(name="AuditEntry")
+class AuditEntryType:
+    id: strawberry.ID
+    at: datetime
+    actor_type: str
+    actor_id: strawberry.ID | None
+    action: str
+    outcome: str
+    subject: str | None
+    ip: str | None
+    details: strawberry.scalars.JSON
+    sealed: bool
+
+
+@strawberry.type(name="AuditChainCheck")
+class AuditChainCheckType:
+    intact: bool
+    checked: int
+    broken_at_seq: int | None
+    broken_row_id: strawberry.ID | None
+
+
+@strawberry.type
+class AuditQuery:
+    @strawberry.field(description="Compliance and admins: the audit log, newest first.")
+    async def audit_log(
+        self,
+        info: Info,
+        first: int = 50,
+        before: strawberry.ID | None = None,
+        actor_id: strawberry.ID | None = None,
+        action: str | None = None,
+    ) -> list[AuditEntryType] | None:
+        user = await info.context.viewer()
+        if user is None or await operator_role(user.id) not in AUDIT_READERS:
+            return None
+        found = await audit.entries(
+            first=first,
+            before_id=int(before) if before and str(before).isdigit() else None,
+            actor_id=int(actor_id) if actor_id and str(actor_id).isdigit() else None,
+            action=action,
+        )
+        return [
+            AuditEntryType(
+                id=strawberry.ID(str(e.id)),
+                at=e.at,
+                actor_type=e.actor_type,
+                actor_id=strawberry.ID(str(e.actor_id)) if e.actor_id is not None else None,
+                action=e.action,
+                outcome=e.outcome,
+                subject=e.subject,
+                ip=e.ip,
+                details=e.details,  # type: ignore[arg-type]
+                sealed=e.sealed,
+            )
+            for e in found
+        ]
+
+    @strawberry.field(description="Compliance and admins: seal and verify the audit chain.")
+    async def audit_chain(self, info: Info) -> AuditChainCheckType | None:
+        user = await info.context.viewer()
+        if user is None or await operator_role(user.id) not in AUDIT_READERS:
+            return None
+        while await audit.seal():
+            pass
+        check = await audit.verify()
+        return AuditChainCheckType(
+            intact=check.intact,
+            checked=check.checked,
+            broken_at_seq=check.broken_at_seq,
+            broken_row_id=(
+                strawberry.ID(str(check.broken_row_id)) if check.broken_row_id else None
+            ),
         )

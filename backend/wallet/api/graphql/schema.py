@@ -14,6 +14,7 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
+from wallet.api.graphql.audit import AuditMutations
 from wallet.api.graphql.bills import BillMutation, BillQuery
 from wallet.api.graphql.errors import should_mask_error
 from wallet.api.graphql.fx import FxMutation, FxQuery
@@ -39,7 +40,7 @@ from wallet.api.graphql.merchants import (
     WebhookQuery,
 )
 from wallet.api.graphql.notifications import NotificationMutation, NotificationQuery
-from wallet.api.graphql.operators import OperatorMutation, OperatorQuery
+from wallet.api.graphql.operators import AuditQuery, OperatorMutation, OperatorQuery
 from wallet.api.graphql.payments import PaymentMutation, PaymentQuery
 from wallet.api.graphql.requests import RequestMutation, RequestQuery, RequestSubscription
 from wallet.api.graphql.rewards import RewardsMutation, RewardsQuery
@@ -52,6 +53,7 @@ from wallet.api.graphql.wallets import WalletQuery, WalletSubscription
 
 @strawberry.type
 class Query(
+    AuditQuery,
     ExportQuery,
     ReminderQuery,
     RewardsQuery,
@@ -114,6 +116,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         lambda: MaxAliasesLimiter(max_alias_count=15),
         lambda: MaxTokensLimiter(max_token_count=2000),
         lambda: MaskErrors(should_mask_error=should_mask_error),
+        AuditMutations,
     ]
     if production:
         extensions.append(DisableIntrospection)

@@ -1,0 +1,1 @@
+"""Security: field encryption, the audit log, second factors, devices (docs/security.md)."""

@@ -1,0 +1,40 @@
+"""Field encryption: AES-GCM with key ids, bound to its place, rotatable."""
+
+import pytest
+
+from wallet.security.crypto import DEVELOPMENT_KEYRING, DecryptionError, Keyring
+
+
+def test_values_round_trip_and_are_bound_to_their_place() -> None:
+    ring = Keyring.parse(DEVELOPMENT_KEYRING)
+    sealed = ring.encrypt("1990-04-01", "user:7:dob")
+    assert sealed.startswith("v1.dev.") and "1990" not in sealed
+    assert ring.encrypt("1990-04-01", "user:7:dob") != sealed  # a fresh nonce each time
+    assert ring.decrypt(sealed, "user:7:dob") == "1990-04-01"
+    with pytest.raises(DecryptionError):
+        ring.decrypt(sealed, "user:8:dob")  # copied to someone else's row
+    tampered = sealed[:-2] + ("A" if sealed[-2] != "A" else "B") + sealed[-1]
+    with pytest.raises(DecryptionError):
+        ring.decrypt(tampered, "user:7:dob")
+    with pytest.raises(DecryptionError):
+        ring.decrypt("plain text", "user:7:dob")
+
+
+def test_rotation_keeps_old_values_readable_until_re_encrypted() -> None:
+    old = Keyring.parse(DEVELOPMENT_KEYRING)
+    sealed = old.encrypt("AB123456", "user:1:id_number")
+    rotated = Keyring.parse(Keyring.new_key_entry("k2") + "," + DEVELOPMENT_KEYRING)
+    assert rotated.current == "k2"
+    assert rotated.needs_rotation(sealed)
+    assert rotated.decrypt(sealed, "user:1:id_number") == "AB123456"
+    again = rotated.encrypt(rotated.decrypt(sealed, "user:1:id_number"), "user:1:id_number")
+    assert not rotated.needs_rotation(again)
+    retired = Keyring.parse(Keyring.new_key_entry("k2"))
+    with pytest.raises(DecryptionError, match="no key"):
+        retired.decrypt(sealed, "user:1:id_number")
+
+
+@pytest.mark.parametrize("text", ["", "nokey", "a:short", "bad id:" + "A" * 43])
+def test_bad_keyrings_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        Keyring.parse(text)
