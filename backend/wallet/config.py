@@ -68,6 +68,9 @@ class Settings:
     fx_fee_bps: int = 25
     fx_quote_seconds: int = 30
     cross_border_full_kyc_usd: int = 1_000
+    pii_keys: str | None = None
+    step_up_seconds: int = 300
+    step_up_send_above_usd: int = 500
 
     @property
     def is_production(self) -> bool:
@@ -113,11 +116,16 @@ class Settings:
             fx_fee_bps=_int("WALLET_FX_FEE_BPS", 25),
             fx_quote_seconds=_int("WALLET_FX_QUOTE_SECONDS", 30),
             cross_border_full_kyc_usd=_int("WALLET_CROSS_BORDER_FULL_KYC_USD", 1_000),
+            pii_keys=os.environ.get("WALLET_PII_KEYS") or None,
+            step_up_seconds=_int("WALLET_STEP_UP_SECONDS", 300),
+            step_up_send_above_usd=_int("WALLET_STEP_UP_SEND_ABOVE_USD", 500),
         )
 
     def check_production_secrets(self) -> None:
         if self.is_production and self.gateway_webhook_secret == SANDBOX_WEBHOOK_SECRET:
             raise RuntimeError("set WALLET_GATEWAY_WEBHOOK_SECRET in production")
+        if self.is_production and not self.pii_keys:
+            raise RuntimeError("set WALLET_PII_KEYS in production (docs/security.md)")
 
     def require_urls(self) -> tuple[str, str]:
         """The database and Redis URLs; the launcher fills them before the app starts."""

@@ -12,6 +12,7 @@ from wallet.config import Settings
 from wallet.fx.rates import provider_from_config
 from wallet.fx.service import FxDesk, FxTerms
 from wallet.gateway.sandbox import SandboxGateway
+from wallet.security.stepup import StepUpStore
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Services:
     limits: Limits
     gateway: SandboxGateway
     fx: FxDesk
+    step_up: StepUpStore
 
     @classmethod
     def build(cls, settings: Settings, redis: Redis) -> Services:
@@ -58,6 +60,7 @@ class Services:
                 day_seconds=settings.sandbox_day_seconds,
                 slow_seconds=settings.sandbox_slow_seconds,
             ),
+            step_up=StepUpStore(redis, settings.step_up_seconds),
             fx=FxDesk(
                 provider_from_config(settings.fx_provider, settings.fx_feed_url),
                 FxTerms(

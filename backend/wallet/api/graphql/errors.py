@@ -22,6 +22,7 @@ class ErrorCode(Enum):
     FORBIDDEN = "FORBIDDEN"
     QUOTE_EXPIRED = "QUOTE_EXPIRED"
     RATES_UNAVAILABLE = "RATES_UNAVAILABLE"
+    STEP_UP_REQUIRED = "STEP_UP_REQUIRED"
 
 
 @strawberry.interface(description="Every typed error has a machine code and a human message.")
@@ -89,6 +90,20 @@ class IdempotencyConflict(UserError):
 @strawberry.type
 class WalletUnavailable(UserError):
     pass
+
+
+@strawberry.enum(description="A second factor that can confirm a sensitive action.")
+class StepUpMethod(Enum):
+    PIN = "PIN"
+    TOTP = "TOTP"
+
+
+@strawberry.type(
+    description="Confirm it is you (verifyStepUp with one of `methods`), then retry the "
+    "same request with the same idempotency key."
+)
+class StepUpRequired(UserError):
+    methods: list[StepUpMethod]
 
 
 @strawberry.type(description="The FX quote ran out of time; ask for a new one.")

@@ -19,6 +19,8 @@ from wallet.api.graphql.errors import (
     QuoteExpired,
     RateLimited,
     RatesUnavailable,
+    StepUpMethod,
+    StepUpRequired,
     ValidationError,
     WalletUnavailable,
     validation_error,
@@ -39,6 +41,7 @@ from wallet.money import Currency, CurrencyMismatch, Money, MoneyError, UnknownC
 from wallet.payments import errors as payment_errors
 from wallet.requests import errors as request_errors
 from wallet.rewards import service as rewards
+from wallet.security import stepup
 from wallet.splits import errors as split_errors
 from wallet.transfers import errors as transfer_errors
 from wallet.users import pin
@@ -56,6 +59,7 @@ MoneyErrors = (
     | NotAuthenticated
     | QuoteExpired
     | RatesUnavailable
+    | StepUpRequired
 )
 
 # What a money service may raise for a refused command (nothing was written).
@@ -83,6 +87,7 @@ REFUSALS: tuple[type[Exception], ...] = (
     exports.ExportError,
     rewards.RewardError,
     reminders.ReminderError,
+    stepup.StepUpRequired,
 )
 
 
@@ -132,6 +137,12 @@ def refusal(exc: Exception, currency: Currency) -> MoneyErrors:
             return validation_error("currency", "NOT_EMPTY", str(exc))
         case wallets.LastBalance():
             return validation_error("currency", "LAST_BALANCE", str(exc))
+        case stepup.StepUpRequired():
+            return StepUpRequired(
+                code=ErrorCode.STEP_UP_REQUIRED,
+                message=str(exc),
+                methods=[StepUpMethod(m) for m in exc.methods],
+            )
         case reminders.ReminderError():
             return validation_error(exc.field, "INVALID", str(exc))
         case rewards.RewardError():

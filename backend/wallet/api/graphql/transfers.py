@@ -102,7 +102,9 @@ class TransferMutation:
                     input.idempotency_key,
                     claim_days=settings.unclaimed_transfer_days,
                     quote_id=None if input.quote_id is None else str(input.quote_id),
-                    rates=None if input.quote_id is None else await services.fx.provider.snapshot(),
+                    rates=await services.fx.provider.snapshot(),
+                    stepped_up=await services.step_up.fresh(info.context.session_token()),
+                    step_up_above=Money(settings.step_up_send_above_usd * 100, Currency.USD),
                     cross_border_threshold=Money(
                         settings.cross_border_full_kyc_usd * 100, Currency.USD
                     ),

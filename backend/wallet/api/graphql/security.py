@@ -1,0 +1,163 @@
+"""GraphQL surface of second factors: TOTP enrolment, recovery codes, step-up."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import strawberry
+
+from wallet.api.graphql.context import Info
+from wallet.api.graphql.errors import (
+    ErrorCode,
+    NotAuthenticated,
+    RateLimited,
+    StepUpMethod,
+    ValidationError,
+    not_authenticated,
+    validation_error,
+)
+from wallet.auth.ratelimit import RateLimited as RateLimitHit
+from wallet.security import stepup, totp
+from wallet.users import pin
+
+
+@strawberry.type(name="SecuritySettings")
+class SecuritySettingsType:
+    totp_enabled: bool
+    recovery_codes_left: int
+    step_up_methods: list[StepUpMethod]
+    stepped_up: bool = strawberry.field(description="A second factor was proven lately.")
+
+
+@strawberry.type
+class TotpEnrolmentPayload:
+    secret: str = strawberry.field(description="For typing into the app by hand.")
+    uri: str = strawberry.field(description="otpauth:// URI, the content of the QR code.")
+    qr_code: str = strawberry.field(description="The QR code as an SVG data URL.")
+
+
+@strawberry.type
+class RecoveryCodesPayload:
+    codes: list[str] = strawberry.field(description="Shown once: keep them somewhere safe.")
+
+
+@strawberry.type
+class StepUpPayload:
+    method: StepUpMethod
+    valid_until: datetime
+
+
+@strawberry.type
+class TotpDisabledPayload:
+    ok: bool
+
+
+SecurityErrors = ValidationError | RateLimited | NotAuthenticated
+TotpEnrolmentResult = Annotated[
+    TotpEnrolmentPayload | SecurityErrors, strawberry.union("TotpEnrolmentResult")
+]
+RecoveryCodesResult = Annotated[
+    RecoveryCodesPayload | SecurityErrors, strawberry.union("RecoveryCodesResult")
+]
+StepUpResult = Annotated[StepUpPayload | SecurityErrors, strawberry.union("StepUpResult")]
+TotpDisabledResult = Annotated[
+    TotpDisabledPayload | SecurityErrors, strawberry.union("TotpDisabledResult")
+]
+
+
+def _limited(seconds: int, message: str) -> RateLimited:
+    return RateLimited(code=ErrorCode.RATE_LIMITED, message=message, retry_after_seconds=seconds)
+
+
+def _refused(exc: Exception) -> ValidationError | RateLimited:
+    match exc:
+        case RateLimitHit():
+            return _limited(exc.retry_after_seconds, "Too many tries; wait a little")
+        case pin.PinLocked():
+            seconds = max(int((exc.until - datetime.now(UTC)).total_seconds()), 1)
+            return _limited(seconds, str(exc))
+        case pin.WrongPin() | totp.WrongCode():
+            return validation_error("code", "WRONG_CODE", str(exc))
+        case _:
+            return validation_error("code", "NOT_SET_UP", str(exc))
+
+
+_REFUSALS = (RateLimitHit, pin.PinError, totp.TotpError)
+
+
+@strawberry.type
+class SecurityQuery:
+    @strawberry.field(description="Your second factors.")
+    async def security(self, info: Info) -> SecuritySettingsType | None:
+        user = await info.context.viewer()
+        if user is None:
+            return None
+        return SecuritySettingsType(
+            totp_enabled=await totp.is_enrolled(user.id),
+            recovery_codes_left=await totp.recovery_codes_left(user.id),
+            step_up_methods=[StepUpMethod(m) for m in await stepup.methods_for(user.id)],
+            stepped_up=await info.context.services.step_up.fresh(info.context.session_token()),
+        )
+
+
+@strawberry.type
+class SecurityMutation:
+    @strawberry.mutation(description="Start setting up an authenticator app (TOTP).")
+    async def start_totp_enrolment(self, info: Info) -> TotpEnrolmentResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        try:
+            started = await totp.start_enrolment(user.id, user.username)
+        except totp.TotpError as exc:
+            return validation_error("totp", "ALREADY_ENABLED", str(exc))
+        return TotpEnrolmentPayload(
+            secret=started.secret, uri=started.uri, qr_code=started.qr_svg_data_url
+        )
+
+    @strawberry.mutation(description="Finish setting up TOTP with a first code.")
+    async def confirm_totp_enrolment(self, info: Info, code: str) -> RecoveryCodesResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        try:
+            codes = await totp.confirm_enrolment(user.id, code, info.context.services.rate_limiter)
+        except _REFUSALS as exc:
+            return _refused(exc)
+        return RecoveryCodesPayload(codes=codes)
+
+    @strawberry.mutation(description="Turn TOTP off (needs a current code).")
+    async def disable_totp(self, info: Info, code: str) -> TotpDisabledResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        try:
+            await totp.disable(user.id, code, info.context.services.rate_limiter)
+        except _REFUSALS as exc:
+            return _refused(exc)
+        return TotpDisabledPayload(ok=True)
+
+    @strawberry.mutation(
+        description="Prove a second factor for this session (PIN, or TOTP / a recovery "
+        "code); sensitive actions then pass for a few minutes."
+    )
+    async def verify_step_up(self, info: Info, method: StepUpMethod, code: str) -> StepUpResult:
+        user = await info.context.viewer()
+        token = info.context.session_token()
+        if user is None or token is None:
+            return not_authenticated()
+        services = info.context.services
+        try:
+            if method is StepUpMethod.PIN:
+                await services.rate_limiter.check(totp.ATTEMPTS, str(user.id))
+                await pin.verify_pin(user.id, code)
+            else:
+                await totp.verify(user.id, code, services.rate_limiter)
+        except _REFUSALS as exc:
+            return _refused(exc)
+        await services.step_up.grant(token, method.value)
+        return StepUpPayload(
+            method=method,
+            valid_until=datetime.now(UTC) + timedelta(seconds=services.step_up.seconds),
+        )

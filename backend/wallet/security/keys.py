@@ -1,0 +1,17 @@
+"""The process's field-encryption keyring, from WALLET_PII_KEYS (docs/security.md)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from wallet.security.crypto import DEVELOPMENT_KEYRING, Keyring
+
+
+@lru_cache(maxsize=1)
+def keyring() -> Keyring:
+    return Keyring.parse(os.environ.get("WALLET_PII_KEYS") or DEVELOPMENT_KEYRING)
+
+
+def uses_development_key() -> bool:
+    return "dev" in keyring().keys

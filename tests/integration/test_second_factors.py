@@ -1,0 +1,125 @@
+"""TOTP with recovery codes (no replay, rate-limited) and step-up before a large send."""
+
+import time
+import uuid
+from typing import Any
+
+import pyotp
+
+from tests.conftest import LiveServer
+from tests.factories import make_user
+from tests.graphql_client import call, send, token_for
+from tests.ledger_helpers import wallet_cents
+from wallet.db.engine import connection
+
+START = """mutation { startTotpEnrolment { __typename
+  ... on TotpEnrolmentPayload { secret uri qrCode }
+  ... on ValidationError { fieldErrors { code } } } }"""
+CONFIRM = """mutation($c: String!) { confirmTotpEnrolment(code: $c) { __typename
+  ... on RecoveryCodesPayload { codes } ... on ValidationError { fieldErrors { field code } }
+  ... on RateLimited { retryAfterSeconds } } }"""
+STEP_UP = """mutation($m: StepUpMethod!, $c: String!) { verifyStepUp(method: $m, code: $c) {
+  __typename ... on StepUpPayload { method validUntil }
+  ... on ValidationError { fieldErrors { field code } }
+  ... on RateLimited { retryAfterSeconds } } }"""
+SECURITY = "{ security { totpEnabled recoveryCodesLeft stepUpMethods steppedUp } }"
+SET_PIN = "mutation($pin: String!) { setTransactionPin(pin: $pin) { __typename } }"
+SEND_BIG = """mutation($input: SendMoneyInput!) { sendMoney(input: $input) { __typename
+  ... on SendMoneyPayload { transfer { amount } } ... on StepUpRequired { code message methods }
+  ... on LimitExceeded { limit } } }"""
+
+
+async def enrolled(live: LiveServer) -> tuple[Any, str, pyotp.TOTP, list[str]]:
+    user = await make_user(balance="900.00")
+    token = await token_for(live, user)
+    started = await call(live, token, START)
+    assert started["uri"].startswith(f"otpauth://totp/Wallet:{user.username}?secret=")
+    assert started["qrCode"].startswith("data:image/svg+xml;base64,")
+    totp = pyotp.TOTP(started["secret"])
+    wrong = await call(live, token, CONFIRM, {"c": "000000" if totp.now() != "000000" else "1"})
+    assert wrong["fieldErrors"] == [{"field": "code", "code": "WRONG_CODE"}]
+    codes = (await call(live, token, CONFIRM, {"c": totp.now()}))["codes"]
+    return user, token, totp, codes
+
+
+async def test_totp_codes_work_once_and_recovery_codes_once(live_server: LiveServer) -> None:
+    user, token, totp, codes = await enrolled(live_server)
+    assert len(set(codes)) == 10
+    assert await call(live_server, token, SECURITY) == {
+        "totpEnabled": True,
+        "recoveryCodesLeft": 10,
+        "stepUpMethods": ["TOTP"],
+        "steppedUp": False,
+    }
+    async with connection() as conn:
+        stored = await conn.fetchval("SELECT secret FROM user_totp WHERE user_id = $1", user.id)
+        hashes = await conn.fetch("SELECT code_hash FROM recovery_code WHERE user_id = $1", user.id)
+    assert totp.secret not in stored and stored.startswith("v1.")  # encrypted at rest
+    assert not {h["code_hash"] for h in hashes} & {c.replace("-", "") for c in codes}
+
+    # The code that confirmed enrolment cannot be replayed; the next step's code works.
+    replay = await call(live_server, token, STEP_UP, {"m": "TOTP", "c": totp.now()})
+    assert replay["fieldErrors"] == [{"field": "code", "code": "WRONG_CODE"}]
+    ahead = totp.at(time.time() + 30)
+    assert (await call(live_server, token, STEP_UP, {"m": "TOTP", "c": ahead}))["method"] == "TOTP"
+    assert (await call(live_server, token, STEP_UP, {"m": "TOTP", "c": ahead}))[
+        "__typename"
+    ] == "ValidationError"
+
+    used = await call(live_server, token, STEP_UP, {"m": "TOTP", "c": codes[0].upper()})
+    assert used["__typename"] == "StepUpPayload"
+    again = await call(live_server, token, STEP_UP, {"m": "TOTP", "c": codes[0]})
+    assert again["__typename"] == "ValidationError"
+    assert (await call(live_server, token, SECURITY))["recoveryCodesLeft"] == 9
+
+
+async def test_guessing_codes_hits_the_rate_limit(live_server: LiveServer) -> None:
+    _, token, totp, _ = await enrolled(live_server)  # one wrong code already counted
+    wrong = "111111" if totp.now() != "111111" else "222222"
+    outcomes = [
+        (await call(live_server, token, STEP_UP, {"m": "TOTP", "c": wrong}))["__typename"]
+        for _ in range(5)
+    ]
+    assert outcomes == ["ValidationError"] * 4 + ["RateLimited"]
+    # Even the right code waits now.
+    right = await call(live_server, token, STEP_UP, {"m": "TOTP", "c": totp.at(time.time() + 30)})
+    assert right["__typename"] == "RateLimited"
+
+
+async def big_send(live: LiveServer, token: str, to: str, amount: str, key: str) -> Any:
+    variables = {"input": {"recipient": to, "amount": amount, "idempotencyKey": key}}
+    return await call(live, token, SEND_BIG, variables)
+
+
+async def test_a_large_send_needs_a_fresh_second_factor_then_the_retry_goes_through(
+    live_server: LiveServer,
+) -> None:
+    sender, friend = await make_user(balance="1500.00"), await make_user()
+    token = await token_for(live_server, sender)
+    no_pin = await big_send(live_server, token, friend.username, "600.00", "k-0")
+    assert (no_pin["__typename"], no_pin["methods"]) == ("StepUpRequired", [])
+    assert "set a transaction PIN" in no_pin["message"]
+    await call(live_server, token, SET_PIN, {"pin": "2580"})
+
+    key = uuid.uuid4().hex
+    asked = await big_send(live_server, token, friend.username, "600.00", key)
+    assert (asked["code"], asked["methods"]) == ("STEP_UP_REQUIRED", ["PIN"])
+    assert await wallet_cents(sender.id) == 150_000  # nothing moved
+    small = await send(live_server, token, friend.username, "20.00")
+    assert small["__typename"] == "SendMoneyPayload"  # below the threshold
+    over_limit = await big_send(live_server, token, friend.username, "1500.00", "k-2")
+    assert over_limit["__typename"] == "LimitExceeded"  # limits are checked first
+
+    wrong = await call(live_server, token, STEP_UP, {"m": "PIN", "c": "1111"})
+    assert wrong["fieldErrors"] == [{"field": "code", "code": "WRONG_CODE"}]
+    proven = await call(live_server, token, STEP_UP, {"m": "PIN", "c": "2580"})
+    assert proven["method"] == "PIN"
+    assert (await call(live_server, token, SECURITY))["steppedUp"] is True
+    done = await big_send(live_server, token, friend.username, "600.00", key)
+    assert done["transfer"]["amount"] == "600.00"
+    assert await wallet_cents(sender.id) == 150_000 - 2_000 - 60_000
+    # Another session of the same user is not stepped up.
+    other = await token_for(live_server, sender)
+    assert (await big_send(live_server, other, friend.username, "550.00", "k-3"))[
+        "__typename"
+    ] == "StepUpRequired"
