@@ -1,7 +1,14 @@
 import { useRef, useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 
-import { CurrenciesDocument, FxQuoteDocument, SendMoneyDocument, type FxQuoteMutation } from "./gql/graphql";
+import {
+  CurrenciesDocument,
+  FxQuoteDocument,
+  SendMoneyDocument,
+  type FxQuoteMutation,
+  type StepUpMethod,
+} from "./gql/graphql";
+import { StepUpPrompt } from "./SecurityPanel";
 import { formatMoney } from "./money";
 
 type Quote = Extract<NonNullable<FxQuoteMutation["fxQuote"]>, { __typename: "FxQuotePayload" }>["quote"];
@@ -23,6 +30,9 @@ export function SendMoneyForm() {
   const [quote, setQuote] = useState<Quote | null>(null);
   const [{ fetching: quoting }, askQuote] = useMutation(FxQuoteDocument);
   const crossCurrency = receiveCurrency !== currency;
+  // A large send asks for a second factor; after it, the same request is sent again.
+  const [stepUp, setStepUp] = useState<StepUpMethod[] | null>(null);
+  const formRef = useRef<HTMLFormElement>(null);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -67,6 +77,10 @@ export function SendMoneyForm() {
       setQuote(null);
       return;
     }
+    if (payload.__typename === "StepUpRequired") {
+      setStepUp(payload.methods);  // same idempotency key and quote for the retry
+      return;
+    }
     setQuote(null);
     const details =
       payload.__typename === "ValidationError" ? payload.fieldErrors.map((e) => e.message).join(" ") : "";
@@ -77,7 +91,7 @@ export function SendMoneyForm() {
   return (
     <section className="card send" aria-labelledby="send-title">
       <h2 id="send-title">Send money</h2>
-      <form onSubmit={submit} noValidate>
+      <form ref={formRef} onSubmit={submit} noValidate>
         <div className="field">
           <label htmlFor="send-recipient">To</label>
           <input id="send-recipient" name="recipient" placeholder="Phone, email or @username"
@@ -120,10 +134,16 @@ export function SendMoneyForm() {
             {outcome.text}
           </p>
         )}
-        <button className="primary" type="submit" disabled={fetching || quoting}>
+        <button className="primary" type="submit" disabled={fetching || quoting || stepUp !== null}>
           {fetching ? "Sending…" : crossCurrency && !quote ? "Review exchange rate" : "Send"}
         </button>
       </form>
+      {/* Outside the send form: forms cannot nest. */}
+      {stepUp && (
+        <StepUpPrompt methods={stepUp}
+                      onConfirmed={() => { setStepUp(null); formRef.current?.requestSubmit(); }}
+                      onCancel={() => { setStepUp(null); idempotencyKey.current = crypto.randomUUID(); }} />
+      )}
     </section>
   );
 }

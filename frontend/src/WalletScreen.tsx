@@ -5,6 +5,7 @@ import { ActivityList } from "./ActivityList";
 import { ConvertForm } from "./ConvertForm";
 import { RewardsPanel } from "./RewardsPanel";
 import { SavingsGoals } from "./SavingsGoals";
+import { SecurityPanel } from "./SecurityPanel";
 import { SplitGroups } from "./SplitGroups";
 import { BillsPanel } from "./Bills";
 import { MediatorQueue, MerchantDisputes } from "./Disputes";
@@ -44,6 +45,7 @@ const ACTIONS = [
   ["budget", "Budget"],
   ["goals", "Goals"],
   ["rewards", "Rewards"],
+  ["security", "Security"],
 ] as const;
 
 /** A payment link (`/?pay=R42`, also what the NFC record carries) opens the Pay tab. */
@@ -191,6 +193,7 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
       {action === "send" && <SendMoneyForm />}
       {action === "pay" && <PayMerchant initialReference={payReference} />}
       {action === "convert" && <ConvertForm onConverted={refreshBalances} />}
+      {action === "security" && <SecurityPanel />}
       {action === "rewards" && <RewardsPanel refreshKey={changes} onRedeemed={refreshBalances} />}
       {action === "goals" && <SavingsGoals onMoneyMoved={refreshBalances} />}
       {action === "budget" && (

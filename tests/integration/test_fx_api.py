@@ -46,6 +46,9 @@ CLOSE = """mutation($c: String!) { closeCurrencyBalance(currency: $c) {
   ... on UserError { code message } ... on ValidationError { fieldErrors { field code } } } }"""
 
 BALANCES = "{ wallet { balances { currency available } } }"
+SET_PIN = "mutation($pin: String!) { setTransactionPin(pin: $pin) { __typename } }"
+STEP_UP = """mutation($m: StepUpMethod!, $c: String!) { verifyStepUp(method: $m, code: $c) {
+  __typename } }"""
 
 HISTORY = """{ transactions(first: 5) { edges { node {
   type direction amount currency counterAmount counterCurrency runningBalance } } } }"""
@@ -285,6 +288,10 @@ async def test_a_large_cross_currency_send_needs_full_verification(
         await conn.execute(
             "UPDATE app_user SET verification_level = 'basic' WHERE id = $1", alice.id
         )
+    # Sends this large need a fresh second factor too (docs/security.md).
+    await call(live_server, token, SET_PIN, {"pin": "1357"})
+    stepped = await call(live_server, token, STEP_UP, {"m": "PIN", "c": "1357"})
+    assert stepped["__typename"] == "StepUpPayload"
     offered = (await quote(live_server, token, "USD", "GBP", "1000.01"))["quote"]
     refused = await send_abroad(live_server, token, bob.username, "1000.01", offered["id"])
     assert (refused["__typename"], refused["limit"], refused["maximum"]) == (

@@ -7,9 +7,13 @@ import pytest
 
 from tests.conftest import LiveServer
 from tests.factories import make_user
-from tests.graphql_client import SEND, gql, send, token_for
+from tests.graphql_client import SEND, call, gql, send, token_for
 from wallet.db.engine import connection
 from wallet.ledger.invariants import check_ledger
+
+SET_PIN = "mutation($pin: String!) { setTransactionPin(pin: $pin) { __typename } }"
+STEP_UP = """mutation($method: StepUpMethod!, $code: String!) {
+  verifyStepUp(method: $method, code: $code) { __typename } }"""
 
 
 async def wallet_minor(user_id: int) -> int:
@@ -183,6 +187,10 @@ async def test_daily_limit_counts_earlier_sends_and_says_what_remains(
 ) -> None:
     alice, bob = await make_user(balance="3000.00"), await make_user()
     token = await token_for(live_server, alice)
+    # Sends this large need a fresh second factor (docs/security.md).
+    await call(live_server, token, SET_PIN, {"pin": "2468"})
+    step_up = await call(live_server, token, STEP_UP, {"method": "PIN", "code": "2468"})
+    assert step_up["__typename"] == "StepUpPayload"
     for _ in range(2):
         assert (await send(live_server, token, bob.username, "1000.00"))[
             "__typename"

@@ -1,0 +1,144 @@
+import { useState, type FormEvent } from "react";
+import { useMutation, useQuery } from "urql";
+
+import {
+  ConfirmTotpEnrolmentDocument,
+  DisableTotpDocument,
+  SecurityDocument,
+  StartTotpEnrolmentDocument,
+  VerifyStepUpDocument,
+  type StepUpMethod,
+} from "./gql/graphql";
+
+type Refusal = { __typename: string; message?: string; fieldErrors?: { message: string }[] };
+function refusalText(payload: Refusal | null | undefined): string {
+  if (!payload) return "Network problem: try again.";
+  return payload.fieldErrors?.map((e) => e.message).join(" ") || payload.message || "That did not work";
+}
+
+/** Two-step sign-in with an authenticator app (TOTP) and its recovery codes. */
+export function SecurityPanel() {
+  const [{ data }, reload] = useQuery({ query: SecurityDocument, requestPolicy: "network-only" });
+  const [, start] = useMutation(StartTotpEnrolmentDocument);
+  const [, confirm] = useMutation(ConfirmTotpEnrolmentDocument);
+  const [, disable] = useMutation(DisableTotpDocument);
+  const [enrolment, setEnrolment] = useState<{ secret: string; qrCode: string } | null>(null);
+  const [codes, setCodes] = useState<string[] | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const security = data?.security;
+
+  async function begin() {
+    const payload = (await start({})).data?.startTotpEnrolment;
+    if (payload?.__typename === "TotpEnrolmentPayload") setEnrolment(payload);
+    else setMessage(refusalText(payload));
+  }
+
+  async function finish(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const code = String(new FormData(event.currentTarget).get("code")).replace(/\s/g, "");
+    const payload = (await confirm({ code })).data?.confirmTotpEnrolment;
+    if (payload?.__typename === "RecoveryCodesPayload") {
+      setCodes(payload.codes);
+      setEnrolment(null);
+      setMessage(null);
+      reload({ requestPolicy: "network-only" });
+    } else setMessage(refusalText(payload));
+  }
+
+  async function turnOff(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const code = String(new FormData(event.currentTarget).get("code")).replace(/\s/g, "");
+    const payload = (await disable({ code })).data?.disableTotp;
+    if (payload?.__typename === "TotpDisabledPayload") {
+      setCodes(null);
+      reload({ requestPolicy: "network-only" });
+    } else setMessage(refusalText(payload));
+  }
+
+  return (
+    <section className="card security" aria-labelledby="security-title">
+      <h2 id="security-title">Security</h2>
+      <p>
+        Authenticator app: <strong data-testid="totp-status">{security?.totpEnabled ? "on" : "off"}</strong>
+        {security?.totpEnabled && ` · ${security.recoveryCodesLeft} recovery codes left`}
+      </p>
+      {!security?.totpEnabled && !enrolment && (
+        <button className="secondary" onClick={begin}>Set up an authenticator app</button>
+      )}
+      {enrolment && (
+        <form onSubmit={finish} noValidate>
+          <p>Scan this with your authenticator app, or type the key by hand.</p>
+          <img className="totp-qr" src={enrolment.qrCode} alt="Authenticator QR code" width={180} height={180} />
+          <p className="mono" data-testid="totp-secret">{enrolment.secret}</p>
+          <div className="field">
+            <label htmlFor="totp-code">6-digit code from the app</label>
+            <input id="totp-code" name="code" inputMode="numeric" autoComplete="one-time-code" />
+          </div>
+          <button className="primary" type="submit">Turn on</button>
+        </form>
+      )}
+      {codes && (
+        <div className="recovery" data-testid="recovery-codes">
+          <p><strong>Recovery codes.</strong> Each works once if you lose your phone. Keep them safe: they are not shown again.</p>
+          <ul>{codes.map((c) => <li key={c} className="mono">{c}</li>)}</ul>
+        </div>
+      )}
+      {security?.totpEnabled && (
+        <details>
+          <summary>Turn the authenticator off</summary>
+          <form onSubmit={turnOff} noValidate>
+            <div className="field">
+              <label htmlFor="totp-off-code">Code (or a recovery code)</label>
+              <input id="totp-off-code" name="code" autoComplete="one-time-code" />
+            </div>
+            <button className="secondary" type="submit">Turn off</button>
+          </form>
+        </details>
+      )}
+      {message && <p className="error" role="status">{message}</p>}
+    </section>
+  );
+}
+
+/** Asks for a second factor, then calls `onConfirmed` (the caller retries its request). */
+export function StepUpPrompt({ methods, onConfirmed, onCancel }: {
+  methods: StepUpMethod[]; onConfirmed: () => void; onCancel: () => void;
+}) {
+  const [, verify] = useMutation(VerifyStepUpDocument);
+  const [method, setMethod] = useState<StepUpMethod>(methods[0] ?? "PIN");
+  const [error, setError] = useState<string | null>(null);
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const code = String(new FormData(event.currentTarget).get("code")).replace(/\s/g, "");
+    const payload = (await verify({ method, code })).data?.verifyStepUp;
+    if (payload?.__typename === "StepUpPayload") onConfirmed();
+    else setError(refusalText(payload));
+  }
+
+  if (methods.length === 0) {
+    return <p className="error" role="alert">Set a transaction PIN first (Pay tab), then try again.</p>;
+  }
+  return (
+    <form className="step-up" onSubmit={submit} noValidate aria-label="Confirm it's you">
+      <p><strong>Confirm it's you</strong> to send this much.</p>
+      {methods.length > 1 && (
+        <div className="field">
+          <label htmlFor="step-up-method">With</label>
+          <select id="step-up-method" value={method} onChange={(e) => setMethod(e.target.value as StepUpMethod)}>
+            {methods.map((m) => <option key={m} value={m}>{m === "PIN" ? "Transaction PIN" : "Authenticator code"}</option>)}
+          </select>
+        </div>
+      )}
+      <div className="field">
+        <label htmlFor="step-up-code">{method === "PIN" ? "Transaction PIN" : "Authenticator code"}</label>
+        <input id="step-up-code" name="code" inputMode="numeric" type="password" autoComplete="one-time-code" />
+      </div>
+      {error && <p className="error" role="alert">{error}</p>}
+      <div className="link-buttons">
+        <button className="primary" type="submit">Confirm</button>
+        <button className="link" type="button" onClick={onCancel}>Cancel</button>
+      </div>
+    </form>
+  );
+}

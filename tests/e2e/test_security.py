@@ -1,0 +1,41 @@
+"""Second factors in Chromium: set up an authenticator app, then confirm a large send."""
+
+import time
+
+import pyotp
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.e2e.conftest import WebApp, available, logged_in_phone, registered_user, screenshot
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_enrol_totp_and_step_up_on_a_large_send(browser: Browser, web_app: WebApp) -> None:
+    friend = await registered_user(web_app)
+    page = await logged_in_phone(browser, web_app, await registered_user(web_app, 100_000))
+    await page.get_by_role("tab", name="Security").click()
+    await expect(page.get_by_test_id("totp-status")).to_have_text("off")
+    await page.get_by_role("button", name="Set up an authenticator app").click()
+    await expect(page.get_by_role("img", name="Authenticator QR code")).to_be_visible()
+    totp = pyotp.TOTP((await page.get_by_test_id("totp-secret").inner_text()).strip())
+    await page.get_by_label("6-digit code from the app").fill(totp.now())
+    await page.get_by_role("button", name="Turn on").click()
+    await expect(page.get_by_test_id("totp-status")).to_have_text("on")
+    await expect(page.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
+    await screenshot(page, "90-totp-enrolled")
+
+    await page.get_by_role("tab", name="Send").click()
+    await page.get_by_label("To", exact=True).fill(friend)
+    await page.get_by_label("Amount (USD)").fill("600")
+    await page.get_by_role("button", name="Send", exact=True).click()
+    prompt = page.get_by_role("form", name="Confirm it's you")
+    await expect(prompt).to_be_visible()
+    await expect(available(page)).to_have_text("$1,000.00")  # nothing moved yet
+    await screenshot(page, "91-step-up-prompt")
+    await prompt.get_by_label("Authenticator code").fill(totp.at(time.time() + 30))
+    await prompt.get_by_role("button", name="Confirm").click()
+    sent = page.get_by_role("region", name="Send money").get_by_role("status")
+    await expect(sent).to_have_text(f"Sent $600.00 to @{friend}")
+    await expect(available(page)).to_have_text("$400.00")
+    await page.context.close()
