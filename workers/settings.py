@@ -89,6 +89,10 @@ async def notify_transaction(ctx: dict[str, Any], event_id: int) -> int:
     return sent + await budgets.alert_on_event(event_id, email=ctx["email"])
 
 
+async def notify_new_device(ctx: dict[str, Any], event_id: int) -> int:
+    return await money_notifications.notify_new_device(event_id, email=ctx["email"])
+
+
 async def notify_money_request(ctx: dict[str, Any], event_id: int) -> int:
     return await money_notifications.notify_money_request(event_id, email=ctx["email"])
 
@@ -201,6 +205,7 @@ class WorkerSettings:
         notify_money_request,
         send_invite,
         generate_statement,
+        notify_new_device,
     ]
     cron_jobs = [  # noqa: RUF012
         cron(deliver_gateway_events, second=EVERY_TWO_SECONDS, unique=True),

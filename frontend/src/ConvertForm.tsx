@@ -3,14 +3,10 @@ import { useMutation, useQuery } from "urql";
 
 import { ConvertDocument, CurrenciesDocument, FxQuoteDocument, type FxQuoteMutation } from "./gql/graphql";
 import { formatMoney } from "./money";
+import { refusalText } from "./refusal";
 
 type Quote = Extract<NonNullable<FxQuoteMutation["fxQuote"]>, { __typename: "FxQuotePayload" }>["quote"];
 type Outcome = { kind: "done" | "refused"; text: string } | null;
-
-function refusalText(payload: { __typename: string; message?: string; fieldErrors?: { message: string }[] }) {
-  const details = payload.fieldErrors?.map((e) => e.message).join(" ");
-  return details || payload.message || "Something went wrong";
-}
 
 /** Seconds left on a quote, ticking down once a second. */
 function useCountdown(quote: Quote | null): number {

@@ -15,18 +15,13 @@ import { CATEGORIES } from "./categories";
 import { BillReminders } from "./BillReminders";
 import { ExportPanel } from "./ExportPanel";
 import { formatMoney } from "./money";
+import { refusalText } from "./refusal";
 
 const LABEL = Object.fromEntries(CATEGORIES.map(([c, label]) => [c, label])) as Record<SpendingCategory, string>;
 const BUDGETABLE = CATEGORIES.filter(([c]) => c !== "INCOME" && c !== "TRANSFERS");
 
 const MONTH = new Intl.DateTimeFormat(undefined, { month: "short", timeZone: "UTC" });
 const DAY = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", timeZone: "UTC" });
-
-type Refusal = { __typename: string; message?: string; fieldErrors?: { message: string }[] };
-function refusalText(payload: Refusal | null | undefined): string {
-  if (!payload) return "Network problem: try again.";
-  return payload.fieldErrors?.map((e) => e.message).join(" ") || payload.message || "That did not work";
-}
 
 /** Budgets, spending trends (charts), financial health and category rules. */
 export default function Insights() {

@@ -10,14 +10,9 @@ import {
   type SavingsGoalsQuery,
 } from "./gql/graphql";
 import { formatMoney } from "./money";
+import { refusalText } from "./refusal";
 
 type Goal = SavingsGoalsQuery["savingsGoals"][number];
-type Refusal = { __typename: string; message?: string; fieldErrors?: { message: string }[] };
-
-function refusalText(payload: Refusal | null | undefined): string {
-  if (!payload) return "Network problem: try again.";
-  return payload.fieldErrors?.map((e) => e.message).join(" ") || payload.message || "That did not work";
-}
 
 /** Savings goals: vaults with a target, funded by hand, round-ups and a weekly amount. */
 export function SavingsGoals({ onMoneyMoved }: { onMoneyMoved?: () => void }) {

@@ -4,17 +4,14 @@ import { useMutation, useQuery } from "urql";
 import {
   ConfirmTotpEnrolmentDocument,
   DisableTotpDocument,
+  RevokeSessionDocument,
   SecurityDocument,
+  SessionsDocument,
   StartTotpEnrolmentDocument,
   VerifyStepUpDocument,
   type StepUpMethod,
 } from "./gql/graphql";
-
-type Refusal = { __typename: string; message?: string; fieldErrors?: { message: string }[] };
-function refusalText(payload: Refusal | null | undefined): string {
-  if (!payload) return "Network problem: try again.";
-  return payload.fieldErrors?.map((e) => e.message).join(" ") || payload.message || "That did not work";
-}
+import { refusalText } from "./refusal";
 
 /** Two-step sign-in with an authenticator app (TOTP) and its recovery codes. */
 export function SecurityPanel() {
@@ -96,6 +93,7 @@ export function SecurityPanel() {
         </details>
       )}
       {message && <p className="error" role="status">{message}</p>}
+      <SessionsList />
     </section>
   );
 }
@@ -140,5 +138,37 @@ export function StepUpPrompt({ methods, onConfirmed, onCancel }: {
         <button className="link" type="button" onClick={onCancel}>Cancel</button>
       </div>
     </form>
+  );
+}
+
+/** Where the user is signed in, with a sign-out for each other session. */
+export function SessionsList() {
+  const [{ data }, reload] = useQuery({ query: SessionsDocument, requestPolicy: "network-only" });
+  const [, revoke] = useMutation(RevokeSessionDocument);
+  return (
+    <div className="sessions">
+      <h3>Where you're signed in</h3>
+      <ul className="rule-list" aria-label="Sessions">
+        {(data?.sessions ?? []).map((s) => (
+          <li key={s.id}>
+            <span>
+              {s.device}{s.current ? " (this device)" : ""}
+              <span className="muted small"> · {s.ip} · {new Date(String(s.lastSeen)).toLocaleString()}</span>
+            </span>
+            {!s.current && (
+              <button className="link" onClick={async () => { await revoke({ id: s.id }); reload({ requestPolicy: "network-only" }); }}>
+                Sign out
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+      <h3>Devices</h3>
+      <ul className="rule-list" aria-label="Devices">
+        {(data?.devices ?? []).map((d) => (
+          <li key={d.id}>{d.label}<span className="muted small">last used {new Date(String(d.lastSeen)).toLocaleDateString()}</span></li>
+        ))}
+      </ul>
+    </div>
   );
 }

@@ -11,14 +11,9 @@ import {
   type SplitMethod,
 } from "./gql/graphql";
 import { formatMoney } from "./money";
+import { refusalText } from "./refusal";
 
 type Group = SplitGroupsQuery["splitGroups"][number];
-type Refusal = { __typename: string; message?: string; fieldErrors?: { message: string }[] };
-
-function refusalText(payload: Refusal | null | undefined): string {
-  if (!payload) return "Network problem: try again.";
-  return payload.fieldErrors?.map((e) => e.message).join(" ") || payload.message || "That did not work";
-}
 
 const METHODS: [SplitMethod, string, string][] = [
   ["EQUAL", "Equally", ""],

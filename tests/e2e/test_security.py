@@ -23,6 +23,8 @@ async def test_enrol_totp_and_step_up_on_a_large_send(browser: Browser, web_app:
     await page.get_by_role("button", name="Turn on").click()
     await expect(page.get_by_test_id("totp-status")).to_have_text("on")
     await expect(page.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
+    sessions = page.get_by_label("Sessions")
+    await expect(sessions).to_contain_text("Chrome on Linux (this device)")
     await screenshot(page, "90-totp-enrolled")
 
     await page.get_by_role("tab", name="Send").click()

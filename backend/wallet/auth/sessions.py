@@ -22,8 +22,31 @@ class Session:
     expires_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """A live session as its owner sees it (the id is a prefix of the token's hash)."""
+
+    id: str
+    device: str
+    ip: str
+    created_at: float
+    last_seen: float
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def _key(token: str) -> str:
-    return "session:" + hashlib.sha256(token.encode()).hexdigest()
+    return "session:" + _digest(token)
+
+
+def _user_key(user_id: int) -> str:
+    return f"user_sessions:{user_id}"
+
+
+def session_id(token: str) -> str:
+    return _digest(token)[:16]
 
 
 class SessionStore:
@@ -32,20 +55,57 @@ class SessionStore:
         self._idle = idle_seconds
         self._absolute = absolute_seconds
 
-    async def create(self, user_id: int) -> str:
+    async def create(self, user_id: int, *, device: str = "", ip: str = "") -> str:
         """Start a session; return the token (shown to the client once, never stored)."""
         token = secrets.token_urlsafe(32)
         now = time.time()
-        await self._redis.hset(
-            _key(token),
-            mapping={
-                "user_id": user_id,
-                "created_at": now,
-                "expires_at": now + self._absolute,
-            },
-        )
-        await self._redis.expire(_key(token), min(self._idle, self._absolute))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                _key(token),
+                mapping={
+                    "user_id": user_id,
+                    "created_at": now,
+                    "expires_at": now + self._absolute,
+                    "last_seen": now,
+                    "device": device[:80],
+                    "ip": ip[:64],
+                },
+            )
+            pipe.expire(_key(token), min(self._idle, self._absolute))
+            pipe.sadd(_user_key(user_id), _digest(token))
+            pipe.expire(_user_key(user_id), self._absolute)
+            await pipe.execute()
         return token
+
+    async def sessions_of(self, user_id: int) -> list[SessionInfo]:
+        """The user's live sessions, most recently used first (stale ids are dropped)."""
+        found: list[SessionInfo] = []
+        for raw in await self._redis.smembers(_user_key(user_id)):
+            digest = raw.decode() if isinstance(raw, bytes) else str(raw)
+            data = await self._redis.hgetall("session:" + digest)
+            if not data or float(data[b"expires_at"]) <= time.time():
+                await self._redis.srem(_user_key(user_id), digest)
+                continue
+            found.append(
+                SessionInfo(
+                    id=digest[:16],
+                    device=data.get(b"device", b"").decode(),
+                    ip=data.get(b"ip", b"").decode(),
+                    created_at=float(data[b"created_at"]),
+                    last_seen=float(data.get(b"last_seen", data[b"created_at"])),
+                )
+            )
+        return sorted(found, key=lambda s: -s.last_seen)
+
+    async def revoke_id(self, user_id: int, session_id: str) -> bool:
+        """End one of the user's sessions by its id; False if it is not theirs."""
+        for raw in await self._redis.smembers(_user_key(user_id)):
+            digest = raw.decode() if isinstance(raw, bytes) else str(raw)
+            if len(session_id) == 16 and digest.startswith(session_id):
+                await self._redis.delete("session:" + digest)
+                await self._redis.srem(_user_key(user_id), digest)
+                return True
+        return False
 
     async def resolve(self, token: str) -> Session | None:
         """The live session for `token`, sliding its idle timeout; None if gone."""
@@ -62,7 +122,10 @@ class SessionStore:
         if remaining <= 0:
             await self._redis.delete(key)
             return None
-        await self._redis.expire(key, max(1, int(min(self._idle, remaining))))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.expire(key, max(1, int(min(self._idle, remaining))))
+            pipe.hset(key, "last_seen", str(time.time()))
+            await pipe.execute()
         return session
 
     async def revoke(self, token: str) -> None:

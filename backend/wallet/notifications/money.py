@@ -223,3 +223,20 @@ async def mark_read(user_id: int) -> int:
             user_id,
         )
     return len(rows)
+
+
+async def notify_new_device(event_id: int, *, email: EmailProvider) -> int:
+    """Tell the user about a sign-in from a device not seen before."""
+    payload = await event_payload(event_id)
+    if payload is None:
+        return 0
+    where = f" ({payload['ip']})" if payload.get("ip") else ""
+    notice = Notice(
+        int(payload["user_id"]),
+        "new_device",
+        f"New sign-in: {payload['label']}",
+        f"Someone signed in to your wallet from {payload['label']}{where}. "
+        "If it was not you, sign that session out and change your password.",
+        f"device:{payload['device_id']}",
+    )
+    return await deliver_notices([notice], email)

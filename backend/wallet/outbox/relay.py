@@ -63,6 +63,7 @@ ROUTES: dict[str, Route] = {
         channels=lambda p: [payment_request_channel(p["request_id"])]
     ),
     Topic.STATEMENT_REQUESTED.value: Route(job="generate_statement"),
+    Topic.DEVICE_NEW.value: Route(job="notify_new_device"),
 }
 
 

@@ -22,6 +22,7 @@ class Topic(Enum):
     CONTACT_INVITED = "contact.invited"
     PAYMENT_REQUEST_UPDATED = "payment_request.updated"
     STATEMENT_REQUESTED = "statement.requested"
+    DEVICE_NEW = "device.new"
 
 
 async def emit(conn: Connection, topic: Topic, payload: dict[str, Any]) -> int:

@@ -18,7 +18,8 @@ from wallet.api.graphql.errors import (
     validation_error,
 )
 from wallet.auth.ratelimit import RateLimited as RateLimitHit
-from wallet.security import stepup, totp
+from wallet.auth.sessions import session_id
+from wallet.security import devices, stepup, totp
 from wallet.users import pin
 
 
@@ -28,6 +29,25 @@ class SecuritySettingsType:
     recovery_codes_left: int
     step_up_methods: list[StepUpMethod]
     stepped_up: bool = strawberry.field(description="A second factor was proven lately.")
+
+
+@strawberry.type(name="Session")
+class SessionType:
+    id: strawberry.ID
+    device: str
+    ip: str
+    created_at: datetime
+    last_seen: datetime
+    current: bool = strawberry.field(description="The session making this request.")
+
+
+@strawberry.type(name="Device")
+class DeviceType:
+    id: strawberry.ID
+    label: str
+    first_seen: datetime
+    last_seen: datetime
+    last_ip: str | None
 
 
 @strawberry.type
@@ -100,9 +120,55 @@ class SecurityQuery:
             stepped_up=await info.context.services.step_up.fresh(info.context.session_token()),
         )
 
+    @strawberry.field(description="Where you are signed in, most recent first.")
+    async def sessions(self, info: Info) -> list[SessionType]:
+        user = await info.context.viewer()
+        if user is None:
+            return []
+        token = info.context.session_token()
+        mine = session_id(token) if token else ""
+        return [
+            SessionType(
+                id=strawberry.ID(s.id),
+                device=s.device or "Unknown device",
+                ip=s.ip,
+                created_at=datetime.fromtimestamp(s.created_at, UTC),
+                last_seen=datetime.fromtimestamp(s.last_seen, UTC),
+                current=s.id == mine,
+            )
+            for s in await info.context.services.sessions.sessions_of(user.id)
+        ]
+
+    @strawberry.field(description="Devices you signed in from.")
+    async def devices(self, info: Info) -> list[DeviceType]:
+        user = await info.context.viewer()
+        if user is None:
+            return []
+        return [
+            DeviceType(
+                id=strawberry.ID(str(d.id)),
+                label=d.label,
+                first_seen=d.first_seen,
+                last_seen=d.last_seen,
+                last_ip=d.last_ip,
+            )
+            for d in await devices.devices_of(user.id)
+        ]
+
+
+@strawberry.type
+class SessionRevokedPayload:
+    revoked: bool
+
 
 @strawberry.type
 class SecurityMutation:
+    @strawberry.mutation(description="Sign one of your sessions out (another device, say).")
+    async def revoke_session(self, info: Info, id: strawberry.ID) -> SessionRevokedPayload:
+        user = await info.context.require_viewer()
+        revoked = await info.context.services.sessions.revoke_id(user.id, str(id))
+        return SessionRevokedPayload(revoked=revoked)
+
     @strawberry.mutation(description="Start setting up an authenticator app (TOTP).")
     async def start_totp_enrolment(self, info: Info) -> TotpEnrolmentResult:
         user = await info.context.viewer()

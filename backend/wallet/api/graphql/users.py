@@ -19,6 +19,7 @@ from wallet.api.graphql.errors import (
     not_authenticated,
 )
 from wallet.auth import ratelimit
+from wallet.security import devices
 from wallet.users import errors as user_errors
 from wallet.users import service
 from wallet.users.models import SignUpRequest, User
@@ -103,7 +104,13 @@ async def _start_session(ctx: Context, user: User, transport: SessionTransport) 
     old = ctx.session_token()
     if old:
         await ctx.services.sessions.revoke(old)
-    token = await ctx.services.sessions.create(user.id)
+    conn = ctx.request or ctx.websocket
+    agent = conn.headers.get("user-agent", "") if conn is not None else ""
+    key = conn.headers.get("x-device-key") if conn is not None else None
+    await devices.record_sign_in(user.id, agent, key, ctx.client_ip())
+    token = await ctx.services.sessions.create(
+        user.id, device=devices.device_label(agent, key), ip=ctx.client_ip()
+    )
     if transport is SessionTransport.BEARER:
         return AuthPayload(user=UserType.from_domain(user), token=token)
     assert ctx.response is not None
