@@ -105,7 +105,8 @@ mutation($input: AddCardInput!) {{
   addCard(input: $input) {{
     __typename
     ... on AddPaymentMethodPayload {{ paymentMethod {{ {PAYMENT_METHOD_FIELDS} }} }}
-    ... on ValidationError {{ code message fieldErrors {{ field code }} }}
+    ... on UserError {{ code message }}
+    ... on ValidationError {{ fieldErrors {{ field code }} }}
   }}
 }}"""
 
@@ -114,7 +115,8 @@ mutation($input: AddBankAccountInput!) {{
   addBankAccount(input: $input) {{
     __typename
     ... on AddPaymentMethodPayload {{ paymentMethod {{ {PAYMENT_METHOD_FIELDS} }} }}
-    ... on ValidationError {{ code message fieldErrors {{ field code }} }}
+    ... on UserError {{ code message }}
+    ... on ValidationError {{ fieldErrors {{ field code }} }}
   }}
 }}"""
 
@@ -145,7 +147,28 @@ async def call(
     return value  # type: ignore[no-any-return]
 
 
+# The PIN the helpers set to confirm sensitive actions (customer() uses it too).
+STEP_UP_PIN = "2468"
+SECURITY = "{ security { stepUpMethods steppedUp } }"
+SET_PIN = "mutation($pin: String!) { setTransactionPin(pin: $pin) { __typename } }"
+VERIFY_STEP_UP = """mutation($code: String!) { verifyStepUp(method: PIN, code: $code) {
+  __typename } }"""
+
+
+async def step_up(live: LiveServer, token: str) -> None:
+    """Prove a second factor for this session (setting the helpers' PIN if none is set),
+    as the app does before linking a card or bank account, or withdrawing."""
+    security = await call(live, token, SECURITY)
+    if security["steppedUp"]:
+        return
+    if "PIN" not in security["stepUpMethods"]:
+        await call(live, token, SET_PIN, {"pin": STEP_UP_PIN})
+    proven = await call(live, token, VERIFY_STEP_UP, {"code": STEP_UP_PIN})
+    assert proven["__typename"] == "StepUpPayload", proven
+
+
 async def add_card(live: LiveServer, token: str, number: str = "4242424242424242") -> str:
+    await step_up(live, token)
     result = await call(
         live,
         token,
@@ -157,6 +180,7 @@ async def add_card(live: LiveServer, token: str, number: str = "4242424242424242
 
 
 async def add_bank(live: LiveServer, token: str, account: str = "000123456789") -> str:
+    await step_up(live, token)
     result = await call(
         live,
         token,
@@ -183,6 +207,8 @@ async def fund(
     key: str | None = None,
     currency: str = "USD",
 ) -> dict[str, Any]:
+    if withdraw:
+        await step_up(live, token)
     variables = {
         "input": {
             "paymentMethodId": method_id,

@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.conftest import LiveServer
 from tests.factories import make_user
-from tests.graphql_client import call, token_for
+from tests.graphql_client import STEP_UP_PIN, call, token_for
 from wallet.db.engine import connection
 from wallet.users.models import User
 
@@ -62,7 +62,7 @@ async def shop(live: LiveServer) -> tuple[User, str, str]:
 async def customer(live: LiveServer, balance: str = "50.00") -> tuple[User, str]:
     user = await make_user(balance=balance)
     token = await token_for(live, user)
-    assert (await call(live, token, SET_PIN, {"pin": "2468"}))["__typename"] == "PinPayload"
+    assert (await call(live, token, SET_PIN, {"pin": STEP_UP_PIN}))["__typename"] == "PinPayload"
     return user, token
 
 

@@ -71,6 +71,7 @@ class Settings:
     pii_keys: str | None = None
     step_up_seconds: int = 300
     step_up_send_above_usd: int = 500
+    step_up_actions: tuple[str, ...] = ("withdraw", "add_payment_method")
 
     @property
     def is_production(self) -> bool:
@@ -119,6 +120,13 @@ class Settings:
             pii_keys=os.environ.get("WALLET_PII_KEYS") or None,
             step_up_seconds=_int("WALLET_STEP_UP_SECONDS", 300),
             step_up_send_above_usd=_int("WALLET_STEP_UP_SEND_ABOVE_USD", 500),
+            step_up_actions=tuple(
+                a.strip()
+                for a in os.environ.get(
+                    "WALLET_STEP_UP_ACTIONS", "withdraw,add_payment_method"
+                ).split(",")
+                if a.strip()
+            ),
         )
 
     def check_production_secrets(self) -> None:

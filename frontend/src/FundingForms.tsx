@@ -8,8 +8,10 @@ import {
   PaymentMethodsDocument,
   WithdrawDocument,
   type PaymentMethodFieldsFragment,
+  type StepUpMethod,
 } from "./gql/graphql";
 import { formatMoney } from "./money";
+import { StepUpPrompt } from "./SecurityPanel";
 
 type Outcome = { kind: "ok" | "refused"; text: string } | null;
 
@@ -23,6 +25,8 @@ function LinkMethod({ kind, onLinked }: { kind: "card" | "bank"; onLinked: () =>
   const [, addCard] = useMutation(AddCardDocument);
   const [, addBank] = useMutation(AddBankAccountDocument);
   const [error, setError] = useState<string | null>(null);
+  const [stepUp, setStepUp] = useState<StepUpMethod[] | null>(null);
+  const formRef = useRef<HTMLFormElement>(null);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -49,11 +53,13 @@ function LinkMethod({ kind, onLinked }: { kind: "card" | "bank"; onLinked: () =>
     if (result.__typename === "AddPaymentMethodPayload") {
       setError(null);
       onLinked();
-    } else setError(result.message);
+    } else if (result.__typename === "StepUpRequired") setStepUp(result.methods);
+    else setError(result.message);
   }
 
   return (
-    <form className="link-method" onSubmit={submit} noValidate aria-label={kind === "card" ? "Link a card" : "Link a bank account"}>
+    <>
+    <form ref={formRef} className="link-method" onSubmit={submit} noValidate aria-label={kind === "card" ? "Link a card" : "Link a bank account"}>
       {kind === "card" ? (
         <>
           <div className="field">
@@ -91,6 +97,12 @@ function LinkMethod({ kind, onLinked }: { kind: "card" | "bank"; onLinked: () =>
       {error && <p className="error" role="alert">{error}</p>}
       <button className="primary" type="submit">{kind === "card" ? "Link card" : "Link bank account"}</button>
     </form>
+      {stepUp && (
+        <StepUpPrompt methods={stepUp} why="link it"
+                      onConfirmed={() => { setStepUp(null); formRef.current?.requestSubmit(); }}
+                      onCancel={() => setStepUp(null)} />
+      )}
+    </>
   );
 }
 
@@ -105,6 +117,8 @@ export function FundingForm({ direction }: { direction: "add" | "withdraw" }) {
   const [linking, setLinking] = useState<"card" | "bank" | null>(null);
   const [outcome, setOutcome] = useState<Outcome>(null);
   const idempotencyKey = useRef(crypto.randomUUID());
+  const [stepUp, setStepUp] = useState<StepUpMethod[] | null>(null);
+  const formRef = useRef<HTMLFormElement>(null);
   const methods = (data?.paymentMethods ?? []).filter(
     (m) => direction === "add" || m.kind === "BANK_ACCOUNT",
   );
@@ -123,6 +137,10 @@ export function FundingForm({ direction }: { direction: "add" | "withdraw" }) {
                                        : (await withdraw({ input })).data?.withdraw;
     if (!result) {
       setOutcome({ kind: "refused", text: "Network problem: press the button again to retry safely." });
+      return;
+    }
+    if (result.__typename === "StepUpRequired") {
+      setStepUp(result.methods);  // the same request (same key) is sent again after it
       return;
     }
     idempotencyKey.current = crypto.randomUUID();
@@ -149,7 +167,7 @@ export function FundingForm({ direction }: { direction: "add" | "withdraw" }) {
     <section className="card send" aria-labelledby={`${direction}-title`}>
       <h2 id={`${direction}-title`}>{title}</h2>
       {methods.length > 0 && (
-        <form onSubmit={submit} noValidate>
+        <form ref={formRef} onSubmit={submit} noValidate>
           <div className="field">
             <label htmlFor={`${direction}-method`}>{direction === "add" ? "From" : "To"}</label>
             <select id={`${direction}-method`} name="method" className="select">
@@ -169,6 +187,11 @@ export function FundingForm({ direction }: { direction: "add" | "withdraw" }) {
             {direction === "add" ? "Add money" : "Withdraw"}
           </button>
         </form>
+      )}
+      {stepUp && (
+        <StepUpPrompt methods={stepUp} why={direction === "add" ? "add money" : "withdraw"}
+                      onConfirmed={() => { setStepUp(null); formRef.current?.requestSubmit(); }}
+                      onCancel={() => { setStepUp(null); idempotencyKey.current = crypto.randomUUID(); }} />
       )}
       {methods.length === 0 && !linking && (
         <p className="muted">

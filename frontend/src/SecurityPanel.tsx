@@ -99,8 +99,8 @@ export function SecurityPanel() {
 }
 
 /** Asks for a second factor, then calls `onConfirmed` (the caller retries its request). */
-export function StepUpPrompt({ methods, onConfirmed, onCancel }: {
-  methods: StepUpMethod[]; onConfirmed: () => void; onCancel: () => void;
+export function StepUpPrompt({ methods, onConfirmed, onCancel, why = "send this much" }: {
+  methods: StepUpMethod[]; onConfirmed: () => void; onCancel: () => void; why?: string;
 }) {
   const [, verify] = useMutation(VerifyStepUpDocument);
   const [method, setMethod] = useState<StepUpMethod>(methods[0] ?? "PIN");
@@ -119,7 +119,7 @@ export function StepUpPrompt({ methods, onConfirmed, onCancel }: {
   }
   return (
     <form className="step-up" onSubmit={submit} noValidate aria-label="Confirm it's you">
-      <p><strong>Confirm it's you</strong> to send this much.</p>
+      <p><strong>Confirm it's you</strong> to {why}.</p>
       {methods.length > 1 && (
         <div className="field">
           <label htmlFor="step-up-method">With</label>

@@ -4,34 +4,63 @@ transaction detail; balances and lists update live."""
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import WebApp, available, logged_in_phone, registered_user, screenshot
+from tests.e2e.conftest import (
+    PASSWORD,
+    WebApp,
+    available,
+    logged_in_phone,
+    registered_user,
+    screenshot,
+    server_database,
+)
+from wallet.users.pin import set_pin
+from wallet.users.service import authenticate
 
 pytestmark = pytest.mark.e2e
+PIN = "2468"
 
 
-async def link_card(page: Page, number: str) -> None:
+async def user_with_pin(web_app: WebApp, balance_minor: int = 0) -> str:
+    """Linking a card or bank and withdrawing ask for a second factor: give them a PIN."""
+    username = await registered_user(web_app, balance_minor)
+    async with server_database(web_app):
+        await set_pin((await authenticate(username, PASSWORD)).id, PIN)
+    return username
+
+
+async def confirm_with_pin(page: Page) -> None:
+    prompt = page.get_by_role("form", name="Confirm it's you")
+    await prompt.get_by_label("Transaction PIN").fill(PIN)
+    await prompt.get_by_role("button", name="Confirm").click()
+
+
+async def link_card(page: Page, number: str, *, confirm: bool = False) -> None:
     await page.get_by_role("button", name="+ Link a card").click()
     await page.get_by_label("Card number").fill(number)
     await page.get_by_label("Expiry (MM/YY)").fill("12/30")
     await page.get_by_label("CVC").fill("123")
     await page.get_by_role("button", name="Link card").click()
+    if confirm:  # the session's first sensitive action asks for the PIN
+        await confirm_with_pin(page)
 
 
-async def link_bank(page: Page, account: str = "000123456789") -> None:
+async def link_bank(page: Page, account: str = "000123456789", *, confirm: bool = True) -> None:
     await page.get_by_role("button", name="+ Link a bank account").click()
     await page.get_by_label("Routing number").fill("110000000")
     await page.get_by_label("Account number").fill(account)
     await page.get_by_label("Account holder").fill("Pat Example")
     await page.get_by_role("button", name="Link bank account").click()
+    if confirm:
+        await confirm_with_pin(page)
 
 
 async def test_add_money_by_card_and_a_declined_card_is_explained(
     browser: Browser, web_app: WebApp
 ) -> None:
-    page = await logged_in_phone(browser, web_app, await registered_user(web_app))
+    page = await logged_in_phone(browser, web_app, await user_with_pin(web_app))
     await page.get_by_role("tab", name="Add").click()
     await expect(page.get_by_text("Link a card or bank account first.")).to_be_visible()
-    await link_card(page, "4242 4242 4242 4242")
+    await link_card(page, "4242 4242 4242 4242", confirm=True)
     await expect(page.get_by_label("From")).to_contain_text("Visa ending 4242")
     await page.get_by_label("Amount (USD)").fill("25")
     await page.get_by_role("button", name="Add money", exact=True).click()
@@ -56,7 +85,7 @@ async def test_add_money_by_card_and_a_declined_card_is_explained(
 async def test_bank_top_up_is_pending_then_arrives_live_with_its_detail(
     browser: Browser, web_app: WebApp
 ) -> None:
-    page = await logged_in_phone(browser, web_app, await registered_user(web_app))
+    page = await logged_in_phone(browser, web_app, await user_with_pin(web_app))
     await page.get_by_role("tab", name="Add").click()
     await link_bank(page)
     await page.get_by_label("Amount (USD)").fill("40")
@@ -111,7 +140,7 @@ async def test_request_money_then_pay_and_decline_live(browser: Browser, web_app
 
 
 async def test_withdraw_holds_then_pays_out(browser: Browser, web_app: WebApp) -> None:
-    page = await logged_in_phone(browser, web_app, await registered_user(web_app, 5_000))
+    page = await logged_in_phone(browser, web_app, await user_with_pin(web_app, 5_000))
     await page.get_by_role("tab", name="Withdraw").click()
     await link_bank(page)
     await page.get_by_label("Amount (USD)").fill("60")

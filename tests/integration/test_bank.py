@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from tests.factories import PASSWORD, make_user
-from tests.graphql_client import LOG_IN, SEND
+from tests.graphql_client import LOG_IN, SEND, SET_PIN, STEP_UP_PIN, VERIFY_STEP_UP
 from wallet.config import Settings
 from wallet.db.engine import connection
 from wallet.ledger.invariants import check_ledger
@@ -61,6 +61,8 @@ class Server:
             "REDIS_URL": settings.redis_url or "",
             "WALLET_DB_POOL_SIZE": "20",
             "WALLET_LOGIN_FAILURES_PER_IP": "100000",
+            # Step-up is proven once per session, at the start: let it last the run.
+            "WALLET_STEP_UP_SECONDS": "3600",
             "PYTHONPATH": str(REPO / "backend"),
         }
         self.process: subprocess.Popen[bytes] | None = None
@@ -240,6 +242,9 @@ async def test_bank_conserves_money_through_concurrency_retries_and_a_crash(
                 login = {"login": user.username, "password": PASSWORD, "sessionTransport": "BEARER"}
                 logged_in = await bank_run.call(http, "", LOG_IN, {"input": login})
                 bank_run.tokens.append(logged_in["token"])
+                # Linking a bank and withdrawing need a fresh second factor.
+                await bank_run.call(http, logged_in["token"], SET_PIN, {"pin": STEP_UP_PIN})
+                await bank_run.call(http, logged_in["token"], VERIFY_STEP_UP, {"code": STEP_UP_PIN})
                 account = {
                     "routingNumber": "110000000",
                     "accountNumber": "000123456789",

@@ -12,7 +12,15 @@ from redis.asyncio import Redis
 
 from tests.conftest import LiveServer, run_live_server
 from tests.factories import make_user
-from tests.graphql_client import ADD_CARD, add_bank, add_card, call, fund, token_for
+from tests.graphql_client import (
+    ADD_CARD,
+    add_bank,
+    add_card,
+    call,
+    fund,
+    step_up,
+    token_for,
+)
 from tests.subscriptions import first_event
 from wallet.config import Settings
 from wallet.db.engine import connection
@@ -115,6 +123,7 @@ async def test_bad_card_details_are_a_validation_error_and_nothing_is_stored(
     user = await make_user()
     token = await token_for(live_server, user)
     card_input = {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"}
+    await step_up(live_server, token)
     result = await call(live_server, token, ADD_CARD, {"input": {**card_input, **card}})
     assert result["__typename"] == "ValidationError"
     assert result["fieldErrors"][0]["field"] == field

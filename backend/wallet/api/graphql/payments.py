@@ -12,11 +12,13 @@ from wallet.api.graphql.errors import (
     ErrorCode,
     NotAuthenticated,
     NotFound,
+    StepUpRequired,
     ValidationError,
     not_authenticated,
     validation_error,
 )
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
+from wallet.api.graphql.security import step_up_refusal
 from wallet.api.graphql.transactions import TransactionNode
 from wallet.gateway.base import InvalidPaymentDetails
 from wallet.money import Money
@@ -67,7 +69,7 @@ class AddPaymentMethodPayload:
 
 
 AddPaymentMethodResult = Annotated[
-    AddPaymentMethodPayload | ValidationError | NotAuthenticated,
+    AddPaymentMethodPayload | ValidationError | NotAuthenticated | StepUpRequired,
     strawberry.union("AddPaymentMethodResult"),
 ]
 
@@ -148,6 +150,8 @@ class PaymentMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
+        if asked := await step_up_refusal(info, user.id, "add_payment_method", "link a card"):
+            return asked
         try:
             method = await methods.add_card(
                 info.context.services.gateway,
@@ -170,6 +174,10 @@ class PaymentMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
+        if asked := await step_up_refusal(
+            info, user.id, "add_payment_method", "link a bank account"
+        ):
+            return asked
         try:
             method = await methods.add_bank_account(
                 info.context.services.gateway,
@@ -218,6 +226,11 @@ class PaymentMutation:
 
     @strawberry.mutation(description="Withdraw to a linked bank account (pending until paid).")
     async def withdraw(self, info: Info, input: FundingInput) -> FundingResult:
+        user = await info.context.viewer()
+        if user is not None and (
+            asked := await step_up_refusal(info, user.id, "withdraw", "withdraw money")
+        ):
+            return asked
         return await _fund(
             info,
             input,

@@ -13,6 +13,7 @@ from wallet.api.graphql.errors import (
     NotAuthenticated,
     RateLimited,
     StepUpMethod,
+    StepUpRequired,
     ValidationError,
     not_authenticated,
     validation_error,
@@ -227,3 +228,18 @@ class SecurityMutation:
             method=method,
             valid_until=datetime.now(UTC) + timedelta(seconds=services.step_up.seconds),
         )
+
+
+async def step_up_refusal(info: Info, user_id: int, action: str, why: str) -> StepUpRequired | None:
+    """`StepUpRequired` when `action` needs a fresh second factor this session lacks."""
+    services = info.context.services
+    if action not in services.settings.step_up_actions:
+        return None
+    if await services.step_up.fresh(info.context.session_token()):
+        return None
+    problem = stepup.StepUpRequired(await stepup.methods_for(user_id), why)
+    return StepUpRequired(
+        code=ErrorCode.STEP_UP_REQUIRED,
+        message=str(problem),
+        methods=[StepUpMethod(m) for m in problem.methods],
+    )
