@@ -94,6 +94,8 @@ export function SecurityPanel() {
       )}
       {message && <p className="error" role="status">{message}</p>}
       <SessionsList />
+      <h3>Your data</h3>
+      <a className="button secondary" href="/export/my-data.json" download>Download my data (JSON)</a>
     </section>
   );
 }

@@ -18,6 +18,7 @@ from wallet.api.graphql.context import SESSION_COOKIE
 from wallet.api.state import Services
 from wallet.exports import service as exports
 from wallet.merchants.service import KEY_PREFIX
+from wallet.security import privacy
 
 
 async def _viewer_id(request: Request[object, object, State], state: State) -> int:
@@ -80,6 +81,21 @@ async def statement_pdf(
         media_type="application/pdf",
         headers={
             "content-disposition": f'attachment; filename="statement-{month}.pdf"',
+            "cache-control": "no-store",
+        },
+    )
+
+
+@get("/export/my-data.json", include_in_schema=False)
+async def my_data_json(request: Request[object, object, State], state: State) -> Response[str]:
+    """Everything the wallet holds about the caller (GDPR access and portability)."""
+    user_id = await _viewer_id(request, state)
+    body = privacy.export_json(await privacy.export_data(user_id))
+    return Response(
+        body,
+        media_type="application/json",
+        headers={
+            "content-disposition": 'attachment; filename="my-wallet-data.json"',
             "cache-control": "no-store",
         },
     )

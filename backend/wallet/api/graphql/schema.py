@@ -44,7 +44,7 @@ from wallet.api.graphql.operators import AuditQuery, OperatorMutation, OperatorQ
 from wallet.api.graphql.payments import PaymentMutation, PaymentQuery
 from wallet.api.graphql.requests import RequestMutation, RequestQuery, RequestSubscription
 from wallet.api.graphql.rewards import RewardsMutation, RewardsQuery
-from wallet.api.graphql.security import SecurityMutation, SecurityQuery
+from wallet.api.graphql.security import PrivacyMutation, SecurityMutation, SecurityQuery
 from wallet.api.graphql.splits import SplitMutation, SplitQuery
 from wallet.api.graphql.transactions import TransactionQuery, TransactionSubscription
 from wallet.api.graphql.transfers import TransferMutation
@@ -83,6 +83,7 @@ class Query(
 @strawberry.type
 class Mutation(
     SecurityMutation,
+    PrivacyMutation,
     ExportMutation,
     ReminderMutation,
     RewardsMutation,

@@ -20,8 +20,10 @@ from wallet.api.graphql.errors import (
 )
 from wallet.auth.ratelimit import RateLimited as RateLimitHit
 from wallet.auth.sessions import session_id
-from wallet.security import devices, stepup, totp
+from wallet.security import devices, privacy, stepup, totp
 from wallet.users import pin
+from wallet.users.errors import InvalidCredentials
+from wallet.users.service import authenticate
 
 
 @strawberry.type(name="SecuritySettings")
@@ -243,3 +245,33 @@ async def step_up_refusal(info: Info, user_id: int, action: str, why: str) -> St
         message=str(problem),
         methods=[StepUpMethod(m) for m in problem.methods],
     )
+
+
+@strawberry.type
+class ErasurePayload:
+    erased: bool
+
+
+ErasureResult = Annotated[ErasurePayload | SecurityErrors, strawberry.union("ErasureResult")]
+
+
+@strawberry.type
+class PrivacyMutation:
+    @strawberry.mutation(
+        description="Erase your personal data and close your account (GDPR). Your balances "
+        "must be empty; transactions stay in the ledger under a pseudonym."
+    )
+    async def erase_my_account(self, info: Info, password: str) -> ErasureResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        try:
+            await authenticate(user.username, password)
+        except InvalidCredentials:
+            return validation_error("password", "WRONG_PASSWORD", "That password is not right")
+        try:
+            await privacy.erase(user.id, info.context.services.sessions)
+        except privacy.PrivacyError as exc:
+            return validation_error(exc.field, "NOT_EMPTY", str(exc))
+        info.context.forget_viewer()
+        return ErasurePayload(erased=True)

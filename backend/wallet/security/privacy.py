@@ -1,0 +1,165 @@
+"""GDPR: a user's data export (JSON), and erasure that pseudonymizes personal data while
+the ledger and the audit log are kept (legal retention).
+
+Erasure needs every balance of the user at zero with nothing pending (wallet balances,
+savings vaults, points): money is never erased. Their identifying fields are replaced
+by placeholders, secrets and second factors are deleted, sessions end, and the account,
+wallet and ledger accounts are closed. Transactions, postings and audit rows stay, now
+pointing at a pseudonymous user.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from wallet.auth.sessions import SessionStore
+from wallet.db.engine import connection, transaction
+from wallet.security import audit
+from wallet.transactions.history import HistoryFilter, page
+from wallet.users.passwords import hash_password
+
+
+class PrivacyError(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+async def export_data(user_id: int) -> dict[str, Any]:
+    """Everything the wallet holds about the user, as one JSON-ready document."""
+    async with connection() as conn:
+        profile = await conn.fetchrow(
+            "SELECT id, email, phone, username, status, verification_level, created_at "
+            "FROM app_user WHERE id = $1",
+            user_id,
+        )
+        balances = await conn.fetch(
+            "SELECT currency, purpose, posted_credits - posted_debits AS posted, "
+            "pending_debits AS reserved FROM ledger_balance WHERE owner_type = 'user' "
+            "AND owner_id = $1 ORDER BY purpose, currency",
+            user_id,
+        )
+        methods = await conn.fetch(
+            "SELECT kind, brand, last4, exp_month, exp_year, created_at FROM payment_method "
+            "WHERE user_id = $1",
+            user_id,
+        )
+        devices = await conn.fetch(
+            "SELECT label, first_seen, last_seen, last_ip FROM user_device WHERE user_id = $1",
+            user_id,
+        )
+        notifications = await conn.fetch(
+            "SELECT kind, title, body, created_at FROM notification WHERE user_id = $1 ORDER BY id",
+            user_id,
+        )
+        goals = await conn.fetch(
+            "SELECT name, currency, target, created_at FROM savings_goal WHERE user_id = $1",
+            user_id,
+        )
+        budgets = await conn.fetch(
+            "SELECT category, currency, amount, rollover FROM budget WHERE user_id = $1", user_id
+        )
+        groups = await conn.fetch(
+            "SELECT g.name FROM split_group g JOIN split_group_member m ON m.group_id = g.id "
+            "WHERE m.user_id = $1",
+            user_id,
+        )
+    items = []
+    after = None
+    while True:
+        batch, more = await page(user_id, first=100, after_id=after, history_filter=HistoryFilter())
+        items += batch
+        if not more or not batch:
+            break
+        after = batch[-1].id
+
+    def rows(records: list[Any]) -> list[dict[str, Any]]:
+        return [{k: _jsonable(v) for k, v in dict(r).items()} for r in records]
+
+    return {
+        "exported_at": datetime.now(UTC).isoformat(),
+        "profile": {k: _jsonable(v) for k, v in dict(profile).items()} if profile else None,
+        "balances": rows(balances),
+        "payment_methods": rows(methods),
+        "devices": rows(devices),
+        "notifications": rows(notifications),
+        "savings_goals": rows(goals),
+        "budgets": rows(budgets),
+        "split_groups": [g["name"] for g in groups],
+        "transactions": [
+            {
+                "id": i.id,
+                "type": i.type.value,
+                "status": i.status.value,
+                "direction": "in" if i.incoming else "out",
+                "amount": i.amount.format(),
+                "currency": i.amount.currency.value,
+                "counterparty": i.counterparty_username,
+                "merchant": i.merchant_name,
+                "note": i.note,
+                "created_at": i.created_at.isoformat(),
+            }
+            for i in items
+        ],
+    }
+
+
+async def erase(user_id: int, sessions: SessionStore) -> None:
+    """Pseudonymize the user and close the account; refused while any money remains."""
+    async with transaction() as conn:
+        await conn.execute("SELECT 1 FROM wallet WHERE user_id = $1 FOR UPDATE", user_id)
+        left = await conn.fetch(
+            "SELECT currency, purpose FROM ledger_balance WHERE owner_type = 'user' "
+            "AND owner_id = $1 AND (posted_credits <> posted_debits OR pending_debits > 0 "
+            "OR pending_credits > 0)",
+            user_id,
+        )
+        if left:
+            what = ", ".join(f"{r['currency']} {r['purpose']}" for r in left)
+            raise PrivacyError("balance", f"Move or withdraw your money first ({what})")
+        open_requests = await conn.fetchval(
+            "SELECT count(*) FROM money_request WHERE status = 'open' "
+            "AND (payer_id = $1 OR requester_id = $1)",
+            user_id,
+        )
+        if open_requests:
+            raise PrivacyError("balance", "Settle or cancel your open money requests first")
+        await conn.execute(
+            "UPDATE app_user SET email = 'erased-' || id || '@erased.invalid', "
+            "phone = '+000' || lpad(id::text, 12, '0'), username = 'erased_' || id, "
+            "password_hash = $2, pin_hash = NULL, status = 'closed' WHERE id = $1",
+            user_id,
+            hash_password(secrets.token_urlsafe(32)),
+        )
+        for sql in (
+            "DELETE FROM user_totp WHERE user_id = $1",
+            "DELETE FROM recovery_code WHERE user_id = $1",
+            "DELETE FROM user_device WHERE user_id = $1",
+            "DELETE FROM category_rule WHERE user_id = $1",
+            "DELETE FROM bill_reminder WHERE user_id = $1",
+            "DELETE FROM budget WHERE user_id = $1",
+            "UPDATE payment_method SET status = 'removed' WHERE user_id = $1",
+            "UPDATE wallet SET status = 'closed' WHERE user_id = $1",
+            "UPDATE ledger_account SET status = 'closed' WHERE owner_type = 'user' "
+            "AND owner_id = $1",
+        ):
+            await conn.execute(sql, user_id)
+        await audit.record(
+            audit.AuditEvent("user", user_id, "erasure", "done", subject=f"user:{user_id}"),
+            conn,
+        )
+    for info in await sessions.sessions_of(user_id):
+        await sessions.revoke_id(user_id, info.id)
+
+
+def export_json(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, default=str)

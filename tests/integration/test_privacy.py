@@ -1,0 +1,84 @@
+"""GDPR: a user exports their data and erases their account; personal data is replaced,
+the ledger and the audit log stay, and erasure waits until no money is left."""
+
+import pytest
+
+from tests.conftest import LiveServer
+from tests.factories import PASSWORD, make_user
+from tests.graphql_client import call, send, token_for
+from wallet.db.engine import connection
+from wallet.ledger.invariants import check_ledger
+
+pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
+
+ERASE = """mutation($p: String!) { eraseMyAccount(password: $p) { __typename
+  ... on ErasurePayload { erased } ... on ValidationError { fieldErrors { field code } } } }"""
+
+
+async def test_export_has_the_users_data_and_only_theirs(live_server: LiveServer) -> None:
+    alice, bob = await make_user(balance="30.00"), await make_user(balance="5.00")
+    token = await token_for(live_server, alice)
+    await send(live_server, token, bob.username, "12.00", note="books")
+    async with live_server.client() as http:
+        response = await http.get(
+            "/export/my-data.json", headers={"authorization": f"Bearer {token}"}
+        )
+        anonymous = await http.get("/export/my-data.json")
+    assert (response.status_code, anonymous.status_code) == (200, 401)
+    data = response.json()
+    assert (data["profile"]["username"], data["profile"]["email"]) == (alice.username, alice.email)
+    assert [(t["type"], t["amount"], t["note"]) for t in data["transactions"]] == [
+        ("send", "12.00", "books"),
+        ("promotional_credit", "30.00", "Promotional credit"),
+    ]
+    assert {(b["currency"], b["purpose"], b["posted"]) for b in data["balances"]} == {
+        ("USD", "wallet", 1_800)
+    }
+    assert bob.email not in response.text
+
+
+async def test_erasure_waits_for_an_empty_wallet_then_pseudonymizes(
+    live_server: LiveServer,
+) -> None:
+    alice, bob = await make_user(balance="10.00"), await make_user()
+    token = await token_for(live_server, alice)
+    wrong = await call(live_server, token, ERASE, {"p": "not my password"})
+    assert wrong["fieldErrors"] == [{"field": "password", "code": "WRONG_PASSWORD"}]
+    money_left = await call(live_server, token, ERASE, {"p": PASSWORD})
+    assert money_left["fieldErrors"] == [{"field": "balance", "code": "NOT_EMPTY"}]
+
+    sent = (await send(live_server, token, bob.username, "10.00"))["transfer"]["id"]
+    assert (await call(live_server, token, ERASE, {"p": PASSWORD}))["erased"] is True
+    assert await call(live_server, token, "{ me { username } }") is None  # signed out
+    async with connection() as conn:
+        row = await conn.fetchrow(
+            "SELECT email, phone, username, status, pin_hash FROM app_user WHERE id = $1",
+            alice.id,
+        )
+        kept = await conn.fetchval(
+            "SELECT count(*) FROM money_transaction WHERE initiator_user_id = $1", alice.id
+        )
+        erased_audit = await conn.fetchval(
+            "SELECT count(*) FROM audit_log WHERE action = 'erasure' AND actor_id = $1",
+            alice.id,
+        )
+        assert await check_ledger(conn) == []
+    assert dict(row) == {
+        "email": f"erased-{alice.id}@erased.invalid",
+        "phone": f"+000{alice.id:012d}",
+        "username": f"erased_{alice.id}",
+        "status": "closed",
+        "pin_hash": None,
+    }
+    assert (kept, erased_audit) == (1, 1)  # the ledger and the audit trail stay
+    # Bob still sees the transfer, from a pseudonym; the old username is free again.
+    bob_token = await token_for(live_server, bob)
+    node = await call(
+        live_server,
+        bob_token,
+        "query($id: ID!) { transaction(id: $id) { amount counterparty } }",
+        {"id": sent},
+    )
+    assert node == {"amount": "10.00", "counterparty": f"erased_{alice.id}"}
+    again = await make_user(username=alice.username)
+    assert again.username == alice.username
