@@ -45,6 +45,10 @@ async def test_mutations_are_recorded_with_secrets_redacted(live_server: LiveSer
     assert sent["details"]["variables"]["input"]["note"] == "rent"
     (pin,) = await call(live_server, admin, AUDIT, {"action": "setTransactionPin"})
     assert pin["details"]["variables"] == {"pin": "[redacted]"}
+    # An operator's own actions are marked as an operator's.
+    await call(live_server, admin, SET_PIN, {"pin": "1470"})
+    latest = await call(live_server, admin, AUDIT, {"action": "setTransactionPin"})
+    assert [e["actorType"] for e in latest] == ["operator", "user"]
     failed = [
         e
         for e in await call(live_server, admin, AUDIT, {"action": "logIn"})

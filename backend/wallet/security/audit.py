@@ -36,7 +36,8 @@ def redact(value: Any, key: str = "") -> Any:
 
 @dataclass(frozen=True, slots=True)
 class AuditEvent:
-    actor_type: str
+    # None: a user or an operator, told apart by `actor_id`'s role in the same statement.
+    actor_type: str | None
     actor_id: int | None
     action: str
     outcome: str
@@ -50,7 +51,9 @@ async def record(event: AuditEvent, conn: Connection | None = None) -> int:
     """Append one event (in `conn`'s transaction when given)."""
     sql = (
         "INSERT INTO audit_log (actor_type, actor_id, action, outcome, subject, ip, "
-        "user_agent, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) RETURNING id"
+        "user_agent, details) SELECT coalesce($1, CASE WHEN u.operator_role IS NULL "
+        "THEN 'user' ELSE 'operator' END), $2, $3, $4, $5, $6, $7, $8::jsonb "
+        "FROM (SELECT 1) one LEFT JOIN app_user u ON u.id = $2 RETURNING id"
     )
     args = (
         event.actor_type,

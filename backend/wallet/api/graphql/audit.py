@@ -61,11 +61,11 @@ class AuditMutations(SchemaExtension):
         agent = conn.headers.get("user-agent") if conn is not None else None
         token = context.session_token() or ""
         user = None if token.startswith(KEY_PREFIX) else await context.viewer()
+        actor_type: str | None
         if token.startswith(KEY_PREFIX):
             actor_type, actor_id = "merchant_key", None
         elif user is not None:
-            actor_type = "operator" if await context.is_operator() else "user"
-            actor_id = user.id
+            actor_type, actor_id = None, user.id  # user or operator: decided by the insert
         else:
             actor_type, actor_id = "anonymous", None
         result = ctx.result

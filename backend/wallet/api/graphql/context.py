@@ -21,7 +21,7 @@ from wallet.merchants import service as merchants
 from wallet.merchants.errors import MerchantNotFound
 from wallet.merchants.service import Principal
 from wallet.users.models import User
-from wallet.users.service import get_user, operator_role
+from wallet.users.service import get_user
 
 SESSION_COOKIE = "wallet_session"
 
@@ -95,10 +95,6 @@ class Context(BaseContext, kw_only=True):
             return await merchants.staff_principal(merchant_id, user.id)
         except MerchantNotFound:
             return None
-
-    async def is_operator(self) -> bool:
-        user = await self.viewer()
-        return user is not None and await operator_role(user.id) is not None
 
     def forget_viewer(self) -> None:
         self.viewer_cache, self.viewer_loaded = None, False
