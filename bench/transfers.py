@@ -57,6 +57,7 @@ from wallet.merchants.checkout import (  # noqa: E402
 )
 from wallet.merchants.service import Onboarding, onboard, staff_principal  # noqa: E402
 from wallet.money import Currency, Money  # noqa: E402
+from wallet.security.crypto import Keyring  # noqa: E402
 from wallet.transfers.service import SendMoney, send_money  # noqa: E402
 from wallet.users.passwords import hash_password  # noqa: E402
 from wallet.wallets.service import grant_promotional_credit, open_wallet  # noqa: E402
@@ -280,6 +281,7 @@ def start_server(
         "REDIS_URL": redis_url,
         "WALLET_ENV": "production",
         "WALLET_GATEWAY_WEBHOOK_SECRET": "bench-only-secret",
+        "WALLET_PII_KEYS": Keyring.new_key_entry("bench"),
         "WALLET_DB_POOL_SIZE": "20",
         "WALLET_LOGIN_FAILURES_PER_IP": "100000",
         "PYTHONPATH": str(REPO),

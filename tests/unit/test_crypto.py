@@ -38,3 +38,18 @@ def test_rotation_keeps_old_values_readable_until_re_encrypted() -> None:
 def test_bad_keyrings_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         Keyring.parse(text)
+
+
+def test_production_refuses_the_development_keys() -> None:
+    from dataclasses import replace
+
+    from wallet.config import Settings
+
+    production = replace(
+        Settings(database_url=None, redis_url=None),
+        environment="production",
+        gateway_webhook_secret="a-real-secret",
+    )
+    with pytest.raises(RuntimeError, match="WALLET_PII_KEYS"):
+        production.check_production_secrets()
+    replace(production, pii_keys=Keyring.new_key_entry("k1")).check_production_secrets()
