@@ -112,6 +112,18 @@ export function ActivityList({ refreshKey, onChange }: { refreshKey: number; onC
     void load(null);
   }, [load, refreshKey]);
 
+  // A card payment being confirmed (seconds): look again every few seconds too, so a live
+  // event missed while the list was loading does not leave it showing "Processing".
+  const inFlight = items.some((i) => i.status === "PROCESSING");
+  useEffect(() => {
+    if (!inFlight) return;
+    const timer = setInterval(() => {
+      generation.current += 1;
+      void load(null);
+    }, 3000);
+    return () => clearInterval(timer);
+  }, [inFlight, load]);
+
   useEffect(() => {
     const node = sentinel.current;
     if (!node) return;
