@@ -17,6 +17,7 @@ from wallet.idempotency import service as idempotency
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit
 from wallet.requests.errors import RequestNotFound, RequestNotOpen
+from wallet.security.stepup import LargeAmountCheck
 from wallet.transfers.errors import NonPositiveAmount, NoteTooLong, SelfTransfer
 from wallet.transfers.service import (
     MAX_NOTE_LENGTH,
@@ -196,7 +197,16 @@ async def _lock_open(conn: Connection, request_id: int, user_id: int, role: str)
     return row
 
 
-async def pay_request(payer_id: int, request_id: int, idempotency_key: str) -> MoneyRequest:
+async def pay_request(
+    payer_id: int,
+    request_id: int,
+    idempotency_key: str,
+    large_amount: LargeAmountCheck | None = None,
+) -> MoneyRequest:
+    """Pay a request addressed to `payer_id`: a transfer to the requester, once per key.
+
+    Above the step-up threshold the payer needs a second factor proven lately.
+    """
     idempotency.validate_key(idempotency_key)
     principal = f"user:{payer_id}"
     request = idempotency.fingerprint({"op": "payMoneyRequest", "request": request_id})
@@ -205,13 +215,16 @@ async def pay_request(payer_id: int, request_id: int, idempotency_key: str) -> M
         if replay is not None:
             return await _load(conn, request_id)
         row = await _lock_open(conn, request_id, payer_id, "payer")
+        amount = Money(int(row["amount"]), Currency(row["currency"]))
         transaction_id, _ = await transfer_between_users(
             conn,
             sender_id=payer_id,
             recipient_id=int(row["requester_id"]),
-            amount=Money(int(row["amount"]), Currency(row["currency"])),
+            amount=amount,
             note=row["note"],
         )
+        if large_amount is not None:
+            await large_amount.require(payer_id, amount, "pay this request")
         await conn.execute(
             "UPDATE money_request SET status = 'paid', transaction_id = $2, resolved_at = now() "
             "WHERE id = $1",

@@ -9,10 +9,17 @@ has, and the client retries the same request (same idempotency key) after provin
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
 from wallet.db.engine import connection
+from wallet.fx.rates import SANDBOX_PER_USD, RateSnapshot
+from wallet.money import Money
+
+# Values amounts when the caller has no rate snapshot at hand.
+SANDBOX_RATES = RateSnapshot(dict(SANDBOX_PER_USD), datetime(2026, 1, 1, tzinfo=UTC))
 
 
 class StepUpRequired(Exception):
@@ -51,3 +58,23 @@ async def methods_for(user_id: int) -> list[str]:
     if row is None:
         return []
     return [m for m, on in (("PIN", row["pin"]), ("TOTP", row["totp"])) if on]
+
+
+@dataclass(frozen=True, slots=True)
+class LargeAmountCheck:
+    """Money leaving a wallet above `above_usd_minor` (US cents, valued with `rates`)
+    needs a second factor proven lately.
+
+    Services call `require` after the funds and limit checks, inside their transaction,
+    so those refusals come first and a refusal here keeps nothing of the movement.
+    """
+
+    stepped_up: bool
+    above_usd_minor: int
+    rates: RateSnapshot | None = None
+
+    async def require(self, user_id: int, amount: Money, why: str) -> None:
+        if self.stepped_up:
+            return
+        if (self.rates or SANDBOX_RATES).usd_value(amount) > self.above_usd_minor:
+            raise StepUpRequired(await methods_for(user_id), why)

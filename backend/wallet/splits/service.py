@@ -20,6 +20,7 @@ from wallet.db.engine import Connection, connection, transaction
 from wallet.idempotency import service as idempotency
 from wallet.money import Currency, Money
 from wallet.requests.service import cancel_open_requests, open_request
+from wallet.security.stepup import LargeAmountCheck
 from wallet.splits.arithmetic import InvalidSplit, SplitMethod, simplify_debts, split_amount
 from wallet.splits.errors import (
     GroupNotFound,
@@ -416,9 +417,11 @@ async def settle_up(
     currency: Currency,
     idempotency_key: str,
     request_days: int = 30,
+    large_amount: LargeAmountCheck | None = None,
 ) -> SettleUpReceipt:
     """Pay what the user owes in `currency` and ask for what they are owed, by the fewest
-    payments that square the group. Transfers happen now, all or none."""
+    payments that square the group. Transfers happen now, all or none; above the step-up
+    threshold (their sum) they need a second factor proven lately."""
     principal = f"user:{user_id}"
     request_fingerprint = idempotency.fingerprint(
         {"op": "settleUp", "group": group_id, "currency": currency.value}
@@ -489,6 +492,9 @@ async def settle_up(
                         "request_id": request.id,
                     }
                 )
+        paying = Money(sum(t["amount_minor"] for t in transfers), currency)
+        if large_amount is not None and paying.is_positive:
+            await large_amount.require(user_id, paying, "settle this much")
         receipt = SettleUpReceipt(transfers, requests, currency.value)
         await idempotency.remember(
             conn, principal, idempotency_key, request_fingerprint, receipt.to_json()

@@ -8,7 +8,7 @@ outbox events for both parties, and the idempotency record.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import phonenumbers
@@ -16,14 +16,14 @@ import phonenumbers
 from wallet.db.engine import Connection, transaction
 from wallet.fx import service as fx
 from wallet.fx.errors import QuoteMismatch
-from wallet.fx.rates import SANDBOX_PER_USD, RateSnapshot, RatesUnavailable
+from wallet.fx.rates import RateSnapshot, RatesUnavailable
 from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
 from wallet.ledger.models import EntryDraft
 from wallet.limits.service import check_cross_border
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit_many
-from wallet.security.stepup import StepUpRequired, methods_for
+from wallet.security.stepup import LargeAmountCheck
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
 from wallet.transfers.errors import (
@@ -40,8 +40,6 @@ from wallet.wallets.service import open_balance, spendable_account
 
 MAX_NOTE_LENGTH = 280
 CROSS_BORDER_THRESHOLD = Money(100_000, Currency.USD)
-# Values sends for the step-up threshold when the caller has no rate snapshot at hand.
-SANDBOX_RATES = RateSnapshot(dict(SANDBOX_PER_USD), datetime(2026, 1, 1, tzinfo=UTC))
 # A restricted wallet (owing a chargeback) still receives: that is how it repays.
 RECEIVING_STATUSES = frozenset({"active", "restricted"})
 
@@ -61,10 +59,8 @@ class SendMoney:
     quote_id: str | None = None
     rates: RateSnapshot | None = None
     cross_border_threshold: Money = CROSS_BORDER_THRESHOLD
-    # Whether the sender proved a second factor lately; above `step_up_above` (USD) a
-    # send needs it (checked after funds and limits, so those refusals come first).
-    stepped_up: bool = True
-    step_up_above: Money | None = None
+    # Large sends need a second factor proven lately (None: no such check).
+    large_amount: LargeAmountCheck | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,15 +230,8 @@ async def send_money(command: SendMoney) -> TransferReceipt:
                 received_minor=received.amount_minor if cross else None,
                 received_currency=received.currency.value if cross else None,
             )
-        if not command.stepped_up and command.step_up_above is not None:
-            worth_usd = (
-                command.amount.amount_minor
-                if command.amount.currency is Currency.USD
-                else (command.rates or SANDBOX_RATES).usd_value(command.amount)
-            )
-            if worth_usd > command.step_up_above.amount_minor:
-                # Raised inside the transaction: nothing of the send is kept.
-                raise StepUpRequired(await methods_for(command.sender_id), "send this much")
+        if command.large_amount is not None:
+            await command.large_amount.require(command.sender_id, command.amount, "send this much")
         await idempotency.remember(
             conn, principal, command.idempotency_key, request_fingerprint, receipt.to_json()
         )

@@ -17,6 +17,7 @@ from wallet.api.graphql.errors import (
     validation_error,
 )
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
+from wallet.api.graphql.security import large_amount_check
 from wallet.money import Currency, Money
 from wallet.realtime.channels import requests_channel
 from wallet.realtime.pubsub import listen
@@ -156,7 +157,9 @@ class RequestMutation:
             existing = await requests.get_request(user.id, request_id)
             if existing is None:
                 raise RequestNotFound(request_id)
-            paid = await requests.pay_request(user.id, request_id, input.idempotency_key)
+            paid = await requests.pay_request(
+                user.id, request_id, input.idempotency_key, await large_amount_check(info)
+            )
         except REFUSALS as exc:
             currency = existing.amount.currency if existing else Currency.USD
             return refusal(exc, currency)

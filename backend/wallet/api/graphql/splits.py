@@ -12,6 +12,7 @@ import strawberry
 from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import ValidationError, not_authenticated, validation_error
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
+from wallet.api.graphql.security import large_amount_check
 from wallet.money import Currency, Money
 from wallet.splits import service
 from wallet.splits.arithmetic import SplitMethod
@@ -343,6 +344,7 @@ class SplitMutation:
                 currency,
                 input.idempotency_key,
                 request_days=info.context.services.settings.money_request_days,
+                large_amount=await large_amount_check(info),
             )
         except REFUSALS as exc:
             return refusal(exc, Currency.USD)

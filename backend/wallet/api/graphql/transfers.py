@@ -12,6 +12,7 @@ from wallet.api.graphql.errors import (
     not_authenticated,
 )
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
+from wallet.api.graphql.security import large_amount_check
 from wallet.money import Currency, Money
 from wallet.transfers.service import SendMoney, TransferReceipt, send_money
 
@@ -103,8 +104,7 @@ class TransferMutation:
                     claim_days=settings.unclaimed_transfer_days,
                     quote_id=None if input.quote_id is None else str(input.quote_id),
                     rates=await services.fx.provider.snapshot(),
-                    stepped_up=await services.step_up.fresh(info.context.session_token()),
-                    step_up_above=Money(settings.step_up_send_above_usd * 100, Currency.USD),
+                    large_amount=await large_amount_check(info),
                     cross_border_threshold=Money(
                         settings.cross_border_full_kyc_usd * 100, Currency.USD
                     ),
