@@ -93,6 +93,10 @@ async def notify_new_device(ctx: dict[str, Any], event_id: int) -> int:
     return await money_notifications.notify_new_device(event_id, email=ctx["email"])
 
 
+async def deliver_notice(ctx: dict[str, Any], event_id: int) -> int:
+    return await money_notifications.deliver_notice(event_id, email=ctx["email"])
+
+
 async def notify_money_request(ctx: dict[str, Any], event_id: int) -> int:
     return await money_notifications.notify_money_request(event_id, email=ctx["email"])
 
@@ -206,6 +210,7 @@ class WorkerSettings:
         send_invite,
         generate_statement,
         notify_new_device,
+        deliver_notice,
     ]
     cron_jobs = [  # noqa: RUF012
         cron(deliver_gateway_events, second=EVERY_TWO_SECONDS, unique=True),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
@@ -12,6 +12,7 @@ from wallet.config import Settings
 from wallet.fx.rates import provider_from_config
 from wallet.fx.service import FxDesk, FxTerms
 from wallet.gateway.sandbox import SandboxGateway
+from wallet.kyc.identity import IdentityProvider, SandboxIdentityProvider
 from wallet.security.stepup import StepUpStore
 
 
@@ -42,6 +43,7 @@ class Services:
     gateway: SandboxGateway
     fx: FxDesk
     step_up: StepUpStore
+    identity: IdentityProvider = field(default_factory=SandboxIdentityProvider)
 
     @classmethod
     def build(cls, settings: Settings, redis: Redis) -> Services:

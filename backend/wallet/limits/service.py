@@ -1,85 +1,314 @@
-"""Per-transaction and daily limits by verification level.
+"""Limits by verification level, enforced in the money path (docs/limits.md).
 
-Limits are in major units of the transaction's currency. The daily window is the UTC
-calendar day. Callers hold the sender's wallet row lock, so concurrent sends of one user
-cannot both slip under.
+Each level has, for each kind of movement (send, add, withdraw, merchant), a limit per
+transaction, per UTC day and per UTC calendar month, and a cap on the balance the user
+may hold. All are in US dollars: amounts in other currencies, and the day's and month's
+usage in every currency, are valued at the mid rate of the moment. Callers hold the
+user's wallet row lock, so concurrent movements of one user cannot both slip under.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import Enum
+from functools import lru_cache
+from typing import Any
 
 from wallet.db.engine import Connection
-from wallet.money import Money
+from wallet.fx.rates import RateProvider, RateSnapshot, provider_from_config
+from wallet.money import Currency, Money
 
 
 class LimitKind(Enum):
     PER_TRANSACTION = "PER_TRANSACTION"
     DAILY = "DAILY"
+    MONTHLY = "MONTHLY"
+    BALANCE_CAP = "BALANCE_CAP"
     # A cross-currency send above the configured amount needs full verification.
     CROSS_BORDER = "CROSS_BORDER"
 
 
+class LimitScope(Enum):
+    """The kind of movement a limit applies to."""
+
+    SEND = "SEND"
+    ADD = "ADD"
+    WITHDRAW = "WITHDRAW"
+    MERCHANT = "MERCHANT"
+    # Money arriving from someone else (only the balance cap applies).
+    RECEIVE = "RECEIVE"
+
+
+# Which transaction types count towards each scope's usage.
+SCOPE_TYPES: dict[LimitScope, tuple[str, ...]] = {
+    LimitScope.SEND: ("send",),
+    LimitScope.ADD: ("add",),
+    LimitScope.WITHDRAW: ("withdrawal",),
+    LimitScope.MERCHANT: ("payment",),
+}
+LEVELS = ("unverified", "basic", "full", "premium")
+FULL_KYC_LEVELS = frozenset({"full", "premium"})
+
+
 @dataclass(frozen=True, slots=True)
-class LimitSet:
-    per_transaction_major: int
-    daily_major: int
+class PeriodLimits:
+    """US dollars (major units)."""
+
+    per_transaction: int
+    daily: int
+    monthly: int
 
 
-DEFAULT_LIMITS: dict[str, LimitSet] = {
-    "unverified": LimitSet(per_transaction_major=1_000, daily_major=2_500),
-    "basic": LimitSet(per_transaction_major=5_000, daily_major=10_000),
-    "full": LimitSet(per_transaction_major=25_000, daily_major=50_000),
-    "premium": LimitSet(per_transaction_major=100_000, daily_major=250_000),
+@dataclass(frozen=True, slots=True)
+class LevelLimits:
+    by_scope: dict[LimitScope, PeriodLimits]
+    # The most the user's wallet balances may add up to (USD major); None: no cap.
+    balance_cap: int | None
+
+
+def _level(per_transaction: int, daily: int, monthly: int, balance_cap: int | None) -> LevelLimits:
+    """The same limits for every kind of movement (configuration may set them apart)."""
+    limits = PeriodLimits(per_transaction, daily, monthly)
+    return LevelLimits({scope: limits for scope in SCOPE_TYPES}, balance_cap)
+
+
+DEFAULT_POLICY: dict[str, LevelLimits] = {
+    "unverified": _level(1_000, 2_500, 5_000, balance_cap=10_000),
+    "basic": _level(5_000, 10_000, 30_000, balance_cap=50_000),
+    "full": _level(25_000, 50_000, 200_000, balance_cap=None),
+    "premium": _level(100_000, 250_000, 1_000_000, balance_cap=None),
 }
 
-# Outgoing movements that count against a user's limits while not failed.
-_OUTGOING = ("send", "withdrawal", "payment")
+
+def parse_policy(document: str) -> dict[str, LevelLimits]:
+    """Overrides over the defaults, as JSON: {"basic": {"send": {"daily": 8000},
+    "balance_cap": 20000}, "full": {"balance_cap": null}}. Unknown names are errors."""
+    data: dict[str, Any] = json.loads(document)
+    policy = dict(DEFAULT_POLICY)
+    for level, overrides in data.items():
+        if level not in policy:
+            raise ValueError(f"unknown verification level {level!r} in WALLET_LIMITS")
+        base = policy[level]
+        by_scope = dict(base.by_scope)
+        cap = base.balance_cap
+        for name, value in overrides.items():
+            if name == "balance_cap":
+                cap = None if value is None else int(value)
+                continue
+            scope = LimitScope(name.upper())
+            current = by_scope[scope]
+            unknown = set(value) - {"per_transaction", "daily", "monthly"}
+            if unknown:
+                raise ValueError(f"unknown limit {sorted(unknown)} for {level}.{name}")
+            by_scope[scope] = PeriodLimits(
+                **{k: int(value.get(k, getattr(current, k))) for k in PeriodLimits.__slots__}
+            )
+        policy[level] = LevelLimits(by_scope, cap)
+    return policy
+
+
+@lru_cache(maxsize=1)
+def _configured() -> tuple[dict[str, LevelLimits], RateProvider]:
+    raw = os.environ.get("WALLET_LIMITS") or ""
+    policy = parse_policy(raw) if raw.strip() else DEFAULT_POLICY
+    provider = provider_from_config(
+        os.environ.get("WALLET_FX_PROVIDER", "sandbox"), os.environ.get("WALLET_FX_FEED_URL")
+    )
+    return policy, provider
+
+
+def policy() -> dict[str, LevelLimits]:
+    return _configured()[0]
+
+
+async def rates() -> RateSnapshot:
+    """Rates to value limits with: the provider's latest snapshot, however old (a limit
+    valued at yesterday's rate is still a limit)."""
+    return await _configured()[1].snapshot()
 
 
 class LimitExceeded(Exception):
-    def __init__(self, kind: LimitKind, limit: Money, remaining: Money) -> None:
-        super().__init__(f"{kind.value} limit {limit} exceeded; {remaining} remaining")
+    """`limit` and `remaining` are in the movement's currency (converted from USD)."""
+
+    def __init__(
+        self,
+        kind: LimitKind,
+        limit: Money,
+        remaining: Money,
+        scope: LimitScope = LimitScope.SEND,
+    ) -> None:
+        super().__init__(f"{scope.value} {kind.value} limit {limit} exceeded; {remaining} left")
         self.kind = kind
+        self.scope = scope
         self.limit = limit
         self.remaining = remaining
 
 
-def _major(major: int, amount: Money) -> Money:
-    return Money(major * 10**amount.currency.exponent, amount.currency)
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What a user has used of one scope's limits, in US cents."""
+
+    today: int = 0
+    this_month: int = 0
 
 
-async def check_outgoing(
+@dataclass(frozen=True, slots=True)
+class LimitsView:
+    """A user's limits and their usage, for the app's limits page (US cents)."""
+
+    level: str
+    by_scope: dict[LimitScope, tuple[PeriodLimits, Usage]] = field(default_factory=dict)
+    balance_cap: int | None = None
+    balance: int = 0
+
+
+def _period_starts(now: datetime) -> tuple[datetime, datetime]:
+    day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day, day.replace(day=1)
+
+
+async def usage(
+    conn: Connection, user_id: int, snapshot: RateSnapshot, now: datetime | None = None
+) -> dict[LimitScope, Usage]:
+    """The user's movements today and this month per scope, valued in US cents.
+
+    Failed and expired movements do not count; pending ones do (they may still happen).
+    """
+    day, month = _period_starts(now or datetime.now(UTC))
+    rows = await conn.fetch(
+        """
+        SELECT type, currency,
+               coalesce(sum(amount) FILTER (WHERE created_at >= $2), 0) AS today,
+               sum(amount) AS this_month
+        FROM money_transaction
+        WHERE initiator_user_id = $1 AND created_at >= $3 AND type = ANY($4::text[])
+          AND status NOT IN ('failed', 'expired')
+        GROUP BY type, currency
+        """,
+        user_id,
+        day,
+        month,
+        [t for types in SCOPE_TYPES.values() for t in types],
+    )
+    totals: dict[LimitScope, list[int]] = {scope: [0, 0] for scope in SCOPE_TYPES}
+    scope_of = {t: scope for scope, types in SCOPE_TYPES.items() for t in types}
+    for row in rows:
+        currency = Currency(row["currency"])
+        pair = totals[scope_of[row["type"]]]
+        pair[0] += snapshot.usd_value(Money(int(row["today"]), currency))
+        pair[1] += snapshot.usd_value(Money(int(row["this_month"]), currency))
+    return {scope: Usage(today, month_) for scope, (today, month_) in totals.items()}
+
+
+async def wallet_worth(conn: Connection, user_id: int, snapshot: RateSnapshot) -> int:
+    """What the platform holds for the user (wallet balances, savings vaults, points) in
+    US cents, counting money on its way in."""
+    rows = await conn.fetch(
+        "SELECT currency, posted_credits - posted_debits + pending_credits AS worth "
+        "FROM ledger_account WHERE owner_type = 'user' AND owner_id = $1 "
+        "AND account_type = 'liability'",
+        user_id,
+    )
+    return sum(snapshot.usd_value(Money(int(r["worth"]), Currency(r["currency"]))) for r in rows)
+
+
+def _in(currency: Currency, cents: int, snapshot: RateSnapshot) -> Money:
+    return Money(max(snapshot.from_usd(max(cents, 0), currency), 0), currency)
+
+
+async def check(
     conn: Connection,
     user_id: int,
     verification_level: str,
     amount: Money,
-    limits: dict[str, LimitSet] = DEFAULT_LIMITS,
+    scope: LimitScope,
+    *,
+    snapshot: RateSnapshot | None = None,
 ) -> None:
-    """Raise `LimitExceeded` if `amount` would break the user's per-transaction or daily limit."""
-    limit_set = limits[verification_level]
-    per_transaction = _major(limit_set.per_transaction_major, amount)
-    if amount.amount_minor > per_transaction.amount_minor:
-        raise LimitExceeded(LimitKind.PER_TRANSACTION, per_transaction, per_transaction)
-    used = await conn.fetchval(
-        """
-        SELECT coalesce(sum(amount), 0) FROM money_transaction
-        WHERE initiator_user_id = $1 AND currency = $2 AND type = ANY($3::text[])
-          AND status NOT IN ('failed', 'expired')
-          AND created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-        """,
-        user_id,
-        amount.currency.value,
-        list(_OUTGOING),
+    """Raise `LimitExceeded` if `amount` would break one of the user's `scope` limits
+    (per transaction, today, this month) or, for money added, their balance cap."""
+    snapshot = snapshot or await rates()
+    level = policy()[verification_level]
+    limits = level.by_scope[scope]
+    worth = snapshot.usd_value(amount)
+    if worth > limits.per_transaction * 100:
+        cap = _in(amount.currency, limits.per_transaction * 100, snapshot)
+        raise LimitExceeded(LimitKind.PER_TRANSACTION, cap, cap, scope)
+    used = (await usage(conn, user_id, snapshot))[scope]
+    for kind, maximum, spent in (
+        (LimitKind.DAILY, limits.daily, used.today),
+        (LimitKind.MONTHLY, limits.monthly, used.this_month),
+    ):
+        left = maximum * 100 - spent
+        if worth > left:
+            raise LimitExceeded(
+                kind,
+                _in(amount.currency, maximum * 100, snapshot),
+                _in(amount.currency, left, snapshot),
+                scope,
+            )
+    if scope is LimitScope.ADD:
+        await _check_cap(conn, user_id, level.balance_cap, amount, worth, snapshot, scope)
+
+
+async def _check_cap(
+    conn: Connection,
+    user_id: int,
+    cap: int | None,
+    amount: Money,
+    incoming_usd: int,
+    snapshot: RateSnapshot,
+    scope: LimitScope,
+) -> None:
+    if cap is None:
+        return
+    room = cap * 100 - await wallet_worth(conn, user_id, snapshot)
+    if incoming_usd > room:
+        raise LimitExceeded(
+            LimitKind.BALANCE_CAP,
+            _in(amount.currency, cap * 100, snapshot),
+            _in(amount.currency, room, snapshot),
+            scope,
+        )
+
+
+async def check_received(conn: Connection, recipient_id: int, amount: Money) -> None:
+    """After money from someone else is posted to the recipient's wallet (its balance row
+    locked until commit, so concurrent senders queue): refuse it if it took them over
+    their balance cap. The caller's transaction rolls back with nothing kept."""
+    level = await conn.fetchval(
+        "SELECT verification_level FROM app_user WHERE id = $1", recipient_id
     )
-    daily = _major(limit_set.daily_major, amount)
-    remaining = Money(max(daily.amount_minor - int(used), 0), amount.currency)
-    if amount.amount_minor > remaining.amount_minor:
-        raise LimitExceeded(LimitKind.DAILY, daily, remaining)
+    cap = policy()[level].balance_cap
+    if cap is None:
+        return
+    snapshot = await rates()
+    over = await wallet_worth(conn, recipient_id, snapshot) - cap * 100
+    if over > 0:
+        raise LimitExceeded(
+            LimitKind.BALANCE_CAP,
+            _in(amount.currency, cap * 100, snapshot),
+            _in(amount.currency, snapshot.usd_value(amount) - over, snapshot),
+            LimitScope.RECEIVE,
+        )
 
 
-FULL_KYC_LEVELS = frozenset({"full", "premium"})
+async def limits_view(conn: Connection, user_id: int) -> LimitsView:
+    snapshot = await rates()
+    verification_level = await conn.fetchval(
+        "SELECT verification_level FROM app_user WHERE id = $1", user_id
+    )
+    level = policy()[verification_level]
+    used = await usage(conn, user_id, snapshot)
+    return LimitsView(
+        level=verification_level,
+        by_scope={scope: (level.by_scope[scope], used[scope]) for scope in SCOPE_TYPES},
+        balance_cap=level.balance_cap,
+        balance=await wallet_worth(conn, user_id, snapshot),
+    )
 
 
 def check_cross_border(verification_level: str, usd_value_minor: int, threshold: Money) -> None:

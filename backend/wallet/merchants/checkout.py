@@ -17,6 +17,7 @@ from wallet.db.engine import Connection, connection, transaction
 from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
 from wallet.ledger.models import EntryDraft, OwnerType, Purpose
+from wallet.limits.service import LimitScope
 from wallet.merchants import emvco, webhooks
 from wallet.merchants.errors import (
     AmountMismatch,
@@ -280,7 +281,7 @@ async def charge(
     buyer-protection escrow when `escrow_days` is given), records the sale, queues the
     merchant's webhook and tells the payer's devices.
     """
-    source, _ = await spendable_account(conn, payer_id, amount)
+    source, _ = await spendable_account(conn, payer_id, amount, scope=LimitScope.MERCHANT)
     sale = transactions.NewTransaction(
         type=TransactionType.PAYMENT,
         amount=amount,

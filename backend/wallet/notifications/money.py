@@ -225,6 +225,22 @@ async def mark_read(user_id: int) -> int:
     return len(rows)
 
 
+async def deliver_notice(event_id: int, *, email: EmailProvider) -> int:
+    """Deliver a `notice` event written by a service (KYC decisions, holds, freezes)."""
+    payload = await event_payload(event_id)
+    if payload is None:
+        return 0
+    notice = Notice(
+        int(payload["user_id"]),
+        payload["kind"],
+        payload["title"],
+        payload["body"],
+        payload["dedupe_key"],
+        transaction_id=payload.get("transaction_id"),
+    )
+    return await deliver_notices([notice], email)
+
+
 async def notify_new_device(event_id: int, *, email: EmailProvider) -> int:
     """Tell the user about a sign-in from a device not seen before."""
     payload = await event_payload(event_id)

@@ -64,6 +64,7 @@ ROUTES: dict[str, Route] = {
     ),
     Topic.STATEMENT_REQUESTED.value: Route(job="generate_statement"),
     Topic.DEVICE_NEW.value: Route(job="notify_new_device"),
+    Topic.NOTICE.value: Route(job="deliver_notice"),
 }
 
 

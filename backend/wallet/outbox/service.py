@@ -23,6 +23,9 @@ class Topic(Enum):
     PAYMENT_REQUEST_UPDATED = "payment_request.updated"
     STATEMENT_REQUESTED = "statement.requested"
     DEVICE_NEW = "device.new"
+    # A message for one user (in the app and by email): {user_id, kind, title, body,
+    # dedupe_key}.
+    NOTICE = "notice"
 
 
 async def emit(conn: Connection, topic: Topic, payload: dict[str, Any]) -> int:

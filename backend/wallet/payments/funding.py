@@ -39,6 +39,8 @@ from wallet.idempotency import service as idempotency
 from wallet.ledger import holds
 from wallet.ledger import service as ledger
 from wallet.ledger.models import Purpose
+from wallet.limits import service as limits
+from wallet.limits.service import LimitScope
 from wallet.money import Money
 from wallet.outbox.service import Topic, emit
 from wallet.payments.chargebacks import apply_chargeback
@@ -47,7 +49,7 @@ from wallet.payments.methods import owned_method
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
 from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
-from wallet.wallets.service import open_balance, spendable_account
+from wallet.wallets.service import lock_for_spending, open_balance, spendable_account
 
 log = structlog.get_logger(__name__)
 
@@ -182,11 +184,12 @@ async def add_money(
         if replay is not None:
             return await _receipt(conn, int(replay["transaction_id"]))
         method = await owned_method(conn, command.user_id, command.payment_method_id)
-        status = await conn.fetchval(
-            "SELECT status FROM wallet WHERE user_id = $1", command.user_id
+        wallet = await lock_for_spending(conn, command.user_id)
+        if wallet is None or wallet.status == "closed":
+            raise WalletUnavailable("your", wallet.status if wallet else "missing")
+        await limits.check(
+            conn, command.user_id, wallet.verification_level, command.amount, LimitScope.ADD
         )
-        if status == "closed" or status is None:
-            raise WalletUnavailable("your", status or "missing")
         is_card = method.kind == "card"
         transaction_id = await _open_with_hold(
             conn,
@@ -240,7 +243,11 @@ async def withdraw(gateway: PaymentGateway, command: Withdraw) -> FundingReceipt
             type=TransactionType.WITHDRAWAL,
             command=command,
             method_id=method.id,
-            debit_account_id=(await spendable_account(conn, command.user_id, command.amount))[0],
+            debit_account_id=(
+                await spendable_account(
+                    conn, command.user_id, command.amount, scope=LimitScope.WITHDRAW
+                )
+            )[0],
             credit_account_id=await _clearing(conn, command.amount),
             waiting=TransactionStatus.PENDING,
             hold_for=BANK_HOLD_TTL,

@@ -19,13 +19,17 @@ from wallet.db.engine import Connection, connection, transaction
 SEAL_LOCK = 0x5EA1  # advisory lock key of the sealer
 GENESIS = b"\x00" * 32
 _SECRET_WORDS = ("password", "pin", "code", "cvc", "cardnumber", "secret", "token", "key")
+# Personal data and files: the log is immutable, so it must not hold what erasure removes.
+_PERSONAL_WORDS = ("legalname", "dateofbirth", "address", "documentnumber", "base64")
 
 
 def redact(value: Any, key: str = "") -> Any:
-    """Values under keys that name secrets (passwords, PINs, codes, card numbers) are
-    replaced; everything else is kept (recursively)."""
+    """Values under keys that name secrets (passwords, PINs, codes, card numbers) or
+    personal data (name, birth date, address, document numbers, files) are replaced;
+    everything else is kept (recursively)."""
     lowered = key.lower().replace("_", "")
-    if any(word in lowered for word in _SECRET_WORDS) and lowered not in ("idempotencykey",):
+    hidden = any(word in lowered for word in _SECRET_WORDS + _PERSONAL_WORDS)
+    if hidden and lowered != "idempotencykey":
         return "[redacted]"
     if isinstance(value, dict):
         return {k: redact(v, k) for k, v in value.items()}

@@ -20,7 +20,8 @@ from wallet.fx.rates import RateSnapshot, RatesUnavailable
 from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
 from wallet.ledger.models import EntryDraft
-from wallet.limits.service import check_cross_border
+from wallet.limits import service as limits
+from wallet.limits.service import LimitScope, check_cross_border
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit_many
 from wallet.security.stepup import LargeAmountCheck
@@ -132,12 +133,15 @@ async def transfer_between_users(
     limit holds), checks its status and the limits, then records the transaction, posts
     the entry and completes it. The recipient's status is the caller's to check.
     """
-    source, target = await spendable_account(conn, sender_id, amount, recipient_id=recipient_id)
+    source, target = await spendable_account(
+        conn, sender_id, amount, scope=LimitScope.SEND, recipient_id=recipient_id
+    )
     if target is None:
         target = await open_balance(conn, recipient_id, amount.currency)
     entry_id = await ledger.post_entry(
         conn, EntryDraft.transfer("p2p", source, target, amount, f"p2p {sender_id}->{recipient_id}")
     )
+    await limits.check_received(conn, recipient_id, amount)
     transaction_id, created_at = await transactions.record_completed(
         conn,
         transactions.NewTransaction(
@@ -253,7 +257,9 @@ async def _transfer_across_currencies(
             f"The quote sells {quote.sold.format()} {quote.sell.value}, "
             f"not {command.amount.format()} {command.amount.currency.value}"
         )
-    source, _ = await spendable_account(conn, command.sender_id, command.amount)
+    source, _ = await spendable_account(
+        conn, command.sender_id, command.amount, scope=LimitScope.SEND
+    )
     level = await conn.fetchval(
         "SELECT verification_level FROM app_user WHERE id = $1", command.sender_id
     )
@@ -266,6 +272,7 @@ async def _transfer_across_currencies(
     entry_id = await ledger.post_entry(
         conn, await fx.conversion_entry(conn, quote, source, target, "p2p_fx")
     )
+    await limits.check_received(conn, recipient_id, quote.bought)
     transaction_id, created_at = await transactions.record_completed(
         conn,
         transactions.NewTransaction(

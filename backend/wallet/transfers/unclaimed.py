@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from wallet.db.engine import Connection, transaction
 from wallet.ledger import service as ledger
 from wallet.ledger.models import EntryDraft, Purpose
+from wallet.limits.service import LimitScope
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit, emit_many
 from wallet.transactions import service as transactions
@@ -32,7 +33,7 @@ async def send_to_unregistered(
     claim_days: int,
 ) -> tuple[int, datetime]:
     """Escrow `amount` for `contact` in the caller's transaction; (transaction id, created)."""
-    source, _ = await spendable_account(conn, sender_id, amount)
+    source, _ = await spendable_account(conn, sender_id, amount, scope=LimitScope.SEND)
     escrow = await ledger.system_account_id(conn, amount.currency, Purpose.UNCLAIMED_TRANSFERS)
     transaction_id, created_at = await transactions.create(
         conn,

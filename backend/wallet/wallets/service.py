@@ -8,7 +8,8 @@ from wallet.db.engine import Connection, connection, transaction
 from wallet.ledger import service as ledger
 from wallet.ledger.errors import InsufficientFunds
 from wallet.ledger.models import AccountType, Balance, EntryDraft, OwnerType, Purpose
-from wallet.limits.service import check_outgoing
+from wallet.limits import service as limits
+from wallet.limits.service import LimitScope
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit
 from wallet.transactions import service as transactions
@@ -187,18 +188,23 @@ async def lock_for_spending(conn: Connection, user_id: int) -> SpendingWallet | 
 
 
 async def spendable_account(
-    conn: Connection, user_id: int, amount: Money, *, recipient_id: int | None = None
+    conn: Connection,
+    user_id: int,
+    amount: Money,
+    *,
+    scope: LimitScope,
+    recipient_id: int | None = None,
 ) -> tuple[int, int | None]:
     """Lock the user's wallet for an outgoing `amount`; return the account it leaves from
     and, when `recipient_id` is given, that user's account in the currency (or None).
 
-    Refuses a wallet that is not active and an amount over the user's limits; a missing
+    Refuses a wallet that is not active and an amount over the user's `scope` limits; a missing
     balance in that currency is simply no money (InsufficientFunds).
     """
     wallet = await lock_for_spending(conn, user_id)
     if wallet is None or wallet.status != "active":
         raise WalletUnavailable("sender's", wallet.status if wallet else "missing")
-    await check_outgoing(conn, user_id, wallet.verification_level, amount)
+    await limits.check(conn, user_id, wallet.verification_level, amount, scope)
     owners = [user_id] if recipient_id is None else [user_id, recipient_id]
     accounts = await ledger.find_accounts(
         conn, OwnerType.USER, owners, amount.currency, Purpose.WALLET

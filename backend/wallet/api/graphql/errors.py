@@ -66,10 +66,15 @@ class InsufficientFunds(UserError):
 @strawberry.type
 class LimitExceeded(UserError):
     limit: str = strawberry.field(
-        description="Which limit: PER_TRANSACTION, DAILY or CROSS_BORDER (needs full KYC)."
+        description="Which limit: PER_TRANSACTION, DAILY, MONTHLY, BALANCE_CAP or "
+        "CROSS_BORDER (needs full KYC)."
     )
-    maximum: str
-    remaining: str
+    scope: str = strawberry.field(
+        description="What it limits: SEND, ADD, WITHDRAW, MERCHANT, or RECEIVE (the "
+        "recipient's balance cap)."
+    )
+    maximum: str = strawberry.field(description="The limit, in the movement's currency.")
+    remaining: str = strawberry.field(description="What is left of it, same currency.")
 
 
 @strawberry.type

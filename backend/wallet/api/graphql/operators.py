@@ -156,7 +156,17 @@ class OperatorMutation:
         )
 
 
-AUDIT_READERS = ("admin", "compliance")
+# Least privilege: each operator surface names the roles that may use it (docs/security.md).
+COMPLIANCE_ROLES = ("compliance", "admin")
+AUDIT_READERS = COMPLIANCE_ROLES
+
+
+async def operator_in(info: Info, roles: tuple[str, ...]) -> int | None:
+    """The viewer's user id when they hold one of `roles`, else None."""
+    user = await info.context.viewer()
+    if user is None or await operator_role(user.id) not in roles:
+        return None
+    return user.id
 
 
 @strawberry.type(name="AuditEntry")

@@ -35,7 +35,7 @@ from wallet.idempotency import service as idempotency
 from wallet.insights import categories, reminders
 from wallet.ledger import errors as ledger_errors
 from wallet.limits.service import LimitExceeded as LimitBreach
-from wallet.limits.service import LimitKind
+from wallet.limits.service import LimitKind, LimitScope
 from wallet.merchants import errors as merchant_errors
 from wallet.money import Currency, CurrencyMismatch, Money, MoneyError, UnknownCurrency
 from wallet.payments import errors as payment_errors
@@ -101,23 +101,14 @@ def refusal(exc: Exception, currency: Currency) -> MoneyErrors:
                 available=available,
                 message=f"Not enough money: {available} available",
             )
-        case LimitBreach(kind=LimitKind.CROSS_BORDER):
-            return LimitExceeded(
-                code=ErrorCode.LIMIT_EXCEEDED,
-                limit=exc.kind.value,
-                maximum=exc.limit.format(),
-                remaining=exc.remaining.format(),
-                message="Cross-currency transfers worth more than "
-                f"{exc.limit.format()} {exc.limit.currency.value} need full verification",
-            )
         case LimitBreach():
             return LimitExceeded(
                 code=ErrorCode.LIMIT_EXCEEDED,
                 limit=exc.kind.value,
+                scope=exc.scope.value,
                 maximum=exc.limit.format(),
                 remaining=exc.remaining.format(),
-                message=f"This is over your {exc.kind.value.lower().replace('_', '-')} limit; "
-                f"{exc.remaining.format()} {exc.remaining.currency.value} remaining",
+                message=limit_message(exc),
             )
         case fx_errors.QuoteExpired():
             return QuoteExpired(code=ErrorCode.QUOTE_EXPIRED, message=str(exc))
@@ -227,3 +218,34 @@ def parse_amount(amount: str, currency: str) -> Money | ValidationError:
     except MoneyError as exc:
         field = "currency" if isinstance(exc, UnknownCurrency) else "amount"
         return validation_error(field, "INVALID", str(exc))
+
+
+_SCOPE_WORDS = {
+    LimitScope.SEND: "sending",
+    LimitScope.ADD: "adding money",
+    LimitScope.WITHDRAW: "withdrawals",
+    LimitScope.MERCHANT: "payments to merchants",
+}
+_PERIOD_WORDS = {
+    LimitKind.PER_TRANSACTION: "per-transaction",
+    LimitKind.DAILY: "daily",
+    LimitKind.MONTHLY: "monthly",
+}
+
+
+def limit_message(exc: LimitBreach) -> str:
+    """Which limit was hit and what remains, in the words the limits page uses."""
+    maximum = f"{exc.limit.format()} {exc.limit.currency.value}"
+    left = f"{exc.remaining.format()} {exc.remaining.currency.value}"
+    match exc.kind, exc.scope:
+        case LimitKind.CROSS_BORDER, _:
+            return f"Cross-currency transfers worth more than {maximum} need full verification"
+        case LimitKind.BALANCE_CAP, LimitScope.RECEIVE:
+            return "The recipient's wallet cannot hold this much; try a smaller amount"
+        case LimitKind.BALANCE_CAP, _:
+            return f"Your wallet may hold up to {maximum}; you can add {left} more"
+        case _:
+            return (
+                f"This is over your {_PERIOD_WORDS[exc.kind]} limit for "
+                f"{_SCOPE_WORDS[exc.scope]} ({maximum}); {left} remaining"
+            )

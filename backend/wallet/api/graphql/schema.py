@@ -27,6 +27,7 @@ from wallet.api.graphql.insights import (
     ReminderMutation,
     ReminderQuery,
 )
+from wallet.api.graphql.kyc import KycMutation, KycQuery, KycReviewMutation, KycReviewQuery
 from wallet.api.graphql.merchants import (
     DisputeListQuery,
     DisputeMutation,
@@ -54,6 +55,8 @@ from wallet.api.graphql.wallets import WalletQuery, WalletSubscription
 
 @strawberry.type
 class Query(
+    KycQuery,
+    KycReviewQuery,
     AuditQuery,
     SecurityQuery,
     ExportQuery,
@@ -82,6 +85,8 @@ class Query(
 
 @strawberry.type
 class Mutation(
+    KycMutation,
+    KycReviewMutation,
     SecurityMutation,
     PrivacyMutation,
     ExportMutation,

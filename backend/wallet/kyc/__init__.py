@@ -1,0 +1,1 @@
+"""Know your customer: identity details, documents, reviews and verification levels."""
