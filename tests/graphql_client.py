@@ -61,7 +61,7 @@ mutation($input: SendMoneyInput!) {
     ... on SendMoneyPayload { transfer { id status amount currency note recipientUsername } }
     ... on UserError { code message }
     ... on InsufficientFunds { available }
-    ... on LimitExceeded { limit maximum remaining }
+    ... on LimitExceeded { limit scope maximum remaining }
     ... on ValidationError { fieldErrors { field code } }
   }
 }"""
@@ -129,6 +129,7 @@ FUNDING_RESULT = f"""
     ... on FundingPayload {{ transaction {{ {TRANSACTION_FIELDS} }} }}
     ... on UserError {{ code message }}
     ... on InsufficientFunds {{ available }}
+    ... on LimitExceeded {{ limit scope maximum remaining }}
     ... on ValidationError {{ fieldErrors {{ field code }} }}
 """
 
