@@ -9,6 +9,7 @@ import { SecurityPanel } from "./SecurityPanel";
 import { SplitGroups } from "./SplitGroups";
 import { BillsPanel } from "./Bills";
 import { MediatorQueue, MerchantDisputes } from "./Disputes";
+import { KycReviewQueue, VerificationPanel } from "./Verification";
 import { MerchantDashboard } from "./MerchantDashboard";
 import { FundingForm } from "./FundingForms";
 
@@ -46,6 +47,7 @@ const ACTIONS = [
   ["goals", "Goals"],
   ["rewards", "Rewards"],
   ["security", "Security"],
+  ["limits", "Limits"],
 ] as const;
 
 /** A payment link (`/?pay=R42`, also what the NFC record carries) opens the Pay tab. */
@@ -181,6 +183,7 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
       {shop && <MerchantDisputes merchantId={shop.id} />}
       {shop && shop.role === "OWNER" && <MerchantDashboard merchantId={shop.id} />}
       <MediatorQueue />
+      <KycReviewQueue />
       <NotificationsPanel refreshKey={changes} />
       <RequestsPanel refreshKey={changes} />
       <div className="tabs actions" role="tablist" aria-label="Move money">
@@ -194,6 +197,7 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
       {action === "pay" && <PayMerchant initialReference={payReference} />}
       {action === "convert" && <ConvertForm onConverted={refreshBalances} />}
       {action === "security" && <SecurityPanel />}
+      {action === "limits" && <VerificationPanel />}
       {action === "rewards" && <RewardsPanel refreshKey={changes} onRedeemed={refreshBalances} />}
       {action === "goals" && <SavingsGoals onMoneyMoved={refreshBalances} />}
       {action === "budget" && (
