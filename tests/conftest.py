@@ -27,6 +27,7 @@ from wallet.api.state import Services
 from wallet.app import create_app
 from wallet.config import Settings
 from wallet.db import engine
+from wallet.fraud.engine import forget_rules
 from wallet.ledger.invariants import check_ledger
 
 
@@ -95,6 +96,7 @@ async def database_url(servers: TestServers, template_database: str) -> AsyncIte
     await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
     url = with_database(servers.database_url, name)
     await engine.connect(url, pool_size=20)
+    forget_rules()  # the fraud rules cache belongs to the previous test's database
     try:
         yield url
     finally:

@@ -396,6 +396,12 @@ async def expire_stale_holds(now: datetime) -> list[int]:
             expired,
             list(_OPEN),
         )
+        # A payment held for fraud review that no one reviewed in time comes back.
+        await conn.execute(
+            "UPDATE fraud_review SET status = 'expired', decided_at = now() "
+            "WHERE transaction_id = ANY($1::bigint[]) AND status = 'open'",
+            [r["id"] for r in rows],
+        )
         for row in rows:
             if row["status"] == TransactionStatus.PENDING.value:
                 await transactions.transition(

@@ -8,12 +8,16 @@ outbox events for both parties, and the idempotency record.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import phonenumbers
 
 from wallet.db.engine import Connection, transaction
+from wallet.fraud import engine as fraud
+from wallet.fraud import service as fraud_reviews
+from wallet.fraud.engine import Attempt, Decision, RiskContext
+from wallet.fraud.service import PaymentBlocked
 from wallet.fx import service as fx
 from wallet.fx.errors import QuoteMismatch
 from wallet.fx.rates import RateSnapshot, RatesUnavailable
@@ -62,6 +66,18 @@ class SendMoney:
     cross_border_threshold: Money = CROSS_BORDER_THRESHOLD
     # Large sends need a second factor proven lately (None: no such check).
     large_amount: LargeAmountCheck | None = None
+    # Where the request came from, for the fraud rules (which run either way).
+    risk: RiskCheck | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RiskCheck:
+    context: RiskContext | None = None
+    rates: RateSnapshot | None = None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,11 +149,31 @@ async def transfer_between_users(
     limit holds), checks its status and the limits, then records the transaction, posts
     the entry and completes it. The recipient's status is the caller's to check.
     """
+    source, target = await _accounts(conn, sender_id, recipient_id, amount)
+    return await _post_transfer(conn, sender_id, recipient_id, source, target, amount, note)
+
+
+async def _accounts(
+    conn: Connection, sender_id: int, recipient_id: int, amount: Money
+) -> tuple[int, int]:
+    """Lock the sender for spending `amount` (status, limits); both wallet accounts."""
     source, target = await spendable_account(
         conn, sender_id, amount, scope=LimitScope.SEND, recipient_id=recipient_id
     )
     if target is None:
         target = await open_balance(conn, recipient_id, amount.currency)
+    return source, target
+
+
+async def _post_transfer(
+    conn: Connection,
+    sender_id: int,
+    recipient_id: int,
+    source: int,
+    target: int,
+    amount: Money,
+    note: str,
+) -> tuple[int, datetime]:
     entry_id = await ledger.post_entry(
         conn, EntryDraft.transfer("p2p", source, target, amount, f"p2p {sender_id}->{recipient_id}")
     )
@@ -209,13 +245,10 @@ async def send_money(command: SendMoney) -> TransferReceipt:
             if recipient_status not in RECEIVING_STATUSES:
                 raise WalletUnavailable("recipient's", recipient_status) from None
             received = command.amount
+            status = TransactionStatus.COMPLETED
             if command.quote_id is None:
-                transaction_id, created_at = await transfer_between_users(
-                    conn,
-                    sender_id=command.sender_id,
-                    recipient_id=recipient_id,
-                    amount=command.amount,
-                    note=command.note,
+                transaction_id, created_at, status = await _send_to_user(
+                    conn, command, recipient_id
                 )
             else:
                 transaction_id, created_at, received = await _transfer_across_currencies(
@@ -224,7 +257,7 @@ async def send_money(command: SendMoney) -> TransferReceipt:
             cross = received.currency is not command.amount.currency
             receipt = TransferReceipt(
                 transaction_id=transaction_id,
-                status=TransactionStatus.COMPLETED.value,
+                status=status.value,
                 amount_minor=command.amount.amount_minor,
                 currency=command.amount.currency.value,
                 recipient_user_id=recipient_id,
@@ -240,6 +273,29 @@ async def send_money(command: SendMoney) -> TransferReceipt:
             conn, principal, command.idempotency_key, request_fingerprint, receipt.to_json()
         )
         return receipt
+
+
+async def _send_to_user(
+    conn: Connection, command: SendMoney, recipient_id: int
+) -> tuple[int, datetime, TransactionStatus]:
+    """A same-currency send to a wallet, scored by the fraud rules before it is posted:
+    allowed, it completes now; held, it waits (PENDING) for review; blocked, it is refused."""
+    source, target = await _accounts(conn, command.sender_id, recipient_id, command.amount)
+    risk = command.risk or RiskCheck()
+    attempt = Attempt(command.sender_id, recipient_id, command.amount, risk.context, utcnow())
+    assessment = await fraud.assess(conn, attempt, risk.rates or await limits.rates())
+    if assessment.decision is Decision.BLOCK:
+        await fraud_reviews.record_block(attempt, assessment)
+        raise PaymentBlocked()
+    if assessment.decision is Decision.HOLD:
+        transaction_id, created_at = await fraud_reviews.hold_send(
+            conn, attempt, assessment, source=source, target=target, note=command.note
+        )
+        return transaction_id, created_at, TransactionStatus.PENDING
+    transaction_id, created_at = await _post_transfer(
+        conn, command.sender_id, recipient_id, source, target, command.amount, command.note
+    )
+    return transaction_id, created_at, TransactionStatus.COMPLETED
 
 
 async def _transfer_across_currencies(

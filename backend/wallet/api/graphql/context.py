@@ -17,6 +17,7 @@ from strawberry.litestar import BaseContext
 
 from wallet.api.graphql.errors import ErrorCode, PublicError
 from wallet.api.state import Services
+from wallet.fraud.engine import RiskContext, parse_geo
 from wallet.merchants import service as merchants
 from wallet.merchants.errors import MerchantNotFound
 from wallet.merchants.service import Principal
@@ -56,6 +57,19 @@ class Context(BaseContext, kw_only=True):
     def client_ip(self) -> str:
         conn = self.request or self.websocket
         return conn.client.host if conn is not None and conn.client else "unknown"
+
+    def risk_context(self) -> RiskContext:
+        """What the fraud rules may know of where this request came from: user agent,
+        the app's device key, IP address and the position the app reports
+        (`X-Client-Geo: <latitude>,<longitude>`, ignored when malformed)."""
+        conn = self.request or self.websocket
+        headers = conn.headers if conn is not None else {}
+        return RiskContext(
+            user_agent=headers.get("user-agent", ""),
+            device_key=headers.get("x-device-key"),
+            ip=self.client_ip(),
+            geo=parse_geo(headers.get("x-client-geo")),
+        )
 
     async def viewer(self) -> User | None:
         """The logged-in user, or None; resolved once per operation."""

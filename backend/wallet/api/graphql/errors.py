@@ -23,6 +23,7 @@ class ErrorCode(Enum):
     QUOTE_EXPIRED = "QUOTE_EXPIRED"
     RATES_UNAVAILABLE = "RATES_UNAVAILABLE"
     STEP_UP_REQUIRED = "STEP_UP_REQUIRED"
+    PAYMENT_BLOCKED = "PAYMENT_BLOCKED"
 
 
 @strawberry.interface(description="Every typed error has a machine code and a human message.")
@@ -109,6 +110,11 @@ class StepUpMethod(Enum):
 )
 class StepUpRequired(UserError):
     methods: list[StepUpMethod]
+
+
+@strawberry.type(description="The fraud checks refused this payment; nothing was moved.")
+class PaymentBlocked(UserError):
+    pass
 
 
 @strawberry.type(description="The FX quote ran out of time; ask for a new one.")

@@ -16,6 +16,7 @@ from wallet.api.graphql.errors import (
     LimitExceeded,
     NotAuthenticated,
     NotFound,
+    PaymentBlocked,
     QuoteExpired,
     RateLimited,
     RatesUnavailable,
@@ -26,6 +27,7 @@ from wallet.api.graphql.errors import (
     validation_error,
 )
 from wallet.exports import service as exports
+from wallet.fraud import service as fraud
 from wallet.fx import errors as fx_errors
 from wallet.fx import rates as fx_rates
 from wallet.fx.pricing import AmountTooSmall
@@ -60,6 +62,7 @@ MoneyErrors = (
     | QuoteExpired
     | RatesUnavailable
     | StepUpRequired
+    | PaymentBlocked
 )
 
 # What a money service may raise for a refused command (nothing was written).
@@ -88,6 +91,7 @@ REFUSALS: tuple[type[Exception], ...] = (
     rewards.RewardError,
     reminders.ReminderError,
     stepup.StepUpRequired,
+    fraud.PaymentBlocked,
 )
 
 
@@ -110,6 +114,8 @@ def refusal(exc: Exception, currency: Currency) -> MoneyErrors:
                 remaining=exc.remaining.format(),
                 message=limit_message(exc),
             )
+        case fraud.PaymentBlocked():
+            return PaymentBlocked(code=ErrorCode.PAYMENT_BLOCKED, message=str(exc))
         case fx_errors.QuoteExpired():
             return QuoteExpired(code=ErrorCode.QUOTE_EXPIRED, message=str(exc))
         case fx_rates.RatesUnavailable():

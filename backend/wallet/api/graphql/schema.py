@@ -17,6 +17,7 @@ from strawberry.extensions import (
 from wallet.api.graphql.audit import AuditMutations
 from wallet.api.graphql.bills import BillMutation, BillQuery
 from wallet.api.graphql.errors import should_mask_error
+from wallet.api.graphql.fraud import FraudMutation, FraudQuery
 from wallet.api.graphql.fx import FxMutation, FxQuery
 from wallet.api.graphql.goals import GoalMutation, GoalQuery
 from wallet.api.graphql.insights import (
@@ -55,6 +56,7 @@ from wallet.api.graphql.wallets import WalletQuery, WalletSubscription
 
 @strawberry.type
 class Query(
+    FraudQuery,
     KycQuery,
     KycReviewQuery,
     AuditQuery,
@@ -85,6 +87,7 @@ class Query(
 
 @strawberry.type
 class Mutation(
+    FraudMutation,
     KycMutation,
     KycReviewMutation,
     SecurityMutation,

@@ -14,7 +14,7 @@ from wallet.api.graphql.errors import (
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
 from wallet.api.graphql.security import large_amount_check
 from wallet.money import Currency, Money
-from wallet.transfers.service import SendMoney, TransferReceipt, send_money
+from wallet.transfers.service import RiskCheck, SendMoney, TransferReceipt, send_money
 
 
 @strawberry.type(name="Transfer")
@@ -94,6 +94,7 @@ class TransferMutation:
         services = info.context.services
         settings = services.settings
         try:
+            rates = await services.fx.provider.snapshot()
             receipt = await send_money(
                 SendMoney(
                     user.id,
@@ -103,7 +104,8 @@ class TransferMutation:
                     input.idempotency_key,
                     claim_days=settings.unclaimed_transfer_days,
                     quote_id=None if input.quote_id is None else str(input.quote_id),
-                    rates=await services.fx.provider.snapshot(),
+                    rates=rates,
+                    risk=RiskCheck(info.context.risk_context(), rates),
                     large_amount=await large_amount_check(info),
                     cross_border_threshold=Money(
                         settings.cross_border_full_kyc_usd * 100, Currency.USD

@@ -1,0 +1,1 @@
+"""Fraud: rules scored before a payment posts, holds for review, blocks."""
