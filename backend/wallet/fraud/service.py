@@ -24,10 +24,14 @@ from wallet.transactions.models import TransactionStatus, TransactionType
 
 
 class PaymentBlocked(Exception):
-    def __init__(self) -> None:
+    """Raised inside the payment's transaction; `record_block` once it rolled back."""
+
+    def __init__(self, attempt: Attempt, assessment: Assessment) -> None:
         super().__init__(
             "This payment cannot be made. If you think that is wrong, contact support."
         )
+        self.attempt = attempt
+        self.assessment = assessment
 
 
 class FraudReviewNotFound(Exception):
@@ -101,9 +105,10 @@ async def hold_send(
     return transaction_id, created_at
 
 
-async def record_block(attempt: Attempt, assessment: Assessment) -> None:
-    """Remember a refused attempt for operators (its own transaction: the payment's
-    transaction rolls back)."""
+async def record_block(blocked: PaymentBlocked) -> None:
+    """Remember a refused attempt for operators. Call it outside the payment's
+    transaction, which rolled back (inside, this would roll back with it)."""
+    attempt, assessment = blocked.attempt, blocked.assessment
     async with transaction() as conn:
         await conn.execute(
             "INSERT INTO fraud_review (user_id, decision, score, hits, amount, currency, "

@@ -224,55 +224,61 @@ async def send_money(command: SendMoney) -> TransferReceipt:
             "quote": command.quote_id,
         }
     )
-    async with transaction() as conn:
-        replay = await idempotency.claim(
-            conn, principal, command.idempotency_key, request_fingerprint
-        )
-        if replay is not None:
-            return TransferReceipt.from_json(replay)
-        try:
-            recipient_id, recipient_username, recipient_status = await find_recipient(
-                conn, column, value
+    try:
+        async with transaction() as conn:
+            replay = await idempotency.claim(
+                conn, principal, command.idempotency_key, request_fingerprint
             )
-        except RecipientNotFound:
-            if column == "username" or command.quote_id is not None:
-                # Money in another currency needs a wallet to arrive in.
-                raise
-            receipt = await _escrow_for_contact(conn, command, column, value)
-        else:
-            if recipient_id == command.sender_id:
-                raise SelfTransfer() from None
-            if recipient_status not in RECEIVING_STATUSES:
-                raise WalletUnavailable("recipient's", recipient_status) from None
-            received = command.amount
-            status = TransactionStatus.COMPLETED
-            if command.quote_id is None:
-                transaction_id, created_at, status = await _send_to_user(
-                    conn, command, recipient_id
+            if replay is not None:
+                return TransferReceipt.from_json(replay)
+            try:
+                recipient_id, recipient_username, recipient_status = await find_recipient(
+                    conn, column, value
                 )
+            except RecipientNotFound:
+                if column == "username" or command.quote_id is not None:
+                    # Money in another currency needs a wallet to arrive in.
+                    raise
+                receipt = await _escrow_for_contact(conn, command, column, value)
             else:
-                transaction_id, created_at, received = await _transfer_across_currencies(
-                    conn, command, recipient_id
+                if recipient_id == command.sender_id:
+                    raise SelfTransfer() from None
+                if recipient_status not in RECEIVING_STATUSES:
+                    raise WalletUnavailable("recipient's", recipient_status) from None
+                received = command.amount
+                status = TransactionStatus.COMPLETED
+                if command.quote_id is None:
+                    transaction_id, created_at, status = await _send_to_user(
+                        conn, command, recipient_id
+                    )
+                else:
+                    transaction_id, created_at, received = await _transfer_across_currencies(
+                        conn, command, recipient_id
+                    )
+                cross = received.currency is not command.amount.currency
+                receipt = TransferReceipt(
+                    transaction_id=transaction_id,
+                    status=status.value,
+                    amount_minor=command.amount.amount_minor,
+                    currency=command.amount.currency.value,
+                    recipient_user_id=recipient_id,
+                    recipient_username=recipient_username,
+                    note=command.note,
+                    created_at=created_at.isoformat(),
+                    received_minor=received.amount_minor if cross else None,
+                    received_currency=received.currency.value if cross else None,
                 )
-            cross = received.currency is not command.amount.currency
-            receipt = TransferReceipt(
-                transaction_id=transaction_id,
-                status=status.value,
-                amount_minor=command.amount.amount_minor,
-                currency=command.amount.currency.value,
-                recipient_user_id=recipient_id,
-                recipient_username=recipient_username,
-                note=command.note,
-                created_at=created_at.isoformat(),
-                received_minor=received.amount_minor if cross else None,
-                received_currency=received.currency.value if cross else None,
+            if command.large_amount is not None:
+                await command.large_amount.require(
+                    command.sender_id, command.amount, "send this much"
+                )
+            await idempotency.remember(
+                conn, principal, command.idempotency_key, request_fingerprint, receipt.to_json()
             )
-        if command.large_amount is not None:
-            await command.large_amount.require(command.sender_id, command.amount, "send this much")
-        await idempotency.remember(
-            conn, principal, command.idempotency_key, request_fingerprint, receipt.to_json()
-        )
-        return receipt
+            return receipt
+    except PaymentBlocked as blocked:
+        await fraud_reviews.record_block(blocked)
+        raise
 
 
 async def _send_to_user(
@@ -285,8 +291,7 @@ async def _send_to_user(
     attempt = Attempt(command.sender_id, recipient_id, command.amount, risk.context, utcnow())
     assessment = await fraud.assess(conn, attempt, risk.rates or await limits.rates())
     if assessment.decision is Decision.BLOCK:
-        await fraud_reviews.record_block(attempt, assessment)
-        raise PaymentBlocked()
+        raise PaymentBlocked(attempt, assessment)
     if assessment.decision is Decision.HOLD:
         transaction_id, created_at = await fraud_reviews.hold_send(
             conn, attempt, assessment, source=source, target=target, note=command.note
