@@ -16,6 +16,7 @@ from arq import cron
 from arq.connections import RedisSettings
 from redis.asyncio import Redis
 
+from wallet.aml import monitor as aml_monitor
 from wallet.config import Settings
 from wallet.db import engine
 from wallet.db.engine import transaction
@@ -106,6 +107,11 @@ async def send_invite(ctx: dict[str, Any], event_id: int) -> str:
 
 
 # --- periodic jobs ---------------------------------------------------------------------
+
+
+async def monitor_aml(ctx: dict[str, Any]) -> int:
+    """Run the AML detectors over what changed since the last pass; open cases."""
+    return len(await aml_monitor.run())
 
 
 async def deliver_gateway_events(ctx: dict[str, Any]) -> int:
@@ -214,6 +220,7 @@ class WorkerSettings:
     ]
     cron_jobs = [  # noqa: RUF012
         cron(deliver_gateway_events, second=EVERY_TWO_SECONDS, unique=True),
+        cron(monitor_aml, second={0, 30}, unique=True),
         cron(roll_up_hot_accounts, second=set(range(60)), unique=True),
         cron(deliver_webhooks, second=EVERY_TWO_SECONDS, unique=True),
         cron(expire_holds, second={5}, unique=True),

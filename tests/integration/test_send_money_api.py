@@ -211,8 +211,10 @@ async def test_daily_limit_counts_earlier_sends_and_says_what_remains(
     ("frozen", "status"), [("sender", "frozen"), ("recipient", "closed"), ("recipient", "frozen")]
 )
 async def test_frozen_or_closed_wallets_are_refused(
-    live_server: LiveServer, frozen: str, status: str
+    live_server: LiveServer, frozen: str, status: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Frozen wallets receive by default (docs/aml.md); this deployment says they do not.
+    monkeypatch.setenv("WALLET_FROZEN_CAN_RECEIVE", "false")
     alice, bob = await make_user(balance="10.00"), await make_user()
     target = alice if frozen == "sender" else bob
     async with connection() as conn:

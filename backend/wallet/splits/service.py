@@ -32,7 +32,7 @@ from wallet.splits.errors import (
 )
 from wallet.transfers.errors import NonPositiveAmount, RecipientNotFound, WalletUnavailable
 from wallet.transfers.service import (
-    RECEIVING_STATUSES,
+    can_receive,
     find_recipient,
     recipient_lookup,
     transfer_between_users,
@@ -460,7 +460,7 @@ async def settle_up(
                 status = await conn.fetchval(
                     "SELECT status FROM wallet WHERE user_id = $1", p.payee
                 )
-                if status not in RECEIVING_STATUSES:
+                if not can_receive(status):
                     raise WalletUnavailable(f"@{by_id[p.payee].username}'s", status)
                 transaction_id, _ = await transfer_between_users(
                     conn, sender_id=user_id, recipient_id=p.payee, amount=amount, note=note

@@ -7,6 +7,7 @@ outbox events for both parties, and the idempotency record.
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +48,17 @@ MAX_NOTE_LENGTH = 280
 CROSS_BORDER_THRESHOLD = Money(100_000, Currency.USD)
 # A restricted wallet (owing a chargeback) still receives: that is how it repays.
 RECEIVING_STATUSES = frozenset({"active", "restricted"})
+
+
+def frozen_can_receive() -> bool:
+    """Whether a frozen wallet still receives money (WALLET_FROZEN_CAN_RECEIVE, default
+    yes: a freeze stops money leaving; refusing what others send would tip the holder
+    off and bounce other people's payments)."""
+    return (os.environ.get("WALLET_FROZEN_CAN_RECEIVE") or "true").lower() in ("1", "true", "yes")
+
+
+def can_receive(status: str | None) -> bool:
+    return status in RECEIVING_STATUSES or (status == "frozen" and frozen_can_receive())
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +255,7 @@ async def send_money(command: SendMoney) -> TransferReceipt:
             else:
                 if recipient_id == command.sender_id:
                     raise SelfTransfer() from None
-                if recipient_status not in RECEIVING_STATUSES:
+                if not can_receive(recipient_status):
                     raise WalletUnavailable("recipient's", recipient_status) from None
                 received = command.amount
                 status = TransactionStatus.COMPLETED

@@ -14,6 +14,7 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
+from wallet.api.graphql.aml import AmlMutation, AmlQuery
 from wallet.api.graphql.audit import AuditMutations
 from wallet.api.graphql.bills import BillMutation, BillQuery
 from wallet.api.graphql.errors import should_mask_error
@@ -56,6 +57,7 @@ from wallet.api.graphql.wallets import WalletQuery, WalletSubscription
 
 @strawberry.type
 class Query(
+    AmlQuery,
     FraudQuery,
     KycQuery,
     KycReviewQuery,
@@ -87,6 +89,7 @@ class Query(
 
 @strawberry.type
 class Mutation(
+    AmlMutation,
     FraudMutation,
     KycMutation,
     KycReviewMutation,

@@ -1,0 +1,1 @@
+"""Anti-money-laundering: monitoring, cases, SAR drafts, account freezes."""

@@ -1,0 +1,253 @@
+"""AML cases for compliance: review, escalate to a SAR draft, close; freeze wallets.
+
+A SAR draft is a document (JSON) with the subject (identity from KYC, decrypted), the
+activity (the transactions behind the case) and the officer's narrative. It is stored
+with the case so what was filed can be shown later; filing with the regulator is done
+outside the product.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from wallet.db.engine import Connection, connection, transaction
+from wallet.outbox.service import Topic, emit
+from wallet.security.keys import keyring
+
+
+class CaseError(Exception):
+    pass
+
+
+class CaseNotFound(CaseError):
+    def __init__(self) -> None:
+        super().__init__("No such case, or it is closed")
+
+
+@dataclass(frozen=True, slots=True)
+class AmlCase:
+    id: int
+    user_id: int
+    username: str
+    wallet_status: str
+    frozen_reason: str | None
+    detector: str
+    status: str
+    summary: str
+    evidence: dict[str, Any]
+    closed_reason: str | None
+    created_at: datetime
+    has_sar: bool
+
+
+_SELECT = (
+    "SELECT c.*, u.username, w.status AS wallet_status, w.frozen_reason, "
+    "EXISTS (SELECT 1 FROM aml_sar s WHERE s.case_id = c.id) AS has_sar "
+    "FROM aml_case c JOIN app_user u ON u.id = c.user_id JOIN wallet w ON w.user_id = c.user_id "
+)
+
+
+def _case(row: Any) -> AmlCase:
+    return AmlCase(
+        id=int(row["id"]),
+        user_id=int(row["user_id"]),
+        username=row["username"],
+        wallet_status=row["wallet_status"],
+        frozen_reason=row["frozen_reason"],
+        detector=row["detector"],
+        status=row["status"],
+        summary=row["summary"],
+        evidence=json.loads(row["evidence"]),
+        closed_reason=row["closed_reason"],
+        created_at=row["created_at"],
+        has_sar=bool(row["has_sar"]),
+    )
+
+
+async def cases(include_closed: bool = False, first: int = 100) -> list[AmlCase]:
+    where = "" if include_closed else "WHERE c.status <> 'closed' "
+    async with connection() as conn:
+        rows = await conn.fetch(_SELECT + where + "ORDER BY c.created_at, c.id LIMIT $1", first)
+    return [_case(r) for r in rows]
+
+
+async def get_case(case_id: int) -> AmlCase | None:
+    async with connection() as conn:
+        row = await conn.fetchrow(_SELECT + "WHERE c.id = $1", case_id)
+    return None if row is None else _case(row)
+
+
+async def _live_case(conn: Connection, case_id: int) -> Any:
+    row = await conn.fetchrow(
+        "SELECT * FROM aml_case WHERE id = $1 AND status <> 'closed' FOR UPDATE", case_id
+    )
+    if row is None:
+        raise CaseNotFound()
+    return row
+
+
+async def _subject(conn: Connection, user_id: int) -> dict[str, Any]:
+    row = await conn.fetchrow(
+        "SELECT u.id, u.username, u.email, u.phone, u.verification_level, u.created_at, "
+        "p.legal_name, p.date_of_birth, p.address, p.country, p.document_type "
+        "FROM app_user u LEFT JOIN kyc_profile p ON p.user_id = u.id WHERE u.id = $1",
+        user_id,
+    )
+
+    def opened(column: str) -> str | None:
+        value = row[column]
+        return None if value is None else keyring().decrypt(value, f"kyc:{user_id}:{column}")
+
+    return {
+        "user_id": user_id,
+        "username": row["username"],
+        "email": row["email"],
+        "phone": row["phone"],
+        "verification_level": row["verification_level"],
+        "customer_since": row["created_at"].isoformat(),
+        "legal_name": opened("legal_name"),
+        "date_of_birth": opened("date_of_birth"),
+        "address": opened("address"),
+        "country": row["country"],
+        "identity_document": row["document_type"],
+    }
+
+
+async def _activity(conn: Connection, user_id: int, transaction_ids: list[int]) -> dict[str, Any]:
+    """The case's transactions, or the user's last 90 days when the case names none."""
+    rows = await conn.fetch(
+        "SELECT t.id, t.type, t.status, t.amount, t.currency, t.created_at, "
+        "t.initiator_user_id, i.username AS initiator, c.username AS counterparty "
+        "FROM money_transaction t LEFT JOIN app_user i ON i.id = t.initiator_user_id "
+        "LEFT JOIN app_user c ON c.id = t.counterparty_user_id "
+        "WHERE (t.id = ANY($2::bigint[]) OR (cardinality($2::bigint[]) = 0 AND "
+        "(t.initiator_user_id = $1 OR t.counterparty_user_id = $1) "
+        "AND t.created_at > now() - interval '90 days')) ORDER BY t.created_at, t.id",
+        user_id,
+        transaction_ids,
+    )
+    items = [
+        {
+            "transaction_id": int(r["id"]),
+            "at": r["created_at"].isoformat(),
+            "type": r["type"],
+            "status": r["status"],
+            "direction": "out" if r["initiator_user_id"] == user_id else "in",
+            "amount_minor": int(r["amount"]),
+            "currency": r["currency"],
+            "counterparty": r["counterparty"]
+            if r["initiator_user_id"] == user_id
+            else r["initiator"],
+        }
+        for r in rows
+    ]
+    return {
+        "from": items[0]["at"] if items else None,
+        "to": items[-1]["at"] if items else None,
+        "transactions": items,
+    }
+
+
+async def escalate(case_id: int, operator_id: int, narrative: str) -> dict[str, Any]:
+    """Escalate a case to a SAR draft; returns the draft document."""
+    narrative = narrative.strip()
+    if len(narrative) < 20:
+        raise CaseError("Write a narrative: what happened and why it is suspicious")
+    async with transaction() as conn:
+        case = await _live_case(conn, case_id)
+        if case["status"] == "escalated":
+            raise CaseError("This case already has a SAR draft")
+        user_id = int(case["user_id"])
+        evidence = json.loads(case["evidence"])
+        preparer = await conn.fetchval("SELECT username FROM app_user WHERE id = $1", operator_id)
+        document = {
+            "report": "Suspicious Activity Report (draft)",
+            "case": {
+                "id": case_id,
+                "detector": case["detector"],
+                "opened_at": case["created_at"].isoformat(),
+                "summary": case["summary"],
+            },
+            "subject": await _subject(conn, user_id),
+            "activity": await _activity(conn, user_id, evidence.get("transaction_ids", [])),
+            "narrative": narrative,
+            "prepared_by": preparer,
+        }
+        await conn.execute(
+            "INSERT INTO aml_sar (case_id, document, created_by) VALUES ($1, $2::jsonb, $3)",
+            case_id,
+            json.dumps(document),
+            operator_id,
+        )
+        await conn.execute(
+            "UPDATE aml_case SET status = 'escalated', updated_at = now() WHERE id = $1", case_id
+        )
+    return document
+
+
+async def sar_document(case_id: int) -> dict[str, Any] | None:
+    async with connection() as conn:
+        row = await conn.fetchrow(
+            "SELECT document, created_at FROM aml_sar WHERE case_id = $1", case_id
+        )
+    if row is None:
+        return None
+    return {**json.loads(row["document"]), "prepared_at": row["created_at"].isoformat()}
+
+
+async def close(case_id: int, reason: str) -> None:
+    if not reason.strip():
+        raise CaseError("Say why the case is closed")
+    async with transaction() as conn:
+        await _live_case(conn, case_id)
+        await conn.execute(
+            "UPDATE aml_case SET status = 'closed', closed_reason = $2, updated_at = now() "
+            "WHERE id = $1",
+            case_id,
+            reason.strip(),
+        )
+
+
+async def freeze(user_id: int, reason: str) -> None:
+    """Stop money leaving the wallet. The reason is for operators only; the user is told
+    their wallet is under review."""
+    if not reason.strip():
+        raise CaseError("Say why the wallet is frozen")
+    async with transaction() as conn:
+        status = await conn.fetchval(
+            "SELECT status FROM wallet WHERE user_id = $1 FOR UPDATE", user_id
+        )
+        if status is None or status == "closed":
+            raise CaseError("No open wallet for that user")
+        await conn.execute(
+            "UPDATE wallet SET status = 'frozen', frozen_reason = $2, frozen_at = now() "
+            "WHERE user_id = $1",
+            user_id,
+            reason.strip(),
+        )
+        await emit(
+            conn,
+            Topic.NOTICE,
+            {
+                "user_id": user_id,
+                "kind": "wallet_frozen",
+                "title": "Your wallet is under review",
+                "body": "You cannot send or withdraw money for now. Money sent to you still "
+                "arrives. Our team will contact you.",
+                "dedupe_key": f"frozen:{user_id}:{datetime.now().isoformat()}",
+            },
+        )
+
+
+async def unfreeze(user_id: int) -> None:
+    async with transaction() as conn:
+        updated = await conn.fetchval(
+            "UPDATE wallet SET status = 'active', frozen_reason = NULL, frozen_at = NULL "
+            "WHERE user_id = $1 AND status = 'frozen' RETURNING id",
+            user_id,
+        )
+        if updated is None:
+            raise CaseError("That wallet is not frozen")
