@@ -68,9 +68,12 @@ export function SendMoneyForm() {
         (t.receivedAmount && t.receivedCurrency ? ` (they got ${formatMoney(t.receivedAmount, t.receivedCurrency)})` : "");
       setOutcome({
         kind: "sent",
-        text: t.recipientUsername
-          ? `Sent ${money} to @${t.recipientUsername}`
-          : `${money} is waiting for ${t.recipientContact}: we invited them to claim it`,
+        text: !t.recipientUsername
+          ? `${money} is waiting for ${t.recipientContact}: we invited them to claim it`
+          : t.status === "PENDING"
+            ? `${money} to @${t.recipientUsername} is on hold while we check it is really you. ` +
+              "The money is set aside: it goes through or comes back to you."
+            : `Sent ${money} to @${t.recipientUsername}`,
       });
       idempotencyKey.current = crypto.randomUUID();
       formElement.reset();

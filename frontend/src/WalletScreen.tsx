@@ -9,6 +9,7 @@ import { SecurityPanel } from "./SecurityPanel";
 import { SplitGroups } from "./SplitGroups";
 import { BillsPanel } from "./Bills";
 import { MediatorQueue, MerchantDisputes } from "./Disputes";
+import { AmlCaseList, FraudReviewQueue } from "./Compliance";
 import { KycReviewQueue, VerificationPanel } from "./Verification";
 import { MerchantDashboard } from "./MerchantDashboard";
 import { FundingForm } from "./FundingForms";
@@ -184,6 +185,8 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
       {shop && shop.role === "OWNER" && <MerchantDashboard merchantId={shop.id} />}
       <MediatorQueue />
       <KycReviewQueue />
+      <FraudReviewQueue />
+      <AmlCaseList />
       <NotificationsPanel refreshKey={changes} />
       <RequestsPanel refreshKey={changes} />
       <div className="tabs actions" role="tablist" aria-label="Move money">

@@ -99,6 +99,8 @@ async def web_app(servers: TestServers, template_database: str) -> AsyncIterator
         "PYTHONPATH": str(REPO_ROOT),
         # A simulated gateway day of one second: ACH top-ups settle while the test watches.
         "WALLET_SANDBOX_DAY_SECONDS": "1",
+        # Tests change fraud rules in the database: read them on every payment.
+        "WALLET_FRAUD_RULES_TTL_SECONDS": "0",
     }
     log = ARTIFACTS / "server.log"
     ARTIFACTS.mkdir(exist_ok=True)

@@ -106,8 +106,13 @@ class Thresholds:
         )
 
 
-_RULES_TTL_SECONDS = 5.0
 _rules_cache: tuple[float, list[Rule]] | None = None
+
+
+def _rules_ttl() -> float:
+    """How long a process keeps the rules it read (WALLET_FRAUD_RULES_TTL_SECONDS):
+    a change by an operator reaches every API process within this time."""
+    return float(os.environ.get("WALLET_FRAUD_RULES_TTL_SECONDS") or 5)
 
 
 def forget_rules() -> None:
@@ -119,7 +124,7 @@ def forget_rules() -> None:
 async def enabled_rules(conn: Connection) -> list[Rule]:
     """The enabled rules, cached for a few seconds (they change rarely)."""
     global _rules_cache
-    if _rules_cache is not None and time.monotonic() - _rules_cache[0] < _RULES_TTL_SECONDS:
+    if _rules_cache is not None and time.monotonic() - _rules_cache[0] < _rules_ttl():
         return _rules_cache[1]
     rows = await conn.fetch(
         "SELECT code, kind, params, score, description FROM fraud_rule WHERE enabled ORDER BY code"

@@ -1,0 +1,142 @@
+import { useState, type FormEvent } from "react";
+import { useClient, useMutation, useQuery } from "urql";
+
+import {
+  AmlCasesDocument,
+  CloseAmlCaseDocument,
+  DecideFraudReviewDocument,
+  EscalateAmlCaseDocument,
+  FraudReviewsDocument,
+  FreezeWalletDocument,
+  SarDocumentDocument,
+} from "./gql/graphql";
+import { formatMoney } from "./money";
+import { refusalText } from "./refusal";
+
+/** Compliance: payments the fraud rules held, to release or refuse. */
+export function FraudReviewQueue() {
+  const [{ data }, reload] = useQuery({ query: FraudReviewsDocument, requestPolicy: "network-only" });
+  const [, decide] = useMutation(DecideFraudReviewDocument);
+  const [message, setMessage] = useState<string | null>(null);
+  const queue = data?.fraudReviews;
+  if (!queue) return null;
+
+  async function submit(event: FormEvent<HTMLFormElement>, id: string) {
+    event.preventDefault();
+    const submitter = (event.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
+    const approve = submitter?.value === "release";
+    const note = String(new FormData(event.currentTarget).get("note") ?? "");
+    const payload = (await decide({ id, approve, note })).data?.decideFraudReview;
+    setMessage(payload?.__typename === "FraudDecisionPayload"
+      ? `Payment #${id} ${approve ? "released" : "refused"}`
+      : refusalText(payload));
+    reload({ requestPolicy: "network-only" });
+  }
+
+  return (
+    <section className="card send" aria-labelledby="fraud-queue-title">
+      <h2 id="fraud-queue-title">Payments on hold</h2>
+      {queue.length === 0 && <p className="muted">Nothing waiting.</p>}
+      <ul className="requests" data-testid="fraud-queue">
+        {queue.map((c) => (
+          <li key={c.id}>
+            <p>
+              <strong>@{c.username}</strong> → @{c.recipientUsername} ·{" "}
+              <strong>{formatMoney(c.amount, c.currency)}</strong> · score {c.score}
+            </p>
+            <ul className="muted">
+              {c.hits.map((h) => <li key={h.code}>{h.detail} (+{h.score})</li>)}
+            </ul>
+            <form onSubmit={(e) => submit(e, c.id)}>
+              <div className="field">
+                <label htmlFor={`fraud-note-${c.id}`}>Note</label>
+                <input id={`fraud-note-${c.id}`} name="note" />
+              </div>
+              <div className="link-buttons">
+                <button className="primary" type="submit" value="release">Release</button>
+                <button className="secondary" type="submit" value="refuse">Refuse</button>
+              </div>
+            </form>
+          </li>
+        ))}
+      </ul>
+      {message && <p role="status">{message}</p>}
+    </section>
+  );
+}
+
+const DETECTORS: Record<string, string> = {
+  STRUCTURING: "Structuring",
+  RAPID_IN_OUT: "Rapid in and out",
+  FAN_IN: "Fan-in",
+  FAN_OUT: "Fan-out",
+  SANCTIONS: "Sanctions match",
+};
+
+/** Compliance: AML cases, escalated to a SAR draft, wallets frozen. */
+export function AmlCaseList() {
+  const [{ data }, reload] = useQuery({ query: AmlCasesDocument, requestPolicy: "network-only" });
+  const [, escalate] = useMutation(EscalateAmlCaseDocument);
+  const [, close] = useMutation(CloseAmlCaseDocument);
+  const [, freeze] = useMutation(FreezeWalletDocument);
+  const client = useClient();
+  const [message, setMessage] = useState<string | null>(null);
+  const cases = data?.amlCases;
+  if (!cases) return null;
+
+  async function act(event: FormEvent<HTMLFormElement>, id: string) {
+    event.preventDefault();
+    const submitter = (event.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
+    const text = String(new FormData(event.currentTarget).get("text") ?? "");
+    let outcome: { __typename: string; message?: string } | null | undefined;
+    if (submitter?.value === "escalate") outcome = (await escalate({ id, narrative: text })).data?.escalateAmlCase;
+    else if (submitter?.value === "freeze") outcome = (await freeze({ id, reason: text })).data?.freezeWallet;
+    else outcome = (await close({ id, reason: text })).data?.closeAmlCase;
+    setMessage(outcome && !("code" in outcome) ? `Case #${id}: done` : refusalText(outcome));
+    reload({ requestPolicy: "network-only" });
+  }
+
+  async function download(caseId: string) {
+    const result = await client.query(SarDocumentDocument, { caseId }, { requestPolicy: "network-only" }).toPromise();
+    const blob = new Blob([JSON.stringify(result.data?.sarDocument, null, 2)], { type: "application/json" });
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = `sar-case-${caseId}.json`;
+    link.click();
+    URL.revokeObjectURL(link.href);
+  }
+
+  return (
+    <section className="card send" aria-labelledby="aml-title">
+      <h2 id="aml-title">AML cases</h2>
+      {cases.length === 0 && <p className="muted">No open cases.</p>}
+      <ul className="requests" data-testid="aml-cases">
+        {cases.map((c) => (
+          <li key={c.id}>
+            <p>
+              <strong>{DETECTORS[c.detector] ?? c.detector}</strong> · @{c.username} ·{" "}
+              {c.status.toLowerCase()} · wallet {c.walletStatus.toLowerCase()}
+              {c.frozenReason && ` (${c.frozenReason})`}
+            </p>
+            <p className="muted">{c.summary}</p>
+            {c.hasSar && (
+              <button className="link" type="button" onClick={() => void download(c.id)}>Download SAR draft</button>
+            )}
+            <form onSubmit={(e) => act(e, c.id)}>
+              <div className="field">
+                <label htmlFor={`aml-text-${c.id}`}>Narrative or reason</label>
+                <textarea id={`aml-text-${c.id}`} name="text" rows={2} />
+              </div>
+              <div className="link-buttons">
+                {c.status === "OPEN" && <button className="primary" type="submit" value="escalate">Escalate to SAR</button>}
+                {c.walletStatus !== "FROZEN" && <button className="secondary" type="submit" value="freeze">Freeze wallet</button>}
+                <button className="secondary" type="submit" value="close">Close case</button>
+              </div>
+            </form>
+          </li>
+        ))}
+      </ul>
+      {message && <p role="status">{message}</p>}
+    </section>
+  );
+}
