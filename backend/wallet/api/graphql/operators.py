@@ -72,9 +72,24 @@ ReverseResult = Annotated[
 ]
 
 
-async def _is_operator(info: Info) -> bool:
+# Least privilege: each operator surface names the roles that may use it (docs/security.md).
+# Support reads the ledger to answer customers; only admins move money by hand.
+LEDGER_READERS = ("support", "compliance", "admin")
+REVERSERS = ("admin",)
+COMPLIANCE_ROLES = ("compliance", "admin")
+AUDIT_READERS = COMPLIANCE_ROLES
+
+
+async def operator_in(info: Info, roles: tuple[str, ...]) -> int | None:
+    """The viewer's user id when they hold one of `roles`, else None."""
     user = await info.context.viewer()
-    return user is not None and await operator_role(user.id) is not None
+    if user is None or await operator_role(user.id) not in roles:
+        return None
+    return user.id
+
+
+async def _is_operator(info: Info) -> bool:
+    return await operator_in(info, LEDGER_READERS) is not None
 
 
 @strawberry.type
@@ -127,8 +142,8 @@ class OperatorMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
-        if await operator_role(user.id) is None:
-            return Forbidden(code=ErrorCode.FORBIDDEN, message="Operators only")
+        if await operator_role(user.id) not in REVERSERS:
+            return Forbidden(code=ErrorCode.FORBIDDEN, message="Admins only")
         if not reason.strip():
             return validation_error("reason", "REQUIRED", "Say why it is reversed")
         try:
@@ -156,17 +171,6 @@ class OperatorMutation:
         )
 
 
-# Least privilege: each operator surface names the roles that may use it (docs/security.md).
-COMPLIANCE_ROLES = ("compliance", "admin")
-AUDIT_READERS = COMPLIANCE_ROLES
-
-
-async def operator_in(info: Info, roles: tuple[str, ...]) -> int | None:
-    """The viewer's user id when they hold one of `roles`, else None."""
-    user = await info.context.viewer()
-    if user is None or await operator_role(user.id) not in roles:
-        return None
-    return user.id
 
 
 @strawberry.type(name="AuditEntry")
