@@ -102,6 +102,24 @@ def cmd_audit_verify(_: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_keys_rotate(_: argparse.Namespace) -> int:
+    """Re-encrypt every encrypted field with the current key of WALLET_PII_KEYS."""
+    from wallet.db import engine
+    from wallet.security import rotation
+
+    async def run() -> dict[str, int]:
+        database_url, _ = Settings.from_env().require_urls()
+        await engine.connect(database_url, pool_size=1)
+        try:
+            return await rotation.rotate()
+        finally:
+            await engine.disconnect()
+
+    for field, count in asyncio.run(run()).items():
+        print(f"{field}: {count} re-encrypted")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -216,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     audit_parser = sub.add_parser("audit", help="audit log operations")
     audit_sub = audit_parser.add_subparsers(dest="audit_command", required=True)
+    keys_parser = sub.add_parser("keys", help="field-encryption keys")
+    keys_sub = keys_parser.add_subparsers(dest="keys_command", required=True)
+    keys_sub.add_parser(
+        "rotate", help="re-encrypt every encrypted field with the current key"
+    ).set_defaults(func=cmd_keys_rotate)
     audit_sub.add_parser("verify", help="check the audit log's hash chain").set_defaults(
         func=cmd_audit_verify
     )

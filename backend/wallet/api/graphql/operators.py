@@ -171,8 +171,6 @@ class OperatorMutation:
         )
 
 
-
-
 @strawberry.type(name="AuditEntry")
 class AuditEntryType:
     id: strawberry.ID
