@@ -72,6 +72,9 @@ class Settings:
     step_up_seconds: int = 300
     step_up_send_above_usd: int = 500
     step_up_actions: tuple[str, ...] = ("withdraw", "add_payment_method")
+    webauthn_rp_id: str = "localhost"
+    webauthn_rp_name: str = "Wallet"
+    webauthn_origins: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -126,6 +129,13 @@ class Settings:
                     "WALLET_STEP_UP_ACTIONS", "withdraw,add_payment_method"
                 ).split(",")
                 if a.strip()
+            ),
+            webauthn_rp_id=os.environ.get("WALLET_WEBAUTHN_RP_ID", "localhost"),
+            webauthn_rp_name=os.environ.get("WALLET_WEBAUTHN_RP_NAME", "Wallet"),
+            webauthn_origins=tuple(
+                o.strip()
+                for o in os.environ.get("WALLET_WEBAUTHN_ORIGINS", "").split(",")
+                if o.strip()
             ),
         )
 

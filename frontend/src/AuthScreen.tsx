@@ -1,7 +1,13 @@
 import { useState, type FormEvent } from "react";
 import { useMutation } from "urql";
 
-import { LogInDocument, SignUpDocument } from "./gql/graphql";
+import {
+  FinishPasskeyLogInDocument,
+  LogInDocument,
+  SignUpDocument,
+  StartPasskeyLogInDocument,
+} from "./gql/graphql";
+import { passkeysSupported, answerWithPasskey } from "./passkeys";
 
 type Mode = "logIn" | "signUp";
 type FieldErrors = Record<string, string[]>;
@@ -26,7 +32,28 @@ export function AuthScreen({ onLoggedIn }: { onLoggedIn: () => void }) {
 
 function LogInForm({ onDone }: { onDone: () => void }) {
   const [{ fetching }, logIn] = useMutation(LogInDocument);
+  const [, startPasskey] = useMutation(StartPasskeyLogInDocument);
+  const [, finishPasskey] = useMutation(FinishPasskeyLogInDocument);
   const [message, setMessage] = useState<string | null>(null);
+
+  async function withPasskey() {
+    setMessage(null);
+    const started = (await startPasskey({})).data?.startPasskeyLogIn;
+    if (started?.__typename !== "PasskeyOptionsPayload" || !started.challengeId) {
+      setMessage("Passkeys are not available right now.");
+      return;
+    }
+    let credential: string;
+    try {
+      credential = await answerWithPasskey(started.options);
+    } catch {
+      setMessage("No passkey was used.");
+      return;
+    }
+    const payload = (await finishPasskey({ challengeId: started.challengeId, credential })).data?.finishPasskeyLogIn;
+    if (payload?.__typename === "AuthPayload") onDone();
+    else setMessage(payload && "message" in payload ? payload.message : "Something went wrong.");
+  }
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -48,6 +75,11 @@ function LogInForm({ onDone }: { onDone: () => void }) {
       <button className="primary" type="submit" disabled={fetching}>
         {fetching ? "Logging in…" : "Log in"}
       </button>
+      {passkeysSupported() && (
+        <button className="secondary" type="button" onClick={() => void withPasskey()}>
+          Sign in with a passkey
+        </button>
+      )}
     </form>
   );
 }

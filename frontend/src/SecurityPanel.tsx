@@ -2,6 +2,12 @@ import { useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 
 import {
+  FinishPasskeyRegistrationDocument,
+  PasskeysDocument,
+  RemovePasskeyDocument,
+  StartPasskeyRegistrationDocument,
+  StartPasskeyStepUpDocument,
+  VerifyStepUpWithPasskeyDocument,
   ConfirmTotpEnrolmentDocument,
   DisableTotpDocument,
   RevokeSessionDocument,
@@ -11,6 +17,7 @@ import {
   VerifyStepUpDocument,
   type StepUpMethod,
 } from "./gql/graphql";
+import { createPasskey, passkeysSupported, answerWithPasskey } from "./passkeys";
 import { refusalText } from "./refusal";
 
 /** Two-step sign-in with an authenticator app (TOTP) and its recovery codes. */
@@ -93,6 +100,7 @@ export function SecurityPanel() {
         </details>
       )}
       {message && <p className="error" role="status">{message}</p>}
+      <PasskeyList />
       <SessionsList />
       <h3>Your data</h3>
       <a className="button secondary" href="/export/my-data.json" download>Download my data (JSON)</a>
@@ -105,8 +113,26 @@ export function StepUpPrompt({ methods, onConfirmed, onCancel, why = "send this 
   methods: StepUpMethod[]; onConfirmed: () => void; onCancel: () => void; why?: string;
 }) {
   const [, verify] = useMutation(VerifyStepUpDocument);
-  const [method, setMethod] = useState<StepUpMethod>(methods[0] ?? "PIN");
+  const [, startPasskey] = useMutation(StartPasskeyStepUpDocument);
+  const [, verifyPasskey] = useMutation(VerifyStepUpWithPasskeyDocument);
+  const codeMethods = methods.filter((m) => m !== "PASSKEY");
+  const [method, setMethod] = useState<StepUpMethod>(codeMethods[0] ?? "PIN");
   const [error, setError] = useState<string | null>(null);
+
+  async function withPasskey() {
+    setError(null);
+    const started = (await startPasskey({})).data?.startPasskeyStepUp;
+    if (started?.__typename !== "PasskeyOptionsPayload" || !started.challengeId) return setError(refusalText(started));
+    let credential: string;
+    try {
+      credential = await answerWithPasskey(started.options);
+    } catch {
+      return setError("No passkey was used.");
+    }
+    const payload = (await verifyPasskey({ challengeId: started.challengeId, credential })).data?.verifyStepUpWithPasskey;
+    if (payload?.__typename === "StepUpPayload") onConfirmed();
+    else setError(refusalText(payload));
+  }
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -122,24 +148,74 @@ export function StepUpPrompt({ methods, onConfirmed, onCancel, why = "send this 
   return (
     <form className="step-up" onSubmit={submit} noValidate aria-label="Confirm it's you">
       <p><strong>Confirm it's you</strong> to {why}.</p>
-      {methods.length > 1 && (
+      {methods.includes("PASSKEY") && (
+        <button className="primary" type="button" onClick={() => void withPasskey()}>Use a passkey</button>
+      )}
+      {codeMethods.length > 1 && (
         <div className="field">
           <label htmlFor="step-up-method">With</label>
           <select id="step-up-method" value={method} onChange={(e) => setMethod(e.target.value as StepUpMethod)}>
-            {methods.map((m) => <option key={m} value={m}>{m === "PIN" ? "Transaction PIN" : "Authenticator code"}</option>)}
+            {codeMethods.map((m) => <option key={m} value={m}>{m === "PIN" ? "Transaction PIN" : "Authenticator code"}</option>)}
           </select>
         </div>
       )}
-      <div className="field">
-        <label htmlFor="step-up-code">{method === "PIN" ? "Transaction PIN" : "Authenticator code"}</label>
-        <input id="step-up-code" name="code" inputMode="numeric" type="password" autoComplete="one-time-code" />
-      </div>
+      {codeMethods.length > 0 && (
+        <div className="field">
+          <label htmlFor="step-up-code">{method === "PIN" ? "Transaction PIN" : "Authenticator code"}</label>
+          <input id="step-up-code" name="code" inputMode="numeric" type="password" autoComplete="one-time-code" />
+        </div>
+      )}
       {error && <p className="error" role="alert">{error}</p>}
       <div className="link-buttons">
-        <button className="primary" type="submit">Confirm</button>
+        {codeMethods.length > 0 && <button className={methods.includes("PASSKEY") ? "secondary" : "primary"} type="submit">Confirm</button>}
         <button className="link" type="button" onClick={onCancel}>Cancel</button>
       </div>
     </form>
+  );
+}
+
+/** The user's passkeys: add one (this device or a security key), remove one. */
+function PasskeyList() {
+  const [{ data }, reload] = useQuery({ query: PasskeysDocument, requestPolicy: "network-only" });
+  const [, start] = useMutation(StartPasskeyRegistrationDocument);
+  const [, finish] = useMutation(FinishPasskeyRegistrationDocument);
+  const [, remove] = useMutation(RemovePasskeyDocument);
+  const [message, setMessage] = useState<string | null>(null);
+
+  async function add() {
+    setMessage(null);
+    const started = (await start({})).data?.startPasskeyRegistration;
+    if (started?.__typename !== "PasskeyOptionsPayload") return setMessage(refusalText(started));
+    let credential: string;
+    try {
+      credential = await createPasskey(started.options);
+    } catch {
+      return setMessage("No passkey was made.");
+    }
+    const label = navigator.userAgent.includes("Mobile") ? "This phone" : "This computer";
+    const payload = (await finish({ credential, label })).data?.finishPasskeyRegistration;
+    setMessage(payload?.__typename === "PasskeyPayload" ? `Passkey added: ${payload.passkey.label}` : refusalText(payload));
+    reload({ requestPolicy: "network-only" });
+  }
+
+  const keys = data?.passkeys ?? [];
+  return (
+    <section aria-label="Passkeys">
+      <h3>Passkeys</h3>
+      <p className="muted">Sign in and confirm payments with your fingerprint, face or screen lock.</p>
+      <ul className="sessions" data-testid="passkeys">
+        {keys.map((k) => (
+          <li key={k.id}>
+            {k.label} <span className="muted">added {new Date(k.createdAt).toLocaleDateString()}</span>{" "}
+            <button className="link" onClick={async () => { await remove({ id: k.id }); reload({ requestPolicy: "network-only" }); }}>
+              Remove
+            </button>
+          </li>
+        ))}
+      </ul>
+      {passkeysSupported() && <button className="secondary" onClick={() => void add()}>Add a passkey</button>}
+      {message && <p role="status">{message}</p>}
+    </section>
   );
 }
 

@@ -13,6 +13,7 @@ from wallet.fx.rates import provider_from_config
 from wallet.fx.service import FxDesk, FxTerms
 from wallet.gateway.sandbox import SandboxGateway
 from wallet.kyc.identity import IdentityProvider, SandboxIdentityProvider
+from wallet.security.passkeys import RelyingParty
 from wallet.security.stepup import StepUpStore
 
 
@@ -44,6 +45,11 @@ class Services:
     fx: FxDesk
     step_up: StepUpStore
     identity: IdentityProvider = field(default_factory=SandboxIdentityProvider)
+
+    @property
+    def relying_party(self) -> RelyingParty:
+        s = self.settings
+        return RelyingParty(s.webauthn_rp_id, s.webauthn_rp_name, s.webauthn_origins)
 
     @classmethod
     def build(cls, settings: Settings, redis: Redis) -> Services:

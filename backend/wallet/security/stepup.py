@@ -48,16 +48,19 @@ class StepUpStore:
 
 
 async def methods_for(user_id: int) -> list[str]:
-    """The second factors the user has set up: PIN, TOTP (recovery codes with TOTP)."""
+    """The second factors the user has set up: PIN, TOTP (recovery codes with TOTP),
+    passkeys."""
     async with connection() as conn:
         row = await conn.fetchrow(
-            "SELECT u.pin_hash IS NOT NULL AS pin, t.confirmed_at IS NOT NULL AS totp "
+            "SELECT u.pin_hash IS NOT NULL AS pin, t.confirmed_at IS NOT NULL AS totp, "
+            "EXISTS (SELECT 1 FROM user_passkey p WHERE p.user_id = u.id) AS passkey "
             "FROM app_user u LEFT JOIN user_totp t ON t.user_id = u.id WHERE u.id = $1",
             user_id,
         )
     if row is None:
         return []
-    return [m for m, on in (("PIN", row["pin"]), ("TOTP", row["totp"])) if on]
+    found = (("PIN", row["pin"]), ("TOTP", row["totp"]), ("PASSKEY", row["passkey"]))
+    return [m for m, on in found if on]
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,6 +102,7 @@ class WalletUnavailable(UserError):
 class StepUpMethod(Enum):
     PIN = "PIN"
     TOTP = "TOTP"
+    PASSKEY = "PASSKEY"
 
 
 @strawberry.type(

@@ -44,6 +44,7 @@ from wallet.api.graphql.merchants import (
 )
 from wallet.api.graphql.notifications import NotificationMutation, NotificationQuery
 from wallet.api.graphql.operators import AuditQuery, OperatorMutation, OperatorQuery
+from wallet.api.graphql.passkeys import PasskeyMutation, PasskeyQuery
 from wallet.api.graphql.payments import PaymentMutation, PaymentQuery
 from wallet.api.graphql.requests import RequestMutation, RequestQuery, RequestSubscription
 from wallet.api.graphql.rewards import RewardsMutation, RewardsQuery
@@ -57,6 +58,7 @@ from wallet.api.graphql.wallets import WalletQuery, WalletSubscription
 
 @strawberry.type
 class Query(
+    PasskeyQuery,
     AmlQuery,
     FraudQuery,
     KycQuery,
@@ -89,6 +91,7 @@ class Query(
 
 @strawberry.type
 class Mutation(
+    PasskeyMutation,
     AmlMutation,
     FraudMutation,
     KycMutation,

@@ -217,6 +217,10 @@ class SecurityMutation:
         if user is None or token is None:
             return not_authenticated()
         services = info.context.services
+        if method is StepUpMethod.PASSKEY:
+            return validation_error(
+                "method", "USE_PASSKEY_FLOW", "Use startPasskeyStepUp and verifyStepUpWithPasskey"
+            )
         try:
             if method is StepUpMethod.PIN:
                 await services.rate_limiter.check(totp.ATTEMPTS, str(user.id))

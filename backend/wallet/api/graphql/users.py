@@ -91,7 +91,7 @@ LogInResult = Annotated[
 LogOutResult = Annotated[LogOutPayload | NotAuthenticated, strawberry.union("LogOutResult")]
 
 
-def _rate_limited(exc: ratelimit.RateLimited) -> RateLimited:
+def rate_limited(exc: ratelimit.RateLimited) -> RateLimited:
     return RateLimited(
         code=ErrorCode.RATE_LIMITED,
         retry_after_seconds=exc.retry_after_seconds,
@@ -99,7 +99,7 @@ def _rate_limited(exc: ratelimit.RateLimited) -> RateLimited:
     )
 
 
-async def _start_session(ctx: Context, user: User, transport: SessionTransport) -> AuthPayload:
+async def start_session(ctx: Context, user: User, transport: SessionTransport) -> AuthPayload:
     """Issue a fresh session token (never reuse one: no fixation) and deliver it."""
     old = ctx.session_token()
     if old:
@@ -150,7 +150,7 @@ class UserMutation:
                 )
             )
         except ratelimit.RateLimited as exc:
-            return _rate_limited(exc)
+            return rate_limited(exc)
         except user_errors.InvalidSignUp as exc:
             return ValidationError(
                 code=ErrorCode.VALIDATION_ERROR,
@@ -159,7 +159,7 @@ class UserMutation:
                     FieldError(field=p.field, code=p.code, message=p.message) for p in exc.problems
                 ],
             )
-        return await _start_session(ctx, user, input.session_transport)
+        return await start_session(ctx, user, input.session_transport)
 
     @strawberry.mutation
     async def log_in(self, info: Info, input: LogInInput) -> LogInResult:
@@ -171,13 +171,13 @@ class UserMutation:
             await limiter.check(limits.login_per_ip, ip)
             user = await service.authenticate(input.login, input.password)
         except ratelimit.RateLimited as exc:
-            return _rate_limited(exc)
+            return rate_limited(exc)
         except user_errors.InvalidCredentials as exc:
             await limiter.hit(limits.login_per_account, account)
             await limiter.hit(limits.login_per_ip, ip)
             return InvalidCredentials(code=ErrorCode.INVALID_CREDENTIALS, message=str(exc))
         await limiter.reset(limits.login_per_account, account)
-        return await _start_session(ctx, user, input.session_transport)
+        return await start_session(ctx, user, input.session_transport)
 
     @strawberry.mutation
     async def log_out(self, info: Info) -> LogOutResult:

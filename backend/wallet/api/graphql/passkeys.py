@@ -1,0 +1,221 @@
+"""GraphQL surface of passkeys: register, sign in with one, step up with one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import strawberry
+
+from wallet.api.graphql.context import Info
+from wallet.api.graphql.errors import (
+    ErrorCode,
+    InvalidCredentials,
+    NotAuthenticated,
+    RateLimited,
+    StepUpMethod,
+    ValidationError,
+    not_authenticated,
+    validation_error,
+)
+from wallet.api.graphql.security import StepUpPayload
+from wallet.api.graphql.users import AuthPayload, SessionTransport, rate_limited, start_session
+from wallet.auth import ratelimit
+from wallet.security import passkeys
+from wallet.users.service import get_user
+
+
+@strawberry.type(name="Passkey")
+class PasskeyType:
+    id: strawberry.ID
+    label: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+@strawberry.type
+class PasskeyOptionsPayload:
+    challenge_id: str | None = strawberry.field(
+        description="Send back with the answer (sign-in and step-up)."
+    )
+    options: str = strawberry.field(
+        description="JSON for PublicKeyCredential.parseCreationOptionsFromJSON or "
+        "parseRequestOptionsFromJSON."
+    )
+
+
+@strawberry.type
+class PasskeyPayload:
+    passkey: PasskeyType
+
+
+@strawberry.type
+class PasskeyRemovedPayload:
+    removed: bool
+
+
+PasskeyErrors = ValidationError | NotAuthenticated
+PasskeyRemovedResult = Annotated[
+    PasskeyRemovedPayload | PasskeyErrors, strawberry.union("PasskeyRemovedResult")
+]
+PasskeyOptionsResult = Annotated[
+    PasskeyOptionsPayload | PasskeyErrors, strawberry.union("PasskeyOptionsResult")
+]
+PasskeyResult = Annotated[PasskeyPayload | PasskeyErrors, strawberry.union("PasskeyResult")]
+PasskeyLogInResult = Annotated[
+    AuthPayload | InvalidCredentials | RateLimited | ValidationError,
+    strawberry.union("PasskeyLogInResult"),
+]
+PasskeyStepUpResult = Annotated[
+    StepUpPayload | PasskeyErrors, strawberry.union("PasskeyStepUpResult")
+]
+
+
+def _origin(info: Info) -> str | None:
+    request = info.context.request
+    return request.headers.get("origin") if request is not None else None
+
+
+def _refused(exc: passkeys.PasskeyError) -> ValidationError:
+    return validation_error("credential", "PASSKEY_REFUSED", str(exc))
+
+
+@strawberry.type
+class PasskeyQuery:
+    @strawberry.field(description="Your passkeys.")
+    async def passkeys(self, info: Info) -> list[PasskeyType] | None:
+        user = await info.context.viewer()
+        if user is None:
+            return None
+        return [
+            PasskeyType(
+                id=strawberry.ID(str(p.id)),
+                label=p.label,
+                created_at=p.created_at,
+                last_used_at=p.last_used_at,
+            )
+            for p in await passkeys.passkeys_of(user.id)
+        ]
+
+
+@strawberry.type
+class PasskeyMutation:
+    @strawberry.mutation(description="Begin adding a passkey to your account.")
+    async def start_passkey_registration(self, info: Info) -> PasskeyOptionsResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        services = info.context.services
+        options = await passkeys.registration_options(
+            services.redis, services.relying_party, user.id, user.username
+        )
+        return PasskeyOptionsPayload(challenge_id=None, options=options)
+
+    @strawberry.mutation(description="Finish adding a passkey with the browser's answer.")
+    async def finish_passkey_registration(
+        self, info: Info, credential: str, label: str = "Passkey"
+    ) -> PasskeyResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        services = info.context.services
+        try:
+            added = await passkeys.register(
+                services.redis, services.relying_party, user.id, credential, label, _origin(info)
+            )
+        except passkeys.PasskeyError as exc:
+            return _refused(exc)
+        return PasskeyPayload(
+            passkey=PasskeyType(
+                id=strawberry.ID(str(added.id)),
+                label=added.label,
+                created_at=added.created_at,
+                last_used_at=added.last_used_at,
+            )
+        )
+
+    @strawberry.mutation(description="Remove one of your passkeys.")
+    async def remove_passkey(self, info: Info, id: strawberry.ID) -> PasskeyRemovedResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        if not str(id).isdigit() or not await passkeys.remove(user.id, int(id)):
+            return validation_error("id", "NOT_FOUND", "No such passkey")
+        return PasskeyRemovedPayload(removed=True)
+
+    @strawberry.mutation(description="Begin signing in with a passkey (no username needed).")
+    async def start_passkey_log_in(self, info: Info) -> PasskeyOptionsResult:
+        services = info.context.services
+        challenge_id, options = await passkeys.authentication_options(
+            services.redis, services.relying_party
+        )
+        return PasskeyOptionsPayload(challenge_id=challenge_id, options=options)
+
+    @strawberry.mutation(description="Sign in with the browser's passkey answer.")
+    async def finish_passkey_log_in(
+        self,
+        info: Info,
+        challenge_id: str,
+        credential: str,
+        session_transport: SessionTransport = SessionTransport.COOKIE,
+    ) -> PasskeyLogInResult:
+        ctx = info.context
+        limiter, per_ip = ctx.services.rate_limiter, ctx.services.limits.login_per_ip
+        try:
+            await limiter.check(per_ip, ctx.client_ip())
+            user_id = await passkeys.authenticate(
+                ctx.services.redis,
+                ctx.services.relying_party,
+                challenge_id,
+                credential,
+                _origin(info),
+            )
+        except ratelimit.RateLimited as exc:
+            return rate_limited(exc)
+        except passkeys.PasskeyError as exc:
+            await limiter.hit(per_ip, ctx.client_ip())
+            return InvalidCredentials(code=ErrorCode.INVALID_CREDENTIALS, message=str(exc))
+        user = await get_user(user_id)
+        if user is None:
+            return InvalidCredentials(code=ErrorCode.INVALID_CREDENTIALS, message="No such user")
+        return await start_session(ctx, user, session_transport)
+
+    @strawberry.mutation(description="Begin confirming it is you with a passkey.")
+    async def start_passkey_step_up(self, info: Info) -> PasskeyOptionsResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        services = info.context.services
+        try:
+            challenge_id, options = await passkeys.authentication_options(
+                services.redis, services.relying_party, user.id
+            )
+        except passkeys.PasskeyError as exc:
+            return _refused(exc)
+        return PasskeyOptionsPayload(challenge_id=challenge_id, options=options)
+
+    @strawberry.mutation(description="Confirm it is you with the browser's passkey answer.")
+    async def verify_step_up_with_passkey(
+        self, info: Info, challenge_id: str, credential: str
+    ) -> PasskeyStepUpResult:
+        user = await info.context.viewer()
+        token = info.context.session_token()
+        if user is None or token is None:
+            return not_authenticated()
+        services = info.context.services
+        try:
+            await passkeys.authenticate(
+                services.redis,
+                services.relying_party,
+                challenge_id,
+                credential,
+                _origin(info),
+                expected_user=user.id,
+            )
+        except passkeys.PasskeyError as exc:
+            return _refused(exc)
+        await services.step_up.grant(token, StepUpMethod.PASSKEY.value)
+        return StepUpPayload(
+            method=StepUpMethod.PASSKEY,
+            valid_until=datetime.now(UTC) + timedelta(seconds=services.step_up.seconds),
+        )
