@@ -8,9 +8,8 @@ import { SavingsGoals } from "./SavingsGoals";
 import { SecurityPanel } from "./SecurityPanel";
 import { SplitGroups } from "./SplitGroups";
 import { BillsPanel } from "./Bills";
-import { MediatorQueue, MerchantDisputes } from "./Disputes";
-import { AmlCaseList, FraudReviewQueue } from "./Compliance";
-import { KycReviewQueue, VerificationPanel } from "./Verification";
+import { MerchantDisputes } from "./Disputes";
+
 import { MerchantDashboard } from "./MerchantDashboard";
 import { FundingForm } from "./FundingForms";
 
@@ -26,6 +25,7 @@ import {
   CurrenciesDocument,
   LogOutDocument,
   OpenCurrencyBalanceDocument,
+  OperatorRoleDocument,
   MyMerchantsDocument,
   TransactionUpdatedDocument,
   WalletBalancesDocument,
@@ -34,6 +34,10 @@ import {
 
 // Charts are big: load them when the Budget tab is opened.
 const Insights = lazy(() => import("./Insights"));
+// Only operators load the console, and everyone loads verification when they open it.
+const OperatorConsole = lazy(() => import("./OperatorConsole"));
+const VerificationPanel = lazy(() =>
+  import("./Verification").then((m) => ({ default: m.VerificationPanel })));
 
 const ACTIONS = [
   ["send", "Send"],
@@ -70,6 +74,8 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
   const [, logOut] = useMutation(LogOutDocument);
   const [action, setAction] = useState<Action>(payReference ? "pay" : "send");
   const [{ data: merchantData }] = useQuery({ query: MyMerchantsDocument });
+  const [{ data: operatorData }] = useQuery({ query: OperatorRoleDocument });
+  const operatorRole = operatorData?.operatorRole ?? null;
   const shop = merchantData?.myMerchants?.[0];
   const [transactionUpdates] = useSubscription({ query: TransactionUpdatedDocument });
 
@@ -183,10 +189,11 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
       {shop && <PointOfSale merchantId={shop.id} merchantName={shop.name} />}
       {shop && <MerchantDisputes merchantId={shop.id} />}
       {shop && shop.role === "OWNER" && <MerchantDashboard merchantId={shop.id} />}
-      <MediatorQueue />
-      <KycReviewQueue />
-      <FraudReviewQueue />
-      <AmlCaseList />
+      {operatorRole && (
+        <Suspense fallback={<p className="muted">Loading…</p>}>
+          <OperatorConsole role={operatorRole} />
+        </Suspense>
+      )}
       <NotificationsPanel refreshKey={changes} />
       <RequestsPanel refreshKey={changes} />
       <div className="tabs actions" role="tablist" aria-label="Move money">
@@ -200,7 +207,11 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
       {action === "pay" && <PayMerchant initialReference={payReference} />}
       {action === "convert" && <ConvertForm onConverted={refreshBalances} />}
       {action === "security" && <SecurityPanel />}
-      {action === "limits" && <VerificationPanel />}
+      {action === "limits" && (
+        <Suspense fallback={<p className="muted">Loading…</p>}>
+          <VerificationPanel />
+        </Suspense>
+      )}
       {action === "rewards" && <RewardsPanel refreshKey={changes} onRedeemed={refreshBalances} />}
       {action === "goals" && <SavingsGoals onMoneyMoved={refreshBalances} />}
       {action === "budget" && (

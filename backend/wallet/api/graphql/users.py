@@ -134,6 +134,15 @@ class UserQuery:
         user = await info.context.viewer()
         return UserType.from_domain(user) if user else None
 
+    @strawberry.field(
+        description="Your operator role (SUPPORT, COMPLIANCE, MEDIATOR, ADMIN), or null: "
+        "which console pages to show. Each operator field checks the role itself."
+    )
+    async def operator_role(self, info: Info) -> str | None:
+        user = await info.context.viewer()
+        role = None if user is None else await service.operator_role(user.id)
+        return None if role is None else role.upper()
+
 
 @strawberry.type
 class UserMutation:
