@@ -50,6 +50,7 @@ class Settings:
     login_window_seconds: int = 15 * 60
     signups_per_ip: int = 20
     signup_window_seconds: int = 60 * 60
+    money_mutations_per_minute: int = 300
     frontend_dist: Path = REPO_ROOT / "frontend" / "dist"
     db_pool_size: int = 10
     allowed_ws_origins: tuple[str, ...] = field(default_factory=tuple)
@@ -98,6 +99,7 @@ class Settings:
             login_window_seconds=_int("WALLET_LOGIN_WINDOW_SECONDS", 15 * 60),
             signups_per_ip=_int("WALLET_SIGNUPS_PER_IP", 20),
             signup_window_seconds=_int("WALLET_SIGNUP_WINDOW_SECONDS", 60 * 60),
+            money_mutations_per_minute=_int("WALLET_MONEY_MUTATIONS_PER_MINUTE", 300),
             frontend_dist=Path(
                 os.environ.get("WALLET_FRONTEND_DIST", str(REPO_ROOT / "frontend" / "dist"))
             ),

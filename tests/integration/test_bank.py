@@ -61,6 +61,8 @@ class Server:
             "REDIS_URL": settings.redis_url or "",
             "WALLET_DB_POOL_SIZE": "20",
             "WALLET_LOGIN_FAILURES_PER_IP": "100000",
+            # Each wallet makes hundreds of money commands a minute here.
+            "WALLET_MONEY_MUTATIONS_PER_MINUTE": "100000",
             # Step-up is proven once per session, at the start: let it last the run.
             "WALLET_STEP_UP_SECONDS": "3600",
             "PYTHONPATH": str(REPO / "backend"),

@@ -2,10 +2,13 @@
 operations are refused."""
 
 import json
+from dataclasses import replace
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, run_live_server
 from tests.factories import make_user
-from tests.graphql_client import ME, gql, token_for
+from tests.graphql_client import ME, gql, send, token_for
+from tests.ledger_helpers import wallet_cents
+from wallet.config import Settings
 
 LOG_OUT = "mutation { logOut { __typename } }"
 
@@ -49,3 +52,16 @@ async def test_many_aliases_and_batched_operations_are_refused(live_server: Live
         )
     assert answer.get("data") is None and "aliases" in answer["errors"][0]["message"].lower()
     assert batched.status_code == 400
+
+
+async def test_money_commands_are_rate_limited_per_user(settings: Settings) -> None:
+    alice, bob = await make_user(balance="10.00"), await make_user()
+    async with run_live_server(replace(settings, money_mutations_per_minute=3)) as live:
+        token = await token_for(live, alice)
+        answers = [await send(live, token, bob.username, "1.00") for _ in range(4)]
+        other = await token_for(live, bob)
+        bobs = await send(live, other, alice.username, "0.50")  # another user is not slowed
+    assert [a["__typename"] for a in answers] == ["SendMoneyPayload"] * 3 + ["RateLimited"]
+    assert answers[3]["code"] == "RATE_LIMITED"
+    assert bobs["__typename"] == "SendMoneyPayload"
+    assert await wallet_cents(alice.id) == 1_000 - 300 + 50

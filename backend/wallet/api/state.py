@@ -22,6 +22,7 @@ class Limits:
     login_per_account: Limit
     login_per_ip: Limit
     signup_per_ip: Limit
+    money_per_user: Limit
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limits:
@@ -31,6 +32,7 @@ class Limits:
             ),
             login_per_ip=Limit("login:ip", s.login_failures_per_ip, s.login_window_seconds),
             signup_per_ip=Limit("signup:ip", s.signups_per_ip, s.signup_window_seconds),
+            money_per_user=Limit("money:user", s.money_mutations_per_minute, 60),
         )
 
 

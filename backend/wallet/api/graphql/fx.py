@@ -11,6 +11,7 @@ import strawberry
 from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import not_authenticated
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
+from wallet.api.graphql.throttle import money_throttle
 from wallet.api.graphql.wallets import BalanceType
 from wallet.fx.service import ConversionReceipt, Quote, get_quote
 from wallet.money import Currency, Money
@@ -159,6 +160,8 @@ class FxMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
+        if throttled := await money_throttle(info, user.id):
+            return throttled
         try:
             receipt = await info.context.services.fx.convert(
                 user.id, str(input.quote_id), input.idempotency_key

@@ -23,6 +23,7 @@ from wallet.api.graphql.errors import (
     validation_error,
 )
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
+from wallet.api.graphql.throttle import money_throttle
 from wallet.merchants import checkout, emvco, protection, settlement, webhooks
 from wallet.merchants import service as merchants
 from wallet.money import Currency, Money, UnknownCurrency
@@ -421,6 +422,8 @@ class MerchantMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
+        if throttled := await money_throttle(info, user.id):
+            return throttled
         request_id = _reference_id(str(input.request_id))
         request = await checkout.get_request(request_id) if request_id else None
         if request is None:

@@ -19,6 +19,7 @@ from wallet.api.graphql.errors import (
 )
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
 from wallet.api.graphql.security import step_up_refusal
+from wallet.api.graphql.throttle import money_throttle
 from wallet.api.graphql.transactions import TransactionNode
 from wallet.gateway.base import InvalidPaymentDetails
 from wallet.money import Money
@@ -120,6 +121,8 @@ async def _fund(
     user = await info.context.viewer()
     if user is None:
         return not_authenticated()
+    if throttled := await money_throttle(info, user.id):
+        return throttled
     amount = parse_amount(input.amount, input.currency)
     if not isinstance(amount, Money):
         return amount

@@ -18,6 +18,7 @@ from wallet.api.graphql.errors import (
 )
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
 from wallet.api.graphql.security import large_amount_check
+from wallet.api.graphql.throttle import money_throttle
 from wallet.money import Currency, Money
 from wallet.realtime.channels import requests_channel
 from wallet.realtime.pubsub import listen
@@ -117,6 +118,8 @@ class RequestMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
+        if throttled := await money_throttle(info, user.id):
+            return throttled
         amount = parse_amount(input.amount, input.currency)
         if not isinstance(amount, Money):
             return amount
@@ -152,6 +155,8 @@ class RequestMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
+        if throttled := await money_throttle(info, user.id):
+            return throttled
         try:
             request_id = _request_id(input.request_id)
             existing = await requests.get_request(user.id, request_id)

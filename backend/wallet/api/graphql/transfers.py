@@ -13,6 +13,7 @@ from wallet.api.graphql.errors import (
 )
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
 from wallet.api.graphql.security import large_amount_check
+from wallet.api.graphql.throttle import money_throttle
 from wallet.money import Currency, Money
 from wallet.transfers.service import RiskCheck, SendMoney, TransferReceipt, send_money
 
@@ -88,6 +89,8 @@ class TransferMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
+        if throttled := await money_throttle(info, user.id):
+            return throttled
         amount = parse_amount(input.amount, input.currency)
         if not isinstance(amount, Money):
             return amount
