@@ -105,11 +105,18 @@ export function ActivityList({ refreshKey, onChange }: { refreshKey: number; onC
   );
 
   // First page again whenever the filter changes or a balance change arrives.
+  // Once more two seconds later: a load that crossed a burst of events (or failed under
+  // load) does not leave the list stale.
   useEffect(() => {
     generation.current += 1;
     setCursor(null);
     setHasMore(true);
     void load(null);
+    const again = setTimeout(() => {
+      generation.current += 1;
+      void load(null);
+    }, 2000);
+    return () => clearTimeout(again);
   }, [load, refreshKey]);
 
   // A card payment being confirmed (seconds): look again every few seconds too, so a live

@@ -2,6 +2,7 @@ import { useState, type FormEvent } from "react";
 import { useMutation } from "urql";
 
 import {
+  CompleteLogInDocument,
   FinishPasskeyLogInDocument,
   LogInDocument,
   SignUpDocument,
@@ -34,7 +35,19 @@ function LogInForm({ onDone }: { onDone: () => void }) {
   const [{ fetching }, logIn] = useMutation(LogInDocument);
   const [, startPasskey] = useMutation(StartPasskeyLogInDocument);
   const [, finishPasskey] = useMutation(FinishPasskeyLogInDocument);
+  const [, complete] = useMutation(CompleteLogInDocument);
   const [message, setMessage] = useState<string | null>(null);
+  const [ticket, setTicket] = useState<{ ticket: string; passkey: boolean } | null>(null);
+
+  async function secondStep(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    if (!ticket) return;
+    const code = String(new FormData(event.currentTarget).get("code")).replace(/\s/g, "");
+    const payload = (await complete({ ticket: ticket.ticket, code })).data?.completeLogIn;
+    if (payload?.__typename === "AuthPayload") return onDone();
+    setMessage(payload && "message" in payload ? payload.message : "Something went wrong.");
+    if (payload?.__typename === "InvalidCredentials" && payload.message.startsWith("Sign in again")) setTicket(null);
+  }
 
   async function withPasskey() {
     setMessage(null);
@@ -64,7 +77,28 @@ function LogInForm({ onDone }: { onDone: () => void }) {
     });
     const payload = result.data?.logIn;
     if (payload?.__typename === "AuthPayload") onDone();
-    else setMessage(payload && "message" in payload ? payload.message : "Something went wrong.");
+    else if (payload?.__typename === "SecondFactorRequired") {
+      setTicket({ ticket: payload.ticket, passkey: payload.methods.includes("PASSKEY") });
+    } else setMessage(payload && "message" in payload ? payload.message : "Something went wrong.");
+  }
+
+  if (ticket) {
+    return (
+      <form onSubmit={secondStep} noValidate aria-label="Second step">
+        <p>Open your authenticator app and enter the code for Wallet.</p>
+        <Field label="Authenticator code (or a recovery code)" name="code" autoComplete="one-time-code" />
+        <FormAlert message={message} />
+        <button className="primary" type="submit">Continue</button>
+        {ticket.passkey && passkeysSupported() && (
+          <button className="secondary" type="button" onClick={() => void withPasskey()}>
+            Use a passkey instead
+          </button>
+        )}
+        <button className="link" type="button" onClick={() => { setTicket(null); setMessage(null); }}>
+          Back
+        </button>
+      </form>
+    );
   }
 
   return (

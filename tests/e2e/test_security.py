@@ -6,7 +6,14 @@ import pyotp
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.e2e.conftest import WebApp, available, logged_in_phone, registered_user, screenshot
+from tests.e2e.conftest import (
+    PASSWORD,
+    WebApp,
+    available,
+    logged_in_phone,
+    registered_user,
+    screenshot,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -23,6 +30,9 @@ async def test_enrol_totp_and_step_up_on_a_large_send(browser: Browser, web_app:
     await page.get_by_role("button", name="Turn on").click()
     await expect(page.get_by_test_id("totp-status")).to_have_text("on")
     await expect(page.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
+    recovery = (
+        await page.get_by_test_id("recovery-codes").locator("li").first.inner_text()
+    ).strip()
     sessions = page.get_by_label("Sessions")
     await expect(sessions).to_contain_text("Chrome on Linux (this device)")
     await screenshot(page, "90-totp-enrolled")
@@ -40,4 +50,17 @@ async def test_enrol_totp_and_step_up_on_a_large_send(browser: Browser, web_app:
     sent = page.get_by_role("region", name="Send money").get_by_role("status")
     await expect(sent).to_have_text(f"Sent $600.00 to @{friend}")
     await expect(available(page)).to_have_text("$400.00")
+
+    # Signing in again now takes a second step (a recovery code here: the current TOTP
+    # step is used up).
+    username = (await page.get_by_role("heading", level=1).inner_text()).removeprefix("Hi, ")
+    await page.get_by_role("button", name="Log out").click()
+    await page.get_by_label("Email, phone or username").fill(username)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    second = page.get_by_role("form", name="Second step")
+    await second.get_by_label("Authenticator code (or a recovery code)").fill(recovery)
+    await screenshot(page, "92-second-step")
+    await second.get_by_role("button", name="Continue").click()
+    await expect(page.get_by_role("heading", name=f"Hi, {username}")).to_be_visible()
     await page.context.close()

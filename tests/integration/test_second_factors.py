@@ -7,8 +7,9 @@ from typing import Any
 import pyotp
 
 from tests.conftest import LiveServer
-from tests.factories import make_user
+from tests.factories import PASSWORD, make_user
 from tests.graphql_client import call, send, token_for
+from tests.integration.test_devices_sessions import CHROME, FIREFOX, log_in
 from tests.ledger_helpers import wallet_cents
 from wallet.db.engine import connection
 
@@ -123,3 +124,52 @@ async def test_a_large_send_needs_a_fresh_second_factor_then_the_retry_goes_thro
     assert (await big_send(live_server, other, friend.username, "550.00", "k-3"))[
         "__typename"
     ] == "StepUpRequired"
+
+
+LOG_IN_TWO_STEP = """mutation($input: LogInInput!) { logIn(input: $input) { __typename
+  ... on AuthPayload { token } ... on SecondFactorRequired { code ticket methods } } }"""
+COMPLETE = """mutation($t: String!, $c: String!) { completeLogIn(ticket: $t, code: $c) {
+  __typename ... on AuthPayload { token } ... on UserError { code message } } }"""
+
+
+async def test_with_totp_on_signing_in_takes_a_code_and_the_ticket_works_once(
+    live_server: LiveServer,
+) -> None:
+    user, _, totp, codes = await enrolled(live_server)
+    login = {"input": {"login": user.username, "password": PASSWORD, "sessionTransport": "BEARER"}}
+    asked = await call(live_server, "", LOG_IN_TWO_STEP, login)
+    assert (asked["__typename"], asked["code"], asked["methods"]) == (
+        "SecondFactorRequired",
+        "SECOND_FACTOR_REQUIRED",
+        ["TOTP"],
+    )
+    wrong = await call(live_server, "", COMPLETE, {"t": asked["ticket"], "c": "000000"})
+    assert wrong["__typename"] == "InvalidCredentials"
+    done = await call(
+        live_server, "", COMPLETE, {"t": asked["ticket"], "c": totp.at(time.time() + 30)}
+    )
+    assert done["__typename"] == "AuthPayload" and done["token"]
+    again = await call(live_server, "", COMPLETE, {"t": asked["ticket"], "c": codes[1]})
+    assert again["__typename"] == "InvalidCredentials"  # the ticket is spent
+    second = await call(live_server, "", LOG_IN_TWO_STEP, login)
+    with_recovery = await call(live_server, "", COMPLETE, {"t": second["ticket"], "c": codes[2]})
+    assert with_recovery["__typename"] == "AuthPayload"
+    me = await call(live_server, with_recovery["token"], "{ me { username } }")
+    assert me["username"] == user.username
+
+
+async def test_on_a_new_device_any_send_needs_a_second_factor(live_server: LiveServer) -> None:
+    alice, bob = await make_user(balance="20.00"), await make_user()
+    usual = await log_in(live_server, alice.username, CHROME)
+    assert (await send(live_server, usual, bob.username, "1.00"))["__typename"] == (
+        "SendMoneyPayload"
+    )
+    stranger = await log_in(live_server, alice.username, FIREFOX)
+    asked = await send(live_server, stranger, bob.username, "1.00")
+    assert asked["code"] == "STEP_UP_REQUIRED"
+    assert await wallet_cents(alice.id) == 1_900
+    await call(live_server, stranger, SET_PIN, {"pin": "2580"})
+    await call(live_server, stranger, STEP_UP, {"m": "PIN", "c": "2580"})
+    assert (await send(live_server, stranger, bob.username, "1.00"))["__typename"] == (
+        "SendMoneyPayload"
+    )

@@ -20,6 +20,8 @@ class Session:
     user_id: int
     created_at: float
     expires_at: float
+    # Started on a device the user had not used before: money leaving needs step-up.
+    new_device: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +57,9 @@ class SessionStore:
         self._idle = idle_seconds
         self._absolute = absolute_seconds
 
-    async def create(self, user_id: int, *, device: str = "", ip: str = "") -> str:
+    async def create(
+        self, user_id: int, *, device: str = "", ip: str = "", new_device: bool = False
+    ) -> str:
         """Start a session; return the token (shown to the client once, never stored)."""
         token = secrets.token_urlsafe(32)
         now = time.time()
@@ -69,6 +73,7 @@ class SessionStore:
                     "last_seen": now,
                     "device": device[:80],
                     "ip": ip[:64],
+                    "new_device": int(new_device),
                 },
             )
             pipe.expire(_key(token), min(self._idle, self._absolute))
@@ -116,7 +121,10 @@ class SessionStore:
         if not data:
             return None
         session = Session(
-            int(data[b"user_id"]), float(data[b"created_at"]), float(data[b"expires_at"])
+            int(data[b"user_id"]),
+            float(data[b"created_at"]),
+            float(data[b"expires_at"]),
+            new_device=data.get(b"new_device") == b"1",
         )
         remaining = session.expires_at - time.time()
         if remaining <= 0:

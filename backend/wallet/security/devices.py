@@ -60,7 +60,8 @@ class Device:
 async def record_sign_in(
     user_id: int, user_agent: str, device_key: str | None, ip: str | None
 ) -> bool:
-    """Note the sign-in; True when the device is new (and the user is alerted)."""
+    """Note the sign-in; True when the device is new and not the account's first (the
+    user is alerted, and the session must prove a second factor before money leaves)."""
     label = device_label(user_agent, device_key)
     async with transaction() as conn:
         row = await conn.fetchrow(
@@ -76,15 +77,15 @@ async def record_sign_in(
         known_before = await conn.fetchval(
             "SELECT count(*) > 1 FROM user_device WHERE user_id = $1", user_id
         )
-        new = bool(row["inserted"])
         # The very first device is where the account was made: no alert for that one.
-        if new and known_before:
+        unfamiliar = bool(row["inserted"]) and bool(known_before)
+        if unfamiliar:
             await emit(
                 conn,
                 Topic.DEVICE_NEW,
                 {"user_id": user_id, "device_id": int(row["id"]), "label": label, "ip": ip},
             )
-        return new
+        return unfamiliar
 
 
 async def devices_of(user_id: int) -> list[Device]:

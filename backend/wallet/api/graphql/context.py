@@ -17,6 +17,7 @@ from strawberry.litestar import BaseContext
 
 from wallet.api.graphql.errors import ErrorCode, PublicError
 from wallet.api.state import Services
+from wallet.auth.sessions import Session
 from wallet.fraud.engine import RiskContext, parse_geo
 from wallet.merchants import service as merchants
 from wallet.merchants.errors import MerchantNotFound
@@ -31,6 +32,7 @@ class Context(BaseContext, kw_only=True):
     services: Services
     connection_params: dict[str, Any] | None = None
     viewer_cache: User | None = None
+    viewer_session: Session | None = None
     viewer_loaded: bool = False
     loaders: dict[str, DataLoader[Any, Any]] = msgspec.field(default_factory=dict)
 
@@ -78,6 +80,7 @@ class Context(BaseContext, kw_only=True):
             if token and token.startswith(merchants.KEY_PREFIX):
                 token = None  # a merchant key is not a user session
             session = await self.services.sessions.resolve(token) if token else None
+            self.viewer_session = session
             self.viewer_cache = await get_user(session.user_id) if session else None
             self.viewer_loaded = True
         return self.viewer_cache

@@ -24,6 +24,7 @@ class ErrorCode(Enum):
     RATES_UNAVAILABLE = "RATES_UNAVAILABLE"
     STEP_UP_REQUIRED = "STEP_UP_REQUIRED"
     PAYMENT_BLOCKED = "PAYMENT_BLOCKED"
+    SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED"
 
 
 @strawberry.interface(description="Every typed error has a machine code and a human message.")
@@ -110,6 +111,15 @@ class StepUpMethod(Enum):
     "same request with the same idempotency key."
 )
 class StepUpRequired(UserError):
+    methods: list[StepUpMethod]
+
+
+@strawberry.type(
+    description="The password was right; now prove the second factor: completeLogIn with "
+    "this ticket and an authenticator (or recovery) code, or sign in with a passkey."
+)
+class SecondFactorRequired(UserError):
+    ticket: str
     methods: list[StepUpMethod]
 
 

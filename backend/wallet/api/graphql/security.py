@@ -254,9 +254,13 @@ async def step_up_refusal(info: Info, user_id: int, action: str, why: str) -> St
 async def large_amount_check(info: Info) -> stepup.LargeAmountCheck:
     """Whether this session may move a large amount without proving a factor again."""
     services = info.context.services
+    await info.context.viewer()
+    session = info.context.viewer_session
+    new_device = session is not None and session.new_device
     return stepup.LargeAmountCheck(
         stepped_up=await services.step_up.fresh(info.context.session_token()),
-        above_usd_minor=services.settings.step_up_send_above_usd * 100,
+        # On a device the user never used before, any amount leaving needs it.
+        above_usd_minor=0 if new_device else services.settings.step_up_send_above_usd * 100,
         rates=await services.fx.provider.snapshot(),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from enum import Enum
 from typing import Annotated
@@ -15,11 +16,13 @@ from wallet.api.graphql.errors import (
     InvalidCredentials,
     NotAuthenticated,
     RateLimited,
+    SecondFactorRequired,
+    StepUpMethod,
     ValidationError,
     not_authenticated,
 )
 from wallet.auth import ratelimit
-from wallet.security import devices
+from wallet.security import devices, passkeys, totp
 from wallet.users import errors as user_errors
 from wallet.users import service
 from wallet.users.models import SignUpRequest, User
@@ -86,8 +89,13 @@ SignUpResult = Annotated[
     AuthPayload | ValidationError | RateLimited, strawberry.union("SignUpResult")
 ]
 LogInResult = Annotated[
-    AuthPayload | InvalidCredentials | RateLimited, strawberry.union("LogInResult")
+    AuthPayload | SecondFactorRequired | InvalidCredentials | RateLimited,
+    strawberry.union("LogInResult"),
 ]
+CompleteLogInResult = Annotated[
+    AuthPayload | InvalidCredentials | RateLimited, strawberry.union("CompleteLogInResult")
+]
+LOGIN_TICKET_SECONDS = 300
 LogOutResult = Annotated[LogOutPayload | NotAuthenticated, strawberry.union("LogOutResult")]
 
 
@@ -107,9 +115,12 @@ async def start_session(ctx: Context, user: User, transport: SessionTransport) -
     conn = ctx.request or ctx.websocket
     agent = conn.headers.get("user-agent", "") if conn is not None else ""
     key = conn.headers.get("x-device-key") if conn is not None else None
-    await devices.record_sign_in(user.id, agent, key, ctx.client_ip())
+    unfamiliar = await devices.record_sign_in(user.id, agent, key, ctx.client_ip())
     token = await ctx.services.sessions.create(
-        user.id, device=devices.device_label(agent, key), ip=ctx.client_ip()
+        user.id,
+        device=devices.device_label(agent, key),
+        ip=ctx.client_ip(),
+        new_device=unfamiliar,
     )
     if transport is SessionTransport.BEARER:
         return AuthPayload(user=UserType.from_domain(user), token=token)
@@ -186,7 +197,52 @@ class UserMutation:
             await limiter.hit(limits.login_per_ip, ip)
             return InvalidCredentials(code=ErrorCode.INVALID_CREDENTIALS, message=str(exc))
         await limiter.reset(limits.login_per_account, account)
+        if await totp.is_enrolled(user.id):
+            # Two-step sign-in: the session starts only after the second factor.
+            ticket = secrets.token_urlsafe(32)
+            await ctx.services.redis.set(
+                f"login_ticket:{ticket}",
+                f"{user.id}:{input.session_transport.value}",
+                ex=LOGIN_TICKET_SECONDS,
+            )
+            methods = [StepUpMethod.TOTP]
+            if await passkeys.passkeys_of(user.id):
+                methods.append(StepUpMethod.PASSKEY)
+            return SecondFactorRequired(
+                code=ErrorCode.SECOND_FACTOR_REQUIRED,
+                message="Enter the code from your authenticator app",
+                ticket=ticket,
+                methods=methods,
+            )
         return await start_session(ctx, user, input.session_transport)
+
+    @strawberry.mutation(
+        description="Second step of signing in: the ticket from logIn and a current "
+        "authenticator code or an unused recovery code."
+    )
+    async def complete_log_in(self, info: Info, ticket: str, code: str) -> CompleteLogInResult:
+        ctx = info.context
+        stored = await ctx.services.redis.get(f"login_ticket:{ticket}") if ticket else None
+        if stored is None:
+            return InvalidCredentials(
+                code=ErrorCode.INVALID_CREDENTIALS, message="Sign in again: that took too long"
+            )
+        user_id, _, transport = stored.decode().partition(":")
+        try:
+            await totp.verify(int(user_id), code, ctx.services.rate_limiter)
+        except ratelimit.RateLimited as exc:
+            return rate_limited(exc)
+        except totp.WrongCode as exc:
+            return InvalidCredentials(code=ErrorCode.INVALID_CREDENTIALS, message=str(exc))
+        # Taken once: a second completion with the same ticket finds nothing.
+        if not await ctx.services.redis.delete(f"login_ticket:{ticket}"):
+            return InvalidCredentials(
+                code=ErrorCode.INVALID_CREDENTIALS, message="Sign in again: that took too long"
+            )
+        user = await service.get_user(int(user_id))
+        if user is None:
+            return InvalidCredentials(code=ErrorCode.INVALID_CREDENTIALS, message="No such user")
+        return await start_session(ctx, user, SessionTransport(transport))
 
     @strawberry.mutation
     async def log_out(self, info: Info) -> LogOutResult:
