@@ -14,10 +14,9 @@ from wallet.api.graphql.errors import (
     NotAuthenticated,
     NotFound,
     ValidationError,
-    not_authenticated,
     validation_error,
 )
-from wallet.api.graphql.operators import COMPLIANCE_ROLES, operator_in
+from wallet.api.graphql.operators import COMPLIANCE_ROLES, operator_in, operator_or_refusal
 from wallet.fraud import service as fraud
 
 
@@ -106,12 +105,7 @@ BlocklistResult = Annotated[BlocklistPayload | OperatorErrors, strawberry.union(
 
 
 async def _compliance(info: Info) -> int | Forbidden | NotAuthenticated:
-    if await info.context.viewer() is None:
-        return not_authenticated()
-    operator_id = await operator_in(info, COMPLIANCE_ROLES)
-    if operator_id is None:
-        return Forbidden(code=ErrorCode.FORBIDDEN, message="Compliance only")
-    return operator_id
+    return await operator_or_refusal(info, COMPLIANCE_ROLES, "Compliance only")
 
 
 @strawberry.type

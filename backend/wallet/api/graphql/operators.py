@@ -88,6 +88,18 @@ async def operator_in(info: Info, roles: tuple[str, ...]) -> int | None:
     return user.id
 
 
+async def operator_or_refusal(
+    info: Info, roles: tuple[str, ...], message: str
+) -> int | Forbidden | NotAuthenticated:
+    """For operator mutations: the operator's id, or the typed refusal to return."""
+    if await info.context.viewer() is None:
+        return not_authenticated()
+    operator_id = await operator_in(info, roles)
+    if operator_id is None:
+        return Forbidden(code=ErrorCode.FORBIDDEN, message=message)
+    return operator_id
+
+
 async def _is_operator(info: Info) -> bool:
     return await operator_in(info, LEDGER_READERS) is not None
 
