@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -142,28 +143,30 @@ class AmlMutation:
         "withdrawing); the reason is for operators only."
     )
     async def freeze_wallet(self, info: Info, case_id: strawberry.ID, reason: str) -> AmlCaseResult:
-        operator = await _compliance(info)
-        if not isinstance(operator, int):
-            return operator
-        case = await aml.get_case(_id(case_id))
-        if case is None:
-            return NotFound(code=ErrorCode.NOT_FOUND, message="No such case")
-        try:
-            await aml.freeze(case.user_id, reason)
-        except aml.CaseError as exc:
-            return validation_error("reason", "INVALID", str(exc))
-        return await _case_payload(case.id)
+        return await _on_subject(
+            info, case_id, lambda user_id: aml.freeze(user_id, reason), ("reason", "INVALID")
+        )
 
     @strawberry.mutation(description="Compliance: lift the freeze of a case's subject.")
     async def unfreeze_wallet(self, info: Info, case_id: strawberry.ID) -> AmlCaseResult:
-        operator = await _compliance(info)
-        if not isinstance(operator, int):
-            return operator
-        case = await aml.get_case(_id(case_id))
-        if case is None:
-            return NotFound(code=ErrorCode.NOT_FOUND, message="No such case")
-        try:
-            await aml.unfreeze(case.user_id)
-        except aml.CaseError as exc:
-            return validation_error("caseId", "NOT_FROZEN", str(exc))
-        return await _case_payload(case.id)
+        return await _on_subject(info, case_id, aml.unfreeze, ("caseId", "NOT_FROZEN"))
+
+
+async def _on_subject(
+    info: Info,
+    case_id: strawberry.ID,
+    action: Callable[[int], Awaitable[None]],
+    refusal: tuple[str, str],
+) -> AmlCaseResult:
+    """Apply `action` to the wallet of the case's subject (compliance only)."""
+    operator = await _compliance(info)
+    if not isinstance(operator, int):
+        return operator
+    case = await aml.get_case(_id(case_id))
+    if case is None:
+        return NotFound(code=ErrorCode.NOT_FOUND, message="No such case")
+    try:
+        await action(case.user_id)
+    except aml.CaseError as exc:
+        return validation_error(*refusal, str(exc))
+    return await _case_payload(case.id)

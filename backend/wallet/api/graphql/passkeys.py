@@ -32,6 +32,15 @@ class PasskeyType:
     created_at: datetime
     last_used_at: datetime | None
 
+    @classmethod
+    def from_domain(cls, p: passkeys.Passkey) -> PasskeyType:
+        return cls(
+            id=strawberry.ID(str(p.id)),
+            label=p.label,
+            created_at=p.created_at,
+            last_used_at=p.last_used_at,
+        )
+
 
 @strawberry.type
 class PasskeyOptionsPayload:
@@ -87,15 +96,7 @@ class PasskeyQuery:
         user = await info.context.viewer()
         if user is None:
             return None
-        return [
-            PasskeyType(
-                id=strawberry.ID(str(p.id)),
-                label=p.label,
-                created_at=p.created_at,
-                last_used_at=p.last_used_at,
-            )
-            for p in await passkeys.passkeys_of(user.id)
-        ]
+        return [PasskeyType.from_domain(p) for p in await passkeys.passkeys_of(user.id)]
 
 
 @strawberry.type
@@ -125,14 +126,7 @@ class PasskeyMutation:
             )
         except passkeys.PasskeyError as exc:
             return _refused(exc)
-        return PasskeyPayload(
-            passkey=PasskeyType(
-                id=strawberry.ID(str(added.id)),
-                label=added.label,
-                created_at=added.created_at,
-                last_used_at=added.last_used_at,
-            )
-        )
+        return PasskeyPayload(passkey=PasskeyType.from_domain(added))
 
     @strawberry.mutation(description="Remove one of your passkeys.")
     async def remove_passkey(self, info: Info, id: strawberry.ID) -> PasskeyRemovedResult:
