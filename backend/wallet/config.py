@@ -72,7 +72,14 @@ class Settings:
     pii_keys: str | None = None
     step_up_seconds: int = 300
     step_up_send_above_usd: int = 500
-    step_up_actions: tuple[str, ...] = ("withdraw", "add_payment_method")
+    step_up_actions: tuple[str, ...] = (
+        "withdraw",
+        "add_payment_method",
+        "change_password",
+        "change_email",
+        "change_phone",
+        "change_pin",
+    )
     webauthn_rp_id: str = "localhost"
     webauthn_rp_name: str = "Wallet"
     webauthn_origins: tuple[str, ...] = ()
@@ -128,7 +135,7 @@ class Settings:
             step_up_actions=tuple(
                 a.strip()
                 for a in os.environ.get(
-                    "WALLET_STEP_UP_ACTIONS", "withdraw,add_payment_method"
+                    "WALLET_STEP_UP_ACTIONS", ",".join(Settings.step_up_actions)
                 ).split(",")
                 if a.strip()
             ),

@@ -124,6 +124,9 @@ def test_redaction_keeps_what_is_useful() -> None:
             "recipient": "@bob",
             "recoveryCode": "ab-cd",
             "totpCode": "123456",
+            "email": "a@example.com",
+            "phone": "+14155550100",
+            "newContact": "b@example.com",
         }
     }
     assert json.loads(json.dumps(audit.redact(details))) == {
@@ -137,5 +140,9 @@ def test_redaction_keeps_what_is_useful() -> None:
             "recipient": "@bob",
             "recoveryCode": "[redacted]",
             "totpCode": "[redacted]",
+            # Erasure must be able to remove them, and the log is never edited.
+            "email": "[redacted]",
+            "phone": "[redacted]",
+            "newContact": "[redacted]",
         }
     }

@@ -168,7 +168,9 @@ async def test_on_a_new_device_any_send_needs_a_second_factor(live_server: LiveS
     asked = await send(live_server, stranger, bob.username, "1.00")
     assert asked["code"] == "STEP_UP_REQUIRED"
     assert await wallet_cents(alice.id) == 1_900
-    await call(live_server, stranger, SET_PIN, {"pin": "2580"})
+    refused = await call(live_server, stranger, SET_PIN, {"pin": "2580"})
+    assert refused["__typename"] == "ValidationError"  # it cannot make its own factor
+    await call(live_server, usual, SET_PIN, {"pin": "2580"})
     await call(live_server, stranger, STEP_UP, {"m": "PIN", "c": "2580"})
     assert (await send(live_server, stranger, bob.username, "1.00"))["__typename"] == (
         "SendMoneyPayload"

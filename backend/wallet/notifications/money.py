@@ -29,6 +29,8 @@ class Notice:
     dedupe_key: str
     transaction_id: int | None = None
     request_id: int | None = None
+    # Another address to email as well (the old one, when the email on file changed).
+    email_also: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +109,11 @@ async def deliver_notices(notices: list[Notice], email: EmailProvider) -> int:
         if inserted is None:
             continue
         fresh += 1
-        try:
-            await email.send(EmailMessage(to=address, subject=n.title, body=n.body))
-        except EmailRejected as exc:
-            log.warning("notification.email_rejected", user_id=n.user_id, reason=exc.reason)
+        for to in dict.fromkeys(a for a in (address, n.email_also) if a):
+            try:
+                await email.send(EmailMessage(to=to, subject=n.title, body=n.body))
+            except EmailRejected as exc:
+                log.warning("notification.email_rejected", user_id=n.user_id, reason=exc.reason)
     return fresh
 
 
@@ -237,6 +240,7 @@ async def deliver_notice(event_id: int, *, email: EmailProvider) -> int:
         payload["body"],
         payload["dedupe_key"],
         transaction_id=payload.get("transaction_id"),
+        email_also=payload.get("email_also"),
     )
     return await deliver_notices([notice], email)
 

@@ -20,7 +20,16 @@ SEAL_LOCK = 0x5EA1  # advisory lock key of the sealer
 GENESIS = b"\x00" * 32
 _SECRET_WORDS = ("password", "pin", "code", "cvc", "cardnumber", "secret", "token", "key")
 # Personal data and files: the log is immutable, so it must not hold what erasure removes.
-_PERSONAL_WORDS = ("legalname", "dateofbirth", "address", "documentnumber", "base64")
+_PERSONAL_WORDS = (
+    "legalname",
+    "dateofbirth",
+    "address",
+    "documentnumber",
+    "base64",
+    "email",
+    "phone",
+    "contact",
+)
 
 
 def redact(value: Any, key: str = "") -> Any:

@@ -2,6 +2,9 @@
 
 Codes live in Redis (hashed, 10 minutes, 5 attempts); sends are limited per hour.
 Verifying a contact claims any money sent to it before you had a wallet.
+
+The same code proves a new email or phone (`target`): the contact on file changes only
+when the code sent to the new one comes back, and the old one is told.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import secrets
 from dataclasses import dataclass
 from enum import Enum
 
+import asyncpg
 from redis.asyncio import Redis
 
-from wallet.db.engine import transaction
+from wallet.db.engine import Connection, transaction
 from wallet.notifications.email import EmailMessage, EmailProvider
 from wallet.notifications.sms import SmsProvider
+from wallet.outbox.service import Topic, emit
 from wallet.transfers.unclaimed import claim_for
 from wallet.users.models import User
 
@@ -45,6 +50,12 @@ class WrongCode(VerificationError):
         super().__init__("That code is not right, or it has expired")
 
 
+class ContactTaken(VerificationError):
+    def __init__(self, channel: ContactChannel) -> None:
+        super().__init__(f"That {channel.value} belongs to another account")
+        self.channel = channel
+
+
 @dataclass(frozen=True, slots=True)
 class Verified:
     contact: str
@@ -60,9 +71,16 @@ def _digest(code: str) -> str:
 
 
 async def send_code(
-    redis: Redis, user: User, channel: ContactChannel, *, email: EmailProvider, sms: SmsProvider
+    redis: Redis,
+    user: User,
+    channel: ContactChannel,
+    *,
+    email: EmailProvider,
+    sms: SmsProvider,
+    target: str | None = None,
 ) -> str:
-    """Send a fresh code to the user's email or phone; return where it went."""
+    """Send a fresh code to the user's email or phone, or to `target` (a normalised new
+    email or phone that replaces it once confirmed); return where it went."""
     sends_key = f"{_key(user.id, channel)}:sends"
     sends = await redis.incr(sends_key)
     if sends == 1:
@@ -70,14 +88,23 @@ async def send_code(
     if sends > MAX_SENDS_PER_HOUR:
         raise TooManyCodes(max(int(await redis.ttl(sends_key)), 1))
     code = f"{secrets.randbelow(1_000_000):06d}"
-    await redis.hset(_key(user.id, channel), mapping={"digest": _digest(code), "attempts": 0})
-    await redis.expire(_key(user.id, channel), CODE_TTL_SECONDS)
+    pending = {"digest": _digest(code), "attempts": 0}
+    if target is not None:
+        pending["target"] = target
+    async with redis.pipeline(transaction=True) as pipe:
+        # A new code replaces the last one, and whatever change it was for.
+        pipe.delete(_key(user.id, channel))
+        pipe.hset(_key(user.id, channel), mapping=pending)
+        pipe.expire(_key(user.id, channel), CODE_TTL_SECONDS)
+        await pipe.execute()
     text = f"Your Wallet verification code is {code}. It expires in 10 minutes."
     if channel is ContactChannel.EMAIL:
-        await email.send(EmailMessage(user.email, "Your verification code", text))
-        return user.email
-    await sms.send(user.phone, text)
-    return user.phone
+        address = target or user.email
+        await email.send(EmailMessage(address, "Your verification code", text))
+        return address
+    number = target or user.phone
+    await sms.send(number, text)
+    return number
 
 
 async def confirm_code(redis: Redis, user: User, channel: ContactChannel, code: str) -> Verified:
@@ -93,12 +120,48 @@ async def confirm_code(redis: Redis, user: User, channel: ContactChannel, code: 
     if not hmac.compare_digest(stored[b"digest"].decode(), _digest(code.strip())):
         raise WrongCode()
     await redis.delete(key)
-    contact = user.email.lower() if channel is ContactChannel.EMAIL else user.phone
-    column = "email_verified_at" if channel is ContactChannel.EMAIL else "phone_verified_at"
+    target = stored.get(b"target")
     async with transaction() as conn:
-        await conn.execute(
-            f"UPDATE app_user SET {column} = coalesce({column}, now()) WHERE id = $1",  # noqa: S608
-            user.id,
-        )
+        if target is not None:
+            contact = target.decode()
+            await _switch_contact(conn, user, channel, contact)
+        else:
+            contact = user.email.lower() if channel is ContactChannel.EMAIL else user.phone
+            column = f"{channel.value}_verified_at"
+            await conn.execute(
+                f"UPDATE app_user SET {column} = coalesce({column}, now()) WHERE id = $1",  # noqa: S608
+                user.id,
+            )
         claimed = await claim_for(conn, user.id, contact)
     return Verified(contact, claimed)
+
+
+async def _switch_contact(
+    conn: Connection, user: User, channel: ContactChannel, contact: str
+) -> None:
+    """Put the proven `contact` on file (verified) and tell the old address."""
+    column = channel.value
+    try:
+        await conn.execute(
+            f"UPDATE app_user SET {column} = $2, {column}_verified_at = now() "  # noqa: S608
+            "WHERE id = $1",
+            user.id,
+            contact,
+        )
+    except asyncpg.UniqueViolationError:
+        raise ContactTaken(channel) from None
+    old = user.email if channel is ContactChannel.EMAIL else user.phone
+    await emit(
+        conn,
+        Topic.NOTICE,
+        {
+            "user_id": user.id,
+            "kind": f"{column}_changed",
+            "title": f"Your {column} was changed",
+            "body": f"The {column} on your wallet changed from {old} to {contact}. "
+            "If you did not do this, contact us at once.",
+            "dedupe_key": f"{column}_changed:{user.id}:{contact}:{secrets.token_hex(4)}",
+            # The old email hears of it too: whoever took over cannot silence that.
+            "email_also": user.email if channel is ContactChannel.EMAIL else None,
+        },
+    )

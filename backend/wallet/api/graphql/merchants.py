@@ -256,16 +256,6 @@ class MerchantBalanceType:
     paying_out: str
 
 
-@strawberry.type
-class PinPayload:
-    ok: bool
-
-
-PinResult = Annotated[
-    PinPayload | ValidationError | NotAuthenticated, strawberry.union("PinResult")
-]
-
-
 def _id(raw: strawberry.ID | None) -> int | None:
     return int(raw) if raw is not None and str(raw).isdigit() else None
 
@@ -481,17 +471,6 @@ class MerchantMutation:
             refunded_total=done.refunded_total.format(),
             fully_refunded=done.fully_refunded,
         )
-
-    @strawberry.mutation(description="Set or change your transaction PIN (4 to 6 digits).")
-    async def set_transaction_pin(self, info: Info, pin: str) -> PinResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
-        try:
-            await pins.set_pin(user.id, pin)
-        except pins.InvalidPinFormat as exc:
-            return validation_error("pin", "INVALID", str(exc))
-        return PinPayload(ok=True)
 
     @strawberry.mutation(description="Owner: revoke an API key at once.")
     async def revoke_merchant_api_key(

@@ -141,6 +141,9 @@ class NotificationMutation:
             )
         except verification.WrongCode as exc:
             return validation_error("code", "WRONG_CODE", str(exc))
+        except verification.ContactTaken as exc:
+            return validation_error("code", "TAKEN", str(exc))
+        info.context.forget_viewer()
         claimed = [await history.get(user.id, t) for t in verified.claimed_transaction_ids]
         return ContactVerifiedPayload(
             contact=verified.contact,

@@ -17,6 +17,7 @@ from strawberry.extensions import (
 from wallet.api.graphql.aml import AmlMutation, AmlQuery
 from wallet.api.graphql.audit import AuditMutations
 from wallet.api.graphql.bills import BillMutation, BillQuery
+from wallet.api.graphql.credentials import CredentialMutation
 from wallet.api.graphql.errors import should_mask_error
 from wallet.api.graphql.fraud import FraudMutation, FraudQuery
 from wallet.api.graphql.fx import FxMutation, FxQuery
@@ -91,6 +92,7 @@ class Query(
 
 @strawberry.type
 class Mutation(
+    CredentialMutation,
     PasskeyMutation,
     AmlMutation,
     FraudMutation,

@@ -76,6 +76,11 @@ class TotpDisabledPayload:
     ok: bool
 
 
+@strawberry.type
+class PinPayload:
+    ok: bool
+
+
 SecurityErrors = ValidationError | RateLimited | NotAuthenticated
 TotpEnrolmentResult = Annotated[
     TotpEnrolmentPayload | SecurityErrors, strawberry.union("TotpEnrolmentResult")
@@ -84,6 +89,9 @@ RecoveryCodesResult = Annotated[
     RecoveryCodesPayload | SecurityErrors, strawberry.union("RecoveryCodesResult")
 ]
 StepUpResult = Annotated[StepUpPayload | SecurityErrors, strawberry.union("StepUpResult")]
+PinResult = Annotated[
+    PinPayload | ValidationError | StepUpRequired | NotAuthenticated, strawberry.union("PinResult")
+]
 TotpDisabledResult = Annotated[
     TotpDisabledPayload | SecurityErrors, strawberry.union("TotpDisabledResult")
 ]
@@ -171,6 +179,32 @@ class SecurityMutation:
         user = await info.context.require_viewer()
         revoked = await info.context.services.sessions.revoke_id(user.id, str(id))
         return SessionRevokedPayload(revoked=revoked)
+
+    @strawberry.mutation(
+        description="Set your transaction PIN (4 to 6 digits). Changing it, or setting one "
+        "when you have another second factor, needs that factor first."
+    )
+    async def set_transaction_pin(
+        self, info: Info, new_pin: Annotated[str, strawberry.argument(name="pin")]
+    ) -> PinResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        if await stepup.methods_for(user.id):
+            if asked := await step_up_refusal(info, user.id, "change_pin", "change your PIN"):
+                return asked
+        elif info.context.viewer_session is not None and info.context.viewer_session.new_device:
+            # Else a stolen password on a new device would make its own second factor.
+            return validation_error(
+                "pin",
+                "NEW_DEVICE",
+                "Set up your first PIN on a device you have signed in from before",
+            )
+        try:
+            await pin.set_pin(user.id, new_pin)
+        except pin.InvalidPinFormat as exc:
+            return validation_error("pin", "INVALID", str(exc))
+        return PinPayload(ok=True)
 
     @strawberry.mutation(description="Start setting up an authenticator app (TOTP).")
     async def start_totp_enrolment(self, info: Info) -> TotpEnrolmentResult:
