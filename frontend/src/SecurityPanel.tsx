@@ -17,6 +17,7 @@ import {
   VerifyStepUpDocument,
   type StepUpMethod,
 } from "./gql/graphql";
+import { AccountSettings } from "./AccountSettings";
 import { createPasskey, passkeysSupported, answerWithPasskey } from "./passkeys";
 import { refusalText } from "./refusal";
 
@@ -62,6 +63,8 @@ export function SecurityPanel() {
   return (
     <section className="card security" aria-labelledby="security-title">
       <h2 id="security-title">Security</h2>
+      {security && <AccountSettings security={security} onChanged={() => reload({ requestPolicy: "network-only" })} />}
+      <h3>Two-step sign-in</h3>
       <p>
         Authenticator app: <strong data-testid="totp-status">{security?.totpEnabled ? "on" : "off"}</strong>
         {security?.totpEnabled && ` · ${security.recoveryCodesLeft} recovery codes left`}
@@ -143,7 +146,7 @@ export function StepUpPrompt({ methods, onConfirmed, onCancel, why = "send this 
   }
 
   if (methods.length === 0) {
-    return <p className="error" role="alert">Set a transaction PIN first (Pay tab), then try again.</p>;
+    return <p className="error" role="alert">Set a transaction PIN first (Security tab), then try again.</p>;
   }
   return (
     <form className="step-up" onSubmit={submit} noValidate aria-label="Confirm it's you">

@@ -1,10 +1,13 @@
 """Second factors in Chromium: set up an authenticator app, then confirm a large send."""
 
+import os
+import re
 import time
 
 import pyotp
 import pytest
 from playwright.async_api import Browser, expect
+from redis.asyncio import Redis
 
 from tests.e2e.conftest import (
     PASSWORD,
@@ -14,6 +17,7 @@ from tests.e2e.conftest import (
     registered_user,
     screenshot,
 )
+from wallet.notifications.email import SandboxEmailProvider
 
 pytestmark = pytest.mark.e2e
 
@@ -63,4 +67,52 @@ async def test_enrol_totp_and_step_up_on_a_large_send(browser: Browser, web_app:
     await screenshot(page, "92-second-step")
     await second.get_by_role("button", name="Continue").click()
     await expect(page.get_by_role("heading", name=f"Hi, {username}")).to_be_visible()
+    await page.context.close()
+
+
+async def test_set_a_pin_then_change_email_and_password_behind_it(
+    browser: Browser, web_app: WebApp
+) -> None:
+    page = await logged_in_phone(browser, web_app, await registered_user(web_app))
+    await page.get_by_role("tab", name="Security").click()
+    account = page.locator(".account-settings")
+    await expect(page.get_by_test_id("contact-email")).to_contain_text("not confirmed")
+
+    pin_form = page.get_by_role("form", name="Transaction PIN")
+    await pin_form.get_by_label("New PIN (4 to 6 digits)").fill("2468")
+    await pin_form.get_by_role("button", name="Set PIN").click()
+    await expect(pin_form.get_by_role("status")).to_have_text("PIN saved.")
+
+    email_row = page.get_by_test_id("contact-email")
+    await email_row.get_by_role("button", name="Change email").click()
+    new_email = f"moved.{os.getpid()}@example.org"
+    await email_row.get_by_label("New email").fill(new_email)
+    await email_row.get_by_role("button", name="Send a code").click()
+    prompt = account.get_by_role("form", name="Confirm it's you")
+    await expect(prompt).to_contain_text("to change your email")
+    await screenshot(page, "93-change-email-step-up")
+    await prompt.get_by_label("Transaction PIN").fill("2468")
+    await prompt.get_by_role("button", name="Confirm").click()
+    code_field = email_row.get_by_label(f"Code we sent to {new_email}")
+    await expect(code_field).to_be_visible()
+    redis = Redis.from_url(web_app.redis_url)
+    try:
+        (mail,) = await SandboxEmailProvider(redis).sent_to(new_email)
+    finally:
+        await redis.aclose()
+    code = re.search(r"\b(\d{6})\b", str(mail["body"]))
+    assert code is not None
+    await code_field.fill(code.group(1))
+    await email_row.get_by_role("button", name="Confirm").click()
+    await expect(email_row.get_by_role("status")).to_have_text(f"{new_email} is confirmed.")
+    await expect(email_row).to_contain_text(new_email)
+    await expect(email_row.locator(".badge")).to_have_text("confirmed")
+
+    await page.get_by_text("Change password").first.click()
+    password_form = page.get_by_role("form", name="Change password")
+    await password_form.get_by_label("Current password").fill(PASSWORD)
+    await password_form.get_by_label("New password").fill("brand-new-harbour-92")
+    await password_form.get_by_role("button", name="Change password").click()
+    await expect(password_form.get_by_role("status")).to_have_text("Password changed.")
+    await screenshot(page, "94-account-settings")
     await page.context.close()

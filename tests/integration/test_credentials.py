@@ -72,7 +72,7 @@ def last_code(messages: list[dict]) -> str:
 
 
 def unused_phone() -> str:
-    return f"+1415555{random.randint(9000, 9999)}"  # noqa: S311 - a test number
+    return f"+1415555{random.randint(9000, 9999)}"
 
 
 async def test_changing_the_password_needs_step_up_then_signs_other_sessions_out(
@@ -232,7 +232,7 @@ async def test_changing_the_pin_needs_the_old_one_or_another_factor(
     proven = await call(
         live_server,
         await token_for(live_server, user),
-        "mutation { verifyStepUp(method: PIN, code: \"1357\") { __typename } }",
+        'mutation { verifyStepUp(method: PIN, code: "1357") { __typename } }',
     )
     assert proven["__typename"] == "StepUpPayload"
 

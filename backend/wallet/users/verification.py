@@ -18,7 +18,7 @@ from enum import Enum
 import asyncpg
 from redis.asyncio import Redis
 
-from wallet.db.engine import Connection, transaction
+from wallet.db.engine import Connection, connection, transaction
 from wallet.notifications.email import EmailMessage, EmailProvider
 from wallet.notifications.sms import SmsProvider
 from wallet.outbox.service import Topic, emit
@@ -60,6 +60,24 @@ class ContactTaken(VerificationError):
 class Verified:
     contact: str
     claimed_transaction_ids: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Contacts:
+    email: str
+    phone: str
+    email_verified: bool
+    phone_verified: bool
+
+
+async def contacts_of(user_id: int) -> Contacts | None:
+    async with connection() as conn:
+        row = await conn.fetchrow(
+            "SELECT email, phone, email_verified_at IS NOT NULL AS email_verified, "
+            "phone_verified_at IS NOT NULL AS phone_verified FROM app_user WHERE id = $1",
+            user_id,
+        )
+    return Contacts(**dict(row)) if row else None
 
 
 def _key(user_id: int, channel: ContactChannel) -> str:

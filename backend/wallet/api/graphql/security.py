@@ -21,9 +21,17 @@ from wallet.api.graphql.errors import (
 from wallet.auth.ratelimit import RateLimited as RateLimitHit
 from wallet.auth.sessions import session_id
 from wallet.security import devices, privacy, stepup, totp
-from wallet.users import pin
+from wallet.users import pin, verification
 from wallet.users.errors import InvalidCredentials
 from wallet.users.service import authenticate
+
+
+@strawberry.type(name="Contacts")
+class ContactsType:
+    email: str
+    phone: str
+    email_verified: bool
+    phone_verified: bool
 
 
 @strawberry.type(name="SecuritySettings")
@@ -32,6 +40,7 @@ class SecuritySettingsType:
     recovery_codes_left: int
     step_up_methods: list[StepUpMethod]
     stepped_up: bool = strawberry.field(description="A second factor was proven lately.")
+    contacts: ContactsType = strawberry.field(description="Where we reach you, and if proven.")
 
 
 @strawberry.type(name="Session")
@@ -122,9 +131,16 @@ class SecurityQuery:
     @strawberry.field(description="Your second factors.")
     async def security(self, info: Info) -> SecuritySettingsType | None:
         user = await info.context.viewer()
-        if user is None:
+        contacts = await verification.contacts_of(user.id) if user else None
+        if user is None or contacts is None:
             return None
         return SecuritySettingsType(
+            contacts=ContactsType(
+                email=contacts.email,
+                phone=contacts.phone,
+                email_verified=contacts.email_verified,
+                phone_verified=contacts.phone_verified,
+            ),
             totp_enabled=await totp.is_enrolled(user.id),
             recovery_codes_left=await totp.recovery_codes_left(user.id),
             step_up_methods=[StepUpMethod(m) for m in await stepup.methods_for(user.id)],
