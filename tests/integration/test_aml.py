@@ -158,3 +158,49 @@ async def test_scripted_structuring_over_the_api_opens_a_case_to_escalate_and_fr
 
     closed = await call(live_server, compliance, CLOSE, {"id": case["id"], "reason": "SAR filed"})
     assert closed["case"]["status"] == "CLOSED"
+
+
+UNFREEZE = """mutation($id: ID!) { unfreezeWallet(caseId: $id) {
+  __typename ... on AmlCasePayload { case { walletStatus frozenReason } }
+  ... on UserError { code message } } }"""
+
+
+async def test_compliance_lifts_a_freeze_and_the_wallet_sends_again(
+    live_server: LiveServer,
+) -> None:
+    subject, friend = await make_user(balance="50.00"), await make_user()
+    officer, support = await make_user(), await make_user()
+    async with connection() as conn:
+        await conn.execute(
+            "UPDATE app_user SET operator_role = 'compliance' WHERE id = $1", officer.id
+        )
+        await conn.execute(
+            "UPDATE app_user SET operator_role = 'support' WHERE id = $1", support.id
+        )
+        case_id = await conn.fetchval(
+            "INSERT INTO aml_case (user_id, detector, summary, evidence) "
+            "VALUES ($1, 'sanctions', 'name match', '{}') RETURNING id",
+            subject.id,
+        )
+    compliance = await token_for(live_server, officer)
+    token = await token_for(live_server, subject)
+    variables = {"id": str(case_id)}
+    not_frozen = await call(live_server, compliance, UNFREEZE, variables)
+    assert (not_frozen["__typename"], not_frozen["code"]) == ("ValidationError", "VALIDATION_ERROR")
+    await call(live_server, compliance, FREEZE, variables | {"reason": "sanctions name match"})
+    assert (await send(live_server, token, friend.username, "1.00"))["code"] == (
+        "WALLET_UNAVAILABLE"
+    )
+
+    by_support = await call(live_server, await token_for(live_server, support), UNFREEZE, variables)
+    assert by_support["__typename"] == "Forbidden"
+    assert (await call(live_server, token, MY_WALLET))["status"] == "frozen"
+    missing = await call(live_server, compliance, UNFREEZE, {"id": "999999999"})
+    assert missing["__typename"] == "NotFound"
+
+    lifted = await call(live_server, compliance, UNFREEZE, variables)
+    assert lifted["case"] == {"walletStatus": "ACTIVE", "frozenReason": None}
+    assert (await call(live_server, token, MY_WALLET))["status"] == "active"
+    sent = await send(live_server, token, friend.username, "1.00")
+    assert sent["transfer"]["status"] == "COMPLETED"
+    assert await wallet_cents(subject.id) == 4_900
