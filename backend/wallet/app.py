@@ -12,7 +12,7 @@ from strawberry.litestar import make_graphql_controller
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from wallet.api.callbacks import gateway_callback
-from wallet.api.exports import my_data_json, statement_pdf, transactions_csv
+from wallet.api.exports import my_data_archive, my_data_json, statement_pdf, transactions_csv
 from wallet.api.graphql.context import context_getter
 from wallet.api.graphql.schema import build_schema
 from wallet.api.http import health, ready, request_id_middleware
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         transactions_csv,
         statement_pdf,
         my_data_json,
+        my_data_archive,
     ]
     if (settings.frontend_dist / "index.html").exists():
         handlers.append(

@@ -106,7 +106,10 @@ export function SecurityPanel() {
       <PasskeyList />
       <SessionsList />
       <h3>Your data</h3>
-      <a className="button secondary" href="/export/my-data.json" download>Download my data (JSON)</a>
+      <div className="link-buttons">
+        <a className="button secondary" href="/export/my-data.json" download>Download my data (JSON)</a>
+        <a className="button secondary" href="/export/my-data.zip" download>Download as CSV files (zip)</a>
+      </div>
     </section>
   );
 }

@@ -1,11 +1,17 @@
 """GDPR: a user exports their data and erases their account; personal data is replaced,
 the ledger and the audit log stay, and erasure waits until no money is left."""
 
+import csv
+import io
+import json
+import zipfile
+
 import pytest
 
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD, make_user
 from tests.graphql_client import call, send, token_for
+from tests.integration.test_kyc_api import IDENTITY, person
 from wallet.db.engine import connection
 from wallet.ledger.invariants import check_ledger
 
@@ -37,6 +43,48 @@ async def test_export_has_the_users_data_and_only_theirs(live_server: LiveServer
     assert bob.email not in response.text
 
 
+async def test_the_export_also_comes_as_csv_files_with_identity_details_decrypted(
+    live_server: LiveServer,
+) -> None:
+    alice, bob = await make_user(balance="30.00"), await make_user()
+    token = await token_for(live_server, alice)
+    await send(live_server, token, bob.username, "12.00", note="books, and more")
+    submitted = await call(live_server, token, IDENTITY, person("Ada Lovelace"))
+    assert submitted["__typename"] == "VerificationPayload", submitted
+    async with live_server.client() as http:
+        response = await http.get(
+            "/export/my-data.zip", headers={"authorization": f"Bearer {token}"}
+        )
+        anonymous = await http.get("/export/my-data.zip")
+    assert (response.status_code, anonymous.status_code) == (200, 401)
+    assert response.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    names = set(archive.namelist())
+    assert {"my-data.json", "profile.csv", "transactions.csv", "balances.csv"} <= names
+    assert {"identity_details.csv", "identity_reviews.csv", "passkeys.csv"} <= names
+
+    def table(name: str) -> list[dict[str, str]]:
+        return list(csv.DictReader(io.StringIO(archive.read(name).decode())))
+
+    assert [(r["username"], r["email"]) for r in table("profile.csv")] == [
+        (alice.username, alice.email)
+    ]
+    assert [(r["type"], r["amount"], r["note"]) for r in table("transactions.csv")] == [
+        ("send", "12.00", "books, and more"),
+        ("promotional_credit", "30.00", "Promotional credit"),
+    ]
+    (details,) = table("identity_details.csv")
+    assert (details["legal_name"], details["date_of_birth"], details["country"]) == (
+        "Ada Lovelace",
+        "1990-12-10",
+        "GB",
+    )
+    assert [r["requested_level"] for r in table("identity_reviews.csv")] == ["basic"]
+    data = json.loads(archive.read("my-data.json"))
+    assert data["identity"]["details"]["address"] == "12 St James's Square, London"
+    assert bob.email not in archive.read("my-data.json").decode()
+
+
 async def test_erasure_waits_for_an_empty_wallet_then_pseudonymizes(
     live_server: LiveServer,
 ) -> None:
@@ -48,6 +96,14 @@ async def test_erasure_waits_for_an_empty_wallet_then_pseudonymizes(
     assert money_left["fieldErrors"] == [{"field": "balance", "code": "NOT_EMPTY"}]
 
     sent = (await send(live_server, token, bob.username, "10.00"))["transfer"]["id"]
+    async with connection() as conn:
+        await conn.execute(
+            "INSERT INTO user_passkey (user_id, credential_id, public_key, label) "
+            "VALUES ($1, $2, $3, 'Phone')",
+            alice.id,
+            b"credential-" + str(alice.id).encode(),
+            b"key",
+        )
     assert (await call(live_server, token, ERASE, {"p": PASSWORD}))["erased"] is True
     assert await call(live_server, token, "{ me { username } }") is None  # signed out
     async with connection() as conn:
@@ -57,6 +113,9 @@ async def test_erasure_waits_for_an_empty_wallet_then_pseudonymizes(
         )
         kept = await conn.fetchval(
             "SELECT count(*) FROM money_transaction WHERE initiator_user_id = $1", alice.id
+        )
+        passkeys = await conn.fetchval(
+            "SELECT count(*) FROM user_passkey WHERE user_id = $1", alice.id
         )
         erased_audit = await conn.fetchval(
             "SELECT count(*) FROM audit_log WHERE action = 'erasure' AND actor_id = $1",
@@ -70,7 +129,7 @@ async def test_erasure_waits_for_an_empty_wallet_then_pseudonymizes(
         "status": "closed",
         "pin_hash": None,
     }
-    assert (kept, erased_audit) == (1, 1)  # the ledger and the audit trail stay
+    assert (kept, erased_audit, passkeys) == (1, 1, 0)  # the ledger and audit trail stay
     # Bob still sees the transfer, from a pseudonym; the old username is free again.
     bob_token = await token_for(live_server, bob)
     node = await call(

@@ -353,6 +353,40 @@ async def status(user_id: int) -> KycStatus:
     return KycStatus(str(level), None if row is None else _review(row))
 
 
+async def personal_data(user_id: int) -> dict[str, Any]:
+    """What verification holds about the user, decrypted, for their data export: the
+    details, each review and each file's metadata (not the files)."""
+    async with connection() as conn:
+        profile = await conn.fetchrow("SELECT * FROM kyc_profile WHERE user_id = $1", user_id)
+        reviews = await conn.fetch(
+            "SELECT id, requested_level, status, granted_level, reason, created_at, decided_at "
+            "FROM kyc_review WHERE user_id = $1 ORDER BY id",
+            user_id,
+        )
+        documents = await conn.fetch(
+            "SELECT review_id, kind, content_type, size_bytes, sha256, uploaded_at "
+            "FROM kyc_document WHERE user_id = $1 ORDER BY id",
+            user_id,
+        )
+    details = None
+    if profile is not None:
+        number = profile["document_number"]
+        details = {
+            "legal_name": _open(user_id, "legal_name", profile["legal_name"]),
+            "date_of_birth": _open(user_id, "date_of_birth", profile["date_of_birth"]),
+            "address": _open(user_id, "address", profile["address"]),
+            "country": profile["country"],
+            "document_type": profile["document_type"],
+            "document_number": _open(user_id, "document_number", number) if number else None,
+            "updated_at": profile["updated_at"],
+        }
+    return {
+        "details": details,
+        "reviews": [dict(r) for r in reviews],
+        "documents": [dict(d) for d in documents],
+    }
+
+
 def _mask(number: str) -> str:
     return "•" * max(len(number) - 4, 0) + number[-4:]
 

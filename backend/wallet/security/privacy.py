@@ -10,13 +10,17 @@ pointing at a pseudonymous user.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import secrets
+import zipfile
 from datetime import UTC, datetime
 from typing import Any
 
 from wallet.auth.sessions import SessionStore
 from wallet.db.engine import connection, transaction
+from wallet.kyc import service as kyc
 from wallet.security import audit
 from wallet.transactions.history import HistoryFilter, page
 from wallet.users.passwords import hash_password
@@ -73,6 +77,11 @@ async def export_data(user_id: int) -> dict[str, Any]:
             "WHERE m.user_id = $1",
             user_id,
         )
+        passkeys = await conn.fetch(
+            "SELECT label, transports, created_at, last_used_at FROM user_passkey "
+            "WHERE user_id = $1 ORDER BY id",
+            user_id,
+        )
     items = []
     after = None
     while True:
@@ -85,12 +94,24 @@ async def export_data(user_id: int) -> dict[str, Any]:
     def rows(records: list[Any]) -> list[dict[str, Any]]:
         return [{k: _jsonable(v) for k, v in dict(r).items()} for r in records]
 
+    identity = await kyc.personal_data(user_id)
+
     return {
         "exported_at": datetime.now(UTC).isoformat(),
         "profile": {k: _jsonable(v) for k, v in dict(profile).items()} if profile else None,
         "balances": rows(balances),
         "payment_methods": rows(methods),
         "devices": rows(devices),
+        "passkeys": rows(passkeys),
+        "identity": {
+            "details": (
+                {k: _jsonable(v) for k, v in identity["details"].items()}
+                if identity["details"]
+                else None
+            ),
+            "reviews": rows(identity["reviews"]),
+            "documents": rows(identity["documents"]),
+        },
         "notifications": rows(notifications),
         "savings_goals": rows(goals),
         "budgets": rows(budgets),
@@ -144,6 +165,7 @@ async def erase(user_id: int, sessions: SessionStore) -> None:
             "DELETE FROM user_totp WHERE user_id = $1",
             "DELETE FROM recovery_code WHERE user_id = $1",
             "DELETE FROM user_device WHERE user_id = $1",
+            "DELETE FROM user_passkey WHERE user_id = $1",
             "DELETE FROM category_rule WHERE user_id = $1",
             "DELETE FROM bill_reminder WHERE user_id = $1",
             "DELETE FROM budget WHERE user_id = $1",
@@ -163,3 +185,42 @@ async def erase(user_id: int, sessions: SessionStore) -> None:
 
 def export_json(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2, default=str)
+
+
+def _csv(records: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    columns = list(dict.fromkeys(k for r in records for k in r))
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow(
+            {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in record.items()}
+        )
+    return out.getvalue()
+
+
+def _tables(data: dict[str, Any], prefix: str = "") -> dict[str, list[dict[str, Any]]]:
+    """Each section of the export as rows: a list is a table, a single record one row,
+    a nested section its own tables (`identity_reviews`)."""
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for name, value in data.items():
+        if isinstance(value, list):
+            tables[prefix + name] = [v if isinstance(v, dict) else {"name": v} for v in value]
+        elif isinstance(value, dict) and all(
+            isinstance(v, list | dict | None) for v in value.values()
+        ):
+            tables |= _tables(value, f"{prefix}{name}_")
+        elif isinstance(value, dict):
+            tables[prefix + name] = [value]
+    return tables
+
+
+def export_archive(data: dict[str, Any]) -> bytes:
+    """The export as a zip: `my-data.json`, and one CSV per section (`transactions.csv`,
+    `profile.csv`, `identity_details.csv`...), for a spreadsheet or another provider."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("my-data.json", export_json(data))
+        for name, records in _tables(data).items():
+            archive.writestr(f"{name}.csv", _csv(records))
+    return buffer.getvalue()
