@@ -41,6 +41,22 @@ def test_structuring_needs_several_amounts_just_under_the_threshold() -> None:
     assert monitor.structuring(ME, received, NOW, T) is None  # not the user's own
 
 
+def test_thresholds_come_from_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WALLET_AML", '{"reporting_usd": 10000, "structuring_count": 2}')
+    configured = Thresholds.from_env()
+    assert (configured.reporting_usd, configured.structuring_count) == (10_000, 2)
+    assert configured.fan_count == T.fan_count  # the rest keep their defaults
+    near_ten_thousand = [move(i, "send", 950_000, minutes_ago=60 * i) for i in range(2)]
+    assert monitor.structuring(ME, near_ten_thousand, NOW, T) is None
+    assert monitor.structuring(ME, near_ten_thousand, NOW, configured) is not None
+    near_three_thousand = [move(i, "send", 290_000) for i in range(3)]
+    assert monitor.structuring(ME, near_three_thousand, NOW, configured) is None
+    for wrong in ('{"reporting": 1}', '{"fan_count": 2.5}', '{"rapid_share": -1}',
+                  '{"structuring_band": 1.2}', '{"fan_count": true}'):  # fmt: skip
+        with pytest.raises(ValueError, match="WALLET_AML"):
+            Thresholds.parse(wrong)
+
+
 def test_rapid_in_and_out_needs_most_of_the_money_moved_on_after_it_came() -> None:
     came = move(1, "send", 150_000, out=False, minutes_ago=300)
     found = monitor.rapid_in_out(

@@ -1,4 +1,4 @@
-"""AML monitoring over committed transactions (docs/aml.md).
+"""AML monitoring over committed transactions (docs/security.md, "AML").
 
 The worker runs `run` every half minute. It looks at the users whose completed
 transactions changed since the last run (a cursor, with a minute of overlap: detectors
@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,6 +43,31 @@ class Thresholds:
     fan_count: int = 10
     fan_hours: int = 24
     sanctions_similarity: float = 0.88
+
+    @classmethod
+    def parse(cls, document: str) -> Thresholds:
+        """Overrides of the defaults as JSON, e.g. `{"reporting_usd": 10000,
+        "fan_count": 20}`; an unknown name or a value of the wrong kind is an error."""
+        data: dict[str, Any] = json.loads(document) if document.strip() else {}
+        defaults = cls()
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown AML threshold(s) {sorted(unknown)} in WALLET_AML")
+        values: dict[str, Any] = {}
+        for name, raw in data.items():
+            kind = type(getattr(defaults, name))
+            if isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0:
+                raise ValueError(f"WALLET_AML {name} must be a positive number")
+            if kind is int and raw != int(raw):
+                raise ValueError(f"WALLET_AML {name} must be a whole number")
+            values[name] = kind(raw)
+        if values.get("structuring_band", defaults.structuring_band) >= 1:
+            raise ValueError("WALLET_AML structuring_band is a share below 1")
+        return replace(defaults, **values)
+
+    @classmethod
+    def from_env(cls) -> Thresholds:
+        return cls.parse(os.environ.get("WALLET_AML") or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +259,7 @@ async def open_cases(conn: Connection, findings: list[Finding]) -> list[int]:
 async def run(now: datetime | None = None, thresholds: Thresholds | None = None) -> list[int]:
     """One monitoring pass; returns the ids of cases it opened."""
     now = now or datetime.now(UTC)
-    t = thresholds or Thresholds()
+    t = thresholds or Thresholds.from_env()
     rates = await limits.rates()
     async with transaction() as conn:
         # One pass at a time: the cursor row is the lock.
