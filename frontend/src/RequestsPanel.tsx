@@ -8,8 +8,10 @@ import {
   MoneyRequestsDocument,
   PayMoneyRequestDocument,
   RequestMoneyDocument,
+  type StepUpMethod,
 } from "./gql/graphql";
 import { formatMoney } from "./money";
+import { StepUpPrompt } from "./SecurityPanel";
 
 /** Ask someone for money. */
 export function RequestMoneyForm({ onRequested }: { onRequested: () => void }) {
@@ -70,6 +72,7 @@ export function RequestsPanel({ refreshKey }: { refreshKey: number }) {
   const [, decline] = useMutation(DeclineMoneyRequestDocument);
   const [, cancel] = useMutation(CancelMoneyRequestDocument);
   const [message, setMessage] = useState<string | null>(null);
+  const [stepUp, setStepUp] = useState<{ id: string; methods: StepUpMethod[] } | null>(null);
   const payKeys = useRef<Record<string, string>>({});
 
   useEffect(() => {
@@ -84,7 +87,12 @@ export function RequestsPanel({ refreshKey }: { refreshKey: number }) {
     let result;
     if (action === "pay") {
       payKeys.current[id] ??= crypto.randomUUID();
-      result = (await pay({ input: { requestId: id, idempotencyKey: payKeys.current[id] } })).data?.payMoneyRequest;
+      const paid = (await pay({ input: { requestId: id, idempotencyKey: payKeys.current[id] } })).data?.payMoneyRequest;
+      if (paid?.__typename === "StepUpRequired") {
+        setStepUp({ id, methods: paid.methods }); // then the same payment, same key
+        return;
+      }
+      result = paid;
     } else if (action === "decline") {
       result = (await decline({ id })).data?.declineMoneyRequest;
     } else {
@@ -120,6 +128,11 @@ export function RequestsPanel({ refreshKey }: { refreshKey: number }) {
           </li>
         ))}
       </ul>
+      {stepUp && (
+        <StepUpPrompt methods={stepUp.methods} why="pay this request"
+                      onConfirmed={() => { const { id } = stepUp; setStepUp(null); void act(id, "pay"); }}
+                      onCancel={() => setStepUp(null)} />
+      )}
       {message && <p className="error" role="alert">{message}</p>}
     </section>
   );

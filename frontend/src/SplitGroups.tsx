@@ -9,9 +9,11 @@ import {
   SplitPaymentDocument,
   type SplitGroupsQuery,
   type SplitMethod,
+  type StepUpMethod,
 } from "./gql/graphql";
 import { formatMoney } from "./money";
 import { refusalText } from "./refusal";
+import { StepUpPrompt } from "./SecurityPanel";
 
 type Group = SplitGroupsQuery["splitGroups"][number];
 
@@ -85,6 +87,7 @@ function GroupDetail({ group, username, onChanged }: { group: Group; username: s
   const [, settleUp] = useMutation(SettleUpDocument);
   const [outcome, setOutcome] = useState<{ kind: "success" | "error"; text: string } | null>(null);
   const settleKey = useRef(crypto.randomUUID());
+  const [stepUp, setStepUp] = useState<{ currency: string; methods: StepUpMethod[] } | null>(null);
   const mine = group.positions.filter((p) => p.username === username);
   const currencies = [...new Set(group.positions.map((p) => p.currency))];
 
@@ -97,6 +100,9 @@ function GroupDetail({ group, username, onChanged }: { group: Group; username: s
       setOutcome({ kind: "success", text: `Settled up: ${[...paid, ...asked].join(", ")}` });
       settleKey.current = crypto.randomUUID();
       onChanged();
+    } else if (payload?.__typename === "StepUpRequired") {
+      setOutcome(null);
+      setStepUp({ currency, methods: payload.methods }); // then again with the same key
     } else {
       if (payload) settleKey.current = crypto.randomUUID();
       setOutcome({ kind: "error", text: refusalText(payload) });
@@ -139,6 +145,11 @@ function GroupDetail({ group, username, onChanged }: { group: Group; username: s
           Settle up{currencies.length > 1 ? ` (${currency})` : ""}
         </button>
       ))}
+      {stepUp && (
+        <StepUpPrompt methods={stepUp.methods} why="settle up"
+                      onConfirmed={() => { const { currency } = stepUp; setStepUp(null); void settle(currency); }}
+                      onCancel={() => setStepUp(null)} />
+      )}
       {outcome && <p className={outcome.kind} role="status">{outcome.text}</p>}
       <AddExpense group={group} username={username} onAdded={onChanged} />
       <h3>Expenses</h3>

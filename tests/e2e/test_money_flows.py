@@ -158,3 +158,30 @@ async def test_withdraw_holds_then_pays_out(browser: Browser, web_app: WebApp) -
     )
     await screenshot(page, "27-withdraw-paid-detail")
     await page.context.close()
+
+
+async def test_a_large_request_asks_for_the_pin_then_is_paid(
+    browser: Browser, web_app: WebApp
+) -> None:
+    asker_name = await registered_user(web_app)
+    payer_name = await user_with_pin(web_app, 100_000)
+    asker = await logged_in_phone(browser, web_app, asker_name)
+    payer = await logged_in_phone(browser, web_app, payer_name)
+    await asker.get_by_role("tab", name="Request").click()
+    await asker.get_by_label("From").fill("@" + payer_name)
+    await asker.get_by_label("Amount (USD)").fill("600")
+    await asker.get_by_role("button", name="Request", exact=True).click()
+
+    requests = payer.get_by_test_id("requests")
+    await expect(requests).to_contain_text(f"@{asker_name} asks you for $600.00", timeout=10_000)
+    await requests.get_by_role("button", name="Pay").click()
+    await expect(payer.get_by_role("form", name="Confirm it's you")).to_contain_text(
+        "to pay this request"
+    )
+    await expect(available(payer)).to_have_text("$1,000.00")  # nothing moved yet
+    await screenshot(payer, "26-large-request-step-up")
+    await confirm_with_pin(payer)
+    await expect(available(payer)).to_have_text("$400.00", timeout=10_000)
+    await expect(available(asker)).to_have_text("$600.00", timeout=10_000)
+    for page in (asker, payer):
+        await page.context.close()

@@ -1,4 +1,4 @@
-"""The fraud rules engine: scores a payment before it is posted (docs/fraud.md).
+"""The fraud rules engine: scores a payment before it is posted (docs/security.md, "Fraud rules").
 
 Rules are rows of `fraud_rule` (kind, parameters, score, on/off). Everything the rules
 look at is read in one query (`_features`); each enabled rule that matches adds its
@@ -58,11 +58,15 @@ def parse_geo(header: str | None) -> tuple[float, float] | None:
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
+    """A payment about to be made: to a user, or to a merchant (then `recipient_id` is
+    its owner, for the blocklist)."""
+
     user_id: int
     recipient_id: int
     amount: Money
     context: RiskContext | None
     now: datetime
+    merchant_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +175,7 @@ async def _features(conn: Connection, attempt: Attempt, rules: list[Rule]) -> Fe
         """
         WITH recent AS (
             SELECT currency, amount, created_at FROM money_transaction
-            WHERE initiator_user_id = $1 AND type = 'send' AND created_at >= $2
+            WHERE initiator_user_id = $1 AND type IN ('send', 'payment') AND created_at >= $2
               AND status NOT IN ('failed', 'expired')
         ), recipient AS (
             SELECT id, email, phone FROM app_user WHERE id = $7
@@ -185,7 +189,8 @@ async def _features(conn: Connection, attempt: Attempt, rules: list[Rule]) -> Fe
           (SELECT avg(amount)::float8 FROM recent WHERE currency = $5 AND created_at >= $6)
              AS history_average,
           EXISTS (SELECT 1 FROM money_transaction WHERE initiator_user_id = $1
-                  AND counterparty_user_id = $7 AND status = 'completed') AS paid_before,
+                  AND status = 'completed' AND CASE WHEN $10::bigint IS NULL
+                  THEN counterparty_user_id = $7 ELSE merchant_id = $10 END) AS paid_before,
           (SELECT first_seen FROM user_device WHERE user_id = $1 AND fingerprint = $8)
              AS device_first_seen,
           (SELECT min(first_seen) FROM user_device WHERE user_id = $1) AS first_device_seen,
@@ -204,6 +209,7 @@ async def _features(conn: Connection, attempt: Attempt, rules: list[Rule]) -> Fe
         attempt.recipient_id,
         context.device,
         context.ip,
+        attempt.merchant_id,
     )
     return Features(
         recent_count=int(row["recent_count"]),

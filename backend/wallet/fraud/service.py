@@ -1,4 +1,4 @@
-"""Held and blocked payments, and the operators' fraud review queue (docs/fraud.md).
+"""Held and blocked payments, and the fraud review queue (docs/security.md, "Fraud rules").
 
 A held send reserves the money from the sender's wallet towards the recipient's (a
 ledger hold) and stays PENDING. Approving posts the hold (COMPLETED); rejecting voids it
@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from wallet.db.engine import Connection, connection, transaction
-from wallet.fraud.engine import Assessment, Attempt, forget_rules
+from wallet.fraud.engine import Assessment, Attempt, Decision, RiskContext, assess, forget_rules
+from wallet.fx.rates import RateSnapshot
 from wallet.ledger import holds
+from wallet.limits import service as limits
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit, emit_many
+from wallet.security.stepup import StepUpRequired, methods_for
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
 
@@ -32,6 +37,41 @@ class PaymentBlocked(Exception):
         )
         self.attempt = attempt
         self.assessment = assessment
+
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    """What scoring a payment needs from its request: where it came from, rates to
+    value it with, and whether a second factor was proven for it (the PIN in the
+    request, or the session stepped up lately)."""
+
+    context: RiskContext | None = None
+    rates: RateSnapshot | None = None
+    proven: bool = False
+
+
+async def screen(conn: Connection, attempt: Attempt, screening: Screening) -> Assessment:
+    """Score a payment that cannot wait for a review (a cross-currency send on a quote,
+    paying a money request, a settle-up, paying a merchant): at the block score it is
+    refused; at the hold score it needs a second factor proven for it (risk-based
+    authentication) instead of being held. Raised inside the payment's transaction."""
+    assessment = await assess(conn, attempt, screening.rates or await limits.rates())
+    if assessment.decision is Decision.BLOCK:
+        raise PaymentBlocked(attempt, assessment)
+    if assessment.decision is Decision.HOLD and not screening.proven:
+        raise StepUpRequired(await methods_for(attempt.user_id), "confirm this payment")
+    return assessment
+
+
+@asynccontextmanager
+async def recording_blocks() -> AsyncIterator[None]:
+    """Around a payment's transaction: a refused attempt is remembered for operators
+    once the transaction has rolled back."""
+    try:
+        yield
+    except PaymentBlocked as blocked:
+        await record_block(blocked)
+        raise
 
 
 class FraudReviewNotFound(Exception):

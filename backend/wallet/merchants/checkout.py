@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wallet.db.engine import Connection, connection, transaction
+from wallet.fraud.engine import Attempt
+from wallet.fraud.service import Screening, recording_blocks, screen
 from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
 from wallet.ledger.models import EntryDraft, OwnerType, Purpose
@@ -192,6 +194,7 @@ class PayRequest:
     amount: Money | None  # required for a static code, must match a dynamic one
     idempotency_key: str
     escrow_days: int = 14  # how long a marketplace sale waits for delivery
+    screening: Screening | None = None  # scored by the fraud rules when given
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +218,7 @@ async def pay_request(command: PayRequest) -> MerchantPayment:
             "amount": None if command.amount is None else command.amount.amount_minor,
         }
     )
-    async with transaction() as conn:
+    async with recording_blocks(), transaction() as conn:
         replay = await idempotency.claim(conn, principal, command.idempotency_key, fingerprint)
         if replay is not None:
             return await _payment(conn, int(replay["transaction_id"]))
@@ -236,6 +239,7 @@ async def pay_request(command: PayRequest) -> MerchantPayment:
             payment_request_id=request.id,
             escrow_days=command.escrow_days if request.marketplace else None,
             webhook_data={"payment_request_id": request.id, "order_id": request.order_id},
+            screening=command.screening,
         )
         if request.amount is not None:  # a dynamic request is paid once
             await conn.execute(
@@ -274,14 +278,22 @@ async def charge(
     payment_request_id: int | None = None,
     escrow_days: int | None = None,
     webhook_data: dict[str, Any] | None = None,
+    screening: Screening | None = None,
 ) -> int:
     """Pay a merchant from the payer's wallet, in the caller's transaction; the sale's id.
 
-    Checks the payer's wallet and limits, credits the merchant's payable (or the
-    buyer-protection escrow when `escrow_days` is given), records the sale, queues the
-    merchant's webhook and tells the payer's devices.
+    Checks the payer's wallet and limits, scores the payment with the fraud rules when
+    `screening` is given (the caller wraps its transaction in `recording_blocks`),
+    credits the merchant's payable (or the buyer-protection escrow when `escrow_days` is
+    given), records the sale, queues the merchant's webhook and tells the payer's devices.
     """
     source, _ = await spendable_account(conn, payer_id, amount, scope=LimitScope.MERCHANT)
+    if screening is not None:
+        owner = await conn.fetchval("SELECT owner_user_id FROM merchant WHERE id = $1", merchant_id)
+        attempt = Attempt(
+            payer_id, int(owner), amount, screening.context, datetime.now(UTC), merchant_id
+        )
+        await screen(conn, attempt, screening)
     sale = transactions.NewTransaction(
         type=TransactionType.PAYMENT,
         amount=amount,

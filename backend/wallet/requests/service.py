@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wallet.db.engine import Connection, connection, transaction
+from wallet.fraud.service import Screening, recording_blocks
 from wallet.idempotency import service as idempotency
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit
@@ -202,15 +203,17 @@ async def pay_request(
     request_id: int,
     idempotency_key: str,
     large_amount: LargeAmountCheck | None = None,
+    screening: Screening | None = None,
 ) -> MoneyRequest:
     """Pay a request addressed to `payer_id`: a transfer to the requester, once per key.
 
-    Above the step-up threshold the payer needs a second factor proven lately.
+    Above the step-up threshold the payer needs a second factor proven lately; with
+    `screening`, the fraud rules score the payment first.
     """
     idempotency.validate_key(idempotency_key)
     principal = f"user:{payer_id}"
     request = idempotency.fingerprint({"op": "payMoneyRequest", "request": request_id})
-    async with transaction() as conn:
+    async with recording_blocks(), transaction() as conn:
         replay = await idempotency.claim(conn, principal, idempotency_key, request)
         if replay is not None:
             return await _load(conn, request_id)
@@ -222,6 +225,7 @@ async def pay_request(
             recipient_id=int(row["requester_id"]),
             amount=amount,
             note=row["note"],
+            screening=screening,
         )
         if large_amount is not None:
             await large_amount.require(payer_id, amount, "pay this request")

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from wallet.db.engine import Connection, connection, transaction
+from wallet.fraud.service import Screening, recording_blocks
 from wallet.idempotency import service as idempotency
 from wallet.money import Currency, Money
 from wallet.requests.service import cancel_open_requests, open_request
@@ -418,15 +419,17 @@ async def settle_up(
     idempotency_key: str,
     request_days: int = 30,
     large_amount: LargeAmountCheck | None = None,
+    screening: Screening | None = None,
 ) -> SettleUpReceipt:
     """Pay what the user owes in `currency` and ask for what they are owed, by the fewest
     payments that square the group. Transfers happen now, all or none; above the step-up
-    threshold (their sum) they need a second factor proven lately."""
+    threshold (their sum) they need a second factor proven lately; with `screening`, the
+    fraud rules score each transfer first."""
     principal = f"user:{user_id}"
     request_fingerprint = idempotency.fingerprint(
         {"op": "settleUp", "group": group_id, "currency": currency.value}
     )
-    async with transaction() as conn:
+    async with recording_blocks(), transaction() as conn:
         replay = await idempotency.claim(conn, principal, idempotency_key, request_fingerprint)
         if replay is not None:
             return SettleUpReceipt.from_json(replay)
@@ -463,7 +466,12 @@ async def settle_up(
                 if not can_receive(status):
                     raise WalletUnavailable(f"@{by_id[p.payee].username}'s", status)
                 transaction_id, _ = await transfer_between_users(
-                    conn, sender_id=user_id, recipient_id=p.payee, amount=amount, note=note
+                    conn,
+                    sender_id=user_id,
+                    recipient_id=p.payee,
+                    amount=amount,
+                    note=note,
+                    screening=screening,
                 )
                 await _record_settlement(conn, group_id, p.payer, p.payee, amount, transaction_id)
                 transfers.append(

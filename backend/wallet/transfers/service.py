@@ -17,8 +17,8 @@ import phonenumbers
 from wallet.db.engine import Connection, transaction
 from wallet.fraud import engine as fraud
 from wallet.fraud import service as fraud_reviews
-from wallet.fraud.engine import Attempt, Decision, RiskContext
-from wallet.fraud.service import PaymentBlocked
+from wallet.fraud.engine import Attempt, Decision
+from wallet.fraud.service import PaymentBlocked, Screening
 from wallet.fx import service as fx
 from wallet.fx.errors import QuoteMismatch
 from wallet.fx.rates import RateSnapshot, RatesUnavailable
@@ -79,13 +79,7 @@ class SendMoney:
     # Large sends need a second factor proven lately (None: no such check).
     large_amount: LargeAmountCheck | None = None
     # Where the request came from, for the fraud rules (which run either way).
-    risk: RiskCheck | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RiskCheck:
-    context: RiskContext | None = None
-    rates: RateSnapshot | None = None
+    risk: Screening | None = None
 
 
 def utcnow() -> datetime:
@@ -153,15 +147,26 @@ async def find_recipient(conn: Connection, column: str, value: str) -> tuple[int
 
 
 async def transfer_between_users(
-    conn: Connection, *, sender_id: int, recipient_id: int, amount: Money, note: str
+    conn: Connection,
+    *,
+    sender_id: int,
+    recipient_id: int,
+    amount: Money,
+    note: str,
+    screening: Screening | None = None,
 ) -> tuple[int, datetime]:
     """Move `amount` now from one user's wallet to another's, in the caller's transaction.
 
     Locks the sender's wallet (their outgoing movements are serialised, so the daily
-    limit holds), checks its status and the limits, then records the transaction, posts
-    the entry and completes it. The recipient's status is the caller's to check.
+    limit holds), checks its status and the limits, scores it with the fraud rules when
+    `screening` is given (the caller wraps its transaction in `recording_blocks`), then
+    records the transaction, posts the entry and completes it. The recipient's status is
+    the caller's to check.
     """
     source, target = await _accounts(conn, sender_id, recipient_id, amount)
+    if screening is not None:
+        attempt = Attempt(sender_id, recipient_id, amount, screening.context, utcnow())
+        await fraud_reviews.screen(conn, attempt, screening)
     return await _post_transfer(conn, sender_id, recipient_id, source, target, amount, note)
 
 
@@ -299,7 +304,7 @@ async def _send_to_user(
     """A same-currency send to a wallet, scored by the fraud rules before it is posted:
     allowed, it completes now; held, it waits (PENDING) for review; blocked, it is refused."""
     source, target = await _accounts(conn, command.sender_id, recipient_id, command.amount)
-    risk = command.risk or RiskCheck()
+    risk = command.risk or Screening()
     attempt = Attempt(command.sender_id, recipient_id, command.amount, risk.context, utcnow())
     assessment = await fraud.assess(conn, attempt, risk.rates or await limits.rates())
     if assessment.decision is Decision.BLOCK:
@@ -340,6 +345,12 @@ async def _transfer_across_currencies(
         raise RatesUnavailable("no rates to value a cross-border transfer")
     check_cross_border(
         level, command.rates.usd_value(command.amount), command.cross_border_threshold
+    )
+    screening = command.risk or Screening()
+    await fraud_reviews.screen(
+        conn,
+        Attempt(command.sender_id, recipient_id, command.amount, screening.context, utcnow()),
+        screening,
     )
     target = await open_balance(conn, recipient_id, quote.buy)
     entry_id = await ledger.post_entry(

@@ -24,6 +24,7 @@ from wallet.api.graphql.errors import (
 )
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
 from wallet.api.graphql.throttle import money_throttle
+from wallet.fraud.service import Screening
 from wallet.merchants import checkout, emvco, protection, settlement, webhooks
 from wallet.merchants import service as merchants
 from wallet.money import Currency, Money, UnknownCurrency
@@ -433,6 +434,8 @@ class MerchantMutation:
                     amount,
                     input.idempotency_key,
                     escrow_days=info.context.services.settings.buyer_protection_days,
+                    # The PIN just checked is the second factor a risky payment needs.
+                    screening=Screening(info.context.risk_context(), proven=True),
                 )
             )
         except REFUSALS as exc:

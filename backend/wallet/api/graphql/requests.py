@@ -17,7 +17,7 @@ from wallet.api.graphql.errors import (
     validation_error,
 )
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
-from wallet.api.graphql.security import large_amount_check
+from wallet.api.graphql.security import large_amount_check, payment_screening
 from wallet.api.graphql.throttle import money_throttle
 from wallet.money import Currency, Money
 from wallet.realtime.channels import requests_channel
@@ -162,8 +162,13 @@ class RequestMutation:
             existing = await requests.get_request(user.id, request_id)
             if existing is None:
                 raise RequestNotFound(request_id)
+            large = await large_amount_check(info)
             paid = await requests.pay_request(
-                user.id, request_id, input.idempotency_key, await large_amount_check(info)
+                user.id,
+                request_id,
+                input.idempotency_key,
+                large,
+                screening=payment_screening(info, large),
             )
         except REFUSALS as exc:
             currency = existing.amount.currency if existing else Currency.USD

@@ -20,6 +20,7 @@ from wallet.api.graphql.errors import (
 )
 from wallet.auth.ratelimit import RateLimited as RateLimitHit
 from wallet.auth.sessions import session_id
+from wallet.fraud.service import Screening
 from wallet.security import devices, privacy, stepup, totp
 from wallet.users import pin, verification
 from wallet.users.errors import InvalidCredentials
@@ -313,6 +314,11 @@ async def large_amount_check(info: Info) -> stepup.LargeAmountCheck:
         above_usd_minor=0 if new_device else services.settings.step_up_send_above_usd * 100,
         rates=await services.fx.provider.snapshot(),
     )
+
+
+def payment_screening(info: Info, large: stepup.LargeAmountCheck) -> Screening:
+    """What the fraud rules score this request's payment with (docs/security.md, "Fraud rules")."""
+    return Screening(info.context.risk_context(), large.rates, proven=large.stepped_up)
 
 
 @strawberry.type

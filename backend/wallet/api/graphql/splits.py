@@ -12,7 +12,7 @@ import strawberry
 from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import ValidationError, not_authenticated, validation_error
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
-from wallet.api.graphql.security import large_amount_check
+from wallet.api.graphql.security import large_amount_check, payment_screening
 from wallet.money import Currency, Money
 from wallet.splits import service
 from wallet.splits.arithmetic import SplitMethod
@@ -338,13 +338,15 @@ class SplitMutation:
             return not_authenticated()
         try:
             currency = Currency.parse(input.currency)
+            large = await large_amount_check(info)
             receipt = await service.settle_up(
                 user.id,
                 _id(input.group_id),
                 currency,
                 input.idempotency_key,
                 request_days=info.context.services.settings.money_request_days,
-                large_amount=await large_amount_check(info),
+                large_amount=large,
+                screening=payment_screening(info, large),
             )
         except REFUSALS as exc:
             return refusal(exc, Currency.USD)

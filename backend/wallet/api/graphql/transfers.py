@@ -12,10 +12,10 @@ from wallet.api.graphql.errors import (
     not_authenticated,
 )
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
-from wallet.api.graphql.security import large_amount_check
+from wallet.api.graphql.security import large_amount_check, payment_screening
 from wallet.api.graphql.throttle import money_throttle
 from wallet.money import Currency, Money
-from wallet.transfers.service import RiskCheck, SendMoney, TransferReceipt, send_money
+from wallet.transfers.service import SendMoney, TransferReceipt, send_money
 
 
 @strawberry.type(name="Transfer")
@@ -98,6 +98,7 @@ class TransferMutation:
         settings = services.settings
         try:
             rates = await services.fx.provider.snapshot()
+            large = await large_amount_check(info)
             receipt = await send_money(
                 SendMoney(
                     user.id,
@@ -108,8 +109,8 @@ class TransferMutation:
                     claim_days=settings.unclaimed_transfer_days,
                     quote_id=None if input.quote_id is None else str(input.quote_id),
                     rates=rates,
-                    risk=RiskCheck(info.context.risk_context(), rates),
-                    large_amount=await large_amount_check(info),
+                    risk=payment_screening(info, large),
+                    large_amount=large,
                     cross_border_threshold=Money(
                         settings.cross_border_full_kyc_usd * 100, Currency.USD
                     ),
