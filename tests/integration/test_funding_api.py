@@ -227,6 +227,20 @@ async def test_callbacks_are_authenticated_applied_once_and_tolerate_disorder(
     assert (await _post_callback(live_server, unknown, secret))[0] == 409
     async with connection() as conn:
         assert await conn.fetchval("SELECT count(*) FROM gateway_event") == 2
+        audited = await conn.fetch(
+            "SELECT actor_type, outcome, subject, ip FROM audit_log "
+            "WHERE action = 'gatewayCallback' ORDER BY id"
+        )
+    # Every callback is in the audit log: forged ones with where they came from.
+    assert [(r["actor_type"], r["outcome"], r["subject"]) for r in audited] == [
+        ("system", "InvalidSignature", None),
+        ("system", "InvalidSignature", None),
+        ("system", "applied", ref),
+        ("system", "duplicate", ref),
+        ("system", "ignored: transaction already completed", ref),
+        ("system", "UnknownGatewayReference", "wallet-txn-999999"),
+    ]
+    assert all(r["ip"] for r in audited)
 
 
 async def test_replayed_add_money_returns_the_same_transaction_and_charges_once(

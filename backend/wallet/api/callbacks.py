@@ -25,7 +25,10 @@ async def gateway_callback(request: Request[object, object, State]) -> Response[
     body = await request.body()
     try:
         outcome = await receive_callback(
-            body, request.headers.get(SIGNATURE_HEADER), services.settings.gateway_webhook_secret
+            body,
+            request.headers.get(SIGNATURE_HEADER),
+            services.settings.gateway_webhook_secret,
+            ip=request.client.host if request.client else None,
         )
     except InvalidSignature as exc:
         return Response({"error": str(exc)}, status_code=HTTP_401_UNAUTHORIZED)

@@ -46,6 +46,7 @@ from wallet.outbox.service import Topic, emit
 from wallet.payments.chargebacks import apply_chargeback
 from wallet.payments.errors import UnknownGatewayReference
 from wallet.payments.methods import owned_method
+from wallet.security import audit
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
 from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
@@ -364,14 +365,38 @@ async def handle_gateway_event(event: GatewayEvent, gateway_name: str = "sandbox
     return outcome
 
 
-async def receive_callback(body: bytes, signature: str | None, secret: str) -> str:
-    """An HTTP callback from the gateway: authenticate, parse, apply."""
-    signing.verify(secret, body, signature)
+async def receive_callback(
+    body: bytes, signature: str | None, secret: str, ip: str | None = None
+) -> str:
+    """An HTTP callback from the gateway: authenticate, parse, apply. Each one, applied,
+    repeated or refused, goes into the audit log (a forged one with where it came from)."""
+    event: GatewayEvent | None = None
     try:
-        event = GatewayEvent.from_json(json.loads(body))
-    except (KeyError, ValueError, TypeError) as exc:
-        raise InvalidCallback(f"malformed event: {exc}") from None
-    return await handle_gateway_event(event)
+        signing.verify(secret, body, signature)
+        try:
+            event = GatewayEvent.from_json(json.loads(body))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise InvalidCallback(f"malformed event: {exc}") from None
+        outcome = await handle_gateway_event(event)
+    except (signing.InvalidSignature, InvalidCallback, UnknownGatewayReference) as exc:
+        await _audit_callback(event, type(exc).__name__, ip)
+        raise
+    await _audit_callback(event, outcome, ip)
+    return outcome
+
+
+async def _audit_callback(event: GatewayEvent | None, outcome: str, ip: str | None) -> None:
+    await audit.record(
+        audit.AuditEvent(
+            "system",
+            None,
+            "gatewayCallback",
+            outcome,
+            subject=event.gateway_ref if event else None,
+            ip=ip,
+            details={"event": event.event_id, "type": event.type.value} if event else None,
+        )
+    )
 
 
 async def deliver_sandbox_events(gateway: SandboxGateway, secret: str) -> list[str]:
