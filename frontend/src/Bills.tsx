@@ -8,8 +8,10 @@ import {
   SaveBillerDocument,
   ScheduleBillPaymentDocument,
   type Recurrence,
+  type StepUpMethod,
 } from "./gql/graphql";
 import { formatMoney } from "./money";
+import { StepUpPrompt } from "./SecurityPanel";
 
 /** Save a biller with your account number, then pay it. */
 export function BillsPanel() {
@@ -21,6 +23,8 @@ export function BillsPanel() {
     query: BillSchedulesDocument, requestPolicy: "network-only",
   });
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [stepUp, setStepUp] = useState<StepUpMethod[] | null>(null);
+  const payForm = useRef<HTMLFormElement>(null);
   const key = useRef(crypto.randomUUID());
   const saved = data?.savedBillers ?? [];
 
@@ -49,6 +53,7 @@ export function BillsPanel() {
         firstRun: new Date(`${when}T09:00:00`).toISOString(),
         recurrence: String(form.get("repeat")) as Recurrence,
       })).data?.scheduleBillPayment;
+      if (result?.__typename === "StepUpRequired") return setStepUp(result.methods);
       if (result?.__typename === "BillSchedulePayload") {
         const s = result.schedule;
         setMessage({ ok: true, text: `Scheduled ${formatMoney(s.amount, s.currency)} to ${s.billerName} on ${new Date(s.nextRunAt).toLocaleDateString()}` });
@@ -62,6 +67,7 @@ export function BillsPanel() {
       idempotencyKey: key.current,
     })).data?.payBill;
     if (!result) return setMessage({ ok: false, text: "Network problem: press Pay bill again." });
+    if (result.__typename === "StepUpRequired") return setStepUp(result.methods); // same key after
     key.current = crypto.randomUUID();
     if (result.__typename === "BillPaidPayload") {
       const t = result.transaction;
@@ -73,7 +79,7 @@ export function BillsPanel() {
     <section className="card send" aria-labelledby="bills-title">
       <h2 id="bills-title">Pay a bill</h2>
       {saved.length > 0 && (
-        <form onSubmit={pay} noValidate>
+        <form ref={payForm} onSubmit={pay} noValidate>
           <div className="field">
             <label htmlFor="bill-saved">Bill</label>
             <select id="bill-saved" name="saved" className="select">
@@ -102,6 +108,11 @@ export function BillsPanel() {
           </div>
           <button className="primary" type="submit">Pay bill</button>
         </form>
+      )}
+      {stepUp && (
+        <StepUpPrompt methods={stepUp} why="pay this bill"
+                      onConfirmed={() => { setStepUp(null); payForm.current?.requestSubmit(); }}
+                      onCancel={() => setStepUp(null)} />
       )}
       {(schedules?.billSchedules ?? []).length > 0 && (
         <ul className="requests" data-testid="bill-schedules">

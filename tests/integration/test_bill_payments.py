@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from tests.conftest import LiveServer
 from tests.factories import make_user
-from tests.graphql_client import call, token_for
+from tests.graphql_client import call, step_up, token_for
 from tests.ledger_helpers import wallet_cents
 from tests.merchant_helpers import merchant_cents, shop
 from wallet.db.engine import connection
@@ -110,3 +110,37 @@ async def test_scheduled_payments_remind_run_recur_and_fail_clearly(
     assert any("tomorrow" in s for s in subjects)
     assert "A scheduled bill payment of 20.00 USD failed" in subjects
     assert await wallet_cents(user.id) == 1000
+
+
+async def test_a_large_bill_needs_a_second_factor_and_a_blocked_biller_is_refused(
+    live_server: LiveServer,
+) -> None:
+    merchant_id = await biller(live_server)
+    user = await make_user(balance="900.00")
+    token = await token_for(live_server, user)
+    saved = (await call(live_server, token, SAVE, {"m": merchant_id, "r": "12345678"}))[
+        "savedBiller"
+    ]["id"]
+    later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    schedule = {"b": saved, "a": "600.00", "at": later, "r": "MONTHLY"}
+    asked = await call(live_server, token, SCHEDULE, schedule)
+    assert asked["__typename"] == "StepUpRequired"  # authorised now, paid by the worker
+    asked = await call(live_server, token, PAY, {"b": saved, "a": "600.00", "k": "big-bill"})
+    assert asked == {"__typename": "StepUpRequired", "code": "STEP_UP_REQUIRED"}
+    assert await wallet_cents(user.id) == 90_000
+    await step_up(live_server, token)
+    paid = await call(live_server, token, PAY, {"b": saved, "a": "600.00", "k": "big-bill"})
+    assert paid["transaction"]["amount"] == "600.00"
+    assert (await call(live_server, token, SCHEDULE, schedule))["schedule"]["status"] == "ACTIVE"
+
+    async with connection() as conn:
+        owner = await conn.fetchval(
+            "SELECT owner_user_id FROM merchant WHERE id = $1", int(merchant_id)
+        )
+        await conn.execute(
+            "INSERT INTO fraud_blocklist (kind, value, reason) VALUES ('user', $1, 'fake biller')",
+            str(owner),
+        )
+    refused = await call(live_server, token, PAY, {"b": saved, "a": "5.00", "k": "small"})
+    assert refused == {"__typename": "PaymentBlocked", "code": "PAYMENT_BLOCKED"}
+    assert await wallet_cents(user.id) == 30_000

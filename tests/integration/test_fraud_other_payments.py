@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import LiveServer
 from tests.factories import make_user
-from tests.graphql_client import call, step_up, token_for
+from tests.graphql_client import call, send, step_up, token_for
 from tests.integration.test_fx_api import SEND_ABROAD, quote
 from tests.integration.test_money_requests_api import ask
 from tests.integration.test_money_requests_api import pay as pay_money_request
@@ -206,3 +206,28 @@ async def test_merchant_payments_are_scored_and_the_pin_is_their_second_factor(
     assert await merchant_cents(merchant_id) == 15_000
     assert await wallet_cents(buyer.id) == 15_000
     assert await blocks_recorded(buyer.id) == ["blocklist"]
+
+
+async def test_sends_to_a_contact_without_a_wallet_are_scored_too(
+    live_server: LiveServer,
+) -> None:
+    alice = await make_user(balance="400.00")
+    token = await token_for(live_server, alice)
+    async with connection() as conn:
+        await conn.execute(
+            "INSERT INTO fraud_blocklist (kind, value, reason) "
+            "VALUES ('phone', '+14155550911', 'mule')"
+        )
+    refused = await send(live_server, token, "+1 415 555 0911", "5.00")
+    assert refused["code"] == "PAYMENT_BLOCKED"
+    assert await blocks_recorded(alice.id) == ["blocklist"]
+
+    await hold_first_payments_above(100)
+    key = uuid.uuid4().hex
+    challenged = await send(live_server, token, "newcomer@example.org", "150.00", key=key)
+    assert challenged["code"] == "STEP_UP_REQUIRED"
+    assert await wallet_cents(alice.id) == 40_000
+    await step_up(live_server, token)
+    escrowed = await send(live_server, token, "newcomer@example.org", "150.00", key=key)
+    assert escrowed["transfer"]["status"] == "PENDING"  # waiting to be claimed
+    assert await wallet_cents(alice.id) == 25_000

@@ -58,15 +58,17 @@ def parse_geo(header: str | None) -> tuple[float, float] | None:
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """A payment about to be made: to a user, or to a merchant (then `recipient_id` is
-    its owner, for the blocklist)."""
+    """A payment about to be made: to a user, to a merchant (then `recipient_id` is its
+    owner, for the blocklist), or to an email or phone with no wallet yet
+    (`recipient_contact`, and no `recipient_id`)."""
 
     user_id: int
-    recipient_id: int
+    recipient_id: int | None
     amount: Money
     context: RiskContext | None
     now: datetime
     merchant_id: int | None = None
+    recipient_contact: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +180,8 @@ async def _features(conn: Connection, attempt: Attempt, rules: list[Rule]) -> Fe
             WHERE initiator_user_id = $1 AND type IN ('send', 'payment') AND created_at >= $2
               AND status NOT IN ('failed', 'expired')
         ), recipient AS (
-            SELECT id, email, phone FROM app_user WHERE id = $7
+            SELECT id::text AS id, lower(email) AS email, phone FROM app_user WHERE id = $7
+            UNION ALL SELECT NULL, lower($11), $11 WHERE $11::text IS NOT NULL
         )
         SELECT
           (SELECT count(*) FROM recent WHERE created_at >= $3) AS recent_count,
@@ -189,15 +192,19 @@ async def _features(conn: Connection, attempt: Attempt, rules: list[Rule]) -> Fe
           (SELECT avg(amount)::float8 FROM recent WHERE currency = $5 AND created_at >= $6)
              AS history_average,
           EXISTS (SELECT 1 FROM money_transaction WHERE initiator_user_id = $1
-                  AND status = 'completed' AND CASE WHEN $10::bigint IS NULL
-                  THEN counterparty_user_id = $7 ELSE merchant_id = $10 END) AS paid_before,
+                  AND status = 'completed' AND CASE WHEN $10::bigint IS NOT NULL
+                  THEN merchant_id = $10 WHEN $7::bigint IS NOT NULL
+                  THEN counterparty_user_id = $7 ELSE recipient_contact = $11 END)
+             AS paid_before,
           (SELECT first_seen FROM user_device WHERE user_id = $1 AND fingerprint = $8)
              AS device_first_seen,
           (SELECT min(first_seen) FROM user_device WHERE user_id = $1) AS first_device_seen,
           l.latitude, l.longitude, l.seen_at,
-          (SELECT coalesce(array_agg(b.kind), '{}') FROM fraud_blocklist b, recipient r
-            WHERE (b.kind, b.value) IN (('user', r.id::text), ('email', lower(r.email)),
-                  ('phone', r.phone), ('device', $8), ('ip', $9))) AS blocklisted
+          (SELECT coalesce(array_agg(DISTINCT b.kind), '{}') FROM fraud_blocklist b
+            WHERE (b.kind, b.value) IN (('device', $8), ('ip', $9))
+               OR EXISTS (SELECT 1 FROM recipient r WHERE (b.kind, b.value) IN
+                  (('user', r.id), ('email', r.email), ('phone', r.phone))))
+             AS blocklisted
         FROM (SELECT 1) one LEFT JOIN risk_location l ON l.user_id = $1
         """,
         attempt.user_id,
@@ -210,6 +217,7 @@ async def _features(conn: Connection, attempt: Attempt, rules: list[Rule]) -> Fe
         context.device,
         context.ip,
         attempt.merchant_id,
+        attempt.recipient_contact,
     )
     return Features(
         recent_count=int(row["recent_count"]),

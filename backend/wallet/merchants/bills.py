@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wallet.db.engine import connection, transaction
+from wallet.fraud.service import Screening, recording_blocks
 from wallet.idempotency import service as idempotency
 from wallet.ledger.errors import InsufficientFunds
 from wallet.limits.service import LimitExceeded
@@ -22,6 +23,7 @@ from wallet.merchants.errors import InvalidMerchantDetails, MerchantNotFound
 from wallet.money import Currency, Money
 from wallet.notifications.email import EmailProvider
 from wallet.notifications.money import Notice, deliver_notices
+from wallet.security.stepup import LargeAmountCheck
 from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
 
 RECURRENCES = {"once": None, "weekly": timedelta(days=7), "monthly": timedelta(days=30)}
@@ -119,8 +121,17 @@ async def saved_billers(user_id: int) -> list[SavedBiller]:
     return [_saved_biller(r) for r in rows]
 
 
-async def pay_bill(user_id: int, saved_id: int, amount: Money, key: str) -> int:
-    """Pay a saved biller now; the sale's transaction id (exactly once per key)."""
+async def pay_bill(
+    user_id: int,
+    saved_id: int,
+    amount: Money,
+    key: str,
+    large_amount: LargeAmountCheck | None = None,
+    screening: Screening | None = None,
+) -> int:
+    """Pay a saved biller now; the sale's transaction id (exactly once per key). Above
+    the step-up threshold it needs a second factor proven lately; with `screening` the
+    fraud rules score it first."""
     if not amount.is_positive:
         raise NonPositiveAmount()
     idempotency.validate_key(key)
@@ -136,7 +147,7 @@ async def pay_bill(user_id: int, saved_id: int, amount: Money, key: str) -> int:
             "currency": amount.currency.value,
         }
     )
-    async with transaction() as conn:
+    async with recording_blocks(), transaction() as conn:
         replay = await idempotency.claim(conn, principal, key, fingerprint)
         if replay is not None:
             return int(replay["transaction_id"])
@@ -147,7 +158,10 @@ async def pay_bill(user_id: int, saved_id: int, amount: Money, key: str) -> int:
             amount=amount,
             note=f"Bill {biller.account_reference}",
             webhook_data={"account_reference": biller.account_reference},
+            screening=screening,
         )
+        if large_amount is not None:
+            await large_amount.require(user_id, amount, "pay this bill")
         await idempotency.remember(
             conn, principal, key, fingerprint, {"transaction_id": transaction_id}
         )
@@ -155,8 +169,15 @@ async def pay_bill(user_id: int, saved_id: int, amount: Money, key: str) -> int:
 
 
 async def schedule(
-    user_id: int, saved_id: int, amount: Money, first_run: datetime, recurrence: str
+    user_id: int,
+    saved_id: int,
+    amount: Money,
+    first_run: datetime,
+    recurrence: str,
+    large_amount: LargeAmountCheck | None = None,
 ) -> Schedule:
+    """Pay a saved biller later (the worker pays it then, with no one signed in: a large
+    amount needs the second factor now, when it is authorised)."""
     if recurrence not in RECURRENCES:
         raise InvalidMerchantDetails("recurrence", "Once, weekly or monthly")
     if not amount.is_positive:
@@ -165,6 +186,8 @@ async def schedule(
         raise InvalidMerchantDetails("firstRun", "Schedule a date that is not in the past")
     if await _saved(user_id, saved_id) is None:
         raise MerchantNotFound()
+    if large_amount is not None:
+        await large_amount.require(user_id, amount, "schedule this payment")
     async with transaction() as conn:
         schedule_id = await conn.fetchval(
             "INSERT INTO bill_schedule (saved_biller_id, user_id, currency, amount, "

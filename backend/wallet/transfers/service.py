@@ -408,6 +408,18 @@ async def _escrow_for_contact(
         note=command.note,
         claim_days=command.claim_days,
     )
+    # Scored once the wallet is locked and the limits passed, like a send to a wallet;
+    # escrowed money cannot wait days for a review, so a hold is a challenge here.
+    screening = command.risk or Screening()
+    attempt = Attempt(
+        command.sender_id,
+        None,
+        command.amount,
+        screening.context,
+        utcnow(),
+        recipient_contact=contact,
+    )
+    await fraud_reviews.screen(conn, attempt, screening)
     return TransferReceipt(
         transaction_id=transaction_id,
         status=TransactionStatus.PENDING.value,

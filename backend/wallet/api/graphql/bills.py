@@ -11,6 +11,8 @@ import strawberry
 from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import ErrorCode, NotFound, not_authenticated
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
+from wallet.api.graphql.security import large_amount_check, payment_screening
+from wallet.api.graphql.throttle import money_throttle
 from wallet.api.graphql.transactions import TransactionNode
 from wallet.merchants import bills
 from wallet.money import Currency, Money
@@ -154,12 +156,20 @@ class BillMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
+        if throttled := await money_throttle(info, user.id):
+            return throttled
         money = parse_amount(amount, currency)
         if not isinstance(money, Money):
             return money
         try:
+            large = await large_amount_check(info)
             transaction_id = await bills.pay_bill(
-                user.id, _id(saved_biller_id), money, idempotency_key
+                user.id,
+                _id(saved_biller_id),
+                money,
+                idempotency_key,
+                large,
+                screening=payment_screening(info, large),
             )
         except REFUSALS as exc:
             return refusal(exc, money.currency)
@@ -186,7 +196,12 @@ class BillMutation:
             return money
         try:
             created = await bills.schedule(
-                user.id, _id(saved_biller_id), money, first_run, recurrence.value
+                user.id,
+                _id(saved_biller_id),
+                money,
+                first_run,
+                recurrence.value,
+                await large_amount_check(info),
             )
         except REFUSALS as exc:
             return refusal(exc, money.currency)
