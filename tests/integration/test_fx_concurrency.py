@@ -20,6 +20,7 @@ from wallet.ledger.errors import InsufficientFunds
 from wallet.limits.service import LimitExceeded
 from wallet.money import Currency, Money
 from wallet.transfers.service import SendMoney, send_money
+from wallet.users.models import User
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
 
@@ -114,3 +115,39 @@ async def test_a_mixed_workload_with_conversions_keeps_every_currency_sound(
             "AND posted_credits > 0"
         )
     assert {c["currency"] for c in currencies} == {c.value for c in HELD}
+
+
+async def test_cross_currency_sends_both_ways_at_once_do_not_deadlock(
+    live_server: LiveServer,
+) -> None:
+    """Alice pays Bob dollars into euros while Bob pays Alice euros into dollars. Finding
+    the recipient's balance must not lock it ahead of the ledger's id-ordered locking."""
+    alice, bob = await make_user(balance="400.00"), await make_user(balance="400.00")
+    desk = FxDesk(SandboxRates(), FxTerms())
+    for user in (alice, bob):  # both hold both currencies
+        quote = await desk.quote(user.id, Currency.USD, Currency.EUR, Money(20_000, Currency.USD))
+        await desk.convert(user.id, quote.id, uuid.uuid4().hex)
+
+    async def pay(sender: User, recipient: str, sell: Currency, buy: Currency) -> int:
+        quote = await desk.quote(sender.id, sell, buy, Money(300, sell))
+        receipt = await send_money(
+            SendMoney(
+                sender.id,
+                recipient,
+                quote.sold,
+                "",
+                uuid.uuid4().hex,
+                quote_id=quote.id,
+                rates=await desk.provider.snapshot(),
+            )
+        )
+        return receipt.transaction_id
+
+    rounds = [
+        pay(alice, bob.username, Currency.USD, Currency.EUR)
+        if i % 2
+        else pay(bob, alice.username, Currency.EUR, Currency.USD)
+        for i in range(40)
+    ]
+    done = await asyncio.gather(*rounds)
+    assert len(set(done)) == 40  # every one went through, none deadlocked

@@ -61,16 +61,23 @@ async def open_account(
 ) -> int:
     """Create the (owner, currency, purpose) account, or return the existing one's id.
 
-    A `hot` account takes deferred postings (docs/ledger.md)."""
-    row = await conn.fetchrow(
+    An existing account is found without locking its row: rows are locked only by
+    posting, in ascending id order, and a lock taken here first would be out of that
+    order (two transfers in opposite directions deadlocked on it). A `hot` account
+    takes deferred postings (docs/ledger.md)."""
+    code = account_code(owner_type, owner_id, currency, purpose)
+    found = await conn.fetchval("SELECT id FROM ledger_account WHERE code = $1", code)
+    if found is not None:
+        return int(found)
+    created = await conn.fetchval(
         """
         INSERT INTO ledger_account (code, owner_type, owner_id, currency, purpose,
                                     account_type, normal_side, no_overdraft, hot)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-        ON CONFLICT (code) DO UPDATE SET code = EXCLUDED.code
+        ON CONFLICT (code) DO NOTHING
         RETURNING id
         """,
-        account_code(owner_type, owner_id, currency, purpose),
+        code,
         owner_type.value,
         owner_id,
         currency.value,
@@ -80,8 +87,10 @@ async def open_account(
         no_overdraft,
         hot,
     )
-    assert row is not None
-    return int(row["id"])
+    if created is None:  # opened meanwhile by a transaction that has committed since
+        created = await conn.fetchval("SELECT id FROM ledger_account WHERE code = $1", code)
+    assert created is not None
+    return int(created)
 
 
 async def find_accounts(

@@ -48,10 +48,14 @@ async def open_balance(conn: Connection, user_id: int, currency: Currency) -> in
         account_type=AccountType.LIABILITY,
         no_overdraft=True,
     )
-    await conn.execute(
-        "UPDATE ledger_account SET status = 'active' WHERE id = $1 AND status = 'closed'",
-        account_id,
-    )
+    # Reading first: the UPDATE would lock the row, out of the ledger's id order.
+    if await conn.fetchval("SELECT status FROM ledger_account WHERE id = $1", account_id) == (
+        "closed"
+    ):
+        await conn.execute(
+            "UPDATE ledger_account SET status = 'active' WHERE id = $1 AND status = 'closed'",
+            account_id,
+        )
     return account_id
 
 
