@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import asdict
 
 import pytest
 from redis.asyncio import Redis
@@ -18,6 +19,7 @@ from wallet.db.engine import connection
 from wallet.notifications import money as money_notifications
 from wallet.notifications.email import SandboxEmailProvider
 from wallet.notifications.sms import SandboxSmsProvider
+from wallet.users.verification import contacts_of
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
 
@@ -45,13 +47,9 @@ def field_code(result: dict) -> tuple[str, str]:
 
 
 async def contact_of(user_id: int) -> dict:
-    async with connection() as conn:
-        row = await conn.fetchrow(
-            "SELECT email, phone, email_verified_at IS NOT NULL AS email_verified, "
-            "phone_verified_at IS NOT NULL AS phone_verified FROM app_user WHERE id = $1",
-            user_id,
-        )
-    return dict(row)
+    contacts = await contacts_of(user_id)
+    assert contacts is not None
+    return asdict(contacts)
 
 
 async def notices(user_id: int, kind: str) -> list[int]:

@@ -24,6 +24,7 @@ from tests.merchant_helpers import create, customer, merchant_cents, shop
 from tests.merchant_helpers import pay as pay_merchant
 from wallet.db.engine import connection
 from wallet.fraud.engine import forget_rules
+from wallet.users.models import User
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
 
@@ -54,6 +55,21 @@ async def blocks_recorded(user_id: int) -> list[str]:
             user_id,
         )
     return [h["code"] for r in rows for h in json.loads(r["hits"])]
+
+
+async def owed_by_bob(
+    live: LiveServer, balances: str, expense_paid_by_alice: str
+) -> tuple[User, User, str, str]:
+    """Alice and Bob with `balances` each, in a group where Alice paid an expense split
+    evenly: (alice, bob, bob's token, the group's id)."""
+    alice, bob = await make_user(balance=balances), await make_user(balance=balances)
+    alice_token = await token_for(live, alice)
+    group = await call(
+        live, alice_token, GROUP, {"input": {"name": "Flat", "members": [f"@{bob.username}"]}}
+    )
+    group_id = group["group"]["id"]
+    await expense(live, alice_token, group_id, expense_paid_by_alice)
+    return alice, bob, await token_for(live, bob), group_id
 
 
 async def test_paying_a_risky_money_request_needs_a_second_factor(
@@ -98,16 +114,7 @@ async def test_paying_a_blocklisted_requester_is_refused_and_recorded(
 async def test_settling_up_with_a_blocklisted_member_moves_nothing(
     live_server: LiveServer,
 ) -> None:
-    alice, bob = await make_user(balance="100.00"), await make_user(balance="100.00")
-    alice_token, bob_token = await token_for(live_server, alice), await token_for(live_server, bob)
-    group = await call(
-        live_server,
-        alice_token,
-        GROUP,
-        {"input": {"name": "Flat", "members": [f"@{bob.username}"]}},
-    )
-    group_id = group["group"]["id"]
-    await expense(live_server, alice_token, group_id, "40.00")  # bob owes alice 20
+    alice, bob, bob_token, group_id = await owed_by_bob(live_server, "100.00", "40.00")
     await blocklist(alice.id)
     refused = await settle(live_server, bob_token, group_id)
     assert refused["__typename"] == "PaymentBlocked"
@@ -118,16 +125,7 @@ async def test_settling_up_with_a_blocklisted_member_moves_nothing(
 async def test_a_risky_settle_up_asks_for_a_second_factor_then_goes_through(
     live_server: LiveServer,
 ) -> None:
-    alice, bob = await make_user(balance="500.00"), await make_user(balance="500.00")
-    alice_token, bob_token = await token_for(live_server, alice), await token_for(live_server, bob)
-    group = await call(
-        live_server,
-        alice_token,
-        GROUP,
-        {"input": {"name": "Trip", "members": [f"@{bob.username}"]}},
-    )
-    group_id = group["group"]["id"]
-    await expense(live_server, alice_token, group_id, "400.00")  # bob owes alice 200
+    alice, bob, bob_token, group_id = await owed_by_bob(live_server, "500.00", "400.00")
     await hold_first_payments_above(150)
     key = uuid.uuid4().hex
     challenged = await settle(live_server, bob_token, group_id, key)

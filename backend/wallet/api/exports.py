@@ -7,6 +7,7 @@ serve the caller's own records.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
 from litestar import Request, get
 from litestar.datastructures import State
@@ -45,6 +46,21 @@ def _day(raw: str | None, default: date, name: str) -> date:
         ) from None
 
 
+Body = TypeVar("Body", str, bytes)
+
+
+def _download(body: Body, media_type: str, filename: str) -> Response[Body]:
+    """A file the browser saves, never cached (it is someone's financial data)."""
+    return Response(
+        body,
+        media_type=media_type,
+        headers={
+            "content-disposition": f'attachment; filename="{filename}"',
+            "cache-control": "no-store",
+        },
+    )
+
+
 @get("/export/transactions.csv", include_in_schema=False)
 async def transactions_csv(request: Request[object, object, State], state: State) -> Response[str]:
     """`?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, both included; the last 30 days by default)."""
@@ -56,14 +72,7 @@ async def transactions_csv(request: Request[object, object, State], state: State
         body = await exports.transactions_csv(user_id, since, until)
     except exports.ExportError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
-    return Response(
-        body,
-        media_type="text/csv",
-        headers={
-            "content-disposition": f'attachment; filename="transactions-{since}-{until}.csv"',
-            "cache-control": "no-store",
-        },
-    )
+    return _download(body, "text/csv", f"transactions-{since}-{until}.csv")
 
 
 @get("/export/statements/{month:str}", include_in_schema=False)
@@ -76,14 +85,7 @@ async def statement_pdf(
     pdf = await exports.statement_of(user_id, first)
     if pdf is None:
         raise NotFoundException("No statement for that month yet")
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "content-disposition": f'attachment; filename="statement-{month}.pdf"',
-            "cache-control": "no-store",
-        },
-    )
+    return _download(pdf, "application/pdf", f"statement-{month}.pdf")
 
 
 @get("/export/my-data.json", include_in_schema=False)
@@ -91,14 +93,7 @@ async def my_data_json(request: Request[object, object, State], state: State) ->
     """Everything the wallet holds about the caller (GDPR access and portability)."""
     user_id = await _viewer_id(request, state)
     body = privacy.export_json(await privacy.export_data(user_id))
-    return Response(
-        body,
-        media_type="application/json",
-        headers={
-            "content-disposition": 'attachment; filename="my-wallet-data.json"',
-            "cache-control": "no-store",
-        },
-    )
+    return _download(body, "application/json", "my-wallet-data.json")
 
 
 @get("/export/my-data.zip", include_in_schema=False)
@@ -106,11 +101,4 @@ async def my_data_archive(request: Request[object, object, State], state: State)
     """The same export as `my-data.json` plus one CSV per section, zipped."""
     user_id = await _viewer_id(request, state)
     body = privacy.export_archive(await privacy.export_data(user_id))
-    return Response(
-        body,
-        media_type="application/zip",
-        headers={
-            "content-disposition": 'attachment; filename="my-wallet-data.zip"',
-            "cache-control": "no-store",
-        },
-    )
+    return _download(body, "application/zip", "my-wallet-data.zip")

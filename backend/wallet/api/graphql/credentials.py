@@ -8,7 +8,6 @@ import strawberry
 
 from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import (
-    ErrorCode,
     NotAuthenticated,
     RateLimited,
     StepUpRequired,
@@ -16,7 +15,7 @@ from wallet.api.graphql.errors import (
     not_authenticated,
     validation_error,
 )
-from wallet.api.graphql.notifications import ContactChannel
+from wallet.api.graphql.notifications import ContactChannel, too_many_codes
 from wallet.api.graphql.security import step_up_refusal
 from wallet.notifications.email import SandboxEmailProvider
 from wallet.notifications.sms import SandboxSmsProvider
@@ -96,7 +95,5 @@ class CredentialMutation:
         except credentials.CredentialError as exc:
             return validation_error(exc.field, exc.code, str(exc))
         except verification.TooManyCodes as exc:
-            return RateLimited(
-                code=ErrorCode.RATE_LIMITED, message=str(exc), retry_after_seconds=exc.retry_after
-            )
+            return too_many_codes(exc)
         return ContactChangeStartedPayload(sent_to=sent_to)

@@ -95,6 +95,12 @@ class NotificationQuery:
         ]
 
 
+def too_many_codes(exc: verification.TooManyCodes) -> RateLimited:
+    return RateLimited(
+        code=ErrorCode.RATE_LIMITED, message=str(exc), retry_after_seconds=exc.retry_after
+    )
+
+
 @strawberry.type
 class NotificationMutation:
     @strawberry.mutation
@@ -121,9 +127,7 @@ class NotificationMutation:
                 sms=SandboxSmsProvider(redis),
             )
         except verification.TooManyCodes as exc:
-            return RateLimited(
-                code=ErrorCode.RATE_LIMITED, message=str(exc), retry_after_seconds=exc.retry_after
-            )
+            return too_many_codes(exc)
         return VerificationSentPayload(sent_to=sent_to)
 
     @strawberry.mutation(
