@@ -11,7 +11,8 @@ from tests.factories import make_user
 from tests.graphql_client import call, token_for
 from tests.ledger_helpers import wallet_cents
 from tests.merchant_helpers import create, customer, pay, shop
-from wallet.db.engine import connection
+from wallet.db.engine import connection, transaction
+from wallet.splits import service
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
 
@@ -306,3 +307,22 @@ async def test_both_sides_settling_at_once_pay_the_debt_exactly_once(
         )
     assert (await wallet_cents(alice.id), await wallet_cents(bob.id)) == (12_000, 8_000)
     assert (await the_group(live_server, tokens[0], group_id))["positions"] == []
+
+
+async def test_listing_groups_reads_twice_however_many_groups(live_server: LiveServer) -> None:
+    users, tokens, _ = await trio(live_server)
+    for name in ("Flat", "Office", "Climbing"):
+        await call(
+            live_server,
+            tokens[0],
+            GROUP,
+            {"input": {"name": name, "members": [f"@{users[1].username}"]}},
+        )
+    queries: list[str] = []
+    async with transaction() as conn:  # groups_of reads through this connection
+        conn.add_query_logger(lambda record: queries.append(record.query))
+        groups = await service.groups_of(users[0].id)
+        reads = len(queries)
+    assert [g.name for g in groups] == ["Climbing", "Office", "Flat", "Lisbon trip"]
+    assert [len(g.members) for g in groups] == [2, 2, 2, 3]
+    assert reads == 2

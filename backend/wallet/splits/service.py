@@ -209,13 +209,27 @@ async def add_members(user_id: int, group_id: int, contacts: list[str]) -> Group
 
 
 async def groups_of(user_id: int) -> list[Group]:
+    """The user's groups, newest first, with their members: two reads however many."""
     async with connection() as conn:
-        ids = await conn.fetch(
-            "SELECT g.id FROM split_group g JOIN split_group_member m ON m.group_id = g.id "
-            "WHERE m.user_id = $1 ORDER BY g.id DESC",
+        groups = await conn.fetch(
+            "SELECT g.id, g.name, g.created_by FROM split_group g "
+            "JOIN split_group_member m ON m.group_id = g.id WHERE m.user_id = $1 "
+            "ORDER BY g.id DESC",
             user_id,
         )
-        return [await _group(conn, int(r["id"]), user_id) for r in ids]
+        members = await conn.fetch(
+            "SELECT m.group_id, u.id, u.username FROM split_group_member m "
+            "JOIN app_user u ON u.id = m.user_id WHERE m.group_id = ANY($1::bigint[]) "
+            "ORDER BY u.id",
+            [g["id"] for g in groups],
+        )
+    by_group: dict[int, list[Member]] = defaultdict(list)
+    for r in members:
+        by_group[int(r["group_id"])].append(Member(int(r["id"]), r["username"]))
+    return [
+        Group(int(g["id"]), g["name"], int(g["created_by"]), by_group[int(g["id"])])
+        for g in groups
+    ]
 
 
 def _shares(group: Group, new: NewExpense) -> dict[int, int]:
