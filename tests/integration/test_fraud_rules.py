@@ -109,6 +109,15 @@ async def test_unusual_amount_compares_with_the_users_average() -> None:
     assert await hits(alice.id, bob.id, "100.00") == []  # under $200 is never unusual
 
 
+async def test_the_usual_amount_is_that_of_the_latest_fifty_payments() -> None:
+    await only("unusual_amount")
+    alice, bob = await pair()
+    await sends(alice.id, bob.id, [1_000_000] * 5, timedelta(days=30))  # long ago, large
+    await sends(alice.id, bob.id, [10_000] * 50, timedelta(days=1))  # lately, $100 each
+    # Six times the usual $100 (the five large ones are older than the last fifty).
+    assert await hits(alice.id, bob.id, "600.00") == ["unusual_amount"]
+
+
 async def test_new_recipient_only_above_the_amount_and_only_the_first_time() -> None:
     await only("new_recipient")
     alice, bob = await pair()

@@ -227,8 +227,7 @@ async def groups_of(user_id: int) -> list[Group]:
     for r in members:
         by_group[int(r["group_id"])].append(Member(int(r["id"]), r["username"]))
     return [
-        Group(int(g["id"]), g["name"], int(g["created_by"]), by_group[int(g["id"])])
-        for g in groups
+        Group(int(g["id"]), g["name"], int(g["created_by"]), by_group[int(g["id"])]) for g in groups
     ]
 
 
