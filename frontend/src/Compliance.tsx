@@ -9,8 +9,10 @@ import {
   FraudReviewsDocument,
   FreezeWalletDocument,
   SarDocumentDocument,
+  UnfreezeWalletDocument,
 } from "./gql/graphql";
 import { formatMoney } from "./money";
+import { OperatorQueue, pressed } from "./OperatorQueue";
 import { refusalText } from "./refusal";
 
 /** Compliance: payments the fraud rules held, to release or refuse. */
@@ -23,8 +25,7 @@ export function FraudReviewQueue() {
 
   async function submit(event: FormEvent<HTMLFormElement>, id: string) {
     event.preventDefault();
-    const submitter = (event.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
-    const approve = submitter?.value === "release";
+    const approve = pressed(event) === "release";
     const note = String(new FormData(event.currentTarget).get("note") ?? "");
     const payload = (await decide({ id, approve, note })).data?.decideFraudReview;
     setMessage(payload?.__typename === "FraudDecisionPayload"
@@ -34,11 +35,8 @@ export function FraudReviewQueue() {
   }
 
   return (
-    <section className="card send" aria-labelledby="fraud-queue-title">
-      <h2 id="fraud-queue-title">Payments on hold</h2>
-      {queue.length === 0 && <p className="muted">Nothing waiting.</p>}
-      <ul className="requests" data-testid="fraud-queue">
-        {queue.map((c) => (
+    <OperatorQueue id="fraud-queue-title" title="Payments on hold" testId="fraud-queue" items={queue} message={message}>
+      {(c) => (
           <li key={c.id}>
             <p>
               <strong>@{c.username}</strong> → @{c.recipientUsername} ·{" "}
@@ -58,10 +56,8 @@ export function FraudReviewQueue() {
               </div>
             </form>
           </li>
-        ))}
-      </ul>
-      {message && <p role="status">{message}</p>}
-    </section>
+      )}
+    </OperatorQueue>
   );
 }
 
@@ -79,6 +75,7 @@ export function AmlCaseList() {
   const [, escalate] = useMutation(EscalateAmlCaseDocument);
   const [, close] = useMutation(CloseAmlCaseDocument);
   const [, freeze] = useMutation(FreezeWalletDocument);
+  const [, unfreeze] = useMutation(UnfreezeWalletDocument);
   const client = useClient();
   const [message, setMessage] = useState<string | null>(null);
   const cases = data?.amlCases;
@@ -86,11 +83,12 @@ export function AmlCaseList() {
 
   async function act(event: FormEvent<HTMLFormElement>, id: string) {
     event.preventDefault();
-    const submitter = (event.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
+    const action = pressed(event);
     const text = String(new FormData(event.currentTarget).get("text") ?? "");
     let outcome: { __typename: string; message?: string } | null | undefined;
-    if (submitter?.value === "escalate") outcome = (await escalate({ id, narrative: text })).data?.escalateAmlCase;
-    else if (submitter?.value === "freeze") outcome = (await freeze({ id, reason: text })).data?.freezeWallet;
+    if (action === "escalate") outcome = (await escalate({ id, narrative: text })).data?.escalateAmlCase;
+    else if (action === "freeze") outcome = (await freeze({ id, reason: text })).data?.freezeWallet;
+    else if (action === "unfreeze") outcome = (await unfreeze({ id })).data?.unfreezeWallet;
     else outcome = (await close({ id, reason: text })).data?.closeAmlCase;
     setMessage(outcome && !("code" in outcome) ? `Case #${id}: done` : refusalText(outcome));
     reload({ requestPolicy: "network-only" });
@@ -107,11 +105,8 @@ export function AmlCaseList() {
   }
 
   return (
-    <section className="card send" aria-labelledby="aml-title">
-      <h2 id="aml-title">AML cases</h2>
-      {cases.length === 0 && <p className="muted">No open cases.</p>}
-      <ul className="requests" data-testid="aml-cases">
-        {cases.map((c) => (
+    <OperatorQueue id="aml-title" title="AML cases" empty="No open cases." testId="aml-cases" items={cases} message={message}>
+      {(c) => (
           <li key={c.id}>
             <p>
               <strong>{DETECTORS[c.detector] ?? c.detector}</strong> · @{c.username} ·{" "}
@@ -129,14 +124,14 @@ export function AmlCaseList() {
               </div>
               <div className="link-buttons">
                 {c.status === "OPEN" && <button className="primary" type="submit" value="escalate">Escalate to SAR</button>}
-                {c.walletStatus !== "FROZEN" && <button className="secondary" type="submit" value="freeze">Freeze wallet</button>}
+                {c.walletStatus === "FROZEN"
+                  ? <button className="secondary" type="submit" value="unfreeze">Lift the freeze</button>
+                  : <button className="secondary" type="submit" value="freeze">Freeze wallet</button>}
                 <button className="secondary" type="submit" value="close">Close case</button>
               </div>
             </form>
           </li>
-        ))}
-      </ul>
-      {message && <p role="status">{message}</p>}
-    </section>
+      )}
+    </OperatorQueue>
   );
 }

@@ -10,6 +10,7 @@ import {
   RespondToDisputeDocument,
   type DisputeFieldsFragment,
 } from "./gql/graphql";
+import { OperatorQueue } from "./OperatorQueue";
 import { formatMoney } from "./money";
 
 /** Buyer side, inside a payment's detail: confirm delivery, or open a dispute. */
@@ -134,11 +135,8 @@ export function MediatorQueue() {
   }
 
   return (
-    <section className="card send" aria-labelledby="mediator-title">
-      <h2 id="mediator-title">Disputes to decide</h2>
-      {queue.length === 0 && <p className="muted">Nothing waiting.</p>}
-      <ul className="requests" data-testid="mediator-queue">
-        {queue.map((d) => (
+    <OperatorQueue id="mediator-title" title="Disputes to decide" testId="mediator-queue" items={queue} message={message}>
+      {(d) => (
           <li key={d.id}>
             <DisputeSummary d={d} />
             <form onSubmit={(e) => submit(e, d.id)}>
@@ -149,9 +147,7 @@ export function MediatorQueue() {
               <button className="small-primary" type="submit">Decide</button>
             </form>
           </li>
-        ))}
-      </ul>
-      {message && <p className="muted" role="status">{message}</p>}
-    </section>
+      )}
+    </OperatorQueue>
   );
 }

@@ -12,6 +12,7 @@ import {
   type KycDecision,
   type VerificationLevel,
 } from "./gql/graphql";
+import { OperatorQueue, pressed } from "./OperatorQueue";
 import { formatMoney } from "./money";
 import { refusalText } from "./refusal";
 
@@ -187,8 +188,7 @@ export function KycReviewQueue() {
 
   async function submit(event: FormEvent<HTMLFormElement>, id: string, requested: VerificationLevel) {
     event.preventDefault();
-    const submitter = (event.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
-    const decision = (submitter?.value ?? "APPROVE") as KycDecision;
+    const decision = (pressed(event) ?? "APPROVE") as KycDecision;
     const form = new FormData(event.currentTarget);
     const reason = String(form.get("reason") ?? "") || null;
     const level = requested === "FULL" && form.get("premium") ? "PREMIUM" : null;
@@ -200,11 +200,8 @@ export function KycReviewQueue() {
   }
 
   return (
-    <section className="card send" aria-labelledby="kyc-queue-title">
-      <h2 id="kyc-queue-title">Verifications to review</h2>
-      {queue.length === 0 && <p className="muted">Nothing waiting.</p>}
-      <ul className="requests" data-testid="kyc-queue">
-        {queue.map((c) => (
+    <OperatorQueue id="kyc-queue-title" title="Verifications to review" testId="kyc-queue" items={queue} message={message}>
+      {(c) => (
           <li key={c.review.id}>
             <p>
               <strong>@{c.username}</strong> asks for {c.review.requestedLevel.toLowerCase()} ·
@@ -230,10 +227,8 @@ export function KycReviewQueue() {
               </div>
             </form>
           </li>
-        ))}
-      </ul>
-      {message && <p role="status">{message}</p>}
-    </section>
+      )}
+    </OperatorQueue>
   );
 }
 

@@ -93,5 +93,10 @@ async def test_hold_release_and_aml_case_to_sar_and_freeze(
     await page.get_by_role("button", name="Send", exact=True).click()
     refused = page.get_by_role("region", name="Send money").get_by_role("status")
     await expect(refused).to_contain_text("frozen")
+
+    await case.get_by_role("button", name="Lift the freeze").click()
+    await expect(case).to_contain_text("wallet active")
+    await page.get_by_role("button", name="Send", exact=True).click()  # same key, now goes
+    await expect(available(page)).to_have_text("$290.00", timeout=10_000)
     await page.context.close()
     await console.context.close()
