@@ -247,3 +247,20 @@ async def test_a_new_device_cannot_make_the_first_second_factor(live_server: Liv
         assert await conn.fetchval("SELECT pin_hash FROM app_user WHERE id = $1", user.id) is None
     known = await log_in(live_server, user.username, CHROME)
     assert (await call(live_server, known, SET_PIN, {"pin": "2468"}))["__typename"] == "PinPayload"
+
+
+async def test_guessing_the_current_password_is_rate_limited(live_server: LiveServer) -> None:
+    user = await make_user()
+    token = await token_for(live_server, user)
+    await step_up(live_server, token)
+    for attempt in range(5):
+        wrong = await call(
+            live_server, token, CHANGE_PASSWORD, {"current": f"guess-{attempt}", "new": "x"}
+        )
+        assert field_code(wrong) == ("currentPassword", "WRONG_PASSWORD")
+    stopped = await call(
+        live_server, token, CHANGE_PASSWORD, {"current": PASSWORD, "new": NEW_PASSWORD}
+    )
+    assert stopped["__typename"] == "RateLimited"  # even the right one, for a while
+    erase = "mutation($p: String!) { eraseMyAccount(password: $p) { __typename } }"
+    assert (await call(live_server, token, erase, {"p": PASSWORD}))["__typename"] == "RateLimited"

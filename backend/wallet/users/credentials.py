@@ -14,8 +14,9 @@ import phonenumbers
 from email_validator import EmailNotValidError
 from redis.asyncio import Redis
 
+from wallet.auth.ratelimit import Limit, RateLimiter
 from wallet.auth.sessions import SessionStore, session_id
-from wallet.db.engine import transaction
+from wallet.db.engine import connection, transaction
 from wallet.notifications.email import EmailProvider
 from wallet.notifications.sms import SmsProvider
 from wallet.outbox.service import Topic, emit
@@ -25,6 +26,9 @@ from wallet.users.passwords import hash_password, password_problems, verify_pass
 from wallet.users.validation import normalise_email, normalise_phone
 from wallet.users.verification import ContactChannel
 
+# Guessing the current password (change, erasure) from a session that has it open.
+PASSWORD_ATTEMPTS = Limit("password:user", 5, 15 * 60)
+
 
 class CredentialError(Exception):
     def __init__(self, field: str, code: str, message: str) -> None:
@@ -33,8 +37,32 @@ class CredentialError(Exception):
         self.code = code
 
 
+async def password_hash(user_id: int) -> str | None:
+    async with connection() as conn:
+        stored: str | None = await conn.fetchval(
+            "SELECT password_hash FROM app_user WHERE id = $1", user_id
+        )
+    return stored
+
+
+async def check_password(
+    user_id: int, stored_hash: str | None, password: str, limiter: RateLimiter, field: str
+) -> None:
+    """Refuse a wrong current password, at most `PASSWORD_ATTEMPTS` times in a window
+    (`RateLimited` after that, right or wrong)."""
+    await limiter.check(PASSWORD_ATTEMPTS, str(user_id))
+    if not verify_password(stored_hash, password):
+        await limiter.hit(PASSWORD_ATTEMPTS, str(user_id))
+        raise CredentialError(field, "WRONG_PASSWORD", "That password is not right")
+
+
 async def change_password(
-    user: User, current: str, new: str, sessions: SessionStore, keep_token: str
+    user: User,
+    current: str,
+    new: str,
+    sessions: SessionStore,
+    keep_token: str,
+    limiter: RateLimiter,
 ) -> int:
     """Check `current`, put `new` on file and sign out every other session (whoever
     knew the old password is out). Return how many sessions were signed out."""
@@ -42,8 +70,7 @@ async def change_password(
         stored = await conn.fetchval(
             "SELECT password_hash FROM app_user WHERE id = $1 FOR UPDATE", user.id
         )
-        if not verify_password(stored, current):
-            raise CredentialError("currentPassword", "WRONG_PASSWORD", "That password is not right")
+        await check_password(user.id, stored, current, limiter, "currentPassword")
         if problems := password_problems(new, username=user.username, email=user.email):
             raise CredentialError("newPassword", "WEAK", "Password " + "; ".join(problems))
         if verify_password(stored, new):

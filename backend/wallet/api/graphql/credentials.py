@@ -16,7 +16,8 @@ from wallet.api.graphql.errors import (
     validation_error,
 )
 from wallet.api.graphql.notifications import ContactChannel, too_many_codes
-from wallet.api.graphql.security import step_up_refusal
+from wallet.api.graphql.security import step_up_refusal, too_many_tries
+from wallet.auth.ratelimit import RateLimited as RateLimitHit
 from wallet.notifications.email import SandboxEmailProvider
 from wallet.notifications.sms import SandboxSmsProvider
 from wallet.users import credentials, verification
@@ -37,7 +38,7 @@ class ContactChangeStartedPayload:
 
 
 PasswordChangedResult = Annotated[
-    PasswordChangedPayload | ValidationError | StepUpRequired | NotAuthenticated,
+    PasswordChangedPayload | ValidationError | StepUpRequired | RateLimited | NotAuthenticated,
     strawberry.union("PasswordChangedResult"),
 ]
 ContactChangeStartedResult = Annotated[
@@ -60,12 +61,20 @@ class CredentialMutation:
             return not_authenticated()
         if asked := await step_up_refusal(info, user.id, "change_password", "change your password"):
             return asked
+        services = info.context.services
         try:
             signed_out = await credentials.change_password(
-                user, current_password, new_password, info.context.services.sessions, token
+                user,
+                current_password,
+                new_password,
+                services.sessions,
+                token,
+                services.rate_limiter,
             )
         except credentials.CredentialError as exc:
             return validation_error(exc.field, exc.code, str(exc))
+        except RateLimitHit as exc:
+            return too_many_tries(exc)
         return PasswordChangedPayload(signed_out_sessions=signed_out)
 
     @strawberry.mutation(

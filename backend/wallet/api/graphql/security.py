@@ -22,9 +22,7 @@ from wallet.auth.ratelimit import RateLimited as RateLimitHit
 from wallet.auth.sessions import session_id
 from wallet.fraud.service import Screening
 from wallet.security import devices, privacy, stepup, totp
-from wallet.users import pin, verification
-from wallet.users.errors import InvalidCredentials
-from wallet.users.service import authenticate
+from wallet.users import credentials, pin, verification
 
 
 @strawberry.type(name="Contacts")
@@ -107,6 +105,10 @@ TotpDisabledResult = Annotated[
 ]
 
 
+def too_many_tries(exc: RateLimitHit) -> RateLimited:
+    return _limited(exc.retry_after_seconds, "Too many tries; wait a little")
+
+
 def _limited(seconds: int, message: str) -> RateLimited:
     return RateLimited(code=ErrorCode.RATE_LIMITED, message=message, retry_after_seconds=seconds)
 
@@ -114,7 +116,7 @@ def _limited(seconds: int, message: str) -> RateLimited:
 def _refused(exc: Exception) -> ValidationError | RateLimited:
     match exc:
         case RateLimitHit():
-            return _limited(exc.retry_after_seconds, "Too many tries; wait a little")
+            return too_many_tries(exc)
         case pin.PinLocked():
             seconds = max(int((exc.until - datetime.now(UTC)).total_seconds()), 1)
             return _limited(seconds, str(exc))
@@ -340,9 +342,17 @@ class PrivacyMutation:
         if user is None:
             return not_authenticated()
         try:
-            await authenticate(user.username, password)
-        except InvalidCredentials:
-            return validation_error("password", "WRONG_PASSWORD", "That password is not right")
+            await credentials.check_password(
+                user.id,
+                await credentials.password_hash(user.id),
+                password,
+                info.context.services.rate_limiter,
+                "password",
+            )
+        except credentials.CredentialError as exc:
+            return validation_error(exc.field, exc.code, str(exc))
+        except RateLimitHit as exc:
+            return too_many_tries(exc)
         try:
             await privacy.erase(user.id, info.context.services.sessions)
         except privacy.PrivacyError as exc:
