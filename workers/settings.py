@@ -27,6 +27,7 @@ from wallet.gateway.sandbox import SandboxGateway
 from wallet.goals import service as goals
 from wallet.idempotency import service as idempotency
 from wallet.insights import budgets, reminders
+from wallet.kyc import service as kyc
 from wallet.ledger import service as ledger
 from wallet.log import configure_logging
 from wallet.merchants import bills, protection, settlement, webhooks
@@ -200,6 +201,13 @@ async def purge_idempotency_keys(ctx: dict[str, Any]) -> int:
         return await idempotency.purge_expired(conn) + await fx.purge_unused_quotes(conn)
 
 
+async def purge_kyc_records(ctx: dict[str, Any]) -> int:
+    """Delete verification records of accounts closed longer ago than the AML retention."""
+    return await kyc.purge_closed_accounts(
+        datetime.now(UTC), timedelta(days=SETTINGS.kyc_retention_days)
+    )
+
+
 def _redis_settings() -> RedisSettings:
     return RedisSettings.from_dsn(SETTINGS.redis_url or "redis://127.0.0.1:6379/0")
 
@@ -231,6 +239,7 @@ class WorkerSettings:
         cron(run_bill_payments, second={30}, unique=True),
         cron(settle_merchants, minute={0}, second={45}, unique=True),
         cron(purge_idempotency_keys, minute={7}, second={35}, unique=True),
+        cron(purge_kyc_records, hour={3}, minute={17}, second={5}, unique=True),
         cron(run_weekly_savings, minute={3, 33}, second={45}, unique=True),
         cron(seal_audit_log, second=set(range(0, 60, 5)), unique=True),
         cron(send_bill_reminders, hour={8}, minute={0}, second={50}, unique=True),

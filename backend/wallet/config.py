@@ -61,6 +61,8 @@ class Settings:
     unclaimed_transfer_days: int = 14
     money_request_days: int = 30
     webhook_retry_base_seconds: float = 30.0
+    # AML record keeping: verification records outlive a closed account this long.
+    kyc_retention_days: int = 5 * 365 + 1
     buyer_protection_days: int = 14
     fx_provider: str = "sandbox"
     fx_feed_url: str | None = None
@@ -98,6 +100,7 @@ class Settings:
             data_dir=Path(os.environ.get("WALLET_DATA_DIR", str(REPO_ROOT / ".data"))),
             host=os.environ.get("WALLET_HOST", "127.0.0.1"),
             port=_int("WALLET_PORT", 8000),
+            kyc_retention_days=_int("WALLET_KYC_RETENTION_DAYS", 5 * 365 + 1),
             session_idle_seconds=_int("WALLET_SESSION_IDLE_SECONDS", 30 * 60),
             session_absolute_seconds=_int("WALLET_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60),
             cookie_secure=_bool("WALLET_COOKIE_SECURE", False),

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import zipfile
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,6 +14,7 @@ from tests.factories import PASSWORD, make_user
 from tests.graphql_client import call, send, token_for
 from tests.integration.test_kyc_api import IDENTITY, person
 from wallet.db.engine import connection
+from wallet.kyc import service as kyc
 from wallet.ledger.invariants import check_ledger
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
@@ -141,3 +143,30 @@ async def test_erasure_waits_for_an_empty_wallet_then_pseudonymizes(
     assert node == {"amount": "10.00", "counterparty": f"erased_{alice.id}"}
     again = await make_user(username=alice.username)
     assert again.username == alice.username
+
+
+async def test_verification_records_of_closed_accounts_go_after_the_retention_period(
+    live_server: LiveServer,
+) -> None:
+    long_gone, lately_gone, still_here = await make_user(), await make_user(), await make_user()
+    for user in (long_gone, lately_gone, still_here):
+        token = await token_for(live_server, user)
+        assert (await call(live_server, token, IDENTITY, person()))["__typename"] == (
+            "VerificationPayload"
+        )
+        if user is not still_here:
+            assert (await call(live_server, token, ERASE, {"p": PASSWORD}))["erased"] is True
+    async with connection() as conn:
+        await conn.execute(
+            "UPDATE app_user SET closed_at = now() - interval '6 years' WHERE id = $1",
+            long_gone.id,
+        )
+    assert await kyc.purge_closed_accounts(datetime.now(UTC), timedelta(days=5 * 365)) == 1
+    async with connection() as conn:
+        kept = await conn.fetch("SELECT user_id FROM kyc_profile ORDER BY user_id")
+        reviews = await conn.fetchval(
+            "SELECT count(*) FROM kyc_review WHERE user_id = $1", long_gone.id
+        )
+    assert [int(r["user_id"]) for r in kept] == [lately_gone.id, still_here.id]
+    assert reviews == 1  # who decided what stays; the personal details do not
+    assert await kyc.purge_closed_accounts(datetime.now(UTC), timedelta(days=5 * 365)) == 0

@@ -19,7 +19,7 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -385,6 +385,23 @@ async def personal_data(user_id: int) -> dict[str, Any]:
         "reviews": [dict(r) for r in reviews],
         "documents": [dict(d) for d in documents],
     }
+
+
+async def purge_closed_accounts(now: datetime, retention: timedelta) -> int:
+    """Delete the verification details and files of accounts closed more than
+    `retention` ago (the AML record-keeping period is over). The reviews stay: who
+    decided what and when, without the personal data. Return how many were purged."""
+    async with transaction() as conn:
+        rows = await conn.fetch(
+            "SELECT id FROM app_user WHERE status = 'closed' AND closed_at < $1 "
+            "AND (EXISTS (SELECT 1 FROM kyc_profile p WHERE p.user_id = app_user.id) "
+            "OR EXISTS (SELECT 1 FROM kyc_document d WHERE d.user_id = app_user.id))",
+            now - retention,
+        )
+        ids = [int(r["id"]) for r in rows]
+        await conn.execute("DELETE FROM kyc_document WHERE user_id = ANY($1::bigint[])", ids)
+        await conn.execute("DELETE FROM kyc_profile WHERE user_id = ANY($1::bigint[])", ids)
+    return len(ids)
 
 
 def _mask(number: str) -> str:

@@ -157,7 +157,8 @@ async def erase(user_id: int, sessions: SessionStore) -> None:
         await conn.execute(
             "UPDATE app_user SET email = 'erased-' || id || '@erased.invalid', "
             "phone = '+000' || lpad(id::text, 12, '0'), username = 'erased_' || id, "
-            "password_hash = $2, pin_hash = NULL, status = 'closed' WHERE id = $1",
+            "password_hash = $2, pin_hash = NULL, status = 'closed', closed_at = now() "
+            "WHERE id = $1",
             user_id,
             hash_password(secrets.token_urlsafe(32)),
         )
