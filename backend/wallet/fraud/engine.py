@@ -58,9 +58,9 @@ def parse_geo(header: str | None) -> tuple[float, float] | None:
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """A payment about to be made: to a user, to a merchant (then `recipient_id` is its
-    owner, for the blocklist), or to an email or phone with no wallet yet
-    (`recipient_contact`, and no `recipient_id`)."""
+    """A payment about to be made: to a user (`recipient_id`), to a merchant
+    (`merchant_id`; the blocklist looks at its owner), or to an email or phone with no
+    wallet yet (`recipient_contact`)."""
 
     user_id: int
     recipient_id: int | None
@@ -192,7 +192,8 @@ async def _features(conn: Connection, attempt: Attempt, rules: list[Rule]) -> Fe
               AND type IN ('send', 'payment') AND status NOT IN ('failed', 'expired')
             ORDER BY created_at DESC LIMIT $12
         ), recipient AS (
-            SELECT id::text AS id, lower(email) AS email, phone FROM app_user WHERE id = $7
+            SELECT id::text AS id, lower(email) AS email, phone FROM app_user
+            WHERE id = coalesce($7, (SELECT owner_user_id FROM merchant WHERE id = $10))
             UNION ALL SELECT NULL, lower($11), $11 WHERE $11::text IS NOT NULL
         )
         SELECT

@@ -289,9 +289,8 @@ async def charge(
     """
     source, _ = await spendable_account(conn, payer_id, amount, scope=LimitScope.MERCHANT)
     if screening is not None:
-        owner = await conn.fetchval("SELECT owner_user_id FROM merchant WHERE id = $1", merchant_id)
         attempt = Attempt(
-            payer_id, int(owner), amount, screening.context, datetime.now(UTC), merchant_id
+            payer_id, None, amount, screening.context, datetime.now(UTC), merchant_id=merchant_id
         )
         await screen(conn, attempt, screening)
     sale = transactions.NewTransaction(
