@@ -160,3 +160,23 @@ async def test_failed_commit_releases_the_connection_and_the_next_command_works(
         assert DB.current_transaction.get() is None
     user = await make_user(balance="1.00")
     assert await wallet_account(user.id) > 0
+
+
+async def test_ledger_functions_keep_generic_plans() -> None:
+    """Migration 0025: the write path's by-id lookups are not re-planned on every call. A
+    later CREATE OR REPLACE of one of these functions drops the setting; this catches it."""
+    async with connection() as conn:
+        settings = dict(
+            await conn.fetch(
+                "SELECT proname, proconfig FROM pg_proc WHERE proname = ANY($1::text[])",
+                [
+                    "ledger_post_entry",
+                    "ledger_check_entry_balanced",
+                    "ledger_roll_up_locked",
+                    "ledger_roll_up",
+                ],
+            )
+        )
+    assert len(settings) == 4
+    for name, config in settings.items():
+        assert config == ["plan_cache_mode=force_generic_plan"], name
