@@ -209,7 +209,7 @@ async def test_scoring_keeps_one_generic_plan_for_the_features_query() -> None:
             assessment = await engine.assess(conn, attempt, RATES)
         plans = await conn.fetchrow(
             "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
-            "WHERE statement LIKE '%AS blocklisted%'"
+            "WHERE statement LIKE '%AS blocklisted%' AND statement NOT LIKE '%pg_prepared%'"
         )
     assert assessment.decision is Decision.ALLOW
     assert plans is not None
