@@ -12,7 +12,7 @@ import {
   type StepUpMethod,
 } from "./gql/graphql";
 import { refusalText, type Refusal } from "./refusal";
-import { StepUpPrompt } from "./SecurityPanel";
+import { useStepUp } from "./stepUp";
 
 type Answer = Refusal & { methods?: StepUpMethod[] };
 type Outcome = { ok: boolean; text: string } | null;
@@ -26,7 +26,7 @@ function GuardedForm({ label, why, act, submitText, children }: {
   act: (form: FormData) => Promise<string | Answer | null | undefined>;
 }) {
   const formRef = useRef<HTMLFormElement>(null);
-  const [stepUp, setStepUp] = useState<StepUpMethod[] | null>(null);
+  const stepUp = useStepUp(why);
   const [outcome, setOutcome] = useState<Outcome>(null);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
@@ -38,7 +38,7 @@ function GuardedForm({ label, why, act, submitText, children }: {
       setOutcome({ ok: true, text: answer });
     } else if (answer?.__typename === "StepUpRequired") {
       setOutcome(null);
-      setStepUp(answer.methods ?? []);
+      stepUp.ask(answer.methods ?? [], () => formRef.current?.requestSubmit());
     } else setOutcome({ ok: false, text: refusalText(answer) });
   }
 
@@ -49,11 +49,7 @@ function GuardedForm({ label, why, act, submitText, children }: {
         {outcome && <p className={outcome.ok ? "success" : "error"} role={outcome.ok ? "status" : "alert"}>{outcome.text}</p>}
         <button className="secondary" type="submit">{submitText}</button>
       </form>
-      {stepUp && (
-        <StepUpPrompt methods={stepUp} why={why}
-                      onConfirmed={() => { setStepUp(null); formRef.current?.requestSubmit(); }}
-                      onCancel={() => setStepUp(null)} />
-      )}
+      {stepUp.prompt}
     </>
   );
 }

@@ -8,10 +8,9 @@ import {
   SaveBillerDocument,
   ScheduleBillPaymentDocument,
   type Recurrence,
-  type StepUpMethod,
 } from "./gql/graphql";
 import { formatMoney } from "./money";
-import { StepUpPrompt } from "./SecurityPanel";
+import { useStepUp } from "./stepUp";
 
 /** Save a biller with your account number, then pay it. */
 export function BillsPanel() {
@@ -23,8 +22,9 @@ export function BillsPanel() {
     query: BillSchedulesDocument, requestPolicy: "network-only",
   });
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
-  const [stepUp, setStepUp] = useState<StepUpMethod[] | null>(null);
+  const stepUp = useStepUp("pay this bill");
   const payForm = useRef<HTMLFormElement>(null);
+  const payAgain = () => payForm.current?.requestSubmit();
   const key = useRef(crypto.randomUUID());
   const saved = data?.savedBillers ?? [];
 
@@ -53,7 +53,7 @@ export function BillsPanel() {
         firstRun: new Date(`${when}T09:00:00`).toISOString(),
         recurrence: String(form.get("repeat")) as Recurrence,
       })).data?.scheduleBillPayment;
-      if (result?.__typename === "StepUpRequired") return setStepUp(result.methods);
+      if (result?.__typename === "StepUpRequired") return stepUp.ask(result.methods, payAgain);
       if (result?.__typename === "BillSchedulePayload") {
         const s = result.schedule;
         setMessage({ ok: true, text: `Scheduled ${formatMoney(s.amount, s.currency)} to ${s.billerName} on ${new Date(s.nextRunAt).toLocaleDateString()}` });
@@ -67,7 +67,7 @@ export function BillsPanel() {
       idempotencyKey: key.current,
     })).data?.payBill;
     if (!result) return setMessage({ ok: false, text: "Network problem: press Pay bill again." });
-    if (result.__typename === "StepUpRequired") return setStepUp(result.methods); // same key after
+    if (result.__typename === "StepUpRequired") return stepUp.ask(result.methods, payAgain); // same key
     key.current = crypto.randomUUID();
     if (result.__typename === "BillPaidPayload") {
       const t = result.transaction;
@@ -109,11 +109,7 @@ export function BillsPanel() {
           <button className="primary" type="submit">Pay bill</button>
         </form>
       )}
-      {stepUp && (
-        <StepUpPrompt methods={stepUp} why="pay this bill"
-                      onConfirmed={() => { setStepUp(null); payForm.current?.requestSubmit(); }}
-                      onCancel={() => setStepUp(null)} />
-      )}
+      {stepUp.prompt}
       {(schedules?.billSchedules ?? []).length > 0 && (
         <ul className="requests" data-testid="bill-schedules">
           {(schedules?.billSchedules ?? []).map((s) => (

@@ -8,10 +8,9 @@ import {
   PaymentMethodsDocument,
   WithdrawDocument,
   type PaymentMethodFieldsFragment,
-  type StepUpMethod,
 } from "./gql/graphql";
 import { formatMoney } from "./money";
-import { StepUpPrompt } from "./SecurityPanel";
+import { useStepUp } from "./stepUp";
 
 type Outcome = { kind: "ok" | "refused"; text: string } | null;
 
@@ -25,7 +24,7 @@ function LinkMethod({ kind, onLinked }: { kind: "card" | "bank"; onLinked: () =>
   const [, addCard] = useMutation(AddCardDocument);
   const [, addBank] = useMutation(AddBankAccountDocument);
   const [error, setError] = useState<string | null>(null);
-  const [stepUp, setStepUp] = useState<StepUpMethod[] | null>(null);
+  const stepUp = useStepUp("link it");
   const formRef = useRef<HTMLFormElement>(null);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
@@ -53,7 +52,9 @@ function LinkMethod({ kind, onLinked }: { kind: "card" | "bank"; onLinked: () =>
     if (result.__typename === "AddPaymentMethodPayload") {
       setError(null);
       onLinked();
-    } else if (result.__typename === "StepUpRequired") setStepUp(result.methods);
+    } else if (result.__typename === "StepUpRequired") {
+      stepUp.ask(result.methods, () => formRef.current?.requestSubmit());
+    }
     else setError(result.message);
   }
 
@@ -97,11 +98,7 @@ function LinkMethod({ kind, onLinked }: { kind: "card" | "bank"; onLinked: () =>
       {error && <p className="error" role="alert">{error}</p>}
       <button className="primary" type="submit">{kind === "card" ? "Link card" : "Link bank account"}</button>
     </form>
-      {stepUp && (
-        <StepUpPrompt methods={stepUp} why="link it"
-                      onConfirmed={() => { setStepUp(null); formRef.current?.requestSubmit(); }}
-                      onCancel={() => setStepUp(null)} />
-      )}
+      {stepUp.prompt}
     </>
   );
 }
@@ -117,7 +114,7 @@ export function FundingForm({ direction }: { direction: "add" | "withdraw" }) {
   const [linking, setLinking] = useState<"card" | "bank" | null>(null);
   const [outcome, setOutcome] = useState<Outcome>(null);
   const idempotencyKey = useRef(crypto.randomUUID());
-  const [stepUp, setStepUp] = useState<StepUpMethod[] | null>(null);
+  const stepUp = useStepUp(direction === "add" ? "add money" : "withdraw");
   const formRef = useRef<HTMLFormElement>(null);
   const methods = (data?.paymentMethods ?? []).filter(
     (m) => direction === "add" || m.kind === "BANK_ACCOUNT",
@@ -140,7 +137,9 @@ export function FundingForm({ direction }: { direction: "add" | "withdraw" }) {
       return;
     }
     if (result.__typename === "StepUpRequired") {
-      setStepUp(result.methods);  // the same request (same key) is sent again after it
+      // The same request (same key) is sent again after it; a fresh key if cancelled.
+      stepUp.ask(result.methods, () => formRef.current?.requestSubmit(),
+                 () => { idempotencyKey.current = crypto.randomUUID(); });
       return;
     }
     idempotencyKey.current = crypto.randomUUID();
@@ -188,11 +187,7 @@ export function FundingForm({ direction }: { direction: "add" | "withdraw" }) {
           </button>
         </form>
       )}
-      {stepUp && (
-        <StepUpPrompt methods={stepUp} why={direction === "add" ? "add money" : "withdraw"}
-                      onConfirmed={() => { setStepUp(null); formRef.current?.requestSubmit(); }}
-                      onCancel={() => { setStepUp(null); idempotencyKey.current = crypto.randomUUID(); }} />
-      )}
+      {stepUp.prompt}
       {methods.length === 0 && !linking && (
         <p className="muted">
           {direction === "add" ? "Link a card or bank account first." : "Link a bank account first."}

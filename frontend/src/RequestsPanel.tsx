@@ -8,10 +8,9 @@ import {
   MoneyRequestsDocument,
   PayMoneyRequestDocument,
   RequestMoneyDocument,
-  type StepUpMethod,
 } from "./gql/graphql";
 import { formatMoney } from "./money";
-import { StepUpPrompt } from "./SecurityPanel";
+import { useStepUp } from "./stepUp";
 
 /** Ask someone for money. */
 export function RequestMoneyForm({ onRequested }: { onRequested: () => void }) {
@@ -72,7 +71,7 @@ export function RequestsPanel({ refreshKey }: { refreshKey: number }) {
   const [, decline] = useMutation(DeclineMoneyRequestDocument);
   const [, cancel] = useMutation(CancelMoneyRequestDocument);
   const [message, setMessage] = useState<string | null>(null);
-  const [stepUp, setStepUp] = useState<{ id: string; methods: StepUpMethod[] } | null>(null);
+  const stepUp = useStepUp("pay this request");
   const payKeys = useRef<Record<string, string>>({});
 
   useEffect(() => {
@@ -89,7 +88,7 @@ export function RequestsPanel({ refreshKey }: { refreshKey: number }) {
       payKeys.current[id] ??= crypto.randomUUID();
       const paid = (await pay({ input: { requestId: id, idempotencyKey: payKeys.current[id] } })).data?.payMoneyRequest;
       if (paid?.__typename === "StepUpRequired") {
-        setStepUp({ id, methods: paid.methods }); // then the same payment, same key
+        stepUp.ask(paid.methods, () => void act(id, "pay")); // the same payment, same key
         return;
       }
       result = paid;
@@ -128,11 +127,7 @@ export function RequestsPanel({ refreshKey }: { refreshKey: number }) {
           </li>
         ))}
       </ul>
-      {stepUp && (
-        <StepUpPrompt methods={stepUp.methods} why="pay this request"
-                      onConfirmed={() => { const { id } = stepUp; setStepUp(null); void act(id, "pay"); }}
-                      onCancel={() => setStepUp(null)} />
-      )}
+      {stepUp.prompt}
       {message && <p className="error" role="alert">{message}</p>}
     </section>
   );

@@ -6,9 +6,8 @@ import {
   FxQuoteDocument,
   SendMoneyDocument,
   type FxQuoteMutation,
-  type StepUpMethod,
 } from "./gql/graphql";
-import { StepUpPrompt } from "./SecurityPanel";
+import { useStepUp } from "./stepUp";
 import { formatMoney } from "./money";
 
 type Quote = Extract<NonNullable<FxQuoteMutation["fxQuote"]>, { __typename: "FxQuotePayload" }>["quote"];
@@ -31,7 +30,7 @@ export function SendMoneyForm() {
   const [{ fetching: quoting }, askQuote] = useMutation(FxQuoteDocument);
   const crossCurrency = receiveCurrency !== currency;
   // A large send asks for a second factor; after it, the same request is sent again.
-  const [stepUp, setStepUp] = useState<StepUpMethod[] | null>(null);
+  const stepUp = useStepUp("send this much");
   const formRef = useRef<HTMLFormElement>(null);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
@@ -81,7 +80,9 @@ export function SendMoneyForm() {
       return;
     }
     if (payload.__typename === "StepUpRequired") {
-      setStepUp(payload.methods);  // same idempotency key and quote for the retry
+      // The same idempotency key and quote for the retry; a fresh key if cancelled.
+      stepUp.ask(payload.methods, () => formRef.current?.requestSubmit(),
+                 () => { idempotencyKey.current = crypto.randomUUID(); });
       return;
     }
     setQuote(null);
@@ -137,16 +138,12 @@ export function SendMoneyForm() {
             {outcome.text}
           </p>
         )}
-        <button className="primary" type="submit" disabled={fetching || quoting || stepUp !== null}>
+        <button className="primary" type="submit" disabled={fetching || quoting || stepUp.waiting}>
           {fetching ? "Sending…" : crossCurrency && !quote ? "Review exchange rate" : "Send"}
         </button>
       </form>
       {/* Outside the send form: forms cannot nest. */}
-      {stepUp && (
-        <StepUpPrompt methods={stepUp}
-                      onConfirmed={() => { setStepUp(null); formRef.current?.requestSubmit(); }}
-                      onCancel={() => { setStepUp(null); idempotencyKey.current = crypto.randomUUID(); }} />
-      )}
+      {stepUp.prompt}
     </section>
   );
 }

@@ -9,11 +9,10 @@ import {
   SplitPaymentDocument,
   type SplitGroupsQuery,
   type SplitMethod,
-  type StepUpMethod,
 } from "./gql/graphql";
 import { formatMoney } from "./money";
 import { refusalText } from "./refusal";
-import { StepUpPrompt } from "./SecurityPanel";
+import { useStepUp } from "./stepUp";
 
 type Group = SplitGroupsQuery["splitGroups"][number];
 
@@ -87,7 +86,7 @@ function GroupDetail({ group, username, onChanged }: { group: Group; username: s
   const [, settleUp] = useMutation(SettleUpDocument);
   const [outcome, setOutcome] = useState<{ kind: "success" | "error"; text: string } | null>(null);
   const settleKey = useRef(crypto.randomUUID());
-  const [stepUp, setStepUp] = useState<{ currency: string; methods: StepUpMethod[] } | null>(null);
+  const stepUp = useStepUp("settle up");
   const mine = group.positions.filter((p) => p.username === username);
   const currencies = [...new Set(group.positions.map((p) => p.currency))];
 
@@ -102,7 +101,7 @@ function GroupDetail({ group, username, onChanged }: { group: Group; username: s
       onChanged();
     } else if (payload?.__typename === "StepUpRequired") {
       setOutcome(null);
-      setStepUp({ currency, methods: payload.methods }); // then again with the same key
+      stepUp.ask(payload.methods, () => void settle(currency)); // again, the same key
     } else {
       if (payload) settleKey.current = crypto.randomUUID();
       setOutcome({ kind: "error", text: refusalText(payload) });
@@ -145,11 +144,7 @@ function GroupDetail({ group, username, onChanged }: { group: Group; username: s
           Settle up{currencies.length > 1 ? ` (${currency})` : ""}
         </button>
       ))}
-      {stepUp && (
-        <StepUpPrompt methods={stepUp.methods} why="settle up"
-                      onConfirmed={() => { const { currency } = stepUp; setStepUp(null); void settle(currency); }}
-                      onCancel={() => setStepUp(null)} />
-      )}
+      {stepUp.prompt}
       {outcome && <p className={outcome.kind} role="status">{outcome.text}</p>}
       <AddExpense group={group} username={username} onAdded={onChanged} />
       <h3>Expenses</h3>

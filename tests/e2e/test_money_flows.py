@@ -13,6 +13,7 @@ from tests.e2e.conftest import (
     screenshot,
     server_database,
 )
+from wallet.db.engine import connection
 from wallet.users.pin import set_pin
 from wallet.users.service import authenticate
 
@@ -185,3 +186,35 @@ async def test_a_large_request_asks_for_the_pin_then_is_paid(
     await expect(available(asker)).to_have_text("$600.00", timeout=10_000)
     for page in (asker, payer):
         await page.context.close()
+
+
+async def test_cancelling_the_pin_prompt_sends_nothing_and_the_next_try_sends_once(
+    browser: Browser, web_app: WebApp
+) -> None:
+    friend = await registered_user(web_app)
+    sender = await user_with_pin(web_app, 100_000)
+    page = await logged_in_phone(browser, web_app, sender)
+    await page.get_by_role("tab", name="Send").click()
+    await page.get_by_label("To", exact=True).fill(friend)
+    await page.get_by_label("Amount (USD)").fill("600")
+    send = page.get_by_role("button", name="Send", exact=True)
+    await send.click()
+    prompt = page.get_by_role("form", name="Confirm it's you")
+    await expect(send).to_be_disabled()  # one prompt at a time
+    await prompt.get_by_role("button", name="Cancel").click()
+    await expect(prompt).to_be_hidden()
+    await expect(available(page)).to_have_text("$1,000.00")
+
+    await send.click()
+    await confirm_with_pin(page)
+    status = page.get_by_role("region", name="Send money").get_by_role("status")
+    await expect(status).to_have_text(f"Sent $600.00 to @{friend}")
+    await expect(available(page)).to_have_text("$400.00")
+    async with server_database(web_app), connection() as conn:
+        sends = await conn.fetchval(
+            "SELECT count(*) FROM money_transaction t JOIN app_user u "
+            "ON u.id = t.initiator_user_id WHERE u.username = $1 AND t.type = 'send'",
+            sender,
+        )
+    assert sends == 1
+    await page.context.close()
