@@ -24,8 +24,9 @@ async def test_limits_refuse_deep_and_aliased_operations_every_time() -> None:
 
 async def test_a_repeated_operation_is_parsed_and_validated_once() -> None:
     query = "query Repeated { __typename }"
-    parsed, validated = _get_parse_cache(OPERATION_CACHE_SIZE), _get_validate_cache(
-        OPERATION_CACHE_SIZE
+    parsed, validated = (
+        _get_parse_cache(OPERATION_CACHE_SIZE),
+        _get_validate_cache(OPERATION_CACHE_SIZE),
     )
     await SCHEMA.execute(query)
     parse_hits, validate_hits = parsed.cache_info().hits, validated.cache_info().hits

@@ -1,7 +1,16 @@
+import asyncio
+import time
+
 import pytest
 
 from wallet.users.models import SignUpRequest
-from wallet.users.passwords import hash_password, password_problems, verify_password
+from wallet.users.passwords import (
+    hash_password,
+    hash_password_in_pool,
+    password_problems,
+    verify_password,
+    verify_password_in_pool,
+)
 from wallet.users.service import login_key
 from wallet.users.validation import validate_sign_up
 
@@ -62,6 +71,34 @@ def test_password_hash_verifies_only_the_right_password() -> None:
     assert verify_password(hashed, "sunny-harbour-91")
     assert not verify_password(hashed, "sunny-harbour-92")
     assert not verify_password(None, "anything-at-all")
+
+
+async def test_hashing_in_the_pool_leaves_the_event_loop_free() -> None:
+    """A log-in used to run argon2 on the event loop: every other request of the worker
+    waited the whole hash. Now the loop keeps ticking while four verify at once."""
+    hashed = await hash_password_in_pool("sunny-harbour-91")
+    started = time.perf_counter()
+    assert verify_password(hashed, "sunny-harbour-91")
+    one_hash = time.perf_counter() - started
+    longest_gap = 0.0
+
+    async def tick() -> None:
+        nonlocal longest_gap
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.002)
+            now = time.perf_counter()
+            longest_gap, last = max(longest_gap, now - last), now
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0.01)  # ticking
+    results = await asyncio.gather(
+        *(verify_password_in_pool(hashed, p) for p in ["sunny-harbour-91", "wrong-one-22"] * 2)
+    )
+    await asyncio.sleep(0.01)  # the tick after the last hash is counted too
+    ticker.cancel()
+    assert results == [True, False, True, False]
+    assert longest_gap < one_hash / 2, (longest_gap, one_hash)
 
 
 @pytest.mark.parametrize(

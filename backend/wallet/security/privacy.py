@@ -23,7 +23,7 @@ from wallet.db.engine import connection, transaction
 from wallet.kyc import service as kyc
 from wallet.security import audit
 from wallet.transactions.history import HistoryFilter, page
-from wallet.users.passwords import hash_password
+from wallet.users.passwords import hash_password_in_pool
 
 
 class PrivacyError(Exception):
@@ -136,6 +136,7 @@ async def export_data(user_id: int) -> dict[str, Any]:
 
 async def erase(user_id: int, sessions: SessionStore) -> None:
     """Pseudonymize the user and close the account; refused while any money remains."""
+    unusable_hash = await hash_password_in_pool(secrets.token_urlsafe(32))
     async with transaction() as conn:
         await conn.execute("SELECT 1 FROM wallet WHERE user_id = $1 FOR UPDATE", user_id)
         left = await conn.fetch(
@@ -160,7 +161,7 @@ async def erase(user_id: int, sessions: SessionStore) -> None:
             "password_hash = $2, pin_hash = NULL, status = 'closed', closed_at = now() "
             "WHERE id = $1",
             user_id,
-            hash_password(secrets.token_urlsafe(32)),
+            unusable_hash,
         )
         for sql in (
             "DELETE FROM user_totp WHERE user_id = $1",

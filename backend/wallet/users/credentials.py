@@ -22,7 +22,11 @@ from wallet.notifications.sms import SmsProvider
 from wallet.outbox.service import Topic, emit
 from wallet.users import verification
 from wallet.users.models import User
-from wallet.users.passwords import hash_password, password_problems, verify_password
+from wallet.users.passwords import (
+    hash_password_in_pool,
+    password_problems,
+    verify_password_in_pool,
+)
 from wallet.users.validation import normalise_email, normalise_phone
 from wallet.users.verification import ContactChannel
 
@@ -51,7 +55,7 @@ async def check_password(
     """Refuse a wrong current password, at most `PASSWORD_ATTEMPTS` times in a window
     (`RateLimited` after that, right or wrong)."""
     await limiter.check(PASSWORD_ATTEMPTS, str(user_id))
-    if not verify_password(stored_hash, password):
+    if not await verify_password_in_pool(stored_hash, password):
         await limiter.hit(PASSWORD_ATTEMPTS, str(user_id))
         raise CredentialError(field, "WRONG_PASSWORD", "That password is not right")
 
@@ -73,10 +77,12 @@ async def change_password(
         await check_password(user.id, stored, current, limiter, "currentPassword")
         if problems := password_problems(new, username=user.username, email=user.email):
             raise CredentialError("newPassword", "WEAK", "Password " + "; ".join(problems))
-        if verify_password(stored, new):
+        if await verify_password_in_pool(stored, new):
             raise CredentialError("newPassword", "UNCHANGED", "That is your current password")
         await conn.execute(
-            "UPDATE app_user SET password_hash = $2 WHERE id = $1", user.id, hash_password(new)
+            "UPDATE app_user SET password_hash = $2 WHERE id = $1",
+            user.id,
+            await hash_password_in_pool(new),
         )
         await emit(
             conn,

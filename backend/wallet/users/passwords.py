@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -31,15 +35,33 @@ COMMON = frozenset(
 )
 
 
+# One argon2id hash costs ~50-150 ms of CPU and 64 MiB, and releases the GIL. Request
+# handlers run it on this pool, never on the event loop (where every other request of the
+# worker would wait behind it); its size bounds the memory a burst of log-ins can take.
+_POOL = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="argon2")
+
+
 def hash_password(password: str) -> str:
+    """Blocking: for scripts and tests. Async code awaits `hash_password_in_pool`."""
     return _HASHER.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    """Blocking: for scripts and tests. Async code awaits `verify_password_in_pool`."""
     try:
         return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def hash_password_in_pool(password: str) -> str:
+    return await asyncio.get_running_loop().run_in_executor(_POOL, hash_password, password)
+
+
+async def verify_password_in_pool(password_hash: str | None, password: str) -> bool:
+    return await asyncio.get_running_loop().run_in_executor(
+        _POOL, verify_password, password_hash, password
+    )
 
 
 def password_problems(password: str, *, username: str, email: str) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from wallet.db.engine import transaction
-from wallet.users.passwords import hash_password, verify_password
+from wallet.users.passwords import hash_password_in_pool, verify_password_in_pool
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -43,12 +43,13 @@ class PinLocked(PinError):
 async def set_pin(user_id: int, pin: str) -> None:
     if not (pin.isdigit() and 4 <= len(pin) <= 6):
         raise InvalidPinFormat()
+    pin_hash = await hash_password_in_pool(pin)
     async with transaction() as conn:
         await conn.execute(
             "UPDATE app_user SET pin_hash = $2, pin_failures = 0, pin_locked_until = NULL "
             "WHERE id = $1",
             user_id,
-            hash_password(pin),
+            pin_hash,
         )
 
 
@@ -65,7 +66,7 @@ async def verify_pin(user_id: int, pin: str) -> None:
         now = datetime.now(UTC)
         if row["pin_locked_until"] is not None and row["pin_locked_until"] > now:
             raise PinLocked(row["pin_locked_until"])
-        if verify_password(row["pin_hash"], pin):
+        if await verify_password_in_pool(row["pin_hash"], pin):
             await conn.execute(
                 "UPDATE app_user SET pin_failures = 0, pin_locked_until = NULL WHERE id = $1",
                 user_id,

@@ -15,7 +15,7 @@ from wallet.db.engine import Connection, connection, transaction
 from wallet.outbox.service import Topic, emit
 from wallet.users.errors import FieldProblem, InvalidCredentials, InvalidSignUp
 from wallet.users.models import SignUpRequest, User
-from wallet.users.passwords import hash_password, verify_password
+from wallet.users.passwords import hash_password_in_pool, verify_password_in_pool
 from wallet.users.validation import normalise_phone, validate_sign_up
 from wallet.wallets.service import open_wallet
 
@@ -60,7 +60,7 @@ async def sign_up(request: SignUpRequest) -> User:
     normalised, problems = validate_sign_up(request)
     if problems:
         raise InvalidSignUp(problems)
-    password_hash = hash_password(normalised.password)
+    password_hash = await hash_password_in_pool(normalised.password)
     try:
         async with transaction() as conn:
             taken = await _taken_fields(conn, normalised)
@@ -124,7 +124,8 @@ async def authenticate(login: str, password: str) -> User:
             "OR phone = $1) LIMIT 1",
             key,
         )
-    if not verify_password(row["password_hash"] if row else None, password) or row is None:
+    stored = row["password_hash"] if row else None
+    if not await verify_password_in_pool(stored, password) or row is None:
         raise InvalidCredentials()
     return _user(row)
 
