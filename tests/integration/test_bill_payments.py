@@ -16,6 +16,7 @@ from tests.merchant_helpers import merchant_cents, shop
 from wallet.db.engine import connection
 from wallet.merchants import bills
 from wallet.notifications.email import SandboxEmailProvider
+from wallet.users.models import User
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
 
@@ -40,6 +41,18 @@ async def biller(live: LiveServer) -> str:
             int(merchant_id),
         )
     return merchant_id
+
+
+async def payer_with_saved_biller(
+    live: LiveServer, balance: str, reference: str
+) -> tuple[str, User, str, str]:
+    """A fresh biller and a user holding `balance` who saved it with `reference`:
+    (merchant id, user, token, saved biller id)."""
+    merchant_id = await biller(live)
+    user = await make_user(balance=balance)
+    token = await token_for(live, user)
+    saved = (await call(live, token, SAVE, {"m": merchant_id, "r": reference}))["savedBiller"]
+    return merchant_id, user, token, saved["id"]
 
 
 async def test_save_a_biller_and_pay_it_once_per_key(live_server: LiveServer) -> None:
@@ -71,12 +84,7 @@ async def test_save_a_biller_and_pay_it_once_per_key(live_server: LiveServer) ->
 async def test_scheduled_payments_remind_run_recur_and_fail_clearly(
     live_server: LiveServer, redis: Redis
 ) -> None:
-    merchant_id = await biller(live_server)
-    user = await make_user(balance="30.00")
-    token = await token_for(live_server, user)
-    saved = (await call(live_server, token, SAVE, {"m": merchant_id, "r": "87654321"}))[
-        "savedBiller"
-    ]["id"]
+    _, user, token, saved = await payer_with_saved_biller(live_server, "30.00", "87654321")
     start = datetime.now(UTC) + timedelta(hours=20)
     past = await call(
         live_server,
@@ -115,12 +123,9 @@ async def test_scheduled_payments_remind_run_recur_and_fail_clearly(
 async def test_a_large_bill_needs_a_second_factor_and_a_blocked_biller_is_refused(
     live_server: LiveServer,
 ) -> None:
-    merchant_id = await biller(live_server)
-    user = await make_user(balance="900.00")
-    token = await token_for(live_server, user)
-    saved = (await call(live_server, token, SAVE, {"m": merchant_id, "r": "12345678"}))[
-        "savedBiller"
-    ]["id"]
+    merchant_id, user, token, saved = await payer_with_saved_biller(
+        live_server, "900.00", "12345678"
+    )
     later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     schedule = {"b": saved, "a": "600.00", "at": later, "r": "MONTHLY"}
     asked = await call(live_server, token, SCHEDULE, schedule)
