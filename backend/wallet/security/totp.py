@@ -117,10 +117,10 @@ async def confirm_enrolment(
     user_id: int, code: str, limiter: RateLimiter, *, now: float | None = None
 ) -> list[str]:
     """Turn TOTP on with a first valid code; the recovery codes (shown once)."""
-    await limiter.check(ATTEMPTS, str(user_id))
+    await limiter.consume(ATTEMPTS, str(user_id))
     if not await _accept_code(user_id, code, confirmed=False, now=now or time.time()):
-        await limiter.hit(ATTEMPTS, str(user_id))
         raise WrongCode()
+    await limiter.refund(ATTEMPTS, str(user_id))
     codes = [
         "-".join(secrets.token_hex(5)[i : i + 5] for i in (0, 5)) for _ in range(RECOVERY_CODES)
     ]
@@ -135,7 +135,9 @@ async def confirm_enrolment(
 
 async def verify(user_id: int, code: str, limiter: RateLimiter, *, now: float | None = None) -> str:
     """Check a TOTP code or a recovery code (used up); the method that passed."""
-    await limiter.check(ATTEMPTS, str(user_id))
+    # The attempt is counted before the code is looked at: racing codes cannot get
+    # more than `ATTEMPTS` checked in a window.
+    await limiter.consume(ATTEMPTS, str(user_id))
     text = code.strip()
     if text.isdigit() and len(text) == 6:
         if await _accept_code(user_id, text, confirmed=True, now=now or time.time()):
@@ -150,8 +152,8 @@ async def verify(user_id: int, code: str, limiter: RateLimiter, *, now: float | 
                 _hash(text),
             )
         if used:
+            await limiter.refund(ATTEMPTS, str(user_id))
             return "recovery_code"
-    await limiter.hit(ATTEMPTS, str(user_id))
     raise WrongCode()
 
 

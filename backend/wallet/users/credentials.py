@@ -54,10 +54,10 @@ async def check_password(
 ) -> None:
     """Refuse a wrong current password, at most `PASSWORD_ATTEMPTS` times in a window
     (`RateLimited` after that, right or wrong)."""
-    await limiter.check(PASSWORD_ATTEMPTS, str(user_id))
+    await limiter.consume(PASSWORD_ATTEMPTS, str(user_id))
     if not await verify_password_in_pool(stored_hash, password):
-        await limiter.hit(PASSWORD_ATTEMPTS, str(user_id))
         raise CredentialError(field, "WRONG_PASSWORD", "That password is not right")
+    await limiter.refund(PASSWORD_ATTEMPTS, str(user_id))
 
 
 async def change_password(

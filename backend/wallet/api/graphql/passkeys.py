@@ -156,7 +156,7 @@ class PasskeyMutation:
         ctx = info.context
         limiter, per_ip = ctx.services.rate_limiter, ctx.services.limits.login_per_ip
         try:
-            await limiter.check(per_ip, ctx.client_ip())
+            await limiter.consume(per_ip, ctx.client_ip())
             user_id = await passkeys.authenticate(
                 ctx.services.redis,
                 ctx.services.relying_party,
@@ -167,8 +167,8 @@ class PasskeyMutation:
         except ratelimit.RateLimited as exc:
             return rate_limited(exc)
         except passkeys.PasskeyError as exc:
-            await limiter.hit(per_ip, ctx.client_ip())
             return InvalidCredentials(code=ErrorCode.INVALID_CREDENTIALS, message=str(exc))
+        await limiter.refund(per_ip, ctx.client_ip())
         user = await get_user(user_id)
         if user is None:
             return InvalidCredentials(code=ErrorCode.INVALID_CREDENTIALS, message="No such user")

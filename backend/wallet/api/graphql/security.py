@@ -276,8 +276,9 @@ class SecurityMutation:
             )
         try:
             if method is StepUpMethod.PIN:
-                await services.rate_limiter.check(totp.ATTEMPTS, str(user.id))
+                await services.rate_limiter.consume(totp.ATTEMPTS, str(user.id))
                 await pin.verify_pin(user.id, code)
+                await services.rate_limiter.refund(totp.ATTEMPTS, str(user.id))
             else:
                 await totp.verify(user.id, code, services.rate_limiter)
         except _REFUSALS as exc:

@@ -162,8 +162,7 @@ class UserMutation:
         ctx = info.context
         limiter, limit = ctx.services.rate_limiter, ctx.services.limits.signup_per_ip
         try:
-            await limiter.check(limit, ctx.client_ip())
-            await limiter.hit(limit, ctx.client_ip())
+            await limiter.consume(limit, ctx.client_ip())
             user = await service.sign_up(
                 SignUpRequest(
                     input.email, input.phone, input.username, input.password, input.referred_by
@@ -187,16 +186,16 @@ class UserMutation:
         limiter, limits = ctx.services.rate_limiter, ctx.services.limits
         account, ip = service.login_key(input.login), ctx.client_ip()
         try:
-            await limiter.check(limits.login_per_account, account)
-            await limiter.check(limits.login_per_ip, ip)
+            await limiter.consume_all(
+                [(limits.login_per_account, account), (limits.login_per_ip, ip)]
+            )
             user = await service.authenticate(input.login, input.password)
         except ratelimit.RateLimited as exc:
             return rate_limited(exc)
         except user_errors.InvalidCredentials as exc:
-            await limiter.hit(limits.login_per_account, account)
-            await limiter.hit(limits.login_per_ip, ip)
             return InvalidCredentials(code=ErrorCode.INVALID_CREDENTIALS, message=str(exc))
         await limiter.reset(limits.login_per_account, account)
+        await limiter.refund(limits.login_per_ip, ip)
         if await totp.is_enrolled(user.id):
             # Two-step sign-in: the session starts only after the second factor.
             ticket = secrets.token_urlsafe(32)
