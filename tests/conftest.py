@@ -24,7 +24,7 @@ import uvicorn
 from redis.asyncio import Redis
 
 from wallet.api.state import Services
-from wallet.app import create_app
+from wallet.app import SERVER_OPTIONS, create_app
 from wallet.config import Settings
 from wallet.db import engine
 from wallet.fraud.engine import forget_rules
@@ -152,9 +152,7 @@ async def run_live_server(settings: Settings) -> AsyncIterator[LiveServer]:
         create_app(settings),
         host="127.0.0.1",
         port=0,
-        lifespan="on",
-        log_config=None,
-        ws="websockets-sansio",
+        **SERVER_OPTIONS,  # type: ignore[arg-type]
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

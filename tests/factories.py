@@ -8,6 +8,7 @@ from typing import Any
 from wallet.db.engine import transaction
 from wallet.money import Currency, Money
 from wallet.users.models import SignUpRequest, User
+from wallet.users.pin import set_pin
 from wallet.users.service import sign_up
 from wallet.wallets.service import grant_promotional_credit
 
@@ -27,8 +28,12 @@ def sign_up_request(**overrides: Any) -> SignUpRequest:
     return SignUpRequest(**fields)
 
 
-async def make_user(balance: str | None = None, **overrides: Any) -> User:
+async def make_user(balance: str | None = None, pin: str | None = None, **overrides: Any) -> User:
+    """A new user; with `pin`, a transaction PIN on file from before any session (a
+    second factor the step-up policy accepts for everything)."""
     user = await sign_up(sign_up_request(**overrides))
+    if pin is not None:
+        await set_pin(user.id, pin)
     if balance is not None and Money.parse(balance, Currency.USD).is_positive:
         async with transaction() as conn:
             await grant_promotional_credit(conn, user.id, Money.parse(balance, Currency.USD))

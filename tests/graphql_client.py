@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from redis.asyncio import Redis
 
+from tests.devices import USUAL, TestDevice
 from tests.factories import PASSWORD
+from wallet.notifications.email import SandboxEmailProvider
+from wallet.users import pin
 
 if TYPE_CHECKING:
     from tests.conftest import LiveServer
@@ -67,13 +72,16 @@ mutation($input: SendMoneyInput!) {
 }"""
 
 
-async def token_for(live: LiveServer, user: User) -> str:
+async def token_for(live: LiveServer, user: User, device: TestDevice = USUAL) -> str:
+    """A bearer session for `user`, signed in from `device` (the usual one by default)."""
     async with live.client() as http:
-        result = await gql(
-            http,
-            LOG_IN,
-            {"input": {"login": user.username, "password": PASSWORD, "sessionTransport": "BEARER"}},
-        )
+        login = {
+            "login": user.username,
+            "password": PASSWORD,
+            "sessionTransport": "BEARER",
+            "device": await device.proof(http),
+        }
+        result = await gql(http, LOG_IN, {"input": login})
     return str(result["data"]["logIn"]["token"])
 
 
@@ -150,20 +158,53 @@ async def call(
 
 # The PIN the helpers set to confirm sensitive actions (customer() uses it too).
 STEP_UP_PIN = "2468"
-SECURITY = "{ security { stepUpMethods steppedUp } }"
+SECURITY = "{ security { stepUpMethods steppedUp contacts { email } } }"
 SET_PIN = "mutation($pin: String!) { setTransactionPin(pin: $pin) { __typename } }"
 VERIFY_STEP_UP = """mutation($code: String!) { verifyStepUp(method: PIN, code: $code) {
   __typename } }"""
+SEND_STEP_UP_CODE = """mutation { sendStepUpCode(channel: EMAIL) {
+  __typename ... on StepUpCodeSentPayload { sentTo } } }"""
+VERIFY_CONTACT_CODE = """mutation($code: String!, $password: String!) {
+  verifyStepUp(method: CONTACT_CODE, code: $code, password: $password) {
+    __typename ... on UserError { code message } } }"""
+
+
+async def last_code_sent_to(live: LiveServer, address: str) -> str:
+    """The 6-digit code in the newest message the sandbox email provider sent `address`."""
+    redis = Redis.from_url(live.settings.redis_url)
+    try:
+        sent = await SandboxEmailProvider(redis).sent_to(address)
+    finally:
+        await redis.aclose()
+    assert sent, f"no email to {address}"
+    match = re.search(r"\b(\d{6})\b", str(sent[-1]["body"]))
+    assert match, sent[-1]
+    return match.group(1)
+
+
+async def prove_with_contact_code(live: LiveServer, token: str, password: str = PASSWORD) -> None:
+    """Step up the way an account with no second factor does: the password plus the
+    code emailed to the address on file."""
+    sent = await call(live, token, SEND_STEP_UP_CODE)
+    assert sent["__typename"] == "StepUpCodeSentPayload", sent
+    code = await last_code_sent_to(live, sent["sentTo"])
+    proven = await call(live, token, VERIFY_CONTACT_CODE, {"code": code, "password": password})
+    assert proven["__typename"] == "StepUpPayload", proven
 
 
 async def step_up(live: LiveServer, token: str) -> None:
-    """Prove a second factor for this session (setting the helpers' PIN if none is set),
-    as the app does before linking a card or bank account, or withdrawing."""
+    """Prove a second factor for this session, as the app does before linking a card or
+    bank account, or withdrawing: the helpers' PIN; a user with no factor yet proves the
+    password plus the emailed code instead, and gets the helpers' PIN on file for later
+    sessions (put there directly, so no enrolment signs their other sessions out)."""
     security = await call(live, token, SECURITY)
     if security["steppedUp"]:
         return
     if "PIN" not in security["stepUpMethods"]:
-        await call(live, token, SET_PIN, {"pin": STEP_UP_PIN})
+        await prove_with_contact_code(live, token)
+        me = await call(live, token, "{ me { id } }")
+        await pin.set_pin(int(me["id"]), STEP_UP_PIN)
+        return
     proven = await call(live, token, VERIFY_STEP_UP, {"code": STEP_UP_PIN})
     assert proven["__typename"] == "StepUpPayload", proven
 

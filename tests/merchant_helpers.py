@@ -60,10 +60,8 @@ async def shop(live: LiveServer) -> tuple[User, str, str]:
 
 
 async def customer(live: LiveServer, balance: str = "50.00") -> tuple[User, str]:
-    user = await make_user(balance=balance)
-    token = await token_for(live, user)
-    assert (await call(live, token, SET_PIN, {"pin": STEP_UP_PIN}))["__typename"] == "PinPayload"
-    return user, token
+    user = await make_user(balance=balance, pin=STEP_UP_PIN)
+    return user, await token_for(live, user)
 
 
 async def create(live: LiveServer, token: str, merchant_id: str, **fields: Any) -> dict:  # type: ignore[type-arg]

@@ -50,6 +50,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     # arq logs every job start and end at INFO; with per-second cron jobs that drowns the
     # log. Failures still show (WARNING and above); the jobs log what they did themselves.
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
+    # The worker holds the same secrets as the API: it refuses the same settings.
+    SETTINGS.check()
     database_url, redis_url = SETTINGS.require_urls()
     await engine.connect(database_url, pool_size=5)
     ctx["app_redis"] = Redis.from_url(redis_url)
@@ -96,7 +98,7 @@ async def notify_new_device(ctx: dict[str, Any], event_id: int) -> int:
 
 
 async def deliver_notice(ctx: dict[str, Any], event_id: int) -> int:
-    return await money_notifications.deliver_notice(event_id, email=ctx["email"])
+    return await money_notifications.deliver_notice(event_id, email=ctx["email"], sms=ctx["sms"])
 
 
 async def notify_money_request(ctx: dict[str, Any], event_id: int) -> int:

@@ -22,10 +22,20 @@ from wallet.config import Settings
 from wallet.db import engine
 from wallet.log import configure_logging
 
+# How uvicorn serves the app, for `wallet serve` and the test suite's live servers alike.
+# The app reads X-Forwarded-For itself, from WALLET_TRUSTED_PROXIES only
+# (wallet.api.clientip): uvicorn's own proxy handling would believe 127.0.0.1 blindly.
+SERVER_OPTIONS: dict[str, object] = {
+    "proxy_headers": False,
+    "log_config": None,
+    "ws": "websockets-sansio",
+    "lifespan": "on",
+}
+
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    settings.check_production_secrets()
+    settings.check()
     database_url, redis_url = settings.require_urls()
     configure_logging()
 

@@ -123,6 +123,7 @@ def cmd_keys_rotate(_: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from wallet.app import SERVER_OPTIONS
     from wallet.log import configure_logging
 
     configure_logging()
@@ -132,10 +133,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         factory=True,
         host=args.host or settings.host,
         port=args.port or settings.port,
-        proxy_headers=True,
-        log_config=None,
-        ws="websockets-sansio",
-        lifespan="on",
+        **SERVER_OPTIONS,  # type: ignore[arg-type]
     )
     return 0
 

@@ -6,13 +6,34 @@ table and the code cannot drift apart silently (tests/unit/test_config.py checks
 
 from __future__ import annotations
 
+import base64
+import binascii
+import ipaddress
+import math
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The sandbox gateway's well-known callback key; production refuses to start with it.
 SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105
+# The field-encryption key development runs with; production refuses it.
+DEVELOPMENT_PII_KEY = b"wallet-development-key-32-bytes!"
+SANDBOX = "sandbox"
+# The providers that exist; a real adapter adds its name here (README, "Providers").
+PROVIDERS: dict[str, tuple[str, ...]] = {
+    "gateway": (SANDBOX,),
+    "email": (SANDBOX,),
+    "sms": (SANDBOX,),
+    "identity": (SANDBOX,),
+}
+SESSION_COOKIE = "wallet_session"
+# Over HTTPS the cookie takes the __Host- prefix: the browser then insists on Secure,
+# Path=/ and no Domain, so no sibling host can set or shadow it.
+SECURE_SESSION_COOKIE = "__Host-wallet_session"
+MIN_SECRET_CHARS = 32
+MIN_SECRET_BITS = 128.0
 
 
 def _int(name: str, default: int) -> int:
@@ -32,6 +53,40 @@ def _bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _list(name: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in os.environ.get(name, "").split(",") if p.strip())
+
+
+def estimated_bits(secret: str) -> float:
+    """A generous upper bound of a secret's entropy: its length times the Shannon
+    entropy of its own characters (a repeated or tiny alphabet scores low)."""
+    if not secret:
+        return 0.0
+    counts = Counter(secret)
+    per_char = -sum(c / len(secret) * math.log2(c / len(secret)) for c in counts.values())
+    return per_char * len(secret)
+
+
+def weak_secret(secret: str | None) -> str | None:
+    """Why `secret` is not fit for production, or None."""
+    if not secret:
+        return "is empty"
+    if len(secret) < MIN_SECRET_CHARS:
+        return f"is shorter than {MIN_SECRET_CHARS} characters"
+    if estimated_bits(secret) < MIN_SECRET_BITS:
+        return "has too little randomness (use e.g. `openssl rand -hex 32`)"
+    return None
+
+
+def weak_key(raw: bytes) -> str | None:
+    """Why a 32-byte encryption key is not fit for production, or None."""
+    if raw == DEVELOPMENT_PII_KEY:
+        return "is the development key"
+    if len(set(raw)) < 16:  # 32 random bytes have ~28 distinct values
+        return "is not random (too few distinct bytes)"
+    return None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime configuration. Build with `Settings.from_env()`."""
@@ -44,7 +99,10 @@ class Settings:
     port: int = 8000
     session_idle_seconds: int = 30 * 60
     session_absolute_seconds: int = 12 * 60 * 60
-    cookie_secure: bool = False
+    # None: Secure in production, not over plain-HTTP development.
+    cookie_secure: bool | None = None
+    # Proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by default.
+    trusted_proxies: tuple[str, ...] = ()
     login_failures_per_account: int = 5
     login_failures_per_ip: int = 20
     login_window_seconds: int = 15 * 60
@@ -74,21 +132,27 @@ class Settings:
     pii_keys: str | None = None
     step_up_seconds: int = 300
     step_up_send_above_usd: int = 500
-    step_up_actions: tuple[str, ...] = (
-        "withdraw",
-        "add_payment_method",
-        "change_password",
-        "change_email",
-        "change_phone",
-        "change_pin",
-    )
     webauthn_rp_id: str = "localhost"
     webauthn_rp_name: str = "Wallet"
     webauthn_origins: tuple[str, ...] = ()
+    gateway_provider: str = SANDBOX
+    email_provider: str = SANDBOX
+    sms_provider: str = SANDBOX
+    identity_provider: str = SANDBOX
+    # A staging deployment may run production settings on the sandboxes, if it says so.
+    allow_sandbox_providers: bool = False
 
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.is_production if self.cookie_secure is None else self.cookie_secure
+
+    @property
+    def session_cookie(self) -> str:
+        return SECURE_SESSION_COOKIE if self.secure_cookies else SESSION_COOKIE
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -103,7 +167,12 @@ class Settings:
             kyc_retention_days=_int("WALLET_KYC_RETENTION_DAYS", 5 * 365 + 1),
             session_idle_seconds=_int("WALLET_SESSION_IDLE_SECONDS", 30 * 60),
             session_absolute_seconds=_int("WALLET_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60),
-            cookie_secure=_bool("WALLET_COOKIE_SECURE", False),
+            cookie_secure=(
+                _bool("WALLET_COOKIE_SECURE", False)
+                if os.environ.get("WALLET_COOKIE_SECURE")
+                else None
+            ),
+            trusted_proxies=_list("WALLET_TRUSTED_PROXIES"),
             login_failures_per_account=_int("WALLET_LOGIN_FAILURES_PER_ACCOUNT", 5),
             login_failures_per_ip=_int("WALLET_LOGIN_FAILURES_PER_IP", 20),
             login_window_seconds=_int("WALLET_LOGIN_WINDOW_SECONDS", 15 * 60),
@@ -115,8 +184,8 @@ class Settings:
             ),
             db_pool_size=_int("WALLET_DB_POOL_SIZE", 10),
             allowed_ws_origins=tuple(o for o in origins.split(",") if o),
-            gateway_webhook_secret=os.environ.get(
-                "WALLET_GATEWAY_WEBHOOK_SECRET", SANDBOX_WEBHOOK_SECRET
+            gateway_webhook_secret=(
+                os.environ.get("WALLET_GATEWAY_WEBHOOK_SECRET") or SANDBOX_WEBHOOK_SECRET
             ),
             gateway_timeout_seconds=_float("WALLET_GATEWAY_TIMEOUT_SECONDS", 10.0),
             sandbox_day_seconds=_float("WALLET_SANDBOX_DAY_SECONDS", 60.0),
@@ -135,27 +204,75 @@ class Settings:
             pii_keys=os.environ.get("WALLET_PII_KEYS") or None,
             step_up_seconds=_int("WALLET_STEP_UP_SECONDS", 300),
             step_up_send_above_usd=_int("WALLET_STEP_UP_SEND_ABOVE_USD", 500),
-            step_up_actions=tuple(
-                a.strip()
-                for a in os.environ.get(
-                    "WALLET_STEP_UP_ACTIONS", ",".join(Settings.step_up_actions)
-                ).split(",")
-                if a.strip()
-            ),
             webauthn_rp_id=os.environ.get("WALLET_WEBAUTHN_RP_ID", "localhost"),
             webauthn_rp_name=os.environ.get("WALLET_WEBAUTHN_RP_NAME", "Wallet"),
-            webauthn_origins=tuple(
-                o.strip()
-                for o in os.environ.get("WALLET_WEBAUTHN_ORIGINS", "").split(",")
-                if o.strip()
-            ),
+            webauthn_origins=_list("WALLET_WEBAUTHN_ORIGINS"),
+            gateway_provider=os.environ.get("WALLET_GATEWAY_PROVIDER") or SANDBOX,
+            email_provider=os.environ.get("WALLET_EMAIL_PROVIDER") or SANDBOX,
+            sms_provider=os.environ.get("WALLET_SMS_PROVIDER") or SANDBOX,
+            identity_provider=os.environ.get("WALLET_IDENTITY_PROVIDER") or SANDBOX,
+            allow_sandbox_providers=_bool("WALLET_ALLOW_SANDBOX_PROVIDERS", False),
         )
 
-    def check_production_secrets(self) -> None:
-        if self.is_production and self.gateway_webhook_secret == SANDBOX_WEBHOOK_SECRET:
-            raise RuntimeError("set WALLET_GATEWAY_WEBHOOK_SECRET in production")
-        if self.is_production and not self.pii_keys:
-            raise RuntimeError("set WALLET_PII_KEYS in production (docs/security.md)")
+    def problems(self) -> list[str]:
+        """What is wrong with these settings in any environment."""
+        found = []
+        for kind, known in PROVIDERS.items():
+            chosen = getattr(self, f"{kind}_provider")
+            if chosen not in known:
+                found.append(f"WALLET_{kind.upper()}_PROVIDER={chosen!r} is not one of {known}")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                found.append(f"WALLET_TRUSTED_PROXIES: {proxy!r} is not an IP address or CIDR")
+        return found
+
+    def production_problems(self) -> list[str]:
+        """Why these settings must not run in production (empty: they may)."""
+        found = self.problems()
+        if why := weak_secret(
+            ""
+            if self.gateway_webhook_secret == SANDBOX_WEBHOOK_SECRET
+            else self.gateway_webhook_secret
+        ):
+            found.append(f"WALLET_GATEWAY_WEBHOOK_SECRET {why}")
+        found += self._pii_key_problems()
+        if not self.allow_sandbox_providers:
+            for kind in PROVIDERS:
+                if getattr(self, f"{kind}_provider") == SANDBOX:
+                    found.append(
+                        f"WALLET_{kind.upper()}_PROVIDER is the sandbox (a staging setup may "
+                        "allow it with WALLET_ALLOW_SANDBOX_PROVIDERS=true)"
+                    )
+        if not self.secure_cookies:
+            found.append("WALLET_COOKIE_SECURE is off: session cookies would travel over HTTP")
+        if self.webauthn_rp_id == "localhost":
+            found.append("WALLET_WEBAUTHN_RP_ID is localhost: set the site's domain")
+        return found
+
+    def _pii_key_problems(self) -> list[str]:
+        if not self.pii_keys:
+            return ["WALLET_PII_KEYS is not set (docs/security.md)"]
+        found = []
+        for part in filter(None, (p.strip() for p in self.pii_keys.split(","))):
+            key_id, _, encoded = part.partition(":")
+            try:
+                raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+            except (binascii.Error, ValueError):
+                found.append(f"WALLET_PII_KEYS key {key_id!r} is not base64")
+                continue
+            if len(raw) != 32:
+                found.append(f"WALLET_PII_KEYS key {key_id!r} is not 32 bytes")
+            elif why := weak_key(raw):
+                found.append(f"WALLET_PII_KEYS key {key_id!r} {why}")
+        return found
+
+    def check(self) -> None:
+        """Refuse to start (API and worker alike) on settings unfit for this environment."""
+        found = self.production_problems() if self.is_production else self.problems()
+        if found:
+            raise RuntimeError("refusing to start: " + "; ".join(found))
 
     def require_urls(self) -> tuple[str, str]:
         """The database and Redis URLs; the launcher fills them before the app starts."""

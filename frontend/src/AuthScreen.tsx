@@ -3,12 +3,24 @@ import { useMutation } from "urql";
 
 import {
   CompleteLogInDocument,
+  DeviceChallengeDocument,
   FinishPasskeyLogInDocument,
   LogInDocument,
+  SendLogInCodeDocument,
   SignUpDocument,
   StartPasskeyLogInDocument,
 } from "./gql/graphql";
+import { proveDevice, type DeviceProof } from "./device";
 import { passkeysSupported, answerWithPasskey } from "./passkeys";
+
+/** A fresh proof that this browser holds its device key (null where it cannot). */
+function useDeviceProof(): () => Promise<DeviceProof | null> {
+  const [, challenge] = useMutation(DeviceChallengeDocument);
+  return async () => {
+    const issued = (await challenge({})).data?.deviceChallenge;
+    return issued ? proveDevice(issued) : null;
+  };
+}
 
 type Mode = "logIn" | "signUp";
 type FieldErrors = Record<string, string[]>;
@@ -36,8 +48,12 @@ function LogInForm({ onDone }: { onDone: () => void }) {
   const [, startPasskey] = useMutation(StartPasskeyLogInDocument);
   const [, finishPasskey] = useMutation(FinishPasskeyLogInDocument);
   const [, complete] = useMutation(CompleteLogInDocument);
+  const [, sendCode] = useMutation(SendLogInCodeDocument);
+  const deviceProof = useDeviceProof();
   const [message, setMessage] = useState<string | null>(null);
   const [ticket, setTicket] = useState<{ ticket: string; passkey: boolean } | null>(null);
+  const [slowedDown, setSlowedDown] = useState<string | null>(null); // the login that waits
+  const [codeSent, setCodeSent] = useState<string | null>(null);
 
   async function secondStep(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -63,7 +79,8 @@ function LogInForm({ onDone }: { onDone: () => void }) {
       setMessage("No passkey was used.");
       return;
     }
-    const payload = (await finishPasskey({ challengeId: started.challengeId, credential })).data?.finishPasskeyLogIn;
+    const device = await deviceProof();
+    const payload = (await finishPasskey({ challengeId: started.challengeId, credential, device })).data?.finishPasskeyLogIn;
     if (payload?.__typename === "AuthPayload") onDone();
     else setMessage(payload && "message" in payload ? payload.message : "Something went wrong.");
   }
@@ -71,15 +88,26 @@ function LogInForm({ onDone }: { onDone: () => void }) {
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
+    const login = String(form.get("login"));
     setMessage(null);
+    const unlockCode = String(form.get("unlockCode") ?? "").replace(/\s/g, "") || null;
     const result = await logIn({
-      input: { login: String(form.get("login")), password: String(form.get("password")) },
+      input: { login, password: String(form.get("password")), device: await deviceProof(), unlockCode },
     });
     const payload = result.data?.logIn;
     if (payload?.__typename === "AuthPayload") onDone();
     else if (payload?.__typename === "SecondFactorRequired") {
       setTicket({ ticket: payload.ticket, passkey: payload.methods.includes("PASSKEY") });
-    } else setMessage(payload && "message" in payload ? payload.message : "Something went wrong.");
+    } else {
+      if (payload?.__typename === "RateLimited") setSlowedDown(login);
+      setMessage(payload && "message" in payload ? payload.message : "Something went wrong.");
+    }
+  }
+
+  async function emailMeACode() {
+    if (!slowedDown) return;
+    const sent = (await sendCode({ login: slowedDown })).data?.sendLogInCode;
+    setCodeSent(sent?.__typename === "LogInCodeSentPayload" ? sent.message : (sent?.message ?? "Try again later."));
   }
 
   if (ticket) {
@@ -105,7 +133,15 @@ function LogInForm({ onDone }: { onDone: () => void }) {
     <form onSubmit={submit} noValidate>
       <Field label="Email, phone or username" name="login" autoComplete="username" />
       <Field label="Password" name="password" type="password" autoComplete="current-password" />
+      {codeSent && <Field label="Sign-in code from your email" name="unlockCode" autoComplete="one-time-code" />}
       <FormAlert message={message} />
+      {slowedDown && !codeSent && (
+        <p className="muted">
+          Sign-in is slowed down after failed attempts. It's you?{" "}
+          <button className="link" type="button" onClick={() => void emailMeACode()}>Email me a sign-in code</button>
+        </p>
+      )}
+      {codeSent && <p className="muted" role="status">{codeSent}</p>}
       <button className="primary" type="submit" disabled={fetching}>
         {fetching ? "Logging in…" : "Log in"}
       </button>
@@ -120,6 +156,7 @@ function LogInForm({ onDone }: { onDone: () => void }) {
 
 function SignUpForm({ onDone }: { onDone: () => void }) {
   const [{ fetching }, signUp] = useMutation(SignUpDocument);
+  const deviceProof = useDeviceProof();
   const [errors, setErrors] = useState<FieldErrors>({});
   const [message, setMessage] = useState<string | null>(null);
 
@@ -134,6 +171,7 @@ function SignUpForm({ onDone }: { onDone: () => void }) {
         phone: String(form.get("phone")),
         username: String(form.get("username")),
         password: String(form.get("password")),
+        device: await deviceProof(),
       },
     });
     const payload = result.data?.signUp;

@@ -6,20 +6,17 @@ import {
   PasskeysDocument,
   RemovePasskeyDocument,
   StartPasskeyRegistrationDocument,
-  StartPasskeyStepUpDocument,
-  VerifyStepUpWithPasskeyDocument,
   ConfirmTotpEnrolmentDocument,
   DisableTotpDocument,
   RevokeSessionDocument,
   SecurityDocument,
   SessionsDocument,
   StartTotpEnrolmentDocument,
-  VerifyStepUpDocument,
-  type StepUpMethod,
 } from "./gql/graphql";
 import { AccountSettings } from "./AccountSettings";
-import { createPasskey, passkeysSupported, answerWithPasskey } from "./passkeys";
+import { createPasskey, passkeysSupported } from "./passkeys";
 import { refusalText } from "./refusal";
+import { useStepUp } from "./stepUp";
 
 /** Two-step sign-in with an authenticator app (TOTP) and its recovery codes. */
 export function SecurityPanel() {
@@ -30,35 +27,41 @@ export function SecurityPanel() {
   const [enrolment, setEnrolment] = useState<{ secret: string; qrCode: string } | null>(null);
   const [codes, setCodes] = useState<string[] | null>(null);
   const [message, setMessage] = useState<string | null>(null);
+  const stepUp = useStepUp("change how you sign in");
   const security = data?.security;
 
   async function begin() {
+    setMessage(null);
     const payload = (await start({})).data?.startTotpEnrolment;
     if (payload?.__typename === "TotpEnrolmentPayload") setEnrolment(payload);
+    else if (payload?.__typename === "StepUpRequired") stepUp.ask(payload.methods, () => void begin());
     else setMessage(refusalText(payload));
   }
 
-  async function finish(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const code = String(new FormData(event.currentTarget).get("code")).replace(/\s/g, "");
+  async function finish(code: string) {
     const payload = (await confirm({ code })).data?.confirmTotpEnrolment;
     if (payload?.__typename === "RecoveryCodesPayload") {
       setCodes(payload.codes);
       setEnrolment(null);
       setMessage(null);
       reload({ requestPolicy: "network-only" });
-    } else setMessage(refusalText(payload));
+    } else if (payload?.__typename === "StepUpRequired") stepUp.ask(payload.methods, () => void finish(code));
+    else setMessage(refusalText(payload));
   }
 
-  async function turnOff(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const code = String(new FormData(event.currentTarget).get("code")).replace(/\s/g, "");
+  async function turnOff(code: string) {
     const payload = (await disable({ code })).data?.disableTotp;
     if (payload?.__typename === "TotpDisabledPayload") {
       setCodes(null);
       reload({ requestPolicy: "network-only" });
-    } else setMessage(refusalText(payload));
+    } else if (payload?.__typename === "StepUpRequired") stepUp.ask(payload.methods, () => void turnOff(code));
+    else setMessage(refusalText(payload));
   }
+
+  const codeOf = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    return String(new FormData(event.currentTarget).get("code")).replace(/\s/g, "");
+  };
 
   return (
     <section className="card security" aria-labelledby="security-title">
@@ -73,7 +76,7 @@ export function SecurityPanel() {
         <button className="secondary" onClick={begin}>Set up an authenticator app</button>
       )}
       {enrolment && (
-        <form onSubmit={finish} noValidate>
+        <form onSubmit={(e) => void finish(codeOf(e))} noValidate>
           <p>Scan this with your authenticator app, or type the key by hand.</p>
           <img className="totp-qr" src={enrolment.qrCode} alt="Authenticator QR code" width={180} height={180} />
           <p className="mono" data-testid="totp-secret">{enrolment.secret}</p>
@@ -93,7 +96,7 @@ export function SecurityPanel() {
       {security?.totpEnabled && (
         <details>
           <summary>Turn the authenticator off</summary>
-          <form onSubmit={turnOff} noValidate>
+          <form onSubmit={(e) => void turnOff(codeOf(e))} noValidate>
             <div className="field">
               <label htmlFor="totp-off-code">Code (or a recovery code)</label>
               <input id="totp-off-code" name="code" autoComplete="one-time-code" />
@@ -103,6 +106,7 @@ export function SecurityPanel() {
         </details>
       )}
       {message && <p className="error" role="status">{message}</p>}
+      {stepUp.prompt}
       <PasskeyList />
       <SessionsList />
       <h3>Your data</h3>
@@ -114,72 +118,6 @@ export function SecurityPanel() {
   );
 }
 
-/** Asks for a second factor, then calls `onConfirmed` (the caller retries its request). */
-export function StepUpPrompt({ methods, onConfirmed, onCancel, why = "send this much" }: {
-  methods: StepUpMethod[]; onConfirmed: () => void; onCancel: () => void; why?: string;
-}) {
-  const [, verify] = useMutation(VerifyStepUpDocument);
-  const [, startPasskey] = useMutation(StartPasskeyStepUpDocument);
-  const [, verifyPasskey] = useMutation(VerifyStepUpWithPasskeyDocument);
-  const codeMethods = methods.filter((m) => m !== "PASSKEY");
-  const [method, setMethod] = useState<StepUpMethod>(codeMethods[0] ?? "PIN");
-  const [error, setError] = useState<string | null>(null);
-
-  async function withPasskey() {
-    setError(null);
-    const started = (await startPasskey({})).data?.startPasskeyStepUp;
-    if (started?.__typename !== "PasskeyOptionsPayload" || !started.challengeId) return setError(refusalText(started));
-    let credential: string;
-    try {
-      credential = await answerWithPasskey(started.options);
-    } catch {
-      return setError("No passkey was used.");
-    }
-    const payload = (await verifyPasskey({ challengeId: started.challengeId, credential })).data?.verifyStepUpWithPasskey;
-    if (payload?.__typename === "StepUpPayload") onConfirmed();
-    else setError(refusalText(payload));
-  }
-
-  async function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const code = String(new FormData(event.currentTarget).get("code")).replace(/\s/g, "");
-    const payload = (await verify({ method, code })).data?.verifyStepUp;
-    if (payload?.__typename === "StepUpPayload") onConfirmed();
-    else setError(refusalText(payload));
-  }
-
-  if (methods.length === 0) {
-    return <p className="error" role="alert">Set a transaction PIN first (Security tab), then try again.</p>;
-  }
-  return (
-    <form className="step-up" onSubmit={submit} noValidate aria-label="Confirm it's you">
-      <p><strong>Confirm it's you</strong> to {why}.</p>
-      {methods.includes("PASSKEY") && (
-        <button className="primary" type="button" onClick={() => void withPasskey()}>Use a passkey</button>
-      )}
-      {codeMethods.length > 1 && (
-        <div className="field">
-          <label htmlFor="step-up-method">With</label>
-          <select id="step-up-method" value={method} onChange={(e) => setMethod(e.target.value as StepUpMethod)}>
-            {codeMethods.map((m) => <option key={m} value={m}>{m === "PIN" ? "Transaction PIN" : "Authenticator code"}</option>)}
-          </select>
-        </div>
-      )}
-      {codeMethods.length > 0 && (
-        <div className="field">
-          <label htmlFor="step-up-code">{method === "PIN" ? "Transaction PIN" : "Authenticator code"}</label>
-          <input id="step-up-code" name="code" inputMode="numeric" type="password" autoComplete="one-time-code" />
-        </div>
-      )}
-      {error && <p className="error" role="alert">{error}</p>}
-      <div className="link-buttons">
-        {codeMethods.length > 0 && <button className={methods.includes("PASSKEY") ? "secondary" : "primary"} type="submit">Confirm</button>}
-        <button className="link" type="button" onClick={onCancel}>Cancel</button>
-      </div>
-    </form>
-  );
-}
-
 /** The user's passkeys: add one (this device or a security key), remove one. */
 function PasskeyList() {
   const [{ data }, reload] = useQuery({ query: PasskeysDocument, requestPolicy: "network-only" });
@@ -187,10 +125,12 @@ function PasskeyList() {
   const [, finish] = useMutation(FinishPasskeyRegistrationDocument);
   const [, remove] = useMutation(RemovePasskeyDocument);
   const [message, setMessage] = useState<string | null>(null);
+  const stepUp = useStepUp("change how you sign in");
 
   async function add() {
     setMessage(null);
     const started = (await start({})).data?.startPasskeyRegistration;
+    if (started?.__typename === "StepUpRequired") return stepUp.ask(started.methods, () => void add());
     if (started?.__typename !== "PasskeyOptionsPayload") return setMessage(refusalText(started));
     let credential: string;
     try {
@@ -200,7 +140,15 @@ function PasskeyList() {
     }
     const label = navigator.userAgent.includes("Mobile") ? "This phone" : "This computer";
     const payload = (await finish({ credential, label })).data?.finishPasskeyRegistration;
+    if (payload?.__typename === "StepUpRequired") return stepUp.ask(payload.methods, () => void add());
     setMessage(payload?.__typename === "PasskeyPayload" ? `Passkey added: ${payload.passkey.label}` : refusalText(payload));
+    reload({ requestPolicy: "network-only" });
+  }
+
+  async function drop(id: string) {
+    const payload = (await remove({ id })).data?.removePasskey;
+    if (payload?.__typename === "StepUpRequired") return stepUp.ask(payload.methods, () => void drop(id));
+    if (payload?.__typename !== "PasskeyRemovedPayload") setMessage(refusalText(payload));
     reload({ requestPolicy: "network-only" });
   }
 
@@ -213,14 +161,13 @@ function PasskeyList() {
         {keys.map((k) => (
           <li key={k.id}>
             {k.label} <span className="muted">added {new Date(k.createdAt).toLocaleDateString()}</span>{" "}
-            <button className="link" onClick={async () => { await remove({ id: k.id }); reload({ requestPolicy: "network-only" }); }}>
-              Remove
-            </button>
+            <button className="link" onClick={() => void drop(k.id)}>Remove</button>
           </li>
         ))}
       </ul>
       {passkeysSupported() && <button className="secondary" onClick={() => void add()}>Add a passkey</button>}
       {message && <p role="status">{message}</p>}
+      {stepUp.prompt}
     </section>
   );
 }

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import re
 import shutil
 import signal
 import socket
@@ -24,12 +25,14 @@ import asyncpg
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
+from redis.asyncio import Redis
 
 from tests.conftest import TestServers, with_database
 from wallet.config import REPO_ROOT
 from wallet.db import engine
 from wallet.db.engine import transaction
 from wallet.money import Currency, Money
+from wallet.notifications.email import SandboxEmailProvider
 from wallet.users.models import SignUpRequest
 from wallet.users.service import sign_up
 from wallet.wallets.service import grant_promotional_credit
@@ -216,3 +219,25 @@ async def screenshot(page: Page, name: str) -> Path:
 def available(page: Page):  # type: ignore[no-untyped-def]
     """The USD balance card's available amount on a logged-in page."""
     return page.get_by_test_id("balance-USD").get_by_test_id("available")
+
+
+async def confirm_with_emailed_code(page: Page, web_app: WebApp, password: str = PASSWORD) -> None:
+    """Answer the "Confirm it's you" prompt the way an account with no second factor
+    does: ask for the emailed code, read it from the sandbox mailbox, type it with the
+    password."""
+    prompt = page.get_by_role("form", name="Confirm it's you")
+    await prompt.get_by_role("button", name="Email me a code").click()
+    code_label = prompt.locator("label[for=step-up-code]")
+    await expect(code_label).to_contain_text("Code we sent to")
+    address = (await code_label.inner_text()).removeprefix("Code we sent to ").strip()
+    redis = Redis.from_url(web_app.redis_url)
+    try:
+        sent = await SandboxEmailProvider(redis).sent_to(address)
+    finally:
+        await redis.aclose()
+    code = re.search(r"\b(\d{6})\b", str(sent[-1]["body"]))
+    assert code is not None, sent[-1]
+    await prompt.get_by_label("Your password").fill(password)
+    await prompt.get_by_label(f"Code we sent to {address}").fill(code.group(1))
+    await prompt.get_by_role("button", name="Confirm").click()
+    await expect(prompt).to_be_hidden()

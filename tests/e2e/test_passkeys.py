@@ -8,6 +8,7 @@ from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
     available,
+    confirm_with_emailed_code,
     new_phone,
     registered_user,
     screenshot,
@@ -45,6 +46,7 @@ async def test_add_a_passkey_sign_in_with_it_and_step_up(browser: Browser, web_a
 
     await page.get_by_role("tab", name="Security").click()
     await page.get_by_role("button", name="Add a passkey").click()
+    await confirm_with_emailed_code(page, web_app)  # a first factor: password + emailed code
     passkeys = page.get_by_role("region", name="Passkeys")
     await expect(passkeys.get_by_role("status")).to_contain_text("Passkey added")
     await expect(page.get_by_test_id("passkeys").get_by_role("listitem")).to_have_count(1)

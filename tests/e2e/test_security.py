@@ -13,6 +13,7 @@ from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
     available,
+    confirm_with_emailed_code,
     logged_in_phone,
     registered_user,
     screenshot,
@@ -28,6 +29,12 @@ async def test_enrol_totp_and_step_up_on_a_large_send(browser: Browser, web_app:
     await page.get_by_role("tab", name="Security").click()
     await expect(page.get_by_test_id("totp-status")).to_have_text("off")
     await page.get_by_role("button", name="Set up an authenticator app").click()
+    # A first factor takes the password plus a code sent to the email on file.
+    await expect(page.get_by_role("form", name="Confirm it's you")).to_contain_text(
+        "You have no second factor yet"
+    )
+    await screenshot(page, "89-first-factor-step-up")
+    await confirm_with_emailed_code(page, web_app)
     await expect(page.get_by_role("img", name="Authenticator QR code")).to_be_visible()
     totp = pyotp.TOTP((await page.get_by_test_id("totp-secret").inner_text()).strip())
     await page.get_by_label("6-digit code from the app").fill(totp.now())
@@ -41,6 +48,20 @@ async def test_enrol_totp_and_step_up_on_a_large_send(browser: Browser, web_app:
     await expect(sessions).to_contain_text("Chrome on Linux (this device)")
     await screenshot(page, "90-totp-enrolled")
 
+    # Signing in again now takes a second step (a recovery code here: the current TOTP
+    # step is used up).
+    username = (await page.get_by_role("heading", level=1).inner_text()).removeprefix("Hi, ")
+    await page.get_by_role("button", name="Log out").click()
+    await page.get_by_label("Email, phone or username").fill(username)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    second = page.get_by_role("form", name="Second step")
+    await second.get_by_label("Authenticator code (or a recovery code)").fill(recovery)
+    await screenshot(page, "92-second-step")
+    await second.get_by_role("button", name="Continue").click()
+    await expect(page.get_by_role("heading", name=f"Hi, {username}")).to_be_visible()
+
+    # In the new session, a large send asks for the authenticator.
     await page.get_by_role("tab", name="Send").click()
     await page.get_by_label("To", exact=True).fill(friend)
     await page.get_by_label("Amount (USD)").fill("600")
@@ -54,19 +75,6 @@ async def test_enrol_totp_and_step_up_on_a_large_send(browser: Browser, web_app:
     sent = page.get_by_role("region", name="Send money").get_by_role("status")
     await expect(sent).to_have_text(f"Sent $600.00 to @{friend}")
     await expect(available(page)).to_have_text("$400.00")
-
-    # Signing in again now takes a second step (a recovery code here: the current TOTP
-    # step is used up).
-    username = (await page.get_by_role("heading", level=1).inner_text()).removeprefix("Hi, ")
-    await page.get_by_role("button", name="Log out").click()
-    await page.get_by_label("Email, phone or username").fill(username)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
-    second = page.get_by_role("form", name="Second step")
-    await second.get_by_label("Authenticator code (or a recovery code)").fill(recovery)
-    await screenshot(page, "92-second-step")
-    await second.get_by_role("button", name="Continue").click()
-    await expect(page.get_by_role("heading", name=f"Hi, {username}")).to_be_visible()
     await page.context.close()
 
 
@@ -81,8 +89,17 @@ async def test_set_a_pin_then_change_email_and_password_behind_it(
     pin_form = page.get_by_role("form", name="Transaction PIN")
     await pin_form.get_by_label("New PIN (4 to 6 digits)").fill("2468")
     await pin_form.get_by_role("button", name="Set PIN").click()
+    await confirm_with_emailed_code(page, web_app)  # the first factor
     await expect(pin_form.get_by_role("status")).to_have_text("PIN saved.")
 
+    # Signed in again, the PIN from before this session confirms credential changes.
+    username = (await page.get_by_role("heading", level=1).inner_text()).removeprefix("Hi, ")
+    await page.get_by_role("button", name="Log out").click()
+    await page.get_by_label("Email, phone or username").fill(username)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("heading", name=f"Hi, {username}")).to_be_visible()
+    await page.get_by_role("tab", name="Security").click()
     email_row = page.get_by_test_id("contact-email")
     await email_row.get_by_role("button", name="Change email").click()
     new_email = f"moved.{os.getpid()}@example.org"

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from tests.factories import PASSWORD, make_user
-from tests.graphql_client import LOG_IN, SEND, SET_PIN, STEP_UP_PIN, VERIFY_STEP_UP
+from tests.graphql_client import LOG_IN, SEND, STEP_UP_PIN, VERIFY_STEP_UP
 from wallet.config import Settings
 from wallet.db.engine import connection
 from wallet.ledger.invariants import check_ledger
@@ -229,7 +229,9 @@ async def test_bank_conserves_money_through_concurrency_retries_and_a_crash(
     settings: Settings,
 ) -> None:
     users = [
-        await make_user(balance=f"{OPENING_CENTS / 100:.2f}", username=f"bank_w{i}")
+        await make_user(
+            balance=f"{OPENING_CENTS / 100:.2f}", username=f"bank_w{i}", pin=STEP_UP_PIN
+        )
         for i in range(WALLETS)
     ]
     async with connection() as conn:
@@ -246,8 +248,8 @@ async def test_bank_conserves_money_through_concurrency_retries_and_a_crash(
                 login = {"login": user.username, "password": PASSWORD, "sessionTransport": "BEARER"}
                 logged_in = await bank_run.call(http, "", LOG_IN, {"input": login})
                 bank_run.tokens.append(logged_in["token"])
-                # Linking a bank and withdrawing need a fresh second factor.
-                await bank_run.call(http, logged_in["token"], SET_PIN, {"pin": STEP_UP_PIN})
+                # Linking a bank and withdrawing need a fresh second factor (the users
+                # have the helpers' PIN on file from before).
                 await bank_run.call(http, logged_in["token"], VERIFY_STEP_UP, {"code": STEP_UP_PIN})
                 account = {
                     "routingNumber": "110000000",

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD, make_user
-from tests.graphql_client import SET_PIN, call, send, step_up, token_for
+from tests.graphql_client import SET_PIN, call, prove_with_contact_code, send, step_up, token_for
 from tests.integration.test_devices_sessions import CHROME, FIREFOX, log_in
 from tests.integration.test_unclaimed_transfers import SEND_CODE, VERIFY
 from tests.ledger_helpers import wallet_cents
@@ -220,7 +220,12 @@ async def test_changing_the_pin_needs_the_old_one_or_another_factor(
     user = await make_user()
     token = await token_for(live_server, user)
     first = await call(live_server, token, SET_PIN_FULL, {"pin": "2468"})
-    assert first["__typename"] == "PinPayload"  # no factor yet: nothing to prove
+    # No factor yet: the password plus an emailed code proves the owner.
+    assert (first["__typename"], first["methods"]) == ("StepUpRequired", ["CONTACT_CODE"])
+    await prove_with_contact_code(live_server, token)
+    assert (await call(live_server, token, SET_PIN_FULL, {"pin": "2468"}))[
+        "__typename"
+    ] == "PinPayload"
     fresh = await token_for(live_server, user)
     asked = await call(live_server, fresh, SET_PIN_FULL, {"pin": "1357"})
     assert (asked["__typename"], asked["methods"]) == ("StepUpRequired", ["PIN"])
@@ -235,17 +240,18 @@ async def test_changing_the_pin_needs_the_old_one_or_another_factor(
     assert proven["__typename"] == "StepUpPayload"
 
 
-async def test_a_new_device_cannot_make_the_first_second_factor(live_server: LiveServer) -> None:
+async def test_no_session_makes_the_first_factor_without_the_emailed_code(
+    live_server: LiveServer,
+) -> None:
     user = await make_user()
-    await log_in(live_server, user.username, CHROME)  # where the account is used
+    known = await log_in(live_server, user.username, CHROME)  # where the account is used
     stranger = await log_in(live_server, user.username, FIREFOX)
-    refused = await call(live_server, stranger, SET_PIN, {"pin": "2468"})
-    assert refused["__typename"] == "ValidationError"
-    refused = await call(live_server, stranger, SET_PIN_FULL, {"pin": "2468"})
-    assert field_code(refused) == ("pin", "NEW_DEVICE")
+    for session in (stranger, known):
+        refused = await call(live_server, session, SET_PIN_FULL, {"pin": "2468"})
+        assert (refused["__typename"], refused["methods"]) == ("StepUpRequired", ["CONTACT_CODE"])
     async with connection() as conn:
         assert await conn.fetchval("SELECT pin_hash FROM app_user WHERE id = $1", user.id) is None
-    known = await log_in(live_server, user.username, CHROME)
+    await prove_with_contact_code(live_server, known)
     assert (await call(live_server, known, SET_PIN, {"pin": "2468"}))["__typename"] == "PinPayload"
 
 

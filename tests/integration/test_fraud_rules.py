@@ -4,6 +4,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.factories import make_user
 from wallet.db.engine import connection, transaction
@@ -11,12 +13,18 @@ from wallet.fraud import engine
 from wallet.fraud.engine import Attempt, Decision, RiskContext
 from wallet.fx.rates import SANDBOX_PER_USD, RateSnapshot
 from wallet.money import Currency, Money
-from wallet.security.devices import record_sign_in
+from wallet.security.devices import agent_fingerprint, key_fingerprint, record_sign_in
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
 RATES = RateSnapshot(dict(SANDBOX_PER_USD), datetime.now(UTC))
-PHONE = RiskContext(user_agent="WalletApp/2.1", device_key="K" * 32, ip="203.0.113.9")
+PHONE_KEY = (
+    ec.generate_private_key(ec.SECP256R1())
+    .public_key()
+    .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+)
+PHONE = RiskContext(user_agent="WalletApp/2.1", device=key_fingerprint(PHONE_KEY), ip="203.0.113.9")
+BROWSER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Chrome/130"
 LONDON, OXFORD, NEW_YORK = (51.5072, -0.1276), (51.752, -1.2577), (40.7128, -74.006)
 
 
@@ -85,15 +93,15 @@ async def test_velocity_amount_adds_the_hour_in_dollars() -> None:
 async def test_new_device_with_a_high_amount_but_not_the_first_device() -> None:
     await only("new_device_amount")
     alice, bob = await pair()
-    await record_sign_in(alice.id, "Mozilla/5.0 (X11; Linux x86_64) Chrome/130", None, None)
+    await record_sign_in(alice.id, BROWSER_AGENT, None, None)
     async with connection() as conn:
         await conn.execute(
             "UPDATE user_device SET first_seen = now() - interval '30 days' WHERE user_id = $1",
             alice.id,
         )
-    browser = RiskContext(user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/130")
+    browser = RiskContext(user_agent=BROWSER_AGENT, device=agent_fingerprint(BROWSER_AGENT))
     assert await hits(alice.id, bob.id, "300.00", browser) == []  # the first device
-    await record_sign_in(alice.id, PHONE.user_agent, PHONE.device_key, PHONE.ip)
+    await record_sign_in(alice.id, PHONE.user_agent, PHONE_KEY, PHONE.ip)
     assert await hits(alice.id, bob.id, "300.00", PHONE) == ["new_device_amount"]
     assert await hits(alice.id, bob.id, "299.99", PHONE) == []
     assert await hits(alice.id, bob.id, "300.00") == []  # no request context: no device

@@ -282,14 +282,13 @@ async def test_a_cross_currency_send_delivers_the_quoted_amount(live_server: Liv
 async def test_a_large_cross_currency_send_needs_full_verification(
     live_server: LiveServer,
 ) -> None:
-    alice, bob = await make_user(balance="3000.00"), await make_user()
+    alice, bob = await make_user(balance="3000.00", pin="1357"), await make_user()
     token = await token_for(live_server, alice)
     async with connection() as conn:
         await conn.execute(
             "UPDATE app_user SET verification_level = 'basic' WHERE id = $1", alice.id
         )
     # Sends this large need a fresh second factor too (docs/security.md).
-    await call(live_server, token, SET_PIN, {"pin": "1357"})
     stepped = await call(live_server, token, STEP_UP, {"m": "PIN", "c": "1357"})
     assert stepped["__typename"] == "StepUpPayload"
     offered = (await quote(live_server, token, "USD", "GBP", "1000.01"))["quote"]

@@ -54,7 +54,9 @@ async def test_recorded_registration_and_assertion_verify_once(redis: Redis) -> 
     )
     assertion = json.dumps(RECORDED["assertion"])
     challenge_id = await challenge(redis)
-    assert await passkeys.authenticate(redis, RP, challenge_id, assertion, None) == user_id
+    assert (
+        await passkeys.authenticate(redis, RP, challenge_id, assertion, None)
+    ).user_id == user_id
     with pytest.raises(PasskeyError, match="start again"):  # the challenge is taken once
         await passkeys.authenticate(redis, RP, challenge_id, assertion, None)
     async with connection() as conn:
@@ -95,7 +97,7 @@ async def test_tampered_assertions_other_origins_and_other_users_are_refused(
         )
     # The genuine answer still works for its owner after all that.
     ceremony = await challenge(redis, user_id)
-    assert await passkeys.authenticate(redis, RP, ceremony, assertion, None) == user_id
+    assert (await passkeys.authenticate(redis, RP, ceremony, assertion, None)).user_id == user_id
 
 
 def test_without_configured_origins_only_the_relying_partys_host_is_accepted() -> None:

@@ -8,10 +8,11 @@ import pyotp
 
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD, make_user
-from tests.graphql_client import call, send, token_for
+from tests.graphql_client import call, prove_with_contact_code, send, token_for
 from tests.integration.test_devices_sessions import CHROME, FIREFOX, log_in
 from tests.ledger_helpers import wallet_cents
 from wallet.db.engine import connection
+from wallet.users import pin
 
 START = """mutation { startTotpEnrolment { __typename
   ... on TotpEnrolmentPayload { secret uri qrCode }
@@ -33,6 +34,7 @@ SEND_BIG = """mutation($input: SendMoneyInput!) { sendMoney(input: $input) { __t
 async def enrolled(live: LiveServer) -> tuple[Any, str, pyotp.TOTP, list[str]]:
     user = await make_user(balance="900.00")
     token = await token_for(live, user)
+    await prove_with_contact_code(live, token)  # a first factor takes the emailed code
     started = await call(live, token, START)
     assert started["uri"].startswith(f"otpauth://totp/Wallet:{user.username}?secret=")
     assert started["qrCode"].startswith("data:image/svg+xml;base64,")
@@ -50,7 +52,7 @@ async def test_totp_codes_work_once_and_recovery_codes_once(live_server: LiveSer
         "totpEnabled": True,
         "recoveryCodesLeft": 10,
         "stepUpMethods": ["TOTP"],
-        "steppedUp": False,
+        "steppedUp": True,  # the emailed code it proved to enrol is still fresh
     }
     async with connection() as conn:
         stored = await conn.fetchval("SELECT secret FROM user_totp WHERE user_id = $1", user.id)
@@ -98,9 +100,10 @@ async def test_a_large_send_needs_a_fresh_second_factor_then_the_retry_goes_thro
     sender, friend = await make_user(balance="1500.00"), await make_user()
     token = await token_for(live_server, sender)
     no_pin = await big_send(live_server, token, friend.username, "600.00", "k-0")
-    assert (no_pin["__typename"], no_pin["methods"]) == ("StepUpRequired", [])
-    assert "set a transaction PIN" in no_pin["message"]
-    await call(live_server, token, SET_PIN, {"pin": "2580"})
+    # With no second factor, the password plus an emailed code.
+    assert (no_pin["__typename"], no_pin["methods"]) == ("StepUpRequired", ["CONTACT_CODE"])
+    await pin.set_pin(sender.id, "2580")  # as in an earlier session
+    token = await token_for(live_server, sender)
 
     key = uuid.uuid4().hex
     asked = await big_send(live_server, token, friend.username, "600.00", key)
@@ -169,8 +172,15 @@ async def test_on_a_new_device_any_send_needs_a_second_factor(live_server: LiveS
     assert asked["code"] == "STEP_UP_REQUIRED"
     assert await wallet_cents(alice.id) == 1_900
     refused = await call(live_server, stranger, SET_PIN, {"pin": "2580"})
-    assert refused["__typename"] == "ValidationError"  # it cannot make its own factor
+    assert refused["__typename"] == "StepUpRequired"  # it cannot make its own factor
+    await prove_with_contact_code(live_server, usual)  # the owner can, with the email
     await call(live_server, usual, SET_PIN, {"pin": "2580"})
+    # Enrolling a factor signed every other session out, the stranger's too.
+    assert await call(live_server, stranger, "{ me { username } }") is None
+    stranger = await log_in(live_server, alice.username, FIREFOX)
+    assert (await send(live_server, stranger, bob.username, "1.00"))["code"] == (
+        "STEP_UP_REQUIRED"  # still a new device: nothing was proven on it
+    )
     await call(live_server, stranger, STEP_UP, {"m": "PIN", "c": "2580"})
     assert (await send(live_server, stranger, bob.username, "1.00"))["__typename"] == (
         "SendMoneyPayload"

@@ -185,10 +185,9 @@ async def test_insufficient_funds_says_what_is_available(live_server: LiveServer
 async def test_daily_limit_counts_earlier_sends_and_says_what_remains(
     live_server: LiveServer,
 ) -> None:
-    alice, bob = await make_user(balance="3000.00"), await make_user()
+    alice, bob = await make_user(balance="3000.00", pin="2468"), await make_user()
     token = await token_for(live_server, alice)
     # Sends this large need a fresh second factor (docs/security.md).
-    await call(live_server, token, SET_PIN, {"pin": "2468"})
     step_up = await call(live_server, token, STEP_UP, {"method": "PIN", "code": "2468"})
     assert step_up["__typename"] == "StepUpPayload"
     for _ in range(2):

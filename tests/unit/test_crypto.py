@@ -48,8 +48,10 @@ def test_production_refuses_the_development_keys() -> None:
     production = replace(
         Settings(database_url=None, redis_url=None),
         environment="production",
-        gateway_webhook_secret="a-real-secret",
+        gateway_webhook_secret="d8c1f0b2a9e34c7d8e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d",
+        allow_sandbox_providers=True,
+        webauthn_rp_id="wallet.example.com",
     )
     with pytest.raises(RuntimeError, match="WALLET_PII_KEYS"):
-        production.check_production_secrets()
-    replace(production, pii_keys=Keyring.new_key_entry("k1")).check_production_secrets()
+        production.check()
+    replace(production, pii_keys=Keyring.new_key_entry("k1")).check()

@@ -15,7 +15,6 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundE
 from litestar.params import FromPath
 from litestar.response import Response
 
-from wallet.api.graphql.context import SESSION_COOKIE
 from wallet.api.state import Services
 from wallet.exports import service as exports
 from wallet.merchants.service import KEY_PREFIX
@@ -26,7 +25,7 @@ async def _viewer_id(request: Request[object, object, State], state: State) -> i
     services: Services = state["services"]
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     token = credentials.strip() if scheme.lower() == "bearer" else None
-    token = token or request.cookies.get(SESSION_COOKIE)
+    token = token or request.cookies.get(services.settings.session_cookie)
     session = None
     if token and not token.startswith(KEY_PREFIX):
         session = await services.sessions.resolve(token)

@@ -6,31 +6,36 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
+from wallet.api.clientip import TrustedProxies
 from wallet.auth.ratelimit import Limit, RateLimiter
 from wallet.auth.sessions import SessionStore
+from wallet.auth.throttle import LoginLimits, LoginThrottle
 from wallet.config import Settings
 from wallet.fx.rates import provider_from_config
 from wallet.fx.service import FxDesk, FxTerms
 from wallet.gateway.sandbox import SandboxGateway
 from wallet.kyc.identity import IdentityProvider, SandboxIdentityProvider
+from wallet.notifications.email import EmailProvider, SandboxEmailProvider
+from wallet.notifications.sms import SandboxSmsProvider, SmsProvider
 from wallet.security.passkeys import RelyingParty
 from wallet.security.stepup import StepUpStore
 
 
 @dataclass(frozen=True)
 class Limits:
-    login_per_account: Limit
     login_per_ip: Limit
+    login_codes_per_ip: Limit
     signup_per_ip: Limit
     money_per_user: Limit
+    login: LoginLimits
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limits:
+        per_ip = Limit("login:ip", s.login_failures_per_ip, s.login_window_seconds)
         return cls(
-            login_per_account=Limit(
-                "login:account", s.login_failures_per_account, s.login_window_seconds
-            ),
-            login_per_ip=Limit("login:ip", s.login_failures_per_ip, s.login_window_seconds),
+            login_per_ip=per_ip,
+            login_codes_per_ip=Limit("login-code:ip", 10, 3600),
+            login=LoginLimits(s.login_failures_per_account, s.login_window_seconds, per_ip),
             signup_per_ip=Limit("signup:ip", s.signups_per_ip, s.signup_window_seconds),
             money_per_user=Limit("money:user", s.money_mutations_per_minute, 60),
         )
@@ -43,9 +48,13 @@ class Services:
     sessions: SessionStore
     rate_limiter: RateLimiter
     limits: Limits
+    login_throttle: LoginThrottle
     gateway: SandboxGateway
     fx: FxDesk
     step_up: StepUpStore
+    email: EmailProvider
+    sms: SmsProvider
+    proxies: TrustedProxies
     identity: IdentityProvider = field(default_factory=SandboxIdentityProvider)
 
     @property
@@ -55,6 +64,7 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings, redis: Redis) -> Services:
+        limiter, limits = RateLimiter(redis), Limits.from_settings(settings)
         return cls(
             settings=settings,
             redis=redis,
@@ -63,14 +73,18 @@ class Services:
                 idle_seconds=settings.session_idle_seconds,
                 absolute_seconds=settings.session_absolute_seconds,
             ),
-            rate_limiter=RateLimiter(redis),
-            limits=Limits.from_settings(settings),
+            rate_limiter=limiter,
+            limits=limits,
+            login_throttle=LoginThrottle(redis, limiter, limits.login),
             gateway=SandboxGateway(
                 redis,
                 day_seconds=settings.sandbox_day_seconds,
                 slow_seconds=settings.sandbox_slow_seconds,
             ),
             step_up=StepUpStore(redis, settings.step_up_seconds),
+            email=SandboxEmailProvider(redis),
+            sms=SandboxSmsProvider(redis),
+            proxies=TrustedProxies.parse(settings.trusted_proxies),
             fx=FxDesk(
                 provider_from_config(settings.fx_provider, settings.fx_feed_url),
                 FxTerms(

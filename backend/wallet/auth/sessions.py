@@ -20,8 +20,11 @@ class Session:
     user_id: int
     created_at: float
     expires_at: float
-    # Started on a device the user had not used before: money leaving needs step-up.
+    # Started on a device the user does not trust yet: money leaving needs step-up.
     new_device: bool = False
+    # The device it was started on (wallet.security.devices), if recorded.
+    device_id: int | None = None
+    device_fingerprint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,15 @@ class SessionInfo:
     ip: str
     created_at: float
     last_seen: float
+
+
+# HSET only on a session that still exists (never resurrect an expired one without TTL).
+_SET_IF_LIVE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+return 0
+"""
 
 
 def _digest(token: str) -> str:
@@ -58,7 +70,14 @@ class SessionStore:
         self._absolute = absolute_seconds
 
     async def create(
-        self, user_id: int, *, device: str = "", ip: str = "", new_device: bool = False
+        self,
+        user_id: int,
+        *,
+        device: str = "",
+        ip: str = "",
+        new_device: bool = False,
+        device_id: int | None = None,
+        device_fingerprint: str | None = None,
     ) -> str:
         """Start a session; return the token (shown to the client once, never stored)."""
         token = secrets.token_urlsafe(32)
@@ -74,6 +93,8 @@ class SessionStore:
                     "device": device[:80],
                     "ip": ip[:64],
                     "new_device": int(new_device),
+                    "device_id": device_id or 0,
+                    "device_fingerprint": device_fingerprint or "",
                 },
             )
             pipe.expire(_key(token), min(self._idle, self._absolute))
@@ -112,6 +133,18 @@ class SessionStore:
                 return True
         return False
 
+    async def revoke_others(self, user_id: int, keep_token: str | None) -> int:
+        """End every session of the user but `keep_token`'s; how many ended."""
+        keep = _digest(keep_token) if keep_token else None
+        ended = 0
+        for raw in await self._redis.smembers(_user_key(user_id)):
+            digest = raw.decode() if isinstance(raw, bytes) else str(raw)
+            if digest == keep:
+                continue
+            ended += int(await self._redis.delete("session:" + digest))
+            await self._redis.srem(_user_key(user_id), digest)
+        return ended
+
     async def resolve(self, token: str) -> Session | None:
         """The live session for `token`, sliding its idle timeout; None if gone."""
         if not token or len(token) > 256:
@@ -125,6 +158,8 @@ class SessionStore:
             float(data[b"created_at"]),
             float(data[b"expires_at"]),
             new_device=data.get(b"new_device") == b"1",
+            device_id=int(data.get(b"device_id") or 0) or None,
+            device_fingerprint=(data.get(b"device_fingerprint") or b"").decode() or None,
         )
         remaining = session.expires_at - time.time()
         if remaining <= 0:
@@ -138,3 +173,7 @@ class SessionStore:
 
     async def revoke(self, token: str) -> None:
         await self._redis.delete(_key(token))
+
+    async def mark_trusted(self, token: str) -> None:
+        """The session's device is trusted now: it is no longer a new-device session."""
+        await self._redis.eval(_SET_IF_LIVE, 1, _key(token), "new_device", "0")

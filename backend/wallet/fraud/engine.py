@@ -21,7 +21,6 @@ from typing import Any
 from wallet.db.engine import Connection
 from wallet.fx.rates import RateSnapshot
 from wallet.money import Currency, Money
-from wallet.security.devices import fingerprint
 
 
 class Decision(Enum):
@@ -32,17 +31,14 @@ class Decision(Enum):
 
 @dataclass(frozen=True, slots=True)
 class RiskContext:
-    """Where a request came from: its user agent and app device key, IP address, and
-    the position the app reported (`X-Client-Geo: lat,lon`)."""
+    """Where a request came from: its user agent, the session's device (its fingerprint,
+    `wallet.security.devices`), IP address, and the position the app reported
+    (`X-Client-Geo: lat,lon`)."""
 
     user_agent: str = ""
-    device_key: str | None = None
+    device: str | None = None
     ip: str | None = None
     geo: tuple[float, float] | None = None
-
-    @property
-    def device(self) -> str | None:
-        return fingerprint(self.user_agent, self.device_key) if self.user_agent else None
 
 
 def parse_geo(header: str | None) -> tuple[float, float] | None:

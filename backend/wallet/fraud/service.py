@@ -23,7 +23,7 @@ from wallet.ledger import holds
 from wallet.limits import service as limits
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit, emit_many
-from wallet.security.stepup import StepUpRequired, methods_for
+from wallet.security.stepup import StepUpRequired, step_up_methods
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
 
@@ -59,7 +59,7 @@ async def screen(conn: Connection, attempt: Attempt, screening: Screening) -> As
     if assessment.decision is Decision.BLOCK:
         raise PaymentBlocked(attempt, assessment)
     if assessment.decision is Decision.HOLD and not screening.proven:
-        raise StepUpRequired(await methods_for(attempt.user_id), "confirm this payment")
+        raise StepUpRequired(await step_up_methods(attempt.user_id), "confirm this payment")
     return assessment
 
 

@@ -31,6 +31,8 @@ class Notice:
     request_id: int | None = None
     # Another address to email as well (the old one, when the email on file changed).
     email_also: str | None = None
+    # Also by SMS to the phone on file (security alerts go out on every channel).
+    sms: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +90,11 @@ def _transaction_notices(t: Any, status: str) -> list[Notice]:
     return notices
 
 
-async def deliver_notices(notices: list[Notice], email: EmailProvider) -> int:
-    """Write each notice once; email the ones that were new. Return how many were new."""
+async def deliver_notices(
+    notices: list[Notice], email: EmailProvider, sms: SmsProvider | None = None
+) -> int:
+    """Write each notice once; email (and for security alerts, text) the ones that were
+    new. Return how many were new."""
     fresh = 0
     for n in notices:
         async with transaction() as conn:
@@ -105,10 +110,18 @@ async def deliver_notices(notices: list[Notice], email: EmailProvider) -> int:
                 n.request_id,
                 n.dedupe_key,
             )
-            address = await conn.fetchval("SELECT email FROM app_user WHERE id = $1", n.user_id)
+            contact = await conn.fetchrow(
+                "SELECT email, phone FROM app_user WHERE id = $1", n.user_id
+            )
         if inserted is None:
             continue
         fresh += 1
+        address = contact["email"] if contact else None
+        if n.sms and sms is not None and contact is not None:
+            try:
+                await sms.send(contact["phone"], f"{n.title}. {n.body}")
+            except SmsRejected as exc:
+                log.warning("notification.sms_rejected", user_id=n.user_id, reason=exc.reason)
         for to in dict.fromkeys(a for a in (address, n.email_also) if a):
             try:
                 await email.send(EmailMessage(to=to, subject=n.title, body=n.body))
@@ -228,7 +241,9 @@ async def mark_read(user_id: int) -> int:
     return len(rows)
 
 
-async def deliver_notice(event_id: int, *, email: EmailProvider) -> int:
+async def deliver_notice(
+    event_id: int, *, email: EmailProvider, sms: SmsProvider | None = None
+) -> int:
     """Deliver a `notice` event written by a service (KYC decisions, holds, freezes)."""
     payload = await event_payload(event_id)
     if payload is None:
@@ -241,8 +256,9 @@ async def deliver_notice(event_id: int, *, email: EmailProvider) -> int:
         payload["dedupe_key"],
         transaction_id=payload.get("transaction_id"),
         email_also=payload.get("email_also"),
+        sms=bool(payload.get("sms")),
     )
-    return await deliver_notices([notice], email)
+    return await deliver_notices([notice], email, sms)
 
 
 async def notify_new_device(event_id: int, *, email: EmailProvider) -> int:

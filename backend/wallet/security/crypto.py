@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from wallet.config import DEVELOPMENT_PII_KEY
+
 PREFIX = "v1"
 # A well-known development key: production refuses to start with it.
-DEVELOPMENT_KEYRING = (
-    "dev:" + base64.urlsafe_b64encode(b"wallet-development-key-32-bytes!").decode()
-)
+DEVELOPMENT_KEYRING = "dev:" + base64.urlsafe_b64encode(DEVELOPMENT_PII_KEY).decode()
 
 
 class DecryptionError(Exception):

@@ -1,20 +1,38 @@
-"""Devices a user signs in from.
+"""Devices a user signs in from, bound by a key pair the device holds.
 
-A device is known by the key the mobile app sends (`X-Device-Key`), or, for a browser,
-by its user agent. Signing in from a device not seen before records it and alerts the
-user (in the app and by email, through the outbox); every sign-in updates its last use.
+Each client keeps a P-256 key pair whose private half cannot leave it (a WebCrypto
+non-extractable key in the browser; a Keystore / Secure Enclave key on a phone). At
+sign-in the server hands out a one-time challenge and the client signs it: the device is
+then known by its public key's SHA-256 (`key:<hex>`), which no one can claim without the
+private key. A sign-in without such a proof is recorded by its user agent (`ua:<hex>`,
+for the list a person sees) but never counts as a device the user has used before.
+
+A device is **trusted** once a session on it proved a second factor (or the password
+plus an emailed code), and the account's first device is trusted from the start. A
+session on an untrusted device is a "new device" session: money leaving needs a second
+factor, and the user is alerted (docs/security.md, "Devices").
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from redis.asyncio import Redis
 
 from wallet.db.engine import transaction
 from wallet.outbox.service import Topic, emit
 
+CHALLENGE_SECONDS = 300
 _BROWSERS = (
     ("Edg/", "Edge"),
     ("Firefox/", "Firefox"),
@@ -31,21 +49,35 @@ _SYSTEMS = (
 )
 
 
-def device_label(user_agent: str, device_key: str | None = None) -> str:
-    """A name a person recognises: "Chrome on Linux", "Wallet app"."""
-    if device_key:
-        return "Wallet app"
-    browser = next((name for token, name in _BROWSERS if token in user_agent), "A browser")
-    if "HeadlessChrome" in user_agent:
-        browser = "Chrome"
-    system = next((name for token, name in _SYSTEMS if token in user_agent), None)
-    return f"{browser} on {system}" if system else browser
+class DeviceProofInvalid(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The device could not prove itself: {reason}")
 
 
-def fingerprint(user_agent: str, device_key: str | None = None) -> str:
-    if device_key and re.fullmatch(r"[A-Za-z0-9_-]{16,128}", device_key):
-        return "key:" + hashlib.sha256(device_key.encode()).hexdigest()
-    return "ua:" + hashlib.sha256(user_agent.encode()).hexdigest()
+@dataclass(frozen=True, slots=True)
+class DeviceProof:
+    """A client's answer to a challenge: its public key (SPKI, DER) and its signature
+    (ECDSA P-256 with SHA-256, raw r||s as WebCrypto makes it, or DER)."""
+
+    public_key: bytes
+    challenge_id: str
+    signature: bytes
+
+    @classmethod
+    def decode(cls, public_key: str, challenge_id: str, signature: str) -> DeviceProof:
+        try:
+            return cls(_unb64(public_key), challenge_id, _unb64(signature))
+        except (binascii.Error, ValueError):
+            raise DeviceProofInvalid("not base64url") from None
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """A recorded sign-in: the device row, its fingerprint, whether it is trusted."""
+
+    device_id: int
+    fingerprint: str
+    trusted: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,48 +87,155 @@ class Device:
     first_seen: datetime
     last_seen: datetime
     last_ip: str | None
+    bound: bool
+    trusted: bool
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _key(challenge_id: str) -> str:
+    return f"device-challenge:{challenge_id}"
+
+
+def device_label(user_agent: str, app: bool = False) -> str:
+    """A name a person recognises: "Chrome on Linux", "Wallet app"."""
+    if app or user_agent.startswith("WalletApp/"):
+        return "Wallet app"
+    browser = next((name for token, name in _BROWSERS if token in user_agent), "A browser")
+    if "HeadlessChrome" in user_agent:
+        browser = "Chrome"
+    system = next((name for token, name in _SYSTEMS if token in user_agent), None)
+    return f"{browser} on {system}" if system else browser
+
+
+def key_fingerprint(public_key: bytes) -> str:
+    return "key:" + hashlib.sha256(public_key).hexdigest()
+
+
+def agent_fingerprint(user_agent: str) -> str:
+    return "ua:" + hashlib.sha256(user_agent.encode()).hexdigest()
+
+
+async def issue_challenge(redis: Redis) -> tuple[str, str]:
+    """(challenge id, nonce as base64url) for a device to sign; usable once, 5 minutes."""
+    challenge_id = secrets.token_urlsafe(18)
+    nonce = secrets.token_bytes(32)
+    await redis.set(_key(challenge_id), nonce, ex=CHALLENGE_SECONDS)
+    return challenge_id, base64.urlsafe_b64encode(nonce).decode().rstrip("=")
+
+
+async def verify(redis: Redis, proof: DeviceProof) -> str:
+    """Check a proof against its challenge (taken once); the device's key fingerprint."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", proof.challenge_id):
+        raise DeviceProofInvalid("unknown challenge")
+    nonce = await redis.getdel(_key(proof.challenge_id))
+    if nonce is None:
+        raise DeviceProofInvalid("the challenge expired or was used")
+    try:
+        key = serialization.load_der_public_key(proof.public_key)
+    except ValueError:
+        raise DeviceProofInvalid("not a public key") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+        raise DeviceProofInvalid("the key must be ECDSA P-256")
+    signature = proof.signature
+    if len(signature) == 64:  # WebCrypto's IEEE P1363 r||s
+        signature = encode_dss_signature(
+            int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+        )
+    try:
+        key.verify(signature, bytes(nonce), ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError):
+        raise DeviceProofInvalid("the signature does not match") from None
+    return key_fingerprint(proof.public_key)
 
 
 async def record_sign_in(
-    user_id: int, user_agent: str, device_key: str | None, ip: str | None
-) -> bool:
-    """Note the sign-in; True when the device is new and not the account's first (the
-    user is alerted, and the session must prove a second factor before money leaves)."""
-    label = device_label(user_agent, device_key)
+    user_id: int,
+    user_agent: str,
+    proven_key: bytes | None,
+    ip: str | None,
+    *,
+    app: bool = False,
+) -> SignIn:
+    """Note a sign-in from the device (bound by `proven_key`, a checked public key, or
+    only described by its user agent). The account's first device is trusted; any other
+    device that is not yet trusted alerts the user (in the app and by email, once)."""
+    fingerprint = key_fingerprint(proven_key) if proven_key else agent_fingerprint(user_agent)
+    label = device_label(user_agent, app)
     async with transaction() as conn:
+        # Serialise one user's sign-ins, so "the first device" is decided once.
+        await conn.execute("SELECT 1 FROM app_user WHERE id = $1 FOR UPDATE", user_id)
+        first = not await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM user_device WHERE user_id = $1)", user_id
+        )
         row = await conn.fetchrow(
-            "INSERT INTO user_device (user_id, fingerprint, label, last_ip) "
-            "VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, fingerprint) DO UPDATE "
+            "INSERT INTO user_device (user_id, fingerprint, label, last_ip, public_key, "
+            "trusted_at) VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN now() END) "
+            "ON CONFLICT (user_id, fingerprint) DO UPDATE "
             "SET last_seen = now(), last_ip = EXCLUDED.last_ip "
-            "RETURNING id, (xmax = 0) AS inserted",
+            "RETURNING id, trusted_at IS NOT NULL AS trusted, (xmax = 0) AS inserted",
             user_id,
-            fingerprint(user_agent, device_key),
+            fingerprint,
             label,
             ip,
+            proven_key,
+            first,
         )
-        known_before = await conn.fetchval(
-            "SELECT count(*) > 1 FROM user_device WHERE user_id = $1", user_id
-        )
-        # The very first device is where the account was made: no alert for that one.
-        unfamiliar = bool(row["inserted"]) and bool(known_before)
-        if unfamiliar:
+        # Only a device that proves its key can be recognised again.
+        trusted = bool(row["trusted"]) and (proven_key is not None or first)
+        if not trusted and row["inserted"]:
             await emit(
                 conn,
                 Topic.DEVICE_NEW,
                 {"user_id": user_id, "device_id": int(row["id"]), "label": label, "ip": ip},
             )
-        return unfamiliar
+    return SignIn(int(row["id"]), fingerprint, trusted)
+
+
+async def trust(user_id: int, device_id: int) -> bool:
+    """Trust a key-bound device once a session on it proved a second factor."""
+    async with transaction() as conn:
+        trusted = await conn.fetchval(
+            "UPDATE user_device SET trusted_at = coalesce(trusted_at, now()) "
+            "WHERE id = $1 AND user_id = $2 AND public_key IS NOT NULL RETURNING id",
+            device_id,
+            user_id,
+        )
+    return trusted is not None
+
+
+async def is_trusted(user_id: int, fingerprint: str) -> bool:
+    async with transaction() as conn:
+        return bool(
+            await conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM user_device WHERE user_id = $1 "
+                "AND fingerprint = $2 AND trusted_at IS NOT NULL AND public_key IS NOT NULL)",
+                user_id,
+                fingerprint,
+            )
+        )
 
 
 async def devices_of(user_id: int) -> list[Device]:
     async with transaction() as conn:
         rows = await conn.fetch(
-            "SELECT id, label, first_seen, last_seen, last_ip FROM user_device "
+            "SELECT id, label, first_seen, last_seen, last_ip, public_key IS NOT NULL AS bound, "
+            "trusted_at IS NOT NULL AS trusted FROM user_device "
             "WHERE user_id = $1 ORDER BY last_seen DESC",
             user_id,
         )
     return [
-        Device(int(r["id"]), r["label"], r["first_seen"], r["last_seen"], r["last_ip"])
+        Device(
+            int(r["id"]),
+            r["label"],
+            r["first_seen"],
+            r["last_seen"],
+            r["last_ip"],
+            r["bound"],
+            r["trusted"],
+        )
         for r in rows
     ]
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 
+from wallet.config import Settings
 from wallet.security.crypto import DEVELOPMENT_KEYRING, Keyring
 
 
 @lru_cache(maxsize=1)
 def keyring() -> Keyring:
-    return Keyring.parse(os.environ.get("WALLET_PII_KEYS") or DEVELOPMENT_KEYRING)
+    return Keyring.parse(Settings.from_env().pii_keys or DEVELOPMENT_KEYRING)
 
 
 def uses_development_key() -> bool:

@@ -60,6 +60,14 @@ class RelyingParty:
 
 
 @dataclass(frozen=True, slots=True)
+class Assertion:
+    """A checked passkey answer: whose passkey, and since when it was registered."""
+
+    user_id: int
+    passkey_created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Passkey:
     id: int
     label: str
@@ -179,8 +187,8 @@ async def authenticate(
     request_origin: str | None,
     *,
     expected_user: int | None = None,
-) -> int:
-    """Check an assertion against its challenge (once); the passkey's user id."""
+) -> Assertion:
+    """Check an assertion against its challenge (once); whose passkey answered."""
     stored = await redis.getdel(_key("authenticate", challenge_id))
     if stored is None:
         raise PasskeyError("That took too long; start again")
@@ -191,7 +199,7 @@ async def authenticate(
         raise PasskeyError("That is not a passkey answer") from None
     async with transaction() as conn:
         row = await conn.fetchrow(
-            "SELECT id, user_id, public_key, sign_count FROM user_passkey "
+            "SELECT id, user_id, public_key, sign_count, created_at FROM user_passkey "
             "WHERE credential_id = $1 FOR UPDATE",
             raw_id,
         )
@@ -214,7 +222,7 @@ async def authenticate(
             row["id"],
             verified.new_sign_count,
         )
-    return int(row["user_id"])
+    return Assertion(int(row["user_id"]), row["created_at"])
 
 
 async def passkeys_of(user_id: int) -> list[Passkey]:

@@ -166,9 +166,8 @@ async def is_enrolled(user_id: int) -> bool:
         )
 
 
-async def disable(user_id: int, code: str, limiter: RateLimiter) -> None:
-    """Turn TOTP off, proven with a current code (or a recovery code)."""
-    await verify(user_id, code, limiter)
+async def remove(user_id: int) -> None:
+    """Turn TOTP off (the caller checked the step-up policy and a current code)."""
     async with transaction() as conn:
         await conn.execute("DELETE FROM user_totp WHERE user_id = $1", user_id)
         await conn.execute("DELETE FROM recovery_code WHERE user_id = $1", user_id)

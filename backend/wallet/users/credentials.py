@@ -8,18 +8,16 @@ anyone out, and the old address is told.
 
 from __future__ import annotations
 
-import secrets
-
 import phonenumbers
 from email_validator import EmailNotValidError
 from redis.asyncio import Redis
 
 from wallet.auth.ratelimit import Limit, RateLimiter
-from wallet.auth.sessions import SessionStore, session_id
+from wallet.auth.sessions import SessionStore
 from wallet.db.engine import connection, transaction
 from wallet.notifications.email import EmailProvider
 from wallet.notifications.sms import SmsProvider
-from wallet.outbox.service import Topic, emit
+from wallet.security import alerts
 from wallet.users import verification
 from wallet.users.models import User
 from wallet.users.passwords import (
@@ -84,24 +82,14 @@ async def change_password(
             user.id,
             await hash_password_in_pool(new),
         )
-        await emit(
+        await alerts.alert(
             conn,
-            Topic.NOTICE,
-            {
-                "user_id": user.id,
-                "kind": "password_changed",
-                "title": "Your password was changed",
-                "body": "Your other sessions were signed out. If you did not do this, "
-                "contact us at once.",
-                "dedupe_key": f"password_changed:{user.id}:{secrets.token_hex(8)}",
-            },
+            user.id,
+            "password_changed",
+            "Your password was changed",
+            "Your other sessions were signed out. If you did not do this, contact us at once.",
         )
-    kept = session_id(keep_token)
-    signed_out = 0
-    for info in await sessions.sessions_of(user.id):
-        if info.id != kept and await sessions.revoke_id(user.id, info.id):
-            signed_out += 1
-    return signed_out
+    return await sessions.revoke_others(user.id, keep_token)
 
 
 def _normalised(channel: ContactChannel, raw: str) -> str:

@@ -46,8 +46,8 @@ async def set_pin(user_id: int, pin: str) -> None:
     pin_hash = await hash_password_in_pool(pin)
     async with transaction() as conn:
         await conn.execute(
-            "UPDATE app_user SET pin_hash = $2, pin_failures = 0, pin_locked_until = NULL "
-            "WHERE id = $1",
+            "UPDATE app_user SET pin_hash = $2, pin_set_at = now(), pin_failures = 0, "
+            "pin_locked_until = NULL WHERE id = $1",
             user_id,
             pin_hash,
         )

@@ -6,6 +6,7 @@ Sign-up creates the user, their wallet and its USD ledger account and the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -114,20 +115,33 @@ def login_key(login: str) -> str:
     return key
 
 
-async def authenticate(login: str, password: str) -> User:
-    """Check a password against the account found by email, phone or username."""
-    key = login_key(login)
+@dataclass(frozen=True, slots=True)
+class Account:
+    """An active account found by a sign-in identifier, with its password hash."""
+
+    user: User
+    password_hash: str
+
+
+async def find_account(login: str) -> Account | None:
+    """The active account whose email, phone or username `login` names."""
     async with connection() as conn:
         row = await conn.fetchrow(
             f"SELECT {_USER_COLUMNS}, password_hash FROM app_user "  # noqa: S608
             "WHERE status = 'active' AND (lower(email) = $1 OR lower(username) = $1 "
             "OR phone = $1) LIMIT 1",
-            key,
+            login_key(login),
         )
-    stored = row["password_hash"] if row else None
-    if not await verify_password_in_pool(stored, password) or row is None:
+    return None if row is None else Account(_user(row), row["password_hash"])
+
+
+async def authenticate(login: str, password: str) -> User:
+    """Check a password against the account found by email, phone or username."""
+    account = await find_account(login)
+    stored = account.password_hash if account else None
+    if not await verify_password_in_pool(stored, password) or account is None:
         raise InvalidCredentials()
-    return _user(row)
+    return account.user
 
 
 async def get_user(user_id: int) -> User | None:

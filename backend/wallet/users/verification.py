@@ -88,6 +88,61 @@ def _digest(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
+async def _issue_code(
+    redis: Redis, key: str, sends_key: str, extra: dict[str, str] | None = None
+) -> str:
+    """A fresh 6-digit code stored (hashed) under `key`, replacing any earlier one;
+    sends are limited per hour under `sends_key` (counted before the check)."""
+    sends = await redis.incr(sends_key)
+    if sends == 1:
+        await redis.expire(sends_key, 3600)
+    if sends > MAX_SENDS_PER_HOUR:
+        raise TooManyCodes(max(int(await redis.ttl(sends_key)), 1))
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    pending: dict[str, str | int] = {"digest": _digest(code), "attempts": 0, **(extra or {})}
+    async with redis.pipeline(transaction=True) as pipe:
+        # A new code replaces the last one, and whatever it was for.
+        pipe.delete(key)
+        pipe.hset(key, mapping=pending)
+        pipe.expire(key, CODE_TTL_SECONDS)
+        await pipe.execute()
+    return code
+
+
+async def _take_code(redis: Redis, key: str, code: str) -> dict[bytes, bytes]:
+    """The stored code's record if `code` matches it (it is then used up); each try is
+    counted before the comparison, so racing guesses get at most `MAX_ATTEMPTS`."""
+    stored = await redis.hgetall(key)
+    if not stored:
+        raise WrongCode()
+    attempts = await redis.hincrby(key, "attempts", 1)
+    if attempts > MAX_ATTEMPTS:
+        await redis.delete(key)
+        raise WrongCode()
+    if not hmac.compare_digest(stored[b"digest"].decode(), _digest(code.strip())):
+        raise WrongCode()
+    # Only one of two concurrent right answers gets the record.
+    if not await redis.delete(key):
+        raise WrongCode()
+    return dict(stored)
+
+
+async def _deliver(
+    channel: ContactChannel,
+    address: str,
+    subject: str,
+    text: str,
+    *,
+    email: EmailProvider,
+    sms: SmsProvider,
+) -> str:
+    if channel is ContactChannel.EMAIL:
+        await email.send(EmailMessage(address, subject, text))
+    else:
+        await sms.send(address, text)
+    return address
+
+
 async def send_code(
     redis: Redis,
     user: User,
@@ -99,45 +154,81 @@ async def send_code(
 ) -> str:
     """Send a fresh code to the user's email or phone, or to `target` (a normalised new
     email or phone that replaces it once confirmed); return where it went."""
-    sends_key = f"{_key(user.id, channel)}:sends"
-    sends = await redis.incr(sends_key)
-    if sends == 1:
-        await redis.expire(sends_key, 3600)
-    if sends > MAX_SENDS_PER_HOUR:
-        raise TooManyCodes(max(int(await redis.ttl(sends_key)), 1))
-    code = f"{secrets.randbelow(1_000_000):06d}"
-    pending = {"digest": _digest(code), "attempts": 0}
-    if target is not None:
-        pending["target"] = target
-    async with redis.pipeline(transaction=True) as pipe:
-        # A new code replaces the last one, and whatever change it was for.
-        pipe.delete(_key(user.id, channel))
-        pipe.hset(_key(user.id, channel), mapping=pending)
-        pipe.expire(_key(user.id, channel), CODE_TTL_SECONDS)
-        await pipe.execute()
+    key = _key(user.id, channel)
+    code = await _issue_code(redis, key, f"{key}:sends", {"target": target} if target else None)
     text = f"Your Wallet verification code is {code}. It expires in 10 minutes."
-    if channel is ContactChannel.EMAIL:
-        address = target or user.email
-        await email.send(EmailMessage(address, "Your verification code", text))
-        return address
-    number = target or user.phone
-    await sms.send(number, text)
-    return number
+    on_file = user.email if channel is ContactChannel.EMAIL else user.phone
+    return await _deliver(
+        channel, target or on_file, "Your verification code", text, email=email, sms=sms
+    )
+
+
+def _step_up_key(user_id: int) -> str:
+    return f"stepup-code:{user_id}"
+
+
+async def send_step_up_code(
+    redis: Redis, user: User, channel: ContactChannel, *, email: EmailProvider, sms: SmsProvider
+) -> str:
+    """Send a code to the email or phone on file that, with the password, proves it is
+    the account's owner (step-up with no second factor yet: docs/security.md)."""
+    key = _step_up_key(user.id)
+    code = await _issue_code(redis, key, f"{key}:sends", {"channel": channel.value})
+    text = (
+        f"Your Wallet security code is {code}. It expires in 10 minutes. If you did not "
+        "ask for it, someone may know your password: change it."
+    )
+    on_file = user.email if channel is ContactChannel.EMAIL else user.phone
+    return await _deliver(channel, on_file, "Confirm it is you", text, email=email, sms=sms)
+
+
+def _login_code_key(user_id: int) -> str:
+    return f"login-code:{user_id}"
+
+
+async def send_login_code(
+    redis: Redis, user: User, channel: ContactChannel, *, email: EmailProvider, sms: SmsProvider
+) -> None:
+    """Send a code that gets the account's owner in while its sign-in is slowed down (by
+    someone guessing the password); only to a verified email or phone."""
+    contacts = await contacts_of(user.id)
+    verified = contacts is not None and (
+        contacts.email_verified if channel is ContactChannel.EMAIL else contacts.phone_verified
+    )
+    if not verified:
+        return
+    key = _login_code_key(user.id)
+    code = await _issue_code(redis, key, f"{key}:sends")
+    text = (
+        f"Your Wallet sign-in code is {code}. It expires in 10 minutes. Someone has been "
+        "trying to sign in to your wallet: if it was not you, your account is still safe."
+    )
+    on_file = user.email if channel is ContactChannel.EMAIL else user.phone
+    await _deliver(channel, on_file, "Your sign-in code", text, email=email, sms=sms)
+
+
+async def check_login_code(redis: Redis, user_id: int, code: str) -> None:
+    """Use up the sign-in code, or raise `WrongCode`."""
+    await _take_code(redis, _login_code_key(user_id), code)
+
+
+async def check_step_up_code(redis: Redis, user_id: int, code: str) -> ContactChannel:
+    """Use up the step-up code (or raise `WrongCode`); the channel it went to, which is
+    thereby proven, so it is marked verified."""
+    stored = await _take_code(redis, _step_up_key(user_id), code)
+    channel = ContactChannel(stored[b"channel"].decode())
+    column = f"{channel.value}_verified_at"
+    async with transaction() as conn:
+        await conn.execute(
+            f"UPDATE app_user SET {column} = coalesce({column}, now()) WHERE id = $1",  # noqa: S608
+            user_id,
+        )
+    return channel
 
 
 async def confirm_code(redis: Redis, user: User, channel: ContactChannel, code: str) -> Verified:
     """Check the code; mark the contact verified and claim transfers waiting for it."""
-    key = _key(user.id, channel)
-    stored = await redis.hgetall(key)
-    if not stored:
-        raise WrongCode()
-    attempts = await redis.hincrby(key, "attempts", 1)
-    if attempts > MAX_ATTEMPTS:
-        await redis.delete(key)
-        raise WrongCode()
-    if not hmac.compare_digest(stored[b"digest"].decode(), _digest(code.strip())):
-        raise WrongCode()
-    await redis.delete(key)
+    stored = await _take_code(redis, _key(user.id, channel), code)
     target = stored.get(b"target")
     async with transaction() as conn:
         if target is not None:
@@ -181,5 +272,6 @@ async def _switch_contact(
             "dedupe_key": f"{column}_changed:{user.id}:{contact}:{secrets.token_hex(4)}",
             # The old email hears of it too: whoever took over cannot silence that.
             "email_also": user.email if channel is ContactChannel.EMAIL else None,
+            "sms": True,
         },
     )

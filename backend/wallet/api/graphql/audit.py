@@ -57,7 +57,7 @@ class AuditMutations(SchemaExtension):
     async def _record(self, ctx: Any) -> None:
         context = ctx.context
         conn = context.request or context.websocket
-        ip = conn.client.host if conn is not None and conn.client else None
+        ip = context.client_ip() if conn is not None else None
         agent = conn.headers.get("user-agent") if conn is not None else None
         token = context.session_token() or ""
         user = None if token.startswith(KEY_PREFIX) else await context.viewer()

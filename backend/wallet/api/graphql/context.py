@@ -25,8 +25,6 @@ from wallet.merchants.service import Principal
 from wallet.users.models import User
 from wallet.users.service import get_user
 
-SESSION_COOKIE = "wallet_session"
-
 
 class Context(BaseContext, kw_only=True):
     services: Services
@@ -54,21 +52,26 @@ class Context(BaseContext, kw_only=True):
         scheme, _, credentials = header.partition(" ")
         if scheme.lower() == "bearer" and credentials:
             return credentials.strip()
-        return conn.cookies.get(SESSION_COOKIE)
+        return conn.cookies.get(self.services.settings.session_cookie)
 
     def client_ip(self) -> str:
         conn = self.request or self.websocket
-        return conn.client.host if conn is not None and conn.client else "unknown"
+        if conn is None:
+            return "unknown"
+        return self.services.proxies.client_ip(
+            conn.client.host if conn.client else None, conn.headers.get("x-forwarded-for")
+        )
 
     def risk_context(self) -> RiskContext:
         """What the fraud rules may know of where this request came from: user agent,
-        the app's device key, IP address and the position the app reports
-        (`X-Client-Geo: <latitude>,<longitude>`, ignored when malformed)."""
+        the session's device (bound at sign-in), IP address and the position the app
+        reports (`X-Client-Geo: <latitude>,<longitude>`, ignored when malformed)."""
         conn = self.request or self.websocket
         headers = conn.headers if conn is not None else {}
+        session = self.viewer_session
         return RiskContext(
             user_agent=headers.get("user-agent", ""),
-            device_key=headers.get("x-device-key"),
+            device=session.device_fingerprint if session is not None else None,
             ip=self.client_ip(),
             geo=parse_geo(headers.get("x-client-geo")),
         )

@@ -18,8 +18,7 @@ from wallet.api.graphql.errors import (
 from wallet.api.graphql.notifications import ContactChannel, too_many_codes
 from wallet.api.graphql.security import step_up_refusal, too_many_tries
 from wallet.auth.ratelimit import RateLimited as RateLimitHit
-from wallet.notifications.email import SandboxEmailProvider
-from wallet.notifications.sms import SandboxSmsProvider
+from wallet.security.policy import Action
 from wallet.users import credentials, verification
 
 
@@ -59,7 +58,7 @@ class CredentialMutation:
         token = info.context.session_token()
         if user is None or token is None:
             return not_authenticated()
-        if asked := await step_up_refusal(info, user.id, "change_password", "change your password"):
+        if asked := await step_up_refusal(info, user.id, Action.CHANGE_PASSWORD):
             return asked
         services = info.context.services
         try:
@@ -87,19 +86,18 @@ class CredentialMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
-        if asked := await step_up_refusal(
-            info, user.id, f"change_{channel.value}", f"change your {channel.value}"
-        ):
+        action = Action.CHANGE_EMAIL if channel is ContactChannel.EMAIL else Action.CHANGE_PHONE
+        if asked := await step_up_refusal(info, user.id, action):
             return asked
-        redis = info.context.services.redis
+        services = info.context.services
         try:
             sent_to = await credentials.start_contact_change(
-                redis,
+                services.redis,
                 user,
                 verification.ContactChannel(channel.value),
                 new_contact,
-                email=SandboxEmailProvider(redis),
-                sms=SandboxSmsProvider(redis),
+                email=services.email,
+                sms=services.sms,
             )
         except credentials.CredentialError as exc:
             return validation_error(exc.field, exc.code, str(exc))

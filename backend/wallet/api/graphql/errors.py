@@ -104,11 +104,17 @@ class StepUpMethod(Enum):
     PIN = "PIN"
     TOTP = "TOTP"
     PASSKEY = "PASSKEY"
+    CONTACT_CODE = strawberry.enum_value(
+        "CONTACT_CODE",
+        description="Your password plus a code sent to your email or phone "
+        "(sendStepUpCode): for accounts with no second factor yet.",
+    )
 
 
 @strawberry.type(
     description="Confirm it is you (verifyStepUp with one of `methods`), then retry the "
-    "same request with the same idempotency key."
+    "same request with the same idempotency key. Changing credentials takes a factor you "
+    "had before this session began."
 )
 class StepUpRequired(UserError):
     methods: list[StepUpMethod]

@@ -19,8 +19,6 @@ from wallet.api.graphql.errors import (
 )
 from wallet.api.graphql.transactions import TransactionNode
 from wallet.notifications import money as notifications
-from wallet.notifications.email import SandboxEmailProvider
-from wallet.notifications.sms import SandboxSmsProvider
 from wallet.transactions import history
 from wallet.users import verification
 
@@ -117,14 +115,14 @@ class NotificationMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
-        redis = info.context.services.redis
+        services = info.context.services
         try:
             sent_to = await verification.send_code(
-                redis,
+                services.redis,
                 user,
                 verification.ContactChannel(channel.value),
-                email=SandboxEmailProvider(redis),
-                sms=SandboxSmsProvider(redis),
+                email=services.email,
+                sms=services.sms,
             )
         except verification.TooManyCodes as exc:
             return too_many_codes(exc)

@@ -14,14 +14,25 @@ from wallet.api.graphql.errors import (
     NotAuthenticated,
     RateLimited,
     StepUpMethod,
+    StepUpRequired,
     ValidationError,
     not_authenticated,
     validation_error,
 )
-from wallet.api.graphql.security import StepUpPayload
-from wallet.api.graphql.users import AuthPayload, SessionTransport, rate_limited, start_session
+from wallet.api.graphql.security import StepUpPayload, enrolled, grant_passkey, step_up_refusal
+from wallet.api.graphql.users import (
+    AuthPayload,
+    DeviceProofInput,
+    SessionTransport,
+    device_refused,
+    proven_device,
+    rate_limited,
+    start_session,
+)
 from wallet.auth import ratelimit
 from wallet.security import passkeys
+from wallet.security.devices import DeviceProofInvalid
+from wallet.security.policy import Action
 from wallet.users.service import get_user
 
 
@@ -64,13 +75,14 @@ class PasskeyRemovedPayload:
 
 
 PasskeyErrors = ValidationError | NotAuthenticated
+GuardedPasskeyErrors = ValidationError | StepUpRequired | NotAuthenticated
 PasskeyRemovedResult = Annotated[
-    PasskeyRemovedPayload | PasskeyErrors, strawberry.union("PasskeyRemovedResult")
+    PasskeyRemovedPayload | GuardedPasskeyErrors, strawberry.union("PasskeyRemovedResult")
 ]
 PasskeyOptionsResult = Annotated[
-    PasskeyOptionsPayload | PasskeyErrors, strawberry.union("PasskeyOptionsResult")
+    PasskeyOptionsPayload | GuardedPasskeyErrors, strawberry.union("PasskeyOptionsResult")
 ]
-PasskeyResult = Annotated[PasskeyPayload | PasskeyErrors, strawberry.union("PasskeyResult")]
+PasskeyResult = Annotated[PasskeyPayload | GuardedPasskeyErrors, strawberry.union("PasskeyResult")]
 PasskeyLogInResult = Annotated[
     AuthPayload | InvalidCredentials | RateLimited | ValidationError,
     strawberry.union("PasskeyLogInResult"),
@@ -106,6 +118,8 @@ class PasskeyMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
+        if asked := await step_up_refusal(info, user.id, Action.ADD_PASSKEY):
+            return asked
         services = info.context.services
         options = await passkeys.registration_options(
             services.redis, services.relying_party, user.id, user.username
@@ -119,6 +133,8 @@ class PasskeyMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
+        if asked := await step_up_refusal(info, user.id, Action.ADD_PASSKEY):
+            return asked
         services = info.context.services
         try:
             added = await passkeys.register(
@@ -126,6 +142,7 @@ class PasskeyMutation:
             )
         except passkeys.PasskeyError as exc:
             return _refused(exc)
+        await enrolled(info, user.id, "Passkey")
         return PasskeyPayload(passkey=PasskeyType.from_domain(added))
 
     @strawberry.mutation(description="Remove one of your passkeys.")
@@ -133,6 +150,8 @@ class PasskeyMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
+        if asked := await step_up_refusal(info, user.id, Action.REMOVE_PASSKEY):
+            return asked
         if not str(id).isdigit() or not await passkeys.remove(user.id, int(id)):
             return validation_error("id", "NOT_FOUND", "No such passkey")
         return PasskeyRemovedPayload(removed=True)
@@ -152,12 +171,14 @@ class PasskeyMutation:
         challenge_id: str,
         credential: str,
         session_transport: SessionTransport = SessionTransport.COOKIE,
+        device: DeviceProofInput | None = None,
     ) -> PasskeyLogInResult:
         ctx = info.context
         limiter, per_ip = ctx.services.rate_limiter, ctx.services.limits.login_per_ip
         try:
             await limiter.consume(per_ip, ctx.client_ip())
-            user_id = await passkeys.authenticate(
+            device_key = await proven_device(ctx, device)
+            assertion = await passkeys.authenticate(
                 ctx.services.redis,
                 ctx.services.relying_party,
                 challenge_id,
@@ -168,11 +189,13 @@ class PasskeyMutation:
             return rate_limited(exc)
         except passkeys.PasskeyError as exc:
             return InvalidCredentials(code=ErrorCode.INVALID_CREDENTIALS, message=str(exc))
+        except DeviceProofInvalid as exc:
+            return device_refused(exc)
         await limiter.refund(per_ip, ctx.client_ip())
-        user = await get_user(user_id)
+        user = await get_user(assertion.user_id)
         if user is None:
             return InvalidCredentials(code=ErrorCode.INVALID_CREDENTIALS, message="No such user")
-        return await start_session(ctx, user, session_transport)
+        return await start_session(ctx, user, session_transport, device_key)
 
     @strawberry.mutation(description="Begin confirming it is you with a passkey.")
     async def start_passkey_step_up(self, info: Info) -> PasskeyOptionsResult:
@@ -198,7 +221,7 @@ class PasskeyMutation:
             return not_authenticated()
         services = info.context.services
         try:
-            await passkeys.authenticate(
+            assertion = await passkeys.authenticate(
                 services.redis,
                 services.relying_party,
                 challenge_id,
@@ -208,7 +231,7 @@ class PasskeyMutation:
             )
         except passkeys.PasskeyError as exc:
             return _refused(exc)
-        await services.step_up.grant(token, StepUpMethod.PASSKEY.value)
+        await grant_passkey(info, token, user.id, assertion.passkey_created_at.timestamp())
         return StepUpPayload(
             method=StepUpMethod.PASSKEY,
             valid_until=datetime.now(UTC) + timedelta(seconds=services.step_up.seconds),

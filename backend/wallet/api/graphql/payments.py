@@ -25,6 +25,7 @@ from wallet.gateway.base import InvalidPaymentDetails
 from wallet.money import Money
 from wallet.payments import funding, methods
 from wallet.payments.errors import PaymentError, PaymentMethodNotFound
+from wallet.security.policy import Action
 from wallet.transactions import history
 
 
@@ -81,7 +82,7 @@ class RemovePaymentMethodPayload:
 
 
 RemovePaymentMethodResult = Annotated[
-    RemovePaymentMethodPayload | NotFound | NotAuthenticated,
+    RemovePaymentMethodPayload | NotFound | StepUpRequired | NotAuthenticated,
     strawberry.union("RemovePaymentMethodResult"),
 ]
 
@@ -153,7 +154,7 @@ class PaymentMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
-        if asked := await step_up_refusal(info, user.id, "add_payment_method", "link a card"):
+        if asked := await step_up_refusal(info, user.id, Action.ADD_PAYMENT_METHOD):
             return asked
         try:
             method = await methods.add_card(
@@ -177,9 +178,7 @@ class PaymentMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
-        if asked := await step_up_refusal(
-            info, user.id, "add_payment_method", "link a bank account"
-        ):
+        if asked := await step_up_refusal(info, user.id, Action.ADD_PAYMENT_METHOD):
             return asked
         try:
             method = await methods.add_bank_account(
@@ -202,6 +201,8 @@ class PaymentMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
+        if asked := await step_up_refusal(info, user.id, Action.REMOVE_PAYMENT_METHOD):
+            return asked
         try:
             method_id = _method_id(id)
             if method_id is None:
@@ -230,9 +231,7 @@ class PaymentMutation:
     @strawberry.mutation(description="Withdraw to a linked bank account (pending until paid).")
     async def withdraw(self, info: Info, input: FundingInput) -> FundingResult:
         user = await info.context.viewer()
-        if user is not None and (
-            asked := await step_up_refusal(info, user.id, "withdraw", "withdraw money")
-        ):
+        if user is not None and (asked := await step_up_refusal(info, user.id, Action.WITHDRAW)):
             return asked
         return await _fund(
             info,

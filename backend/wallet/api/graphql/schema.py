@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import strawberry
@@ -17,7 +18,9 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
+from strawberry.types import ExecutionContext
 
+from graphql import GraphQLError
 from wallet.api.graphql.aml import AmlMutation, AmlQuery
 from wallet.api.graphql.audit import AuditMutations
 from wallet.api.graphql.bills import BillMutation, BillQuery
@@ -142,6 +145,22 @@ LIMIT_RULES: list[type[ASTValidationRule]] = [depth_rule(10, None, None), aliase
 OPERATION_CACHE_SIZE = 256
 
 
+# graphql-core ends many errors with "Did you mean 'me'?" (fields, arguments, types, enum
+# values, input fields): with introspection off, that would still reveal the schema.
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?\s*$", re.S)
+
+
+class QuietSchema(strawberry.Schema):
+    """The production schema: errors keep their message without suggestions."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            error.message = _SUGGESTION.sub("", error.message)
+        super().process_errors(errors, execution_context)
+
+
 def build_schema(*, production: bool = False) -> strawberry.Schema:
     # Factories, so that each operation gets fresh extension instances. Parsing and
     # validating cost more than running a simple mutation (validation of sendMoney took
@@ -156,7 +175,8 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
     ]
     if production:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    schema_class = QuietSchema if production else strawberry.Schema
+    return schema_class(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )
 

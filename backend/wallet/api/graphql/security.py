@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -18,10 +19,13 @@ from wallet.api.graphql.errors import (
     not_authenticated,
     validation_error,
 )
+from wallet.api.graphql.notifications import ContactChannel, too_many_codes
 from wallet.auth.ratelimit import RateLimited as RateLimitHit
 from wallet.auth.sessions import session_id
+from wallet.db.engine import transaction
 from wallet.fraud.service import Screening
-from wallet.security import devices, privacy, stepup, totp
+from wallet.security import alerts, devices, policy, privacy, stepup, totp
+from wallet.security.policy import Factor
 from wallet.users import credentials, pin, verification
 
 
@@ -59,6 +63,10 @@ class DeviceType:
     first_seen: datetime
     last_seen: datetime
     last_ip: str | None
+    bound: bool = strawberry.field(description="The device proved holding its own key.")
+    trusted: bool = strawberry.field(
+        description="A second factor was proven on it (or it is the account's first)."
+    )
 
 
 @strawberry.type
@@ -90,18 +98,30 @@ class PinPayload:
 
 
 SecurityErrors = ValidationError | RateLimited | NotAuthenticated
+GuardedErrors = ValidationError | RateLimited | StepUpRequired | NotAuthenticated
 TotpEnrolmentResult = Annotated[
-    TotpEnrolmentPayload | SecurityErrors, strawberry.union("TotpEnrolmentResult")
+    TotpEnrolmentPayload | GuardedErrors, strawberry.union("TotpEnrolmentResult")
 ]
 RecoveryCodesResult = Annotated[
-    RecoveryCodesPayload | SecurityErrors, strawberry.union("RecoveryCodesResult")
+    RecoveryCodesPayload | GuardedErrors, strawberry.union("RecoveryCodesResult")
 ]
 StepUpResult = Annotated[StepUpPayload | SecurityErrors, strawberry.union("StepUpResult")]
 PinResult = Annotated[
     PinPayload | ValidationError | StepUpRequired | NotAuthenticated, strawberry.union("PinResult")
 ]
 TotpDisabledResult = Annotated[
-    TotpDisabledPayload | SecurityErrors, strawberry.union("TotpDisabledResult")
+    TotpDisabledPayload | GuardedErrors, strawberry.union("TotpDisabledResult")
+]
+
+
+@strawberry.type
+class StepUpCodeSentPayload:
+    sent_to: str = strawberry.field(description="Where the code went (your email or phone).")
+
+
+StepUpCodeSentResult = Annotated[
+    StepUpCodeSentPayload | RateLimited | NotAuthenticated,
+    strawberry.union("StepUpCodeSentResult"),
 ]
 
 
@@ -120,13 +140,21 @@ def _refused(exc: Exception) -> ValidationError | RateLimited:
         case pin.PinLocked():
             seconds = max(int((exc.until - datetime.now(UTC)).total_seconds()), 1)
             return _limited(seconds, str(exc))
-        case pin.WrongPin() | totp.WrongCode():
+        case pin.WrongPin() | totp.WrongCode() | verification.WrongCode():
             return validation_error("code", "WRONG_CODE", str(exc))
+        case credentials.CredentialError():
+            return validation_error(exc.field, exc.code, str(exc))
         case _:
             return validation_error("code", "NOT_SET_UP", str(exc))
 
 
-_REFUSALS = (RateLimitHit, pin.PinError, totp.TotpError)
+_REFUSALS = (
+    RateLimitHit,
+    pin.PinError,
+    totp.TotpError,
+    verification.WrongCode,
+    credentials.CredentialError,
+)
 
 
 @strawberry.type
@@ -181,6 +209,8 @@ class SecurityQuery:
                 first_seen=d.first_seen,
                 last_seen=d.last_seen,
                 last_ip=d.last_ip,
+                bound=d.bound,
+                trusted=d.trusted,
             )
             for d in await devices.devices_of(user.id)
         ]
@@ -200,8 +230,8 @@ class SecurityMutation:
         return SessionRevokedPayload(revoked=revoked)
 
     @strawberry.mutation(
-        description="Set your transaction PIN (4 to 6 digits). Changing it, or setting one "
-        "when you have another second factor, needs that factor first."
+        description="Set your transaction PIN (4 to 6 digits). Setting or changing it needs "
+        "a factor you had before this session (your first: password plus an emailed code)."
     )
     async def set_transaction_pin(
         self, info: Info, new_pin: Annotated[str, strawberry.argument(name="pin")]
@@ -209,20 +239,13 @@ class SecurityMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
-        if await stepup.methods_for(user.id):
-            if asked := await step_up_refusal(info, user.id, "change_pin", "change your PIN"):
-                return asked
-        elif info.context.viewer_session is not None and info.context.viewer_session.new_device:
-            # Else a stolen password on a new device would make its own second factor.
-            return validation_error(
-                "pin",
-                "NEW_DEVICE",
-                "Set up your first PIN on a device you have signed in from before",
-            )
+        if asked := await step_up_refusal(info, user.id, policy.Action.SET_PIN):
+            return asked
         try:
             await pin.set_pin(user.id, new_pin)
         except pin.InvalidPinFormat as exc:
             return validation_error("pin", "INVALID", str(exc))
+        await enrolled(info, user.id, "Transaction PIN")
         return PinPayload(ok=True)
 
     @strawberry.mutation(description="Start setting up an authenticator app (TOTP).")
@@ -230,6 +253,8 @@ class SecurityMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
+        if asked := await step_up_refusal(info, user.id, policy.Action.ENROL_TOTP):
+            return asked
         try:
             started = await totp.start_enrolment(user.id, user.username)
         except totp.TotpError as exc:
@@ -243,28 +268,74 @@ class SecurityMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
+        if asked := await step_up_refusal(info, user.id, policy.Action.ENROL_TOTP):
+            return asked
         try:
             codes = await totp.confirm_enrolment(user.id, code, info.context.services.rate_limiter)
         except _REFUSALS as exc:
             return _refused(exc)
+        await enrolled(info, user.id, "Authenticator app")
         return RecoveryCodesPayload(codes=codes)
 
-    @strawberry.mutation(description="Turn TOTP off (needs a current code).")
+    @strawberry.mutation(
+        description="Turn TOTP off with a current code (or a recovery code); an "
+        "authenticator added in this session also needs a factor you had before it."
+    )
     async def disable_totp(self, info: Info, code: str) -> TotpDisabledResult:
         user = await info.context.viewer()
-        if user is None:
+        token = info.context.session_token()
+        if user is None or token is None:
             return not_authenticated()
         try:
-            await totp.disable(user.id, code, info.context.services.rate_limiter)
+            await totp.verify(user.id, code, info.context.services.rate_limiter)
         except _REFUSALS as exc:
             return _refused(exc)
+        await _grant(info, token, Factor.TOTP, user.id)
+        if asked := await step_up_refusal(info, user.id, policy.Action.DISABLE_TOTP):
+            return asked
+        await totp.remove(user.id)
+        async with transaction() as conn:
+            await alerts.alert(
+                conn,
+                user.id,
+                "factor_removed",
+                "Authenticator app turned off",
+                "Signing in no longer asks for an authenticator code. If you did not do "
+                "this, contact us at once.",
+            )
         return TotpDisabledPayload(ok=True)
 
     @strawberry.mutation(
-        description="Prove a second factor for this session (PIN, or TOTP / a recovery "
-        "code); sensitive actions then pass for a few minutes."
+        description="Send a code to your email or phone for verifyStepUp(method: "
+        "CONTACT_CODE): how you confirm it is you before you have a second factor."
     )
-    async def verify_step_up(self, info: Info, method: StepUpMethod, code: str) -> StepUpResult:
+    async def send_step_up_code(
+        self, info: Info, channel: ContactChannel = ContactChannel.EMAIL
+    ) -> StepUpCodeSentResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        services = info.context.services
+        try:
+            sent_to = await verification.send_step_up_code(
+                services.redis,
+                user,
+                verification.ContactChannel(channel.value),
+                email=services.email,
+                sms=services.sms,
+            )
+        except verification.TooManyCodes as exc:
+            return too_many_codes(exc)
+        return StepUpCodeSentPayload(sent_to=sent_to)
+
+    @strawberry.mutation(
+        description="Prove a second factor for this session: a PIN, a TOTP or recovery "
+        "code, or (CONTACT_CODE) your password plus the code from sendStepUpCode. "
+        "Sensitive actions then pass for a few minutes."
+    )
+    async def verify_step_up(
+        self, info: Info, method: StepUpMethod, code: str, password: str | None = None
+    ) -> StepUpResult:
         user = await info.context.viewer()
         token = info.context.session_token()
         if user is None or token is None:
@@ -279,42 +350,106 @@ class SecurityMutation:
                 await services.rate_limiter.consume(totp.ATTEMPTS, str(user.id))
                 await pin.verify_pin(user.id, code)
                 await services.rate_limiter.refund(totp.ATTEMPTS, str(user.id))
+            elif method is StepUpMethod.CONTACT_CODE:
+                await credentials.check_password(
+                    user.id,
+                    await credentials.password_hash(user.id),
+                    password or "",
+                    services.rate_limiter,
+                    "password",
+                )
+                await verification.check_step_up_code(services.redis, user.id, code)
             else:
                 await totp.verify(user.id, code, services.rate_limiter)
         except _REFUSALS as exc:
             return _refused(exc)
-        await services.step_up.grant(token, method.value)
+        await _grant(info, token, Factor(method.value), user.id)
         return StepUpPayload(
             method=method,
             valid_until=datetime.now(UTC) + timedelta(seconds=services.step_up.seconds),
         )
 
 
-async def step_up_refusal(info: Info, user_id: int, action: str, why: str) -> StepUpRequired | None:
-    """`StepUpRequired` when `action` needs a fresh second factor this session lacks."""
+async def session_state(info: Info) -> policy.SessionState:
+    """What the step-up policy knows of the session making this request."""
+    await info.context.viewer()
+    session = info.context.viewer_session
+    return policy.SessionState(
+        started_at=session.created_at if session is not None else time.time(),
+        new_device=session is not None and session.new_device,
+        proofs=await info.context.services.step_up.proofs(info.context.session_token()),
+    )
+
+
+async def _grant(info: Info, token: str, factor: Factor, user_id: int) -> None:
+    """Record a proven factor on the session, noting whether it was on file before the
+    session began (a contact code counts as such: the contacts on file only change
+    behind the same policy)."""
+    session = await session_state(info)
+    on_file = {f.factor: f for f in await stepup.factors_on_file(user_id)}
+    found = on_file.get(factor)
+    pre_session = factor is Factor.CONTACT_CODE or (
+        found is not None and policy.predates(found, session)
+    )
+    await _record_proof(info, token, user_id, factor, pre_session)
+
+
+async def grant_passkey(info: Info, token: str, user_id: int, passkey_since: float) -> None:
+    """Record a passkey proof: it predates the session when that passkey does."""
+    session = await session_state(info)
+    on_file = policy.FactorOnFile(Factor.PASSKEY, passkey_since)
+    await _record_proof(info, token, user_id, Factor.PASSKEY, policy.predates(on_file, session))
+
+
+async def _record_proof(
+    info: Info, token: str, user_id: int, factor: Factor, pre_session: bool
+) -> None:
+    """Note the proof on the session; a factor from before the session also makes the
+    session's (key-bound) device trusted, so it is no longer a new device."""
     services = info.context.services
-    if action not in services.settings.step_up_actions:
+    await services.step_up.grant(token, factor, pre_session=pre_session)
+    session = info.context.viewer_session
+    if (
+        pre_session
+        and session is not None
+        and session.device_id is not None
+        and await devices.trust(user_id, session.device_id)
+    ):
+        await services.sessions.mark_trusted(token)
+
+
+async def enrolled(info: Info, user_id: int, factor: str) -> None:
+    """After a second factor is added: other sessions end, alerts go out everywhere."""
+    await alerts.factor_enrolled(
+        info.context.services.sessions, user_id, info.context.session_token(), factor
+    )
+
+
+async def step_up_refusal(info: Info, user_id: int, action: policy.Action) -> StepUpRequired | None:
+    """`StepUpRequired` when the step-up policy refuses `action` to this session."""
+    decision = policy.decide(
+        action,
+        await session_state(info),
+        await stepup.factors_on_file(user_id),
+        now=time.time(),
+        fresh_seconds=info.context.services.step_up.seconds,
+    )
+    if isinstance(decision, policy.Allowed):
         return None
-    if await services.step_up.fresh(info.context.session_token()):
-        return None
-    problem = stepup.StepUpRequired(await stepup.methods_for(user_id), why)
     return StepUpRequired(
         code=ErrorCode.STEP_UP_REQUIRED,
-        message=str(problem),
-        methods=[StepUpMethod(m) for m in problem.methods],
+        message=f"Confirm it is you to {decision.why}",
+        methods=[StepUpMethod(m.value) for m in decision.methods],
     )
 
 
 async def large_amount_check(info: Info) -> stepup.LargeAmountCheck:
     """Whether this session may move a large amount without proving a factor again."""
     services = info.context.services
-    await info.context.viewer()
-    session = info.context.viewer_session
-    new_device = session is not None and session.new_device
     return stepup.LargeAmountCheck(
-        stepped_up=await services.step_up.fresh(info.context.session_token()),
-        # On a device the user never used before, any amount leaving needs it.
-        above_usd_minor=0 if new_device else services.settings.step_up_send_above_usd * 100,
+        session=await session_state(info),
+        above_usd_minor=services.settings.step_up_send_above_usd * 100,
+        fresh_seconds=services.step_up.seconds,
         rates=await services.fx.provider.snapshot(),
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 from datetime import datetime
 from enum import Enum
@@ -9,7 +11,7 @@ from typing import Annotated
 
 import strawberry
 
-from wallet.api.graphql.context import SESSION_COOKIE, Context, Info
+from wallet.api.graphql.context import Context, Info
 from wallet.api.graphql.errors import (
     ErrorCode,
     FieldError,
@@ -20,11 +22,14 @@ from wallet.api.graphql.errors import (
     StepUpMethod,
     ValidationError,
     not_authenticated,
+    validation_error,
 )
+from wallet.api.graphql.notifications import ContactChannel
 from wallet.auth import ratelimit
 from wallet.security import devices, passkeys, totp
+from wallet.security.devices import DeviceProof, DeviceProofInvalid
 from wallet.users import errors as user_errors
-from wallet.users import service
+from wallet.users import login, service, verification
 from wallet.users.models import SignUpRequest, User
 
 
@@ -53,6 +58,28 @@ class SessionTransport(Enum):
     BEARER = "BEARER"
 
 
+@strawberry.input(
+    description="This device's proof of its key pair: the answer to deviceChallenge "
+    "(docs/security.md, Devices)."
+)
+class DeviceProofInput:
+    public_key: str = strawberry.field(description="SPKI of the P-256 public key, base64url.")
+    challenge_id: str
+    signature: str = strawberry.field(
+        description="ECDSA P-256 / SHA-256 over the challenge's nonce bytes, base64url "
+        "(raw r||s as WebCrypto returns it, or DER)."
+    )
+
+    def to_domain(self) -> DeviceProof:
+        return DeviceProof.decode(self.public_key, self.challenge_id, self.signature)
+
+
+@strawberry.type
+class DeviceChallengePayload:
+    challenge_id: str
+    nonce: str = strawberry.field(description="The bytes to sign, base64url.")
+
+
 @strawberry.input
 class SignUpInput:
     email: str
@@ -60,6 +87,7 @@ class SignUpInput:
     username: str
     password: str
     session_transport: SessionTransport = SessionTransport.COOKIE
+    device: DeviceProofInput | None = None
     referred_by: str | None = strawberry.field(
         default=None, description="Username of the friend who invited you (referral bonus)."
     )
@@ -70,6 +98,12 @@ class LogInInput:
     login: str = strawberry.field(description="Email, phone number or username.")
     password: str
     session_transport: SessionTransport = SessionTransport.COOKIE
+    device: DeviceProofInput | None = None
+    unlock_code: str | None = strawberry.field(
+        default=None,
+        description="A code from sendLogInCode: signs in while the account's sign-in is "
+        "slowed down by failed attempts.",
+    )
 
 
 @strawberry.type
@@ -89,7 +123,7 @@ SignUpResult = Annotated[
     AuthPayload | ValidationError | RateLimited, strawberry.union("SignUpResult")
 ]
 LogInResult = Annotated[
-    AuthPayload | SecondFactorRequired | InvalidCredentials | RateLimited,
+    AuthPayload | SecondFactorRequired | InvalidCredentials | RateLimited | ValidationError,
     strawberry.union("LogInResult"),
 ]
 CompleteLogInResult = Annotated[
@@ -97,6 +131,11 @@ CompleteLogInResult = Annotated[
 ]
 LOGIN_TICKET_SECONDS = 300
 LogOutResult = Annotated[LogOutPayload | NotAuthenticated, strawberry.union("LogOutResult")]
+
+
+@strawberry.type
+class LogInCodeSentPayload:
+    message: str
 
 
 def rate_limited(exc: ratelimit.RateLimited) -> RateLimited:
@@ -107,35 +146,52 @@ def rate_limited(exc: ratelimit.RateLimited) -> RateLimited:
     )
 
 
-async def start_session(ctx: Context, user: User, transport: SessionTransport) -> AuthPayload:
-    """Issue a fresh session token (never reuse one: no fixation) and deliver it."""
+async def start_session(
+    ctx: Context, user: User, transport: SessionTransport, device_key: bytes | None = None
+) -> AuthPayload:
+    """Issue a fresh session token (never reuse one: no fixation) and deliver it.
+    `device_key` is the device's public key when it proved holding the private one."""
     old = ctx.session_token()
     if old:
         await ctx.services.sessions.revoke(old)
     conn = ctx.request or ctx.websocket
     agent = conn.headers.get("user-agent", "") if conn is not None else ""
-    key = conn.headers.get("x-device-key") if conn is not None else None
-    unfamiliar = await devices.record_sign_in(user.id, agent, key, ctx.client_ip())
+    signed_in = await devices.record_sign_in(user.id, agent, device_key, ctx.client_ip())
     token = await ctx.services.sessions.create(
         user.id,
-        device=devices.device_label(agent, key),
+        device=devices.device_label(agent),
         ip=ctx.client_ip(),
-        new_device=unfamiliar,
+        new_device=not signed_in.trusted,
+        device_id=signed_in.device_id,
+        device_fingerprint=signed_in.fingerprint,
     )
     if transport is SessionTransport.BEARER:
         return AuthPayload(user=UserType.from_domain(user), token=token)
     assert ctx.response is not None
     settings = ctx.services.settings
     ctx.response.set_cookie(
-        SESSION_COOKIE,
+        settings.session_cookie,
         token,
         httponly=True,
         samesite="lax",
-        secure=settings.cookie_secure,
+        secure=settings.secure_cookies,
         max_age=settings.session_absolute_seconds,
         path="/",
     )
     return AuthPayload(user=UserType.from_domain(user), token=None)
+
+
+async def proven_device(ctx: Context, proof: DeviceProofInput | None) -> bytes | None:
+    """The device's public key once its proof checks out (raises `DeviceProofInvalid`)."""
+    if proof is None:
+        return None
+    checked = proof.to_domain()
+    await devices.verify(ctx.services.redis, checked)
+    return checked.public_key
+
+
+def device_refused(exc: DeviceProofInvalid) -> ValidationError:
+    return validation_error("device", "DEVICE_PROOF_INVALID", str(exc))
 
 
 @strawberry.type
@@ -163,6 +219,7 @@ class UserMutation:
         limiter, limit = ctx.services.rate_limiter, ctx.services.limits.signup_per_ip
         try:
             await limiter.consume(limit, ctx.client_ip())
+            device_key = await proven_device(ctx, input.device)
             user = await service.sign_up(
                 SignUpRequest(
                     input.email, input.phone, input.username, input.password, input.referred_by
@@ -170,6 +227,8 @@ class UserMutation:
             )
         except ratelimit.RateLimited as exc:
             return rate_limited(exc)
+        except DeviceProofInvalid as exc:
+            return device_refused(exc)
         except user_errors.InvalidSignUp as exc:
             return ValidationError(
                 code=ErrorCode.VALIDATION_ERROR,
@@ -178,30 +237,76 @@ class UserMutation:
                     FieldError(field=p.field, code=p.code, message=p.message) for p in exc.problems
                 ],
             )
-        return await start_session(ctx, user, input.session_transport)
+        return await start_session(ctx, user, input.session_transport, device_key)
+
+    @strawberry.mutation(
+        description="A one-time challenge for this device to sign with its key, for the "
+        "`device` of logIn, signUp and finishPasskeyLogIn."
+    )
+    async def device_challenge(self, info: Info) -> DeviceChallengePayload:
+        challenge_id, nonce = await devices.issue_challenge(info.context.services.redis)
+        return DeviceChallengePayload(challenge_id=challenge_id, nonce=nonce)
+
+    @strawberry.mutation(
+        description="Email (or text) a sign-in code to the account's verified contact, for "
+        "logIn's unlockCode. The answer is the same whether or not the account exists."
+    )
+    async def send_log_in_code(
+        self,
+        info: Info,
+        login_name: Annotated[str, strawberry.argument(name="login")],
+        channel: ContactChannel = ContactChannel.EMAIL,
+    ) -> LogInCodeSentPayload | RateLimited:
+        ctx = info.context
+        services = ctx.services
+        try:
+            await services.rate_limiter.consume(services.limits.login_codes_per_ip, ctx.client_ip())
+        except ratelimit.RateLimited as exc:
+            return rate_limited(exc)
+        await login.send_unlock_code(
+            services.redis,
+            login_name,
+            verification.ContactChannel(channel.value),
+            email=services.email,
+            sms=services.sms,
+        )
+        return LogInCodeSentPayload(
+            message=f"If an account matches, a code is on its way to its verified {channel.value}."
+        )
 
     @strawberry.mutation
     async def log_in(self, info: Info, input: LogInInput) -> LogInResult:
         ctx = info.context
-        limiter, limits = ctx.services.rate_limiter, ctx.services.limits
-        account, ip = service.login_key(input.login), ctx.client_ip()
         try:
-            await limiter.consume_all(
-                [(limits.login_per_account, account), (limits.login_per_ip, ip)]
+            device = input.device.to_domain() if input.device else None
+            signed_in = await login.check(
+                login.Credentials(
+                    input.login, input.password, ctx.client_ip(), device, input.unlock_code
+                ),
+                redis=ctx.services.redis,
+                throttle=ctx.services.login_throttle,
             )
-            user = await service.authenticate(input.login, input.password)
         except ratelimit.RateLimited as exc:
             return rate_limited(exc)
+        except DeviceProofInvalid as exc:
+            return device_refused(exc)
         except user_errors.InvalidCredentials as exc:
             return InvalidCredentials(code=ErrorCode.INVALID_CREDENTIALS, message=str(exc))
-        await limiter.reset(limits.login_per_account, account)
-        await limiter.refund(limits.login_per_ip, ip)
+        user = signed_in.user
         if await totp.is_enrolled(user.id):
             # Two-step sign-in: the session starts only after the second factor.
             ticket = secrets.token_urlsafe(32)
             await ctx.services.redis.set(
                 f"login_ticket:{ticket}",
-                f"{user.id}:{input.session_transport.value}",
+                json.dumps(
+                    {
+                        "user_id": user.id,
+                        "transport": input.session_transport.value,
+                        "device_key": base64.b64encode(signed_in.device_key).decode()
+                        if signed_in.device_key
+                        else None,
+                    }
+                ),
                 ex=LOGIN_TICKET_SECONDS,
             )
             methods = [StepUpMethod.TOTP]
@@ -213,7 +318,7 @@ class UserMutation:
                 ticket=ticket,
                 methods=methods,
             )
-        return await start_session(ctx, user, input.session_transport)
+        return await start_session(ctx, user, input.session_transport, signed_in.device_key)
 
     @strawberry.mutation(
         description="Second step of signing in: the ticket from logIn and a current "
@@ -226,9 +331,11 @@ class UserMutation:
             return InvalidCredentials(
                 code=ErrorCode.INVALID_CREDENTIALS, message="Sign in again: that took too long"
             )
-        user_id, _, transport = stored.decode().partition(":")
+        pending = json.loads(stored)
+        user_id, transport = int(pending["user_id"]), pending["transport"]
+        device_key = base64.b64decode(pending["device_key"]) if pending["device_key"] else None
         try:
-            await totp.verify(int(user_id), code, ctx.services.rate_limiter)
+            await totp.verify(user_id, code, ctx.services.rate_limiter)
         except ratelimit.RateLimited as exc:
             return rate_limited(exc)
         except totp.WrongCode as exc:
@@ -238,10 +345,10 @@ class UserMutation:
             return InvalidCredentials(
                 code=ErrorCode.INVALID_CREDENTIALS, message="Sign in again: that took too long"
             )
-        user = await service.get_user(int(user_id))
+        user = await service.get_user(user_id)
         if user is None:
             return InvalidCredentials(code=ErrorCode.INVALID_CREDENTIALS, message="No such user")
-        return await start_session(ctx, user, SessionTransport(transport))
+        return await start_session(ctx, user, SessionTransport(transport), device_key)
 
     @strawberry.mutation
     async def log_out(self, info: Info) -> LogOutResult:
@@ -251,6 +358,6 @@ class UserMutation:
             return not_authenticated()
         await ctx.services.sessions.revoke(token)
         if ctx.response is not None:
-            ctx.response.delete_cookie(SESSION_COOKIE, path="/")
+            ctx.response.delete_cookie(ctx.services.settings.session_cookie, path="/")
         ctx.forget_viewer()
         return LogOutPayload(ok=True)

@@ -1,0 +1,86 @@
+"""Finding 4 (and 8, 20) of the security review: production refuses to start on unsafe
+settings. Each case the reviewer started a production instance with is refused here,
+and so is the rest of the class (short, low-entropy and sandbox values)."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import replace
+
+import pytest
+
+from wallet.config import SECURE_SESSION_COOKIE, SESSION_COOKIE, Settings, estimated_bits
+from wallet.security.crypto import DEVELOPMENT_KEYRING, Keyring
+
+STRONG_SECRET = secrets.token_hex(32)
+
+
+def production(**overrides: object) -> Settings:
+    """Production settings that are fine, changed by `overrides`."""
+    fine = replace(
+        Settings(database_url=None, redis_url=None),
+        environment="production",
+        gateway_webhook_secret=STRONG_SECRET,
+        pii_keys=Keyring.new_key_entry("k1"),
+        allow_sandbox_providers=True,
+        webauthn_rp_id="wallet.example.com",
+    )
+    return replace(fine, **overrides)  # type: ignore[arg-type]
+
+
+def key_entry(raw: bytes, key_id: str = "k1") -> str:
+    return f"{key_id}:{base64.urlsafe_b64encode(raw).decode()}"
+
+
+def test_sound_production_settings_start() -> None:
+    production().check()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "complaint"),
+    [
+        # What the reviewer started production with.
+        ({"pii_keys": DEVELOPMENT_KEYRING}, "is the development key"),
+        ({"pii_keys": key_entry(bytes(32))}, "is not random"),
+        ({"gateway_webhook_secret": ""}, "WALLET_GATEWAY_WEBHOOK_SECRET is empty"),
+        # The rest of the class.
+        ({"pii_keys": None}, "WALLET_PII_KEYS is not set"),
+        ({"pii_keys": key_entry(b"\x01\x02" * 16)}, "is not random"),
+        ({"pii_keys": Keyring.new_key_entry("k2") + "," + DEVELOPMENT_KEYRING}, "development"),
+        ({"pii_keys": key_entry(b"short")}, "is not 32 bytes"),
+        ({"gateway_webhook_secret": "sandbox-webhook-secret"}, "is empty"),
+        ({"gateway_webhook_secret": "s3cr3t"}, "shorter than 32"),
+        ({"gateway_webhook_secret": "ab" * 32}, "too little randomness"),
+        ({"gateway_webhook_secret": "a" * 64}, "too little randomness"),
+        ({"allow_sandbox_providers": False}, "WALLET_GATEWAY_PROVIDER is the sandbox"),
+        ({"allow_sandbox_providers": False}, "WALLET_EMAIL_PROVIDER is the sandbox"),
+        ({"allow_sandbox_providers": False}, "WALLET_SMS_PROVIDER is the sandbox"),
+        ({"cookie_secure": False}, "WALLET_COOKIE_SECURE is off"),
+        ({"webauthn_rp_id": "localhost"}, "WALLET_WEBAUTHN_RP_ID"),
+        ({"gateway_provider": "stripe"}, "is not one of"),
+        ({"trusted_proxies": ("not-an-ip",)}, "WALLET_TRUSTED_PROXIES"),
+    ],
+)
+def test_production_refuses_unsafe_settings(overrides: dict[str, object], complaint: str) -> None:
+    with pytest.raises(RuntimeError, match="refusing to start") as refused:
+        production(**overrides).check()
+    assert complaint in str(refused.value)
+
+
+def test_development_runs_on_the_sandboxes_and_development_key() -> None:
+    Settings(database_url=None, redis_url=None).check()
+
+
+def test_secure_cookies_are_the_production_default_with_the_host_prefix() -> None:
+    assert production().secure_cookies
+    assert production().session_cookie == SECURE_SESSION_COOKIE
+    development = Settings(database_url=None, redis_url=None)
+    assert not development.secure_cookies and development.session_cookie == SESSION_COOKIE
+    assert replace(development, cookie_secure=True).session_cookie == SECURE_SESSION_COOKIE
+
+
+def test_entropy_estimate_ranks_random_above_patterned() -> None:
+    assert estimated_bits(secrets.token_hex(32)) > 200
+    assert estimated_bits("ab" * 32) == pytest.approx(64)
+    assert estimated_bits("") == 0
