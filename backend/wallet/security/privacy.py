@@ -10,7 +10,6 @@ pointing at a pseudonymous user.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import secrets
@@ -20,6 +19,7 @@ from typing import Any
 
 from wallet.auth.sessions import SessionStore
 from wallet.db.engine import connection, transaction
+from wallet.exports.csv_writer import records_csv
 from wallet.kyc import service as kyc
 from wallet.security import audit
 from wallet.transactions.history import HistoryFilter, page
@@ -190,15 +190,14 @@ def export_json(data: dict[str, Any]) -> str:
 
 
 def _csv(records: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    columns = list(dict.fromkeys(k for r in records for k in r))
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow(
-            {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in record.items()}
-        )
-    return out.getvalue()
+    """One section as CSV through the shared writer (formula cells defused); nested
+    values as JSON."""
+    return records_csv(
+        [
+            {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in r.items()}
+            for r in records
+        ]
+    )
 
 
 def _tables(data: dict[str, Any], prefix: str = "") -> dict[str, list[dict[str, Any]]]:
