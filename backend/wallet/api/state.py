@@ -23,6 +23,7 @@ class Limits:
     login_per_ip: Limit
     signup_per_ip: Limit
     money_per_user: Limit
+    contact_invites: Limit
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limits:
@@ -33,6 +34,7 @@ class Limits:
             login_per_ip=Limit("login:ip", s.login_failures_per_ip, s.login_window_seconds),
             signup_per_ip=Limit("signup:ip", s.signups_per_ip, s.signup_window_seconds),
             money_per_user=Limit("money:user", s.money_mutations_per_minute, 60),
+            contact_invites=Limit("contact:invites", s.contact_invites_per_day, 24 * 60 * 60),
         )
 
 
