@@ -175,6 +175,10 @@ async def erase(user_id: int, sessions: SessionStore) -> None:
             "UPDATE wallet SET status = 'closed' WHERE user_id = $1",
             "UPDATE ledger_account SET status = 'closed' WHERE owner_type = 'user' "
             "AND owner_id = $1",
+            # The email or phone others typed to ask them for money or invite them.
+            "UPDATE money_request SET payer_contact = NULL WHERE payer_id = $1",
+            "UPDATE split_invitation SET contact = 'erased:' || id "
+            "WHERE user_id = $1 AND contact IS NOT NULL",
         ):
             await conn.execute(sql, user_id)
         await audit.record(
