@@ -3,6 +3,7 @@ input field, at any depth, inline or in variables, is checked before the resolve
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
 import pytest
@@ -57,7 +58,15 @@ class Mutation:
         return Done(ok=True)
 
 
-SCHEMA = strawberry.Schema(query=Query, mutation=Mutation)
+@strawberry.type
+class Subscription:
+    @strawberry.subscription
+    async def watch(self, topic: str) -> AsyncGenerator[str, None]:
+        CALLS.append("watch")
+        yield topic
+
+
+SCHEMA = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription)
 install(SCHEMA._schema)
 THING = """mutation($input: ThingInput!) { thing(input: $input) { __typename
   ... on ValidationError { fieldErrors { field code maximum } } } }"""
@@ -118,6 +127,17 @@ async def test_a_list_has_a_bound_on_its_items() -> None:
         {"field": "items", "code": "TOO_MANY", "maximum": DEFAULT_MAX_ITEMS}
     ]
     assert CALLS == []
+
+
+async def test_a_subscription_is_refused_before_it_starts() -> None:
+    CALLS.clear()
+    stream = await SCHEMA.subscribe(
+        "subscription($t: String!) { watch(topic: $t) }", variable_values={"t": "t" * 201}
+    )
+    results = [result async for result in stream]  # type: ignore[union-attr]
+    assert CALLS == [] and [r.data for r in results] == [None]
+    (error,) = results[0].errors
+    assert error.extensions == {"code": "TOO_LONG", "field": "topic", "maximum": 200}
 
 
 @pytest.mark.parametrize("bounds", [MAX_LENGTHS, MAX_ITEMS], ids=["lengths", "items"])
