@@ -109,6 +109,9 @@ class Settings:
     signups_per_ip: int = 20
     signup_window_seconds: int = 60 * 60
     money_mutations_per_minute: int = 300
+    # Requests and split-group invitations one user may address to emails or phones per
+    # day: each may send an email or SMS to someone who never signed up.
+    contact_invites_per_day: int = 20
     frontend_dist: Path = REPO_ROOT / "frontend" / "dist"
     db_pool_size: int = 10
     allowed_ws_origins: tuple[str, ...] = field(default_factory=tuple)
@@ -179,6 +182,7 @@ class Settings:
             signups_per_ip=_int("WALLET_SIGNUPS_PER_IP", 20),
             signup_window_seconds=_int("WALLET_SIGNUP_WINDOW_SECONDS", 60 * 60),
             money_mutations_per_minute=_int("WALLET_MONEY_MUTATIONS_PER_MINUTE", 300),
+            contact_invites_per_day=_int("WALLET_CONTACT_INVITES_PER_DAY", 20),
             frontend_dist=Path(
                 os.environ.get("WALLET_FRONTEND_DIST", str(REPO_ROOT / "frontend" / "dist"))
             ),

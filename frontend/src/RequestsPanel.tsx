@@ -12,6 +12,12 @@ import {
 import { formatMoney } from "./money";
 import { useStepUp } from "./stepUp";
 
+/** Who a request you made is addressed to: the @username, or the email or phone you
+ * typed (the server does not say whether a wallet has it until they answer). */
+function payerName(r: { payerUsername?: string | null; payerContact?: string | null }): string {
+  return r.payerUsername ? `@${r.payerUsername}` : r.payerContact ?? "them";
+}
+
 /** Ask someone for money. */
 export function RequestMoneyForm({ onRequested }: { onRequested: () => void }) {
   const [{ fetching }, requestMoney] = useMutation(RequestMoneyDocument);
@@ -34,7 +40,7 @@ export function RequestMoneyForm({ onRequested }: { onRequested: () => void }) {
     idempotencyKey.current = crypto.randomUUID();
     if (result.__typename === "MoneyRequestPayload") {
       const r = result.request;
-      setOutcome({ ok: true, text: `Requested ${formatMoney(r.amount, r.currency)} from @${r.payerUsername}` });
+      setOutcome({ ok: true, text: `Requested ${formatMoney(r.amount, r.currency)} from ${payerName(r)}` });
       formElement.reset();
       onRequested();
     } else setOutcome({ ok: false, text: result.message });
@@ -109,7 +115,7 @@ export function RequestsPanel({ refreshKey }: { refreshKey: number }) {
           <li key={r.id}>
             <div>
               <strong>
-                {r.incoming ? `@${r.requesterUsername} asks you for` : `You asked @${r.payerUsername} for`}{" "}
+                {r.incoming ? `@${r.requesterUsername} asks you for` : `You asked ${payerName(r)} for`}{" "}
                 {formatMoney(r.amount, r.currency)}
               </strong>
               {r.note && <span className="muted small"> · {r.note}</span>}

@@ -3,9 +3,11 @@ import { useMutation, useQuery } from "urql";
 
 import {
   AddSplitExpenseDocument,
+  AnswerSplitInvitationDocument,
   CreateSplitGroupDocument,
   SettleUpDocument,
   SplitGroupsDocument,
+  SplitInvitationsDocument,
   SplitPaymentDocument,
   type SplitGroupsQuery,
   type SplitMethod,
@@ -23,7 +25,7 @@ const METHODS: [SplitMethod, string, string][] = [
   ["SHARES", "Shares", "Shares"],
 ];
 
-/** Bill splitting: groups, who owes whom, shared expenses and settling up. */
+/** Bill splitting: invitations, groups, who owes whom, shared expenses and settling up. */
 export function SplitGroups({ username, onMoneyMoved }: { username: string; onMoneyMoved?: () => void }) {
   const [{ data }, reload] = useQuery({ query: SplitGroupsDocument, requestPolicy: "network-only" });
   const [selected, setSelected] = useState<string | null>(null);
@@ -54,6 +56,7 @@ export function SplitGroups({ username, onMoneyMoved }: { username: string; onMo
   return (
     <section className="card splits" aria-labelledby="splits-title">
       <h2 id="splits-title">Split bills</h2>
+      <Invitations onJoined={(groupId) => { setSelected(groupId); refresh(); }} />
       {groups.length > 0 && (
         <div className="field">
           <label htmlFor="split-group">Group</label>
@@ -71,14 +74,51 @@ export function SplitGroups({ username, onMoneyMoved }: { username: string; onMo
             <input id="group-name" name="name" placeholder="Lisbon trip" required />
           </div>
           <div className="field">
-            <label htmlFor="group-members">Members</label>
+            <label htmlFor="group-members">Invite</label>
             <input id="group-members" name="members" placeholder="@sam, +14155550123, kim@example.com" />
           </div>
+          <p className="muted small">People join when they accept; until then no expense can name them.</p>
           <button className="secondary" type="submit">Create group</button>
         </form>
       </details>
       {message && <p className={message.kind} role="status">{message.text}</p>}
     </section>
+  );
+}
+
+/** Invitations waiting for your answer: nobody is in a group, or owes in it, without a yes. */
+function Invitations({ onJoined }: { onJoined: (groupId: string) => void }) {
+  const [{ data }, reload] = useQuery({ query: SplitInvitationsDocument, requestPolicy: "network-only" });
+  const [, answer] = useMutation(AnswerSplitInvitationDocument);
+  const [error, setError] = useState<string | null>(null);
+  const invitations = data?.splitInvitations ?? [];
+  if (invitations.length === 0 && !error) return null;
+
+  async function respond(invitationId: string, accept: boolean) {
+    const payload = (await answer({ input: { invitationId, accept } })).data?.answerSplitInvitation;
+    if (payload?.__typename === "SplitInvitationPayload") {
+      setError(null);
+      reload({ requestPolicy: "network-only" });
+      if (payload.group) onJoined(payload.group.id);
+    } else setError(refusalText(payload));
+  }
+
+  return (
+    <div className="invitations" data-testid="split-invitations">
+      <h3>Invitations</h3>
+      <ul className="requests" aria-label="Invitations">
+        {invitations.map((i) => (
+          <li key={i.id}>
+            <span>@{i.invitedBy} invited you to <strong>{i.groupName}</strong></span>
+            <span className="request-actions">
+              <button className="small-primary" onClick={() => respond(i.id, true)}>Accept</button>
+              <button className="small-secondary" onClick={() => respond(i.id, false)}>Decline</button>
+            </span>
+          </li>
+        ))}
+      </ul>
+      {error && <p className="error" role="alert">{error}</p>}
+    </div>
   );
 }
 
@@ -111,6 +151,9 @@ function GroupDetail({ group, username, onChanged }: { group: Group; username: s
   return (
     <div className="group-detail" data-testid="split-group">
       <p className="muted small">{group.members.map((m) => `@${m}`).join(" · ")}</p>
+      {group.invited.length > 0 && (
+        <p className="muted small" data-testid="split-invited">Invited: {group.invited.join(" · ")}</p>
+      )}
       <h3>Balances</h3>
       {group.positions.length === 0 ? (
         <p className="muted">Everyone is square.</p>

@@ -1,4 +1,5 @@
-"""Split a bill and settle up in Chromium: a group, an expense, real transfers and requests."""
+"""Split a bill and settle up in Chromium: a group, invitations accepted, an expense, real
+transfers and requests."""
 
 import pytest
 from playwright.async_api import Browser, expect
@@ -15,10 +16,30 @@ async def test_split_a_bill_and_settle_up(browser: Browser, web_app: WebApp) -> 
     page = await logged_in_phone(browser, web_app, alice)
     await page.get_by_role("tab", name="Split").click()
     await page.get_by_label("Group name").fill("Ski weekend")
-    await page.get_by_label("Members").fill(f"@{bob}, @{carol}")
+    await page.get_by_label("Invite").fill(f"@{bob}, @{carol}")
     await page.get_by_role("button", name="Create group").click()
+    await expect(page.get_by_test_id("split-invited")).to_have_text(f"Invited: @{bob} · @{carol}")
+    await screenshot(page, "59-split-invited")
+
+    # Each joins by accepting in their own app (review finding 17: no one is added, or
+    # charged, without saying yes).
+    for name in (bob, carol):
+        invitee = await logged_in_phone(browser, web_app, name)
+        await invitee.get_by_role("tab", name="Split").click()
+        invitations = invitee.get_by_test_id("split-invitations")
+        await expect(invitations).to_contain_text(f"@{alice} invited you to Ski weekend")
+        if name == bob:
+            await screenshot(invitee, "59-split-invitation")
+        await invitations.get_by_role("button", name="Accept").click()
+        await expect(invitee.get_by_test_id("split-group")).to_contain_text(f"@{alice}")
+        await expect(invitations).to_have_count(0)
+        await invitee.context.close()
+
+    await page.reload()
+    await page.get_by_role("tab", name="Split").click()
     group = page.get_by_test_id("split-group")
-    await expect(group).to_contain_text(f"@{bob}")
+    await expect(group).to_contain_text(f"@{alice} · @{bob} · @{carol}")
+    await expect(page.get_by_test_id("split-invited")).to_have_count(0)
     await expect(group).to_contain_text("Everyone is square.")
 
     await page.get_by_text("Add an expense").click()

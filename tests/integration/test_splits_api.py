@@ -1,23 +1,29 @@
 """Bill splitting over GraphQL: groups, splits, balances, settling up with real money."""
 
 import asyncio
+import re
 import uuid
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from tests.conftest import LiveServer
 from tests.factories import make_user
 from tests.graphql_client import call, token_for
+from tests.integration.test_money_requests_api import SEND_CODE, VERIFY
 from tests.ledger_helpers import wallet_cents
 from tests.merchant_helpers import create, customer, pay, shop
 from wallet.db.engine import connection, transaction
+from wallet.notifications.email import SandboxEmailProvider
+from wallet.notifications.money import send_invite
+from wallet.notifications.sms import SandboxSmsProvider
 from wallet.splits import service
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
 
 GROUP = """mutation($input: CreateSplitGroupInput!) { createSplitGroup(input: $input) {
-  __typename ... on SplitGroupPayload { group { id name members } }
+  __typename ... on SplitGroupPayload { group { id name members invited } }
   ... on UserError { code message } ... on ValidationError { fieldErrors { field code } } } }"""
 
 EXPENSE = """mutation($input: AddSplitExpenseInput!) { addSplitExpense(input: $input) {
@@ -43,6 +49,22 @@ GROUPS = """{ splitGroups { id name members positions { username currency net }
 
 PAY_REQUEST = """mutation($input: PayMoneyRequestInput!) { payMoneyRequest(input: $input) {
   __typename } }"""
+
+INVITATIONS = "{ splitInvitations { id groupName invitedBy } }"
+ANSWER = """mutation($input: AnswerSplitInvitationInput!) { answerSplitInvitation(input: $input) {
+  __typename ... on SplitInvitationPayload { accepted group { name members invited } }
+  ... on UserError { code message } } }"""
+ADD_MEMBERS = """mutation($g: ID!, $m: [String!]!) { addSplitMembers(groupId: $g, members: $m) {
+  __typename ... on SplitGroupPayload { group { members invited } }
+  ... on ValidationError { fieldErrors { field code } } } }"""
+
+
+async def answer_all(live: LiveServer, token: str, accept: bool = True) -> list[Any]:
+    """Answer every invitation waiting for this user."""
+    return [
+        await call(live, token, ANSWER, {"input": {"invitationId": i["id"], "accept": accept}})
+        for i in await call(live, token, INVITATIONS)
+    ]
 
 
 async def expense(live: LiveServer, token: str, group_id: str, amount: str, **fields: Any) -> Any:
@@ -76,7 +98,14 @@ async def trio(live: LiveServer) -> tuple[list[Any], list[str], str]:
         {"input": {"name": "  Lisbon   trip ", "members": [f"@{bob.username}", carol.email]}},
     )
     assert created["group"]["name"] == "Lisbon trip"
-    assert sorted(created["group"]["members"]) == sorted(u.username for u in (alice, bob, carol))
+    # Invited, not members: each joins by accepting.
+    assert created["group"]["members"] == [alice.username]
+    assert created["group"]["invited"] == [f"@{bob.username}", f"{carol.email[0]}•••@example.com"]
+    for token in tokens[1:]:
+        (joined,) = await answer_all(live, token)
+        assert joined["accepted"] is True
+    (group,) = await call(live, tokens[0], GROUPS)
+    assert sorted(group["members"]) == sorted(u.username for u in (alice, bob, carol))
     return [alice, bob, carol], tokens, created["group"]["id"]
 
 
@@ -200,6 +229,8 @@ async def test_a_merchant_payment_is_split_after_the_fact_once(live_server: Live
         live_server, buyer_token, GROUP, {"input": {"name": "Flat", "members": [friend.username]}}
     )
     group_id = group["group"]["id"]
+    friend_token = await token_for(live_server, friend)
+    await answer_all(live_server, friend_token)
     request = (await create(live_server, shop_token, merchant_id, amount="24.00"))["request"]
     payment = (await pay(live_server, buyer_token, request["id"]))["payment"]
     variables = {"input": {"transactionId": payment["transactionId"], "groupId": group_id}}
@@ -210,7 +241,6 @@ async def test_a_merchant_payment_is_split_after_the_fact_once(live_server: Live
     twice = await call(live_server, buyer_token, SPLIT_PAYMENT, variables)
     assert twice["fieldErrors"] == [{"field": "transactionId", "code": "NOT_SPLITTABLE"}]
     # The friend cannot split the buyer's payment.
-    friend_token = await token_for(live_server, friend)
     theirs = await call(live_server, friend_token, SPLIT_PAYMENT, variables)
     assert theirs["fieldErrors"] == [{"field": "transactionId", "code": "NOT_SPLITTABLE"}]
 
@@ -323,5 +353,115 @@ async def test_listing_groups_reads_twice_however_many_groups(live_server: LiveS
         conn.add_query_logger(lambda record: queries.append(record.query))
         groups = await service.groups_of(users[0].id)
     assert [g.name for g in groups] == ["Climbing", "Office", "Flat", "Lisbon trip"]
-    assert [len(g.members) for g in groups] == [2, 2, 2, 3]
+    assert [len(g.members) for g in groups] == [1, 1, 1, 3]
+    assert [[i.shown_as for i in g.invited] for g in groups] == [[f"@{users[1].username}"]] * 3 + [
+        []
+    ]
     assert len([q for q in queries if q.strip().upper() != "COMMIT;"]) == 2
+
+
+async def test_someone_added_without_consent_cannot_be_charged(live_server: LiveServer) -> None:
+    # The review's finding 17: A puts B in a group and records an expense naming B.
+    alice, bob = await make_user(balance="50.00"), await make_user(balance="50.00")
+    a_token, b_token = await token_for(live_server, alice), await token_for(live_server, bob)
+    created = await call(
+        live_server, a_token, GROUP, {"input": {"name": "Dinner", "members": [bob.username]}}
+    )
+    group_id = created["group"]["id"]
+    for fields in (
+        {"among": [alice.username, bob.username]},
+        {"paidBy": bob.username},
+        {"method": "EXACT", "values": [{"member": bob.username, "value": "60.00"}]},
+    ):
+        refused = await expense(live_server, a_token, group_id, "60.00", **fields)
+        assert refused["__typename"] == "ValidationError", fields
+        (error,) = refused["fieldErrors"]
+        assert error["code"] == "INVITATION_PENDING", fields
+    # Split "among everyone", it falls on the members only: bob is not one.
+    alone = await expense(live_server, a_token, group_id, "60.00")
+    assert alone["expense"]["shares"] == [{"username": alice.username, "amount": "60.00"}]
+    assert (await settle(live_server, a_token, group_id))["fieldErrors"] == [
+        {"field": "groupId", "code": "NOTHING_TO_SETTLE"}
+    ]
+    # Bob owes nothing and does not even see the group until he says yes.
+    assert await call(live_server, b_token, GROUPS) == []
+    assert (await settle(live_server, b_token, group_id))["__typename"] == "NotFound"
+    async with connection() as conn:
+        assert (
+            await conn.fetchval("SELECT count(*) FROM split_share WHERE user_id = $1", bob.id) == 0
+        )
+    assert await wallet_cents(bob.id) == 5_000
+    (invitation,) = await call(live_server, b_token, INVITATIONS)
+    assert (invitation["groupName"], invitation["invitedBy"]) == ("Dinner", alice.username)
+
+
+async def test_a_declined_invitation_is_not_sent_again(live_server: LiveServer) -> None:
+    alice, bob, outsider = await make_user(), await make_user(), await make_user()
+    a_token, b_token = await token_for(live_server, alice), await token_for(live_server, bob)
+    created = await call(
+        live_server, a_token, GROUP, {"input": {"name": "Flat", "members": [f"@{bob.username}"]}}
+    )
+    group_id = created["group"]["id"]
+    (invitation,) = await call(live_server, b_token, INVITATIONS)
+    # Nobody answers someone else's invitation.
+    outsider_answer = await call(
+        live_server,
+        await token_for(live_server, outsider),
+        ANSWER,
+        {"input": {"invitationId": invitation["id"], "accept": True}},
+    )
+    assert outsider_answer["code"] == "NOT_FOUND"
+    (declined,) = await answer_all(live_server, b_token, accept=False)
+    assert declined == {"__typename": "SplitInvitationPayload", "accepted": False, "group": None}
+    again = await call(live_server, a_token, ADD_MEMBERS, {"g": group_id, "m": [bob.username]})
+    assert again["group"] == {"members": [alice.username], "invited": []}
+    assert await call(live_server, b_token, INVITATIONS) == []
+    assert await call(live_server, b_token, GROUPS) == []
+    twice = await call(
+        live_server, b_token, ANSWER, {"input": {"invitationId": invitation["id"], "accept": True}}
+    )
+    assert twice["code"] == "NOT_FOUND"
+
+
+async def test_inviting_a_registered_or_an_unknown_contact_looks_the_same(
+    live_server: LiveServer, redis: Redis
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    a_token = await token_for(live_server, alice)
+    created = await call(
+        live_server,
+        a_token,
+        GROUP,
+        {"input": {"name": "Band", "members": [bob.email, "Lee.New@example.com", "+14155550166"]}},
+    )
+    assert created["group"]["members"] == [alice.username]
+    assert created["group"]["invited"] == [
+        f"{bob.email[0]}•••@example.com",
+        "l•••@example.com",
+        "•••0166",
+    ]
+    async with connection() as conn:
+        invites = await conn.fetch(
+            "SELECT id, payload->>'contact' AS contact FROM outbox_event "
+            "WHERE topic = 'contact.invited' ORDER BY id"
+        )
+    assert [i["contact"] for i in invites] == ["lee.new@example.com", "+14155550166"]
+    email, sms = SandboxEmailProvider(redis), SandboxSmsProvider(redis)
+    assert await send_invite(int(invites[0]["id"]), email=email, sms=sms) == "sent"
+    (mail,) = await email.sent_to("lee.new@example.com")
+    assert f"@{alice.username} invites you to split bills" in str(mail["body"])
+    assert "Band" not in str(mail["body"])  # no stranger's free text to non-users
+
+    # Lee signs up and proves the email: the invitation is now hers to answer.
+    lee = await make_user(email="lee.new@example.com")
+    l_token = await token_for(live_server, lee)
+    assert await call(live_server, l_token, INVITATIONS) == []
+    await call(live_server, l_token, SEND_CODE, {"c": "EMAIL"})
+    code = re.search(r"\b(\d{6})\b", str((await email.sent_to(lee.email))[-1]["body"]))
+    assert code is not None
+    await call(live_server, l_token, VERIFY, {"c": "EMAIL", "code": code.group(1)})
+    (joined,) = await answer_all(live_server, l_token)
+    assert sorted(joined["group"]["members"]) == sorted([alice.username, lee.username])
+    # Bob's invitation, by his email, waits for him like any other.
+    (bobs,) = await call(live_server, await token_for(live_server, bob), INVITATIONS)
+    assert bobs["groupName"] == "Band"

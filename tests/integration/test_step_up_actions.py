@@ -14,7 +14,7 @@ from tests.graphql_client import (
     token_for,
 )
 from tests.integration.test_money_requests_api import ask, pay
-from tests.integration.test_splits_api import EXPENSE, GROUP, settle
+from tests.integration.test_splits_api import EXPENSE, GROUP, answer_all, settle
 from tests.ledger_helpers import wallet_cents
 from wallet.db.engine import connection
 
@@ -96,6 +96,7 @@ async def test_settling_up_a_large_debt_asks_then_the_same_request_goes_through(
         {"input": {"name": "Rent", "members": [f"@{alice.username}"]}},
     )
     group_id = group["group"]["id"]
+    await answer_all(live_server, alice_token)  # alice joins the group
     await call(
         live_server,
         bob_token,

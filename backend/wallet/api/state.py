@@ -28,6 +28,7 @@ class Limits:
     signup_per_ip: Limit
     money_per_user: Limit
     login: LoginLimits
+    contact_invites: Limit
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limits:
@@ -38,6 +39,7 @@ class Limits:
             login=LoginLimits(s.login_failures_per_account, s.login_window_seconds, per_ip),
             signup_per_ip=Limit("signup:ip", s.signups_per_ip, s.signup_window_seconds),
             money_per_user=Limit("money:user", s.money_mutations_per_minute, 60),
+            contact_invites=Limit("contact:invites", s.contact_invites_per_day, 24 * 60 * 60),
         )
 
 

@@ -14,8 +14,6 @@ the payable for the next batch.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import structlog
 
 from wallet.db.engine import Connection, connection, transaction
+from wallet.exports.csv_writer import csv_text
 from wallet.gateway.base import InvalidPaymentDetails, PaymentGateway
 from wallet.ledger import holds
 from wallet.ledger import service as ledger
@@ -270,21 +269,23 @@ async def report_csv(principal: Principal, batch_id: int) -> str:
             batch["id"],
         )
     currency = Currency(batch["currency"])
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["transaction_id", "type", "created_at", "order_id", "amount", "currency"])
-    for line in lines:
-        sign = "-" if line["type"] == "refund" else ""
-        writer.writerow(
-            [
-                line["id"],
-                line["type"],
-                line["created_at"].isoformat(),
-                line["order_id"] or "",
-                sign + Money(int(line["amount"]), currency).format(),
-                currency.value,
-            ]
-        )
-    for label, column in (("gross", "gross"), ("fee", "fee"), ("net", "net")):
-        writer.writerow(["", label, "", "", Money(int(batch[column]), currency).format(), ""])
-    return out.getvalue()
+    rows: list[list[object]] = [
+        [
+            line["id"],
+            line["type"],
+            line["created_at"].isoformat(),
+            line["order_id"],
+            ("-" if line["type"] == "refund" else "")
+            + Money(int(line["amount"]), currency).format(),
+            currency.value,
+        ]
+        for line in lines
+    ]
+    rows += [
+        ["", label, "", "", Money(int(batch[label]), currency).format(), ""]
+        for label in ("gross", "fee", "net")
+    ]
+    # Order ids come from the merchant's own systems: the shared writer defuses them.
+    return csv_text(
+        ["transaction_id", "type", "created_at", "order_id", "amount", "currency"], rows
+    )

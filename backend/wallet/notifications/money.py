@@ -153,7 +153,7 @@ async def notify_money_request(event_id: int, *, email: EmailProvider) -> int:
         r = await conn.fetchrow(
             "SELECT r.*, req.username AS requester, payer.username AS payer "
             "FROM money_request r JOIN app_user req ON req.id = r.requester_id "
-            "JOIN app_user payer ON payer.id = r.payer_id WHERE r.id = $1",
+            "LEFT JOIN app_user payer ON payer.id = r.payer_id WHERE r.id = $1",
             int(payload["request_id"]),
         )
     if r is None:
@@ -183,29 +183,50 @@ async def notify_money_request(event_id: int, *, email: EmailProvider) -> int:
         "expired": Notice(r["requester_id"], "request_expired", "Your request expired", money, key),
     }
     chosen = notices.get(status)
-    if chosen is None:
+    if chosen is None or chosen.user_id is None:  # no payer yet: the invite told them
         return 0
     return await deliver_notices([chosen], email)
 
 
 async def send_invite(event_id: int, *, email: EmailProvider, sms: SmsProvider) -> str:
-    """Tell an unregistered recipient that money is waiting (email or SMS)."""
+    """Tell a contact with no wallet that money waits for them, that someone asks them
+    for money, or that someone invites them to split bills (email or SMS)."""
     payload = await event_payload(event_id)
     if payload is None:
         return "missing"
-    text = (
-        f"@{payload['sender']} sent you {payload['amount']} {payload['currency']} on Wallet. "
-        f"Sign up with this {payload['kind']} within {payload['days']} days to claim it."
-    )
+    subject, text = _invite_text(payload)
     try:
         if payload["kind"] == "email":
-            await email.send(EmailMessage(payload["contact"], "Money is waiting for you", text))
+            await email.send(EmailMessage(payload["contact"], subject, text))
         else:
             await sms.send(payload["contact"], text)
     except (EmailRejected, SmsRejected) as exc:
         log.warning("notification.invite_rejected", event_id=event_id, reason=str(exc))
         return "rejected"
     return "sent"
+
+
+def _invite_text(p: dict[str, Any]) -> tuple[str, str]:
+    """(subject, text) of an invite; events written before `reason` existed are sends."""
+    sign_up = f"Sign up with this {p['kind']}"
+    match p.get("reason"):
+        case "money_request":
+            return "Someone asks you for money", (
+                f"@{p['sender']} asks you for {p['amount']} {p['currency']} on Wallet. "
+                f"{sign_up} within {p['days']} days to see the request."
+            )
+        case "split_group":
+            # No group name: free text from a stranger is not relayed to people who
+            # never signed up (nor is a request's note).
+            return "You are invited to split bills", (
+                f"@{p['sender']} invites you to split bills together on Wallet. "
+                f"{sign_up} to accept or decline."
+            )
+        case _:
+            return "Money is waiting for you", (
+                f"@{p['sender']} sent you {p['amount']} {p['currency']} on Wallet. "
+                f"{sign_up} within {p['days']} days to claim it."
+            )
 
 
 async def notifications_of(user_id: int, first: int = 50) -> list[InAppNotification]:

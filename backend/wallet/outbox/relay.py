@@ -55,7 +55,10 @@ ROUTES: dict[str, Route] = {
         job="notify_transaction",
     ),
     Topic.MONEY_REQUEST_UPDATED.value: Route(
-        channels=lambda p: [requests_channel(p["payer_id"]), requests_channel(p["requester_id"])],
+        # A request waiting for a contact with no wallet has no payer to tell yet.
+        channels=lambda p: [
+            requests_channel(u) for u in (p["payer_id"], p["requester_id"]) if u is not None
+        ],
         job="notify_money_request",
     ),
     Topic.CONTACT_INVITED.value: Route(job="send_invite"),

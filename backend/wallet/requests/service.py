@@ -1,9 +1,15 @@
-"""Ask a registered user for money; they pay it (a P2P transfer), decline it, or it expires.
+"""Ask someone for money; they pay it (a P2P transfer), decline it, or it expires.
 
 A request moves open -> paid | declined | cancelled | expired, once. Paying locks the
 request row, checks it is still open and not past its expiry, and makes the transfer in
 the same database transaction, so a request is paid at most once however many times
 (or from however many devices) the payer presses the button.
+
+A request to an email or phone is answered alike whether or not a wallet has it (no
+oracle of who is registered): with no wallet, the request waits for the contact
+(`payer_contact`), an invite goes out, and whoever later proves that contact is theirs
+becomes its payer (`attach_waiting`). The requester sees the contact they typed, not
+the payer's username, until the payer answers.
 """
 
 from __future__ import annotations
@@ -19,13 +25,21 @@ from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit
 from wallet.requests.errors import RequestNotFound, RequestNotOpen
 from wallet.security.stepup import LargeAmountCheck
-from wallet.transfers.errors import NonPositiveAmount, NoteTooLong, SelfTransfer
+from wallet.transfers.errors import (
+    NonPositiveAmount,
+    NoteTooLong,
+    RecipientNotFound,
+    SelfTransfer,
+)
 from wallet.transfers.service import (
     MAX_NOTE_LENGTH,
     find_recipient,
     recipient_lookup,
     transfer_between_users,
 )
+
+# One invite a day per contact with no wallet, however many people ask it for money.
+INVITE_EVERY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +57,9 @@ class MoneyRequest:
     id: int
     requester_id: int
     requester_username: str
-    payer_id: int
-    payer_username: str
+    payer_id: int | None  # None while it waits for a contact with no wallet yet
+    payer_username: str | None
+    payer_contact: str | None  # the email or phone the requester asked, if they did
     amount: Money
     note: str
     status: str
@@ -55,11 +70,11 @@ class MoneyRequest:
 
 _SELECT = """
     SELECT r.id, r.requester_id, req.username AS requester_username, r.payer_id,
-           payer.username AS payer_username, r.currency, r.amount, r.note, r.status,
-           r.transaction_id, r.expires_at, r.created_at
+           payer.username AS payer_username, r.payer_contact, r.currency, r.amount, r.note,
+           r.status, r.transaction_id, r.expires_at, r.created_at
     FROM money_request r
     JOIN app_user req ON req.id = r.requester_id
-    JOIN app_user payer ON payer.id = r.payer_id
+    LEFT JOIN app_user payer ON payer.id = r.payer_id
 """
 
 
@@ -68,8 +83,9 @@ def _request(row: Any) -> MoneyRequest:
         id=int(row["id"]),
         requester_id=int(row["requester_id"]),
         requester_username=row["requester_username"],
-        payer_id=int(row["payer_id"]),
+        payer_id=None if row["payer_id"] is None else int(row["payer_id"]),
         payer_username=row["payer_username"],
+        payer_contact=row["payer_contact"],
         amount=Money(int(row["amount"]), Currency(row["currency"])),
         note=row["note"],
         status=row["status"],
@@ -98,6 +114,7 @@ async def _announce(conn: Connection, request: MoneyRequest) -> None:
 
 
 async def request_money(command: RequestMoney) -> MoneyRequest:
+    """Ask `command.payer` (an @username, or an email or phone, registered or not)."""
     if not command.amount.is_positive:
         raise NonPositiveAmount()
     if len(command.note) > MAX_NOTE_LENGTH:
@@ -114,42 +131,112 @@ async def request_money(command: RequestMoney) -> MoneyRequest:
             "currency": command.amount.currency.value,
         }
     )
+    contact = None if column == "username" else value
     async with transaction() as conn:
         replay = await idempotency.claim(conn, principal, command.idempotency_key, request)
         if replay is not None:
             return await _load(conn, int(replay["request_id"]))
-        payer_id, _, _ = await find_recipient(conn, column, value)
+        try:
+            payer_id: int | None = (await find_recipient(conn, column, value))[0]
+        except RecipientNotFound:
+            if contact is None:  # a username names someone registered, or no one
+                raise
+            payer_id = None
         created = await open_request(
             conn,
             requester_id=command.requester_id,
             payer_id=payer_id,
+            payer_contact=contact,
             amount=command.amount,
             note=command.note,
             expires_in=command.expires_in,
         )
+        if payer_id is None and contact is not None:
+            await _invite(conn, created, column, contact, command.expires_in)
         await idempotency.remember(
             conn, principal, command.idempotency_key, request, {"request_id": created.id}
         )
         return created
 
 
+async def _invite(
+    conn: Connection, request: MoneyRequest, kind: str, contact: str, expires_in: timedelta
+) -> None:
+    """Tell a contact with no wallet that someone asks them for money (email or SMS,
+    through the outbox), at most once per `INVITE_EVERY` per contact."""
+    recent = await conn.fetchval(
+        "SELECT 1 FROM money_request WHERE payer_contact = $1 AND payer_id IS NULL "
+        "AND id <> $2 AND created_at > now() - $3::interval LIMIT 1",
+        contact,
+        request.id,
+        INVITE_EVERY,
+    )
+    if recent:
+        return
+    await emit(
+        conn,
+        Topic.CONTACT_INVITED,
+        {
+            "reason": "money_request",
+            "request_id": request.id,
+            "kind": kind,
+            "contact": contact,
+            "sender": request.requester_username,
+            "amount": request.amount.format(),
+            "currency": request.amount.currency.value,
+            "days": max(expires_in.days, 1),
+        },
+    )
+
+
+async def attach_waiting(conn: Connection, user_id: int, contact: str) -> list[int]:
+    """The user just proved `contact` is theirs: open requests waiting for it are now
+    addressed to them (and they are told), in the caller's transaction; ones they made
+    themselves to that contact are cancelled. Returns the ids attached."""
+    rows = await conn.fetch(
+        "SELECT id, requester_id FROM money_request WHERE payer_contact = $1 "
+        "AND payer_id IS NULL AND status = 'open' ORDER BY id FOR UPDATE",
+        contact,
+    )
+    own = [int(r["id"]) for r in rows if int(r["requester_id"]) == user_id]
+    theirs = [int(r["id"]) for r in rows if int(r["requester_id"]) != user_id]
+    if own:
+        await conn.execute(
+            "UPDATE money_request SET status = 'cancelled', resolved_at = now() "
+            "WHERE id = ANY($1::bigint[])",
+            own,
+        )
+    if theirs:
+        await conn.execute(
+            "UPDATE money_request SET payer_id = $2 WHERE id = ANY($1::bigint[])",
+            theirs,
+            user_id,
+        )
+    for request_id in own + theirs:
+        await _announce(conn, await _load(conn, request_id))
+    return theirs
+
+
 async def open_request(
     conn: Connection,
     *,
     requester_id: int,
-    payer_id: int,
+    payer_id: int | None,
     amount: Money,
     note: str,
     expires_in: timedelta,
+    payer_contact: str | None = None,
 ) -> MoneyRequest:
-    """Ask `payer_id` for `amount`, in the caller's transaction; the payer is notified."""
+    """Ask `payer_id` (or, with None, whoever proves `payer_contact` is theirs) for
+    `amount`, in the caller's transaction; a registered payer is notified."""
     if payer_id == requester_id:
         raise SelfTransfer()
     request_id = await conn.fetchval(
-        "INSERT INTO money_request (requester_id, payer_id, currency, amount, note, "
-        "expires_at) VALUES ($1, $2, $3, $4, $5, now() + $6) RETURNING id",
+        "INSERT INTO money_request (requester_id, payer_id, payer_contact, currency, amount, "
+        "note, expires_at) VALUES ($1, $2, $3, $4, $5, $6, now() + $7) RETURNING id",
         requester_id,
         payer_id,
+        payer_contact,
         amount.currency.value,
         amount.amount_minor,
         note,

@@ -10,7 +10,6 @@ pointing at a pseudonymous user.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import secrets
@@ -20,6 +19,7 @@ from typing import Any
 
 from wallet.auth.sessions import SessionStore
 from wallet.db.engine import connection, transaction
+from wallet.exports.csv_writer import records_csv
 from wallet.kyc import service as kyc
 from wallet.security import audit
 from wallet.transactions.history import HistoryFilter, page
@@ -175,6 +175,10 @@ async def erase(user_id: int, sessions: SessionStore) -> None:
             "UPDATE wallet SET status = 'closed' WHERE user_id = $1",
             "UPDATE ledger_account SET status = 'closed' WHERE owner_type = 'user' "
             "AND owner_id = $1",
+            # The email or phone others typed to ask them for money or invite them.
+            "UPDATE money_request SET payer_contact = NULL WHERE payer_id = $1",
+            "UPDATE split_invitation SET contact = 'erased:' || id "
+            "WHERE user_id = $1 AND contact IS NOT NULL",
         ):
             await conn.execute(sql, user_id)
         await audit.record(
@@ -190,15 +194,14 @@ def export_json(data: dict[str, Any]) -> str:
 
 
 def _csv(records: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    columns = list(dict.fromkeys(k for r in records for k in r))
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow(
-            {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in record.items()}
-        )
-    return out.getvalue()
+    """One section as CSV through the shared writer (formula cells defused); nested
+    values as JSON."""
+    return records_csv(
+        [
+            {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in r.items()}
+            for r in records
+        ]
+    )
 
 
 def _tables(data: dict[str, Any], prefix: str = "") -> dict[str, list[dict[str, Any]]]:

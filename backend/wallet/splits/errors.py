@@ -37,3 +37,16 @@ class NotSplittable(SplitError):
 class NothingToSettle(SplitError):
     def __init__(self, currency: str) -> None:
         super().__init__(f"You are square in {currency} in this group")
+
+
+class InvitationPending(NotAMember):
+    """Named in an expense before accepting the invitation to the group."""
+
+    def __init__(self, who: str, field: str = "among") -> None:
+        super().__init__(who, field)
+        self.args = (f"{who} has not accepted the invitation to this group yet",)
+
+
+class InvitationNotFound(SplitError):
+    def __init__(self) -> None:
+        super().__init__("No such invitation")

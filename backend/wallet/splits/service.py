@@ -1,4 +1,10 @@
-"""Bill splitting: groups, shared expenses, who owes whom, and settling up.
+"""Bill splitting: groups, invitations, shared expenses, who owes whom, settling up.
+
+Nobody is put in a group without saying yes: adding someone makes an invitation, which
+they accept or decline, and only members (who accepted, or created the group) can be
+named in expenses or count in balances and settle-ups. An invitation to an email or
+phone is made alike whether or not a wallet has it (an invite goes out if none does),
+so adding people never tells who is registered.
 
 A member's net position in a currency is what they paid for the group, less their
 shares, plus settlements they paid, less settlements they received. Settling up turns
@@ -20,18 +26,26 @@ from wallet.db.engine import Connection, connection, transaction
 from wallet.fraud.service import Screening, recording_blocks
 from wallet.idempotency import service as idempotency
 from wallet.money import Currency, Money
+from wallet.outbox.service import Topic, emit
 from wallet.requests.service import cancel_open_requests, open_request
 from wallet.security.stepup import LargeAmountCheck
 from wallet.splits.arithmetic import InvalidSplit, SplitMethod, simplify_debts, split_amount
 from wallet.splits.errors import (
     GroupNotFound,
     InvalidGroup,
+    InvitationNotFound,
+    InvitationPending,
     NotAMember,
     NothingToSettle,
     NotSplittable,
     SplitDoesNotAddUp,
 )
-from wallet.transfers.errors import NonPositiveAmount, RecipientNotFound, WalletUnavailable
+from wallet.transfers.errors import (
+    NonPositiveAmount,
+    RecipientNotFound,
+    TransferError,
+    WalletUnavailable,
+)
 from wallet.transfers.service import (
     can_receive,
     find_recipient,
@@ -39,9 +53,11 @@ from wallet.transfers.service import (
     transfer_between_users,
 )
 
-MAX_MEMBERS = 50
+MAX_MEMBERS = 50  # members and open invitations together
 MAX_NAME = 80
 MAX_DESCRIPTION = 140
+# One invite a day per contact with no wallet, however many groups add it.
+INVITE_EVERY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +67,41 @@ class Member:
 
 
 @dataclass(frozen=True, slots=True)
+class Invitee:
+    """Someone invited who has not answered: "@username" when invited by username,
+    else the email or phone typed, partly hidden, whether or not a wallet has it."""
+
+    shown_as: str
+    username: str | None  # set only when invited by username
+
+
+@dataclass(frozen=True, slots=True)
 class Group:
     id: int
     name: str
     created_by: int
     members: list[Member]
+    invited: list[Invitee] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """An invitation waiting for the viewer's answer."""
+
+    id: int
+    group_id: int
+    group_name: str
+    invited_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Whom an inviter named: a user, or an email or phone (with its user, if any)."""
+
+    user_id: int | None
+    contact: str | None  # None: named by username
+    kind: str  # "username", "email" or "phone"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,14 +172,41 @@ class SettleUpReceipt:
         return cls(**data)
 
 
-async def _resolve(conn: Connection, contacts: list[str]) -> list[Member]:
-    """Registered users for phones, emails or usernames (all must exist)."""
-    members: list[Member] = []
+async def _resolve(conn: Connection, contacts: list[str]) -> list[_Target]:
+    """Who each of `contacts` (an @username, email or phone) names. A username must be
+    someone's; an email or phone need not (and is not looked up for the answer)."""
+    targets: list[_Target] = []
     for contact in contacts:
-        column, value = recipient_lookup(contact)
-        user_id, username, _ = await find_recipient(conn, column, value)
-        members.append(Member(user_id, username))
-    return members
+        try:
+            column, value = recipient_lookup(contact)
+            user_id: int | None = (await find_recipient(conn, column, value))[0]
+        except RecipientNotFound as exc:
+            if column == "username":
+                raise InvalidGroup("members", str(exc)) from None
+            user_id = None
+        except TransferError as exc:
+            raise InvalidGroup("members", str(exc)) from None
+        targets.append(_Target(user_id, None if column == "username" else value, column))
+    return targets
+
+
+def _hidden(contact: str) -> str:
+    """Enough of an email or phone for the group to recognise, not to copy."""
+    name, at, domain = contact.partition("@")
+    return f"{name[:1]}•••@{domain}" if at else f"•••{contact[-4:]}"
+
+
+_INVITED = (
+    "SELECT i.group_id, i.contact, u.username FROM split_invitation i "
+    "LEFT JOIN app_user u ON u.id = i.user_id "
+    "WHERE i.group_id = ANY($1::bigint[]) AND i.status = 'pending' ORDER BY i.id"
+)
+
+
+def _invitee(row: Any) -> Invitee:
+    if row["contact"] is None:
+        return Invitee(f"@{row['username']}", row["username"])
+    return Invitee(_hidden(row["contact"]), None)
 
 
 async def _members(conn: Connection, group_id: int) -> list[Member]:
@@ -146,7 +219,8 @@ async def _members(conn: Connection, group_id: int) -> list[Member]:
 
 
 async def _group(conn: Connection, group_id: int, viewer_id: int, *, lock: bool = False) -> Group:
-    """The group if the viewer is a member (others get GroupNotFound, never the group)."""
+    """The group if the viewer is a member (others get GroupNotFound, never the group;
+    someone only invited too)."""
     sql = (
         "SELECT g.id, g.name, g.created_by FROM split_group g "
         "JOIN split_group_member m ON m.group_id = g.id AND m.user_id = $2 WHERE g.id = $1"
@@ -155,7 +229,8 @@ async def _group(conn: Connection, group_id: int, viewer_id: int, *, lock: bool 
     if row is None:
         raise GroupNotFound()
     members = await _members(conn, group_id)
-    return Group(int(row["id"]), row["name"], int(row["created_by"]), members)
+    invited = [_invitee(r) for r in await conn.fetch(_INVITED, [group_id])]
+    return Group(int(row["id"]), row["name"], int(row["created_by"]), members, invited)
 
 
 def _clean_name(name: str) -> str:
@@ -179,37 +254,181 @@ async def _add(conn: Connection, group_id: int, members: list[Member]) -> None:
         raise InvalidGroup("members", f"A group has at most {MAX_MEMBERS} members")
 
 
+async def _invite(conn: Connection, group: Group, inviter_id: int, targets: list[_Target]) -> None:
+    """Invite each target to the group, in the caller's transaction: the user is told in
+    the app, a contact with no wallet by email or SMS. Members and people already
+    invited (a declined invitation included) are not invited again."""
+    members = {m.user_id for m in group.members}
+    inviter = next(m.username for m in group.members if m.user_id == inviter_id)
+    for target in targets:
+        if target.user_id == inviter_id or (target.contact is None and target.user_id in members):
+            continue
+        if target.contact is None:
+            invitation_id = await conn.fetchval(
+                "INSERT INTO split_invitation (group_id, user_id, invited_by) "
+                "VALUES ($1, $2, $3) ON CONFLICT (group_id, user_id) WHERE contact IS NULL "
+                "DO NOTHING RETURNING id",
+                group.id,
+                target.user_id,
+                inviter_id,
+            )
+        else:
+            # Made even when the contact's user is already a member: skipping it would
+            # tell the inviter whose contact it is.
+            invitation_id = await conn.fetchval(
+                "INSERT INTO split_invitation (group_id, user_id, contact, invited_by) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT (group_id, contact) "
+                "WHERE contact IS NOT NULL DO NOTHING RETURNING id",
+                group.id,
+                target.user_id,
+                target.contact,
+                inviter_id,
+            )
+        if invitation_id is None:
+            continue
+        if target.user_id is None:
+            await _invite_contact(conn, int(invitation_id), target, inviter)
+        elif target.user_id not in members:
+            await _tell_invitee(conn, int(invitation_id), target.user_id, inviter, group.name)
+    open_places = await conn.fetchval(
+        "SELECT (SELECT count(*) FROM split_group_member WHERE group_id = $1) "
+        "+ (SELECT count(*) FROM split_invitation WHERE group_id = $1 AND status = 'pending')",
+        group.id,
+    )
+    if open_places > MAX_MEMBERS:
+        raise InvalidGroup("members", f"A group has at most {MAX_MEMBERS} members and invitations")
+
+
+async def _tell_invitee(
+    conn: Connection, invitation_id: int, user_id: int, inviter: str, group_name: str
+) -> None:
+    await emit(
+        conn,
+        Topic.NOTICE,
+        {
+            "user_id": user_id,
+            "kind": "split_invitation",
+            "title": f"@{inviter} invited you to split bills in {group_name}",
+            "body": "Open Split to accept or decline. Until you accept, no expense can name you.",
+            "dedupe_key": f"split_invitation:{invitation_id}:{user_id}",
+        },
+    )
+
+
+async def _invite_contact(
+    conn: Connection, invitation_id: int, target: _Target, inviter: str
+) -> None:
+    recent = await conn.fetchval(
+        "SELECT 1 FROM split_invitation WHERE contact = $1 AND user_id IS NULL AND id <> $2 "
+        "AND created_at > now() - $3::interval LIMIT 1",
+        target.contact,
+        invitation_id,
+        INVITE_EVERY,
+    )
+    if recent:
+        return
+    await emit(
+        conn,
+        Topic.CONTACT_INVITED,
+        {
+            "reason": "split_group",
+            "invitation_id": invitation_id,
+            "kind": target.kind,
+            "contact": target.contact,
+            "sender": inviter,
+        },
+    )
+
+
 async def create_group(creator_id: int, name: str, contacts: list[str]) -> Group:
-    """A new group of the creator and the registered users behind `contacts`."""
+    """A new group of the creator, who invites the people behind `contacts`."""
     clean = _clean_name(name)
     async with transaction() as conn:
-        try:
-            members = await _resolve(conn, contacts)
-        except RecipientNotFound as exc:
-            raise InvalidGroup("members", str(exc)) from None
+        targets = await _resolve(conn, contacts)
         group_id = await conn.fetchval(
             "INSERT INTO split_group (name, created_by) VALUES ($1, $2) RETURNING id",
             clean,
             creator_id,
         )
         creator = await conn.fetchval("SELECT username FROM app_user WHERE id = $1", creator_id)
-        await _add(conn, int(group_id), [Member(creator_id, creator), *members])
+        await _add(conn, int(group_id), [Member(creator_id, creator)])
+        await _invite(conn, await _group(conn, int(group_id), creator_id), creator_id, targets)
         return await _group(conn, int(group_id), creator_id)
 
 
 async def add_members(user_id: int, group_id: int, contacts: list[str]) -> Group:
+    """Invite people to a group the user is in (they become members once they accept)."""
     async with transaction() as conn:
-        await _group(conn, group_id, user_id, lock=True)
-        try:
-            members = await _resolve(conn, contacts)
-        except RecipientNotFound as exc:
-            raise InvalidGroup("members", str(exc)) from None
-        await _add(conn, group_id, members)
+        group = await _group(conn, group_id, user_id, lock=True)
+        await _invite(conn, group, user_id, await _resolve(conn, contacts))
         return await _group(conn, group_id, user_id)
 
 
+async def invitations_of(user_id: int) -> list[Invitation]:
+    """Invitations waiting for the user's answer, newest first."""
+    async with connection() as conn:
+        rows = await conn.fetch(
+            "SELECT i.id, i.group_id, g.name, u.username, i.created_at "
+            "FROM split_invitation i JOIN split_group g ON g.id = i.group_id "
+            "JOIN app_user u ON u.id = i.invited_by "
+            "WHERE i.user_id = $1 AND i.status = 'pending' ORDER BY i.id DESC",
+            user_id,
+        )
+    return [
+        Invitation(int(r["id"]), int(r["group_id"]), r["name"], r["username"], r["created_at"])
+        for r in rows
+    ]
+
+
+async def answer_invitation(user_id: int, invitation_id: int, accept: bool) -> Group | None:
+    """Accept (join: the group, now visible) or decline (None) an invitation of the
+    user's. Every open invitation of theirs to that group is answered alike."""
+    async with transaction() as conn:
+        group_id = await conn.fetchval(
+            "SELECT group_id FROM split_invitation WHERE id = $1 AND user_id = $2 "
+            "AND status = 'pending'",
+            invitation_id,
+            user_id,
+        )
+        if group_id is None:
+            raise InvitationNotFound()
+        # The group row first, as every other change to the group takes it.
+        await conn.execute("SELECT 1 FROM split_group WHERE id = $1 FOR UPDATE", group_id)
+        answered = await conn.fetchval(
+            "UPDATE split_invitation SET status = $3, answered_at = now() "
+            "WHERE group_id = $1 AND user_id = $2 AND status = 'pending' RETURNING 1",
+            group_id,
+            user_id,
+            "accepted" if accept else "declined",
+        )
+        if answered is None:  # answered meanwhile (another device)
+            raise InvitationNotFound()
+        if not accept:
+            return None
+        username = await conn.fetchval("SELECT username FROM app_user WHERE id = $1", user_id)
+        await _add(conn, int(group_id), [Member(user_id, username)])
+        return await _group(conn, int(group_id), user_id)
+
+
+async def attach_waiting_invitations(conn: Connection, user_id: int, contact: str) -> list[int]:
+    """The user just proved `contact` is theirs: invitations waiting for it are now
+    theirs to answer (and they are told), in the caller's transaction."""
+    rows = await conn.fetch(
+        "UPDATE split_invitation i SET user_id = $1 FROM split_group g, app_user u "
+        "WHERE i.contact = $2 AND i.user_id IS NULL AND i.status = 'pending' "
+        "AND g.id = i.group_id AND u.id = i.invited_by "
+        "RETURNING i.id, g.name, u.username",
+        user_id,
+        contact,
+    )
+    for r in rows:
+        await _tell_invitee(conn, int(r["id"]), user_id, r["username"], r["name"])
+    return [int(r["id"]) for r in rows]
+
+
 async def groups_of(user_id: int) -> list[Group]:
-    """The user's groups, newest first, with their members: two reads however many."""
+    """The user's groups, newest first, with their members and open invitations: two
+    reads however many."""
     async with connection() as conn:
         groups = await conn.fetch(
             "SELECT g.id, g.name, g.created_by FROM split_group g "
@@ -217,28 +436,51 @@ async def groups_of(user_id: int) -> list[Group]:
             "ORDER BY g.id DESC",
             user_id,
         )
-        members = await conn.fetch(
-            "SELECT m.group_id, u.id, u.username FROM split_group_member m "
-            "JOIN app_user u ON u.id = m.user_id WHERE m.group_id = ANY($1::bigint[]) "
-            "ORDER BY u.id",
+        people = await conn.fetch(
+            "SELECT m.group_id, u.id, u.username, NULL AS contact, false AS invited "
+            "FROM split_group_member m JOIN app_user u ON u.id = m.user_id "
+            "WHERE m.group_id = ANY($1::bigint[]) "
+            "UNION ALL "
+            "SELECT i.group_id, i.id, u.username, i.contact, true FROM split_invitation i "
+            "LEFT JOIN app_user u ON u.id = i.user_id "
+            "WHERE i.group_id = ANY($1::bigint[]) AND i.status = 'pending' "
+            "ORDER BY invited, id",
             [g["id"] for g in groups],
         )
-    by_group: dict[int, list[Member]] = defaultdict(list)
-    for r in members:
-        by_group[int(r["group_id"])].append(Member(int(r["id"]), r["username"]))
+    members: dict[int, list[Member]] = defaultdict(list)
+    invited: dict[int, list[Invitee]] = defaultdict(list)
+    for r in people:
+        if r["invited"]:
+            invited[int(r["group_id"])].append(_invitee(r))
+        else:
+            members[int(r["group_id"])].append(Member(int(r["id"]), r["username"]))
     return [
-        Group(int(g["id"]), g["name"], int(g["created_by"]), by_group[int(g["id"])]) for g in groups
+        Group(
+            int(g["id"]),
+            g["name"],
+            int(g["created_by"]),
+            members[int(g["id"])],
+            invited[int(g["id"])],
+        )
+        for g in groups
     ]
 
 
-def _shares(group: Group, new: NewExpense) -> dict[int, int]:
-    by_name = {m.username.lower(): m for m in group.members}
-
-    def member(username: str, field: str) -> Member:
-        found = by_name.get(username.strip().removeprefix("@").lower())
-        if found is None:
-            raise NotAMember(username, field)
+def _member(group: Group, username: str, field: str) -> Member:
+    """The member `username` names; someone only invited cannot be named (review
+    finding 17: no one is charged without having joined)."""
+    name = username.strip().removeprefix("@").lower()
+    found = next((m for m in group.members if m.username.lower() == name), None)
+    if found is not None:
         return found
+    if any(i.username is not None and i.username.lower() == name for i in group.invited):
+        raise InvitationPending(username, field)
+    raise NotAMember(username, field)
+
+
+def _shares(group: Group, new: NewExpense) -> dict[int, int]:
+    def member(username: str, field: str) -> Member:
+        return _member(group, username, field)
 
     among = [member(u, "among") for u in new.among] or group.members
     values: dict[int, Decimal] = {}
@@ -298,14 +540,9 @@ async def add_expense(user_id: int, new: NewExpense) -> Expense:
     """Record an expense one member paid, split among members by `new.method`."""
     async with transaction() as conn:
         group = await _group(conn, new.group_id, user_id)
-        payer = user_id
+        paid_by = next(m for m in group.members if m.user_id == user_id)
         if new.paid_by:
-            names = {m.username.lower(): m.user_id for m in group.members}
-            found = names.get(new.paid_by.strip().removeprefix("@").lower())
-            if found is None:
-                raise NotAMember(new.paid_by, "paidBy")
-            payer = found
-        paid_by = next(m for m in group.members if m.user_id == payer)
+            paid_by = _member(group, new.paid_by, "paidBy")
         expense_id = await _record_expense(conn, group, user_id, new, paid_by)
         return (await _expenses(conn, group, [expense_id]))[0]
 

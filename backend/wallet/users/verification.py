@@ -1,7 +1,8 @@
 """Prove a phone or email is yours: we send a 6-digit code, you type it back.
 
 Codes live in Redis (hashed, 10 minutes, 5 attempts); sends are limited per hour.
-Verifying a contact claims any money sent to it before you had a wallet.
+Verifying a contact claims any money sent to it before you had a wallet, and makes you
+the payer of money requests, and the invitee of split-group invitations, waiting for it.
 
 The same code proves a new email or phone (`target`): the contact on file changes only
 when the code sent to the new one comes back, and the old one is told.
@@ -22,6 +23,8 @@ from wallet.db.engine import Connection, connection, transaction
 from wallet.notifications.email import EmailMessage, EmailProvider
 from wallet.notifications.sms import SmsProvider
 from wallet.outbox.service import Topic, emit
+from wallet.requests.service import attach_waiting
+from wallet.splits.service import attach_waiting_invitations
 from wallet.transfers.unclaimed import claim_for
 from wallet.users.models import User
 
@@ -242,6 +245,8 @@ async def confirm_code(redis: Redis, user: User, channel: ContactChannel, code: 
                 user.id,
             )
         claimed = await claim_for(conn, user.id, contact)
+        await attach_waiting(conn, user.id, contact)
+        await attach_waiting_invitations(conn, user.id, contact)
     return Verified(contact, claimed)
 
 

@@ -38,6 +38,9 @@ class FieldError:
     field: str
     code: str
     message: str
+    maximum: int | None = strawberry.field(
+        default=None, description="The bound, when the value was over it (TOO_LONG, TOO_MANY)."
+    )
 
 
 @strawberry.type
@@ -161,7 +164,7 @@ class PublicError(Exception):
 
     def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
-        self.extensions = {"code": code.value}
+        self.extensions: dict[str, object] = {"code": code.value}
 
 
 def should_mask_error(error: GraphQLError) -> bool:

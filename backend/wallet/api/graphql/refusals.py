@@ -154,8 +154,10 @@ def refusal(exc: Exception, currency: Currency) -> MoneyErrors:
             return NotFound(code=ErrorCode.NOT_FOUND, message=str(exc))
         case categories.CategoryError():
             return validation_error(exc.field, "INVALID", str(exc))
-        case split_errors.GroupNotFound():
+        case split_errors.GroupNotFound() | split_errors.InvitationNotFound():
             return NotFound(code=ErrorCode.NOT_FOUND, message=str(exc))
+        case split_errors.InvitationPending():
+            return validation_error(exc.field, "INVITATION_PENDING", str(exc))
         case split_errors.NotAMember():
             return validation_error(exc.field, "NOT_A_MEMBER", str(exc))
         case split_errors.InvalidGroup():

@@ -18,7 +18,7 @@ from wallet.api.graphql.errors import (
 )
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
 from wallet.api.graphql.security import large_amount_check, payment_screening
-from wallet.api.graphql.throttle import money_throttle
+from wallet.api.graphql.throttle import contact_throttle, money_throttle
 from wallet.money import Currency, Money
 from wallet.realtime.channels import requests_channel
 from wallet.realtime.pubsub import listen
@@ -43,7 +43,13 @@ class MoneyRequestType:
     note: str
     status: MoneyRequestStatus
     requester_username: str
-    payer_username: str
+    payer_username: str | None = strawberry.field(
+        description="Who pays. For a request you made to an email or phone: null until "
+        "they pay or decline (see payerContact), whether or not that contact has a wallet."
+    )
+    payer_contact: str | None = strawberry.field(
+        description="The email or phone you asked, for a request you made to one."
+    )
     incoming: bool = strawberry.field(description="True when you are the one asked to pay.")
     transaction_id: strawberry.ID | None
     expires_at: datetime
@@ -51,6 +57,11 @@ class MoneyRequestType:
 
     @classmethod
     def from_domain(cls, r: requests.MoneyRequest, viewer_id: int) -> MoneyRequestType:
+        incoming = r.payer_id == viewer_id
+        # Asked by email or phone, the requester learns who has it only from an answer:
+        # otherwise the username would say the contact is registered (review finding 18).
+        answered = r.status in ("paid", "declined")
+        hidden = not incoming and r.payer_contact is not None and not answered
         return cls(
             id=strawberry.ID(str(r.id)),
             amount=r.amount.format(),
@@ -58,8 +69,9 @@ class MoneyRequestType:
             note=r.note,
             status=MoneyRequestStatus(r.status),
             requester_username=r.requester_username,
-            payer_username=r.payer_username,
-            incoming=r.payer_id == viewer_id,
+            payer_username=None if hidden else r.payer_username,
+            payer_contact=None if incoming else r.payer_contact,
+            incoming=incoming,
             transaction_id=strawberry.ID(str(r.transaction_id)) if r.transaction_id else None,
             expires_at=r.expires_at,
             created_at=r.created_at,
@@ -113,12 +125,17 @@ class RequestQuery:
 
 @strawberry.type
 class RequestMutation:
-    @strawberry.mutation(description="Ask a registered user for money.")
+    @strawberry.mutation(
+        description="Ask someone for money: an @username, or an email or phone (who gets "
+        "an invite when no wallet has it; the answer is the same either way)."
+    )
     async def request_money(self, info: Info, input: RequestMoneyInput) -> MoneyRequestResult:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
         if throttled := await money_throttle(info, user.id):
+            return throttled
+        if throttled := await contact_throttle(info, user.id, [input.payer]):
             return throttled
         amount = parse_amount(input.amount, input.currency)
         if not isinstance(amount, Money):

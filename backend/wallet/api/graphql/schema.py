@@ -24,6 +24,7 @@ from graphql import GraphQLError
 from wallet.api.graphql.aml import AmlMutation, AmlQuery
 from wallet.api.graphql.audit import AuditMutations
 from wallet.api.graphql.bills import BillMutation, BillQuery
+from wallet.api.graphql.bounds import ForgetRefusedInputs, install
 from wallet.api.graphql.credentials import CredentialMutation
 from wallet.api.graphql.errors import should_mask_error
 from wallet.api.graphql.fraud import FraudMutation, FraudQuery
@@ -172,13 +173,17 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         lambda: ValidationCache(maxsize=OPERATION_CACHE_SIZE),
         lambda: MaskErrors(should_mask_error=should_mask_error),
         AuditMutations,
+        # After AuditMutations, so it leaves first: the audit never sees refused values.
+        ForgetRefusedInputs,
     ]
     if production:
         extensions.append(DisableIntrospection)
     schema_class = QuietSchema if production else strawberry.Schema
-    return schema_class(
+    schema = schema_class(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )
+    install(schema._schema)  # every text and list input bounded before resolvers run
+    return schema
 
 
 def schema_sdl() -> str:

@@ -1,4 +1,4 @@
-"""GraphQL surface of bill splitting: groups, expenses, balances, settling up."""
+"""GraphQL surface of bill splitting: groups, invitations, expenses, balances, settling up."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import ValidationError, not_authenticated, validation_error
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
 from wallet.api.graphql.security import large_amount_check, payment_screening
+from wallet.api.graphql.throttle import contact_throttle
 from wallet.money import Currency, Money
 from wallet.splits import service
 from wallet.splits.arithmetic import SplitMethod
@@ -87,7 +88,11 @@ class SplitPaymentType:
 class SplitGroupType:
     id: strawberry.ID
     name: str
-    members: list[str]
+    members: list[str] = strawberry.field(description="Who joined: usernames.")
+    invited: list[str] = strawberry.field(
+        description="Invited, not yet answered: @username, or the email or phone typed "
+        "(partly hidden). They cannot be named in expenses until they accept."
+    )
 
     @strawberry.field(description="Each member's net position per currency (non-zero only).")
     async def positions(self, info: Info) -> list[SplitPositionType]:
@@ -120,7 +125,27 @@ class SplitGroupType:
     @classmethod
     def from_domain(cls, g: service.Group) -> SplitGroupType:
         return cls(
-            id=strawberry.ID(str(g.id)), name=g.name, members=[m.username for m in g.members]
+            id=strawberry.ID(str(g.id)),
+            name=g.name,
+            members=[m.username for m in g.members],
+            invited=[i.shown_as for i in g.invited],
+        )
+
+
+@strawberry.type(name="SplitInvitation", description="An invitation to join a group.")
+class SplitInvitationType:
+    id: strawberry.ID
+    group_name: str
+    invited_by: str
+    created_at: datetime
+
+    @classmethod
+    def from_domain(cls, i: service.Invitation) -> SplitInvitationType:
+        return cls(
+            id=strawberry.ID(str(i.id)),
+            group_name=i.group_name,
+            invited_by=i.invited_by,
+            created_at=i.created_at,
         )
 
 
@@ -146,7 +171,15 @@ class SplitValueInput:
 @strawberry.input
 class CreateSplitGroupInput:
     name: str
-    members: list[str] = strawberry.field(description="Phones, emails or @usernames.")
+    members: list[str] = strawberry.field(
+        description="Phones, emails or @usernames to invite; each joins on accepting."
+    )
+
+
+@strawberry.input
+class AnswerSplitInvitationInput:
+    invitation_id: strawberry.ID
+    accept: bool
 
 
 @strawberry.input
@@ -190,6 +223,14 @@ class SplitExpensePayload:
     expense: SplitExpenseType
 
 
+@strawberry.type
+class SplitInvitationPayload:
+    accepted: bool
+    group: SplitGroupType | None = strawberry.field(
+        description="The group you joined (null when you declined)."
+    )
+
+
 @strawberry.type(name="SettleUpTransfer")
 class SettleUpTransferType:
     to: str
@@ -216,6 +257,9 @@ SplitExpenseResult = Annotated[
     SplitExpensePayload | MoneyErrors, strawberry.union("SplitExpenseResult")
 ]
 SettleUpResult = Annotated[SettleUpPayload | MoneyErrors, strawberry.union("SettleUpResult")]
+SplitInvitationResult = Annotated[
+    SplitInvitationPayload | MoneyErrors, strawberry.union("SplitInvitationResult")
+]
 
 
 def _values(values: list[SplitValueInput]) -> dict[str, Decimal] | ValidationError:
@@ -244,34 +288,62 @@ class SplitQuery:
             return []
         return [SplitGroupType.from_domain(g) for g in await service.groups_of(user.id)]
 
+    @strawberry.field(description="Invitations to groups waiting for your answer.")
+    async def split_invitations(self, info: Info) -> list[SplitInvitationType]:
+        user = await info.context.viewer()
+        if user is None:
+            return []
+        return [SplitInvitationType.from_domain(i) for i in await service.invitations_of(user.id)]
+
 
 @strawberry.type
 class SplitMutation:
-    @strawberry.mutation(description="Start a group with people who have a wallet.")
+    @strawberry.mutation(
+        description="Start a group and invite people to it (they join when they accept)."
+    )
     async def create_split_group(
         self, info: Info, input: CreateSplitGroupInput
     ) -> SplitGroupResult:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
+        if throttled := await contact_throttle(info, user.id, input.members):
+            return throttled
         try:
             group = await service.create_group(user.id, input.name, input.members)
         except REFUSALS as exc:
             return refusal(exc, Currency.USD)
         return SplitGroupPayload(group=SplitGroupType.from_domain(group))
 
-    @strawberry.mutation(description="Add people to a group you are in.")
+    @strawberry.mutation(description="Invite people to a group you are in.")
     async def add_split_members(
         self, info: Info, group_id: strawberry.ID, members: list[str]
     ) -> SplitGroupResult:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
+        if throttled := await contact_throttle(info, user.id, members):
+            return throttled
         try:
             group = await service.add_members(user.id, _id(group_id), members)
         except REFUSALS as exc:
             return refusal(exc, Currency.USD)
         return SplitGroupPayload(group=SplitGroupType.from_domain(group))
+
+    @strawberry.mutation(description="Accept or decline an invitation to a group.")
+    async def answer_split_invitation(
+        self, info: Info, input: AnswerSplitInvitationInput
+    ) -> SplitInvitationResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        try:
+            group = await service.answer_invitation(user.id, _id(input.invitation_id), input.accept)
+        except REFUSALS as exc:
+            return refusal(exc, Currency.USD)
+        return SplitInvitationPayload(
+            accepted=input.accept, group=SplitGroupType.from_domain(group) if group else None
+        )
 
     @strawberry.mutation(description="Record a shared expense and how it is split.")
     async def add_split_expense(
