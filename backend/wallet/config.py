@@ -251,8 +251,6 @@ class Settings:
                     )
         if not self.secure_cookies:
             found.append("WALLET_COOKIE_SECURE is off: session cookies would travel over HTTP")
-        if self.webauthn_rp_id == "localhost":
-            found.append("WALLET_WEBAUTHN_RP_ID is localhost: set the site's domain")
         return found
 
     def _pii_key_problems(self) -> list[str]:

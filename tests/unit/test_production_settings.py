@@ -57,7 +57,6 @@ def test_sound_production_settings_start() -> None:
         ({"allow_sandbox_providers": False}, "WALLET_EMAIL_PROVIDER is the sandbox"),
         ({"allow_sandbox_providers": False}, "WALLET_SMS_PROVIDER is the sandbox"),
         ({"cookie_secure": False}, "WALLET_COOKIE_SECURE is off"),
-        ({"webauthn_rp_id": "localhost"}, "WALLET_WEBAUTHN_RP_ID"),
         ({"gateway_provider": "stripe"}, "is not one of"),
         ({"trusted_proxies": ("not-an-ip",)}, "WALLET_TRUSTED_PROXIES"),
     ],
