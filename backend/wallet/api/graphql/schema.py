@@ -35,6 +35,7 @@ from wallet.api.graphql.insights import (
     ReminderQuery,
 )
 from wallet.api.graphql.kyc import KycMutation, KycQuery, KycReviewMutation, KycReviewQuery
+from wallet.api.graphql.merchant_reviews import MerchantReviewMutation, MerchantReviewQuery
 from wallet.api.graphql.merchants import (
     DisputeListQuery,
     DisputeMutation,
@@ -90,6 +91,7 @@ class Query(
     GoalQuery,
     InsightsQuery,
     SplitQuery,
+    MerchantReviewQuery,
 ):
     pass
 
@@ -122,6 +124,7 @@ class Mutation(
     DisputeMutation,
     BillMutation,
     FeeMutation,
+    MerchantReviewMutation,
 ):
     pass
 
