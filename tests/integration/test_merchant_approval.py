@@ -30,10 +30,11 @@ from tests.merchant_helpers import (
     operator_token,
     pay,
 )
-from wallet.db.engine import connection
+from wallet.db.engine import connection, transaction
 from wallet.gateway.sandbox import SandboxGateway
-from wallet.merchants import settlement
-from wallet.money import Currency
+from wallet.merchants import bills, checkout, settlement
+from wallet.merchants.errors import MerchantUnavailable
+from wallet.money import Currency, Money
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
 
@@ -150,7 +151,7 @@ async def test_a_rejected_merchant_takes_no_payments_and_is_not_settled(
     live_server: LiveServer, redis: Redis
 ) -> None:
     owner_token, merchant_id = await settled_shop(live_server, "000123456789")
-    _, buyer_token = await customer(live_server)
+    buyer, buyer_token = await customer(live_server)
     sale = await sell(live_server, owner_token, merchant_id, buyer_token, "10.00")
     waiting = (await create(live_server, owner_token, merchant_id, amount="5.00"))["request"]
     static = (await create(live_server, owner_token, merchant_id))["request"]
@@ -171,6 +172,22 @@ async def test_a_rejected_merchant_takes_no_payments_and_is_not_settled(
     assert (await create(live_server, owner_token, merchant_id, amount="1.00"))["code"] == (
         "FORBIDDEN"
     )
+    # Nor through any other way a sale is made (a bill payment, say).
+    async with connection() as conn:
+        await conn.execute(
+            "UPDATE merchant SET biller_reference_pattern = '[0-9]{8}' WHERE id = $1",
+            int(merchant_id),
+        )
+    assert int(merchant_id) not in [b.merchant_id for b in await bills.billers()]
+    with pytest.raises(MerchantUnavailable):
+        async with transaction() as conn:
+            await checkout.charge(
+                conn,
+                payer_id=buyer.id,
+                merchant_id=int(merchant_id),
+                amount=Money(100, Currency.USD),
+                note="Bill 12345678",
+            )
     gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox_day_seconds)
     assert await settlement.settle_due(gateway, datetime.now(UTC)) == []
     assert await merchant_cents(merchant_id) == 1000

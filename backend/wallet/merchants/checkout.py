@@ -30,6 +30,7 @@ from wallet.merchants.errors import (
     AmountMismatch,
     DuplicateOrder,
     InvalidMerchantDetails,
+    MerchantUnavailable,
     NotAllowed,
     NotRefundable,
     PaymentRequestNotFound,
@@ -356,11 +357,19 @@ async def charge(
 ) -> int:
     """Pay a merchant from the payer's wallet, in the caller's transaction; the sale's id.
 
-    Checks the payer's wallet and limits, scores the payment with the fraud rules when
-    `screening` is given (the caller wraps its transaction in `recording_blocks`),
-    credits the merchant's payable (or the buyer-protection escrow when `escrow_days` is
-    given), records the sale, queues the merchant's webhook and tells the payer's devices.
+    Refuses a merchant that compliance rejected; checks the payer's wallet and limits,
+    scores the payment with the fraud rules when `screening` is given (the caller wraps
+    its transaction in `recording_blocks`), credits the merchant's payable (or the
+    buyer-protection escrow when `escrow_days` is given), records the sale, queues the
+    merchant's webhook and tells the payer's devices.
     """
+    # Every sale (payment requests, bills, scheduled bills) comes through here. Read
+    # without a lock: a hot merchant's row must not collect a share lock per sale.
+    approval = await conn.fetchval(
+        "SELECT approval_status FROM merchant WHERE id = $1", merchant_id
+    )
+    if approval is None or approval == "rejected":
+        raise MerchantUnavailable()
     source, _ = await spendable_account(conn, payer_id, amount, scope=LimitScope.MERCHANT)
     if screening is not None:
         attempt = Attempt(

@@ -65,6 +65,13 @@ class VerificationRequired(MerchantError):
         )
 
 
+class MerchantUnavailable(MerchantNotFound):
+    """The merchant was not approved (KYB): it takes no payments."""
+
+    def __init__(self) -> None:
+        MerchantError.__init__(self, "This business cannot take payments")
+
+
 class AlreadyDecided(MerchantError):
     def __init__(self, status: str) -> None:
         super().__init__(f"This merchant is already {status}")
