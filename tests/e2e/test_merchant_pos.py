@@ -2,6 +2,8 @@
 customer pays it with the PIN, the till turns green live, and the shop refunds. A new
 shop is opened from the app and waits for compliance to approve it."""
 
+import re
+
 import pytest
 from playwright.async_api import Browser, expect
 
@@ -68,7 +70,9 @@ async def test_pos_request_paid_by_a_customer_turns_green_and_is_refunded(
     await buyer.get_by_role("button", name="Pay", exact=True).click()
     await expect(buyer.get_by_role("status")).to_have_text("Paid $4.50 to Corner Coffee")
     await expect(pos.get_by_role("status")).to_have_text("Paid ✓", timeout=10_000)
-    await expect(available(buyer)).to_have_text("$15.50", timeout=10_000)
+    # $20.00 - $4.50, and the rewards worker may already have paid 2 % cashback ($0.09):
+    # a race with the worker, not with this page (the refund below takes both back).
+    await expect(available(buyer)).to_have_text(re.compile(r"^\$15\.(50|59)$"), timeout=10_000)
     await screenshot(till, "31-pos-paid")
     await screenshot(buyer, "32-customer-paid")
 
