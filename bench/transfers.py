@@ -59,7 +59,12 @@ from wallet.merchants.checkout import (  # noqa: E402
     create_request,
     pay_request,
 )
-from wallet.merchants.service import Onboarding, onboard, staff_principal  # noqa: E402
+from wallet.merchants.service import (  # noqa: E402
+    BusinessProfile,
+    Onboarding,
+    onboard,
+    staff_principal,
+)
 from wallet.money import Currency, Money  # noqa: E402
 from wallet.security.crypto import Keyring  # noqa: E402
 from wallet.transfers.service import SendMoney, send_money  # noqa: E402
@@ -187,13 +192,18 @@ async def service_transfers(
 
 async def merchant_payments(users: list[tuple[int, str]], clients: int, seconds: float) -> Result:
     """Every payment to one merchant (its payable is hot), through the service layer."""
-    merchant = await onboard(Onboarding(users[0][0], "Bench Coffee", "5814", "US", "SF"))
+    profile = BusinessProfile(
+        "Bench Coffee LLC", "1 Bench Street, SF", "BC-1", description="Coffee and pastries"
+    )
+    merchant = await onboard(
+        Onboarding(users[0][0], "Bench Coffee", "5814", "US", "SF", profile=profile)
+    )
     principal = await staff_principal(merchant.id, users[0][0])
     code = await create_request(principal, NewPaymentRequest(Currency.USD, None))
 
     async def op(rng: random.Random) -> bool:
         payer = rng.choice(users[1:])
-        await pay_request(PayRequest(payer[0], code.id, amount(rng), uuid.uuid4().hex))
+        await pay_request(PayRequest(payer[0], code.reference, amount(rng), uuid.uuid4().hex))
         return True
 
     return await drive("service layer, merchant payments (one merchant)", clients, seconds, op)

@@ -11,7 +11,6 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from arq import cron
 from arq.connections import RedisSettings
 from redis.asyncio import Redis
@@ -40,6 +39,7 @@ from wallet.payments import chargebacks, funding
 from wallet.requests.service import expire_due_requests
 from wallet.rewards import service as rewards
 from wallet.security import audit
+from wallet.security.egress import EgressPolicy, GuardedClient
 from wallet.transfers.unclaimed import expire_unclaimed
 
 SETTINGS = Settings.from_env()
@@ -62,7 +62,8 @@ async def startup(ctx: dict[str, Any]) -> None:
         day_seconds=SETTINGS.sandbox_day_seconds,
         slow_seconds=SETTINGS.sandbox_slow_seconds,
     )
-    ctx["webhook_http"] = httpx.AsyncClient(timeout=10, follow_redirects=False)
+    # Merchant webhook URLs are user input: the guarded client refuses internal targets.
+    ctx["webhook_http"] = GuardedClient(EgressPolicy.from_settings(SETTINGS), timeout=10)
     ctx["fx_rates"] = provider_from_config(SETTINGS.fx_provider, SETTINGS.fx_feed_url)
     ctx["relay_stop"] = asyncio.Event()
     relay = OutboxRelay(publisher=ctx["app_redis"], jobs=ctx["redis"])

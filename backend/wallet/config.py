@@ -122,6 +122,9 @@ class Settings:
     unclaimed_transfer_days: int = 14
     money_request_days: int = 30
     webhook_retry_base_seconds: float = 30.0
+    # Merchant webhooks to loopback/private addresses: only for tests and a receiver on
+    # this machine; the SSRF guard refuses them otherwise (docs/security.md, "Merchants").
+    webhook_allow_private_targets: bool = False
     # AML record keeping: verification records outlive a closed account this long.
     kyc_retention_days: int = 5 * 365 + 1
     buyer_protection_days: int = 14
@@ -197,6 +200,7 @@ class Settings:
             unclaimed_transfer_days=_int("WALLET_UNCLAIMED_TRANSFER_DAYS", 14),
             money_request_days=_int("WALLET_MONEY_REQUEST_DAYS", 30),
             webhook_retry_base_seconds=_float("WALLET_WEBHOOK_RETRY_BASE_SECONDS", 30.0),
+            webhook_allow_private_targets=_bool("WALLET_WEBHOOK_ALLOW_PRIVATE_TARGETS", False),
             buyer_protection_days=min(max(_int("WALLET_BUYER_PROTECTION_DAYS", 14), 7), 30),
             fx_provider=os.environ.get("WALLET_FX_PROVIDER", "sandbox"),
             fx_feed_url=os.environ.get("WALLET_FX_FEED_URL") or None,
@@ -251,6 +255,11 @@ class Settings:
                     )
         if not self.secure_cookies:
             found.append("WALLET_COOKIE_SECURE is off: session cookies would travel over HTTP")
+        if self.webhook_allow_private_targets:
+            found.append(
+                "WALLET_WEBHOOK_ALLOW_PRIVATE_TARGETS is on: merchant webhooks could reach "
+                "internal addresses (SSRF)"
+            )
         return found
 
     def _pii_key_problems(self) -> list[str]:

@@ -1,11 +1,13 @@
-"""Demo data for `wallet dev`: two consumers with balances and one merchant. Idempotent."""
+"""Demo data for `wallet dev`: two consumers with balances and two merchants (a coffee
+shop and a biller), approved by the demo operator. Idempotent."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from wallet.db.engine import connection, transaction
-from wallet.merchants.service import Onboarding, onboard
+from wallet.merchants import approval
+from wallet.merchants.service import BusinessProfile, Onboarding, onboard
 from wallet.money import Currency, Money
 from wallet.users.models import SignUpRequest
 from wallet.users.pin import set_pin
@@ -63,6 +65,11 @@ async def seed_demo() -> list[DemoUser]:
             opening = Money.parse(demo.opening_balance, Currency.USD)
             if opening.is_positive:
                 await grant_promotional_credit(conn, user.id, opening, "Demo opening balance")
+            if demo.merchant_name:
+                # Demo data: a merchant's owner must be verified (basic) to open it.
+                await conn.execute(
+                    "UPDATE app_user SET verification_level = 'basic' WHERE id = $1", user.id
+                )
             if demo.operator_role:
                 await conn.execute(
                     "UPDATE app_user SET operator_role = $2 WHERE id = $1",
@@ -78,6 +85,12 @@ async def seed_demo() -> list[DemoUser]:
                     mcc="5814",
                     country="US",
                     city="San Francisco",
+                    profile=BusinessProfile(
+                        legal_name=f"{demo.merchant_name} LLC",
+                        address="1 Market Street, San Francisco, CA 94105",
+                        registration_number="CA-2026-0001",
+                        description=f"{demo.merchant_name}: the demo shop",
+                    ),
                 )
             )
             if demo.biller_reference_pattern:
@@ -88,4 +101,21 @@ async def seed_demo() -> list[DemoUser]:
                         demo.biller_reference_pattern,
                     )
         created.append(demo)
+    await _approve_demo_merchants()
     return created
+
+
+async def _approve_demo_merchants() -> None:
+    """The demo merchants are approved by the demo operator (also those of a database
+    seeded before merchants needed approval)."""
+    async with connection() as conn:
+        operator_id = await conn.fetchval("SELECT id FROM app_user WHERE username = 'ops'")
+        waiting = await conn.fetch(
+            "SELECT m.id FROM merchant m JOIN app_user u ON u.id = m.owner_user_id "
+            "WHERE m.approval_status = 'pending' AND u.username = ANY($1::text[])",
+            [d.username for d in DEMO_USERS if d.merchant_name],
+        )
+    for row in waiting:
+        await approval.decide(
+            int(row["id"]), int(operator_id), approval.Decision.APPROVE, "Demo merchant"
+        )

@@ -10,10 +10,11 @@ import {
   SetMerchantWebhookDocument,
   SettlementReportDocument,
 } from "./gql/graphql";
+import { ApprovalNotice } from "./MerchantOnboarding";
 import { formatMoney } from "./money";
 
-/** The shop's back office: balance, settlements (CSV), webhooks, API keys, staff. */
-export function MerchantDashboard({ merchantId }: { merchantId: string }) {
+/** The shop's back office: approval, balance, settlements (CSV), webhooks, API keys, staff. */
+export function MerchantDashboard({ merchantId, approval }: { merchantId: string; approval: string }) {
   const client = useClient();
   const [{ data }, refetch] = useQuery({ query: MerchantDashboardDocument, variables: { merchantId },
                                          requestPolicy: "network-only" });
@@ -65,6 +66,7 @@ export function MerchantDashboard({ merchantId }: { merchantId: string }) {
   return (
     <section className="card send" aria-labelledby="dashboard-title">
       <h2 id="dashboard-title">Shop dashboard</h2>
+      <ApprovalNotice approval={approval} />
       <dl className="details" data-testid="merchant-balance">
         {(data?.merchantBalances ?? []).map((b) => (
           <div key={b.currency}>

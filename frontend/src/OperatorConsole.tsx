@@ -1,5 +1,6 @@
 import { AmlCaseList, FraudReviewQueue } from "./Compliance";
 import { MediatorQueue } from "./Disputes";
+import { MerchantApplicationQueue } from "./MerchantOnboarding";
 import { KycReviewQueue } from "./Verification";
 
 /** The operator's pages (each asks the API, which checks the role again). */
@@ -11,6 +12,7 @@ export default function OperatorConsole({ role }: { role: string }) {
       {compliance && <KycReviewQueue />}
       {compliance && <FraudReviewQueue />}
       {compliance && <AmlCaseList />}
+      {compliance && <MerchantApplicationQueue />}
     </>
   );
 }

@@ -5,7 +5,7 @@ import {
   PaymentRequestByReferenceDocument,
   PayPaymentRequestDocument,
   ScanPaymentQrDocument,
-  type PaymentRequestFieldsFragment,
+  type PayableRequestFieldsFragment,
 } from "./gql/graphql";
 import { formatMoney } from "./money";
 
@@ -15,7 +15,7 @@ type Detector = { detect: (source: CanvasImageSource) => Promise<{ rawValue: str
 export function PayMerchant({ initialReference }: { initialReference?: string | null }) {
   const client = useClient();
   const [, payRequest] = useMutation(PayPaymentRequestDocument);
-  const [request, setRequest] = useState<PaymentRequestFieldsFragment | null>(null);
+  const [request, setRequest] = useState<PayableRequestFieldsFragment | null>(null);
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const [scanning, setScanning] = useState(false);
   const video = useRef<HTMLVideoElement>(null);
@@ -31,7 +31,7 @@ export function PayMerchant({ initialReference }: { initialReference?: string | 
     if (found) {
       setRequest(found);
       key.current = crypto.randomUUID();
-    } else setMessage({ ok: false, text: "That code is not a payment request." });
+    } else setMessage({ ok: false, text: "That code is not a payment request you can pay." });
   }
 
   useEffect(() => {
@@ -96,9 +96,9 @@ export function PayMerchant({ initialReference }: { initialReference?: string | 
     if (result.__typename === "PayPaymentRequestPayload") {
       const p = result.payment;
       setMessage({ ok: true, text: `Paid ${formatMoney(p.amount, p.currency)} to ${p.merchantName}` });
-      if (request.returnUrl) {
+      if (p.returnUrl) {
         // Online checkout: back to the shop, which also gets the signed webhook.
-        const back = new URL(request.returnUrl);
+        const back = new URL(p.returnUrl);
         back.searchParams.set("payment_request", request.id);
         back.searchParams.set("transaction", p.transactionId);
         back.searchParams.set("status", "paid");
@@ -118,7 +118,7 @@ export function PayMerchant({ initialReference }: { initialReference?: string | 
         <form onSubmit={(e) => { e.preventDefault(); void lookUp(String(new FormData(e.currentTarget).get("code"))); }}>
           <div className="field">
             <label htmlFor="pay-code">Code</label>
-            <input id="pay-code" name="code" placeholder="R123, or the scanned text" autoComplete="off" />
+            <input id="pay-code" name="code" placeholder="The code under the QR" autoComplete="off" />
           </div>
           <button className="primary" type="submit">Find</button>
           <div className="link-buttons">
@@ -132,9 +132,7 @@ export function PayMerchant({ initialReference }: { initialReference?: string | 
         <form onSubmit={pay} data-testid="pay-confirm">
           <p className="pay-merchant"><strong>{request.merchantName}</strong></p>
           <p className="pos-amount">{request.amount ? formatMoney(request.amount, request.currency) : ""}</p>
-          {request.orderId && <p className="muted small">Order {request.orderId}</p>}
           {request.description && <p className="muted small">{request.description}</p>}
-          {request.status !== "OPEN" && <p className="error">This request is {request.status.toLowerCase()}.</p>}
           {!request.amount && (
             <div className="field">
               <label htmlFor="pay-amount">Amount (USD)</label>
@@ -145,7 +143,7 @@ export function PayMerchant({ initialReference }: { initialReference?: string | 
             <label htmlFor="pay-pin">Transaction PIN</label>
             <input id="pay-pin" name="pin" type="password" inputMode="numeric" autoComplete="off" />
           </div>
-          <button className="primary" type="submit" disabled={request.status !== "OPEN"}>Pay</button>
+          <button className="primary" type="submit">Pay</button>
         </form>
       )}
       {message && <p className={message.ok ? "success" : "error"} role="status">{message.text}</p>}

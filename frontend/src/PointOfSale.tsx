@@ -9,6 +9,11 @@ import {
 } from "./gql/graphql";
 import { formatMoney } from "./money";
 
+/** The request's reference in groups of four, to read out or type (any case, dashes or not). */
+export function groupedCode(reference: string): string {
+  return reference.match(/.{1,4}/g)?.join("-") ?? reference;
+}
+
 /**
  * The till: type an amount, show the QR code (and the NFC record), turn green when the
  * customer pays; refund from here too.
@@ -86,9 +91,10 @@ export function PointOfSale({ merchantId, merchantName }: { merchantId: string; 
             <p className="pos-status" role="status">Paid ✓</p>
           ) : (
             <>
+              {/* The image needs this till's login (its cookie goes with the request). */}
               <img src={`/merchant/payment-requests/${request.id}/qr.svg`} alt="Payment QR code"
                    width={220} height={220} />
-              <p className="muted small">Scan to pay, or tap · code <strong>R{request.id}</strong></p>
+              <p className="muted small">Scan to pay, or tap · code <strong>{groupedCode(request.id)}</strong></p>
             </>
           )}
           {paid && !refunded && (

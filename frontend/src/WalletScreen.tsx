@@ -11,6 +11,7 @@ import { BillsPanel } from "./Bills";
 import { MerchantDisputes } from "./Disputes";
 
 import { MerchantDashboard } from "./MerchantDashboard";
+import { OpenShop } from "./MerchantOnboarding";
 import { FundingForm } from "./FundingForms";
 
 import { formatMoney } from "./money";
@@ -73,7 +74,7 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
   const [changes, setChanges] = useState(0);
   const [, logOut] = useMutation(LogOutDocument);
   const [action, setAction] = useState<Action>(payReference ? "pay" : "send");
-  const [{ data: merchantData }] = useQuery({ query: MyMerchantsDocument });
+  const [{ data: merchantData }, reloadMerchants] = useQuery({ query: MyMerchantsDocument });
   const [{ data: operatorData }] = useQuery({ query: OperatorRoleDocument });
   const operatorRole = operatorData?.operatorRole ?? null;
   const shop = merchantData?.myMerchants?.[0];
@@ -188,7 +189,10 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
       {balanceError && <p className="error" role="alert">{balanceError}</p>}
       {shop && <PointOfSale merchantId={shop.id} merchantName={shop.name} />}
       {shop && <MerchantDisputes merchantId={shop.id} />}
-      {shop && shop.role === "OWNER" && <MerchantDashboard merchantId={shop.id} />}
+      {shop && shop.role === "OWNER" && <MerchantDashboard merchantId={shop.id} approval={shop.approval} />}
+      {merchantData?.myMerchants && !shop && (
+        <OpenShop onOpened={() => reloadMerchants({ requestPolicy: "network-only" })} />
+      )}
       {operatorRole && (
         <Suspense fallback={<p className="muted">Loading…</p>}>
           <OperatorConsole role={operatorRole} />

@@ -12,9 +12,9 @@ from tests.e2e.conftest import (
     screenshot,
     server_database,
 )
+from tests.merchant_helpers import open_merchant
 from wallet.db.engine import transaction
 from wallet.merchants.checkout import charge
-from wallet.merchants.service import Onboarding, onboard
 from wallet.money import Currency, Money
 from wallet.users.service import authenticate
 
@@ -29,7 +29,7 @@ async def test_a_budget_alert_arrives_and_charts_read_on_a_phone(
     async with server_database(web_app):
         owner_id = (await authenticate(owner, PASSWORD)).id
         buyer_id = (await authenticate(buyer, PASSWORD)).id
-        shop = await onboard(Onboarding(owner_id, "Corner Coffee", "5814", "US", "SF"))
+        shop = await open_merchant(owner_id, "Corner Coffee", "5814", "US", "SF")
     page = await logged_in_phone(browser, web_app, buyer)
     await page.get_by_role("tab", name="Budget").click()
     await expect(page.get_by_text("No budgets yet.")).to_be_visible()

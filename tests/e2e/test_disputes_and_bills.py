@@ -15,8 +15,8 @@ from tests.e2e.conftest import (
     screenshot,
     server_database,
 )
+from tests.merchant_helpers import open_merchant
 from wallet.db.engine import transaction
-from wallet.merchants.service import Onboarding, onboard
 from wallet.users.pin import set_pin
 from wallet.users.service import authenticate
 
@@ -33,7 +33,7 @@ async def test_dispute_from_purchase_to_mediator_decision(
         owner_id = (await authenticate(owner_name, PASSWORD)).id
         buyer_id = (await authenticate(buyer_name, PASSWORD)).id
         mediator_id = (await authenticate(mediator_name, PASSWORD)).id
-        await onboard(Onboarding(owner_id, "Bazaar", "5999", "US", "Austin", marketplace=True))
+        await open_merchant(owner_id, "Bazaar", "5999", "US", "Austin", marketplace=True)
         await set_pin(buyer_id, "2468")
         async with transaction() as conn:
             await conn.execute(
@@ -89,7 +89,7 @@ async def test_pay_a_bill(browser: Browser, web_app: WebApp) -> None:
     payer_name = await registered_user(web_app, 5_000)
     async with server_database(web_app):
         owner_id = (await authenticate(biller_owner, PASSWORD)).id
-        merchant = await onboard(Onboarding(owner_id, "City Water", "4900", "US", "Austin"))
+        merchant = await open_merchant(owner_id, "City Water", "4900", "US", "Austin")
         async with transaction() as conn:
             await conn.execute(
                 "UPDATE merchant SET biller_reference_pattern = '[0-9]{8}' WHERE id = $1",

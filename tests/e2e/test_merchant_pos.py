@@ -1,5 +1,8 @@
 """A shop's till and a customer's phone in Chromium: the POS shows a QR code, the
-customer pays it with the PIN, the till turns green live, and the shop refunds."""
+customer pays it with the PIN, the till turns green live, and the shop refunds. A new
+shop is opened from the app and waits for compliance to approve it."""
+
+import re
 
 import pytest
 from playwright.async_api import Browser, expect
@@ -13,7 +16,8 @@ from tests.e2e.conftest import (
     screenshot,
     server_database,
 )
-from wallet.merchants.service import Onboarding, onboard
+from tests.merchant_helpers import open_merchant, verify_basic
+from wallet.db.engine import transaction
 from wallet.users.pin import set_pin
 from wallet.users.service import authenticate
 
@@ -28,7 +32,7 @@ async def test_pos_request_paid_by_a_customer_turns_green_and_is_refunded(
     async with server_database(web_app):
         owner_id = (await authenticate(owner_name, PASSWORD)).id
         buyer_id = (await authenticate(buyer_name, PASSWORD)).id
-        await onboard(Onboarding(owner_id, "Corner Coffee", "5814", "US", "San Francisco"))
+        await open_merchant(owner_id, "Corner Coffee", "5814", "US", "San Francisco")
         await set_pin(buyer_id, "2468")
     till = await logged_in_phone(browser, web_app, owner_name)
     buyer = await logged_in_phone(browser, web_app, buyer_name)
@@ -38,8 +42,17 @@ async def test_pos_request_paid_by_a_customer_turns_green_and_is_refunded(
     await till.get_by_label("Description").fill("Flat white")
     await till.get_by_role("button", name="Show QR code").click()
     pos = till.get_by_test_id("pos-request")
-    await expect(pos.get_by_role("img", name="Payment QR code")).to_be_visible()
+    qr = pos.get_by_role("img", name="Payment QR code")
+    await expect(qr).to_be_visible()
+    # The image route needs the till's login; the page's cookie carries it.
+    await till.wait_for_function(
+        "() => { const i = document.querySelector('img[alt=\"Payment QR code\"]');"
+        " return i !== null && i.complete && i.naturalWidth > 0; }"
+    )
     code = (await pos.locator("strong").inner_text()).strip()
+    assert len(code) == 24 and code.count("-") == 4  # 20 random characters, in fours
+    src = await qr.get_attribute("src")
+    assert (await buyer.request.get(web_app.url + str(src))).status == 404  # not the buyer's
     await screenshot(till, "30-pos-qr")
 
     await buyer.get_by_role("tab", name="Pay").click()
@@ -48,7 +61,8 @@ async def test_pos_request_paid_by_a_customer_turns_green_and_is_refunded(
     confirm = buyer.get_by_test_id("pay-confirm")
     await expect(confirm).to_contain_text("Corner Coffee")
     await expect(confirm).to_contain_text("$4.50")
-    await expect(confirm).to_contain_text("Order T-17")
+    await expect(confirm).to_contain_text("Flat white")
+    await expect(confirm).not_to_contain_text("T-17")  # the shop's order number stays its own
     await buyer.get_by_label("Transaction PIN").fill("1111")
     await buyer.get_by_role("button", name="Pay", exact=True).click()
     await expect(buyer.get_by_role("status")).to_contain_text("Wrong PIN")
@@ -56,7 +70,9 @@ async def test_pos_request_paid_by_a_customer_turns_green_and_is_refunded(
     await buyer.get_by_role("button", name="Pay", exact=True).click()
     await expect(buyer.get_by_role("status")).to_have_text("Paid $4.50 to Corner Coffee")
     await expect(pos.get_by_role("status")).to_have_text("Paid ✓", timeout=10_000)
-    await expect(available(buyer)).to_have_text("$15.50", timeout=10_000)
+    # $20.00 - $4.50, and the rewards worker may already have paid 2 % cashback ($0.09):
+    # a race with the worker, not with this page (the refund below takes both back).
+    await expect(available(buyer)).to_have_text(re.compile(r"^\$15\.(50|59)$"), timeout=10_000)
     await screenshot(till, "31-pos-paid")
     await screenshot(buyer, "32-customer-paid")
 
@@ -75,14 +91,23 @@ async def test_shop_dashboard_keys_staff_and_webhook(browser: Browser, web_app: 
     cashier_name = await registered_user(web_app)
     async with server_database(web_app):
         owner_id = (await authenticate(owner_name, PASSWORD)).id
-        await onboard(Onboarding(owner_id, "Corner Books", "5942", "US", "Boston"))
+        await open_merchant(owner_id, "Corner Books", "5942", "US", "Boston")
     page = await logged_in_phone(browser, web_app, owner_name)
     dashboard = page.get_by_role("region", name="Shop dashboard")
     await expect(dashboard.get_by_test_id("merchant-balance")).to_contain_text("$0.00")
+    await expect(dashboard.get_by_test_id("merchant-approval")).to_contain_text(
+        "Waiting for approval"
+    )
     await page.get_by_label("Key label").fill("web shop")
     await page.get_by_role("button", name="Create API key").click()
     await expect(page.get_by_test_id("secret")).to_contain_text("API key (shown once): mk_")
-    await page.get_by_label("Endpoint URL").fill("https://books.example/hooks")
+    # The reviewer's SSRF: an address inside the platform is refused, nothing is called.
+    await page.get_by_label("Endpoint URL").fill("http://127.0.0.1:8102/health")
+    await page.get_by_role("button", name="Save endpoint").click()
+    await expect(dashboard.get_by_role("status").last).to_contain_text(
+        "Webhooks go only to public internet addresses"
+    )
+    await page.get_by_label("Endpoint URL").fill("https://93.184.215.14/hooks")
     await page.get_by_role("button", name="Save endpoint").click()
     await expect(page.get_by_test_id("secret")).to_contain_text(
         "Signing secret (shown once): whsec_"
@@ -99,4 +124,64 @@ async def test_shop_dashboard_keys_staff_and_webhook(browser: Browser, web_app: 
     ).to_be_visible()
     await expect(cashier.get_by_role("region", name="Shop dashboard")).to_have_count(0)
     for p in (page, cashier):
+        await p.context.close()
+
+
+async def test_a_new_shop_is_opened_in_the_app_and_approved_by_compliance(
+    browser: Browser, web_app: WebApp
+) -> None:
+    owner_name = await registered_user(web_app)
+    officer = await registered_user(web_app)
+    async with server_database(web_app):
+        owner_id = (await authenticate(owner_name, PASSWORD)).id
+        officer_id = (await authenticate(officer, PASSWORD)).id
+        async with transaction() as conn:
+            await conn.execute(
+                "UPDATE app_user SET operator_role = 'compliance' WHERE id = $1", officer_id
+            )
+    page = await logged_in_phone(browser, web_app, owner_name)
+
+    async def send_application() -> None:
+        form = page.get_by_role("form", name="Open a shop")
+        await form.get_by_label("Shop name").fill("Night Market")
+        await form.get_by_label("Kind of business").select_option("5999")
+        await form.get_by_label("City").fill("Austin")
+        await form.get_by_label("Business legal name").fill("Night Market LLC")
+        await form.get_by_label("Company registration number").fill("TX-0801234")
+        await form.get_by_label("Business address").fill("5 Congress Avenue, Austin, TX")
+        await form.get_by_label("What you sell").fill("Street food and crafts")
+        await form.get_by_role("button", name="Send for approval").click()
+
+    await page.get_by_role("button", name="Open a shop").click()
+    await send_application()
+    await expect(page.get_by_role("alert")).to_contain_text("Verify your identity first")
+    async with server_database(web_app):
+        await verify_basic(owner_id)  # what the Limits tab's identity check grants
+    await send_application()
+    dashboard = page.get_by_role("region", name="Shop dashboard")
+    await expect(dashboard.get_by_test_id("merchant-approval")).to_contain_text(
+        "Waiting for approval"
+    )
+    await expect(page.get_by_role("heading", name="Night Market · point of sale")).to_be_visible()
+    await screenshot(page, "35-shop-waiting-for-approval")
+
+    console = await logged_in_phone(browser, web_app, officer)
+    application = (
+        console.get_by_test_id("merchant-queue")
+        .get_by_role("listitem")
+        .filter(has_text="Night Market")
+    )
+    await expect(application).to_contain_text(f"@{owner_name} (basic)")
+    await expect(application).to_contain_text("registration TX-0801234")
+    await screenshot(console, "36-business-to-approve")
+    await application.get_by_label("Why (kept for the audit)").fill("Registry entry matches")
+    await application.get_by_role("button", name="Approve business").click()
+    await expect(console.get_by_role("status")).to_contain_text("Night Market: approved")
+    await expect(application).to_have_count(0)
+
+    await page.reload()
+    dashboard = page.get_by_role("region", name="Shop dashboard")
+    await expect(dashboard.get_by_test_id("merchant-balance")).to_be_visible()
+    await expect(dashboard.get_by_test_id("merchant-approval")).to_have_count(0)
+    for p in (page, console):
         await p.context.close()

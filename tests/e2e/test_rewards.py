@@ -12,9 +12,10 @@ from tests.e2e.conftest import (
     screenshot,
     server_database,
 )
+from tests.merchant_helpers import open_merchant
 from wallet.db.engine import transaction
 from wallet.merchants.checkout import charge, refund
-from wallet.merchants.service import Onboarding, onboard, staff_principal
+from wallet.merchants.service import staff_principal
 from wallet.money import Currency, Money
 from wallet.users.service import authenticate
 
@@ -29,7 +30,7 @@ async def test_cashback_on_a_payment_and_its_reversal_on_refund(
     async with server_database(web_app):
         owner_id = (await authenticate(owner, PASSWORD)).id
         buyer_id = (await authenticate(buyer, PASSWORD)).id
-        shop = await onboard(Onboarding(owner_id, "Corner Coffee", "5814", "US", "SF"))
+        shop = await open_merchant(owner_id, "Corner Coffee", "5814", "US", "SF")
     page = await logged_in_phone(browser, web_app, buyer)
     await page.get_by_role("tab", name="Rewards").click()
     await expect(page.get_by_text("Pay a merchant to earn points and cashback.")).to_be_visible()

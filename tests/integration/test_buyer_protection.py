@@ -12,7 +12,15 @@ from tests.conftest import LiveServer
 from tests.factories import make_user
 from tests.graphql_client import call, token_for
 from tests.ledger_helpers import wallet_cents
-from tests.merchant_helpers import CREATE, customer, merchant_cents, pay, shop
+from tests.merchant_helpers import (
+    BUSINESS,
+    CREATE,
+    customer,
+    merchant_cents,
+    pay,
+    shop,
+    verify_basic,
+)
 from wallet.db.engine import connection
 from wallet.merchants import protection
 
@@ -34,12 +42,21 @@ DECIDE = """mutation($d: ID!, $a: String!) { decideDispute(disputeId: $d, refund
 
 async def marketplace(live: LiveServer) -> tuple[str, str]:
     owner = await make_user()
+    await verify_basic(owner.id)
     token = await token_for(live, owner)
     created = await call(
         live,
         token,
         ONBOARD,
-        {"input": {"name": "Bazaar", "mcc": "5999", "country": "US", "marketplace": True}},
+        {
+            "input": {
+                "name": "Bazaar",
+                "mcc": "5999",
+                "country": "US",
+                "marketplace": True,
+                **BUSINESS,
+            }
+        },
     )
     return token, created["merchant"]["id"]
 

@@ -102,8 +102,9 @@ async def test_expired_requests_wrong_currency_and_return_urls(live_server: Live
     )["request"]
     async with connection() as conn:
         await conn.execute(
-            "UPDATE payment_request SET expires_at = now() - interval '1 second' WHERE id = $1",
-            int(request["id"]),
+            "UPDATE payment_request SET expires_at = now() - interval '1 second' "
+            "WHERE reference = $1",
+            request["id"],
         )
     expired = await pay(live_server, buyer_token, request["id"])
     assert expired["fieldErrors"] == [{"field": "requestId", "code": "EXPIRED"}]
@@ -182,7 +183,7 @@ async def test_currency_refusals_write_nothing(live_server: LiveServer) -> None:
     static = (await create(live_server, owner_token, merchant_id))["request"]
     with pytest.raises(AmountMismatch, match="takes USD"):
         await checkout.pay_request(
-            checkout.PayRequest(buyer.id, int(static["id"]), Money(100, Currency.EUR), "eur-1")
+            checkout.PayRequest(buyer.id, static["id"], Money(100, Currency.EUR), "eur-1")
         )
     async with connection() as conn:
         assert (

@@ -13,7 +13,16 @@ from tests.conftest import LiveServer
 from tests.factories import make_user
 from tests.graphql_client import add_bank, call, token_for
 from tests.ledger_helpers import wallet_cents
-from tests.merchant_helpers import CREATE, customer, merchant_cents, pay, shop
+from tests.merchant_helpers import (
+    BUSINESS,
+    CREATE,
+    approve,
+    customer,
+    merchant_cents,
+    pay,
+    shop,
+    verify_basic,
+)
 from wallet.db.engine import connection
 from wallet.gateway.sandbox import SandboxGateway
 from wallet.merchants import bills, protection, settlement
@@ -30,6 +39,7 @@ async def test_two_settlement_runs_at_once_make_one_batch(
     live_server: LiveServer, redis: Redis
 ) -> None:
     owner = await make_user()
+    await verify_basic(owner.id)
     token = await token_for(live_server, owner)
     bank = await add_bank(live_server, token)
     merchant_id = (
@@ -43,10 +53,12 @@ async def test_two_settlement_runs_at_once_make_one_batch(
                     "mcc": "5999",
                     "country": "US",
                     "settlementMethodId": bank,
+                    **BUSINESS,
                 }
             },
         )
     )["merchant"]["id"]
+    await approve(live_server, merchant_id)
     _, buyer_token = await customer(live_server)
     request = (
         await call(

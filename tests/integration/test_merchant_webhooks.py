@@ -1,28 +1,35 @@
 """Merchant webhooks against a real HTTP receiver: signed, retried with backoff, logged,
-replayable."""
+replayable.
+
+The receiver listens on this machine, so these tests allow private targets
+(`WALLET_WEBHOOK_ALLOW_PRIVATE_TARGETS`); test_webhook_ssrf.py tests the default.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import dataclasses
 import json
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import httpx
 import pytest
-import uvicorn
 
 from tests.conftest import LiveServer
 from tests.graphql_client import call
+from tests.http_receiver import Receiver, receiving
 from tests.merchant_helpers import CREATE, customer, pay, shop
+from wallet.config import Settings
 from wallet.gateway import signing
 from wallet.merchants import webhooks
+from wallet.security.egress import EgressPolicy, GuardedClient
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, webhook_allow_private_targets=True)
+
 
 SET_HOOK = """mutation($m: ID!, $url: String!) { setMerchantWebhook(merchantId: $m, url: $url) {
   __typename ... on WebhookEndpointPayload { secret } ... on UserError { code } } }"""
@@ -32,49 +39,8 @@ REPLAY = """mutation($m: ID!, $d: ID!) { replayWebhookDelivery(merchantId: $m, d
   __typename ... on WebhookDelivery { status } } }"""
 
 
-@dataclass
-class Receiver:
-    """A merchant's server: records every request; fails the first `failures` of them."""
-
-    url: str = ""
-    failures: int = 0
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        self.received.append((headers, body))
-        status = 500 if len(self.received) <= self.failures else 200
-        await send({"type": "http.response.start", "status": status, "headers": []})
-        await send({"type": "http.response.body", "body": b"ok"})
-
-
-@contextlib.asynccontextmanager
-async def receiving(receiver: Receiver) -> AsyncIterator[Receiver]:
-    server = uvicorn.Server(
-        uvicorn.Config(receiver, host="127.0.0.1", port=0, log_config=None, lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    receiver.url = f"http://127.0.0.1:{port}/hooks/wallet"
-    try:
-        yield receiver
-    finally:
-        server.should_exit = True
-        await task
-
-
 async def run_worker_at(now: datetime, base: timedelta = timedelta(seconds=10)) -> int:
-    async with httpx.AsyncClient(timeout=5) as client:
+    async with GuardedClient(EgressPolicy(allow_private=True), timeout=5) as client:
         return await webhooks.deliver_due(client, now, retry_base=base)
 
 

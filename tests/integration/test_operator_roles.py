@@ -19,6 +19,7 @@ READS = {
     "{ fraudRules { code } }": {"compliance", "admin"},
     "{ amlCases { id } }": {"compliance", "admin"},
     "{ disputesToDecide { id } }": {"mediator", "admin"},
+    "{ merchantApplications { merchantId } }": {"compliance", "admin"},
 }
 
 # Each write, on an id that does not exist: who gets past the role check (NOT_FOUND or a
@@ -34,6 +35,11 @@ WRITES = {
     "{ __typename ... on UserError { code } } }": {"compliance", "admin"},
     'mutation { freezeWallet(caseId: "999999", reason: "x") '
     "{ __typename ... on UserError { code } } }": {"compliance", "admin"},
+    'mutation { decideMerchantApplication(merchantId: "999999", decision: APPROVE, '
+    'reason: "Registry checked") { __typename ... on UserError { code } } }': {
+        "compliance",
+        "admin",
+    },
 }
 
 

@@ -13,7 +13,16 @@ from redis.asyncio import Redis
 from tests.conftest import LiveServer
 from tests.factories import make_user
 from tests.graphql_client import add_bank, call, token_for
-from tests.merchant_helpers import CREATE, REFUND, customer, merchant_cents, pay
+from tests.merchant_helpers import (
+    BUSINESS,
+    CREATE,
+    REFUND,
+    approve,
+    customer,
+    merchant_cents,
+    pay,
+    verify_basic,
+)
 from wallet.db.engine import connection
 from wallet.gateway.sandbox import SandboxGateway
 from wallet.merchants import protection, settlement
@@ -39,8 +48,13 @@ async def revenue_cents() -> int:
         )
 
 
-async def settled_shop(live: LiveServer, bank_account: str) -> tuple[str, str]:
+async def settled_shop(
+    live: LiveServer, bank_account: str, *, approved: bool = True
+) -> tuple[str, str]:
+    """(owner token, merchant id) of a shop that settles to `bank_account`, approved by
+    compliance unless `approved` is False."""
     owner = await make_user()
+    await verify_basic(owner.id)
     token = await token_for(live, owner)
     bank = await add_bank(live, token, bank_account)
     created = await call(
@@ -53,9 +67,12 @@ async def settled_shop(live: LiveServer, bank_account: str) -> tuple[str, str]:
                 "mcc": "5814",
                 "country": "US",
                 "settlementMethodId": bank,
+                **BUSINESS,
             }
         },
     )
+    if approved:
+        await approve(live, created["merchant"]["id"])
     return token, created["merchant"]["id"]
 
 
@@ -161,6 +178,7 @@ async def test_a_sale_released_from_escrow_late_is_charged_in_the_next_batch(
     live_server: LiveServer, redis: Redis
 ) -> None:
     owner = await make_user()
+    await verify_basic(owner.id)
     owner_token = await token_for(live_server, owner)
     bank = await add_bank(live_server, owner_token)
     merchant_id = (
@@ -175,10 +193,12 @@ async def test_a_sale_released_from_escrow_late_is_charged_in_the_next_batch(
                     "country": "US",
                     "settlementMethodId": bank,
                     "marketplace": True,
+                    **BUSINESS,
                 }
             },
         )
     )["merchant"]["id"]
+    await approve(live_server, merchant_id)
     buyer, buyer_token = await customer(live_server, "100.00")
     early = await sell(live_server, owner_token, merchant_id, buyer_token, "10.00")
     late = await sell(live_server, owner_token, merchant_id, buyer_token, "20.00")

@@ -58,6 +58,7 @@ def test_sound_production_settings_start() -> None:
         ({"allow_sandbox_providers": False}, "WALLET_SMS_PROVIDER is the sandbox"),
         ({"cookie_secure": False}, "WALLET_COOKIE_SECURE is off"),
         ({"gateway_provider": "stripe"}, "is not one of"),
+        ({"webhook_allow_private_targets": True}, "SSRF"),
         ({"trusted_proxies": ("not-an-ip",)}, "WALLET_TRUSTED_PROXIES"),
     ],
 )

@@ -16,6 +16,7 @@ from litestar.params import FromPath
 from litestar.response import Response
 
 from wallet.api.state import Services
+from wallet.api.tokens import request_token
 from wallet.exports import service as exports
 from wallet.merchants.service import KEY_PREFIX
 from wallet.security import privacy
@@ -23,9 +24,7 @@ from wallet.security import privacy
 
 async def _viewer_id(request: Request[object, object, State], state: State) -> int:
     services: Services = state["services"]
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    token = credentials.strip() if scheme.lower() == "bearer" else None
-    token = token or request.cookies.get(services.settings.session_cookie)
+    token = request_token(request.headers, request.cookies, services.settings)
     session = None
     if token and not token.startswith(KEY_PREFIX):
         session = await services.sessions.resolve(token)

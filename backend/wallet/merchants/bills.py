@@ -61,7 +61,8 @@ async def billers() -> list[Biller]:
     async with connection() as conn:
         rows = await conn.fetch(
             "SELECT id, name, biller_reference_pattern FROM merchant "
-            "WHERE biller_reference_pattern IS NOT NULL AND status = 'active' ORDER BY name"
+            "WHERE biller_reference_pattern IS NOT NULL AND status = 'active' "
+            "AND approval_status <> 'rejected' ORDER BY name"
         )
     return [Biller(int(r["id"]), r["name"], r["biller_reference_pattern"]) for r in rows]
 
@@ -69,7 +70,8 @@ async def billers() -> list[Biller]:
 async def save_biller(user_id: int, merchant_id: int, reference: str, nickname: str) -> SavedBiller:
     async with transaction() as conn:
         pattern = await conn.fetchval(
-            "SELECT biller_reference_pattern FROM merchant WHERE id = $1 AND status = 'active'",
+            "SELECT biller_reference_pattern FROM merchant WHERE id = $1 AND status = 'active' "
+            "AND approval_status <> 'rejected'",
             merchant_id,
         )
         if pattern is None:

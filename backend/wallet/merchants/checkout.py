@@ -5,10 +5,15 @@ request (the shop's printed code) has no amount: the payer types it, and it can 
 any number of times. Paying debits the payer's wallet and credits the merchant's
 payable in one entry; both sides hear about it through the outbox. Refunds, full or
 partial, are new entries the other way; together they never exceed the payment.
+
+Outside the merchant, a request is known only by its reference: 20 random characters
+of Crockford's base32 (100 bits, made by the database), never its sequential id. A
+payer sees only what paying needs (`PayableRequest`), and only while it can be paid.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +30,7 @@ from wallet.merchants.errors import (
     AmountMismatch,
     DuplicateOrder,
     InvalidMerchantDetails,
+    MerchantUnavailable,
     NotAllowed,
     NotRefundable,
     PaymentRequestNotFound,
@@ -41,11 +47,24 @@ from wallet.transfers.errors import NonPositiveAmount
 from wallet.wallets.service import open_balance, spendable_account
 
 MAX_REQUEST_MINUTES = 24 * 60
+_REFERENCE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{20}$")
+# Crockford's base32 reads the letters people confuse with digits as those digits.
+_TYPED = str.maketrans({"O": "0", "I": "1", "L": "1", "-": None, " ": None})
+
+
+def normalize_reference(text: str) -> str | None:
+    """A reference as stored, from what a person typed (any case, dashes, spaces), or
+    None when it cannot be one."""
+    cleaned = text.strip().upper().translate(_TYPED)
+    return cleaned if _REFERENCE.match(cleaned) else None
 
 
 @dataclass(frozen=True, slots=True)
 class PaymentRequest:
+    """A request as its merchant sees it (everything; `id` never leaves the platform)."""
+
     id: int
+    reference: str
     merchant_id: int
     merchant_name: str
     merchant_city: str
@@ -61,10 +80,11 @@ class PaymentRequest:
     created_at: datetime
     marketplace: bool = False  # sales wait in buyer-protection escrow
     return_url: str | None = None  # online checkout: where the customer goes back
+    merchant_approval: str = "pending"
 
     @property
-    def reference(self) -> str:
-        return f"R{self.id}"
+    def payable(self) -> bool:
+        return self.status == "open" and self.merchant_approval != "rejected"
 
     def qr_payload(self) -> str:
         return emvco.encode(
@@ -81,10 +101,22 @@ class PaymentRequest:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class PayableRequest:
+    """A request as a payer sees it: what paying it needs, nothing more."""
+
+    reference: str
+    merchant_name: str
+    currency: Currency
+    amount: Money | None  # None: a static code, the payer types the amount
+    description: str
+
+
 _SELECT = """
-    SELECT r.id, r.merchant_id, m.name AS merchant_name, m.city AS merchant_city, m.mcc,
-           m.country, m.marketplace, r.currency, r.amount, r.order_id, r.description, r.status,
-           r.transaction_id, r.expires_at, r.created_at, r.return_url
+    SELECT r.id, r.reference, r.merchant_id, m.name AS merchant_name,
+           m.city AS merchant_city, m.mcc, m.country, m.marketplace,
+           m.approval_status AS merchant_approval, r.currency, r.amount, r.order_id,
+           r.description, r.status, r.transaction_id, r.expires_at, r.created_at, r.return_url
     FROM payment_request r JOIN merchant m ON m.id = r.merchant_id
 """
 
@@ -100,6 +132,7 @@ def _request(row: Any) -> PaymentRequest:
         status = "expired"
     return PaymentRequest(
         id=int(row["id"]),
+        reference=row["reference"],
         merchant_id=int(row["merchant_id"]),
         merchant_name=row["merchant_name"],
         merchant_city=row["merchant_city"],
@@ -115,12 +148,13 @@ def _request(row: Any) -> PaymentRequest:
         created_at=row["created_at"],
         marketplace=row["marketplace"],
         return_url=row["return_url"],
+        merchant_approval=row["merchant_approval"],
     )
 
 
-async def _load(conn: Connection, request_id: int, *, lock: bool = False) -> PaymentRequest:
+async def _load(conn: Connection, reference: str, *, lock: bool = False) -> PaymentRequest:
     row = await conn.fetchrow(
-        f"{_SELECT} WHERE r.id = $1" + (" FOR UPDATE OF r" if lock else ""), request_id
+        f"{_SELECT} WHERE r.reference = $1" + (" FOR UPDATE OF r" if lock else ""), reference
     )
     if row is None:
         raise PaymentRequestNotFound()
@@ -128,9 +162,37 @@ async def _load(conn: Connection, request_id: int, *, lock: bool = False) -> Pay
 
 
 async def get_request(request_id: int) -> PaymentRequest | None:
+    """By internal id (outbox events carry it); never with an id from a client."""
     async with connection() as conn:
         row = await conn.fetchrow(f"{_SELECT} WHERE r.id = $1", request_id)
     return _request(row) if row else None
+
+
+async def find_request(reference: str) -> PaymentRequest | None:
+    """By reference, whoever asks; callers check who may see it (`request_for_merchant`,
+    `payable_request`)."""
+    normalized = normalize_reference(reference)
+    if normalized is None:
+        return None
+    async with connection() as conn:
+        row = await conn.fetchrow(f"{_SELECT} WHERE r.reference = $1", normalized)
+    return _request(row) if row else None
+
+
+async def payable_request(reference: str) -> PayableRequest:
+    """What a payer may see of a request: only while it can be paid. Paid, expired and
+    cancelled requests (and those of a rejected merchant) are `PaymentRequestNotFound`,
+    the same answer as a reference that never existed."""
+    found = await find_request(reference)
+    if found is None or not found.payable:
+        raise PaymentRequestNotFound()
+    return PayableRequest(
+        reference=found.reference,
+        merchant_name=found.merchant_name,
+        currency=found.currency,
+        amount=found.amount,
+        description=found.description,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,12 +221,17 @@ async def create_request(principal: Principal, new: NewPaymentRequest) -> Paymen
     if new.order_id is not None and not 1 <= len(new.order_id) <= 25:
         raise InvalidMerchantDetails("orderId", "An order id is 1 to 25 characters")
     async with transaction() as conn:
+        approval = await conn.fetchval(
+            "SELECT approval_status FROM merchant WHERE id = $1", principal.merchant_id
+        )
+        if approval == "rejected":
+            raise NotAllowed("take payments: this business was not approved")
         await open_payable(conn, principal.merchant_id, new.currency)
-        request_id = await conn.fetchval(
+        reference = await conn.fetchval(
             "INSERT INTO payment_request (merchant_id, currency, amount, order_id, description, "
             "expires_at, return_url) VALUES ($1, $2, $3, $4, $5, CASE WHEN $3::bigint IS NULL "
             "THEN NULL ELSE now() + $6::interval END, $7) "
-            "ON CONFLICT (merchant_id, order_id) DO NOTHING RETURNING id",
+            "ON CONFLICT (merchant_id, order_id) DO NOTHING RETURNING reference",
             principal.merchant_id,
             new.currency.value,
             None if new.amount is None else new.amount.amount_minor,
@@ -173,15 +240,17 @@ async def create_request(principal: Principal, new: NewPaymentRequest) -> Paymen
             new.expires_in,
             new.return_url,
         )
-        if request_id is None:
+        if reference is None:
             raise DuplicateOrder(new.order_id or "")
-        return await _load(conn, int(request_id))
+        return await _load(conn, str(reference))
 
 
-async def request_for_merchant(principal: Principal, request_id: int) -> PaymentRequest:
+async def request_for_merchant(principal: Principal, reference: str) -> PaymentRequest:
+    """A request in full, for its own merchant's staff or keys; any other merchant gets
+    `PaymentRequestNotFound`, as for an unknown reference."""
     if not principal.may(Scope.PAYMENTS_READ):
         raise NotAllowed("see payment requests")
-    found = await get_request(request_id)
+    found = await find_request(reference)
     if found is None or found.merchant_id != principal.merchant_id:
         raise PaymentRequestNotFound()
     return found
@@ -190,7 +259,7 @@ async def request_for_merchant(principal: Principal, request_id: int) -> Payment
 @dataclass(frozen=True, slots=True)
 class PayRequest:
     payer_id: int
-    request_id: int
+    reference: str
     amount: Money | None  # required for a static code, must match a dynamic one
     idempotency_key: str
     escrow_days: int = 14  # how long a marketplace sale waits for delivery
@@ -200,21 +269,25 @@ class PayRequest:
 @dataclass(frozen=True, slots=True)
 class MerchantPayment:
     transaction_id: int
-    request_id: int
+    reference: str
     amount: Money
     merchant_name: str
     order_id: str | None
     created_at: datetime
+    return_url: str | None  # online checkout: where the payer goes back to
 
 
 async def pay_request(command: PayRequest) -> MerchantPayment:
     """Pay a payment request from the payer's wallet; exactly once per key."""
     idempotency.validate_key(command.idempotency_key)
+    reference = normalize_reference(command.reference)
+    if reference is None:
+        raise PaymentRequestNotFound()
     principal = f"user:{command.payer_id}"
     fingerprint = idempotency.fingerprint(
         {
             "op": "payPaymentRequest",
-            "request": command.request_id,
+            "request": reference,
             "amount": None if command.amount is None else command.amount.amount_minor,
         }
     )
@@ -222,13 +295,15 @@ async def pay_request(command: PayRequest) -> MerchantPayment:
         replay = await idempotency.claim(conn, principal, command.idempotency_key, fingerprint)
         if replay is not None:
             return await _payment(conn, int(replay["transaction_id"]))
-        request = await _load(conn, command.request_id)
+        request = await _load(conn, reference)
         if request.amount is not None:
             # A dynamic request is paid once: lock it and read it again. A static code is
             # never changed by a payment, so its many payers do not queue on its row.
-            request = await _load(conn, command.request_id, lock=True)
+            request = await _load(conn, reference, lock=True)
         if request.status != "open":
             raise PaymentRequestNotPayable(request.status)
+        if not request.payable:  # its merchant was rejected since the request was made
+            raise PaymentRequestNotPayable("cancelled")
         amount = _amount_to_pay(request, command.amount)
         transaction_id = await charge(
             conn,
@@ -238,7 +313,7 @@ async def pay_request(command: PayRequest) -> MerchantPayment:
             note=request.description or (request.order_id or ""),
             payment_request_id=request.id,
             escrow_days=command.escrow_days if request.marketplace else None,
-            webhook_data={"payment_request_id": request.id, "order_id": request.order_id},
+            webhook_data={"payment_request_id": request.reference, "order_id": request.order_id},
             screening=command.screening,
         )
         if request.amount is not None:  # a dynamic request is paid once
@@ -282,11 +357,19 @@ async def charge(
 ) -> int:
     """Pay a merchant from the payer's wallet, in the caller's transaction; the sale's id.
 
-    Checks the payer's wallet and limits, scores the payment with the fraud rules when
-    `screening` is given (the caller wraps its transaction in `recording_blocks`),
-    credits the merchant's payable (or the buyer-protection escrow when `escrow_days` is
-    given), records the sale, queues the merchant's webhook and tells the payer's devices.
+    Refuses a merchant that compliance rejected; checks the payer's wallet and limits,
+    scores the payment with the fraud rules when `screening` is given (the caller wraps
+    its transaction in `recording_blocks`), credits the merchant's payable (or the
+    buyer-protection escrow when `escrow_days` is given), records the sale, queues the
+    merchant's webhook and tells the payer's devices.
     """
+    # Every sale (payment requests, bills, scheduled bills) comes through here. Read
+    # without a lock: a hot merchant's row must not collect a share lock per sale.
+    approval = await conn.fetchval(
+        "SELECT approval_status FROM merchant WHERE id = $1", merchant_id
+    )
+    if approval is None or approval == "rejected":
+        raise MerchantUnavailable()
     source, _ = await spendable_account(conn, payer_id, amount, scope=LimitScope.MERCHANT)
     if screening is not None:
         attempt = Attempt(
@@ -367,18 +450,20 @@ def _amount_to_pay(request: PaymentRequest, offered: Money | None) -> Money:
 
 async def _payment(conn: Connection, transaction_id: int) -> MerchantPayment:
     row = await conn.fetchrow(
-        "SELECT t.id, t.payment_request_id, t.amount, t.currency, t.created_at, m.name, "
-        "r.order_id FROM money_transaction t JOIN merchant m ON m.id = t.merchant_id "
+        "SELECT t.id, r.reference, t.amount, t.currency, t.created_at, m.name, "
+        "r.order_id, r.return_url FROM money_transaction t "
+        "JOIN merchant m ON m.id = t.merchant_id "
         "JOIN payment_request r ON r.id = t.payment_request_id WHERE t.id = $1",
         transaction_id,
     )
     return MerchantPayment(
         transaction_id=int(row["id"]),
-        request_id=int(row["payment_request_id"]),
+        reference=row["reference"],
         amount=Money(int(row["amount"]), Currency(row["currency"])),
         merchant_name=row["name"],
         order_id=row["order_id"],
         created_at=row["created_at"],
+        return_url=row["return_url"],
     )
 
 

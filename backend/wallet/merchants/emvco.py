@@ -68,7 +68,7 @@ def parse_tlv(data: str) -> dict[str, str]:
 class MerchantQr:
     """What a payer's app reads from the code."""
 
-    reference: str  # our payment request id (dynamic) or merchant id (static), e.g. "R42"
+    reference: str  # the payment request's unguessable reference (20 base32 characters)
     merchant_name: str
     merchant_city: str
     mcc: str

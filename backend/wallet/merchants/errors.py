@@ -53,3 +53,34 @@ class RefundExceedsPayment(MerchantError):
 class NotRefundable(MerchantError):
     def __init__(self, why: str) -> None:
         super().__init__(f"This cannot be refunded: {why}")
+
+
+class VerificationRequired(MerchantError):
+    """Opening a merchant needs the owner verified at least to the basic level."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Verify your identity first (name, date of birth and address, in Limits); "
+            "then you can open a shop"
+        )
+
+
+class MerchantUnavailable(MerchantNotFound):
+    """The merchant was not approved (KYB): it takes no payments."""
+
+    def __init__(self) -> None:
+        MerchantError.__init__(self, "This business cannot take payments")
+
+
+class AlreadyDecided(MerchantError):
+    def __init__(self, status: str) -> None:
+        super().__init__(f"This merchant is already {status}")
+        self.status = status
+
+
+class WebhookTargetRefused(InvalidMerchantDetails):
+    """A webhook URL that points somewhere the platform must not call."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__("url", message)
+        self.code = code

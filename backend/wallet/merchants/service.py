@@ -1,9 +1,12 @@
 """Merchant onboarding, staff roles and API keys.
 
 A merchant has one payable ledger account per currency (a liability of the platform,
-hot: every sale credits it without a row lock, docs/ledger.md). Staff are users with a
-role: an owner manages everything, a cashier takes payments. Servers authenticate
-with API keys: `mk_<prefix>_<secret>`, shown once, stored as SHA-256, scoped, revocable.
+hot: every sale credits it without a row lock, docs/ledger.md). Opening one needs an
+owner verified to the basic level and a business profile; it starts `pending` and is
+settled to a bank only once an operator approves it (`wallet.merchants.approval`).
+Staff are users with a role: an owner manages everything, a cashier takes payments.
+Servers authenticate with API keys: `mk_<prefix>_<secret>`, shown once, stored as
+SHA-256, scoped, revocable.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from enum import Enum
@@ -18,13 +22,21 @@ from enum import Enum
 from wallet.db.engine import Connection, connection, transaction
 from wallet.ledger import service as ledger
 from wallet.ledger.models import AccountType, OwnerType
-from wallet.merchants.errors import InvalidMerchantDetails, MerchantNotFound, NotAllowed
-
-__all__ = ["InvalidMerchantDetails", "MerchantNotFound", "NotAllowed"]
+from wallet.merchants.errors import (
+    InvalidMerchantDetails,
+    MerchantNotFound,
+    NotAllowed,
+    VerificationRequired,
+)
 from wallet.money import Currency
+
+__all__ = ["InvalidMerchantDetails", "MerchantNotFound", "NotAllowed", "VerificationRequired"]
 
 PAYABLE = "payable"
 KEY_PREFIX = "mk_"
+# The owner's verification levels that may open a merchant (basic or better).
+OWNER_LEVELS = ("basic", "full", "premium")
+_REGISTRATION_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./-]{1,39}$")
 
 
 class Role(Enum):
@@ -48,6 +60,19 @@ class Merchant:
     settlement_schedule: str
     fee_percent_bp: int
     status: str
+    approval_status: str = "pending"  # pending, approved, rejected (an operator's call)
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessProfile:
+    """What an operator looks at before approving a merchant (KYB-lite)."""
+
+    legal_name: str
+    address: str
+    registration_number: str | None = None  # required unless a sole trader
+    sole_trader: bool = False
+    website: str | None = None
+    description: str = ""  # what it sells; this or a website
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +86,7 @@ class Onboarding:
     settlement_schedule: str = "daily"
     settlement_method_id: int | None = None
     marketplace: bool = False  # sales wait in buyer-protection escrow
+    profile: BusinessProfile | None = None  # required: onboarding refuses without it
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +106,16 @@ class Principal:
         return scope in self.scopes
 
 
-_COLUMNS = "id, name, mcc, country, city, settlement_schedule, fee_percent_bp, status"
+_COLUMNS = (
+    "id, name, mcc, country, city, settlement_schedule, fee_percent_bp, status, approval_status"
+)
 
 
 _INSERT_MERCHANT = (
-    "INSERT INTO merchant (name, owner_user_id, mcc, country, city, "  # noqa: S608
-    "settlement_schedule, settlement_method_id) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-    "RETURNING " + _COLUMNS
+    "INSERT INTO merchant (name, owner_user_id, mcc, country, city, "
+    "settlement_schedule, settlement_method_id, legal_name, registration_number, "
+    "sole_trader, business_address, website, business_description) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING " + _COLUMNS
 )
 
 
@@ -103,6 +132,37 @@ def _validate(o: Onboarding) -> None:
         raise InvalidMerchantDetails("country", "A country is a 2-letter ISO code")
     if o.settlement_schedule not in ("daily", "weekly"):
         raise InvalidMerchantDetails("settlementSchedule", "Settlement is daily or weekly")
+    if o.profile is None:
+        raise InvalidMerchantDetails("legalName", "Tell us about the business first")
+    _validate_profile(o.profile)
+
+
+def _validate_profile(p: BusinessProfile) -> None:
+    if not 2 <= len(p.legal_name.strip()) <= 120:
+        raise InvalidMerchantDetails(
+            "legalName", "The business's legal name is 2 to 120 characters"
+        )
+    number = (p.registration_number or "").strip()
+    if number and not _REGISTRATION_NUMBER.match(number):
+        raise InvalidMerchantDetails(
+            "registrationNumber", "A registration number is 2 to 40 letters and digits"
+        )
+    if not number and not p.sole_trader:
+        raise InvalidMerchantDetails(
+            "registrationNumber",
+            "Give the company registration number, or say you are a sole trader",
+        )
+    if not 5 <= len(p.address.strip()) <= 200:
+        raise InvalidMerchantDetails("businessAddress", "Give the business's full address")
+    website = (p.website or "").strip()
+    if website and (not website.startswith(("https://", "http://")) or len(website) > 200):
+        raise InvalidMerchantDetails("website", "A website starts with https://")
+    if len(p.description) > 500:
+        raise InvalidMerchantDetails("description", "Describe the business in 500 characters")
+    if not website and len(p.description.strip()) < 10:
+        raise InvalidMerchantDetails(
+            "description", "Tell us what the business sells, or give its website"
+        )
 
 
 async def open_payable(conn: Connection, merchant_id: int, currency: Currency) -> int:
@@ -120,8 +180,17 @@ async def open_payable(conn: Connection, merchant_id: int, currency: Currency) -
 
 
 async def onboard(o: Onboarding) -> Merchant:
+    """Open a merchant, `pending` until an operator approves it (nothing is settled to a
+    bank before). Refused unless the owner is verified to the basic level at least."""
     _validate(o)
+    assert o.profile is not None  # _validate refuses a missing profile
     async with transaction() as conn:
+        level = await conn.fetchval(
+            "SELECT verification_level FROM app_user WHERE id = $1 AND status = 'active'",
+            o.owner_user_id,
+        )
+        if level not in OWNER_LEVELS:
+            raise VerificationRequired()
         if o.settlement_method_id is not None:
             owned = await conn.fetchval(
                 "SELECT 1 FROM payment_method WHERE id = $1 AND user_id = $2 "
@@ -142,6 +211,12 @@ async def onboard(o: Onboarding) -> Merchant:
             o.city.strip(),
             o.settlement_schedule,
             o.settlement_method_id,
+            o.profile.legal_name.strip(),
+            (o.profile.registration_number or "").strip() or None,
+            o.profile.sole_trader,
+            o.profile.address.strip(),
+            (o.profile.website or "").strip() or None,
+            o.profile.description.strip(),
         )
         merchant = _merchant(row)
         if o.marketplace:
@@ -169,7 +244,7 @@ async def merchants_of(user_id: int) -> list[tuple[Merchant, Role]]:
     async with connection() as conn:
         rows = await conn.fetch(
             "SELECT m.id, m.name, m.mcc, m.country, m.city, m.settlement_schedule, "
-            "m.fee_percent_bp, m.status, s.role FROM merchant m "
+            "m.fee_percent_bp, m.status, m.approval_status, s.role FROM merchant m "
             "JOIN merchant_staff s ON s.merchant_id = m.id WHERE s.user_id = $1 ORDER BY m.id",
             user_id,
         )
@@ -205,6 +280,24 @@ async def add_staff(principal: Principal, user_id: int, role: Role) -> None:
             user_id,
             role.value,
         )
+
+
+async def remove_staff(principal: Principal, user_id: int) -> None:
+    """Take a user off the merchant's staff at once: their next request, and the next
+    event of any subscription they hold open, is refused. The merchant's founding owner
+    stays (a shop always has an owner)."""
+    if principal.role is not Role.OWNER:
+        raise NotAllowed("manage staff")
+    async with transaction() as conn:
+        removed = await conn.fetchval(
+            "DELETE FROM merchant_staff s USING merchant m WHERE m.id = s.merchant_id "
+            "AND s.merchant_id = $1 AND s.user_id = $2 AND m.owner_user_id <> s.user_id "
+            "RETURNING s.user_id",
+            principal.merchant_id,
+            user_id,
+        )
+    if removed is None:
+        raise MerchantNotFound()
 
 
 def _digest(secret: str) -> str:

@@ -61,11 +61,13 @@ def fee_for(payments_total: int, payments: int, percent_bp: int, fixed_minor: in
 
 
 async def due_merchants(conn: Connection, now: datetime) -> list[int]:
-    """Merchants with a settlement account whose last batch is a period old (or none)."""
+    """Approved merchants with a settlement account whose last batch is a period old
+    (or none)."""
     rows = await conn.fetch(
         "SELECT m.id, m.settlement_schedule, max(b.created_at) AS last FROM merchant m "
         "LEFT JOIN settlement_batch b ON b.merchant_id = m.id "
-        "WHERE m.status = 'active' AND m.settlement_method_id IS NOT NULL GROUP BY m.id"
+        "WHERE m.status = 'active' AND m.approval_status = 'approved' "
+        "AND m.settlement_method_id IS NOT NULL GROUP BY m.id"
     )
     return [
         int(r["id"])
@@ -77,12 +79,14 @@ async def due_merchants(conn: Connection, now: datetime) -> list[int]:
 async def settle_merchant(
     gateway: PaymentGateway, merchant_id: int, currency: Currency
 ) -> Batch | None:
-    """Create and pay out one batch; None when there is nothing to settle."""
+    """Create and pay out one batch; None when there is nothing to settle, or the
+    merchant is not approved (checked under its row lock: a decision being made waits)."""
     async with transaction() as conn:
         merchant = await conn.fetchrow(
             "SELECT m.id, m.fee_percent_bp, m.fee_fixed, pm.token FROM merchant m "
             "JOIN payment_method pm ON pm.id = m.settlement_method_id "
-            "WHERE m.id = $1 FOR UPDATE OF m",  # one batch at a time per merchant
+            "WHERE m.id = $1 AND m.approval_status = 'approved' "
+            "FOR UPDATE OF m",  # one batch at a time per merchant
             merchant_id,
         )
         if merchant is None:

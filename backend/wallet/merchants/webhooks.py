@@ -5,8 +5,10 @@ the payment or refund it describes, so no event is lost and none is sent for a c
 that rolled back. The worker POSTs due rows with
 `X-Wallet-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">` (the merchant checks it
 with its secret), `X-Wallet-Event` and `X-Wallet-Delivery` (an id to de-duplicate on).
-A 2xx answer marks it delivered; anything else retries after base x 2^(n-1) seconds, up to
-`MAX_ATTEMPTS`, then it is failed (and can still be replayed).
+A 2xx answer marks it delivered; anything else (a redirect too: none is followed)
+retries after base x 2^(n-1) seconds, up to `MAX_ATTEMPTS`, then it is failed (and can
+still be replayed). URLs pass the SSRF guard (`wallet.security.egress`) when they are
+set and on every connection the worker makes.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ import structlog
 
 from wallet.db.engine import Connection, connection, transaction
 from wallet.gateway import signing
-from wallet.merchants.errors import InvalidMerchantDetails, MerchantNotFound, NotAllowed
+from wallet.merchants.errors import MerchantNotFound, NotAllowed, WebhookTargetRefused
 from wallet.merchants.service import Principal, Role
+from wallet.security.egress import EgressPolicy, GuardedClient, TargetRefused
 
 log = structlog.get_logger(__name__)
 
@@ -46,12 +49,19 @@ class Delivery:
     created_at: datetime
 
 
-async def set_endpoint(principal: Principal, url: str) -> str:
-    """Set the webhook URL; return a new signing secret (shown to the owner once)."""
+async def set_endpoint(principal: Principal, url: str, policy: EgressPolicy) -> str:
+    """Set the webhook URL; return a new signing secret (shown to the owner once).
+
+    The URL must be one `policy` lets the worker call now (its host resolved and every
+    address public); the worker checks again at every connection, since DNS can change.
+    """
     if principal.role is not Role.OWNER:
         raise NotAllowed("configure webhooks")
-    if not (url.startswith("https://") or url.startswith("http://")) or len(url) > 500:
-        raise InvalidMerchantDetails("url", "A webhook URL starts with https://")
+    url = url.strip()
+    try:
+        await policy.check(url)
+    except TargetRefused as exc:
+        raise WebhookTargetRefused(exc.code, str(exc)) from None
     secret = "whsec_" + secrets.token_urlsafe(24)
     async with transaction() as conn:
         await conn.execute(
@@ -80,7 +90,7 @@ async def enqueue(
 
 
 async def deliver_due(
-    client: httpx.AsyncClient, now: datetime, *, retry_base: timedelta, limit: int = 50
+    client: GuardedClient, now: datetime, *, retry_base: timedelta, limit: int = 50
 ) -> int:
     """Worker job: attempt every due delivery once; return how many were attempted.
 
@@ -107,7 +117,7 @@ async def deliver_due(
     return len(rows)
 
 
-async def _post(client: httpx.AsyncClient, row: Any) -> tuple[int | None, str | None]:
+async def _post(client: GuardedClient, row: Any) -> tuple[int | None, str | None]:
     body = row["payload"].encode()
     headers = {
         "content-type": "application/json",
@@ -117,6 +127,8 @@ async def _post(client: httpx.AsyncClient, row: Any) -> tuple[int | None, str | 
     }
     try:
         response = await client.post(row["url"], content=body, headers=headers)
+    except TargetRefused as exc:  # the guarded client's SSRF check: nothing was sent
+        return None, f"Refused: {exc}"[:300]
     except httpx.HTTPError as exc:
         return None, f"{type(exc).__name__}: {exc}"[:300]
     code = response.status_code

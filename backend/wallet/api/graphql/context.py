@@ -17,6 +17,7 @@ from strawberry.litestar import BaseContext
 
 from wallet.api.graphql.errors import ErrorCode, PublicError
 from wallet.api.state import Services
+from wallet.api.tokens import request_token
 from wallet.auth.sessions import Session
 from wallet.fraud.engine import RiskContext, parse_geo
 from wallet.merchants import service as merchants
@@ -46,13 +47,13 @@ class Context(BaseContext, kw_only=True):
         conn = self.request or self.websocket
         if conn is None:
             return None
-        header = conn.headers.get("authorization", "")
+        headers: dict[str, str] = dict(conn.headers)
         if isinstance(self.connection_params, dict):
-            header = str(self.connection_params.get("authorization", header))
-        scheme, _, credentials = header.partition(" ")
-        if scheme.lower() == "bearer" and credentials:
-            return credentials.strip()
-        return conn.cookies.get(self.services.settings.session_cookie)
+            # A WebSocket client may send its bearer token in connection_init instead.
+            headers["authorization"] = str(
+                self.connection_params.get("authorization", headers.get("authorization", ""))
+            )
+        return request_token(headers, conn.cookies, self.services.settings)
 
     def client_ip(self) -> str:
         conn = self.request or self.websocket

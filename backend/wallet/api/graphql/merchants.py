@@ -1,5 +1,8 @@
 """GraphQL surface of merchants: onboarding, staff keys, payment requests (QR/NFC),
-paying them with the transaction PIN, refunds, and the POS subscription."""
+paying them with the transaction PIN, refunds, and the POS subscription.
+
+A payment request's GraphQL `id` is its unguessable reference; a payer sees only a
+`PayableRequest` (merchant, amount, description) while it can be paid."""
 
 from __future__ import annotations
 
@@ -27,9 +30,15 @@ from wallet.api.graphql.throttle import money_throttle
 from wallet.fraud.service import Screening
 from wallet.merchants import checkout, emvco, protection, settlement, webhooks
 from wallet.merchants import service as merchants
+from wallet.merchants.errors import (
+    MerchantNotFound,
+    PaymentRequestNotFound,
+    WebhookTargetRefused,
+)
 from wallet.money import Currency, Money, UnknownCurrency
 from wallet.realtime.channels import payment_request_channel
 from wallet.realtime.pubsub import listen
+from wallet.security.egress import EgressPolicy
 from wallet.users import pin as pins
 from wallet.users.service import operator_role
 
@@ -39,6 +48,13 @@ class ApiScope(Enum):
     PAYMENTS_WRITE = "payments:write"
     REFUNDS_WRITE = "refunds:write"
     PAYMENTS_READ = "payments:read"
+
+
+@strawberry.enum(description="An operator's review of the business (KYB).")
+class MerchantApproval(Enum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 @strawberry.type(name="Merchant")
@@ -51,6 +67,10 @@ class MerchantType:
     settlement_schedule: str
     fee_percent_bp: int
     role: str | None = strawberry.field(description="Your role: OWNER or CASHIER.")
+    approval: MerchantApproval = strawberry.field(
+        description="PENDING: sales are kept until an operator approves the business; "
+        "nothing is paid out to the bank before. REJECTED: no payments."
+    )
 
     @classmethod
     def from_domain(cls, m: merchants.Merchant, role: merchants.Role | None) -> MerchantType:
@@ -63,10 +83,15 @@ class MerchantType:
             settlement_schedule=m.settlement_schedule.upper(),
             fee_percent_bp=m.fee_percent_bp,
             role=role.value.upper() if role else None,
+            approval=MerchantApproval(m.approval_status),
         )
 
 
-@strawberry.type(name="PaymentRequest")
+@strawberry.type(
+    name="PaymentRequest",
+    description="A payment request as its merchant sees it; `id` is its unguessable "
+    "reference (the code under the QR).",
+)
 class PaymentRequestType:
     id: strawberry.ID
     merchant_name: str
@@ -88,7 +113,7 @@ class PaymentRequestType:
     def from_domain(cls, r: checkout.PaymentRequest, base_url: str) -> PaymentRequestType:
         pay_url = f"{base_url}/?pay={r.reference}"
         return cls(
-            id=strawberry.ID(str(r.id)),
+            id=strawberry.ID(r.reference),
             merchant_name=r.merchant_name,
             amount=r.amount.format() if r.amount else None,
             currency=r.currency.value,
@@ -104,11 +129,43 @@ class PaymentRequestType:
         )
 
 
+@strawberry.type(
+    name="PayableRequest",
+    description="A payment request as a payer sees it, only while it can be paid.",
+)
+class PayableRequestType:
+    id: strawberry.ID = strawberry.field(description="The reference to pay it with.")
+    merchant_name: str
+    amount: str | None = strawberry.field(description="Null for a static code: you type it.")
+    currency: str
+    description: str
+
+    @classmethod
+    def from_domain(cls, r: checkout.PayableRequest) -> PayableRequestType:
+        return cls(
+            id=strawberry.ID(r.reference),
+            merchant_name=r.merchant_name,
+            amount=r.amount.format() if r.amount else None,
+            currency=r.currency.value,
+            description=r.description,
+        )
+
+
 @strawberry.input
 class OnboardMerchantInput:
     name: str
     mcc: str
     country: str
+    legal_name: str = strawberry.field(description="The business's registered legal name.")
+    business_address: str
+    registration_number: str | None = strawberry.field(
+        default=None, description="Company registration number; not needed for a sole trader."
+    )
+    sole_trader: bool = False
+    website: str | None = None
+    description: str = strawberry.field(
+        default="", description="What the business sells (needed without a website)."
+    )
     city: str = ""
     settlement_schedule: str = "DAILY"
     settlement_method_id: strawberry.ID | None = None
@@ -126,6 +183,7 @@ class MerchantPayload:
 MerchantResult = Annotated[
     MerchantPayload | ValidationError | NotAuthenticated, strawberry.union("MerchantResult")
 ]
+VERIFICATION_REQUIRED = "VERIFICATION_REQUIRED"
 
 
 @strawberry.input
@@ -153,7 +211,7 @@ PaymentRequestResult = Annotated[
 
 @strawberry.input
 class PayPaymentRequestInput:
-    request_id: strawberry.ID
+    request_id: strawberry.ID = strawberry.field(description="The request's reference.")
     amount: str | None = strawberry.field(default=None, description="Only for a static code.")
     pin: str
     idempotency_key: str
@@ -166,6 +224,9 @@ class MerchantPaymentType:
     currency: str
     merchant_name: str
     order_id: str | None
+    return_url: str | None = strawberry.field(
+        description="Online checkout: the shop's page to go back to now."
+    )
 
 
 @strawberry.type
@@ -238,6 +299,17 @@ StaffResult = Annotated[
 ]
 
 
+@strawberry.type
+class StaffRemovedPayload:
+    username: str
+
+
+StaffRemovedResult = Annotated[
+    StaffRemovedPayload | NotFound | Forbidden | NotAuthenticated,
+    strawberry.union("StaffRemovedResult"),
+]
+
+
 @strawberry.type(name="MerchantSale")
 class MerchantSaleType:
     transaction_id: strawberry.ID
@@ -261,12 +333,6 @@ def _id(raw: strawberry.ID | None) -> int | None:
     return int(raw) if raw is not None and str(raw).isdigit() else None
 
 
-def _reference_id(reference: str) -> int | None:
-    """A request id from "R42" (the QR reference) or "42"."""
-    text = reference.strip().upper().removeprefix("R")
-    return int(text) if text.isdigit() else None
-
-
 def _base_url(info: Info) -> str:
     request = info.context.request
     return str(request.base_url).rstrip("/") if request is not None else ""
@@ -274,6 +340,13 @@ def _base_url(info: Info) -> str:
 
 async def _principal(info: Info, merchant_id: strawberry.ID) -> merchants.Principal | None:
     return await info.context.merchant_principal(_id(merchant_id))
+
+
+async def _payable(reference: str) -> PayableRequestType | None:
+    try:
+        return PayableRequestType.from_domain(await checkout.payable_request(reference))
+    except PaymentRequestNotFound:
+        return None
 
 
 @strawberry.type
@@ -322,25 +395,37 @@ class MerchantQuery:
             for s in await checkout.sales_of(principal, first)
         ]
 
-    @strawberry.field(description="A payment request to pay, by id or QR reference (R42).")
-    async def payment_request(self, info: Info, reference: str) -> PaymentRequestType | None:
+    @strawberry.field(
+        description="A payment request to pay, by its reference; null unless it can be paid."
+    )
+    async def payment_request(self, info: Info, reference: str) -> PayableRequestType | None:
         if await info.context.viewer() is None:
             return None
-        request_id = _reference_id(reference)
-        found = await checkout.get_request(request_id) if request_id else None
-        return PaymentRequestType.from_domain(found, _base_url(info)) if found else None
+        return await _payable(reference)
 
     @strawberry.field(description="The payment request a scanned QR payload points to.")
-    async def scan_payment_qr(self, info: Info, payload: str) -> PaymentRequestType | None:
+    async def scan_payment_qr(self, info: Info, payload: str) -> PayableRequestType | None:
         if await info.context.viewer() is None:
             return None
         try:
             qr = emvco.decode(payload.strip())
         except emvco.InvalidPayload:
             return None
-        request_id = _reference_id(qr.reference)
-        found = await checkout.get_request(request_id) if request_id else None
-        return PaymentRequestType.from_domain(found, _base_url(info)) if found else None
+        return await _payable(qr.reference)
+
+    @strawberry.field(description="Staff or API key: one of your payment requests, in full.")
+    async def merchant_payment_request(
+        self, info: Info, reference: str
+    ) -> PaymentRequestType | None:
+        found = await checkout.find_request(reference)
+        principal = await info.context.merchant_principal(found.merchant_id if found else None)
+        if found is None or principal is None:
+            return None
+        try:
+            mine = await checkout.request_for_merchant(principal, found.reference)
+        except (merchants.NotAllowed, PaymentRequestNotFound):
+            return None
+        return PaymentRequestType.from_domain(mine, _base_url(info))
 
 
 @strawberry.type
@@ -363,10 +448,20 @@ class MerchantMutation:
                     settlement_schedule=input.settlement_schedule.lower(),
                     settlement_method_id=_id(input.settlement_method_id),
                     marketplace=input.marketplace,
+                    profile=merchants.BusinessProfile(
+                        legal_name=input.legal_name,
+                        address=input.business_address,
+                        registration_number=input.registration_number,
+                        sole_trader=input.sole_trader,
+                        website=input.website,
+                        description=input.description,
+                    ),
                 )
             )
         except UnknownCurrency as exc:
             return validation_error("currencies", "INVALID", str(exc))
+        except merchants.VerificationRequired as exc:
+            return validation_error("verification", VERIFICATION_REQUIRED, str(exc))
         except merchants.InvalidMerchantDetails as exc:
             return validation_error(exc.field, "INVALID", str(exc))
         return MerchantPayload(merchant=MerchantType.from_domain(merchant, merchants.Role.OWNER))
@@ -415,8 +510,7 @@ class MerchantMutation:
             return not_authenticated()
         if throttled := await money_throttle(info, user.id):
             return throttled
-        request_id = _reference_id(str(input.request_id))
-        request = await checkout.get_request(request_id) if request_id else None
+        request = await checkout.find_request(str(input.request_id))
         if request is None:
             return NotFound(code=ErrorCode.NOT_FOUND, message="No such payment request")
         amount: Money | None = None
@@ -430,7 +524,7 @@ class MerchantMutation:
             paid = await checkout.pay_request(
                 checkout.PayRequest(
                     user.id,
-                    request.id,
+                    request.reference,
                     amount,
                     input.idempotency_key,
                     escrow_days=info.context.services.settings.buyer_protection_days,
@@ -447,6 +541,7 @@ class MerchantMutation:
                 currency=paid.amount.currency.value,
                 merchant_name=paid.merchant_name,
                 order_id=paid.order_id,
+                return_url=paid.return_url,
             )
         )
 
@@ -506,6 +601,22 @@ class MerchantMutation:
             return Forbidden(code=ErrorCode.FORBIDDEN, message=str(exc))
         return StaffPayload(username=username.removeprefix("@"), role=role)
 
+    @strawberry.mutation(description="Owner: take a user off your staff, at once.")
+    async def remove_merchant_staff(
+        self, info: Info, merchant_id: strawberry.ID, username: str
+    ) -> StaffRemovedResult:
+        principal = await _principal(info, merchant_id)
+        if principal is None:
+            return NotFound(code=ErrorCode.NOT_FOUND, message="No such merchant for you")
+        user_id = await merchants.user_id_by_username(username)
+        try:
+            await merchants.remove_staff(principal, user_id or 0)
+        except merchants.NotAllowed as exc:
+            return Forbidden(code=ErrorCode.FORBIDDEN, message=str(exc))
+        except MerchantNotFound:
+            return NotFound(code=ErrorCode.NOT_FOUND, message=f"{username} is not your staff")
+        return StaffRemovedPayload(username=username.strip().removeprefix("@"))
+
     @strawberry.mutation(description="Owner: a key for your server; the secret is shown once.")
     async def create_merchant_api_key(
         self, info: Info, merchant_id: strawberry.ID, label: str, scopes: list[ApiScope]
@@ -527,18 +638,42 @@ class MerchantMutation:
         return ApiKeyPayload(id=strawberry.ID(str(issued.id)), prefix=issued.prefix, key=issued.key)
 
 
+async def _acts_for_now(info: Info, merchant_id: int) -> bool:
+    """Whether the client's credential acts for the merchant at this moment: read afresh
+    (not the operation's cached viewer), so a subscription notices a revoked API key, an
+    ended session or a removed staff member at its next event."""
+    ctx = info.context
+    token = ctx.session_token() or ""
+    if token.startswith(merchants.KEY_PREFIX):
+        key = await merchants.authenticate_api_key(token)
+        return key is not None and key.merchant_id == merchant_id
+    session = await ctx.services.sessions.resolve(token) if token else None
+    if session is None:
+        return False
+    try:
+        await merchants.staff_principal(merchant_id, session.user_id)
+    except MerchantNotFound:
+        return False
+    return True
+
+
 @strawberry.type
 class MerchantSubscription:
-    @strawberry.subscription(description="Staff: a payment request's status as it changes.")
+    @strawberry.subscription(
+        description="Staff or API key: a payment request's status as it changes. The "
+        "stream ends when the key is revoked, the session ends or the staff member leaves."
+    )
     async def payment_request_updated(
         self, info: Info, request_id: strawberry.ID
     ) -> AsyncGenerator[PaymentRequestType, None]:
         ctx = info.context
-        found = await checkout.get_request(_id(request_id) or 0)
-        principal = await ctx.merchant_principal(found.merchant_id if found else None)
-        if found is None or principal is None:
+        found = await checkout.find_request(str(request_id))
+        if found is None or not await _acts_for_now(info, found.merchant_id):
             raise PublicError(ErrorCode.NOT_FOUND, "No such payment request for you")
         async for message in listen(ctx.services.redis, payment_request_channel(found.id)):
+            # Checked on every event, as user subscriptions check their session.
+            if not await _acts_for_now(info, found.merchant_id):
+                return
             current = await checkout.get_request(int(message["payload"]["request_id"]))
             if current is not None:
                 yield PaymentRequestType.from_domain(current, "")
@@ -610,12 +745,13 @@ class WebhookMutation:
         principal = await _principal(info, merchant_id)
         if principal is None:
             return NotFound(code=ErrorCode.NOT_FOUND, message="No such merchant for you")
+        policy = EgressPolicy.from_settings(info.context.services.settings)
         try:
-            secret = await webhooks.set_endpoint(principal, url)
+            secret = await webhooks.set_endpoint(principal, url, policy)
         except merchants.NotAllowed as exc:
             return Forbidden(code=ErrorCode.FORBIDDEN, message=str(exc))
-        except merchants.InvalidMerchantDetails as exc:
-            return validation_error(exc.field, "INVALID", str(exc))
+        except WebhookTargetRefused as exc:
+            return validation_error(exc.field, exc.code, str(exc))
         return WebhookEndpointPayload(secret=secret)
 
     @strawberry.mutation(description="Owner: send a webhook delivery again now.")

@@ -39,6 +39,7 @@ from wallet.api.graphql.insights import (
     ReminderQuery,
 )
 from wallet.api.graphql.kyc import KycMutation, KycQuery, KycReviewMutation, KycReviewQuery
+from wallet.api.graphql.merchant_reviews import MerchantReviewMutation, MerchantReviewQuery
 from wallet.api.graphql.merchants import (
     DisputeListQuery,
     DisputeMutation,
@@ -94,6 +95,7 @@ class Query(
     GoalQuery,
     InsightsQuery,
     SplitQuery,
+    MerchantReviewQuery,
 ):
     pass
 
@@ -126,6 +128,7 @@ class Mutation(
     DisputeMutation,
     BillMutation,
     FeeMutation,
+    MerchantReviewMutation,
 ):
     pass
 
