@@ -3,6 +3,9 @@
 With DATABASE_URL / REDIS_URL set (CI), those servers are used; otherwise embedded
 ones start under a temporary folder. A template database is migrated once per run and
 every test gets its own clone of it, so tests never see each other's rows.
+
+The code under test connects as the app's role (`wallet_app`, which owns nothing), as
+in production; the given URL's role is the owner (migrations, `owner_database_url`).
 """
 
 from __future__ import annotations
@@ -106,6 +109,12 @@ async def database_url(servers: TestServers, template_database: str) -> AsyncIte
 
 
 @pytest.fixture
+def owner_database_url(servers: TestServers, database_url: str) -> str:
+    """This test's database as its owner (what migrations and a DBA connect as)."""
+    return with_database(servers.database_url, urlsplit(database_url).path.lstrip("/"))
+
+
+@pytest.fixture
 async def redis_url(servers: TestServers) -> AsyncIterator[str]:
     client = Redis.from_url(servers.redis_url)
     await client.flushdb()
@@ -121,9 +130,14 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 
 
 @pytest.fixture
-def settings(database_url: str, redis_url: str) -> Settings:
+def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
     return replace(
-        Settings.from_env(), database_url=database_url, redis_url=redis_url, environment="test"
+        Settings.from_env(),
+        database_url=database_url,
+        redis_url=redis_url,
+        environment="test",
+        # Anchors belong to one database: each test's chain gets its own folder.
+        audit_anchor_dir=tmp_path / "audit-anchors",
     )
 
 

@@ -85,18 +85,22 @@ def cmd_audit_verify(_: argparse.Namespace) -> int:
     from wallet.security import audit
 
     async def run() -> int:
-        database_url, _ = Settings.from_env().require_urls()
+        settings = Settings.from_env()
+        database_url, _ = settings.require_urls()
         await engine.connect(database_url, pool_size=1)
         try:
-            while await audit.seal():
-                pass
-            check = await audit.verify()
+            await audit.seal_all(settings.audit_key_bytes)
+            check = await audit.verify(settings.audit_key_bytes, settings.audit_anchor_dir)
         finally:
             await engine.disconnect()
+        anchored = f"anchored to seq {check.anchored_seq}" if check.anchored_seq else "no anchor"
         if check.intact:
-            print(f"audit chain intact: {check.checked} rows")
+            print(f"audit chain intact: {check.checked} rows ({anchored})")
             return 0
-        print(f"audit chain BROKEN at seq {check.broken_at_seq} (row id {check.broken_row_id})")
+        print(
+            f"audit chain BROKEN at seq {check.broken_at_seq} (row id {check.broken_row_id}): "
+            f"{check.problem}"
+        )
         return 1
 
     return asyncio.run(run())

@@ -13,6 +13,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The sandbox gateway's well-known callback key; production refuses to start with it.
 SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105
+# The audit chain's development HMAC key; production must refuse it (docs/security.md).
+DEVELOPMENT_AUDIT_KEY = "development-audit-key-not-secret"
 
 
 def _int(name: str, default: int) -> int:
@@ -38,6 +40,8 @@ class Settings:
 
     database_url: str | None
     redis_url: str | None
+    # The schema owner's URL, for migrations only; the app connects with database_url.
+    migration_database_url: str | None = None
     environment: str = "development"
     data_dir: Path = REPO_ROOT / ".data"
     host: str = "127.0.0.1"
@@ -85,6 +89,15 @@ class Settings:
     webauthn_rp_id: str = "localhost"
     webauthn_rp_name: str = "Wallet"
     webauthn_origins: tuple[str, ...] = ()
+    audit_key: str = DEVELOPMENT_AUDIT_KEY
+    audit_anchor_dir: Path = REPO_ROOT / ".data" / "audit-anchors"
+    callback_refusals_per_source: int = 20
+    callback_window_seconds: int = 60
+    callback_audit_rows_per_window: int = 200
+
+    @property
+    def audit_key_bytes(self) -> bytes:
+        return self.audit_key.encode()
 
     @property
     def is_production(self) -> bool:
@@ -93,11 +106,13 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         origins = os.environ.get("WALLET_ALLOWED_WS_ORIGINS", "")
+        data_dir = Path(os.environ.get("WALLET_DATA_DIR", str(REPO_ROOT / ".data")))
         return cls(
             database_url=os.environ.get("DATABASE_URL") or None,
             redis_url=os.environ.get("REDIS_URL") or None,
+            migration_database_url=os.environ.get("WALLET_MIGRATION_DATABASE_URL") or None,
             environment=os.environ.get("WALLET_ENV", "development"),
-            data_dir=Path(os.environ.get("WALLET_DATA_DIR", str(REPO_ROOT / ".data"))),
+            data_dir=data_dir,
             host=os.environ.get("WALLET_HOST", "127.0.0.1"),
             port=_int("WALLET_PORT", 8000),
             kyc_retention_days=_int("WALLET_KYC_RETENTION_DAYS", 5 * 365 + 1),
@@ -149,6 +164,13 @@ class Settings:
                 for o in os.environ.get("WALLET_WEBAUTHN_ORIGINS", "").split(",")
                 if o.strip()
             ),
+            audit_key=os.environ.get("WALLET_AUDIT_KEY") or DEVELOPMENT_AUDIT_KEY,
+            audit_anchor_dir=Path(
+                os.environ.get("WALLET_AUDIT_ANCHOR_DIR") or data_dir / "audit-anchors"
+            ),
+            callback_refusals_per_source=_int("WALLET_CALLBACK_REFUSALS_PER_SOURCE", 20),
+            callback_window_seconds=_int("WALLET_CALLBACK_WINDOW_SECONDS", 60),
+            callback_audit_rows_per_window=_int("WALLET_CALLBACK_AUDIT_ROWS_PER_WINDOW", 200),
         )
 
     def check_production_secrets(self) -> None:
