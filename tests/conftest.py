@@ -30,6 +30,7 @@ from wallet.api.state import Services
 from wallet.app import create_app
 from wallet.config import Settings
 from wallet.db import engine
+from wallet.db.roles import APP_ROLE, ensure_app_login, url_as
 from wallet.fraud.engine import forget_rules
 from wallet.ledger.invariants import check_ledger
 
@@ -76,6 +77,8 @@ async def template_database(servers: TestServers) -> AsyncIterator[str]:
 
     name = f"wallet_tpl_{os.getpid()}"
     admin = await _admin(servers)
+    # Cluster-wide and shared by concurrent runs; made once per run, never per test.
+    await ensure_app_login(admin)
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
     await admin.execute(f'CREATE DATABASE "{name}"')
     await engine.connect(with_database(servers.database_url, name), pool_size=2)
@@ -93,11 +96,12 @@ _counter = itertools.count()
 
 @pytest.fixture
 async def database_url(servers: TestServers, template_database: str) -> AsyncIterator[str]:
-    """A fresh migrated database for this test; the engine is connected to it."""
+    """A fresh migrated database for this test, as the app's role (grants come with the
+    clone); the engine is connected to it."""
     name = f"wallet_t_{os.getpid()}_{next(_counter)}"
     admin = await _admin(servers)
     await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-    url = with_database(servers.database_url, name)
+    url = url_as(with_database(servers.database_url, name), APP_ROLE)
     await engine.connect(url, pool_size=20)
     forget_rules()  # the fraud rules cache belongs to the previous test's database
     try:

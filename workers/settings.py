@@ -20,6 +20,7 @@ from wallet.aml import monitor as aml_monitor
 from wallet.config import Settings
 from wallet.db import engine
 from wallet.db.engine import transaction
+from wallet.db.roles import refuse_privileged_role
 from wallet.exports import service as exports
 from wallet.fx import service as fx
 from wallet.fx.rates import provider_from_config
@@ -52,6 +53,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
     database_url, redis_url = SETTINGS.require_urls()
     await engine.connect(database_url, pool_size=5)
+    if SETTINGS.is_production:
+        await refuse_privileged_role()
     ctx["app_redis"] = Redis.from_url(redis_url)
     ctx["email"] = SandboxEmailProvider(ctx["app_redis"])
     ctx["sms"] = SandboxSmsProvider(ctx["app_redis"])
