@@ -37,7 +37,7 @@ from wallet.notifications import service as notifications
 from wallet.notifications.email import SandboxEmailProvider
 from wallet.notifications.sms import SandboxSmsProvider
 from wallet.outbox.relay import OutboxRelay
-from wallet.payments import chargebacks, funding
+from wallet.payments import callback_trail, chargebacks, funding
 from wallet.requests.service import expire_due_requests
 from wallet.rewards import service as rewards
 from wallet.security import audit
@@ -122,6 +122,11 @@ async def deliver_gateway_events(ctx: dict[str, Any]) -> int:
     """Play the sandbox gateway's due callbacks (ACH settlements, payouts, late charges)."""
     outcomes = await funding.deliver_sandbox_events(ctx["gateway"], SETTINGS.gateway_webhook_secret)
     return len(outcomes)
+
+
+async def summarise_refused_callbacks(ctx: dict[str, Any]) -> int:
+    """One audit row per source for the refused callbacks counted instead of recorded."""
+    return await callback_trail.summarise_suppressed(ctx["app_redis"])
 
 
 async def deliver_webhooks(ctx: dict[str, Any]) -> int:
@@ -247,6 +252,7 @@ class WorkerSettings:
         cron(monitor_aml, second={0, 30}, unique=True),
         cron(roll_up_hot_accounts, second=set(range(60)), unique=True),
         cron(deliver_webhooks, second=EVERY_TWO_SECONDS, unique=True),
+        cron(summarise_refused_callbacks, second={55}, unique=True),
         cron(expire_holds, second={5}, unique=True),
         cron(expire_requests, second={15}, unique=True),
         cron(expire_unclaimed_transfers, second={25}, unique=True),
