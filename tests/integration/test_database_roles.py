@@ -2,6 +2,9 @@
 nothing, is not a superuser, cannot switch triggers off, and has no UPDATE, DELETE or
 TRUNCATE on the audit log or the ledger's append-only tables."""
 
+import asyncio
+import os
+
 import asyncpg
 import pytest
 
@@ -11,6 +14,7 @@ from wallet.db.engine import connection
 from wallet.db.roles import (
     APP_ROLE,
     PrivilegedDatabaseRole,
+    ensure_app_login,
     privilege_problems,
     refuse_privileged_role,
 )
@@ -108,3 +112,24 @@ async def test_the_start_up_check_refuses_a_superuser_and_an_owner(
         await conn.close()
     with pytest.raises(PrivilegedDatabaseRole, match=r"owns tables: public\.owned_by_app"):
         await refuse_privileged_role()
+
+
+async def test_making_the_login_role_is_idempotent_when_runs_race(
+    owner_database_url: str,
+) -> None:
+    """Roles are cluster-wide: several test runs (or `wallet dev`s) make the same one at
+    the same moment. Here under a name of this test's own, dropped afterwards."""
+    role = f"wallet_app_race_{os.getpid()}"
+    sessions = [await asyncpg.connect(owner_database_url) for _ in range(6)]
+    login = "SELECT rolcanlogin FROM pg_roles WHERE rolname = $1"
+    try:
+        await asyncio.gather(*(ensure_app_login(c, role) for c in sessions))
+        assert await sessions[0].fetchval(login, role) is True
+        # Made by a migration without LOGIN: all of them turn it on at once.
+        await sessions[0].execute(f"ALTER ROLE {role} NOLOGIN")
+        await asyncio.gather(*(ensure_app_login(c, role) for c in sessions))
+        assert await sessions[0].fetchval(login, role) is True
+    finally:
+        await sessions[0].execute(f"DROP ROLE IF EXISTS {role}")
+        for session in sessions:
+            await session.close()

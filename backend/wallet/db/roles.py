@@ -7,6 +7,7 @@ the app's login on a server that trusts local connections and its URL.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -28,25 +29,31 @@ def url_as(url: str, user: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}@{host}"))
 
 
-async def ensure_app_login(conn: Connection) -> None:
-    """Make `wallet_app` a login role, without a password (development and tests only).
+async def ensure_app_login(conn: Connection, role: str = APP_ROLE) -> None:
+    """Make `role` a login role, without a password (development and tests only).
 
     Roles are cluster-wide and test runs share one server: this is idempotent, and a run
     that loses a race with another (which then made the same role) carries on."""
-    for _ in range(3):
-        login = await conn.fetchval("SELECT rolcanlogin FROM pg_roles WHERE rolname = $1", APP_ROLE)
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", role):
+        raise ValueError(f"not a plain role name: {role!r}")
+    failure: asyncpg.PostgresError | None = None
+    for attempt in range(4):
+        login = await conn.fetchval("SELECT rolcanlogin FROM pg_roles WHERE rolname = $1", role)
         if login:
             return
+        if attempt == 3:
+            break
         statement = "ALTER ROLE" if login is False else "CREATE ROLE"
         try:
-            await conn.execute(f"{statement} {APP_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE")
-        except asyncpg.PostgresError:
+            await conn.execute(f"{statement} {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE")
+        except asyncpg.PostgresError as exc:
             # Another session created or changed it at the same moment ("already exists",
             # "tuple concurrently updated"): look again.
-            continue
-    login = await conn.fetchval("SELECT rolcanlogin FROM pg_roles WHERE rolname = $1", APP_ROLE)
-    if not login:
-        raise RuntimeError(f"could not make {APP_ROLE} a login role")
+            failure = exc
+    raise RuntimeError(
+        f"could not make {role} a login role ({failure}); create it, or set "
+        "WALLET_MIGRATION_DATABASE_URL to the owner's URL and DATABASE_URL to the app's"
+    )
 
 
 _PRIVILEGES = """

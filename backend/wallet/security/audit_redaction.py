@@ -91,7 +91,6 @@ SERVER_KEYS = frozenset(
         "type",  # a gateway event type
         "suppressed",  # refused callbacks counted instead of recorded one by one
         "sources",
-        "window_seconds",
     }
 )
 
