@@ -20,7 +20,8 @@ COPY migrations ./migrations
 COPY workers ./workers
 COPY graphql ./graphql
 COPY --from=frontend /app/frontend/dist ./frontend/dist
-RUN useradd --system --uid 10001 wallet
+RUN useradd --system --uid 10001 wallet \
+    && mkdir -p /var/lib/wallet/audit-anchors && chown -R wallet /var/lib/wallet
 USER wallet
 EXPOSE 8000
 CMD ["wallet", "serve"]

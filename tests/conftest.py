@@ -3,6 +3,9 @@
 With DATABASE_URL / REDIS_URL set (CI), those servers are used; otherwise embedded
 ones start under a temporary folder. A template database is migrated once per run and
 every test gets its own clone of it, so tests never see each other's rows.
+
+The code under test connects as the app's role (`wallet_app`, which owns nothing), as
+in production; the given URL's role is the owner (migrations, `owner_database_url`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from wallet.api.state import Services
 from wallet.app import SERVER_OPTIONS, create_app
 from wallet.config import Settings
 from wallet.db import engine
+from wallet.db.roles import APP_ROLE, ensure_app_login, url_as
 from wallet.fraud.engine import forget_rules
 from wallet.ledger.invariants import check_ledger
 
@@ -73,6 +77,8 @@ async def template_database(servers: TestServers) -> AsyncIterator[str]:
 
     name = f"wallet_tpl_{os.getpid()}"
     admin = await _admin(servers)
+    # Cluster-wide and shared by concurrent runs; made once per run, never per test.
+    await ensure_app_login(admin)
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
     await admin.execute(f'CREATE DATABASE "{name}"')
     await engine.connect(with_database(servers.database_url, name), pool_size=2)
@@ -90,11 +96,12 @@ _counter = itertools.count()
 
 @pytest.fixture
 async def database_url(servers: TestServers, template_database: str) -> AsyncIterator[str]:
-    """A fresh migrated database for this test; the engine is connected to it."""
+    """A fresh migrated database for this test, as the app's role (grants come with the
+    clone); the engine is connected to it."""
     name = f"wallet_t_{os.getpid()}_{next(_counter)}"
     admin = await _admin(servers)
     await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-    url = with_database(servers.database_url, name)
+    url = url_as(with_database(servers.database_url, name), APP_ROLE)
     await engine.connect(url, pool_size=20)
     forget_rules()  # the fraud rules cache belongs to the previous test's database
     try:
@@ -103,6 +110,12 @@ async def database_url(servers: TestServers, template_database: str) -> AsyncIte
         await engine.disconnect()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture
+def owner_database_url(servers: TestServers, database_url: str) -> str:
+    """This test's database as its owner (what migrations and a DBA connect as)."""
+    return with_database(servers.database_url, urlsplit(database_url).path.lstrip("/"))
 
 
 @pytest.fixture
@@ -121,9 +134,14 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 
 
 @pytest.fixture
-def settings(database_url: str, redis_url: str) -> Settings:
+def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
     return replace(
-        Settings.from_env(), database_url=database_url, redis_url=redis_url, environment="test"
+        Settings.from_env(),
+        database_url=database_url,
+        redis_url=redis_url,
+        environment="test",
+        # Anchors belong to one database: each test's chain gets its own folder.
+        audit_anchor_dir=tmp_path / "audit-anchors",
     )
 
 

@@ -19,6 +19,7 @@ from wallet.aml import monitor as aml_monitor
 from wallet.config import Settings
 from wallet.db import engine
 from wallet.db.engine import transaction
+from wallet.db.roles import refuse_privileged_role
 from wallet.exports import service as exports
 from wallet.fx import service as fx
 from wallet.fx.rates import provider_from_config
@@ -35,7 +36,7 @@ from wallet.notifications import service as notifications
 from wallet.notifications.email import SandboxEmailProvider
 from wallet.notifications.sms import SandboxSmsProvider
 from wallet.outbox.relay import OutboxRelay
-from wallet.payments import chargebacks, funding
+from wallet.payments import callback_trail, chargebacks, funding
 from wallet.requests.service import expire_due_requests
 from wallet.rewards import service as rewards
 from wallet.security import audit
@@ -54,6 +55,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     SETTINGS.check()
     database_url, redis_url = SETTINGS.require_urls()
     await engine.connect(database_url, pool_size=5)
+    if SETTINGS.is_production:
+        await refuse_privileged_role()
     ctx["app_redis"] = Redis.from_url(redis_url)
     ctx["email"] = SandboxEmailProvider(ctx["app_redis"])
     ctx["sms"] = SandboxSmsProvider(ctx["app_redis"])
@@ -124,6 +127,11 @@ async def deliver_gateway_events(ctx: dict[str, Any]) -> int:
     return len(outcomes)
 
 
+async def summarise_refused_callbacks(ctx: dict[str, Any]) -> int:
+    """One audit row per source for the refused callbacks counted instead of recorded."""
+    return await callback_trail.summarise_suppressed(ctx["app_redis"])
+
+
 async def deliver_webhooks(ctx: dict[str, Any]) -> int:
     """POST due merchant webhooks (signed), retrying failures with backoff."""
     return await webhooks.deliver_due(
@@ -192,7 +200,20 @@ async def send_bill_reminders(ctx: dict[str, Any]) -> int:
 
 
 async def seal_audit_log(ctx: dict[str, Any]) -> int:
-    return await audit.seal()
+    # A few batches per run, so a backlog (the whole table after the scrub) clears quickly.
+    sealed = 0
+    for _ in range(20):
+        batch = await audit.seal(SETTINGS.audit_key_bytes)
+        sealed += batch
+        if batch == 0:
+            break
+    return sealed
+
+
+async def anchor_audit_log(ctx: dict[str, Any]) -> int:
+    """Write the sealed head of the audit chain to a signed file outside the database."""
+    made = await audit.anchor(SETTINGS.audit_key_bytes, SETTINGS.audit_anchor_dir)
+    return made.seq if made else 0
 
 
 async def run_weekly_savings(ctx: dict[str, Any]) -> int:
@@ -234,6 +255,7 @@ class WorkerSettings:
         cron(monitor_aml, second={0, 30}, unique=True),
         cron(roll_up_hot_accounts, second=set(range(60)), unique=True),
         cron(deliver_webhooks, second=EVERY_TWO_SECONDS, unique=True),
+        cron(summarise_refused_callbacks, second={55}, unique=True),
         cron(expire_holds, second={5}, unique=True),
         cron(expire_requests, second={15}, unique=True),
         cron(expire_unclaimed_transfers, second={25}, unique=True),
@@ -245,6 +267,7 @@ class WorkerSettings:
         cron(purge_kyc_records, hour={3}, minute={17}, second={5}, unique=True),
         cron(run_weekly_savings, minute={3, 33}, second={45}, unique=True),
         cron(seal_audit_log, second=set(range(0, 60, 5)), unique=True),
+        cron(anchor_audit_log, second={2, 17, 32, 47}, unique=True),
         cron(send_bill_reminders, hour={8}, minute={0}, second={50}, unique=True),
         cron(generate_monthly_statements, day={1}, hour={2}, minute={10}, unique=True),
     ]

@@ -20,6 +20,7 @@ from wallet.api.qr import payment_request_png, payment_request_svg
 from wallet.api.state import Services
 from wallet.config import Settings
 from wallet.db import engine
+from wallet.db.roles import refuse_privileged_role
 from wallet.log import configure_logging
 
 # How uvicorn serves the app, for `wallet serve` and the test suite's live servers alike.
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         owns_pool = await engine.connect(database_url, pool_size=settings.db_pool_size)
+        if settings.is_production:
+            await refuse_privileged_role()
         redis = Redis.from_url(redis_url)
         app.state["services"] = Services.build(settings, redis)
         try:

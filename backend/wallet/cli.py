@@ -16,18 +16,30 @@ from wallet.config import REPO_ROOT, Settings
 SCHEMA_PATH = REPO_ROOT / "graphql" / "schema.graphql"
 
 
-async def _with_db(settings: Settings, *, migrate: bool = False, seed: bool = False) -> None:
+async def _with_db(
+    settings: Settings, *, migrate: bool = False, seed: bool = False, app_login: bool = False
+) -> str | None:
+    """Migrate and seed as the schema owner (WALLET_MIGRATION_DATABASE_URL, else
+    DATABASE_URL). With `app_login`, also make the app's login role beside it and return
+    the app's URL (development: the owner's URL with the app's role)."""
     from wallet.db import engine
     from wallet.db.migrate import migrate as run_migrations
+    from wallet.db.roles import APP_ROLE, ensure_app_login, url_as
     from wallet.seed import seed_demo
 
     database_url, _ = settings.require_urls()
-    await engine.connect(database_url, pool_size=2)
+    owner_url = settings.migration_database_url or database_url
+    await engine.connect(owner_url, pool_size=2)
     try:
         if migrate:
             await run_migrations()
         if seed:
             await seed_demo()
+        if not app_login:
+            return None
+        async with engine.connection() as conn:
+            await ensure_app_login(conn)
+        return url_as(owner_url, APP_ROLE)
     finally:
         await engine.disconnect()
 
@@ -85,18 +97,22 @@ def cmd_audit_verify(_: argparse.Namespace) -> int:
     from wallet.security import audit
 
     async def run() -> int:
-        database_url, _ = Settings.from_env().require_urls()
+        settings = Settings.from_env()
+        database_url, _ = settings.require_urls()
         await engine.connect(database_url, pool_size=1)
         try:
-            while await audit.seal():
-                pass
-            check = await audit.verify()
+            await audit.seal_all(settings.audit_key_bytes)
+            check = await audit.verify(settings.audit_key_bytes, settings.audit_anchor_dir)
         finally:
             await engine.disconnect()
+        anchored = f"anchored to seq {check.anchored_seq}" if check.anchored_seq else "no anchor"
         if check.intact:
-            print(f"audit chain intact: {check.checked} rows")
+            print(f"audit chain intact: {check.checked} rows ({anchored})")
             return 0
-        print(f"audit chain BROKEN at seq {check.broken_at_seq} (row id {check.broken_row_id})")
+        print(
+            f"audit chain BROKEN at seq {check.broken_at_seq} (row id {check.broken_row_id}): "
+            f"{check.problem}"
+        )
         return 1
 
     return asyncio.run(run())
@@ -158,7 +174,20 @@ def cmd_dev(args: argparse.Namespace) -> int:
         os.environ["REDIS_URL"] = settings.redis_url or embedded.redis_url
         settings = Settings.from_env()
     env = dict(os.environ)
-    asyncio.run(_with_db(settings, migrate=True, seed=not args.no_seed))
+    # The API and the worker run as the app's role, which owns nothing. Given only one URL
+    # (the embedded server's, or CI's), it is the owner's: the app's login is made beside it.
+    # Given both, DATABASE_URL already is the app's.
+    app_url = asyncio.run(
+        _with_db(
+            settings,
+            migrate=True,
+            seed=not args.no_seed,
+            app_login=not settings.migration_database_url,
+        )
+    )
+    if app_url is not None:
+        env["DATABASE_URL"] = app_url
+    env.pop("WALLET_MIGRATION_DATABASE_URL", None)
 
     port = args.port or settings.port
     host = args.host or settings.host

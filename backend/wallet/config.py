@@ -34,6 +34,8 @@ SESSION_COOKIE = "wallet_session"
 SECURE_SESSION_COOKIE = "__Host-wallet_session"
 MIN_SECRET_CHARS = 32
 MIN_SECRET_BITS = 128.0
+# The audit chain's development HMAC key; production must refuse it (docs/security.md).
+DEVELOPMENT_AUDIT_KEY = "development-audit-key-not-secret"
 
 
 def _int(name: str, default: int) -> int:
@@ -93,6 +95,8 @@ class Settings:
 
     database_url: str | None
     redis_url: str | None
+    # The schema owner's URL, for migrations only; the app connects with database_url.
+    migration_database_url: str | None = None
     environment: str = "development"
     data_dir: Path = REPO_ROOT / ".data"
     host: str = "127.0.0.1"
@@ -147,6 +151,15 @@ class Settings:
     identity_provider: str = SANDBOX
     # A staging deployment may run production settings on the sandboxes, if it says so.
     allow_sandbox_providers: bool = False
+    audit_key: str = DEVELOPMENT_AUDIT_KEY
+    audit_anchor_dir: Path = REPO_ROOT / ".data" / "audit-anchors"
+    callback_refusals_per_source: int = 20
+    callback_window_seconds: int = 60
+    callback_audit_rows_per_window: int = 200
+
+    @property
+    def audit_key_bytes(self) -> bytes:
+        return self.audit_key.encode()
 
     @property
     def is_production(self) -> bool:
@@ -163,11 +176,13 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         origins = os.environ.get("WALLET_ALLOWED_WS_ORIGINS", "")
+        data_dir = Path(os.environ.get("WALLET_DATA_DIR", str(REPO_ROOT / ".data")))
         return cls(
             database_url=os.environ.get("DATABASE_URL") or None,
             redis_url=os.environ.get("REDIS_URL") or None,
+            migration_database_url=os.environ.get("WALLET_MIGRATION_DATABASE_URL") or None,
             environment=os.environ.get("WALLET_ENV", "development"),
-            data_dir=Path(os.environ.get("WALLET_DATA_DIR", str(REPO_ROOT / ".data"))),
+            data_dir=data_dir,
             host=os.environ.get("WALLET_HOST", "127.0.0.1"),
             port=_int("WALLET_PORT", 8000),
             kyc_retention_days=_int("WALLET_KYC_RETENTION_DAYS", 5 * 365 + 1),
@@ -220,6 +235,13 @@ class Settings:
             sms_provider=os.environ.get("WALLET_SMS_PROVIDER") or SANDBOX,
             identity_provider=os.environ.get("WALLET_IDENTITY_PROVIDER") or SANDBOX,
             allow_sandbox_providers=_bool("WALLET_ALLOW_SANDBOX_PROVIDERS", False),
+            audit_key=os.environ.get("WALLET_AUDIT_KEY") or DEVELOPMENT_AUDIT_KEY,
+            audit_anchor_dir=Path(
+                os.environ.get("WALLET_AUDIT_ANCHOR_DIR") or data_dir / "audit-anchors"
+            ),
+            callback_refusals_per_source=_int("WALLET_CALLBACK_REFUSALS_PER_SOURCE", 20),
+            callback_window_seconds=_int("WALLET_CALLBACK_WINDOW_SECONDS", 60),
+            callback_audit_rows_per_window=_int("WALLET_CALLBACK_AUDIT_ROWS_PER_WINDOW", 200),
         )
 
     def problems(self) -> list[str]:
@@ -246,6 +268,8 @@ class Settings:
         ):
             found.append(f"WALLET_GATEWAY_WEBHOOK_SECRET {why}")
         found += self._pii_key_problems()
+        if why := weak_secret("" if self.audit_key == DEVELOPMENT_AUDIT_KEY else self.audit_key):
+            found.append(f"WALLET_AUDIT_KEY {why}")
         if not self.allow_sandbox_providers:
             for kind in PROVIDERS:
                 if getattr(self, f"{kind}_provider") == SANDBOX:

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -93,7 +94,10 @@ async def web_app(servers: TestServers, template_database: str) -> AsyncIterator
     admin = await asyncpg.connect(with_database(servers.database_url, "postgres"))
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    # The owner's URL: `wallet dev` migrates with it and runs the API and the worker as
+    # the app's role (wallet_app), which the template's grants already name.
     database_url = with_database(servers.database_url, name)
+    anchors = Path(tempfile.mkdtemp(prefix="wallet-e2e-anchors-"))
     port = _free_port()
     env = {
         **os.environ,
@@ -104,7 +108,10 @@ async def web_app(servers: TestServers, template_database: str) -> AsyncIterator
         "WALLET_SANDBOX_DAY_SECONDS": "1",
         # Tests change fraud rules in the database: read them on every payment.
         "WALLET_FRAUD_RULES_TTL_SECONDS": "0",
+        # The worker anchors this database's audit chain: not beside a developer's own.
+        "WALLET_AUDIT_ANCHOR_DIR": str(anchors),
     }
+    env.pop("WALLET_MIGRATION_DATABASE_URL", None)
     log = ARTIFACTS / "server.log"
     ARTIFACTS.mkdir(exist_ok=True)
     with log.open("wb") as log_file:
@@ -137,6 +144,7 @@ async def web_app(servers: TestServers, template_database: str) -> AsyncIterator
             process.kill()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+        shutil.rmtree(anchors, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -32,22 +32,32 @@ async def _posted_entry() -> int:
         "DELETE FROM journal_entry WHERE id = $1",
     ],
 )
-async def test_ledger_rows_cannot_be_updated_or_deleted(statement: str) -> None:
+async def test_ledger_rows_cannot_be_updated_or_deleted(
+    statement: str, owner_database_url: str
+) -> None:
+    # As the owner: the app's role has no UPDATE or DELETE here at all
+    # (test_database_roles.py); the triggers hold even for the owner.
     entry_id = await _posted_entry()
-    async with connection() as conn:
+    conn = await asyncpg.connect(owner_database_url)
+    try:
         with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="immutable"):
             await conn.execute(statement, entry_id)
         assert (
             await conn.fetchval("SELECT count(*) FROM posting WHERE entry_id = $1", entry_id) == 2
         )
+    finally:
+        await conn.close()
 
 
 @pytest.mark.parametrize("table", ["posting", "journal_entry"])
-async def test_ledger_tables_cannot_be_truncated(table: str) -> None:
+async def test_ledger_tables_cannot_be_truncated(table: str, owner_database_url: str) -> None:
     await _posted_entry()
-    async with connection() as conn:
+    conn = await asyncpg.connect(owner_database_url)
+    try:
         with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="immutable"):
             await conn.execute(f"TRUNCATE {table} CASCADE")
+    finally:
+        await conn.close()
 
 
 async def test_unbalanced_entry_is_rejected_at_commit() -> None:

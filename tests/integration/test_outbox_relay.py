@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -141,6 +142,8 @@ def _start_worker(database_url: str, redis_url: str) -> subprocess.Popen[bytes]:
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "PYTHONPATH": str(REPO_ROOT),
+        # The worker anchors this test database's audit chain: not in the repo's .data/.
+        "WALLET_AUDIT_ANCHOR_DIR": tempfile.mkdtemp(prefix="wallet-test-anchors-"),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"],

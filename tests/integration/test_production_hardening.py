@@ -26,6 +26,7 @@ def production(settings: Settings, **overrides: object) -> Settings:
         settings,
         environment="production",
         gateway_webhook_secret=secrets.token_hex(32),
+        audit_key=secrets.token_hex(32),
         pii_keys=Keyring.new_key_entry("k1"),
         allow_sandbox_providers=True,
         webauthn_rp_id="wallet.example.com",

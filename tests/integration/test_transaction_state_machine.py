@@ -77,14 +77,19 @@ async def test_every_legal_transition_is_appended_to_the_history() -> None:
     ]
 
 
-@pytest.mark.usefixtures("database_url")
-async def test_history_rows_are_immutable_and_unknown_ids_are_reported() -> None:
+async def test_history_rows_are_immutable_and_unknown_ids_are_reported(
+    owner_database_url: str,
+) -> None:
     import asyncpg
 
     txn = await _transaction_in(S.COMPLETED)
-    async with connection() as conn:
+    # As the owner: the app's role has no DELETE here at all (test_database_roles.py).
+    conn = await asyncpg.connect(owner_database_url)
+    try:
         with pytest.raises(asyncpg.IntegrityConstraintViolationError):
             await conn.execute("DELETE FROM transaction_transition WHERE transaction_id = $1", txn)
+    finally:
+        await conn.close()
     with pytest.raises(TransactionNotFound):
         async with transaction() as conn:
             await transactions.transition(conn, 10**12, S.COMPLETED)

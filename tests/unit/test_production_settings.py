@@ -22,6 +22,7 @@ def production(**overrides: object) -> Settings:
         Settings(database_url=None, redis_url=None),
         environment="production",
         gateway_webhook_secret=STRONG_SECRET,
+        audit_key=secrets.token_hex(32),
         pii_keys=Keyring.new_key_entry("k1"),
         allow_sandbox_providers=True,
         webauthn_rp_id="wallet.example.com",
@@ -59,6 +60,8 @@ def test_sound_production_settings_start() -> None:
         ({"cookie_secure": False}, "WALLET_COOKIE_SECURE is off"),
         ({"gateway_provider": "stripe"}, "is not one of"),
         ({"webhook_allow_private_targets": True}, "SSRF"),
+        ({"audit_key": "development-audit-key-not-secret"}, "WALLET_AUDIT_KEY is empty"),
+        ({"audit_key": "short"}, "WALLET_AUDIT_KEY is shorter"),
         ({"trusted_proxies": ("not-an-ip",)}, "WALLET_TRUSTED_PROXIES"),
     ],
 )

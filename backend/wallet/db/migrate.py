@@ -25,9 +25,13 @@ async def apply_sql_file(name: str) -> None:
 
 
 def sql_migration(
-    migration_id: str, description: str, sql_file: str
+    migration_id: str,
+    description: str,
+    sql_file: str,
+    then: Callable[[Any], Awaitable[object]] | None = None,
 ) -> Callable[[], Awaitable[Any]]:
-    """The `forwards` of a Piccolo migration that applies one file of migrations/sql/."""
+    """The `forwards` of a Piccolo migration that applies one file of migrations/sql/,
+    then, if given, `then(connection)` in the same transaction (a step SQL cannot do)."""
     from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
     async def forwards() -> MigrationManager:
@@ -37,6 +41,9 @@ def sql_migration(
 
         async def run() -> None:
             await apply_sql_file(sql_file)
+            current = DB.current_transaction.get()
+            if then is not None and current is not None:
+                await then(current.connection)
 
         manager.add_raw(run)
         return manager

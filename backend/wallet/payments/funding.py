@@ -43,10 +43,10 @@ from wallet.limits import service as limits
 from wallet.limits.service import LimitScope
 from wallet.money import Money
 from wallet.outbox.service import Topic, emit
+from wallet.payments.callback_trail import CallbackTrail, EveryCallback
 from wallet.payments.chargebacks import apply_chargeback
 from wallet.payments.errors import UnknownGatewayReference
 from wallet.payments.methods import owned_method
-from wallet.security import audit
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
 from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
@@ -366,10 +366,16 @@ async def handle_gateway_event(event: GatewayEvent, gateway_name: str = "sandbox
 
 
 async def receive_callback(
-    body: bytes, signature: str | None, secret: str, ip: str | None = None
+    body: bytes,
+    signature: str | None,
+    secret: str,
+    ip: str | None = None,
+    trail: CallbackTrail | None = None,
 ) -> str:
     """An HTTP callback from the gateway: authenticate, parse, apply. Each one, applied,
-    repeated or refused, goes into the audit log (a forged one with where it came from)."""
+    repeated or refused, leaves a trace in the audit log (a forged one with where it came
+    from), as much as `trail` allows; a refused one may raise `RateLimited` instead."""
+    trail = trail or EveryCallback()
     event: GatewayEvent | None = None
     try:
         signing.verify(secret, body, signature)
@@ -377,26 +383,16 @@ async def receive_callback(
             event = GatewayEvent.from_json(json.loads(body))
         except (KeyError, ValueError, TypeError) as exc:
             raise InvalidCallback(f"malformed event: {exc}") from None
-        outcome = await handle_gateway_event(event)
-    except (signing.InvalidSignature, InvalidCallback, UnknownGatewayReference) as exc:
-        await _audit_callback(event, type(exc).__name__, ip)
+    except (signing.InvalidSignature, InvalidCallback) as exc:
+        await trail.refused(ip, type(exc).__name__, event)
         raise
-    await _audit_callback(event, outcome, ip)
+    try:
+        outcome = await handle_gateway_event(event)
+    except UnknownGatewayReference as exc:
+        await trail.outcome(ip, event, type(exc).__name__)
+        raise
+    await trail.outcome(ip, event, outcome)
     return outcome
-
-
-async def _audit_callback(event: GatewayEvent | None, outcome: str, ip: str | None) -> None:
-    await audit.record(
-        audit.AuditEvent(
-            "system",
-            None,
-            "gatewayCallback",
-            outcome,
-            subject=event.gateway_ref if event else None,
-            ip=ip,
-            details={"event": event.event_id, "type": event.type.value} if event else None,
-        )
-    )
 
 
 async def deliver_sandbox_events(gateway: SandboxGateway, secret: str) -> list[str]:

@@ -1,50 +1,32 @@
-"""The audit log: append-only, hash-chained, queryable by operators.
+"""The audit log: append-only, chained with a keyed hash, anchored outside the database.
 
-`record` writes a row in the caller's transaction (or its own); `seal` (the worker, every
-few seconds) gives unsealed rows a sequence number and a SHA-256 chained to the previous
-row, under one advisory lock so only one sealer runs; `verify` walks the chain and
-names the first row whose content no longer matches its hash.
+`record` writes a row (its details through the allow-list); `seal` (the worker, every few
+seconds) gives unsealed rows a sequence number and an HMAC chained to the previous row,
+under one advisory lock so only one sealer runs; `anchor` writes the sealed head to a
+signed file outside the database; `verify` walks the chain and compares it with the anchors.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import structlog
+
 from wallet.db.engine import Connection, connection, transaction
+from wallet.security import audit_anchors
+from wallet.security.audit_redaction import redact
+
+log = structlog.get_logger(__name__)
 
 SEAL_LOCK = 0x5EA1  # advisory lock key of the sealer
 GENESIS = b"\x00" * 32
-_SECRET_WORDS = ("password", "pin", "code", "cvc", "cardnumber", "secret", "token", "key")
-# Personal data and files: the log is immutable, so it must not hold what erasure removes.
-_PERSONAL_WORDS = (
-    "legalname",
-    "dateofbirth",
-    "address",
-    "documentnumber",
-    "base64",
-    "email",
-    "phone",
-    "contact",
-)
-
-
-def redact(value: Any, key: str = "") -> Any:
-    """Values under keys that name secrets (passwords, PINs, codes, card numbers) or
-    personal data (name, birth date, address, document numbers, files) are replaced;
-    everything else is kept (recursively)."""
-    lowered = key.lower().replace("_", "")
-    hidden = any(word in lowered for word in _SECRET_WORDS + _PERSONAL_WORDS)
-    if hidden and lowered != "idempotencykey":
-        return "[redacted]"
-    if isinstance(value, dict):
-        return {k: redact(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v, key) for v in value]
-    return value
+ANCHORS_KEPT = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +66,10 @@ async def record(event: AuditEvent, conn: Connection | None = None) -> int:
         return int(await own.fetchval(sql, *args))
 
 
-def row_hash(prev_hash: bytes, row: Any) -> bytes:
-    """SHA-256 over the previous hash and a canonical text of the row's content."""
+def row_hash(key: bytes, prev_hash: bytes, row: Any) -> bytes:
+    """HMAC-SHA256, under the audit key, of the previous hash and a canonical text of the
+    row's content. The key is not in the database: whoever can write the table cannot
+    compute the hash of a row they changed."""
     canonical = json.dumps(
         [
             int(row["seq"]),
@@ -103,13 +87,13 @@ def row_hash(prev_hash: bytes, row: Any) -> bytes:
         separators=(",", ":"),
         default=str,
     )
-    return hashlib.sha256(prev_hash + canonical.encode()).digest()
+    return hmac.new(key, prev_hash + canonical.encode(), hashlib.sha256).digest()
 
 
 _COLUMNS = "id, seq, at, actor_type, actor_id, action, outcome, subject, ip, user_agent, details"
 
 
-async def seal(batch: int = 1000) -> int:
+async def seal(key: bytes, batch: int = 1000) -> int:
     """Chain the rows written since the last seal; return how many were sealed."""
     async with transaction() as conn:
         if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", SEAL_LOCK):
@@ -125,7 +109,7 @@ async def seal(batch: int = 1000) -> int:
         for row in rows:
             seq += 1
             sealed = dict(row) | {"seq": seq}
-            digest = row_hash(prev, sealed)
+            digest = row_hash(key, prev, sealed)
             await conn.execute(
                 "UPDATE audit_log SET seq = $2, prev_hash = $3, hash = $4 WHERE id = $1",
                 row["id"],
@@ -137,20 +121,73 @@ async def seal(batch: int = 1000) -> int:
         return len(rows)
 
 
+async def seal_all(key: bytes) -> int:
+    """Seal until nothing is left (after the scrub, the whole table waits to be re-sealed)."""
+    total = 0
+    while sealed := await seal(key):
+        total += sealed
+    return total
+
+
+async def anchor(key: bytes, directory: Path) -> audit_anchors.Anchor | None:
+    """Write the sealed head as a signed anchor file, if it moved since the newest anchor.
+
+    No anchor is written over a chain that disagrees with the newest one (shorter, or
+    another hash at its seq): that would make the tampering look like the new normal.
+    """
+    try:
+        anchors = audit_anchors.read_all(directory, key)
+    except audit_anchors.InvalidAnchor as exc:
+        log.error("audit.anchor_refused", problem=str(exc))
+        return None
+    async with connection() as conn:
+        head = await conn.fetchrow(
+            "SELECT seq, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1"
+        )
+        newest = anchors[-1] if anchors else None
+        if newest is not None:
+            at_newest = await conn.fetchval("SELECT hash FROM audit_log WHERE seq = $1", newest.seq)
+            if at_newest is None or bytes(at_newest) != newest.hash:
+                log.error("audit.anchor_refused", problem="chain disagrees", seq=newest.seq)
+                return None
+    if head is None or (newest is not None and int(head["seq"]) <= newest.seq):
+        return None
+    made = audit_anchors.Anchor(int(head["seq"]), bytes(head["hash"]), datetime.now(UTC))
+    if audit_anchors.write(directory, key, made) is None:
+        return None
+    audit_anchors.prune(directory, ANCHORS_KEPT)
+    # The log is a second copy outside the database (log shipping keeps it elsewhere).
+    log.info("audit.anchor", seq=made.seq, hash=made.hash.hex(), at=made.at.isoformat())
+    return made
+
+
 @dataclass(frozen=True, slots=True)
 class ChainCheck:
     checked: int
     broken_at_seq: int | None
     broken_row_id: int | None
+    # Why it is broken, in plain words; None when intact.
+    problem: str | None = None
+    # The highest seq an anchor vouches for (None: no anchor yet).
+    anchored_seq: int | None = None
 
     @property
     def intact(self) -> bool:
-        return self.broken_at_seq is None
+        return self.problem is None
 
 
-async def verify() -> ChainCheck:
-    """Recompute the chain from the first sealed row; report the first that does not match
-    (changed content, a deleted row, or a reordered chain)."""
+async def verify(key: bytes, anchor_dir: Path | None = None) -> ChainCheck:
+    """Recompute the chain from the first sealed row and compare it with every anchor.
+
+    Broken: a row whose hash does not match (changed content, or re-hashed without the
+    key), a gap (a deleted row), a hash at an anchor's seq other than the anchor's, or
+    a chain shorter than the newest anchor (a deleted tail, a truncated table)."""
+    try:
+        anchors = audit_anchors.read_all(anchor_dir, key) if anchor_dir else []
+    except audit_anchors.InvalidAnchor as exc:
+        return ChainCheck(0, None, None, f"anchor {exc}")
+    vouched = {a.seq: a for a in anchors}
+    anchored = anchors[-1].seq if anchors else None
     prev, expected_seq, checked = GENESIS, 1, 0
     async with connection() as conn, conn.transaction():
         cursor = conn.cursor(
@@ -159,14 +196,24 @@ async def verify() -> ChainCheck:
         )
         async for row in cursor:
             checked += 1
-            if (
-                int(row["seq"]) != expected_seq
-                or bytes(row["prev_hash"]) != prev
-                or row_hash(prev, row) != bytes(row["hash"])
-            ):
-                return ChainCheck(checked, int(row["seq"]), int(row["id"]))
+            seq, row_id = int(row["seq"]), int(row["id"])
+            if seq != expected_seq or bytes(row["prev_hash"]) != prev:
+                problem = f"row seq {seq} does not follow seq {expected_seq - 1}"
+                return ChainCheck(checked, seq, row_id, problem, anchored)
+            if not hmac.compare_digest(row_hash(key, prev, row), bytes(row["hash"])):
+                problem = f"row seq {seq} does not match its hash"
+                return ChainCheck(checked, seq, row_id, problem, anchored)
+            if seq in vouched and vouched[seq].hash != bytes(row["hash"]):
+                problem = f"row seq {seq} differs from the anchor of {vouched[seq].at.isoformat()}"
+                return ChainCheck(checked, seq, row_id, problem, anchored)
             prev, expected_seq = bytes(row["hash"]), expected_seq + 1
-    return ChainCheck(checked, None, None)
+    if anchored is not None and checked < anchored:
+        problem = (
+            f"the chain ends at seq {checked} but the anchor of "
+            f"{anchors[-1].at.isoformat()} records seq {anchored}"
+        )
+        return ChainCheck(checked, checked + 1, None, problem, anchored)
+    return ChainCheck(checked, None, None, None, anchored)
 
 
 @dataclass(frozen=True, slots=True)

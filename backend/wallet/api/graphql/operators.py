@@ -203,6 +203,10 @@ class AuditChainCheckType:
     checked: int
     broken_at_seq: int | None
     broken_row_id: strawberry.ID | None
+    problem: str | None = strawberry.field(description="Why the chain is broken, if it is.")
+    anchored_seq: int | None = strawberry.field(
+        description="The highest seq a signed anchor outside the database vouches for."
+    )
 
 
 @strawberry.type
@@ -246,9 +250,9 @@ class AuditQuery:
         user = await info.context.viewer()
         if user is None or await operator_role(user.id) not in AUDIT_READERS:
             return None
-        while await audit.seal():
-            pass
-        check = await audit.verify()
+        settings = info.context.services.settings
+        await audit.seal_all(settings.audit_key_bytes)
+        check = await audit.verify(settings.audit_key_bytes, settings.audit_anchor_dir)
         return AuditChainCheckType(
             intact=check.intact,
             checked=check.checked,
@@ -256,4 +260,6 @@ class AuditQuery:
             broken_row_id=(
                 strawberry.ID(str(check.broken_row_id)) if check.broken_row_id else None
             ),
+            problem=check.problem,
+            anchored_seq=check.anchored_seq,
         )
