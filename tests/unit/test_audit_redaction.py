@@ -154,3 +154,11 @@ def test_a_card_number_under_a_safe_name_is_still_redacted() -> None:
     assert redact({"idempotencyKey": "4242 4242 4242 4242"}) == {"idempotencyKey": REDACTED}
     assert redact({"id": "000123456789"}) == {"id": REDACTED}
     assert redact({"amount": "1234567.89", "id": "42"}) == {"amount": "1234567.89", "id": "42"}
+
+
+def test_a_kept_value_is_cut_so_the_log_stays_bounded() -> None:
+    from wallet.security.audit_redaction import MAX_KEPT_CHARS, redact
+
+    huge = "k" * 2_000_000  # e.g. an inline idempotency key the input bounds refused
+    kept = redact({"idempotencyKey": huge})["idempotencyKey"]
+    assert len(kept) < MAX_KEPT_CHARS + 10 and kept.startswith("k" * MAX_KEPT_CHARS)

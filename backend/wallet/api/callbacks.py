@@ -33,7 +33,10 @@ async def gateway_callback(request: Request[object, object, State]) -> Response[
             body,
             request.headers.get(SIGNATURE_HEADER),
             services.settings.gateway_webhook_secret,
-            ip=request.client.host if request.client else None,
+            ip=services.proxies.client_ip(
+                request.client.host if request.client else None,
+                request.headers.get("x-forwarded-for"),
+            ),
             trail=BoundedTrail.from_settings(
                 services.settings, services.redis, services.rate_limiter
             ),

@@ -101,9 +101,16 @@ SAFE_NAMES = SAFE_ARGUMENTS | SERVER_KEYS
 _LONG_DIGITS = re.compile(r"\d{12,}")
 
 
+# Kept values are ids, keys, enums and amounts: nothing legitimate is longer. A longer one
+# (an inline literal the input bounds refused, say) is cut, so the log stays bounded.
+MAX_KEPT_CHARS = 200
+
+
 def _keep(value: Any) -> Any:
     if isinstance(value, str) and _LONG_DIGITS.search(re.sub(r"[\s-]", "", value)):
         return REDACTED
+    if isinstance(value, str) and len(value) > MAX_KEPT_CHARS:
+        return value[:MAX_KEPT_CHARS] + "…[cut]"
     return value
 
 
