@@ -13,6 +13,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The sandbox gateway's well-known callback key; production refuses to start with it.
 SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105
+# The sandbox tokeniser's publishable key: public by design (it only makes tokens).
+SANDBOX_PUBLISHABLE_KEY = "pk_sandbox_wallet"
 
 
 def _int(name: str, default: int) -> int:
@@ -55,6 +57,11 @@ class Settings:
     db_pool_size: int = 10
     allowed_ws_origins: tuple[str, ...] = field(default_factory=tuple)
     gateway_webhook_secret: str = SANDBOX_WEBHOOK_SECRET
+    # Client-side tokenisation (docs/security.md, "Payment details and PCI scope"): the
+    # web app posts card and bank details here, never to the API.
+    gateway_tokenize_url: str = "http://127.0.0.1:8001/v1/tokens"
+    gateway_publishable_key: str = SANDBOX_PUBLISHABLE_KEY
+    sandbox_tokenizer_origins: tuple[str, ...] = ()
     gateway_timeout_seconds: float = 10.0
     sandbox_day_seconds: float = 60.0
     sandbox_slow_seconds: float = 30.0
@@ -119,6 +126,15 @@ class Settings:
                 "WALLET_GATEWAY_WEBHOOK_SECRET", SANDBOX_WEBHOOK_SECRET
             ),
             gateway_timeout_seconds=_float("WALLET_GATEWAY_TIMEOUT_SECONDS", 10.0),
+            gateway_tokenize_url=os.environ.get("WALLET_GATEWAY_TOKENIZE_URL")
+            or Settings.gateway_tokenize_url,
+            gateway_publishable_key=os.environ.get("WALLET_GATEWAY_PUBLISHABLE_KEY")
+            or SANDBOX_PUBLISHABLE_KEY,
+            sandbox_tokenizer_origins=tuple(
+                o.strip()
+                for o in os.environ.get("WALLET_SANDBOX_TOKENIZER_ORIGINS", "").split(",")
+                if o.strip()
+            ),
             sandbox_day_seconds=_float("WALLET_SANDBOX_DAY_SECONDS", 60.0),
             sandbox_slow_seconds=_float("WALLET_SANDBOX_SLOW_SECONDS", 30.0),
             unclaimed_transfer_days=_int("WALLET_UNCLAIMED_TRANSFER_DAYS", 14),

@@ -21,6 +21,7 @@ from wallet.api.graphql.errors import (
 from wallet.auth.ratelimit import RateLimited as RateLimitHit
 from wallet.auth.sessions import session_id
 from wallet.fraud.service import Screening
+from wallet.payments import methods
 from wallet.security import devices, privacy, stepup, totp
 from wallet.users import credentials, pin, verification
 
@@ -358,5 +359,7 @@ class PrivacyMutation:
             await privacy.erase(user.id, info.context.services.sessions)
         except privacy.PrivacyError as exc:
             return validation_error(exc.field, "NOT_EMPTY", str(exc))
+        # The gateway forgets the erased user's cards and bank accounts too.
+        await methods.forget_removed(info.context.services.gateway, user.id)
         info.context.forget_viewer()
         return ErasurePayload(erased=True)
