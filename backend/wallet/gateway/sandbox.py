@@ -109,8 +109,8 @@ def card_brand(number: str) -> str:
 
 
 def new_token(kind: str) -> str:
-    """`tok_<kind>_` and 120 random bits in lowercase base32: no long digit runs, so a
-    token never looks like a card or account number."""
+    """`tok_<kind>_` and 120 random bits in lowercase base32 (letters and 2-7): a run of
+    12 digits is vanishingly rare, so a token is not mistaken for a card number."""
     return f"tok_{kind}_" + base64.b32encode(secrets.token_bytes(15)).decode().lower()
 
 
