@@ -32,6 +32,7 @@ from wallet.config import Settings
 from wallet.db import engine
 from wallet.db.roles import APP_ROLE, ensure_app_login, url_as
 from wallet.fraud.engine import forget_rules
+from wallet.gateway.tokenizer import TOKENS_PATH, create_tokenizer_app
 from wallet.ledger.invariants import check_ledger
 
 
@@ -164,10 +165,10 @@ class LiveServer:
 
 
 @contextlib.asynccontextmanager
-async def run_live_server(settings: Settings) -> AsyncIterator[LiveServer]:
-    """The real app under uvicorn on a free loopback port, in this event loop."""
+async def serve_asgi(app: object) -> AsyncIterator[str]:
+    """`app` under uvicorn on a free loopback port, in this event loop; its base URL."""
     config = uvicorn.Config(
-        create_app(settings),
+        app,  # type: ignore[arg-type]
         host="127.0.0.1",
         port=0,
         **SERVER_OPTIONS,  # type: ignore[arg-type]
@@ -180,10 +181,24 @@ async def run_live_server(settings: Settings) -> AsyncIterator[LiveServer]:
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", settings)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await task
+
+
+@contextlib.asynccontextmanager
+async def run_live_server(settings: Settings) -> AsyncIterator[LiveServer]:
+    """The real app under uvicorn on a free loopback port, in this event loop, with the
+    sandbox gateway's client-side tokeniser beside it on another (its URL in the
+    settings, as `wallet dev` does)."""
+    tokenizer = create_tokenizer_app(
+        settings.redis_url or "", settings.gateway_publishable_key, ["http://127.0.0.1"]
+    )
+    async with serve_asgi(tokenizer) as tokenizer_url:
+        settings = replace(settings, gateway_tokenize_url=tokenizer_url + TOKENS_PATH)
+        async with serve_asgi(create_app(settings)) as url:
+            yield LiveServer(url, settings)
 
 
 @pytest.fixture

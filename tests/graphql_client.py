@@ -209,32 +209,53 @@ async def step_up(live: LiveServer, token: str) -> None:
     assert proven["__typename"] == "StepUpPayload", proven
 
 
+PAYMENT_GATEWAY = "{ paymentGateway { tokenizeUrl publishableKey } }"
+
+
+async def tokenize_response(live: LiveServer, details: dict[str, Any]) -> httpx.Response:
+    """POST card or bank details to the gateway's tokeniser, where the API says, as the
+    web app does (`{"card": {...}}` or `{"bank_account": {...}}`)."""
+    gateway = await call(live, None, PAYMENT_GATEWAY)
+    async with httpx.AsyncClient(timeout=10) as http:
+        return await http.post(
+            gateway["tokenizeUrl"],
+            json=details,
+            headers={"authorization": f"Bearer {gateway['publishableKey']}"},
+        )
+
+
+async def tokenize(live: LiveServer, details: dict[str, Any]) -> str:
+    response = await tokenize_response(live, details)
+    assert response.status_code == 200, response.text
+    return str(response.json()["id"])
+
+
+def card_details(number: str = "4242424242424242") -> dict[str, Any]:
+    return {"card": {"number": number, "exp_month": 12, "exp_year": 2030, "cvc": "123"}}
+
+
+def bank_details(account: str = "000123456789") -> dict[str, Any]:
+    return {
+        "bank_account": {
+            "routing_number": "110000000",
+            "account_number": account,
+            "account_holder_name": "Test Holder",
+        }
+    }
+
+
 async def add_card(live: LiveServer, token: str, number: str = "4242424242424242") -> str:
     await step_up(live, token)
-    result = await call(
-        live,
-        token,
-        ADD_CARD,
-        {"input": {"number": number, "expMonth": 12, "expYear": 2030, "cvc": "123"}},
-    )
+    card = await tokenize(live, card_details(number))
+    result = await call(live, token, ADD_CARD, {"input": {"token": card}})
     assert result["__typename"] == "AddPaymentMethodPayload", result
     return str(result["paymentMethod"]["id"])
 
 
 async def add_bank(live: LiveServer, token: str, account: str = "000123456789") -> str:
     await step_up(live, token)
-    result = await call(
-        live,
-        token,
-        ADD_BANK,
-        {
-            "input": {
-                "routingNumber": "110000000",
-                "accountNumber": account,
-                "holderName": "Test Holder",
-            }
-        },
-    )
+    bank = await tokenize(live, bank_details(account))
+    result = await call(live, token, ADD_BANK, {"input": {"token": bank}})
     assert result["__typename"] == "AddPaymentMethodPayload", result
     return str(result["paymentMethod"]["id"])
 

@@ -1,4 +1,5 @@
-"""`wallet` command line: dev launcher, migrations, seed, schema export, ledger check."""
+"""`wallet` command line: dev launcher, migrations, seed, schema export, ledger check,
+and the sandbox gateway's client-side tokeniser."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from wallet.config import REPO_ROOT, Settings
 
@@ -154,6 +156,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _web_origins(host: str, port: int) -> list[str]:
+    """The origins a browser shows for the web app served at host:port."""
+    loopback = {"127.0.0.1", "localhost", "0.0.0.0"}  # noqa: S104 (names, not a bind)
+    hosts = ["127.0.0.1", "localhost"] if host in loopback else [host]
+    return [f"http://{h}:{port}" for h in hosts]
+
+
+def cmd_sandbox_tokenizer(args: argparse.Namespace) -> int:
+    """The sandbox's client-side tokeniser, where WALLET_GATEWAY_TOKENIZE_URL points."""
+    import uvicorn
+
+    from wallet.gateway.tokenizer import create_tokenizer_app
+    from wallet.log import configure_logging
+
+    configure_logging()
+    settings = Settings.from_env()
+    settings.check()  # in production: only where sandboxes are explicitly allowed
+    _, redis_url = settings.require_urls()
+    address = urlsplit(settings.gateway_tokenize_url)
+    origins = settings.sandbox_tokenizer_origins or _web_origins(settings.host, settings.port)
+    uvicorn.run(
+        create_tokenizer_app(redis_url, settings.gateway_publishable_key, origins),
+        host=args.host or address.hostname or "127.0.0.1",
+        port=args.port or address.port or 80,
+        log_config=None,
+        lifespan="on",
+    )
+    return 0
+
+
 def _spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     # argv is our own interpreter and fixed module names, never user input. Each child
     # gets its own session so that a terminal's Ctrl-C reaches only the launcher, which
@@ -192,11 +224,16 @@ def cmd_dev(args: argparse.Namespace) -> int:
     port = args.port or settings.port
     host = args.host or settings.host
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    # The sandbox tokeniser listens beside the API (next port unless configured), and
+    # lets this web app's origin call it: the gateway's host, not ours.
+    env.setdefault("WALLET_GATEWAY_TOKENIZE_URL", f"http://{host}:{port + 1}/v1/tokens")
+    env.setdefault("WALLET_SANDBOX_TOKENIZER_ORIGINS", ",".join(_web_origins(host, port)))
     children = [
         _spawn(
             [sys.executable, "-m", "wallet.cli", "serve", "--host", host, "--port", str(port)], env
         ),
         _spawn([sys.executable, "-m", "arq", "workers.settings.WorkerSettings"], env),
+        _spawn([sys.executable, "-m", "wallet.cli", "sandbox-tokenizer"], env),
     ]
     stopping = False
 
@@ -210,6 +247,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     print(f"\n  Wallet is running at http://{host}:{port}/", flush=True)
     print(f"  GraphQL: http://{host}:{port}/graphql", flush=True)
+    print(f"  Sandbox card tokeniser: {env['WALLET_GATEWAY_TOKENIZE_URL']}", flush=True)
     print(
         "  Demo logins (password "
         + DEMO_PASSWORD
@@ -249,6 +287,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
+    tokenizer = sub.add_parser(
+        "sandbox-tokenizer", help="run the sandbox gateway's client-side tokeniser"
+    )
+    tokenizer.add_argument("--host")
+    tokenizer.add_argument("--port", type=int)
+    tokenizer.set_defaults(func=cmd_sandbox_tokenizer)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("seed", help="migrate and create demo data").set_defaults(func=cmd_seed)
     export = sub.add_parser("export-schema", help="write graphql/schema.graphql")

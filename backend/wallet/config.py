@@ -36,6 +36,8 @@ MIN_SECRET_CHARS = 32
 MIN_SECRET_BITS = 128.0
 # The audit chain's development HMAC key; production must refuse it (docs/security.md).
 DEVELOPMENT_AUDIT_KEY = "development-audit-key-not-secret"
+# The sandbox tokeniser's publishable key: public by design (it only makes tokens).
+SANDBOX_PUBLISHABLE_KEY = "pk_sandbox_wallet"
 
 
 def _int(name: str, default: int) -> int:
@@ -120,6 +122,11 @@ class Settings:
     db_pool_size: int = 10
     allowed_ws_origins: tuple[str, ...] = field(default_factory=tuple)
     gateway_webhook_secret: str = SANDBOX_WEBHOOK_SECRET
+    # Client-side tokenisation (docs/security.md, "Payment details and PCI scope"): the
+    # web app posts card and bank details here, never to the API.
+    gateway_tokenize_url: str = "http://127.0.0.1:8001/v1/tokens"
+    gateway_publishable_key: str = SANDBOX_PUBLISHABLE_KEY
+    sandbox_tokenizer_origins: tuple[str, ...] = ()
     gateway_timeout_seconds: float = 10.0
     sandbox_day_seconds: float = 60.0
     sandbox_slow_seconds: float = 30.0
@@ -210,6 +217,15 @@ class Settings:
                 os.environ.get("WALLET_GATEWAY_WEBHOOK_SECRET") or SANDBOX_WEBHOOK_SECRET
             ),
             gateway_timeout_seconds=_float("WALLET_GATEWAY_TIMEOUT_SECONDS", 10.0),
+            gateway_tokenize_url=os.environ.get("WALLET_GATEWAY_TOKENIZE_URL")
+            or Settings.gateway_tokenize_url,
+            gateway_publishable_key=os.environ.get("WALLET_GATEWAY_PUBLISHABLE_KEY")
+            or SANDBOX_PUBLISHABLE_KEY,
+            sandbox_tokenizer_origins=tuple(
+                o.strip()
+                for o in os.environ.get("WALLET_SANDBOX_TOKENIZER_ORIGINS", "").split(",")
+                if o.strip()
+            ),
             sandbox_day_seconds=_float("WALLET_SANDBOX_DAY_SECONDS", 60.0),
             sandbox_slow_seconds=_float("WALLET_SANDBOX_SLOW_SECONDS", 30.0),
             unclaimed_transfer_days=_int("WALLET_UNCLAIMED_TRANSFER_DAYS", 14),
@@ -277,6 +293,13 @@ class Settings:
                         f"WALLET_{kind.upper()}_PROVIDER is the sandbox (a staging setup may "
                         "allow it with WALLET_ALLOW_SANDBOX_PROVIDERS=true)"
                     )
+            if self.gateway_publishable_key.startswith("pk_sandbox"):
+                found.append("WALLET_GATEWAY_PUBLISHABLE_KEY is the sandbox's")
+            if not self.gateway_tokenize_url.startswith("https://"):
+                found.append(
+                    "WALLET_GATEWAY_TOKENIZE_URL is not https: card numbers would cross "
+                    "the network in clear"
+                )
         if not self.secure_cookies:
             found.append("WALLET_COOKIE_SECURE is off: session cookies would travel over HTTP")
         if self.webhook_allow_private_targets:

@@ -5,12 +5,14 @@ import {
   AddBankAccountDocument,
   AddCardDocument,
   AddMoneyDocument,
+  PaymentGatewayDocument,
   PaymentMethodsDocument,
   WithdrawDocument,
   type PaymentMethodFieldsFragment,
 } from "./gql/graphql";
 import { formatMoney } from "./money";
 import { useStepUp } from "./stepUp";
+import { tokenize } from "./tokenize";
 
 type Outcome = { kind: "ok" | "refused"; text: string } | null;
 
@@ -19,48 +21,68 @@ function methodLabel(m: PaymentMethodFieldsFragment): string {
   return `${m.brand} ending ${m.last4}${expiry}`;
 }
 
-/** Link a card (number goes to the gateway; only its token is kept) or a bank account. */
+/**
+ * Link a card or a bank account. The details go from the browser to the payment
+ * gateway's tokeniser; the wallet's API gets only the token (and learns brand, last 4
+ * and expiry from the gateway).
+ */
 function LinkMethod({ kind, onLinked }: { kind: "card" | "bank"; onLinked: () => void }) {
+  const [{ data: gatewayData }] = useQuery({ query: PaymentGatewayDocument });
   const [, addCard] = useMutation(AddCardDocument);
   const [, addBank] = useMutation(AddBankAccountDocument);
   const [error, setError] = useState<string | null>(null);
   const stepUp = useStepUp("link it");
-  const formRef = useRef<HTMLFormElement>(null);
 
-  async function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    const value = (name: string) => String(form.get(name) ?? "").trim();
+  async function link(token: string) {
+    const input = { token };
     const result =
       kind === "card"
-        ? (await addCard({
-            input: {
-              number: value("number").replace(/\s/g, ""),
-              expMonth: Number(value("expiry").split("/")[0]),
-              expYear: 2000 + Number(value("expiry").split("/")[1] ?? 0),
-              cvc: value("cvc"),
-            },
-          })).data?.addCard
-        : (await addBank({
-            input: {
-              routingNumber: value("routing"),
-              accountNumber: value("account"),
-              holderName: value("holder"),
-            },
-          })).data?.addBankAccount;
+        ? (await addCard({ input })).data?.addCard
+        : (await addBank({ input })).data?.addBankAccount;
     if (!result) return setError("Network problem: try again.");
     if (result.__typename === "AddPaymentMethodPayload") {
       setError(null);
       onLinked();
     } else if (result.__typename === "StepUpRequired") {
-      stepUp.ask(result.methods, () => formRef.current?.requestSubmit());
+      // The token is not used yet: the same one links once the factor is proven.
+      stepUp.ask(result.methods, () => void link(token));
     }
     else setError(result.message);
   }
 
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const gateway = gatewayData?.paymentGateway;
+    if (!gateway) return setError("The payment gateway is not reachable yet: try again.");
+    const form = new FormData(event.currentTarget);
+    const value = (name: string) => String(form.get(name) ?? "").trim();
+    const [month, year] = value("expiry").split("/");
+    const tokenized = await tokenize(
+      gateway,
+      kind === "card"
+        ? {
+            card: {
+              number: value("number").replace(/\s/g, ""),
+              exp_month: Number(month),
+              exp_year: 2000 + Number(year ?? 0),
+              cvc: value("cvc"),
+            },
+          }
+        : {
+            bank_account: {
+              routing_number: value("routing"),
+              account_number: value("account"),
+              account_holder_name: value("holder"),
+            },
+          },
+    );
+    if ("error" in tokenized) return setError(tokenized.error);
+    await link(tokenized.token);
+  }
+
   return (
     <>
-    <form ref={formRef} className="link-method" onSubmit={submit} noValidate aria-label={kind === "card" ? "Link a card" : "Link a bank account"}>
+    <form className="link-method" onSubmit={submit} noValidate aria-label={kind === "card" ? "Link a card" : "Link a bank account"}>
       {kind === "card" ? (
         <>
           <div className="field">

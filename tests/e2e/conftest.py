@@ -75,6 +75,7 @@ class WebApp:
     url: str
     database_url: str
     redis_url: str
+    tokenize_url: str = ""  # the sandbox gateway's tokeniser, another origin
 
 
 def _free_port() -> int:
@@ -110,6 +111,9 @@ async def web_app(servers: TestServers, template_database: str) -> AsyncIterator
         "WALLET_FRAUD_RULES_TTL_SECONDS": "0",
         # The worker anchors this database's audit chain: not beside a developer's own.
         "WALLET_AUDIT_ANCHOR_DIR": str(anchors),
+        # The sandbox card tokeniser on a free port of its own (not the API's port + 1,
+        # which another run may hold).
+        "WALLET_GATEWAY_TOKENIZE_URL": f"http://127.0.0.1:{_free_port()}/v1/tokens",
     }
     env.pop("WALLET_MIGRATION_DATABASE_URL", None)
     log = ARTIFACTS / "server.log"
@@ -135,7 +139,7 @@ async def web_app(servers: TestServers, template_database: str) -> AsyncIterator
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"server did not start; see {log}")
                 await asyncio.sleep(0.2)
-        yield WebApp(url, database_url, servers.redis_url)
+        yield WebApp(url, database_url, servers.redis_url, env["WALLET_GATEWAY_TOKENIZE_URL"])
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -5,6 +5,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.conftest import (
+    ARTIFACTS,
     PASSWORD,
     WebApp,
     available,
@@ -59,10 +60,21 @@ async def test_add_money_by_card_and_a_declined_card_is_explained(
     browser: Browser, web_app: WebApp
 ) -> None:
     page = await logged_in_phone(browser, web_app, await user_with_pin(web_app))
+    sent: list[tuple[str, str]] = []
+    page.on("request", lambda r: sent.append((r.url, r.post_data or "")))
     await page.get_by_role("tab", name="Add").click()
     await expect(page.get_by_text("Link a card or bank account first.")).to_be_visible()
     await link_card(page, "4242 4242 4242 4242", confirm=True)
     await expect(page.get_by_label("From")).to_contain_text("Visa ending 4242")
+    # The number went from the browser to the gateway's tokeniser, never to the API.
+    pan = "4242424242424242"
+    assert [url for url, body in sent if pan in body.replace(" ", "")] == [web_app.tokenize_url]
+    assert not [url for url, body in sent if url.startswith(web_app.url) and "4242 4242" in body]
+    async with server_database(web_app), connection() as conn:
+        audited = await conn.fetch("SELECT details::text AS d FROM audit_log")
+    assert audited  # the API recorded what it was sent, and a number was not in it
+    assert not [a for a in audited if pan in a["d"]]
+    assert pan not in (ARTIFACTS / "server.log").read_text()
     await page.get_by_label("Amount (USD)").fill("25")
     await page.get_by_role("button", name="Add money", exact=True).click()
     await expect(page.get_by_role("status")).to_have_text("Added $25.00 from Visa ending 4242")

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from tests.conftest import LiveServer
 from tests.factories import make_user
 from tests.graphql_client import add_card, fund, send, token_for
+from tests.integration.test_gateway_callbacks import gateway_ref_of
 from tests.ledger_helpers import wallet_cents
 from wallet.db.engine import connection
 from wallet.gateway.sandbox import SandboxGateway
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
 
 async def chargeback(live: LiveServer, redis: Redis, transaction_id: str) -> list[str]:
     gateway = SandboxGateway(redis, day_seconds=live.settings.sandbox_day_seconds)
-    await gateway.report_chargeback(f"wallet-txn-{transaction_id}", "fraudulent")
+    await gateway.report_chargeback(await gateway_ref_of(transaction_id), "fraudulent")
     await gateway.advance(0.1)  # the duplicate copy comes a moment later
     return await funding.deliver_sandbox_events(gateway, live.settings.gateway_webhook_secret)
 
@@ -75,6 +76,6 @@ async def test_a_chargeback_covered_by_the_balance_leaves_no_debt(
     assert await wallet_status(user.id) == ("active", None)
     # A second dispute of the same top-up (a new event) finds it already reversed.
     assert await chargeback(live_server, redis, first["id"]) == [
-        "ignored: a add that is reversed",
+        "ignored: transaction already reversed",
         "duplicate",
     ]

@@ -13,14 +13,16 @@ from redis.asyncio import Redis
 from tests.conftest import LiveServer, run_live_server
 from tests.factories import make_user
 from tests.graphql_client import (
-    ADD_CARD,
     add_bank,
     add_card,
     call,
+    card_details,
     fund,
     step_up,
     token_for,
+    tokenize_response,
 )
+from tests.integration.test_gateway_callbacks import gateway_ref_of
 from tests.subscriptions import first_event
 from wallet.config import Settings
 from wallet.db.engine import connection
@@ -47,6 +49,8 @@ async def balances(user_id: int) -> tuple[int, int]:
 
 
 async def deliver_after(live: LiveServer, days: float) -> list[str]:
+    """Run the sandbox clock `days` and deliver what is due. An ACH settles 1 to 3 days
+    after it starts (by its random reference) and its copy a second later: wait 3.1."""
     gateway = sandbox_gateway(live)
     await gateway.advance(days)
     return await funding.deliver_sandbox_events(gateway, live.settings.gateway_webhook_secret)
@@ -112,21 +116,18 @@ async def test_declined_card_fails_the_transaction_with_the_reason_and_notifies(
     ("card", "field"),
     [
         ({"number": "4242424242424241"}, "number"),
-        ({"expYear": 2020}, "expYear"),
-        ({"expMonth": 13}, "expMonth"),
+        ({"exp_year": 2020}, "expYear"),
+        ({"exp_month": 13}, "expMonth"),
         ({"cvc": "12"}, "cvc"),
     ],
 )
-async def test_bad_card_details_are_a_validation_error_and_nothing_is_stored(
-    live_server: LiveServer, card: dict[str, object], field: str
+async def test_bad_card_details_are_refused_by_the_tokeniser_and_nothing_is_stored(
+    live_server: LiveServer, redis: Redis, card: dict[str, object], field: str
 ) -> None:
-    user = await make_user()
-    token = await token_for(live_server, user)
-    card_input = {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"}
-    await step_up(live_server, token)
-    result = await call(live_server, token, ADD_CARD, {"input": {**card_input, **card}})
-    assert result["__typename"] == "ValidationError"
-    assert result["fieldErrors"][0]["field"] == field
+    response = await tokenize_response(live_server, {"card": {**card_details()["card"], **card}})
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == field
+    assert await redis.keys("sandbox:gateway:vault:*") == []
     async with connection() as conn:
         assert await conn.fetchval("SELECT count(*) FROM payment_method") == 0
 
@@ -180,7 +181,7 @@ async def test_ach_return_r01_fails_the_top_up_and_credits_nothing(
     method_id = await add_bank(live_server, token, "000111111116")
     txn = (await fund(live_server, token, method_id, "50.00"))["transaction"]
     assert txn["status"] == "PENDING"
-    assert await deliver_after(live_server, 3) == ["applied", "duplicate"]
+    assert await deliver_after(live_server, 3.1) == ["applied", "duplicate"]
     async with connection() as conn:
         row = await conn.fetchrow(
             "SELECT status, failure_reason FROM money_transaction WHERE id = $1", int(txn["id"])
@@ -208,7 +209,7 @@ async def test_callbacks_are_authenticated_applied_once_and_tolerate_disorder(
     token = await token_for(live_server, user)
     method_id = await add_bank(live_server, token)
     txn = (await fund(live_server, token, method_id, "20.00"))["transaction"]
-    ref = f"wallet-txn-{txn['id']}"
+    ref = await gateway_ref_of(txn["id"])
     secret = live_server.settings.gateway_webhook_secret
     settled = GatewayEvent("evt_settle_1", EventType.ACH_SETTLED, ref)
 
@@ -218,12 +219,12 @@ async def test_callbacks_are_authenticated_applied_once_and_tolerate_disorder(
 
     assert await _post_callback(live_server, settled, secret) == (200, {"outcome": "applied"})
     assert await _post_callback(live_server, settled, secret) == (200, {"outcome": "duplicate"})
-    # A return arriving after the settlement is recorded and changes nothing.
-    late_return = GatewayEvent("evt_return_1", EventType.ACH_RETURNED, ref, "R01: insufficient")
-    status, body = await _post_callback(live_server, late_return, secret)
+    # A settlement arriving again under another event id changes nothing.
+    late = GatewayEvent("evt_settle_2", EventType.ACH_SETTLED, ref)
+    status, body = await _post_callback(live_server, late, secret)
     assert (status, body["outcome"]) == (200, "ignored: transaction already completed")
     assert await balances(user.id) == (2000, 2000)
-    unknown = GatewayEvent("evt_x", EventType.ACH_SETTLED, "wallet-txn-999999")
+    unknown = GatewayEvent("evt_x", EventType.ACH_SETTLED, "wtx_unknown")
     assert (await _post_callback(live_server, unknown, secret))[0] == 409
     async with connection() as conn:
         assert await conn.fetchval("SELECT count(*) FROM gateway_event") == 2
@@ -238,7 +239,7 @@ async def test_callbacks_are_authenticated_applied_once_and_tolerate_disorder(
         ("system", "applied", ref),
         ("system", "duplicate", ref),
         ("system", "ignored: transaction already completed", ref),
-        ("system", "UnknownGatewayReference", "wallet-txn-999999"),
+        ("system", "UnknownGatewayReference", "wtx_unknown"),
     ]
     assert all(r["ip"] for r in audited)
 
@@ -325,7 +326,7 @@ async def test_unanswered_ach_expires_and_releases_its_hold(live_server: LiveSer
         )
     assert status == "expired"
     # The settlement arriving afterwards is ignored: nothing is credited.
-    assert await deliver_after(live_server, 3) == [
+    assert await deliver_after(live_server, 3.1) == [
         "ignored: transaction already expired",
         "duplicate",
     ]
@@ -344,7 +345,7 @@ async def test_transaction_updated_is_pushed_when_a_top_up_settles(
         live_server,
         token,
         query,
-        lambda: deliver_after(live_server, 3),
+        lambda: deliver_after(live_server, 3.1),
         # The top-up's own PENDING event may still be in flight when the socket opens.
         accept=lambda d: d["transactionUpdated"]["status"] != "PENDING",
     )
@@ -361,7 +362,7 @@ async def test_concurrent_duplicate_callbacks_apply_once(live_server: LiveServer
     token = await token_for(live_server, user)
     method_id = await add_bank(live_server, token)
     txn = (await fund(live_server, token, method_id, "9.00"))["transaction"]
-    event = GatewayEvent("evt_dup", EventType.ACH_SETTLED, f"wallet-txn-{txn['id']}")
+    event = GatewayEvent("evt_dup", EventType.ACH_SETTLED, await gateway_ref_of(txn["id"]))
     outcomes = await asyncio.gather(*(funding.handle_gateway_event(event) for _ in range(10)))
     assert sorted(outcomes) == ["applied"] + ["duplicate"] * 9
     assert await balances(user.id) == (900, 900)

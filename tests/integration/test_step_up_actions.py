@@ -9,29 +9,32 @@ from tests.graphql_client import (
     ADD_CARD,
     WITHDRAW,
     add_bank,
+    bank_details,
     call,
+    card_details,
     step_up,
     token_for,
+    tokenize,
 )
 from tests.integration.test_money_requests_api import ask, pay
 from tests.integration.test_splits_api import EXPENSE, GROUP, answer_all, settle
 from tests.ledger_helpers import wallet_cents
 from wallet.db.engine import connection
 
-CARD = {"number": "4242424242424242", "expMonth": 12, "expYear": 2030, "cvc": "123"}
-BANK = {"routingNumber": "110000000", "accountNumber": "000123456789", "holderName": "Pat"}
-
 
 async def test_linking_a_payment_method_asks_for_a_second_factor(live_server: LiveServer) -> None:
     user = await make_user()
     token = await token_for(live_server, user)
-    for query, details in ((ADD_CARD, CARD), (ADD_BANK, BANK)):
-        asked = await call(live_server, token, query, {"input": details})
+    card = await tokenize(live_server, card_details())
+    bank = await tokenize(live_server, bank_details())
+    for query, method in ((ADD_CARD, card), (ADD_BANK, bank)):
+        asked = await call(live_server, token, query, {"input": {"token": method}})
         assert (asked["__typename"], asked["code"]) == ("StepUpRequired", "STEP_UP_REQUIRED")
     async with connection() as conn:
         assert await conn.fetchval("SELECT count(*) FROM payment_method") == 0
     await step_up(live_server, token)
-    linked = await call(live_server, token, ADD_CARD, {"input": CARD})
+    # The refusal attached nothing: the same token links once the factor is proven.
+    linked = await call(live_server, token, ADD_CARD, {"input": {"token": card}})
     assert linked["__typename"] == "AddPaymentMethodPayload"
 
 

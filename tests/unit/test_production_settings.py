@@ -57,6 +57,8 @@ def test_sound_production_settings_start() -> None:
         ({"allow_sandbox_providers": False}, "WALLET_GATEWAY_PROVIDER is the sandbox"),
         ({"allow_sandbox_providers": False}, "WALLET_EMAIL_PROVIDER is the sandbox"),
         ({"allow_sandbox_providers": False}, "WALLET_SMS_PROVIDER is the sandbox"),
+        ({"allow_sandbox_providers": False}, "WALLET_GATEWAY_PUBLISHABLE_KEY"),
+        ({"allow_sandbox_providers": False}, "WALLET_GATEWAY_TOKENIZE_URL is not https"),
         ({"cookie_secure": False}, "WALLET_COOKIE_SECURE is off"),
         ({"gateway_provider": "stripe"}, "is not one of"),
         ({"webhook_allow_private_targets": True}, "SSRF"),

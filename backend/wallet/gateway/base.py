@@ -1,7 +1,9 @@
 """What the platform needs from a payment gateway, and what a gateway answers.
 
-Card numbers and bank account numbers go to the gateway and never into our database:
-we keep the token it returns with display details (brand or bank, last 4, expiry).
+Card numbers and bank account numbers never reach the platform: the web app sends them
+to the gateway's client-side tokeniser and hands us the token. We attach the token and
+learn its display details (brand or bank, last 4, expiry) from the gateway, as with a
+processor's payment-method retrieval, and keep only those and the token.
 """
 
 from __future__ import annotations
@@ -108,13 +110,18 @@ class GatewayEvent:
 class PaymentGateway(Protocol):
     name: str
 
-    async def tokenize_card(
-        self, number: str, exp_month: int, exp_year: int, cvc: str
-    ) -> CardToken: ...
+    async def attach_card(self, token: str) -> CardToken:
+        """Claim a card token the client made (once); its display details from the gateway.
+        Raise `InvalidPaymentDetails` for an unknown, expired, used or non-card token."""
+        ...
 
-    async def tokenize_bank_account(
-        self, routing_number: str, account_number: str, holder_name: str
-    ) -> BankToken: ...
+    async def attach_bank_account(self, token: str) -> BankToken:
+        """The same for a bank account token."""
+        ...
+
+    async def detach(self, token: str) -> None:
+        """Forget an attached token (the method was removed): the gateway deletes it."""
+        ...
 
     async def charge_card(self, token: str, amount: Money, reference: str) -> GatewayResult:
         """Charge now; raise `PaymentDeclined`, or `GatewayTimeout` when the answer is late."""

@@ -21,16 +21,25 @@ simulated day lasts `day_seconds` real seconds, and `advance` moves the sandbox 
 (tests and demos). Every callback is delivered twice, as real gateways sometimes do.
 The sandbox keeps its vault and its queue of callbacks in Redis: it is the outside
 world, not our database.
+
+Card and bank details reach the vault only through the client-side tokeniser
+(`wallet.gateway.tokenizer`); the API attaches the token and learns the display
+details. Vault entries are sealed with the PII keyring (associated data naming the
+token) and expire: an unattached token after `TOKEN_SECONDS`, an attached one after
+`ATTACHED_IDLE_SECONDS` without use (each use renews it; a card's never outlives its
+expiry month); detaching deletes it at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import secrets
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -45,6 +54,8 @@ from wallet.gateway.base import (
     PaymentDeclined,
 )
 from wallet.money import Money
+from wallet.security import keys
+from wallet.security.crypto import DecryptionError, Keyring
 
 DECLINES = {
     "4000000000009995": "insufficient_funds",
@@ -58,6 +69,21 @@ BANK_NAMES = {"110000000": "Sandbox Bank"}
 _VAULT = "sandbox:gateway:vault:"
 _EVENTS = "sandbox:gateway:events"
 _CLOCK = "sandbox:gateway:clock_offset"
+
+# A token the browser made must be attached within the hour (a form left open, a
+# step-up prompt); after that it is gone, like a processor's one-time tokens.
+TOKEN_SECONDS = 60 * 60
+# An attached card or bank account stays while it is used: 13 months without a charge,
+# debit or payout and it is forgotten (covers yearly subscriptions).
+ATTACHED_IDLE_SECONDS = 396 * 24 * 60 * 60
+
+# Attach a vaulted token once: -1 unknown (or expired), 0 already attached, 1 attached.
+_ATTACH = """
+if redis.call('HEXISTS', KEYS[1], 'sealed') == 0 then return -1 end
+if redis.call('HSETNX', KEYS[1], 'attached', '1') == 0 then return 0 end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
 
 
 def luhn_valid(number: str) -> bool:
@@ -82,6 +108,18 @@ def card_brand(number: str) -> str:
     return "Card"
 
 
+def new_token(kind: str) -> str:
+    """`tok_<kind>_` and 120 random bits in lowercase base32 (letters and 2-7): a run of
+    12 digits is vanishingly rare, so a token is not mistaken for a card number."""
+    return f"tok_{kind}_" + base64.b32encode(secrets.token_bytes(15)).decode().lower()
+
+
+def _until_card_expires(exp_month: int, exp_year: int, now: datetime) -> int:
+    """Seconds until the end of the card's expiry month (at least a minute)."""
+    end = datetime(exp_year + exp_month // 12, exp_month % 12 + 1, 1, tzinfo=UTC)
+    return max(60, int((end - now).total_seconds()))
+
+
 def routing_valid(routing: str) -> bool:
     """ABA routing number checksum (3-7-1 weights)."""
     if len(routing) != 9 or not routing.isdigit():
@@ -94,11 +132,18 @@ class SandboxGateway:
     name = "sandbox"
 
     def __init__(
-        self, redis: Redis, *, day_seconds: float = 60.0, slow_seconds: float = 30.0
+        self,
+        redis: Redis,
+        *,
+        day_seconds: float = 60.0,
+        slow_seconds: float = 30.0,
+        keyring: Keyring | None = None,
     ) -> None:
         self._redis = redis
         self.day_seconds = day_seconds
         self.slow_seconds = slow_seconds
+        self._keyring = keyring or keys.keyring()
+        self._attach = redis.register_script(_ATTACH)
 
     # --- the sandbox clock -------------------------------------------------------------
 
@@ -110,11 +155,11 @@ class SandboxGateway:
         """Move the sandbox clock forward by `days` simulated days."""
         await self._redis.incrbyfloat(_CLOCK, days * self.day_seconds)
 
-    # --- tokens ------------------------------------------------------------------------
+    # --- tokens: made by the client-side tokeniser, attached by the API ------------------
 
-    async def tokenize_card(
-        self, number: str, exp_month: int, exp_year: int, cvc: str
-    ) -> CardToken:
+    async def tokenize_card(self, number: str, exp_month: int, exp_year: int, cvc: str) -> str:
+        """Validate card details from the browser and vault them; the token. The CVC is
+        checked and never stored."""
         digits = number.replace(" ", "").replace("-", "")
         if not digits.isdigit() or not 12 <= len(digits) <= 19 or not luhn_valid(digits):
             raise InvalidPaymentDetails("number", "That card number is not valid")
@@ -125,33 +170,90 @@ class SandboxGateway:
             raise InvalidPaymentDetails("expYear", "The card has expired")
         if not cvc.isdigit() or len(cvc) not in (3, 4):
             raise InvalidPaymentDetails("cvc", "The security code is 3 or 4 digits")
-        token = "tok_card_" + secrets.token_hex(12)
-        await self._redis.set(_VAULT + token, json.dumps({"kind": "card", "number": digits}))
-        return CardToken(token, card_brand(digits), digits[-4:], exp_month, exp_year)
+        details = {"number": digits, "exp_month": exp_month, "exp_year": exp_year}
+        return await self._vault("card", details)
 
     async def tokenize_bank_account(
         self, routing_number: str, account_number: str, holder_name: str
-    ) -> BankToken:
+    ) -> str:
+        """Validate bank details from the browser and vault them; the token."""
         if not routing_valid(routing_number):
             raise InvalidPaymentDetails("routingNumber", "That routing number is not valid")
         if not account_number.isdigit() or not 4 <= len(account_number) <= 17:
             raise InvalidPaymentDetails("accountNumber", "An account number is 4 to 17 digits")
         if not holder_name.strip():
             raise InvalidPaymentDetails("holderName", "The account holder's name is required")
-        token = "tok_bank_" + secrets.token_hex(12)
-        await self._redis.set(
-            _VAULT + token, json.dumps({"kind": "bank", "account": account_number})
-        )
-        bank = BANK_NAMES.get(routing_number, f"Bank {routing_number[:4]}")
-        return BankToken(token, bank, account_number[-4:])
+        details = {
+            "routing": routing_number,
+            "account": account_number,
+            "holder": holder_name.strip(),
+        }
+        return await self._vault("bank", details)
 
-    async def _vaulted(self, token: str, kind: str) -> dict[str, str]:
-        raw = await self._redis.get(_VAULT + token)
-        if raw is None:
+    async def _vault(self, kind: str, details: dict[str, Any]) -> str:
+        token = new_token(kind)
+        sealed = self._keyring.encrypt(json.dumps({"kind": kind, **details}), _VAULT + token)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(_VAULT + token, "sealed", sealed)
+            pipe.expire(_VAULT + token, TOKEN_SECONDS)
+            await pipe.execute()
+        return token
+
+    async def _unseal(self, token: str) -> dict[str, Any] | None:
+        sealed = await self._redis.hget(_VAULT + token, "sealed")
+        if sealed is None:
+            return None
+        text = sealed.decode() if isinstance(sealed, bytes) else str(sealed)
+        try:
+            data: dict[str, Any] = json.loads(self._keyring.decrypt(text, _VAULT + token))
+        except DecryptionError:
+            return None  # moved from another token's entry, or its key was dropped
+        return data
+
+    def _attached_ttl(self, data: dict[str, Any]) -> int:
+        if data["kind"] == "card":
+            card_left = _until_card_expires(
+                int(data["exp_month"]), int(data["exp_year"]), datetime.now(UTC)
+            )
+            return min(ATTACHED_IDLE_SECONDS, card_left)
+        return ATTACHED_IDLE_SECONDS
+
+    async def _claim(self, token: str, kind: str) -> dict[str, Any]:
+        data = await self._unseal(token)
+        if data is None:
+            raise InvalidPaymentDetails("token", "That token is unknown or has expired")
+        if data["kind"] != kind:
+            raise InvalidPaymentDetails("token", f"That token is not a {kind} token")
+        attached = await self._attach(keys=[_VAULT + token], args=[self._attached_ttl(data)])
+        if attached == -1:
+            raise InvalidPaymentDetails("token", "That token is unknown or has expired")
+        if attached == 0:
+            raise InvalidPaymentDetails("token", "That token was already used")
+        return data
+
+    async def attach_card(self, token: str) -> CardToken:
+        data = await self._claim(token, "card")
+        number = str(data["number"])
+        return CardToken(
+            token, card_brand(number), number[-4:], int(data["exp_month"]), int(data["exp_year"])
+        )
+
+    async def attach_bank_account(self, token: str) -> BankToken:
+        data = await self._claim(token, "bank")
+        routing, account = str(data["routing"]), str(data["account"])
+        return BankToken(token, BANK_NAMES.get(routing, f"Bank {routing[:4]}"), account[-4:])
+
+    async def detach(self, token: str) -> None:
+        await self._redis.delete(_VAULT + token)
+
+    async def _vaulted(self, token: str, kind: str) -> dict[str, Any]:
+        """An attached token's details for a charge, debit or payout; the use keeps it."""
+        data = await self._unseal(token)
+        if data is None or not await self._redis.hexists(_VAULT + token, "attached"):
             raise InvalidPaymentDetails("paymentMethod", "Unknown payment method token")
-        data: dict[str, str] = json.loads(raw)
         if data["kind"] != kind:
             raise InvalidPaymentDetails("paymentMethod", f"That payment method is not a {kind}")
+        await self._redis.expire(_VAULT + token, self._attached_ttl(data))
         return data
 
     # --- money -------------------------------------------------------------------------

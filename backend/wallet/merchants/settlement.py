@@ -181,8 +181,9 @@ async def settle_merchant(
             list(period["ids"]),
         )
         token = merchant["token"]
+        reference = await transactions.gateway_reference(conn, payout_id)
     try:
-        await gateway.payout(token, Money(net, currency), transactions.gateway_reference(payout_id))
+        await gateway.payout(token, Money(net, currency), reference)
     except InvalidPaymentDetails as exc:
         await resolve(payout_id, succeeded=False, reason=str(exc))
     return await get_batch(int(batch_id))

@@ -1,4 +1,5 @@
-"""Chargebacks of card top-ups, and repaying what they leave owed.
+"""Top-ups taken back after they were credited (card chargebacks, returned ACH debits),
+and repaying what they leave owed.
 
 The gateway claws the money back from the platform (credit gateway clearing). The
 wallet pays what it has (debit wallet); any shortfall becomes a debt (debit the
@@ -9,6 +10,7 @@ receive but not send or withdraw. Money that arrives later repays the debt first
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from wallet.db.engine import Connection, transaction
@@ -22,8 +24,29 @@ from wallet.transactions.models import TransactionStatus, TransactionType
 RESTRICTED = "chargeback"
 
 
-async def apply_chargeback(conn: Connection, top_up: Any, reason: str | None) -> int:
-    """Reverse a completed card top-up (its row locked by the caller); return the new id."""
+@dataclass(frozen=True, slots=True)
+class TakeBack:
+    """How one kind of take-back is written down: its journal entry kind and the words
+    of its transaction note."""
+
+    entry_kind: str
+    label: str
+
+
+# A card holder's bank disputes a completed charge.
+CHARGEBACK = TakeBack("chargeback", "card chargeback")
+# The payer's bank returns an ACH debit after it settled (R01 insufficient funds, R10
+# unauthorised...): the same claw-back, so the same debt and restriction. The business
+# transaction type stays CHARGEBACK (money the payer's bank took back), so history
+# filters, notifications and the reserve invariant cover both.
+ACH_RETURN = TakeBack("ach_return", "ACH return")
+
+
+async def apply_chargeback(
+    conn: Connection, top_up: Any, reason: str | None, kind: TakeBack = CHARGEBACK
+) -> int:
+    """Reverse a completed top-up (its row locked by the caller) whose money the gateway
+    took back; return the new transaction's id."""
     user_id = int(top_up["initiator_user_id"])
     amount = Money(int(top_up["amount"]), Currency(top_up["currency"]))
     wallet = await ledger.find_account(conn, OwnerType.USER, user_id, amount.currency, "wallet")
@@ -41,7 +64,7 @@ async def apply_chargeback(conn: Connection, top_up: Any, reason: str | None) ->
         reserve = await ledger.system_account_id(conn, amount.currency, Purpose.CHARGEBACK_RESERVE)
         postings.append(PostingDraft(reserve, Side.DEBIT, Money(shortfall, amount.currency)))
     entry_id = await ledger.post_entry(
-        conn, EntryDraft("chargeback", tuple(postings), f"chargeback of {top_up['id']}")
+        conn, EntryDraft(kind.entry_kind, tuple(postings), f"{kind.label} of {top_up['id']}")
     )
     chargeback_id, _ = await transactions.record_completed(
         conn,
@@ -49,12 +72,12 @@ async def apply_chargeback(conn: Connection, top_up: Any, reason: str | None) ->
             type=TransactionType.CHARGEBACK,
             amount=amount,
             initiator_user_id=user_id,
-            note=reason or "card chargeback",
+            note=f"{kind.label}: {reason}" if reason else kind.label,
         ),
         entry_id,
     )
     await transactions.transition(
-        conn, int(top_up["id"]), TransactionStatus.REVERSED, reason=f"chargeback: {reason}"
+        conn, int(top_up["id"]), TransactionStatus.REVERSED, reason=f"{kind.label}: {reason}"
     )
     if shortfall:
         await conn.execute(

@@ -9,8 +9,10 @@ gateway confirms, so a returned ACH debit (R01) releases nothing that was not cr
 A crash between the phases leaves a PENDING/PROCESSING transaction whose hold expires.
 
 Callbacks are authenticated (wallet.gateway.signing), applied once per event id,
-and tolerate duplicates and out-of-order delivery: an event for a transaction that has
-already reached a final state is recorded and ignored.
+and tolerate duplicates and out-of-order delivery. No callback moves a transaction out
+of a final state (FAILED, EXPIRED, REVERSED): it is recorded and ignored. The one way
+out of COMPLETED is a take-back of a top-up (a card's charge.disputed, a bank's
+ach.returned), which posts a return entry through the chargeback debt path.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from wallet.limits.service import LimitScope
 from wallet.money import Money
 from wallet.outbox.service import Topic, emit
 from wallet.payments.callback_trail import CallbackTrail, EveryCallback
-from wallet.payments.chargebacks import apply_chargeback
+from wallet.payments.chargebacks import ACH_RETURN, CHARGEBACK, TakeBack, apply_chargeback
 from wallet.payments.errors import UnknownGatewayReference
 from wallet.payments.methods import owned_method
 from wallet.transactions import service as transactions
@@ -150,8 +152,9 @@ async def _open_with_hold(
     credit_account_id: int,
     waiting: TransactionStatus,
     hold_for: timedelta,
-) -> int:
-    """Record the transaction and its hold, and move it to `waiting` (PENDING/PROCESSING)."""
+) -> tuple[int, str]:
+    """Record the transaction and its hold, and move it to `waiting` (PENDING/PROCESSING);
+    (transaction id, the reference to give the gateway)."""
     transaction_id, _ = await transactions.create(
         conn,
         transactions.NewTransaction(
@@ -170,7 +173,7 @@ async def _open_with_hold(
         expires_at=datetime.now(UTC) + hold_for,
     )
     await transactions.transition(conn, transaction_id, waiting, hold_id=hold_id)
-    return transaction_id
+    return transaction_id, await transactions.gateway_reference(conn, transaction_id)
 
 
 async def add_money(
@@ -192,7 +195,7 @@ async def add_money(
             conn, command.user_id, wallet.verification_level, command.amount, LimitScope.ADD
         )
         is_card = method.kind == "card"
-        transaction_id = await _open_with_hold(
+        transaction_id, reference = await _open_with_hold(
             conn,
             type=TransactionType.ADD,
             command=command,
@@ -206,7 +209,6 @@ async def add_money(
             conn, principal, command.idempotency_key, request, {"transaction_id": transaction_id}
         )
 
-    reference = transactions.gateway_reference(transaction_id)
     try:
         if is_card:
             result = await asyncio.wait_for(
@@ -239,7 +241,7 @@ async def withdraw(gateway: PaymentGateway, command: Withdraw) -> FundingReceipt
         method = await owned_method(
             conn, command.user_id, command.payment_method_id, "bank_account"
         )
-        transaction_id = await _open_with_hold(
+        transaction_id, reference = await _open_with_hold(
             conn,
             type=TransactionType.WITHDRAWAL,
             command=command,
@@ -262,9 +264,7 @@ async def withdraw(gateway: PaymentGateway, command: Withdraw) -> FundingReceipt
             conn, principal, command.idempotency_key, request, {"transaction_id": transaction_id}
         )
     try:
-        await gateway.payout(
-            method.token, command.amount, transactions.gateway_reference(transaction_id)
-        )
+        await gateway.payout(method.token, command.amount, reference)
     except InvalidPaymentDetails as exc:
         await resolve(transaction_id, succeeded=False, reason=str(exc))
     return await _current(transaction_id)
@@ -296,9 +296,10 @@ async def _resolve_locked(
 
 
 _LOCK_OPEN = (
-    "SELECT id, type, status, hold_id, initiator_user_id, currency, amount "
-    "FROM money_transaction "
-    "WHERE {where} FOR UPDATE"
+    "SELECT id, type, status, hold_id, initiator_user_id, currency, amount, "
+    "(SELECT kind FROM payment_method pm WHERE pm.id = t.payment_method_id) AS method_kind "
+    "FROM money_transaction t "
+    "WHERE {where} FOR UPDATE OF t"
 )
 
 
@@ -312,18 +313,37 @@ async def resolve(transaction_id: int, *, succeeded: bool, reason: str | None = 
         return True
 
 
-_EVENT_TYPES: dict[str, frozenset[EventType]] = {
-    "add": frozenset(
-        {
-            EventType.CHARGE_SUCCEEDED,
-            EventType.CHARGE_FAILED,
-            EventType.ACH_SETTLED,
-            EventType.ACH_RETURNED,
-        }
-    ),
-    "withdrawal": frozenset({EventType.PAYOUT_PAID, EventType.PAYOUT_FAILED}),
-    "settlement": frozenset({EventType.PAYOUT_PAID, EventType.PAYOUT_FAILED}),
+# What each kind of gateway transaction may hear while it is open (the events that
+# end it), keyed by (type, payment method kind): a card top-up is not settled by an ACH
+# event, nor an ACH debit by a card charge's, whoever signed it.
+_RESOLVING: dict[tuple[str, str | None], frozenset[EventType]] = {
+    ("add", "card"): frozenset({EventType.CHARGE_SUCCEEDED, EventType.CHARGE_FAILED}),
+    ("add", "bank_account"): frozenset({EventType.ACH_SETTLED, EventType.ACH_RETURNED}),
+    ("withdrawal", "bank_account"): frozenset({EventType.PAYOUT_PAID, EventType.PAYOUT_FAILED}),
+    ("settlement", None): frozenset({EventType.PAYOUT_PAID, EventType.PAYOUT_FAILED}),
 }
+# The only ways out of COMPLETED: the payer's bank takes a top-up back.
+_TAKE_BACKS: dict[tuple[str, str | None], tuple[EventType, TakeBack]] = {
+    ("add", "card"): (EventType.CHARGE_DISPUTED, CHARGEBACK),
+    ("add", "bank_account"): (EventType.ACH_RETURNED, ACH_RETURN),
+}
+
+
+async def _apply_locked(conn: Connection, row: Any, event: GatewayEvent) -> str:
+    """Apply `event` to its locked transaction if the state machine allows; the outcome."""
+    key = (str(row["type"]), row["method_kind"])
+    status = TransactionStatus(row["status"])
+    if status.value in _OPEN:
+        if event.type not in _RESOLVING.get(key, frozenset()):
+            return f"ignored: {event.type.value} does not apply to this {row['type']}"
+        await _resolve_locked(conn, row, succeeded=event.type.succeeded, reason=event.reason)
+        return "applied"
+    take_back = _TAKE_BACKS.get(key)
+    if status is TransactionStatus.COMPLETED and take_back and event.type is take_back[0]:
+        await apply_chargeback(conn, row, event.reason, take_back[1])
+        return "applied"
+    # FAILED, EXPIRED and REVERSED are final; COMPLETED leaves only by a take-back.
+    return f"ignored: transaction already {status.value}"
 
 
 async def handle_gateway_event(event: GatewayEvent, gateway_name: str = "sandbox") -> str:
@@ -338,19 +358,7 @@ async def handle_gateway_event(event: GatewayEvent, gateway_name: str = "sandbox
         )
         if seen is not None:
             return "duplicate"
-        if event.type is EventType.CHARGE_DISPUTED:
-            if row["type"] == "add" and row["status"] == TransactionStatus.COMPLETED.value:
-                await apply_chargeback(conn, row, event.reason)
-                outcome = "applied"
-            else:
-                outcome = f"ignored: a {row['type']} that is {row['status']}"
-        elif event.type not in _EVENT_TYPES.get(row["type"], frozenset()):
-            outcome = f"ignored: {event.type.value} does not apply to a {row['type']}"
-        elif row["status"] not in _OPEN:
-            outcome = f"ignored: transaction already {row['status']}"
-        else:
-            await _resolve_locked(conn, row, succeeded=event.type.succeeded, reason=event.reason)
-            outcome = "applied"
+        outcome = await _apply_locked(conn, row, event)
         await conn.execute(
             "INSERT INTO gateway_event (event_id, gateway, type, gateway_ref, payload, outcome) "
             "VALUES ($1, $2, $3, $4, $5::jsonb, $6)",

@@ -8,6 +8,7 @@ appends the transition to the audit log.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,7 +29,7 @@ class NewTransaction:
     recipient_contact: str | None = None
     reverses_id: int | None = None
     expires_at: datetime | None = None
-    # Whether the gateway gets a reference for it (`wallet-txn-<id>`, echoed in callbacks).
+    # Whether the gateway gets a reference for it (random, echoed in callbacks).
     via_gateway: bool = False
     merchant_id: int | None = None
     payment_request_id: int | None = None
@@ -38,8 +39,21 @@ class NewTransaction:
     savings_goal_id: int | None = None
 
 
-def gateway_reference(transaction_id: int) -> str:
-    return f"wallet-txn-{transaction_id}"
+def new_gateway_reference() -> str:
+    """128 random bits: a callback names its transaction by this reference, so it must
+    not be derivable from the transaction id (finding 4 of issue 14: `wallet-txn-<id>`
+    let a forged callback name any transaction)."""
+    return "wtx_" + secrets.token_urlsafe(16)
+
+
+async def gateway_reference(conn: Connection, transaction_id: int) -> str:
+    """The reference the gateway was (or will be) given for a transaction."""
+    reference = await conn.fetchval(
+        "SELECT gateway_ref FROM money_transaction WHERE id = $1", transaction_id
+    )
+    if reference is None:
+        raise TransactionNotFound(transaction_id)
+    return str(reference)
 
 
 async def create(conn: Connection, new: NewTransaction) -> tuple[int, datetime]:
@@ -54,7 +68,7 @@ async def create(conn: Connection, new: NewTransaction) -> tuple[int, datetime]:
                                            payment_request_id, refund_of_id,
                                            counter_currency, counter_amount)
             SELECT id, $1, 'initiated', $2, $3, $4, $5, $6, $7, $8, $9, $10,
-                   CASE WHEN $11 THEN 'wallet-txn-' || id END, $12, $13, $14, $15, $16
+                   $11, $12, $13, $14, $15, $16
             FROM next RETURNING id, created_at
         ), logged AS (
             INSERT INTO transaction_transition (transaction_id, from_status, to_status)
@@ -72,7 +86,7 @@ async def create(conn: Connection, new: NewTransaction) -> tuple[int, datetime]:
         new.recipient_contact,
         new.reverses_id,
         new.expires_at,
-        new.via_gateway,
+        new_gateway_reference() if new.via_gateway else None,
         new.merchant_id,
         new.payment_request_id,
         new.refund_of_id,

@@ -21,7 +21,7 @@ from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, ref
 from wallet.api.graphql.security import step_up_refusal
 from wallet.api.graphql.throttle import money_throttle
 from wallet.api.graphql.transactions import TransactionNode
-from wallet.gateway.base import InvalidPaymentDetails
+from wallet.gateway.base import InvalidPaymentDetails, PaymentGateway
 from wallet.money import Money
 from wallet.payments import funding, methods
 from wallet.payments.errors import PaymentError, PaymentMethodNotFound
@@ -50,19 +50,26 @@ class PaymentMethodType:
         )
 
 
+@strawberry.type(name="PaymentGateway")
+class PaymentGatewayType:
+    tokenize_url: str = strawberry.field(
+        description="Where the app POSTs card or bank details (JSON, with the "
+        "publishable key), never to this API; the answer's token goes to addCard or "
+        "addBankAccount."
+    )
+    publishable_key: str = strawberry.field(
+        description="The gateway's public key for client-side tokenisation (not a secret)."
+    )
+
+
 @strawberry.input
 class AddCardInput:
-    number: str
-    exp_month: int
-    exp_year: int
-    cvc: str
+    token: str = strawberry.field(description="The gateway's token for the card.")
 
 
 @strawberry.input
 class AddBankAccountInput:
-    routing_number: str
-    account_number: str
-    holder_name: str
+    token: str = strawberry.field(description="The gateway's token for the bank account.")
 
 
 @strawberry.type
@@ -137,8 +144,35 @@ async def _fund(
     return await _funding_payload(user.id, receipt.transaction_id)
 
 
+async def _link(
+    info: Info,
+    link: Callable[[PaymentGateway, int], Awaitable[methods.PaymentMethod]],
+) -> AddPaymentMethodResult:
+    """Shared by addCard and addBankAccount: step-up, attach the token, map refusals."""
+    user = await info.context.viewer()
+    if user is None:
+        return not_authenticated()
+    if asked := await step_up_refusal(info, user.id, Action.ADD_PAYMENT_METHOD):
+        return asked
+    try:
+        method = await link(info.context.services.gateway, user.id)
+    except InvalidPaymentDetails as exc:
+        return validation_error(exc.field, "INVALID", str(exc))
+    except PaymentError as exc:
+        return validation_error("paymentMethod", "INVALID", str(exc))
+    return AddPaymentMethodPayload(payment_method=PaymentMethodType.from_domain(method))
+
+
 @strawberry.type
 class PaymentQuery:
+    @strawberry.field(description="Where and how the app tokenises card and bank details.")
+    def payment_gateway(self, info: Info) -> PaymentGatewayType:
+        settings = info.context.services.settings
+        return PaymentGatewayType(
+            tokenize_url=settings.gateway_tokenize_url,
+            publishable_key=settings.gateway_publishable_key,
+        )
+
     @strawberry.field(description="Your linked cards and bank accounts (null when logged out).")
     async def payment_methods(self, info: Info) -> list[PaymentMethodType] | None:
         user = await info.context.viewer()
@@ -149,50 +183,23 @@ class PaymentQuery:
 
 @strawberry.type
 class PaymentMutation:
-    @strawberry.mutation(description="Link a card; the number goes to the gateway only.")
+    @strawberry.mutation(
+        description="Link a card by the token the gateway gave the app (see paymentGateway); "
+        "card numbers never come here."
+    )
     async def add_card(self, info: Info, input: AddCardInput) -> AddPaymentMethodResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
-        if asked := await step_up_refusal(info, user.id, Action.ADD_PAYMENT_METHOD):
-            return asked
-        try:
-            method = await methods.add_card(
-                info.context.services.gateway,
-                user.id,
-                input.number,
-                input.exp_month,
-                input.exp_year,
-                input.cvc,
-            )
-        except InvalidPaymentDetails as exc:
-            return validation_error(exc.field, "INVALID", str(exc))
-        except PaymentError as exc:
-            return validation_error("paymentMethod", "INVALID", str(exc))
-        return AddPaymentMethodPayload(payment_method=PaymentMethodType.from_domain(method))
+        return await _link(info, lambda g, user_id: methods.add_card(g, user_id, input.token))
 
-    @strawberry.mutation(description="Link a bank account for ACH top-ups and withdrawals.")
+    @strawberry.mutation(
+        description="Link a bank account for ACH top-ups and withdrawals, by the gateway's "
+        "token (see paymentGateway)."
+    )
     async def add_bank_account(
         self, info: Info, input: AddBankAccountInput
     ) -> AddPaymentMethodResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
-        if asked := await step_up_refusal(info, user.id, Action.ADD_PAYMENT_METHOD):
-            return asked
-        try:
-            method = await methods.add_bank_account(
-                info.context.services.gateway,
-                user.id,
-                input.routing_number,
-                input.account_number,
-                input.holder_name,
-            )
-        except InvalidPaymentDetails as exc:
-            return validation_error(exc.field, "INVALID", str(exc))
-        except PaymentError as exc:
-            return validation_error("paymentMethod", "INVALID", str(exc))
-        return AddPaymentMethodPayload(payment_method=PaymentMethodType.from_domain(method))
+        return await _link(
+            info, lambda g, user_id: methods.add_bank_account(g, user_id, input.token)
+        )
 
     @strawberry.mutation
     async def remove_payment_method(
@@ -207,7 +214,7 @@ class PaymentMutation:
             method_id = _method_id(id)
             if method_id is None:
                 raise PaymentMethodNotFound(0)
-            await methods.remove_method(user.id, method_id)
+            await methods.remove_method(info.context.services.gateway, user.id, method_id)
         except PaymentMethodNotFound:
             return NotFound(code=ErrorCode.NOT_FOUND, message="No such payment method")
         return RemovePaymentMethodPayload(removed_id=id)

@@ -24,6 +24,7 @@ from wallet.auth.ratelimit import RateLimited as RateLimitHit
 from wallet.auth.sessions import session_id
 from wallet.db.engine import transaction
 from wallet.fraud.service import Screening
+from wallet.payments import methods
 from wallet.security import alerts, devices, policy, privacy, stepup, totp
 from wallet.security.policy import Factor
 from wallet.users import credentials, pin, verification
@@ -493,5 +494,7 @@ class PrivacyMutation:
             await privacy.erase(user.id, info.context.services.sessions)
         except privacy.PrivacyError as exc:
             return validation_error(exc.field, "NOT_EMPTY", str(exc))
+        # The gateway forgets the erased user's cards and bank accounts too.
+        await methods.forget_removed(info.context.services.gateway, user.id)
         info.context.forget_viewer()
         return ErasurePayload(erased=True)
