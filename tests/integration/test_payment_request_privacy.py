@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import LiveServer
 from tests.graphql_client import call
 from tests.merchant_helpers import KEY, create, customer, pay, shop
-from wallet.api.graphql.context import SESSION_COOKIE
+from wallet.config import SESSION_COOKIE
 from wallet.db.engine import connection
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
