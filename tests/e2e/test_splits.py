@@ -23,8 +23,9 @@ async def test_split_a_bill_and_settle_up(browser: Browser, web_app: WebApp) -> 
 
     # Each joins by accepting in their own app (review finding 17: no one is added, or
     # charged, without saying yes).
+    phones = {}
     for name in (bob, carol):
-        invitee = await logged_in_phone(browser, web_app, name)
+        invitee = phones[name] = await logged_in_phone(browser, web_app, name)
         await invitee.get_by_role("tab", name="Split").click()
         invitations = invitee.get_by_test_id("split-invitations")
         await expect(invitations).to_contain_text(f"@{alice} invited you to Ski weekend")
@@ -33,7 +34,7 @@ async def test_split_a_bill_and_settle_up(browser: Browser, web_app: WebApp) -> 
         await invitations.get_by_role("button", name="Accept").click()
         await expect(invitee.get_by_test_id("split-group")).to_contain_text(f"@{alice}")
         await expect(invitations).to_have_count(0)
-        await invitee.context.close()
+    await phones[carol].context.close()
 
     await page.reload()
     await page.get_by_role("tab", name="Split").click()
@@ -57,7 +58,8 @@ async def test_split_a_bill_and_settle_up(browser: Browser, web_app: WebApp) -> 
     await expect(suggested).to_contain_text(f"@{carol} → @{alice}: $30.00")
     await screenshot(page, "60-split-group")
 
-    bob_page = await logged_in_phone(browser, web_app, bob)
+    bob_page = phones[bob]  # Bob's own phone (the same device he accepted on)
+    await bob_page.reload()
     await bob_page.get_by_role("tab", name="Split").click()
     await bob_page.get_by_role("button", name="Settle up", exact=True).click()
     await expect(bob_page.get_by_role("status")).to_have_text(f"Settled up: paid @{alice} $30.00")

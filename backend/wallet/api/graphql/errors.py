@@ -168,6 +168,7 @@ class PublicError(Exception):
 
 
 def should_mask_error(error: GraphQLError) -> bool:
-    """Hide unexpected exceptions; keep validation errors and `PublicError`s."""
+    """Hide unexpected exceptions; keep validation errors (also those found while
+    coercing variables, which graphql-core wraps) and `PublicError`s."""
     original = error.original_error
-    return original is not None and not isinstance(original, PublicError)
+    return original is not None and not isinstance(original, PublicError | GraphQLError)
