@@ -27,6 +27,7 @@ async def first_event(
     query: str,
     trigger: Callable[[], Awaitable[Any]],
     accept: Callable[[dict[str, Any]], bool] = lambda _: True,
+    variables: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Subscribe as `token`, run `trigger`, and return the first event's data that
     `accept` takes (earlier events, e.g. from before the trigger, are skipped)."""
@@ -38,7 +39,8 @@ async def first_event(
             init = {"authorization": f"Bearer {token}"}
             await ws.send(json.dumps({"type": "connection_init", "payload": init}))
             assert json.loads(await ws.recv())["type"] == "connection_ack"
-            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+            payload = {"query": query, "variables": variables or {}}
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
             await asyncio.sleep(0.3)
             await trigger()
             while True:

@@ -210,6 +210,17 @@ async def respond(
         await _log(conn, dispute_id, principal.user_id, "responded", f"{response} [{names}]")
 
 
+async def dispute_to_decide(operator_role: str | None, dispute_id: int) -> Dispute:
+    """The dispute a mediator is about to decide. Anyone else is refused before the
+    lookup, so they cannot tell which dispute ids exist."""
+    if operator_role not in MEDIATORS:
+        raise NotAllowed("decide disputes")
+    found = await get_dispute(dispute_id)
+    if found is None:
+        raise DisputeNotFound()
+    return found
+
+
 async def decide(
     operator_id: int, operator_role: str | None, dispute_id: int, refund: Money
 ) -> None:

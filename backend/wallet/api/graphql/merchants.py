@@ -982,14 +982,16 @@ class DisputeMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
-        found = await protection.get_dispute(_id(dispute_id) or 0)
-        if found is None:
-            return NotFound(code=ErrorCode.NOT_FOUND, message="No such dispute")
+        role = await operator_role(user.id)
+        try:
+            found = await protection.dispute_to_decide(role, _id(dispute_id) or 0)
+        except REFUSALS as exc:
+            return _dispute_refusal(exc)
         refund_money = parse_amount(refund_amount, found.amount.currency.value)
         if not isinstance(refund_money, Money):
             return refund_money
         try:
-            await protection.decide(user.id, await operator_role(user.id), found.id, refund_money)
+            await protection.decide(user.id, role, found.id, refund_money)
         except REFUSALS as exc:
             return _dispute_refusal(exc)
         updated = await protection.get_dispute(found.id)
