@@ -23,7 +23,7 @@ from wallet.db.engine import Connection, connection, transaction
 from wallet.ledger import service as ledger
 from wallet.ledger.models import EntryDraft, OwnerType, PostingDraft, Purpose, Side
 from wallet.merchants.errors import MerchantError, NotAllowed
-from wallet.merchants.service import PAYABLE, Principal
+from wallet.merchants.service import PAYABLE, Principal, Scope
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit_many
 from wallet.transactions import service as transactions
@@ -177,8 +177,9 @@ async def open_dispute(buyer_id: int, payment_id: int, reason: str, window: time
 async def respond(
     principal: Principal, dispute_id: int, response: str, files: list[tuple[str, bytes]]
 ) -> None:
-    """The merchant's side: a statement and evidence files."""
-    if principal.role is None and not principal.scopes:
+    """The merchant's side: a statement and evidence files. Owners answer, and API keys
+    that may refund (a dispute is a claim on a refund); cashiers and read-only keys not."""
+    if not principal.may(Scope.REFUNDS_WRITE):
         raise NotAllowed("answer disputes")
     if any(len(content) > MAX_EVIDENCE_BYTES for _, content in files):
         raise NotDisputable("an evidence file is over 2 MB")

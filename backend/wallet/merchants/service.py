@@ -270,9 +270,16 @@ async def staff_principal(merchant_id: int, user_id: int) -> Principal:
 
 
 async def add_staff(principal: Principal, user_id: int, role: Role) -> None:
+    """Add a staff member, or change a member's role. The founding owner's role is not
+    anyone's to change (a co-owner could otherwise demote them and take the shop)."""
     if principal.role is not Role.OWNER:
         raise NotAllowed("manage staff")
     async with transaction() as conn:
+        founder = await conn.fetchval(
+            "SELECT owner_user_id FROM merchant WHERE id = $1", principal.merchant_id
+        )
+        if founder == user_id:
+            raise NotAllowed("change the founding owner's role")
         await conn.execute(
             "INSERT INTO merchant_staff (merchant_id, user_id, role) VALUES ($1, $2, $3) "
             "ON CONFLICT (merchant_id, user_id) DO UPDATE SET role = EXCLUDED.role",

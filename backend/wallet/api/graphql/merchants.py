@@ -887,8 +887,9 @@ class DisputeQuery:
         if found is None:
             return None
         user = await info.context.viewer()
+        staff = await info.context.merchant_principal(found.merchant_id)
         allowed = (user is not None and user.id == found.buyer_id) or (
-            await info.context.merchant_principal(found.merchant_id) is not None
+            staff is not None and staff.may(merchants.Scope.PAYMENTS_READ)
         )
         if not allowed and user is not None:
             allowed = (await operator_role(user.id)) in protection.MEDIATORS
@@ -906,7 +907,7 @@ class DisputeListQuery:
         self, info: Info, merchant_id: strawberry.ID
     ) -> list[DisputeType] | None:
         principal = await _principal(info, merchant_id)
-        if principal is None:
+        if principal is None or not principal.may(merchants.Scope.PAYMENTS_READ):
             return None
         return _disputes(await protection.disputes(merchant_id=principal.merchant_id))
 
