@@ -28,7 +28,8 @@ async def test_only_owners_and_refund_keys_answer_disputes(live_server: LiveServ
     _, owner_token, merchant_id = await shop(live_server)
     _, buyer_token = await customer(live_server)
     sale = await buy(live_server, owner_token, merchant_id, buyer_token)
-    dispute = (await call(live_server, buyer_token, OPEN, {"p": sale, "r": "The coffee was cold"}))["dispute"]
+    opened = await call(live_server, buyer_token, OPEN, {"p": sale, "r": "The coffee was cold"})
+    dispute = opened["dispute"]
     cashier = await make_user()
     await call(
         live_server,
@@ -53,7 +54,8 @@ async def test_reading_disputes_needs_the_payments_read_scope(live_server: LiveS
     _, owner_token, merchant_id = await shop(live_server)
     _, buyer_token = await customer(live_server)
     sale = await buy(live_server, owner_token, merchant_id, buyer_token)
-    dispute = (await call(live_server, buyer_token, OPEN, {"p": sale, "r": "The coffee was cold"}))["dispute"]
+    opened = await call(live_server, buyer_token, OPEN, {"p": sale, "r": "The coffee was cold"})
+    dispute = opened["dispute"]
     writer = await key(live_server, owner_token, merchant_id, "PAYMENTS_WRITE")
     assert await call(live_server, writer, DISPUTES, {"m": merchant_id}) is None
     assert await call(live_server, writer, DISPUTE, {"d": dispute["id"]}) is None
