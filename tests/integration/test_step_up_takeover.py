@@ -18,9 +18,11 @@ from tests.conftest import LiveServer
 from tests.factories import PASSWORD, make_user
 from tests.graphql_client import (
     SEND_STEP_UP_CODE,
+    bank_details,
     call,
     last_code_sent_to,
     prove_with_contact_code,
+    tokenize,
 )
 from tests.integration.test_devices_sessions import CHROME, FIREFOX, log_in
 from tests.ledger_helpers import wallet_cents
@@ -95,7 +97,7 @@ async def test_a_stolen_password_on_a_new_device_cannot_enrol_a_factor_and_take_
         {"input": {"recipient": "@nobody", "amount": "600.00", "idempotencyKey": uuid.uuid4().hex}},
     )
     assert send["__typename"] in {"StepUpRequired", "NotFound"}
-    bank = {"routingNumber": "110000000", "accountNumber": "000123456789", "holderName": "X"}
+    bank = {"token": await tokenize(live_server, bank_details())}
     refused_for_step_up(await call(live_server, attacker, ADD_BANK, {"input": bank}), methods)
     refused_for_step_up(
         await call(
@@ -226,7 +228,7 @@ async def test_contact_code_step_up_lets_a_factorless_user_link_a_bank_account(
 ) -> None:
     user = await make_user()
     token = await log_in(live_server, user.username, CHROME)
-    bank = {"routingNumber": "110000000", "accountNumber": "000123456789", "holderName": "A B"}
+    bank = {"token": await tokenize(live_server, bank_details())}
     refused_for_step_up(await call(live_server, token, ADD_BANK, {"input": bank}), ["CONTACT_CODE"])
     await prove_with_contact_code(live_server, token)
     linked = await call(live_server, token, ADD_BANK, {"input": bank})

