@@ -11,7 +11,8 @@ import {
   StartPasskeyLogInDocument,
 } from "./gql/graphql";
 import { proveDevice, type DeviceProof } from "./device";
-import { passkeysSupported, answerWithPasskey } from "./passkeys";
+import { passkeysSupported, answerWithPasskey, passkeyFailure } from "./passkeys";
+import { refusalText } from "./refusal";
 
 /** A fresh proof that this browser holds its device key (null where it cannot). */
 function useDeviceProof(): () => Promise<DeviceProof | null> {
@@ -69,14 +70,14 @@ function LogInForm({ onDone }: { onDone: () => void }) {
     setMessage(null);
     const started = (await startPasskey({})).data?.startPasskeyLogIn;
     if (started?.__typename !== "PasskeyOptionsPayload" || !started.challengeId) {
-      setMessage("Passkeys are not available right now.");
+      setMessage(started ? refusalText(started) : "Passkeys are not available right now.");
       return;
     }
     let credential: string;
     try {
       credential = await answerWithPasskey(started.options);
-    } catch {
-      setMessage("No passkey was used.");
+    } catch (error) {
+      setMessage(passkeyFailure(error, "No passkey was used"));
       return;
     }
     const device = await deviceProof();

@@ -26,6 +26,7 @@ from wallet.api.graphql.audit import AuditMutations
 from wallet.api.graphql.bills import BillMutation, BillQuery
 from wallet.api.graphql.bounds import ForgetRefusedInputs, install
 from wallet.api.graphql.credentials import CredentialMutation
+from wallet.api.graphql.dev_inbox import DevInboxQuery
 from wallet.api.graphql.errors import should_mask_error
 from wallet.api.graphql.fraud import FraudMutation, FraudQuery
 from wallet.api.graphql.fx import FxMutation, FxQuery
@@ -96,6 +97,7 @@ class Query(
     InsightsQuery,
     SplitQuery,
     MerchantReviewQuery,
+    DevInboxQuery,
 ):
     pass
 
