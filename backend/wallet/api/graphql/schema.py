@@ -56,6 +56,7 @@ from wallet.api.graphql.merchants import (
 from wallet.api.graphql.notifications import NotificationMutation, NotificationQuery
 from wallet.api.graphql.operators import AuditQuery, OperatorMutation, OperatorQuery
 from wallet.api.graphql.passkeys import PasskeyMutation, PasskeyQuery
+from wallet.api.graphql.password_reset import PasswordResetMutation
 from wallet.api.graphql.payments import PaymentMutation, PaymentQuery
 from wallet.api.graphql.requests import RequestMutation, RequestQuery, RequestSubscription
 from wallet.api.graphql.rewards import RewardsMutation, RewardsQuery
@@ -105,6 +106,7 @@ class Query(
 @strawberry.type
 class Mutation(
     CredentialMutation,
+    PasswordResetMutation,
     PasskeyMutation,
     AmlMutation,
     FraudMutation,
