@@ -32,9 +32,8 @@ from wallet.ledger import service as ledger
 from wallet.log import configure_logging
 from wallet.merchants import bills, protection, settlement, webhooks
 from wallet.notifications import money as money_notifications
+from wallet.notifications import providers
 from wallet.notifications import service as notifications
-from wallet.notifications.email import SandboxEmailProvider
-from wallet.notifications.sms import SandboxSmsProvider
 from wallet.outbox.relay import OutboxRelay
 from wallet.payments import callback_trail, chargebacks, funding
 from wallet.requests.service import expire_due_requests
@@ -58,8 +57,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     if SETTINGS.is_production:
         await refuse_privileged_role()
     ctx["app_redis"] = Redis.from_url(redis_url)
-    ctx["email"] = SandboxEmailProvider(ctx["app_redis"])
-    ctx["sms"] = SandboxSmsProvider(ctx["app_redis"])
+    ctx["email"] = providers.email_provider(SETTINGS, ctx["app_redis"])
+    ctx["sms"] = providers.sms_provider(SETTINGS, ctx["app_redis"])
     ctx["gateway"] = SandboxGateway(
         ctx["app_redis"],
         day_seconds=SETTINGS.sandbox_day_seconds,

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
-from litestar import Litestar
+from litestar import Litestar, get
+from litestar.handlers import HTTPRouteHandler
+from litestar.response import File
 from litestar.static_files import create_static_files_router
 from redis.asyncio import Redis
 from strawberry.litestar import make_graphql_controller
@@ -32,6 +35,17 @@ SERVER_OPTIONS: dict[str, object] = {
     "ws": "websockets-sansio",
     "lifespan": "on",
 }
+
+
+def dev_inbox_page(index_html: Path) -> HTTPRouteHandler:
+    """`/dev/inbox`: the web app, which shows the Inbox there. Only registered when the dev
+    inbox is on (never in production, where the path is 404 and `devInbox` refused)."""
+
+    @get("/dev/inbox", include_in_schema=False, sync_to_thread=False)
+    def page() -> File:
+        return File(index_html, media_type="text/html", content_disposition_type="inline")
+
+    return page
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -76,6 +90,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         my_data_archive,
     ]
     if (settings.frontend_dist / "index.html").exists():
+        if settings.dev_inbox_enabled:
+            handlers.append(dev_inbox_page(settings.frontend_dist / "index.html"))
         handlers.append(
             create_static_files_router(
                 path="/",

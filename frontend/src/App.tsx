@@ -3,7 +3,8 @@ import { Provider, useQuery } from "urql";
 
 import { AuthScreen } from "./AuthScreen";
 import { createApiClient } from "./client";
-import { ViewerDocument } from "./gql/graphql";
+import { DevInbox } from "./DevInbox";
+import { DevInboxEnabledDocument, ViewerDocument } from "./gql/graphql";
 import { WalletScreen } from "./WalletScreen";
 
 export function App() {
@@ -20,7 +21,19 @@ export function App() {
   );
 }
 
+/** In development, a way to the Inbox page (where codes sent by email and text are). */
+function DevInboxLink() {
+  const [{ data }] = useQuery({ query: DevInboxEnabledDocument });
+  if (!data?.devInboxEnabled) return null;
+  return (
+    <footer className="dev-footer">
+      Development: emails and texts go to the <a href="/dev/inbox" target="_blank" rel="noreferrer">Inbox</a>
+    </footer>
+  );
+}
+
 function Shell({ onSessionChange }: { onSessionChange: () => void }) {
+  const inboxPage = window.location.pathname === "/dev/inbox";
   const [{ data, fetching, error }] = useQuery({
     query: ViewerDocument,
     requestPolicy: "network-only",
@@ -35,7 +48,9 @@ function Shell({ onSessionChange }: { onSessionChange: () => void }) {
         {data?.me && <span className="who">@{data.me.username}</span>}
       </header>
       <main className="content">
-        {fetching && !data ? (
+        {inboxPage ? (
+          <DevInbox />
+        ) : fetching && !data ? (
           <p className="muted" role="status">
             Loading…
           </p>
@@ -49,6 +64,7 @@ function Shell({ onSessionChange }: { onSessionChange: () => void }) {
           <AuthScreen onLoggedIn={onSessionChange} />
         )}
       </main>
+      {!inboxPage && <DevInboxLink />}
     </div>
   );
 }

@@ -11,7 +11,9 @@ import {
   StartPasskeyLogInDocument,
 } from "./gql/graphql";
 import { proveDevice, type DeviceProof } from "./device";
-import { passkeysSupported, answerWithPasskey } from "./passkeys";
+import { ForgotPassword } from "./ForgotPassword";
+import { passkeysSupported, answerWithPasskey, passkeyFailure } from "./passkeys";
+import { refusalText } from "./refusal";
 
 /** A fresh proof that this browser holds its device key (null where it cannot). */
 function useDeviceProof(): () => Promise<DeviceProof | null> {
@@ -22,28 +24,46 @@ function useDeviceProof(): () => Promise<DeviceProof | null> {
   };
 }
 
-type Mode = "logIn" | "signUp";
+type Mode = "logIn" | "signUp" | "reset";
 type FieldErrors = Record<string, string[]>;
+
+const TITLES: Record<Mode, string> = {
+  logIn: "Welcome back",
+  signUp: "Create your wallet",
+  reset: "Forgot your password?",
+};
 
 export function AuthScreen({ onLoggedIn }: { onLoggedIn: () => void }) {
   const [mode, setMode] = useState<Mode>("logIn");
+  const [notice, setNotice] = useState<string | null>(null);
   return (
     <section className="card auth" aria-labelledby="auth-title">
-      <h1 id="auth-title">{mode === "logIn" ? "Welcome back" : "Create your wallet"}</h1>
-      <div className="tabs" role="tablist">
-        <button role="tab" aria-selected={mode === "logIn"} onClick={() => setMode("logIn")}>
-          Log in
-        </button>
-        <button role="tab" aria-selected={mode === "signUp"} onClick={() => setMode("signUp")}>
-          Sign up
-        </button>
-      </div>
-      {mode === "logIn" ? <LogInForm onDone={onLoggedIn} /> : <SignUpForm onDone={onLoggedIn} />}
+      <h1 id="auth-title">{TITLES[mode]}</h1>
+      {mode !== "reset" && (
+        <div className="tabs" role="tablist">
+          <button role="tab" aria-selected={mode === "logIn"} onClick={() => setMode("logIn")}>
+            Log in
+          </button>
+          <button role="tab" aria-selected={mode === "signUp"} onClick={() => setMode("signUp")}>
+            Sign up
+          </button>
+        </div>
+      )}
+      {mode === "logIn" ? (
+        <LogInForm onDone={onLoggedIn} notice={notice} onForgot={() => { setNotice(null); setMode("reset"); }} />
+      ) : mode === "signUp" ? (
+        <SignUpForm onDone={onLoggedIn} />
+      ) : (
+        <ForgotPassword
+          onDone={(message) => { setNotice(message); setMode("logIn"); }}
+          onCancel={() => setMode("logIn")}
+        />
+      )}
     </section>
   );
 }
 
-function LogInForm({ onDone }: { onDone: () => void }) {
+function LogInForm({ onDone, onForgot, notice }: { onDone: () => void; onForgot: () => void; notice: string | null }) {
   const [{ fetching }, logIn] = useMutation(LogInDocument);
   const [, startPasskey] = useMutation(StartPasskeyLogInDocument);
   const [, finishPasskey] = useMutation(FinishPasskeyLogInDocument);
@@ -69,14 +89,14 @@ function LogInForm({ onDone }: { onDone: () => void }) {
     setMessage(null);
     const started = (await startPasskey({})).data?.startPasskeyLogIn;
     if (started?.__typename !== "PasskeyOptionsPayload" || !started.challengeId) {
-      setMessage("Passkeys are not available right now.");
+      setMessage(started ? refusalText(started) : "Passkeys are not available right now.");
       return;
     }
     let credential: string;
     try {
       credential = await answerWithPasskey(started.options);
-    } catch {
-      setMessage("No passkey was used.");
+    } catch (error) {
+      setMessage(passkeyFailure(error, "No passkey was used"));
       return;
     }
     const device = await deviceProof();
@@ -131,6 +151,7 @@ function LogInForm({ onDone }: { onDone: () => void }) {
 
   return (
     <form onSubmit={submit} noValidate>
+      {notice && <p className="notice" role="status">{notice}</p>}
       <Field label="Email, phone or username" name="login" autoComplete="username" />
       <Field label="Password" name="password" type="password" autoComplete="current-password" />
       {codeSent && <Field label="Sign-in code from your email" name="unlockCode" autoComplete="one-time-code" />}
@@ -150,6 +171,9 @@ function LogInForm({ onDone }: { onDone: () => void }) {
           Sign in with a passkey
         </button>
       )}
+      <p className="forgot">
+        <button className="link" type="button" onClick={onForgot}>Forgot your password?</button>
+      </p>
     </form>
   );
 }

@@ -14,7 +14,7 @@ import {
   StartTotpEnrolmentDocument,
 } from "./gql/graphql";
 import { AccountSettings } from "./AccountSettings";
-import { createPasskey, passkeysSupported } from "./passkeys";
+import { createPasskey, passkeyFailure, passkeysSupported } from "./passkeys";
 import { refusalText } from "./refusal";
 import { useStepUp } from "./stepUp";
 
@@ -135,8 +135,8 @@ function PasskeyList() {
     let credential: string;
     try {
       credential = await createPasskey(started.options);
-    } catch {
-      return setMessage("No passkey was made.");
+    } catch (error) {
+      return setMessage(passkeyFailure(error, "No passkey was made"));
     }
     const label = navigator.userAgent.includes("Mobile") ? "This phone" : "This computer";
     const payload = (await finish({ credential, label })).data?.finishPasskeyRegistration;

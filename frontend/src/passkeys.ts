@@ -12,6 +12,17 @@ export function passkeysSupported(): boolean {
     "parseCreationOptionsFromJSON" in window.PublicKeyCredential;
 }
 
+/** Why the browser made or used no passkey, in words a person can act on. */
+export function passkeyFailure(error: unknown, nothing: string): string {
+  const name = error instanceof DOMException ? error.name : "";
+  if (name === "SecurityError") {
+    return `This browser does not allow passkeys on ${window.location.host}: open the wallet at its usual address (in development, http://localhost:${window.location.port || "80"}).`;
+  }
+  if (name === "NotAllowedError") return `${nothing}: it was cancelled or took too long.`;
+  if (name === "InvalidStateError") return "This device already has a passkey for your wallet.";
+  return `${nothing}.`;
+}
+
 /** Create a passkey with the server's creation options; the answer as JSON text. */
 export async function createPasskey(optionsJson: string): Promise<string> {
   const statics = PublicKeyCredential as CredentialStatics;

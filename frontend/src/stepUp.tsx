@@ -8,7 +8,7 @@ import {
   VerifyStepUpWithPasskeyDocument,
   type StepUpMethod,
 } from "./gql/graphql";
-import { answerWithPasskey } from "./passkeys";
+import { answerWithPasskey, passkeyFailure } from "./passkeys";
 import { refusalText } from "./refusal";
 
 type Pending = { methods: StepUpMethod[]; retry: () => void; cancel?: () => void };
@@ -65,8 +65,8 @@ export function StepUpPrompt({ methods, onConfirmed, onCancel, why = "send this 
     let credential: string;
     try {
       credential = await answerWithPasskey(started.options);
-    } catch {
-      return setError("No passkey was used.");
+    } catch (error) {
+      return setError(passkeyFailure(error, "No passkey was used"));
     }
     const payload = (await verifyPasskey({ challengeId: started.challengeId, credential })).data?.verifyStepUpWithPasskey;
     if (payload?.__typename === "StepUpPayload") onConfirmed();

@@ -114,6 +114,8 @@ async def web_app(servers: TestServers, template_database: str) -> AsyncIterator
         # The sandbox card tokeniser on a free port of its own (not the API's port + 1,
         # which another run may hold).
         "WALLET_GATEWAY_TOKENIZE_URL": f"http://127.0.0.1:{_free_port()}/v1/tokens",
+        # The development mail sink too (email goes to it over SMTP).
+        "WALLET_SMTP_PORT": str(_free_port()),
     }
     env.pop("WALLET_MIGRATION_DATABASE_URL", None)
     log = ARTIFACTS / "server.log"

@@ -40,6 +40,8 @@ CREDENTIALS = {
 }
 # Money leaving: any factor proven lately.
 MONEY = {Action.WITHDRAW, Action.MONEY_OUT}
+# A forgotten password (no session): a factor on file, or with none the contact code.
+RESET = {Action.RESET_PASSWORD}
 
 PIN_BEFORE = FactorOnFile(Factor.PIN, SESSION_START - 100)
 PIN_LONG_AGO = FactorOnFile(Factor.PIN, None)
@@ -80,35 +82,52 @@ STATES: dict[str, tuple[SessionState, tuple[FactorOnFile, ...]]] = {
         session(Proof(Factor.CONTACT_CODE, NOW - 10, pre_session=True)),
         (),
     ),
+    "proved an emailed code, has a PIN": (
+        session(Proof(Factor.CONTACT_CODE, NOW - 10, pre_session=True)),
+        (PIN_BEFORE,),
+    ),
 }
 
-# name -> (outcome for credentials, outcome for money); a tuple is the methods asked for.
-EXPECTED: dict[str, tuple[object, object]] = {
-    "password only, no factors": (("CONTACT_CODE",), ("CONTACT_CODE",)),
-    "password only, new device, no factors": (("CONTACT_CODE",), ("CONTACT_CODE",)),
-    "password only, has a PIN": (("PIN",), ("PIN",)),
-    "password only, new device, has a PIN": (("PIN",), ("PIN",)),
-    "proved the PIN it had before": (ALLOWED, ALLOWED),
-    "proved a PIN from before the policy": (ALLOWED, ALLOWED),
+# name -> (outcome for credentials, for money, for a password reset); a tuple is the
+# methods asked for.
+EXPECTED: dict[str, tuple[object, object, object]] = {
+    "password only, no factors": (("CONTACT_CODE",), ("CONTACT_CODE",), ("CONTACT_CODE",)),
+    "password only, new device, no factors": (
+        ("CONTACT_CODE",),
+        ("CONTACT_CODE",),
+        ("CONTACT_CODE",),
+    ),
+    "password only, has a PIN": (("PIN",), ("PIN",), ("PIN",)),
+    "password only, new device, has a PIN": (("PIN",), ("PIN",), ("PIN",)),
+    "proved the PIN it had before": (ALLOWED, ALLOWED, ALLOWED),
+    "proved a PIN from before the policy": (ALLOWED, ALLOWED, ALLOWED),
     # The attack of finding 1: its own new factor vouches for money, never credentials.
-    "proved a TOTP it enrolled itself": (("CONTACT_CODE",), ALLOWED),
-    "proved a TOTP it enrolled itself, also has a PIN": (("PIN",), ALLOWED),
-    "proved the PIN too long ago": (("PIN",), ("PIN",)),
-    "proved password plus emailed code": (ALLOWED, ALLOWED),
+    "proved a TOTP it enrolled itself": (("CONTACT_CODE",), ALLOWED, ALLOWED),
+    "proved a TOTP it enrolled itself, also has a PIN": (("PIN",), ALLOWED, ALLOWED),
+    "proved the PIN too long ago": (("PIN",), ("PIN",), ("PIN",)),
+    "proved password plus emailed code": (ALLOWED, ALLOWED, ALLOWED),
+    # Issue 18: a code to the email alone never resets past a second factor.
+    "proved an emailed code, has a PIN": (ALLOWED, ALLOWED, ("PIN",)),
 }
 
 
 def test_every_action_is_in_the_table_and_classified() -> None:
-    assert set(RULES) == set(Action) == CREDENTIALS | MONEY
-    assert not CREDENTIALS & MONEY
+    assert set(RULES) == set(Action) == CREDENTIALS | MONEY | RESET
+    assert not CREDENTIALS & MONEY and not RESET & (CREDENTIALS | MONEY)
 
 
 @pytest.mark.parametrize("state", sorted(STATES))
 @pytest.mark.parametrize("action", sorted(Action, key=lambda a: a.value))
 def test_decision_table(action: Action, state: str) -> None:
     current, factors = STATES[state]
-    credential_outcome, money_outcome = EXPECTED[state]
-    expected = credential_outcome if action in CREDENTIALS else money_outcome
+    credential_outcome, money_outcome, reset_outcome = EXPECTED[state]
+    expected = (
+        credential_outcome
+        if action in CREDENTIALS
+        else reset_outcome
+        if action in RESET
+        else money_outcome
+    )
     decision = decide(action, current, factors, now=NOW, fresh_seconds=FRESH)
     if expected is ALLOWED:
         assert decision is ALLOWED

@@ -15,9 +15,10 @@ from wallet.fx.rates import provider_from_config
 from wallet.fx.service import FxDesk, FxTerms
 from wallet.gateway.sandbox import SandboxGateway
 from wallet.kyc.identity import IdentityProvider, SandboxIdentityProvider
-from wallet.notifications.email import EmailProvider, SandboxEmailProvider
-from wallet.notifications.sms import SandboxSmsProvider, SmsProvider
-from wallet.security.passkeys import RelyingParty
+from wallet.notifications import providers
+from wallet.notifications.email import EmailProvider
+from wallet.notifications.sms import SmsProvider
+from wallet.security.passkeys import RelyingParty, relying_party_for
 from wallet.security.stepup import StepUpStore
 
 
@@ -59,10 +60,17 @@ class Services:
     proxies: TrustedProxies
     identity: IdentityProvider = field(default_factory=SandboxIdentityProvider)
 
-    @property
-    def relying_party(self) -> RelyingParty:
+    def relying_party(self, request_origin: str | None) -> RelyingParty:
+        """The passkeys' relying party for a page at `request_origin`, or
+        `WrongHostForPasskeys` saying where passkeys do work."""
         s = self.settings
-        return RelyingParty(s.webauthn_rp_id, s.webauthn_rp_name, s.webauthn_origins)
+        return relying_party_for(
+            request_origin,
+            configured_id=s.webauthn_rp_id,
+            name=s.webauthn_rp_name,
+            origins=s.webauthn_origins,
+            follow_host=not s.is_production,
+        )
 
     @classmethod
     def build(cls, settings: Settings, redis: Redis) -> Services:
@@ -84,8 +92,8 @@ class Services:
                 slow_seconds=settings.sandbox_slow_seconds,
             ),
             step_up=StepUpStore(redis, settings.step_up_seconds),
-            email=SandboxEmailProvider(redis),
-            sms=SandboxSmsProvider(redis),
+            email=providers.email_provider(settings, redis),
+            sms=providers.sms_provider(settings, redis),
             proxies=TrustedProxies.parse(settings.trusted_proxies),
             fx=FxDesk(
                 provider_from_config(settings.fx_provider, settings.fx_feed_url),

@@ -8,11 +8,12 @@ stored (a clone that goes backwards is refused by py_webauthn).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import Redis
 from webauthn import (
@@ -41,6 +42,28 @@ class PasskeyError(Exception):
     pass
 
 
+class WrongHostForPasskeys(PasskeyError):
+    """The page is on an address passkeys cannot work on; `url` is one where they do."""
+
+    def __init__(self, url: str, why: str = "") -> None:
+        super().__init__(f"Passkeys need {url}{why}. Open the wallet there to use them.")
+        self.url = url
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _with_host(origin: str, host: str) -> str:
+    parts = urlsplit(origin)
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme or "http", netloc, "", "", ""))
+
+
 @dataclass(frozen=True, slots=True)
 class RelyingParty:
     """Who the credentials are for: the site's domain (no port, no IP address) and the
@@ -56,7 +79,52 @@ class RelyingParty:
             return list(self.origins)
         if request_origin and urlsplit(request_origin).hostname == self.id:
             return [request_origin]
-        raise PasskeyError(f"Passkeys work on {self.id}, not on this address")
+        raise self._elsewhere(request_origin)
+
+    def check_origin(self, request_origin: str | None) -> None:
+        """Refuse, in plain words and before any ceremony starts, a page on an address
+        these passkeys cannot work on (no origin: a native client, checked at the end)."""
+        if request_origin is None:
+            return
+        if self.origins:
+            if request_origin not in self.origins:
+                raise WrongHostForPasskeys(self.origins[0])
+        elif urlsplit(request_origin).hostname != self.id:
+            raise self._elsewhere(request_origin)
+
+    def _elsewhere(self, request_origin: str | None) -> WrongHostForPasskeys:
+        if request_origin:
+            return WrongHostForPasskeys(_with_host(request_origin, self.id))
+        return WrongHostForPasskeys(f"the site {self.id}")
+
+
+def relying_party_for(
+    request_origin: str | None,
+    *,
+    configured_id: str | None,
+    name: str,
+    origins: tuple[str, ...],
+    follow_host: bool,
+) -> RelyingParty:
+    """The relying party for a ceremony started from `request_origin`.
+
+    Configured (`WALLET_WEBAUTHN_RP_ID`), or in production: that one, always (a relying
+    party that followed the Host header would let a look-alike site proxying the API
+    make passkeys for itself). In development, with none configured: the host the page
+    is served from, so the app works on `localhost` or any dev domain; an IP address
+    is refused in plain words, since browsers refuse one as a relying party."""
+    if configured_id is None and follow_host and request_origin:
+        host = urlsplit(request_origin).hostname
+        if host and _is_ip(host):
+            raise WrongHostForPasskeys(
+                _with_host(request_origin, "localhost"),
+                ": browsers do not allow them on an IP address such as " + host,
+            )
+        if host:
+            return RelyingParty(host, name, ())
+    rp = RelyingParty(configured_id or "localhost", name, origins)
+    rp.check_origin(request_origin)
+    return rp
 
 
 @dataclass(frozen=True, slots=True)

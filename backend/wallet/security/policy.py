@@ -11,6 +11,9 @@ table: (action x session state) -> allowed, or the proof still needed.
   the password cannot enrol its own second factor and vouch for itself with it.
 - Money leaving the wallet (a withdrawal; a large send; any send from a session on a
   new device) needs any factor proven lately.
+- Resetting a forgotten password (no session at all) takes the code sent to the
+  verified email or phone and, when the account has a second factor, a proof of one of
+  them in the same flow: the reset must not be a way around TOTP, a passkey or the PIN.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ class Need(Enum):
     # A factor proven lately that was on file before the session began (or, with no
     # such factor, the password plus a code sent to the contact on file).
     PRE_SESSION_PROOF = "pre_session_proof"
+    # A second factor on file proven lately; only an account with none passes on the
+    # code sent to its contact (a contact code never stands in for a factor on file).
+    FACTOR_ON_FILE = "factor_on_file"
 
 
 class Action(Enum):
@@ -51,6 +57,8 @@ class Action(Enum):
     WITHDRAW = "withdraw"
     # Money leaving above the step-up amount, or any amount from a new device.
     MONEY_OUT = "money_out"
+    # A forgotten password, replaced with a code sent to the verified contact.
+    RESET_PASSWORD = "reset_password"  # noqa: S105 (an action name)
 
 
 # The table. Every action above is in it (tests/unit/test_step_up_policy.py checks).
@@ -67,6 +75,7 @@ RULES: dict[Action, Need] = {
     Action.REMOVE_PAYMENT_METHOD: Need.PRE_SESSION_PROOF,
     Action.WITHDRAW: Need.FRESH_PROOF,
     Action.MONEY_OUT: Need.FRESH_PROOF,
+    Action.RESET_PASSWORD: Need.FACTOR_ON_FILE,
 }
 
 # Words for "Confirm it is you to …".
@@ -83,6 +92,7 @@ WHY: dict[Action, str] = {
     Action.REMOVE_PAYMENT_METHOD: "remove a card or bank account",
     Action.WITHDRAW: "withdraw money",
     Action.MONEY_OUT: "send this much",
+    Action.RESET_PASSWORD: "reset your password",
 }
 
 
@@ -150,6 +160,12 @@ def decide(
         if fresh:
             return ALLOWED
         methods = tuple(f.factor for f in factors)
+    elif need is Need.FACTOR_ON_FILE:
+        on_file = {f.factor for f in factors} - {Factor.CONTACT_CODE}
+        wanted = on_file or {Factor.CONTACT_CODE}
+        if any(p.factor in wanted for p in fresh):
+            return ALLOWED
+        methods = tuple(f.factor for f in factors if f.factor in on_file)
     else:
         if any(p.pre_session for p in fresh):
             return ALLOWED

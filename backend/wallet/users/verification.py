@@ -92,10 +92,15 @@ def _digest(code: str) -> str:
 
 
 async def _issue_code(
-    redis: Redis, key: str, sends_key: str, extra: dict[str, str] | None = None
+    redis: Redis,
+    key: str,
+    sends_key: str,
+    extra: dict[str, str] | None = None,
+    *,
+    ttl_seconds: int = CODE_TTL_SECONDS,
 ) -> str:
-    """A fresh 6-digit code stored (hashed) under `key`, replacing any earlier one;
-    sends are limited per hour under `sends_key` (counted before the check)."""
+    """A fresh 6-digit code stored (hashed) under `key` for `ttl_seconds`, replacing any
+    earlier one; sends are limited per hour under `sends_key` (counted before the check)."""
     sends = await redis.incr(sends_key)
     if sends == 1:
         await redis.expire(sends_key, 3600)
@@ -107,9 +112,26 @@ async def _issue_code(
         # A new code replaces the last one, and whatever it was for.
         pipe.delete(key)
         pipe.hset(key, mapping=pending)
-        pipe.expire(key, CODE_TTL_SECONDS)
+        pipe.expire(key, ttl_seconds)
         await pipe.execute()
     return code
+
+
+async def _check_code(redis: Redis, key: str, code: str) -> None:
+    """Raise `WrongCode` unless `code` is the one stored under `key`, leaving it there
+    (a flow that needs more proof before using it up). A wrong try counts towards
+    `MAX_ATTEMPTS` before the comparison, as in `_take_code`; a right one is given back,
+    so asking for the next step does not wear the code out."""
+    stored = await redis.hgetall(key)
+    if not stored:
+        raise WrongCode()
+    attempts = await redis.hincrby(key, "attempts", 1)
+    if attempts > MAX_ATTEMPTS:
+        await redis.delete(key)
+        raise WrongCode()
+    if not hmac.compare_digest(stored[b"digest"].decode(), _digest(code.strip())):
+        raise WrongCode()
+    await redis.hincrby(key, "attempts", -1)
 
 
 async def _take_code(redis: Redis, key: str, code: str) -> dict[bytes, bytes]:
@@ -208,6 +230,53 @@ async def send_login_code(
     )
     on_file = user.email if channel is ContactChannel.EMAIL else user.phone
     await _deliver(channel, on_file, "Your sign-in code", text, email=email, sms=sms)
+
+
+def _reset_code_key(user_id: int) -> str:
+    return f"reset-code:{user_id}"
+
+
+async def send_password_reset_code(
+    redis: Redis,
+    user: User,
+    channel: ContactChannel,
+    ttl_seconds: int,
+    *,
+    email: EmailProvider,
+    sms: SmsProvider,
+) -> bool:
+    """Send a code that resets the password, to the **verified** email or phone only;
+    whether one went (no code to an unproven contact, nor past the hourly sends)."""
+    contacts = await contacts_of(user.id)
+    verified = contacts is not None and (
+        contacts.email_verified if channel is ContactChannel.EMAIL else contacts.phone_verified
+    )
+    if not verified:
+        return False
+    key = _reset_code_key(user.id)
+    try:
+        code = await _issue_code(redis, key, f"{key}:sends", ttl_seconds=ttl_seconds)
+    except TooManyCodes:
+        return False
+    minutes = ttl_seconds // 60
+    text = (
+        f"Your Wallet password reset code is {code}. It expires in {minutes} minutes and "
+        "works once. If you did not ask for it, ignore this message: your password stays "
+        "as it is."
+    )
+    address = user.email if channel is ContactChannel.EMAIL else user.phone
+    await _deliver(channel, address, "Reset your Wallet password", text, email=email, sms=sms)
+    return True
+
+
+async def check_password_reset_code(redis: Redis, user_id: int, code: str) -> None:
+    """Raise `WrongCode` unless `code` is the user's reset code; it stays usable."""
+    await _check_code(redis, _reset_code_key(user_id), code)
+
+
+async def use_password_reset_code(redis: Redis, user_id: int, code: str) -> None:
+    """Use the reset code up (or raise `WrongCode`): only one reset gets it."""
+    await _take_code(redis, _reset_code_key(user_id), code)
 
 
 async def check_login_code(redis: Redis, user_id: int, code: str) -> None:

@@ -62,6 +62,7 @@ MAX_LENGTHS: dict[str, int] = {
     "Mutation.finishPasskeyRegistration(credential:)": 65_536,
     "Mutation.finishPasskeyLogIn(credential:)": 65_536,
     "Mutation.verifyStepUpWithPasskey(credential:)": 65_536,
+    "ResetPasswordInput.passkeyCredential": 65_536,
     "UploadInput.contentBase64": _base64_length(MAX_FILE_BYTES),
     "EvidenceFile.contentBase64": _base64_length(MAX_EVIDENCE_BYTES),
     "IdentityInput.address": 500,
@@ -86,6 +87,9 @@ MAX_LENGTHS: dict[str, int] = {
     "Mutation.confirmTotpEnrolment(code:)": 32,
     "Mutation.disableTotp(code:)": 32,
     "Mutation.verifyContact(code:)": 32,
+    "ResetPasswordInput.code": 32,
+    "ResetPasswordInput.factorCode": 32,
+    "Mutation.startPasswordResetPasskey(code:)": 32,
 }
 
 MAX_ITEMS: dict[str, int] = {

@@ -98,7 +98,15 @@ def _origin(info: Info) -> str | None:
 
 
 def _refused(exc: passkeys.PasskeyError) -> ValidationError:
+    if isinstance(exc, passkeys.WrongHostForPasskeys):
+        return validation_error("origin", "PASSKEYS_NEED_HOST", str(exc))
     return validation_error("credential", "PASSKEY_REFUSED", str(exc))
+
+
+def _relying_party(info: Info) -> passkeys.RelyingParty:
+    """This page's relying party (raises `WrongHostForPasskeys` on an address where
+    passkeys cannot work, before any ceremony or step-up starts)."""
+    return info.context.services.relying_party(_origin(info))
 
 
 @strawberry.type
@@ -118,11 +126,14 @@ class PasskeyMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
+        try:
+            rp = _relying_party(info)
+        except passkeys.PasskeyError as exc:
+            return _refused(exc)
         if asked := await step_up_refusal(info, user.id, Action.ADD_PASSKEY):
             return asked
-        services = info.context.services
         options = await passkeys.registration_options(
-            services.redis, services.relying_party, user.id, user.username
+            info.context.services.redis, rp, user.id, user.username
         )
         return PasskeyOptionsPayload(challenge_id=None, options=options)
 
@@ -138,7 +149,7 @@ class PasskeyMutation:
         services = info.context.services
         try:
             added = await passkeys.register(
-                services.redis, services.relying_party, user.id, credential, label, _origin(info)
+                services.redis, _relying_party(info), user.id, credential, label, _origin(info)
             )
         except passkeys.PasskeyError as exc:
             return _refused(exc)
@@ -158,9 +169,12 @@ class PasskeyMutation:
 
     @strawberry.mutation(description="Begin signing in with a passkey (no username needed).")
     async def start_passkey_log_in(self, info: Info) -> PasskeyOptionsResult:
-        services = info.context.services
+        try:
+            rp = _relying_party(info)
+        except passkeys.PasskeyError as exc:
+            return _refused(exc)
         challenge_id, options = await passkeys.authentication_options(
-            services.redis, services.relying_party
+            info.context.services.redis, rp
         )
         return PasskeyOptionsPayload(challenge_id=challenge_id, options=options)
 
@@ -180,7 +194,7 @@ class PasskeyMutation:
             device_key = await proven_device(ctx, device)
             assertion = await passkeys.authenticate(
                 ctx.services.redis,
-                ctx.services.relying_party,
+                _relying_party(info),
                 challenge_id,
                 credential,
                 _origin(info),
@@ -205,7 +219,7 @@ class PasskeyMutation:
         services = info.context.services
         try:
             challenge_id, options = await passkeys.authentication_options(
-                services.redis, services.relying_party, user.id
+                services.redis, _relying_party(info), user.id
             )
         except passkeys.PasskeyError as exc:
             return _refused(exc)
@@ -223,7 +237,7 @@ class PasskeyMutation:
         try:
             assertion = await passkeys.authenticate(
                 services.redis,
-                services.relying_party,
+                _relying_party(info),
                 challenge_id,
                 credential,
                 _origin(info),

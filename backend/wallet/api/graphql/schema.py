@@ -26,6 +26,7 @@ from wallet.api.graphql.audit import AuditMutations
 from wallet.api.graphql.bills import BillMutation, BillQuery
 from wallet.api.graphql.bounds import ForgetRefusedInputs, install
 from wallet.api.graphql.credentials import CredentialMutation
+from wallet.api.graphql.dev_inbox import DevInboxQuery
 from wallet.api.graphql.errors import should_mask_error
 from wallet.api.graphql.fraud import FraudMutation, FraudQuery
 from wallet.api.graphql.fx import FxMutation, FxQuery
@@ -55,6 +56,7 @@ from wallet.api.graphql.merchants import (
 from wallet.api.graphql.notifications import NotificationMutation, NotificationQuery
 from wallet.api.graphql.operators import AuditQuery, OperatorMutation, OperatorQuery
 from wallet.api.graphql.passkeys import PasskeyMutation, PasskeyQuery
+from wallet.api.graphql.password_reset import PasswordResetMutation
 from wallet.api.graphql.payments import PaymentMutation, PaymentQuery
 from wallet.api.graphql.requests import RequestMutation, RequestQuery, RequestSubscription
 from wallet.api.graphql.rewards import RewardsMutation, RewardsQuery
@@ -96,6 +98,7 @@ class Query(
     InsightsQuery,
     SplitQuery,
     MerchantReviewQuery,
+    DevInboxQuery,
 ):
     pass
 
@@ -103,6 +106,7 @@ class Query(
 @strawberry.type
 class Mutation(
     CredentialMutation,
+    PasswordResetMutation,
     PasskeyMutation,
     AmlMutation,
     FraudMutation,
