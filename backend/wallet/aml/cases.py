@@ -52,7 +52,9 @@ SANCTIONS = "sanctions"
 # What the person is told when a possible match stops money leaving, and when it is
 # cleared: nothing about AML, sanctions or a case (tipping off is an offence).
 WAIT_TITLE = "We need a little more time to verify you"
-WAIT_BODY = "Until we are done you cannot send or withdraw money. We will tell you when it is."
+WAIT_BODY = (
+    "Until then you cannot send or withdraw money. We will let you know as soon as we are done."
+)
 WAIT_OVER_TITLE = "Thanks for waiting"
 WAIT_OVER_BODY = "You can send and withdraw money again."
 # What operators see as the reason of a freeze a possible match made.
