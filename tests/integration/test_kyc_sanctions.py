@@ -14,7 +14,8 @@ from redis.asyncio import Redis
 
 from tests.conftest import LiveServer
 from tests.factories import make_user
-from tests.graphql_client import call, gql, send, step_up, token_for
+from tests.graphql_client import add_card, call, fund, gql, send, step_up, token_for
+from tests.integration.test_chargebacks import chargeback, wallet_status
 from tests.integration.test_kyc_api import DOCUMENTS, IDENTITY, documents, level_of, person
 from wallet.aml import monitor
 from wallet.db.engine import connection
@@ -22,6 +23,7 @@ from wallet.kyc import service as kyc
 from wallet.kyc.identity import PersonDetails, SandboxIdentityProvider
 from wallet.notifications.email import SandboxEmailProvider
 from wallet.notifications.money import deliver_notice
+from wallet.payments import chargebacks
 from wallet.users.models import User
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
@@ -352,6 +354,48 @@ async def test_clearing_a_match_leaves_an_operators_own_freeze_in_place(
             await conn.execute(
                 "UPDATE aml_case SET closed_reason = 'rewritten' WHERE id = $1", int(case["id"])
             )
+
+
+async def owing_a_chargeback(live: LiveServer, redis: Redis, friend: User) -> tuple[User, str]:
+    """Someone whose card top-up was charged back after they spent it: $30.00 owed, the
+    wallet restricted until money coming in repays it."""
+    user = await make_user()
+    token = await token_for(live, user)
+    top_up = (await fund(live, token, await add_card(live, token), "50.00"))["transaction"]
+    await send(live, token, friend.username, "30.00")
+    assert await chargeback(live, redis, top_up["id"]) == ["applied", "duplicate"]
+    assert await wallet_status(user.id) == ("restricted", "chargeback")
+    return user, token
+
+
+async def test_a_match_on_a_wallet_restricted_for_a_chargeback_keeps_money_in_until_cleared(
+    live_server: LiveServer, redis: Redis
+) -> None:
+    friend = await make_user(balance="100.00")
+    friend_token = await token_for(live_server, friend)
+    _, compliance = await operator(live_server, "compliance")
+
+    # Repaying the debt does not free a wallet the match froze.
+    repaid, token = await owing_a_chargeback(live_server, redis, friend)
+    await call(live_server, token, IDENTITY, person("Ivan Sanctionov"))
+    assert (await wallet_status(repaid.id))[0] == "frozen"
+    await send(live_server, friend_token, repaid.username, "30.00")
+    assert await chargebacks.repay_debts(repaid.id) == 3000
+    assert await wallet_status(repaid.id) == ("frozen", None)
+    [case] = (await review_item(live_server, compliance, repaid))["amlCases"]
+    cleared = await call(live_server, compliance, CLEAR, {"id": case["id"], "reason": REASON})
+    assert cleared["case"]["walletStatus"] == "ACTIVE"
+
+    # Clearing the match does not free a wallet that still owes.
+    owing, token = await owing_a_chargeback(live_server, redis, friend)
+    await call(live_server, token, IDENTITY, person("Ivan Sanctionov"))
+    [case] = (await review_item(live_server, compliance, owing))["amlCases"]
+    cleared = await call(live_server, compliance, CLEAR, {"id": case["id"], "reason": REASON})
+    assert cleared["case"]["walletStatus"] == "RESTRICTED"
+    assert await wallet_status(owing.id) == ("restricted", "chargeback")
+    await send(live_server, friend_token, owing.username, "30.00")
+    assert await chargebacks.repay_debts(owing.id) == 3000
+    assert await wallet_status(owing.id) == ("active", None)
 
 
 @pytest.mark.usefixtures("database_url")

@@ -155,12 +155,14 @@ async def lock_person(conn: Connection, user_id: int) -> None:
 
 async def restrict(conn: Connection, user_id: int, case_id: int) -> bool:
     """A possible sanctions match stops money leaving the person's wallet until it is
-    cleared: an active wallet is frozen as this case's freeze, and the person is told
-    only that verifying them takes longer. A wallet already frozen or restricted keeps
-    its state. Returns whether it froze the wallet."""
+    cleared: an active wallet, or one restricted for a chargeback debt (which would be
+    free again once the debt is repaid), is frozen as this case's freeze, and the person
+    is told only that verifying them takes longer. A wallet already frozen keeps its
+    operator's freeze. Returns whether it froze the wallet."""
     frozen = await conn.fetchval(
         "UPDATE wallet SET status = 'frozen', frozen_reason = $3, frozen_at = now(), "
-        "frozen_by_case = $2 WHERE user_id = $1 AND status = 'active' RETURNING id",
+        "frozen_by_case = $2 WHERE user_id = $1 AND status IN ('active', 'restricted') "
+        "RETURNING id",
         user_id,
         case_id,
         AUTOMATIC_FREEZE_REASON.format(case_id=case_id),
@@ -180,6 +182,12 @@ async def _tell(conn: Connection, user_id: int, title: str, body: str, key: str)
 
 
 MIN_CLEARING_REASON = 10
+# Lifting a freeze: a chargeback debt still owed keeps the wallet restricted.
+_UNFREEZE = (
+    "UPDATE wallet SET status = CASE WHEN restricted_reason IS NULL THEN 'active' "
+    "ELSE 'restricted' END, frozen_reason = NULL, frozen_at = NULL, frozen_by_case = NULL "
+    "WHERE user_id = $1 AND status = 'frozen' "
+)
 
 
 async def clear_sanctions_match(case_id: int, operator_id: int, reason: str) -> None:
@@ -202,9 +210,7 @@ async def clear_sanctions_match(case_id: int, operator_id: int, reason: str) -> 
             operator_id,
         )
         lifted = await conn.fetchval(
-            "UPDATE wallet SET status = 'active', frozen_reason = NULL, frozen_at = NULL, "
-            "frozen_by_case = NULL WHERE user_id = $1 AND status = 'frozen' "
-            "AND frozen_by_case = $2 RETURNING id",
+            _UNFREEZE + "AND frozen_by_case = $2 RETURNING id",
             user_id,
             case_id,
         )
@@ -388,8 +394,7 @@ async def freeze(user_id: int, reason: str) -> None:
 async def unfreeze(user_id: int) -> None:
     async with transaction() as conn:
         updated = await conn.fetchval(
-            "UPDATE wallet SET status = 'active', frozen_reason = NULL, frozen_at = NULL, "
-            "frozen_by_case = NULL WHERE user_id = $1 AND status = 'frozen' RETURNING id",
+            _UNFREEZE + "RETURNING id",
             user_id,
         )
         if updated is None:
