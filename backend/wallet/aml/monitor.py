@@ -270,7 +270,7 @@ async def open_cases(
     opened = []
     for f in sorted(findings, key=lambda f: f.user_id):
         if f.detector == cases.SANCTIONS:
-            # In user id order, as every pass does: no deadlock between two passes.
+            # Sorted above: a pass that locks several people takes them in one order.
             await cases.lock_person(conn, f.user_id)
             if not new_identity and await _cleared_before(conn, f):
                 continue
