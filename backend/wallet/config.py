@@ -315,6 +315,14 @@ class Settings:
                 ipaddress.ip_network(proxy, strict=False)
             except ValueError:
                 found.append(f"WALLET_TRUSTED_PROXIES: {proxy!r} is not an IP address or CIDR")
+        # KYC screens identities with these thresholds in the API too, not only the worker.
+        # Imported here: the domain imports this module.
+        from wallet.aml.monitor import Thresholds
+
+        try:
+            Thresholds.from_env()
+        except ValueError as exc:
+            found.append(str(exc))
         return found
 
     def production_problems(self) -> list[str]:

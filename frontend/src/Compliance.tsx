@@ -3,6 +3,7 @@ import { useClient, useMutation, useQuery } from "urql";
 
 import {
   AmlCasesDocument,
+  ClearSanctionsMatchDocument,
   CloseAmlCaseDocument,
   DecideFraudReviewDocument,
   EscalateAmlCaseDocument,
@@ -13,6 +14,7 @@ import {
 } from "./gql/graphql";
 import { formatMoney } from "./money";
 import { OperatorQueue, pressed } from "./OperatorQueue";
+import { DETECTORS } from "./PersonCases";
 import { refusalText } from "./refusal";
 
 /** Compliance: payments the fraud rules held, to release or refuse. */
@@ -37,7 +39,7 @@ export function FraudReviewQueue() {
   return (
     <OperatorQueue id="fraud-queue-title" title="Payments on hold" testId="fraud-queue" items={queue} message={message}>
       {(c) => (
-          <li key={c.id}>
+          <li key={c.id} id={`fraud-review-${c.id}`}>
             <p>
               <strong>@{c.username}</strong> → @{c.recipientUsername} ·{" "}
               <strong>{formatMoney(c.amount, c.currency)}</strong> · score {c.score}
@@ -61,19 +63,16 @@ export function FraudReviewQueue() {
   );
 }
 
-const DETECTORS: Record<string, string> = {
-  STRUCTURING: "Structuring",
-  RAPID_IN_OUT: "Rapid in and out",
-  FAN_IN: "Fan-in",
-  FAN_OUT: "Fan-out",
-  SANCTIONS: "Sanctions match",
-};
-
-/** Compliance: AML cases, escalated to a SAR draft, wallets frozen. */
+/**
+ * Compliance: AML cases, escalated to a SAR draft, wallets frozen. A possible sanctions
+ * match is cleared, saying why, when it is not the listed person (KYC approval waits for
+ * that); a confirmed one stays open.
+ */
 export function AmlCaseList() {
   const [{ data }, reload] = useQuery({ query: AmlCasesDocument, requestPolicy: "network-only" });
   const [, escalate] = useMutation(EscalateAmlCaseDocument);
   const [, close] = useMutation(CloseAmlCaseDocument);
+  const [, clear] = useMutation(ClearSanctionsMatchDocument);
   const [, freeze] = useMutation(FreezeWalletDocument);
   const [, unfreeze] = useMutation(UnfreezeWalletDocument);
   const client = useClient();
@@ -89,8 +88,10 @@ export function AmlCaseList() {
     if (action === "escalate") outcome = (await escalate({ id, narrative: text })).data?.escalateAmlCase;
     else if (action === "freeze") outcome = (await freeze({ id, reason: text })).data?.freezeWallet;
     else if (action === "unfreeze") outcome = (await unfreeze({ id })).data?.unfreezeWallet;
+    else if (action === "clear") outcome = (await clear({ id, reason: text })).data?.clearSanctionsMatch;
     else outcome = (await close({ id, reason: text })).data?.closeAmlCase;
-    setMessage(outcome && !("code" in outcome) ? `Case #${id}: done` : refusalText(outcome));
+    const done = action === "clear" ? "match cleared" : "done";
+    setMessage(outcome && !("code" in outcome) ? `Case #${id}: ${done}` : refusalText(outcome));
     reload({ requestPolicy: "network-only" });
   }
 
@@ -107,13 +108,16 @@ export function AmlCaseList() {
   return (
     <OperatorQueue id="aml-title" title="AML cases" empty="No open cases." testId="aml-cases" items={cases} message={message}>
       {(c) => (
-          <li key={c.id}>
+          <li key={c.id} id={`aml-case-${c.id}`}>
             <p>
-              <strong>{DETECTORS[c.detector] ?? c.detector}</strong> · @{c.username} ·{" "}
+              <strong>{DETECTORS[c.detector] ?? c.detector}</strong> (case #{c.id}) · @{c.username} ·{" "}
               {c.status.toLowerCase()} · wallet {c.walletStatus.toLowerCase()}
               {c.frozenReason && ` (${c.frozenReason})`}
             </p>
             <p className="muted">{c.summary}</p>
+            {c.blocksApproval && (
+              <p className="error small">Their verification cannot be approved until this match is cleared.</p>
+            )}
             {c.hasSar && (
               <button className="link" type="button" onClick={() => void download(c.id)}>Download SAR draft</button>
             )}
@@ -127,7 +131,9 @@ export function AmlCaseList() {
                 {c.walletStatus === "FROZEN"
                   ? <button className="secondary" type="submit" value="unfreeze">Lift the freeze</button>
                   : <button className="secondary" type="submit" value="freeze">Freeze wallet</button>}
-                <button className="secondary" type="submit" value="close">Close case</button>
+                {c.detector === "SANCTIONS"
+                  ? <button className="secondary" type="submit" value="clear">Clear the match (not this person)</button>
+                  : <button className="secondary" type="submit" value="close">Close case</button>}
               </div>
             </form>
           </li>

@@ -13,6 +13,7 @@ import {
   type VerificationLevel,
 } from "./gql/graphql";
 import { OperatorQueue, pressed } from "./OperatorQueue";
+import { PersonCases } from "./PersonCases";
 import { formatMoney } from "./money";
 import { refusalText } from "./refusal";
 
@@ -212,9 +213,10 @@ export function KycReviewQueue() {
               {c.documentType && ` · ${c.documentType.replace("_", " ")} ${c.documentNumber}`}
             </p>
             {c.documents.map((d) => <DocumentLink key={d.id} id={d.id} kind={d.kind} />)}
+            <PersonCases amlCases={c.amlCases} fraudReviews={c.fraudReviews} />
             <form onSubmit={(e) => submit(e, c.review.id, c.review.requestedLevel)}>
               <div className="field">
-                <label htmlFor={`kyc-reason-${c.review.id}`}>Reason (for reject or more info)</label>
+                <label htmlFor={`kyc-reason-${c.review.id}`}>Reason for reject or more info (the customer reads it)</label>
                 <input id={`kyc-reason-${c.review.id}`} name="reason" />
               </div>
               {c.review.requestedLevel === "FULL" && (

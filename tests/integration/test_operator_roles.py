@@ -28,6 +28,10 @@ READS = {
     "{ chartOfAccounts { code } }": {"support", "compliance", "admin"},
     "{ auditLog { id } }": {"compliance", "admin"},
     "{ kycReviews { username } }": {"compliance", "admin"},
+    "{ kycReviews { amlCases { id blocksApproval } fraudReviews { id } } }": {
+        "compliance",
+        "admin",
+    },
     "{ fraudReviews { id } }": {"compliance", "admin"},
     "{ fraudRules { code } }": {"compliance", "admin"},
     "{ amlCases { id } }": {"compliance", "admin"},
@@ -49,6 +53,8 @@ WRITES = {
     'mutation { closeAmlCase(caseId: "999999", reason: "x") '
     "{ __typename ... on UserError { code } } }": {"compliance", "admin"},
     'mutation { freezeWallet(caseId: "999999", reason: "x") '
+    "{ __typename ... on UserError { code } } }": {"compliance", "admin"},
+    'mutation { clearSanctionsMatch(caseId: "999999", reason: "Different date of birth") '
     "{ __typename ... on UserError { code } } }": {"compliance", "admin"},
     'mutation { decideMerchantApplication(merchantId: "999999", decision: APPROVE, '
     'reason: "Registry checked") { __typename ... on UserError { code } } }': {

@@ -8,7 +8,13 @@ profiles written since then, and runs the detectors:
 - structuring: several amounts just under the reporting threshold within days;
 - rapid in-and-out: money received and nearly all of it moved on within a day;
 - fan-in / fan-out: many different senders to, or recipients from, one user in a day;
-- sanctions: the verified legal name is close to a name on the (sandbox) list.
+- sanctions: the verified legal name is close to a name on the (sandbox) list. KYC
+  also screens a person synchronously when they submit their identity
+  (`screen_person`), so a possible match never gets a level granted first. After a
+  name joins the list, every verified person is screened again. A sanctions case
+  freezes the person's wallet until cleared (`wallet.aml.cases`), and a match a
+  compliance officer cleared is not raised again for the same listed name while the
+  person's identity stays the one it was cleared for.
 
 Amounts are valued in US dollars at the current mid rate.
 """
@@ -23,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from wallet.aml import cases
 from wallet.db.engine import Connection, transaction
 from wallet.fx.rates import RateSnapshot
 from wallet.limits import service as limits
@@ -237,10 +244,36 @@ async def detect(
     return found + fan(user_id, moves, now, t)
 
 
-async def open_cases(conn: Connection, findings: list[Finding]) -> list[int]:
-    """A case per finding, unless that user already has a live case for it."""
+async def _cleared_before(conn: Connection, f: Finding) -> bool:
+    """Whether compliance already cleared this person against this listed name, for the
+    identity they have now (a clearance made after their latest identity submission)."""
+    # The identity's date is the latest basic review's (KYC writes one per submission).
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM aml_case WHERE user_id = $1 AND detector = 'sanctions' "
+            "AND cleared_at IS NOT NULL AND evidence->>'entry_id' = $2 AND cleared_at > "
+            "coalesce((SELECT max(created_at) FROM kyc_review WHERE user_id = $1 "
+            "AND requested_level = 'basic'), '-infinity'))",
+            f.user_id,
+            str(f.evidence["entry_id"]),
+        )
+    )
+
+
+async def open_cases(
+    conn: Connection, findings: list[Finding], *, new_identity: bool = False
+) -> list[int]:
+    """A case per finding, unless that user already has a live case for it. A sanctions
+    case freezes the person's wallet; a match cleared for the person's current identity
+    is not raised again (`new_identity`: the identity is being submitted now, so no
+    earlier clearance covers it)."""
     opened = []
-    for f in findings:
+    for f in sorted(findings, key=lambda f: f.user_id):
+        if f.detector == cases.SANCTIONS:
+            # Sorted above: a pass that locks several people takes them in one order.
+            await cases.lock_person(conn, f.user_id)
+            if not new_identity and await _cleared_before(conn, f):
+                continue
         case_id = await conn.fetchval(
             "INSERT INTO aml_case (user_id, detector, summary, evidence) "
             "VALUES ($1, $2, $3, $4::jsonb) "
@@ -253,7 +286,21 @@ async def open_cases(conn: Connection, findings: list[Finding]) -> list[int]:
         )
         if case_id is not None:
             opened.append(int(case_id))
+            if f.detector == cases.SANCTIONS:
+                await cases.restrict(conn, f.user_id, int(case_id))
     return opened
+
+
+async def screen_person(
+    conn: Connection, user_id: int, thresholds: Thresholds | None = None
+) -> int | None:
+    """Screen a person's identity as they submit it, inside KYC's transaction (which
+    holds the person locked): on a possible match open a sanctions case (and freeze).
+    Returns the person's open sanctions case, new or earlier, or None."""
+    hit = await sanctions(conn, user_id, thresholds or Thresholds.from_env())
+    if hit is not None:
+        await open_cases(conn, [hit], new_identity=True)
+    return await cases.open_sanctions_case(conn, user_id)
 
 
 async def run(now: datetime | None = None, thresholds: Thresholds | None = None) -> list[int]:
@@ -278,10 +325,17 @@ async def run(now: datetime | None = None, thresholds: Thresholds | None = None)
         findings: list[Finding] = []
         for row in users:
             findings += await detect(conn, int(row["user_id"]), now, rates, t)
-        profiles = await conn.fetch(
-            "SELECT user_id FROM kyc_profile WHERE updated_at > $1 AND updated_at <= $2",
+        # A name added to the list is checked against everyone, not only new profiles.
+        listed = await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM sanctions_entry WHERE added_at > $1 AND added_at <= $2)",
             since,
             now,
+        )
+        profiles = await conn.fetch(
+            "SELECT user_id FROM kyc_profile WHERE $3 OR (updated_at > $1 AND updated_at <= $2)",
+            since,
+            now,
+            listed,
         )
         for row in profiles:
             hit = await sanctions(conn, int(row["user_id"]), t)

@@ -211,6 +211,21 @@ async def review_queue(first: int = 50) -> list[FraudCase]:
     return [_case(r) for r in rows]
 
 
+async def open_reviews_of(user_ids: list[int]) -> dict[int, list[FraudCase]]:
+    """Each person's payments held and waiting for a review, oldest first (for a KYC
+    decision, which should see them)."""
+    async with connection() as conn:
+        rows = await conn.fetch(
+            _CASE + "WHERE f.user_id = ANY($1::bigint[]) AND f.status = 'open' "
+            "ORDER BY f.created_at, f.id",
+            user_ids,
+        )
+    found: dict[int, list[FraudCase]] = {}
+    for row in rows:
+        found.setdefault(int(row["user_id"]), []).append(_case(row))
+    return found
+
+
 async def cases_of(user_id: int, first: int = 20) -> list[FraudCase]:
     """A user's recent fraud decisions (holds and blocks), newest first."""
     async with connection() as conn:

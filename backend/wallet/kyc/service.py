@@ -9,6 +9,11 @@
   approves (full, or premium), rejects with a reason, or asks for more.
 - premium: granted by an operator approving a full review.
 
+An identity is screened against the sanctions list as it is submitted: a possible
+match waits for an operator instead of being granted. No approval goes through while
+the person has a possible sanctions match a compliance officer has not cleared
+(`wallet.aml.cases`); what the person is told never mentions it.
+
 Personal details, the document number and the files are encrypted at rest with the
 field keyring (AES-256-GCM, the row's user and field as associated data).
 """
@@ -23,6 +28,9 @@ from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from wallet.aml import cases as aml_cases
+from wallet.aml import monitor as aml_monitor
+from wallet.aml.tipping_off import reveals_aml
 from wallet.db.engine import Connection, connection, transaction
 from wallet.kyc.identity import (
     CheckOutcome,
@@ -74,6 +82,19 @@ class WrongLevel(KycError):
 class ReviewNotFound(KycError):
     def __init__(self) -> None:
         super().__init__("No such review waiting")
+
+
+class SanctionsMatchOpen(KycError):
+    """Approval waits: the person has a possible sanctions match not cleared. For the
+    operator only; the person's review simply stays pending."""
+
+    def __init__(self, case_id: int) -> None:
+        super().__init__(
+            f"A possible sanctions match (AML case #{case_id}) is open for this person: "
+            "a compliance officer must clear it, saying why, before approval. You can "
+            "still reject or ask for more."
+        )
+        self.case_id = case_id
 
 
 class Decision(Enum):
@@ -193,9 +214,11 @@ def _review(row: Any) -> Review:
 
 
 async def _lock_user(conn: Connection, user_id: int) -> str:
-    """Lock the user's row (one KYC step at a time) and return their level."""
+    """Lock the user's row (one KYC step at a time) and return their level. NO KEY
+    UPDATE, as `wallet.aml.cases.lock_person`: a screening hit then freezes the wallet,
+    and a transfer holding that wallet must still be able to reference the user."""
     level = await conn.fetchval(
-        "SELECT verification_level FROM app_user WHERE id = $1 FOR UPDATE", user_id
+        "SELECT verification_level FROM app_user WHERE id = $1 FOR NO KEY UPDATE", user_id
     )
     if await conn.fetchval(
         "SELECT 1 FROM kyc_review WHERE user_id = $1 AND status = 'pending'", user_id
@@ -281,8 +304,13 @@ async def submit_identity(
             _seal(user_id, "address", person.address),
             person.country,
         )
+        match = await aml_monitor.screen_person(conn, user_id)
         await _open_review(
-            conn, user_id, "basic", await provider.check_person(person), manual=False
+            conn,
+            user_id,
+            "basic",
+            await provider.check_person(person),
+            manual=match is not None,
         )
     return await status(user_id)
 
@@ -479,6 +507,13 @@ async def decide(
     reason = (reason or "").strip() or None
     if decision is not Decision.APPROVE and reason is None:
         raise InvalidKycDetails("reason", "REQUIRED", "Say why, for the user")
+    if reason is not None and reveals_aml(reason):
+        raise InvalidKycDetails(
+            "reason",
+            "TIPPING_OFF",
+            "The customer reads this reason: it must not mention AML, sanctions, reports "
+            "or investigations",
+        )
     async with transaction() as conn:
         row = await conn.fetchrow(
             "SELECT * FROM kyc_review WHERE id = $1 AND status = 'pending' FOR UPDATE", review_id
@@ -492,6 +527,11 @@ async def decide(
             allowed = ("basic",) if requested == "basic" else ("full", "premium")
             if granted not in allowed:
                 raise InvalidKycDetails("level", "INVALID", f"Grant one of: {', '.join(allowed)}")
+            # Locked as a screening hit locks it: the check sees a case opened before.
+            await aml_cases.lock_person(conn, int(row["user_id"]))
+            match = await aml_cases.open_sanctions_case(conn, int(row["user_id"]))
+            if match is not None:
+                raise SanctionsMatchOpen(match)
         status_after = {
             Decision.APPROVE: "approved",
             Decision.REJECT: "rejected",

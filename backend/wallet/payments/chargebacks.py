@@ -138,8 +138,11 @@ async def repay_debts(user_id: int) -> int:
             user_id,
         )
         if not still_owed:
+            # A wallet frozen meanwhile (by compliance, or by a possible sanctions match)
+            # stays frozen: only the debt's restriction goes.
             await conn.execute(
-                "UPDATE wallet SET status = 'active', restricted_reason = NULL "
+                "UPDATE wallet SET restricted_reason = NULL, status = CASE status "
+                "WHEN 'restricted' THEN 'active' ELSE status END "
                 "WHERE user_id = $1 AND restricted_reason = $2",
                 user_id,
                 RESTRICTED,

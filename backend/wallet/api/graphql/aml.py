@@ -34,9 +34,20 @@ class AmlCaseType:
     status: str
     summary: str
     evidence: strawberry.scalars.JSON
-    closed_reason: str | None
+    closed_reason: str | None = strawberry.field(
+        description="Why it was closed; for a cleared sanctions match, why it is not the "
+        "listed person."
+    )
     created_at: datetime
     has_sar: bool
+    cleared_by: str | None = strawberry.field(
+        description="The compliance officer who cleared a possible sanctions match."
+    )
+    cleared_at: datetime | None
+    blocks_approval: bool = strawberry.field(
+        description="A possible sanctions match not cleared: KYC approval is refused and "
+        "the wallet stays frozen by it."
+    )
 
     @classmethod
     def from_domain(cls, c: aml.AmlCase) -> AmlCaseType:
@@ -53,6 +64,9 @@ class AmlCaseType:
             closed_reason=c.closed_reason,
             created_at=c.created_at,
             has_sar=c.has_sar,
+            cleared_by=c.cleared_by,
+            cleared_at=c.cleared_at,
+            blocks_approval=c.blocks_approval,
         )
 
 
@@ -134,6 +148,29 @@ class AmlMutation:
             await aml.close(_id(case_id), reason)
         except aml.CaseNotFound as exc:
             return NotFound(code=ErrorCode.NOT_FOUND, message=str(exc))
+        except aml.SanctionsMatchNotClosed as exc:
+            return validation_error("caseId", "SANCTIONS_MATCH", str(exc))
+        except aml.CaseError as exc:
+            return validation_error("reason", "REQUIRED", str(exc))
+        return await _case_payload(_id(case_id))
+
+    @strawberry.mutation(
+        description="Compliance: clear a possible sanctions match that is not the listed "
+        "person, saying why (e.g. a different date of birth). Recorded on the case; KYC "
+        "approval is possible again and the freeze the match made is lifted."
+    )
+    async def clear_sanctions_match(
+        self, info: Info, case_id: strawberry.ID, reason: str
+    ) -> AmlCaseResult:
+        operator = await _compliance(info)
+        if not isinstance(operator, int):
+            return operator
+        try:
+            await aml.clear_sanctions_match(_id(case_id), operator, reason)
+        except aml.CaseNotFound as exc:
+            return NotFound(code=ErrorCode.NOT_FOUND, message=str(exc))
+        except aml.NotASanctionsMatch as exc:
+            return validation_error("caseId", "NOT_SANCTIONS", str(exc))
         except aml.CaseError as exc:
             return validation_error("reason", "REQUIRED", str(exc))
         return await _case_payload(_id(case_id))

@@ -25,6 +25,7 @@ class ErrorCode(Enum):
     STEP_UP_REQUIRED = "STEP_UP_REQUIRED"
     PAYMENT_BLOCKED = "PAYMENT_BLOCKED"
     SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED"
+    SANCTIONS_MATCH_OPEN = "SANCTIONS_MATCH_OPEN"
 
 
 @strawberry.interface(description="Every typed error has a machine code and a human message.")

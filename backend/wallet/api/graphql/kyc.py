@@ -10,18 +10,23 @@ from typing import Annotated
 
 import strawberry
 
+from wallet.aml import cases as aml
+from wallet.api.graphql.aml import AmlCaseType
 from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import (
     ErrorCode,
     Forbidden,
     NotAuthenticated,
     NotFound,
+    UserError,
     ValidationError,
     not_authenticated,
     validation_error,
 )
+from wallet.api.graphql.fraud import FraudCaseType
 from wallet.api.graphql.operators import COMPLIANCE_ROLES, operator_in
 from wallet.db.engine import connection
+from wallet.fraud import service as fraud
 from wallet.kyc import service as kyc
 from wallet.kyc.identity import DocumentDetails, PersonDetails
 from wallet.limits import service as limits
@@ -275,6 +280,13 @@ class KycCase:
     document_type: str | None
     document_number: str | None = strawberry.field(description="Masked: last 4 only.")
     documents: list[KycDocumentRef]
+    aml_cases: list[AmlCaseType] = strawberry.field(
+        description="The person's open AML cases, and sanctions matches cleared for them. "
+        "One with blocksApproval refuses approval until compliance clears it."
+    )
+    fraud_reviews: list[FraudCaseType] = strawberry.field(
+        description="The person's payments held by the fraud rules, waiting for a review."
+    )
 
 
 @strawberry.type
@@ -282,8 +294,22 @@ class KycDecisionPayload:
     review: KycReviewType
 
 
+@strawberry.type(
+    description="Approval refused: the person has a possible sanctions match that a "
+    "compliance officer has not cleared (clearSanctionsMatch). Rejecting or asking for "
+    "more is still possible. The person is not told."
+)
+class SanctionsMatchOpen(UserError):
+    case_id: strawberry.ID
+
+
 KycDecisionResult = Annotated[
-    KycDecisionPayload | ValidationError | NotFound | Forbidden | NotAuthenticated,
+    KycDecisionPayload
+    | SanctionsMatchOpen
+    | ValidationError
+    | NotFound
+    | Forbidden
+    | NotAuthenticated,
     strawberry.union("KycDecisionResult"),
 ]
 
@@ -294,6 +320,9 @@ class KycReviewQuery:
     async def kyc_reviews(self, info: Info) -> list[KycCase] | None:
         if await operator_in(info, COMPLIANCE_ROLES) is None:
             return None
+        queue = await kyc.review_queue()
+        people = [c.review.user_id for c in queue]
+        aml_cases, fraud_reviews = await aml.cases_of(people), await fraud.open_reviews_of(people)
         return [
             KycCase(
                 review=KycReviewType.from_domain(c.review),
@@ -317,8 +346,12 @@ class KycReviewQuery:
                     )
                     for d in c.documents
                 ],
+                aml_cases=[AmlCaseType.from_domain(a) for a in aml_cases.get(c.review.user_id, [])],
+                fraud_reviews=[
+                    FraudCaseType.from_domain(f) for f in fraud_reviews.get(c.review.user_id, [])
+                ],
             )
-            for c in await kyc.review_queue()
+            for c in queue
         ]
 
     @strawberry.field(description="Compliance: a KYC document as a data URL.")
@@ -359,6 +392,12 @@ class KycReviewMutation:
             )
         except kyc.ReviewNotFound as exc:
             return NotFound(code=ErrorCode.NOT_FOUND, message=str(exc))
+        except kyc.SanctionsMatchOpen as exc:
+            return SanctionsMatchOpen(
+                code=ErrorCode.SANCTIONS_MATCH_OPEN,
+                message=str(exc),
+                case_id=strawberry.ID(str(exc.case_id)),
+            )
         except kyc.KycError as exc:
             return _refusal(exc)
         return KycDecisionPayload(review=KycReviewType.from_domain(review))
