@@ -261,3 +261,47 @@ async def test_only_compliance_decides_with_a_reason_and_every_decision_is_audit
         "[redacted]",
     )
     assert json.loads(notice)["title"] == "Corner Coffee is approved"
+
+
+async def test_a_merchant_waits_while_its_owner_has_a_sanctions_match_open(
+    live_server: LiveServer,
+) -> None:
+    """KYB is a decision about the owner too (the KYC review found the class): it waits
+    for compliance to clear an owner's possible sanctions match, as KYC approval does."""
+    _, merchant_id = await settled_shop(live_server, "000123456789", approved=False)
+    async with connection() as conn:
+        owner_id = await conn.fetchval(
+            "SELECT owner_user_id FROM merchant WHERE id = $1", int(merchant_id)
+        )
+        case_id = await conn.fetchval(
+            "INSERT INTO aml_case (user_id, detector, summary, evidence) "
+            "VALUES ($1, 'sanctions', 'name 92% alike a listed person', '{}') RETURNING id",
+            owner_id,
+        )
+    compliance = await operator_token(live_server)
+    approve = {"m": merchant_id, "d": "APPROVE", "r": "Profile checks out"}
+    waiting = await call(
+        live_server,
+        compliance,
+        DECIDE.replace("... on UserError", "... on SanctionsMatchOpen { caseId } ... on UserError"),
+        approve,
+    )
+    assert (waiting["__typename"], waiting["caseId"]) == ("SanctionsMatchOpen", str(case_id))
+    async with connection() as conn:
+        assert (
+            await conn.fetchval(
+                "SELECT approval_status FROM merchant WHERE id = $1", int(merchant_id)
+            )
+            == "pending"
+        )
+    cleared = await call(
+        live_server,
+        compliance,
+        """mutation($c: ID!, $r: String!) { clearSanctionsMatch(caseId: $c, reason: $r) {
+           __typename } }""",
+        {"c": str(case_id), "r": "Listed person born 1958; the owner was born 1991"},
+    )
+    assert cleared["__typename"] != "Forbidden", cleared
+    assert (await call(live_server, compliance, DECIDE, approve))["__typename"] == (
+        "MerchantDecisionPayload"
+    )

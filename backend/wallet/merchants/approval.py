@@ -13,8 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from wallet.aml import cases as aml_cases
 from wallet.db.engine import connection, transaction
-from wallet.merchants.errors import AlreadyDecided, InvalidMerchantDetails, MerchantNotFound
+from wallet.merchants.errors import (
+    AlreadyDecided,
+    InvalidMerchantDetails,
+    MerchantNotFound,
+    OwnerSanctionsMatchOpen,
+)
 from wallet.outbox.service import Topic, emit
 
 
@@ -106,6 +112,13 @@ async def decide(
             raise MerchantNotFound()
         if row["approval_status"] == decision.value:
             raise AlreadyDecided(decision.value)
+        if decision is Decision.APPROVE:
+            # KYB is a decision about the owner too: it waits for a sanctions match to be
+            # cleared, as the owner's KYC approval does (locked the same way).
+            await aml_cases.lock_person(conn, int(row["owner_user_id"]))
+            match = await aml_cases.open_sanctions_case(conn, int(row["owner_user_id"]))
+            if match is not None:
+                raise OwnerSanctionsMatchOpen(match)
         decided_at = await conn.fetchval(
             "UPDATE merchant SET approval_status = $2, approval_reason = $3, "
             "approval_decided_by = $4, approval_decided_at = now() WHERE id = $1 "

@@ -72,6 +72,15 @@ class MerchantUnavailable(MerchantNotFound):
         MerchantError.__init__(self, "This business cannot take payments")
 
 
+class OwnerSanctionsMatchOpen(MerchantError):
+    """A merchant is not approved while its owner has a possible sanctions match that
+    compliance has not cleared (the same rule as the owner's own KYC approval)."""
+
+    def __init__(self, case_id: int) -> None:
+        super().__init__("The owner has a possible sanctions match to clear before this approval")
+        self.case_id = case_id
+
+
 class AlreadyDecided(MerchantError):
     def __init__(self, status: str) -> None:
         super().__init__(f"This merchant is already {status}")

@@ -18,9 +18,15 @@ from wallet.api.graphql.errors import (
     ValidationError,
     validation_error,
 )
+from wallet.api.graphql.kyc import SanctionsMatchOpen
 from wallet.api.graphql.operators import COMPLIANCE_ROLES, operator_in, operator_or_refusal
 from wallet.merchants import approval
-from wallet.merchants.errors import AlreadyDecided, InvalidMerchantDetails, MerchantNotFound
+from wallet.merchants.errors import (
+    AlreadyDecided,
+    InvalidMerchantDetails,
+    MerchantNotFound,
+    OwnerSanctionsMatchOpen,
+)
 
 
 @strawberry.enum
@@ -76,7 +82,12 @@ class MerchantDecisionPayload:
 
 
 MerchantDecisionResult = Annotated[
-    MerchantDecisionPayload | ValidationError | NotFound | Forbidden | NotAuthenticated,
+    MerchantDecisionPayload
+    | SanctionsMatchOpen
+    | ValidationError
+    | NotFound
+    | Forbidden
+    | NotAuthenticated,
     strawberry.union("MerchantDecisionResult"),
 ]
 
@@ -115,6 +126,12 @@ class MerchantReviewMutation:
             return NotFound(code=ErrorCode.NOT_FOUND, message="No such merchant")
         except AlreadyDecided as exc:
             return validation_error("decision", "ALREADY_DECIDED", str(exc))
+        except OwnerSanctionsMatchOpen as exc:
+            return SanctionsMatchOpen(
+                code=ErrorCode.SANCTIONS_MATCH_OPEN,
+                message=str(exc),
+                case_id=strawberry.ID(str(exc.case_id)),
+            )
         except InvalidMerchantDetails as exc:
             return validation_error(exc.field, "INVALID", str(exc))
         return MerchantDecisionPayload(application=MerchantApplicationType.from_domain(decided))
