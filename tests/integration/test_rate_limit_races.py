@@ -77,24 +77,45 @@ async def test_simultaneous_wrong_passwords_get_only_the_allowed_checks(tight: L
 
 async def test_failures_count_per_account_whichever_identifier_is_typed(tight: LiveServer) -> None:
     user = await make_user()
+    # Wrong guesses under each of the account's names slow the one account down...
+    first_wait_after: list[int] = []
+    waits = await slow_down(
+        tight,
+        [user.username, user.email, user.phone, user.username.upper()],
+        until_wait=4,
+        first_wait_after=first_wait_after,
+    )
+    # One account's free failures, not four identifiers' worth, come before the first wait.
+    # (Per identifier, the first wait would come only after ~17 tries.)
+    assert first_wait_after[0] <= LIMIT + 3 and waits[-1] >= 4
+    # ...so even the right password, typed as the phone number, has to wait.
     async with tight.client() as http:
-        for login in (user.username, user.email, user.phone, user.username.upper(), user.email):
-            wrong = await gql(http, LOG_IN, {"input": {"login": login, "password": "bad-guess-1"}})
-            assert wrong["data"]["logIn"]["__typename"] == "InvalidCredentials"
         by_phone = await gql(http, LOG_IN, {"input": {"login": user.phone, "password": PASSWORD}})
     assert by_phone["data"]["logIn"]["__typename"] == "RateLimited"
 
 
-async def slow_down(live: LiveServer, login: str, until_wait: int) -> list[int]:
-    """Guess wrong (waiting out each delay) until the account's next delay is at least
-    `until_wait` seconds; the delays met on the way."""
+async def slow_down(
+    live: LiveServer,
+    login: str | list[str],
+    until_wait: int,
+    first_wait_after: list[int] | None = None,
+) -> list[int]:
+    """Guess wrong (waiting out each delay, typing each of `login` in turn) until the
+    account's next delay is at least `until_wait` seconds; the delays met on the way."""
+    logins = [login] if isinstance(login, str) else login
     waits: list[int] = []
+    tries = 0
+    first_wait_after = first_wait_after if first_wait_after is not None else []
     async with live.client() as http:
         while not waits or waits[-1] < until_wait:
+            typed = logins[tries % len(logins)]
+            tries += 1
             answer = (
-                await gql(http, LOG_IN, {"input": {"login": login, "password": "bad-guess-1"}})
+                await gql(http, LOG_IN, {"input": {"login": typed, "password": "bad-guess-1"}})
             )["data"]["logIn"]
             if answer["__typename"] == "RateLimited":
+                if not waits:
+                    first_wait_after.append(tries)
                 waits.append(answer["retryAfterSeconds"])
                 if waits[-1] < until_wait:
                     await asyncio.sleep(waits[-1] + 0.1)
