@@ -25,6 +25,7 @@ class ErrorCode(Enum):
     STEP_UP_REQUIRED = "STEP_UP_REQUIRED"
     PAYMENT_BLOCKED = "PAYMENT_BLOCKED"
     SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED"
+    STATEMENT_MISMATCH = "STATEMENT_MISMATCH"
 
 
 @strawberry.interface(description="Every typed error has a machine code and a human message.")
