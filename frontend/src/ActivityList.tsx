@@ -159,7 +159,7 @@ function ActivityRow({ line, open, onToggle, onChange }: {
   const counter = item?.counterAmount && item.counterCurrency && item.currency === line.currency
     ? formatMoney(item.counterAmount, item.counterCurrency) : null;
   return (
-    <li data-booked={line.booked ? "true" : "false"}>
+    <li data-booked={line.booked ? "true" : "false"} data-currency={line.currency}>
       <button className="activity-row" aria-expanded={open} onClick={onToggle}>
         <span className="activity-main">
           <span className="activity-title">{line.description}</span>
