@@ -5,6 +5,7 @@ add up line by line; a downloaded statement verifies, and stops verifying once e
 from __future__ import annotations
 
 import re
+import shutil
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +15,7 @@ from playwright.async_api import Browser, Page, expect
 from redis.asyncio import Redis
 
 from tests.e2e.conftest import (
+    ARTIFACTS,
     PASSWORD,
     WebApp,
     available,
@@ -45,19 +47,39 @@ def amount_of(text: str) -> Decimal:
     return sign * Decimal(re.sub(r"[^\d.]", "", text))
 
 
+SYMBOLS = {"$": "USD", "\u20ac": "EUR"}
+
+
 async def lines_on_screen(page: Page) -> list[tuple[str, Decimal, Decimal | None]]:
-    """(currency, signed amount, balance after) of each activity line, newest first."""
+    """(currency, signed amount, balance after) of each activity line, newest first, as
+    a person reads them: the first amount on the right and the "bal" under it."""
     found = []
     for row in await page.get_by_test_id("activity").locator(":scope > li").all():
-        balance = row.get_by_test_id("line-balance")
+        amounts = row.locator(".activity-amounts > span")
+        shown = await amounts.first.inner_text()
+        balance = amounts.filter(has_text=re.compile(r"^bal "))
         found.append(
             (
-                str(await row.get_attribute("data-currency")),
-                amount_of(await row.get_by_test_id("line-amount").inner_text()),
+                SYMBOLS[re.sub(r"[^$\u20ac]", "", shown)],
+                amount_of(shown),
                 amount_of(await balance.inner_text()) if await balance.count() else None,
             )
         )
     return found
+
+
+def balances_that_do_not_add_up(lines: list[tuple[str, Decimal, Decimal | None]]) -> list[str]:
+    """Reading up the list (oldest first), per currency: each balance is the one before
+    plus the line's amount."""
+    previous: dict[str, Decimal] = {}
+    wrong = []
+    for currency, amount, balance in reversed(lines):
+        if balance is None:
+            continue
+        if currency in previous and previous[currency] + amount != balance:
+            wrong.append(f"{currency}: {previous[currency]} + {amount} != {balance}")
+        previous[currency] = balance
+    return wrong
 
 
 async def top_up_by_bank_then_send(web_app: WebApp, username: str, recipient: str) -> None:
@@ -113,7 +135,10 @@ async def test_activity_csv_and_pdf_add_up_and_the_statement_verifies(
     # The activity list: newest first, the top-up where it settled (after the send), a
     # line for each currency of the conversion, and balances that add up.
     rows = page.get_by_test_id("activity").locator(":scope > li")
-    await expect(rows).to_have_count(5, timeout=10_000)
+    await expect(rows.first).to_contain_text("Converted", timeout=10_000)
+    # The regression: the top-up carried its settlement balance at its start time.
+    assert balances_that_do_not_add_up(await lines_on_screen(page)) == []
+    await expect(rows).to_have_count(5)
     await expect(rows.nth(0)).to_contain_text("Converted from USD")
     await expect(rows.nth(1)).to_contain_text("Converted to EUR")
     await expect(rows.nth(2)).to_contain_text("Added from Sandbox Bank")
@@ -146,6 +171,7 @@ async def test_activity_csv_and_pdf_add_up_and_the_statement_verifies(
     ]
     await page.get_by_role("button", name="Get this month's statement so far").click()
     pdf_path = await download(page, re.compile(r"Statement \d{4}-\d{2} \(PDF\)"), tmp_path)
+    shutil.copy(pdf_path, ARTIFACTS / "95-statement.pdf")  # to look at, as a person would
     sections = pdf_sections(pdf_path.read_bytes())
     assert section_adds_up(sections["USD"]) and section_adds_up(sections["EUR"])
     assert sections["EUR"].rows == [(Decimal("91.57"), Decimal("91.57"))]
