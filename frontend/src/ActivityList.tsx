@@ -133,10 +133,15 @@ export function ActivityList({ refreshKey, onChange }: { refreshKey: number; onC
                onChange={(e) => setCounterparty(e.target.value)} />
       </div>
       <ul className="activity-list" data-testid="activity">
-        {edges.map(({ cursor: key, node: line }) => (
-          <ActivityRow key={key} line={line} open={open === key}
-                       onToggle={() => setOpen(open === key ? null : key)} onChange={onChange} />
-        ))}
+        {edges.map(({ cursor, node: line }) => {
+          // Opened by transaction and currency, so a pending line that gets booked (a new
+          // line in its place) stays open.
+          const key = line.transaction ? `${line.transaction.id}:${line.currency}` : cursor;
+          return (
+            <ActivityRow key={cursor} line={line} open={open === key}
+                         onToggle={() => setOpen(open === key ? null : key)} onChange={onChange} />
+          );
+        })}
       </ul>
       {failed && <p className="error" role="alert">Your activity could not be loaded.</p>}
       {!loading && !failed && edges.length === 0 && <p className="muted">No activity yet.</p>}
