@@ -2,10 +2,10 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { useClient, useMutation } from "urql";
 
 import {
+  ActivityDocument,
+  type ActivityQuery,
   CategorizeTransactionDocument,
   type SpendingCategory,
-  TransactionHistoryDocument,
-  type TransactionHistoryQuery,
   type TransactionType,
 } from "./gql/graphql";
 import { PaymentProtection } from "./Disputes";
@@ -13,7 +13,8 @@ import { SplitThisPayment } from "./SplitGroups";
 import { CATEGORIES } from "./categories";
 import { formatMoney } from "./money";
 
-type Item = NonNullable<TransactionHistoryQuery["transactions"]>["edges"][number]["node"];
+type Edge = NonNullable<ActivityQuery["activity"]>["edges"][number];
+type Line = Edge["node"];
 
 const PAGE_SIZE = 20;
 const TYPE_LABELS: Partial<Record<TransactionType, string>> = {
@@ -29,33 +30,6 @@ const TYPE_LABELS: Partial<Record<TransactionType, string>> = {
   PROMOTIONAL_CREDIT: "Promotions",
 };
 
-function title(item: Item): string {
-  switch (item.type) {
-    case "PROMOTIONAL_CREDIT":
-      return item.note || "Promotional credit";
-    case "ADD":
-      return `Added from ${item.paymentMethod ?? "your bank"}`;
-    case "WITHDRAWAL":
-      return `Withdrawal to ${item.paymentMethod ?? "your bank"}`;
-    case "REVERSAL":
-      return item.direction === "IN" ? "Reversal: money back" : "Reversal";
-    case "PAYMENT":
-      return `Paid ${item.merchant ?? "a merchant"}`;
-    case "REFUND":
-      return `Refund from ${item.merchant ?? "a merchant"}`;
-    case "REWARD":
-      return item.note || "Reward";
-    case "SAVINGS":
-      return `Moved to ${item.savingsGoal ?? "savings"}`;
-    case "SAVINGS_WITHDRAWAL":
-      return `From ${item.savingsGoal ?? "savings"}`;
-    case "FX":
-      return `Converted to ${item.counterCurrency ?? "another currency"}`;
-  }
-  const who = item.counterparty ? `@${item.counterparty}` : item.recipientContact ?? "someone";
-  return item.direction === "IN" ? `From ${who}` : `To ${who}`;
-}
-
 const STATUS_TEXT: Partial<Record<string, string>> = {
   PENDING: "Pending",
   PROCESSING: "Processing",
@@ -64,10 +38,12 @@ const STATUS_TEXT: Partial<Record<string, string>> = {
   REVERSED: "Reversed",
 };
 
-/** The viewer's transactions, newest first, loading older pages as the list scrolls. */
+/** The viewer's activity, newest first, loading older pages as the list scrolls. Each
+ * booked line is a posting in the order it hit the balance, with the balance after it,
+ * so a currency's balances add up line by line; pending and failed lines moved nothing. */
 export function ActivityList({ refreshKey, onChange }: { refreshKey: number; onChange?: () => void }) {
   const client = useClient();
-  const [items, setItems] = useState<Item[]>([]);
+  const [edges, setEdges] = useState<Edge[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [hasMore, setHasMore] = useState(true);
   const [loading, setLoading] = useState(false);
@@ -84,20 +60,19 @@ export function ActivityList({ refreshKey, onChange }: { refreshKey: number; onC
       setLoading(true);
       const filter = { type: type || null, counterparty: counterparty.trim() || null };
       const result = await client
-        .query(TransactionHistoryDocument, { first: PAGE_SIZE, after, filter },
+        .query(ActivityDocument, { first: PAGE_SIZE, after, filter },
                { requestPolicy: "network-only" })
         .toPromise();
       if (mine !== generation.current) return; // a newer filter or refresh superseded this
       setLoading(false);
-      const page = result.data?.transactions;
+      const page = result.data?.activity;
       if (!page) {
         setFailed(true);
         setHasMore(false);
         return;
       }
       setFailed(false);
-      setItems((current) => (after ? [...current, ...page.edges.map((e) => e.node)]
-                                    : page.edges.map((e) => e.node)));
+      setEdges((current) => (after ? [...current, ...page.edges] : page.edges));
       setCursor(page.pageInfo.endCursor ?? null);
       setHasMore(page.pageInfo.hasNextPage);
     },
@@ -121,7 +96,7 @@ export function ActivityList({ refreshKey, onChange }: { refreshKey: number; onC
 
   // A card payment being confirmed (seconds): look again every few seconds too, so a live
   // event missed while the list was loading does not leave it showing "Processing".
-  const inFlight = items.some((i) => i.status === "PROCESSING");
+  const inFlight = edges.some((e) => e.node.transaction?.status === "PROCESSING");
   useEffect(() => {
     if (!inFlight) return;
     const timer = setInterval(() => {
@@ -158,82 +133,103 @@ export function ActivityList({ refreshKey, onChange }: { refreshKey: number; onC
                onChange={(e) => setCounterparty(e.target.value)} />
       </div>
       <ul className="activity-list" data-testid="activity">
-        {items.map((item) => (
-          <li key={item.id}>
-            <button className="activity-row" aria-expanded={open === item.id}
-                    onClick={() => setOpen(open === item.id ? null : item.id)}>
-              <span className="activity-main">
-                <span className="activity-title">{title(item)}</span>
-                <span className="muted small">
-                  {STATUS_TEXT[item.status] && (
-                    <span className={`badge badge-${item.status.toLowerCase()}`}>{STATUS_TEXT[item.status]}</span>
-                  )}
-                  {new Date(item.createdAt).toLocaleString()}
-                  {item.note && item.type !== "PROMOTIONAL_CREDIT" && item.type !== "REWARD" ? ` · ${item.note}` : ""}
-                </span>
-              </span>
-              <span className="activity-amounts">
-                <span className={["FAILED", "EXPIRED"].includes(item.status) ? "amount-void"
-                                 : item.direction === "IN" ? "amount-in" : "amount-out"}>
-                  {item.direction === "IN" ? "+" : "−"}
-                  {formatMoney(item.amount, item.currency)}
-                </span>
-                {item.counterAmount && item.counterCurrency && (
-                  <span className="muted small">
-                    {item.type === "FX" || item.direction === "OUT" ? "→ " : "from "}
-                    {formatMoney(item.counterAmount, item.counterCurrency)}
-                  </span>
-                )}
-                {item.runningBalance && (
-                  <span className="muted small">
-                    bal {formatMoney(item.runningBalance, item.currency)}
-                  </span>
-                )}
-              </span>
-            </button>
-            {open === item.id && (
-              <div className="detail" data-testid="transaction-detail">
-                <dl>
-                  <div><dt>Status</dt><dd>{item.status.toLowerCase()}</dd></div>
-                  <div><dt>Amount</dt><dd>{formatMoney(item.amount, item.currency)}</dd></div>
-                  {item.counterAmount && item.counterCurrency && (
-                    <div>
-                      <dt>{item.direction === "IN" && item.type !== "FX" ? "They sent" : "Converted to"}</dt>
-                      <dd>{formatMoney(item.counterAmount, item.counterCurrency)}</dd>
-                    </div>
-                  )}
-                  {item.paymentMethod && <div><dt>Method</dt><dd>{item.paymentMethod}</dd></div>}
-                  {item.recipientContact && <div><dt>Sent to</dt><dd>{item.recipientContact}</dd></div>}
-                  {item.failureReason && <div><dt>Reason</dt><dd>{item.failureReason}</dd></div>}
-                  <div><dt>Reference</dt><dd>#{item.id}</dd></div>
-                </dl>
-                <CategoryPicker transactionId={item.id} category={item.category} onChange={() => onChange?.()} />
-                {item.type === "PAYMENT" && item.direction === "OUT" &&
-                 (item.status === "COMPLETED" || item.status === "PENDING") && (
-                  <PaymentProtection paymentId={item.id} pending={item.status === "PENDING"}
-                                     onChange={() => onChange?.()} />
-                )}
-                {item.type === "PAYMENT" && item.direction === "OUT" && item.status === "COMPLETED" && (
-                  <SplitThisPayment transactionId={item.id} />
-                )}
-                <ol className="status-history" aria-label="Status history">
-                  {item.history.map((h) => (
-                    <li key={`${h.toStatus}-${h.at}`}>
-                      {h.toStatus.toLowerCase()} · {new Date(h.at).toLocaleTimeString()}
-                      {h.reason ? ` · ${h.reason}` : ""}
-                    </li>
-                  ))}
-                </ol>
-              </div>
-            )}
-          </li>
-        ))}
+        {edges.map(({ cursor, node: line }) => {
+          // Opened by transaction and currency, so a pending line that gets booked (a new
+          // line in its place) stays open.
+          const key = line.transaction ? `${line.transaction.id}:${line.currency}` : cursor;
+          return (
+            <ActivityRow key={cursor} line={line} open={open === key}
+                         onToggle={() => setOpen(open === key ? null : key)} onChange={onChange} />
+          );
+        })}
       </ul>
       {failed && <p className="error" role="alert">Your activity could not be loaded.</p>}
-      {!loading && !failed && items.length === 0 && <p className="muted">No activity yet.</p>}
+      {!loading && !failed && edges.length === 0 && <p className="muted">No activity yet.</p>}
       {loading && <p className="muted small">Loading…</p>}
       <div ref={sentinel} aria-hidden="true" />
     </section>
+  );
+}
+
+function ActivityRow({ line, open, onToggle, onChange }: {
+  line: Line; open: boolean; onToggle: () => void; onChange?: () => void;
+}) {
+  const item = line.transaction;
+  const status = item?.status ?? "COMPLETED";
+  const badge = STATUS_TEXT[status];
+  // A booked line moved money whatever became of its transaction later; a failed or
+  // expired one that never booked moved nothing.
+  const amountClass = !line.booked && ["FAILED", "EXPIRED"].includes(status) ? "amount-void"
+    : line.direction === "IN" ? "amount-in" : "amount-out";
+  const counter = item?.counterAmount && item.counterCurrency && item.currency === line.currency
+    ? formatMoney(item.counterAmount, item.counterCurrency) : null;
+  return (
+    <li data-booked={line.booked ? "true" : "false"} data-currency={line.currency}>
+      <button className="activity-row" aria-expanded={open} onClick={onToggle}>
+        <span className="activity-main">
+          <span className="activity-title">{line.description}</span>
+          <span className="muted small">
+            {badge && <span className={`badge badge-${status.toLowerCase()}`}>{badge}</span>}
+            {new Date(line.at).toLocaleString()}
+            {item?.note && item.type !== "PROMOTIONAL_CREDIT" && item.type !== "REWARD" ? ` · ${item.note}` : ""}
+          </span>
+        </span>
+        <span className="activity-amounts">
+          <span className={amountClass} data-testid="line-amount">
+            {line.direction === "IN" ? "+" : "−"}
+            {formatMoney(line.amount, line.currency)}
+          </span>
+          {counter && (
+            <span className="muted small">
+              {item?.type === "FX" || line.direction === "OUT" ? "→ " : "from "}{counter}
+            </span>
+          )}
+          {line.balanceAfter && (
+            <span className="muted small" data-testid="line-balance">
+              bal {formatMoney(line.balanceAfter, line.currency)}
+            </span>
+          )}
+        </span>
+      </button>
+      {open && (
+        <div className="detail" data-testid="transaction-detail">
+          <dl>
+            <div><dt>Status</dt><dd>{line.booked ? "booked" : status.toLowerCase()}{item && line.booked ? ` · ${status.toLowerCase()}` : ""}</dd></div>
+            <div><dt>Amount</dt><dd>{formatMoney(line.amount, line.currency)}</dd></div>
+            {item?.counterAmount && item.counterCurrency && (
+              <div>
+                <dt>{item.direction === "IN" && item.type !== "FX" ? "They sent" : "Converted to"}</dt>
+                <dd>{formatMoney(item.counterAmount, item.counterCurrency)}</dd>
+              </div>
+            )}
+            {item?.paymentMethod && <div><dt>Method</dt><dd>{item.paymentMethod}</dd></div>}
+            {item?.recipientContact && <div><dt>Sent to</dt><dd>{item.recipientContact}</dd></div>}
+            {item?.failureReason && <div><dt>Reason</dt><dd>{item.failureReason}</dd></div>}
+            {item && <div><dt>Reference</dt><dd>#{item.id}</dd></div>}
+            {line.position != null && <div><dt>Ledger position</dt><dd>{line.currency} {line.position}</dd></div>}
+          </dl>
+          {item && <CategoryPicker transactionId={item.id} category={item.category} onChange={() => onChange?.()} />}
+          {item && item.type === "PAYMENT" && item.direction === "OUT" &&
+           (item.status === "COMPLETED" || item.status === "PENDING") && (
+            <PaymentProtection paymentId={item.id} pending={item.status === "PENDING"}
+                               onChange={() => onChange?.()} />
+          )}
+          {item && item.type === "PAYMENT" && item.direction === "OUT" && item.status === "COMPLETED" && (
+            <SplitThisPayment transactionId={item.id} />
+          )}
+          {item && (
+            <ol className="status-history" aria-label="Status history">
+              {item.history.map((h) => (
+                <li key={`${h.toStatus}-${h.at}`}>
+                  {h.toStatus.toLowerCase()} · {new Date(h.at).toLocaleTimeString()}
+                  {h.reason ? ` · ${h.reason}` : ""}
+                </li>
+              ))}
+            </ol>
+          )}
+        </div>
+      )}
+    </li>
   );
 }
 

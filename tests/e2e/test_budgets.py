@@ -87,8 +87,9 @@ async def test_a_bill_reminder_csv_export_and_a_statement(
         await page.get_by_role("link", name="Download CSV").click()
     csv_path = await (await csv_download.value).path()
     lines = open(csv_path, encoding="utf-8").read().splitlines()  # noqa: SIM115
-    assert lines[0].startswith("date,id,type,status,direction,amount")
-    assert ",promotional_credit,completed,in,42.00,USD," in lines[1]
+    assert lines[0].startswith("account,currency,period_from,period_to,line,position")
+    assert ",posting,1," in lines[2] and ",42.00,42.00," in lines[2]
+    assert ",promotional_credit,completed," in lines[2]
 
     await page.get_by_role("button", name="Get this month's statement so far").click()
     link = page.get_by_role("link", name="(PDF)")

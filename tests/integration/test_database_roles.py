@@ -26,6 +26,7 @@ APPEND_ONLY = {
     "posting": "amount",
     "transaction_transition": "reason",
     "posting_snapshot": "balance_after",
+    "transaction_entry": "transaction_id",
     "dispute_event": "detail",
     "gateway_event": "outcome",
 }

@@ -43,20 +43,23 @@ async def test_csv_has_the_users_rows_in_range_and_defuses_formulas(
     )
     assert (status, kind) == (200, "text/csv; charset=utf-8")
     rows = list(csv.DictReader(io.StringIO(body.decode())))
-    assert [(r["type"], r["direction"], r["amount"], r["counterparty"]) for r in rows] == [
-        ("promotional_credit", "in", "50.00", ""),
-        ("send", "out", "-12.34", bob.username),
-        ("send", "in", "2.00", bob.username),
+    assert [(r["line"], r["type"], r["amount"], r["counterparty"]) for r in rows] == [
+        ("opening", "", "", ""),
+        ("posting", "promotional_credit", "50.00", ""),
+        ("posting", "send", "-12.34", bob.username),
+        ("posting", "send", "2.00", bob.username),
+        ("closing", "", "", ""),
     ]
-    assert rows[1]["note"] == '\'=HYPERLINK("x")'
-    assert (rows[1]["category"], rows[2]["category"]) == ("transfers", "income")
-    assert rows[2]["running_balance"] == "39.66"
+    assert rows[2]["note"] == '\'=HYPERLINK("x")'
+    assert (rows[2]["category"], rows[3]["category"]) == ("transfers", "income")
+    assert [r["running_balance"] for r in rows] == ["0.00", "50.00", "37.66", "39.66", "39.66"]
 
     yesterday = today - timedelta(days=1)
     _, _, empty = await download(
         live_server, f"/export/transactions.csv?from={yesterday}&to={yesterday}", token
     )
-    assert empty.decode().strip().count("\n") == 0  # the header alone
+    # Yesterday the wallet held nothing and nothing moved: no statement, the header alone.
+    assert empty.decode().strip().count("\n") == 0
     assert (await download(live_server, "/export/transactions.csv?from=2026-13-01", token))[
         0
     ] == 400

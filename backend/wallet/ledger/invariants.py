@@ -103,6 +103,35 @@ _CHECKS: dict[str, str] = {
           AND NOT EXISTS (SELECT 1 FROM posting_snapshot s WHERE s.posting_id = p.id)
           AND NOT EXISTS (SELECT 1 FROM ledger_account_delta d WHERE d.posting_id = p.id)
     """,
+    # Each account's chain (docs/ledger.md, "Ledger positions"): positions 1..last_seq,
+    # every balance the one before plus the posting, times never going back, and no
+    # posting with a balance but no position.
+    "posting_chain": """
+        WITH chain AS (
+            SELECT c.account_id, c.account_seq, c.posted_at, c.balance_after,
+                   CASE WHEN c.side = a.normal_side THEN c.amount ELSE -c.amount END AS delta,
+                   row_number() OVER w AS n,
+                   lag(c.balance_after, 1, 0::bigint) OVER w AS before,
+                   lag(c.posted_at) OVER w AS previous_at
+            FROM ledger_chain c JOIN ledger_account a ON a.id = c.account_id
+            WINDOW w AS (PARTITION BY c.account_id ORDER BY c.account_seq)
+        )
+        SELECT 'account ' || account_id || ' position ' || account_seq AS subject,
+               ARRAY[account_id] AS accounts, balance_after - before - delta AS delta
+        FROM chain
+        WHERE account_seq <> n OR balance_after <> before + delta OR posted_at < previous_at
+        UNION ALL
+        SELECT 'account ' || a.id || ' ends at position ' || a.last_seq, ARRAY[a.id],
+               a.last_seq - coalesce(c.n, 0)
+        FROM ledger_account a
+        LEFT JOIN (SELECT account_id, count(*) AS n FROM ledger_chain GROUP BY account_id) c
+               ON c.account_id = a.id
+        WHERE a.last_seq <> coalesce(c.n, 0)
+        UNION ALL
+        SELECT 'posting ' || p.id || ' has a balance but no position', ARRAY[p.account_id], 0
+        FROM posting p
+        WHERE p.balance_after IS NOT NULL AND p.account_seq IS NULL
+    """,
     # Every journal entry has postings.
     "entry_has_postings": """
         SELECT 'entry ' || e.id AS subject, NULL::bigint[] AS accounts, 0::bigint AS delta

@@ -161,6 +161,46 @@ async def get(user_id: int, transaction_id: int) -> HistoryItem | None:
     return _item(row, user_id) if row else None
 
 
+async def items_of(user_id: int, transaction_ids: list[int]) -> dict[int, HistoryItem]:
+    """The transactions among `transaction_ids` that `user_id` is a party to, by id."""
+    if not transaction_ids:
+        return {}
+    async with connection() as conn:
+        rows = await conn.fetch(
+            f"{_SELECT} WHERE t.id = ANY($2::bigint[]) "
+            "AND $1 IN (t.initiator_user_id, t.counterparty_user_id)",
+            user_id,
+            transaction_ids,
+        )
+    return {int(r["id"]): _item(r, user_id) for r in rows}
+
+
+async def open_unbooked(user_id: int) -> list[HistoryItem]:
+    """The user's transactions still waiting to move money (a top-up the bank has not
+    settled, a withdrawal not paid out, a payment held for review), oldest first."""
+    async with connection() as conn:
+        rows = await conn.fetch(
+            f"{_SELECT} WHERE $1 IN (t.initiator_user_id, t.counterparty_user_id) "
+            "AND t.entry_id IS NULL AND t.status IN ('initiated', 'pending', 'processing') "
+            "ORDER BY t.created_at, t.id",
+            user_id,
+        )
+    return [_item(r, user_id) for r in rows]
+
+
+async def transactions_of_entries(entry_ids: list[int]) -> dict[int, int]:
+    """Journal entry id -> the business transaction it belongs to (where it has one)."""
+    if not entry_ids:
+        return {}
+    async with connection() as conn:
+        rows = await conn.fetch(
+            "SELECT entry_id, transaction_id FROM transaction_entry "
+            "WHERE entry_id = ANY($1::bigint[])",
+            entry_ids,
+        )
+    return {int(r["entry_id"]): int(r["transaction_id"]) for r in rows}
+
+
 async def get_any(transaction_id: int) -> HistoryItem | None:
     """One transaction from its initiator's side (operator views)."""
     async with connection() as conn:

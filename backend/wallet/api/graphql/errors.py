@@ -26,6 +26,7 @@ class ErrorCode(Enum):
     PAYMENT_BLOCKED = "PAYMENT_BLOCKED"
     SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED"
     SANCTIONS_MATCH_OPEN = "SANCTIONS_MATCH_OPEN"
+    STATEMENT_MISMATCH = "STATEMENT_MISMATCH"
 
 
 @strawberry.interface(description="Every typed error has a machine code and a human message.")

@@ -21,6 +21,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.types import ExecutionContext
 
 from graphql import GraphQLError
+from wallet.api.graphql.activity import ActivityQuery
 from wallet.api.graphql.aml import AmlMutation, AmlQuery
 from wallet.api.graphql.audit import AuditMutations
 from wallet.api.graphql.bills import BillMutation, BillQuery
@@ -62,6 +63,7 @@ from wallet.api.graphql.requests import RequestMutation, RequestQuery, RequestSu
 from wallet.api.graphql.rewards import RewardsMutation, RewardsQuery
 from wallet.api.graphql.security import PrivacyMutation, SecurityMutation, SecurityQuery
 from wallet.api.graphql.splits import SplitMutation, SplitQuery
+from wallet.api.graphql.statements import StatementQuery
 from wallet.api.graphql.transactions import TransactionQuery, TransactionSubscription
 from wallet.api.graphql.transfers import TransferMutation
 from wallet.api.graphql.users import UserMutation, UserQuery
@@ -99,6 +101,8 @@ class Query(
     SplitQuery,
     MerchantReviewQuery,
     DevInboxQuery,
+    ActivityQuery,
+    StatementQuery,
 ):
     pass
 

@@ -48,7 +48,9 @@ class TransactionNode:
     note: str
     created_at: datetime
     running_balance: str | None = strawberry.field(
-        description="Your settled balance in this currency right after this transaction."
+        description="Your settled balance in this currency right after this transaction's "
+        "latest posting. Transactions are listed by creation, not by when they hit the "
+        "balance: for balances that add up line by line, read `activity`."
     )
     failure_reason: str | None = strawberry.field(
         default=None, description="Why it failed, as the gateway or the wallet said."
