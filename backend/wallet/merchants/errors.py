@@ -55,6 +55,22 @@ class NotRefundable(MerchantError):
         super().__init__(f"This cannot be refunded: {why}")
 
 
+class RequestNotPaid(MerchantError):
+    """A refund of a payment request that no one has paid: there is nothing to give back."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"This sale is not paid (it is {status}): there is nothing to refund")
+        self.status = status
+
+
+class OwnerPinRefused(MerchantError):
+    """A cashier's refund with an owner's PIN that was not accepted (wrong, or none set)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class VerificationRequired(MerchantError):
     """Opening a merchant needs the owner verified at least to the basic level."""
 
