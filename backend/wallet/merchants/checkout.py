@@ -679,12 +679,22 @@ class Sale:
     note: str
     created_at: datetime
     payer_name: str  # what the merchant may see of the payer: their @username, no more
-    request_reference: str | None  # the payment request it paid, if any
+    request_reference: str | None  # the dynamic payment request it paid, if any
+
+    @property
+    def refundable(self) -> Money:
+        """What is left to give back (nothing once it is no longer a completed sale)."""
+        if self.status != TransactionStatus.COMPLETED.value:
+            return Money(0, self.amount.currency)
+        return self.amount - self.refunded
 
 
 _SALES = (
     "SELECT t.id, t.amount, t.refunded_amount, t.currency, t.status, t.note, "
-    "t.created_at, r.order_id, r.reference, u.username FROM money_transaction t "
+    # A static code is not paid by a sale (it stays open): only a dynamic request is
+    # the sale's own, to open and refund on the till.
+    "t.created_at, r.order_id, CASE WHEN r.amount IS NOT NULL THEN r.reference END "
+    "AS reference, u.username FROM money_transaction t "
     "LEFT JOIN payment_request r ON r.id = t.payment_request_id "
     "JOIN app_user u ON u.id = t.initiator_user_id "
     "WHERE t.merchant_id = $1 AND t.type = 'payment' "

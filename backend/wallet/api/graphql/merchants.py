@@ -354,11 +354,15 @@ class MerchantSaleType:
     order_id: str | None
     note: str
     created_at: datetime
+    refundable: str = strawberry.field(
+        description="What is left to refund: 0 unless the sale is COMPLETED."
+    )
     payer_name: str = strawberry.field(
         description="Who paid, as a merchant may see them: their @username only."
     )
     request_id: strawberry.ID | None = strawberry.field(
-        description="The payment request this sale paid (its reference), if any."
+        description="The payment request this sale paid (its reference); null for a "
+        "static code's payments and for bills."
     )
 
     @classmethod
@@ -367,6 +371,7 @@ class MerchantSaleType:
             transaction_id=strawberry.ID(str(s.transaction_id)),
             amount=s.amount.format(),
             refunded=s.refunded.format(),
+            refundable=s.refundable.format(),
             currency=s.amount.currency.value,
             status=s.status.upper(),
             order_id=s.order_id,
