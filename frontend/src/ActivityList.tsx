@@ -11,6 +11,7 @@ import {
 import { PaymentProtection } from "./Disputes";
 import { SplitThisPayment } from "./SplitGroups";
 import { CATEGORIES } from "./categories";
+import { formatDateTime, formatTime } from "./dates";
 import { formatMoney } from "./money";
 
 type Item = NonNullable<TransactionHistoryQuery["transactions"]>["edges"][number]["node"];
@@ -168,7 +169,7 @@ export function ActivityList({ refreshKey, onChange }: { refreshKey: number; onC
                   {STATUS_TEXT[item.status] && (
                     <span className={`badge badge-${item.status.toLowerCase()}`}>{STATUS_TEXT[item.status]}</span>
                   )}
-                  {new Date(item.createdAt).toLocaleString()}
+                  {formatDateTime(item.createdAt)}
                   {item.note && item.type !== "PROMOTIONAL_CREDIT" && item.type !== "REWARD" ? ` · ${item.note}` : ""}
                 </span>
               </span>
@@ -219,7 +220,7 @@ export function ActivityList({ refreshKey, onChange }: { refreshKey: number; onC
                 <ol className="status-history" aria-label="Status history">
                   {item.history.map((h) => (
                     <li key={`${h.toStatus}-${h.at}`}>
-                      {h.toStatus.toLowerCase()} · {new Date(h.at).toLocaleTimeString()}
+                      {h.toStatus.toLowerCase()} · {formatTime(h.at)}
                       {h.reason ? ` · ${h.reason}` : ""}
                     </li>
                   ))}

@@ -13,7 +13,8 @@ import {
 import { formatDateTime } from "./dates";
 import { ApprovalNotice } from "./MerchantOnboarding";
 import { formatMoney } from "./money";
-import { announceRefund, RefundConfirm, refundRefusal, useOnRefund } from "./RefundConfirm";
+import { announceRefund, RefundConfirm, useOnRefund } from "./RefundConfirm";
+import { refusalText } from "./refusal";
 
 /** The shop's back office: approval, balance, settlements (CSV), webhooks, API keys, staff. */
 export function MerchantDashboard({ merchantId, approval }: { merchantId: string; approval: string }) {
@@ -115,7 +116,7 @@ export function MerchantDashboard({ merchantId, approval }: { merchantId: string
                   merchantId, transactionId: p.transactionId, amount: refunding.amount,
                   idempotencyKey: refunding.key,
                 } })).data?.refundPayment;
-                if (result?.__typename !== "RefundPayload") return refundRefusal(result);
+                if (result?.__typename !== "RefundPayload") return refusalText(result);
                 setNote(`Refunded ${formatMoney(result.amount, p.currency)} of #${p.transactionId}`);
                 setRefunding(null);
                 announceRefund();

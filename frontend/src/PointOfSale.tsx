@@ -10,7 +10,8 @@ import {
   TillSalesDocument,
 } from "./gql/graphql";
 import { formatMoney } from "./money";
-import { announceRefund, RefundConfirm, refundRefusal, useOnRefund } from "./RefundConfirm";
+import { announceRefund, RefundConfirm, useOnRefund } from "./RefundConfirm";
+import { refusalText } from "./refusal";
 
 /** The request's reference in groups of four, to read out or type (any case, dashes or not). */
 export function groupedCode(reference: string): string {
@@ -149,7 +150,7 @@ function TillRequest({ reference, ownerRole, onChanged }: {
     })).data?.refundPaymentRequest;
     if (result?.__typename !== "RefundPayload") {
       refetch({ requestPolicy: "network-only" });  // what is left may have changed elsewhere
-      return refundRefusal(result);
+      return refusalText(result);
     }
     setDone(`Refunded ${formatMoney(result.amount, request!.currency)}`);
     setConfirming(false);

@@ -58,14 +58,6 @@ export function RefundConfirm({ sale, amount, needsOwnerPin, onConfirm, onCancel
   );
 }
 
-/** The message for a refund the server refused, as the cashier should read it. */
-export function refundRefusal(result: { __typename: string; message?: string;
-                                        fieldErrors?: { message: string }[] } | undefined): string {
-  if (!result) return "Network problem: try again.";
-  if (result.fieldErrors?.length) return result.fieldErrors.map((e) => e.message).join(" ");
-  return result.message ?? "The refund did not go through.";
-}
-
 // The till and the dashboard show the same sales: a refund made in one is announced so
 // that the other reads its sales again rather than offering what is no longer there.
 const REFUNDED = "wallet:refunded";

@@ -71,6 +71,19 @@ class OwnerPinRefused(MerchantError):
         self.code = code
 
 
+class ScheduleNotFound(MerchantNotFound):
+    """A scheduled bill payment that is not the caller's (or does not exist)."""
+
+    def __init__(self) -> None:
+        MerchantError.__init__(self, "No such scheduled payment")
+
+
+class ScheduleNotActive(MerchantError):
+    def __init__(self, status: str) -> None:
+        super().__init__(f"This scheduled payment is {status}: it can no longer change")
+        self.status = status
+
+
 class VerificationRequired(MerchantError):
     """Opening a merchant needs the owner verified at least to the basic level."""
 
