@@ -3,6 +3,7 @@ and recurring runs with a reminder, and a clear failure when the wallet is short
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from tests.merchant_helpers import merchant_cents, shop
 from wallet.db.engine import connection
 from wallet.merchants import bills
 from wallet.merchants.recurrence import add_months
+from wallet.money import Currency, Money
 from wallet.notifications.email import SandboxEmailProvider
 from wallet.users.models import User
 
@@ -303,3 +305,34 @@ async def test_the_billers_account_format_is_shown_and_named_when_it_does_not_fi
     # As printed on a bill, in groups: the spaces are not part of the number.
     saved = await call(live_server, token, SAVE_WITH_MESSAGE, {"m": merchant_id, "r": "1234 5678"})
     assert saved["savedBiller"]["accountReference"] == "12345678"
+
+
+async def test_workers_and_an_edit_at_the_same_moment_never_pay_a_date_twice(
+    live_server: LiveServer, redis: Redis
+) -> None:
+    """Three workers run a due payment while its payer moves it to another day: the due
+    date is paid at most once, in one transaction with the schedule's move, whichever
+    comes first; what the payer asked for holds afterwards."""
+    _, user, _, saved = await payer_with_saved_biller(live_server, "500.00", "12345678")
+    email = SandboxEmailProvider(redis)
+    for round_ in range(6):
+        first = datetime.now(UTC) + timedelta(seconds=2)
+        made = await bills.schedule(
+            user.id, int(saved), Money(1000, Currency.USD), first, "monthly"
+        )
+        due = first + timedelta(minutes=1)
+        later = (due + timedelta(days=3)).date()
+        before = await wallet_cents(user.id)
+
+        runs = [bills.run_due(due, email) for _ in range(3)]
+        edit = bills.update_schedule(user.id, made.id, next_run_on=later)
+        jobs = [*runs[: round_ % 3], edit, *runs[round_ % 3 :]]
+        outcomes = await asyncio.gather(*jobs)
+        paid = [o for run in outcomes if isinstance(run, list) for sid, o in run if sid == made.id]
+        assert paid in ([], ["paid"]), paid
+        assert await wallet_cents(user.id) == before - 1000 * len(paid)
+        (after,) = await bills.schedules_of(user.id, made.id)
+        assert after.next_run_at == after.cadence.at(later)  # the payer's day stands
+        assert after.cadence.day_of_month == later.day
+        assert [o for sid, o in await bills.run_due(due, email) if sid == made.id] == []
+        await bills.cancel(user.id, made.id)
