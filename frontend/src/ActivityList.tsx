@@ -11,6 +11,7 @@ import {
 import { PaymentProtection } from "./Disputes";
 import { SplitThisPayment } from "./SplitGroups";
 import { CATEGORIES } from "./categories";
+import { formatDateTime, formatTime } from "./dates";
 import { formatMoney } from "./money";
 
 type Edge = NonNullable<ActivityQuery["activity"]>["edges"][number];
@@ -170,7 +171,7 @@ function ActivityRow({ line, open, onToggle, onChange }: {
           <span className="activity-title">{line.description}</span>
           <span className="muted small">
             {badge && <span className={`badge badge-${status.toLowerCase()}`}>{badge}</span>}
-            {new Date(line.at).toLocaleString()}
+            {formatDateTime(line.at)}
             {item?.note && item.type !== "PROMOTIONAL_CREDIT" && item.type !== "REWARD" ? ` · ${item.note}` : ""}
           </span>
         </span>
@@ -221,7 +222,7 @@ function ActivityRow({ line, open, onToggle, onChange }: {
             <ol className="status-history" aria-label="Status history">
               {item.history.map((h) => (
                 <li key={`${h.toStatus}-${h.at}`}>
-                  {h.toStatus.toLowerCase()} · {new Date(h.at).toLocaleTimeString()}
+                  {h.toStatus.toLowerCase()} · {formatTime(h.at)}
                   {h.reason ? ` · ${h.reason}` : ""}
                 </li>
               ))}

@@ -7,6 +7,7 @@ import {
   CreateBillReminderDocument,
   DeleteBillReminderDocument,
 } from "./gql/graphql";
+import { formatDay, ordinal } from "./dates";
 import { formatMoney } from "./money";
 
 /** Monthly bills: reminders set by hand or accepted from the detected ones. */
@@ -45,14 +46,14 @@ export function BillReminders() {
       <ul className="rule-list" aria-label="Bill reminders">
         {(data?.billReminders ?? []).map((r) => (
           <li key={r.id ?? r.name}>
-            <span>{r.name} · about {formatMoney(r.amount, r.currency)} · due {String(r.nextDue)}</span>
+            <span>{r.name} · about {formatMoney(r.amount, r.currency)} · due {formatDay(r.nextDue)}</span>
             <button className="link" onClick={async () => { if (r.id) await remove({ id: r.id }); refresh(); }}>Remove</button>
           </li>
         ))}
       </ul>
       {(data?.suggestedBillReminders ?? []).map((s, index) => (
         <p key={s.name} className="suggestion">
-          You pay {s.name} about {formatMoney(s.amount, s.currency)} around the {s.dayOfMonth}th.{" "}
+          You pay {s.name} about {formatMoney(s.amount, s.currency)} around the {ordinal(s.dayOfMonth)}.{" "}
           <button className="link" onClick={async () => { await accept({ index }); refresh(); }}>Remind me</button>
         </p>
       ))}
@@ -69,7 +70,7 @@ export function BillReminders() {
               <input id="reminder-amount" name="amount" inputMode="decimal" placeholder="0.00" />
             </div>
             <div className="field">
-              <label htmlFor="reminder-day">Due day (1-28)</label>
+              <label htmlFor="reminder-day">Due day (1-31)</label>
               <input id="reminder-day" name="day" inputMode="numeric" placeholder="1" />
             </div>
           </div>

@@ -1,18 +1,43 @@
 import { useRef, useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 
+import { formatDate, ordinal } from "./dates";
 import {
   BillersDocument,
   BillSchedulesDocument,
+  CancelBillScheduleDocument,
   PayBillDocument,
   SaveBillerDocument,
   ScheduleBillPaymentDocument,
+  UpdateBillScheduleDocument,
+  type BillScheduleFieldsFragment,
   type Recurrence,
 } from "./gql/graphql";
 import { formatMoney } from "./money";
+import { refusalText } from "./refusal";
 import { useStepUp } from "./stepUp";
 
-/** Save a biller with your account number, then pay it. */
+const TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+const WEEKDAY = new Intl.DateTimeFormat(undefined, { weekday: "long" });
+
+/** "2027-01-31" for a date input: the run's local day. */
+function localDay(value: unknown): string {
+  const d = new Date(String(value));
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/** How often, in words: "monthly on the 31st (the last day in shorter months)". */
+function cadence(s: BillScheduleFieldsFragment): string {
+  if (s.recurrence === "MONTHLY" && s.dayOfMonth) {
+    const short = s.dayOfMonth > 28 ? " (the last day in shorter months)" : "";
+    return `monthly on the ${ordinal(s.dayOfMonth)}${short}`;
+  }
+  if (s.recurrence === "WEEKLY") return `weekly on ${WEEKDAY.format(new Date(String(s.nextRunAt)))}s`;
+  return "once";
+}
+
+/** Save a biller with your account number, then pay it now or on a schedule. */
 export function BillsPanel() {
   const [{ data }, refetch] = useQuery({ query: BillersDocument, requestPolicy: "network-only" });
   const [, save] = useMutation(SaveBillerDocument);
@@ -22,11 +47,15 @@ export function BillsPanel() {
     query: BillSchedulesDocument, requestPolicy: "network-only",
   });
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [billerId, setBillerId] = useState<string | null>(null);
   const stepUp = useStepUp("pay this bill");
   const payForm = useRef<HTMLFormElement>(null);
   const payAgain = () => payForm.current?.requestSubmit();
   const key = useRef(crypto.randomUUID());
   const saved = data?.savedBillers ?? [];
+  const billers = data?.billers ?? [];
+  const chosen = billers.find((b) => b.merchantId === billerId) ?? billers[0];
+  const reloadSchedules = () => refetchSchedules({ requestPolicy: "network-only" });
 
   async function add(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -52,13 +81,14 @@ export function BillsPanel() {
         amount: String(form.get("amount")).replace(/[$,\s]/g, ""),
         firstRun: new Date(`${when}T09:00:00`).toISOString(),
         recurrence: String(form.get("repeat")) as Recurrence,
+        timeZone: TIME_ZONE,
       })).data?.scheduleBillPayment;
       if (result?.__typename === "StepUpRequired") return stepUp.ask(result.methods, payAgain);
       if (result?.__typename === "BillSchedulePayload") {
         const s = result.schedule;
-        setMessage({ ok: true, text: `Scheduled ${formatMoney(s.amount, s.currency)} to ${s.billerName} on ${new Date(s.nextRunAt).toLocaleDateString()}` });
-        refetchSchedules({ requestPolicy: "network-only" });
-      } else setMessage({ ok: false, text: result?.message ?? "Network problem" });
+        setMessage({ ok: true, text: `Scheduled ${formatMoney(s.amount, s.currency)} to ${s.billerName} on ${formatDate(s.nextRunAt)}` });
+        reloadSchedules();
+      } else setMessage({ ok: false, text: refusalText(result) });
       return;
     }
     const result = (await payBill({
@@ -111,21 +141,24 @@ export function BillsPanel() {
       )}
       {stepUp.prompt}
       {(schedules?.billSchedules ?? []).length > 0 && (
-        <ul className="requests" data-testid="bill-schedules">
-          {(schedules?.billSchedules ?? []).map((s) => (
-            <li key={s.id}>
-              <span>{s.billerName} · {formatMoney(s.amount, s.currency)} · {s.recurrence.toLowerCase()} ·
-                next {new Date(s.nextRunAt).toLocaleDateString()} · {s.status.toLowerCase()}
-                {s.lastError ? ` · ${s.lastError}` : ""}</span>
-            </li>
-          ))}
-        </ul>
+        <>
+          <h3 id="bill-schedules-title">Scheduled payments</h3>
+          <ul className="requests" data-testid="bill-schedules" aria-labelledby="bill-schedules-title">
+            {(schedules?.billSchedules ?? []).map((s) => (
+              <ScheduleRow key={s.id} schedule={s} onChanged={(text) => {
+                setMessage({ ok: true, text });
+                reloadSchedules();
+              }} />
+            ))}
+          </ul>
+        </>
       )}
       <form onSubmit={add} className="link-method" noValidate aria-label="Add a biller">
         <div className="field">
           <label htmlFor="biller-select">Biller</label>
-          <select id="biller-select" name="biller" className="select">
-            {(data?.billers ?? []).map((b) => (
+          <select id="biller-select" name="biller" className="select" value={chosen?.merchantId ?? ""}
+                  onChange={(event) => setBillerId(event.currentTarget.value)}>
+            {billers.map((b) => (
               <option key={b.merchantId} value={b.merchantId}>{b.name}</option>
             ))}
           </select>
@@ -133,7 +166,13 @@ export function BillsPanel() {
         <div className="row">
           <div className="field">
             <label htmlFor="biller-reference">Account number</label>
-            <input id="biller-reference" name="reference" inputMode="numeric" />
+            <input id="biller-reference" name="reference" inputMode="numeric" autoComplete="off"
+                   aria-describedby={chosen?.referenceFormat ? "biller-reference-format" : undefined} />
+            {chosen?.referenceFormat && (
+              <span id="biller-reference-format" className="muted small">
+                {chosen.referenceFormat}, as on your {chosen.name} bill
+              </span>
+            )}
           </div>
           <div className="field">
             <label htmlFor="biller-nickname">Nickname</label>
@@ -144,5 +183,87 @@ export function BillsPanel() {
       </form>
       {message && <p className={message.ok ? "success" : "error"} role="status">{message.text}</p>}
     </section>
+  );
+}
+
+/** One scheduled payment: what, how often, when next; its payer may change or cancel it. */
+function ScheduleRow({ schedule: s, onChanged }: {
+  schedule: BillScheduleFieldsFragment; onChanged: (text: string) => void;
+}) {
+  const [, update] = useMutation(UpdateBillScheduleDocument);
+  const [, cancel] = useMutation(CancelBillScheduleDocument);
+  const [editing, setEditing] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const stepUp = useStepUp("change this payment");
+  const form = useRef<HTMLFormElement>(null);
+  const formId = `schedule-${s.id}`;
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const fields = new FormData(event.currentTarget);
+    const amount = String(fields.get("amount") ?? "").replace(/[$,\s]/g, "");
+    const day = String(fields.get("day") ?? "");
+    const result = (await update({
+      scheduleId: s.id,
+      amount: amount && amount !== s.amount ? amount : null,
+      nextRunOn: day && day !== localDay(s.nextRunAt) ? day : null,
+    })).data?.updateBillSchedule;
+    if (result?.__typename === "StepUpRequired") {
+      return stepUp.ask(result.methods, () => form.current?.requestSubmit());
+    }
+    if (result?.__typename !== "BillSchedulePayload") return setError(refusalText(result));
+    setEditing(false);
+    setError(null);
+    const next = result.schedule;
+    onChanged(`${next.billerName}: ${formatMoney(next.amount, next.currency)}, next on ${formatDate(next.nextRunAt)}`);
+  }
+
+  async function stop() {
+    const result = (await cancel({ scheduleId: s.id })).data?.cancelBillSchedule;
+    if (result?.__typename !== "BillSchedulePayload") return setError(refusalText(result));
+    onChanged(`Cancelled the payments to ${s.billerName}`);
+  }
+
+  return (
+    <li>
+      <span>
+        {s.billerName} · {formatMoney(s.amount, s.currency)} · {cadence(s)}
+        {s.status === "ACTIVE" ? ` · next ${formatDate(s.nextRunAt)}` : ` · ${s.status.toLowerCase()}`}
+        {s.lastError ? ` · ${s.lastError}` : ""}
+      </span>
+      {s.status === "ACTIVE" && !editing && (
+        <div className="request-actions">
+          <button className="small-secondary" onClick={() => setEditing(true)}
+                  aria-label={`Change the payment to ${s.billerName}`}>Change</button>
+          <button className="link" onClick={stop}
+                  aria-label={`Cancel the payments to ${s.billerName}`}>Cancel payments</button>
+        </div>
+      )}
+      {editing && (
+        <form ref={form} onSubmit={submit} noValidate aria-label={`Change the payment to ${s.billerName}`}>
+          <div className="row">
+            <div className="field">
+              <label htmlFor={`${formId}-amount`}>New amount</label>
+              <input id={`${formId}-amount`} name="amount" inputMode="decimal" defaultValue={s.amount} />
+            </div>
+            <div className="field">
+              <label htmlFor={`${formId}-day`}>Next payment on</label>
+              <input id={`${formId}-day`} name="day" type="date" defaultValue={localDay(s.nextRunAt)} />
+            </div>
+          </div>
+          {s.recurrence === "MONTHLY" && (
+            <p className="muted small">Later payments follow on that day of each month.</p>
+          )}
+          <div className="request-actions">
+            <button className="small-primary" type="submit">Save</button>
+            <button className="small-secondary" type="button" onClick={() => { setEditing(false); setError(null); }}>
+              Keep as it is
+            </button>
+          </div>
+        </form>
+      )}
+      {stepUp.prompt}
+      {error && <p className="error" role="alert">{error}</p>}
+    </li>
   );
 }

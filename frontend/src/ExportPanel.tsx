@@ -1,6 +1,7 @@
 import { type FormEvent, useEffect, useState } from "react";
 import { useClient, useMutation, useQuery } from "urql";
 
+import { formatMonth } from "./dates";
 import { RequestStatementDocument, StatementsDocument, VerifyStatementDocument } from "./gql/graphql";
 
 function isoDay(d: Date): string {
@@ -53,7 +54,7 @@ export function ExportPanel() {
       <ul className="statement-list">
         {statements.map((s) => (
           <li key={String(s.month)}>
-            <a href={s.downloadUrl} download>Statement {String(s.month).slice(0, 7)} (PDF)</a>
+            <a href={s.downloadUrl} download>Statement {formatMonth(s.month)} (PDF)</a>
           </li>
         ))}
       </ul>

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useCallback, useState, type FormEvent } from "react";
 import { useClient, useMutation, useQuery } from "urql";
 
 import {
@@ -10,8 +10,11 @@ import {
   SetMerchantWebhookDocument,
   SettlementReportDocument,
 } from "./gql/graphql";
+import { formatDateTime } from "./dates";
 import { ApprovalNotice } from "./MerchantOnboarding";
 import { formatMoney } from "./money";
+import { announceRefund, RefundConfirm, useOnRefund } from "./RefundConfirm";
+import { refusalText } from "./refusal";
 
 /** The shop's back office: approval, balance, settlements (CSV), webhooks, API keys, staff. */
 export function MerchantDashboard({ merchantId, approval }: { merchantId: string; approval: string }) {
@@ -25,7 +28,10 @@ export function MerchantDashboard({ merchantId, approval }: { merchantId: string
   const [, refund] = useMutation(RefundPaymentDocument);
   const [secret, setSecret] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
-  const reload = () => refetch({ requestPolicy: "network-only" });
+  // The sale being refunded: confirmed (amount, time, payer) before anything moves.
+  const [refunding, setRefunding] = useState<{ transactionId: string; amount: string; key: string } | null>(null);
+  const reload = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
+  useOnRefund(reload);
 
   async function download(batchId: string) {
     const result = await client.query(SettlementReportDocument, { merchantId, batchId }).toPromise();
@@ -85,26 +91,37 @@ export function MerchantDashboard({ merchantId, approval }: { merchantId: string
             <span>
               #{p.transactionId} · {formatMoney(p.amount, p.currency)}
               {p.orderId ? ` · order ${p.orderId}` : ""} · {p.status.toLowerCase()}
-              {p.refunded !== "0.00" && p.refunded !== "0" ? ` · refunded ${formatMoney(p.refunded, p.currency)}` : ""}
+              {/[1-9]/.test(p.refunded) ? ` · refunded ${formatMoney(p.refunded, p.currency)}` : ""}
+              <span className="muted small"> · {formatDateTime(p.createdAt)} · {p.payerName}</span>
             </span>
-            {p.status === "COMPLETED" && (
-              <form className="row" onSubmit={async (event) => {
+            {p.status === "COMPLETED" && refunding?.transactionId !== p.transactionId && (
+              <form className="row" onSubmit={(event) => {
                 event.preventDefault();
-                const amount = String(new FormData(event.currentTarget).get("amount") ?? "");
-                const result = (await refund({ input: {
-                  merchantId, transactionId: p.transactionId, amount, idempotencyKey: crypto.randomUUID(),
-                } })).data?.refundPayment;
-                setNote(result?.__typename === "RefundPayload"
-                  ? `Refunded ${formatMoney(result.amount, p.currency)} of #${p.transactionId}`
-                  : result?.message ?? "Network problem");
-                reload();
+                const amount = String(new FormData(event.currentTarget).get("amount") ?? "").replace(/[$,\s]/g, "");
+                setRefunding({ transactionId: p.transactionId, amount, key: crypto.randomUUID() });
               }}>
                 <div className="field">
                   <label htmlFor={`refund-amount-${p.transactionId}`}>Refund amount</label>
-                  <input id={`refund-amount-${p.transactionId}`} name="amount" inputMode="decimal" />
+                  <input id={`refund-amount-${p.transactionId}`} name="amount" inputMode="decimal"
+                         key={p.refundable} defaultValue={p.refundable} />
                 </div>
                 <button className="small-secondary" type="submit">Refund</button>
               </form>
+            )}
+            {refunding?.transactionId === p.transactionId && (
+              <RefundConfirm sale={p} amount={refunding.amount} needsOwnerPin={false}
+                             onCancel={() => setRefunding(null)}
+                             onConfirm={async () => {
+                const result = (await refund({ input: {
+                  merchantId, transactionId: p.transactionId, amount: refunding.amount,
+                  idempotencyKey: refunding.key,
+                } })).data?.refundPayment;
+                if (result?.__typename !== "RefundPayload") return refusalText(result);
+                setNote(`Refunded ${formatMoney(result.amount, p.currency)} of #${p.transactionId}`);
+                setRefunding(null);
+                announceRefund();
+                return null;
+              }} />
             )}
           </li>
         ))}

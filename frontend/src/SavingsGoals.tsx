@@ -9,6 +9,7 @@ import {
   WithdrawFromSavingsGoalDocument,
   type SavingsGoalsQuery,
 } from "./gql/graphql";
+import { formatDay } from "./dates";
 import { formatMoney } from "./money";
 import { refusalText } from "./refusal";
 
@@ -119,7 +120,7 @@ function GoalCard({ goal, onChange }: { goal: Goal; onChange: () => void }) {
 
   const rules = [goal.roundUp ? "round-ups on" : null,
                  Number(goal.weeklyAmount) > 0 ? `${formatMoney(goal.weeklyAmount, goal.currency)} weekly` : null,
-                 goal.targetDate ? `by ${goal.targetDate}` : null].filter(Boolean).join(" · ");
+                 goal.targetDate ? `by ${formatDay(goal.targetDate)}` : null].filter(Boolean).join(" · ");
   return (
     <li className="goal" data-testid={`goal-${goal.name}`}>
       <div className="budget-head">

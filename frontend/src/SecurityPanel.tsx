@@ -14,6 +14,7 @@ import {
   StartTotpEnrolmentDocument,
 } from "./gql/graphql";
 import { AccountSettings } from "./AccountSettings";
+import { formatDate, formatDateTime } from "./dates";
 import { createPasskey, passkeyFailure, passkeysSupported } from "./passkeys";
 import { refusalText } from "./refusal";
 import { useStepUp } from "./stepUp";
@@ -160,7 +161,7 @@ function PasskeyList() {
       <ul className="sessions" data-testid="passkeys">
         {keys.map((k) => (
           <li key={k.id}>
-            {k.label} <span className="muted">added {new Date(k.createdAt).toLocaleDateString()}</span>{" "}
+            {k.label} <span className="muted">added {formatDate(k.createdAt)}</span>{" "}
             <button className="link" onClick={() => void drop(k.id)}>Remove</button>
           </li>
         ))}
@@ -184,7 +185,7 @@ export function SessionsList() {
           <li key={s.id}>
             <span>
               {s.device}{s.current ? " (this device)" : ""}
-              <span className="muted small"> · {s.ip} · {new Date(String(s.lastSeen)).toLocaleString()}</span>
+              <span className="muted small"> · {s.ip} · {formatDateTime(s.lastSeen)}</span>
             </span>
             {!s.current && (
               <button className="link" onClick={async () => { await revoke({ id: s.id }); reload({ requestPolicy: "network-only" }); }}>
@@ -197,7 +198,7 @@ export function SessionsList() {
       <h3>Devices</h3>
       <ul className="rule-list" aria-label="Devices">
         {(data?.devices ?? []).map((d) => (
-          <li key={d.id}>{d.label}<span className="muted small">last used {new Date(String(d.lastSeen)).toLocaleDateString()}</span></li>
+          <li key={d.id}>{d.label}<span className="muted small">last used {formatDate(d.lastSeen)}</span></li>
         ))}
       </ul>
     </div>

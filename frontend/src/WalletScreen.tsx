@@ -187,7 +187,7 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
         </form>
       )}
       {balanceError && <p className="error" role="alert">{balanceError}</p>}
-      {shop && <PointOfSale merchantId={shop.id} merchantName={shop.name} />}
+      {shop && <PointOfSale merchantId={shop.id} merchantName={shop.name} role={shop.role} />}
       {shop && <MerchantDisputes merchantId={shop.id} />}
       {shop && shop.role === "OWNER" && <MerchantDashboard merchantId={shop.id} approval={shop.approval} />}
       {merchantData?.myMerchants && !shop && (

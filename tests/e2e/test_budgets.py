@@ -80,7 +80,7 @@ async def test_a_bill_reminder_csv_export_and_a_statement(
     await page.get_by_text("Add a reminder").click()
     await page.get_by_label("Bill", exact=True).fill("Rent")
     await page.get_by_label("About (USD)").fill("950")
-    await page.get_by_label("Due day (1-28)").fill("1")
+    await page.get_by_label("Due day (1-31)").fill("1")
     await page.get_by_role("button", name="Add reminder").click()
     await expect(page.get_by_label("Bill reminders")).to_contain_text("Rent · about $950.00")
     async with page.expect_download() as csv_download:

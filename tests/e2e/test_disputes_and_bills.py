@@ -1,10 +1,11 @@
 """In Chromium: a dispute from the buyer's phone, answered with evidence at the shop,
 decided by a mediator; and paying a bill."""
 
-from datetime import datetime, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.conftest import (
     PASSWORD,
@@ -17,6 +18,7 @@ from tests.e2e.conftest import (
 )
 from tests.merchant_helpers import open_merchant
 from wallet.db.engine import transaction
+from wallet.merchants.recurrence import add_months, next_on_day
 from wallet.users.pin import set_pin
 from wallet.users.service import authenticate
 
@@ -84,6 +86,45 @@ async def test_dispute_from_purchase_to_mediator_decision(
         await page.context.close()
 
 
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+async def phone_in(browser: Browser, web_app: WebApp, username: str, locale: str) -> Page:
+    """A phone-sized page in `locale`, logged in as `username`."""
+    context = await browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale=locale
+    )
+    page = await context.new_page()
+    await page.goto(web_app.url)
+    await page.get_by_label("Email, phone or username").fill(username)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("heading", name=f"Hi, {username}")).to_be_visible()
+    await expect(page.get_by_text("● live")).to_be_visible()
+    return page
+
+
+async def both_sizes(page: Page, name: str) -> None:
+    """Screenshots at the phone size the test runs at and at a desktop's."""
+    await screenshot(page, name)
+    await page.set_viewport_size(DESKTOP)
+    await screenshot(page, f"{name}-desktop")
+    await page.set_viewport_size(PHONE)
+
+
+def us_date(day: date) -> str:
+    """How en-US writes a day ("Jan 31, 2027"): what the page must show, never ISO."""
+    return f"{day:%b} {day.day}, {day.year}"
+
+
+def next_31st(after: date) -> date:
+    day = after
+    while day.day != 31:
+        day += timedelta(days=1)
+    return day
+
+
 async def test_pay_a_bill(browser: Browser, web_app: WebApp) -> None:
     biller_owner = await registered_user(web_app)
     payer_name = await registered_user(web_app, 5_000)
@@ -95,13 +136,19 @@ async def test_pay_a_bill(browser: Browser, web_app: WebApp) -> None:
                 "UPDATE merchant SET biller_reference_pattern = '[0-9]{8}' WHERE id = $1",
                 merchant.id,
             )
-    page = await logged_in_phone(browser, web_app, payer_name)
+    page = await phone_in(browser, web_app, payer_name, "en-US")
     await page.get_by_role("tab", name="Bills").click()
     await page.get_by_label("Biller", exact=True).select_option(label="City Water")
-    await page.get_by_label("Account number").fill("1234")
+    # The format is said before anyone types, and again when what was typed does not fit.
+    account = page.get_by_label("Account number")
+    await expect(account).to_have_accessible_description("8 digits, as on your City Water bill")
+    await account.fill("1234")
     await page.get_by_role("button", name="Save biller").click()
-    await expect(page.get_by_role("status")).to_contain_text("not an account number")
-    await page.get_by_label("Account number").fill("12345678")
+    await expect(page.get_by_role("status")).to_have_text(
+        "Your City Water account number is 8 digits"
+    )
+    await both_sizes(page, "44-bill-account-format")
+    await account.fill("1234 5678")
     await page.get_by_label("Nickname").fill("Home water")
     await page.get_by_role("button", name="Save biller").click()
     await expect(page.get_by_label("Bill", exact=True)).to_contain_text("Home water · 12345678")
@@ -109,13 +156,78 @@ async def test_pay_a_bill(browser: Browser, web_app: WebApp) -> None:
     await page.get_by_role("button", name="Pay bill").click()
     await expect(page.get_by_role("status")).to_have_text("Paid $12.00 to City Water")
     await expect(available(page)).to_have_text("$38.00", timeout=10_000)
-    tomorrow = (datetime.now() + timedelta(days=1)).strftime("%Y-%m-%d")
+
+    # Monthly on the 31st: in calendar months, the last day of shorter ones.
+    first = next_31st(date.today() + timedelta(days=1))
     await page.get_by_label("Amount (USD)").fill("30.00")
-    await page.get_by_label("Pay on (empty: now)").fill(tomorrow)
+    await page.get_by_label("Pay on (empty: now)").fill(first.isoformat())
     await page.get_by_label("Repeat").select_option("MONTHLY")
     await page.get_by_role("button", name="Pay bill").click()
-    await expect(page.get_by_role("status")).to_contain_text("Scheduled $30.00 to City Water")
-    await expect(page.get_by_test_id("bill-schedules")).to_contain_text("monthly")
+    await expect(page.get_by_role("status")).to_have_text(
+        f"Scheduled $30.00 to City Water on {us_date(first)}"
+    )
+    schedules = page.get_by_test_id("bill-schedules")
+    await expect(schedules).to_contain_text(
+        "City Water · $30.00 · monthly on the 31st (the last day in shorter months) · "
+        f"next {us_date(first)}"
+    )
     await expect(available(page)).to_have_text("$38.00")  # nothing paid yet
-    await screenshot(page, "43-bill-paid")
+    await both_sizes(page, "43-bill-paid")
+
+    # Changed by its payer: the amount, and the day (later months follow that day).
+    moved = add_months(first, 1, 15)
+    await schedules.get_by_role("button", name="Change the payment to City Water").click()
+    change = page.get_by_role("form", name="Change the payment to City Water")
+    await change.get_by_label("New amount").fill("35.00")
+    await change.get_by_label("Next payment on").fill(moved.isoformat())
+    await both_sizes(page, "45-bill-schedule-change")
+    await change.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        f"City Water: $35.00, next on {us_date(moved)}"
+    )
+    await expect(schedules).to_contain_text(
+        f"City Water · $35.00 · monthly on the 15th · next {us_date(moved)}"
+    )
+    await schedules.get_by_role("button", name="Cancel the payments to City Water").click()
+    await expect(page.get_by_role("status")).to_have_text("Cancelled the payments to City Water")
+    await expect(schedules).to_have_text("City Water · $35.00 · monthly on the 15th · cancelled")
+    await both_sizes(page, "46-bill-schedule-cancelled")
+    await expect(available(page)).to_have_text("$38.00")
     await page.context.close()
+
+
+async def test_reminder_dates_are_in_the_phones_own_language(
+    browser: Browser, web_app: WebApp
+) -> None:
+    """Not ISO (2027-01-01): as the phone's locale writes a date, in the US and in the UK;
+    and a reminder may fall on the 31st (a shorter month's last day)."""
+    name = await registered_user(web_app)
+    us = await phone_in(browser, web_app, name, "en-US")
+    await us.get_by_role("tab", name="Budget").click()
+    reminders = us.get_by_label("Bill reminders")
+
+    async def remind(bill: str, day: int) -> date:
+        if not await us.get_by_label("Bill", exact=True).is_visible():
+            await us.get_by_text("Add a reminder").click()  # a disclosure: open it once
+        await us.get_by_label("Bill", exact=True).fill(bill)
+        await us.get_by_label("About (USD)").fill("40")
+        await us.get_by_label(re.compile(r"^Due day")).fill(str(day))
+        await us.get_by_role("button", name="Add reminder").click()
+        await expect(reminders).to_contain_text(bill)
+        return next_on_day(day, datetime.now(UTC).date())
+
+    water = await remind("Water", 1)
+    await expect(reminders).to_contain_text(f"Water · about $40.00 · due {us_date(water)}")
+    assert water.isoformat() not in await reminders.inner_text()
+    rent = await remind("Rent", 31)
+    await expect(reminders).to_contain_text(f"Rent · about $40.00 · due {us_date(rent)}")
+    await both_sizes(us, "47-reminder-date-en-US")
+
+    uk = await phone_in(browser, web_app, name, "en-GB")
+    await uk.get_by_role("tab", name="Budget").click()
+    await expect(uk.get_by_label("Bill reminders")).to_contain_text(
+        f"Water · about $40.00 · due {water.day} {water:%b} {water.year}"
+    )
+    await screenshot(uk, "48-reminder-date-en-GB")
+    for page in (us, uk):
+        await page.context.close()

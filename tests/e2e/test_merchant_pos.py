@@ -5,7 +5,7 @@ shop is opened from the app and waits for compliance to approve it."""
 import re
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.conftest import (
     PASSWORD,
@@ -17,11 +17,19 @@ from tests.e2e.conftest import (
     server_database,
 )
 from tests.merchant_helpers import open_merchant, verify_basic
-from wallet.db.engine import transaction
+from wallet.db.engine import connection, transaction
+from wallet.merchants.service import Principal, Role, add_staff
 from wallet.users.pin import set_pin
 from wallet.users.service import authenticate
 
 pytestmark = pytest.mark.e2e
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+QR_LOADED = (
+    "() => { const i = document.querySelector('img[alt=\"Payment QR code\"]');"
+    " return i !== null && i.complete && i.naturalWidth > 0; }"
+)
 
 
 async def test_pos_request_paid_by_a_customer_turns_green_and_is_refunded(
@@ -45,10 +53,7 @@ async def test_pos_request_paid_by_a_customer_turns_green_and_is_refunded(
     qr = pos.get_by_role("img", name="Payment QR code")
     await expect(qr).to_be_visible()
     # The image route needs the till's login; the page's cookie carries it.
-    await till.wait_for_function(
-        "() => { const i = document.querySelector('img[alt=\"Payment QR code\"]');"
-        " return i !== null && i.complete && i.naturalWidth > 0; }"
-    )
+    await till.wait_for_function(QR_LOADED)
     code = (await pos.locator("strong").inner_text()).strip()
     assert len(code) == 24 and code.count("-") == 4  # 20 random characters, in fours
     src = await qr.get_attribute("src")
@@ -76,12 +81,149 @@ async def test_pos_request_paid_by_a_customer_turns_green_and_is_refunded(
     await screenshot(till, "31-pos-paid")
     await screenshot(buyer, "32-customer-paid")
 
+    # Part from the shop's dashboard (read when the page opens), confirmed with the
+    # sale in view...
+    await till.reload()
+    dashboard = till.get_by_role("region", name="Shop dashboard")
+    sale = dashboard.get_by_test_id("merchant-payments").get_by_role("listitem").first
+    await expect(sale).to_contain_text("$4.50 · order T-17 · completed")
+    await expect(sale).to_contain_text(f"@{buyer_name}")
+    await sale.get_by_label("Refund amount").fill("1.50")
+    await sale.get_by_role("button", name="Refund").click()
+    confirm = till.get_by_role("form", name="Confirm the refund")
+    await expect(confirm).to_contain_text("$4.50")
+    await expect(confirm).to_contain_text(f"@{buyer_name}")
+    await expect(confirm.get_by_label("Owner's PIN")).to_have_count(0)  # the owner by role
+    await both_sizes(till, "31b-dashboard-refund-confirmation")
+    await confirm.get_by_role("button", name="Refund $1.50").click()
+    await expect(dashboard.get_by_role("status").last).to_contain_text("Refunded $1.50 of #")
+    await expect(sale).to_contain_text("refunded $1.50")
+    # ...and what is left from the sale's own view on the till.
+    sales = till.get_by_role("list", name="Recent sales")
+    await expect(sales).to_contain_text(f"$4.50 · @{buyer_name} · refunded $1.50")
+    await sales.get_by_role("button", name="Open").first.click()
+    await expect(pos.get_by_role("status")).to_have_text("Paid ✓")
     await pos.get_by_role("button", name="Refund").click()
-    await expect(pos.get_by_role("status").last).to_have_text("Refunded $4.50")
+    await confirm.get_by_role("button", name="Refund $3.00").click()
+    await expect(pos.get_by_role("status").last).to_have_text("Refunded $3.00")
     await expect(available(buyer)).to_have_text("$20.00", timeout=10_000)
     activity = buyer.get_by_test_id("activity")
     await expect(activity.get_by_text("Refund from Corner Coffee")).to_be_visible(timeout=10_000)
     await screenshot(buyer, "33-customer-refunded")
+    for page in (till, buyer):
+        await page.context.close()
+
+
+async def both_sizes(page: Page, name: str) -> None:
+    """Screenshots at the phone size the test runs at and at a desktop's."""
+    await screenshot(page, name)
+    await page.set_viewport_size(DESKTOP)
+    await screenshot(page, f"{name}-desktop")
+    await page.set_viewport_size(PHONE)
+
+
+async def pay_on_phone(buyer: Page, code: str, pin: str, paid_text: str) -> None:
+    await buyer.get_by_role("tab", name="Pay").click()
+    await buyer.get_by_label("Code").fill(code)
+    await buyer.get_by_role("button", name="Find").click()
+    await buyer.get_by_label("Transaction PIN").fill(pin)
+    await buyer.get_by_role("button", name="Pay", exact=True).click()
+    await expect(buyer.get_by_role("status")).to_have_text(paid_text)
+
+
+async def refunded_cents(reference: str) -> list[int]:
+    """What was refunded of a payment request's payment, refund by refund."""
+    async with connection() as conn:
+        rows = await conn.fetch(
+            "SELECT t.amount FROM money_transaction t JOIN payment_request r "
+            "ON r.transaction_id = t.refund_of_id WHERE r.reference = $1 ORDER BY t.id",
+            reference,
+        )
+    return [int(r["amount"]) for r in rows]
+
+
+async def test_a_new_charge_on_the_till_shows_unpaid_and_refunds_nothing_of_the_sale_before(
+    browser: Browser, web_app: WebApp
+) -> None:
+    """Issue 18, item 1, replayed: sale A is paid, sale B is charged on the same till. The
+    till shows B unpaid with its own QR and offers no refund; A is refunded from its own
+    view, with a confirmation that shows the sale and the owner's PIN typed by the
+    cashier."""
+    owner_name = await registered_user(web_app)
+    cashier_name = await registered_user(web_app)
+    buyer_name = await registered_user(web_app, 2_000)
+    async with server_database(web_app):
+        owner_id = (await authenticate(owner_name, PASSWORD)).id
+        cashier_id = (await authenticate(cashier_name, PASSWORD)).id
+        buyer_id = (await authenticate(buyer_name, PASSWORD)).id
+        merchant = await open_merchant(owner_id, "Corner Coffee", "5814", "US", "San Francisco")
+        owner = Principal(merchant.id, owner_id, Role.OWNER, frozenset())
+        await add_staff(owner, cashier_id, Role.CASHIER)
+        await set_pin(owner_id, "1357")
+        await set_pin(buyer_id, "2468")
+    till = await logged_in_phone(browser, web_app, cashier_name)
+    buyer = await logged_in_phone(browser, web_app, buyer_name)
+    pos = till.get_by_test_id("pos-request")
+
+    async def charge(amount: str, description: str) -> str:
+        await till.get_by_label("Charge (USD)").fill(amount)
+        await till.get_by_label("Description").fill(description)
+        await till.get_by_role("button", name="Show QR code").click()
+        await expect(pos.locator(".pos-amount")).to_have_text(f"${amount}")
+        await expect(pos.get_by_role("img", name="Payment QR code")).to_be_visible()
+        await till.wait_for_function(QR_LOADED)
+        return (await pos.locator("strong").inner_text()).strip()
+
+    code_a = await charge("2.00", "Two espressos")
+    await pay_on_phone(buyer, code_a, "2468", "Paid $2.00 to Corner Coffee")
+    await expect(pos.get_by_role("status")).to_have_text("Paid ✓", timeout=10_000)
+    await both_sizes(till, "50-till-sale-a-paid")
+
+    code_b = await charge("1.00", "Cookie")
+    assert code_b != code_a
+    await expect(pos.get_by_text("Paid ✓")).to_have_count(0)
+    await expect(pos.get_by_role("button", name="Refund")).to_have_count(0)
+    await expect(pos).to_contain_text(code_b)
+    await both_sizes(till, "51-till-sale-b-unpaid")
+    async with server_database(web_app):
+        assert await refunded_cents(code_a.replace("-", "")) == []
+    await expect(available(buyer)).to_have_text(re.compile(r"^\$18\.0\d$"))  # maybe cashback
+
+    # A, from its own view: the till's recent sales open it.
+    sales = till.get_by_role("list", name="Recent sales")
+    await (
+        sales.get_by_role("listitem")
+        .filter(has_text="$2.00")
+        .get_by_role("button", name="Open")
+        .click()
+    )
+    await expect(pos.locator(".pos-amount")).to_have_text("$2.00")
+    await expect(pos.get_by_role("status")).to_have_text("Paid ✓")
+    await pos.get_by_role("button", name="Refund").click()
+    confirm = till.get_by_role("form", name="Confirm the refund")
+    await expect(confirm).to_contain_text("$2.00")
+    await expect(confirm).to_contain_text(f"@{buyer_name}")
+    await expect(confirm).to_contain_text("Two espressos")
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", await confirm.inner_text())  # no ISO dates
+    await confirm.get_by_label("Owner's PIN").fill("9999")
+    await confirm.get_by_role("button", name="Refund $2.00").click()
+    await expect(confirm.get_by_role("alert")).to_have_text(
+        "That is not the owner's PIN; 4 attempt(s) left"
+    )
+    await both_sizes(till, "52-till-refund-confirmation")
+    await confirm.get_by_label("Owner's PIN").fill("1357")
+    await confirm.get_by_role("button", name="Refund $2.00").click()
+    await expect(pos.get_by_role("status").last).to_have_text("Refunded $2.00")
+    await expect(available(buyer)).to_have_text(re.compile(r"^\$20\.00$"), timeout=10_000)
+    await both_sizes(till, "53-till-sale-a-refunded")
+    async with server_database(web_app):
+        assert await refunded_cents(code_a.replace("-", "")) == [200]
+        assert await refunded_cents(code_b.replace("-", "")) == []
+        async with connection() as conn:
+            status_b = await conn.fetchval(
+                "SELECT status FROM payment_request WHERE reference = $1", code_b.replace("-", "")
+            )
+        assert status_b == "open"
     for page in (till, buyer):
         await page.context.close()
 

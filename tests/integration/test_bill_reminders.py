@@ -1,5 +1,6 @@
 """Bill reminders: detected from monthly payments or set by hand, sent once per due date."""
 
+import calendar
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -108,7 +109,8 @@ async def test_reminders_set_by_hand_and_refused_when_wrong(live_server: LiveSer
     )
     assert (made["reminder"]["amount"], made["reminder"]["dayOfMonth"]) == ("950.00", 1)
     for bad, field in (
-        ({"dayOfMonth": 31}, "dayOfMonth"),
+        ({"dayOfMonth": 32}, "dayOfMonth"),
+        ({"dayOfMonth": 0}, "dayOfMonth"),
         ({"amount": "-1"}, "amount"),
         ({"name": " "}, "name"),
         ({"remindDaysBefore": 30}, "remindDaysBefore"),
@@ -122,3 +124,37 @@ async def test_reminders_set_by_hand_and_refused_when_wrong(live_server: LiveSer
         assert refused["__typename"] == "ValidationError"
         assert refused["fieldErrors"][0]["field"] == field
     assert [r["name"] for r in await call(live_server, token, REMINDERS)] == ["Rent"]
+
+
+async def test_a_reminder_on_the_31st_falls_due_on_each_months_last_day(
+    live_server: LiveServer, redis: Redis
+) -> None:
+    """Calendar months with the end-of-month rule: rent due on the 31st is due on Feb 28
+    (29), Apr 30..., and back on the 31st when the month has one; never drifting."""
+    user = await make_user()
+    token = await token_for(live_server, user)
+    made = await call(
+        live_server, token, CREATE, {"input": {"name": "Rent", "amount": "950", "dayOfMonth": 31}}
+    )
+    assert made["reminder"]["dayOfMonth"] == 31
+    email = SandboxEmailProvider(redis)
+    year = datetime.now(UTC).year + 1
+    await run_due_reminders(email, today=date(year, 1, 1))  # its earlier due date has passed
+    for month in range(1, 13):
+        due = date(year, month, calendar.monthrange(year, month)[1])
+        (reminder,) = await call(live_server, token, REMINDERS)
+        assert date.fromisoformat(reminder["nextDue"]) == due
+        assert await run_due_reminders(email, today=due - timedelta(days=3)) == 1
+        await run_due_reminders(email, today=due + timedelta(days=1))
+    (after,) = await call(live_server, token, REMINDERS)
+    assert date.fromisoformat(after["nextDue"]) == date(year + 1, 1, 31)
+    async with connection() as conn:
+        titles = await conn.fetch(
+            "SELECT title FROM notification WHERE user_id = $1 AND kind = 'bill_reminder' "
+            "ORDER BY id",
+            user.id,
+        )
+    assert [t["title"] for t in titles][1:3] == [
+        "Rent is due on Feb " + str(calendar.monthrange(year, 2)[1]),
+        "Rent is due on Mar 31",
+    ]

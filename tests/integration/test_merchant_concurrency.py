@@ -26,6 +26,7 @@ from tests.merchant_helpers import (
 from wallet.db.engine import connection
 from wallet.gateway.sandbox import SandboxGateway
 from wallet.merchants import bills, protection, settlement
+from wallet.merchants.recurrence import add_months
 from wallet.money import Currency, Money
 from wallet.notifications.email import SandboxEmailProvider
 
@@ -97,8 +98,10 @@ async def test_one_scheduled_bill_run_by_two_workers_pays_once(
     assert [o for run in outcomes for _, o in run].count("paid") >= 1
     assert await wallet_cents(user.id) == 3500  # paid exactly once
     (schedule,) = await bills.schedules_of(user.id)
-    # Moved on by exactly one month, not once per overlapping run.
-    assert schedule.next_run_at == first_run + timedelta(days=30)
+    # Moved on by exactly one calendar month, not once per overlapping run.
+    assert schedule.next_run_at == schedule.cadence.at(
+        add_months(first_run.date(), 1, first_run.day)
+    )
 
 
 async def test_the_same_dispute_opened_twice_at_once_holds_the_money_once(

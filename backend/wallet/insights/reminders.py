@@ -2,9 +2,10 @@
 
 Detection: a merchant the user paid, or a person they sent money to, in at least three
 of the last four calendar months, with every amount within 20 % of the median; the due
-day is the median day of the month (at most the 28th). The worker reminds the user
+day is the median day of the month. A due day a month does not have (the 29th to the
+31st) falls on its last day (`wallet.merchants.recurrence`). The worker reminds the user
 `remind_days_before` days ahead, once per due date, unless they already paid that payee
-since the previous due date; once a due date has passed it moves a month on.
+since the previous due date; once a due date has passed it moves to the next one.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from statistics import median
 from typing import Any
 
 from wallet.db.engine import connection, transaction
-from wallet.insights.budgets import month_start, next_month
+from wallet.insights.budgets import month_start
+from wallet.merchants.recurrence import next_on_day
 from wallet.money import Currency, Money
 from wallet.notifications.email import EmailProvider
 from wallet.notifications.money import Notice, deliver_notices
@@ -43,9 +45,9 @@ class Reminder:
 
 
 def next_due_date(day_of_month: int, today: date) -> date:
-    """The next date with that day of the month, today included."""
-    this_month = today.replace(day=day_of_month)
-    return this_month if this_month >= today else next_month(today).replace(day=day_of_month)
+    """The next date with that day of the month (or a shorter month's last day), today
+    included."""
+    return next_on_day(day_of_month, today)
 
 
 def _reminder(row: Any) -> Reminder:
@@ -107,7 +109,7 @@ async def detect(user_id: int, today: date | None = None) -> list[Reminder]:
         typical = int(median(amounts))
         if len(months) < 3 or any(abs(a - typical) * 5 > typical for a in amounts):
             continue
-        due_day = min(int(median(t.day for t in r["times"])), 28)
+        due_day = int(median(t.day for t in r["times"]))
         found.append(
             Reminder(
                 id=None,
@@ -140,8 +142,8 @@ async def create_reminder(
         raise ReminderError("name", "Name the bill in 1 to 60 characters")
     if not amount.is_positive:
         raise ReminderError("amount", "The amount must be more than zero")
-    if not 1 <= day_of_month <= 28:
-        raise ReminderError("dayOfMonth", "Pick a day from 1 to 28")
+    if not 1 <= day_of_month <= 31:
+        raise ReminderError("dayOfMonth", "Pick a day from 1 to 31")
     if not 0 <= remind_days_before <= 14:
         raise ReminderError("remindDaysBefore", "Remind 0 to 14 days before")
     due = next_due_date(day_of_month, datetime.now(UTC).date())
@@ -202,13 +204,16 @@ async def delete_reminder(user_id: int, reminder_id: int) -> bool:
 async def run_due_reminders(email: EmailProvider, today: date | None = None) -> int:
     """Worker (daily): remind of bills coming due; move past due dates a month on."""
     day = today or datetime.now(UTC).date()
+    days = list(range(1, 32))
     async with transaction() as conn:
+        # Past due dates move to the next one, by the one rule for every day of the month.
         await conn.execute(
-            "UPDATE bill_reminder SET next_due = make_date("
-            "extract(year FROM next_due + interval '1 month')::int, "
-            "extract(month FROM next_due + interval '1 month')::int, day_of_month) "
-            "WHERE next_due < $1",
+            "UPDATE bill_reminder b SET next_due = v.due "
+            "FROM unnest($2::int[], $3::date[]) AS v(day, due) "
+            "WHERE b.next_due < $1 AND b.day_of_month = v.day",
             day,
+            days,
+            [next_due_date(d, day) for d in days],
         )
         due = await conn.fetch(
             """

@@ -1,32 +1,45 @@
 """Bill payments: save a biller with your account reference, pay now, or schedule.
 
-A scheduled payment runs on its day (worker), with a reminder the day before. If the
-wallet is short, the run fails clearly: the user is told, a one-off schedule ends
-`failed`, a recurring one tries again at its next date. Each run uses the idempotency
-key `bill-<schedule>-<run date>`, so a worker that runs twice pays once.
+A scheduled payment runs on its day (worker), with a reminder the day before; monthly
+means calendar months with the end-of-month rule (`wallet.merchants.recurrence`). Its
+payer may change the amount and the day, or cancel it, until it has run. If the wallet
+is short, the run fails clearly: the user is told, a one-off schedule ends `failed`, a
+recurring one tries again at its next date. A run pays and moves the schedule on in one
+transaction, under the schedule's row lock, with the idempotency key
+`bill-<schedule>-<run date>`: a worker that runs twice, or an edit at the same moment,
+never pays a date twice.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from wallet.db.engine import connection, transaction
 from wallet.fraud.service import Screening, recording_blocks
 from wallet.idempotency import service as idempotency
+from wallet.idempotency.service import IdempotencyError
 from wallet.ledger.errors import InsufficientFunds
 from wallet.limits.service import LimitExceeded
+from wallet.merchants import account_formats
 from wallet.merchants.checkout import charge
-from wallet.merchants.errors import InvalidMerchantDetails, MerchantNotFound
+from wallet.merchants.errors import (
+    InvalidMerchantDetails,
+    MerchantError,
+    MerchantNotFound,
+    ScheduleNotActive,
+    ScheduleNotFound,
+)
+from wallet.merchants.recurrence import Cadence, Recurrence, UnknownTimeZone
 from wallet.money import Currency, Money
 from wallet.notifications.email import EmailProvider
 from wallet.notifications.money import Notice, deliver_notices
 from wallet.security.stepup import LargeAmountCheck
 from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
 
-RECURRENCES = {"once": None, "weekly": timedelta(days=7), "monthly": timedelta(days=30)}
+RECURRENCES = frozenset(r.value for r in Recurrence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +47,11 @@ class Biller:
     merchant_id: int
     name: str
     reference_pattern: str
+
+    @property
+    def reference_format(self) -> str | None:
+        """Its account numbers in words ("8 digits"), when the pattern can be said."""
+        return account_formats.describe(self.reference_pattern)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +73,7 @@ class Schedule:
     next_run_at: datetime
     status: str
     last_error: str | None
+    cadence: Cadence
 
 
 async def billers() -> list[Biller]:
@@ -67,26 +86,41 @@ async def billers() -> list[Biller]:
     return [Biller(int(r["id"]), r["name"], r["biller_reference_pattern"]) for r in rows]
 
 
+def _account_number(biller: Biller, typed: str) -> str:
+    """The account number as the biller writes it, or `InvalidMerchantDetails` saying
+    the format. Spaces people copy from a bill are dropped when the format has none."""
+    for candidate in (typed.strip(), re.sub(r"\s+", "", typed)):
+        if re.fullmatch(biller.reference_pattern, candidate):
+            return candidate
+    described = biller.reference_format
+    raise InvalidMerchantDetails(
+        "accountReference",
+        f"Your {biller.name} account number is {described}"
+        if described
+        else f"That is not an account number {biller.name} uses: copy it from your bill",
+    )
+
+
 async def save_biller(user_id: int, merchant_id: int, reference: str, nickname: str) -> SavedBiller:
     async with transaction() as conn:
-        pattern = await conn.fetchval(
-            "SELECT biller_reference_pattern FROM merchant WHERE id = $1 AND status = 'active' "
-            "AND approval_status <> 'rejected'",
+        row = await conn.fetchrow(
+            "SELECT id, name, biller_reference_pattern FROM merchant WHERE id = $1 "
+            "AND status = 'active' AND approval_status <> 'rejected' "
+            "AND biller_reference_pattern IS NOT NULL",
             merchant_id,
         )
-        if pattern is None:
+        if row is None:
             raise MerchantNotFound()
-        if not re.fullmatch(pattern, reference.strip()):
-            raise InvalidMerchantDetails(
-                "accountReference", "That is not an account number this biller uses"
-            )
+        reference = _account_number(
+            Biller(int(row["id"]), row["name"], row["biller_reference_pattern"]), reference
+        )
         row = await conn.fetchrow(
             "INSERT INTO saved_biller (user_id, merchant_id, account_reference, nickname) "
             "VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, merchant_id, account_reference) "
             "DO UPDATE SET nickname = EXCLUDED.nickname RETURNING id",
             user_id,
             merchant_id,
-            reference.strip(),
+            reference,
             nickname.strip()[:60],
         )
     found = await _saved(user_id, int(row["id"]))
@@ -177,15 +211,21 @@ async def schedule(
     first_run: datetime,
     recurrence: str,
     large_amount: LargeAmountCheck | None = None,
+    time_zone: str = "UTC",
 ) -> Schedule:
     """Pay a saved biller later (the worker pays it then, with no one signed in: a large
-    amount needs the second factor now, when it is authorised)."""
+    amount needs the second factor now, when it is authorised). A monthly schedule runs
+    on `first_run`'s day of the month, at its time of day, both read in `time_zone`."""
     if recurrence not in RECURRENCES:
         raise InvalidMerchantDetails("recurrence", "Once, weekly or monthly")
     if not amount.is_positive:
         raise NonPositiveAmount()
     if first_run < datetime.now(UTC) - timedelta(minutes=1):
         raise InvalidMerchantDetails("firstRun", "Schedule a date that is not in the past")
+    try:
+        cadence = Cadence.starting(Recurrence(recurrence), first_run, time_zone)
+    except UnknownTimeZone as exc:
+        raise InvalidMerchantDetails("timeZone", str(exc)) from exc
     if await _saved(user_id, saved_id) is None:
         raise MerchantNotFound()
     if large_amount is not None:
@@ -193,53 +233,126 @@ async def schedule(
     async with transaction() as conn:
         schedule_id = await conn.fetchval(
             "INSERT INTO bill_schedule (saved_biller_id, user_id, currency, amount, "
-            "recurrence, next_run_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "recurrence, next_run_at, day_of_month, local_time, time_zone) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
             saved_id,
             user_id,
             amount.currency.value,
             amount.amount_minor,
             recurrence,
             first_run,
+            cadence.day_of_month,
+            cadence.local_time,
+            cadence.time_zone,
         )
     return (await schedules_of(user_id, int(schedule_id)))[0]
+
+
+_SCHEDULES = (
+    "SELECT b.id, b.saved_biller_id, m.name, b.currency, b.amount, b.recurrence, "
+    "b.next_run_at, b.status, b.last_error, b.day_of_month, b.local_time, b.time_zone "
+    "FROM bill_schedule b JOIN saved_biller s ON s.id = b.saved_biller_id "
+    "JOIN merchant m ON m.id = s.merchant_id "
+)
+
+
+def _cadence(row: Any) -> Cadence:
+    return Cadence(
+        Recurrence(row["recurrence"]),
+        int(row["day_of_month"]),
+        row["local_time"],
+        row["time_zone"],
+    )
+
+
+def _schedule(row: Any) -> Schedule:
+    return Schedule(
+        id=int(row["id"]),
+        saved_biller_id=int(row["saved_biller_id"]),
+        biller_name=row["name"],
+        amount=Money(int(row["amount"]), Currency(row["currency"])),
+        recurrence=row["recurrence"],
+        next_run_at=row["next_run_at"],
+        status=row["status"],
+        last_error=row["last_error"],
+        cadence=_cadence(row),
+    )
 
 
 async def schedules_of(user_id: int, only: int | None = None) -> list[Schedule]:
     async with connection() as conn:
         rows = await conn.fetch(
-            "SELECT b.id, b.saved_biller_id, m.name, b.currency, b.amount, b.recurrence, "
-            "b.next_run_at, b.status, b.last_error FROM bill_schedule b "
-            "JOIN saved_biller s ON s.id = b.saved_biller_id "
-            "JOIN merchant m ON m.id = s.merchant_id "
-            "WHERE b.user_id = $1 AND ($2::bigint IS NULL OR b.id = $2) ORDER BY b.id",
+            _SCHEDULES + "WHERE b.user_id = $1 AND ($2::bigint IS NULL OR b.id = $2) ORDER BY b.id",
             user_id,
             only,
         )
-    return [
-        Schedule(
-            id=int(r["id"]),
-            saved_biller_id=int(r["saved_biller_id"]),
-            biller_name=r["name"],
-            amount=Money(int(r["amount"]), Currency(r["currency"])),
-            recurrence=r["recurrence"],
-            next_run_at=r["next_run_at"],
-            status=r["status"],
-            last_error=r["last_error"],
-        )
-        for r in rows
-    ]
+    return [_schedule(r) for r in rows]
 
 
-async def cancel(user_id: int, schedule_id: int) -> None:
+async def _own_active(conn: Any, user_id: int, schedule_id: int) -> Any:
+    """The payer's schedule, locked (a run in progress finishes first); someone else's
+    is `ScheduleNotFound`, as one that does not exist, and one that has ended
+    `ScheduleNotActive`."""
+    row = await conn.fetchrow(
+        "SELECT id, status, currency, next_run_at, recurrence, day_of_month, local_time, "
+        "time_zone FROM bill_schedule WHERE id = $1 AND user_id = $2 FOR UPDATE",
+        schedule_id,
+        user_id,
+    )
+    if row is None:
+        raise ScheduleNotFound()
+    if row["status"] != "active":
+        raise ScheduleNotActive(row["status"])
+    return row
+
+
+async def update_schedule(
+    user_id: int,
+    schedule_id: int,
+    *,
+    amount: Money | None = None,
+    next_run_on: date | None = None,
+    large_amount: LargeAmountCheck | None = None,
+) -> Schedule:
+    """Change the amount of a schedule, or the day it next runs (a monthly one then runs
+    on that day of the month; the time of day stays). Only its payer, only while it is
+    active; a larger amount is authorised now, as when it was made."""
+    if amount is not None and not amount.is_positive:
+        raise NonPositiveAmount()
+    if amount is not None and large_amount is not None:
+        await large_amount.require(user_id, amount, "schedule this payment")
     async with transaction() as conn:
-        done = await conn.fetchval(
-            "UPDATE bill_schedule SET status = 'cancelled' WHERE id = $1 AND user_id = $2 "
-            "AND status = 'active' RETURNING id",
+        row = await _own_active(conn, user_id, schedule_id)
+        cadence = _cadence(row)
+        next_run_at = row["next_run_at"]
+        if amount is not None and amount.currency.value != row["currency"]:
+            raise InvalidMerchantDetails("amount", f"This payment is in {row['currency']}")
+        if next_run_on is not None:
+            cadence = cadence.moved_to(next_run_on)
+            next_run_at = cadence.at(next_run_on)
+            if next_run_at <= datetime.now(UTC):
+                raise InvalidMerchantDetails(
+                    "nextRunOn", "Pick a day that has not passed (its payment time included)"
+                )
+        await conn.execute(
+            "UPDATE bill_schedule SET amount = coalesce($2, amount), next_run_at = $3, "
+            "day_of_month = $4 WHERE id = $1",
             schedule_id,
-            user_id,
+            None if amount is None else amount.amount_minor,
+            next_run_at,
+            cadence.day_of_month,
         )
-    if done is None:
-        raise MerchantNotFound()
+    return (await schedules_of(user_id, schedule_id))[0]
+
+
+async def cancel(user_id: int, schedule_id: int) -> Schedule:
+    """Stop a schedule: nothing more is paid. Only its payer, only while it is active."""
+    async with transaction() as conn:
+        await _own_active(conn, user_id, schedule_id)
+        await conn.execute(
+            "UPDATE bill_schedule SET status = 'cancelled' WHERE id = $1", schedule_id
+        )
+    return (await schedules_of(user_id, schedule_id))[0]
 
 
 async def remind_upcoming(now: datetime, email: EmailProvider) -> int:
@@ -270,66 +383,90 @@ async def remind_upcoming(now: datetime, email: EmailProvider) -> int:
     return len(rows)
 
 
+# A run that cannot pay fails clearly and the schedule moves on (or ends, if one-off).
+_RUN_REFUSALS = (
+    InsufficientFunds,
+    LimitExceeded,
+    WalletUnavailable,
+    MerchantError,
+    IdempotencyError,
+)
+
+
+def _run_error(exc: Exception) -> str:
+    if isinstance(exc, InsufficientFunds):
+        return "Not enough money in your wallet"
+    if isinstance(exc, IdempotencyError):
+        return "This date was already paid"
+    return str(exc)
+
+
 async def run_due(now: datetime, email: EmailProvider) -> list[tuple[int, str]]:
     """Worker job: pay every schedule that is due; (schedule id, outcome) for each."""
     async with connection() as conn:
         due = await conn.fetch(
-            "SELECT id, user_id, saved_biller_id, currency, amount, recurrence, next_run_at "
-            "FROM bill_schedule WHERE status = 'active' AND next_run_at <= $1 ORDER BY id",
+            "SELECT id FROM bill_schedule WHERE status = 'active' AND next_run_at <= $1 "
+            "ORDER BY id",
             now,
         )
     outcomes = []
-    for row in due:
+    for schedule_id in (int(r["id"]) for r in due):
+        outcome = await _run_one(schedule_id, now, email)
+        if outcome is not None:
+            outcomes.append((schedule_id, outcome))
+    return outcomes
+
+
+async def _run_one(schedule_id: int, now: datetime, email: EmailProvider) -> str | None:
+    """One schedule's due run: the payment and the move to its next date commit
+    together, under the schedule's lock, so an overlapping run or an edit by its payer
+    waits and then sees the schedule already moved on. None when nothing was due."""
+    failed: Notice | None = None
+    async with transaction() as conn:
+        row = await conn.fetchrow(
+            "SELECT id, user_id, saved_biller_id, currency, amount, recurrence, next_run_at, "
+            "day_of_month, local_time, time_zone FROM bill_schedule "
+            "WHERE id = $1 AND status = 'active' AND next_run_at <= $2 FOR UPDATE",
+            schedule_id,
+            now,
+        )
+        if row is None:  # another run paid it, or its payer changed or cancelled it
+            return None
         amount = Money(int(row["amount"]), Currency(row["currency"]))
+        following = _cadence(row).after(row["next_run_at"])
         key = f"bill-{row['id']}-{row['next_run_at'].isoformat()}"
-        period = RECURRENCES[row["recurrence"]]
         try:
-            transaction_id = await pay_bill(
-                int(row["user_id"]), int(row["saved_biller_id"]), amount, key
-            )
-        except (InsufficientFunds, LimitExceeded, WalletUnavailable) as exc:
-            error = (
-                "Not enough money in your wallet"
-                if isinstance(exc, InsufficientFunds)
-                else str(exc)
-            )
-            async with transaction() as conn:
-                # Only the run that still sees this date moves the schedule on.
-                await conn.execute(
-                    "UPDATE bill_schedule SET last_error = $2, status = $3, "
-                    "next_run_at = next_run_at + $4 WHERE id = $1 AND status = 'active' "
-                    "AND next_run_at = $5",
-                    row["id"],
-                    error,
-                    "failed" if period is None else "active",
-                    period or timedelta(0),
-                    row["next_run_at"],
+            async with conn.transaction():  # a savepoint: a refusal leaves the run to record
+                transaction_id = await pay_bill(
+                    int(row["user_id"]), int(row["saved_biller_id"]), amount, key
                 )
-            await deliver_notices(
-                [
-                    Notice(
-                        int(row["user_id"]),
-                        "bill_failed",
-                        f"A scheduled bill payment of {amount.format()} {amount.currency.value} "
-                        "failed",
-                        error,
-                        f"bill:{row['id']}:failed:{row['next_run_at'].isoformat()}",
-                    )
-                ],
-                email,
+        except _RUN_REFUSALS as exc:
+            error = _run_error(exc)
+            await conn.execute(
+                "UPDATE bill_schedule SET last_error = $2, status = $3, "
+                "next_run_at = coalesce($4, next_run_at) WHERE id = $1",
+                row["id"],
+                error,
+                "failed" if following is None else "active",
+                following,
             )
-            outcomes.append((int(row["id"]), "failed"))
-            continue
-        async with transaction() as conn:
+            failed = Notice(
+                int(row["user_id"]),
+                "bill_failed",
+                f"A scheduled bill payment of {amount.format()} {amount.currency.value} failed",
+                error,
+                f"bill:{row['id']}:failed:{row['next_run_at'].isoformat()}",
+            )
+        else:
             await conn.execute(
                 "UPDATE bill_schedule SET last_error = NULL, last_transaction_id = $2, "
-                "status = $3, next_run_at = next_run_at + $4 "
-                "WHERE id = $1 AND status = 'active' AND next_run_at = $5",
+                "status = $3, next_run_at = coalesce($4, next_run_at) WHERE id = $1",
                 row["id"],
                 transaction_id,
-                "completed" if period is None else "active",
-                period or timedelta(0),
-                row["next_run_at"],
+                "completed" if following is None else "active",
+                following,
             )
-        outcomes.append((int(row["id"]), "paid"))
-    return outcomes
+    if failed is not None:
+        await deliver_notices([failed], email)
+        return "failed"
+    return "paid"

@@ -33,17 +33,20 @@ from wallet.merchants.errors import (
     MerchantUnavailable,
     NotAllowed,
     NotRefundable,
+    OwnerPinRefused,
     PaymentRequestNotFound,
     PaymentRequestNotPayable,
     RefundExceedsPayment,
+    RequestNotPaid,
 )
-from wallet.merchants.service import PAYABLE, Principal, Scope, open_payable
+from wallet.merchants.service import PAYABLE, Principal, Role, Scope, open_payable
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit
 from wallet.rewards import service as rewards
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
 from wallet.transfers.errors import NonPositiveAmount
+from wallet.users import pin as pins
 from wallet.wallets.service import open_balance, spendable_account
 
 MAX_REQUEST_MINUTES = 24 * 60
@@ -476,18 +479,82 @@ class Refund:
     fully_refunded: bool
 
 
-async def refund(
-    principal: Principal, payment_id: int, amount: Money, idempotency_key: str
-) -> Refund:
-    """Give back all or part of a payment; all refunds together never exceed it."""
-    if not principal.may(Scope.REFUNDS_WRITE):
+async def authorise_refund(principal: Principal, owner_pin: str | None) -> None:
+    """Who may give money back: an owner, an API key with `refunds:write`, or a cashier
+    with the PIN of the shop's owner of record, typed at the till (checked here, not
+    only by the app). A wrong PIN counts against the owner's PIN lock like any other."""
+    if principal.may(Scope.REFUNDS_WRITE):
+        return
+    if principal.role is not Role.CASHIER:
         raise NotAllowed("refund payments")
-    if not amount.is_positive:
+    if not owner_pin:
+        raise NotAllowed("refund without the owner's PIN: ask the owner to type it")
+    async with connection() as conn:
+        owner_id = await conn.fetchval(
+            "SELECT owner_user_id FROM merchant WHERE id = $1", principal.merchant_id
+        )
+    try:
+        await pins.verify_pin(int(owner_id), owner_pin)
+    except pins.WrongPin as exc:
+        raise OwnerPinRefused(
+            "WRONG_PIN", f"That is not the owner's PIN; {exc.attempts_left} attempt(s) left"
+        ) from exc
+    except (pins.PinNotSet, pins.InvalidPinFormat) as exc:
+        message = (
+            "The owner has not set a transaction PIN yet"
+            if isinstance(exc, pins.PinNotSet)
+            else "The owner's PIN is 4 to 6 digits"
+        )
+        raise OwnerPinRefused("PIN_REQUIRED", message) from exc
+
+
+async def refund(
+    principal: Principal,
+    payment_id: int,
+    amount: Money | None,
+    idempotency_key: str,
+    owner_pin: str | None = None,
+) -> Refund:
+    """Give back all or part of a payment (None: all that is left); all refunds together
+    never exceed it."""
+    await authorise_refund(principal, owner_pin)
+    return await _refund_payment(principal, payment_id, amount, idempotency_key)
+
+
+async def refund_request(
+    principal: Principal,
+    reference: str,
+    amount: Money | None,
+    idempotency_key: str,
+    owner_pin: str | None = None,
+) -> Refund:
+    """Refund the payment of one payment request, the one the till shows, and nothing
+    else. A request no one has paid is `RequestNotPaid`; another merchant's, or an
+    unknown reference, is `PaymentRequestNotFound`."""
+    await authorise_refund(principal, owner_pin)
+    found = await find_request(reference)
+    if found is None or found.merchant_id != principal.merchant_id:
+        raise PaymentRequestNotFound()
+    if found.status != "paid" or found.transaction_id is None:
+        raise RequestNotPaid(found.status)
+    return await _refund_payment(principal, found.transaction_id, amount, idempotency_key)
+
+
+async def _refund_payment(
+    principal: Principal, payment_id: int, amount: Money | None, idempotency_key: str
+) -> Refund:
+    if amount is not None and not amount.is_positive:
         raise NonPositiveAmount()
     idempotency.validate_key(idempotency_key)
     key_owner = f"merchant:{principal.merchant_id}"
     fingerprint = idempotency.fingerprint(
-        {"op": "refundPayment", "payment": payment_id, "amount": amount.amount_minor}
+        {
+            "op": "refundPayment",
+            "payment": payment_id,
+            # "All that is left" is part of the request as asked, not the amount it came
+            # to, so a retry after success replays instead of conflicting.
+            "amount": None if amount is None else amount.amount_minor,
+        }
     )
     async with transaction() as conn:
         replay = await idempotency.claim(conn, key_owner, idempotency_key, fingerprint)
@@ -505,9 +572,11 @@ async def refund(
             raise NotRefundable("it is not a payment")
         if payment["status"] != TransactionStatus.COMPLETED.value:
             raise NotRefundable(f"it is {payment['status']}")
+        refundable = int(payment["amount"]) - int(payment["refunded_amount"])
+        if amount is None:
+            amount = Money(refundable, Currency(payment["currency"]))
         if amount.currency.value != payment["currency"]:
             raise AmountMismatch(f"The payment was in {payment['currency']}")
-        refundable = int(payment["amount"]) - int(payment["refunded_amount"])
         if amount.amount_minor > refundable:
             raise RefundExceedsPayment(refundable)
         payer_id = int(payment["initiator_user_id"])
@@ -609,6 +678,42 @@ class Sale:
     order_id: str | None
     note: str
     created_at: datetime
+    payer_name: str  # what the merchant may see of the payer: their @username, no more
+    request_reference: str | None  # the dynamic payment request it paid, if any
+
+    @property
+    def refundable(self) -> Money:
+        """What is left to give back (nothing once it is no longer a completed sale)."""
+        if self.status != TransactionStatus.COMPLETED.value:
+            return Money(0, self.amount.currency)
+        return self.amount - self.refunded
+
+
+_SALES = (
+    "SELECT t.id, t.amount, t.refunded_amount, t.currency, t.status, t.note, "
+    # A static code is not paid by a sale (it stays open): only a dynamic request is
+    # the sale's own, to open and refund on the till.
+    "t.created_at, r.order_id, CASE WHEN r.amount IS NOT NULL THEN r.reference END "
+    "AS reference, u.username FROM money_transaction t "
+    "LEFT JOIN payment_request r ON r.id = t.payment_request_id "
+    "JOIN app_user u ON u.id = t.initiator_user_id "
+    "WHERE t.merchant_id = $1 AND t.type = 'payment' "
+)
+
+
+def _sale(r: Any) -> Sale:
+    currency = Currency(r["currency"])
+    return Sale(
+        transaction_id=int(r["id"]),
+        amount=Money(int(r["amount"]), currency),
+        refunded=Money(int(r["refunded_amount"]), currency),
+        status=r["status"],
+        order_id=r["order_id"],
+        note=r["note"],
+        created_at=r["created_at"],
+        payer_name=f"@{r['username']}",
+        request_reference=r["reference"],
+    )
 
 
 async def sales_of(principal: Principal, first: int = 50) -> list[Sale]:
@@ -617,22 +722,14 @@ async def sales_of(principal: Principal, first: int = 50) -> list[Sale]:
         raise NotAllowed("see payments")
     async with connection() as conn:
         rows = await conn.fetch(
-            "SELECT t.id, t.amount, t.refunded_amount, t.currency, t.status, t.note, "
-            "t.created_at, r.order_id FROM money_transaction t "
-            "LEFT JOIN payment_request r ON r.id = t.payment_request_id "
-            "WHERE t.merchant_id = $1 AND t.type = 'payment' ORDER BY t.id DESC LIMIT $2",
-            principal.merchant_id,
-            max(1, min(first, 200)),
+            _SALES + "ORDER BY t.id DESC LIMIT $2", principal.merchant_id, max(1, min(first, 200))
         )
-    return [
-        Sale(
-            transaction_id=int(r["id"]),
-            amount=Money(int(r["amount"]), Currency(r["currency"])),
-            refunded=Money(int(r["refunded_amount"]), Currency(r["currency"])),
-            status=r["status"],
-            order_id=r["order_id"],
-            note=r["note"],
-            created_at=r["created_at"],
-        )
-        for r in rows
-    ]
+    return [_sale(r) for r in rows]
+
+
+async def sale_of(merchant_id: int, transaction_id: int) -> Sale | None:
+    """One of the merchant's sales (the payment of a request it was shown); None when
+    the transaction is not a payment to this merchant."""
+    async with connection() as conn:
+        row = await conn.fetchrow(_SALES + "AND t.id = $2", merchant_id, transaction_id)
+    return None if row is None else _sale(row)

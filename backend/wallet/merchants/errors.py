@@ -55,6 +55,35 @@ class NotRefundable(MerchantError):
         super().__init__(f"This cannot be refunded: {why}")
 
 
+class RequestNotPaid(MerchantError):
+    """A refund of a payment request that no one has paid: there is nothing to give back."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"This sale is not paid (it is {status}): there is nothing to refund")
+        self.status = status
+
+
+class OwnerPinRefused(MerchantError):
+    """A cashier's refund with an owner's PIN that was not accepted (wrong, or none set)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class ScheduleNotFound(MerchantNotFound):
+    """A scheduled bill payment that is not the caller's (or does not exist)."""
+
+    def __init__(self) -> None:
+        MerchantError.__init__(self, "No such scheduled payment")
+
+
+class ScheduleNotActive(MerchantError):
+    def __init__(self, status: str) -> None:
+        super().__init__(f"This scheduled payment is {status}: it can no longer change")
+        self.status = status
+
+
 class VerificationRequired(MerchantError):
     """Opening a merchant needs the owner verified at least to the basic level."""
 

@@ -35,6 +35,7 @@ SAFE_ARGUMENTS = frozenset(
         "requestId",
         "reviewId",
         "savedBillerId",
+        "scheduleId",
         "settlementMethodId",
         "transactionId",
         "idempotencyKey",
@@ -77,6 +78,7 @@ SAFE_ARGUMENTS = frozenset(
         "index",
         "score",
         "firstRun",
+        "nextRunOn",
         "month",
         "targetDate",
     }

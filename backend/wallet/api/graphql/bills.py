@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Annotated
 
@@ -31,6 +31,10 @@ class BillerType:
     merchant_id: strawberry.ID
     name: str
     reference_pattern: str
+    reference_format: str | None = strawberry.field(
+        description='Its account numbers in words, e.g. "8 digits" (null when the pattern '
+        "cannot be said simply)."
+    )
 
 
 @strawberry.type(name="SavedBiller")
@@ -60,6 +64,11 @@ class BillScheduleType:
     next_run_at: datetime
     status: str
     last_error: str | None
+    day_of_month: int | None = strawberry.field(
+        description="Monthly: the day it runs (1-31); a shorter month's last day when the "
+        "month has no such day. Null otherwise."
+    )
+    time_zone: str = strawberry.field(description="The zone its day and time are read in.")
 
     @classmethod
     def from_domain(cls, s: bills.Schedule) -> BillScheduleType:
@@ -72,6 +81,8 @@ class BillScheduleType:
             next_run_at=s.next_run_at,
             status=s.status.upper(),
             last_error=s.last_error,
+            day_of_month=s.cadence.day_of_month if s.recurrence == "monthly" else None,
+            time_zone=s.cadence.time_zone,
         )
 
 
@@ -110,6 +121,7 @@ class BillQuery:
                 merchant_id=strawberry.ID(str(b.merchant_id)),
                 name=b.name,
                 reference_pattern=b.reference_pattern,
+                reference_format=b.reference_format,
             )
             for b in await bills.billers()
         ]
@@ -178,7 +190,10 @@ class BillMutation:
             return NotFound(code=ErrorCode.NOT_FOUND, message="Payment not found")
         return BillPaidPayload(transaction=TransactionNode.from_domain(item))
 
-    @strawberry.mutation(description="Pay a saved biller later: once, weekly or monthly.")
+    @strawberry.mutation(
+        description="Pay a saved biller later: once, weekly, or monthly in calendar months "
+        "on firstRun's day of the month (a shorter month's last day when it has no such day)."
+    )
     async def schedule_bill_payment(
         self,
         info: Info,
@@ -187,6 +202,12 @@ class BillMutation:
         first_run: datetime,
         recurrence: Recurrence = Recurrence.ONCE,
         currency: str = "USD",
+        time_zone: Annotated[
+            str,
+            strawberry.argument(
+                description="IANA zone (e.g. Europe/Paris) the day and time are kept in."
+            ),
+        ] = "UTC",
     ) -> ScheduleBillResult:
         user = await info.context.viewer()
         if user is None:
@@ -202,7 +223,54 @@ class BillMutation:
                 first_run,
                 recurrence.value,
                 await large_amount_check(info),
+                time_zone,
             )
         except REFUSALS as exc:
             return refusal(exc, money.currency)
         return BillSchedulePayload(schedule=BillScheduleType.from_domain(created))
+
+    @strawberry.mutation(
+        description="Change a scheduled payment of yours: its amount, or the day it next "
+        "runs (a monthly one then runs on that day of the month). Only while ACTIVE."
+    )
+    async def update_bill_schedule(
+        self,
+        info: Info,
+        schedule_id: strawberry.ID,
+        amount: str | None = None,
+        next_run_on: date | None = None,
+    ) -> ScheduleBillResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        money: Money | None = None
+        if amount is not None:
+            current = await bills.schedules_of(user.id, _id(schedule_id))
+            parsed = parse_amount(amount, current[0].amount.currency.value if current else "USD")
+            if not isinstance(parsed, Money):
+                return parsed
+            money = parsed
+        try:
+            updated = await bills.update_schedule(
+                user.id,
+                _id(schedule_id),
+                amount=money,
+                next_run_on=next_run_on,
+                large_amount=await large_amount_check(info),
+            )
+        except REFUSALS as exc:
+            return refusal(exc, money.currency if money else Currency.USD)
+        return BillSchedulePayload(schedule=BillScheduleType.from_domain(updated))
+
+    @strawberry.mutation(description="Cancel a scheduled payment of yours: nothing more is paid.")
+    async def cancel_bill_schedule(
+        self, info: Info, schedule_id: strawberry.ID
+    ) -> ScheduleBillResult:
+        user = await info.context.viewer()
+        if user is None:
+            return not_authenticated()
+        try:
+            cancelled = await bills.cancel(user.id, _id(schedule_id))
+        except REFUSALS as exc:
+            return refusal(exc, Currency.USD)
+        return BillSchedulePayload(schedule=BillScheduleType.from_domain(cancelled))

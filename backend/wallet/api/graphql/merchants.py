@@ -108,11 +108,26 @@ class PaymentRequestType:
     qr_payload: str = strawberry.field(description="EMVCo merchant-presented QR payload.")
     ndef_record: str = strawberry.field(description="NDEF URI record (hex) for NFC.")
     pay_url: str
+    merchant_id: strawberry.Private[int]
+    payment_id: strawberry.Private[int | None]
+
+    @strawberry.field(
+        description="The sale that paid this request (amount, time, payer, what was "
+        "refunded); null until it is paid, and for a static code."
+    )
+    async def sale(self) -> MerchantSaleType | None:
+        # The request itself was only ever given to its merchant's staff or keys.
+        if self.payment_id is None:
+            return None
+        found = await checkout.sale_of(self.merchant_id, self.payment_id)
+        return None if found is None else MerchantSaleType.from_domain(found)
 
     @classmethod
     def from_domain(cls, r: checkout.PaymentRequest, base_url: str) -> PaymentRequestType:
         pay_url = f"{base_url}/?pay={r.reference}"
         return cls(
+            merchant_id=r.merchant_id,
+            payment_id=r.transaction_id,
             id=strawberry.ID(r.reference),
             merchant_name=r.merchant_name,
             amount=r.amount.format() if r.amount else None,
@@ -239,12 +254,31 @@ PayPaymentRequestResult = Annotated[
 ]
 
 
+OWNER_PIN_HELP = (
+    "A cashier's refund needs the PIN of the shop's owner of record, typed at the till; "
+    "owners and API keys with refunds:write leave it out."
+)
+
+
 @strawberry.input
 class RefundPaymentInput:
     merchant_id: strawberry.ID
     transaction_id: strawberry.ID
     amount: str
     idempotency_key: str
+    owner_pin: str | None = strawberry.field(default=None, description=OWNER_PIN_HELP)
+
+
+@strawberry.input
+class RefundPaymentRequestInput:
+    request_id: strawberry.ID = strawberry.field(
+        description="The payment request's reference: its payment is refunded, no other."
+    )
+    amount: str | None = strawberry.field(
+        default=None, description="Omit to refund all that is left of the sale."
+    )
+    idempotency_key: str
+    owner_pin: str | None = strawberry.field(default=None, description=OWNER_PIN_HELP)
 
 
 @strawberry.type
@@ -320,6 +354,32 @@ class MerchantSaleType:
     order_id: str | None
     note: str
     created_at: datetime
+    refundable: str = strawberry.field(
+        description="What is left to refund: 0 unless the sale is COMPLETED."
+    )
+    payer_name: str = strawberry.field(
+        description="Who paid, as a merchant may see them: their @username only."
+    )
+    request_id: strawberry.ID | None = strawberry.field(
+        description="The payment request this sale paid (its reference); null for a "
+        "static code's payments and for bills."
+    )
+
+    @classmethod
+    def from_domain(cls, s: checkout.Sale) -> MerchantSaleType:
+        return cls(
+            transaction_id=strawberry.ID(str(s.transaction_id)),
+            amount=s.amount.format(),
+            refunded=s.refunded.format(),
+            refundable=s.refundable.format(),
+            currency=s.amount.currency.value,
+            status=s.status.upper(),
+            order_id=s.order_id,
+            note=s.note,
+            created_at=s.created_at,
+            payer_name=s.payer_name,
+            request_id=strawberry.ID(s.request_reference) if s.request_reference else None,
+        )
 
 
 @strawberry.type(name="MerchantBalance")
@@ -381,19 +441,7 @@ class MerchantQuery:
         principal = await _principal(info, merchant_id)
         if principal is None or not principal.may(merchants.Scope.PAYMENTS_READ):
             return None
-        return [
-            MerchantSaleType(
-                transaction_id=strawberry.ID(str(s.transaction_id)),
-                amount=s.amount.format(),
-                refunded=s.refunded.format(),
-                currency=s.amount.currency.value,
-                status=s.status.upper(),
-                order_id=s.order_id,
-                note=s.note,
-                created_at=s.created_at,
-            )
-            for s in await checkout.sales_of(principal, first)
-        ]
+        return [MerchantSaleType.from_domain(s) for s in await checkout.sales_of(principal, first)]
 
     @strawberry.field(
         description="A payment request to pay, by its reference; null unless it can be paid."
@@ -545,7 +593,10 @@ class MerchantMutation:
             )
         )
 
-    @strawberry.mutation(description="Owner or API key: refund all or part of a payment.")
+    @strawberry.mutation(
+        description="Owner, API key, or cashier with the owner's PIN: refund all or part "
+        "of a payment."
+    )
     async def refund_payment(self, info: Info, input: RefundPaymentInput) -> RefundResult:
         principal = await _principal(info, input.merchant_id)
         if principal is None:
@@ -560,15 +611,38 @@ class MerchantMutation:
             amount = parse_amount(input.amount, currency.value)
             if not isinstance(amount, Money):
                 return amount
-            done = await checkout.refund(principal, payment_id, amount, input.idempotency_key)
+            done = await checkout.refund(
+                principal, payment_id, amount, input.idempotency_key, input.owner_pin
+            )
         except REFUSALS as exc:
             return refusal(exc, Currency.USD)
-        return RefundPayload(
-            refund_transaction_id=strawberry.ID(str(done.refund_transaction_id)),
-            amount=done.amount.format(),
-            refunded_total=done.refunded_total.format(),
-            fully_refunded=done.fully_refunded,
-        )
+        return _refunded(done)
+
+    @strawberry.mutation(
+        description="Owner, API key, or cashier with the owner's PIN: refund the payment "
+        "of one payment request (the till's), and nothing else; a request no one has "
+        "paid is refused (NOT_PAID)."
+    )
+    async def refund_payment_request(
+        self, info: Info, input: RefundPaymentRequestInput
+    ) -> RefundResult:
+        found = await checkout.find_request(str(input.request_id))
+        principal = await info.context.merchant_principal(found.merchant_id if found else None)
+        if found is None or principal is None:
+            return NotFound(code=ErrorCode.NOT_FOUND, message="No such payment request for you")
+        amount: Money | None = None
+        if input.amount is not None:
+            parsed = parse_amount(input.amount, found.currency.value)
+            if not isinstance(parsed, Money):
+                return parsed
+            amount = parsed
+        try:
+            done = await checkout.refund_request(
+                principal, found.reference, amount, input.idempotency_key, input.owner_pin
+            )
+        except REFUSALS as exc:
+            return refusal(exc, found.currency)
+        return _refunded(done)
 
     @strawberry.mutation(description="Owner: revoke an API key at once.")
     async def revoke_merchant_api_key(
@@ -636,6 +710,15 @@ class MerchantMutation:
         except merchants.InvalidMerchantDetails as exc:
             return validation_error(exc.field, "INVALID", str(exc))
         return ApiKeyPayload(id=strawberry.ID(str(issued.id)), prefix=issued.prefix, key=issued.key)
+
+
+def _refunded(done: checkout.Refund) -> RefundPayload:
+    return RefundPayload(
+        refund_transaction_id=strawberry.ID(str(done.refund_transaction_id)),
+        amount=done.amount.format(),
+        refunded_total=done.refunded_total.format(),
+        fully_refunded=done.fully_refunded,
+    )
 
 
 async def _acts_for_now(info: Info, merchant_id: int) -> bool:

@@ -202,6 +202,12 @@ def refusal(exc: Exception, currency: Currency) -> MoneyErrors:
             return validation_error("amount", "EXCEEDS_PAYMENT", str(exc))
         case merchant_errors.NotRefundable():
             return validation_error("transactionId", "NOT_REFUNDABLE", str(exc))
+        case merchant_errors.ScheduleNotActive():
+            return validation_error("scheduleId", "NOT_ACTIVE", str(exc))
+        case merchant_errors.RequestNotPaid():
+            return validation_error("requestId", "NOT_PAID", str(exc))
+        case merchant_errors.OwnerPinRefused():
+            return validation_error("ownerPin", exc.code, str(exc))
         case merchant_errors.DuplicateOrder():
             return validation_error("orderId", "DUPLICATE", str(exc))
         case merchant_errors.InvalidMerchantDetails():
