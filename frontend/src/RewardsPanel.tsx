@@ -1,14 +1,15 @@
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 
 import { RedeemPointsDocument, RewardsDocument } from "./gql/graphql";
 import { formatMoney } from "./money";
+import { useRefetchOn } from "./refetch";
 
 /** Points, tier, streak, badges, cashback by payment, and redeeming points. */
 export function RewardsPanel({ refreshKey, onRedeemed }: { refreshKey: number; onRedeemed?: () => void }) {
   const [{ data }, reload] = useQuery({ query: RewardsDocument, requestPolicy: "network-only" });
   // Money moved somewhere (a payment, a refund): rewards may have changed with it.
-  useEffect(() => reload({ requestPolicy: "network-only" }), [refreshKey, reload]);
+  useRefetchOn([refreshKey], () => reload({ requestPolicy: "network-only" }));
   const [, redeem] = useMutation(RedeemPointsDocument);
   const [message, setMessage] = useState<{ kind: "success" | "error"; text: string } | null>(null);
   const key = useRef(crypto.randomUUID());
