@@ -17,6 +17,7 @@ from wallet.gateway.sandbox import SandboxGateway
 from wallet.kyc.identity import IdentityProvider, SandboxIdentityProvider
 from wallet.notifications.email import EmailProvider, SandboxEmailProvider
 from wallet.notifications.sms import SandboxSmsProvider, SmsProvider
+from wallet.rewards.referrals import ReferralRule
 from wallet.security.passkeys import RelyingParty
 from wallet.security.stepup import StepUpStore
 
@@ -58,6 +59,10 @@ class Services:
     sms: SmsProvider
     proxies: TrustedProxies
     identity: IdentityProvider = field(default_factory=SandboxIdentityProvider)
+
+    @property
+    def referral_rule(self) -> ReferralRule:
+        return ReferralRule.from_settings(self.settings)
 
     @property
     def relying_party(self) -> RelyingParty:
