@@ -23,7 +23,7 @@ $(JS_OK): frontend/package.json frontend/package-lock.json
 	touch $@
 
 $(DIST): $(JS_OK) graphql/schema.graphql $(wildcard graphql/operations/*.graphql) \
-         $(wildcard frontend/src/*.ts frontend/src/*.tsx frontend/src/*.css) frontend/index.html
+         $(wildcard frontend/src/*.ts frontend/src/*.tsx frontend/src/*.css frontend/public/*) frontend/index.html
 	cd frontend && npm run build --silent
 
 frontend: $(DIST)

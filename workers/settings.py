@@ -37,12 +37,14 @@ from wallet.notifications import service as notifications
 from wallet.outbox.relay import OutboxRelay
 from wallet.payments import callback_trail, chargebacks, funding
 from wallet.requests.service import expire_due_requests
+from wallet.rewards import referrals
 from wallet.rewards import service as rewards
 from wallet.security import audit
 from wallet.security.egress import EgressPolicy, GuardedClient
 from wallet.transfers.unclaimed import expire_unclaimed
 
 SETTINGS = Settings.from_env()
+REFERRAL_RULE = referrals.ReferralRule.from_settings(SETTINGS)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -92,7 +94,7 @@ async def send_welcome_email(ctx: dict[str, Any], event_id: int) -> str:
 async def notify_transaction(ctx: dict[str, Any], event_id: int) -> int:
     sent = await money_notifications.notify_transaction(event_id, email=ctx["email"])
     await goals.round_up_on_event(event_id)
-    await rewards.award_on_event(event_id, await ctx["fx_rates"].snapshot())
+    await rewards.award_on_event(event_id, await ctx["fx_rates"].snapshot(), REFERRAL_RULE)
     return sent + await budgets.alert_on_event(event_id, email=ctx["email"])
 
 
@@ -101,7 +103,12 @@ async def notify_new_device(ctx: dict[str, Any], event_id: int) -> int:
 
 
 async def deliver_notice(ctx: dict[str, Any], event_id: int) -> int:
-    return await money_notifications.deliver_notice(event_id, email=ctx["email"], sms=ctx["sms"])
+    delivered = await money_notifications.deliver_notice(
+        event_id, email=ctx["email"], sms=ctx["sms"]
+    )
+    # A verification decision may be what a pending referral waited for.
+    await referrals.settle_on_notice(event_id, REFERRAL_RULE, await ctx["fx_rates"].snapshot())
+    return delivered
 
 
 async def notify_money_request(ctx: dict[str, Any], event_id: int) -> int:

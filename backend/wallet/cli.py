@@ -366,6 +366,13 @@ def cmd_dev(args: argparse.Namespace) -> int:
         + ", ".join(u.username for u in DEMO_USERS),
         flush=True,
     )
+    from wallet.seed import DEMO_PIN
+
+    print(
+        f"  Their transaction PIN is {DEMO_PIN}: alice and bob are customers, corner_coffee "
+        "owns a shop, city_power a biller (Bills tab), ops is an operator (admin)",
+        flush=True,
+    )
     print("  Ctrl-C stops everything.\n", flush=True)
     try:
         while not stopping and all(c.poll() is None for c in children):

@@ -15,6 +15,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wallet.money import Currency, Money
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The sandbox gateway's well-known callback key; production refuses to start with it.
 SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105
@@ -42,6 +44,10 @@ MIN_SECRET_BITS = 128.0
 DEVELOPMENT_AUDIT_KEY = "development-audit-key-not-secret"
 # The sandbox tokeniser's publishable key: public by design (it only makes tokens).
 SANDBOX_PUBLISHABLE_KEY = "pk_sandbox_wallet"
+# Referral defaults (docs/rewards.md, "Referrals").
+REFERRER_BONUS = Money(1_000, Currency.USD)
+REFERRED_BONUS = Money(500, Currency.USD)
+REFERRAL_MINIMUM = Money(1_000, Currency.USD)
 
 
 def _int(name: str, default: int) -> int:
@@ -59,6 +65,14 @@ def _bool(name: str, default: bool) -> bool:
     if raw in (None, ""):
         return default
     return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _money(name: str, default: Money) -> Money:
+    """An amount with its currency, "10.00 USD" (a bare amount is in `default`'s)."""
+    raw = (os.environ.get(name) or "").split()
+    if not raw:
+        return default
+    return Money.parse(raw[0], raw[1] if len(raw) > 1 else default.currency)
 
 
 def _list(name: str) -> tuple[str, ...]:
@@ -180,6 +194,13 @@ class Settings:
     callback_refusals_per_source: int = 20
     callback_window_seconds: int = 60
     callback_audit_rows_per_window: int = 200
+    # Referrals (docs/rewards.md): what the one who invited and the one who joined each
+    # get, once the newcomer is verified and moved at least `referral_minimum` (a first
+    # top-up, send or payment) within `referral_days` of joining.
+    referral_referrer_bonus: Money = REFERRER_BONUS
+    referral_referred_bonus: Money = REFERRED_BONUS
+    referral_minimum: Money = REFERRAL_MINIMUM
+    referral_days: int = 30
 
     @property
     def audit_key_bytes(self) -> bytes:
@@ -297,6 +318,10 @@ class Settings:
             callback_refusals_per_source=_int("WALLET_CALLBACK_REFUSALS_PER_SOURCE", 20),
             callback_window_seconds=_int("WALLET_CALLBACK_WINDOW_SECONDS", 60),
             callback_audit_rows_per_window=_int("WALLET_CALLBACK_AUDIT_ROWS_PER_WINDOW", 200),
+            referral_referrer_bonus=_money("WALLET_REFERRAL_REFERRER_BONUS", REFERRER_BONUS),
+            referral_referred_bonus=_money("WALLET_REFERRAL_REFERRED_BONUS", REFERRED_BONUS),
+            referral_minimum=_money("WALLET_REFERRAL_MINIMUM", REFERRAL_MINIMUM),
+            referral_days=_int("WALLET_REFERRAL_DAYS", 30),
         )
 
     def problems(self) -> list[str]:
@@ -323,6 +348,16 @@ class Settings:
             Thresholds.from_env()
         except ValueError as exc:
             found.append(str(exc))
+        for name, amount in (
+            ("WALLET_REFERRAL_REFERRER_BONUS", self.referral_referrer_bonus),
+            ("WALLET_REFERRAL_REFERRED_BONUS", self.referral_referred_bonus),
+        ):
+            if not amount.is_positive:
+                found.append(f"{name} must be more than zero")
+        if self.referral_minimum.amount_minor < 0:
+            found.append("WALLET_REFERRAL_MINIMUM is negative")
+        if self.referral_days < 1:
+            found.append("WALLET_REFERRAL_DAYS must be at least 1")
         return found
 
     def production_problems(self) -> list[str]:

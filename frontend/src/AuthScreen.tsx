@@ -1,11 +1,12 @@
 import { useState, type FormEvent } from "react";
-import { useMutation } from "urql";
+import { useMutation, useQuery } from "urql";
 
 import {
   CompleteLogInDocument,
   DeviceChallengeDocument,
   FinishPasskeyLogInDocument,
   LogInDocument,
+  ReferralTermsDocument,
   SendLogInCodeDocument,
   SignUpDocument,
   StartPasskeyLogInDocument,
@@ -14,6 +15,7 @@ import { proveDevice, type DeviceProof } from "./device";
 import { ForgotPassword } from "./ForgotPassword";
 import { passkeysSupported, answerWithPasskey, passkeyFailure } from "./passkeys";
 import { refusalText } from "./refusal";
+import { formatMoney } from "./money";
 
 /** A fresh proof that this browser holds its device key (null where it cannot). */
 function useDeviceProof(): () => Promise<DeviceProof | null> {
@@ -33,8 +35,11 @@ const TITLES: Record<Mode, string> = {
   reset: "Forgot your password?",
 };
 
+/** A friend's invitation link (`/?ref=<code>`) opens the sign-up form with the code. */
+const invitation = new URLSearchParams(window.location.search).get("ref");
+
 export function AuthScreen({ onLoggedIn }: { onLoggedIn: () => void }) {
-  const [mode, setMode] = useState<Mode>("logIn");
+  const [mode, setMode] = useState<Mode>(invitation ? "signUp" : "logIn");
   const [notice, setNotice] = useState<string | null>(null);
   return (
     <section className="card auth" aria-labelledby="auth-title">
@@ -180,15 +185,18 @@ function LogInForm({ onDone, onForgot, notice }: { onDone: () => void; onForgot:
 
 function SignUpForm({ onDone }: { onDone: () => void }) {
   const [{ fetching }, signUp] = useMutation(SignUpDocument);
+  const [{ data: terms }] = useQuery({ query: ReferralTermsDocument, pause: !invitation });
   const deviceProof = useDeviceProof();
   const [errors, setErrors] = useState<FieldErrors>({});
   const [message, setMessage] = useState<string | null>(null);
+  const [referralNotice, setReferralNotice] = useState<string | null>(null);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     setErrors({});
     setMessage(null);
+    const referralCode = String(form.get("referralCode") ?? "").trim();
     const result = await signUp({
       input: {
         email: String(form.get("email")),
@@ -196,10 +204,17 @@ function SignUpForm({ onDone }: { onDone: () => void }) {
         username: String(form.get("username")),
         password: String(form.get("password")),
         device: await deviceProof(),
+        referralCode: referralCode || null,
       },
     });
     const payload = result.data?.signUp;
-    if (payload?.__typename === "AuthPayload") return onDone();
+    if (payload?.__typename === "AuthPayload") {
+      // The link did its job; signing out later should not offer it again.
+      if (invitation) window.history.replaceState(null, "", window.location.pathname);
+      // A code that could not be used never stops the sign-up, but the person is told.
+      if (payload.referralNotice) return setReferralNotice(payload.referralNotice);
+      return onDone();
+    }
     if (payload?.__typename === "ValidationError") {
       const byField: FieldErrors = {};
       for (const e of payload.fieldErrors) (byField[e.field] ??= []).push(e.message);
@@ -210,14 +225,34 @@ function SignUpForm({ onDone }: { onDone: () => void }) {
     }
   }
 
+  if (referralNotice) {
+    return (
+      <div className="referral-notice">
+        <p role="status">{referralNotice}</p>
+        <button className="primary" type="button" onClick={onDone}>Go to your wallet</button>
+      </div>
+    );
+  }
+
+  const offer = terms?.referralTerms;
   return (
     <form onSubmit={submit} noValidate>
+      {invitation && offer && (
+        <p className="invited" data-testid="invitation">
+          A friend invited you: you get {formatMoney(offer.referredBonus.amount, offer.referredBonus.currency)} when
+          you verify your identity and add, send or pay {formatMoney(offer.minimum.amount, offer.minimum.currency)} or
+          more in your first {offer.days} days.
+        </p>
+      )}
       <Field label="Email" name="email" type="email" autoComplete="email" errors={errors.email} />
       <Field label="Phone" name="phone" type="tel" autoComplete="tel" errors={errors.phone}
              placeholder="+1 415 555 0123" />
       <Field label="Username" name="username" autoComplete="username" errors={errors.username} />
       <Field label="Password" name="password" type="password" autoComplete="new-password"
              errors={errors.password} hint="At least 10 characters, letters and digits." />
+      <Field label="Invitation code (optional)" name="referralCode" autoComplete="off"
+             defaultValue={invitation ?? undefined} errors={errors.referralCode}
+             hint="From a friend's link: you both get a bonus." />
       <FormAlert message={message} />
       <button className="primary" type="submit" disabled={fetching}>
         {fetching ? "Creating…" : "Create wallet"}
@@ -234,15 +269,16 @@ interface FieldProps {
   placeholder?: string;
   hint?: string;
   errors?: string[];
+  defaultValue?: string;
 }
 
-function Field({ label, name, type = "text", autoComplete, placeholder, hint, errors }: FieldProps) {
+function Field({ label, name, type = "text", autoComplete, placeholder, hint, errors, defaultValue }: FieldProps) {
   const id = `field-${name}`;
   const invalid = Boolean(errors?.length);
   return (
     <div className={`field${invalid ? " invalid" : ""}`}>
       <label htmlFor={id}>{label}</label>
-      <input id={id} name={name} type={type} autoComplete={autoComplete}
+      <input id={id} name={name} type={type} autoComplete={autoComplete} defaultValue={defaultValue}
              placeholder={placeholder} aria-invalid={invalid}
              aria-describedby={invalid ? `${id}-errors` : undefined} />
       {hint && !invalid && <small className="muted">{hint}</small>}

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useSubscription } from "urql";
 
 import {
@@ -10,6 +10,7 @@ import {
   RequestMoneyDocument,
 } from "./gql/graphql";
 import { formatMoney } from "./money";
+import { useRefetchOn } from "./refetch";
 import { useStepUp } from "./stepUp";
 
 /** Who a request you made is addressed to: the @username, or the email or phone you
@@ -80,9 +81,8 @@ export function RequestsPanel({ refreshKey }: { refreshKey: number }) {
   const stepUp = useStepUp("pay this request");
   const payKeys = useRef<Record<string, string>>({});
 
-  useEffect(() => {
-    refetch({ requestPolicy: "network-only" });
-  }, [received.data, refreshKey, refetch]);
+  // A request arrived, or money moved (a request may have been paid): look again.
+  useRefetchOn([received.data, refreshKey], () => refetch({ requestPolicy: "network-only" }));
 
   const open = (data?.moneyRequests ?? []).filter((r) => r.status === "OPEN");
   if (open.length === 0) return null;

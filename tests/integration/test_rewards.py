@@ -1,5 +1,5 @@
 """Rewards: points and cashback by rules, caps, tiers, reversal on refunds, redemption,
-referral bonuses, streaks and badges."""
+streaks and badges (referrals: test_referrals.py)."""
 
 import uuid
 from typing import Any
@@ -7,13 +7,12 @@ from typing import Any
 import pytest
 
 from tests.conftest import LiveServer
-from tests.factories import make_user
-from tests.graphql_client import SIGN_UP, call, gql, send, token_for
+from tests.graphql_client import call
 from tests.ledger_helpers import wallet_cents
 from tests.merchant_helpers import REFUND, create, customer, pay, shop
 from wallet.db.engine import connection
 from wallet.fx.rates import SandboxRates
-from wallet.rewards.service import award_payment, pay_referral_bonus
+from wallet.rewards.service import award_payment
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
 
@@ -151,58 +150,3 @@ async def test_points_are_redeemed_for_cash_once_and_only_when_there(
     assert await call(live_server, token, REDEEM, {"p": 120, "k": "c"}) == done
     assert await wallet_cents(buyer.id) == before + 120
     assert (await call(live_server, token, REWARDS))["points"] == 30
-
-
-async def test_a_referral_pays_both_once_the_friend_is_verified_and_active(
-    live_server: LiveServer,
-) -> None:
-    referrer = await make_user(balance="1.00")
-    async with live_server.client() as http:
-        unknown = await gql(
-            http,
-            SIGN_UP,
-            {
-                "input": {
-                    "email": "kim@example.com",
-                    "phone": "+14155550901",
-                    "username": "kim_new",
-                    "password": "correct-horse-battery",
-                    "sessionTransport": "BEARER",
-                    "referredBy": "@nobody_at_all",
-                }
-            },
-        )
-        assert unknown["data"]["signUp"]["fieldErrors"][0]["field"] == "referredBy"
-        joined = await gql(
-            http,
-            SIGN_UP,
-            {
-                "input": {
-                    "email": "kim@example.com",
-                    "phone": "+14155550901",
-                    "username": "kim_new",
-                    "password": "correct-horse-battery",
-                    "sessionTransport": "BEARER",
-                    "referredBy": f"@{referrer.username}",
-                }
-            },
-        )
-    kim_token = joined["data"]["signUp"]["token"]
-    kim_id = int(joined["data"]["signUp"]["user"]["id"])
-    assert await pay_referral_bonus(kim_id) is False  # not verified, nothing done yet
-    async with connection() as conn:
-        await conn.execute("UPDATE app_user SET verification_level = 'basic' WHERE id = $1", kim_id)
-    assert await pay_referral_bonus(kim_id) is False  # no payment or transfer yet
-    await send(live_server, await token_for(live_server, referrer), "kim_new", "1.00")
-    await send(live_server, kim_token, referrer.username, "0.50")
-    assert await pay_referral_bonus(kim_id) is True
-    assert await pay_referral_bonus(kim_id) is False
-    assert await wallet_cents(referrer.id) == 1_000 + 50
-    assert await wallet_cents(kim_id) == 500 + 50
-    badges = {
-        b["code"]: b["earned"]
-        for b in (await call(live_server, await token_for(live_server, referrer), REWARDS))[
-            "badges"
-        ]
-    }
-    assert badges["connector"] is True

@@ -11,7 +11,7 @@ from litestar import get
 from litestar.datastructures import MutableScopeHeaders, State
 from litestar.response import Response
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from wallet.api.state import Services
 from wallet.db.engine import connection
@@ -50,8 +50,19 @@ async def ready(state: State) -> Response[dict[str, Any]]:
     )
 
 
+# nginx's code for "the client closed the connection before the response": what the
+# access log records for a request nobody is waiting for any more.
+CLIENT_CLOSED_REQUEST = 499
+
+
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
-    """Bind a request id (the client's X-Request-ID or a new one) to every log line."""
+    """Bind a request id (the client's X-Request-ID or a new one) to every log line, and
+    write one access line per request.
+
+    A client that goes away before its response (the browser aborted the fetch, the tab
+    closed) is not a server error: Litestar answers a body it can no longer read with a
+    500, which nobody receives. That answer is dropped and the request logged at info
+    with status 499."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -61,16 +72,31 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         request_id = incoming if 0 < len(incoming) <= 64 else uuid.uuid4().hex
         started = time.perf_counter()
         status: dict[str, int] = {}
+        gone = False
+
+        async def receive_watching() -> ReceiveMessage:
+            nonlocal gone
+            message = await receive()
+            if message["type"] == "http.disconnect" and "code" not in status:
+                gone = True
+            return message
 
         async def send_with_id(message: Message) -> None:
+            if gone:
+                status.setdefault("code", CLIENT_CLOSED_REQUEST)
+                return  # no one to answer
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = request_id
+            elif message["type"] == "websocket.accept":
+                status["code"] = 101
+            elif message["type"] == "websocket.close":
+                status.setdefault("code", 403)  # refused before it was accepted
             await send(message)
 
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
-            await app(scope, receive, send_with_id)
+            await app(scope, receive_watching, send_with_id)
         finally:
             log.info(
                 "request",
@@ -79,6 +105,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
                 path=scope["path"],
                 status=status.get("code"),
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                **({"client_gone": True} if gone else {}),
             )
             structlog.contextvars.unbind_contextvars("request_id")
 

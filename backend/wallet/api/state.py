@@ -18,6 +18,7 @@ from wallet.kyc.identity import IdentityProvider, SandboxIdentityProvider
 from wallet.notifications import providers
 from wallet.notifications.email import EmailProvider
 from wallet.notifications.sms import SmsProvider
+from wallet.rewards.referrals import ReferralRule
 from wallet.security.passkeys import RelyingParty, relying_party_for
 from wallet.security.stepup import StepUpStore
 
@@ -59,6 +60,10 @@ class Services:
     sms: SmsProvider
     proxies: TrustedProxies
     identity: IdentityProvider = field(default_factory=SandboxIdentityProvider)
+
+    @property
+    def referral_rule(self) -> ReferralRule:
+        return ReferralRule.from_settings(self.settings)
 
     def relying_party(self, request_origin: str | None) -> RelyingParty:
         """The passkeys' relying party for a page at `request_origin`, or

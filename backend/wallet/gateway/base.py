@@ -42,6 +42,9 @@ class CardToken:
     last4: str
     exp_month: int
     exp_year: int
+    # The gateway's name for the card number itself (the same card tokenised twice, or
+    # by two people, has one), as processors report it; it reveals nothing of the number.
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,7 @@ class BankToken:
     token: str
     bank_name: str
     last4: str
+    fingerprint: str | None = None  # of routing and account number, as for cards
 
 
 class ChargeStatus(Enum):

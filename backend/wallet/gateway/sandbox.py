@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import hmac
 import json
 import secrets
 import time
@@ -231,17 +232,38 @@ class SandboxGateway:
             raise InvalidPaymentDetails("token", "That token was already used")
         return data
 
+    def fingerprint(self, kind: str, number: str) -> str:
+        """The card's (or account's) fingerprint: keyed, so that a fingerprint cannot be
+        turned back into the number by trying them all. Keyed by the current PII key, so
+        a key rotation starts new fingerprints (sandbox only: a real gateway keeps its
+        own stable)."""
+        key = hmac.new(
+            self._keyring.keys[self._keyring.current], b"sandbox-gateway:fingerprint", "sha256"
+        ).digest()
+        digest = hmac.new(key, f"{kind}:{number}".encode(), "sha256").hexdigest()
+        return "fp_" + digest[:32]
+
     async def attach_card(self, token: str) -> CardToken:
         data = await self._claim(token, "card")
         number = str(data["number"])
         return CardToken(
-            token, card_brand(number), number[-4:], int(data["exp_month"]), int(data["exp_year"])
+            token,
+            card_brand(number),
+            number[-4:],
+            int(data["exp_month"]),
+            int(data["exp_year"]),
+            self.fingerprint("card", number),
         )
 
     async def attach_bank_account(self, token: str) -> BankToken:
         data = await self._claim(token, "bank")
         routing, account = str(data["routing"]), str(data["account"])
-        return BankToken(token, BANK_NAMES.get(routing, f"Bank {routing[:4]}"), account[-4:])
+        return BankToken(
+            token,
+            BANK_NAMES.get(routing, f"Bank {routing[:4]}"),
+            account[-4:],
+            self.fingerprint("bank", f"{routing}/{account}"),
+        )
 
     async def detach(self, token: str) -> None:
         await self._redis.delete(_VAULT + token)

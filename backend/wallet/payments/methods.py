@@ -33,8 +33,8 @@ class PaymentMethod:
 
 _COLUMNS = "id, kind, brand, last4, exp_month, exp_year, token"
 _INSERT = (
-    "INSERT INTO payment_method (user_id, kind, token, brand, last4, exp_month, exp_year) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING " + _COLUMNS
+    "INSERT INTO payment_method (user_id, kind, token, brand, last4, exp_month, exp_year, "  # noqa: S608
+    "fingerprint) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING " + _COLUMNS
 )
 
 
@@ -51,6 +51,7 @@ async def _insert(
     last4: str,
     exp_month: int | None,
     exp_year: int | None,
+    fingerprint: str | None,
 ) -> PaymentMethod:
     async with transaction() as conn:
         # Serialise one user's additions so the cap holds.
@@ -70,6 +71,7 @@ async def _insert(
             last4,
             exp_month,
             exp_year,
+            fingerprint,
         )
     return _method(row)
 
@@ -121,7 +123,14 @@ async def add_card(gateway: PaymentGateway, user_id: int, token: str) -> Payment
     card = await gateway.attach_card(check_token(token))
     async with _detached_if_refused(gateway, card.token):
         return await _insert(
-            user_id, "card", card.token, card.brand, card.last4, card.exp_month, card.exp_year
+            user_id,
+            "card",
+            card.token,
+            card.brand,
+            card.last4,
+            card.exp_month,
+            card.exp_year,
+            card.fingerprint,
         )
 
 
@@ -130,7 +139,14 @@ async def add_bank_account(gateway: PaymentGateway, user_id: int, token: str) ->
     bank = await gateway.attach_bank_account(check_token(token))
     async with _detached_if_refused(gateway, bank.token):
         return await _insert(
-            user_id, "bank_account", bank.token, bank.bank_name, bank.last4, None, None
+            user_id,
+            "bank_account",
+            bank.token,
+            bank.bank_name,
+            bank.last4,
+            None,
+            None,
+            bank.fingerprint,
         )
 
 

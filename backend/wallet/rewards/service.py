@@ -1,5 +1,5 @@
-"""Rewards: points and cashback on merchant payments, tiers, referral bonuses, streaks
-and badges (docs/rewards.md).
+"""Rewards: points and cashback on merchant payments, tiers, streaks and badges
+(docs/rewards.md); referral bonuses are `wallet.rewards.referrals`.
 
 Points and cashback are ledger movements funded from the `rewards_expense` account of
 their currency. Points sit in the user's points account (USD, one point per cent: the
@@ -24,6 +24,8 @@ from wallet.ledger.models import AccountType, EntryDraft, OwnerType
 from wallet.money import Currency, Money
 from wallet.notifications.money import event_payload
 from wallet.outbox.service import Topic, emit_many
+from wallet.rewards import referrals
+from wallet.rewards.referrals import ReferralRule, ReferralStatus
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
 from wallet.wallets.service import open_balance
@@ -32,9 +34,6 @@ POINTS_PURPOSE = "rewards_points"
 REWARDS_EXPENSE = "rewards_expense"
 POINTS_CURRENCY = Currency.USD  # one point is one US cent
 MIN_REDEMPTION = 100
-REFERRER_BONUS = Money(1_000, Currency.USD)
-REFERRED_BONUS = Money(500, Currency.USD)
-VERIFIED_LEVELS = ("basic", "full", "premium")
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,9 +282,9 @@ async def reverse_for_refund(conn: Connection, payment_id: int, refunded_total: 
     )
 
 
-async def award_on_event(event_id: int, rates: RateSnapshot) -> int:
-    """Worker: rewards for a `transaction.updated` event of a completed payment, and any
-    referral bonus the user's activity now earns."""
+async def award_on_event(event_id: int, rates: RateSnapshot, referral: ReferralRule) -> int:
+    """Worker: rewards for a `transaction.updated` event of a completed payment, and the
+    referral bonus the activity of either party may now earn."""
     payload = await event_payload(event_id)
     if payload is None or payload.get("status") != "completed":
         return 0
@@ -293,73 +292,9 @@ async def award_on_event(event_id: int, rates: RateSnapshot) -> int:
     for user_id in payload.get("user_ids", []):
         if await award_payment(int(user_id), int(payload["transaction_id"]), rates):
             done += 1
-        if await pay_referral_bonus(int(user_id)):
+        if await referrals.settle(int(user_id), referral, rates) is ReferralStatus.PAID:
             done += 1
     return done
-
-
-async def pay_referral_bonus(user_id: int) -> bool:
-    """Pay the referrer (and the new user) once the referred user is verified and has
-    made a first payment or transfer. Safe to call any number of times."""
-    async with transaction() as conn:
-        row = await conn.fetchrow(
-            "SELECT u.referred_by, u.verification_level, r.username AS referrer_name, "
-            "u.username FROM app_user u JOIN app_user r ON r.id = u.referred_by "
-            "WHERE u.id = $1 FOR UPDATE OF u",
-            user_id,
-        )
-        if row is None or row["verification_level"] not in VERIFIED_LEVELS:
-            return False
-        if await conn.fetchval("SELECT 1 FROM referral_bonus WHERE referred_user_id = $1", user_id):
-            return False
-        active = await conn.fetchval(
-            "SELECT 1 FROM money_transaction WHERE initiator_user_id = $1 "
-            "AND type IN ('payment', 'send') AND status = 'completed' LIMIT 1",
-            user_id,
-        )
-        if not active:
-            return False
-        referrer = int(row["referred_by"])
-        first = None
-        for who, bonus, note in (
-            (referrer, REFERRER_BONUS, f"Referral bonus: @{row['username']} joined"),
-            (user_id, REFERRED_BONUS, f"Welcome bonus: invited by @{row['referrer_name']}"),
-        ):
-            entry_id = await ledger.post_entry(
-                conn,
-                EntryDraft.transfer(
-                    "referral_bonus",
-                    await _expense(conn, bonus.currency),
-                    await open_balance(conn, who, bonus.currency),
-                    bonus,
-                    f"referral of user {user_id}",
-                ),
-            )
-            transaction_id, _ = await transactions.record_completed(
-                conn,
-                transactions.NewTransaction(
-                    type=TransactionType.REWARD,
-                    amount=bonus,
-                    initiator_user_id=None,
-                    counterparty_user_id=who,
-                    note=note,
-                ),
-                entry_id,
-            )
-            first = first or transaction_id
-        await conn.execute(
-            "INSERT INTO referral_bonus (referred_user_id, referrer_id, transaction_id) "
-            "VALUES ($1, $2, $3)",
-            user_id,
-            referrer,
-            first,
-        )
-        await emit_many(
-            conn,
-            Topic.BALANCE_CHANGED,
-            [{"user_id": u, "currency": "USD"} for u in (referrer, user_id)],
-        )
-        return True
 
 
 @dataclass(frozen=True, slots=True)

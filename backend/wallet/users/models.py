@@ -21,4 +21,3 @@ class SignUpRequest:
     phone: str
     username: str
     password: str
-    referred_by: str | None = None  # the username of the user who invited them

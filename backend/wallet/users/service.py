@@ -67,24 +67,13 @@ async def sign_up(request: SignUpRequest) -> User:
             taken = await _taken_fields(conn, normalised)
             if taken:
                 raise InvalidSignUp(taken)
-            referrer = None
-            if normalised.referred_by:
-                referrer = await conn.fetchval(
-                    "SELECT id FROM app_user WHERE lower(username) = $1 AND status = 'active'",
-                    normalised.referred_by,
-                )
-                if referrer is None:
-                    raise InvalidSignUp(
-                        [FieldProblem("referredBy", "UNKNOWN", "No user has that username")]
-                    )
             row = await conn.fetchrow(
-                "INSERT INTO app_user (email, phone, username, password_hash, referred_by) "  # noqa: S608
-                f"VALUES ($1, $2, $3, $4, $5) RETURNING {_USER_COLUMNS}",
+                "INSERT INTO app_user (email, phone, username, password_hash) "  # noqa: S608
+                f"VALUES ($1, $2, $3, $4) RETURNING {_USER_COLUMNS}",
                 normalised.email,
                 normalised.phone,
                 normalised.username,
                 password_hash,
-                referrer,
             )
             user = _user(row)
             await open_wallet(conn, user.id)

@@ -48,5 +48,4 @@ def validate_sign_up(request: SignUpRequest) -> tuple[SignUpRequest, list[FieldP
         )
     for message in password_problems(request.password, username=username, email=email):
         problems.append(FieldProblem("password", "WEAK", f"Password {message}"))
-    referrer = (request.referred_by or "").strip().removeprefix("@").lower() or None
-    return SignUpRequest(email, phone, username, request.password, referrer), problems
+    return SignUpRequest(email, phone, username, request.password), problems

@@ -265,7 +265,7 @@ class InsightsMutation:
         self,
         info: Info,
         transaction_id: strawberry.ID,
-        category: SpendingCategory | None,  # type: ignore[valid-type]
+        category: SpendingCategory | None = None,  # type: ignore[valid-type]
     ) -> CategorizeResult:
         user = await info.context.viewer()
         if user is None:

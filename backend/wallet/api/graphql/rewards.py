@@ -1,17 +1,25 @@
-"""GraphQL surface of rewards: points, tier, streak, badges, awards, redeeming points."""
+"""GraphQL surface of rewards: points, tier, streak, badges, awards, redeeming points,
+and referrals (your code, the friends who joined with it, entering a friend's code)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Annotated
 
 import strawberry
 
 from wallet.api.graphql.context import Info
-from wallet.api.graphql.errors import not_authenticated
+from wallet.api.graphql.errors import (
+    NotAuthenticated,
+    ValidationError,
+    not_authenticated,
+    validation_error,
+)
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, refusal
 from wallet.money import Currency, Money
-from wallet.rewards import service
+from wallet.rewards import referrals, service
 
 
 def _usd(cents: int) -> str:
@@ -56,6 +64,67 @@ class RewardRuleType:
     cap_per_month_usd: str | None
 
 
+@strawberry.type(name="ReferralAmount")
+class ReferralAmountType:
+    amount: str
+    currency: str
+
+    @classmethod
+    def of(cls, money: Money) -> ReferralAmountType:
+        return cls(amount=money.format(), currency=money.currency.value)
+
+
+@strawberry.type(name="ReferralTerms", description="What a referral pays, and for what.")
+class ReferralTermsType:
+    referrer_bonus: ReferralAmountType = strawberry.field(description="For the one who invited.")
+    referred_bonus: ReferralAmountType = strawberry.field(description="For the friend who joined.")
+    minimum: ReferralAmountType = strawberry.field(
+        description="The friend's first top-up, send or payment must be at least this."
+    )
+    days: int = strawberry.field(description="Within this many days of joining (verified too).")
+    summary: str = strawberry.field(description="The terms in a sentence.")
+
+    @classmethod
+    def of(cls, rule: referrals.ReferralRule) -> ReferralTermsType:
+        return cls(
+            referrer_bonus=ReferralAmountType.of(rule.referrer_bonus),
+            referred_bonus=ReferralAmountType.of(rule.referred_bonus),
+            minimum=ReferralAmountType.of(rule.minimum),
+            days=rule.days,
+            summary=referrals.terms_text(rule),
+        )
+
+
+@strawberry.enum(name="ReferralStatus")
+class ReferralStatusType(Enum):
+    PENDING = strawberry.enum_value("pending", description="Waiting for the friend to qualify.")
+    PAID = strawberry.enum_value("paid", description="Both bonuses were paid.")
+    NOT_ELIGIBLE = strawberry.enum_value(
+        "refused", description="This referral does not earn a bonus."
+    )
+    EXPIRED = strawberry.enum_value("expired", description="The friend did not qualify in time.")
+
+
+@strawberry.type(name="ReferredFriend")
+class ReferredFriendType:
+    username: str
+    status: ReferralStatusType
+    joined_at: datetime
+
+
+@strawberry.type(name="ReferralProgram")
+class ReferralProgramType:
+    code: str = strawberry.field(description="Your invitation code; your link is /?ref=<code>.")
+    invited_by: str | None = strawberry.field(description="Who invited you (username).")
+    can_enter_code: bool = strawberry.field(
+        description="Whether you may still enter a friend's code (applyReferralCode)."
+    )
+    terms: ReferralTermsType
+    friends: list[ReferredFriendType] = strawberry.field(
+        description="Who joined with your code, newest first (50 at most)."
+    )
+
+
 @strawberry.type(name="Rewards")
 class RewardsType:
     points: int
@@ -68,6 +137,7 @@ class RewardsType:
     cashback_this_month_usd: str
     recent_awards: list[RewardAwardType]
     rules: list[RewardRuleType]
+    referral: ReferralProgramType
 
 
 def _tier(t: service.Tier) -> RewardTierType:
@@ -90,6 +160,35 @@ RedeemPointsResult = Annotated[
 
 
 @strawberry.type
+class ApplyReferralCodePayload:
+    invited_by: str
+    terms: ReferralTermsType
+
+
+ApplyReferralCodeResult = Annotated[
+    ApplyReferralCodePayload | ValidationError | NotAuthenticated,
+    strawberry.union("ApplyReferralCodeResult"),
+]
+
+
+def _program(p: referrals.Program, rule: referrals.ReferralRule) -> ReferralProgramType:
+    return ReferralProgramType(
+        code=p.code,
+        invited_by=p.invited_by,
+        can_enter_code=p.can_enter_code,
+        terms=ReferralTermsType.of(rule),
+        friends=[
+            ReferredFriendType(
+                username=f.username,
+                status=ReferralStatusType(f.status.value),
+                joined_at=f.joined_at,
+            )
+            for f in p.friends
+        ],
+    )
+
+
+@strawberry.type
 class RewardsQuery:
     @strawberry.field(description="Your points, tier, streak, badges and recent awards.")
     async def rewards(self, info: Info) -> RewardsType | None:
@@ -99,6 +198,8 @@ class RewardsQuery:
         rates = await info.context.services.fx.provider.snapshot()
         s = await service.summary(user.id, rates)
         rules = await service.published_rules()
+        rule = info.context.services.referral_rule
+        program = await referrals.program(user.id, rule)
         return RewardsType(
             points=s.points,
             points_value_usd=_usd(s.points),
@@ -144,7 +245,14 @@ class RewardsQuery:
                 )
                 for r in rules
             ],
+            referral=_program(program, rule),
         )
+
+    @strawberry.field(
+        description="What inviting a friend pays (no login needed: sign-up shows it)."
+    )
+    def referral_terms(self, info: Info) -> ReferralTermsType:
+        return ReferralTermsType.of(info.context.services.referral_rule)
 
 
 @strawberry.type
@@ -166,3 +274,25 @@ class RewardsMutation:
             currency=done.amount.currency.value,
             transaction_id=strawberry.ID(str(done.transaction_id)),
         )
+
+    @strawberry.mutation(
+        description="Join with a friend's invitation code after signing up (within the "
+        "referral window, if you did not join with one)."
+    )
+    async def apply_referral_code(self, info: Info, code: str) -> ApplyReferralCodeResult:
+        ctx = info.context
+        user = await ctx.viewer()
+        if user is None:
+            return not_authenticated()
+        rule = ctx.services.referral_rule
+        try:
+            inviter = await referrals.enter_code(
+                user.id,
+                rule,
+                code,
+                ctx.risk_context().device,
+                await ctx.services.fx.provider.snapshot(),
+            )
+        except referrals.ReferralRefused as exc:
+            return validation_error("code", exc.code, str(exc))
+        return ApplyReferralCodePayload(invited_by=inviter, terms=ReferralTermsType.of(rule))

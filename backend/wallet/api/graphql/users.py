@@ -26,6 +26,7 @@ from wallet.api.graphql.errors import (
 )
 from wallet.api.graphql.notifications import ContactChannel
 from wallet.auth import ratelimit
+from wallet.rewards import referrals
 from wallet.security import devices, passkeys, totp
 from wallet.security.devices import DeviceProof, DeviceProofInvalid
 from wallet.users import errors as user_errors
@@ -88,8 +89,16 @@ class SignUpInput:
     password: str
     session_transport: SessionTransport = SessionTransport.COOKIE
     device: DeviceProofInput | None = None
+    referral_code: str | None = strawberry.field(
+        default=None,
+        description="A friend's invitation code (the `ref` of their link): you both get a "
+        "bonus (referralTerms). A code that cannot be used never stops the sign-up: "
+        "AuthPayload.referralNotice says why.",
+    )
     referred_by: str | None = strawberry.field(
-        default=None, description="Username of the friend who invited you (referral bonus)."
+        default=None,
+        description="Username of the friend who invited you.",
+        deprecation_reason="Use referralCode.",
     )
 
 
@@ -111,6 +120,11 @@ class AuthPayload:
     user: UserType
     token: str | None = strawberry.field(
         description="The bearer token; only with sessionTransport BEARER (mobile clients)."
+    )
+    referral_notice: str | None = strawberry.field(
+        default=None,
+        description="signUp with an invitation that could not be applied: why (the wallet "
+        "was made all the same).",
     )
 
 
@@ -221,9 +235,7 @@ class UserMutation:
             await limiter.consume(limit, ctx.client_ip())
             device_key = await proven_device(ctx, input.device)
             user = await service.sign_up(
-                SignUpRequest(
-                    input.email, input.phone, input.username, input.password, input.referred_by
-                )
+                SignUpRequest(input.email, input.phone, input.username, input.password)
             )
         except ratelimit.RateLimited as exc:
             return rate_limited(exc)
@@ -237,7 +249,16 @@ class UserMutation:
                     FieldError(field=p.field, code=p.code, message=p.message) for p in exc.problems
                 ],
             )
-        return await start_session(ctx, user, input.session_transport, device_key)
+        notice = await referrals.join_at_sign_up(
+            user.id,
+            ctx.services.referral_rule,
+            code=input.referral_code,
+            username=None if input.referral_code else input.referred_by,
+            device=devices.key_fingerprint(device_key) if device_key else None,
+        )
+        payload = await start_session(ctx, user, input.session_transport, device_key)
+        payload.referral_notice = notice
+        return payload
 
     @strawberry.mutation(
         description="A one-time challenge for this device to sign with its key, for the "
