@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -66,6 +67,9 @@ REMINDER = """mutation { createBillReminder(input: {name: "Rent", amount: "9", d
 QUOTE = """mutation($a: String!) { fxQuote(input: {sell: "USD", buy: "EUR", amount: $a}) {
   ... on FxQuotePayload { quote { id } } } }"""
 SESSIONS = "{ sessions { id current } }"
+SCHEDULE = """mutation($b: ID!, $at: DateTime!) { scheduleBillPayment(savedBillerId: $b,
+  amount: "1.00", firstRun: $at) { __typename ... on BillSchedulePayload { schedule { id } }
+  ... on UserError { code message } } }"""
 SAVE_BILLER = """mutation($m: ID!) { saveBiller(merchantId: $m, accountReference: "12345678") {
   ... on SavedBillerPayload { savedBiller { id } } } }"""
 OPEN_DISPUTE = """mutation($p: ID!) { openDispute(paymentId: $p, reason: "It never arrived") {
@@ -138,6 +142,15 @@ async def _merchant_side(live: LiveServer, w: World, redis: Redis) -> None:
         w.usernames[name] = (await make_user()).username
     saved = await call(live, w.tokens[CUSTOMER] or "", SAVE_BILLER, {"m": merchant})
     w.ids["saved_biller"] = saved["savedBiller"]["id"]
+    for name in ("schedule_to_change", "schedule_to_cancel"):
+        scheduled = await call(
+            live,
+            w.tokens[CUSTOMER] or "",
+            SCHEDULE,
+            {"b": w["saved_biller"], "at": (datetime.now(UTC) + timedelta(days=3)).isoformat()},
+        )
+        assert scheduled["__typename"] == "BillSchedulePayload", scheduled
+        w.ids[name] = scheduled["schedule"]["id"]
 
     # A sale settled into a batch first, so the sales below stay in the payable for
     # refunds and disputes.
@@ -153,6 +166,9 @@ async def _merchant_side(live: LiveServer, w: World, redis: Redis) -> None:
     w.ids["dispute"] = disputed["dispute"]["id"]
     w.ids["delivery"] = (await call(live, token, DELIVERIES, {"m": merchant}))[0]["id"]
     w.ids["pos_request"] = (await create(live, token, merchant, amount="6.00"))["request"]["id"]
+    sold = (await create(live, token, merchant, amount="3.00"))["request"]
+    await pay(live, w.tokens[CUSTOMER] or "", sold["id"])
+    w.ids["pos_request_paid"] = sold["id"]
     w.ids["pos_request_to_watch"] = (await create(live, token, merchant, amount="7.00"))["request"][
         "id"
     ]

@@ -292,6 +292,19 @@ CUSTOMER_ROWS = [
         typename("BillSchedulePayload"),
     ),
     Row(
+        """mutation($s: ID!) { updateBillSchedule(scheduleId: $s, amount: "2.00") {
+        __typename } }""",
+        CUSTOMER,
+        lambda w: {"s": w["schedule_to_change"]},
+        typename("BillSchedulePayload"),
+    ),
+    Row(
+        "mutation($s: ID!) { cancelBillSchedule(scheduleId: $s) { __typename } }",
+        CUSTOMER,
+        lambda w: {"s": w["schedule_to_cancel"]},
+        typename("BillSchedulePayload"),
+    ),
+    Row(
         "mutation($p: ID!) { confirmDelivery(paymentId: $p) { __typename } }",
         CUSTOMER,  # the marketplace's owner (the shop's) must not release it early
         lambda w: {"p": w["payment_escrow"]},
@@ -391,6 +404,13 @@ MERCHANT_ROWS = [
             who: (lambda w: {"m": w["rival_merchant"], "t": w["payment_refund"], "k": key()})
             for who in (RIVAL, RIVAL_KEY)
         },
+    ),
+    Row(
+        """mutation($r: ID!, $k: String!) { refundPaymentRequest(input: {requestId: $r,
+        amount: "0.50", idempotencyKey: $k}) { __typename } }""",
+        SHOP,
+        lambda w: {"r": w["pos_request_paid"], "k": key()},
+        typename("RefundPayload"),
     ),
     Row(
         """mutation($m: ID!, $k: ID!) { revokeMerchantApiKey(merchantId: $m, keyId: $k) {
