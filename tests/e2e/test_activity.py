@@ -53,8 +53,12 @@ async def test_activity_scrolls_filters_and_refreshes_live(
 
     await page.get_by_label("Type").select_option("PROMOTIONAL_CREDIT")
     await expect(rows).to_have_count(1)
+    # Back at the top, clearing the filter shows the first page again (scrolled to the
+    # foot, the list would go on to load the next page, as infinite scroll should).
+    await page.evaluate("window.scrollTo(0, 0)")
     await page.get_by_label("Type").select_option("")
     await expect(rows).to_have_count(20)
+    await expect(rows.first).to_contain_text(f"To @{ben}")
 
     ben_page = await logged_in_phone(browser, web_app, ben)
     await ben_page.get_by_label("To").fill(ann)

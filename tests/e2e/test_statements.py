@@ -170,7 +170,7 @@ async def test_activity_csv_and_pdf_add_up_and_the_statement_verifies(
         ("91.57", "Converted from USD")
     ]
     await page.get_by_role("button", name="Get this month's statement so far").click()
-    pdf_path = await download(page, re.compile(r"Statement \d{4}-\d{2} \(PDF\)"), tmp_path)
+    pdf_path = await download(page, re.compile(r"Statement [A-Z][a-z]+ \d{4} \(PDF\)"), tmp_path)
     shutil.copy(pdf_path, ARTIFACTS / "95-statement.pdf")  # to look at, as a person would
     sections = pdf_sections(pdf_path.read_bytes())
     assert section_adds_up(sections["USD"]) and section_adds_up(sections["EUR"])
