@@ -139,12 +139,12 @@ async def test_the_inbox_is_refused_in_production(settings: Settings, sink_port:
 
 
 async def test_the_inbox_is_off_outside_development_unless_asked(settings: Settings) -> None:
-    assert replace(settings, environment="development").dev_inbox_enabled
-    assert not replace(settings, environment="staging").dev_inbox_enabled
-    assert replace(settings, environment="staging", dev_inbox=True).dev_inbox_enabled
-    assert not replace(settings, environment="production", dev_inbox=True).dev_inbox_enabled
+    assert settings.replace(environment="development").dev_inbox_enabled
+    assert not settings.replace(environment="staging").dev_inbox_enabled
+    assert settings.replace(environment="staging", dev_inbox=True).dev_inbox_enabled
+    assert not settings.replace(environment="production", dev_inbox=True).dev_inbox_enabled
     async with (
-        run_live_server(replace(settings, environment="staging")) as live,
+        run_live_server(settings.replace(environment="staging")) as live,
         httpx.AsyncClient(base_url=live.url) as http,
     ):
         refused = await gql(http, INBOX)

@@ -151,7 +151,7 @@ async def test_a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored(
 
 
 async def test_forwarded_for_from_a_trusted_proxy_names_the_client(settings: Settings) -> None:
-    trusting = replace(settings, trusted_proxies=("127.0.0.0/8",))
+    trusting = settings.replace(trusted_proxies=("127.0.0.0/8",))
     async with run_live_server(trusting) as live:
         # The right-most hop that is not one of our proxies is the client; what the
         # client wrote further left is its own claim and is not believed.

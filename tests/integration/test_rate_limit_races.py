@@ -280,7 +280,7 @@ FINISH_PASSKEY_LOG_IN = """mutation($c: String!, $k: String!) {
 async def test_simultaneous_passkey_answers_get_only_the_per_ip_allowance(
     settings: Settings,
 ) -> None:
-    strict = replace(settings, login_failures_per_ip=LIMIT)
+    strict = settings.replace(login_failures_per_ip=LIMIT)
     async with run_live_server(strict) as live:
         tries = [{"c": f"nope-{n}", "k": "{}"} for n in range(CONCURRENT)]
         outcome = kinds(await burst(live, FINISH_PASSKEY_LOG_IN, tries))

@@ -96,17 +96,17 @@ class Services:
                 day_seconds=settings.sandbox_day_seconds,
                 slow_seconds=settings.sandbox_slow_seconds,
             ),
-            step_up=StepUpStore(redis, settings.step_up_seconds),
+            step_up=StepUpStore(redis, settings.step_up.seconds),
             email=providers.email_provider(settings, redis),
             sms=providers.sms_provider(settings, redis),
             proxies=TrustedProxies.parse(settings.trusted_proxies),
             fx=FxDesk(
-                provider_from_config(settings.fx_provider, settings.fx_feed_url),
+                provider_from_config(settings.fx.provider, settings.fx.feed_url),
                 FxTerms(
-                    spread_bps=settings.fx_spread_bps,
-                    fee_bps=settings.fx_fee_bps,
-                    quote_seconds=settings.fx_quote_seconds,
-                    max_rate_age_seconds=settings.fx_max_rate_age_seconds,
+                    spread_bps=settings.fx.spread_bps,
+                    fee_bps=settings.fx.fee_bps,
+                    quote_seconds=settings.fx.quote_seconds,
+                    max_rate_age_seconds=settings.fx.max_rate_age_seconds,
                 ),
             ),
         )

@@ -9,13 +9,13 @@ after `WALLET_FRAUD_HOLD_DAYS` and the money comes back the same way.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from wallet.config import get_settings
 from wallet.db.engine import Connection, connection, transaction
 from wallet.fraud.engine import Assessment, Attempt, Decision, RiskContext, assess, forget_rules
 from wallet.fx.rates import RateSnapshot
@@ -80,7 +80,7 @@ class FraudReviewNotFound(Exception):
 
 
 def hold_days() -> int:
-    return int(os.environ.get("WALLET_FRAUD_HOLD_DAYS") or 7)
+    return get_settings().fraud.hold_days
 
 
 async def hold_send(

@@ -121,8 +121,8 @@ class LimitsType:
     balance: str = strawberry.field(description="What you hold, valued in US dollars.")
 
 
-def _usd(major_or_cents: int, *, cents: bool = True) -> str:
-    return Money(major_or_cents if cents else major_or_cents * 100, Currency.USD).format()
+def _usd(cents: int) -> str:
+    return Money(cents, Currency.USD).format()
 
 
 def _limits(view: limits.LimitsView) -> LimitsType:
@@ -131,20 +131,20 @@ def _limits(view: limits.LimitsView) -> LimitsType:
         rows.append(
             PeriodLimit(
                 scope=scope.value,
-                per_transaction=_usd(period.per_transaction, cents=False),
-                daily=_usd(period.daily, cents=False),
+                per_transaction=period.per_transaction.format(),
+                daily=period.daily.format(),
                 daily_used=_usd(used.today),
-                daily_remaining=_usd(max(period.daily * 100 - used.today, 0)),
-                monthly=_usd(period.monthly, cents=False),
+                daily_remaining=_usd(max(period.daily.amount_minor - used.today, 0)),
+                monthly=period.monthly.format(),
                 monthly_used=_usd(used.this_month),
-                monthly_remaining=_usd(max(period.monthly * 100 - used.this_month, 0)),
+                monthly_remaining=_usd(max(period.monthly.amount_minor - used.this_month, 0)),
             )
         )
     return LimitsType(
         level=VerificationLevel(view.level),
         currency="USD",
         limits=rows,
-        balance_cap=None if view.balance_cap is None else _usd(view.balance_cap, cents=False),
+        balance_cap=None if view.balance_cap is None else view.balance_cap.format(),
         balance=_usd(view.balance),
     )
 

@@ -449,7 +449,7 @@ async def large_amount_check(info: Info) -> stepup.LargeAmountCheck:
     services = info.context.services
     return stepup.LargeAmountCheck(
         session=await session_state(info),
-        above_usd_minor=services.settings.step_up_send_above_usd * 100,
+        above_usd_minor=services.settings.step_up.send_above.amount_minor,
         fresh_seconds=services.step_up.seconds,
         rates=await services.fx.provider.snapshot(),
     )
