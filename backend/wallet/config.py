@@ -118,7 +118,7 @@ class InvalidSettings(RuntimeError):
         self.problems = problems
 
 
-def _describe(error: ErrorDetails) -> str:
+def describe_error(error: ErrorDetails) -> str:
     """One validation error as `VARIABLE: what is wrong (got 'value')`."""
     where = " ".join(str(part) for part in error["loc"]) or "settings"
     message = error["msg"].removeprefix("Value error, ")
@@ -585,14 +585,14 @@ class Settings(_Group):
                 try:
                     groups[name] = kind()
                 except ValidationError as exc:
-                    problems += [_describe(e) for e in exc.errors()]
+                    problems += [describe_error(e) for e in exc.errors()]
                     groups[name] = kind.model_construct()
         try:
             settings = cls(**groups)
         except ValidationError as exc:
             # A derived default is not computed once a value it depends on is wrong.
             problems += [
-                _describe(e) for e in exc.errors() if e["type"] != "default_factory_not_called"
+                describe_error(e) for e in exc.errors() if e["type"] != "default_factory_not_called"
             ]
         if problems:
             raise InvalidSettings(problems)
