@@ -5,7 +5,6 @@ code; production refuses the inbox and plain SMTP."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -42,8 +41,7 @@ async def sink_port(redis: Redis) -> AsyncIterator[int]:
 
 
 def smtp_settings(settings: Settings, port: int) -> Settings:
-    return replace(
-        settings,
+    return settings.replace(
         email_provider="smtp",
         smtp_host="127.0.0.1",
         smtp_port=port,

@@ -9,7 +9,6 @@ import asyncio
 import os
 import secrets
 import sys
-from dataclasses import replace
 
 import pytest
 
@@ -22,8 +21,7 @@ from wallet.security.crypto import DEVELOPMENT_KEYRING, Keyring
 
 
 def production(settings: Settings, **overrides: object) -> Settings:
-    fine = replace(
-        settings,
+    fine = settings.replace(
         environment="production",
         gateway_webhook_secret=secrets.token_hex(32),
         audit_key=secrets.token_hex(32),
@@ -31,7 +29,7 @@ def production(settings: Settings, **overrides: object) -> Settings:
         allow_sandbox_providers=True,
         webauthn_rp_id="wallet.example.com",
     )
-    return replace(fine, **overrides)  # type: ignore[arg-type]
+    return fine.replace(**overrides)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import replace
 from typing import Any
 
 import pyotp
@@ -32,8 +31,7 @@ LIMIT = 5
 @pytest.fixture
 async def tight(settings: Settings) -> Any:
     """A live server whose limits are small, so a burst far exceeds them."""
-    strict = replace(
-        settings,
+    strict = settings.replace(
         login_failures_per_account=LIMIT,
         login_failures_per_ip=1000,
         signups_per_ip=LIMIT,
