@@ -265,8 +265,10 @@ def _usd(rates: RateSnapshot, minor: int, currency: str) -> int:
 
 
 def _usd_param(rule: Rule, name: str, default_dollars: int) -> int:
-    """A rule's amount parameter (US dollars, as operators write it) in US cents."""
-    return Money.parse(str(rule.params.get(name, default_dollars)), Currency.USD).amount_minor
+    """A rule's amount parameter in US cents. Operators write whole US dollars (any
+    non-negative number is accepted by `update_rule`; a fraction is dropped, as always)."""
+    dollars = int(rule.params.get(name, default_dollars))
+    return Money(dollars * 10**Currency.USD.exponent, Currency.USD).amount_minor
 
 
 def _velocity_count(rule: Rule, attempt: Attempt, f: Features, rates: RateSnapshot) -> str | None:
