@@ -461,7 +461,7 @@ class Settings(_Group):
     db_pool_size: int = Field(default=10, gt=0, validation_alias="WALLET_DB_POOL_SIZE")
     allowed_ws_origins: CommaList = Field(default=(), validation_alias="WALLET_ALLOWED_WS_ORIGINS")
     gateway_webhook_secret: str = Field(
-        default=SANDBOX_WEBHOOK_SECRET, validation_alias="WALLET_GATEWAY_WEBHOOK_SECRET"
+        default=SANDBOX_WEBHOOK_SECRET, validation_alias="WALLET_GATEWAY_WEBHOOK_SECRET", repr=False
     )
     # Client-side tokenisation (docs/security.md, "Payment details and PCI scope"): the
     # web app posts card and bank details here, never to the API.
@@ -503,7 +503,7 @@ class Settings(_Group):
     buyer_protection_days: Annotated[int, AfterValidator(_clamp_protection_days)] = Field(
         default=14, validation_alias="WALLET_BUYER_PROTECTION_DAYS"
     )
-    pii_keys: str | None = Field(default=None, validation_alias="WALLET_PII_KEYS")
+    pii_keys: str | None = Field(default=None, validation_alias="WALLET_PII_KEYS", repr=False)
     # None: in development the host the page is served from, else "localhost".
     webauthn_rp_id: str | None = Field(default=None, validation_alias="WALLET_WEBAUTHN_RP_ID")
     webauthn_rp_name: str = Field(default="Wallet", validation_alias="WALLET_WEBAUTHN_RP_NAME")
@@ -525,7 +525,9 @@ class Settings(_Group):
         default="starttls", validation_alias="WALLET_SMTP_TLS"
     )
     smtp_username: str | None = Field(default=None, validation_alias="WALLET_SMTP_USERNAME")
-    smtp_password: str | None = Field(default=None, validation_alias="WALLET_SMTP_PASSWORD")
+    smtp_password: str | None = Field(
+        default=None, validation_alias="WALLET_SMTP_PASSWORD", repr=False
+    )
     email_from: str = Field(
         default="Wallet <no-reply@wallet.localhost>", validation_alias="WALLET_EMAIL_FROM"
     )
@@ -535,7 +537,9 @@ class Settings(_Group):
     # The development Inbox page (emails and texts the app sent); None: on in development
     # only. Production refuses it: it shows everyone's one-time codes to anyone.
     dev_inbox: bool | None = Field(default=None, validation_alias="WALLET_DEV_INBOX")
-    audit_key: str = Field(default=DEVELOPMENT_AUDIT_KEY, validation_alias="WALLET_AUDIT_KEY")
+    audit_key: str = Field(
+        default=DEVELOPMENT_AUDIT_KEY, validation_alias="WALLET_AUDIT_KEY", repr=False
+    )
     # Unset: "audit-anchors" under the data folder.
     audit_anchor_dir: Path = Field(
         default_factory=lambda known: Path(known["data_dir"]) / "audit-anchors",

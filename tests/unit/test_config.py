@@ -375,3 +375,15 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     readme = (REPO_ROOT / "README.md").read_text()
     assert sorted(n for n in declared() if f"`{n}`" not in readme) == []
     assert {"WALLET_LIMITS", "WALLET_AML", "WALLET_FRAUD_HOLD_SCORE"} <= set(declared())
+
+
+def test_secrets_stay_out_of_the_settings_repr() -> None:
+    s = Settings(
+        database_url=None,
+        redis_url=None,
+        audit_key="audit-secret-value",
+        pii_keys="k1:pii-secret-value",
+        gateway_webhook_secret="webhook-secret-value",
+        smtp_password="smtp-secret-value",
+    )
+    assert "secret-value" not in repr(s) and "secret-value" not in str(s)
