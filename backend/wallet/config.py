@@ -279,6 +279,8 @@ class _Group(BaseSettings):
 
     def replace(self, **changes: Any) -> Self:
         """A copy with `changes` (tests and the launcher; values are not re-parsed)."""
+        if unknown := set(changes) - set(type(self).model_fields):
+            raise TypeError(f"{type(self).__name__} has no setting {sorted(unknown)}")
         return self.model_copy(update=changes)
 
 

@@ -222,6 +222,8 @@ def test_settings_are_immutable_and_replace_makes_a_copy(env: pytest.MonkeyPatch
         s.port = 1
     changed = s.replace(port=1, fraud=s.fraud.replace(hold_days=1))
     assert (changed.port, changed.fraud.hold_days, s.port, s.fraud.hold_days) == (1, 1, 8000, 7)
+    with pytest.raises(TypeError, match="no setting"):
+        s.replace(prot=1)
 
 
 # --- refusals name the variable ----------------------------------------------------------
