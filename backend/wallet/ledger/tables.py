@@ -86,3 +86,25 @@ class PostingSnapshot(Table, tablename="posting_snapshot", db=DB):
     account_id = references("LedgerAccount", "wallet.ledger.tables", null=True)
     account_seq = BigInt(null=True, default=None)
     posted_at = Timestamptz(null=True, default=None)
+
+
+class LedgerBalance(Table, tablename="ledger_balance", db=DB):
+    """The view of each account's balance with its queued hot-account deltas added (read
+    only; PostgreSQL reports every view column as nullable, and a view has no keys)."""
+
+    primary_key_columns: ClassVar[tuple[str, ...]] = ()
+    id = BigInt(primary_key=True, null=True, default=None)
+    code = Text(null=True, default=None)
+    owner_type = Text(null=True, default=None)
+    owner_id = BigInt(null=True, default=None)
+    currency = Char(length=3, null=True, default=None)
+    purpose = Text(null=True, default=None)
+    account_type = Text(null=True, default=None)
+    normal_side = Char(length=1, null=True, default=None)
+    no_overdraft = Boolean(null=True, default=None)
+    status = Text(null=True, default=None)
+    hot = Boolean(null=True, default=None)
+    posted_debits = BigInt(null=True, default=None)
+    posted_credits = BigInt(null=True, default=None)
+    pending_debits = BigInt(null=True, default=None)
+    pending_credits = BigInt(null=True, default=None)
