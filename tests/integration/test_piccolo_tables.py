@@ -299,3 +299,22 @@ def test_composite_keys_are_declared_on_their_first_column() -> None:
     for table in APP_CONFIG.table_classes:
         keys = primary_key_columns(table) or (table._meta.primary_key._meta.name,)  # a view
         assert table._meta.primary_key._meta.db_column_name == keys[0], table
+
+
+async def test_piccolo_queries_join_the_commands_transaction(database_url: str) -> None:
+    """A Piccolo write inside `transaction()` rolls back with the raw SQL beside it."""
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort):
+        async with transaction() as conn:
+            await FraudRule.insert(
+                FraudRule(code="rolled_back", kind="blocklist", score=1, description="d")
+            )
+            seen_raw = await conn.fetchval(
+                "SELECT count(*) FROM fraud_rule WHERE code = $1", "rolled_back"
+            )
+            assert seen_raw == 1  # the same connection sees the uncommitted row
+            raise Abort
+    assert await FraudRule.count().where(FraudRule.code == "rolled_back") == 0
