@@ -15,6 +15,7 @@ PICCOLO_MODULES = [
     "goals/service.py",
     "notifications/money.py",
     "notifications/service.py",
+    "security/devices.py",
 ]
 
 SQL = re.compile(r"\b(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b", re.IGNORECASE)
