@@ -16,6 +16,10 @@ PICCOLO_MODULES = [
     "notifications/money.py",
     "notifications/service.py",
     "security/devices.py",
+    "insights/budgets.py",
+    "insights/categories.py",
+    "insights/reminders.py",
+    "insights/trends.py",
 ]
 
 SQL = re.compile(r"\b(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b", re.IGNORECASE)
