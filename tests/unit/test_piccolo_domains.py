@@ -20,6 +20,7 @@ PICCOLO_MODULES = [
     "insights/categories.py",
     "insights/reminders.py",
     "insights/trends.py",
+    "kyc/service.py",
 ]
 
 SQL = re.compile(r"\b(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b", re.IGNORECASE)

@@ -27,6 +27,12 @@ def database_default() -> Any:
     return QueryString("DEFAULT")
 
 
+def database_now() -> Any:
+    """A value for a timestamptz column in an insert or update: the transaction's `now()`
+    (the clock the column's DEFAULT and the migrations' SQL use), not the app's."""
+    return QueryString("now()")
+
+
 def from_database(column: AnyColumn) -> AnyColumn:
     """`column`, whose default the database computes (`now()`, a sequence, a literal in the
     migration): an insert that leaves it unset sends DEFAULT, so the migration stays the

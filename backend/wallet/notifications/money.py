@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
 from wallet.db.engine import transaction
+from wallet.db.tables import database_now
 from wallet.money import Currency, Money
 from wallet.notifications.email import EmailMessage, EmailProvider, EmailRejected
 from wallet.notifications.sms import SmsProvider, SmsRejected
@@ -277,7 +277,7 @@ async def notifications_of(user_id: int, first: int = 50) -> list[InAppNotificat
 async def mark_read(user_id: int) -> int:
     async with transaction():
         rows = (
-            await Notification.update({Notification.read_at: datetime.now(UTC)})
+            await Notification.update({Notification.read_at: database_now()})
             .where((Notification.user_id == user_id) & Notification.read_at.is_null())
             .returning(Notification.id)
         )

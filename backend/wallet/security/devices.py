@@ -21,7 +21,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from redis.asyncio import Redis
 
 from wallet.db.engine import transaction
+from wallet.db.tables import database_now
 from wallet.outbox.service import Topic, emit
 from wallet.security.tables import UserDevice
 from wallet.users.tables import AppUser
@@ -171,7 +172,7 @@ async def record_sign_in(
         # look-up below cannot race another insert of the same device.
         await AppUser.select(AppUser.id).where(AppUser.id == user_id).lock_rows("UPDATE")
         first = not await UserDevice.exists().where(UserDevice.user_id == user_id)
-        now = datetime.now(UTC)
+        now = database_now()
         known = (
             await UserDevice.select(UserDevice.id, UserDevice.trusted_at)
             .where((UserDevice.user_id == user_id) & (UserDevice.fingerprint == fingerprint))
@@ -213,7 +214,7 @@ async def trust(user_id: int, device_id: int) -> bool:
         if row is None:
             return False
         if row["trusted_at"] is None:
-            await UserDevice.update({UserDevice.trusted_at: datetime.now(UTC)}).where(
+            await UserDevice.update({UserDevice.trusted_at: database_now()}).where(
                 UserDevice.id == device_id
             )
     return True
