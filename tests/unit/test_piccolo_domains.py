@@ -21,6 +21,7 @@ PICCOLO_MODULES = [
     "insights/reminders.py",
     "insights/trends.py",
     "kyc/service.py",
+    "merchants/bills.py",
 ]
 
 SQL = re.compile(r"\b(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b", re.IGNORECASE)
