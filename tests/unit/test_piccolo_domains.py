@@ -22,6 +22,8 @@ PICCOLO_MODULES = [
     "insights/trends.py",
     "kyc/service.py",
     "merchants/bills.py",
+    "merchants/service.py",
+    "merchants/approval.py",
 ]
 
 SQL = re.compile(r"\b(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b", re.IGNORECASE)
