@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import Enum
 from typing import Annotated
 
@@ -14,10 +14,8 @@ from wallet.api.graphql.errors import (
     ErrorCode,
     NotFound,
     not_authenticated,
-    validation_error,
 )
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
-from wallet.api.graphql.security import large_amount_check, payment_screening
 from wallet.api.graphql.throttle import contact_throttle, money_throttle
 from wallet.money import Currency, Money
 from wallet.realtime.channels import requests_channel
@@ -140,26 +138,19 @@ class RequestMutation:
         amount = parse_amount(input.amount, input.currency)
         if not isinstance(amount, Money):
             return amount
-        settings = info.context.services.settings
-        days = (
-            settings.money_request_days if input.expires_in_days is None else input.expires_in_days
-        )
-        if not 1 <= days <= settings.money_request_days:
-            return validation_error(
-                "expiresInDays",
-                "OUT_OF_RANGE",
-                f"A request can last 1 to {settings.money_request_days} days",
-            )
+        actor = await info.context.actor()
+        assert actor is not None
         try:
             created = await requests.request_money(
+                actor,
                 requests.RequestMoney(
-                    user.id,
                     input.payer,
                     amount,
                     input.note,
-                    input.idempotency_key,
-                    timedelta(days=days),
-                )
+                    input.expires_in_days,
+                    info.context.services.settings.money_request_days,
+                ),
+                input.idempotency_key,
             )
         except REFUSALS as exc:
             return refusal(exc, amount.currency)
@@ -179,14 +170,9 @@ class RequestMutation:
             existing = await requests.get_request(user.id, request_id)
             if existing is None:
                 raise RequestNotFound(request_id)
-            large = await large_amount_check(info)
-            paid = await requests.pay_request(
-                user.id,
-                request_id,
-                input.idempotency_key,
-                large,
-                screening=payment_screening(info, large),
-            )
+            actor = await info.context.actor()
+            assert actor is not None
+            paid = await requests.pay_request(actor, request_id, input.idempotency_key)
         except REFUSALS as exc:
             currency = existing.amount.currency if existing else Currency.USD
             return refusal(exc, currency)

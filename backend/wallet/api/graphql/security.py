@@ -373,13 +373,7 @@ class SecurityMutation:
 
 async def session_state(info: Info) -> policy.SessionState:
     """What the step-up policy knows of the session making this request."""
-    await info.context.viewer()
-    session = info.context.viewer_session
-    return policy.SessionState(
-        started_at=session.created_at if session is not None else time.time(),
-        new_device=session is not None and session.new_device,
-        proofs=await info.context.services.step_up.proofs(info.context.session_token()),
-    )
+    return await info.context.session_state()
 
 
 async def _grant(info: Info, token: str, factor: Factor, user_id: int) -> None:

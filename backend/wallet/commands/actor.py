@@ -1,0 +1,113 @@
+"""Who is acting: a signed-in user, a merchant's API key, or the system (jobs).
+
+An `Actor` is built once per request by the API (`wallet.api.graphql.context`) and
+passed to services, which never see GraphQL or HTTP. It carries what policy needs to
+know of the request: the session's step-up state, the device and the risk context. A
+job or a test builds one with `Actor.user(id)`: a session with nothing proven, so it
+meets the same rules as a client that proved nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+
+from wallet.fraud.engine import RiskContext
+from wallet.money import Money
+from wallet.security.policy import SessionState
+from wallet.security.stepup import LargeAmountCheck
+
+# The defaults of `Settings.step_up_send_above_usd` and `Settings.step_up_seconds`,
+# for actors built outside a request (jobs, tests, the CLI).
+DEFAULT_STEP_UP_ABOVE_USD_MINOR = 500 * 100
+DEFAULT_FRESH_SECONDS = 300.0
+
+
+class ActorKind(Enum):
+    USER = "user"
+    MERCHANT_KEY = "merchant_key"
+    SYSTEM = "system"
+
+
+class NotAUser(Exception):
+    """A command that only a signed-in person may run was asked by something else."""
+
+    def __init__(self) -> None:
+        super().__init__("Log in first")
+
+
+def _no_proof_session() -> SessionState:
+    return SessionState(started_at=time.time(), new_device=False, proofs=())
+
+
+def _default_step_up() -> LargeAmountCheck:
+    return LargeAmountCheck(
+        session=_no_proof_session(),
+        above_usd_minor=DEFAULT_STEP_UP_ABOVE_USD_MINOR,
+        fresh_seconds=DEFAULT_FRESH_SECONDS,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    kind: ActorKind
+    user_id: int | None = None
+    # Set for a merchant API key (the merchant it acts for).
+    merchant_id: int | None = None
+    # The session's step-up state with the thresholds it is judged by.
+    step_up: LargeAmountCheck = field(default_factory=_default_step_up)
+    risk: RiskContext = field(default_factory=RiskContext)
+
+    @classmethod
+    def user(
+        cls,
+        user_id: int,
+        *,
+        step_up: LargeAmountCheck | None = None,
+        risk: RiskContext | None = None,
+    ) -> Actor:
+        return cls(
+            ActorKind.USER,
+            user_id=user_id,
+            step_up=step_up or _default_step_up(),
+            risk=risk or RiskContext(),
+        )
+
+    @classmethod
+    def merchant_key(cls, merchant_id: int) -> Actor:
+        return cls(ActorKind.MERCHANT_KEY, merchant_id=merchant_id)
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(ActorKind.SYSTEM)
+
+    @property
+    def device(self) -> str | None:
+        return self.risk.device
+
+    @property
+    def principal(self) -> str:
+        """The idempotency scope of this actor's own keys."""
+        match self.kind:
+            case ActorKind.USER:
+                return f"user:{self.user_id}"
+            case ActorKind.MERCHANT_KEY:
+                return f"merchant:{self.merchant_id}"
+            case ActorKind.SYSTEM:
+                return "system"
+
+    def require_user(self) -> int:
+        if self.kind is not ActorKind.USER or self.user_id is None:
+            raise NotAUser()
+        return self.user_id
+
+    @property
+    def stepped_up(self) -> bool:
+        """A second factor was proven lately in this session."""
+        return self.step_up.stepped_up
+
+    async def require_step_up(self, amount: Money, why: str) -> None:
+        """Money leaving this user's wallet: above the threshold, or from a new device,
+        a factor proven lately, or `StepUpRequired`."""
+        await self.step_up.require(self.require_user(), amount, why)
