@@ -162,9 +162,11 @@ class FxMutation:
             return not_authenticated()
         if throttled := await money_throttle(info, user.id):
             return throttled
+        actor = await info.context.actor()
+        assert actor is not None
         try:
             receipt = await info.context.services.fx.convert(
-                user.id, str(input.quote_id), input.idempotency_key
+                actor, str(input.quote_id), input.idempotency_key
             )
         except REFUSALS as exc:
             quote = await get_quote(user.id, str(input.quote_id))

@@ -182,8 +182,10 @@ async def _move(info: Info, input: SavingsMoveInput, *, into_goal: bool) -> Savi
     if not isinstance(amount, Money):
         return amount
     try:
+        actor = await info.context.actor()
+        assert actor is not None
         receipt = await service.move(
-            user.id, goal_id, amount, input.idempotency_key, into_goal=into_goal
+            actor, goal_id, amount, input.idempotency_key, into_goal=into_goal
         )
     except REFUSALS as exc:
         return refusal(exc, currency)

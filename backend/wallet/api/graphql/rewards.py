@@ -265,7 +265,9 @@ class RewardsMutation:
         if user is None:
             return not_authenticated()
         try:
-            done = await service.redeem_points(user.id, points, idempotency_key)
+            actor = await info.context.actor()
+            assert actor is not None
+            done = await service.redeem_points(actor, points, idempotency_key)
         except REFUSALS as exc:
             return refusal(exc, Currency.USD)
         return RedeemPointsPayload(
