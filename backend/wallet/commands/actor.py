@@ -15,8 +15,9 @@ from enum import Enum
 
 from wallet.fraud.engine import RiskContext
 from wallet.money import Money
+from wallet.security import policy
 from wallet.security.policy import SessionState
-from wallet.security.stepup import LargeAmountCheck
+from wallet.security.stepup import LargeAmountCheck, StepUpRequired, factors_on_file
 
 # The defaults of `Settings.step_up_send_above_usd` and `Settings.step_up_seconds`,
 # for actors built outside a request (jobs, tests, the CLI).
@@ -111,3 +112,15 @@ class Actor:
         """Money leaving this user's wallet: above the threshold, or from a new device,
         a factor proven lately, or `StepUpRequired`."""
         await self.step_up.require(self.require_user(), amount, why)
+
+    async def require(self, action: policy.Action) -> None:
+        """The step-up policy allows `action` to this session, or `StepUpRequired`."""
+        decision = policy.decide(
+            action,
+            self.step_up.session,
+            await factors_on_file(self.require_user()),
+            now=time.time(),
+            fresh_seconds=self.step_up.fresh_seconds,
+        )
+        if isinstance(decision, policy.StepUp):
+            raise StepUpRequired([m.value for m in decision.methods], decision.why)

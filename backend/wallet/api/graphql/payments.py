@@ -21,6 +21,7 @@ from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, ref
 from wallet.api.graphql.security import step_up_refusal
 from wallet.api.graphql.throttle import money_throttle
 from wallet.api.graphql.transactions import TransactionNode
+from wallet.commands.actor import Actor
 from wallet.gateway.base import InvalidPaymentDetails, PaymentGateway
 from wallet.money import Money
 from wallet.payments import funding, methods
@@ -123,7 +124,7 @@ async def _funding_payload(user_id: int, transaction_id: int) -> FundingPayload:
 async def _fund(
     info: Info,
     input: FundingInput,
-    move: Callable[[int, Money, int], Awaitable[funding.FundingReceipt]],
+    move: Callable[[Actor, Money, int], Awaitable[funding.FundingReceipt]],
 ) -> FundingResult:
     """Shared by addMoney and withdraw: parse, call the service, map refusals."""
     user = await info.context.viewer()
@@ -137,8 +138,10 @@ async def _fund(
     method_id = _method_id(input.payment_method_id)
     if method_id is None:
         return NotFound(code=ErrorCode.NOT_FOUND, message="No such payment method")
+    actor = await info.context.actor()
+    assert actor is not None
     try:
-        receipt = await move(user.id, amount, method_id)
+        receipt = await move(actor, amount, method_id)
     except REFUSALS as exc:
         return refusal(exc, amount.currency)
     return await _funding_payload(user.id, receipt.transaction_id)
@@ -228,23 +231,24 @@ class PaymentMutation:
         return await _fund(
             info,
             input,
-            lambda user_id, amount, method_id: funding.add_money(
+            lambda actor, amount, method_id: funding.add_money(
                 services.gateway,
-                funding.AddMoney(user_id, method_id, amount, input.idempotency_key),
+                actor,
+                funding.AddMoney(method_id, amount),
+                input.idempotency_key,
                 timeout_seconds=services.settings.gateway_timeout_seconds,
             ),
         )
 
     @strawberry.mutation(description="Withdraw to a linked bank account (pending until paid).")
     async def withdraw(self, info: Info, input: FundingInput) -> FundingResult:
-        user = await info.context.viewer()
-        if user is not None and (asked := await step_up_refusal(info, user.id, Action.WITHDRAW)):
-            return asked
         return await _fund(
             info,
             input,
-            lambda user_id, amount, method_id: funding.withdraw(
+            lambda actor, amount, method_id: funding.withdraw(
                 info.context.services.gateway,
-                funding.Withdraw(user_id, method_id, amount, input.idempotency_key),
+                actor,
+                funding.Withdraw(method_id, amount),
+                input.idempotency_key,
             ),
         )
