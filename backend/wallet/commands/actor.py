@@ -27,6 +27,9 @@ DEFAULT_FRESH_SECONDS = 300.0
 
 class ActorKind(Enum):
     USER = "user"
+    # A job carrying out a standing instruction its user gave (and stepped up for) when
+    # they made it: a scheduled bill payment.
+    STANDING_ORDER = "standing_order"
     MERCHANT_KEY = "merchant_key"
     SYSTEM = "system"
 
@@ -76,6 +79,10 @@ class Actor:
         )
 
     @classmethod
+    def standing_order(cls, user_id: int) -> Actor:
+        return cls(ActorKind.STANDING_ORDER, user_id=user_id)
+
+    @classmethod
     def merchant_key(cls, merchant_id: int) -> Actor:
         return cls(ActorKind.MERCHANT_KEY, merchant_id=merchant_id)
 
@@ -91,7 +98,7 @@ class Actor:
     def principal(self) -> str:
         """The idempotency scope of this actor's own keys."""
         match self.kind:
-            case ActorKind.USER:
+            case ActorKind.USER | ActorKind.STANDING_ORDER:
                 return f"user:{self.user_id}"
             case ActorKind.MERCHANT_KEY:
                 return f"merchant:{self.merchant_id}"
@@ -99,7 +106,8 @@ class Actor:
                 return "system"
 
     def require_user(self) -> int:
-        if self.kind is not ActorKind.USER or self.user_id is None:
+        """The user acting, or on whose standing instruction a job acts."""
+        if self.kind not in (ActorKind.USER, ActorKind.STANDING_ORDER) or self.user_id is None:
             raise NotAUser()
         return self.user_id
 
@@ -110,8 +118,12 @@ class Actor:
 
     async def require_step_up(self, amount: Money, why: str) -> None:
         """Money leaving this user's wallet: above the threshold, or from a new device,
-        a factor proven lately, or `StepUpRequired`."""
-        await self.step_up.require(self.require_user(), amount, why)
+        a factor proven lately, or `StepUpRequired`. A standing order was stepped up for
+        when it was made."""
+        user_id = self.require_user()
+        if self.kind is ActorKind.STANDING_ORDER:
+            return
+        await self.step_up.require(user_id, amount, why)
 
     async def require(self, action: policy.Action) -> None:
         """The step-up policy allows `action` to this session, or `StepUpRequired`."""

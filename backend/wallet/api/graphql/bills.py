@@ -11,7 +11,7 @@ import strawberry
 from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import ErrorCode, NotFound, not_authenticated
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
-from wallet.api.graphql.security import large_amount_check, payment_screening
+from wallet.api.graphql.security import large_amount_check
 from wallet.api.graphql.throttle import money_throttle
 from wallet.api.graphql.transactions import TransactionNode
 from wallet.merchants import bills
@@ -174,14 +174,10 @@ class BillMutation:
         if not isinstance(money, Money):
             return money
         try:
-            large = await large_amount_check(info)
+            actor = await info.context.actor()
+            assert actor is not None
             transaction_id = await bills.pay_bill(
-                user.id,
-                _id(saved_biller_id),
-                money,
-                idempotency_key,
-                large,
-                screening=payment_screening(info, large),
+                actor, _id(saved_biller_id), money, idempotency_key
             )
         except REFUSALS as exc:
             return refusal(exc, money.currency)
