@@ -12,7 +12,6 @@ import strawberry
 from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import ValidationError, not_authenticated, validation_error
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
-from wallet.api.graphql.security import large_amount_check, payment_screening
 from wallet.api.graphql.throttle import contact_throttle
 from wallet.money import Currency, Money
 from wallet.splits import service
@@ -410,15 +409,16 @@ class SplitMutation:
             return not_authenticated()
         try:
             currency = Currency.parse(input.currency)
-            large = await large_amount_check(info)
+            actor = await info.context.actor()
+            assert actor is not None
             receipt = await service.settle_up(
-                user.id,
-                _id(input.group_id),
-                currency,
+                actor,
+                service.SettleUp(
+                    _id(input.group_id),
+                    currency,
+                    request_days=info.context.services.settings.money_request_days,
+                ),
                 input.idempotency_key,
-                request_days=info.context.services.settings.money_request_days,
-                large_amount=large,
-                screening=payment_screening(info, large),
             )
         except REFUSALS as exc:
             return refusal(exc, Currency.USD)
