@@ -14,10 +14,11 @@ the payer's username, until the payer answers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from wallet.commands import rules
 from wallet.commands.actor import Actor
 from wallet.commands.runner import Command, run
 from wallet.db.engine import Connection, connection, transaction
@@ -48,10 +49,6 @@ from wallet.transfers.service import (
 INVITE_EVERY = timedelta(days=1)
 
 
-# How long a request lasts unless the requester says (`Settings.money_request_days`).
-DEFAULT_REQUEST_DAYS = 30
-
-
 @dataclass(frozen=True, slots=True)
 class RequestMoney:
     payer: str  # phone, email or username
@@ -59,7 +56,8 @@ class RequestMoney:
     note: str
     # None: the longest a request may last, `max_days`.
     expires_in_days: int | None = None
-    max_days: int = DEFAULT_REQUEST_DAYS
+    # The configured maximum (`MoneyRules.money_request_days`).
+    max_days: int = field(default_factory=lambda: rules.current().money_request_days)
 
     @property
     def expires_in(self) -> timedelta:

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from wallet.commands import rules
 from wallet.commands.actor import Actor
 from wallet.commands.runner import Command, run
 from wallet.db.engine import Connection, connection, transaction
@@ -676,7 +677,8 @@ async def group_view(user_id: int, group_id: int) -> GroupView:
 class SettleUp:
     group_id: int
     currency: Currency
-    request_days: int = 30
+    # How long the requests it makes last (`MoneyRules.money_request_days`).
+    request_days: int = field(default_factory=lambda: rules.current().money_request_days)
 
 
 async def _open_asks(conn: Connection, actor_id: int, command: SettleUp) -> list[int]:

@@ -143,13 +143,7 @@ class RequestMutation:
         try:
             created = await requests.request_money(
                 actor,
-                requests.RequestMoney(
-                    input.payer,
-                    amount,
-                    input.note,
-                    input.expires_in_days,
-                    info.context.services.settings.money_request_days,
-                ),
+                requests.RequestMoney(input.payer, amount, input.note, input.expires_in_days),
                 input.idempotency_key,
             )
         except REFUSALS as exc:

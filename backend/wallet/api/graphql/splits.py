@@ -413,11 +413,7 @@ class SplitMutation:
             assert actor is not None
             receipt = await service.settle_up(
                 actor,
-                service.SettleUp(
-                    _id(input.group_id),
-                    currency,
-                    request_days=info.context.services.settings.money_request_days,
-                ),
+                service.SettleUp(_id(input.group_id), currency),
                 input.idempotency_key,
             )
         except REFUSALS as exc:
