@@ -13,8 +13,8 @@ from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import (
     ErrorCode,
     NotFound,
-    not_authenticated,
 )
+from wallet.api.graphql.permissions import SignedIn
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
 from wallet.api.graphql.throttle import contact_throttle, money_throttle
 from wallet.money import Currency, Money
@@ -110,13 +110,14 @@ def _request_id(raw: strawberry.ID) -> int:
 
 @strawberry.type
 class RequestQuery:
-    @strawberry.field(description="Requests you made or received, newest first.")
+    @strawberry.field(
+        description="Requests you made or received, newest first.",
+        extensions=[SignedIn(otherwise_null=True)],
+    )
     async def money_requests(
         self, info: Info, status: MoneyRequestStatus | None = None
     ) -> list[MoneyRequestType] | None:
-        user = await info.context.viewer()
-        if user is None:
-            return None
+        user = await info.context.require_viewer()
         found = await requests.requests_of(user.id, status.value if status else None)
         return [MoneyRequestType.from_domain(r, user.id) for r in found]
 
@@ -125,12 +126,11 @@ class RequestQuery:
 class RequestMutation:
     @strawberry.mutation(
         description="Ask someone for money: an @username, or an email or phone (who gets "
-        "an invite when no wallet has it; the answer is the same either way)."
+        "an invite when no wallet has it; the answer is the same either way).",
+        extensions=[SignedIn()],
     )
     async def request_money(self, info: Info, input: RequestMoneyInput) -> MoneyRequestResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         if throttled := await money_throttle(info, user.id):
             return throttled
         if throttled := await contact_throttle(info, user.id, [input.payer]):
@@ -150,13 +150,14 @@ class RequestMutation:
             return refusal(exc, amount.currency)
         return MoneyRequestPayload(request=MoneyRequestType.from_domain(created, user.id))
 
-    @strawberry.mutation(description="Pay a request you received (a transfer to the requester).")
+    @strawberry.mutation(
+        description="Pay a request you received (a transfer to the requester).",
+        extensions=[SignedIn()],
+    )
     async def pay_money_request(
         self, info: Info, input: PayMoneyRequestInput
     ) -> MoneyRequestResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         if throttled := await money_throttle(info, user.id):
             return throttled
         try:
@@ -172,13 +173,13 @@ class RequestMutation:
             return refusal(exc, currency)
         return MoneyRequestPayload(request=MoneyRequestType.from_domain(paid, user.id))
 
-    @strawberry.mutation(description="Decline a request you received.")
+    @strawberry.mutation(description="Decline a request you received.", extensions=[SignedIn()])
     async def decline_money_request(
         self, info: Info, request_id: strawberry.ID
     ) -> MoneyRequestResult:
         return await _close(info, request_id, requests.decline_request)
 
-    @strawberry.mutation(description="Cancel a request you made.")
+    @strawberry.mutation(description="Cancel a request you made.", extensions=[SignedIn()])
     async def cancel_money_request(
         self, info: Info, request_id: strawberry.ID
     ) -> MoneyRequestResult:
@@ -190,9 +191,7 @@ async def _close(
     raw_id: strawberry.ID,
     action: Callable[[int, int], Awaitable[requests.MoneyRequest]],
 ) -> MoneyRequestResult:
-    user = await info.context.viewer()
-    if user is None:
-        return not_authenticated()
+    user = await info.context.require_viewer()
     try:
         closed = await action(user.id, _request_id(raw_id))
     except RequestNotFound:
