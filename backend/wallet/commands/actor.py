@@ -10,7 +10,7 @@ meets the same rules as a client that proved nothing.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from wallet.fraud.engine import RiskContext
@@ -77,6 +77,14 @@ class Actor:
             step_up=step_up or _default_step_up(),
             risk=risk or RiskContext(),
         )
+
+    @classmethod
+    def stepped_up_user(cls, user_id: int, factor: policy.Factor = policy.Factor.PIN) -> Actor:
+        """A user whose session proved `factor` just now (tests, benchmarks, tools that
+        checked the factor themselves)."""
+        proof = policy.Proof(factor, time.time(), pre_session=True)
+        session = SessionState(started_at=time.time(), new_device=False, proofs=(proof,))
+        return cls.user(user_id, step_up=replace(_default_step_up(), session=session))
 
     @classmethod
     def standing_order(cls, user_id: int) -> Actor:

@@ -4,7 +4,9 @@ A service declares its command once (`Command`: input fingerprint, policy, chang
 response, replay, events and the refusals it may raise) and calls `run`. In one
 database transaction the runner
 
-1. validates the input and the idempotency key (nothing touched yet);
+1. validates the input and the idempotency key, and verifies what must be verified
+   outside the transaction (a PIN, whose failure count must commit even when the
+   command is refused);
 2. claims the key (`wallet.idempotency`): an earlier identical request replays its
    stored response, a different one is `IdempotencyConflict`;
 3. checks every policy (step-up, PIN, limits, KYC, expiry…) **before** the change
@@ -55,6 +57,9 @@ class Command(Generic[I, R]):
     refusals: tuple[type[Exception], ...]
     # Checks of the input alone, before the transaction.
     validate: Callable[[Actor, I], None] | None = None
+    # Proofs checked before the transaction, with side effects of their own that must
+    # commit whatever happens next (a wrong PIN counts towards its lock).
+    verify: Callable[[Actor, I], Awaitable[None]] | None = None
     # Checks before the change; read (and lock), never write.
     policy: tuple[Policy[Any], ...] = ()
     # Outbox events of a result, written with it.
@@ -73,6 +78,8 @@ async def run(command: Command[I, R], actor: Actor, data: I, idempotency_key: st
     idempotency.validate_key(idempotency_key)
     if command.validate is not None:
         command.validate(actor, data)
+    if command.verify is not None:
+        await command.verify(actor, data)
     scope = command.scope(actor, data) if command.scope is not None else actor.principal
     request = command.request_fingerprint(data)
     around = command.around() if command.around is not None else nullcontext()

@@ -14,17 +14,21 @@ payer sees only what paying needs (`PayableRequest`), and only while it can be p
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from wallet.commands import rules
+from wallet.commands.actor import Actor
+from wallet.commands.runner import Command, run
 from wallet.db.engine import Connection, connection, transaction
 from wallet.fraud.engine import Attempt
-from wallet.fraud.service import Screening, recording_blocks, screen
+from wallet.fraud.service import PaymentBlocked, Screening, recording_blocks, screen
 from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
+from wallet.ledger.errors import AccountNotActive, InsufficientFunds
 from wallet.ledger.models import EntryDraft, OwnerType, Purpose
-from wallet.limits.service import LimitScope
+from wallet.limits.service import LimitExceeded, LimitScope
 from wallet.merchants import emvco, webhooks
 from wallet.merchants.errors import (
     AmountMismatch,
@@ -43,9 +47,10 @@ from wallet.merchants.service import PAYABLE, Principal, Role, Scope, open_payab
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit
 from wallet.rewards import service as rewards
+from wallet.security.stepup import StepUpRequired
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
-from wallet.transfers.errors import NonPositiveAmount
+from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
 from wallet.users import pin as pins
 from wallet.wallets.service import open_balance, spendable_account
 
@@ -261,12 +266,13 @@ async def request_for_merchant(principal: Principal, reference: str) -> PaymentR
 
 @dataclass(frozen=True, slots=True)
 class PayRequest:
-    payer_id: int
     reference: str
     amount: Money | None  # required for a static code, must match a dynamic one
-    idempotency_key: str
-    escrow_days: int = 14  # how long a marketplace sale waits for delivery
-    screening: Screening | None = None  # scored by the fraud rules when given
+    # The payer's transaction PIN, which confirms a merchant payment. None only for an
+    # actor whose session proved a factor in the last few minutes.
+    pin: str | None = None
+    # How long a marketplace sale waits for delivery (`MoneyRules.buyer_protection_days`).
+    escrow_days: int = field(default_factory=lambda: rules.current().buyer_protection_days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,70 +286,112 @@ class MerchantPayment:
     return_url: str | None  # online checkout: where the payer goes back to
 
 
-async def pay_request(command: PayRequest) -> MerchantPayment:
-    """Pay a payment request from the payer's wallet; exactly once per key."""
-    idempotency.validate_key(command.idempotency_key)
+async def _confirm_payment(actor: Actor, command: PayRequest) -> None:
+    """A merchant payment is confirmed with the payer's PIN (a wrong one counts towards
+    its lock, committed even though the payment is refused), or by a session that
+    proved a factor lately."""
+    payer_id = actor.require_user()
+    if command.pin is not None:
+        await pins.verify_pin(payer_id, command.pin)
+    elif not actor.stepped_up:
+        raise pins.PinRequired()
+
+
+def _reference(command: PayRequest) -> str:
     reference = normalize_reference(command.reference)
     if reference is None:
         raise PaymentRequestNotFound()
-    principal = f"user:{command.payer_id}"
-    fingerprint = idempotency.fingerprint(
-        {
-            "op": "payPaymentRequest",
-            "request": reference,
-            "amount": None if command.amount is None else command.amount.amount_minor,
-        }
+    return reference
+
+
+def _validate_payment(actor: Actor, command: PayRequest) -> None:
+    _reference(command)  # a reference of the right form, or PaymentRequestNotFound
+
+
+async def _pay(conn: Connection, actor: Actor, command: PayRequest) -> MerchantPayment:
+    payer_id = actor.require_user()
+    reference = _reference(command)
+    request = await _load(conn, reference)
+    if request.amount is not None:
+        # A dynamic request is paid once: lock it and read it again. A static code is
+        # never changed by a payment, so its many payers do not queue on its row.
+        request = await _load(conn, reference, lock=True)
+    if request.status != "open":
+        raise PaymentRequestNotPayable(request.status)
+    if not request.payable:  # its merchant was rejected since the request was made
+        raise PaymentRequestNotPayable("cancelled")
+    amount = _amount_to_pay(request, command.amount)
+    transaction_id = await charge(
+        conn,
+        payer_id=payer_id,
+        merchant_id=request.merchant_id,
+        amount=amount,
+        note=request.description or (request.order_id or ""),
+        payment_request_id=request.id,
+        escrow_days=command.escrow_days if request.marketplace else None,
+        webhook_data={"payment_request_id": request.reference, "order_id": request.order_id},
+        # The PIN just checked (or the fresh step-up) is the second factor a risky
+        # payment needs.
+        screening=Screening(actor.risk, actor.step_up.rates, proven=True),
     )
-    async with recording_blocks(), transaction() as conn:
-        replay = await idempotency.claim(conn, principal, command.idempotency_key, fingerprint)
-        if replay is not None:
-            return await _payment(conn, int(replay["transaction_id"]))
-        request = await _load(conn, reference)
-        if request.amount is not None:
-            # A dynamic request is paid once: lock it and read it again. A static code is
-            # never changed by a payment, so its many payers do not queue on its row.
-            request = await _load(conn, reference, lock=True)
-        if request.status != "open":
-            raise PaymentRequestNotPayable(request.status)
-        if not request.payable:  # its merchant was rejected since the request was made
-            raise PaymentRequestNotPayable("cancelled")
-        amount = _amount_to_pay(request, command.amount)
-        transaction_id = await charge(
-            conn,
-            payer_id=command.payer_id,
-            merchant_id=request.merchant_id,
-            amount=amount,
-            note=request.description or (request.order_id or ""),
-            payment_request_id=request.id,
-            escrow_days=command.escrow_days if request.marketplace else None,
-            webhook_data={"payment_request_id": request.reference, "order_id": request.order_id},
-            screening=command.screening,
+    if request.amount is not None:  # a dynamic request is paid once
+        await conn.execute(
+            "UPDATE payment_request SET status = 'paid', transaction_id = $2, paid_at = now() "
+            "WHERE id = $1",
+            request.id,
+            transaction_id,
         )
-        if request.amount is not None:  # a dynamic request is paid once
-            await conn.execute(
-                "UPDATE payment_request SET status = 'paid', transaction_id = $2, paid_at = now() "
-                "WHERE id = $1",
-                request.id,
-                transaction_id,
-            )
-        await emit(
-            conn,
-            Topic.PAYMENT_REQUEST_UPDATED,
-            {
-                "request_id": request.id,
-                "merchant_id": request.merchant_id,
-                "status": "paid",
-                "transaction_id": transaction_id,
-            },
-        )
-        await idempotency.remember(
-            conn,
-            principal,
-            command.idempotency_key,
-            fingerprint,
-            {"transaction_id": transaction_id},
-        )
-        return await _payment(conn, transaction_id)
+    await emit(
+        conn,
+        Topic.PAYMENT_REQUEST_UPDATED,
+        {
+            "request_id": request.id,
+            "merchant_id": request.merchant_id,
+            "status": "paid",
+            "transaction_id": transaction_id,
+        },
+    )
+    return await _payment(conn, transaction_id)
+
+
+async def _replay_payment(
+    conn: Connection, actor: Actor, command: PayRequest, stored: dict[str, Any]
+) -> MerchantPayment:
+    return await _payment(conn, int(stored["transaction_id"]))
+
+
+PAY_REQUEST = Command[PayRequest, MerchantPayment](
+    name="payPaymentRequest",
+    validate=_validate_payment,
+    verify=_confirm_payment,
+    fingerprint=lambda command: {
+        "request": _reference(command),
+        "amount": None if command.amount is None else command.amount.amount_minor,
+    },
+    change=_pay,
+    response=lambda paid: {"transaction_id": paid.transaction_id},
+    replay=_replay_payment,
+    around=recording_blocks,
+    refusals=(
+        PaymentRequestNotFound,
+        PaymentRequestNotPayable,
+        AmountMismatch,
+        MerchantUnavailable,
+        pins.PinError,
+        InsufficientFunds,
+        AccountNotActive,
+        LimitExceeded,
+        PaymentBlocked,
+        WalletUnavailable,
+        StepUpRequired,
+    ),
+)
+
+
+async def pay_request(actor: Actor, command: PayRequest, idempotency_key: str) -> MerchantPayment:
+    """Pay a payment request from the payer's wallet, confirmed with their PIN; exactly
+    once per key."""
+    return await run(PAY_REQUEST, actor, command, idempotency_key)
 
 
 async def charge(

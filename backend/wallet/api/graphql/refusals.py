@@ -221,7 +221,7 @@ def refusal(exc: Exception, currency: Currency) -> MoneyErrors:
             )
         case pin.WrongPin():
             return validation_error("pin", "WRONG_PIN", str(exc))
-        case pin.PinNotSet() | pin.InvalidPinFormat():
+        case pin.PinNotSet() | pin.InvalidPinFormat() | pin.PinRequired():
             return validation_error("pin", "PIN_REQUIRED", str(exc))
         case _:
             return validation_error("amount", "INVALID", str(exc))
