@@ -13,16 +13,19 @@ from tests.conftest import LiveServer
 from tests.factories import make_user
 from tests.integration.test_bill_payments import payer_with_saved_biller
 from tests.ledger_helpers import wallet_cents
+from tests.merchant_helpers import shop
 from wallet.commands import rules
 from wallet.commands.actor import Actor
 from wallet.db.engine import connection
 from wallet.gateway.sandbox import SandboxGateway
-from wallet.merchants import bills
+from wallet.merchants import bills, checkout
+from wallet.merchants.service import staff_principal
 from wallet.money import Currency, Money
 from wallet.payments import funding, methods
 from wallet.requests import service as requests
 from wallet.requests.errors import RequestExpiryOutOfRange
 from wallet.security.stepup import StepUpRequired
+from wallet.users.pin import PinRequired, WrongPin
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
 
@@ -90,3 +93,39 @@ async def test_the_configured_request_days_bind_a_service_caller() -> None:
         "k",
     )
     assert (made.expires_at - made.created_at).days == 7
+
+
+async def a_request_for(live: LiveServer, amount: Money) -> str:
+    owner, _, merchant_id = await shop(live)
+    principal = await staff_principal(int(merchant_id), owner.id)
+    created = await checkout.create_request(
+        principal, checkout.NewPaymentRequest(amount.currency, amount)
+    )
+    return created.reference
+
+
+async def pin_failures(user_id: int) -> int:
+    async with connection() as conn:
+        return int(await conn.fetchval("SELECT pin_failures FROM app_user WHERE id = $1", user_id))
+
+
+async def test_a_merchant_payment_needs_the_pin_in_the_service(live_server: LiveServer) -> None:
+    buyer = await make_user(balance="20.00", pin="2468")
+    reference = await a_request_for(live_server, Money(300, Currency.USD))
+    with pytest.raises(PinRequired):
+        await checkout.pay_request(
+            Actor.user(buyer.id), checkout.PayRequest(reference, None), "no-pin"
+        )
+    with pytest.raises(WrongPin):
+        await checkout.pay_request(
+            Actor.user(buyer.id), checkout.PayRequest(reference, None, "1111"), "wrong"
+        )
+    # The wrong PIN counted, although the payment was refused and rolled back.
+    assert await pin_failures(buyer.id) == 1
+    assert await wallet_cents(buyer.id) == 2_000
+    paid = await checkout.pay_request(
+        Actor.user(buyer.id), checkout.PayRequest(reference, None, "2468"), "right"
+    )
+    assert paid.amount == Money(300, Currency.USD)
+    assert await wallet_cents(buyer.id) == 1_700
+    assert await pin_failures(buyer.id) == 0
