@@ -24,7 +24,6 @@ from wallet.commands.runner import Command, run
 from wallet.db.engine import Connection, connection, transaction
 from wallet.fraud.engine import Attempt
 from wallet.fraud.service import PaymentBlocked, Screening, recording_blocks, screen
-from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
 from wallet.ledger.errors import AccountNotActive, InsufficientFunds
 from wallet.ledger.models import EntryDraft, OwnerType, Purpose
@@ -588,99 +587,134 @@ async def refund_request(
     return await _refund_payment(principal, found.transaction_id, amount, idempotency_key)
 
 
+@dataclass(frozen=True, slots=True)
+class RefundPayment:
+    principal: Principal  # authorised already (`authorise_refund`)
+    payment_id: int
+    amount: Money | None  # None: all that is left
+
+
+def _validate_refund(actor: Actor, command: RefundPayment) -> None:
+    if command.amount is not None and not command.amount.is_positive:
+        raise NonPositiveAmount()
+
+
+async def _make_refund(conn: Connection, actor: Actor, command: RefundPayment) -> Refund:
+    amount = command.amount
+    # Locking the payment serialises its refunds, so their sum is checked exactly.
+    payment = await conn.fetchrow(
+        "SELECT id, type, status, initiator_user_id, merchant_id, currency, amount, "
+        "refunded_amount FROM money_transaction WHERE id = $1 FOR UPDATE",
+        command.payment_id,
+    )
+    if payment is None or payment["merchant_id"] != command.principal.merchant_id:
+        raise NotRefundable("no such payment for this merchant")
+    if payment["type"] != TransactionType.PAYMENT.value:
+        raise NotRefundable("it is not a payment")
+    if payment["status"] != TransactionStatus.COMPLETED.value:
+        raise NotRefundable(f"it is {payment['status']}")
+    refundable = int(payment["amount"]) - int(payment["refunded_amount"])
+    if amount is None:
+        amount = Money(refundable, Currency(payment["currency"]))
+    if amount.currency.value != payment["currency"]:
+        raise AmountMismatch(f"The payment was in {payment['currency']}")
+    if amount.amount_minor > refundable:
+        raise RefundExceedsPayment(refundable)
+    payer_id = int(payment["initiator_user_id"])
+    payable = await ledger.find_account(
+        conn, OwnerType.MERCHANT, command.principal.merchant_id, amount.currency, PAYABLE
+    )
+    assert payable is not None
+    wallet = await open_balance(conn, payer_id, amount.currency)
+    entry_id = await ledger.post_entry(
+        conn,
+        EntryDraft.transfer("refund", payable, wallet, amount, f"refund of {command.payment_id}"),
+    )
+    refund_id, _ = await transactions.record_completed(
+        conn,
+        transactions.NewTransaction(
+            type=TransactionType.REFUND,
+            amount=amount,
+            initiator_user_id=None,
+            counterparty_user_id=payer_id,
+            merchant_id=command.principal.merchant_id,
+            refund_of_id=command.payment_id,
+        ),
+        entry_id,
+    )
+    refunded = await conn.fetchval(
+        "UPDATE money_transaction SET refunded_amount = refunded_amount + $2 WHERE id = $1 "
+        "RETURNING refunded_amount",
+        command.payment_id,
+        amount.amount_minor,
+    )
+    if refunded == payment["amount"]:
+        await transactions.transition(
+            conn, command.payment_id, TransactionStatus.REVERSED, reason="fully refunded"
+        )
+    await rewards.reverse_for_refund(conn, command.payment_id, int(refunded))
+    await webhooks.enqueue(
+        conn,
+        command.principal.merchant_id,
+        "refund.succeeded",
+        {
+            "payment_transaction_id": command.payment_id,
+            "refund_transaction_id": refund_id,
+            "amount": amount.format(),
+            "currency": amount.currency.value,
+            "refunded_total": Money(int(refunded), amount.currency).format(),
+        },
+    )
+    await emit(
+        conn,
+        Topic.BALANCE_CHANGED,
+        {"user_id": payer_id, "currency": amount.currency.value},
+    )
+    return await _refund(conn, refund_id)
+
+
+async def _replay_refund(
+    conn: Connection, actor: Actor, command: RefundPayment, stored: dict[str, Any]
+) -> Refund:
+    return await _refund(conn, int(stored["refund_id"]))
+
+
+REFUND_PAYMENT = Command[RefundPayment, Refund](
+    name="refundPayment",
+    validate=_validate_refund,
+    fingerprint=lambda command: {
+        "payment": command.payment_id,
+        # "All that is left" is part of the request as asked, not the amount it came
+        # to, so a retry after success replays instead of conflicting.
+        "amount": None if command.amount is None else command.amount.amount_minor,
+    },
+    change=_make_refund,
+    response=lambda refund: {"refund_id": refund.refund_transaction_id},
+    replay=_replay_refund,
+    # A merchant's keys are the merchant's: its owner, cashiers and API keys share them.
+    scope=lambda actor, command: f"merchant:{command.principal.merchant_id}",
+    refusals=(
+        NonPositiveAmount,
+        NotRefundable,
+        AmountMismatch,
+        RefundExceedsPayment,
+        InsufficientFunds,
+        AccountNotActive,
+    ),
+)
+
+
 async def _refund_payment(
     principal: Principal, payment_id: int, amount: Money | None, idempotency_key: str
 ) -> Refund:
-    if amount is not None and not amount.is_positive:
-        raise NonPositiveAmount()
-    idempotency.validate_key(idempotency_key)
-    key_owner = f"merchant:{principal.merchant_id}"
-    fingerprint = idempotency.fingerprint(
-        {
-            "op": "refundPayment",
-            "payment": payment_id,
-            # "All that is left" is part of the request as asked, not the amount it came
-            # to, so a retry after success replays instead of conflicting.
-            "amount": None if amount is None else amount.amount_minor,
-        }
+    actor = (
+        Actor.merchant_key(principal.merchant_id)
+        if principal.user_id is None
+        else Actor.user(principal.user_id)
     )
-    async with transaction() as conn:
-        replay = await idempotency.claim(conn, key_owner, idempotency_key, fingerprint)
-        if replay is not None:
-            return await _refund(conn, int(replay["refund_id"]))
-        # Locking the payment serialises its refunds, so their sum is checked exactly.
-        payment = await conn.fetchrow(
-            "SELECT id, type, status, initiator_user_id, merchant_id, currency, amount, "
-            "refunded_amount FROM money_transaction WHERE id = $1 FOR UPDATE",
-            payment_id,
-        )
-        if payment is None or payment["merchant_id"] != principal.merchant_id:
-            raise NotRefundable("no such payment for this merchant")
-        if payment["type"] != TransactionType.PAYMENT.value:
-            raise NotRefundable("it is not a payment")
-        if payment["status"] != TransactionStatus.COMPLETED.value:
-            raise NotRefundable(f"it is {payment['status']}")
-        refundable = int(payment["amount"]) - int(payment["refunded_amount"])
-        if amount is None:
-            amount = Money(refundable, Currency(payment["currency"]))
-        if amount.currency.value != payment["currency"]:
-            raise AmountMismatch(f"The payment was in {payment['currency']}")
-        if amount.amount_minor > refundable:
-            raise RefundExceedsPayment(refundable)
-        payer_id = int(payment["initiator_user_id"])
-        payable = await ledger.find_account(
-            conn, OwnerType.MERCHANT, principal.merchant_id, amount.currency, PAYABLE
-        )
-        assert payable is not None
-        wallet = await open_balance(conn, payer_id, amount.currency)
-        entry_id = await ledger.post_entry(
-            conn,
-            EntryDraft.transfer("refund", payable, wallet, amount, f"refund of {payment_id}"),
-        )
-        refund_id, _ = await transactions.record_completed(
-            conn,
-            transactions.NewTransaction(
-                type=TransactionType.REFUND,
-                amount=amount,
-                initiator_user_id=None,
-                counterparty_user_id=payer_id,
-                merchant_id=principal.merchant_id,
-                refund_of_id=payment_id,
-            ),
-            entry_id,
-        )
-        refunded = await conn.fetchval(
-            "UPDATE money_transaction SET refunded_amount = refunded_amount + $2 WHERE id = $1 "
-            "RETURNING refunded_amount",
-            payment_id,
-            amount.amount_minor,
-        )
-        if refunded == payment["amount"]:
-            await transactions.transition(
-                conn, payment_id, TransactionStatus.REVERSED, reason="fully refunded"
-            )
-        await rewards.reverse_for_refund(conn, payment_id, int(refunded))
-        await webhooks.enqueue(
-            conn,
-            principal.merchant_id,
-            "refund.succeeded",
-            {
-                "payment_transaction_id": payment_id,
-                "refund_transaction_id": refund_id,
-                "amount": amount.format(),
-                "currency": amount.currency.value,
-                "refunded_total": Money(int(refunded), amount.currency).format(),
-            },
-        )
-        await emit(
-            conn,
-            Topic.BALANCE_CHANGED,
-            {"user_id": payer_id, "currency": amount.currency.value},
-        )
-        await idempotency.remember(
-            conn, key_owner, idempotency_key, fingerprint, {"refund_id": refund_id}
-        )
-        return await _refund(conn, refund_id)
+    return await run(
+        REFUND_PAYMENT, actor, RefundPayment(principal, payment_id, amount), idempotency_key
+    )
 
 
 async def _refund(conn: Connection, refund_id: int) -> Refund:
