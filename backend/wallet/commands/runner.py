@@ -98,14 +98,9 @@ async def run(command: Command[I, R], actor: Actor, data: I, idempotency_key: st
                 conn, scope, idempotency_key, request, command.response(result)
             )
             return result
-    except command.refusals:
-        raise
-    except idempotency.IdempotencyError:
-        raise
     except Exception as exc:
-        if not isinstance(exc, (AssertionError, OSError)) and type(exc).__module__.startswith(
-            "wallet."
-        ):
+        declared = (*command.refusals, idempotency.IdempotencyError)
+        if not isinstance(exc, declared) and type(exc).__module__.startswith("wallet."):
             # A domain refusal the command did not declare: its API union may not list it.
             log.warning("command %s raised undeclared %s", command.name, type(exc).__name__)
         raise
