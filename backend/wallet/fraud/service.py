@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from wallet.commands.actor import Actor
 from wallet.config import get_settings
 from wallet.db.engine import Connection, connection, transaction
 from wallet.fraud.engine import Assessment, Attempt, Decision, RiskContext, assess, forget_rules
@@ -48,6 +49,12 @@ class Screening:
     context: RiskContext | None = None
     rates: RateSnapshot | None = None
     proven: bool = False
+
+
+def screening_for(actor: Actor) -> Screening:
+    """What the actor's request gives the fraud rules: its risk context, the rates its
+    step-up state was valued with, and whether a factor was proven lately."""
+    return Screening(actor.risk, actor.step_up.rates, proven=actor.stepped_up)
 
 
 async def screen(conn: Connection, attempt: Attempt, screening: Screening) -> Assessment:

@@ -13,11 +13,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from wallet.commands.actor import Actor
+from wallet.commands.runner import Command, run
 from wallet.db.engine import Connection, transaction
 from wallet.goals.tables import SavingsGoal, SavingsRoundUp
-from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
-from wallet.ledger.errors import InsufficientFunds
+from wallet.ledger.errors import AccountNotActive, InsufficientFunds
 from wallet.ledger.models import AccountType, EntryDraft, OwnerType
 from wallet.ledger.tables import LedgerAccount, LedgerBalance
 from wallet.money import Currency, Money
@@ -270,36 +271,69 @@ async def _move(
     return transaction_id
 
 
+@dataclass(frozen=True, slots=True)
+class MoveInput:
+    goal_id: int
+    amount: Money
+    into_goal: bool
+
+
+def _validate_move(actor: Actor, move: MoveInput) -> None:
+    if not move.amount.is_positive:
+        raise NonPositiveAmount()
+
+
+async def _apply_move(conn: Connection, actor: Actor, move: MoveInput) -> GoalMove:
+    user_id = actor.require_user()
+    goal = await _load(user_id, move.goal_id, lock=True)
+    if goal["currency"] != move.amount.currency.value:
+        raise GoalError("currency", f"This goal saves in {goal['currency']}")
+    transaction_id = await _move(
+        conn, user_id, goal, move.amount, into_goal=move.into_goal, note=goal["name"]
+    )
+    return GoalMove(
+        move.goal_id,
+        transaction_id,
+        move.amount.amount_minor,
+        move.amount.currency.value,
+        move.into_goal,
+    )
+
+
+async def _replay_move(
+    conn: Connection, actor: Actor, move: MoveInput, stored: dict[str, Any]
+) -> GoalMove:
+    return GoalMove(**stored)
+
+
+MOVE = Command[MoveInput, GoalMove](
+    name="goalMove",
+    validate=_validate_move,
+    fingerprint=lambda move: {
+        "goal": move.goal_id,
+        "in": move.into_goal,
+        "amount": move.amount.amount_minor,
+        "currency": move.amount.currency.value,
+    },
+    change=_apply_move,
+    response=GoalMove.to_json,
+    replay=_replay_move,
+    refusals=(
+        NonPositiveAmount,
+        GoalNotFound,
+        GoalError,
+        InsufficientFunds,
+        AccountNotActive,
+        WalletUnavailable,
+    ),
+)
+
+
 async def move(
-    user_id: int, goal_id: int, amount: Money, idempotency_key: str, *, into_goal: bool
+    actor: Actor, goal_id: int, amount: Money, idempotency_key: str, *, into_goal: bool
 ) -> GoalMove:
     """Move money into the goal (or back out to the wallet), exactly once per key."""
-    if not amount.is_positive:
-        raise NonPositiveAmount()
-    principal = f"user:{user_id}"
-    request = idempotency.fingerprint(
-        {
-            "op": "goalMove",
-            "goal": goal_id,
-            "in": into_goal,
-            "amount": amount.amount_minor,
-            "currency": amount.currency.value,
-        }
-    )
-    async with transaction() as conn:
-        replay = await idempotency.claim(conn, principal, idempotency_key, request)
-        if replay is not None:
-            return GoalMove(**replay)
-        goal = await _load(user_id, goal_id, lock=True)
-        if goal["currency"] != amount.currency.value:
-            raise GoalError("currency", f"This goal saves in {goal['currency']}")
-        note = goal["name"]
-        transaction_id = await _move(conn, user_id, goal, amount, into_goal=into_goal, note=note)
-        receipt = GoalMove(
-            goal_id, transaction_id, amount.amount_minor, amount.currency.value, into_goal
-        )
-        await idempotency.remember(conn, principal, idempotency_key, request, receipt.to_json())
-        return receipt
+    return await run(MOVE, actor, MoveInput(goal_id, amount, into_goal), idempotency_key)
 
 
 async def close_goal(user_id: int, goal_id: int) -> Money:

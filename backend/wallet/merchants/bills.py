@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from wallet.db.engine import transaction
-from wallet.fraud.service import Screening, recording_blocks
-from wallet.idempotency import service as idempotency
+from wallet.commands.actor import Actor
+from wallet.commands.runner import Command, run
+from wallet.db.engine import Connection, transaction
+from wallet.fraud.service import PaymentBlocked, recording_blocks, screening_for
 from wallet.idempotency.service import IdempotencyError
-from wallet.ledger.errors import InsufficientFunds
+from wallet.ledger.errors import AccountNotActive, InsufficientFunds
 from wallet.limits.service import LimitExceeded
 from wallet.merchants import account_formats, queries
 from wallet.merchants.checkout import charge
@@ -38,7 +39,7 @@ from wallet.merchants.tables import SavedBiller as SavedBillerRow
 from wallet.money import Currency, Money
 from wallet.notifications.email import EmailProvider
 from wallet.notifications.money import Notice, deliver_notices
-from wallet.security.stepup import LargeAmountCheck
+from wallet.security.stepup import LargeAmountCheck, StepUpRequired
 from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
 
 RECURRENCES = frozenset(r.value for r in Recurrence)
@@ -185,51 +186,82 @@ async def saved_billers(user_id: int) -> list[SavedBiller]:
     return [_saved_biller(r) for r in await _saved_rows(user_id, None)]
 
 
-async def pay_bill(
-    user_id: int,
-    saved_id: int,
-    amount: Money,
-    key: str,
-    large_amount: LargeAmountCheck | None = None,
-    screening: Screening | None = None,
-) -> int:
-    """Pay a saved biller now; the sale's transaction id (exactly once per key). Above
-    the step-up threshold it needs a second factor proven lately; with `screening` the
-    fraud rules score it first."""
-    if not amount.is_positive:
+@dataclass(frozen=True, slots=True)
+class PayBill:
+    saved_id: int
+    amount: Money
+
+
+def _validate_bill(actor: Actor, command: PayBill) -> None:
+    if not command.amount.is_positive:
         raise NonPositiveAmount()
-    idempotency.validate_key(key)
-    biller = await _saved(user_id, saved_id)
+
+
+async def _biller(actor: Actor, command: PayBill) -> SavedBiller:
+    biller = await _saved(actor.require_user(), command.saved_id)
     if biller is None:
         raise MerchantNotFound()
-    principal = f"user:{user_id}"
-    fingerprint = idempotency.fingerprint(
-        {
-            "op": "payBill",
-            "biller": saved_id,
-            "amount": amount.amount_minor,
-            "currency": amount.currency.value,
-        }
+    return biller
+
+
+async def _may_pay_bill(conn: Connection, actor: Actor, command: PayBill) -> None:
+    """The biller is saved by the payer; above the step-up threshold (or from a new
+    device) a factor proven lately."""
+    await _biller(actor, command)
+    await actor.require_step_up(command.amount, "pay this bill")
+
+
+async def _pay_bill(conn: Connection, actor: Actor, command: PayBill) -> int:
+    biller = await _biller(actor, command)
+    return await charge(
+        conn,
+        payer_id=actor.require_user(),
+        merchant_id=biller.merchant_id,
+        amount=command.amount,
+        note=f"Bill {biller.account_reference}",
+        webhook_data={"account_reference": biller.account_reference},
+        screening=screening_for(actor),
     )
-    async with recording_blocks(), transaction() as conn:
-        replay = await idempotency.claim(conn, principal, key, fingerprint)
-        if replay is not None:
-            return int(replay["transaction_id"])
-        transaction_id = await charge(
-            conn,
-            payer_id=user_id,
-            merchant_id=biller.merchant_id,
-            amount=amount,
-            note=f"Bill {biller.account_reference}",
-            webhook_data={"account_reference": biller.account_reference},
-            screening=screening,
-        )
-        if large_amount is not None:
-            await large_amount.require(user_id, amount, "pay this bill")
-        await idempotency.remember(
-            conn, principal, key, fingerprint, {"transaction_id": transaction_id}
-        )
-    return transaction_id
+
+
+async def _replay_bill(
+    conn: Connection, actor: Actor, command: PayBill, stored: dict[str, Any]
+) -> int:
+    return int(stored["transaction_id"])
+
+
+PAY_BILL = Command[PayBill, int](
+    name="payBill",
+    validate=_validate_bill,
+    fingerprint=lambda command: {
+        "biller": command.saved_id,
+        "amount": command.amount.amount_minor,
+        "currency": command.amount.currency.value,
+    },
+    policy=(_may_pay_bill,),
+    change=_pay_bill,
+    response=lambda transaction_id: {"transaction_id": transaction_id},
+    replay=_replay_bill,
+    around=recording_blocks,
+    refusals=(
+        NonPositiveAmount,
+        MerchantNotFound,
+        StepUpRequired,
+        InsufficientFunds,
+        AccountNotActive,
+        LimitExceeded,
+        PaymentBlocked,
+        WalletUnavailable,
+        MerchantError,
+    ),
+)
+
+
+async def pay_bill(actor: Actor, saved_id: int, amount: Money, key: str) -> int:
+    """Pay a saved biller now; the sale's transaction id (exactly once per key). Above
+    the step-up threshold it needs a second factor proven lately (a standing order was
+    stepped up for when it was made); the fraud rules score it first."""
+    return await run(PAY_BILL, actor, PayBill(saved_id, amount), key)
 
 
 async def schedule(
@@ -275,7 +307,7 @@ async def schedule(
     return (await schedules_of(user_id, int(row["id"])))[0]
 
 
-def _biller(saved_biller: Any) -> Any:
+def _merchant_of(saved_biller: Any) -> Any:
     """The merchant behind a saved biller, for a join (`.name`)."""
     return saved_biller.merchant_id
 
@@ -319,7 +351,7 @@ async def schedules_of(user_id: int, only: int | None = None) -> list[Schedule]:
         BillSchedule.select(
             BillSchedule.id,
             BillSchedule.saved_biller_id,
-            _biller(BillSchedule.saved_biller_id).name.as_alias("name"),
+            _merchant_of(BillSchedule.saved_biller_id).name.as_alias("name"),
             BillSchedule.currency,
             BillSchedule.amount,
             BillSchedule.next_run_at,
@@ -490,7 +522,10 @@ async def _run_one(schedule_id: int, now: datetime, email: EmailProvider) -> str
         try:
             async with conn.transaction():  # a savepoint: a refusal leaves the run to record
                 transaction_id = await pay_bill(
-                    int(row["user_id"]), int(row["saved_biller_id"]), amount, key
+                    Actor.standing_order(int(row["user_id"])),
+                    int(row["saved_biller_id"]),
+                    amount,
+                    key,
                 )
         except _RUN_REFUSALS as exc:
             error = _run_error(exc)

@@ -13,6 +13,7 @@ from typing import Any
 
 import phonenumbers
 
+from wallet.commands import rules
 from wallet.config import get_settings
 from wallet.db.engine import Connection, transaction
 from wallet.fraud import engine as fraud
@@ -68,14 +69,14 @@ class SendMoney:
     note: str
     idempotency_key: str
     # Days an unregistered phone/email has to claim the money before it comes back.
-    claim_days: int = 14
+    claim_days: int = field(default_factory=lambda: rules.current().unclaimed_transfer_days)
     # A cross-currency send: the FX quote that sells `amount`; the recipient gets its
     # buy side. Above `cross_border_threshold` (USD, valued with `rates`) the sender
     # needs full verification.
     quote_id: str | None = None
     rates: RateSnapshot | None = None
     cross_border_threshold: Money = field(
-        default_factory=lambda: get_settings().limits.cross_border_full_kyc
+        default_factory=lambda: rules.current().cross_border_full_kyc
     )
     # Large sends need a second factor proven lately (None: no such check).
     large_amount: LargeAmountCheck | None = None

@@ -20,11 +20,11 @@ from wallet.api.graphql.errors import (
     NotFound,
     UserError,
     ValidationError,
-    not_authenticated,
     validation_error,
 )
 from wallet.api.graphql.fraud import FraudCaseType
 from wallet.api.graphql.operators import COMPLIANCE_ROLES, operator_in
+from wallet.api.graphql.permissions import SignedIn
 from wallet.db.engine import connection
 from wallet.fraud import service as fraud
 from wallet.kyc import service as kyc
@@ -207,22 +207,23 @@ class KycQuery:
         user = await info.context.viewer()
         return None if user is None else _verification(await kyc.status(user.id))
 
-    @strawberry.field(description="Your limits at your level and what you used of them.")
+    @strawberry.field(
+        description="Your limits at your level and what you used of them.",
+        extensions=[SignedIn(otherwise_null=True)],
+    )
     async def limits(self, info: Info) -> LimitsType | None:
-        user = await info.context.viewer()
-        if user is None:
-            return None
+        user = await info.context.require_viewer()
         async with connection() as conn:
             return _limits(await limits.limits_view(conn, user.id))
 
 
 @strawberry.type
 class KycMutation:
-    @strawberry.mutation(description="Basic verification: legal name, birth date, address.")
+    @strawberry.mutation(
+        description="Basic verification: legal name, birth date, address.", extensions=[SignedIn()]
+    )
     async def submit_identity(self, info: Info, input: IdentityInput) -> VerificationResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         try:
             born = date.fromisoformat(input.date_of_birth.strip())
         except ValueError:
@@ -236,11 +237,11 @@ class KycMutation:
             return _refusal(exc)
         return VerificationPayload(verification=_verification(status))
 
-    @strawberry.mutation(description="Full verification: an identity document and a selfie.")
+    @strawberry.mutation(
+        description="Full verification: an identity document and a selfie.", extensions=[SignedIn()]
+    )
     async def submit_documents(self, info: Info, input: DocumentsInput) -> VerificationResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         try:
             status = await kyc.submit_documents(
                 user.id,
@@ -366,7 +367,9 @@ class KycReviewQuery:
 
 @strawberry.type
 class KycReviewMutation:
-    @strawberry.mutation(description="Compliance: approve, reject or ask for more.")
+    @strawberry.mutation(
+        description="Compliance: approve, reject or ask for more.", extensions=[SignedIn()]
+    )
     async def decide_kyc_review(
         self,
         info: Info,
@@ -375,9 +378,7 @@ class KycReviewMutation:
         reason: str | None = None,
         level: VerificationLevel | None = None,
     ) -> KycDecisionResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         if await operator_in(info, COMPLIANCE_ROLES) is None:
             return Forbidden(code=ErrorCode.FORBIDDEN, message="Compliance only")
         if not str(review_id).isdigit():
