@@ -16,7 +16,6 @@ from arq.connections import RedisSettings
 from redis.asyncio import Redis
 
 from wallet.aml import monitor as aml_monitor
-from wallet.commands import rules as money_rules
 from wallet.config import get_settings
 from wallet.db import engine
 from wallet.db.engine import transaction
@@ -55,7 +54,6 @@ async def startup(ctx: dict[str, Any]) -> None:
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
     # The worker holds the same secrets as the API: it refuses the same settings.
     SETTINGS.check()
-    money_rules.configure(money_rules.MoneyRules.from_settings(SETTINGS))
     database_url, redis_url = SETTINGS.require_urls()
     await engine.connect(database_url, pool_size=5)
     if SETTINGS.is_production:

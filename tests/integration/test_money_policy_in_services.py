@@ -72,10 +72,9 @@ async def test_a_large_bill_by_a_service_caller_needs_step_up_a_standing_order_d
 
 @pytest.fixture
 def short_requests() -> Iterator[None]:
-    before = rules.current()
     rules.configure(rules.MoneyRules(money_request_days=7))
     yield
-    rules.configure(before)
+    rules.configure(None)
 
 
 @pytest.mark.usefixtures("database_url", "short_requests")

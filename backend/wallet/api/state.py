@@ -10,7 +10,6 @@ from wallet.api.clientip import TrustedProxies
 from wallet.auth.ratelimit import Limit, RateLimiter
 from wallet.auth.sessions import SessionStore
 from wallet.auth.throttle import LoginLimits, LoginThrottle
-from wallet.commands import rules as money_rules
 from wallet.config import Settings
 from wallet.fx.rates import provider_from_config
 from wallet.fx.service import FxDesk, FxTerms
@@ -81,7 +80,6 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, redis: Redis) -> Services:
         limiter, limits = RateLimiter(redis), Limits.from_settings(settings)
-        money_rules.configure(money_rules.MoneyRules.from_settings(settings))
         return cls(
             settings=settings,
             redis=redis,

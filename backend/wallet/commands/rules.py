@@ -2,15 +2,14 @@
 
 Services apply these rules themselves (a job, a REST route or a test calling a service
 meets the same ones as GraphQL), so they cannot wait for a resolver to pass them in.
-The API (`Services.build`) and the worker set them from `Settings` at start-up; until
-then they are `Settings`' defaults.
+They are a view of the process settings (`get_settings()`); a test may override them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wallet.config import Settings
+from wallet.config import Settings, get_settings
 from wallet.money import Currency, Money
 
 # `Settings.limits.cross_border_full_kyc`'s default.
@@ -38,13 +37,15 @@ class MoneyRules:
         )
 
 
-_current = MoneyRules()
+_override: MoneyRules | None = None
 
 
-def configure(rules: MoneyRules) -> None:
-    global _current
-    _current = rules
+def configure(rules: MoneyRules | None) -> None:
+    """Judge by `rules` instead of the process settings (tests); None goes back."""
+    global _override
+    _override = rules
 
 
 def current() -> MoneyRules:
-    return _current
+    """The rules as configured: the process settings (`get_settings()`, read once)."""
+    return _override if _override is not None else MoneyRules.from_settings(get_settings())
