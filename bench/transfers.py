@@ -284,7 +284,7 @@ def start_server(
         "WALLET_PII_KEYS": Keyring.new_key_entry("bench"),
         "WALLET_DB_POOL_SIZE": "20",
         "WALLET_LOGIN_FAILURES_PER_IP": "100000",
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": str(REPO / "backend"),
     }
     log = tempfile.NamedTemporaryFile("w+b", prefix="bench-server-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
@@ -456,18 +456,24 @@ def _wrk_ms(text: str) -> float:
 
 async def login_tokens(url: str, users: list[tuple[int, str]], count: int) -> list[tuple[str, str]]:
     """(bearer token, username) for the hot recipient and the first `count` senders."""
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+    gate = asyncio.Semaphore(4)  # argon2 takes CPU: a few at a time
+    async with httpx.AsyncClient(base_url=url, timeout=120) as http:
 
         async def one(username: str) -> str:
-            response = await http.post(
-                "/graphql",
-                json={
-                    "query": LOG_IN,
-                    "variables": {
-                        "i": {"login": username, "password": PASSWORD, "sessionTransport": "BEARER"}
+            async with gate:
+                response = await http.post(
+                    "/graphql",
+                    json={
+                        "query": LOG_IN,
+                        "variables": {
+                            "i": {
+                                "login": username,
+                                "password": PASSWORD,
+                                "sessionTransport": "BEARER",
+                            }
+                        },
                     },
-                },
-            )
+                )
             return str(response.json()["data"]["logIn"]["token"])
 
         chosen = users[: count + 1]
@@ -580,7 +586,7 @@ async def main() -> None:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--http-workers", type=int, default=2)
-    parser.add_argument("--http-users", type=int, default=500, help="senders logged in for HTTP")
+    parser.add_argument("--http-users", type=int, default=200, help="senders logged in for HTTP")
     parser.add_argument("--batch", type=int, default=32, help="K of the batched floor")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--profile", action="store_true", help="cProfile the service run")
@@ -687,7 +693,10 @@ async def main() -> None:
     finally:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=20)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
         for name in databases:
             await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         await admin.close()
