@@ -133,6 +133,10 @@ class Settings:
     signups_per_ip: int = 20
     signup_window_seconds: int = 60 * 60
     money_mutations_per_minute: int = 300
+    # The batched write path for sends (wallet.transfers.batch): at most this many sends
+    # per database transaction (1: no batching), and this many batches in flight at once.
+    send_batch_size: int = 64
+    send_batch_flushes: int = 4
     # Requests and split-group invitations one user may address to emails or phones per
     # day: each may send an email or SMS to someone who never signed up.
     contact_invites_per_day: int = 20
@@ -257,6 +261,8 @@ class Settings:
             signups_per_ip=_int("WALLET_SIGNUPS_PER_IP", 20),
             signup_window_seconds=_int("WALLET_SIGNUP_WINDOW_SECONDS", 60 * 60),
             money_mutations_per_minute=_int("WALLET_MONEY_MUTATIONS_PER_MINUTE", 300),
+            send_batch_size=_int("WALLET_SEND_BATCH_SIZE", 64),
+            send_batch_flushes=_int("WALLET_SEND_BATCH_FLUSHES", 4),
             contact_invites_per_day=_int("WALLET_CONTACT_INVITES_PER_DAY", 20),
             frontend_dist=Path(
                 os.environ.get("WALLET_FRONTEND_DIST", str(REPO_ROOT / "frontend" / "dist"))
@@ -358,6 +364,8 @@ class Settings:
             found.append("WALLET_REFERRAL_MINIMUM is negative")
         if self.referral_days < 1:
             found.append("WALLET_REFERRAL_DAYS must be at least 1")
+        if self.send_batch_size < 1 or self.send_batch_flushes < 1:
+            found.append("WALLET_SEND_BATCH_SIZE and WALLET_SEND_BATCH_FLUSHES must be at least 1")
         return found
 
     def production_problems(self) -> list[str]:
