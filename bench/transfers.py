@@ -589,8 +589,19 @@ async def main() -> None:
     parser.add_argument("--http-users", type=int, default=200, help="senders logged in for HTTP")
     parser.add_argument("--batch", type=int, default=32, help="K of the batched floor")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--only", nargs="*", help="run only the runs whose name has one of these")
+    parser.add_argument(
+        "--send-batch-size", help="WALLET_SEND_BATCH_SIZE for the service runs and the API"
+    )
+    parser.add_argument(
+        "--send-batch-flushes", help="WALLET_SEND_BATCH_FLUSHES for the service runs and the API"
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile the service run")
     args = parser.parse_args()
+    if args.send_batch_size:
+        os.environ["WALLET_SEND_BATCH_SIZE"] = args.send_batch_size
+    if args.send_batch_flushes:
+        os.environ["WALLET_SEND_BATCH_FLUSHES"] = args.send_batch_flushes
 
     base_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
     embedded = None
@@ -632,40 +643,63 @@ async def main() -> None:
         seconds = int(args.seconds)
         for round_ in range(args.rounds):
             for clients in args.clients:
-                runs: list[Callable[[], Awaitable[Result]]] = [
-                    lambda c=clients, r=round_: (
-                        profiled if args.profile and r == 0 else (lambda x: x)
-                    )(service_transfers(users, c, seconds, hot=False)),
-                    lambda c=clients: service_transfers(users, c, seconds, hot=True),
-                    lambda c=clients: send_writes_floor(binary, bench_url, users, c, seconds),
-                    lambda c=clients: batched_floor(
-                        binary, bench_url, users, c, seconds, args.batch
+                runs: list[tuple[str, Callable[[], Awaitable[Result]]]] = [
+                    (
+                        "service random",
+                        lambda c=clients, r=round_: (
+                            profiled if args.profile and r == 0 else (lambda x: x)
+                        )(service_transfers(users, c, seconds, hot=False)),
+                    ),
+                    (
+                        "service hot",
+                        lambda c=clients: service_transfers(users, c, seconds, hot=True),
+                    ),
+                    (
+                        "floor",
+                        lambda c=clients: send_writes_floor(binary, bench_url, users, c, seconds),
+                    ),
+                    (
+                        "batched floor",
+                        lambda c=clients: batched_floor(
+                            binary, bench_url, users, c, seconds, args.batch
+                        ),
                     ),
                 ]
                 if not args.skip_http:
                     runs += [
-                        lambda c=clients: wrk_run(
-                            "GraphQL over HTTP (wrk), random pairs", url, tokens, c, seconds
+                        (
+                            "http random",
+                            lambda c=clients: wrk_run(
+                                "GraphQL over HTTP (wrk), random pairs", url, tokens, c, seconds
+                            ),
                         ),
-                        lambda c=clients: wrk_run(
-                            "GraphQL over HTTP (wrk), one hot recipient",
-                            url,
-                            tokens,
-                            c,
-                            seconds,
-                            hot=True,
+                        (
+                            "http hot",
+                            lambda c=clients: wrk_run(
+                                "GraphQL over HTTP (wrk), one hot recipient",
+                                url,
+                                tokens,
+                                c,
+                                seconds,
+                                hot=True,
+                            ),
                         ),
-                        lambda c=clients: wrk_run(
-                            "HTTP upper bound: trivial query (wrk)",
-                            url,
-                            tokens,
-                            c,
-                            seconds,
-                            trivial=True,
+                        (
+                            "http trivial",
+                            lambda c=clients: wrk_run(
+                                "HTTP upper bound: trivial query (wrk)",
+                                url,
+                                tokens,
+                                c,
+                                seconds,
+                                trivial=True,
+                            ),
                         ),
                     ]
+                if args.only:
+                    runs = [(n, r) for n, r in runs if any(o in n for o in args.only)]
                 before = run_pgbench(binary, pgbench_url, clients, seconds).rate
-                for run in runs:
+                for _, run in runs:
                     current_load = load()
                     result = await run()
                     after = run_pgbench(binary, pgbench_url, clients, seconds).rate
