@@ -233,13 +233,27 @@ async def mark_hot(user_id: int) -> None:
         await ledger.set_hot(conn, account, True)
 
 
-async def roll_up_every_second(stop: asyncio.Event) -> None:
-    """What the worker does: fold hot accounts' queued postings into their totals."""
-    while not stop.is_set():
-        async with engine.transaction() as conn:
-            await ledger.roll_up_hot_accounts(conn)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 1)
+async def roll_up_every_second(stop: asyncio.Event, url: str) -> None:
+    """What the worker does: fold hot accounts' queued postings into their totals (on a
+    connection of its own: the bench's pool is closed while pgbench runs)."""
+    conn = await asyncpg.connect(url)
+    try:
+        while not stop.is_set():
+            async with conn.transaction():
+                await ledger.roll_up_hot_accounts(conn)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1)
+    finally:
+        await conn.close()
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
 
 
 def profiled(run: Awaitable[Result]) -> Awaitable[Result]:
@@ -264,12 +278,15 @@ SEND = (
 )
 
 
-def start_server(
-    database_url: str, redis_url: str, workers: int
-) -> tuple[subprocess.Popen[bytes], str]:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return int(s.getsockname()[1])
+
+
+def start_server(
+    database_url: str, redis_url: str, workers: int, port: int
+) -> tuple[subprocess.Popen[bytes], str]:
     env = {
         **os.environ,
         # The API logs in as the app's role, which owns nothing (it refuses the owner's).
@@ -622,7 +639,7 @@ async def main() -> None:
     server = None
     try:
         init_pgbench(binary, pgbench_url)
-        await engine.connect(bench_url, pool_size=max(args.clients) + 4)
+        await engine.connect(bench_url, pool_size=max(args.clients) + 2)
         await migrate()
         async with engine.connection() as conn:
             await ensure_app_login(conn)
@@ -633,12 +650,25 @@ async def main() -> None:
             await conn.execute(BATCHED_FLOOR)
         await mark_hot(users[0][0])
         stop_roll_up = asyncio.Event()
-        roll_up = asyncio.create_task(roll_up_every_second(stop_roll_up))
+        roll_up = asyncio.create_task(roll_up_every_second(stop_roll_up, bench_url))
         tokens: list[tuple[str, str]] = []
-        url = ""
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
         if not args.skip_http:
-            server, url = start_server(bench_url, redis_url, args.http_workers)
+            # Sessions live in Redis: logged in once, they outlive the server's restarts.
+            server, url = start_server(bench_url, redis_url, args.http_workers, port)
             tokens = await login_tokens(url, users, args.http_users)
+            stop_server(server)
+            server = None
+
+        async def pgbench_beside(clients: int) -> float:
+            # The bench's own pool is closed meanwhile: PostgreSQL allows 100 connections.
+            await engine.disconnect()
+            try:
+                return run_pgbench(binary, pgbench_url, clients, seconds).rate
+            finally:
+                await engine.connect(bench_url, pool_size=clients + 2)
+
         measured: dict[tuple[int, str], list[Measured]] = {}
         seconds = int(args.seconds)
         for round_ in range(args.rounds):
@@ -698,11 +728,18 @@ async def main() -> None:
                     ]
                 if args.only:
                     runs = [(n, r) for n, r in runs if any(o in n for o in args.only)]
-                before = run_pgbench(binary, pgbench_url, clients, seconds).rate
-                for _, run in runs:
+                before = await pgbench_beside(clients)
+                for name, run in runs:
                     current_load = load()
-                    result = await run()
-                    after = run_pgbench(binary, pgbench_url, clients, seconds).rate
+                    if name.startswith("http"):  # the API runs only beside its own runs
+                        server, _ = start_server(bench_url, redis_url, args.http_workers, port)
+                    try:
+                        result = await run()
+                    finally:
+                        if server is not None:
+                            stop_server(server)
+                            server = None
+                    after = await pgbench_beside(clients)
                     key = (clients, result.name)
                     measured.setdefault(key, []).append(
                         Measured(result, (before + after) / 2, current_load)
@@ -726,11 +763,7 @@ async def main() -> None:
         print(f"cpu: {os.cpu_count()} cores; {args.users} users; {seconds} s per run")
     finally:
         if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
+            stop_server(server)
         for name in databases:
             await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         await admin.close()
