@@ -733,6 +733,9 @@ async def main() -> None:
                     current_load = load()
                     if name.startswith("http"):  # the API runs only beside its own runs
                         server, _ = start_server(bench_url, redis_url, args.http_workers, port)
+                        # Warm up (connections, the parser's and validator's caches).
+                        await wrk_run("warm-up", url, tokens, clients, 1, trivial=True)
+                        await wrk_run("warm-up", url, tokens, clients, 1)
                     try:
                         result = await run()
                     finally:
