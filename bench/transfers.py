@@ -546,10 +546,13 @@ async def wrk_run(
             after = int(await conn.fetchval(count_sql))
     finally:
         os.unlink(script.name)
-    duration = float(re.search(r"requests in ([\d.]+)s", text).group(1))  # type: ignore[union-attr]
-    requests = int(re.search(r"(\d+) requests in", text).group(1))  # type: ignore[union-attr]
-    p50 = _wrk_ms(re.search(r"50%\s+(\S+)", text).group(1))  # type: ignore[union-attr]
-    p99 = _wrk_ms(re.search(r"99%\s+(\S+)", text).group(1))  # type: ignore[union-attr]
+    found = re.search(r"(\d+) requests in ([\d.]+)s", text)
+    if found is None:
+        raise SystemExit(f"unexpected wrk output:\n{text}")
+    requests, duration = int(found.group(1)), float(found.group(2))
+    quantiles = [re.search(rf"{q}%\s+(\S+)", text) for q in (50, 99)]
+    # No answer at all (a cold server in a short warm-up) has no latency distribution.
+    p50, p99 = (float("nan") if m is None else _wrk_ms(m.group(1)) for m in quantiles)
     # Sends are counted in the database (a 200 may carry a typed error).
     ops = requests if trivial else after - before
     return Result(name, ops, duration, [p50, p99])
