@@ -70,6 +70,7 @@ from wallet.merchants.service import (  # noqa: E402
 )
 from wallet.money import Currency, Money  # noqa: E402
 from wallet.security.crypto import Keyring  # noqa: E402
+from wallet.transfers import batch as send_batch  # noqa: E402
 from wallet.transfers.service import SendMoney, send_money  # noqa: E402
 from wallet.users.passwords import hash_password  # noqa: E402
 from wallet.wallets.service import grant_promotional_credit, open_wallet  # noqa: E402
@@ -192,9 +193,20 @@ def amount(rng: random.Random) -> Money:
 
 
 async def service_transfers(
-    users: list[tuple[int, str]], clients: int, seconds: float, hot: bool, label: str = ""
+    users: list[tuple[int, str]],
+    clients: int,
+    seconds: float,
+    hot: bool,
+    label: str = "",
+    batch_size: int | None = None,
 ) -> Result:
+    """`batch_size`: the send batcher's K for this run (1: every send alone, as before
+    batching); None: as configured."""
     hot_user = users[0]
+    batcher = send_batch.batcher()
+    configured = batcher.size
+    if batch_size is not None:
+        batcher.size = batch_size
 
     async def op(rng: random.Random) -> bool:
         sender, recipient = rng.sample(users[1:], 2)
@@ -204,7 +216,10 @@ async def service_transfers(
         return True
 
     label = label or ("service layer, one hot recipient" if hot else "service layer, random pairs")
-    return await drive(label, clients, seconds, op)
+    try:
+        return await drive(label, clients, seconds, op)
+    finally:
+        batcher.size = configured
 
 
 async def merchant_payments(users: list[tuple[int, str]], clients: int, seconds: float) -> Result:
@@ -285,7 +300,11 @@ def free_port() -> int:
 
 
 def start_server(
-    database_url: str, redis_url: str, workers: int, port: int
+    database_url: str,
+    redis_url: str,
+    workers: int,
+    port: int,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     env = {
         **os.environ,
@@ -302,6 +321,7 @@ def start_server(
         "WALLET_DB_POOL_SIZE": "20",
         "WALLET_LOGIN_FAILURES_PER_IP": "100000",
         "PYTHONPATH": str(REPO / "backend"),
+        **(extra_env or {}),
     }
     log = tempfile.NamedTemporaryFile("w+b", prefix="bench-server-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
@@ -609,6 +629,11 @@ async def main() -> None:
     parser.add_argument("--http-users", type=int, default=200, help="senders logged in for HTTP")
     parser.add_argument("--batch", type=int, default=32, help="K of the batched floor")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument(
+        "--compare-batching",
+        action="store_true",
+        help="run each send run twice in every round: batching off (K=1), then on",
+    )
     parser.add_argument("--only", nargs="*", help="run only the runs whose name has one of these")
     parser.add_argument(
         "--send-batch-size", help="WALLET_SEND_BATCH_SIZE for the service runs and the API"
@@ -676,47 +701,85 @@ async def main() -> None:
         seconds = int(args.seconds)
         for round_ in range(args.rounds):
             for clients in args.clients:
-                runs: list[tuple[str, Callable[[], Awaitable[Result]]]] = [
-                    (
-                        "service random",
-                        lambda c=clients, r=round_: (
-                            profiled if args.profile and r == 0 else (lambda x: x)
-                        )(service_transfers(users, c, seconds, hot=False)),
-                    ),
-                    (
-                        "service hot",
-                        lambda c=clients: service_transfers(users, c, seconds, hot=True),
-                    ),
+                modes: list[tuple[str, int | None]] = (
+                    [(" [batching off]", 1), (" [batching on]", int(args.send_batch_size or 64))]
+                    if args.compare_batching
+                    else [("", None)]
+                )
+                runs: list[tuple[str, Callable[[], Awaitable[Result]], int | None]] = []
+                for suffix, size in modes:
+                    runs += [
+                        (
+                            "service random",
+                            lambda c=clients, r=round_, k=size, x=suffix: (
+                                profiled if args.profile and r == 0 else (lambda x: x)
+                            )(
+                                service_transfers(
+                                    users,
+                                    c,
+                                    seconds,
+                                    hot=False,
+                                    label="service layer, random pairs" + x,
+                                    batch_size=k,
+                                )
+                            ),
+                            size,
+                        ),
+                        (
+                            "service hot",
+                            lambda c=clients, k=size, x=suffix: service_transfers(
+                                users,
+                                c,
+                                seconds,
+                                hot=True,
+                                label="service layer, one hot recipient" + x,
+                                batch_size=k,
+                            ),
+                            size,
+                        ),
+                    ]
+                runs += [
                     (
                         "floor",
                         lambda c=clients: send_writes_floor(binary, bench_url, users, c, seconds),
+                        None,
                     ),
                     (
                         "batched floor",
                         lambda c=clients: batched_floor(
                             binary, bench_url, users, c, seconds, args.batch
                         ),
+                        None,
                     ),
                 ]
                 if not args.skip_http:
-                    runs += [
-                        (
-                            "http random",
-                            lambda c=clients: wrk_run(
-                                "GraphQL over HTTP (wrk), random pairs", url, tokens, c, seconds
+                    for suffix, size in modes:
+                        runs += [
+                            (
+                                "http random",
+                                lambda c=clients, x=suffix: wrk_run(
+                                    "GraphQL over HTTP (wrk), random pairs" + x,
+                                    url,
+                                    tokens,
+                                    c,
+                                    seconds,
+                                ),
+                                size,
                             ),
-                        ),
-                        (
-                            "http hot",
-                            lambda c=clients: wrk_run(
-                                "GraphQL over HTTP (wrk), one hot recipient",
-                                url,
-                                tokens,
-                                c,
-                                seconds,
-                                hot=True,
+                            (
+                                "http hot",
+                                lambda c=clients, x=suffix: wrk_run(
+                                    "GraphQL over HTTP (wrk), one hot recipient" + x,
+                                    url,
+                                    tokens,
+                                    c,
+                                    seconds,
+                                    hot=True,
+                                ),
+                                size,
                             ),
-                        ),
+                        ]
+                    runs.append(
                         (
                             "http trivial",
                             lambda c=clients: wrk_run(
@@ -727,15 +790,22 @@ async def main() -> None:
                                 seconds,
                                 trivial=True,
                             ),
-                        ),
-                    ]
+                            None,
+                        )
+                    )
                 if args.only:
-                    runs = [(n, r) for n, r in runs if any(o in n for o in args.only)]
+                    runs = [run for run in runs if any(o in run[0] for o in args.only)]
                 before = await pgbench_beside(clients)
-                for name, run in runs:
+                for name, run, size in runs:
                     current_load = load()
                     if name.startswith("http"):  # the API runs only beside its own runs
-                        server, _ = start_server(bench_url, redis_url, args.http_workers, port)
+                        server, _ = start_server(
+                            bench_url,
+                            redis_url,
+                            args.http_workers,
+                            port,
+                            {} if size is None else {"WALLET_SEND_BATCH_SIZE": str(size)},
+                        )
                         # Warm up (connections, the parser's and validator's caches).
                         await wrk_run("warm-up", url, tokens, clients, 1, trivial=True)
                         await wrk_run("warm-up", url, tokens, clients, 1)

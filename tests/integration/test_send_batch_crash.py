@@ -41,6 +41,7 @@ async def test_killing_the_api_mid_batch_keeps_acknowledged_sends_once_and_nothi
     server = Server(settings)
     # One batch in flight at a time: concurrent sends always queue behind it and share
     # the next one (with more, a lightly loaded server may run every send alone).
+    server.env["WALLET_SEND_BATCH_SIZE"] = "64"
     server.env["WALLET_SEND_BATCH_FLUSHES"] = "1"
     await server.start()
     acknowledged: dict[str, str] = {}  # idempotency key -> transaction id
