@@ -570,7 +570,7 @@ async def wrk_run(
     if found is None:
         raise SystemExit(f"unexpected wrk output:\n{text}")
     requests, duration = int(found.group(1)), float(found.group(2))
-    quantiles = [re.search(rf"{q}%\s+(\S+)", text) for q in (50, 99)]
+    quantiles = [re.search(rf"^\s+{q}%\s+(\S+)$", text, re.MULTILINE) for q in (50, 99)]
     # No answer at all (a cold server in a short warm-up) has no latency distribution.
     p50, p99 = (float("nan") if m is None else _wrk_ms(m.group(1)) for m in quantiles)
     # Sends are counted in the database (a 200 may carry a typed error).
@@ -626,7 +626,7 @@ async def main() -> None:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--http-workers", type=int, default=2)
-    parser.add_argument("--http-users", type=int, default=200, help="senders logged in for HTTP")
+    parser.add_argument("--http-users", type=int, default=50, help="senders logged in for HTTP")
     parser.add_argument("--batch", type=int, default=32, help="K of the batched floor")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument(
@@ -806,6 +806,8 @@ async def main() -> None:
                             port,
                             {} if size is None else {"WALLET_SEND_BATCH_SIZE": str(size)},
                         )
+                        # Log in afresh: sessions live in Redis, which a test run may flush.
+                        tokens[:] = await login_tokens(url, users, args.http_users)
                         # Warm up (connections, the parser's and validator's caches).
                         await wrk_run("warm-up", url, tokens, clients, 1, trivial=True)
                         await wrk_run("warm-up", url, tokens, clients, 1)
