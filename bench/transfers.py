@@ -684,6 +684,9 @@ async def main() -> None:
         url = f"http://127.0.0.1:{port}"
         if not args.skip_http:
             # Sessions live in Redis: logged in once, they outlive the server's restarts.
+            # (Once only: a user's first session is their trusted device; a second login
+            # would be a new device, whose sends ask for step-up. And run no tests on
+            # the same Redis database meanwhile: they flush it.)
             server, url = start_server(bench_url, redis_url, args.http_workers, port)
             tokens = await login_tokens(url, users, args.http_users)
             stop_server(server)
@@ -806,8 +809,6 @@ async def main() -> None:
                             port,
                             {} if size is None else {"WALLET_SEND_BATCH_SIZE": str(size)},
                         )
-                        # Log in afresh: sessions live in Redis, which a test run may flush.
-                        tokens[:] = await login_tokens(url, users, args.http_users)
                         # Warm up (connections, the parser's and validator's caches).
                         await wrk_run("warm-up", url, tokens, clients, 1, trivial=True)
                         await wrk_run("warm-up", url, tokens, clients, 1)
