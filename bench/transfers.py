@@ -50,6 +50,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "backend"))
 
+from wallet.commands.actor import Actor  # noqa: E402
 from wallet.db import engine  # noqa: E402
 from wallet.db.migrate import migrate  # noqa: E402
 from wallet.db.roles import APP_ROLE, ensure_app_login, url_as  # noqa: E402
@@ -235,7 +236,10 @@ async def merchant_payments(users: list[tuple[int, str]], clients: int, seconds:
 
     async def op(rng: random.Random) -> bool:
         payer = rng.choice(users[1:])
-        await pay_request(PayRequest(payer[0], code.reference, amount(rng), uuid.uuid4().hex))
+        # A session that proved the PIN lately stands for the PIN typed with each payment
+        # (its argon2 check would measure the hash, not the payment path).
+        actor = Actor.stepped_up_user(payer[0])
+        await pay_request(actor, PayRequest(code.reference, amount(rng)), uuid.uuid4().hex)
         return True
 
     return await drive("service layer, merchant payments (one merchant)", clients, seconds, op)

@@ -16,7 +16,7 @@ import itertools
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -28,12 +28,21 @@ from redis.asyncio import Redis
 
 from wallet.api.state import Services
 from wallet.app import SERVER_OPTIONS, create_app
-from wallet.config import Settings
+from wallet.config import Settings, get_settings
 from wallet.db import engine
 from wallet.db.roles import APP_ROLE, ensure_app_login, url_as
 from wallet.fraud.engine import forget_rules
 from wallet.gateway.tokenizer import TOKENS_PATH, create_tokenizer_app
 from wallet.ledger.invariants import check_ledger
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Each test reads the configuration afresh: a variable one test set (and then
+    `get_settings.cache_clear()`) does not reach the next through the process's cache."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @dataclass(frozen=True)
@@ -151,8 +160,7 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 
 @pytest.fixture
 def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
-    return replace(
-        Settings.from_env(),
+    return Settings.from_env().replace(
         database_url=database_url,
         redis_url=redis_url,
         environment="test",
@@ -211,7 +219,7 @@ async def run_live_server(settings: Settings) -> AsyncIterator[LiveServer]:
         settings.redis_url or "", settings.gateway_publishable_key, ["http://127.0.0.1"]
     )
     async with serve_asgi(tokenizer) as tokenizer_url:
-        settings = replace(settings, gateway_tokenize_url=tokenizer_url + TOKENS_PATH)
+        settings = settings.replace(gateway_tokenize_url=tokenizer_url + TOKENS_PATH)
         async with serve_asgi(create_app(settings)) as url:
             yield LiveServer(url, settings)
 

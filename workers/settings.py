@@ -16,7 +16,8 @@ from arq.connections import RedisSettings
 from redis.asyncio import Redis
 
 from wallet.aml import monitor as aml_monitor
-from wallet.config import Settings
+from wallet.commands import rules as money_rules
+from wallet.config import get_settings
 from wallet.db import engine
 from wallet.db.engine import transaction
 from wallet.db.roles import refuse_privileged_role
@@ -43,7 +44,7 @@ from wallet.security import audit
 from wallet.security.egress import EgressPolicy, GuardedClient
 from wallet.transfers.unclaimed import expire_unclaimed
 
-SETTINGS = Settings.from_env()
+SETTINGS = get_settings()
 REFERRAL_RULE = referrals.ReferralRule.from_settings(SETTINGS)
 
 
@@ -54,6 +55,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
     # The worker holds the same secrets as the API: it refuses the same settings.
     SETTINGS.check()
+    money_rules.configure(money_rules.MoneyRules.from_settings(SETTINGS))
     database_url, redis_url = SETTINGS.require_urls()
     await engine.connect(database_url, pool_size=5)
     if SETTINGS.is_production:
@@ -68,7 +70,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     )
     # Merchant webhook URLs are user input: the guarded client refuses internal targets.
     ctx["webhook_http"] = GuardedClient(EgressPolicy.from_settings(SETTINGS), timeout=10)
-    ctx["fx_rates"] = provider_from_config(SETTINGS.fx_provider, SETTINGS.fx_feed_url)
+    ctx["fx_rates"] = provider_from_config(SETTINGS.fx.provider, SETTINGS.fx.feed_url)
     ctx["relay_stop"] = asyncio.Event()
     relay = OutboxRelay(publisher=ctx["app_redis"], jobs=ctx["redis"])
     ctx["relay_task"] = asyncio.create_task(relay.run(ctx["relay_stop"]))
@@ -124,7 +126,7 @@ async def send_invite(ctx: dict[str, Any], event_id: int) -> str:
 
 async def monitor_aml(ctx: dict[str, Any]) -> int:
     """Run the AML detectors over what changed since the last pass; open cases."""
-    return len(await aml_monitor.run())
+    return len(await aml_monitor.run(thresholds=SETTINGS.aml.thresholds))
 
 
 async def deliver_gateway_events(ctx: dict[str, Any]) -> int:

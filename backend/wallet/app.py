@@ -21,7 +21,7 @@ from wallet.api.graphql.schema import build_schema
 from wallet.api.http import health, ready, request_id_middleware
 from wallet.api.qr import payment_request_png, payment_request_svg
 from wallet.api.state import Services
-from wallet.config import Settings
+from wallet.config import Settings, get_settings
 from wallet.db import engine
 from wallet.db.roles import refuse_privileged_role
 from wallet.log import configure_logging
@@ -49,7 +49,7 @@ def dev_inbox_page(index_html: Path) -> HTTPRouteHandler:
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
-    settings = settings or Settings.from_env()
+    settings = settings or get_settings()
     settings.check()
     database_url, redis_url = settings.require_urls()
     configure_logging()

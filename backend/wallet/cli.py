@@ -12,11 +12,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from wallet.config import REPO_ROOT, Settings
+from wallet.config import REPO_ROOT, Settings, get_settings
 
 SCHEMA_PATH = REPO_ROOT / "graphql" / "schema.graphql"
 
@@ -37,8 +36,7 @@ def local_servers(settings: Settings) -> Iterator[Settings]:
 
     running = embedded.running_endpoints(settings.data_dir)
     if running is not None:
-        yield replace(
-            settings,
+        yield settings.replace(
             database_url=settings.database_url or running.database_url,
             redis_url=settings.redis_url or running.redis_url,
             # Migrations and seeding as the owner, when the database is dev's.
@@ -48,8 +46,7 @@ def local_servers(settings: Settings) -> Iterator[Settings]:
         return
     servers = embedded.start_embedded(settings.data_dir)
     try:
-        yield replace(
-            settings,
+        yield settings.replace(
             database_url=settings.database_url or servers.database_url,
             redis_url=settings.redis_url or servers.redis_url,
         )
@@ -61,6 +58,7 @@ def _export_urls(settings: Settings) -> None:
     """Hand the URLs to code that reads Settings from the environment (the app factory
     uvicorn calls, the tokeniser)."""
     os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = settings.require_urls()
+    get_settings.cache_clear()  # the process's settings are read again, with the URLs
 
 
 async def _with_db(

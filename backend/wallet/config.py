@@ -1,7 +1,9 @@
-"""Settings read once from the environment.
+"""Settings read once from the environment, typed and grouped by domain.
 
-Every knob the service has is here, with its default, so the README's configuration
-table and the code cannot drift apart silently (tests/unit/test_config.py checks).
+Every knob the service has is here, with its default and the variable it is read from
+(each field's `validation_alias`), so the README's configuration table and the code cannot
+drift apart silently (tests/unit/test_config.py and test_contract.py check). Nothing else
+reads the environment for configuration; services get their group from `Settings`.
 """
 
 from __future__ import annotations
@@ -9,11 +11,34 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import json
 import math
-import os
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    field_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from wallet.money import Currency, Money
 
@@ -50,35 +75,6 @@ REFERRED_BONUS = Money(500, Currency.USD)
 REFERRAL_MINIMUM = Money(1_000, Currency.USD)
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return default if raw in (None, "") else int(raw)
-
-
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    return default if raw in (None, "") else float(raw)
-
-
-def _bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw in (None, ""):
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _money(name: str, default: Money) -> Money:
-    """An amount with its currency, "10.00 USD" (a bare amount is in `default`'s)."""
-    raw = (os.environ.get(name) or "").split()
-    if not raw:
-        return default
-    return Money.parse(raw[0], raw[1] if len(raw) > 1 else default.currency)
-
-
-def _list(name: str) -> tuple[str, ...]:
-    return tuple(p.strip() for p in os.environ.get(name, "").split(",") if p.strip())
-
-
 def estimated_bits(secret: str) -> float:
     """A generous upper bound of a secret's entropy: its length times the Shannon
     entropy of its own characters (a repeated or tiny alphabet scores low)."""
@@ -109,103 +105,509 @@ def weak_key(raw: bytes) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Runtime configuration. Build with `Settings.from_env()`."""
+INVALID_PREFIX = "refusing to start: "
+# Secrets never appear in an error message, even when their value is refused.
+_SECRET_WORDS = ("KEY", "SECRET", "PASSWORD")
 
-    database_url: str | None
-    redis_url: str | None
+
+class InvalidSettings(RuntimeError):
+    """A variable the process cannot run with: each problem names its variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(INVALID_PREFIX + "; ".join(problems))
+        self.problems = problems
+
+
+def describe_error(error: ErrorDetails) -> str:
+    """One validation error as `VARIABLE: what is wrong (got 'value')`."""
+    where = " ".join(str(part) for part in error["loc"]) or "settings"
+    message = error["msg"].removeprefix("Value error, ")
+    value = error.get("input")
+    if isinstance(value, str) and not any(w in where.upper() for w in _SECRET_WORDS):
+        message += f" (got {value[:60]!r})"
+    return f"{where}: {message}"
+
+
+# --- Value types parsed from the environment --------------------------------------------
+
+
+def _split(value: Any) -> Any:
+    """A comma-separated list ("a, b,") as a tuple; empty parts are dropped."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _money_parser(currency: Currency, *, only: bool) -> Callable[[Any], Money]:
+    """Parse "12.50 EUR", or a bare amount "12.50" / 12 in `currency` (major units, as
+    people write it). With `only`, any other currency is refused."""
+
+    def parse(value: Any) -> Money:
+        if isinstance(value, Money):
+            amount = value
+        elif isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError("is not an amount such as 10.00 or 10.00 USD")
+        else:
+            parts = str(value).split()
+            if not 1 <= len(parts) <= 2:
+                raise ValueError("is not an amount such as 10.00 or 10.00 USD")
+            amount = Money.parse(parts[0], parts[1] if len(parts) > 1 else currency)
+        if only and amount.currency is not currency:
+            raise ValueError(f"is valued in {currency.value}, not {amount.currency.value}")
+        return amount
+
+    return parse
+
+
+# An amount with its currency ("10.00 EUR"); a bare amount is in US dollars.
+Amount = Annotated[Money, NoDecode, PlainValidator(_money_parser(Currency.USD, only=False))]
+# A threshold valued in US dollars (limits, AML, step-up): "1000" is $1,000.00.
+UsdAmount = Annotated[Money, NoDecode, PlainValidator(_money_parser(Currency.USD, only=True))]
+CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_split)]
+
+
+def _usd(major: int) -> Money:
+    return Money(major * 10**Currency.USD.exponent, Currency.USD)
+
+
+# --- Limits by verification level (docs/limits.md) -----------------------------------------
+
+# The kinds of movement a level's limits apply to (wallet.limits.LimitScope values).
+LIMIT_SCOPES = ("SEND", "ADD", "WITHDRAW", "MERCHANT")
+_PERIODS = ("per_transaction", "daily", "monthly")
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodLimits:
+    """The most one kind of movement may move at once, per UTC day and per UTC month."""
+
+    per_transaction: Money
+    daily: Money
+    monthly: Money
+
+
+@dataclass(frozen=True, slots=True)
+class LevelLimits:
+    # Keyed by scope name (LIMIT_SCOPES).
+    by_scope: dict[str, PeriodLimits]
+    # The most the user's wallet balances may add up to (USD); None: no cap.
+    balance_cap: Money | None
+
+
+def _level(per_transaction: int, daily: int, monthly: int, balance_cap: int | None) -> LevelLimits:
+    """The same limits (whole US dollars) for every kind of movement."""
+    limits = PeriodLimits(_usd(per_transaction), _usd(daily), _usd(monthly))
+    cap = None if balance_cap is None else _usd(balance_cap)
+    return LevelLimits(dict.fromkeys(LIMIT_SCOPES, limits), cap)
+
+
+DEFAULT_POLICY: dict[str, LevelLimits] = {
+    "unverified": _level(1_000, 2_500, 5_000, balance_cap=10_000),
+    "basic": _level(5_000, 10_000, 30_000, balance_cap=50_000),
+    "full": _level(25_000, 50_000, 200_000, balance_cap=None),
+    "premium": _level(100_000, 250_000, 1_000_000, balance_cap=None),
+}
+_usd_limit = _money_parser(Currency.USD, only=True)
+
+
+def parse_policy(document: str) -> dict[str, LevelLimits]:
+    """Overrides over the defaults, as JSON in US dollars: {"basic": {"send": {"daily":
+    8000}, "balance_cap": 20000}, "full": {"balance_cap": null}}. Unknown names are errors."""
+    data = _json_document(document)
+    if not isinstance(data, dict):
+        raise ValueError("is not a JSON object of verification levels")
+    policy = dict(DEFAULT_POLICY)
+    for level, overrides in data.items():
+        if level not in policy:
+            raise ValueError(f"unknown verification level {level!r}")
+        if not isinstance(overrides, dict):
+            raise ValueError(f"{level} is not a JSON object")
+        base = policy[level]
+        by_scope = dict(base.by_scope)
+        cap = base.balance_cap
+        for name, value in overrides.items():
+            if name == "balance_cap":
+                cap = None if value is None else _usd_limit(value)
+                continue
+            scope = name.upper()
+            if scope not in by_scope or not isinstance(value, dict):
+                raise ValueError(f"unknown kind of movement {name!r} for {level}")
+            unknown = set(value) - set(_PERIODS)
+            if unknown:
+                raise ValueError(f"unknown limit {sorted(unknown)} for {level}.{name}")
+            current = by_scope[scope]
+            by_scope[scope] = PeriodLimits(
+                **{k: _usd_limit(value[k]) if k in value else getattr(current, k) for k in _PERIODS}
+            )
+        policy[level] = LevelLimits(by_scope, cap)
+    return policy
+
+
+def _policy(value: Any) -> dict[str, LevelLimits]:
+    if isinstance(value, str):
+        return parse_policy(value)
+    if isinstance(value, dict) and all(isinstance(v, LevelLimits) for v in value.values()):
+        return value
+    raise ValueError("is not a JSON object of verification levels")
+
+
+LimitPolicy = Annotated[dict[str, LevelLimits], NoDecode, PlainValidator(_policy)]
+
+
+# --- Groups --------------------------------------------------------------------------------
+
+_CONFIG = SettingsConfigDict(
+    frozen=True,
+    # Every field names its variable (validation_alias); Python code may use the name.
+    validate_by_name=True,
+    validate_by_alias=True,
+    case_sensitive=True,
+    # An empty variable means "not set": the default applies, as it always has.
+    env_ignore_empty=True,
+    extra="ignore",
+)
+
+
+class _Group(BaseSettings):
+    """Settings read from the environment, immutable once read."""
+
+    model_config = _CONFIG
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with `changes` (tests and the launcher; values are not re-parsed)."""
+        if unknown := set(changes) - set(type(self).model_fields):
+            raise TypeError(f"{type(self).__name__} has no setting {sorted(unknown)}")
+        return self.model_copy(update=changes)
+
+
+class FxSettings(_Group):
+    """Exchange rates and the FX desk's pricing (docs/fx.md)."""
+
+    provider: str = Field(default="sandbox", validation_alias="WALLET_FX_PROVIDER")
+    feed_url: str | None = Field(default=None, validation_alias="WALLET_FX_FEED_URL")
+    max_rate_age_seconds: int = Field(
+        default=600, validation_alias="WALLET_FX_MAX_RATE_AGE_SECONDS"
+    )
+    spread_bps: int = Field(default=35, ge=0, validation_alias="WALLET_FX_SPREAD_BPS")
+    fee_bps: int = Field(default=25, ge=0, validation_alias="WALLET_FX_FEE_BPS")
+    quote_seconds: int = Field(default=30, gt=0, validation_alias="WALLET_FX_QUOTE_SECONDS")
+
+
+class LimitsSettings(_Group):
+    """Limits by verification level, and full verification for large cross-border sends."""
+
+    policy: LimitPolicy = Field(default=DEFAULT_POLICY, validation_alias="WALLET_LIMITS")
+    # A cross-currency send worth more than this needs full verification.
+    cross_border_full_kyc: UsdAmount = Field(
+        default=_usd(1_000), validation_alias="WALLET_CROSS_BORDER_FULL_KYC_USD"
+    )
+
+
+class AmlThresholds(BaseModel):
+    """AML monitoring thresholds (docs/security.md, "AML"), set as one JSON document in
+    WALLET_AML whose names are the aliases: {"reporting_usd": 10000, "fan_count": 20}."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_by_name=False, strict=True)
+
+    reporting: UsdAmount = Field(default=_usd(3_000), validation_alias="reporting_usd")
+    # "Just under": from this share of the threshold up to (not including) it.
+    structuring_band: float = Field(default=0.85, gt=0, lt=1)
+    structuring_count: int = Field(default=3, gt=0)
+    structuring_days: int = Field(default=7, gt=0)
+    rapid_min: UsdAmount = Field(default=_usd(1_000), validation_alias="rapid_min_usd")
+    rapid_share: float = Field(default=0.9, gt=0)
+    rapid_hours: int = Field(default=24, gt=0)
+    fan_count: int = Field(default=10, gt=0)
+    fan_hours: int = Field(default=24, gt=0)
+    sanctions_similarity: float = Field(default=0.88, gt=0)
+
+    @field_validator("reporting", "rapid_min")
+    @classmethod
+    def _positive(cls, amount: Money) -> Money:
+        if not amount.is_positive:
+            raise ValueError("must be more than zero")
+        return amount
+
+    def replace(self, **changes: Any) -> Self:
+        return self.model_copy(update=changes)
+
+
+def _json_document(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value) if value.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"is not a JSON document ({exc.msg})") from None
+
+
+class AmlSettings(_Group):
+    thresholds: Annotated[AmlThresholds, NoDecode, BeforeValidator(_json_document)] = Field(
+        default_factory=AmlThresholds, validation_alias="WALLET_AML"
+    )
+
+
+class FraudSettings(_Group):
+    """Fraud rules' decisions (docs/security.md, "Fraud rules")."""
+
+    # A payment scoring this much is held for review; this much more is blocked.
+    hold_score: int = Field(default=50, gt=0, validation_alias="WALLET_FRAUD_HOLD_SCORE")
+    block_score: int = Field(default=100, gt=0, validation_alias="WALLET_FRAUD_BLOCK_SCORE")
+    # How long a held payment waits for an operator before it is released or expires.
+    hold_days: int = Field(default=7, gt=0, validation_alias="WALLET_FRAUD_HOLD_DAYS")
+    # How long a process keeps the rules it read: an operator's change reaches every
+    # API process within this time.
+    rules_ttl_seconds: float = Field(
+        default=5.0, ge=0, validation_alias="WALLET_FRAUD_RULES_TTL_SECONDS"
+    )
+
+
+class TransfersSettings(_Group):
+    """Person-to-person transfers (docs/aml.md, "Freezes")."""
+
+    # A freeze stops money leaving; refusing what others send would tip the holder off
+    # and bounce other people's payments, so by default a frozen wallet still receives.
+    frozen_can_receive: bool = Field(default=True, validation_alias="WALLET_FROZEN_CAN_RECEIVE")
+
+
+class StepUpSettings(_Group):
+    """When a session must prove a factor again (docs/security.md, "Step-up")."""
+
+    # How long a proven factor counts.
+    seconds: int = Field(default=300, gt=0, validation_alias="WALLET_STEP_UP_SECONDS")
+    # Money out worth more than this (in US dollars) needs a fresh factor.
+    send_above: UsdAmount = Field(
+        default=_usd(500), validation_alias="WALLET_STEP_UP_SEND_ABOVE_USD"
+    )
+
+
+class ReferralSettings(_Group):
+    """Referrals (docs/rewards.md): what the one who invited and the one who joined each
+    get, once the newcomer is verified and moved at least `minimum` (a first top-up, send
+    or payment) within `days` of joining."""
+
+    referrer_bonus: Amount = Field(
+        default=REFERRER_BONUS, validation_alias="WALLET_REFERRAL_REFERRER_BONUS"
+    )
+    referred_bonus: Amount = Field(
+        default=REFERRED_BONUS, validation_alias="WALLET_REFERRAL_REFERRED_BONUS"
+    )
+    minimum: Amount = Field(default=REFERRAL_MINIMUM, validation_alias="WALLET_REFERRAL_MINIMUM")
+    days: int = Field(default=30, validation_alias="WALLET_REFERRAL_DAYS")
+
+
+class _EnvWithoutGroups(EnvSettingsSource):
+    """The environment, minus the groups: each group reads its own variables."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        kind = field.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseSettings):
+            return None, field_name, False
+        return super().get_field_value(field, field_name)
+
+
+def _clamp_protection_days(days: int) -> int:
+    return min(max(days, 7), 30)
+
+
+class Settings(_Group):
+    """Runtime configuration. `Settings.from_env()` reads it (or `get_settings()`, the
+    process's one reading); each field names its variable in `validation_alias`."""
+
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
     # The schema owner's URL, for migrations only; the app connects with database_url.
-    migration_database_url: str | None = None
-    environment: str = "development"
-    data_dir: Path = REPO_ROOT / ".data"
-    host: str = "127.0.0.1"
-    port: int = 8000
-    session_idle_seconds: int = 30 * 60
-    session_absolute_seconds: int = 12 * 60 * 60
+    migration_database_url: str | None = Field(
+        default=None, validation_alias="WALLET_MIGRATION_DATABASE_URL"
+    )
+    environment: str = Field(default="development", validation_alias="WALLET_ENV")
+    data_dir: Path = Field(default=REPO_ROOT / ".data", validation_alias="WALLET_DATA_DIR")
+    host: str = Field(default="127.0.0.1", validation_alias="WALLET_HOST")
+    port: int = Field(default=8000, validation_alias="WALLET_PORT")
+    session_idle_seconds: int = Field(
+        default=30 * 60, validation_alias="WALLET_SESSION_IDLE_SECONDS"
+    )
+    session_absolute_seconds: int = Field(
+        default=12 * 60 * 60, validation_alias="WALLET_SESSION_ABSOLUTE_SECONDS"
+    )
     # None: Secure in production, not over plain-HTTP development.
-    cookie_secure: bool | None = None
+    cookie_secure: bool | None = Field(default=None, validation_alias="WALLET_COOKIE_SECURE")
     # Proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by default.
-    trusted_proxies: tuple[str, ...] = ()
-    login_failures_per_account: int = 5
-    login_failures_per_ip: int = 20
-    login_window_seconds: int = 15 * 60
-    signups_per_ip: int = 20
-    signup_window_seconds: int = 60 * 60
-    money_mutations_per_minute: int = 300
+    trusted_proxies: CommaList = Field(default=(), validation_alias="WALLET_TRUSTED_PROXIES")
+    login_failures_per_account: int = Field(
+        default=5, validation_alias="WALLET_LOGIN_FAILURES_PER_ACCOUNT"
+    )
+    login_failures_per_ip: int = Field(default=20, validation_alias="WALLET_LOGIN_FAILURES_PER_IP")
+    login_window_seconds: int = Field(
+        default=15 * 60, validation_alias="WALLET_LOGIN_WINDOW_SECONDS"
+    )
+    signups_per_ip: int = Field(default=20, validation_alias="WALLET_SIGNUPS_PER_IP")
+    signup_window_seconds: int = Field(
+        default=60 * 60, validation_alias="WALLET_SIGNUP_WINDOW_SECONDS"
+    )
+    money_mutations_per_minute: int = Field(
+        default=300, validation_alias="WALLET_MONEY_MUTATIONS_PER_MINUTE"
+    )
     # The batched write path for sends (wallet.transfers.batch): at most this many sends
     # per database transaction (1: no batching), and this many batches in flight at once.
     # Off by default: measured, it is not yet faster than sending alone (bench/README.md).
-    send_batch_size: int = 1
-    send_batch_flushes: int = 4
+    send_batch_size: int = Field(default=1, ge=1, validation_alias="WALLET_SEND_BATCH_SIZE")
+    send_batch_flushes: int = Field(default=4, ge=1, validation_alias="WALLET_SEND_BATCH_FLUSHES")
     # Requests and split-group invitations one user may address to emails or phones per
     # day: each may send an email or SMS to someone who never signed up.
-    contact_invites_per_day: int = 20
-    frontend_dist: Path = REPO_ROOT / "frontend" / "dist"
-    db_pool_size: int = 10
-    allowed_ws_origins: tuple[str, ...] = field(default_factory=tuple)
-    gateway_webhook_secret: str = SANDBOX_WEBHOOK_SECRET
+    contact_invites_per_day: int = Field(
+        default=20, validation_alias="WALLET_CONTACT_INVITES_PER_DAY"
+    )
+    frontend_dist: Path = Field(
+        default=REPO_ROOT / "frontend" / "dist", validation_alias="WALLET_FRONTEND_DIST"
+    )
+    db_pool_size: int = Field(default=10, gt=0, validation_alias="WALLET_DB_POOL_SIZE")
+    allowed_ws_origins: CommaList = Field(default=(), validation_alias="WALLET_ALLOWED_WS_ORIGINS")
+    gateway_webhook_secret: str = Field(
+        default=SANDBOX_WEBHOOK_SECRET, validation_alias="WALLET_GATEWAY_WEBHOOK_SECRET", repr=False
+    )
     # Client-side tokenisation (docs/security.md, "Payment details and PCI scope"): the
     # web app posts card and bank details here, never to the API.
-    gateway_tokenize_url: str = "http://127.0.0.1:8001/v1/tokens"
-    gateway_publishable_key: str = SANDBOX_PUBLISHABLE_KEY
-    sandbox_tokenizer_origins: tuple[str, ...] = ()
-    gateway_timeout_seconds: float = 10.0
-    sandbox_day_seconds: float = 60.0
-    sandbox_slow_seconds: float = 30.0
-    unclaimed_transfer_days: int = 14
-    money_request_days: int = 30
-    webhook_retry_base_seconds: float = 30.0
+    gateway_tokenize_url: str = Field(
+        default="http://127.0.0.1:8001/v1/tokens", validation_alias="WALLET_GATEWAY_TOKENIZE_URL"
+    )
+    gateway_publishable_key: str = Field(
+        default=SANDBOX_PUBLISHABLE_KEY, validation_alias="WALLET_GATEWAY_PUBLISHABLE_KEY"
+    )
+    sandbox_tokenizer_origins: CommaList = Field(
+        default=(), validation_alias="WALLET_SANDBOX_TOKENIZER_ORIGINS"
+    )
+    gateway_timeout_seconds: float = Field(
+        default=10.0, gt=0, validation_alias="WALLET_GATEWAY_TIMEOUT_SECONDS"
+    )
+    sandbox_day_seconds: float = Field(
+        default=60.0, gt=0, validation_alias="WALLET_SANDBOX_DAY_SECONDS"
+    )
+    sandbox_slow_seconds: float = Field(
+        default=30.0, ge=0, validation_alias="WALLET_SANDBOX_SLOW_SECONDS"
+    )
+    unclaimed_transfer_days: int = Field(
+        default=14, gt=0, validation_alias="WALLET_UNCLAIMED_TRANSFER_DAYS"
+    )
+    money_request_days: int = Field(default=30, gt=0, validation_alias="WALLET_MONEY_REQUEST_DAYS")
+    webhook_retry_base_seconds: float = Field(
+        default=30.0, gt=0, validation_alias="WALLET_WEBHOOK_RETRY_BASE_SECONDS"
+    )
     # Merchant webhooks to loopback/private addresses: only for tests and a receiver on
     # this machine; the SSRF guard refuses them otherwise (docs/security.md, "Merchants").
-    webhook_allow_private_targets: bool = False
+    webhook_allow_private_targets: bool = Field(
+        default=False, validation_alias="WALLET_WEBHOOK_ALLOW_PRIVATE_TARGETS"
+    )
     # AML record keeping: verification records outlive a closed account this long.
-    kyc_retention_days: int = 5 * 365 + 1
-    buyer_protection_days: int = 14
-    fx_provider: str = "sandbox"
-    fx_feed_url: str | None = None
-    fx_max_rate_age_seconds: int = 600
-    fx_spread_bps: int = 35
-    fx_fee_bps: int = 25
-    fx_quote_seconds: int = 30
-    cross_border_full_kyc_usd: int = 1_000
-    pii_keys: str | None = None
-    step_up_seconds: int = 300
-    step_up_send_above_usd: int = 500
+    kyc_retention_days: int = Field(
+        default=5 * 365 + 1, validation_alias="WALLET_KYC_RETENTION_DAYS"
+    )
+    # Clamped to 7..30 days, as the merchant terms promise.
+    buyer_protection_days: Annotated[int, AfterValidator(_clamp_protection_days)] = Field(
+        default=14, validation_alias="WALLET_BUYER_PROTECTION_DAYS"
+    )
+    pii_keys: str | None = Field(default=None, validation_alias="WALLET_PII_KEYS", repr=False)
     # None: in development the host the page is served from, else "localhost".
-    webauthn_rp_id: str | None = None
-    webauthn_rp_name: str = "Wallet"
-    webauthn_origins: tuple[str, ...] = ()
-    gateway_provider: str = SANDBOX
-    email_provider: str = SANDBOX
-    sms_provider: str = SANDBOX
-    identity_provider: str = SANDBOX
+    webauthn_rp_id: str | None = Field(default=None, validation_alias="WALLET_WEBAUTHN_RP_ID")
+    webauthn_rp_name: str = Field(default="Wallet", validation_alias="WALLET_WEBAUTHN_RP_NAME")
+    webauthn_origins: CommaList = Field(default=(), validation_alias="WALLET_WEBAUTHN_ORIGINS")
+    gateway_provider: str = Field(default=SANDBOX, validation_alias="WALLET_GATEWAY_PROVIDER")
+    email_provider: str = Field(default=SANDBOX, validation_alias="WALLET_EMAIL_PROVIDER")
+    sms_provider: str = Field(default=SANDBOX, validation_alias="WALLET_SMS_PROVIDER")
+    identity_provider: str = Field(default=SANDBOX, validation_alias="WALLET_IDENTITY_PROVIDER")
     # A staging deployment may run production settings on the sandboxes, if it says so.
-    allow_sandbox_providers: bool = False
+    allow_sandbox_providers: bool = Field(
+        default=False, validation_alias="WALLET_ALLOW_SANDBOX_PROVIDERS"
+    )
     # The SMTP server of WALLET_EMAIL_PROVIDER=smtp. Unset host under `wallet dev`: the
     # development mail sink it starts (docs/architecture.md, "Email in development").
-    smtp_host: str | None = None
-    smtp_port: int | None = None  # None: 465 for tls, 587 for starttls, 25 for none
-    smtp_tls: str = "starttls"
-    smtp_username: str | None = None
-    smtp_password: str | None = None
-    email_from: str = "Wallet <no-reply@wallet.localhost>"
-    smtp_timeout_seconds: float = 10.0
+    smtp_host: str | None = Field(default=None, validation_alias="WALLET_SMTP_HOST")
+    # None (or 0): 465 for tls, 587 for starttls, 25 for none.
+    smtp_port: int | None = Field(default=None, ge=0, validation_alias="WALLET_SMTP_PORT")
+    smtp_tls: Annotated[str, BeforeValidator(_lower)] = Field(
+        default="starttls", validation_alias="WALLET_SMTP_TLS"
+    )
+    smtp_username: str | None = Field(default=None, validation_alias="WALLET_SMTP_USERNAME")
+    smtp_password: str | None = Field(
+        default=None, validation_alias="WALLET_SMTP_PASSWORD", repr=False
+    )
+    email_from: str = Field(
+        default="Wallet <no-reply@wallet.localhost>", validation_alias="WALLET_EMAIL_FROM"
+    )
+    smtp_timeout_seconds: float = Field(
+        default=10.0, gt=0, validation_alias="WALLET_SMTP_TIMEOUT_SECONDS"
+    )
     # The development Inbox page (emails and texts the app sent); None: on in development
     # only. Production refuses it: it shows everyone's one-time codes to anyone.
-    dev_inbox: bool | None = None
-    audit_key: str = DEVELOPMENT_AUDIT_KEY
-    audit_anchor_dir: Path = REPO_ROOT / ".data" / "audit-anchors"
-    callback_refusals_per_source: int = 20
-    callback_window_seconds: int = 60
-    callback_audit_rows_per_window: int = 200
-    # Referrals (docs/rewards.md): what the one who invited and the one who joined each
-    # get, once the newcomer is verified and moved at least `referral_minimum` (a first
-    # top-up, send or payment) within `referral_days` of joining.
-    referral_referrer_bonus: Money = REFERRER_BONUS
-    referral_referred_bonus: Money = REFERRED_BONUS
-    referral_minimum: Money = REFERRAL_MINIMUM
-    referral_days: int = 30
+    dev_inbox: bool | None = Field(default=None, validation_alias="WALLET_DEV_INBOX")
+    audit_key: str = Field(
+        default=DEVELOPMENT_AUDIT_KEY, validation_alias="WALLET_AUDIT_KEY", repr=False
+    )
+    # Unset: "audit-anchors" under the data folder.
+    audit_anchor_dir: Path = Field(
+        default_factory=lambda known: Path(known["data_dir"]) / "audit-anchors",
+        validation_alias="WALLET_AUDIT_ANCHOR_DIR",
+    )
+    callback_refusals_per_source: int = Field(
+        default=20, validation_alias="WALLET_CALLBACK_REFUSALS_PER_SOURCE"
+    )
+    callback_window_seconds: int = Field(
+        default=60, validation_alias="WALLET_CALLBACK_WINDOW_SECONDS"
+    )
+    callback_audit_rows_per_window: int = Field(
+        default=200, validation_alias="WALLET_CALLBACK_AUDIT_ROWS_PER_WINDOW"
+    )
+
+    # Domain groups: each reads its own variables.
+    fx: FxSettings = Field(default_factory=FxSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    aml: AmlSettings = Field(default_factory=AmlSettings)
+    fraud: FraudSettings = Field(default_factory=FraudSettings)
+    transfers: TransfersSettings = Field(default_factory=TransfersSettings)
+    step_up: StepUpSettings = Field(default_factory=StepUpSettings)
+    referrals: ReferralSettings = Field(default_factory=ReferralSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Arguments first, then the environment; no .env or secrets files.
+        return init_settings, _EnvWithoutGroups(settings_cls)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Read the environment; a value that cannot be used is an `InvalidSettings`
+        naming its variable (the API, the worker and the CLI refuse to start)."""
+        problems: list[str] = []
+        groups: dict[str, Any] = {}
+        # Each group on its own, so that one message lists every wrong variable.
+        for name, spec in cls.model_fields.items():
+            kind = spec.annotation
+            if isinstance(kind, type) and issubclass(kind, _Group):
+                try:
+                    groups[name] = kind()
+                except ValidationError as exc:
+                    problems += [describe_error(e) for e in exc.errors()]
+                    groups[name] = kind.model_construct()
+        try:
+            settings = cls(**groups)
+        except ValidationError as exc:
+            # A derived default is not computed once a value it depends on is wrong.
+            problems += [
+                describe_error(e) for e in exc.errors() if e["type"] != "default_factory_not_called"
+            ]
+        if problems:
+            raise InvalidSettings(problems)
+        return settings
 
     @property
     def audit_key_bytes(self) -> bytes:
@@ -235,102 +637,6 @@ class Settings:
     def session_cookie(self) -> str:
         return SECURE_SESSION_COOKIE if self.secure_cookies else SESSION_COOKIE
 
-    @classmethod
-    def from_env(cls) -> Settings:
-        origins = os.environ.get("WALLET_ALLOWED_WS_ORIGINS", "")
-        data_dir = Path(os.environ.get("WALLET_DATA_DIR", str(REPO_ROOT / ".data")))
-        return cls(
-            database_url=os.environ.get("DATABASE_URL") or None,
-            redis_url=os.environ.get("REDIS_URL") or None,
-            migration_database_url=os.environ.get("WALLET_MIGRATION_DATABASE_URL") or None,
-            environment=os.environ.get("WALLET_ENV", "development"),
-            data_dir=data_dir,
-            host=os.environ.get("WALLET_HOST", "127.0.0.1"),
-            port=_int("WALLET_PORT", 8000),
-            kyc_retention_days=_int("WALLET_KYC_RETENTION_DAYS", 5 * 365 + 1),
-            session_idle_seconds=_int("WALLET_SESSION_IDLE_SECONDS", 30 * 60),
-            session_absolute_seconds=_int("WALLET_SESSION_ABSOLUTE_SECONDS", 12 * 60 * 60),
-            cookie_secure=(
-                _bool("WALLET_COOKIE_SECURE", False)
-                if os.environ.get("WALLET_COOKIE_SECURE")
-                else None
-            ),
-            trusted_proxies=_list("WALLET_TRUSTED_PROXIES"),
-            login_failures_per_account=_int("WALLET_LOGIN_FAILURES_PER_ACCOUNT", 5),
-            login_failures_per_ip=_int("WALLET_LOGIN_FAILURES_PER_IP", 20),
-            login_window_seconds=_int("WALLET_LOGIN_WINDOW_SECONDS", 15 * 60),
-            signups_per_ip=_int("WALLET_SIGNUPS_PER_IP", 20),
-            signup_window_seconds=_int("WALLET_SIGNUP_WINDOW_SECONDS", 60 * 60),
-            money_mutations_per_minute=_int("WALLET_MONEY_MUTATIONS_PER_MINUTE", 300),
-            send_batch_size=_int("WALLET_SEND_BATCH_SIZE", 1),
-            send_batch_flushes=_int("WALLET_SEND_BATCH_FLUSHES", 4),
-            contact_invites_per_day=_int("WALLET_CONTACT_INVITES_PER_DAY", 20),
-            frontend_dist=Path(
-                os.environ.get("WALLET_FRONTEND_DIST", str(REPO_ROOT / "frontend" / "dist"))
-            ),
-            db_pool_size=_int("WALLET_DB_POOL_SIZE", 10),
-            allowed_ws_origins=tuple(o for o in origins.split(",") if o),
-            gateway_webhook_secret=(
-                os.environ.get("WALLET_GATEWAY_WEBHOOK_SECRET") or SANDBOX_WEBHOOK_SECRET
-            ),
-            gateway_timeout_seconds=_float("WALLET_GATEWAY_TIMEOUT_SECONDS", 10.0),
-            gateway_tokenize_url=os.environ.get("WALLET_GATEWAY_TOKENIZE_URL")
-            or Settings.gateway_tokenize_url,
-            gateway_publishable_key=os.environ.get("WALLET_GATEWAY_PUBLISHABLE_KEY")
-            or SANDBOX_PUBLISHABLE_KEY,
-            sandbox_tokenizer_origins=tuple(
-                o.strip()
-                for o in os.environ.get("WALLET_SANDBOX_TOKENIZER_ORIGINS", "").split(",")
-                if o.strip()
-            ),
-            sandbox_day_seconds=_float("WALLET_SANDBOX_DAY_SECONDS", 60.0),
-            sandbox_slow_seconds=_float("WALLET_SANDBOX_SLOW_SECONDS", 30.0),
-            unclaimed_transfer_days=_int("WALLET_UNCLAIMED_TRANSFER_DAYS", 14),
-            money_request_days=_int("WALLET_MONEY_REQUEST_DAYS", 30),
-            webhook_retry_base_seconds=_float("WALLET_WEBHOOK_RETRY_BASE_SECONDS", 30.0),
-            webhook_allow_private_targets=_bool("WALLET_WEBHOOK_ALLOW_PRIVATE_TARGETS", False),
-            buyer_protection_days=min(max(_int("WALLET_BUYER_PROTECTION_DAYS", 14), 7), 30),
-            fx_provider=os.environ.get("WALLET_FX_PROVIDER", "sandbox"),
-            fx_feed_url=os.environ.get("WALLET_FX_FEED_URL") or None,
-            fx_max_rate_age_seconds=_int("WALLET_FX_MAX_RATE_AGE_SECONDS", 600),
-            fx_spread_bps=_int("WALLET_FX_SPREAD_BPS", 35),
-            fx_fee_bps=_int("WALLET_FX_FEE_BPS", 25),
-            fx_quote_seconds=_int("WALLET_FX_QUOTE_SECONDS", 30),
-            cross_border_full_kyc_usd=_int("WALLET_CROSS_BORDER_FULL_KYC_USD", 1_000),
-            pii_keys=os.environ.get("WALLET_PII_KEYS") or None,
-            step_up_seconds=_int("WALLET_STEP_UP_SECONDS", 300),
-            step_up_send_above_usd=_int("WALLET_STEP_UP_SEND_ABOVE_USD", 500),
-            webauthn_rp_id=os.environ.get("WALLET_WEBAUTHN_RP_ID") or None,
-            webauthn_rp_name=os.environ.get("WALLET_WEBAUTHN_RP_NAME", "Wallet"),
-            webauthn_origins=_list("WALLET_WEBAUTHN_ORIGINS"),
-            gateway_provider=os.environ.get("WALLET_GATEWAY_PROVIDER") or SANDBOX,
-            email_provider=os.environ.get("WALLET_EMAIL_PROVIDER") or SANDBOX,
-            sms_provider=os.environ.get("WALLET_SMS_PROVIDER") or SANDBOX,
-            identity_provider=os.environ.get("WALLET_IDENTITY_PROVIDER") or SANDBOX,
-            allow_sandbox_providers=_bool("WALLET_ALLOW_SANDBOX_PROVIDERS", False),
-            smtp_host=os.environ.get("WALLET_SMTP_HOST") or None,
-            smtp_port=_int("WALLET_SMTP_PORT", 0) or None,
-            smtp_tls=(os.environ.get("WALLET_SMTP_TLS") or "starttls").strip().lower(),
-            smtp_username=os.environ.get("WALLET_SMTP_USERNAME") or None,
-            smtp_password=os.environ.get("WALLET_SMTP_PASSWORD") or None,
-            email_from=os.environ.get("WALLET_EMAIL_FROM") or Settings.email_from,
-            smtp_timeout_seconds=_float("WALLET_SMTP_TIMEOUT_SECONDS", 10.0),
-            dev_inbox=(
-                _bool("WALLET_DEV_INBOX", False) if os.environ.get("WALLET_DEV_INBOX") else None
-            ),
-            audit_key=os.environ.get("WALLET_AUDIT_KEY") or DEVELOPMENT_AUDIT_KEY,
-            audit_anchor_dir=Path(
-                os.environ.get("WALLET_AUDIT_ANCHOR_DIR") or data_dir / "audit-anchors"
-            ),
-            callback_refusals_per_source=_int("WALLET_CALLBACK_REFUSALS_PER_SOURCE", 20),
-            callback_window_seconds=_int("WALLET_CALLBACK_WINDOW_SECONDS", 60),
-            callback_audit_rows_per_window=_int("WALLET_CALLBACK_AUDIT_ROWS_PER_WINDOW", 200),
-            referral_referrer_bonus=_money("WALLET_REFERRAL_REFERRER_BONUS", REFERRER_BONUS),
-            referral_referred_bonus=_money("WALLET_REFERRAL_REFERRED_BONUS", REFERRED_BONUS),
-            referral_minimum=_money("WALLET_REFERRAL_MINIMUM", REFERRAL_MINIMUM),
-            referral_days=_int("WALLET_REFERRAL_DAYS", 30),
-        )
-
     def problems(self) -> list[str]:
         """What is wrong with these settings in any environment."""
         found = []
@@ -347,26 +653,16 @@ class Settings:
                 ipaddress.ip_network(proxy, strict=False)
             except ValueError:
                 found.append(f"WALLET_TRUSTED_PROXIES: {proxy!r} is not an IP address or CIDR")
-        # KYC screens identities with these thresholds in the API too, not only the worker.
-        # Imported here: the domain imports this module.
-        from wallet.aml.monitor import Thresholds
-
-        try:
-            Thresholds.from_env()
-        except ValueError as exc:
-            found.append(str(exc))
         for name, amount in (
-            ("WALLET_REFERRAL_REFERRER_BONUS", self.referral_referrer_bonus),
-            ("WALLET_REFERRAL_REFERRED_BONUS", self.referral_referred_bonus),
+            ("WALLET_REFERRAL_REFERRER_BONUS", self.referrals.referrer_bonus),
+            ("WALLET_REFERRAL_REFERRED_BONUS", self.referrals.referred_bonus),
         ):
             if not amount.is_positive:
                 found.append(f"{name} must be more than zero")
-        if self.referral_minimum.amount_minor < 0:
+        if self.referrals.minimum.amount_minor < 0:
             found.append("WALLET_REFERRAL_MINIMUM is negative")
-        if self.referral_days < 1:
+        if self.referrals.days < 1:
             found.append("WALLET_REFERRAL_DAYS must be at least 1")
-        if self.send_batch_size < 1 or self.send_batch_flushes < 1:
-            found.append("WALLET_SEND_BATCH_SIZE and WALLET_SEND_BATCH_FLUSHES must be at least 1")
         return found
 
     def production_problems(self) -> list[str]:
@@ -434,7 +730,7 @@ class Settings:
         """Refuse to start (API and worker alike) on settings unfit for this environment."""
         found = self.production_problems() if self.is_production else self.problems()
         if found:
-            raise RuntimeError("refusing to start: " + "; ".join(found))
+            raise InvalidSettings(found)
 
     def require_urls(self) -> tuple[str, str]:
         """The database and Redis URLs; the launcher fills them before the app starts."""
@@ -444,3 +740,11 @@ class Settings:
                 "which starts embedded servers when they are not)"
             )
         return self.database_url, self.redis_url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment once (the API, the worker and
+    services deep in the money path all see the same values). Tests that change a
+    variable call `get_settings.cache_clear()`."""
+    return Settings.from_env()

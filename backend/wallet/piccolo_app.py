@@ -1,12 +1,42 @@
-"""Piccolo app config: the wallet's tables and the repo's top-level migrations folder."""
+"""Piccolo app config: every domain's tables and the repo's top-level migrations folder.
 
-from piccolo.conf.apps import AppConfig
+This is a composition root (like `wallet.app`): it may import every domain's `tables`
+module, which `wallet.db` may not.
+"""
+
+from piccolo.conf.apps import AppConfig, table_finder
 
 from wallet.config import REPO_ROOT
-from wallet.db.tables import ALL_TABLES
+
+# One `tables` module per domain that owns tables.
+TABLE_MODULES = [
+    f"wallet.{domain}.tables"
+    for domain in (
+        "aml",
+        "fraud",
+        "fx",
+        "goals",
+        "idempotency",
+        "insights",
+        "kyc",
+        "ledger",
+        "merchants",
+        "notifications",
+        "outbox",
+        "payments",
+        "requests",
+        "rewards",
+        "security",
+        "splits",
+        "statements",
+        "transactions",
+        "users",
+        "wallets",
+    )
+]
 
 APP_CONFIG = AppConfig(
     app_name="wallet",
     migrations_folder_path=str(REPO_ROOT / "migrations"),
-    table_classes=list(ALL_TABLES),
+    table_classes=table_finder(modules=TABLE_MODULES, exclude_imported=True),
 )

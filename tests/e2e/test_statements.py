@@ -31,6 +31,7 @@ from tests.statement_helpers import (
     running_balances_add_up,
     section_adds_up,
 )
+from wallet.commands.actor import Actor
 from wallet.gateway.sandbox import SandboxGateway
 from wallet.money import Currency, Money
 from wallet.payments import funding, methods
@@ -94,7 +95,9 @@ async def top_up_by_bank_then_send(web_app: WebApp, username: str, recipient: st
             bank = await methods.add_bank_account(gateway, user.id, token)
             started = await funding.add_money(
                 gateway,
-                funding.AddMoney(user.id, bank.id, Money(4000, Currency.USD), uuid.uuid4().hex),
+                Actor.user(user.id),
+                funding.AddMoney(bank.id, Money(4000, Currency.USD)),
+                uuid.uuid4().hex,
                 timeout_seconds=10,
             )
             assert started.status == "pending"

@@ -1,7 +1,6 @@
 """Sign-up, log-in, sessions and log-out through GraphQL over real HTTP."""
 
 import asyncio
-from dataclasses import replace
 
 import pytest
 
@@ -194,7 +193,7 @@ async def test_failed_logins_are_rate_limited_per_account(live_server: LiveServe
 
 
 async def test_failed_logins_are_rate_limited_per_ip(settings: Settings) -> None:
-    settings = replace(settings, login_failures_per_ip=3)
+    settings = settings.replace(login_failures_per_ip=3)
     user = await make_user()
     async with run_live_server(settings) as live, live.client() as http:
         for n in range(3):
@@ -206,7 +205,7 @@ async def test_failed_logins_are_rate_limited_per_ip(settings: Settings) -> None
 
 
 async def test_idle_session_expires(settings: Settings) -> None:
-    settings = replace(settings, session_idle_seconds=1)
+    settings = settings.replace(session_idle_seconds=1)
     user = await make_user()
     async with run_live_server(settings) as live, live.client() as http:
         await gql(http, LOG_IN, {"input": {"login": user.username, "password": PASSWORD}})
@@ -218,7 +217,7 @@ async def test_idle_session_expires(settings: Settings) -> None:
 async def test_session_ends_at_its_absolute_lifetime_even_when_active(
     settings: Settings,
 ) -> None:
-    settings = replace(settings, session_idle_seconds=60, session_absolute_seconds=2)
+    settings = settings.replace(session_idle_seconds=60, session_absolute_seconds=2)
     user = await make_user()
     async with run_live_server(settings) as live, live.client() as http:
         await gql(http, LOG_IN, {"input": {"login": user.username, "password": PASSWORD}})
@@ -278,7 +277,7 @@ async def test_health_ready_and_request_id(live_server: LiveServer) -> None:
 
 
 async def test_ready_reports_unavailable_when_redis_is_down(settings: Settings) -> None:
-    settings = replace(settings, redis_url="redis://127.0.0.1:1/0")
+    settings = settings.replace(redis_url="redis://127.0.0.1:1/0")
     async with run_live_server(settings) as live, live.client() as http:
         response = await http.get("/ready")
     assert response.status_code == 503

@@ -11,9 +11,11 @@ from tests.graphql_client import call, send, step_up, token_for
 from tests.ledger_helpers import wallet_cents
 from wallet.aml import monitor
 from wallet.aml.monitor import Movement, Thresholds
+from wallet.config import InvalidSettings, Settings
 from wallet.db.engine import connection
 from wallet.kyc import service as kyc
 from wallet.kyc.identity import PersonDetails, SandboxIdentityProvider
+from wallet.money import Currency, Money
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 T = Thresholds()
@@ -43,8 +45,11 @@ def test_structuring_needs_several_amounts_just_under_the_threshold() -> None:
 
 def test_thresholds_come_from_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WALLET_AML", '{"reporting_usd": 10000, "structuring_count": 2}')
-    configured = Thresholds.from_env()
-    assert (configured.reporting_usd, configured.structuring_count) == (10_000, 2)
+    configured = Settings.from_env().aml.thresholds
+    assert (configured.reporting, configured.structuring_count) == (
+        Money(1_000_000, Currency.USD),
+        2,
+    )
     assert configured.fan_count == T.fan_count  # the rest keep their defaults
     near_ten_thousand = [move(i, "send", 950_000, minutes_ago=60 * i) for i in range(2)]
     assert monitor.structuring(ME, near_ten_thousand, NOW, T) is None
@@ -53,8 +58,9 @@ def test_thresholds_come_from_configuration(monkeypatch: pytest.MonkeyPatch) -> 
     assert monitor.structuring(ME, near_three_thousand, NOW, configured) is None
     for wrong in ('{"reporting": 1}', '{"fan_count": 2.5}', '{"rapid_share": -1}',
                   '{"structuring_band": 1.2}', '{"fan_count": true}'):  # fmt: skip
-        with pytest.raises(ValueError, match="WALLET_AML"):
-            Thresholds.parse(wrong)
+        monkeypatch.setenv("WALLET_AML", wrong)
+        with pytest.raises(InvalidSettings, match="WALLET_AML"):
+            Settings.from_env()
 
 
 def test_rapid_in_and_out_needs_most_of_the_money_moved_on_after_it_came() -> None:

@@ -489,8 +489,10 @@ ROWS = [telling(row) for row in CUSTOMER_ROWS + MERCHANT_ROWS]
 def settings(settings: Settings) -> Settings:
     """One world serves every row, so the quotes and step-up proofs made at the start must
     outlive the run; the shop's webhook points at a local port nobody answers."""
-    return replace(
-        settings, fx_quote_seconds=3600, step_up_seconds=3600, webhook_allow_private_targets=True
+    return settings.replace(
+        fx=settings.fx.replace(quote_seconds=3600),
+        step_up=settings.step_up.replace(seconds=3600),
+        webhook_allow_private_targets=True,
     )
 
 

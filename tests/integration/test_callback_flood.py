@@ -4,7 +4,6 @@ callbacks from the gateway still go through."""
 
 import asyncio
 import json
-from dataclasses import replace
 
 import pytest
 from redis.asyncio import Redis
@@ -84,7 +83,7 @@ async def test_rows_are_bounded_across_sources_and_an_ipv6_block_is_one_source(
     settings: Settings, redis: Redis
 ) -> None:
     trail = BoundedTrail.from_settings(
-        replace(settings, callback_refusals_per_source=3, callback_audit_rows_per_window=5),
+        settings.replace(callback_refusals_per_source=3, callback_audit_rows_per_window=5),
         redis,
         RateLimiter(redis),
     )

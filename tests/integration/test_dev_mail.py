@@ -5,7 +5,6 @@ code; production refuses the inbox and plain SMTP."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -42,8 +41,7 @@ async def sink_port(redis: Redis) -> AsyncIterator[int]:
 
 
 def smtp_settings(settings: Settings, port: int) -> Settings:
-    return replace(
-        settings,
+    return settings.replace(
         email_provider="smtp",
         smtp_host="127.0.0.1",
         smtp_port=port,
@@ -139,12 +137,12 @@ async def test_the_inbox_is_refused_in_production(settings: Settings, sink_port:
 
 
 async def test_the_inbox_is_off_outside_development_unless_asked(settings: Settings) -> None:
-    assert replace(settings, environment="development").dev_inbox_enabled
-    assert not replace(settings, environment="staging").dev_inbox_enabled
-    assert replace(settings, environment="staging", dev_inbox=True).dev_inbox_enabled
-    assert not replace(settings, environment="production", dev_inbox=True).dev_inbox_enabled
+    assert settings.replace(environment="development").dev_inbox_enabled
+    assert not settings.replace(environment="staging").dev_inbox_enabled
+    assert settings.replace(environment="staging", dev_inbox=True).dev_inbox_enabled
+    assert not settings.replace(environment="production", dev_inbox=True).dev_inbox_enabled
     async with (
-        run_live_server(replace(settings, environment="staging")) as live,
+        run_live_server(settings.replace(environment="staging")) as live,
         httpx.AsyncClient(base_url=live.url) as http,
     ):
         refused = await gql(http, INBOX)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -135,7 +134,7 @@ async def test_bad_card_details_are_refused_by_the_tokeniser_and_nothing_is_stor
 async def test_slow_card_waits_processing_until_the_gateway_calls_back(
     settings: Settings,
 ) -> None:
-    quick = replace(settings, gateway_timeout_seconds=0.3)
+    quick = settings.replace(gateway_timeout_seconds=0.3)
     async with run_live_server(quick) as live:
         user = await make_user()
         token = await token_for(live, user)
@@ -410,7 +409,7 @@ async def test_removed_payment_methods_cannot_be_used(live_server: LiveServer) -
 async def test_a_card_charge_never_answered_fails_when_its_hold_expires(
     settings: Settings,
 ) -> None:
-    quick = replace(settings, gateway_timeout_seconds=0.2)
+    quick = settings.replace(gateway_timeout_seconds=0.2)
     async with run_live_server(quick) as live:
         user = await make_user()
         token = await token_for(live, user)

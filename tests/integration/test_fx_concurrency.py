@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import LiveServer
 from tests.factories import make_user
+from wallet.commands.actor import Actor
 from wallet.db.engine import connection
 from wallet.fx.errors import FxError
 from wallet.fx.rates import SandboxRates
@@ -57,7 +58,10 @@ async def test_a_mixed_workload_with_conversions_keeps_every_currency_sound(
                         key = uuid.uuid4().hex
                         # Retries of one key race each other: at most one conversion.
                         outcomes = await asyncio.gather(
-                            *(desk.convert(me.id, quote.id, key) for _ in range(rng.randint(1, 3))),
+                            *(
+                                desk.convert(Actor.user(me.id), quote.id, key)
+                                for _ in range(rng.randint(1, 3))
+                            ),
                             return_exceptions=True,
                         )
                         done = {
@@ -126,7 +130,7 @@ async def test_cross_currency_sends_both_ways_at_once_do_not_deadlock(
     desk = FxDesk(SandboxRates(), FxTerms())
     for user in (alice, bob):  # both hold both currencies
         quote = await desk.quote(user.id, Currency.USD, Currency.EUR, Money(20_000, Currency.USD))
-        await desk.convert(user.id, quote.id, uuid.uuid4().hex)
+        await desk.convert(Actor.user(user.id), quote.id, uuid.uuid4().hex)
 
     async def pay(sender: User, recipient: str, sell: Currency, buy: Currency) -> int:
         quote = await desk.quote(sender.id, sell, buy, Money(300, sell))

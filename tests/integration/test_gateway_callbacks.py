@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 
 import pytest
 from redis.asyncio import Redis
@@ -84,7 +83,10 @@ async def test_a_callback_for_a_guessed_wallet_txn_reference_finds_nothing(
     # The real reference carries 128 random bits and says nothing of the id.
     ref = await gateway_ref_of(txn["id"])
     assert re.fullmatch(r"wtx_[A-Za-z0-9_-]{22}", ref), ref
-    assert txn["id"] not in ref
+    # Another transaction's reference is just as unrelated: no sequence to walk.
+    second = (await fund(live_server, token, bank, "1.00"))["transaction"]
+    assert await gateway_ref_of(second["id"]) != ref
+    assert not ref.endswith(txn["id"]) and f"-{txn['id']}" not in ref
 
 
 async def test_a_forged_early_settlement_then_the_real_return_leaves_the_shortfall_owed(
@@ -93,7 +95,7 @@ async def test_a_forged_early_settlement_then_the_real_return_leaves_the_shortfa
     """The reviewer's sequence: with an empty webhook secret, a forged `ach.settled`
     signed with "" credited $400 from an ACH top-up that the bank later returned; the
     real `ach.returned` was then ignored."""
-    async with run_live_server(replace(settings, gateway_webhook_secret="")) as live:
+    async with run_live_server(settings.replace(gateway_webhook_secret="")) as live:
         user, accomplice = await make_user(), await make_user()
         token = await token_for(live, user)
         returned_account = await add_bank(live, token, "000111111116")  # the bank returns R01

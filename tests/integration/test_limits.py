@@ -10,9 +10,10 @@ from tests.conftest import LiveServer
 from tests.factories import make_user
 from tests.graphql_client import add_card, call, fund, send, token_for
 from tests.ledger_helpers import wallet_cents
+from wallet.config import DEFAULT_POLICY, LevelLimits, PeriodLimits, parse_policy
 from wallet.db.engine import transaction
 from wallet.limits import service as limits
-from wallet.limits.service import LimitExceeded, LimitKind, LimitScope, PeriodLimits
+from wallet.limits.service import LimitExceeded, LimitKind, LimitScope
 from wallet.money import Currency, Money
 from wallet.transfers.service import SendMoney, send_money
 from wallet.wallets.service import grant_promotional_credit
@@ -23,18 +24,26 @@ LIMITS = """{ limits { level currency balanceCap balance
   limits { scope perTransaction daily dailyUsed dailyRemaining monthly monthlyRemaining } } }"""
 
 
+def usd(dollars: int) -> Money:
+    return Money(dollars * 100, Currency.USD)
+
+
+def period(per_transaction: int, daily: int, monthly: int) -> PeriodLimits:
+    return PeriodLimits(usd(per_transaction), usd(daily), usd(monthly))
+
+
 @pytest.fixture
-def tight_limits(monkeypatch: pytest.MonkeyPatch) -> dict[str, limits.LevelLimits]:
+def tight_limits(monkeypatch: pytest.MonkeyPatch) -> dict[str, LevelLimits]:
     """Unverified users: send $50/day and $70/month, add $100/day, hold at most $150."""
-    base = limits.DEFAULT_POLICY["unverified"].by_scope
-    policy = dict(limits.DEFAULT_POLICY)
-    policy["unverified"] = limits.LevelLimits(
+    base = DEFAULT_POLICY["unverified"].by_scope
+    policy = dict(DEFAULT_POLICY)
+    policy["unverified"] = LevelLimits(
         {
             **base,
-            LimitScope.SEND: PeriodLimits(per_transaction=50, daily=50, monthly=70),
-            LimitScope.ADD: PeriodLimits(per_transaction=100, daily=100, monthly=1_000),
+            LimitScope.SEND.value: period(per_transaction=50, daily=50, monthly=70),
+            LimitScope.ADD.value: period(per_transaction=100, daily=100, monthly=1_000),
         },
-        balance_cap=150,
+        balance_cap=usd(150),
     )
     monkeypatch.setattr(limits, "policy", lambda: policy)
     return policy
@@ -151,12 +160,12 @@ async def test_concurrent_sends_to_a_capped_recipient_fill_it_exactly(tight_limi
 
 
 def test_policy_overrides_merge_over_the_defaults_and_reject_unknown_names() -> None:
-    policy = limits.parse_policy(
+    policy = parse_policy(
         '{"basic": {"send": {"daily": 8000}, "balance_cap": 20000}, "full": {"balance_cap": null}}'
     )
-    assert policy["basic"].by_scope[LimitScope.SEND] == PeriodLimits(5_000, 8_000, 30_000)
-    assert policy["basic"].by_scope[LimitScope.ADD] == PeriodLimits(5_000, 10_000, 30_000)
-    assert (policy["basic"].balance_cap, policy["full"].balance_cap) == (20_000, None)
+    assert policy["basic"].by_scope[LimitScope.SEND.value] == period(5_000, 8_000, 30_000)
+    assert policy["basic"].by_scope[LimitScope.ADD.value] == period(5_000, 10_000, 30_000)
+    assert (policy["basic"].balance_cap, policy["full"].balance_cap) == (usd(20_000), None)
     for bad in ('{"gold": {}}', '{"basic": {"send": {"weekly": 1}}}', '{"basic": {"fly": {}}}'):
         with pytest.raises(ValueError):
-            limits.parse_policy(bad)
+            parse_policy(bad)

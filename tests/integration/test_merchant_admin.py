@@ -9,6 +9,7 @@ from tests.conftest import LiveServer
 from tests.factories import make_user
 from tests.graphql_client import call, token_for
 from tests.merchant_helpers import CREATE, KEY, REFUND, create, customer, pay, shop
+from wallet.commands.actor import Actor
 from wallet.db.engine import connection
 from wallet.merchants import checkout
 from wallet.merchants.errors import AmountMismatch
@@ -183,7 +184,9 @@ async def test_currency_refusals_write_nothing(live_server: LiveServer) -> None:
     static = (await create(live_server, owner_token, merchant_id))["request"]
     with pytest.raises(AmountMismatch, match="takes USD"):
         await checkout.pay_request(
-            checkout.PayRequest(buyer.id, static["id"], Money(100, Currency.EUR), "eur-1")
+            Actor.stepped_up_user(buyer.id),
+            checkout.PayRequest(static["id"], Money(100, Currency.EUR)),
+            "eur-1",
         )
     async with connection() as conn:
         assert (

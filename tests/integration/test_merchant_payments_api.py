@@ -27,6 +27,7 @@ from tests.merchant_helpers import (
     shop,
 )
 from tests.subscriptions import first_event
+from wallet.commands.actor import Actor
 from wallet.db.engine import connection
 from wallet.ledger.errors import InsufficientFunds
 from wallet.merchants import checkout, emvco
@@ -226,9 +227,9 @@ async def test_200_customers_paying_one_merchant_at_once(live_server: LiveServer
     async def buy(user: User, cents: int) -> str:
         try:
             await checkout.pay_request(
-                checkout.PayRequest(
-                    user.id, static["id"], Money(cents, Currency.USD), uuid.uuid4().hex
-                )
+                Actor.stepped_up_user(user.id),
+                checkout.PayRequest(static["id"], Money(cents, Currency.USD)),
+                uuid.uuid4().hex,
             )
         except InsufficientFunds:
             return "refused"
@@ -251,7 +252,9 @@ async def test_a_dynamic_request_paid_from_ten_places_at_once_is_paid_once(
     async def attempt(user: User) -> str:
         try:
             await checkout.pay_request(
-                checkout.PayRequest(user.id, request["id"], None, uuid.uuid4().hex)
+                Actor.stepped_up_user(user.id),
+                checkout.PayRequest(request["id"], None),
+                uuid.uuid4().hex,
             )
         except PaymentRequestNotPayable as exc:
             return f"refused: {exc.status}"

@@ -7,7 +7,6 @@ The receiver listens on this machine, so these tests allow private targets
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -28,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return dataclasses.replace(settings, webhook_allow_private_targets=True)
+    return settings.replace(webhook_allow_private_targets=True)
 
 
 SET_HOOK = """mutation($m: ID!, $url: String!) { setMerchantWebhook(merchantId: $m, url: $url) {

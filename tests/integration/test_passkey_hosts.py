@@ -6,7 +6,6 @@ ceremony starts, instead of the browser's failure showing as "No passkey was mad
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 from tests.conftest import run_live_server
 from tests.factories import make_user
@@ -71,7 +70,7 @@ async def test_a_configured_relying_party_is_kept_and_other_hosts_are_told_where
     settings: Settings,
 ) -> None:
     for configured in (
-        replace(settings, webauthn_rp_id="localhost"),
+        settings.replace(webauthn_rp_id="localhost"),
         production(settings, webauthn_rp_id="localhost"),
     ):
         async with run_live_server(configured) as live, live.client() as http:

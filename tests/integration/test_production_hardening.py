@@ -9,7 +9,6 @@ import asyncio
 import os
 import secrets
 import sys
-from dataclasses import replace
 
 import pytest
 
@@ -22,8 +21,7 @@ from wallet.security.crypto import DEVELOPMENT_KEYRING, Keyring
 
 
 def production(settings: Settings, **overrides: object) -> Settings:
-    fine = replace(
-        settings,
+    fine = settings.replace(
         environment="production",
         gateway_webhook_secret=secrets.token_hex(32),
         audit_key=secrets.token_hex(32),
@@ -31,7 +29,7 @@ def production(settings: Settings, **overrides: object) -> Settings:
         allow_sandbox_providers=True,
         webauthn_rp_id="wallet.example.com",
     )
-    return replace(fine, **overrides)  # type: ignore[arg-type]
+    return fine.replace(**overrides)
 
 
 @pytest.mark.parametrize(
@@ -151,7 +149,7 @@ async def test_a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored(
 
 
 async def test_forwarded_for_from_a_trusted_proxy_names_the_client(settings: Settings) -> None:
-    trusting = replace(settings, trusted_proxies=("127.0.0.0/8",))
+    trusting = settings.replace(trusted_proxies=("127.0.0.0/8",))
     async with run_live_server(trusting) as live:
         # The right-most hop that is not one of our proxies is the client; what the
         # client wrote further left is its own claim and is not believed.

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import replace
 from typing import Any
 
 import pyotp
@@ -32,8 +31,7 @@ LIMIT = 5
 @pytest.fixture
 async def tight(settings: Settings) -> Any:
     """A live server whose limits are small, so a burst far exceeds them."""
-    strict = replace(
-        settings,
+    strict = settings.replace(
         login_failures_per_account=LIMIT,
         login_failures_per_ip=1000,
         signups_per_ip=LIMIT,
@@ -280,7 +278,7 @@ FINISH_PASSKEY_LOG_IN = """mutation($c: String!, $k: String!) {
 async def test_simultaneous_passkey_answers_get_only_the_per_ip_allowance(
     settings: Settings,
 ) -> None:
-    strict = replace(settings, login_failures_per_ip=LIMIT)
+    strict = settings.replace(login_failures_per_ip=LIMIT)
     async with run_live_server(strict) as live:
         tries = [{"c": f"nope-{n}", "k": "{}"} for n in range(CONCURRENT)]
         outcome = kinds(await burst(live, FINISH_PASSKEY_LOG_IN, tries))

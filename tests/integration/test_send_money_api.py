@@ -8,6 +8,7 @@ import pytest
 from tests.conftest import LiveServer
 from tests.factories import make_user
 from tests.graphql_client import SEND, call, gql, send, token_for
+from wallet.config import get_settings
 from wallet.db.engine import connection
 from wallet.ledger.invariants import check_ledger
 
@@ -214,6 +215,7 @@ async def test_frozen_or_closed_wallets_are_refused(
 ) -> None:
     # Frozen wallets receive by default (docs/aml.md); this deployment says they do not.
     monkeypatch.setenv("WALLET_FROZEN_CAN_RECEIVE", "false")
+    get_settings.cache_clear()
     alice, bob = await make_user(balance="10.00"), await make_user()
     target = alice if frozen == "sender" else bob
     async with connection() as conn:

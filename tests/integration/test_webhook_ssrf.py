@@ -220,7 +220,7 @@ async def test_one_internal_answer_among_public_ones_refuses_the_host(
 async def test_production_takes_only_https_webhooks(live_server: LiveServer) -> None:
     owner, _, merchant_id = await shop(live_server)
     principal = await staff_principal(int(merchant_id), owner.id)
-    production = dataclasses.replace(live_server.settings, environment="production")
+    production = live_server.settings.replace(environment="production")
     policy = dataclasses.replace(
         EgressPolicy.from_settings(production), resolver=ScriptedDns([["93.184.215.14"]])
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-from dataclasses import replace
 
 import pytest
 
@@ -18,8 +17,7 @@ STRONG_SECRET = secrets.token_hex(32)
 
 def production(**overrides: object) -> Settings:
     """Production settings that are fine, changed by `overrides`."""
-    fine = replace(
-        Settings(database_url=None, redis_url=None),
+    fine = Settings(database_url=None, redis_url=None).replace(
         environment="production",
         gateway_webhook_secret=STRONG_SECRET,
         audit_key=secrets.token_hex(32),
@@ -27,7 +25,7 @@ def production(**overrides: object) -> Settings:
         allow_sandbox_providers=True,
         webauthn_rp_id="wallet.example.com",
     )
-    return replace(fine, **overrides)  # type: ignore[arg-type]
+    return fine.replace(**overrides)
 
 
 def key_entry(raw: bytes, key_id: str = "k1") -> str:
@@ -82,7 +80,7 @@ def test_secure_cookies_are_the_production_default_with_the_host_prefix() -> Non
     assert production().session_cookie == SECURE_SESSION_COOKIE
     development = Settings(database_url=None, redis_url=None)
     assert not development.secure_cookies and development.session_cookie == SESSION_COOKIE
-    assert replace(development, cookie_secure=True).session_cookie == SECURE_SESSION_COOKIE
+    assert development.replace(cookie_secure=True).session_cookie == SECURE_SESSION_COOKIE
 
 
 def test_entropy_estimate_ranks_random_above_patterned() -> None:

@@ -23,58 +23,21 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wallet.aml import cases
+from wallet.config import AmlThresholds, get_settings
 from wallet.db.engine import Connection, transaction
 from wallet.fx.rates import RateSnapshot
 from wallet.limits import service as limits
 from wallet.money import Currency, Money
 from wallet.security.keys import keyring
 
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    reporting_usd: int = 3_000
-    # "Just under": from this share of the threshold up to (not including) it.
-    structuring_band: float = 0.85
-    structuring_count: int = 3
-    structuring_days: int = 7
-    rapid_min_usd: int = 1_000
-    rapid_share: float = 0.9
-    rapid_hours: int = 24
-    fan_count: int = 10
-    fan_hours: int = 24
-    sanctions_similarity: float = 0.88
-
-    @classmethod
-    def parse(cls, document: str) -> Thresholds:
-        """Overrides of the defaults as JSON, e.g. `{"reporting_usd": 10000,
-        "fan_count": 20}`; an unknown name or a value of the wrong kind is an error."""
-        data: dict[str, Any] = json.loads(document) if document.strip() else {}
-        defaults = cls()
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown AML threshold(s) {sorted(unknown)} in WALLET_AML")
-        values: dict[str, Any] = {}
-        for name, raw in data.items():
-            kind = type(getattr(defaults, name))
-            if isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0:
-                raise ValueError(f"WALLET_AML {name} must be a positive number")
-            if kind is int and raw != int(raw):
-                raise ValueError(f"WALLET_AML {name} must be a whole number")
-            values[name] = kind(raw)
-        if values.get("structuring_band", defaults.structuring_band) >= 1:
-            raise ValueError("WALLET_AML structuring_band is a share below 1")
-        return replace(defaults, **values)
-
-    @classmethod
-    def from_env(cls) -> Thresholds:
-        return cls.parse(os.environ.get("WALLET_AML") or "")
+# The thresholds are configuration (WALLET_AML, `wallet.config.AmlThresholds`).
+Thresholds = AmlThresholds
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +90,8 @@ def structuring(
     user_id: int, moves: list[Movement], now: datetime, t: Thresholds
 ) -> Finding | None:
     since = now - timedelta(days=t.structuring_days)
-    low, high = t.reporting_usd * 100 * t.structuring_band, t.reporting_usd * 100
+    high = t.reporting.amount_minor
+    low = high * t.structuring_band
     near = [
         m for m in moves if m.initiator == user_id and m.at >= since and low <= m.usd_cents < high
     ]
@@ -162,7 +126,7 @@ def rapid_in_out(
     first_in = ins[0].at
     outs = [m for m in window if _outgoing(user_id, m) and m.at >= first_in]
     received, moved_on = sum(m.usd_cents for m in ins), sum(m.usd_cents for m in outs)
-    if received < t.rapid_min_usd * 100 or moved_on < received * t.rapid_share:
+    if received < t.rapid_min.amount_minor or moved_on < received * t.rapid_share:
         return None
     return Finding(
         user_id,
@@ -297,7 +261,7 @@ async def screen_person(
     """Screen a person's identity as they submit it, inside KYC's transaction (which
     holds the person locked): on a possible match open a sanctions case (and freeze).
     Returns the person's open sanctions case, new or earlier, or None."""
-    hit = await sanctions(conn, user_id, thresholds or Thresholds.from_env())
+    hit = await sanctions(conn, user_id, thresholds or get_settings().aml.thresholds)
     if hit is not None:
         await open_cases(conn, [hit], new_identity=True)
     return await cases.open_sanctions_case(conn, user_id)
@@ -306,7 +270,7 @@ async def screen_person(
 async def run(now: datetime | None = None, thresholds: Thresholds | None = None) -> list[int]:
     """One monitoring pass; returns the ids of cases it opened."""
     now = now or datetime.now(UTC)
-    t = thresholds or Thresholds.from_env()
+    t = thresholds or get_settings().aml.thresholds
     rates = await limits.rates()
     async with transaction() as conn:
         # One pass at a time: the cursor row is the lock.

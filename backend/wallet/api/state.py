@@ -10,6 +10,7 @@ from wallet.api.clientip import TrustedProxies
 from wallet.auth.ratelimit import Limit, RateLimiter
 from wallet.auth.sessions import SessionStore
 from wallet.auth.throttle import LoginLimits, LoginThrottle
+from wallet.commands import rules as money_rules
 from wallet.config import Settings
 from wallet.fx.rates import provider_from_config
 from wallet.fx.service import FxDesk, FxTerms
@@ -80,6 +81,7 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, redis: Redis) -> Services:
         limiter, limits = RateLimiter(redis), Limits.from_settings(settings)
+        money_rules.configure(money_rules.MoneyRules.from_settings(settings))
         return cls(
             settings=settings,
             redis=redis,
@@ -96,17 +98,17 @@ class Services:
                 day_seconds=settings.sandbox_day_seconds,
                 slow_seconds=settings.sandbox_slow_seconds,
             ),
-            step_up=StepUpStore(redis, settings.step_up_seconds),
+            step_up=StepUpStore(redis, settings.step_up.seconds),
             email=providers.email_provider(settings, redis),
             sms=providers.sms_provider(settings, redis),
             proxies=TrustedProxies.parse(settings.trusted_proxies),
             fx=FxDesk(
-                provider_from_config(settings.fx_provider, settings.fx_feed_url),
+                provider_from_config(settings.fx.provider, settings.fx.feed_url),
                 FxTerms(
-                    spread_bps=settings.fx_spread_bps,
-                    fee_bps=settings.fx_fee_bps,
-                    quote_seconds=settings.fx_quote_seconds,
-                    max_rate_age_seconds=settings.fx_max_rate_age_seconds,
+                    spread_bps=settings.fx.spread_bps,
+                    fee_bps=settings.fx.fee_bps,
+                    quote_seconds=settings.fx.quote_seconds,
+                    max_rate_age_seconds=settings.fx.max_rate_age_seconds,
                 ),
             ),
         )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from wallet.config import FraudSettings, get_settings
 from wallet.db.engine import Connection
 from wallet.fx.rates import RateSnapshot
 from wallet.money import Currency, Money
@@ -101,11 +101,8 @@ class Thresholds:
     block: int = 100
 
     @classmethod
-    def from_env(cls) -> Thresholds:
-        return cls(
-            hold=int(os.environ.get("WALLET_FRAUD_HOLD_SCORE") or 50),
-            block=int(os.environ.get("WALLET_FRAUD_BLOCK_SCORE") or 100),
-        )
+    def from_settings(cls, fraud: FraudSettings) -> Thresholds:
+        return cls(hold=fraud.hold_score, block=fraud.block_score)
 
 
 _rules_cache: tuple[float, list[Rule]] | None = None
@@ -114,7 +111,7 @@ _rules_cache: tuple[float, list[Rule]] | None = None
 def _rules_ttl() -> float:
     """How long a process keeps the rules it read (WALLET_FRAUD_RULES_TTL_SECONDS):
     a change by an operator reaches every API process within this time."""
-    return float(os.environ.get("WALLET_FRAUD_RULES_TTL_SECONDS") or 5)
+    return get_settings().fraud.rules_ttl_seconds
 
 
 def forget_rules() -> None:
@@ -267,6 +264,13 @@ def _usd(rates: RateSnapshot, minor: int, currency: str) -> int:
     return rates.usd_value(Money(minor, Currency(currency)))
 
 
+def _usd_param(rule: Rule, name: str, default_dollars: int) -> int:
+    """A rule's amount parameter in US cents. Operators write whole US dollars (any
+    non-negative number is accepted by `update_rule`; a fraction is dropped, as always)."""
+    dollars = int(rule.params.get(name, default_dollars))
+    return Money(dollars * 10**Currency.USD.exponent, Currency.USD).amount_minor
+
+
 def _velocity_count(rule: Rule, attempt: Attempt, f: Features, rates: RateSnapshot) -> str | None:
     limit = int(rule.params.get("max_count", 5))
     if f.recent_count + 1 > limit:
@@ -277,7 +281,7 @@ def _velocity_count(rule: Rule, attempt: Attempt, f: Features, rates: RateSnapsh
 def _velocity_amount(rule: Rule, attempt: Attempt, f: Features, rates: RateSnapshot) -> str | None:
     spent = sum(_usd(rates, total, currency) for currency, total in f.recent_sums.items())
     total = spent + rates.usd_value(attempt.amount)
-    if total > int(rule.params.get("max_usd", 3000)) * 100:
+    if total > _usd_param(rule, "max_usd", 3000):
         return f"${total / 100:,.2f} sent in {int(rule.params.get('window_seconds', 3600))} s"
     return None
 
@@ -287,7 +291,7 @@ def _new_device_amount(
 ) -> str | None:
     if attempt.context is None or attempt.context.device is None:
         return None
-    if rates.usd_value(attempt.amount) < int(rule.params.get("min_usd", 300)) * 100:
+    if rates.usd_value(attempt.amount) < _usd_param(rule, "min_usd", 300):
         return None
     young = attempt.now - timedelta(seconds=int(rule.params.get("device_age_seconds", 86400)))
     first_seen = f.device_first_seen
@@ -302,7 +306,7 @@ def _new_device_amount(
 def _unusual_amount(rule: Rule, attempt: Attempt, f: Features, rates: RateSnapshot) -> str | None:
     if f.history_count < int(rule.params.get("min_history", 3)) or not f.history_average:
         return None
-    if rates.usd_value(attempt.amount) < int(rule.params.get("min_usd", 200)) * 100:
+    if rates.usd_value(attempt.amount) < _usd_param(rule, "min_usd", 200):
         return None
     multiple = attempt.amount.amount_minor / f.history_average
     if multiple >= float(rule.params.get("multiple", 5)):
@@ -313,7 +317,7 @@ def _unusual_amount(rule: Rule, attempt: Attempt, f: Features, rates: RateSnapsh
 def _new_recipient(rule: Rule, attempt: Attempt, f: Features, rates: RateSnapshot) -> str | None:
     if f.paid_before:
         return None
-    if rates.usd_value(attempt.amount) >= int(rule.params.get("min_usd", 800)) * 100:
+    if rates.usd_value(attempt.amount) >= _usd_param(rule, "min_usd", 800):
         return "first payment to this recipient"
     return None
 
@@ -353,7 +357,7 @@ async def assess(
     thresholds: Thresholds | None = None,
 ) -> Assessment:
     """Score `attempt` with the enabled rules; remember where the user was seen."""
-    thresholds = thresholds or Thresholds.from_env()
+    thresholds = thresholds or Thresholds.from_settings(get_settings().fraud)
     rules = await enabled_rules(conn)
     if not rules:
         return Assessment(Decision.ALLOW, 0)

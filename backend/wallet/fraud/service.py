@@ -9,13 +9,14 @@ after `WALLET_FRAUD_HOLD_DAYS` and the money comes back the same way.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from wallet.commands.actor import Actor
+from wallet.config import get_settings
 from wallet.db.engine import Connection, connection, transaction
 from wallet.fraud.engine import Assessment, Attempt, Decision, RiskContext, assess, forget_rules
 from wallet.fx.rates import RateSnapshot
@@ -50,6 +51,12 @@ class Screening:
     proven: bool = False
 
 
+def screening_for(actor: Actor) -> Screening:
+    """What the actor's request gives the fraud rules: its risk context, the rates its
+    step-up state was valued with, and whether a factor was proven lately."""
+    return Screening(actor.risk, actor.step_up.rates, proven=actor.stepped_up)
+
+
 async def screen(conn: Connection, attempt: Attempt, screening: Screening) -> Assessment:
     """Score a payment that cannot wait for a review (a cross-currency send on a quote,
     paying a money request, a settle-up, paying a merchant): at the block score it is
@@ -80,7 +87,7 @@ class FraudReviewNotFound(Exception):
 
 
 def hold_days() -> int:
-    return int(os.environ.get("WALLET_FRAUD_HOLD_DAYS") or 7)
+    return get_settings().fraud.hold_days
 
 
 async def hold_send(

@@ -15,13 +15,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from wallet.db.engine import Connection, connection, transaction
+from wallet.commands.actor import Actor
+from wallet.commands.runner import Command, run
+from wallet.db.engine import Connection, connection
 from wallet.fx.errors import QuoteAlreadyUsed, QuoteExpired, QuoteNotFound, SameCurrency
 from wallet.fx.pricing import FixedSide, Pricing, customer_rate, price_purchase, price_sale
 from wallet.fx.rates import RateProvider, RateSnapshot, RatesUnavailable
-from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
-from wallet.ledger.errors import InsufficientFunds
+from wallet.ledger.errors import AccountNotActive, InsufficientFunds
 from wallet.ledger.models import EntryDraft, OwnerType, PostingDraft, Purpose, Side
 from wallet.money import Currency, CurrencyMismatch, Money
 from wallet.outbox.service import Topic, emit_many
@@ -155,67 +156,89 @@ class FxDesk:
             await _store(conn, quote)
         return quote
 
-    async def convert(self, user_id: int, quote_id: str, idempotency_key: str) -> ConversionReceipt:
-        """Execute the user's quote between their own currency balances, exactly once."""
-        principal = f"user:{user_id}"
-        request_fingerprint = idempotency.fingerprint({"op": "convert", "quote": quote_id})
-        async with transaction() as conn:
-            replay = await idempotency.claim(conn, principal, idempotency_key, request_fingerprint)
-            if replay is not None:
-                return ConversionReceipt.from_json(replay)
-            quote = await claim_quote(conn, user_id, quote_id)
-            wallet = await lock_for_spending(conn, user_id)
-            if wallet is None or wallet.status != "active":
-                raise WalletUnavailable("your", wallet.status if wallet else "missing")
-            payer = (
-                await ledger.find_accounts(
-                    conn, OwnerType.USER, [user_id], quote.sell, Purpose.WALLET
-                )
-            ).get(user_id)
-            if payer is None:
-                raise InsufficientFunds(0, 0, quote.pricing.sell_amount)
-            receiver = await open_balance(conn, user_id, quote.buy)
-            entry_id = await ledger.post_entry(
-                conn, await conversion_entry(conn, quote, payer, receiver, "fx_conversion")
-            )
-            transaction_id, created_at = await transactions.record_completed(
-                conn,
-                transactions.NewTransaction(
-                    type=TransactionType.FX,
-                    amount=quote.sold,
-                    initiator_user_id=user_id,
-                    counter_amount=quote.bought,
-                ),
-                entry_id,
-            )
-            await mark_used(conn, quote.id, transaction_id)
-            await emit_many(
-                conn,
-                Topic.BALANCE_CHANGED,
-                [
-                    {
-                        "user_id": user_id,
-                        "currency": currency.value,
-                        "entry_id": entry_id,
-                        "transaction_id": transaction_id,
-                    }
-                    for currency in (quote.sell, quote.buy)
-                ],
-            )
-            receipt = ConversionReceipt(
-                transaction_id=transaction_id,
-                quote_id=quote.id,
-                sold_minor=quote.pricing.sell_amount,
-                sold_currency=quote.sell.value,
-                bought_minor=quote.pricing.buy_amount,
-                bought_currency=quote.buy.value,
-                rate=str(quote.customer_rate.normalize()),
-                created_at=created_at.isoformat(),
-            )
-            await idempotency.remember(
-                conn, principal, idempotency_key, request_fingerprint, receipt.to_json()
-            )
-            return receipt
+    async def convert(self, actor: Actor, quote_id: str, idempotency_key: str) -> ConversionReceipt:
+        """Execute the actor's quote between their own currency balances, exactly once."""
+        return await run(CONVERT, actor, quote_id, idempotency_key)
+
+
+async def _may_convert(conn: Connection, actor: Actor, quote_id: str) -> None:
+    """The wallet is active (its row locked, as for any spending)."""
+    wallet = await lock_for_spending(conn, actor.require_user())
+    if wallet is None or wallet.status != "active":
+        raise WalletUnavailable("your", wallet.status if wallet else "missing")
+
+
+async def _convert(conn: Connection, actor: Actor, quote_id: str) -> ConversionReceipt:
+    user_id = actor.require_user()
+    quote = await claim_quote(conn, user_id, quote_id)
+    payer = (
+        await ledger.find_accounts(conn, OwnerType.USER, [user_id], quote.sell, Purpose.WALLET)
+    ).get(user_id)
+    if payer is None:
+        raise InsufficientFunds(0, 0, quote.pricing.sell_amount)
+    receiver = await open_balance(conn, user_id, quote.buy)
+    entry_id = await ledger.post_entry(
+        conn, await conversion_entry(conn, quote, payer, receiver, "fx_conversion")
+    )
+    transaction_id, created_at = await transactions.record_completed(
+        conn,
+        transactions.NewTransaction(
+            type=TransactionType.FX,
+            amount=quote.sold,
+            initiator_user_id=user_id,
+            counter_amount=quote.bought,
+        ),
+        entry_id,
+    )
+    await mark_used(conn, quote.id, transaction_id)
+    await emit_many(
+        conn,
+        Topic.BALANCE_CHANGED,
+        [
+            {
+                "user_id": user_id,
+                "currency": currency.value,
+                "entry_id": entry_id,
+                "transaction_id": transaction_id,
+            }
+            for currency in (quote.sell, quote.buy)
+        ],
+    )
+    return ConversionReceipt(
+        transaction_id=transaction_id,
+        quote_id=quote.id,
+        sold_minor=quote.pricing.sell_amount,
+        sold_currency=quote.sell.value,
+        bought_minor=quote.pricing.buy_amount,
+        bought_currency=quote.buy.value,
+        rate=str(quote.customer_rate.normalize()),
+        created_at=created_at.isoformat(),
+    )
+
+
+async def _replay_conversion(
+    conn: Connection, actor: Actor, quote_id: str, stored: dict[str, Any]
+) -> ConversionReceipt:
+    return ConversionReceipt.from_json(stored)
+
+
+CONVERT = Command[str, ConversionReceipt](
+    name="convert",
+    fingerprint=lambda quote_id: {"quote": quote_id},
+    policy=(_may_convert,),
+    change=_convert,
+    response=ConversionReceipt.to_json,
+    replay=_replay_conversion,
+    refusals=(
+        WalletUnavailable,
+        QuoteNotFound,
+        QuoteAlreadyUsed,
+        QuoteExpired,
+        InsufficientFunds,
+        AccountNotActive,
+        CurrencyMismatch,
+    ),
+)
 
 
 _COLUMNS = (

@@ -13,16 +13,20 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from wallet.db.engine import Connection, connection, transaction
-from wallet.idempotency import service as idempotency
+from wallet.commands.actor import Actor
+from wallet.commands.runner import Command, run
+from wallet.db.engine import Connection, transaction
+from wallet.goals.tables import SavingsGoal, SavingsRoundUp
 from wallet.ledger import service as ledger
-from wallet.ledger.errors import InsufficientFunds
+from wallet.ledger.errors import AccountNotActive, InsufficientFunds
 from wallet.ledger.models import AccountType, EntryDraft, OwnerType
+from wallet.ledger.tables import LedgerAccount, LedgerBalance
 from wallet.money import Currency, Money
 from wallet.notifications.money import event_payload
 from wallet.outbox.service import Topic, emit
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionType
+from wallet.transactions.tables import MoneyTransaction
 from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
 from wallet.wallets.service import lock_for_spending, open_balance
 
@@ -83,12 +87,35 @@ def round_up_of(amount: Money) -> int:
     return (-amount.amount_minor) % unit
 
 
-_SELECT = """
-    SELECT g.id, g.name, g.currency, g.target, g.target_date, g.round_up, g.weekly_amount,
-           g.next_weekly_at, g.status, g.account_id,
-           b.posted_credits - b.posted_debits AS saved
-    FROM savings_goal g JOIN ledger_balance b ON b.id = g.account_id
-"""
+_COLUMNS = (
+    SavingsGoal.id,
+    SavingsGoal.user_id,
+    SavingsGoal.name,
+    SavingsGoal.currency,
+    SavingsGoal.target,
+    SavingsGoal.target_date,
+    SavingsGoal.round_up,
+    SavingsGoal.weekly_amount,
+    SavingsGoal.next_weekly_at,
+    SavingsGoal.status,
+    SavingsGoal.account_id,
+)
+
+
+async def _with_saved(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` of goals, each with `saved`: what its vault holds (the ledger's balance view,
+    which counts a hot account's queued deltas), in one query for all of them."""
+    if not rows:
+        return rows
+    balances = await LedgerBalance.select(
+        LedgerBalance.id, LedgerBalance.posted_credits, LedgerBalance.posted_debits
+    ).where(LedgerBalance.id.is_in([r["account_id"] for r in rows]))
+    saved = {b["id"]: b["posted_credits"] - b["posted_debits"] for b in balances}
+    return [{**r, "saved": saved[r["account_id"]]} for r in rows]
+
+
+def _active() -> Any:
+    return SavingsGoal.status == "active"
 
 
 def _goal(row: Any) -> Goal:
@@ -107,19 +134,23 @@ def _goal(row: Any) -> Goal:
 
 
 async def goals_of(user_id: int) -> list[Goal]:
-    async with connection() as conn:
-        rows = await conn.fetch(
-            f"{_SELECT} WHERE g.user_id = $1 AND g.status = 'active' ORDER BY g.id", user_id
-        )
-    return [_goal(r) for r in rows]
+    rows = await (
+        SavingsGoal.select(*_COLUMNS)
+        .where((SavingsGoal.user_id == user_id) & _active())
+        .order_by(SavingsGoal.id)
+    )
+    return [_goal(r) for r in await _with_saved(rows)]
 
 
-async def _load(conn: Connection, user_id: int, goal_id: int, *, lock: bool = False) -> Any:
-    sql = f"{_SELECT} WHERE g.id = $1 AND g.user_id = $2 AND g.status = 'active'"
-    row = await conn.fetchrow(f"{sql} FOR UPDATE OF g" if lock else sql, goal_id, user_id)
+async def _load(user_id: int, goal_id: int, *, lock: bool = False) -> Any:
+    """The user's active goal with what it holds; locked for the transaction if `lock`."""
+    query = SavingsGoal.select(*_COLUMNS).where(
+        (SavingsGoal.id == goal_id) & (SavingsGoal.user_id == user_id) & _active()
+    )
+    row = await (query.lock_rows("UPDATE") if lock else query).first()
     if row is None:
         raise GoalNotFound()
-    return row
+    return (await _with_saved([row]))[0]
 
 
 def _validate(name: str, target: Money, weekly: Money | None, target_date: date | None) -> str:
@@ -146,12 +177,12 @@ async def create_goal(
 ) -> Goal:
     text = _validate(name, target, weekly, target_date)
     async with transaction() as conn:
-        count = await conn.fetchval(
-            "SELECT count(*) FROM savings_goal WHERE user_id = $1 AND status = 'active'", user_id
-        )
+        count = await SavingsGoal.count().where((SavingsGoal.user_id == user_id) & _active())
         if count >= MAX_GOALS:
             raise GoalError("name", f"At most {MAX_GOALS} goals at a time")
-        goal_id = int(await conn.fetchval("SELECT nextval('savings_goal_id_seq')"))
+        # The id first: the vault's account code names it (Piccolo has no nextval()).
+        [next_id] = await SavingsGoal.raw("SELECT nextval('savings_goal_id_seq') AS id")
+        goal_id = int(next_id["id"])
         account_id = await ledger.open_account(
             conn,
             owner_type=OwnerType.USER,
@@ -162,40 +193,47 @@ async def create_goal(
             no_overdraft=True,
         )
         weekly_minor = weekly.amount_minor if weekly else 0
-        await conn.execute(
-            "INSERT INTO savings_goal (id, user_id, name, currency, target, target_date, "
-            "account_id, round_up, weekly_amount, next_weekly_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-            "CASE WHEN $9::bigint > 0 THEN now() + interval '7 days' END)",
-            goal_id,
-            user_id,
-            text,
-            target.currency.value,
-            target.amount_minor,
-            target_date,
-            account_id,
-            round_up,
-            weekly_minor,
+        await SavingsGoal.insert(
+            SavingsGoal(
+                id=goal_id,
+                user_id=user_id,
+                name=text,
+                currency=target.currency.value,
+                target=target.amount_minor,
+                target_date=target_date,
+                account_id=account_id,
+                round_up=round_up,
+                weekly_amount=weekly_minor,
+                next_weekly_at=_a_week_on() if weekly_minor > 0 else None,
+            )
         )
-        return _goal(await _load(conn, user_id, goal_id))
+        return _goal(await _load(user_id, goal_id))
+
+
+def _a_week_on() -> datetime:
+    """A week from now, by the service's clock: the one the weekly worker's due check
+    compares with (`run_weekly_transfers`)."""
+    return datetime.now(UTC) + WEEK
 
 
 async def update_rules(user_id: int, goal_id: int, *, round_up: bool, weekly: Money) -> Goal:
-    async with transaction() as conn:
-        row = await _load(conn, user_id, goal_id, lock=True)
+    async with transaction():
+        row = await _load(user_id, goal_id, lock=True)
         if weekly.amount_minor < 0 or weekly.currency.value != row["currency"]:
             raise GoalError(
                 "weeklyAmount", "The weekly amount is zero or more, in the goal's currency"
             )
-        await conn.execute(
-            "UPDATE savings_goal SET round_up = $2, weekly_amount = $3, next_weekly_at = CASE "
-            "WHEN $3::bigint = 0 THEN NULL "
-            "ELSE coalesce(next_weekly_at, now() + interval '7 days') END WHERE id = $1",
-            goal_id,
-            round_up,
-            weekly.amount_minor,
-        )
-        return _goal(await _load(conn, user_id, goal_id))
+        next_weekly_at = None
+        if weekly.amount_minor > 0:
+            next_weekly_at = row["next_weekly_at"] or _a_week_on()
+        await SavingsGoal.update(
+            {
+                SavingsGoal.round_up: round_up,
+                SavingsGoal.weekly_amount: weekly.amount_minor,
+                SavingsGoal.next_weekly_at: next_weekly_at,
+            }
+        ).where(SavingsGoal.id == goal_id)
+        return _goal(await _load(user_id, goal_id))
 
 
 async def _move(
@@ -233,49 +271,82 @@ async def _move(
     return transaction_id
 
 
+@dataclass(frozen=True, slots=True)
+class MoveInput:
+    goal_id: int
+    amount: Money
+    into_goal: bool
+
+
+def _validate_move(actor: Actor, move: MoveInput) -> None:
+    if not move.amount.is_positive:
+        raise NonPositiveAmount()
+
+
+async def _apply_move(conn: Connection, actor: Actor, move: MoveInput) -> GoalMove:
+    user_id = actor.require_user()
+    goal = await _load(user_id, move.goal_id, lock=True)
+    if goal["currency"] != move.amount.currency.value:
+        raise GoalError("currency", f"This goal saves in {goal['currency']}")
+    transaction_id = await _move(
+        conn, user_id, goal, move.amount, into_goal=move.into_goal, note=goal["name"]
+    )
+    return GoalMove(
+        move.goal_id,
+        transaction_id,
+        move.amount.amount_minor,
+        move.amount.currency.value,
+        move.into_goal,
+    )
+
+
+async def _replay_move(
+    conn: Connection, actor: Actor, move: MoveInput, stored: dict[str, Any]
+) -> GoalMove:
+    return GoalMove(**stored)
+
+
+MOVE = Command[MoveInput, GoalMove](
+    name="goalMove",
+    validate=_validate_move,
+    fingerprint=lambda move: {
+        "goal": move.goal_id,
+        "in": move.into_goal,
+        "amount": move.amount.amount_minor,
+        "currency": move.amount.currency.value,
+    },
+    change=_apply_move,
+    response=GoalMove.to_json,
+    replay=_replay_move,
+    refusals=(
+        NonPositiveAmount,
+        GoalNotFound,
+        GoalError,
+        InsufficientFunds,
+        AccountNotActive,
+        WalletUnavailable,
+    ),
+)
+
+
 async def move(
-    user_id: int, goal_id: int, amount: Money, idempotency_key: str, *, into_goal: bool
+    actor: Actor, goal_id: int, amount: Money, idempotency_key: str, *, into_goal: bool
 ) -> GoalMove:
     """Move money into the goal (or back out to the wallet), exactly once per key."""
-    if not amount.is_positive:
-        raise NonPositiveAmount()
-    principal = f"user:{user_id}"
-    request = idempotency.fingerprint(
-        {
-            "op": "goalMove",
-            "goal": goal_id,
-            "in": into_goal,
-            "amount": amount.amount_minor,
-            "currency": amount.currency.value,
-        }
-    )
-    async with transaction() as conn:
-        replay = await idempotency.claim(conn, principal, idempotency_key, request)
-        if replay is not None:
-            return GoalMove(**replay)
-        goal = await _load(conn, user_id, goal_id, lock=True)
-        if goal["currency"] != amount.currency.value:
-            raise GoalError("currency", f"This goal saves in {goal['currency']}")
-        note = goal["name"]
-        transaction_id = await _move(conn, user_id, goal, amount, into_goal=into_goal, note=note)
-        receipt = GoalMove(
-            goal_id, transaction_id, amount.amount_minor, amount.currency.value, into_goal
-        )
-        await idempotency.remember(conn, principal, idempotency_key, request, receipt.to_json())
-        return receipt
+    return await run(MOVE, actor, MoveInput(goal_id, amount, into_goal), idempotency_key)
 
 
 async def close_goal(user_id: int, goal_id: int) -> Money:
     """Move what is saved back to the wallet and close the goal; what came back."""
     async with transaction() as conn:
-        goal = await _load(conn, user_id, goal_id, lock=True)
+        goal = await _load(user_id, goal_id, lock=True)
         await ledger.lock_accounts(conn, [int(goal["account_id"])])
         saved = Money(int(goal["saved"]), Currency(goal["currency"]))
         if saved.is_positive:
             await _move(conn, user_id, goal, saved, into_goal=False, note=f"{goal['name']} closed")
-        await conn.execute("UPDATE savings_goal SET status = 'closed' WHERE id = $1", goal_id)
-        await conn.execute(
-            "UPDATE ledger_account SET status = 'closed' WHERE id = $1", int(goal["account_id"])
+        await SavingsGoal.update({SavingsGoal.status: "closed"}).where(SavingsGoal.id == goal_id)
+        await LedgerAccount.update({LedgerAccount.status: "closed"}).where(
+            LedgerAccount.id == int(goal["account_id"])
         )
         return saved
 
@@ -284,31 +355,43 @@ async def round_up_payment(user_id: int, payment_id: int) -> int | None:
     """Round a completed merchant payment up into the user's round-up goal in its currency
     (the oldest one), once; None when there is nothing to do or no money for it."""
     async with transaction() as conn:
-        payment = await conn.fetchrow(
-            "SELECT currency, amount FROM money_transaction WHERE id = $1 AND type = 'payment' "
-            "AND status = 'completed' AND initiator_user_id = $2",
-            payment_id,
-            user_id,
+        payment = (
+            await MoneyTransaction.select(MoneyTransaction.currency, MoneyTransaction.amount)
+            .where(
+                (MoneyTransaction.id == payment_id)
+                & (MoneyTransaction.type == "payment")
+                & (MoneyTransaction.status == "completed")
+                & (MoneyTransaction.initiator_user_id == user_id)
+            )
+            .first()
         )
         if payment is None:
             return None
         amount = Money(int(payment["amount"]), Currency(payment["currency"]))
         extra = round_up_of(amount)
-        goal = await conn.fetchrow(
-            f"{_SELECT} WHERE g.user_id = $1 AND g.currency = $2 AND g.status = 'active' "
-            "AND g.round_up ORDER BY g.id LIMIT 1 FOR UPDATE OF g",
-            user_id,
-            amount.currency.value,
+        found = (
+            await SavingsGoal.select(*_COLUMNS)
+            .where(
+                (SavingsGoal.user_id == user_id)
+                & (SavingsGoal.currency == amount.currency.value)
+                & _active()
+                & (SavingsGoal.round_up == True)  # noqa: E712 (a Piccolo condition)
+            )
+            .order_by(SavingsGoal.id)
+            .lock_rows("UPDATE")
+            .first()
         )
-        if goal is None or extra == 0:
+        if found is None or extra == 0:
             return None
-        claimed = await conn.fetchval(
-            "INSERT INTO savings_round_up (payment_id, goal_id) VALUES ($1, $2) "
-            "ON CONFLICT DO NOTHING RETURNING payment_id",
-            payment_id,
-            int(goal["id"]),
+        [goal] = await _with_saved([found])
+        claimed = (
+            await SavingsRoundUp.insert(
+                SavingsRoundUp(payment_id=payment_id, goal_id=int(goal["id"]))
+            )
+            .on_conflict(action="DO NOTHING")
+            .returning(SavingsRoundUp.payment_id)
         )
-        if claimed is None:
+        if not claimed:
             return None
         try:
             async with conn.transaction():  # a savepoint: no money, no round-up, no error
@@ -322,10 +405,8 @@ async def round_up_payment(user_id: int, payment_id: int) -> int | None:
                 )
         except (InsufficientFunds, WalletUnavailable):
             return None
-        await conn.execute(
-            "UPDATE savings_round_up SET transaction_id = $2 WHERE payment_id = $1",
-            payment_id,
-            transaction_id,
+        await SavingsRoundUp.update({SavingsRoundUp.transaction_id: transaction_id}).where(
+            SavingsRoundUp.payment_id == payment_id
         )
         return transaction_id
 
@@ -347,17 +428,17 @@ async def run_weekly_transfers(now: datetime | None = None, batch: int = 100) ->
     moment = now or datetime.now(UTC)
     moved = 0
     async with transaction() as conn:
-        due = await conn.fetch(
-            f"{_SELECT} WHERE g.status = 'active' AND g.weekly_amount > 0 "
-            "AND g.next_weekly_at <= $1 ORDER BY g.next_weekly_at LIMIT $2 "
-            "FOR UPDATE OF g SKIP LOCKED",
-            moment,
-            batch,
-        )
-        for goal in due:
-            user_id = await conn.fetchval(
-                "SELECT user_id FROM savings_goal WHERE id = $1", goal["id"]
+        due = await (
+            SavingsGoal.select(*_COLUMNS)
+            .where(
+                _active() & (SavingsGoal.weekly_amount > 0) & (SavingsGoal.next_weekly_at <= moment)
             )
+            .order_by(SavingsGoal.next_weekly_at)
+            .limit(batch)
+            .lock_rows("UPDATE", skip_locked=True)
+        )
+        for goal in await _with_saved(due):
+            user_id = goal["user_id"]
             amount = Money(int(goal["weekly_amount"]), Currency(goal["currency"]))
             try:
                 async with conn.transaction():
@@ -373,13 +454,9 @@ async def run_weekly_transfers(now: datetime | None = None, batch: int = 100) ->
             except (InsufficientFunds, WalletUnavailable):
                 pass
             # The next slot after now: a worker that was down skips the missed weeks.
-            await conn.execute(
-                "UPDATE savings_goal SET next_weekly_at = next_weekly_at + $2::interval * "
-                "(floor(extract(epoch FROM $3::timestamptz - next_weekly_at) "
-                "/ extract(epoch FROM $2::interval)) + 1) "
-                "WHERE id = $1",
-                goal["id"],
-                WEEK,
-                moment,
+            slot: datetime = goal["next_weekly_at"]
+            slot += WEEK * ((moment - slot) // WEEK + 1)
+            await SavingsGoal.update({SavingsGoal.next_weekly_at: slot}).where(
+                SavingsGoal.id == goal["id"]
             )
     return moved

@@ -12,7 +12,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from wallet.db.engine import connection
 from wallet.insights.categories import (
     COUNTED,
     Activity,
@@ -22,6 +21,7 @@ from wallet.insights.categories import (
     activity_between,
 )
 from wallet.insights.categories import activity_of as activity_of_transaction
+from wallet.insights.tables import Budget as BudgetRow
 from wallet.money import Currency, Money
 from wallet.notifications.email import EmailProvider
 from wallet.notifications.money import Notice, deliver_notices, event_payload
@@ -85,37 +85,50 @@ async def set_budget(
     percents = tuple(sorted(set(alert_percents)))
     if len(percents) > MAX_ALERTS or any(not 1 <= p <= 200 for p in percents):
         raise CategoryError("alertPercents", f"Up to {MAX_ALERTS} alerts, each 1 to 200 %")
-    async with connection() as conn:
-        row = await conn.fetchrow(
-            "INSERT INTO budget (user_id, category, currency, amount, rollover, alert_percents) "
-            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, category, currency) DO UPDATE "
-            "SET amount = EXCLUDED.amount, rollover = EXCLUDED.rollover, "
-            "alert_percents = EXCLUDED.alert_percents RETURNING id, starts_month",
-            user_id,
-            category.value,
-            amount.currency.value,
-            amount.amount_minor,
-            rollover,
-            list(percents),
+    [row] = (
+        await BudgetRow.insert(
+            BudgetRow(
+                user_id=user_id,
+                category=category.value,
+                currency=amount.currency.value,
+                amount=amount.amount_minor,
+                rollover=rollover,
+                alert_percents=list(percents),
+            )
         )
+        .on_conflict(
+            target=(BudgetRow.user_id, BudgetRow.category, BudgetRow.currency),
+            action="DO UPDATE",
+            values=[BudgetRow.amount, BudgetRow.rollover, BudgetRow.alert_percents],
+        )
+        .returning(BudgetRow.id, BudgetRow.starts_month)
+    )
     return Budget(int(row["id"]), category, amount, rollover, percents, row["starts_month"])
 
 
 async def delete_budget(user_id: int, budget_id: int) -> bool:
-    async with connection() as conn:
-        gone = await conn.fetchval(
-            "DELETE FROM budget WHERE id = $1 AND user_id = $2 RETURNING id", budget_id, user_id
-        )
-    return gone is not None
+    gone = (
+        await BudgetRow.delete()
+        .where((BudgetRow.id == budget_id) & (BudgetRow.user_id == user_id))
+        .returning(BudgetRow.id)
+    )
+    return bool(gone)
 
 
 async def budgets_of(user_id: int) -> list[Budget]:
-    async with connection() as conn:
-        rows = await conn.fetch(
-            "SELECT id, category, currency, amount, rollover, alert_percents, starts_month "
-            "FROM budget WHERE user_id = $1 ORDER BY category, currency",
-            user_id,
+    rows = await (
+        BudgetRow.select(
+            BudgetRow.id,
+            BudgetRow.category,
+            BudgetRow.currency,
+            BudgetRow.amount,
+            BudgetRow.rollover,
+            BudgetRow.alert_percents,
+            BudgetRow.starts_month,
         )
+        .where(BudgetRow.user_id == user_id)
+        .order_by(BudgetRow.category, BudgetRow.currency)
+    )
     return [
         Budget(
             int(r["id"]),

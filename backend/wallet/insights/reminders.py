@@ -16,7 +16,9 @@ from statistics import median
 from typing import Any
 
 from wallet.db.engine import connection, transaction
+from wallet.insights import queries
 from wallet.insights.budgets import month_start
+from wallet.insights.tables import BillReminder
 from wallet.merchants.recurrence import next_on_day
 from wallet.money import Currency, Money
 from wallet.notifications.email import EmailProvider
@@ -65,10 +67,11 @@ def _reminder(row: Any) -> Reminder:
 
 
 async def reminders_of(user_id: int) -> list[Reminder]:
-    async with connection() as conn:
-        rows = await conn.fetch(
-            "SELECT * FROM bill_reminder WHERE user_id = $1 ORDER BY next_due, id", user_id
-        )
+    rows = await (
+        BillReminder.select()
+        .where(BillReminder.user_id == user_id)
+        .order_by(BillReminder.next_due, BillReminder.id)
+    )
     return [_reminder(r) for r in rows]
 
 
@@ -80,25 +83,7 @@ async def detect(user_id: int, today: date | None = None) -> list[Reminder]:
         since = month_start(since - timedelta(days=1))
     async with connection() as conn:
         rows = await conn.fetch(
-            """
-            SELECT t.merchant_id, CASE WHEN t.merchant_id IS NULL THEN t.counterparty_user_id
-                                       END AS counterparty_user_id,
-                   coalesce(m.name, '@' || u.username) AS name, t.currency,
-                   array_agg(t.amount ORDER BY t.created_at) AS amounts,
-                   array_agg(t.created_at ORDER BY t.created_at) AS times
-              FROM money_transaction t
-              LEFT JOIN merchant m ON m.id = t.merchant_id
-              LEFT JOIN app_user u ON u.id = t.counterparty_user_id
-             WHERE t.initiator_user_id = $1 AND t.type IN ('payment', 'send')
-               AND t.status IN ('completed', 'reversed') AND t.created_at >= $2
-               AND (t.merchant_id IS NOT NULL OR t.counterparty_user_id IS NOT NULL)
-               AND NOT EXISTS (
-                   SELECT 1 FROM bill_reminder b WHERE b.user_id = $1
-                      AND (b.merchant_id = t.merchant_id
-                           OR (t.merchant_id IS NULL
-                               AND b.counterparty_user_id = t.counterparty_user_id)))
-             GROUP BY 1, 2, 3, 4
-            """,
+            queries.RECURRING_PAYEES,
             user_id,
             datetime(since.year, since.month, 1, tzinfo=UTC),
         )
@@ -147,31 +132,31 @@ async def create_reminder(
     if not 0 <= remind_days_before <= 14:
         raise ReminderError("remindDaysBefore", "Remind 0 to 14 days before")
     due = next_due_date(day_of_month, datetime.now(UTC).date())
-    async with transaction() as conn:
-        count = await conn.fetchval(
-            "SELECT count(*) FROM bill_reminder WHERE user_id = $1", user_id
-        )
+    async with transaction():
+        count = await BillReminder.count().where(BillReminder.user_id == user_id)
         if count >= MAX_REMINDERS:
             raise ReminderError("name", f"At most {MAX_REMINDERS} reminders")
-        row = await conn.fetchrow(
-            "INSERT INTO bill_reminder (user_id, name, merchant_id, counterparty_user_id, "
-            "currency, amount, day_of_month, remind_days_before, next_due, source) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-            "ON CONFLICT DO NOTHING RETURNING *",
-            user_id,
-            text,
-            merchant_id,
-            counterparty_user_id,
-            amount.currency.value,
-            amount.amount_minor,
-            day_of_month,
-            remind_days_before,
-            due,
-            source,
+        rows = (
+            await BillReminder.insert(
+                BillReminder(
+                    user_id=user_id,
+                    name=text,
+                    merchant_id=merchant_id,
+                    counterparty_user_id=counterparty_user_id,
+                    currency=amount.currency.value,
+                    amount=amount.amount_minor,
+                    day_of_month=day_of_month,
+                    remind_days_before=remind_days_before,
+                    next_due=due,
+                    source=source,
+                )
+            )
+            .on_conflict(action="DO NOTHING")  # one reminder per payee (a unique index)
+            .returning(*BillReminder.all_columns())
         )
-        if row is None:
+        if not rows:
             raise ReminderError("name", "There is already a reminder for this payee")
-        return _reminder(row)
+        return _reminder(rows[0])
 
 
 async def accept_detected(user_id: int, index: int) -> Reminder:
@@ -192,13 +177,12 @@ async def accept_detected(user_id: int, index: int) -> Reminder:
 
 
 async def delete_reminder(user_id: int, reminder_id: int) -> bool:
-    async with connection() as conn:
-        gone = await conn.fetchval(
-            "DELETE FROM bill_reminder WHERE id = $1 AND user_id = $2 RETURNING id",
-            reminder_id,
-            user_id,
-        )
-    return gone is not None
+    gone = (
+        await BillReminder.delete()
+        .where((BillReminder.id == reminder_id) & (BillReminder.user_id == user_id))
+        .returning(BillReminder.id)
+    )
+    return bool(gone)
 
 
 async def run_due_reminders(email: EmailProvider, today: date | None = None) -> int:
@@ -208,28 +192,12 @@ async def run_due_reminders(email: EmailProvider, today: date | None = None) -> 
     async with transaction() as conn:
         # Past due dates move to the next one, by the one rule for every day of the month.
         await conn.execute(
-            "UPDATE bill_reminder b SET next_due = v.due "
-            "FROM unnest($2::int[], $3::date[]) AS v(day, due) "
-            "WHERE b.next_due < $1 AND b.day_of_month = v.day",
+            queries.ROLL_PAST_DUE_DATES,
             day,
             days,
             [next_due_date(d, day) for d in days],
         )
-        due = await conn.fetch(
-            """
-            SELECT b.* FROM bill_reminder b
-             WHERE b.next_due - b.remind_days_before <= $1 AND b.next_due >= $1
-               AND NOT EXISTS (
-                   SELECT 1 FROM money_transaction t
-                    WHERE t.initiator_user_id = b.user_id AND t.status = 'completed'
-                      AND t.type IN ('payment', 'send')
-                      AND (t.merchant_id = b.merchant_id
-                           OR (b.merchant_id IS NULL
-                               AND t.counterparty_user_id = b.counterparty_user_id))
-                      AND t.created_at >= (b.next_due - interval '25 days'))
-            """,
-            day,
-        )
+        due = await conn.fetch(queries.DUE_UNPAID, day)
     notices = []
     for row in due:
         r = _reminder(row)

@@ -32,6 +32,8 @@ from wallet.aml import cases as aml_cases
 from wallet.aml import monitor as aml_monitor
 from wallet.aml.tipping_off import reveals_aml
 from wallet.db.engine import Connection, connection, transaction
+from wallet.db.tables import database_now
+from wallet.kyc import queries
 from wallet.kyc.identity import (
     CheckOutcome,
     DocumentDetails,
@@ -39,8 +41,10 @@ from wallet.kyc.identity import (
     IdentityProvider,
     PersonDetails,
 )
+from wallet.kyc.tables import KycDocument, KycProfile, KycReview
 from wallet.outbox.service import Topic, emit
 from wallet.security.keys import keyring
+from wallet.users.tables import AppUser
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 DOCUMENT_TYPES = ("passport", "id_card", "driving_licence")
@@ -217,14 +221,17 @@ async def _lock_user(conn: Connection, user_id: int) -> str:
     """Lock the user's row (one KYC step at a time) and return their level. NO KEY
     UPDATE, as `wallet.aml.cases.lock_person`: a screening hit then freezes the wallet,
     and a transfer holding that wallet must still be able to reference the user."""
-    level = await conn.fetchval(
-        "SELECT verification_level FROM app_user WHERE id = $1 FOR NO KEY UPDATE", user_id
+    user = (
+        await AppUser.select(AppUser.verification_level)
+        .where(AppUser.id == user_id)
+        .lock_rows("NO KEY UPDATE")
+        .first()
     )
-    if await conn.fetchval(
-        "SELECT 1 FROM kyc_review WHERE user_id = $1 AND status = 'pending'", user_id
+    if await KycReview.exists().where(
+        (KycReview.user_id == user_id) & (KycReview.status == "pending")
     ):
         raise ReviewPending()
-    return str(level)
+    return str(None if user is None else user["verification_level"])
 
 
 async def _open_review(
@@ -238,18 +245,18 @@ async def _open_review(
         status, granted, reason = "approved", requested, None
     else:
         status, granted, reason = "pending", None, None
-    row = await conn.fetchrow(
-        "INSERT INTO kyc_review (user_id, requested_level, status, provider_outcome, "
-        "provider_reasons, granted_level, reason, decided_at) VALUES ($1, $2, $3, $4, $5, $6, "
-        "$7, CASE WHEN $3 = 'pending' THEN NULL ELSE now() END) RETURNING *",
-        user_id,
-        requested,
-        status,
-        check.outcome.value,
-        check.reasons,
-        granted,
-        reason,
-    )
+    [row] = await KycReview.insert(
+        KycReview(
+            user_id=user_id,
+            requested_level=requested,
+            status=status,
+            provider_outcome=check.outcome.value,
+            provider_reasons=list(check.reasons),
+            granted_level=granted,
+            reason=reason,
+            decided_at=None if status == "pending" else database_now(),
+        )
+    ).returning(*KycReview.all_columns())
     review = _review(row)
     await _settle(conn, review)
     return review
@@ -260,10 +267,8 @@ async def _settle(conn: Connection, review: Review) -> None:
     if review.status == "pending":
         return
     if review.status == "approved":
-        await conn.execute(
-            "UPDATE app_user SET verification_level = $2 WHERE id = $1",
-            review.user_id,
-            review.granted_level,
+        await AppUser.update({AppUser.verification_level: review.granted_level}).where(
+            AppUser.id == review.user_id
         )
     title, body = {
         "approved": (
@@ -294,15 +299,25 @@ async def submit_identity(
     async with transaction() as conn:
         if await _lock_user(conn, user_id) != "unverified":
             raise WrongLevel("You are already verified; contact support to change details")
-        await conn.execute(
-            "INSERT INTO kyc_profile (user_id, legal_name, date_of_birth, address, country) "
-            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO UPDATE SET "
-            "legal_name = $2, date_of_birth = $3, address = $4, country = $5, updated_at = now()",
-            user_id,
-            _seal(user_id, "legal_name", person.legal_name),
-            _seal(user_id, "date_of_birth", person.date_of_birth.isoformat()),
-            _seal(user_id, "address", person.address),
-            person.country,
+        await KycProfile.insert(
+            KycProfile(
+                user_id=user_id,
+                legal_name=_seal(user_id, "legal_name", person.legal_name),
+                date_of_birth=_seal(user_id, "date_of_birth", person.date_of_birth.isoformat()),
+                address=_seal(user_id, "address", person.address),
+                country=person.country,
+                updated_at=database_now(),
+            )
+        ).on_conflict(
+            target=KycProfile.user_id,
+            action="DO UPDATE",
+            values=[
+                KycProfile.legal_name,
+                KycProfile.date_of_birth,
+                KycProfile.address,
+                KycProfile.country,
+                KycProfile.updated_at,
+            ],
         )
         match = await aml_monitor.screen_person(conn, user_id)
         await _open_review(
@@ -336,66 +351,82 @@ async def submit_documents(
             raise WrongLevel("Verify your name, date of birth and address first")
         if level != "basic":
             raise WrongLevel("Your identity is already fully verified")
-        country = await conn.fetchval("SELECT country FROM kyc_profile WHERE user_id = $1", user_id)
-        details = DocumentDetails(document.document_type, number, country)
-        await conn.execute(
-            "UPDATE kyc_profile SET document_type = $2, document_number = $3, updated_at = now() "
-            "WHERE user_id = $1",
-            user_id,
-            document.document_type,
-            _seal(user_id, "document_number", number),
+        profile = (
+            await KycProfile.select(KycProfile.country).where(KycProfile.user_id == user_id).first()
         )
+        country: Any = None if profile is None else profile["country"]
+        details = DocumentDetails(document.document_type, number, country)
+        await KycProfile.update(
+            {
+                KycProfile.document_type: document.document_type,
+                KycProfile.document_number: _seal(user_id, "document_number", number),
+                KycProfile.updated_at: database_now(),
+            }
+        ).where(KycProfile.user_id == user_id)
         review = await _open_review(
             conn, user_id, "full", await provider.check_document(details), manual=True
         )
         for kind, upload in (("id_document", id_document), ("selfie", selfie)):
-            await _store_file(conn, user_id, review.id, kind, upload)
+            await _store_file(user_id, review.id, kind, upload)
     return await status(user_id)
 
 
-async def _store_file(
-    conn: Connection, user_id: int, review_id: int, kind: str, upload: UploadedFile
-) -> None:
+async def _store_file(user_id: int, review_id: int, kind: str, upload: UploadedFile) -> None:
     encoded = base64.b64encode(upload.content).decode()
-    await conn.execute(
-        "INSERT INTO kyc_document (user_id, review_id, kind, content_type, size_bytes, sha256, "
-        "content) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        user_id,
-        review_id,
-        kind,
-        upload.content_type,
-        len(upload.content),
-        hashlib.sha256(upload.content).hexdigest(),
-        _seal(user_id, f"document:{review_id}:{kind}", encoded),
+    await KycDocument.insert(
+        KycDocument(
+            user_id=user_id,
+            review_id=review_id,
+            kind=kind,
+            content_type=upload.content_type,
+            size_bytes=len(upload.content),
+            sha256=hashlib.sha256(upload.content).hexdigest(),
+            content=_seal(user_id, f"document:{review_id}:{kind}", encoded),
+        )
     )
 
 
 async def status(user_id: int) -> KycStatus:
-    async with connection() as conn:
-        level = await conn.fetchval(
-            "SELECT verification_level FROM app_user WHERE id = $1", user_id
-        )
-        row = await conn.fetchrow(
-            "SELECT * FROM kyc_review WHERE user_id = $1 ORDER BY id DESC LIMIT 1", user_id
-        )
+    user = await AppUser.select(AppUser.verification_level).where(AppUser.id == user_id).first()
+    row = (
+        await KycReview.select()
+        .where(KycReview.user_id == user_id)
+        .order_by(KycReview.id, ascending=False)
+        .first()
+    )
+    level = None if user is None else user["verification_level"]
     return KycStatus(str(level), None if row is None else _review(row))
 
 
 async def personal_data(user_id: int) -> dict[str, Any]:
     """What verification holds about the user, decrypted, for their data export: the
     details, each review and each file's metadata (not the files)."""
-    async with connection() as conn:
-        profile = await conn.fetchrow("SELECT * FROM kyc_profile WHERE user_id = $1", user_id)
-        reviews = await conn.fetch(
-            "SELECT id, requested_level, status, granted_level, reason, created_at, decided_at "
-            "FROM kyc_review WHERE user_id = $1 ORDER BY id",
-            user_id,
+    profile = await KycProfile.select().where(KycProfile.user_id == user_id).first()
+    reviews = await (
+        KycReview.select(
+            KycReview.id,
+            KycReview.requested_level,
+            KycReview.status,
+            KycReview.granted_level,
+            KycReview.reason,
+            KycReview.created_at,
+            KycReview.decided_at,
         )
-        documents = await conn.fetch(
-            "SELECT review_id, kind, content_type, size_bytes, sha256, uploaded_at "
-            "FROM kyc_document WHERE user_id = $1 ORDER BY id",
-            user_id,
+        .where(KycReview.user_id == user_id)
+        .order_by(KycReview.id)
+    )
+    documents = await (
+        KycDocument.select(
+            KycDocument.review_id,
+            KycDocument.kind,
+            KycDocument.content_type,
+            KycDocument.size_bytes,
+            KycDocument.sha256,
+            KycDocument.uploaded_at,
         )
+        .where(KycDocument.user_id == user_id)
+        .order_by(KycDocument.id)
+    )
     details = None
     if profile is not None:
         number = profile["document_number"]
@@ -419,16 +450,18 @@ async def purge_closed_accounts(now: datetime, retention: timedelta) -> int:
     """Delete the verification details and files of accounts closed more than
     `retention` ago (the AML record-keeping period is over). The reviews stay: who
     decided what and when, without the personal data. Return how many were purged."""
-    async with transaction() as conn:
-        rows = await conn.fetch(
-            "SELECT id FROM app_user WHERE status = 'closed' AND closed_at < $1 "
-            "AND (EXISTS (SELECT 1 FROM kyc_profile p WHERE p.user_id = app_user.id) "
-            "OR EXISTS (SELECT 1 FROM kyc_document d WHERE d.user_id = app_user.id))",
-            now - retention,
+    async with transaction():
+        closed = AppUser.select(AppUser.id).where(
+            (AppUser.status == "closed") & (AppUser.closed_at < now - retention)
         )
-        ids = [int(r["id"]) for r in rows]
-        await conn.execute("DELETE FROM kyc_document WHERE user_id = ANY($1::bigint[])", ids)
-        await conn.execute("DELETE FROM kyc_profile WHERE user_id = ANY($1::bigint[])", ids)
+        holding = await closed.where(
+            AppUser.id.is_in(KycProfile.select(KycProfile.user_id))
+            | AppUser.id.is_in(KycDocument.select(KycDocument.user_id))
+        )
+        ids = [int(r["id"]) for r in holding]
+        if ids:
+            await KycDocument.delete().where(KycDocument.user_id.is_in(ids))
+            await KycProfile.delete().where(KycProfile.user_id.is_in(ids))
     return len(ids)
 
 
@@ -439,19 +472,19 @@ def _mask(number: str) -> str:
 async def review_queue(first: int = 50) -> list[ReviewCase]:
     """Reviews waiting for an operator, oldest first, details decrypted."""
     async with connection() as conn:
-        rows = await conn.fetch(
-            "SELECT r.*, u.username, u.verification_level, p.legal_name AS p_name, "
-            "p.date_of_birth AS p_dob, p.address AS p_address, p.country AS p_country, "
-            "p.document_type AS p_document_type, p.document_number AS p_document_number "
-            "FROM kyc_review r JOIN app_user u ON u.id = r.user_id "
-            "JOIN kyc_profile p ON p.user_id = r.user_id "
-            "WHERE r.status = 'pending' ORDER BY r.created_at, r.id LIMIT $1",
-            first,
-        )
-        documents = await conn.fetch(
-            "SELECT id, review_id, kind, content_type, size_bytes FROM kyc_document "
-            "WHERE review_id = ANY($1::bigint[]) ORDER BY id",
-            [r["id"] for r in rows],
+        rows = await conn.fetch(queries.REVIEW_QUEUE, first)
+    documents = []
+    if rows:
+        documents = await (
+            KycDocument.select(
+                KycDocument.id,
+                KycDocument.review_id,
+                KycDocument.kind,
+                KycDocument.content_type,
+                KycDocument.size_bytes,
+            )
+            .where(KycDocument.review_id.is_in([r["id"] for r in rows]))
+            .order_by(KycDocument.id)
         )
     by_review: dict[int, list[StoredDocument]] = {}
     for d in documents:
@@ -482,12 +515,17 @@ async def review_queue(first: int = 50) -> list[ReviewCase]:
 
 async def document_content(document_id: int) -> UploadedFile | None:
     """A stored document, decrypted (for the reviewing operator)."""
-    async with connection() as conn:
-        row = await conn.fetchrow(
-            "SELECT user_id, review_id, kind, content_type, content FROM kyc_document "
-            "WHERE id = $1",
-            document_id,
+    row = (
+        await KycDocument.select(
+            KycDocument.user_id,
+            KycDocument.review_id,
+            KycDocument.kind,
+            KycDocument.content_type,
+            KycDocument.content,
         )
+        .where(KycDocument.id == document_id)
+        .first()
+    )
     if row is None:
         return None
     encoded = _open(
@@ -515,8 +553,11 @@ async def decide(
             "or investigations",
         )
     async with transaction() as conn:
-        row = await conn.fetchrow(
-            "SELECT * FROM kyc_review WHERE id = $1 AND status = 'pending' FOR UPDATE", review_id
+        row = (
+            await KycReview.select()
+            .where((KycReview.id == review_id) & (KycReview.status == "pending"))
+            .lock_rows("UPDATE")
+            .first()
         )
         if row is None:
             raise ReviewNotFound()
@@ -537,14 +578,18 @@ async def decide(
             Decision.REJECT: "rejected",
             Decision.MORE_INFO: "more_info",
         }[decision]
-        decided = await conn.fetchrow(
-            "UPDATE kyc_review SET status = $2, granted_level = $3, reason = $4, "
-            "decided_by = $5, decided_at = now() WHERE id = $1 RETURNING *",
-            review_id,
-            status_after,
-            granted,
-            reason,
-            operator_id,
+        [decided] = (
+            await KycReview.update(
+                {
+                    KycReview.status: status_after,
+                    KycReview.granted_level: granted,
+                    KycReview.reason: reason,
+                    KycReview.decided_by: operator_id,
+                    KycReview.decided_at: database_now(),
+                }
+            )
+            .where(KycReview.id == review_id)
+            .returning(*KycReview.all_columns())
         )
         review = _review(decided)
         await _settle(conn, review)

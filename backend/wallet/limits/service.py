@@ -2,21 +2,20 @@
 
 Each level has, for each kind of movement (send, add, withdraw, merchant), a limit per
 transaction, per UTC day and per UTC calendar month, and a cap on the balance the user
-may hold. All are in US dollars: amounts in other currencies, and the day's and month's
-usage in every currency, are valued at the mid rate of the moment. Callers hold the
+may hold. All are in US dollars (configured in `wallet.config.LimitsSettings`): amounts
+in other currencies, and the day's and month's usage in every currency, are valued at
+the mid rate of the moment. Callers hold the
 user's wallet row lock, so concurrent movements of one user cannot both slip under.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from functools import lru_cache
-from typing import Any
 
+from wallet.config import LevelLimits, PeriodLimits, get_settings
 from wallet.db.engine import Connection
 from wallet.fx.rates import RateProvider, RateSnapshot, provider_from_config
 from wallet.money import Currency, Money
@@ -53,81 +52,21 @@ LEVELS = ("unverified", "basic", "full", "premium")
 FULL_KYC_LEVELS = frozenset({"full", "premium"})
 
 
-@dataclass(frozen=True, slots=True)
-class PeriodLimits:
-    """US dollars (major units)."""
-
-    per_transaction: int
-    daily: int
-    monthly: int
-
-
-@dataclass(frozen=True, slots=True)
-class LevelLimits:
-    by_scope: dict[LimitScope, PeriodLimits]
-    # The most the user's wallet balances may add up to (USD major); None: no cap.
-    balance_cap: int | None
-
-
-def _level(per_transaction: int, daily: int, monthly: int, balance_cap: int | None) -> LevelLimits:
-    """The same limits for every kind of movement (configuration may set them apart)."""
-    limits = PeriodLimits(per_transaction, daily, monthly)
-    return LevelLimits({scope: limits for scope in SCOPE_TYPES}, balance_cap)
-
-
-DEFAULT_POLICY: dict[str, LevelLimits] = {
-    "unverified": _level(1_000, 2_500, 5_000, balance_cap=10_000),
-    "basic": _level(5_000, 10_000, 30_000, balance_cap=50_000),
-    "full": _level(25_000, 50_000, 200_000, balance_cap=None),
-    "premium": _level(100_000, 250_000, 1_000_000, balance_cap=None),
-}
-
-
-def parse_policy(document: str) -> dict[str, LevelLimits]:
-    """Overrides over the defaults, as JSON: {"basic": {"send": {"daily": 8000},
-    "balance_cap": 20000}, "full": {"balance_cap": null}}. Unknown names are errors."""
-    data: dict[str, Any] = json.loads(document)
-    policy = dict(DEFAULT_POLICY)
-    for level, overrides in data.items():
-        if level not in policy:
-            raise ValueError(f"unknown verification level {level!r} in WALLET_LIMITS")
-        base = policy[level]
-        by_scope = dict(base.by_scope)
-        cap = base.balance_cap
-        for name, value in overrides.items():
-            if name == "balance_cap":
-                cap = None if value is None else int(value)
-                continue
-            scope = LimitScope(name.upper())
-            current = by_scope[scope]
-            unknown = set(value) - {"per_transaction", "daily", "monthly"}
-            if unknown:
-                raise ValueError(f"unknown limit {sorted(unknown)} for {level}.{name}")
-            by_scope[scope] = PeriodLimits(
-                **{k: int(value.get(k, getattr(current, k))) for k in PeriodLimits.__slots__}
-            )
-        policy[level] = LevelLimits(by_scope, cap)
-    return policy
+def policy() -> dict[str, LevelLimits]:
+    """The limits of each verification level (WALLET_LIMITS over the defaults)."""
+    return get_settings().limits.policy
 
 
 @lru_cache(maxsize=1)
-def _configured() -> tuple[dict[str, LevelLimits], RateProvider]:
-    raw = os.environ.get("WALLET_LIMITS") or ""
-    policy = parse_policy(raw) if raw.strip() else DEFAULT_POLICY
-    provider = provider_from_config(
-        os.environ.get("WALLET_FX_PROVIDER", "sandbox"), os.environ.get("WALLET_FX_FEED_URL")
-    )
-    return policy, provider
-
-
-def policy() -> dict[str, LevelLimits]:
-    return _configured()[0]
+def _provider() -> RateProvider:
+    fx = get_settings().fx
+    return provider_from_config(fx.provider, fx.feed_url)
 
 
 async def rates() -> RateSnapshot:
     """Rates to value limits with: the provider's latest snapshot, however old (a limit
     valued at yesterday's rate is still a limit)."""
-    return await _configured()[1].snapshot()
+    return await _provider().snapshot()
 
 
 class LimitExceeded(Exception):
@@ -157,11 +96,11 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class LimitsView:
-    """A user's limits and their usage, for the app's limits page (US cents)."""
+    """A user's limits and their usage, for the app's limits page (usage in US cents)."""
 
     level: str
     by_scope: dict[LimitScope, tuple[PeriodLimits, Usage]] = field(default_factory=dict)
-    balance_cap: int | None = None
+    balance_cap: Money | None = None
     balance: int = 0
 
 
@@ -232,21 +171,21 @@ async def check(
     (per transaction, today, this month) or, for money added, their balance cap."""
     snapshot = snapshot or await rates()
     level = policy()[verification_level]
-    limits = level.by_scope[scope]
+    limits = level.by_scope[scope.value]
     worth = snapshot.usd_value(amount)
-    if worth > limits.per_transaction * 100:
-        cap = _in(amount.currency, limits.per_transaction * 100, snapshot)
+    if worth > limits.per_transaction.amount_minor:
+        cap = _in(amount.currency, limits.per_transaction.amount_minor, snapshot)
         raise LimitExceeded(LimitKind.PER_TRANSACTION, cap, cap, scope)
     used = (await usage(conn, user_id, snapshot))[scope]
     for kind, maximum, spent in (
         (LimitKind.DAILY, limits.daily, used.today),
         (LimitKind.MONTHLY, limits.monthly, used.this_month),
     ):
-        left = maximum * 100 - spent
+        left = maximum.amount_minor - spent
         if worth > left:
             raise LimitExceeded(
                 kind,
-                _in(amount.currency, maximum * 100, snapshot),
+                _in(amount.currency, maximum.amount_minor, snapshot),
                 _in(amount.currency, left, snapshot),
                 scope,
             )
@@ -257,7 +196,7 @@ async def check(
 async def _check_cap(
     conn: Connection,
     user_id: int,
-    cap: int | None,
+    cap: Money | None,
     amount: Money,
     incoming_usd: int,
     snapshot: RateSnapshot,
@@ -265,11 +204,11 @@ async def _check_cap(
 ) -> None:
     if cap is None:
         return
-    room = cap * 100 - await wallet_worth(conn, user_id, snapshot)
+    room = cap.amount_minor - await wallet_worth(conn, user_id, snapshot)
     if incoming_usd > room:
         raise LimitExceeded(
             LimitKind.BALANCE_CAP,
-            _in(amount.currency, cap * 100, snapshot),
+            _in(amount.currency, cap.amount_minor, snapshot),
             _in(amount.currency, room, snapshot),
             scope,
         )
@@ -286,11 +225,11 @@ async def check_received(conn: Connection, recipient_id: int, amount: Money) -> 
     if cap is None:
         return
     snapshot = await rates()
-    over = await wallet_worth(conn, recipient_id, snapshot) - cap * 100
+    over = await wallet_worth(conn, recipient_id, snapshot) - cap.amount_minor
     if over > 0:
         raise LimitExceeded(
             LimitKind.BALANCE_CAP,
-            _in(amount.currency, cap * 100, snapshot),
+            _in(amount.currency, cap.amount_minor, snapshot),
             _in(amount.currency, snapshot.usd_value(amount) - over, snapshot),
             LimitScope.RECEIVE,
         )
@@ -305,7 +244,7 @@ async def limits_view(conn: Connection, user_id: int) -> LimitsView:
     used = await usage(conn, user_id, snapshot)
     return LimitsView(
         level=verification_level,
-        by_scope={scope: (level.by_scope[scope], used[scope]) for scope in SCOPE_TYPES},
+        by_scope={scope: (level.by_scope[scope.value], used[scope]) for scope in SCOPE_TYPES},
         balance_cap=level.balance_cap,
         balance=await wallet_worth(conn, user_id, snapshot),
     )

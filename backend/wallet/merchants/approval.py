@@ -12,15 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 from wallet.aml import cases as aml_cases
-from wallet.db.engine import connection, transaction
+from wallet.db.engine import transaction
+from wallet.db.tables import database_now
 from wallet.merchants.errors import (
     AlreadyDecided,
     InvalidMerchantDetails,
     MerchantNotFound,
     OwnerSanctionsMatchOpen,
 )
+from wallet.merchants.tables import Merchant as MerchantRow
+from wallet.merchants.tables import PaymentRequest
 from wallet.outbox.service import Topic, emit
 
 
@@ -51,13 +55,27 @@ class Application:
     created_at: datetime
 
 
-_SELECT = """
-    SELECT m.id, m.name, m.mcc, m.country, m.city, m.legal_name, m.registration_number,
-           m.sole_trader, m.business_address, m.website, m.business_description,
-           u.username, u.verification_level, m.approval_status, m.approval_reason,
-           m.created_at
-    FROM merchant m JOIN app_user u ON u.id = m.owner_user_id
-"""
+def _applications() -> Any:
+    """Merchants as applications, with their owner's username and verification level."""
+    owner: Any = MerchantRow.owner_user_id
+    return MerchantRow.select(
+        MerchantRow.id,
+        MerchantRow.name,
+        MerchantRow.mcc,
+        MerchantRow.country,
+        MerchantRow.city,
+        MerchantRow.legal_name,
+        MerchantRow.registration_number,
+        MerchantRow.sole_trader,
+        MerchantRow.business_address,
+        MerchantRow.website,
+        MerchantRow.business_description,
+        owner.username.as_alias("username"),
+        owner.verification_level.as_alias("verification_level"),
+        MerchantRow.approval_status,
+        MerchantRow.approval_reason,
+        MerchantRow.created_at,
+    )
 
 
 def _application(row: object) -> Application:
@@ -84,11 +102,12 @@ def _application(row: object) -> Application:
 
 async def pending(first: int = 50) -> list[Application]:
     """Merchants waiting for a decision, oldest first."""
-    async with connection() as conn:
-        rows = await conn.fetch(
-            f"{_SELECT} WHERE m.approval_status = 'pending' ORDER BY m.id LIMIT $1",
-            max(1, min(first, 200)),
-        )
+    rows = await (
+        _applications()
+        .where(MerchantRow.approval_status == "pending")
+        .order_by(MerchantRow.id)
+        .limit(max(1, min(first, 200)))
+    )
     return [_application(r) for r in rows]
 
 
@@ -104,9 +123,13 @@ async def decide(
     if not 3 <= len(reason) <= 500:
         raise InvalidMerchantDetails("reason", "Say why, in 3 to 500 characters")
     async with transaction() as conn:
-        row = await conn.fetchrow(
-            "SELECT approval_status, owner_user_id, name FROM merchant WHERE id = $1 FOR UPDATE",
-            merchant_id,
+        row = (
+            await MerchantRow.select(
+                MerchantRow.approval_status, MerchantRow.owner_user_id, MerchantRow.name
+            )
+            .where(MerchantRow.id == merchant_id)
+            .lock_rows("UPDATE")
+            .first()
         )
         if row is None:
             raise MerchantNotFound()
@@ -119,20 +142,22 @@ async def decide(
             match = await aml_cases.open_sanctions_case(conn, int(row["owner_user_id"]))
             if match is not None:
                 raise OwnerSanctionsMatchOpen(match)
-        decided_at = await conn.fetchval(
-            "UPDATE merchant SET approval_status = $2, approval_reason = $3, "
-            "approval_decided_by = $4, approval_decided_at = now() WHERE id = $1 "
-            "RETURNING approval_decided_at",
-            merchant_id,
-            decision.value,
-            reason,
-            operator_id,
+        [stamped] = (
+            await MerchantRow.update(
+                {
+                    MerchantRow.approval_status: decision.value,
+                    MerchantRow.approval_reason: reason,
+                    MerchantRow.approval_decided_by: operator_id,
+                    MerchantRow.approval_decided_at: database_now(),
+                }
+            )
+            .where(MerchantRow.id == merchant_id)
+            .returning(MerchantRow.approval_decided_at)
         )
+        decided_at = stamped["approval_decided_at"]
         if decision is Decision.REJECT:
-            await conn.execute(
-                "UPDATE payment_request SET status = 'cancelled' "
-                "WHERE merchant_id = $1 AND status = 'open'",
-                merchant_id,
+            await PaymentRequest.update({PaymentRequest.status: "cancelled"}).where(
+                (PaymentRequest.merchant_id == merchant_id) & (PaymentRequest.status == "open")
             )
         title, body = {
             Decision.APPROVE: (
@@ -157,5 +182,5 @@ async def decide(
                 "dedupe_key": f"merchant:{merchant_id}:{decision.value}:{decided_at.isoformat()}",
             },
         )
-        decided = await conn.fetchrow(f"{_SELECT} WHERE m.id = $1", merchant_id)
+        decided = await _applications().where(MerchantRow.id == merchant_id).first()
     return _application(decided)

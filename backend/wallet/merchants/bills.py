@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from wallet.db.engine import connection, transaction
-from wallet.fraud.service import Screening, recording_blocks
-from wallet.idempotency import service as idempotency
+from wallet.commands.actor import Actor
+from wallet.commands.runner import Command, run
+from wallet.db.engine import Connection, transaction
+from wallet.fraud.service import PaymentBlocked, recording_blocks, screening_for
 from wallet.idempotency.service import IdempotencyError
-from wallet.ledger.errors import InsufficientFunds
+from wallet.ledger.errors import AccountNotActive, InsufficientFunds
 from wallet.limits.service import LimitExceeded
-from wallet.merchants import account_formats
+from wallet.merchants import account_formats, queries
 from wallet.merchants.checkout import charge
 from wallet.merchants.errors import (
     InvalidMerchantDetails,
@@ -33,10 +34,12 @@ from wallet.merchants.errors import (
     ScheduleNotFound,
 )
 from wallet.merchants.recurrence import Cadence, Recurrence, UnknownTimeZone
+from wallet.merchants.tables import BillSchedule, Merchant
+from wallet.merchants.tables import SavedBiller as SavedBillerRow
 from wallet.money import Currency, Money
 from wallet.notifications.email import EmailProvider
 from wallet.notifications.money import Notice, deliver_notices
-from wallet.security.stepup import LargeAmountCheck
+from wallet.security.stepup import LargeAmountCheck, StepUpRequired
 from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
 
 RECURRENCES = frozenset(r.value for r in Recurrence)
@@ -76,13 +79,21 @@ class Schedule:
     cadence: Cadence
 
 
+def _open_biller() -> Any:
+    """A merchant that takes bill payments now."""
+    return (
+        Merchant.biller_reference_pattern.is_not_null()
+        & (Merchant.status == "active")
+        & (Merchant.approval_status != "rejected")
+    )
+
+
 async def billers() -> list[Biller]:
-    async with connection() as conn:
-        rows = await conn.fetch(
-            "SELECT id, name, biller_reference_pattern FROM merchant "
-            "WHERE biller_reference_pattern IS NOT NULL AND status = 'active' "
-            "AND approval_status <> 'rejected' ORDER BY name"
-        )
+    rows = await (
+        Merchant.select(Merchant.id, Merchant.name, Merchant.biller_reference_pattern)
+        .where(_open_biller())
+        .order_by(Merchant.name)
+    )
     return [Biller(int(r["id"]), r["name"], r["biller_reference_pattern"]) for r in rows]
 
 
@@ -102,37 +113,58 @@ def _account_number(biller: Biller, typed: str) -> str:
 
 
 async def save_biller(user_id: int, merchant_id: int, reference: str, nickname: str) -> SavedBiller:
-    async with transaction() as conn:
-        row = await conn.fetchrow(
-            "SELECT id, name, biller_reference_pattern FROM merchant WHERE id = $1 "
-            "AND status = 'active' AND approval_status <> 'rejected' "
-            "AND biller_reference_pattern IS NOT NULL",
-            merchant_id,
+    async with transaction():
+        row = (
+            await Merchant.select(Merchant.id, Merchant.name, Merchant.biller_reference_pattern)
+            .where((Merchant.id == merchant_id) & _open_biller())
+            .first()
         )
         if row is None:
             raise MerchantNotFound()
         reference = _account_number(
             Biller(int(row["id"]), row["name"], row["biller_reference_pattern"]), reference
         )
-        row = await conn.fetchrow(
-            "INSERT INTO saved_biller (user_id, merchant_id, account_reference, nickname) "
-            "VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, merchant_id, account_reference) "
-            "DO UPDATE SET nickname = EXCLUDED.nickname RETURNING id",
-            user_id,
-            merchant_id,
-            reference,
-            nickname.strip()[:60],
+        [row] = (
+            await SavedBillerRow.insert(
+                SavedBillerRow(
+                    user_id=user_id,
+                    merchant_id=merchant_id,
+                    account_reference=reference,
+                    nickname=nickname.strip()[:60],
+                )
+            )
+            .on_conflict(
+                target=(
+                    SavedBillerRow.user_id,
+                    SavedBillerRow.merchant_id,
+                    SavedBillerRow.account_reference,
+                ),
+                action="DO UPDATE",
+                values=[SavedBillerRow.nickname],
+            )
+            .returning(SavedBillerRow.id)
         )
     found = await _saved(user_id, int(row["id"]))
     assert found is not None
     return found
 
 
-_SAVED = (
-    "SELECT s.id, s.merchant_id, m.name, s.account_reference, s.nickname "
-    "FROM saved_biller s JOIN merchant m ON m.id = s.merchant_id "
-    "WHERE s.user_id = $1 AND ($2::bigint IS NULL OR s.id = $2) ORDER BY s.id"
-)
+async def _saved_rows(user_id: int, saved_id: int | None) -> list[dict[str, Any]]:
+    """The user's saved billers (or the one of them), with the biller's name."""
+    where: Any = SavedBillerRow.user_id == user_id
+    if saved_id is not None:
+        where &= SavedBillerRow.id == saved_id
+    return await (
+        SavedBillerRow.select(
+            SavedBillerRow.id,
+            SavedBillerRow.merchant_id,
+            SavedBillerRow.merchant_id.name.as_alias("name"),
+            SavedBillerRow.account_reference,
+            SavedBillerRow.nickname,
+        )
+        .where(where)
+        .order_by(SavedBillerRow.id)
+    )
 
 
 def _saved_biller(row: Any) -> SavedBiller:
@@ -146,62 +178,90 @@ def _saved_biller(row: Any) -> SavedBiller:
 
 
 async def _saved(user_id: int, saved_id: int) -> SavedBiller | None:
-    async with connection() as conn:
-        row = await conn.fetchrow(_SAVED, user_id, saved_id)
-    return _saved_biller(row) if row else None
+    rows = await _saved_rows(user_id, saved_id)
+    return _saved_biller(rows[0]) if rows else None
 
 
 async def saved_billers(user_id: int) -> list[SavedBiller]:
-    async with connection() as conn:
-        rows = await conn.fetch(_SAVED, user_id, None)
-    return [_saved_biller(r) for r in rows]
+    return [_saved_biller(r) for r in await _saved_rows(user_id, None)]
 
 
-async def pay_bill(
-    user_id: int,
-    saved_id: int,
-    amount: Money,
-    key: str,
-    large_amount: LargeAmountCheck | None = None,
-    screening: Screening | None = None,
-) -> int:
-    """Pay a saved biller now; the sale's transaction id (exactly once per key). Above
-    the step-up threshold it needs a second factor proven lately; with `screening` the
-    fraud rules score it first."""
-    if not amount.is_positive:
+@dataclass(frozen=True, slots=True)
+class PayBill:
+    saved_id: int
+    amount: Money
+
+
+def _validate_bill(actor: Actor, command: PayBill) -> None:
+    if not command.amount.is_positive:
         raise NonPositiveAmount()
-    idempotency.validate_key(key)
-    biller = await _saved(user_id, saved_id)
+
+
+async def _biller(actor: Actor, command: PayBill) -> SavedBiller:
+    biller = await _saved(actor.require_user(), command.saved_id)
     if biller is None:
         raise MerchantNotFound()
-    principal = f"user:{user_id}"
-    fingerprint = idempotency.fingerprint(
-        {
-            "op": "payBill",
-            "biller": saved_id,
-            "amount": amount.amount_minor,
-            "currency": amount.currency.value,
-        }
+    return biller
+
+
+async def _may_pay_bill(conn: Connection, actor: Actor, command: PayBill) -> None:
+    """The biller is saved by the payer; above the step-up threshold (or from a new
+    device) a factor proven lately."""
+    await _biller(actor, command)
+    await actor.require_step_up(command.amount, "pay this bill")
+
+
+async def _pay_bill(conn: Connection, actor: Actor, command: PayBill) -> int:
+    biller = await _biller(actor, command)
+    return await charge(
+        conn,
+        payer_id=actor.require_user(),
+        merchant_id=biller.merchant_id,
+        amount=command.amount,
+        note=f"Bill {biller.account_reference}",
+        webhook_data={"account_reference": biller.account_reference},
+        screening=screening_for(actor),
     )
-    async with recording_blocks(), transaction() as conn:
-        replay = await idempotency.claim(conn, principal, key, fingerprint)
-        if replay is not None:
-            return int(replay["transaction_id"])
-        transaction_id = await charge(
-            conn,
-            payer_id=user_id,
-            merchant_id=biller.merchant_id,
-            amount=amount,
-            note=f"Bill {biller.account_reference}",
-            webhook_data={"account_reference": biller.account_reference},
-            screening=screening,
-        )
-        if large_amount is not None:
-            await large_amount.require(user_id, amount, "pay this bill")
-        await idempotency.remember(
-            conn, principal, key, fingerprint, {"transaction_id": transaction_id}
-        )
-    return transaction_id
+
+
+async def _replay_bill(
+    conn: Connection, actor: Actor, command: PayBill, stored: dict[str, Any]
+) -> int:
+    return int(stored["transaction_id"])
+
+
+PAY_BILL = Command[PayBill, int](
+    name="payBill",
+    validate=_validate_bill,
+    fingerprint=lambda command: {
+        "biller": command.saved_id,
+        "amount": command.amount.amount_minor,
+        "currency": command.amount.currency.value,
+    },
+    policy=(_may_pay_bill,),
+    change=_pay_bill,
+    response=lambda transaction_id: {"transaction_id": transaction_id},
+    replay=_replay_bill,
+    around=recording_blocks,
+    refusals=(
+        NonPositiveAmount,
+        MerchantNotFound,
+        StepUpRequired,
+        InsufficientFunds,
+        AccountNotActive,
+        LimitExceeded,
+        PaymentBlocked,
+        WalletUnavailable,
+        MerchantError,
+    ),
+)
+
+
+async def pay_bill(actor: Actor, saved_id: int, amount: Money, key: str) -> int:
+    """Pay a saved biller now; the sale's transaction id (exactly once per key). Above
+    the step-up threshold it needs a second factor proven lately (a standing order was
+    stepped up for when it was made); the fraud rules score it first."""
+    return await run(PAY_BILL, actor, PayBill(saved_id, amount), key)
 
 
 async def schedule(
@@ -230,29 +290,33 @@ async def schedule(
         raise MerchantNotFound()
     if large_amount is not None:
         await large_amount.require(user_id, amount, "schedule this payment")
-    async with transaction() as conn:
-        schedule_id = await conn.fetchval(
-            "INSERT INTO bill_schedule (saved_biller_id, user_id, currency, amount, "
-            "recurrence, next_run_at, day_of_month, local_time, time_zone) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-            saved_id,
-            user_id,
-            amount.currency.value,
-            amount.amount_minor,
-            recurrence,
-            first_run,
-            cadence.day_of_month,
-            cadence.local_time,
-            cadence.time_zone,
-        )
-    return (await schedules_of(user_id, int(schedule_id)))[0]
+    async with transaction():
+        [row] = await BillSchedule.insert(
+            BillSchedule(
+                saved_biller_id=saved_id,
+                user_id=user_id,
+                currency=amount.currency.value,
+                amount=amount.amount_minor,
+                recurrence=recurrence,
+                next_run_at=first_run,
+                day_of_month=cadence.day_of_month,
+                local_time=cadence.local_time,
+                time_zone=cadence.time_zone,
+            )
+        ).returning(BillSchedule.id)
+    return (await schedules_of(user_id, int(row["id"])))[0]
 
 
-_SCHEDULES = (
-    "SELECT b.id, b.saved_biller_id, m.name, b.currency, b.amount, b.recurrence, "
-    "b.next_run_at, b.status, b.last_error, b.day_of_month, b.local_time, b.time_zone "
-    "FROM bill_schedule b JOIN saved_biller s ON s.id = b.saved_biller_id "
-    "JOIN merchant m ON m.id = s.merchant_id "
+def _merchant_of(saved_biller: Any) -> Any:
+    """The merchant behind a saved biller, for a join (`.name`)."""
+    return saved_biller.merchant_id
+
+
+_CADENCE = (
+    BillSchedule.recurrence,
+    BillSchedule.day_of_month,
+    BillSchedule.local_time,
+    BillSchedule.time_zone,
 )
 
 
@@ -280,24 +344,42 @@ def _schedule(row: Any) -> Schedule:
 
 
 async def schedules_of(user_id: int, only: int | None = None) -> list[Schedule]:
-    async with connection() as conn:
-        rows = await conn.fetch(
-            _SCHEDULES + "WHERE b.user_id = $1 AND ($2::bigint IS NULL OR b.id = $2) ORDER BY b.id",
-            user_id,
-            only,
+    where: Any = BillSchedule.user_id == user_id
+    if only is not None:
+        where &= BillSchedule.id == only
+    rows = await (
+        BillSchedule.select(
+            BillSchedule.id,
+            BillSchedule.saved_biller_id,
+            _merchant_of(BillSchedule.saved_biller_id).name.as_alias("name"),
+            BillSchedule.currency,
+            BillSchedule.amount,
+            BillSchedule.next_run_at,
+            BillSchedule.status,
+            BillSchedule.last_error,
+            *_CADENCE,
         )
+        .where(where)
+        .order_by(BillSchedule.id)
+    )
     return [_schedule(r) for r in rows]
 
 
-async def _own_active(conn: Any, user_id: int, schedule_id: int) -> Any:
+async def _own_active(user_id: int, schedule_id: int) -> Any:
     """The payer's schedule, locked (a run in progress finishes first); someone else's
     is `ScheduleNotFound`, as one that does not exist, and one that has ended
     `ScheduleNotActive`."""
-    row = await conn.fetchrow(
-        "SELECT id, status, currency, next_run_at, recurrence, day_of_month, local_time, "
-        "time_zone FROM bill_schedule WHERE id = $1 AND user_id = $2 FOR UPDATE",
-        schedule_id,
-        user_id,
+    row = (
+        await BillSchedule.select(
+            BillSchedule.id,
+            BillSchedule.status,
+            BillSchedule.currency,
+            BillSchedule.next_run_at,
+            *_CADENCE,
+        )
+        .where((BillSchedule.id == schedule_id) & (BillSchedule.user_id == user_id))
+        .lock_rows("UPDATE")
+        .first()
     )
     if row is None:
         raise ScheduleNotFound()
@@ -321,8 +403,8 @@ async def update_schedule(
         raise NonPositiveAmount()
     if amount is not None and large_amount is not None:
         await large_amount.require(user_id, amount, "schedule this payment")
-    async with transaction() as conn:
-        row = await _own_active(conn, user_id, schedule_id)
+    async with transaction():
+        row = await _own_active(user_id, schedule_id)
         cadence = _cadence(row)
         next_run_at = row["next_run_at"]
         if amount is not None and amount.currency.value != row["currency"]:
@@ -334,23 +416,22 @@ async def update_schedule(
                 raise InvalidMerchantDetails(
                     "nextRunOn", "Pick a day that has not passed (its payment time included)"
                 )
-        await conn.execute(
-            "UPDATE bill_schedule SET amount = coalesce($2, amount), next_run_at = $3, "
-            "day_of_month = $4 WHERE id = $1",
-            schedule_id,
-            None if amount is None else amount.amount_minor,
-            next_run_at,
-            cadence.day_of_month,
-        )
+        changes: dict[Any, Any] = {
+            BillSchedule.next_run_at: next_run_at,
+            BillSchedule.day_of_month: cadence.day_of_month,
+        }
+        if amount is not None:
+            changes[BillSchedule.amount] = amount.amount_minor
+        await BillSchedule.update(changes).where(BillSchedule.id == schedule_id)
     return (await schedules_of(user_id, schedule_id))[0]
 
 
 async def cancel(user_id: int, schedule_id: int) -> Schedule:
     """Stop a schedule: nothing more is paid. Only its payer, only while it is active."""
-    async with transaction() as conn:
-        await _own_active(conn, user_id, schedule_id)
-        await conn.execute(
-            "UPDATE bill_schedule SET status = 'cancelled' WHERE id = $1", schedule_id
+    async with transaction():
+        await _own_active(user_id, schedule_id)
+        await BillSchedule.update({BillSchedule.status: "cancelled"}).where(
+            BillSchedule.id == schedule_id
         )
     return (await schedules_of(user_id, schedule_id))[0]
 
@@ -358,14 +439,7 @@ async def cancel(user_id: int, schedule_id: int) -> Schedule:
 async def remind_upcoming(now: datetime, email: EmailProvider) -> int:
     """Worker job: a reminder for each scheduled payment due within a day."""
     async with transaction() as conn:
-        rows = await conn.fetch(
-            "UPDATE bill_schedule b SET reminded_for = b.next_run_at FROM saved_biller s, "
-            "merchant m WHERE s.id = b.saved_biller_id AND m.id = s.merchant_id "
-            "AND b.status = 'active' AND b.next_run_at <= $1::timestamptz + interval '1 day' "
-            "AND b.next_run_at > $1 AND b.reminded_for IS DISTINCT FROM b.next_run_at "
-            "RETURNING b.id, b.user_id, b.amount, b.currency, b.next_run_at, m.name",
-            now,
-        )
+        rows = await conn.fetch(queries.CLAIM_BILL_REMINDERS, now)
     await deliver_notices(
         [
             Notice(
@@ -403,12 +477,11 @@ def _run_error(exc: Exception) -> str:
 
 async def run_due(now: datetime, email: EmailProvider) -> list[tuple[int, str]]:
     """Worker job: pay every schedule that is due; (schedule id, outcome) for each."""
-    async with connection() as conn:
-        due = await conn.fetch(
-            "SELECT id FROM bill_schedule WHERE status = 'active' AND next_run_at <= $1 "
-            "ORDER BY id",
-            now,
-        )
+    due = await (
+        BillSchedule.select(BillSchedule.id)
+        .where((BillSchedule.status == "active") & (BillSchedule.next_run_at <= now))
+        .order_by(BillSchedule.id)
+    )
     outcomes = []
     for schedule_id in (int(r["id"]) for r in due):
         outcome = await _run_one(schedule_id, now, email)
@@ -423,12 +496,23 @@ async def _run_one(schedule_id: int, now: datetime, email: EmailProvider) -> str
     waits and then sees the schedule already moved on. None when nothing was due."""
     failed: Notice | None = None
     async with transaction() as conn:
-        row = await conn.fetchrow(
-            "SELECT id, user_id, saved_biller_id, currency, amount, recurrence, next_run_at, "
-            "day_of_month, local_time, time_zone FROM bill_schedule "
-            "WHERE id = $1 AND status = 'active' AND next_run_at <= $2 FOR UPDATE",
-            schedule_id,
-            now,
+        row = (
+            await BillSchedule.select(
+                BillSchedule.id,
+                BillSchedule.user_id,
+                BillSchedule.saved_biller_id,
+                BillSchedule.currency,
+                BillSchedule.amount,
+                BillSchedule.next_run_at,
+                *_CADENCE,
+            )
+            .where(
+                (BillSchedule.id == schedule_id)
+                & (BillSchedule.status == "active")
+                & (BillSchedule.next_run_at <= now)
+            )
+            .lock_rows("UPDATE")
+            .first()
         )
         if row is None:  # another run paid it, or its payer changed or cancelled it
             return None
@@ -438,17 +522,15 @@ async def _run_one(schedule_id: int, now: datetime, email: EmailProvider) -> str
         try:
             async with conn.transaction():  # a savepoint: a refusal leaves the run to record
                 transaction_id = await pay_bill(
-                    int(row["user_id"]), int(row["saved_biller_id"]), amount, key
+                    Actor.standing_order(int(row["user_id"])),
+                    int(row["saved_biller_id"]),
+                    amount,
+                    key,
                 )
         except _RUN_REFUSALS as exc:
             error = _run_error(exc)
-            await conn.execute(
-                "UPDATE bill_schedule SET last_error = $2, status = $3, "
-                "next_run_at = coalesce($4, next_run_at) WHERE id = $1",
-                row["id"],
-                error,
-                "failed" if following is None else "active",
-                following,
+            await _record_run(
+                row, following, last_error=error, status="failed" if following is None else None
             )
             failed = Notice(
                 int(row["user_id"]),
@@ -458,15 +540,35 @@ async def _run_one(schedule_id: int, now: datetime, email: EmailProvider) -> str
                 f"bill:{row['id']}:failed:{row['next_run_at'].isoformat()}",
             )
         else:
-            await conn.execute(
-                "UPDATE bill_schedule SET last_error = NULL, last_transaction_id = $2, "
-                "status = $3, next_run_at = coalesce($4, next_run_at) WHERE id = $1",
-                row["id"],
-                transaction_id,
-                "completed" if following is None else "active",
+            await _record_run(
+                row,
                 following,
+                last_error=None,
+                status="completed" if following is None else None,
+                last_transaction_id=transaction_id,
             )
     if failed is not None:
         await deliver_notices([failed], email)
         return "failed"
     return "paid"
+
+
+async def _record_run(
+    row: Any,
+    following: datetime | None,
+    *,
+    last_error: str | None,
+    status: str | None,
+    last_transaction_id: int | None = None,
+) -> None:
+    """A run's outcome on its schedule: moved on to `following`, or ended with `status`
+    when there is no next date (the schedule stays active otherwise)."""
+    changes: dict[Any, Any] = {
+        BillSchedule.last_error: last_error,
+        BillSchedule.status: status or "active",
+    }
+    if last_transaction_id is not None:
+        changes[BillSchedule.last_transaction_id] = last_transaction_id
+    if following is not None:
+        changes[BillSchedule.next_run_at] = following
+    await BillSchedule.update(changes).where(BillSchedule.id == row["id"])

@@ -14,17 +14,20 @@ payer sees only what paying needs (`PayableRequest`), and only while it can be p
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from wallet.commands import rules
+from wallet.commands.actor import Actor
+from wallet.commands.runner import Command, run
 from wallet.db.engine import Connection, connection, transaction
 from wallet.fraud.engine import Attempt
-from wallet.fraud.service import Screening, recording_blocks, screen
-from wallet.idempotency import service as idempotency
+from wallet.fraud.service import PaymentBlocked, Screening, recording_blocks, screen
 from wallet.ledger import service as ledger
+from wallet.ledger.errors import AccountNotActive, InsufficientFunds
 from wallet.ledger.models import EntryDraft, OwnerType, Purpose
-from wallet.limits.service import LimitScope
+from wallet.limits.service import LimitExceeded, LimitScope
 from wallet.merchants import emvco, webhooks
 from wallet.merchants.errors import (
     AmountMismatch,
@@ -43,9 +46,10 @@ from wallet.merchants.service import PAYABLE, Principal, Role, Scope, open_payab
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit
 from wallet.rewards import service as rewards
+from wallet.security.stepup import StepUpRequired
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
-from wallet.transfers.errors import NonPositiveAmount
+from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
 from wallet.users import pin as pins
 from wallet.wallets.service import open_balance, spendable_account
 
@@ -261,12 +265,13 @@ async def request_for_merchant(principal: Principal, reference: str) -> PaymentR
 
 @dataclass(frozen=True, slots=True)
 class PayRequest:
-    payer_id: int
     reference: str
     amount: Money | None  # required for a static code, must match a dynamic one
-    idempotency_key: str
-    escrow_days: int = 14  # how long a marketplace sale waits for delivery
-    screening: Screening | None = None  # scored by the fraud rules when given
+    # The payer's transaction PIN, which confirms a merchant payment. None only for an
+    # actor whose session proved a factor in the last few minutes.
+    pin: str | None = None
+    # How long a marketplace sale waits for delivery (`MoneyRules.buyer_protection_days`).
+    escrow_days: int = field(default_factory=lambda: rules.current().buyer_protection_days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,70 +285,112 @@ class MerchantPayment:
     return_url: str | None  # online checkout: where the payer goes back to
 
 
-async def pay_request(command: PayRequest) -> MerchantPayment:
-    """Pay a payment request from the payer's wallet; exactly once per key."""
-    idempotency.validate_key(command.idempotency_key)
+async def _confirm_payment(actor: Actor, command: PayRequest) -> None:
+    """A merchant payment is confirmed with the payer's PIN (a wrong one counts towards
+    its lock, committed even though the payment is refused), or by a session that
+    proved a factor lately."""
+    payer_id = actor.require_user()
+    if command.pin is not None:
+        await pins.verify_pin(payer_id, command.pin)
+    elif not actor.stepped_up:
+        raise pins.PinRequired()
+
+
+def _reference(command: PayRequest) -> str:
     reference = normalize_reference(command.reference)
     if reference is None:
         raise PaymentRequestNotFound()
-    principal = f"user:{command.payer_id}"
-    fingerprint = idempotency.fingerprint(
-        {
-            "op": "payPaymentRequest",
-            "request": reference,
-            "amount": None if command.amount is None else command.amount.amount_minor,
-        }
+    return reference
+
+
+def _validate_payment(actor: Actor, command: PayRequest) -> None:
+    _reference(command)  # a reference of the right form, or PaymentRequestNotFound
+
+
+async def _pay(conn: Connection, actor: Actor, command: PayRequest) -> MerchantPayment:
+    payer_id = actor.require_user()
+    reference = _reference(command)
+    request = await _load(conn, reference)
+    if request.amount is not None:
+        # A dynamic request is paid once: lock it and read it again. A static code is
+        # never changed by a payment, so its many payers do not queue on its row.
+        request = await _load(conn, reference, lock=True)
+    if request.status != "open":
+        raise PaymentRequestNotPayable(request.status)
+    if not request.payable:  # its merchant was rejected since the request was made
+        raise PaymentRequestNotPayable("cancelled")
+    amount = _amount_to_pay(request, command.amount)
+    transaction_id = await charge(
+        conn,
+        payer_id=payer_id,
+        merchant_id=request.merchant_id,
+        amount=amount,
+        note=request.description or (request.order_id or ""),
+        payment_request_id=request.id,
+        escrow_days=command.escrow_days if request.marketplace else None,
+        webhook_data={"payment_request_id": request.reference, "order_id": request.order_id},
+        # The PIN just checked (or the fresh step-up) is the second factor a risky
+        # payment needs.
+        screening=Screening(actor.risk, actor.step_up.rates, proven=True),
     )
-    async with recording_blocks(), transaction() as conn:
-        replay = await idempotency.claim(conn, principal, command.idempotency_key, fingerprint)
-        if replay is not None:
-            return await _payment(conn, int(replay["transaction_id"]))
-        request = await _load(conn, reference)
-        if request.amount is not None:
-            # A dynamic request is paid once: lock it and read it again. A static code is
-            # never changed by a payment, so its many payers do not queue on its row.
-            request = await _load(conn, reference, lock=True)
-        if request.status != "open":
-            raise PaymentRequestNotPayable(request.status)
-        if not request.payable:  # its merchant was rejected since the request was made
-            raise PaymentRequestNotPayable("cancelled")
-        amount = _amount_to_pay(request, command.amount)
-        transaction_id = await charge(
-            conn,
-            payer_id=command.payer_id,
-            merchant_id=request.merchant_id,
-            amount=amount,
-            note=request.description or (request.order_id or ""),
-            payment_request_id=request.id,
-            escrow_days=command.escrow_days if request.marketplace else None,
-            webhook_data={"payment_request_id": request.reference, "order_id": request.order_id},
-            screening=command.screening,
+    if request.amount is not None:  # a dynamic request is paid once
+        await conn.execute(
+            "UPDATE payment_request SET status = 'paid', transaction_id = $2, paid_at = now() "
+            "WHERE id = $1",
+            request.id,
+            transaction_id,
         )
-        if request.amount is not None:  # a dynamic request is paid once
-            await conn.execute(
-                "UPDATE payment_request SET status = 'paid', transaction_id = $2, paid_at = now() "
-                "WHERE id = $1",
-                request.id,
-                transaction_id,
-            )
-        await emit(
-            conn,
-            Topic.PAYMENT_REQUEST_UPDATED,
-            {
-                "request_id": request.id,
-                "merchant_id": request.merchant_id,
-                "status": "paid",
-                "transaction_id": transaction_id,
-            },
-        )
-        await idempotency.remember(
-            conn,
-            principal,
-            command.idempotency_key,
-            fingerprint,
-            {"transaction_id": transaction_id},
-        )
-        return await _payment(conn, transaction_id)
+    await emit(
+        conn,
+        Topic.PAYMENT_REQUEST_UPDATED,
+        {
+            "request_id": request.id,
+            "merchant_id": request.merchant_id,
+            "status": "paid",
+            "transaction_id": transaction_id,
+        },
+    )
+    return await _payment(conn, transaction_id)
+
+
+async def _replay_payment(
+    conn: Connection, actor: Actor, command: PayRequest, stored: dict[str, Any]
+) -> MerchantPayment:
+    return await _payment(conn, int(stored["transaction_id"]))
+
+
+PAY_REQUEST = Command[PayRequest, MerchantPayment](
+    name="payPaymentRequest",
+    validate=_validate_payment,
+    verify=_confirm_payment,
+    fingerprint=lambda command: {
+        "request": _reference(command),
+        "amount": None if command.amount is None else command.amount.amount_minor,
+    },
+    change=_pay,
+    response=lambda paid: {"transaction_id": paid.transaction_id},
+    replay=_replay_payment,
+    around=recording_blocks,
+    refusals=(
+        PaymentRequestNotFound,
+        PaymentRequestNotPayable,
+        AmountMismatch,
+        MerchantUnavailable,
+        pins.PinError,
+        InsufficientFunds,
+        AccountNotActive,
+        LimitExceeded,
+        PaymentBlocked,
+        WalletUnavailable,
+        StepUpRequired,
+    ),
+)
+
+
+async def pay_request(actor: Actor, command: PayRequest, idempotency_key: str) -> MerchantPayment:
+    """Pay a payment request from the payer's wallet, confirmed with their PIN; exactly
+    once per key."""
+    return await run(PAY_REQUEST, actor, command, idempotency_key)
 
 
 async def charge(
@@ -540,99 +587,134 @@ async def refund_request(
     return await _refund_payment(principal, found.transaction_id, amount, idempotency_key)
 
 
+@dataclass(frozen=True, slots=True)
+class RefundPayment:
+    principal: Principal  # authorised already (`authorise_refund`)
+    payment_id: int
+    amount: Money | None  # None: all that is left
+
+
+def _validate_refund(actor: Actor, command: RefundPayment) -> None:
+    if command.amount is not None and not command.amount.is_positive:
+        raise NonPositiveAmount()
+
+
+async def _make_refund(conn: Connection, actor: Actor, command: RefundPayment) -> Refund:
+    amount = command.amount
+    # Locking the payment serialises its refunds, so their sum is checked exactly.
+    payment = await conn.fetchrow(
+        "SELECT id, type, status, initiator_user_id, merchant_id, currency, amount, "
+        "refunded_amount FROM money_transaction WHERE id = $1 FOR UPDATE",
+        command.payment_id,
+    )
+    if payment is None or payment["merchant_id"] != command.principal.merchant_id:
+        raise NotRefundable("no such payment for this merchant")
+    if payment["type"] != TransactionType.PAYMENT.value:
+        raise NotRefundable("it is not a payment")
+    if payment["status"] != TransactionStatus.COMPLETED.value:
+        raise NotRefundable(f"it is {payment['status']}")
+    refundable = int(payment["amount"]) - int(payment["refunded_amount"])
+    if amount is None:
+        amount = Money(refundable, Currency(payment["currency"]))
+    if amount.currency.value != payment["currency"]:
+        raise AmountMismatch(f"The payment was in {payment['currency']}")
+    if amount.amount_minor > refundable:
+        raise RefundExceedsPayment(refundable)
+    payer_id = int(payment["initiator_user_id"])
+    payable = await ledger.find_account(
+        conn, OwnerType.MERCHANT, command.principal.merchant_id, amount.currency, PAYABLE
+    )
+    assert payable is not None
+    wallet = await open_balance(conn, payer_id, amount.currency)
+    entry_id = await ledger.post_entry(
+        conn,
+        EntryDraft.transfer("refund", payable, wallet, amount, f"refund of {command.payment_id}"),
+    )
+    refund_id, _ = await transactions.record_completed(
+        conn,
+        transactions.NewTransaction(
+            type=TransactionType.REFUND,
+            amount=amount,
+            initiator_user_id=None,
+            counterparty_user_id=payer_id,
+            merchant_id=command.principal.merchant_id,
+            refund_of_id=command.payment_id,
+        ),
+        entry_id,
+    )
+    refunded = await conn.fetchval(
+        "UPDATE money_transaction SET refunded_amount = refunded_amount + $2 WHERE id = $1 "
+        "RETURNING refunded_amount",
+        command.payment_id,
+        amount.amount_minor,
+    )
+    if refunded == payment["amount"]:
+        await transactions.transition(
+            conn, command.payment_id, TransactionStatus.REVERSED, reason="fully refunded"
+        )
+    await rewards.reverse_for_refund(conn, command.payment_id, int(refunded))
+    await webhooks.enqueue(
+        conn,
+        command.principal.merchant_id,
+        "refund.succeeded",
+        {
+            "payment_transaction_id": command.payment_id,
+            "refund_transaction_id": refund_id,
+            "amount": amount.format(),
+            "currency": amount.currency.value,
+            "refunded_total": Money(int(refunded), amount.currency).format(),
+        },
+    )
+    await emit(
+        conn,
+        Topic.BALANCE_CHANGED,
+        {"user_id": payer_id, "currency": amount.currency.value},
+    )
+    return await _refund(conn, refund_id)
+
+
+async def _replay_refund(
+    conn: Connection, actor: Actor, command: RefundPayment, stored: dict[str, Any]
+) -> Refund:
+    return await _refund(conn, int(stored["refund_id"]))
+
+
+REFUND_PAYMENT = Command[RefundPayment, Refund](
+    name="refundPayment",
+    validate=_validate_refund,
+    fingerprint=lambda command: {
+        "payment": command.payment_id,
+        # "All that is left" is part of the request as asked, not the amount it came
+        # to, so a retry after success replays instead of conflicting.
+        "amount": None if command.amount is None else command.amount.amount_minor,
+    },
+    change=_make_refund,
+    response=lambda refund: {"refund_id": refund.refund_transaction_id},
+    replay=_replay_refund,
+    # A merchant's keys are the merchant's: its owner, cashiers and API keys share them.
+    scope=lambda actor, command: f"merchant:{command.principal.merchant_id}",
+    refusals=(
+        NonPositiveAmount,
+        NotRefundable,
+        AmountMismatch,
+        RefundExceedsPayment,
+        InsufficientFunds,
+        AccountNotActive,
+    ),
+)
+
+
 async def _refund_payment(
     principal: Principal, payment_id: int, amount: Money | None, idempotency_key: str
 ) -> Refund:
-    if amount is not None and not amount.is_positive:
-        raise NonPositiveAmount()
-    idempotency.validate_key(idempotency_key)
-    key_owner = f"merchant:{principal.merchant_id}"
-    fingerprint = idempotency.fingerprint(
-        {
-            "op": "refundPayment",
-            "payment": payment_id,
-            # "All that is left" is part of the request as asked, not the amount it came
-            # to, so a retry after success replays instead of conflicting.
-            "amount": None if amount is None else amount.amount_minor,
-        }
+    actor = (
+        Actor.merchant_key(principal.merchant_id)
+        if principal.user_id is None
+        else Actor.user(principal.user_id)
     )
-    async with transaction() as conn:
-        replay = await idempotency.claim(conn, key_owner, idempotency_key, fingerprint)
-        if replay is not None:
-            return await _refund(conn, int(replay["refund_id"]))
-        # Locking the payment serialises its refunds, so their sum is checked exactly.
-        payment = await conn.fetchrow(
-            "SELECT id, type, status, initiator_user_id, merchant_id, currency, amount, "
-            "refunded_amount FROM money_transaction WHERE id = $1 FOR UPDATE",
-            payment_id,
-        )
-        if payment is None or payment["merchant_id"] != principal.merchant_id:
-            raise NotRefundable("no such payment for this merchant")
-        if payment["type"] != TransactionType.PAYMENT.value:
-            raise NotRefundable("it is not a payment")
-        if payment["status"] != TransactionStatus.COMPLETED.value:
-            raise NotRefundable(f"it is {payment['status']}")
-        refundable = int(payment["amount"]) - int(payment["refunded_amount"])
-        if amount is None:
-            amount = Money(refundable, Currency(payment["currency"]))
-        if amount.currency.value != payment["currency"]:
-            raise AmountMismatch(f"The payment was in {payment['currency']}")
-        if amount.amount_minor > refundable:
-            raise RefundExceedsPayment(refundable)
-        payer_id = int(payment["initiator_user_id"])
-        payable = await ledger.find_account(
-            conn, OwnerType.MERCHANT, principal.merchant_id, amount.currency, PAYABLE
-        )
-        assert payable is not None
-        wallet = await open_balance(conn, payer_id, amount.currency)
-        entry_id = await ledger.post_entry(
-            conn,
-            EntryDraft.transfer("refund", payable, wallet, amount, f"refund of {payment_id}"),
-        )
-        refund_id, _ = await transactions.record_completed(
-            conn,
-            transactions.NewTransaction(
-                type=TransactionType.REFUND,
-                amount=amount,
-                initiator_user_id=None,
-                counterparty_user_id=payer_id,
-                merchant_id=principal.merchant_id,
-                refund_of_id=payment_id,
-            ),
-            entry_id,
-        )
-        refunded = await conn.fetchval(
-            "UPDATE money_transaction SET refunded_amount = refunded_amount + $2 WHERE id = $1 "
-            "RETURNING refunded_amount",
-            payment_id,
-            amount.amount_minor,
-        )
-        if refunded == payment["amount"]:
-            await transactions.transition(
-                conn, payment_id, TransactionStatus.REVERSED, reason="fully refunded"
-            )
-        await rewards.reverse_for_refund(conn, payment_id, int(refunded))
-        await webhooks.enqueue(
-            conn,
-            principal.merchant_id,
-            "refund.succeeded",
-            {
-                "payment_transaction_id": payment_id,
-                "refund_transaction_id": refund_id,
-                "amount": amount.format(),
-                "currency": amount.currency.value,
-                "refunded_total": Money(int(refunded), amount.currency).format(),
-            },
-        )
-        await emit(
-            conn,
-            Topic.BALANCE_CHANGED,
-            {"user_id": payer_id, "currency": amount.currency.value},
-        )
-        await idempotency.remember(
-            conn, key_owner, idempotency_key, fingerprint, {"refund_id": refund_id}
-        )
-        return await _refund(conn, refund_id)
+    return await run(
+        REFUND_PAYMENT, actor, RefundPayment(principal, payment_id, amount), idempotency_key
+    )
 
 
 async def _refund(conn: Connection, refund_id: int) -> Refund:

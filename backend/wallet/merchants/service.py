@@ -18,8 +18,12 @@ import re
 import secrets
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
-from wallet.db.engine import Connection, connection, transaction
+from piccolo.query.functions import Lower
+
+from wallet.db.engine import Connection, transaction
+from wallet.db.tables import database_now
 from wallet.ledger import service as ledger
 from wallet.ledger.models import AccountType, OwnerType
 from wallet.merchants.errors import (
@@ -28,7 +32,11 @@ from wallet.merchants.errors import (
     NotAllowed,
     VerificationRequired,
 )
+from wallet.merchants.tables import Merchant as MerchantRow
+from wallet.merchants.tables import MerchantApiKey, MerchantStaff
 from wallet.money import Currency
+from wallet.payments.tables import PaymentMethod
+from wallet.users.tables import AppUser
 
 __all__ = ["InvalidMerchantDetails", "MerchantNotFound", "NotAllowed", "VerificationRequired"]
 
@@ -107,15 +115,15 @@ class Principal:
 
 
 _COLUMNS = (
-    "id, name, mcc, country, city, settlement_schedule, fee_percent_bp, status, approval_status"
-)
-
-
-_INSERT_MERCHANT = (
-    "INSERT INTO merchant (name, owner_user_id, mcc, country, city, "
-    "settlement_schedule, settlement_method_id, legal_name, registration_number, "
-    "sole_trader, business_address, website, business_description) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING " + _COLUMNS
+    MerchantRow.id,
+    MerchantRow.name,
+    MerchantRow.mcc,
+    MerchantRow.country,
+    MerchantRow.city,
+    MerchantRow.settlement_schedule,
+    MerchantRow.fee_percent_bp,
+    MerchantRow.status,
+    MerchantRow.approval_status,
 )
 
 
@@ -185,46 +193,48 @@ async def onboard(o: Onboarding) -> Merchant:
     _validate(o)
     assert o.profile is not None  # _validate refuses a missing profile
     async with transaction() as conn:
-        level = await conn.fetchval(
-            "SELECT verification_level FROM app_user WHERE id = $1 AND status = 'active'",
-            o.owner_user_id,
+        owner = (
+            await AppUser.select(AppUser.verification_level)
+            .where((AppUser.id == o.owner_user_id) & (AppUser.status == "active"))
+            .first()
         )
-        if level not in OWNER_LEVELS:
+        if owner is None or owner["verification_level"] not in OWNER_LEVELS:
             raise VerificationRequired()
         if o.settlement_method_id is not None:
-            owned = await conn.fetchval(
-                "SELECT 1 FROM payment_method WHERE id = $1 AND user_id = $2 "
-                "AND kind = 'bank_account' AND status = 'active'",
-                o.settlement_method_id,
-                o.owner_user_id,
+            owned = await PaymentMethod.exists().where(
+                (PaymentMethod.id == o.settlement_method_id)
+                & (PaymentMethod.user_id == o.owner_user_id)
+                & (PaymentMethod.kind == "bank_account")
+                & (PaymentMethod.status == "active")
             )
             if not owned:
                 raise InvalidMerchantDetails(
                     "settlementMethodId", "Settle to one of your linked bank accounts"
                 )
-        row = await conn.fetchrow(
-            _INSERT_MERCHANT,
-            o.name.strip(),
-            o.owner_user_id,
-            o.mcc,
-            o.country.upper(),
-            o.city.strip(),
-            o.settlement_schedule,
-            o.settlement_method_id,
-            o.profile.legal_name.strip(),
-            (o.profile.registration_number or "").strip() or None,
-            o.profile.sole_trader,
-            o.profile.address.strip(),
-            (o.profile.website or "").strip() or None,
-            o.profile.description.strip(),
-        )
+        [row] = await MerchantRow.insert(
+            MerchantRow(
+                name=o.name.strip(),
+                owner_user_id=o.owner_user_id,
+                mcc=o.mcc,
+                country=o.country.upper(),
+                city=o.city.strip(),
+                settlement_schedule=o.settlement_schedule,
+                settlement_method_id=o.settlement_method_id,
+                legal_name=o.profile.legal_name.strip(),
+                registration_number=(o.profile.registration_number or "").strip() or None,
+                sole_trader=o.profile.sole_trader,
+                business_address=o.profile.address.strip(),
+                website=(o.profile.website or "").strip() or None,
+                business_description=o.profile.description.strip(),
+            )
+        ).returning(*_COLUMNS)
         merchant = _merchant(row)
         if o.marketplace:
-            await conn.execute("UPDATE merchant SET marketplace = true WHERE id = $1", merchant.id)
-        await conn.execute(
-            "INSERT INTO merchant_staff (merchant_id, user_id, role) VALUES ($1, $2, 'owner')",
-            merchant.id,
-            o.owner_user_id,
+            await MerchantRow.update({MerchantRow.marketplace: True}).where(
+                MerchantRow.id == merchant.id
+            )
+        await MerchantStaff.insert(
+            MerchantStaff(merchant_id=merchant.id, user_id=o.owner_user_id, role="owner")
         )
         for currency in o.currencies:
             await open_payable(conn, merchant.id, currency)
@@ -232,22 +242,20 @@ async def onboard(o: Onboarding) -> Merchant:
 
 
 async def get_merchant(merchant_id: int) -> Merchant | None:
-    async with connection() as conn:
-        row = await conn.fetchrow(
-            f"SELECT {_COLUMNS} FROM merchant WHERE id = $1",  # noqa: S608
-            merchant_id,
-        )
+    row = await MerchantRow.select(*_COLUMNS).where(MerchantRow.id == merchant_id).first()
     return _merchant(row) if row else None
 
 
 async def merchants_of(user_id: int) -> list[tuple[Merchant, Role]]:
-    async with connection() as conn:
-        rows = await conn.fetch(
-            "SELECT m.id, m.name, m.mcc, m.country, m.city, m.settlement_schedule, "
-            "m.fee_percent_bp, m.status, m.approval_status, s.role FROM merchant m "
-            "JOIN merchant_staff s ON s.merchant_id = m.id WHERE s.user_id = $1 ORDER BY m.id",
-            user_id,
+    merchant: Any = MerchantStaff.merchant_id
+    rows = await (
+        MerchantStaff.select(
+            *(getattr(merchant, c._meta.name).as_alias(c._meta.name) for c in _COLUMNS),
+            MerchantStaff.role,
         )
+        .where(MerchantStaff.user_id == user_id)
+        .order_by(MerchantStaff.merchant_id)
+    )
     found = []
     for r in rows:
         fields = dict(r)
@@ -258,15 +266,14 @@ async def merchants_of(user_id: int) -> list[tuple[Merchant, Role]]:
 
 async def staff_principal(merchant_id: int, user_id: int) -> Principal:
     """The user acting for the merchant, or `MerchantNotFound` if they are not staff."""
-    async with connection() as conn:
-        role = await conn.fetchval(
-            "SELECT role FROM merchant_staff WHERE merchant_id = $1 AND user_id = $2",
-            merchant_id,
-            user_id,
-        )
-    if role is None:
+    staff = (
+        await MerchantStaff.select(MerchantStaff.role)
+        .where((MerchantStaff.merchant_id == merchant_id) & (MerchantStaff.user_id == user_id))
+        .first()
+    )
+    if staff is None:
         raise MerchantNotFound()
-    return Principal(merchant_id, user_id, Role(role), frozenset())
+    return Principal(merchant_id, user_id, Role(staff["role"]), frozenset())
 
 
 async def add_staff(principal: Principal, user_id: int, role: Role) -> None:
@@ -274,19 +281,22 @@ async def add_staff(principal: Principal, user_id: int, role: Role) -> None:
     anyone's to change (a co-owner could otherwise demote them and take the shop)."""
     if principal.role is not Role.OWNER:
         raise NotAllowed("manage staff")
-    async with transaction() as conn:
-        founder = await conn.fetchval(
-            "SELECT owner_user_id FROM merchant WHERE id = $1", principal.merchant_id
-        )
-        if founder == user_id:
+    async with transaction():
+        if await _is_founder(principal.merchant_id, user_id):
             raise NotAllowed("change the founding owner's role")
-        await conn.execute(
-            "INSERT INTO merchant_staff (merchant_id, user_id, role) VALUES ($1, $2, $3) "
-            "ON CONFLICT (merchant_id, user_id) DO UPDATE SET role = EXCLUDED.role",
-            principal.merchant_id,
-            user_id,
-            role.value,
+        await MerchantStaff.insert(
+            MerchantStaff(merchant_id=principal.merchant_id, user_id=user_id, role=role.value)
+        ).on_conflict(
+            target=(MerchantStaff.merchant_id, MerchantStaff.user_id),
+            action="DO UPDATE",
+            values=[MerchantStaff.role],
         )
+
+
+async def _is_founder(merchant_id: int, user_id: int) -> bool:
+    return await MerchantRow.exists().where(
+        (MerchantRow.id == merchant_id) & (MerchantRow.owner_user_id == user_id)
+    )
 
 
 async def remove_staff(principal: Principal, user_id: int) -> None:
@@ -295,15 +305,20 @@ async def remove_staff(principal: Principal, user_id: int) -> None:
     stays (a shop always has an owner)."""
     if principal.role is not Role.OWNER:
         raise NotAllowed("manage staff")
-    async with transaction() as conn:
-        removed = await conn.fetchval(
-            "DELETE FROM merchant_staff s USING merchant m WHERE m.id = s.merchant_id "
-            "AND s.merchant_id = $1 AND s.user_id = $2 AND m.owner_user_id <> s.user_id "
-            "RETURNING s.user_id",
-            principal.merchant_id,
-            user_id,
+    async with transaction():
+        founder = MerchantRow.select(MerchantRow.owner_user_id).where(
+            MerchantRow.id == principal.merchant_id
         )
-    if removed is None:
+        removed = (
+            await MerchantStaff.delete()
+            .where(
+                (MerchantStaff.merchant_id == principal.merchant_id)
+                & (MerchantStaff.user_id == user_id)
+                & MerchantStaff.user_id.not_in(founder)
+            )
+            .returning(MerchantStaff.user_id)
+        )
+    if not removed:
         raise MerchantNotFound()
 
 
@@ -324,30 +339,33 @@ async def create_api_key(principal: Principal, label: str, scopes: set[Scope]) -
     if not scopes:
         raise InvalidMerchantDetails("scopes", "Give the key at least one scope")
     prefix, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
-    async with transaction() as conn:
-        key_id = await conn.fetchval(
-            "INSERT INTO merchant_api_key (merchant_id, prefix, secret_hash, scopes, label) "
-            "VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            principal.merchant_id,
-            prefix,
-            _digest(secret),
-            sorted(s.value for s in scopes),
-            label,
-        )
-    return IssuedKey(int(key_id), prefix, f"{KEY_PREFIX}{prefix}_{secret}")
+    async with transaction():
+        [row] = await MerchantApiKey.insert(
+            MerchantApiKey(
+                merchant_id=principal.merchant_id,
+                prefix=prefix,
+                secret_hash=_digest(secret),
+                scopes=sorted(s.value for s in scopes),
+                label=label,
+            )
+        ).returning(MerchantApiKey.id)
+    return IssuedKey(int(row["id"]), prefix, f"{KEY_PREFIX}{prefix}_{secret}")
 
 
 async def revoke_api_key(principal: Principal, key_id: int) -> None:
     if principal.role is not Role.OWNER:
         raise NotAllowed("revoke API keys")
-    async with transaction() as conn:
-        done = await conn.fetchval(
-            "UPDATE merchant_api_key SET revoked_at = now() WHERE id = $1 AND merchant_id = $2 "
-            "AND revoked_at IS NULL RETURNING id",
-            key_id,
-            principal.merchant_id,
+    async with transaction():
+        done = (
+            await MerchantApiKey.update({MerchantApiKey.revoked_at: database_now()})
+            .where(
+                (MerchantApiKey.id == key_id)
+                & (MerchantApiKey.merchant_id == principal.merchant_id)
+                & MerchantApiKey.revoked_at.is_null()
+            )
+            .returning(MerchantApiKey.id)
         )
-    if done is None:
+    if not done:
         raise MerchantNotFound()
 
 
@@ -358,13 +376,18 @@ async def authenticate_api_key(raw: str) -> Principal | None:
     prefix, _, secret = raw[len(KEY_PREFIX) :].partition("_")
     if not prefix or not secret:
         return None
-    async with connection() as conn:
-        row = await conn.fetchrow(
-            "SELECT k.merchant_id, k.secret_hash, k.scopes FROM merchant_api_key k "
-            "JOIN merchant m ON m.id = k.merchant_id "
-            "WHERE k.prefix = $1 AND k.revoked_at IS NULL AND m.status = 'active'",
-            prefix,
+    key_merchant: Any = MerchantApiKey.merchant_id
+    row = (
+        await MerchantApiKey.select(
+            MerchantApiKey.merchant_id, MerchantApiKey.secret_hash, MerchantApiKey.scopes
         )
+        .where(
+            (MerchantApiKey.prefix == prefix)
+            & MerchantApiKey.revoked_at.is_null()
+            & (key_merchant.status == "active")
+        )
+        .first()
+    )
     if row is None or not hmac.compare_digest(row["secret_hash"], _digest(secret)):
         return None
     scopes = frozenset(Scope(s) for s in row["scopes"])
@@ -372,12 +395,13 @@ async def authenticate_api_key(raw: str) -> Principal | None:
 
 
 async def user_id_by_username(username: str) -> int | None:
-    async with connection() as conn:
-        found = await conn.fetchval(
-            "SELECT id FROM app_user WHERE lower(username) = $1 AND status = 'active'",
-            username.strip().removeprefix("@").lower(),
-        )
-    return None if found is None else int(found)
+    found = (
+        await AppUser.select(AppUser.id)
+        .where(Lower(AppUser.username) == username.strip().removeprefix("@").lower())
+        .where(AppUser.status == "active")
+        .first()
+    )
+    return None if found is None else int(found["id"])
 
 
 async def set_fees(merchant_id: int, percent_bp: int, fixed: dict[Currency, int]) -> None:
@@ -387,13 +411,16 @@ async def set_fees(merchant_id: int, percent_bp: int, fixed: dict[Currency, int]
         raise InvalidMerchantDetails("percentBp", "A percentage is 0 to 10000 basis points")
     if any(v < 0 for v in fixed.values()):
         raise InvalidMerchantDetails("fixed", "A fixed fee cannot be negative")
-    async with transaction() as conn:
-        done = await conn.fetchval(
-            "UPDATE merchant SET fee_percent_bp = $2, fee_fixed = $3::jsonb WHERE id = $1 "
-            "RETURNING id",
-            merchant_id,
-            percent_bp,
-            json.dumps({c.value: v for c, v in fixed.items()}),
+    async with transaction():
+        done = (
+            await MerchantRow.update(
+                {
+                    MerchantRow.fee_percent_bp: percent_bp,
+                    MerchantRow.fee_fixed: json.dumps({c.value: v for c, v in fixed.items()}),
+                }
+            )
+            .where(MerchantRow.id == merchant_id)
+            .returning(MerchantRow.id)
         )
-    if done is None:
+    if not done:
         raise MerchantNotFound()

@@ -12,10 +12,16 @@ from typing import Any
 
 import structlog
 
-from wallet.db.engine import connection, transaction
+from wallet.db.engine import transaction
+from wallet.db.tables import database_now
 from wallet.money import Currency, Money
 from wallet.notifications.email import EmailMessage, EmailProvider, EmailRejected
 from wallet.notifications.sms import SmsProvider, SmsRejected
+from wallet.notifications.tables import Notification
+from wallet.outbox.tables import OutboxEvent
+from wallet.requests.tables import MoneyRequest
+from wallet.transactions.tables import MoneyTransaction
+from wallet.users.tables import AppUser
 
 log = structlog.get_logger(__name__)
 
@@ -48,9 +54,8 @@ class InAppNotification:
 
 
 async def event_payload(event_id: int) -> dict[str, Any] | None:
-    async with connection() as conn:
-        raw = await conn.fetchval("SELECT payload FROM outbox_event WHERE id = $1", event_id)
-    return None if raw is None else dict(json.loads(raw))
+    row = await OutboxEvent.select(OutboxEvent.payload).where(OutboxEvent.id == event_id).first()
+    return None if row is None else dict(json.loads(row["payload"]))
 
 
 def _transaction_notices(t: Any, status: str) -> list[Notice]:
@@ -97,23 +102,28 @@ async def deliver_notices(
     new. Return how many were new."""
     fresh = 0
     for n in notices:
-        async with transaction() as conn:
-            inserted = await conn.fetchval(
-                "INSERT INTO notification (user_id, kind, title, body, transaction_id, "
-                "request_id, dedupe_key) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-                "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-                n.user_id,
-                n.kind,
-                n.title,
-                n.body,
-                n.transaction_id,
-                n.request_id,
-                n.dedupe_key,
+        async with transaction():
+            inserted = (
+                await Notification.insert(
+                    Notification(
+                        user_id=n.user_id,
+                        kind=n.kind,
+                        title=n.title,
+                        body=n.body,
+                        transaction_id=n.transaction_id,
+                        request_id=n.request_id,
+                        dedupe_key=n.dedupe_key,
+                    )
+                )
+                .on_conflict(target=Notification.dedupe_key, action="DO NOTHING")
+                .returning(Notification.id)
             )
-            contact = await conn.fetchrow(
-                "SELECT email, phone FROM app_user WHERE id = $1", n.user_id
+            contact = (
+                await AppUser.select(AppUser.email, AppUser.phone)
+                .where(AppUser.id == n.user_id)
+                .first()
             )
-        if inserted is None:
+        if not inserted:
             continue
         fresh += 1
         address = contact["email"] if contact else None
@@ -134,12 +144,14 @@ async def notify_transaction(event_id: int, *, email: EmailProvider) -> int:
     payload = await event_payload(event_id)
     if payload is None:
         return 0
-    async with connection() as conn:
-        t = await conn.fetchrow(
-            "SELECT t.*, u.username AS initiator_username FROM money_transaction t "
-            "LEFT JOIN app_user u ON u.id = t.initiator_user_id WHERE t.id = $1",
-            int(payload["transaction_id"]),
+    t = (
+        await MoneyTransaction.select(
+            *MoneyTransaction.all_columns(),
+            MoneyTransaction.initiator_user_id.username.as_alias("initiator_username"),
         )
+        .where(MoneyTransaction.id == int(payload["transaction_id"]))
+        .first()
+    )
     if t is None:
         return 0
     return await deliver_notices(_transaction_notices(t, str(payload["status"])), email)
@@ -149,13 +161,15 @@ async def notify_money_request(event_id: int, *, email: EmailProvider) -> int:
     payload = await event_payload(event_id)
     if payload is None:
         return 0
-    async with connection() as conn:
-        r = await conn.fetchrow(
-            "SELECT r.*, req.username AS requester, payer.username AS payer "
-            "FROM money_request r JOIN app_user req ON req.id = r.requester_id "
-            "LEFT JOIN app_user payer ON payer.id = r.payer_id WHERE r.id = $1",
-            int(payload["request_id"]),
+    r = (
+        await MoneyRequest.select(
+            *MoneyRequest.all_columns(),
+            MoneyRequest.requester_id.username.as_alias("requester"),
+            MoneyRequest.payer_id.username.as_alias("payer"),
         )
+        .where(MoneyRequest.id == int(payload["request_id"]))
+        .first()
+    )
     if r is None:
         return 0
     status = str(payload["status"])
@@ -230,13 +244,21 @@ def _invite_text(p: dict[str, Any]) -> tuple[str, str]:
 
 
 async def notifications_of(user_id: int, first: int = 50) -> list[InAppNotification]:
-    async with connection() as conn:
-        rows = await conn.fetch(
-            "SELECT id, kind, title, body, transaction_id, request_id, read_at, created_at "
-            "FROM notification WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
-            user_id,
-            max(1, min(first, 100)),
+    rows = await (
+        Notification.select(
+            Notification.id,
+            Notification.kind,
+            Notification.title,
+            Notification.body,
+            Notification.transaction_id,
+            Notification.request_id,
+            Notification.read_at,
+            Notification.created_at,
         )
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.id, ascending=False)
+        .limit(max(1, min(first, 100)))
+    )
     return [
         InAppNotification(
             id=int(r["id"]),
@@ -253,11 +275,11 @@ async def notifications_of(user_id: int, first: int = 50) -> list[InAppNotificat
 
 
 async def mark_read(user_id: int) -> int:
-    async with transaction() as conn:
-        rows = await conn.fetch(
-            "UPDATE notification SET read_at = now() WHERE user_id = $1 AND read_at IS NULL "
-            "RETURNING id",
-            user_id,
+    async with transaction():
+        rows = (
+            await Notification.update({Notification.read_at: database_now()})
+            .where((Notification.user_id == user_id) & Notification.read_at.is_null())
+            .returning(Notification.id)
         )
     return len(rows)
 

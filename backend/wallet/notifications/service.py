@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import structlog
 from redis.asyncio import Redis
 
-from wallet.db.engine import connection
 from wallet.notifications.email import EmailMessage, EmailProvider, EmailRejected
+from wallet.notifications.money import event_payload
 from wallet.users.service import get_user
 
 log = structlog.get_logger(__name__)
@@ -22,9 +20,8 @@ async def send_welcome_email(event_id: int, *, email: EmailProvider, redis: Redi
     # Claim the send; a second run of the same event finds the mark and does nothing.
     if not await redis.set(mark, "sending", nx=True, ex=SENT_MARK_SECONDS):
         return "duplicate"
-    async with connection() as conn:
-        payload = await conn.fetchval("SELECT payload FROM outbox_event WHERE id = $1", event_id)
-    user = await get_user(json.loads(payload)["user_id"]) if payload else None
+    payload = await event_payload(event_id)
+    user = await get_user(payload["user_id"]) if payload else None
     if user is None:
         return "no_user"
     try:

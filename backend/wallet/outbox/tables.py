@@ -1,14 +1,15 @@
-"""Piccolo table of the outbox (schema: migrations/sql/0001_foundation.sql)."""
+"""Piccolo tables of outbox (the schema is migrations/sql/; this mirrors it for queries)."""
 
 from piccolo.columns import JSONB, BigSerial, Text, Timestamptz
 from piccolo.table import Table
 
 from wallet.db.engine import DB
+from wallet.db.tables import from_database
 
 
 class OutboxEvent(Table, tablename="outbox_event", db=DB):
     id = BigSerial(primary_key=True)
-    topic = Text()
-    payload = JSONB()
-    created_at = Timestamptz()
-    published_at = Timestamptz(null=True)
+    topic = Text(default=None)
+    payload = JSONB(default=None)
+    created_at = from_database(Timestamptz())
+    published_at = Timestamptz(null=True, default=None)

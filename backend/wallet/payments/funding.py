@@ -25,6 +25,8 @@ from typing import Any
 
 import structlog
 
+from wallet.commands.actor import Actor
+from wallet.commands.runner import Command, run
 from wallet.db.engine import Connection, transaction
 from wallet.gateway import signing
 from wallet.gateway.base import (
@@ -37,18 +39,24 @@ from wallet.gateway.base import (
     PaymentGateway,
 )
 from wallet.gateway.sandbox import SandboxGateway
-from wallet.idempotency import service as idempotency
 from wallet.ledger import holds
 from wallet.ledger import service as ledger
+from wallet.ledger.errors import AccountNotActive, InsufficientFunds
 from wallet.ledger.models import Purpose
 from wallet.limits import service as limits
-from wallet.limits.service import LimitScope
+from wallet.limits.service import LimitExceeded, LimitScope
 from wallet.money import Money
 from wallet.outbox.service import Topic, emit
 from wallet.payments.callback_trail import CallbackTrail, EveryCallback
 from wallet.payments.chargebacks import ACH_RETURN, CHARGEBACK, TakeBack, apply_chargeback
-from wallet.payments.errors import UnknownGatewayReference
+from wallet.payments.errors import (
+    PaymentMethodNotFound,
+    UnknownGatewayReference,
+    WrongPaymentMethodKind,
+)
 from wallet.payments.methods import owned_method
+from wallet.security.policy import Action
+from wallet.security.stepup import StepUpRequired
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
 from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
@@ -69,18 +77,14 @@ class InvalidCallback(Exception):
 
 @dataclass(frozen=True, slots=True)
 class AddMoney:
-    user_id: int
     payment_method_id: int
     amount: Money
-    idempotency_key: str
 
 
 @dataclass(frozen=True, slots=True)
 class Withdraw:
-    user_id: int
     payment_method_id: int
     amount: Money
-    idempotency_key: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,27 +129,44 @@ async def _current(transaction_id: int) -> FundingReceipt:
         return await _receipt(conn, transaction_id)
 
 
-def _validate(amount: Money, key: str) -> None:
-    if not amount.is_positive:
+def _validate(actor: Actor, command: AddMoney | Withdraw) -> None:
+    if not command.amount.is_positive:
         raise NonPositiveAmount()
-    idempotency.validate_key(key)
 
 
-def _fingerprint(op: str, command: AddMoney | Withdraw) -> str:
-    return idempotency.fingerprint(
-        {
-            "op": op,
-            "method": command.payment_method_id,
-            "amount": command.amount.amount_minor,
-            "currency": command.amount.currency.value,
-        }
-    )
+def _fingerprint(command: AddMoney | Withdraw) -> dict[str, Any]:
+    return {
+        "method": command.payment_method_id,
+        "amount": command.amount.amount_minor,
+        "currency": command.amount.currency.value,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    """A funding transaction just opened: the gateway is called after commit."""
+
+    transaction_id: int
+    reference: str
+    token: str
+    is_card: bool
+
+
+async def _replay(
+    conn: Connection, actor: Actor, command: AddMoney | Withdraw, stored: dict[str, Any]
+) -> FundingReceipt:
+    return await _receipt(conn, int(stored["transaction_id"]))
+
+
+def _response(result: _Opened | FundingReceipt) -> dict[str, Any]:
+    return {"transaction_id": result.transaction_id}
 
 
 async def _open_with_hold(
     conn: Connection,
     *,
     type: TransactionType,
+    user_id: int,
     command: AddMoney | Withdraw,
     method_id: int,
     debit_account_id: int,
@@ -160,7 +181,7 @@ async def _open_with_hold(
         transactions.NewTransaction(
             type=type,
             amount=command.amount,
-            initiator_user_id=command.user_id,
+            initiator_user_id=user_id,
             payment_method_id=method_id,
             via_gateway=True,
         ),
@@ -176,46 +197,79 @@ async def _open_with_hold(
     return transaction_id, await transactions.gateway_reference(conn, transaction_id)
 
 
+async def _may_add(conn: Connection, actor: Actor, command: AddMoney) -> None:
+    """The method is the user's, the wallet is open, the limits allow it."""
+    user_id = actor.require_user()
+    await owned_method(conn, user_id, command.payment_method_id)
+    wallet = await lock_for_spending(conn, user_id)
+    if wallet is None or wallet.status == "closed":
+        raise WalletUnavailable("your", wallet.status if wallet else "missing")
+    await limits.check(conn, user_id, wallet.verification_level, command.amount, LimitScope.ADD)
+
+
+async def _open_add(conn: Connection, actor: Actor, command: AddMoney) -> _Opened | FundingReceipt:
+    user_id = actor.require_user()
+    method = await owned_method(conn, user_id, command.payment_method_id)
+    is_card = method.kind == "card"
+    transaction_id, reference = await _open_with_hold(
+        conn,
+        type=TransactionType.ADD,
+        user_id=user_id,
+        command=command,
+        method_id=method.id,
+        debit_account_id=await _clearing(conn, command.amount),
+        credit_account_id=await open_balance(conn, user_id, command.amount.currency),
+        waiting=TransactionStatus.PROCESSING if is_card else TransactionStatus.PENDING,
+        hold_for=CARD_HOLD_TTL if is_card else BANK_HOLD_TTL,
+    )
+    return _Opened(transaction_id, reference, method.token, is_card)
+
+
+_FUNDING_REFUSALS: tuple[type[Exception], ...] = (
+    NonPositiveAmount,
+    PaymentMethodNotFound,
+    WrongPaymentMethodKind,
+    WalletUnavailable,
+    LimitExceeded,
+    InsufficientFunds,
+    AccountNotActive,
+)
+
+ADD_MONEY = Command[AddMoney, _Opened | FundingReceipt](
+    name="addMoney",
+    validate=_validate,
+    fingerprint=_fingerprint,
+    policy=(_may_add,),
+    change=_open_add,
+    response=_response,
+    replay=_replay,
+    refusals=_FUNDING_REFUSALS,
+)
+
+
 async def add_money(
-    gateway: PaymentGateway, command: AddMoney, *, timeout_seconds: float
+    gateway: PaymentGateway,
+    actor: Actor,
+    command: AddMoney,
+    idempotency_key: str,
+    *,
+    timeout_seconds: float,
 ) -> FundingReceipt:
     """Fund the wallet from a card (instant) or a bank account (ACH, settles later)."""
-    _validate(command.amount, command.idempotency_key)
-    principal = f"user:{command.user_id}"
-    request = _fingerprint("addMoney", command)
-    async with transaction() as conn:
-        replay = await idempotency.claim(conn, principal, command.idempotency_key, request)
-        if replay is not None:
-            return await _receipt(conn, int(replay["transaction_id"]))
-        method = await owned_method(conn, command.user_id, command.payment_method_id)
-        wallet = await lock_for_spending(conn, command.user_id)
-        if wallet is None or wallet.status == "closed":
-            raise WalletUnavailable("your", wallet.status if wallet else "missing")
-        await limits.check(
-            conn, command.user_id, wallet.verification_level, command.amount, LimitScope.ADD
-        )
-        is_card = method.kind == "card"
-        transaction_id, reference = await _open_with_hold(
-            conn,
-            type=TransactionType.ADD,
-            command=command,
-            method_id=method.id,
-            debit_account_id=await _clearing(conn, command.amount),
-            credit_account_id=await open_balance(conn, command.user_id, command.amount.currency),
-            waiting=TransactionStatus.PROCESSING if is_card else TransactionStatus.PENDING,
-            hold_for=CARD_HOLD_TTL if is_card else BANK_HOLD_TTL,
-        )
-        await idempotency.remember(
-            conn, principal, command.idempotency_key, request, {"transaction_id": transaction_id}
-        )
-
+    opened = await run(ADD_MONEY, actor, command, idempotency_key)
+    if isinstance(opened, FundingReceipt):  # a replay: the gateway was called the first time
+        return opened
+    transaction_id = opened.transaction_id
     try:
-        if is_card:
+        if opened.is_card:
             result = await asyncio.wait_for(
-                gateway.charge_card(method.token, command.amount, reference), timeout_seconds
+                gateway.charge_card(opened.token, command.amount, opened.reference),
+                timeout_seconds,
             )
         else:
-            result = await gateway.debit_bank_account(method.token, command.amount, reference)
+            result = await gateway.debit_bank_account(
+                opened.token, command.amount, opened.reference
+            )
     except PaymentDeclined as exc:
         await resolve(transaction_id, succeeded=False, reason=f"Card declined: {exc.reason}")
     except InvalidPaymentDetails as exc:
@@ -229,45 +283,63 @@ async def add_money(
     return await _current(transaction_id)
 
 
-async def withdraw(gateway: PaymentGateway, command: Withdraw) -> FundingReceipt:
-    """Pay out to a linked bank account: a hold now, posted when the gateway confirms."""
-    _validate(command.amount, command.idempotency_key)
-    principal = f"user:{command.user_id}"
-    request = _fingerprint("withdraw", command)
-    async with transaction() as conn:
-        replay = await idempotency.claim(conn, principal, command.idempotency_key, request)
-        if replay is not None:
-            return await _receipt(conn, int(replay["transaction_id"]))
-        method = await owned_method(
-            conn, command.user_id, command.payment_method_id, "bank_account"
-        )
-        transaction_id, reference = await _open_with_hold(
-            conn,
-            type=TransactionType.WITHDRAWAL,
-            command=command,
-            method_id=method.id,
-            debit_account_id=(
-                await spendable_account(
-                    conn, command.user_id, command.amount, scope=LimitScope.WITHDRAW
-                )
-            )[0],
-            credit_account_id=await _clearing(conn, command.amount),
-            waiting=TransactionStatus.PENDING,
-            hold_for=BANK_HOLD_TTL,
-        )
-        await emit(
-            conn,
-            Topic.BALANCE_CHANGED,
-            {"user_id": command.user_id, "currency": command.amount.currency.value},
-        )
-        await idempotency.remember(
-            conn, principal, command.idempotency_key, request, {"transaction_id": transaction_id}
-        )
+async def _may_withdraw(conn: Connection, actor: Actor, command: Withdraw) -> None:
+    """Money leaving to a bank needs a factor proven lately, and a linked bank account."""
+    await actor.require(Action.WITHDRAW)
+    await owned_method(conn, actor.require_user(), command.payment_method_id, "bank_account")
+
+
+async def _open_withdrawal(
+    conn: Connection, actor: Actor, command: Withdraw
+) -> _Opened | FundingReceipt:
+    user_id = actor.require_user()
+    method = await owned_method(conn, user_id, command.payment_method_id, "bank_account")
+    transaction_id, reference = await _open_with_hold(
+        conn,
+        type=TransactionType.WITHDRAWAL,
+        user_id=user_id,
+        command=command,
+        method_id=method.id,
+        debit_account_id=(
+            await spendable_account(conn, user_id, command.amount, scope=LimitScope.WITHDRAW)
+        )[0],
+        credit_account_id=await _clearing(conn, command.amount),
+        waiting=TransactionStatus.PENDING,
+        hold_for=BANK_HOLD_TTL,
+    )
+    await emit(
+        conn,
+        Topic.BALANCE_CHANGED,
+        {"user_id": user_id, "currency": command.amount.currency.value},
+    )
+    return _Opened(transaction_id, reference, method.token, is_card=False)
+
+
+WITHDRAW = Command[Withdraw, _Opened | FundingReceipt](
+    name="withdraw",
+    validate=_validate,
+    fingerprint=_fingerprint,
+    policy=(_may_withdraw,),
+    change=_open_withdrawal,
+    response=_response,
+    replay=_replay,
+    refusals=(*_FUNDING_REFUSALS, StepUpRequired),
+)
+
+
+async def withdraw(
+    gateway: PaymentGateway, actor: Actor, command: Withdraw, idempotency_key: str
+) -> FundingReceipt:
+    """Pay out to a linked bank account: a hold now, posted when the gateway confirms.
+    The session must have proven a factor lately (`policy.Action.WITHDRAW`)."""
+    opened = await run(WITHDRAW, actor, command, idempotency_key)
+    if isinstance(opened, FundingReceipt):
+        return opened
     try:
-        await gateway.payout(method.token, command.amount, reference)
+        await gateway.payout(opened.token, command.amount, opened.reference)
     except InvalidPaymentDetails as exc:
-        await resolve(transaction_id, succeeded=False, reason=str(exc))
-    return await _current(transaction_id)
+        await resolve(opened.transaction_id, succeeded=False, reason=str(exc))
+    return await _current(opened.transaction_id)
 
 
 async def _resolve_locked(

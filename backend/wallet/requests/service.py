@@ -14,22 +14,29 @@ the payer's username, until the payer answers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from wallet.commands import rules
+from wallet.commands.actor import Actor
+from wallet.commands.runner import Command, run
 from wallet.db.engine import Connection, connection, transaction
-from wallet.fraud.service import Screening, recording_blocks
-from wallet.idempotency import service as idempotency
+from wallet.fraud.service import PaymentBlocked, recording_blocks, screening_for
+from wallet.fx.rates import RatesUnavailable
+from wallet.ledger.errors import AccountNotActive, InsufficientFunds
+from wallet.limits.service import LimitExceeded
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit
-from wallet.requests.errors import RequestNotFound, RequestNotOpen
-from wallet.security.stepup import LargeAmountCheck
+from wallet.requests.errors import RequestExpiryOutOfRange, RequestNotFound, RequestNotOpen
+from wallet.security.stepup import StepUpRequired
 from wallet.transfers.errors import (
+    InvalidRecipient,
     NonPositiveAmount,
     NoteTooLong,
     RecipientNotFound,
     SelfTransfer,
+    WalletUnavailable,
 )
 from wallet.transfers.service import (
     MAX_NOTE_LENGTH,
@@ -44,12 +51,19 @@ INVITE_EVERY = timedelta(days=1)
 
 @dataclass(frozen=True, slots=True)
 class RequestMoney:
-    requester_id: int
     payer: str  # phone, email or username
     amount: Money
     note: str
-    idempotency_key: str
-    expires_in: timedelta
+    # None: the longest a request may last, `max_days`.
+    expires_in_days: int | None = None
+    # The configured maximum (`MoneyRules.money_request_days`).
+    max_days: int = field(default_factory=lambda: rules.current().money_request_days)
+
+    @property
+    def expires_in(self) -> timedelta:
+        return timedelta(
+            days=self.max_days if self.expires_in_days is None else self.expires_in_days
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,63 +114,91 @@ async def _load(conn: Connection, request_id: int) -> MoneyRequest:
     return _request(row)
 
 
+def _announcement(request: MoneyRequest) -> dict[str, Any]:
+    return {
+        "request_id": request.id,
+        "status": request.status,
+        "requester_id": request.requester_id,
+        "payer_id": request.payer_id,
+    }
+
+
 async def _announce(conn: Connection, request: MoneyRequest) -> None:
-    await emit(
-        conn,
-        Topic.MONEY_REQUEST_UPDATED,
-        {
-            "request_id": request.id,
-            "status": request.status,
-            "requester_id": request.requester_id,
-            "payer_id": request.payer_id,
-        },
-    )
+    await emit(conn, Topic.MONEY_REQUEST_UPDATED, _announcement(request))
 
 
-async def request_money(command: RequestMoney) -> MoneyRequest:
-    """Ask `command.payer` (an @username, or an email or phone, registered or not)."""
+def _validate_request(actor: Actor, command: RequestMoney) -> None:
     if not command.amount.is_positive:
         raise NonPositiveAmount()
     if len(command.note) > MAX_NOTE_LENGTH:
         raise NoteTooLong(MAX_NOTE_LENGTH)
+    days = command.expires_in_days
+    if days is not None and not 1 <= days <= command.max_days:
+        raise RequestExpiryOutOfRange(command.max_days)
+    recipient_lookup(command.payer)
+
+
+def _request_fingerprint(command: RequestMoney) -> dict[str, Any]:
     column, value = recipient_lookup(command.payer)
-    idempotency.validate_key(command.idempotency_key)
-    principal = f"user:{command.requester_id}"
-    request = idempotency.fingerprint(
-        {
-            "op": "requestMoney",
-            "payer": [column, value],
-            "note": command.note,
-            "amount": command.amount.amount_minor,
-            "currency": command.amount.currency.value,
-        }
-    )
+    return {
+        "payer": [column, value],
+        "note": command.note,
+        "amount": command.amount.amount_minor,
+        "currency": command.amount.currency.value,
+    }
+
+
+async def _open(conn: Connection, actor: Actor, command: RequestMoney) -> MoneyRequest:
+    requester_id = actor.require_user()
+    column, value = recipient_lookup(command.payer)
     contact = None if column == "username" else value
-    async with transaction() as conn:
-        replay = await idempotency.claim(conn, principal, command.idempotency_key, request)
-        if replay is not None:
-            return await _load(conn, int(replay["request_id"]))
-        try:
-            payer_id: int | None = (await find_recipient(conn, column, value))[0]
-        except RecipientNotFound:
-            if contact is None:  # a username names someone registered, or no one
-                raise
-            payer_id = None
-        created = await open_request(
-            conn,
-            requester_id=command.requester_id,
-            payer_id=payer_id,
-            payer_contact=contact,
-            amount=command.amount,
-            note=command.note,
-            expires_in=command.expires_in,
-        )
-        if payer_id is None and contact is not None:
-            await _invite(conn, created, column, contact, command.expires_in)
-        await idempotency.remember(
-            conn, principal, command.idempotency_key, request, {"request_id": created.id}
-        )
-        return created
+    try:
+        payer_id: int | None = (await find_recipient(conn, column, value))[0]
+    except RecipientNotFound:
+        if contact is None:  # a username names someone registered, or no one
+            raise
+        payer_id = None
+    created = await open_request(
+        conn,
+        requester_id=requester_id,
+        payer_id=payer_id,
+        payer_contact=contact,
+        amount=command.amount,
+        note=command.note,
+        expires_in=command.expires_in,
+    )
+    if payer_id is None and contact is not None:
+        await _invite(conn, created, column, contact, command.expires_in)
+    return created
+
+
+async def _replay_request(
+    conn: Connection, actor: Actor, command: RequestMoney, stored: dict[str, Any]
+) -> MoneyRequest:
+    return await _load(conn, int(stored["request_id"]))
+
+
+REQUEST_MONEY = Command[RequestMoney, MoneyRequest](
+    name="requestMoney",
+    validate=_validate_request,
+    fingerprint=_request_fingerprint,
+    change=_open,
+    response=lambda created: {"request_id": created.id},
+    replay=_replay_request,
+    refusals=(
+        NonPositiveAmount,
+        NoteTooLong,
+        InvalidRecipient,
+        RecipientNotFound,
+        SelfTransfer,
+        RequestExpiryOutOfRange,
+    ),
+)
+
+
+async def request_money(actor: Actor, command: RequestMoney, idempotency_key: str) -> MoneyRequest:
+    """Ask `command.payer` (an @username, or an email or phone, registered or not)."""
+    return await run(REQUEST_MONEY, actor, command, idempotency_key)
 
 
 async def _invite(
@@ -285,47 +327,78 @@ async def _lock_open(conn: Connection, request_id: int, user_id: int, role: str)
     return row
 
 
-async def pay_request(
-    payer_id: int,
-    request_id: int,
-    idempotency_key: str,
-    large_amount: LargeAmountCheck | None = None,
-    screening: Screening | None = None,
-) -> MoneyRequest:
-    """Pay a request addressed to `payer_id`: a transfer to the requester, once per key.
+@dataclass(frozen=True, slots=True)
+class PayRequest:
+    request_id: int
 
-    Above the step-up threshold the payer needs a second factor proven lately; with
-    `screening`, the fraud rules score the payment first.
+
+async def _may_pay(conn: Connection, actor: Actor, command: PayRequest) -> None:
+    """The request is open and addressed to the actor, and above the step-up threshold
+    (or from a new device) the actor proved a factor lately: before anything moves."""
+    row = await _lock_open(conn, command.request_id, actor.require_user(), "payer")
+    amount = Money(int(row["amount"]), Currency(row["currency"]))
+    await actor.require_step_up(amount, "pay this request")
+
+
+async def _pay(conn: Connection, actor: Actor, command: PayRequest) -> MoneyRequest:
+    payer_id = actor.require_user()
+    row = await _lock_open(conn, command.request_id, payer_id, "payer")
+    amount = Money(int(row["amount"]), Currency(row["currency"]))
+    transaction_id, _ = await transfer_between_users(
+        conn,
+        sender_id=payer_id,
+        recipient_id=int(row["requester_id"]),
+        amount=amount,
+        note=row["note"],
+        screening=screening_for(actor),
+    )
+    await conn.execute(
+        "UPDATE money_request SET status = 'paid', transaction_id = $2, resolved_at = now() "
+        "WHERE id = $1",
+        command.request_id,
+        transaction_id,
+    )
+    return await _load(conn, command.request_id)
+
+
+async def _replay_payment(
+    conn: Connection, actor: Actor, command: PayRequest, stored: dict[str, Any]
+) -> MoneyRequest:
+    return await _load(conn, command.request_id)
+
+
+PAY_REQUEST = Command[PayRequest, MoneyRequest](
+    name="payMoneyRequest",
+    fingerprint=lambda command: {"request": command.request_id},
+    policy=(_may_pay,),
+    change=_pay,
+    response=lambda _: {"paid": True},
+    replay=_replay_payment,
+    events=lambda paid: [(Topic.MONEY_REQUEST_UPDATED, _announcement(paid))],
+    around=recording_blocks,
+    refusals=(
+        RequestNotFound,
+        RequestNotOpen,
+        StepUpRequired,
+        InsufficientFunds,
+        AccountNotActive,
+        LimitExceeded,
+        PaymentBlocked,
+        WalletUnavailable,
+        SelfTransfer,
+        RatesUnavailable,
+    ),
+)
+
+
+async def pay_request(actor: Actor, request_id: int, idempotency_key: str) -> MoneyRequest:
+    """Pay a request addressed to the actor: a transfer to the requester, once per key.
+
+    Above the step-up threshold (or from a new device) the payer needs a second factor
+    proven lately, checked before anything moves; the fraud rules score the payment
+    with the actor's risk context.
     """
-    idempotency.validate_key(idempotency_key)
-    principal = f"user:{payer_id}"
-    request = idempotency.fingerprint({"op": "payMoneyRequest", "request": request_id})
-    async with recording_blocks(), transaction() as conn:
-        replay = await idempotency.claim(conn, principal, idempotency_key, request)
-        if replay is not None:
-            return await _load(conn, request_id)
-        row = await _lock_open(conn, request_id, payer_id, "payer")
-        amount = Money(int(row["amount"]), Currency(row["currency"]))
-        transaction_id, _ = await transfer_between_users(
-            conn,
-            sender_id=payer_id,
-            recipient_id=int(row["requester_id"]),
-            amount=amount,
-            note=row["note"],
-            screening=screening,
-        )
-        if large_amount is not None:
-            await large_amount.require(payer_id, amount, "pay this request")
-        await conn.execute(
-            "UPDATE money_request SET status = 'paid', transaction_id = $2, resolved_at = now() "
-            "WHERE id = $1",
-            request_id,
-            transaction_id,
-        )
-        paid = await _load(conn, request_id)
-        await _announce(conn, paid)
-        await idempotency.remember(conn, principal, idempotency_key, request, {"paid": True})
-        return paid
+    return await run(PAY_REQUEST, actor, PayRequest(request_id), idempotency_key)
 
 
 async def _close(request_id: int, user_id: int, role: str, status: str) -> MoneyRequest:

@@ -52,12 +52,8 @@ class ReferralRule:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReferralRule:
-        return cls(
-            settings.referral_referrer_bonus,
-            settings.referral_referred_bonus,
-            settings.referral_minimum,
-            settings.referral_days,
-        )
+        r = settings.referrals
+        return cls(r.referrer_bonus, r.referred_bonus, r.minimum, r.days)
 
 
 class ReferralStatus(Enum):

@@ -14,12 +14,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+from wallet.commands.actor import Actor
+from wallet.commands.runner import Command, run
 from wallet.db.engine import Connection, connection, transaction
 from wallet.fx.rates import RateSnapshot
-from wallet.idempotency import service as idempotency
 from wallet.insights.categories import categories_of
 from wallet.ledger import service as ledger
-from wallet.ledger.errors import InsufficientFunds
+from wallet.ledger.errors import AccountNotActive, InsufficientFunds
 from wallet.ledger.models import AccountType, EntryDraft, OwnerType
 from wallet.money import Currency, Money
 from wallet.notifications.money import event_payload
@@ -304,46 +305,62 @@ class Redemption:
     transaction_id: int
 
 
-async def redeem_points(user_id: int, points: int, idempotency_key: str) -> Redemption:
-    """Turn points into wallet cash at 100 points = 1.00 USD, exactly once per key."""
+def _validate_redemption(actor: Actor, points: int) -> None:
     if points < MIN_REDEMPTION:
         raise RewardError("points", f"Redeem at least {MIN_REDEMPTION} points")
-    principal = f"user:{user_id}"
-    request = idempotency.fingerprint({"op": "redeemPoints", "points": points})
-    async with transaction() as conn:
-        replay = await idempotency.claim(conn, principal, idempotency_key, request)
-        if replay is not None:
-            return Redemption(points, Money(points, POINTS_CURRENCY), int(replay["transaction_id"]))
-        amount = Money(points, POINTS_CURRENCY)
-        try:
-            entry_id = await ledger.post_entry(
-                conn,
-                EntryDraft.transfer(
-                    "points_redemption",
-                    await _points_account(conn, user_id),
-                    await open_balance(conn, user_id, POINTS_CURRENCY),
-                    amount,
-                    f"{points} points redeemed",
-                ),
-            )
-        except InsufficientFunds as exc:
-            raise RewardError("points", f"You have {max(exc.available, 0)} points") from None
-        transaction_id, _ = await transactions.record_completed(
+
+
+async def _redeem(conn: Connection, actor: Actor, points: int) -> Redemption:
+    user_id = actor.require_user()
+    amount = Money(points, POINTS_CURRENCY)
+    try:
+        entry_id = await ledger.post_entry(
             conn,
-            transactions.NewTransaction(
-                type=TransactionType.REWARD,
-                amount=amount,
-                initiator_user_id=None,
-                counterparty_user_id=user_id,
-                note=f"Redeemed {points} points",
+            EntryDraft.transfer(
+                "points_redemption",
+                await _points_account(conn, user_id),
+                await open_balance(conn, user_id, POINTS_CURRENCY),
+                amount,
+                f"{points} points redeemed",
             ),
-            entry_id,
         )
-        await emit_many(conn, Topic.BALANCE_CHANGED, [{"user_id": user_id, "currency": "USD"}])
-        await idempotency.remember(
-            conn, principal, idempotency_key, request, {"transaction_id": transaction_id}
-        )
-        return Redemption(points, amount, transaction_id)
+    except InsufficientFunds as exc:
+        raise RewardError("points", f"You have {max(exc.available, 0)} points") from None
+    transaction_id, _ = await transactions.record_completed(
+        conn,
+        transactions.NewTransaction(
+            type=TransactionType.REWARD,
+            amount=amount,
+            initiator_user_id=None,
+            counterparty_user_id=user_id,
+            note=f"Redeemed {points} points",
+        ),
+        entry_id,
+    )
+    await emit_many(conn, Topic.BALANCE_CHANGED, [{"user_id": user_id, "currency": "USD"}])
+    return Redemption(points, amount, transaction_id)
+
+
+async def _replay_redemption(
+    conn: Connection, actor: Actor, points: int, stored: dict[str, Any]
+) -> Redemption:
+    return Redemption(points, Money(points, POINTS_CURRENCY), int(stored["transaction_id"]))
+
+
+REDEEM_POINTS = Command[int, Redemption](
+    name="redeemPoints",
+    validate=_validate_redemption,
+    fingerprint=lambda points: {"points": points},
+    change=_redeem,
+    response=lambda done: {"transaction_id": done.transaction_id},
+    replay=_replay_redemption,
+    refusals=(RewardError, AccountNotActive),
+)
+
+
+async def redeem_points(actor: Actor, points: int, idempotency_key: str) -> Redemption:
+    """Turn points into wallet cash at 100 points = 1.00 USD, exactly once per key."""
+    return await run(REDEEM_POINTS, actor, points, idempotency_key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from redis.asyncio import Redis
 
 from wallet.db.engine import transaction
+from wallet.db.tables import database_now
 from wallet.outbox.service import Topic, emit
+from wallet.security.tables import UserDevice
+from wallet.users.tables import AppUser
 
 CHALLENGE_SECONDS = 300
 _BROWSERS = (
@@ -165,27 +168,35 @@ async def record_sign_in(
     fingerprint = key_fingerprint(proven_key) if proven_key else agent_fingerprint(user_agent)
     label = device_label(user_agent, app)
     async with transaction() as conn:
-        # Serialise one user's sign-ins, so "the first device" is decided once.
-        await conn.execute("SELECT 1 FROM app_user WHERE id = $1 FOR UPDATE", user_id)
-        first = not await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM user_device WHERE user_id = $1)", user_id
+        # Serialise one user's sign-ins, so "the first device" is decided once and the
+        # look-up below cannot race another insert of the same device.
+        await AppUser.select(AppUser.id).where(AppUser.id == user_id).lock_rows("UPDATE")
+        first = not await UserDevice.exists().where(UserDevice.user_id == user_id)
+        now = database_now()
+        known = (
+            await UserDevice.select(UserDevice.id, UserDevice.trusted_at)
+            .where((UserDevice.user_id == user_id) & (UserDevice.fingerprint == fingerprint))
+            .first()
         )
-        row = await conn.fetchrow(
-            "INSERT INTO user_device (user_id, fingerprint, label, last_ip, public_key, "
-            "trusted_at) VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN now() END) "
-            "ON CONFLICT (user_id, fingerprint) DO UPDATE "
-            "SET last_seen = now(), last_ip = EXCLUDED.last_ip "
-            "RETURNING id, trusted_at IS NOT NULL AS trusted, (xmax = 0) AS inserted",
-            user_id,
-            fingerprint,
-            label,
-            ip,
-            proven_key,
-            first,
-        )
+        if known is None:
+            [row] = await UserDevice.insert(
+                UserDevice(
+                    user_id=user_id,
+                    fingerprint=fingerprint,
+                    label=label,
+                    last_ip=ip,
+                    public_key=proven_key,
+                    trusted_at=now if first else None,
+                )
+            ).returning(UserDevice.id, UserDevice.trusted_at)
+        else:
+            row = known
+            await UserDevice.update({UserDevice.last_seen: now, UserDevice.last_ip: ip}).where(
+                UserDevice.id == known["id"]
+            )
         # Only a device that proves its key can be recognised again.
-        trusted = bool(row["trusted"]) and (proven_key is not None or first)
-        if not trusted and row["inserted"]:
+        trusted = row["trusted_at"] is not None and (proven_key is not None or first)
+        if not trusted and known is None:
             await emit(
                 conn,
                 Topic.DEVICE_NEW,
@@ -196,36 +207,42 @@ async def record_sign_in(
 
 async def trust(user_id: int, device_id: int) -> bool:
     """Trust a key-bound device once a session on it proved a second factor."""
-    async with transaction() as conn:
-        trusted = await conn.fetchval(
-            "UPDATE user_device SET trusted_at = coalesce(trusted_at, now()) "
-            "WHERE id = $1 AND user_id = $2 AND public_key IS NOT NULL RETURNING id",
-            device_id,
-            user_id,
-        )
-    return trusted is not None
+    async with transaction():
+        bound = (UserDevice.id == device_id) & (UserDevice.user_id == user_id)
+        bound &= UserDevice.public_key.is_not_null()
+        row = await UserDevice.select(UserDevice.trusted_at).where(bound).lock_rows().first()
+        if row is None:
+            return False
+        if row["trusted_at"] is None:
+            await UserDevice.update({UserDevice.trusted_at: database_now()}).where(
+                UserDevice.id == device_id
+            )
+    return True
 
 
 async def is_trusted(user_id: int, fingerprint: str) -> bool:
-    async with transaction() as conn:
-        return bool(
-            await conn.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM user_device WHERE user_id = $1 "
-                "AND fingerprint = $2 AND trusted_at IS NOT NULL AND public_key IS NOT NULL)",
-                user_id,
-                fingerprint,
-            )
-        )
+    return await UserDevice.exists().where(
+        (UserDevice.user_id == user_id)
+        & (UserDevice.fingerprint == fingerprint)
+        & UserDevice.trusted_at.is_not_null()
+        & UserDevice.public_key.is_not_null()
+    )
 
 
 async def devices_of(user_id: int) -> list[Device]:
-    async with transaction() as conn:
-        rows = await conn.fetch(
-            "SELECT id, label, first_seen, last_seen, last_ip, public_key IS NOT NULL AS bound, "
-            "trusted_at IS NOT NULL AS trusted FROM user_device "
-            "WHERE user_id = $1 ORDER BY last_seen DESC",
-            user_id,
+    rows = await (
+        UserDevice.select(
+            UserDevice.id,
+            UserDevice.label,
+            UserDevice.first_seen,
+            UserDevice.last_seen,
+            UserDevice.last_ip,
+            UserDevice.public_key,
+            UserDevice.trusted_at,
         )
+        .where(UserDevice.user_id == user_id)
+        .order_by(UserDevice.last_seen, ascending=False)
+    )
     return [
         Device(
             int(r["id"]),
@@ -233,18 +250,18 @@ async def devices_of(user_id: int) -> list[Device]:
             r["first_seen"],
             r["last_seen"],
             r["last_ip"],
-            r["bound"],
-            r["trusted"],
+            r["public_key"] is not None,
+            r["trusted_at"] is not None,
         )
         for r in rows
     ]
 
 
 async def forget_device(user_id: int, device_id: int) -> bool:
-    async with transaction() as conn:
-        gone = await conn.fetchval(
-            "DELETE FROM user_device WHERE id = $1 AND user_id = $2 RETURNING id",
-            device_id,
-            user_id,
+    async with transaction():
+        gone = (
+            await UserDevice.delete()
+            .where((UserDevice.id == device_id) & (UserDevice.user_id == user_id))
+            .returning(UserDevice.id)
         )
-    return gone is not None
+    return bool(gone)

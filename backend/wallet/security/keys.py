@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from wallet.config import Settings
+from wallet.config import get_settings
 from wallet.security.crypto import DEVELOPMENT_KEYRING, Keyring
 
 
 @lru_cache(maxsize=1)
 def keyring() -> Keyring:
-    return Keyring.parse(Settings.from_env().pii_keys or DEVELOPMENT_KEYRING)
+    return Keyring.parse(get_settings().pii_keys or DEVELOPMENT_KEYRING)
 
 
 def uses_development_key() -> bool:

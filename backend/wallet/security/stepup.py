@@ -115,8 +115,10 @@ class LargeAmountCheck:
     `above_usd_minor` (US cents, valued with `rates`), it needs a factor proven lately
     (`policy.Action.MONEY_OUT`).
 
-    Services call `require` after the funds and limit checks, inside their transaction,
-    so those refusals come first and a refusal here keeps nothing of the movement.
+    Commands on the runner (`wallet.commands`) call it through `Actor.require_step_up`
+    in their policy, before anything is written. `send_money` still calls `require`
+    after the movement, inside its transaction (a refusal keeps nothing of it), until
+    the batched send path declares its policy too.
     """
 
     session: SessionState

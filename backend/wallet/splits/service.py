@@ -22,14 +22,25 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from wallet.commands import rules
+from wallet.commands.actor import Actor
+from wallet.commands.runner import Command, run
 from wallet.db.engine import Connection, connection, transaction
-from wallet.fraud.service import Screening, recording_blocks
-from wallet.idempotency import service as idempotency
+from wallet.fraud.service import PaymentBlocked, recording_blocks, screening_for
+from wallet.fx.rates import RatesUnavailable
+from wallet.ledger.errors import AccountNotActive, InsufficientFunds
+from wallet.limits.service import LimitExceeded
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit
 from wallet.requests.service import cancel_open_requests, open_request
-from wallet.security.stepup import LargeAmountCheck
-from wallet.splits.arithmetic import InvalidSplit, SplitMethod, simplify_debts, split_amount
+from wallet.security.stepup import StepUpRequired
+from wallet.splits.arithmetic import (
+    InvalidSplit,
+    Payment,
+    SplitMethod,
+    simplify_debts,
+    split_amount,
+)
 from wallet.splits.errors import (
     GroupNotFound,
     InvalidGroup,
@@ -662,102 +673,147 @@ async def group_view(user_id: int, group_id: int) -> GroupView:
     return GroupView(group, positions, suggested, expenses)
 
 
-async def settle_up(
-    user_id: int,
-    group_id: int,
-    currency: Currency,
-    idempotency_key: str,
-    request_days: int = 30,
-    large_amount: LargeAmountCheck | None = None,
-    screening: Screening | None = None,
+@dataclass(frozen=True, slots=True)
+class SettleUp:
+    group_id: int
+    currency: Currency
+    # How long the requests it makes last (`MoneyRules.money_request_days`).
+    request_days: int = field(default_factory=lambda: rules.current().money_request_days)
+
+
+async def _open_asks(conn: Connection, actor_id: int, command: SettleUp) -> list[int]:
+    """Open requests of this group's settlements that ask the user, or that they made."""
+    rows = await conn.fetch(
+        "SELECT st.money_request_id FROM split_settlement st "
+        "JOIN money_request r ON r.id = st.money_request_id "
+        "WHERE st.group_id = $1 AND st.currency = $2 AND r.status = 'open' "
+        "AND (st.from_user = $3 OR st.to_user = $3)",
+        command.group_id,
+        command.currency.value,
+        actor_id,
+    )
+    return [int(r["money_request_id"]) for r in rows]
+
+
+async def _plan(conn: Connection, user_id: int, command: SettleUp) -> list[Payment]:
+    plan = [
+        p
+        for p in simplify_debts((await _nets(conn, command.group_id)).get(command.currency, {}))
+        if user_id in (p.payer, p.payee)
+    ]
+    if not plan:
+        raise NothingToSettle(command.currency.value)
+    return plan
+
+
+async def _may_settle(conn: Connection, actor: Actor, command: SettleUp) -> None:
+    """A member with something to settle; above the step-up threshold (the sum they
+    pay) a factor proven lately. The group and its open asks are locked first, so the
+    plan the change makes is the one judged here."""
+    user_id = actor.require_user()
+    await _group(conn, command.group_id, user_id, lock=True)
+    await conn.execute(
+        "SELECT id FROM money_request WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+        await _open_asks(conn, user_id, command),
+    )
+    paying = Money(
+        sum(p.amount for p in await _plan(conn, user_id, command) if p.payer == user_id),
+        command.currency,
+    )
+    if paying.is_positive:
+        await actor.require_step_up(paying, "settle this much")
+
+
+async def _settle(conn: Connection, actor: Actor, command: SettleUp) -> SettleUpReceipt:
+    user_id, currency, group_id = actor.require_user(), command.currency, command.group_id
+    group = await _group(conn, group_id, user_id, lock=True)
+    by_id = {m.user_id: m for m in group.members}
+    # Asking twice for one debt would let it be paid twice: the user's own direct
+    # payments supersede requests that asked them for the same money.
+    await cancel_open_requests(conn, await _open_asks(conn, user_id, command))
+    plan = await _plan(conn, user_id, command)
+    transfers: list[dict[str, Any]] = []
+    requests: list[dict[str, Any]] = []
+    note = f"Settle up: {group.name}"
+    for p in plan:
+        amount = Money(p.amount, currency)
+        if p.payer == user_id:
+            status = await conn.fetchval("SELECT status FROM wallet WHERE user_id = $1", p.payee)
+            if not can_receive(status):
+                raise WalletUnavailable(f"@{by_id[p.payee].username}'s", status)
+            transaction_id, _ = await transfer_between_users(
+                conn,
+                sender_id=user_id,
+                recipient_id=p.payee,
+                amount=amount,
+                note=note,
+                screening=screening_for(actor),
+            )
+            await _record_settlement(conn, group_id, p.payer, p.payee, amount, transaction_id)
+            transfers.append(
+                {
+                    "to": by_id[p.payee].username,
+                    "amount_minor": p.amount,
+                    "transaction_id": transaction_id,
+                }
+            )
+        else:
+            request = await open_request(
+                conn,
+                requester_id=user_id,
+                payer_id=p.payer,
+                amount=amount,
+                note=note,
+                expires_in=timedelta(days=command.request_days),
+            )
+            await _record_settlement(
+                conn, group_id, p.payer, p.payee, amount, request_id=request.id
+            )
+            requests.append(
+                {
+                    "from": by_id[p.payer].username,
+                    "amount_minor": p.amount,
+                    "request_id": request.id,
+                }
+            )
+    return SettleUpReceipt(transfers, requests, currency.value)
+
+
+async def _replay_settlement(
+    conn: Connection, actor: Actor, command: SettleUp, stored: dict[str, Any]
 ) -> SettleUpReceipt:
+    return SettleUpReceipt.from_json(stored)
+
+
+SETTLE_UP = Command[SettleUp, SettleUpReceipt](
+    name="settleUp",
+    fingerprint=lambda command: {"group": command.group_id, "currency": command.currency.value},
+    policy=(_may_settle,),
+    change=_settle,
+    response=SettleUpReceipt.to_json,
+    replay=_replay_settlement,
+    around=recording_blocks,
+    refusals=(
+        GroupNotFound,
+        NotAMember,
+        NothingToSettle,
+        StepUpRequired,
+        WalletUnavailable,
+        InsufficientFunds,
+        AccountNotActive,
+        LimitExceeded,
+        PaymentBlocked,
+        RatesUnavailable,
+    ),
+)
+
+
+async def settle_up(actor: Actor, command: SettleUp, idempotency_key: str) -> SettleUpReceipt:
     """Pay what the user owes in `currency` and ask for what they are owed, by the fewest
     payments that square the group. Transfers happen now, all or none; above the step-up
-    threshold (their sum) they need a second factor proven lately; with `screening`, the
-    fraud rules score each transfer first."""
-    principal = f"user:{user_id}"
-    request_fingerprint = idempotency.fingerprint(
-        {"op": "settleUp", "group": group_id, "currency": currency.value}
-    )
-    async with recording_blocks(), transaction() as conn:
-        replay = await idempotency.claim(conn, principal, idempotency_key, request_fingerprint)
-        if replay is not None:
-            return SettleUpReceipt.from_json(replay)
-        group = await _group(conn, group_id, user_id, lock=True)
-        by_id = {m.user_id: m for m in group.members}
-        # Asking twice for one debt would let it be paid twice: the user's own direct
-        # payments supersede requests that asked them for the same money.
-        open_asks = await conn.fetch(
-            "SELECT st.money_request_id FROM split_settlement st "
-            "JOIN money_request r ON r.id = st.money_request_id "
-            "WHERE st.group_id = $1 AND st.currency = $2 AND r.status = 'open' "
-            "AND (st.from_user = $3 OR st.to_user = $3)",
-            group_id,
-            currency.value,
-            user_id,
-        )
-        await cancel_open_requests(conn, [int(r["money_request_id"]) for r in open_asks])
-        plan = [
-            p
-            for p in simplify_debts((await _nets(conn, group_id)).get(currency, {}))
-            if user_id in (p.payer, p.payee)
-        ]
-        if not plan:
-            raise NothingToSettle(currency.value)
-        transfers: list[dict[str, Any]] = []
-        requests: list[dict[str, Any]] = []
-        note = f"Settle up: {group.name}"
-        for p in plan:
-            amount = Money(p.amount, currency)
-            if p.payer == user_id:
-                status = await conn.fetchval(
-                    "SELECT status FROM wallet WHERE user_id = $1", p.payee
-                )
-                if not can_receive(status):
-                    raise WalletUnavailable(f"@{by_id[p.payee].username}'s", status)
-                transaction_id, _ = await transfer_between_users(
-                    conn,
-                    sender_id=user_id,
-                    recipient_id=p.payee,
-                    amount=amount,
-                    note=note,
-                    screening=screening,
-                )
-                await _record_settlement(conn, group_id, p.payer, p.payee, amount, transaction_id)
-                transfers.append(
-                    {
-                        "to": by_id[p.payee].username,
-                        "amount_minor": p.amount,
-                        "transaction_id": transaction_id,
-                    }
-                )
-            else:
-                request = await open_request(
-                    conn,
-                    requester_id=user_id,
-                    payer_id=p.payer,
-                    amount=amount,
-                    note=note,
-                    expires_in=timedelta(days=request_days),
-                )
-                await _record_settlement(
-                    conn, group_id, p.payer, p.payee, amount, request_id=request.id
-                )
-                requests.append(
-                    {
-                        "from": by_id[p.payer].username,
-                        "amount_minor": p.amount,
-                        "request_id": request.id,
-                    }
-                )
-        paying = Money(sum(t["amount_minor"] for t in transfers), currency)
-        if large_amount is not None and paying.is_positive:
-            await large_amount.require(user_id, paying, "settle this much")
-        receipt = SettleUpReceipt(transfers, requests, currency.value)
-        await idempotency.remember(
-            conn, principal, idempotency_key, request_fingerprint, receipt.to_json()
-        )
-        return receipt
+    threshold (their sum) they need a second factor proven lately, checked before
+    anything moves; the fraud rules score each transfer first."""
+    return await run(SETTLE_UP, actor, command, idempotency_key)
 
 
 async def _record_settlement(

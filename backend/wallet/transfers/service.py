@@ -7,13 +7,14 @@ outbox events for both parties, and the idempotency record.
 
 from __future__ import annotations
 
-import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import phonenumbers
 
+from wallet.commands import rules
+from wallet.config import get_settings
 from wallet.db.engine import Connection, transaction
 from wallet.fraud import engine as fraud
 from wallet.fraud import service as fraud_reviews
@@ -27,7 +28,7 @@ from wallet.ledger import service as ledger
 from wallet.ledger.models import EntryDraft
 from wallet.limits import service as limits
 from wallet.limits.service import LimitScope, check_cross_border
-from wallet.money import Currency, Money
+from wallet.money import Money
 from wallet.outbox.service import Topic, emit_many
 from wallet.security.stepup import LargeAmountCheck
 from wallet.transactions import service as transactions
@@ -45,7 +46,6 @@ from wallet.users.validation import USERNAME_RE, normalise_email, normalise_phon
 from wallet.wallets.service import open_balance, spendable_account
 
 MAX_NOTE_LENGTH = 280
-CROSS_BORDER_THRESHOLD = Money(100_000, Currency.USD)
 # A restricted wallet (owing a chargeback) still receives: that is how it repays.
 RECEIVING_STATUSES = frozenset({"active", "restricted"})
 
@@ -54,7 +54,7 @@ def frozen_can_receive() -> bool:
     """Whether a frozen wallet still receives money (WALLET_FROZEN_CAN_RECEIVE, default
     yes: a freeze stops money leaving; refusing what others send would tip the holder
     off and bounce other people's payments)."""
-    return (os.environ.get("WALLET_FROZEN_CAN_RECEIVE") or "true").lower() in ("1", "true", "yes")
+    return get_settings().transfers.frozen_can_receive
 
 
 def can_receive(status: str | None) -> bool:
@@ -69,13 +69,15 @@ class SendMoney:
     note: str
     idempotency_key: str
     # Days an unregistered phone/email has to claim the money before it comes back.
-    claim_days: int = 14
+    claim_days: int = field(default_factory=lambda: rules.current().unclaimed_transfer_days)
     # A cross-currency send: the FX quote that sells `amount`; the recipient gets its
     # buy side. Above `cross_border_threshold` (USD, valued with `rates`) the sender
     # needs full verification.
     quote_id: str | None = None
     rates: RateSnapshot | None = None
-    cross_border_threshold: Money = CROSS_BORDER_THRESHOLD
+    cross_border_threshold: Money = field(
+        default_factory=lambda: rules.current().cross_border_full_kyc
+    )
     # Large sends need a second factor proven lately (None: no such check).
     large_amount: LargeAmountCheck | None = None
     # Where the request came from, for the fraud rules (which run either way).

@@ -28,6 +28,13 @@ class PinNotSet(PinError):
         super().__init__("Set a transaction PIN first")
 
 
+class PinRequired(PinError):
+    """The action is confirmed with the PIN, and none was given."""
+
+    def __init__(self) -> None:
+        super().__init__("Confirm with your transaction PIN")
+
+
 class WrongPin(PinError):
     def __init__(self, attempts_left: int) -> None:
         super().__init__(f"Wrong PIN; {attempts_left} attempt(s) left")

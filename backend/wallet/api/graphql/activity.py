@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 
 from wallet.api.graphql.context import Info
+from wallet.api.graphql.permissions import SignedIn
 from wallet.api.graphql.transactions import (
     Direction,
     PageInfo,
@@ -73,7 +74,8 @@ class ActivityConnection:
 class ActivityQuery:
     @strawberry.field(
         description="Your activity, newest first: every posting on your balances with the "
-        "balance after it, and what has not moved money yet (null when logged out)."
+        "balance after it, and what has not moved money yet (null when logged out).",
+        extensions=[SignedIn(otherwise_null=True)],
     )
     async def activity(
         self,
@@ -82,9 +84,7 @@ class ActivityQuery:
         after: str | None = None,
         filter: TransactionFilter | None = None,
     ) -> ActivityConnection | None:
-        user = await info.context.viewer()
-        if user is None:
-            return None
+        user = await info.context.require_viewer()
         f = filter or TransactionFilter()
         lines, has_next = await activity_service.page(
             user.id,

@@ -9,9 +9,10 @@ from typing import Annotated
 import strawberry
 
 from wallet.api.graphql.context import Info
-from wallet.api.graphql.errors import ErrorCode, NotFound, not_authenticated
+from wallet.api.graphql.errors import ErrorCode, NotFound
+from wallet.api.graphql.permissions import SignedIn
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
-from wallet.api.graphql.security import large_amount_check, payment_screening
+from wallet.api.graphql.security import large_amount_check
 from wallet.api.graphql.throttle import money_throttle
 from wallet.api.graphql.transactions import TransactionNode
 from wallet.merchants import bills
@@ -126,37 +127,33 @@ class BillQuery:
             for b in await bills.billers()
         ]
 
-    @strawberry.field
+    @strawberry.field(extensions=[SignedIn(otherwise_null=True)])
     async def saved_billers(self, info: Info) -> list[SavedBillerType] | None:
-        user = await info.context.viewer()
-        if user is None:
-            return None
+        user = await info.context.require_viewer()
         return [SavedBillerType.from_domain(b) for b in await bills.saved_billers(user.id)]
 
-    @strawberry.field
+    @strawberry.field(extensions=[SignedIn(otherwise_null=True)])
     async def bill_schedules(self, info: Info) -> list[BillScheduleType] | None:
-        user = await info.context.viewer()
-        if user is None:
-            return None
+        user = await info.context.require_viewer()
         return [BillScheduleType.from_domain(s) for s in await bills.schedules_of(user.id)]
 
 
 @strawberry.type
 class BillMutation:
-    @strawberry.mutation(description="Save a biller with your account number there.")
+    @strawberry.mutation(
+        description="Save a biller with your account number there.", extensions=[SignedIn()]
+    )
     async def save_biller(
         self, info: Info, merchant_id: strawberry.ID, account_reference: str, nickname: str = ""
     ) -> SaveBillerResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         try:
             saved = await bills.save_biller(user.id, _id(merchant_id), account_reference, nickname)
         except REFUSALS as exc:
             return refusal(exc, Currency.USD)
         return SavedBillerPayload(saved_biller=SavedBillerType.from_domain(saved))
 
-    @strawberry.mutation(description="Pay a saved biller now.")
+    @strawberry.mutation(description="Pay a saved biller now.", extensions=[SignedIn()])
     async def pay_bill(
         self,
         info: Info,
@@ -165,23 +162,17 @@ class BillMutation:
         idempotency_key: str,
         currency: str = "USD",
     ) -> PayBillResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         if throttled := await money_throttle(info, user.id):
             return throttled
         money = parse_amount(amount, currency)
         if not isinstance(money, Money):
             return money
         try:
-            large = await large_amount_check(info)
+            actor = await info.context.actor()
+            assert actor is not None
             transaction_id = await bills.pay_bill(
-                user.id,
-                _id(saved_biller_id),
-                money,
-                idempotency_key,
-                large,
-                screening=payment_screening(info, large),
+                actor, _id(saved_biller_id), money, idempotency_key
             )
         except REFUSALS as exc:
             return refusal(exc, money.currency)
@@ -192,7 +183,8 @@ class BillMutation:
 
     @strawberry.mutation(
         description="Pay a saved biller later: once, weekly, or monthly in calendar months "
-        "on firstRun's day of the month (a shorter month's last day when it has no such day)."
+        "on firstRun's day of the month (a shorter month's last day when it has no such day).",
+        extensions=[SignedIn()],
     )
     async def schedule_bill_payment(
         self,
@@ -209,9 +201,7 @@ class BillMutation:
             ),
         ] = "UTC",
     ) -> ScheduleBillResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         money = parse_amount(amount, currency)
         if not isinstance(money, Money):
             return money
@@ -231,7 +221,8 @@ class BillMutation:
 
     @strawberry.mutation(
         description="Change a scheduled payment of yours: its amount, or the day it next "
-        "runs (a monthly one then runs on that day of the month). Only while ACTIVE."
+        "runs (a monthly one then runs on that day of the month). Only while ACTIVE.",
+        extensions=[SignedIn()],
     )
     async def update_bill_schedule(
         self,
@@ -240,9 +231,7 @@ class BillMutation:
         amount: str | None = None,
         next_run_on: date | None = None,
     ) -> ScheduleBillResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         money: Money | None = None
         if amount is not None:
             current = await bills.schedules_of(user.id, _id(schedule_id))
@@ -262,13 +251,14 @@ class BillMutation:
             return refusal(exc, money.currency if money else Currency.USD)
         return BillSchedulePayload(schedule=BillScheduleType.from_domain(updated))
 
-    @strawberry.mutation(description="Cancel a scheduled payment of yours: nothing more is paid.")
+    @strawberry.mutation(
+        description="Cancel a scheduled payment of yours: nothing more is paid.",
+        extensions=[SignedIn()],
+    )
     async def cancel_bill_schedule(
         self, info: Info, schedule_id: strawberry.ID
     ) -> ScheduleBillResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         try:
             cancelled = await bills.cancel(user.id, _id(schedule_id))
         except REFUSALS as exc:

@@ -6,6 +6,7 @@ operations (the handshake's cookie, or `authorization` in `connection_init`'s pa
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,10 +20,13 @@ from wallet.api.graphql.errors import ErrorCode, PublicError
 from wallet.api.state import Services
 from wallet.api.tokens import request_token
 from wallet.auth.sessions import Session
+from wallet.commands.actor import Actor
 from wallet.fraud.engine import RiskContext, parse_geo
 from wallet.merchants import service as merchants
 from wallet.merchants.errors import MerchantNotFound
 from wallet.merchants.service import Principal
+from wallet.security.policy import SessionState
+from wallet.security.stepup import LargeAmountCheck
 from wallet.users.models import User
 from wallet.users.service import get_user
 
@@ -33,6 +37,7 @@ class Context(BaseContext, kw_only=True):
     viewer_cache: User | None = None
     viewer_session: Session | None = None
     viewer_loaded: bool = False
+    actor_cache: Actor | None = None
     loaders: dict[str, DataLoader[Any, Any]] = msgspec.field(default_factory=dict)
 
     def loader(
@@ -89,6 +94,41 @@ class Context(BaseContext, kw_only=True):
             self.viewer_loaded = True
         return self.viewer_cache
 
+    async def session_state(self) -> SessionState:
+        """What the step-up policy knows of the session making this request."""
+        await self.viewer()
+        session = self.viewer_session
+        return SessionState(
+            started_at=session.created_at if session is not None else time.time(),
+            new_device=session is not None and session.new_device,
+            proofs=await self.services.step_up.proofs(self.session_token()),
+        )
+
+    async def actor(self) -> Actor | None:
+        """Who acts in this request (built once): the signed-in user with the session's
+        step-up state and risk context, or a merchant API key; None for no one."""
+        if self.actor_cache is not None:
+            return self.actor_cache
+        token = self.session_token() or ""
+        if token.startswith(merchants.KEY_PREFIX):
+            principal = await merchants.authenticate_api_key(token)
+            if principal is None:
+                return None
+            self.actor_cache = Actor.merchant_key(principal.merchant_id)
+            return self.actor_cache
+        user = await self.viewer()
+        if user is None:
+            return None
+        services = self.services
+        step_up = LargeAmountCheck(
+            session=await self.session_state(),
+            above_usd_minor=services.settings.step_up.send_above.amount_minor,
+            fresh_seconds=services.step_up.seconds,
+            rates=await services.fx.provider.snapshot(),
+        )
+        self.actor_cache = Actor.user(user.id, step_up=step_up, risk=self.risk_context())
+        return self.actor_cache
+
     async def require_viewer(self) -> User:
         user = await self.viewer()
         if user is None:
@@ -118,7 +158,7 @@ class Context(BaseContext, kw_only=True):
             return None
 
     def forget_viewer(self) -> None:
-        self.viewer_cache, self.viewer_loaded = None, False
+        self.viewer_cache, self.viewer_loaded, self.actor_cache = None, False, None
 
 
 Info = strawberry.Info[Context, None]

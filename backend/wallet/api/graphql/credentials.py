@@ -16,6 +16,7 @@ from wallet.api.graphql.errors import (
     validation_error,
 )
 from wallet.api.graphql.notifications import ContactChannel, too_many_codes
+from wallet.api.graphql.permissions import SignedIn
 from wallet.api.graphql.security import step_up_refusal, too_many_tries
 from wallet.auth.ratelimit import RateLimited as RateLimitHit
 from wallet.security.policy import Action
@@ -78,14 +79,13 @@ class CredentialMutation:
 
     @strawberry.mutation(
         description="Start changing your email or phone (needs a second factor): a code "
-        "goes to the new one, and verifyContact with it makes the change."
+        "goes to the new one, and verifyContact with it makes the change.",
+        extensions=[SignedIn()],
     )
     async def start_contact_change(
         self, info: Info, channel: ContactChannel, new_contact: str
     ) -> ContactChangeStartedResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         action = Action.CHANGE_EMAIL if channel is ContactChannel.EMAIL else Action.CHANGE_PHONE
         if asked := await step_up_refusal(info, user.id, action):
             return asked

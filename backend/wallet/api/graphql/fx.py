@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 
 from wallet.api.graphql.context import Info
-from wallet.api.graphql.errors import not_authenticated
+from wallet.api.graphql.permissions import SignedIn
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
 from wallet.api.graphql.throttle import money_throttle
 from wallet.api.graphql.wallets import BalanceType
@@ -138,12 +138,11 @@ class FxQuery:
 class FxMutation:
     @strawberry.mutation(
         description="Price a conversion. The quote holds for a short time (expiresAt); pass "
-        "its id to `convert`, or to `sendMoney` for a cross-currency send."
+        "its id to `convert`, or to `sendMoney` for a cross-currency send.",
+        extensions=[SignedIn()],
     )
     async def fx_quote(self, info: Info, input: FxQuoteInput) -> FxQuoteResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         fixed = input.buy if input.fixed_side is FxFixedSide.BUY else input.sell
         amount = parse_amount(input.amount, fixed)
         if not isinstance(amount, Money):
@@ -155,38 +154,40 @@ class FxMutation:
             return refusal(exc, amount.currency)
         return FxQuotePayload(quote=FxQuoteType.from_domain(quote))
 
-    @strawberry.mutation(description="Execute a quote between your own currency balances.")
+    @strawberry.mutation(
+        description="Execute a quote between your own currency balances.", extensions=[SignedIn()]
+    )
     async def convert(self, info: Info, input: ConvertInput) -> ConvertResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         if throttled := await money_throttle(info, user.id):
             return throttled
+        actor = await info.context.actor()
+        assert actor is not None
         try:
             receipt = await info.context.services.fx.convert(
-                user.id, str(input.quote_id), input.idempotency_key
+                actor, str(input.quote_id), input.idempotency_key
             )
         except REFUSALS as exc:
             quote = await get_quote(user.id, str(input.quote_id))
             return refusal(exc, quote.sell if quote else Currency.USD)
         return ConvertPayload(conversion=ConversionType.from_receipt(receipt))
 
-    @strawberry.mutation(description="Open (or reopen) a balance in another currency.")
+    @strawberry.mutation(
+        description="Open (or reopen) a balance in another currency.", extensions=[SignedIn()]
+    )
     async def open_currency_balance(self, info: Info, currency: str) -> CurrencyBalanceResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         try:
             balance = await wallets.open_currency_balance(user.id, Currency.parse(currency))
         except REFUSALS as exc:
             return refusal(exc, Currency.USD)
         return CurrencyBalancePayload(balance=BalanceType.from_domain(balance))
 
-    @strawberry.mutation(description="Close a currency balance; it must be at zero.")
+    @strawberry.mutation(
+        description="Close a currency balance; it must be at zero.", extensions=[SignedIn()]
+    )
     async def close_currency_balance(self, info: Info, currency: str) -> CurrencyBalanceResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         try:
             await wallets.close_currency_balance(user.id, Currency.parse(currency))
         except REFUSALS as exc:

@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 
 from wallet.api.graphql.context import Info
-from wallet.api.graphql.errors import not_authenticated
+from wallet.api.graphql.permissions import SignedIn
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
 from wallet.goals import service
 from wallet.money import Currency, Money
@@ -95,23 +95,23 @@ async def _goal_currency(user_id: int, goal_id: int) -> Currency:
 
 @strawberry.type
 class GoalQuery:
-    @strawberry.field(description="Your active savings goals.")
+    @strawberry.field(
+        description="Your active savings goals.", extensions=[SignedIn(otherwise_empty=True)]
+    )
     async def savings_goals(self, info: Info) -> list[SavingsGoalType]:
-        user = await info.context.viewer()
-        if user is None:
-            return []
+        user = await info.context.require_viewer()
         return [SavingsGoalType.from_domain(g) for g in await service.goals_of(user.id)]
 
 
 @strawberry.type
 class GoalMutation:
-    @strawberry.mutation(description="Start a savings goal (a vault that holds your money).")
+    @strawberry.mutation(
+        description="Start a savings goal (a vault that holds your money).", extensions=[SignedIn()]
+    )
     async def create_savings_goal(
         self, info: Info, input: CreateSavingsGoalInput
     ) -> SavingsGoalResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         target = parse_amount(input.target, input.currency)
         if not isinstance(target, Money):
             return target
@@ -131,13 +131,13 @@ class GoalMutation:
             return refusal(exc, target.currency)
         return SavingsGoalPayload(goal=SavingsGoalType.from_domain(goal))
 
-    @strawberry.mutation(description="Turn round-ups on or off and set the weekly amount.")
+    @strawberry.mutation(
+        description="Turn round-ups on or off and set the weekly amount.", extensions=[SignedIn()]
+    )
     async def set_savings_goal_rules(
         self, info: Info, input: SavingsGoalRulesInput
     ) -> SavingsGoalResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         goal_id = _goal_id(input.goal_id)
         weekly = parse_amount(input.weekly_amount, (await _goal_currency(user.id, goal_id)).value)
         if not isinstance(weekly, Money):
@@ -150,21 +150,26 @@ class GoalMutation:
             return refusal(exc, weekly.currency)
         return SavingsGoalPayload(goal=SavingsGoalType.from_domain(goal))
 
-    @strawberry.mutation(description="Move money from your balance into a goal.")
+    @strawberry.mutation(
+        description="Move money from your balance into a goal.", extensions=[SignedIn()]
+    )
     async def move_to_savings_goal(self, info: Info, input: SavingsMoveInput) -> SavingsGoalResult:
         return await _move(info, input, into_goal=True)
 
-    @strawberry.mutation(description="Move money from a goal back to your balance.")
+    @strawberry.mutation(
+        description="Move money from a goal back to your balance.", extensions=[SignedIn()]
+    )
     async def withdraw_from_savings_goal(
         self, info: Info, input: SavingsMoveInput
     ) -> SavingsGoalResult:
         return await _move(info, input, into_goal=False)
 
-    @strawberry.mutation(description="Close a goal; what it holds goes back to your balance.")
+    @strawberry.mutation(
+        description="Close a goal; what it holds goes back to your balance.",
+        extensions=[SignedIn()],
+    )
     async def close_savings_goal(self, info: Info, goal_id: strawberry.ID) -> SavingsGoalResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         try:
             await service.close_goal(user.id, _goal_id(goal_id))
         except REFUSALS as exc:
@@ -173,17 +178,17 @@ class GoalMutation:
 
 
 async def _move(info: Info, input: SavingsMoveInput, *, into_goal: bool) -> SavingsGoalResult:
-    user = await info.context.viewer()
-    if user is None:
-        return not_authenticated()
+    user = await info.context.require_viewer()
     goal_id = _goal_id(input.goal_id)
     currency = await _goal_currency(user.id, goal_id)
     amount = parse_amount(input.amount, currency.value)
     if not isinstance(amount, Money):
         return amount
     try:
+        actor = await info.context.actor()
+        assert actor is not None
         receipt = await service.move(
-            user.id, goal_id, amount, input.idempotency_key, into_goal=into_goal
+            actor, goal_id, amount, input.idempotency_key, into_goal=into_goal
         )
     except REFUSALS as exc:
         return refusal(exc, currency)

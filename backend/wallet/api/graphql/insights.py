@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 
 from wallet.api.graphql.context import Info
-from wallet.api.graphql.errors import not_authenticated
+from wallet.api.graphql.permissions import SignedIn
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
 from wallet.exports import service as exports
 from wallet.insights import budgets, categories, reminders, trends
@@ -140,44 +140,48 @@ def _currency(code: str) -> Currency:
 
 @strawberry.type
 class InsightsQuery:
-    @strawberry.field(description="This month's budgets (or `month`'s) and what was spent.")
+    @strawberry.field(
+        description="This month's budgets (or `month`'s) and what was spent.",
+        extensions=[SignedIn(otherwise_empty=True)],
+    )
     async def budgets(self, info: Info, month: date | None = None) -> list[BudgetStatusType]:
-        user = await info.context.viewer()
-        if user is None:
-            return []
+        user = await info.context.require_viewer()
         return [
             BudgetStatusType.from_domain(s) for s in await budgets.budget_statuses(user.id, month)
         ]
 
-    @strawberry.field(description="Monthly income, expenses and spending by category.")
+    @strawberry.field(
+        description="Monthly income, expenses and spending by category.",
+        extensions=[SignedIn(otherwise_empty=True)],
+    )
     async def spending_trends(
         self, info: Info, currency: str = "USD", months: int = 6
     ) -> list[PeriodTotalsType]:
-        user = await info.context.viewer()
-        if user is None:
-            return []
+        user = await info.context.require_viewer()
         code = _currency(currency)
         periods = await trends.monthly(user.id, code, months)
         return [PeriodTotalsType.from_domain(p, code) for p in periods]
 
-    @strawberry.field(description="The same by ISO week (Monday first).")
+    @strawberry.field(
+        description="The same by ISO week (Monday first).",
+        extensions=[SignedIn(otherwise_empty=True)],
+    )
     async def weekly_spending(
         self, info: Info, currency: str = "USD", weeks: int = 8
     ) -> list[PeriodTotalsType]:
-        user = await info.context.viewer()
-        if user is None:
-            return []
+        user = await info.context.require_viewer()
         code = _currency(currency)
         periods = await trends.weekly(user.id, code, weeks)
         return [PeriodTotalsType.from_domain(p, code) for p in periods]
 
-    @strawberry.field(description="A 0-100 score from the last 90 days in one currency.")
+    @strawberry.field(
+        description="A 0-100 score from the last 90 days in one currency.",
+        extensions=[SignedIn(otherwise_null=True)],
+    )
     async def financial_health(
         self, info: Info, currency: str = "USD"
     ) -> FinancialHealthType | None:
-        user = await info.context.viewer()
-        if user is None:
-            return None
+        user = await info.context.require_viewer()
         code = _currency(currency)
         h = await trends.financial_health(user.id, code)
         return FinancialHealthType(
@@ -189,11 +193,12 @@ class InsightsQuery:
             expenses=Money(h.expenses, code).format(),
         )
 
-    @strawberry.field(description="Your 'payee contains X' rules, earliest (strongest) first.")
+    @strawberry.field(
+        description="Your 'payee contains X' rules, earliest (strongest) first.",
+        extensions=[SignedIn(otherwise_empty=True)],
+    )
     async def category_rules(self, info: Info) -> list[CategoryRuleType]:
-        user = await info.context.viewer()
-        if user is None:
-            return []
+        user = await info.context.require_viewer()
         return [
             CategoryRuleType(id=strawberry.ID(str(r.id)), pattern=r.pattern, category=r.category)
             for r in await categories.rules_of(user.id)
@@ -202,11 +207,12 @@ class InsightsQuery:
 
 @strawberry.type
 class InsightsMutation:
-    @strawberry.mutation(description="Set a monthly budget for a category (one per currency).")
+    @strawberry.mutation(
+        description="Set a monthly budget for a category (one per currency).",
+        extensions=[SignedIn()],
+    )
     async def set_budget(self, info: Info, input: SetBudgetInput) -> BudgetResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         amount = parse_amount(input.amount, input.currency)
         if not isinstance(amount, Money):
             return amount
@@ -234,16 +240,16 @@ class InsightsMutation:
         deleted = str(id).isdigit() and await budgets.delete_budget(user.id, int(id))
         return DeletedPayload(deleted=deleted)
 
-    @strawberry.mutation(description="Payee contains `pattern` -> `category`, from now on.")
+    @strawberry.mutation(
+        description="Payee contains `pattern` -> `category`, from now on.", extensions=[SignedIn()]
+    )
     async def add_category_rule(
         self,
         info: Info,
         pattern: str,
         category: SpendingCategory,  # type: ignore[valid-type]
     ) -> CategoryRuleResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         try:
             rule = await categories.add_rule(user.id, pattern, category)
         except REFUSALS as exc:
@@ -260,16 +266,17 @@ class InsightsMutation:
         deleted = str(id).isdigit() and await categories.delete_rule(user.id, int(id))
         return DeletedPayload(deleted=deleted)
 
-    @strawberry.mutation(description="Put one transaction in a category; null goes back to rules.")
+    @strawberry.mutation(
+        description="Put one transaction in a category; null goes back to rules.",
+        extensions=[SignedIn()],
+    )
     async def categorize_transaction(
         self,
         info: Info,
         transaction_id: strawberry.ID,
         category: SpendingCategory | None = None,  # type: ignore[valid-type]
     ) -> CategorizeResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         raw = str(transaction_id)
         try:
             resolved = await categories.categorize(
@@ -300,11 +307,12 @@ StatementRequestResult = Annotated[
 
 @strawberry.type
 class ExportQuery:
-    @strawberry.field(description="Your monthly statements (PDF), newest first.")
+    @strawberry.field(
+        description="Your monthly statements (PDF), newest first.",
+        extensions=[SignedIn(otherwise_empty=True)],
+    )
     async def statements(self, info: Info) -> list[StatementType]:
-        user = await info.context.viewer()
-        if user is None:
-            return []
+        user = await info.context.require_viewer()
         return [
             StatementType(
                 month=s.month,
@@ -318,11 +326,11 @@ class ExportQuery:
 
 @strawberry.type
 class ExportMutation:
-    @strawberry.mutation(description="Ask for a month's statement; the worker builds it.")
+    @strawberry.mutation(
+        description="Ask for a month's statement; the worker builds it.", extensions=[SignedIn()]
+    )
     async def request_statement(self, info: Info, month: date) -> StatementRequestResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         try:
             first = await exports.request_statement(user.id, month)
         except REFUSALS as exc:
@@ -376,30 +384,30 @@ BillReminderResult = Annotated[
 
 @strawberry.type
 class ReminderQuery:
-    @strawberry.field(description="Your bill reminders, soonest first.")
+    @strawberry.field(
+        description="Your bill reminders, soonest first.",
+        extensions=[SignedIn(otherwise_empty=True)],
+    )
     async def bill_reminders(self, info: Info) -> list[BillReminderType]:
-        user = await info.context.viewer()
-        if user is None:
-            return []
+        user = await info.context.require_viewer()
         return [BillReminderType.from_domain(r) for r in await reminders.reminders_of(user.id)]
 
-    @strawberry.field(description="Payees you pay every month that have no reminder yet.")
+    @strawberry.field(
+        description="Payees you pay every month that have no reminder yet.",
+        extensions=[SignedIn(otherwise_empty=True)],
+    )
     async def suggested_bill_reminders(self, info: Info) -> list[BillReminderType]:
-        user = await info.context.viewer()
-        if user is None:
-            return []
+        user = await info.context.require_viewer()
         return [BillReminderType.from_domain(r) for r in await reminders.detect(user.id)]
 
 
 @strawberry.type
 class ReminderMutation:
-    @strawberry.mutation(description="Remind me of a monthly bill.")
+    @strawberry.mutation(description="Remind me of a monthly bill.", extensions=[SignedIn()])
     async def create_bill_reminder(
         self, info: Info, input: BillReminderInput
     ) -> BillReminderResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         amount = parse_amount(input.amount, input.currency)
         if not isinstance(amount, Money):
             return amount
@@ -415,11 +423,11 @@ class ReminderMutation:
             return refusal(exc, amount.currency)
         return BillReminderPayload(reminder=BillReminderType.from_domain(made))
 
-    @strawberry.mutation(description="Keep a suggested reminder (its index in the list).")
+    @strawberry.mutation(
+        description="Keep a suggested reminder (its index in the list).", extensions=[SignedIn()]
+    )
     async def accept_suggested_bill_reminder(self, info: Info, index: int) -> BillReminderResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         try:
             made = await reminders.accept_detected(user.id, index)
         except REFUSALS as exc:

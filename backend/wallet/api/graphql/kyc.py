@@ -20,11 +20,11 @@ from wallet.api.graphql.errors import (
     NotFound,
     UserError,
     ValidationError,
-    not_authenticated,
     validation_error,
 )
 from wallet.api.graphql.fraud import FraudCaseType
 from wallet.api.graphql.operators import COMPLIANCE_ROLES, operator_in
+from wallet.api.graphql.permissions import SignedIn
 from wallet.db.engine import connection
 from wallet.fraud import service as fraud
 from wallet.kyc import service as kyc
@@ -121,8 +121,8 @@ class LimitsType:
     balance: str = strawberry.field(description="What you hold, valued in US dollars.")
 
 
-def _usd(major_or_cents: int, *, cents: bool = True) -> str:
-    return Money(major_or_cents if cents else major_or_cents * 100, Currency.USD).format()
+def _usd(cents: int) -> str:
+    return Money(cents, Currency.USD).format()
 
 
 def _limits(view: limits.LimitsView) -> LimitsType:
@@ -131,20 +131,20 @@ def _limits(view: limits.LimitsView) -> LimitsType:
         rows.append(
             PeriodLimit(
                 scope=scope.value,
-                per_transaction=_usd(period.per_transaction, cents=False),
-                daily=_usd(period.daily, cents=False),
+                per_transaction=period.per_transaction.format(),
+                daily=period.daily.format(),
                 daily_used=_usd(used.today),
-                daily_remaining=_usd(max(period.daily * 100 - used.today, 0)),
-                monthly=_usd(period.monthly, cents=False),
+                daily_remaining=_usd(max(period.daily.amount_minor - used.today, 0)),
+                monthly=period.monthly.format(),
                 monthly_used=_usd(used.this_month),
-                monthly_remaining=_usd(max(period.monthly * 100 - used.this_month, 0)),
+                monthly_remaining=_usd(max(period.monthly.amount_minor - used.this_month, 0)),
             )
         )
     return LimitsType(
         level=VerificationLevel(view.level),
         currency="USD",
         limits=rows,
-        balance_cap=None if view.balance_cap is None else _usd(view.balance_cap, cents=False),
+        balance_cap=None if view.balance_cap is None else view.balance_cap.format(),
         balance=_usd(view.balance),
     )
 
@@ -207,22 +207,23 @@ class KycQuery:
         user = await info.context.viewer()
         return None if user is None else _verification(await kyc.status(user.id))
 
-    @strawberry.field(description="Your limits at your level and what you used of them.")
+    @strawberry.field(
+        description="Your limits at your level and what you used of them.",
+        extensions=[SignedIn(otherwise_null=True)],
+    )
     async def limits(self, info: Info) -> LimitsType | None:
-        user = await info.context.viewer()
-        if user is None:
-            return None
+        user = await info.context.require_viewer()
         async with connection() as conn:
             return _limits(await limits.limits_view(conn, user.id))
 
 
 @strawberry.type
 class KycMutation:
-    @strawberry.mutation(description="Basic verification: legal name, birth date, address.")
+    @strawberry.mutation(
+        description="Basic verification: legal name, birth date, address.", extensions=[SignedIn()]
+    )
     async def submit_identity(self, info: Info, input: IdentityInput) -> VerificationResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         try:
             born = date.fromisoformat(input.date_of_birth.strip())
         except ValueError:
@@ -236,11 +237,11 @@ class KycMutation:
             return _refusal(exc)
         return VerificationPayload(verification=_verification(status))
 
-    @strawberry.mutation(description="Full verification: an identity document and a selfie.")
+    @strawberry.mutation(
+        description="Full verification: an identity document and a selfie.", extensions=[SignedIn()]
+    )
     async def submit_documents(self, info: Info, input: DocumentsInput) -> VerificationResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         try:
             status = await kyc.submit_documents(
                 user.id,
@@ -366,7 +367,9 @@ class KycReviewQuery:
 
 @strawberry.type
 class KycReviewMutation:
-    @strawberry.mutation(description="Compliance: approve, reject or ask for more.")
+    @strawberry.mutation(
+        description="Compliance: approve, reject or ask for more.", extensions=[SignedIn()]
+    )
     async def decide_kyc_review(
         self,
         info: Info,
@@ -375,9 +378,7 @@ class KycReviewMutation:
         reason: str | None = None,
         level: VerificationLevel | None = None,
     ) -> KycDecisionResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         if await operator_in(info, COMPLIANCE_ROLES) is None:
             return Forbidden(code=ErrorCode.FORBIDDEN, message="Compliance only")
         if not str(review_id).isdigit():

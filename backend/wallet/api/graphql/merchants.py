@@ -27,7 +27,6 @@ from wallet.api.graphql.errors import (
 )
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
 from wallet.api.graphql.throttle import money_throttle
-from wallet.fraud.service import Screening
 from wallet.merchants import checkout, emvco, protection, settlement, webhooks
 from wallet.merchants import service as merchants
 from wallet.merchants.errors import (
@@ -39,7 +38,6 @@ from wallet.money import Currency, Money, UnknownCurrency
 from wallet.realtime.channels import payment_request_channel
 from wallet.realtime.pubsub import listen
 from wallet.security.egress import EgressPolicy
-from wallet.users import pin as pins
 from wallet.users.service import operator_role
 
 
@@ -568,17 +566,12 @@ class MerchantMutation:
                 return parsed
             amount = parsed
         try:
-            await pins.verify_pin(user.id, input.pin)
+            actor = await info.context.actor()
+            assert actor is not None
             paid = await checkout.pay_request(
-                checkout.PayRequest(
-                    user.id,
-                    request.reference,
-                    amount,
-                    input.idempotency_key,
-                    escrow_days=info.context.services.settings.buyer_protection_days,
-                    # The PIN just checked is the second factor a risky payment needs.
-                    screening=Screening(info.context.risk_context(), proven=True),
-                )
+                actor,
+                checkout.PayRequest(request.reference, amount, input.pin),
+                input.idempotency_key,
             )
         except REFUSALS as exc:
             return refusal(exc, request.currency)

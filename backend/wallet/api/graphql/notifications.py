@@ -14,9 +14,9 @@ from wallet.api.graphql.errors import (
     NotAuthenticated,
     RateLimited,
     ValidationError,
-    not_authenticated,
     validation_error,
 )
+from wallet.api.graphql.permissions import SignedIn
 from wallet.api.graphql.transactions import TransactionNode
 from wallet.notifications import money as notifications
 from wallet.transactions import history
@@ -73,11 +73,12 @@ class MarkReadPayload:
 
 @strawberry.type
 class NotificationQuery:
-    @strawberry.field(description="Your notifications, newest first (null when logged out).")
+    @strawberry.field(
+        description="Your notifications, newest first (null when logged out).",
+        extensions=[SignedIn(otherwise_null=True)],
+    )
     async def notifications(self, info: Info, first: int = 30) -> list[NotificationType] | None:
-        user = await info.context.viewer()
-        if user is None:
-            return None
+        user = await info.context.require_viewer()
         return [
             NotificationType(
                 id=strawberry.ID(str(n.id)),
@@ -101,20 +102,18 @@ def too_many_codes(exc: verification.TooManyCodes) -> RateLimited:
 
 @strawberry.type
 class NotificationMutation:
-    @strawberry.mutation
+    @strawberry.mutation(extensions=[SignedIn(otherwise_null=True)])
     async def mark_notifications_read(self, info: Info) -> MarkReadPayload | None:
-        user = await info.context.viewer()
-        if user is None:
-            return None
+        user = await info.context.require_viewer()
         return MarkReadPayload(marked=await notifications.mark_read(user.id))
 
-    @strawberry.mutation(description="Send a verification code to your email or phone.")
+    @strawberry.mutation(
+        description="Send a verification code to your email or phone.", extensions=[SignedIn()]
+    )
     async def send_verification_code(
         self, info: Info, channel: ContactChannel
     ) -> VerificationSentResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         services = info.context.services
         try:
             sent_to = await verification.send_code(
@@ -129,14 +128,13 @@ class NotificationMutation:
         return VerificationSentPayload(sent_to=sent_to)
 
     @strawberry.mutation(
-        description="Confirm the code; money waiting for this contact becomes yours."
+        description="Confirm the code; money waiting for this contact becomes yours.",
+        extensions=[SignedIn()],
     )
     async def verify_contact(
         self, info: Info, channel: ContactChannel, code: str
     ) -> ContactVerifiedResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         try:
             verified = await verification.confirm_code(
                 info.context.services.redis, user, verification.ContactChannel(channel.value), code

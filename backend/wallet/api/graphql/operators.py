@@ -22,6 +22,7 @@ from wallet.api.graphql.errors import (
     not_authenticated,
     validation_error,
 )
+from wallet.api.graphql.permissions import SignedIn
 from wallet.api.graphql.transactions import TransactionNode
 from wallet.db.engine import connection
 from wallet.ledger import errors as ledger_errors
@@ -147,13 +148,14 @@ class OperatorQuery:
 
 @strawberry.type
 class OperatorMutation:
-    @strawberry.mutation(description="Operators: reverse a completed transfer with a new entry.")
+    @strawberry.mutation(
+        description="Operators: reverse a completed transfer with a new entry.",
+        extensions=[SignedIn()],
+    )
     async def reverse_transaction(
         self, info: Info, transaction_id: strawberry.ID, reason: str
     ) -> ReverseResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         if await operator_role(user.id) not in REVERSERS:
             return Forbidden(code=ErrorCode.FORBIDDEN, message="Admins only")
         if not reason.strip():

@@ -19,6 +19,7 @@ from wallet.api.graphql.errors import (
     not_authenticated,
     validation_error,
 )
+from wallet.api.graphql.permissions import SignedIn
 from wallet.api.graphql.security import StepUpPayload, enrolled, grant_passkey, step_up_refusal
 from wallet.api.graphql.users import (
     AuthPayload,
@@ -111,21 +112,19 @@ def _relying_party(info: Info) -> passkeys.RelyingParty:
 
 @strawberry.type
 class PasskeyQuery:
-    @strawberry.field(description="Your passkeys.")
+    @strawberry.field(description="Your passkeys.", extensions=[SignedIn(otherwise_null=True)])
     async def passkeys(self, info: Info) -> list[PasskeyType] | None:
-        user = await info.context.viewer()
-        if user is None:
-            return None
+        user = await info.context.require_viewer()
         return [PasskeyType.from_domain(p) for p in await passkeys.passkeys_of(user.id)]
 
 
 @strawberry.type
 class PasskeyMutation:
-    @strawberry.mutation(description="Begin adding a passkey to your account.")
+    @strawberry.mutation(
+        description="Begin adding a passkey to your account.", extensions=[SignedIn()]
+    )
     async def start_passkey_registration(self, info: Info) -> PasskeyOptionsResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         try:
             rp = _relying_party(info)
         except passkeys.PasskeyError as exc:
@@ -137,13 +136,13 @@ class PasskeyMutation:
         )
         return PasskeyOptionsPayload(challenge_id=None, options=options)
 
-    @strawberry.mutation(description="Finish adding a passkey with the browser's answer.")
+    @strawberry.mutation(
+        description="Finish adding a passkey with the browser's answer.", extensions=[SignedIn()]
+    )
     async def finish_passkey_registration(
         self, info: Info, credential: str, label: str = "Passkey"
     ) -> PasskeyResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         if asked := await step_up_refusal(info, user.id, Action.ADD_PASSKEY):
             return asked
         services = info.context.services
@@ -156,11 +155,9 @@ class PasskeyMutation:
         await enrolled(info, user.id, "Passkey")
         return PasskeyPayload(passkey=PasskeyType.from_domain(added))
 
-    @strawberry.mutation(description="Remove one of your passkeys.")
+    @strawberry.mutation(description="Remove one of your passkeys.", extensions=[SignedIn()])
     async def remove_passkey(self, info: Info, id: strawberry.ID) -> PasskeyRemovedResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         if asked := await step_up_refusal(info, user.id, Action.REMOVE_PASSKEY):
             return asked
         if not str(id).isdigit() or not await passkeys.remove(user.id, int(id)):
@@ -211,11 +208,11 @@ class PasskeyMutation:
             return InvalidCredentials(code=ErrorCode.INVALID_CREDENTIALS, message="No such user")
         return await start_session(ctx, user, session_transport, device_key)
 
-    @strawberry.mutation(description="Begin confirming it is you with a passkey.")
+    @strawberry.mutation(
+        description="Begin confirming it is you with a passkey.", extensions=[SignedIn()]
+    )
     async def start_passkey_step_up(self, info: Info) -> PasskeyOptionsResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         services = info.context.services
         try:
             challenge_id, options = await passkeys.authentication_options(

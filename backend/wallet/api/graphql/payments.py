@@ -14,13 +14,14 @@ from wallet.api.graphql.errors import (
     NotFound,
     StepUpRequired,
     ValidationError,
-    not_authenticated,
     validation_error,
 )
+from wallet.api.graphql.permissions import SignedIn
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
 from wallet.api.graphql.security import step_up_refusal
 from wallet.api.graphql.throttle import money_throttle
 from wallet.api.graphql.transactions import TransactionNode
+from wallet.commands.actor import Actor
 from wallet.gateway.base import InvalidPaymentDetails, PaymentGateway
 from wallet.money import Money
 from wallet.payments import funding, methods
@@ -123,12 +124,10 @@ async def _funding_payload(user_id: int, transaction_id: int) -> FundingPayload:
 async def _fund(
     info: Info,
     input: FundingInput,
-    move: Callable[[int, Money, int], Awaitable[funding.FundingReceipt]],
+    move: Callable[[Actor, Money, int], Awaitable[funding.FundingReceipt]],
 ) -> FundingResult:
     """Shared by addMoney and withdraw: parse, call the service, map refusals."""
-    user = await info.context.viewer()
-    if user is None:
-        return not_authenticated()
+    user = await info.context.require_viewer()
     if throttled := await money_throttle(info, user.id):
         return throttled
     amount = parse_amount(input.amount, input.currency)
@@ -137,8 +136,10 @@ async def _fund(
     method_id = _method_id(input.payment_method_id)
     if method_id is None:
         return NotFound(code=ErrorCode.NOT_FOUND, message="No such payment method")
+    actor = await info.context.actor()
+    assert actor is not None
     try:
-        receipt = await move(user.id, amount, method_id)
+        receipt = await move(actor, amount, method_id)
     except REFUSALS as exc:
         return refusal(exc, amount.currency)
     return await _funding_payload(user.id, receipt.transaction_id)
@@ -149,9 +150,7 @@ async def _link(
     link: Callable[[PaymentGateway, int], Awaitable[methods.PaymentMethod]],
 ) -> AddPaymentMethodResult:
     """Shared by addCard and addBankAccount: step-up, attach the token, map refusals."""
-    user = await info.context.viewer()
-    if user is None:
-        return not_authenticated()
+    user = await info.context.require_viewer()
     if asked := await step_up_refusal(info, user.id, Action.ADD_PAYMENT_METHOD):
         return asked
     try:
@@ -173,11 +172,12 @@ class PaymentQuery:
             publishable_key=settings.gateway_publishable_key,
         )
 
-    @strawberry.field(description="Your linked cards and bank accounts (null when logged out).")
+    @strawberry.field(
+        description="Your linked cards and bank accounts (null when logged out).",
+        extensions=[SignedIn(otherwise_null=True)],
+    )
     async def payment_methods(self, info: Info) -> list[PaymentMethodType] | None:
-        user = await info.context.viewer()
-        if user is None:
-            return None
+        user = await info.context.require_viewer()
         return [PaymentMethodType.from_domain(m) for m in await methods.list_methods(user.id)]
 
 
@@ -185,14 +185,16 @@ class PaymentQuery:
 class PaymentMutation:
     @strawberry.mutation(
         description="Link a card by the token the gateway gave the app (see paymentGateway); "
-        "card numbers never come here."
+        "card numbers never come here.",
+        extensions=[SignedIn()],
     )
     async def add_card(self, info: Info, input: AddCardInput) -> AddPaymentMethodResult:
         return await _link(info, lambda g, user_id: methods.add_card(g, user_id, input.token))
 
     @strawberry.mutation(
         description="Link a bank account for ACH top-ups and withdrawals, by the gateway's "
-        "token (see paymentGateway)."
+        "token (see paymentGateway).",
+        extensions=[SignedIn()],
     )
     async def add_bank_account(
         self, info: Info, input: AddBankAccountInput
@@ -201,13 +203,11 @@ class PaymentMutation:
             info, lambda g, user_id: methods.add_bank_account(g, user_id, input.token)
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(extensions=[SignedIn()])
     async def remove_payment_method(
         self, info: Info, id: strawberry.ID
     ) -> RemovePaymentMethodResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         if asked := await step_up_refusal(info, user.id, Action.REMOVE_PAYMENT_METHOD):
             return asked
         try:
@@ -221,30 +221,35 @@ class PaymentMutation:
 
     @strawberry.mutation(
         description="Add money from a card (instant) or a bank account (ACH: pending for "
-        "1 to 3 days, then completed or failed)."
+        "1 to 3 days, then completed or failed).",
+        extensions=[SignedIn()],
     )
     async def add_money(self, info: Info, input: FundingInput) -> FundingResult:
         services = info.context.services
         return await _fund(
             info,
             input,
-            lambda user_id, amount, method_id: funding.add_money(
+            lambda actor, amount, method_id: funding.add_money(
                 services.gateway,
-                funding.AddMoney(user_id, method_id, amount, input.idempotency_key),
+                actor,
+                funding.AddMoney(method_id, amount),
+                input.idempotency_key,
                 timeout_seconds=services.settings.gateway_timeout_seconds,
             ),
         )
 
-    @strawberry.mutation(description="Withdraw to a linked bank account (pending until paid).")
+    @strawberry.mutation(
+        description="Withdraw to a linked bank account (pending until paid).",
+        extensions=[SignedIn()],
+    )
     async def withdraw(self, info: Info, input: FundingInput) -> FundingResult:
-        user = await info.context.viewer()
-        if user is not None and (asked := await step_up_refusal(info, user.id, Action.WITHDRAW)):
-            return asked
         return await _fund(
             info,
             input,
-            lambda user_id, amount, method_id: funding.withdraw(
+            lambda actor, amount, method_id: funding.withdraw(
                 info.context.services.gateway,
-                funding.Withdraw(user_id, method_id, amount, input.idempotency_key),
+                actor,
+                funding.Withdraw(method_id, amount),
+                input.idempotency_key,
             ),
         )

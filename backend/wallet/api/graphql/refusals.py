@@ -188,6 +188,8 @@ def refusal(exc: Exception, currency: Currency) -> MoneyErrors:
             return validation_error(exc.field, "INVALID", str(exc))
         case payment_errors.WrongPaymentMethodKind() | payment_errors.TooManyPaymentMethods():
             return validation_error("paymentMethodId", "INVALID", str(exc))
+        case request_errors.RequestExpiryOutOfRange():
+            return validation_error("expiresInDays", "OUT_OF_RANGE", str(exc))
         case request_errors.RequestNotOpen():
             return validation_error("requestId", exc.status.upper(), str(exc))
         case merchant_errors.MerchantNotFound() | merchant_errors.PaymentRequestNotFound():
@@ -219,7 +221,7 @@ def refusal(exc: Exception, currency: Currency) -> MoneyErrors:
             )
         case pin.WrongPin():
             return validation_error("pin", "WRONG_PIN", str(exc))
-        case pin.PinNotSet() | pin.InvalidPinFormat():
+        case pin.PinNotSet() | pin.InvalidPinFormat() | pin.PinRequired():
             return validation_error("pin", "PIN_REQUIRED", str(exc))
         case _:
             return validation_error("amount", "INVALID", str(exc))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import Enum
 from typing import Annotated
 
@@ -13,11 +13,9 @@ from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import (
     ErrorCode,
     NotFound,
-    not_authenticated,
-    validation_error,
 )
+from wallet.api.graphql.permissions import SignedIn
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
-from wallet.api.graphql.security import large_amount_check, payment_screening
 from wallet.api.graphql.throttle import contact_throttle, money_throttle
 from wallet.money import Currency, Money
 from wallet.realtime.channels import requests_channel
@@ -112,13 +110,14 @@ def _request_id(raw: strawberry.ID) -> int:
 
 @strawberry.type
 class RequestQuery:
-    @strawberry.field(description="Requests you made or received, newest first.")
+    @strawberry.field(
+        description="Requests you made or received, newest first.",
+        extensions=[SignedIn(otherwise_null=True)],
+    )
     async def money_requests(
         self, info: Info, status: MoneyRequestStatus | None = None
     ) -> list[MoneyRequestType] | None:
-        user = await info.context.viewer()
-        if user is None:
-            return None
+        user = await info.context.require_viewer()
         found = await requests.requests_of(user.id, status.value if status else None)
         return [MoneyRequestType.from_domain(r, user.id) for r in found]
 
@@ -127,12 +126,11 @@ class RequestQuery:
 class RequestMutation:
     @strawberry.mutation(
         description="Ask someone for money: an @username, or an email or phone (who gets "
-        "an invite when no wallet has it; the answer is the same either way)."
+        "an invite when no wallet has it; the answer is the same either way).",
+        extensions=[SignedIn()],
     )
     async def request_money(self, info: Info, input: RequestMoneyInput) -> MoneyRequestResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         if throttled := await money_throttle(info, user.id):
             return throttled
         if throttled := await contact_throttle(info, user.id, [input.payer]):
@@ -140,38 +138,26 @@ class RequestMutation:
         amount = parse_amount(input.amount, input.currency)
         if not isinstance(amount, Money):
             return amount
-        settings = info.context.services.settings
-        days = (
-            settings.money_request_days if input.expires_in_days is None else input.expires_in_days
-        )
-        if not 1 <= days <= settings.money_request_days:
-            return validation_error(
-                "expiresInDays",
-                "OUT_OF_RANGE",
-                f"A request can last 1 to {settings.money_request_days} days",
-            )
+        actor = await info.context.actor()
+        assert actor is not None
         try:
             created = await requests.request_money(
-                requests.RequestMoney(
-                    user.id,
-                    input.payer,
-                    amount,
-                    input.note,
-                    input.idempotency_key,
-                    timedelta(days=days),
-                )
+                actor,
+                requests.RequestMoney(input.payer, amount, input.note, input.expires_in_days),
+                input.idempotency_key,
             )
         except REFUSALS as exc:
             return refusal(exc, amount.currency)
         return MoneyRequestPayload(request=MoneyRequestType.from_domain(created, user.id))
 
-    @strawberry.mutation(description="Pay a request you received (a transfer to the requester).")
+    @strawberry.mutation(
+        description="Pay a request you received (a transfer to the requester).",
+        extensions=[SignedIn()],
+    )
     async def pay_money_request(
         self, info: Info, input: PayMoneyRequestInput
     ) -> MoneyRequestResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         if throttled := await money_throttle(info, user.id):
             return throttled
         try:
@@ -179,26 +165,21 @@ class RequestMutation:
             existing = await requests.get_request(user.id, request_id)
             if existing is None:
                 raise RequestNotFound(request_id)
-            large = await large_amount_check(info)
-            paid = await requests.pay_request(
-                user.id,
-                request_id,
-                input.idempotency_key,
-                large,
-                screening=payment_screening(info, large),
-            )
+            actor = await info.context.actor()
+            assert actor is not None
+            paid = await requests.pay_request(actor, request_id, input.idempotency_key)
         except REFUSALS as exc:
             currency = existing.amount.currency if existing else Currency.USD
             return refusal(exc, currency)
         return MoneyRequestPayload(request=MoneyRequestType.from_domain(paid, user.id))
 
-    @strawberry.mutation(description="Decline a request you received.")
+    @strawberry.mutation(description="Decline a request you received.", extensions=[SignedIn()])
     async def decline_money_request(
         self, info: Info, request_id: strawberry.ID
     ) -> MoneyRequestResult:
         return await _close(info, request_id, requests.decline_request)
 
-    @strawberry.mutation(description="Cancel a request you made.")
+    @strawberry.mutation(description="Cancel a request you made.", extensions=[SignedIn()])
     async def cancel_money_request(
         self, info: Info, request_id: strawberry.ID
     ) -> MoneyRequestResult:
@@ -210,9 +191,7 @@ async def _close(
     raw_id: strawberry.ID,
     action: Callable[[int, int], Awaitable[requests.MoneyRequest]],
 ) -> MoneyRequestResult:
-    user = await info.context.viewer()
-    if user is None:
-        return not_authenticated()
+    user = await info.context.require_viewer()
     try:
         closed = await action(user.id, _request_id(raw_id))
     except RequestNotFound:

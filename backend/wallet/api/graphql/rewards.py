@@ -14,9 +14,9 @@ from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import (
     NotAuthenticated,
     ValidationError,
-    not_authenticated,
     validation_error,
 )
+from wallet.api.graphql.permissions import SignedIn
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, refusal
 from wallet.money import Currency, Money
 from wallet.rewards import referrals, service
@@ -190,11 +190,12 @@ def _program(p: referrals.Program, rule: referrals.ReferralRule) -> ReferralProg
 
 @strawberry.type
 class RewardsQuery:
-    @strawberry.field(description="Your points, tier, streak, badges and recent awards.")
+    @strawberry.field(
+        description="Your points, tier, streak, badges and recent awards.",
+        extensions=[SignedIn(otherwise_null=True)],
+    )
     async def rewards(self, info: Info) -> RewardsType | None:
-        user = await info.context.viewer()
-        if user is None:
-            return None
+        user = await info.context.require_viewer()
         rates = await info.context.services.fx.provider.snapshot()
         s = await service.summary(user.id, rates)
         rules = await service.published_rules()
@@ -257,15 +258,16 @@ class RewardsQuery:
 
 @strawberry.type
 class RewardsMutation:
-    @strawberry.mutation(description="Turn points into wallet cash (100 points = 1.00 USD).")
+    @strawberry.mutation(
+        description="Turn points into wallet cash (100 points = 1.00 USD).", extensions=[SignedIn()]
+    )
     async def redeem_points(
         self, info: Info, points: int, idempotency_key: str
     ) -> RedeemPointsResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
         try:
-            done = await service.redeem_points(user.id, points, idempotency_key)
+            actor = await info.context.actor()
+            assert actor is not None
+            done = await service.redeem_points(actor, points, idempotency_key)
         except REFUSALS as exc:
             return refusal(exc, Currency.USD)
         return RedeemPointsPayload(
@@ -277,13 +279,12 @@ class RewardsMutation:
 
     @strawberry.mutation(
         description="Join with a friend's invitation code after signing up (within the "
-        "referral window, if you did not join with one)."
+        "referral window, if you did not join with one).",
+        extensions=[SignedIn()],
     )
     async def apply_referral_code(self, info: Info, code: str) -> ApplyReferralCodeResult:
         ctx = info.context
-        user = await ctx.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await ctx.require_viewer()
         rule = ctx.services.referral_rule
         try:
             inviter = await referrals.enter_code(

@@ -20,6 +20,7 @@ from wallet.api.graphql.errors import (
     validation_error,
 )
 from wallet.api.graphql.notifications import ContactChannel, too_many_codes
+from wallet.api.graphql.permissions import SignedIn
 from wallet.auth.ratelimit import RateLimited as RateLimitHit
 from wallet.auth.sessions import session_id
 from wallet.db.engine import transaction
@@ -179,11 +180,12 @@ class SecurityQuery:
             stepped_up=await info.context.services.step_up.fresh(info.context.session_token()),
         )
 
-    @strawberry.field(description="Where you are signed in, most recent first.")
+    @strawberry.field(
+        description="Where you are signed in, most recent first.",
+        extensions=[SignedIn(otherwise_empty=True)],
+    )
     async def sessions(self, info: Info) -> list[SessionType]:
-        user = await info.context.viewer()
-        if user is None:
-            return []
+        user = await info.context.require_viewer()
         token = info.context.session_token()
         mine = session_id(token) if token else ""
         return [
@@ -198,11 +200,11 @@ class SecurityQuery:
             for s in await info.context.services.sessions.sessions_of(user.id)
         ]
 
-    @strawberry.field(description="Devices you signed in from.")
+    @strawberry.field(
+        description="Devices you signed in from.", extensions=[SignedIn(otherwise_empty=True)]
+    )
     async def devices(self, info: Info) -> list[DeviceType]:
-        user = await info.context.viewer()
-        if user is None:
-            return []
+        user = await info.context.require_viewer()
         return [
             DeviceType(
                 id=strawberry.ID(str(d.id)),
@@ -232,14 +234,13 @@ class SecurityMutation:
 
     @strawberry.mutation(
         description="Set your transaction PIN (4 to 6 digits). Setting or changing it needs "
-        "a factor you had before this session (your first: password plus an emailed code)."
+        "a factor you had before this session (your first: password plus an emailed code).",
+        extensions=[SignedIn()],
     )
     async def set_transaction_pin(
         self, info: Info, new_pin: Annotated[str, strawberry.argument(name="pin")]
     ) -> PinResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         if asked := await step_up_refusal(info, user.id, policy.Action.SET_PIN):
             return asked
         try:
@@ -249,11 +250,11 @@ class SecurityMutation:
         await enrolled(info, user.id, "Transaction PIN")
         return PinPayload(ok=True)
 
-    @strawberry.mutation(description="Start setting up an authenticator app (TOTP).")
+    @strawberry.mutation(
+        description="Start setting up an authenticator app (TOTP).", extensions=[SignedIn()]
+    )
     async def start_totp_enrolment(self, info: Info) -> TotpEnrolmentResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         if asked := await step_up_refusal(info, user.id, policy.Action.ENROL_TOTP):
             return asked
         try:
@@ -264,11 +265,11 @@ class SecurityMutation:
             secret=started.secret, uri=started.uri, qr_code=started.qr_svg_data_url
         )
 
-    @strawberry.mutation(description="Finish setting up TOTP with a first code.")
+    @strawberry.mutation(
+        description="Finish setting up TOTP with a first code.", extensions=[SignedIn()]
+    )
     async def confirm_totp_enrolment(self, info: Info, code: str) -> RecoveryCodesResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         if asked := await step_up_refusal(info, user.id, policy.Action.ENROL_TOTP):
             return asked
         try:
@@ -308,14 +309,13 @@ class SecurityMutation:
 
     @strawberry.mutation(
         description="Send a code to your email or phone for verifyStepUp(method: "
-        "CONTACT_CODE): how you confirm it is you before you have a second factor."
+        "CONTACT_CODE): how you confirm it is you before you have a second factor.",
+        extensions=[SignedIn()],
     )
     async def send_step_up_code(
         self, info: Info, channel: ContactChannel = ContactChannel.EMAIL
     ) -> StepUpCodeSentResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         services = info.context.services
         try:
             sent_to = await verification.send_step_up_code(
@@ -373,13 +373,7 @@ class SecurityMutation:
 
 async def session_state(info: Info) -> policy.SessionState:
     """What the step-up policy knows of the session making this request."""
-    await info.context.viewer()
-    session = info.context.viewer_session
-    return policy.SessionState(
-        started_at=session.created_at if session is not None else time.time(),
-        new_device=session is not None and session.new_device,
-        proofs=await info.context.services.step_up.proofs(info.context.session_token()),
-    )
+    return await info.context.session_state()
 
 
 async def _grant(info: Info, token: str, factor: Factor, user_id: int) -> None:
@@ -449,7 +443,7 @@ async def large_amount_check(info: Info) -> stepup.LargeAmountCheck:
     services = info.context.services
     return stepup.LargeAmountCheck(
         session=await session_state(info),
-        above_usd_minor=services.settings.step_up_send_above_usd * 100,
+        above_usd_minor=services.settings.step_up.send_above.amount_minor,
         fresh_seconds=services.step_up.seconds,
         rates=await services.fx.provider.snapshot(),
     )
@@ -472,12 +466,11 @@ ErasureResult = Annotated[ErasurePayload | SecurityErrors, strawberry.union("Era
 class PrivacyMutation:
     @strawberry.mutation(
         description="Erase your personal data and close your account (GDPR). Your balances "
-        "must be empty; transactions stay in the ledger under a pseudonym."
+        "must be empty; transactions stay in the ledger under a pseudonym.",
+        extensions=[SignedIn()],
     )
     async def erase_my_account(self, info: Info, password: str) -> ErasureResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         try:
             await credentials.check_password(
                 user.id,

@@ -10,9 +10,9 @@ from typing import Annotated
 import strawberry
 
 from wallet.api.graphql.context import Info
-from wallet.api.graphql.errors import ValidationError, not_authenticated, validation_error
+from wallet.api.graphql.errors import ValidationError, validation_error
+from wallet.api.graphql.permissions import SignedIn
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
-from wallet.api.graphql.security import large_amount_check, payment_screening
 from wallet.api.graphql.throttle import contact_throttle
 from wallet.money import Currency, Money
 from wallet.splits import service
@@ -281,32 +281,33 @@ def _id(raw: strawberry.ID) -> int:
 
 @strawberry.type
 class SplitQuery:
-    @strawberry.field(description="Your bill-splitting groups, newest first.")
+    @strawberry.field(
+        description="Your bill-splitting groups, newest first.",
+        extensions=[SignedIn(otherwise_empty=True)],
+    )
     async def split_groups(self, info: Info) -> list[SplitGroupType]:
-        user = await info.context.viewer()
-        if user is None:
-            return []
+        user = await info.context.require_viewer()
         return [SplitGroupType.from_domain(g) for g in await service.groups_of(user.id)]
 
-    @strawberry.field(description="Invitations to groups waiting for your answer.")
+    @strawberry.field(
+        description="Invitations to groups waiting for your answer.",
+        extensions=[SignedIn(otherwise_empty=True)],
+    )
     async def split_invitations(self, info: Info) -> list[SplitInvitationType]:
-        user = await info.context.viewer()
-        if user is None:
-            return []
+        user = await info.context.require_viewer()
         return [SplitInvitationType.from_domain(i) for i in await service.invitations_of(user.id)]
 
 
 @strawberry.type
 class SplitMutation:
     @strawberry.mutation(
-        description="Start a group and invite people to it (they join when they accept)."
+        description="Start a group and invite people to it (they join when they accept).",
+        extensions=[SignedIn()],
     )
     async def create_split_group(
         self, info: Info, input: CreateSplitGroupInput
     ) -> SplitGroupResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         if throttled := await contact_throttle(info, user.id, input.members):
             return throttled
         try:
@@ -315,13 +316,13 @@ class SplitMutation:
             return refusal(exc, Currency.USD)
         return SplitGroupPayload(group=SplitGroupType.from_domain(group))
 
-    @strawberry.mutation(description="Invite people to a group you are in.")
+    @strawberry.mutation(
+        description="Invite people to a group you are in.", extensions=[SignedIn()]
+    )
     async def add_split_members(
         self, info: Info, group_id: strawberry.ID, members: list[str]
     ) -> SplitGroupResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         if throttled := await contact_throttle(info, user.id, members):
             return throttled
         try:
@@ -330,13 +331,13 @@ class SplitMutation:
             return refusal(exc, Currency.USD)
         return SplitGroupPayload(group=SplitGroupType.from_domain(group))
 
-    @strawberry.mutation(description="Accept or decline an invitation to a group.")
+    @strawberry.mutation(
+        description="Accept or decline an invitation to a group.", extensions=[SignedIn()]
+    )
     async def answer_split_invitation(
         self, info: Info, input: AnswerSplitInvitationInput
     ) -> SplitInvitationResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         try:
             group = await service.answer_invitation(user.id, _id(input.invitation_id), input.accept)
         except REFUSALS as exc:
@@ -345,13 +346,13 @@ class SplitMutation:
             accepted=input.accept, group=SplitGroupType.from_domain(group) if group else None
         )
 
-    @strawberry.mutation(description="Record a shared expense and how it is split.")
+    @strawberry.mutation(
+        description="Record a shared expense and how it is split.", extensions=[SignedIn()]
+    )
     async def add_split_expense(
         self, info: Info, input: AddSplitExpenseInput
     ) -> SplitExpenseResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         amount = parse_amount(input.amount, input.currency)
         if not isinstance(amount, Money):
             return amount
@@ -375,11 +376,11 @@ class SplitMutation:
             return refusal(exc, amount.currency)
         return SplitExpensePayload(expense=SplitExpenseType.from_domain(expense))
 
-    @strawberry.mutation(description="Split one of your merchant payments with a group.")
+    @strawberry.mutation(
+        description="Split one of your merchant payments with a group.", extensions=[SignedIn()]
+    )
     async def split_payment(self, info: Info, input: SplitPaymentInput) -> SplitExpenseResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         values = _values(input.values)
         if isinstance(values, ValidationError):
             return values
@@ -402,23 +403,18 @@ class SplitMutation:
 
     @strawberry.mutation(
         description="Pay what you owe in the group (now) and ask for what you are owed, "
-        "by the fewest payments that square everyone."
+        "by the fewest payments that square everyone.",
+        extensions=[SignedIn()],
     )
     async def settle_up(self, info: Info, input: SettleUpInput) -> SettleUpResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
         try:
             currency = Currency.parse(input.currency)
-            large = await large_amount_check(info)
+            actor = await info.context.actor()
+            assert actor is not None
             receipt = await service.settle_up(
-                user.id,
-                _id(input.group_id),
-                currency,
+                actor,
+                service.SettleUp(_id(input.group_id), currency),
                 input.idempotency_key,
-                request_days=info.context.services.settings.money_request_days,
-                large_amount=large,
-                screening=payment_screening(info, large),
             )
         except REFUSALS as exc:
             return refusal(exc, Currency.USD)

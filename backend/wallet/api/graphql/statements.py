@@ -15,9 +15,9 @@ from wallet.api.graphql.errors import (
     NotFound,
     UserError,
     ValidationError,
-    not_authenticated,
     validation_error,
 )
+from wallet.api.graphql.permissions import SignedIn
 from wallet.money import Currency, UnknownCurrency
 from wallet.statements import service as statements
 
@@ -69,14 +69,13 @@ VerifyStatementResult = Annotated[
 class StatementQuery:
     @strawberry.field(
         description="Check a statement of your own against the ledger: it is made again "
-        "from the ledger at its position and the digests are compared."
+        "from the ledger at its position and the digests are compared.",
+        extensions=[SignedIn()],
     )
     async def verify_statement(
         self, info: Info, input: VerifyStatementInput
     ) -> VerifyStatementResult:
-        user = await info.context.viewer()
-        if user is None:
-            return not_authenticated()
+        user = await info.context.require_viewer()
         try:
             currency = Currency.parse(input.currency)
             checked = await statements.verify(

@@ -11,6 +11,7 @@ import strawberry
 
 from wallet.api.graphql.context import Info
 from wallet.api.graphql.insights import SpendingCategory
+from wallet.api.graphql.permissions import SignedIn
 from wallet.insights import categories
 from wallet.insights.categories import Category
 from wallet.realtime.channels import transactions_channel
@@ -177,7 +178,10 @@ class TransactionSubscription:
 
 @strawberry.type
 class TransactionQuery:
-    @strawberry.field(description="Your transactions, newest first (null when logged out).")
+    @strawberry.field(
+        description="Your transactions, newest first (null when logged out).",
+        extensions=[SignedIn(otherwise_null=True)],
+    )
     async def transactions(
         self,
         info: Info,
@@ -185,9 +189,7 @@ class TransactionQuery:
         after: str | None = None,
         filter: TransactionFilter | None = None,
     ) -> TransactionConnection | None:
-        user = await info.context.viewer()
-        if user is None:
-            return None
+        user = await info.context.require_viewer()
         f = filter or TransactionFilter()
         items, has_next = await history_service.page(
             user.id,

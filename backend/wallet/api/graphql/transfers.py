@@ -111,9 +111,7 @@ class TransferMutation:
                     rates=rates,
                     risk=payment_screening(info, large),
                     large_amount=large,
-                    cross_border_threshold=Money(
-                        settings.cross_border_full_kyc_usd * 100, Currency.USD
-                    ),
+                    cross_border_threshold=settings.limits.cross_border_full_kyc,
                 )
             )
         except REFUSALS as exc:
