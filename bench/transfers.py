@@ -24,10 +24,12 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import json
 import os
 import pstats
 import random
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -51,6 +53,7 @@ sys.path.insert(0, str(REPO / "backend"))
 from wallet.commands.actor import Actor  # noqa: E402
 from wallet.db import engine  # noqa: E402
 from wallet.db.migrate import migrate  # noqa: E402
+from wallet.db.roles import APP_ROLE, ensure_app_login, url_as  # noqa: E402
 from wallet.ledger import service as ledger  # noqa: E402
 from wallet.ledger.invariants import check_ledger  # noqa: E402
 from wallet.ledger.models import OwnerType  # noqa: E402
@@ -68,6 +71,7 @@ from wallet.merchants.service import (  # noqa: E402
 )
 from wallet.money import Currency, Money  # noqa: E402
 from wallet.security.crypto import Keyring  # noqa: E402
+from wallet.transfers import batch as send_batch  # noqa: E402
 from wallet.transfers.service import SendMoney, send_money  # noqa: E402
 from wallet.users.passwords import hash_password  # noqa: E402
 from wallet.wallets.service import grant_promotional_credit, open_wallet  # noqa: E402
@@ -118,8 +122,11 @@ def pgbench_run(name: str, binary: str, options: list[str], url: str, seconds: i
     return Result(name, int(tps * seconds), seconds, [latency])
 
 
-def run_pgbench(binary: str, url: str, clients: int, seconds: int) -> Result:
+def init_pgbench(binary: str, url: str) -> None:
     subprocess.run([binary, "-i", "-q", "-s", "10", url], check=True, capture_output=True)
+
+
+def run_pgbench(binary: str, url: str, clients: int, seconds: int) -> Result:
     return pgbench_run(
         "pgbench tpcb-like (baseline)",
         binary,
@@ -129,25 +136,36 @@ def run_pgbench(binary: str, url: str, clients: int, seconds: int) -> Result:
     )
 
 
-async def seed_users(count: int) -> list[tuple[int, str]]:
-    """Premium (high-limit) users with $10,000 each; returns (id, username)."""
+async def seed_users(count: int, tasks: int = 4) -> list[tuple[int, str]]:
+    """Premium (high-limit) users with $10,000 each, sorted by id; returns (id, username)."""
     password_hash = hash_password(PASSWORD)
-    users = []
-    async with engine.transaction() as conn:
-        for n in range(count):
-            username = f"bench_{n}"
-            user_id = await conn.fetchval(
-                "INSERT INTO app_user (email, phone, username, password_hash, verification_level)"
-                " VALUES ($1, $2, $3, $4, 'premium') RETURNING id",
-                f"{username}@example.com",
-                f"+1415{n:07d}",
-                username,
-                password_hash,
+    users: list[tuple[int, str]] = []
+
+    async def seed(numbers: range) -> None:
+        async with engine.transaction() as conn:
+            for n in numbers:
+                username = f"bench_{n}"
+                user_id = await conn.fetchval(
+                    "INSERT INTO app_user (email, phone, username, password_hash,"
+                    " verification_level) VALUES ($1, $2, $3, $4, 'premium') RETURNING id",
+                    f"{username}@example.com",
+                    f"+1415{n:07d}",
+                    username,
+                    password_hash,
+                )
+                await open_wallet(conn, int(user_id))
+                await grant_promotional_credit(conn, int(user_id), Money(1_000_000, Currency.USD))
+                users.append((int(user_id), username))
+
+    chunk = 500
+    for first in range(0, count, chunk * tasks):
+        await asyncio.gather(
+            *(
+                seed(range(start, min(start + chunk, count)))
+                for start in range(first, min(first + chunk * tasks, count), chunk)
             )
-            await open_wallet(conn, int(user_id))
-            await grant_promotional_credit(conn, int(user_id), Money(1_000_000, Currency.USD))
-            users.append((int(user_id), username))
-    return users
+        )
+    return sorted(users)
 
 
 async def drive(
@@ -176,9 +194,20 @@ def amount(rng: random.Random) -> Money:
 
 
 async def service_transfers(
-    users: list[tuple[int, str]], clients: int, seconds: float, hot: bool, label: str = ""
+    users: list[tuple[int, str]],
+    clients: int,
+    seconds: float,
+    hot: bool,
+    label: str = "",
+    batch_size: int | None = None,
 ) -> Result:
+    """`batch_size`: the send batcher's K for this run (1: every send alone, as before
+    batching); None: as configured."""
     hot_user = users[0]
+    batcher = send_batch.batcher()
+    configured = batcher.size
+    if batch_size is not None:
+        batcher.size = batch_size
 
     async def op(rng: random.Random) -> bool:
         sender, recipient = rng.sample(users[1:], 2)
@@ -188,7 +217,10 @@ async def service_transfers(
         return True
 
     label = label or ("service layer, one hot recipient" if hot else "service layer, random pairs")
-    return await drive(label, clients, seconds, op)
+    try:
+        return await drive(label, clients, seconds, op)
+    finally:
+        batcher.size = configured
 
 
 async def merchant_payments(users: list[tuple[int, str]], clients: int, seconds: float) -> Result:
@@ -220,13 +252,27 @@ async def mark_hot(user_id: int) -> None:
         await ledger.set_hot(conn, account, True)
 
 
-async def roll_up_every_second(stop: asyncio.Event) -> None:
-    """What the worker does: fold hot accounts' queued postings into their totals."""
-    while not stop.is_set():
-        async with engine.transaction() as conn:
-            await ledger.roll_up_hot_accounts(conn)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 1)
+async def roll_up_every_second(stop: asyncio.Event, url: str) -> None:
+    """What the worker does: fold hot accounts' queued postings into their totals (on a
+    connection of its own: the bench's pool is closed while pgbench runs)."""
+    conn = await asyncpg.connect(url)
+    try:
+        while not stop.is_set():
+            async with conn.transaction():
+                await ledger.roll_up_hot_accounts(conn)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1)
+    finally:
+        await conn.close()
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
 
 
 def profiled(run: Awaitable[Result]) -> Awaitable[Result]:
@@ -251,67 +297,37 @@ SEND = (
 )
 
 
-async def http_transfers(
-    url: str, users: list[tuple[int, str]], clients: int, seconds: float, hot: bool
-) -> Result:
-    async with httpx.AsyncClient(
-        base_url=url, timeout=30, limits=httpx.Limits(max_connections=clients)
-    ) as http:
-        tokens = {}
-        for user_id, username in users[: min(len(users), 200)]:
-            response = await http.post(
-                "/graphql",
-                json={
-                    "query": LOG_IN,
-                    "variables": {
-                        "i": {"login": username, "password": PASSWORD, "sessionTransport": "BEARER"}
-                    },
-                },
-            )
-            tokens[user_id] = response.json()["data"]["logIn"]["token"]
-        senders = [u for u in users[1:] if u[0] in tokens]
-
-        async def op(rng: random.Random) -> bool:
-            sender, recipient = rng.sample(senders, 2)
-            if hot:
-                recipient = users[0]
-            response = await http.post(
-                "/graphql",
-                headers={"authorization": f"Bearer {tokens[sender[0]]}"},
-                json={
-                    "query": SEND,
-                    "variables": {
-                        "input": {
-                            "recipient": recipient[1],
-                            "amount": amount(rng).format(),
-                            "idempotencyKey": uuid.uuid4().hex,
-                        }
-                    },
-                },
-            )
-            return bool(response.json()["data"]["sendMoney"]["__typename"] == "SendMoneyPayload")
-
-        label = "GraphQL over HTTP, one hot recipient" if hot else "GraphQL over HTTP, random pairs"
-        return await drive(label, clients, seconds, op)
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def start_server(
-    database_url: str, redis_url: str, workers: int
+    database_url: str,
+    redis_url: str,
+    workers: int,
+    port: int,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     env = {
         **os.environ,
-        "DATABASE_URL": database_url,
+        # The API logs in as the app's role, which owns nothing (it refuses the owner's).
+        "DATABASE_URL": url_as(database_url, APP_ROLE),
+        "WALLET_MIGRATION_DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "WALLET_ENV": "production",
-        "WALLET_GATEWAY_WEBHOOK_SECRET": "bench-only-secret",
+        "WALLET_GATEWAY_WEBHOOK_SECRET": secrets.token_hex(24),
+        "WALLET_AUDIT_KEY": secrets.token_hex(24),
+        # Production settings otherwise; the sandboxes stand in for real providers.
+        "WALLET_ALLOW_SANDBOX_PROVIDERS": "true",
         "WALLET_PII_KEYS": Keyring.new_key_entry("bench"),
         "WALLET_DB_POOL_SIZE": "20",
         "WALLET_LOGIN_FAILURES_PER_IP": "100000",
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": str(REPO / "backend"),
+        **(extra_env or {}),
     }
+    log = tempfile.NamedTemporaryFile("w+b", prefix="bench-server-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
         [
             sys.executable,
@@ -332,7 +348,7 @@ def start_server(
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
@@ -342,7 +358,8 @@ def start_server(
                 return process, url
         except httpx.TransportError:
             time.sleep(0.1)
-    raise SystemExit("benchmark server did not start")
+    log.seek(0)
+    raise SystemExit("benchmark server did not start:\n" + log.read().decode()[-3000:])
 
 
 WRITES_ONLY = """
@@ -376,8 +393,6 @@ async def send_writes_floor(
     """What a send must write, alone, in one round trip from pgbench (see the docstring)."""
     ids = sorted(user_id for user_id, _ in users[1:])  # users[0] is the hot recipient
     assert ids[-1] - ids[0] + 1 == len(ids), "bench users have contiguous ids"
-    async with engine.connection() as conn:
-        await conn.execute(WRITES_ONLY)
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
         script.write(
             f"\\set s random({ids[0]}, {ids[-1]})\n"
@@ -396,24 +411,246 @@ async def send_writes_floor(
         os.unlink(script.name)
 
 
-def report(results: list[Result], baseline: Result) -> None:
-    print(f"\n{'run':50} {'ops/s':>9} {'x pgbench':>10} {'p50 ms':>8} {'p99 ms':>8}")
-    for r in results:
-        # pgbench reports only its average latency.
-        by_pgbench = len(r.latencies_ms) == 1
-        p50 = r.latencies_ms[0] if by_pgbench else r.quantile(0.5)
-        p99 = float("nan") if by_pgbench else r.quantile(0.99)
-        print(f"{r.name:50} {r.rate:9.1f} {r.rate / baseline.rate:10.2f} {p50:8.2f} {p99:8.2f}")
+BATCHED_FLOOR = """
+CREATE FUNCTION bench_send_writes_batch(lo bigint, hi bigint, k integer)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE s bigint[] := '{}'; r bigint[] := '{}'; x bigint; y bigint;
+BEGIN
+    FOR i IN 1..k LOOP
+        x := lo + floor(random() * (hi - lo + 1))::bigint;
+        y := lo + floor(random() * (hi - lo))::bigint;
+        IF y >= x THEN y := y + 1; END IF;
+        s := s || x;
+        r := r || y;
+    END LOOP;
+    -- As a batch does: every account it touches locked first, in id order (no deadlocks).
+    PERFORM 1 FROM ledger_account
+      WHERE code IN (SELECT 'user:' || u || ':USD:wallet' FROM unnest(s || r) u)
+      ORDER BY id FOR NO KEY UPDATE;
+    FOR i IN 1..k LOOP
+        PERFORM bench_send_writes(s[i], r[i]);
+    END LOOP;
+END $$;
+"""
+
+
+async def batched_floor(
+    binary: str, url: str, users: list[tuple[int, str]], clients: int, seconds: int, k: int
+) -> Result:
+    """The floor's writes, `k` sends per transaction (one commit, one NOTIFY per batch)."""
+    ids = sorted(user_id for user_id, _ in users[1:])
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
+        script.write(f"SELECT bench_send_writes_batch({ids[0]}, {ids[-1]}, {k});\n")
+    try:
+        result = pgbench_run(
+            f"floor, batched: {k} sends' writes per transaction",
+            binary,
+            ["-n", "-c", str(clients), "-j", "2", "-f", script.name],
+            url,
+            seconds,
+        )
+    finally:
+        os.unlink(script.name)
+    return Result(result.name, result.ops * k, result.seconds, result.latencies_ms)
+
+
+WRK_SCRIPT = """
+local users = {%(users)s}
+local hot = %(hot)s
+local trivial = %(trivial)s
+local nonce = "%(nonce)s"
+local threads = 0
+function setup(thread)
+    threads = threads + 1
+    thread:set("tid", threads)
+end
+function init(args)
+    math.randomseed(tid * 7919 + os.time())
+    counter = 0
+end
+request = function()
+    if trivial then
+        return wrk.format("POST", "/graphql", {["Content-Type"] = "application/json"},
+                          '{"query":"{ __typename }"}')
+    end
+    counter = counter + 1
+    local s = math.random(2, #users)
+    local r = 1
+    if not hot then
+        r = math.random(2, #users - 1)
+        if r >= s then r = r + 1 end
+    end
+    local body = '{"query":' .. %(query)s .. ',"variables":{"input":{"recipient":"'
+        .. users[r][2] .. '","amount":"0.' .. string.format("%%02d", math.random(1, 99))
+        .. '","idempotencyKey":"' .. nonce .. '-' .. tid .. '-' .. counter .. '"}}}'
+    return wrk.format("POST", "/graphql", {["Content-Type"] = "application/json",
+                      ["Authorization"] = "Bearer " .. users[s][1]}, body)
+end
+"""
+
+
+def _wrk_ms(text: str) -> float:
+    value = float(re.match(r"[\d.]+", text).group(0))  # type: ignore[union-attr]
+    unit = text[len(re.match(r"[\d.]+", text).group(0)) :]  # type: ignore[union-attr]
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+async def login_tokens(url: str, users: list[tuple[int, str]], count: int) -> list[tuple[str, str]]:
+    """(bearer token, username) for the hot recipient and the first `count` senders."""
+    gate = asyncio.Semaphore(4)  # argon2 takes CPU: a few at a time
+    async with httpx.AsyncClient(base_url=url, timeout=120) as http:
+
+        async def one(username: str) -> str:
+            async with gate:
+                response = await http.post(
+                    "/graphql",
+                    json={
+                        "query": LOG_IN,
+                        "variables": {
+                            "i": {
+                                "login": username,
+                                "password": PASSWORD,
+                                "sessionTransport": "BEARER",
+                            }
+                        },
+                    },
+                )
+            return str(response.json()["data"]["logIn"]["token"])
+
+        chosen = users[: count + 1]
+        tokens = await asyncio.gather(*(one(name) for _, name in chosen))
+    return [(token, name) for token, (_, name) in zip(tokens, chosen, strict=True)]
+
+
+async def wrk_run(
+    name: str,
+    url: str,
+    tokens: list[tuple[str, str]],
+    clients: int,
+    seconds: float,
+    *,
+    hot: bool = False,
+    trivial: bool = False,
+) -> Result:
+    """Drive the API from `wrk` (another process, C, with a Lua script): what a send over
+    HTTP costs the server, not what an in-process Python client can push."""
+    lua_users = ",".join(f'{{"{token}","{name}"}}' for token, name in tokens)
+    script_text = WRK_SCRIPT % {
+        "users": lua_users,
+        "hot": "true" if hot else "false",
+        "trivial": "true" if trivial else "false",
+        "nonce": uuid.uuid4().hex,
+        "query": "[==[" + json.dumps(SEND) + "]==]",
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(script_text)
+    count_sql = "SELECT count(*) FROM money_transaction WHERE type = 'send'"
+    try:
+        async with engine.connection() as conn:
+            before = int(await conn.fetchval(count_sql))
+        process = await asyncio.create_subprocess_exec(
+            "wrk",
+            "-t2",
+            f"-c{clients}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            "-s",
+            script.name,
+            url,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        text = out.decode()
+        if process.returncode != 0:
+            raise SystemExit(f"wrk failed: {err.decode()}")
+        async with engine.connection() as conn:
+            after = int(await conn.fetchval(count_sql))
+    finally:
+        os.unlink(script.name)
+    found = re.search(r"(\d+) requests in ([\d.]+)s", text)
+    if found is None:
+        raise SystemExit(f"unexpected wrk output:\n{text}")
+    requests, duration = int(found.group(1)), float(found.group(2))
+    quantiles = [re.search(rf"^\s+{q}%\s+(\S+)$", text, re.MULTILINE) for q in (50, 99)]
+    # No answer at all (a cold server in a short warm-up) has no latency distribution.
+    p50, p99 = (float("nan") if m is None else _wrk_ms(m.group(1)) for m in quantiles)
+    # Sends are counted in the database (a 200 may carry a typed error).
+    ops = requests if trivial else after - before
+    return Result(name, ops, duration, [p50, p99])
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+@dataclass
+class Measured:
+    """One run beside its pgbench baselines (just before and just after it)."""
+
+    result: Result
+    baseline_tps: float
+    load: str
+
+    @property
+    def ratio(self) -> float:
+        return self.result.rate / self.baseline_tps
+
+
+def p50_p99(r: Result) -> tuple[float, float]:
+    if len(r.latencies_ms) == 1:  # pgbench reports only its average latency
+        return r.latencies_ms[0], float("nan")
+    if len(r.latencies_ms) == 2:  # wrk's own quantiles
+        return r.latencies_ms[0], r.latencies_ms[1]
+    return r.quantile(0.5), r.quantile(0.99)
+
+
+def report(measured: dict[tuple[int, str], list[Measured]]) -> None:
+    print(
+        f"\n{'clients':>7} {'run':52} {'ops/s med':>9} {'x pg min':>8} {'x pg med':>8} "
+        f"{'pg tps':>7} {'p50 ms':>7} {'p99 ms':>7}  load (1/5/15 min) per round"
+    )
+    for (clients, name), runs in measured.items():
+        ratios = [m.ratio for m in runs]
+        middle = sorted(runs, key=lambda m: m.ratio)[len(runs) // 2]
+        p50, p99 = p50_p99(middle.result)
+        print(
+            f"{clients:7} {name:52} {statistics.median(m.result.rate for m in runs):9.1f} "
+            f"{min(ratios):8.2f} {statistics.median(ratios):8.2f} {middle.baseline_tps:7.0f} "
+            f"{p50:7.1f} {p99:7.1f}  " + " | ".join(m.load for m in runs)
+        )
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--clients", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--http-workers", type=int, default=2)
+    parser.add_argument("--http-users", type=int, default=50, help="senders logged in for HTTP")
+    parser.add_argument("--batch", type=int, default=32, help="K of the batched floor")
+    parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument(
+        "--compare-batching",
+        action="store_true",
+        help="run each send run twice in every round: batching off (K=1), then on",
+    )
+    parser.add_argument("--only", nargs="*", help="run only the runs whose name has one of these")
+    parser.add_argument(
+        "--send-batch-size", help="WALLET_SEND_BATCH_SIZE for the service runs and the API"
+    )
+    parser.add_argument(
+        "--send-batch-flushes", help="WALLET_SEND_BATCH_FLUSHES for the service runs and the API"
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile the service run")
     args = parser.parse_args()
+    if args.send_batch_size:
+        os.environ["WALLET_SEND_BATCH_SIZE"] = args.send_batch_size
+    if args.send_batch_flushes:
+        os.environ["WALLET_SEND_BATCH_FLUSHES"] = args.send_batch_flushes
 
     base_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
     embedded = None
@@ -423,86 +660,194 @@ async def main() -> None:
         embedded = start_embedded(Path(tempfile.mkdtemp(prefix="wallet-bench-")), "postgres")
         base_url, redis_url = embedded.database_url, embedded.redis_url
     admin = await asyncpg.connect(with_database(base_url, "postgres"))
-    for name in ("wallet_bench", "wallet_bench_pgbench"):
+    # Named per process: another benchmark on the same server keeps its own.
+    databases = (f"wallet_bench_{os.getpid()}", f"wallet_bench_pgbench_{os.getpid()}")
+    for name in databases:
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         await admin.execute(f"CREATE DATABASE {name}")
-    bench_url = with_database(base_url, "wallet_bench")
+    bench_url = with_database(base_url, databases[0])
+    pgbench_url = with_database(base_url, databases[1])
+    binary = pgbench_binary(embedded is not None)
+    server = None
     try:
-        print(f"pgbench: {args.clients} clients, {args.seconds:.0f} s, scale 10 ...", flush=True)
-        baseline = run_pgbench(
-            pgbench_binary(embedded is not None),
-            with_database(base_url, "wallet_bench_pgbench"),
-            args.clients,
-            int(args.seconds),
-        )
-        await engine.connect(bench_url, pool_size=args.clients + 4)
+        init_pgbench(binary, pgbench_url)
+        await engine.connect(bench_url, pool_size=max(args.clients) + 2)
         await migrate()
+        async with engine.connection() as conn:
+            await ensure_app_login(conn)
         print(f"seeding {args.users} users ...", flush=True)
         users = await seed_users(args.users)
-        results = [baseline]
-        stop_roll_up = asyncio.Event()
-        roll_up = asyncio.create_task(roll_up_every_second(stop_roll_up))
-        random_run = service_transfers(users, args.clients, args.seconds, hot=False)
-        results.append(await (profiled(random_run) if args.profile else random_run))
-        results.append(
-            await service_transfers(
-                users,
-                args.clients,
-                args.seconds,
-                hot=True,
-                label="service layer, one recipient, locked",
-            )
-        )
+        async with engine.connection() as conn:
+            await conn.execute(WRITES_ONLY)
+            await conn.execute(BATCHED_FLOOR)
         await mark_hot(users[0][0])
-        results.append(
-            await service_transfers(
-                users,
-                args.clients,
-                args.seconds,
-                hot=True,
-                label="service layer, one hot recipient",
-            )
-        )
-        results.append(await merchant_payments(users, args.clients, args.seconds))
-        server, url = start_server(bench_url, redis_url, args.http_workers)
-        try:
-            for hot in (False, True):
-                results.append(await http_transfers(url, users, args.clients, args.seconds, hot))
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=20)
-        results.append(
-            await send_writes_floor(
-                pgbench_binary(embedded is not None),
-                bench_url,
-                users,
-                args.clients,
-                int(args.seconds),
-            )
-        )
+        stop_roll_up = asyncio.Event()
+        roll_up = asyncio.create_task(roll_up_every_second(stop_roll_up, bench_url))
+        tokens: list[tuple[str, str]] = []
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        if not args.skip_http:
+            # Sessions live in Redis: logged in once, they outlive the server's restarts.
+            # (Once only: a user's first session is their trusted device; a second login
+            # would be a new device, whose sends ask for step-up. And run no tests on
+            # the same Redis database meanwhile: they flush it.)
+            server, url = start_server(bench_url, redis_url, args.http_workers, port)
+            tokens = await login_tokens(url, users, args.http_users)
+            stop_server(server)
+            server = None
+
+        async def pgbench_beside(clients: int) -> float:
+            # The bench's own pool is closed meanwhile: PostgreSQL allows 100 connections.
+            await engine.disconnect()
+            try:
+                return run_pgbench(binary, pgbench_url, clients, seconds).rate
+            finally:
+                await engine.connect(bench_url, pool_size=clients + 2)
+
+        measured: dict[tuple[int, str], list[Measured]] = {}
+        seconds = int(args.seconds)
+        for round_ in range(args.rounds):
+            for clients in args.clients:
+                modes: list[tuple[str, int | None]] = (
+                    [(" [batching off]", 1), (" [batching on]", int(args.send_batch_size or 64))]
+                    if args.compare_batching
+                    else [("", None)]
+                )
+                runs: list[tuple[str, Callable[[], Awaitable[Result]], int | None]] = []
+                for suffix, size in modes:
+                    runs += [
+                        (
+                            "service random",
+                            lambda c=clients, r=round_, k=size, x=suffix: (
+                                profiled if args.profile and r == 0 else (lambda x: x)
+                            )(
+                                service_transfers(
+                                    users,
+                                    c,
+                                    seconds,
+                                    hot=False,
+                                    label="service layer, random pairs" + x,
+                                    batch_size=k,
+                                )
+                            ),
+                            size,
+                        ),
+                        (
+                            "service hot",
+                            lambda c=clients, k=size, x=suffix: service_transfers(
+                                users,
+                                c,
+                                seconds,
+                                hot=True,
+                                label="service layer, one hot recipient" + x,
+                                batch_size=k,
+                            ),
+                            size,
+                        ),
+                    ]
+                runs += [
+                    (
+                        "floor",
+                        lambda c=clients: send_writes_floor(binary, bench_url, users, c, seconds),
+                        None,
+                    ),
+                    (
+                        "batched floor",
+                        lambda c=clients: batched_floor(
+                            binary, bench_url, users, c, seconds, args.batch
+                        ),
+                        None,
+                    ),
+                ]
+                if not args.skip_http:
+                    for suffix, size in modes:
+                        runs += [
+                            (
+                                "http random",
+                                lambda c=clients, x=suffix: wrk_run(
+                                    "GraphQL over HTTP (wrk), random pairs" + x,
+                                    url,
+                                    tokens,
+                                    c,
+                                    seconds,
+                                ),
+                                size,
+                            ),
+                            (
+                                "http hot",
+                                lambda c=clients, x=suffix: wrk_run(
+                                    "GraphQL over HTTP (wrk), one hot recipient" + x,
+                                    url,
+                                    tokens,
+                                    c,
+                                    seconds,
+                                    hot=True,
+                                ),
+                                size,
+                            ),
+                        ]
+                    runs.append(
+                        (
+                            "http trivial",
+                            lambda c=clients: wrk_run(
+                                "HTTP upper bound: trivial query (wrk)",
+                                url,
+                                tokens,
+                                c,
+                                seconds,
+                                trivial=True,
+                            ),
+                            None,
+                        )
+                    )
+                if args.only:
+                    runs = [run for run in runs if any(o in run[0] for o in args.only)]
+                before = await pgbench_beside(clients)
+                for name, run, size in runs:
+                    current_load = load()
+                    if name.startswith("http"):  # the API runs only beside its own runs
+                        server, _ = start_server(
+                            bench_url,
+                            redis_url,
+                            args.http_workers,
+                            port,
+                            {} if size is None else {"WALLET_SEND_BATCH_SIZE": str(size)},
+                        )
+                        # Warm up (connections, the parser's and validator's caches).
+                        await wrk_run("warm-up", url, tokens, clients, 1, trivial=True)
+                        await wrk_run("warm-up", url, tokens, clients, 1)
+                    try:
+                        result = await run()
+                    finally:
+                        if server is not None:
+                            stop_server(server)
+                            server = None
+                    after = await pgbench_beside(clients)
+                    key = (clients, result.name)
+                    measured.setdefault(key, []).append(
+                        Measured(result, (before + after) / 2, current_load)
+                    )
+                    p50, p99 = p50_p99(result)
+                    print(
+                        f"round {round_ + 1} c={clients} {result.name}: {result.rate:.0f}/s "
+                        f"pgbench {before:.0f}/{after:.0f} "
+                        f"x{result.rate / ((before + after) / 2):.2f} p50 {p50:.1f} p99 {p99:.1f}"
+                        f" load {current_load}",
+                        flush=True,
+                    )
+                    before = after
         stop_roll_up.set()
         await roll_up
         async with engine.connection() as conn:
             breaches = await check_ledger(conn)
         await engine.disconnect()
-        report(results, baseline)
-        service, service_hot = results[1], results[3]
-        print(f"\nservice layer / pgbench: {service.rate / baseline.rate:.2f}  (target >= 0.5)")
-        print(f"hot / non-hot (service): {service_hot.rate / service.rate:.2f}  (target >= 0.8)")
-        merchant = results[4]
-        print(f"merchant payments / P2P (service): {merchant.rate / service.rate:.2f}")
-        floor = results[-1]
-        print(
-            f"floor (a send's writes only) / pgbench: {floor.rate / baseline.rate:.2f}; "
-            f"service layer / floor: {service.rate / floor.rate:.2f}"
-        )
-        print(f"ledger invariants after the run: {breaches or 'OK'}")
-        print(
-            f"cpu: {os.cpu_count()} cores; latencies: median of all ops: "
-            f"{statistics.median(results[1].latencies_ms):.2f} ms (service)"
-        )
+        report(measured)
+        print(f"\nledger invariants after the run: {breaches or 'OK'}")
+        print(f"cpu: {os.cpu_count()} cores; {args.users} users; {seconds} s per run")
     finally:
-        for name in ("wallet_bench", "wallet_bench_pgbench"):
+        if server is not None:
+            stop_server(server)
+        for name in databases:
             await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         await admin.close()
         if embedded is not None:

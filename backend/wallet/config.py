@@ -452,6 +452,11 @@ class Settings(_Group):
     money_mutations_per_minute: int = Field(
         default=300, validation_alias="WALLET_MONEY_MUTATIONS_PER_MINUTE"
     )
+    # The batched write path for sends (wallet.transfers.batch): at most this many sends
+    # per database transaction (1: no batching), and this many batches in flight at once.
+    # Off by default: measured, it is not yet faster than sending alone (bench/README.md).
+    send_batch_size: int = Field(default=1, ge=1, validation_alias="WALLET_SEND_BATCH_SIZE")
+    send_batch_flushes: int = Field(default=4, ge=1, validation_alias="WALLET_SEND_BATCH_FLUSHES")
     # Requests and split-group invitations one user may address to emails or phones per
     # day: each may send an email or SMS to someone who never signed up.
     contact_invites_per_day: int = Field(

@@ -224,15 +224,25 @@ async def _post_transfer(
     return transaction_id, created_at
 
 
-async def send_money(command: SendMoney) -> TransferReceipt:
-    """Move money now from the sender's wallet to the recipient's; exactly once per key."""
+@dataclass(frozen=True, slots=True)
+class PreparedSend:
+    """A send checked for shape (no database yet): who is asking, and for what."""
+
+    command: SendMoney
+    column: str
+    value: str
+    principal: str
+    fingerprint: str
+
+
+def prepare(command: SendMoney) -> PreparedSend:
+    """Check what needs no database (amount, note, recipient, key); raise its refusal."""
     if not command.amount.is_positive:
         raise NonPositiveAmount()
     if len(command.note) > MAX_NOTE_LENGTH:
         raise NoteTooLong(MAX_NOTE_LENGTH)
     column, value = recipient_lookup(command.recipient)
     idempotency.validate_key(command.idempotency_key)
-    principal = f"user:{command.sender_id}"
     request_fingerprint = idempotency.fingerprint(
         {
             "op": "sendMoney",
@@ -243,61 +253,87 @@ async def send_money(command: SendMoney) -> TransferReceipt:
             "quote": command.quote_id,
         }
     )
+    return PreparedSend(command, column, value, f"user:{command.sender_id}", request_fingerprint)
+
+
+async def send_money(command: SendMoney) -> TransferReceipt:
+    """Move money now from the sender's wallet to the recipient's; exactly once per key.
+
+    Concurrent same-currency sends of this process share one database transaction
+    (wallet.transfers.batch); a lone send, a cross-currency one, or one made inside the
+    caller's transaction runs on its own. Either way the same code decides it.
+    """
+    prepared = prepare(command)
+    # Imported here: the batcher calls back into this module.
+    from wallet.transfers import batch
+
     try:
-        async with transaction() as conn:
-            replay = await idempotency.claim(
-                conn, principal, command.idempotency_key, request_fingerprint
-            )
-            if replay is not None:
-                return TransferReceipt.from_json(replay)
-            try:
-                recipient_id, recipient_username, recipient_status = await find_recipient(
-                    conn, column, value
-                )
-            except RecipientNotFound:
-                if column == "username" or command.quote_id is not None:
-                    # Money in another currency needs a wallet to arrive in.
-                    raise
-                receipt = await _escrow_for_contact(conn, command, column, value)
-            else:
-                if recipient_id == command.sender_id:
-                    raise SelfTransfer() from None
-                if not can_receive(recipient_status):
-                    raise WalletUnavailable("recipient's", recipient_status) from None
-                received = command.amount
-                status = TransactionStatus.COMPLETED
-                if command.quote_id is None:
-                    transaction_id, created_at, status = await _send_to_user(
-                        conn, command, recipient_id
-                    )
-                else:
-                    transaction_id, created_at, received = await _transfer_across_currencies(
-                        conn, command, recipient_id
-                    )
-                cross = received.currency is not command.amount.currency
-                receipt = TransferReceipt(
-                    transaction_id=transaction_id,
-                    status=status.value,
-                    amount_minor=command.amount.amount_minor,
-                    currency=command.amount.currency.value,
-                    recipient_user_id=recipient_id,
-                    recipient_username=recipient_username,
-                    note=command.note,
-                    created_at=created_at.isoformat(),
-                    received_minor=received.amount_minor if cross else None,
-                    received_currency=received.currency.value if cross else None,
-                )
-            if command.large_amount is not None:
-                await command.large_amount.require(
-                    command.sender_id, command.amount, "send this much"
-                )
-            await idempotency.remember(
-                conn, principal, command.idempotency_key, request_fingerprint, receipt.to_json()
-            )
-            return receipt
+        if command.quote_id is None and batch.enabled():
+            return await batch.submit(prepared)
+        return await send_alone(prepared)
     except PaymentBlocked as blocked:
+        # Outside the send's transaction, which rolled back (or its savepoint did).
         await fraud_reviews.record_block(blocked)
         raise
+
+
+async def send_alone(prepared: PreparedSend) -> TransferReceipt:
+    """One send in its own database transaction (or the caller's, when inside one)."""
+    async with transaction() as conn:
+        return await send_in(conn, prepared)
+
+
+async def send_in(conn: Connection, prepared: PreparedSend) -> TransferReceipt:
+    """The whole send inside the caller's transaction: claim the key (or replay it), find
+    the recipient, check and move the money, remember the receipt. Raises a refusal
+    (the caller rolls back) or returns the receipt."""
+    command = prepared.command
+    column, value = prepared.column, prepared.value
+    principal, request_fingerprint = prepared.principal, prepared.fingerprint
+    replay = await idempotency.claim(conn, principal, command.idempotency_key, request_fingerprint)
+    if replay is not None:
+        return TransferReceipt.from_json(replay)
+    try:
+        recipient_id, recipient_username, recipient_status = await find_recipient(
+            conn, column, value
+        )
+    except RecipientNotFound:
+        if column == "username" or command.quote_id is not None:
+            # Money in another currency needs a wallet to arrive in.
+            raise
+        receipt = await _escrow_for_contact(conn, command, column, value)
+    else:
+        if recipient_id == command.sender_id:
+            raise SelfTransfer() from None
+        if not can_receive(recipient_status):
+            raise WalletUnavailable("recipient's", recipient_status) from None
+        received = command.amount
+        status = TransactionStatus.COMPLETED
+        if command.quote_id is None:
+            transaction_id, created_at, status = await _send_to_user(conn, command, recipient_id)
+        else:
+            transaction_id, created_at, received = await _transfer_across_currencies(
+                conn, command, recipient_id
+            )
+        cross = received.currency is not command.amount.currency
+        receipt = TransferReceipt(
+            transaction_id=transaction_id,
+            status=status.value,
+            amount_minor=command.amount.amount_minor,
+            currency=command.amount.currency.value,
+            recipient_user_id=recipient_id,
+            recipient_username=recipient_username,
+            note=command.note,
+            created_at=created_at.isoformat(),
+            received_minor=received.amount_minor if cross else None,
+            received_currency=received.currency.value if cross else None,
+        )
+    if command.large_amount is not None:
+        await command.large_amount.require(command.sender_id, command.amount, "send this much")
+    await idempotency.remember(
+        conn, principal, command.idempotency_key, request_fingerprint, receipt.to_json()
+    )
+    return receipt
 
 
 async def _send_to_user(
