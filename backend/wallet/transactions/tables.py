@@ -21,11 +21,11 @@ class MoneyTransaction(Table, tablename="money_transaction", db=DB):
     created_at = from_database(Timestamptz())
     updated_at = from_database(Timestamptz())
     payment_method_id = references("PaymentMethod", "wallet.payments.tables", null=True)
-    gateway_ref = Text(null=True, unique=True, default=None)
+    # Unique where set: partial unique indexes (migration 0040), which Piccolo cannot
+    # declare; NULL for every send, so the index skips those rows.
+    gateway_ref = Text(null=True, default=None)
     hold_id = references("LedgerHold", "wallet.ledger.tables", null=True)
-    reverses_id = references(
-        "MoneyTransaction", "wallet.transactions.tables", null=True, unique=True
-    )
+    reverses_id = references("MoneyTransaction", "wallet.transactions.tables", null=True)
     recipient_contact = Text(null=True, default=None)
     expires_at = Timestamptz(null=True, default=None)
     merchant_id = references("Merchant", "wallet.merchants.tables", null=True)
