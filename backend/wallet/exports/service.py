@@ -23,6 +23,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from wallet.db.engine import connection, transaction
+from wallet.errors import Refusal
 from wallet.exports.csv_writer import csv_text
 from wallet.insights.budgets import month_start, next_month
 from wallet.insights.categories import Category, categories_of
@@ -59,7 +60,7 @@ CSV_COLUMNS = (
 )
 
 
-class ExportError(Exception):
+class ExportError(Refusal):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from wallet.db.engine import Connection, connection, transaction
+from wallet.errors import Blocked
 from wallet.fraud.engine import Assessment, Attempt, Decision, RiskContext, assess, forget_rules
 from wallet.fx.rates import RateSnapshot
 from wallet.ledger import holds
@@ -28,7 +29,7 @@ from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
 
 
-class PaymentBlocked(Exception):
+class PaymentBlocked(Blocked):
     """Raised inside the payment's transaction; `record_block` once it rolled back."""
 
     def __init__(self, attempt: Attempt, assessment: Assessment) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
 from enum import Enum
 
+from wallet.errors import Refusal
 from wallet.money import Currency
 
 BPS = Decimal(10_000)
@@ -36,8 +37,11 @@ class FixedSide(Enum):
     BUY = "buy"
 
 
-class AmountTooSmall(ValueError):
+class AmountTooSmall(Refusal, ValueError):
     """The amount converts to nothing once fee and spread are taken."""
+
+    field = "amount"
+    code = "TOO_SMALL"
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,11 +23,12 @@ from typing import Protocol
 
 import httpx
 
+from wallet.errors import TryLater
 from wallet.fx.pricing import RATE_QUANTUM
 from wallet.money import Currency, Money
 
 
-class RatesUnavailable(Exception):
+class RatesUnavailable(TryLater):
     """No usable rate: the feed failed, lacks the currency, or is too old."""
 
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from wallet.db.engine import Connection, connection, transaction
+from wallet.errors import NonPositiveAmount
 from wallet.fx.errors import QuoteAlreadyUsed, QuoteExpired, QuoteNotFound, SameCurrency
 from wallet.fx.pricing import FixedSide, Pricing, customer_rate, price_purchase, price_sale
 from wallet.fx.rates import RateProvider, RateSnapshot, RatesUnavailable
@@ -27,7 +28,7 @@ from wallet.money import Currency, CurrencyMismatch, Money
 from wallet.outbox.service import Topic, emit_many
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionType
-from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
+from wallet.wallets.errors import WalletUnavailable
 from wallet.wallets.service import lock_for_spending, open_balance
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from wallet.db.engine import Connection, connection, transaction
+from wallet.errors import NonPositiveAmount, NotFound, Refusal
 from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
 from wallet.ledger.errors import InsufficientFunds
@@ -23,7 +24,7 @@ from wallet.notifications.money import event_payload
 from wallet.outbox.service import Topic, emit
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionType
-from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
+from wallet.wallets.errors import WalletUnavailable
 from wallet.wallets.service import lock_for_spending, open_balance
 
 MAX_GOALS = 20
@@ -31,13 +32,13 @@ WEEK = timedelta(days=7)
 WEEKLY_RULE = "The weekly amount is zero or more, in the goal's currency"
 
 
-class GoalError(Exception):
+class GoalError(Refusal):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
 
 
-class GoalNotFound(GoalError):
+class GoalNotFound(GoalError, NotFound):
     def __init__(self) -> None:
         super().__init__("goalId", "No such savings goal")
 

@@ -13,6 +13,7 @@ from enum import Enum
 from typing import Any
 
 from wallet.db.engine import connection, transaction
+from wallet.errors import NotFound, Refusal
 from wallet.money import Currency, Money
 
 
@@ -37,13 +38,13 @@ class Flow(Enum):
     INCOME = "income"
 
 
-class CategoryError(Exception):
+class CategoryError(Refusal):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
 
 
-class UnknownTransaction(CategoryError):
+class UnknownTransaction(CategoryError, NotFound):
     def __init__(self) -> None:
         super().__init__("transactionId", "No such transaction")
 

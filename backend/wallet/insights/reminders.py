@@ -16,6 +16,7 @@ from statistics import median
 from typing import Any
 
 from wallet.db.engine import connection, transaction
+from wallet.errors import Refusal
 from wallet.insights.budgets import month_start
 from wallet.merchants.recurrence import next_on_day
 from wallet.money import Currency, Money
@@ -25,7 +26,7 @@ from wallet.notifications.money import Notice, deliver_notices
 MAX_REMINDERS = 50
 
 
-class ReminderError(Exception):
+class ReminderError(Refusal):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from wallet.db.engine import connection, transaction
+from wallet.errors import NonPositiveAmount
 from wallet.fraud.service import Screening, recording_blocks
 from wallet.idempotency import service as idempotency
 from wallet.idempotency.service import IdempotencyError
@@ -37,7 +38,7 @@ from wallet.money import Currency, Money
 from wallet.notifications.email import EmailProvider
 from wallet.notifications.money import Notice, deliver_notices
 from wallet.security.stepup import LargeAmountCheck
-from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
+from wallet.wallets.errors import WalletUnavailable
 
 RECURRENCES = frozenset(r.value for r in Recurrence)
 

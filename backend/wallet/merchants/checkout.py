@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wallet.db.engine import Connection, connection, transaction
+from wallet.errors import NonPositiveAmount
 from wallet.fraud.engine import Attempt
 from wallet.fraud.service import Screening, recording_blocks, screen
 from wallet.idempotency import service as idempotency
@@ -45,7 +46,6 @@ from wallet.outbox.service import Topic, emit
 from wallet.rewards import service as rewards
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
-from wallet.transfers.errors import NonPositiveAmount
 from wallet.users import pin as pins
 from wallet.wallets.service import open_balance, spendable_account
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wallet.db.engine import Connection, connection, transaction
+from wallet.errors import NotFound
 from wallet.ledger import service as ledger
 from wallet.ledger.models import EntryDraft, OwnerType, PostingDraft, Purpose, Side
 from wallet.merchants.errors import MerchantError, NotAllowed
@@ -34,10 +35,11 @@ MEDIATORS = frozenset({"mediator", "admin"})
 
 
 class DisputeError(MerchantError):
-    pass
+    field = "disputeId"
+    code = "NOT_ALLOWED"
 
 
-class DisputeNotFound(DisputeError):
+class DisputeNotFound(DisputeError, NotFound):
     def __init__(self) -> None:
         super().__init__("No such dispute for you")
 

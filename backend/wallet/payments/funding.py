@@ -26,6 +26,7 @@ from typing import Any
 import structlog
 
 from wallet.db.engine import Connection, transaction
+from wallet.errors import NonPositiveAmount
 from wallet.gateway import signing
 from wallet.gateway.base import (
     ChargeStatus,
@@ -51,7 +52,7 @@ from wallet.payments.errors import UnknownGatewayReference
 from wallet.payments.methods import owned_method
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
-from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
+from wallet.wallets.errors import WalletUnavailable
 from wallet.wallets.service import lock_for_spending, open_balance, spendable_account
 
 log = structlog.get_logger(__name__)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from wallet.errors import NotFound, Refusal
 
-class RequestError(Exception):
+
+class RequestError(Refusal):
     pass
 
 
-class RequestNotFound(RequestError):
+class RequestNotFound(RequestError, NotFound):
     def __init__(self, request_id: int) -> None:
         super().__init__(f"No money request {request_id} for you")
 
 
 class RequestNotOpen(RequestError):
+    field = "requestId"
+
     def __init__(self, request_id: int, status: str) -> None:
         super().__init__(f"Money request {request_id} is {status}")
         self.status = status
+        self.code = status.upper()

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wallet.db.engine import Connection, connection, transaction
+from wallet.errors import NonPositiveAmount
 from wallet.fraud.service import Screening, recording_blocks
 from wallet.idempotency import service as idempotency
 from wallet.money import Currency, Money
@@ -26,7 +27,6 @@ from wallet.outbox.service import Topic, emit
 from wallet.requests.errors import RequestNotFound, RequestNotOpen
 from wallet.security.stepup import LargeAmountCheck
 from wallet.transfers.errors import (
-    NonPositiveAmount,
     NoteTooLong,
     RecipientNotFound,
     SelfTransfer,

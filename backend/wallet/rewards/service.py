@@ -15,6 +15,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from wallet.db.engine import Connection, connection, transaction
+from wallet.errors import Refusal
 from wallet.fx.rates import RateSnapshot
 from wallet.idempotency import service as idempotency
 from wallet.insights.categories import categories_of
@@ -50,7 +51,7 @@ TIERS = (
 )
 
 
-class RewardError(Exception):
+class RewardError(Refusal):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field

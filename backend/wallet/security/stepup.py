@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 
 from wallet.db.engine import connection
+from wallet.errors import NeedsStepUp
 from wallet.fx.rates import SANDBOX_PER_USD, RateSnapshot
 from wallet.money import Money
 from wallet.security import policy
@@ -26,7 +27,7 @@ from wallet.security.policy import Factor, FactorOnFile, Proof, SessionState
 SANDBOX_RATES = RateSnapshot(dict(SANDBOX_PER_USD), datetime(2026, 1, 1, tzinfo=UTC))
 
 
-class StepUpRequired(Exception):
+class StepUpRequired(NeedsStepUp):
     def __init__(self, methods: list[str], why: str) -> None:
         super().__init__(f"Confirm it is you to {why}")
         self.methods = methods

@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from wallet.db.engine import Connection, connection, transaction
+from wallet.errors import NonPositiveAmount
 from wallet.fraud.service import Screening, recording_blocks
 from wallet.idempotency import service as idempotency
 from wallet.money import Currency, Money
@@ -40,18 +41,14 @@ from wallet.splits.errors import (
     NotSplittable,
     SplitDoesNotAddUp,
 )
-from wallet.transfers.errors import (
-    NonPositiveAmount,
-    RecipientNotFound,
-    TransferError,
-    WalletUnavailable,
-)
+from wallet.transfers.errors import RecipientNotFound, TransferError
 from wallet.transfers.service import (
     can_receive,
     find_recipient,
     recipient_lookup,
     transfer_between_users,
 )
+from wallet.wallets.errors import WalletUnavailable
 
 MAX_MEMBERS = 50  # members and open invitations together
 MAX_NAME = 80

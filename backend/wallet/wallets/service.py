@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wallet.db.engine import Connection, connection, transaction
+from wallet.errors import NotFound, Refusal
 from wallet.ledger import service as ledger
 from wallet.ledger.errors import InsufficientFunds
 from wallet.ledger.models import AccountType, Balance, EntryDraft, OwnerType, Purpose
@@ -14,7 +15,7 @@ from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
-from wallet.transfers.errors import WalletUnavailable
+from wallet.wallets.errors import WalletUnavailable
 
 DEFAULT_CURRENCY = Currency.USD
 
@@ -59,14 +60,20 @@ async def open_balance(conn: Connection, user_id: int, currency: Currency) -> in
     return account_id
 
 
-class BalanceNotEmpty(Exception):
+class BalanceNotEmpty(Refusal):
+    field = "currency"
+    code = "NOT_EMPTY"
+
     def __init__(self, currency: Currency) -> None:
         super().__init__(
             f"Your {currency.value} balance must be zero, with nothing pending, to close it"
         )
 
 
-class LastBalance(Exception):
+class LastBalance(Refusal):
+    field = "currency"
+    code = "LAST_BALANCE"
+
     def __init__(self) -> None:
         super().__init__("Keep at least one currency balance open")
 
@@ -109,7 +116,7 @@ async def close_currency_balance(user_id: int, currency: Currency) -> None:
         await conn.execute("UPDATE ledger_account SET status = 'closed' WHERE id = $1", account_id)
 
 
-class BalanceNotFound(Exception):
+class BalanceNotFound(NotFound):
     def __init__(self, currency: Currency) -> None:
         super().__init__(f"You have no {currency.value} balance")
 

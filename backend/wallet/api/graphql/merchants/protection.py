@@ -75,16 +75,6 @@ ConfirmDeliveryResult = Annotated[
 ]
 
 
-def _dispute_refusal(exc: Exception) -> MoneyErrors:
-    match exc:
-        case protection.DisputeNotFound():
-            return NotFound(code=ErrorCode.NOT_FOUND, message=str(exc))
-        case protection.NotDisputable() | protection.DisputeClosed():
-            return validation_error("disputeId", "NOT_ALLOWED", str(exc))
-        case _:
-            return refusal(exc, Currency.USD)
-
-
 @strawberry.type
 class DisputeQuery:
     @strawberry.field(description="A dispute you are party to (buyer, merchant staff, mediator).")
@@ -137,7 +127,7 @@ class DisputeMutation:
         try:
             await protection.confirm_delivery(user.id, int_id(payment_id) or 0)
         except REFUSALS as exc:
-            return _dispute_refusal(exc)
+            return refusal(exc, Currency.USD)
         return DeliveryConfirmedPayload(payment_id=payment_id)
 
     @strawberry.mutation(description="Buyer: dispute a payment within the protection window.")
@@ -153,7 +143,7 @@ class DisputeMutation:
                 user.id, int_id(payment_id) or 0, reason, timedelta(days=days)
             )
         except REFUSALS as exc:
-            return _dispute_refusal(exc)
+            return refusal(exc, Currency.USD)
         found = await protection.get_dispute(dispute_id)
         assert found is not None
         return DisputePayload(dispute=_dispute_view(found))
@@ -177,7 +167,7 @@ class DisputeMutation:
         try:
             await protection.respond(principal, found.id, response, decoded)
         except REFUSALS as exc:
-            return _dispute_refusal(exc)
+            return refusal(exc, Currency.USD)
         updated = await protection.get_dispute(found.id)
         assert updated is not None
         return DisputePayload(dispute=_dispute_view(updated))
@@ -193,14 +183,14 @@ class DisputeMutation:
         try:
             found = await protection.dispute_to_decide(role, int_id(dispute_id) or 0)
         except REFUSALS as exc:
-            return _dispute_refusal(exc)
+            return refusal(exc, Currency.USD)
         refund_money = parse_amount(refund_amount, found.amount.currency.value)
         if not isinstance(refund_money, Money):
             return refund_money
         try:
             await protection.decide(user.id, role, found.id, refund_money)
         except REFUSALS as exc:
-            return _dispute_refusal(exc)
+            return refusal(exc, Currency.USD)
         updated = await protection.get_dispute(found.id)
         assert updated is not None
         return DisputePayload(dispute=_dispute_view(updated))
