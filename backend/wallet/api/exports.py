@@ -19,7 +19,7 @@ from wallet.api.state import Services
 from wallet.api.tokens import request_token
 from wallet.exports import service as exports
 from wallet.merchants.service import KEY_PREFIX
-from wallet.security import privacy
+from wallet.privacy import service as privacy
 
 
 async def _viewer_id(request: Request[object, object, State], state: State) -> int:

@@ -19,8 +19,8 @@ from enum import Enum
 from typing import Any
 
 from wallet.db.engine import Connection
-from wallet.fx.rates import RateSnapshot
 from wallet.money import Currency, Money
+from wallet.rates import RateSnapshot
 
 
 class Decision(Enum):

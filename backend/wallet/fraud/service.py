@@ -19,11 +19,11 @@ from typing import Any
 from wallet.db.engine import Connection, connection, transaction
 from wallet.errors import Blocked
 from wallet.fraud.engine import Assessment, Attempt, Decision, RiskContext, assess, forget_rules
-from wallet.fx.rates import RateSnapshot
 from wallet.ledger import holds
 from wallet.limits import service as limits
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit, emit_many
+from wallet.rates import RateSnapshot
 from wallet.security.stepup import StepUpRequired, step_up_methods
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType

@@ -24,10 +24,9 @@ from enum import Enum
 
 from wallet.errors import Refusal
 from wallet.money import Currency
+from wallet.rates import RATE_QUANTUM
 
 BPS = Decimal(10_000)
-# Cross rates are kept to 12 decimal places (the quote table's precision).
-RATE_QUANTUM = Decimal("1e-12")
 _CTX = Context(prec=60)
 _MAX_STEPS = 10_000
 

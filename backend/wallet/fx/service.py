@@ -19,13 +19,13 @@ from wallet.db.engine import Connection, connection, transaction
 from wallet.errors import NonPositiveAmount
 from wallet.fx.errors import QuoteAlreadyUsed, QuoteExpired, QuoteNotFound, SameCurrency
 from wallet.fx.pricing import FixedSide, Pricing, customer_rate, price_purchase, price_sale
-from wallet.fx.rates import RateProvider, RateSnapshot, RatesUnavailable
 from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
 from wallet.ledger.errors import InsufficientFunds
 from wallet.ledger.models import EntryDraft, OwnerType, PostingDraft, Purpose, Side
 from wallet.money import Currency, CurrencyMismatch, Money
 from wallet.outbox.service import Topic, emit_many
+from wallet.rates import RateProvider, RateSnapshot, RatesUnavailable
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionType
 from wallet.wallets.errors import WalletUnavailable

@@ -19,8 +19,8 @@ from typing import Any
 
 from wallet.db.engine import Connection
 from wallet.errors import OverLimit
-from wallet.fx.rates import RateProvider, RateSnapshot, provider_from_config
 from wallet.money import Currency, Money
+from wallet.rates import RateProvider, RateSnapshot, provider_from_config
 
 
 class LimitKind(Enum):

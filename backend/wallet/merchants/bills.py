@@ -1,7 +1,7 @@
 """Bill payments: save a biller with your account reference, pay now, or schedule.
 
 A scheduled payment runs on its day (worker), with a reminder the day before; monthly
-means calendar months with the end-of-month rule (`wallet.merchants.recurrence`). Its
+means calendar months with the end-of-month rule (`wallet.recurrence`). Its
 payer may change the amount and the day, or cancel it, until it has run. If the wallet
 is short, the run fails clearly: the user is told, a one-off schedule ends `failed`, a
 recurring one tries again at its next date. A run pays and moves the schedule on in one
@@ -33,10 +33,10 @@ from wallet.merchants.errors import (
     ScheduleNotActive,
     ScheduleNotFound,
 )
-from wallet.merchants.recurrence import Cadence, Recurrence, UnknownTimeZone
 from wallet.money import Currency, Money
 from wallet.notifications.email import EmailProvider
 from wallet.notifications.money import Notice, deliver_notices
+from wallet.recurrence import Cadence, Recurrence, UnknownTimeZone
 from wallet.security.stepup import LargeAmountCheck
 from wallet.wallets.errors import WalletUnavailable
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from wallet.db.engine import Connection, connection, transaction
 from wallet.errors import Refusal
-from wallet.fx.rates import RateSnapshot
 from wallet.idempotency import service as idempotency
 from wallet.insights.categories import categories_of
 from wallet.ledger import service as ledger
@@ -25,6 +24,7 @@ from wallet.ledger.models import AccountType, EntryDraft, OwnerType
 from wallet.money import Currency, Money
 from wallet.notifications.money import event_payload
 from wallet.outbox.service import Topic, emit_many
+from wallet.rates import RateSnapshot
 from wallet.rewards import referrals
 from wallet.rewards.referrals import ReferralRule, ReferralStatus
 from wallet.transactions import service as transactions

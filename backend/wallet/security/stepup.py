@@ -18,8 +18,8 @@ from redis.asyncio import Redis
 
 from wallet.db.engine import connection
 from wallet.errors import NeedsStepUp
-from wallet.fx.rates import SANDBOX_PER_USD, RateSnapshot
 from wallet.money import Money
+from wallet.rates import SANDBOX_PER_USD, RateSnapshot
 from wallet.security import policy
 from wallet.security.policy import Factor, FactorOnFile, Proof, SessionState
 

@@ -21,7 +21,6 @@ from wallet.fraud.engine import Attempt, Decision
 from wallet.fraud.service import PaymentBlocked, Screening
 from wallet.fx import service as fx
 from wallet.fx.errors import QuoteMismatch
-from wallet.fx.rates import RateSnapshot, RatesUnavailable
 from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
 from wallet.ledger.models import EntryDraft
@@ -29,6 +28,7 @@ from wallet.limits import service as limits
 from wallet.limits.service import LimitScope, check_cross_border
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit_many
+from wallet.rates import RateSnapshot, RatesUnavailable
 from wallet.security.stepup import LargeAmountCheck
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
