@@ -41,3 +41,10 @@ class QuoteMismatch(FxError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
+
+
+class AmountTooSmall(Refusal, ValueError):
+    """The amount converts to nothing once fee and spread are taken."""
+
+    field = "amount"
+    code = "TOO_SMALL"

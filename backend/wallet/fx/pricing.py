@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
 from enum import Enum
 
-from wallet.errors import Refusal
+from wallet.fx.errors import AmountTooSmall
 from wallet.money import Currency
 from wallet.rates import RATE_QUANTUM
 
@@ -34,13 +34,6 @@ _MAX_STEPS = 10_000
 class FixedSide(Enum):
     SELL = "sell"
     BUY = "buy"
-
-
-class AmountTooSmall(Refusal, ValueError):
-    """The amount converts to nothing once fee and spread are taken."""
-
-    field = "amount"
-    code = "TOO_SMALL"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from wallet.db.engine import Connection, connection, transaction
-from wallet.errors import NonPositiveAmount, NotFound, Refusal
+from wallet.errors import NonPositiveAmount
+from wallet.goals.errors import GoalError, GoalNotFound
 from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
 from wallet.ledger.errors import InsufficientFunds
@@ -30,17 +31,6 @@ from wallet.wallets.service import lock_for_spending, open_balance
 MAX_GOALS = 20
 WEEK = timedelta(days=7)
 WEEKLY_RULE = "The weekly amount is zero or more, in the goal's currency"
-
-
-class GoalError(Refusal):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class GoalNotFound(GoalError, NotFound):
-    def __init__(self) -> None:
-        super().__init__("goalId", "No such savings goal")
 
 
 @dataclass(frozen=True, slots=True)

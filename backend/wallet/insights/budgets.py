@@ -17,11 +17,11 @@ from wallet.insights.categories import (
     COUNTED,
     Activity,
     Category,
-    CategoryError,
     Flow,
     activity_between,
 )
 from wallet.insights.categories import activity_of as activity_of_transaction
+from wallet.insights.errors import CategoryError
 from wallet.money import Currency, Money
 from wallet.notifications.email import EmailProvider
 from wallet.notifications.money import Notice, deliver_notices, event_payload

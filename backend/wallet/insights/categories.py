@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any
 
 from wallet.db.engine import connection, transaction
-from wallet.errors import NotFound, Refusal
+from wallet.insights.errors import CategoryError, UnknownTransaction
 from wallet.money import Currency, Money
 
 
@@ -36,17 +36,6 @@ class Flow(Enum):
     EXPENSE = "expense"
     REFUND = "refund"  # lowers the expenses of its category
     INCOME = "income"
-
-
-class CategoryError(Refusal):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class UnknownTransaction(CategoryError, NotFound):
-    def __init__(self) -> None:
-        super().__init__("transactionId", "No such transaction")
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,20 +16,14 @@ from statistics import median
 from typing import Any
 
 from wallet.db.engine import connection, transaction
-from wallet.errors import Refusal
 from wallet.insights.budgets import month_start
+from wallet.insights.errors import ReminderError
 from wallet.money import Currency, Money
 from wallet.notifications.email import EmailProvider
 from wallet.notifications.money import Notice, deliver_notices
 from wallet.recurrence import next_on_day
 
 MAX_REMINDERS = 50
-
-
-class ReminderError(Refusal):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True, slots=True)

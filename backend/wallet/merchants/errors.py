@@ -156,3 +156,23 @@ class WebhookTargetRefused(InvalidMerchantDetails):
     def __init__(self, code: str, message: str) -> None:
         super().__init__("url", message)
         self.code = code
+
+
+class DisputeError(MerchantError):
+    field = "disputeId"
+    code = "NOT_ALLOWED"
+
+
+class DisputeNotFound(DisputeError, NotFound):
+    def __init__(self) -> None:
+        super().__init__("No such dispute for you")
+
+
+class NotDisputable(DisputeError):
+    def __init__(self, why: str) -> None:
+        super().__init__(f"This payment cannot be disputed: {why}")
+
+
+class DisputeClosed(DisputeError):
+    def __init__(self, status: str) -> None:
+        super().__init__(f"This dispute is already {status}")

@@ -15,7 +15,6 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from wallet.db.engine import Connection, connection, transaction
-from wallet.errors import Refusal
 from wallet.idempotency import service as idempotency
 from wallet.insights.categories import categories_of
 from wallet.ledger import service as ledger
@@ -26,6 +25,7 @@ from wallet.notifications.money import event_payload
 from wallet.outbox.service import Topic, emit_many
 from wallet.rates import RateSnapshot
 from wallet.rewards import referrals
+from wallet.rewards.errors import RewardError
 from wallet.rewards.referrals import ReferralRule, ReferralStatus
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
@@ -49,12 +49,6 @@ TIERS = (
     Tier("silver", 50_000, Decimal("1.25")),
     Tier("gold", 200_000, Decimal("1.5")),
 )
-
-
-class RewardError(Refusal):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def tier_for(volume_usd: int) -> Tier:

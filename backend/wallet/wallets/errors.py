@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from wallet.errors import Unavailable
+from wallet.errors import NotFound, Refusal, Unavailable
+from wallet.money import Currency
 
 
 class WalletUnavailable(Unavailable):
@@ -13,3 +14,26 @@ class WalletUnavailable(Unavailable):
         super().__init__(f"The {whose} wallet is {status}")
         self.whose = whose
         self.status = status
+
+
+class BalanceNotEmpty(Refusal):
+    field = "currency"
+    code = "NOT_EMPTY"
+
+    def __init__(self, currency: Currency) -> None:
+        super().__init__(
+            f"Your {currency.value} balance must be zero, with nothing pending, to close it"
+        )
+
+
+class LastBalance(Refusal):
+    field = "currency"
+    code = "LAST_BALANCE"
+
+    def __init__(self) -> None:
+        super().__init__("Keep at least one currency balance open")
+
+
+class BalanceNotFound(NotFound):
+    def __init__(self, currency: Currency) -> None:
+        super().__init__(f"You have no {currency.value} balance")
