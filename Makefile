@@ -9,6 +9,9 @@ PY_OK  := $(VENV)/.installed
 JS_OK  := frontend/node_modules/.installed
 DIST   := frontend/dist/index.html
 PYDIRS := backend workers tests bench
+# Test workers (pytest-xdist): each has its own databases and Redis database; the
+# suite waits on PostgreSQL, Chromium and servers half the time, so two cores run two.
+PYTEST_WORKERS ?= 2
 
 .PHONY: dev test lint typecheck frontend schema pytest e2e clean
 
@@ -44,7 +47,7 @@ typecheck: $(PY_OK) $(JS_OK)
 	cd frontend && npm run typecheck --silent
 
 pytest: $(PY_OK) $(DIST)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint typecheck frontend pytest
 

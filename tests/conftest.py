@@ -48,12 +48,27 @@ def with_database(url: str, database: str) -> str:
     return urlunsplit(parts._replace(path="/" + database))
 
 
+def worker_redis_url(url: str) -> str:
+    """Under pytest-xdist, worker N uses the Redis database N below the given one (so
+    REDIS_URL=…/15 gives 15, 14, …): every test flushes its database, and two workers
+    flushing one another's would lose each other's sessions and limits."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw") or 0)
+    if index == 0:
+        return url
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    if base < index:
+        raise RuntimeError(f"REDIS_URL {url} leaves no database for xdist worker {worker}")
+    return urlunsplit(parts._replace(path=f"/{base - index}"))
+
+
 @pytest.fixture(scope="session")
 def servers() -> Iterator[TestServers]:
     database_url = os.environ.get("DATABASE_URL")
     redis_url = os.environ.get("REDIS_URL")
     if database_url and redis_url:
-        yield TestServers(database_url, redis_url)
+        yield TestServers(database_url, worker_redis_url(redis_url))
         return
     from wallet.db.embedded import start_embedded
 
