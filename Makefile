@@ -40,6 +40,7 @@ schema: $(PY_OK)
 lint: $(PY_OK)
 	$(BIN)/ruff check $(PYDIRS)
 	$(BIN)/ruff format --check $(PYDIRS)
+	$(BIN)/lint-imports
 
 typecheck: $(PY_OK) $(JS_OK)
 	$(BIN)/mypy

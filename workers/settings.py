@@ -22,7 +22,6 @@ from wallet.db.engine import transaction
 from wallet.db.roles import refuse_privileged_role
 from wallet.exports import service as exports
 from wallet.fx import service as fx
-from wallet.fx.rates import provider_from_config
 from wallet.gateway.sandbox import SandboxGateway
 from wallet.goals import service as goals
 from wallet.idempotency import service as idempotency
@@ -33,15 +32,17 @@ from wallet.log import configure_logging
 from wallet.merchants import bills, protection, settlement, webhooks
 from wallet.notifications import money as money_notifications
 from wallet.notifications import providers
-from wallet.notifications import service as notifications
 from wallet.outbox.relay import OutboxRelay
 from wallet.payments import callback_trail, chargebacks, funding
+from wallet.rates import provider_from_config
+from wallet.requests import notices as request_notices
 from wallet.requests.service import expire_due_requests
 from wallet.rewards import referrals
 from wallet.rewards import service as rewards
 from wallet.security import audit
 from wallet.security.egress import EgressPolicy, GuardedClient
 from wallet.transfers.unclaimed import expire_unclaimed
+from wallet.users import welcome
 
 SETTINGS = get_settings()
 REFERRAL_RULE = referrals.ReferralRule.from_settings(SETTINGS)
@@ -86,9 +87,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 async def send_welcome_email(ctx: dict[str, Any], event_id: int) -> str:
-    return await notifications.send_welcome_email(
-        event_id, email=ctx["email"], redis=ctx["app_redis"]
-    )
+    return await welcome.send_welcome_email(event_id, email=ctx["email"], redis=ctx["app_redis"])
 
 
 async def notify_transaction(ctx: dict[str, Any], event_id: int) -> int:
@@ -112,7 +111,7 @@ async def deliver_notice(ctx: dict[str, Any], event_id: int) -> int:
 
 
 async def notify_money_request(ctx: dict[str, Any], event_id: int) -> int:
-    return await money_notifications.notify_money_request(event_id, email=ctx["email"])
+    return await request_notices.notify_money_request(event_id, email=ctx["email"])
 
 
 async def send_invite(ctx: dict[str, Any], event_id: int) -> str:

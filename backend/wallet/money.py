@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 
+from wallet.errors import Refusal
+
 
 class Currency(Enum):
     """Supported ISO 4217 currencies; the value is the code, `exponent` its minor digits."""
@@ -43,17 +45,23 @@ _EXPONENTS: dict[Currency, int] = {
 }
 
 
-class MoneyError(ValueError):
+class MoneyError(Refusal, ValueError):
     """Base for invalid money input."""
+
+    field = "amount"
 
 
 class UnknownCurrency(MoneyError):
+    field = "currency"
+
     def __init__(self, code: str) -> None:
         super().__init__(f"Unknown currency {code!r}")
-        self.code = code
+        self.currency_code = code
 
 
 class CurrencyMismatch(MoneyError):
+    field = "currency"
+
     def __init__(self, left: Currency, right: Currency) -> None:
         super().__init__(f"Cannot combine {left.value} with {right.value}")
 

@@ -17,6 +17,7 @@ TABLE_MODULES = [
         "fx",
         "goals",
         "idempotency",
+        "identity",
         "insights",
         "kyc",
         "ledger",
@@ -30,7 +31,6 @@ TABLE_MODULES = [
         "splits",
         "statements",
         "transactions",
-        "users",
         "wallets",
     )
 ]

@@ -18,7 +18,7 @@ from tests.e2e.conftest import (
 )
 from tests.merchant_helpers import open_merchant
 from wallet.db.engine import transaction
-from wallet.merchants.recurrence import add_months, next_on_day
+from wallet.recurrence import add_months, next_on_day
 from wallet.users.pin import set_pin
 from wallet.users.service import authenticate
 

@@ -18,9 +18,9 @@ from tests.ledger_helpers import wallet_cents
 from tests.merchant_helpers import merchant_cents, shop
 from wallet.db.engine import connection
 from wallet.merchants import bills
-from wallet.merchants.recurrence import add_months
 from wallet.money import Currency, Money
 from wallet.notifications.email import SandboxEmailProvider
+from wallet.recurrence import add_months
 from wallet.users.models import User
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")

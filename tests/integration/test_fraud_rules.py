@@ -11,8 +11,8 @@ from tests.factories import make_user
 from wallet.db.engine import connection, transaction
 from wallet.fraud import engine
 from wallet.fraud.engine import Attempt, Decision, RiskContext
-from wallet.fx.rates import SANDBOX_PER_USD, RateSnapshot
 from wallet.money import Currency, Money
+from wallet.rates import SANDBOX_PER_USD, RateSnapshot
 from wallet.security.devices import agent_fingerprint, key_fingerprint, record_sign_in
 
 pytestmark = pytest.mark.usefixtures("database_url")

@@ -15,11 +15,11 @@ from tests.factories import make_user
 from wallet.commands.actor import Actor
 from wallet.db.engine import connection
 from wallet.fx.errors import FxError
-from wallet.fx.rates import SandboxRates
 from wallet.fx.service import ConversionReceipt, FxDesk, FxTerms
 from wallet.ledger.errors import InsufficientFunds
 from wallet.limits.service import LimitExceeded
 from wallet.money import Currency, Money
+from wallet.rates import SandboxRates
 from wallet.transfers.service import SendMoney, send_money
 from wallet.users.models import User
 

@@ -63,7 +63,7 @@ async def test_limits_are_in_dollars_whatever_the_currency() -> None:
     assert sent.status == "completed"
     with pytest.raises(LimitExceeded) as refused:
         await send_money(command(alice.id, bob.username, Money(151_371, Currency.JPY)))
-    assert (refused.value.kind, refused.value.limit) == (
+    assert (refused.value.limit_kind, refused.value.limit) == (
         LimitKind.PER_TRANSACTION,
         Money(151_370, Currency.JPY),  # $1,000 at 151.37 yen to the dollar
     )
@@ -126,7 +126,7 @@ async def test_monthly_limit_binds_before_the_daily_one(tight_limits: object) ->
         expected = (LimitKind.DAILY, Money(1_000, Currency.USD))
     else:  # $70 - $40 is left this month, all of today's $50 being unused
         expected = (LimitKind.MONTHLY, Money(3_000, Currency.USD))
-    assert (refused.value.kind, refused.value.remaining) == expected
+    assert (refused.value.limit_kind, refused.value.remaining) == expected
 
 
 async def test_adding_money_stops_at_the_balance_cap(
@@ -149,7 +149,7 @@ async def test_concurrent_sends_to_a_capped_recipient_fill_it_exactly(tight_limi
         try:
             await send_money(command(sender_id, recipient.username, Money(2_000, Currency.USD)))
         except LimitExceeded as exc:
-            assert (exc.kind, exc.scope) == (LimitKind.BALANCE_CAP, LimitScope.RECEIVE)
+            assert (exc.limit_kind, exc.scope) == (LimitKind.BALANCE_CAP, LimitScope.RECEIVE)
             return "capped"
         return "sent"
 

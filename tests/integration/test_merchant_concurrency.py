@@ -26,9 +26,9 @@ from tests.merchant_helpers import (
 from wallet.db.engine import connection
 from wallet.gateway.sandbox import SandboxGateway
 from wallet.merchants import bills, protection, settlement
-from wallet.merchants.recurrence import add_months
 from wallet.money import Currency, Money
 from wallet.notifications.email import SandboxEmailProvider
+from wallet.recurrence import add_months
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
 

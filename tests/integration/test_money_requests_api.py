@@ -20,8 +20,9 @@ from tests.subscriptions import first_event
 from wallet.config import Settings
 from wallet.db.engine import connection
 from wallet.notifications.email import SandboxEmailProvider
-from wallet.notifications.money import notify_money_request, send_invite
+from wallet.notifications.money import send_invite
 from wallet.notifications.sms import SandboxSmsProvider
+from wallet.requests.notices import notify_money_request
 from wallet.requests.service import expire_due_requests
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")

@@ -28,7 +28,7 @@ from tests.graphql_client import (
 from tests.ledger_helpers import wallet_cents
 from wallet.config import Settings
 from wallet.db.engine import connection, transaction
-from wallet.fx.rates import SandboxRates
+from wallet.rates import SandboxRates
 from wallet.rewards import referrals
 from wallet.rewards.referrals import ReferralRule, ReferralStatus
 from wallet.users.models import User

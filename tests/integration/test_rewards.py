@@ -11,7 +11,7 @@ from tests.graphql_client import call
 from tests.ledger_helpers import wallet_cents
 from tests.merchant_helpers import REFUND, create, customer, pay, shop
 from wallet.db.engine import connection
-from wallet.fx.rates import SandboxRates
+from wallet.rates import SandboxRates
 from wallet.rewards.service import award_payment
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")

@@ -25,7 +25,14 @@ from wallet.money import Currency, Money
 from wallet.transfers import batch
 from wallet.transfers.batch import SendBatcher
 from wallet.transfers.errors import RecipientNotFound, SelfTransfer
-from wallet.transfers.service import SendMoney, TransferReceipt, prepare, send_money
+from wallet.transfers.service import (
+    SendMoney,
+    TransferReceipt,
+    prepare,
+    send_alone,
+    send_in,
+    send_money,
+)
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
 
@@ -161,7 +168,7 @@ async def test_two_batchers_crossing_the_same_wallets_do_not_deadlock_and_keys_h
         return SendMoney(sender.id, recipient.username, usd(1 + n % 7), "", keys[n])
 
     async def via(chosen: SendBatcher, n: int) -> TransferReceipt:
-        return await chosen.submit(prepare(command(n)))
+        return await chosen.submit(prepare(command(n)), send_alone, send_in)
 
     results: list[TransferReceipt] = []
     for _ in range(3):  # every key three times over, through both batchers

@@ -5,7 +5,7 @@ from redis.asyncio import Redis
 from tests.factories import make_user
 from wallet.db.engine import connection
 from wallet.notifications.email import SandboxEmailProvider
-from wallet.notifications.service import send_welcome_email
+from wallet.users.welcome import send_welcome_email
 
 
 async def _signup_event(user_id: int) -> int:

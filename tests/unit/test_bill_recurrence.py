@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wallet.merchants.account_formats import describe
-from wallet.merchants.recurrence import (
+from wallet.recurrence import (
     Cadence,
     Recurrence,
     UnknownTimeZone,

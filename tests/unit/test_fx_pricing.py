@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wallet.fx.pricing import AmountTooSmall, customer_rate, price_purchase, price_sale
-from wallet.fx.rates import SANDBOX_PER_USD, FeedRates, RateSnapshot, RatesUnavailable, parse_feed
 from wallet.fx.service import FxDesk, FxTerms
 from wallet.money import Currency, Money
+from wallet.rates import SANDBOX_PER_USD, FeedRates, RateSnapshot, RatesUnavailable, parse_feed
 
 CURRENCIES = list(Currency)
 pairs = st.tuples(st.sampled_from(CURRENCIES), st.sampled_from(CURRENCIES)).filter(

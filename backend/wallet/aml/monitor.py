@@ -31,9 +31,9 @@ from typing import Any
 from wallet.aml import cases
 from wallet.config import AmlThresholds, get_settings
 from wallet.db.engine import Connection, transaction
-from wallet.fx.rates import RateSnapshot
 from wallet.limits import service as limits
 from wallet.money import Currency, Money
+from wallet.rates import RateSnapshot
 from wallet.security.keys import keyring
 
 # The thresholds are configuration (WALLET_AML, `wallet.config.AmlThresholds`).

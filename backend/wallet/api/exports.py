@@ -18,8 +18,9 @@ from litestar.response import Response
 from wallet.api.state import Services
 from wallet.api.tokens import request_token
 from wallet.exports import service as exports
+from wallet.exports.errors import ExportError
 from wallet.merchants.service import KEY_PREFIX
-from wallet.security import privacy
+from wallet.privacy import service as privacy
 
 
 async def _viewer_id(request: Request[object, object, State], state: State) -> int:
@@ -68,7 +69,7 @@ async def transactions_csv(request: Request[object, object, State], state: State
     until = _day(request.query_params.get("to"), today, "to")
     try:
         body = await exports.transactions_csv(user_id, since, until)
-    except exports.ExportError as exc:
+    except ExportError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
     return _download(body, "text/csv", f"transactions-{since}-{until}.csv")
 

@@ -11,13 +11,13 @@ from wallet.auth.ratelimit import Limit, RateLimiter
 from wallet.auth.sessions import SessionStore
 from wallet.auth.throttle import LoginLimits, LoginThrottle
 from wallet.config import Settings
-from wallet.fx.rates import provider_from_config
 from wallet.fx.service import FxDesk, FxTerms
 from wallet.gateway.sandbox import SandboxGateway
 from wallet.kyc.identity import IdentityProvider, SandboxIdentityProvider
 from wallet.notifications import providers
 from wallet.notifications.email import EmailProvider
 from wallet.notifications.sms import SmsProvider
+from wallet.rates import provider_from_config
 from wallet.rewards.referrals import ReferralRule
 from wallet.security.passkeys import RelyingParty, relying_party_for
 from wallet.security.stepup import StepUpStore

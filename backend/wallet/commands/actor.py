@@ -15,6 +15,7 @@ from enum import Enum
 
 from wallet.config import get_settings
 from wallet.fraud.engine import RiskContext
+from wallet.fraud.service import Screening
 from wallet.money import Money
 from wallet.security import policy
 from wallet.security.policy import SessionState
@@ -121,6 +122,11 @@ class Actor:
     def stepped_up(self) -> bool:
         """A second factor was proven lately in this session."""
         return self.step_up.stepped_up
+
+    def screening(self) -> Screening:
+        """What this actor's request gives the fraud rules: its risk context, the rates
+        its step-up state was valued with, and whether a factor was proven lately."""
+        return Screening(self.risk, self.step_up.rates, proven=self.stepped_up)
 
     async def require_step_up(self, amount: Money, why: str) -> None:
         """Money leaving this user's wallet: above the threshold, or from a new device,

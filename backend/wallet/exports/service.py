@@ -24,6 +24,7 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, T
 
 from wallet.db.engine import connection, transaction
 from wallet.exports.csv_writer import csv_text
+from wallet.exports.errors import ExportError
 from wallet.insights.budgets import month_start, next_month
 from wallet.insights.categories import Category, categories_of
 from wallet.money import Money
@@ -57,12 +58,6 @@ CSV_COLUMNS = (
     "note",
     "digest",
 )
-
-
-class ExportError(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 async def _statements(user_id: int, since: date, until: date) -> list[Statement]:

@@ -19,8 +19,8 @@ from typing import Any
 
 from wallet.config import FraudSettings, get_settings
 from wallet.db.engine import Connection
-from wallet.fx.rates import RateSnapshot
 from wallet.money import Currency, Money
+from wallet.rates import RateSnapshot
 
 
 class Decision(Enum):

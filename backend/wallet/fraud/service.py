@@ -15,21 +15,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from wallet.commands.actor import Actor
 from wallet.config import get_settings
 from wallet.db.engine import Connection, connection, transaction
+from wallet.errors import Blocked
 from wallet.fraud.engine import Assessment, Attempt, Decision, RiskContext, assess, forget_rules
-from wallet.fx.rates import RateSnapshot
 from wallet.ledger import holds
 from wallet.limits import service as limits
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit, emit_many
+from wallet.rates import RateSnapshot
 from wallet.security.stepup import StepUpRequired, step_up_methods
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
 
 
-class PaymentBlocked(Exception):
+class PaymentBlocked(Blocked):
     """Raised inside the payment's transaction; `record_block` once it rolled back."""
 
     def __init__(self, attempt: Attempt, assessment: Assessment) -> None:
@@ -49,12 +49,6 @@ class Screening:
     context: RiskContext | None = None
     rates: RateSnapshot | None = None
     proven: bool = False
-
-
-def screening_for(actor: Actor) -> Screening:
-    """What the actor's request gives the fraud rules: its risk context, the rates its
-    step-up state was valued with, and whether a factor was proven lately."""
-    return Screening(actor.risk, actor.step_up.rates, proven=actor.stepped_up)
 
 
 async def screen(conn: Connection, attempt: Attempt, screening: Screening) -> Assessment:

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
 from enum import Enum
 
+from wallet.fx.errors import AmountTooSmall
 from wallet.money import Currency
+from wallet.rates import RATE_QUANTUM
 
 BPS = Decimal(10_000)
-# Cross rates are kept to 12 decimal places (the quote table's precision).
-RATE_QUANTUM = Decimal("1e-12")
 _CTX = Context(prec=60)
 _MAX_STEPS = 10_000
 
@@ -34,10 +34,6 @@ _MAX_STEPS = 10_000
 class FixedSide(Enum):
     SELL = "sell"
     BUY = "buy"
-
-
-class AmountTooSmall(ValueError):
-    """The amount converts to nothing once fee and spread are taken."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,17 +18,18 @@ from typing import Any
 from wallet.commands.actor import Actor
 from wallet.commands.runner import Command, run
 from wallet.db.engine import Connection, connection
+from wallet.errors import NonPositiveAmount
 from wallet.fx.errors import QuoteAlreadyUsed, QuoteExpired, QuoteNotFound, SameCurrency
 from wallet.fx.pricing import FixedSide, Pricing, customer_rate, price_purchase, price_sale
-from wallet.fx.rates import RateProvider, RateSnapshot, RatesUnavailable
 from wallet.ledger import service as ledger
 from wallet.ledger.errors import AccountNotActive, InsufficientFunds
 from wallet.ledger.models import EntryDraft, OwnerType, PostingDraft, Purpose, Side
 from wallet.money import Currency, CurrencyMismatch, Money
 from wallet.outbox.service import Topic, emit_many
+from wallet.rates import RateProvider, RateSnapshot, RatesUnavailable
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionType
-from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
+from wallet.wallets.errors import WalletUnavailable
 from wallet.wallets.service import lock_for_spending, open_balance
 
 

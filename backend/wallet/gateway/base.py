@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
+from wallet.errors import Refusal
 from wallet.money import Money
 
 
@@ -19,7 +20,7 @@ class GatewayError(Exception):
     """The gateway refused or could not process a request."""
 
 
-class InvalidPaymentDetails(GatewayError):
+class InvalidPaymentDetails(GatewayError, Refusal):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field

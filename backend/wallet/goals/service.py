@@ -16,6 +16,8 @@ from typing import Any
 from wallet.commands.actor import Actor
 from wallet.commands.runner import Command, run
 from wallet.db.engine import Connection, transaction
+from wallet.errors import NonPositiveAmount
+from wallet.goals.errors import GoalError, GoalNotFound
 from wallet.goals.tables import SavingsGoal, SavingsRoundUp
 from wallet.ledger import service as ledger
 from wallet.ledger.errors import AccountNotActive, InsufficientFunds
@@ -27,23 +29,12 @@ from wallet.outbox.service import Topic, emit
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionType
 from wallet.transactions.tables import MoneyTransaction
-from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
+from wallet.wallets.errors import WalletUnavailable
 from wallet.wallets.service import lock_for_spending, open_balance
 
 MAX_GOALS = 20
 WEEK = timedelta(days=7)
 WEEKLY_RULE = "The weekly amount is zero or more, in the goal's currency"
-
-
-class GoalError(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class GoalNotFound(GoalError):
-    def __init__(self) -> None:
-        super().__init__("goalId", "No such savings goal")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,21 +14,24 @@ import json
 from typing import Any
 
 from wallet.db.engine import Connection
+from wallet.errors import Conflict, Refusal
 
 MAX_KEY_LENGTH = 128
 RETENTION_HOURS = 48  # keys are kept at least 24 h (DESIGN.md); purged after this
 
 
-class IdempotencyError(Exception):
+class IdempotencyError(Refusal):
     pass
 
 
 class InvalidIdempotencyKey(IdempotencyError):
+    field = "idempotencyKey"
+
     def __init__(self) -> None:
         super().__init__(f"idempotencyKey must be 1 to {MAX_KEY_LENGTH} printable characters")
 
 
-class IdempotencyConflict(IdempotencyError):
+class IdempotencyConflict(IdempotencyError, Conflict):
     def __init__(self, key: str) -> None:
         super().__init__(f"idempotency key {key!r} was already used for a different request")
         self.key = key

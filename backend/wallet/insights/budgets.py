@@ -16,11 +16,11 @@ from wallet.insights.categories import (
     COUNTED,
     Activity,
     Category,
-    CategoryError,
     Flow,
     activity_between,
 )
 from wallet.insights.categories import activity_of as activity_of_transaction
+from wallet.insights.errors import CategoryError
 from wallet.insights.tables import Budget as BudgetRow
 from wallet.money import Currency, Money
 from wallet.notifications.email import EmailProvider

@@ -14,6 +14,7 @@ from typing import Any
 
 from wallet.db.engine import connection, transaction
 from wallet.insights import queries
+from wallet.insights.errors import CategoryError, UnknownTransaction
 from wallet.insights.tables import CategoryRule as CategoryRuleRow
 from wallet.insights.tables import TransactionCategory
 from wallet.money import Currency, Money
@@ -39,17 +40,6 @@ class Flow(Enum):
     EXPENSE = "expense"
     REFUND = "refund"  # lowers the expenses of its category
     INCOME = "income"
-
-
-class CategoryError(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class UnknownTransaction(CategoryError):
-    def __init__(self) -> None:
-        super().__init__("transactionId", "No such transaction")
 
 
 @dataclass(frozen=True, slots=True)

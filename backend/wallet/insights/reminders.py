@@ -3,7 +3,7 @@
 Detection: a merchant the user paid, or a person they sent money to, in at least three
 of the last four calendar months, with every amount within 20 % of the median; the due
 day is the median day of the month. A due day a month does not have (the 29th to the
-31st) falls on its last day (`wallet.merchants.recurrence`). The worker reminds the user
+31st) falls on its last day (`wallet.recurrence`). The worker reminds the user
 `remind_days_before` days ahead, once per due date, unless they already paid that payee
 since the previous due date; once a due date has passed it moves to the next one.
 """
@@ -18,19 +18,14 @@ from typing import Any
 from wallet.db.engine import connection, transaction
 from wallet.insights import queries
 from wallet.insights.budgets import month_start
+from wallet.insights.errors import ReminderError
 from wallet.insights.tables import BillReminder
-from wallet.merchants.recurrence import next_on_day
 from wallet.money import Currency, Money
 from wallet.notifications.email import EmailProvider
 from wallet.notifications.money import Notice, deliver_notices
+from wallet.recurrence import next_on_day
 
 MAX_REMINDERS = 50
-
-
-class ReminderError(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from wallet.errors import ShortOfFunds, Unavailable
+
 
 class LedgerError(Exception):
     """Base of every ledger refusal; nothing has been written when one is raised."""
@@ -25,14 +27,14 @@ class CurrencyMismatchInEntry(LedgerError):
         self.account_id = account_id
 
 
-class AccountNotActive(LedgerError):
+class AccountNotActive(LedgerError, Unavailable):
     def __init__(self, account_id: int, status: str) -> None:
         super().__init__(f"account {account_id} is {status}")
         self.account_id = account_id
         self.status = status
 
 
-class InsufficientFunds(LedgerError):
+class InsufficientFunds(LedgerError, ShortOfFunds):
     def __init__(self, account_id: int, available: int, requested: int) -> None:
         super().__init__(f"account {account_id} has {available} available, {requested} requested")
         self.account_id = account_id

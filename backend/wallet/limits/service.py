@@ -17,8 +17,9 @@ from functools import lru_cache
 
 from wallet.config import LevelLimits, PeriodLimits, get_settings
 from wallet.db.engine import Connection
-from wallet.fx.rates import RateProvider, RateSnapshot, provider_from_config
+from wallet.errors import OverLimit
 from wallet.money import Currency, Money
+from wallet.rates import RateProvider, RateSnapshot, provider_from_config
 
 
 class LimitKind(Enum):
@@ -69,21 +70,59 @@ async def rates() -> RateSnapshot:
     return await _provider().snapshot()
 
 
-class LimitExceeded(Exception):
+class LimitExceeded(OverLimit):
     """`limit` and `remaining` are in the movement's currency (converted from USD)."""
+
+    remaining: Money
 
     def __init__(
         self,
-        kind: LimitKind,
+        limit_kind: LimitKind,
         limit: Money,
         remaining: Money,
         scope: LimitScope = LimitScope.SEND,
     ) -> None:
-        super().__init__(f"{scope.value} {kind.value} limit {limit} exceeded; {remaining} left")
-        self.kind = kind
+        super().__init__(
+            f"{scope.value} {limit_kind.value} limit {limit} exceeded; {remaining} left"
+        )
+        self.limit_kind = limit_kind
         self.scope = scope
         self.limit = limit
         self.remaining = remaining
+        self.limit_name = limit_kind.value
+        self.scope_name = scope.value
+        self.maximum = limit
+
+    @property
+    def message(self) -> str:
+        """Which limit was hit and what remains, in the words the limits page uses."""
+        maximum = f"{self.limit.format()} {self.limit.currency.value}"
+        left = f"{self.remaining.format()} {self.remaining.currency.value}"
+        match self.limit_kind, self.scope:
+            case LimitKind.CROSS_BORDER, _:
+                return f"Cross-currency transfers worth more than {maximum} need full verification"
+            case LimitKind.BALANCE_CAP, LimitScope.RECEIVE:
+                return "The recipient's wallet cannot hold this much; try a smaller amount"
+            case LimitKind.BALANCE_CAP, _:
+                return f"Your wallet may hold up to {maximum}; you can add {left} more"
+            case _:
+                return (
+                    f"This is over your {_PERIOD_WORDS[self.limit_kind]} limit for "
+                    f"{_SCOPE_WORDS[self.scope]} ({maximum}); {left} remaining"
+                )
+
+
+_SCOPE_WORDS = {
+    LimitScope.SEND: "sending",
+    LimitScope.ADD: "adding money",
+    LimitScope.WITHDRAW: "withdrawals",
+    LimitScope.MERCHANT: "payments to merchants",
+}
+_PERIOD_WORDS = {
+    LimitKind.PER_TRANSACTION: "per-transaction",
+    LimitKind.DAILY: "daily",
+    LimitKind.MONTHLY: "monthly",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """Bill payments: save a biller with your account reference, pay now, or schedule.
 
 A scheduled payment runs on its day (worker), with a reminder the day before; monthly
-means calendar months with the end-of-month rule (`wallet.merchants.recurrence`). Its
+means calendar months with the end-of-month rule (`wallet.recurrence`). Its
 payer may change the amount and the day, or cancel it, until it has run. If the wallet
 is short, the run fails clearly: the user is told, a one-off schedule ends `failed`, a
 recurring one tries again at its next date. A run pays and moves the schedule on in one
@@ -20,7 +20,8 @@ from typing import Any
 from wallet.commands.actor import Actor
 from wallet.commands.runner import Command, run
 from wallet.db.engine import Connection, transaction
-from wallet.fraud.service import PaymentBlocked, recording_blocks, screening_for
+from wallet.errors import NonPositiveAmount
+from wallet.fraud.service import PaymentBlocked, recording_blocks
 from wallet.idempotency.service import IdempotencyError
 from wallet.ledger.errors import AccountNotActive, InsufficientFunds
 from wallet.limits.service import LimitExceeded
@@ -33,14 +34,14 @@ from wallet.merchants.errors import (
     ScheduleNotActive,
     ScheduleNotFound,
 )
-from wallet.merchants.recurrence import Cadence, Recurrence, UnknownTimeZone
 from wallet.merchants.tables import BillSchedule, Merchant
 from wallet.merchants.tables import SavedBiller as SavedBillerRow
 from wallet.money import Currency, Money
 from wallet.notifications.email import EmailProvider
 from wallet.notifications.money import Notice, deliver_notices
+from wallet.recurrence import Cadence, Recurrence, UnknownTimeZone
 from wallet.security.stepup import LargeAmountCheck, StepUpRequired
-from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
+from wallet.wallets.errors import WalletUnavailable
 
 RECURRENCES = frozenset(r.value for r in Recurrence)
 
@@ -220,7 +221,7 @@ async def _pay_bill(conn: Connection, actor: Actor, command: PayBill) -> int:
         amount=command.amount,
         note=f"Bill {biller.account_reference}",
         webhook_data={"account_reference": biller.account_reference},
-        screening=screening_for(actor),
+        screening=actor.screening(),
     )
 
 

@@ -22,6 +22,7 @@ from wallet.commands import rules
 from wallet.commands.actor import Actor
 from wallet.commands.runner import Command, run
 from wallet.db.engine import Connection, connection, transaction
+from wallet.errors import NonPositiveAmount
 from wallet.fraud.engine import Attempt
 from wallet.fraud.service import PaymentBlocked, Screening, recording_blocks, screen
 from wallet.ledger import service as ledger
@@ -49,8 +50,8 @@ from wallet.rewards import service as rewards
 from wallet.security.stepup import StepUpRequired
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
-from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
 from wallet.users import pin as pins
+from wallet.wallets.errors import WalletUnavailable
 from wallet.wallets.service import open_balance, spendable_account
 
 MAX_REQUEST_MINUTES = 24 * 60

@@ -22,7 +22,12 @@ from typing import Any
 from wallet.db.engine import Connection, connection, transaction
 from wallet.ledger import service as ledger
 from wallet.ledger.models import EntryDraft, OwnerType, PostingDraft, Purpose, Side
-from wallet.merchants.errors import MerchantError, NotAllowed
+from wallet.merchants.errors import (
+    DisputeClosed,
+    DisputeNotFound,
+    NotAllowed,
+    NotDisputable,
+)
 from wallet.merchants.service import PAYABLE, Principal, Scope
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit_many
@@ -31,25 +36,6 @@ from wallet.transactions.models import TransactionStatus, TransactionType
 
 MAX_EVIDENCE_BYTES = 2_000_000
 MEDIATORS = frozenset({"mediator", "admin"})
-
-
-class DisputeError(MerchantError):
-    pass
-
-
-class DisputeNotFound(DisputeError):
-    def __init__(self) -> None:
-        super().__init__("No such dispute for you")
-
-
-class NotDisputable(DisputeError):
-    def __init__(self, why: str) -> None:
-        super().__init__(f"This payment cannot be disputed: {why}")
-
-
-class DisputeClosed(DisputeError):
-    def __init__(self, status: str) -> None:
-        super().__init__(f"This dispute is already {status}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,14 +14,13 @@ import structlog
 
 from wallet.db.engine import transaction
 from wallet.db.tables import database_now
+from wallet.identity.tables import AppUser
 from wallet.money import Currency, Money
 from wallet.notifications.email import EmailMessage, EmailProvider, EmailRejected
 from wallet.notifications.sms import SmsProvider, SmsRejected
 from wallet.notifications.tables import Notification
 from wallet.outbox.tables import OutboxEvent
-from wallet.requests.tables import MoneyRequest
 from wallet.transactions.tables import MoneyTransaction
-from wallet.users.tables import AppUser
 
 log = structlog.get_logger(__name__)
 
@@ -155,51 +154,6 @@ async def notify_transaction(event_id: int, *, email: EmailProvider) -> int:
     if t is None:
         return 0
     return await deliver_notices(_transaction_notices(t, str(payload["status"])), email)
-
-
-async def notify_money_request(event_id: int, *, email: EmailProvider) -> int:
-    payload = await event_payload(event_id)
-    if payload is None:
-        return 0
-    r = (
-        await MoneyRequest.select(
-            *MoneyRequest.all_columns(),
-            MoneyRequest.requester_id.username.as_alias("requester"),
-            MoneyRequest.payer_id.username.as_alias("payer"),
-        )
-        .where(MoneyRequest.id == int(payload["request_id"]))
-        .first()
-    )
-    if r is None:
-        return 0
-    status = str(payload["status"])
-    money = f"{Money(int(r['amount']), Currency(r['currency'])).format()} {r['currency']}"
-    key = f"request:{r['id']}:{status}"
-    notices = {
-        "open": Notice(
-            r["payer_id"],
-            "money_requested",
-            f"@{r['requester']} requests {money}",
-            r["note"] or "Open the app to pay or decline",
-            key,
-            request_id=r["id"],
-        ),
-        "paid": Notice(
-            r["requester_id"], "request_paid", f"@{r['payer']} paid your request", money, key
-        ),
-        "declined": Notice(
-            r["requester_id"],
-            "request_declined",
-            f"@{r['payer']} declined your request",
-            money,
-            key,
-        ),
-        "expired": Notice(r["requester_id"], "request_expired", "Your request expired", money, key),
-    }
-    chosen = notices.get(status)
-    if chosen is None or chosen.user_id is None:  # no payer yet: the invite told them
-        return 0
-    return await deliver_notices([chosen], email)
 
 
 async def send_invite(event_id: int, *, email: EmailProvider, sms: SmsProvider) -> str:

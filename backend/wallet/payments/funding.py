@@ -28,6 +28,7 @@ import structlog
 from wallet.commands.actor import Actor
 from wallet.commands.runner import Command, run
 from wallet.db.engine import Connection, transaction
+from wallet.errors import NonPositiveAmount
 from wallet.gateway import signing
 from wallet.gateway.base import (
     ChargeStatus,
@@ -59,7 +60,7 @@ from wallet.security.policy import Action
 from wallet.security.stepup import StepUpRequired
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
-from wallet.transfers.errors import NonPositiveAmount, WalletUnavailable
+from wallet.wallets.errors import WalletUnavailable
 from wallet.wallets.service import lock_for_spending, open_balance, spendable_account
 
 log = structlog.get_logger(__name__)

@@ -22,21 +22,20 @@ from wallet.commands import rules
 from wallet.commands.actor import Actor
 from wallet.commands.runner import Command, run
 from wallet.db.engine import Connection, connection, transaction
-from wallet.fraud.service import PaymentBlocked, recording_blocks, screening_for
-from wallet.fx.rates import RatesUnavailable
+from wallet.errors import NonPositiveAmount
+from wallet.fraud.service import PaymentBlocked, recording_blocks
 from wallet.ledger.errors import AccountNotActive, InsufficientFunds
 from wallet.limits.service import LimitExceeded
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit
+from wallet.rates import RatesUnavailable
 from wallet.requests.errors import RequestExpiryOutOfRange, RequestNotFound, RequestNotOpen
 from wallet.security.stepup import StepUpRequired
 from wallet.transfers.errors import (
     InvalidRecipient,
-    NonPositiveAmount,
     NoteTooLong,
     RecipientNotFound,
     SelfTransfer,
-    WalletUnavailable,
 )
 from wallet.transfers.service import (
     MAX_NOTE_LENGTH,
@@ -44,6 +43,7 @@ from wallet.transfers.service import (
     recipient_lookup,
     transfer_between_users,
 )
+from wallet.wallets.errors import WalletUnavailable
 
 # One invite a day per contact with no wallet, however many people ask it for money.
 INVITE_EVERY = timedelta(days=1)
@@ -350,7 +350,7 @@ async def _pay(conn: Connection, actor: Actor, command: PayRequest) -> MoneyRequ
         recipient_id=int(row["requester_id"]),
         amount=amount,
         note=row["note"],
-        screening=screening_for(actor),
+        screening=actor.screening(),
     )
     await conn.execute(
         "UPDATE money_request SET status = 'paid', transaction_id = $2, resolved_at = now() "

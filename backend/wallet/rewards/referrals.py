@@ -19,12 +19,12 @@ import structlog
 
 from wallet.config import Settings
 from wallet.db.engine import Connection, connection, transaction
-from wallet.fx.rates import RateSnapshot
 from wallet.ledger import service as ledger
 from wallet.ledger.models import EntryDraft
 from wallet.money import Currency, Money
 from wallet.notifications.money import event_payload
 from wallet.outbox.service import Topic, emit, emit_many
+from wallet.rates import RateSnapshot
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionType
 from wallet.wallets.service import open_balance

@@ -17,7 +17,6 @@ from typing import Any
 from wallet.commands.actor import Actor
 from wallet.commands.runner import Command, run
 from wallet.db.engine import Connection, connection, transaction
-from wallet.fx.rates import RateSnapshot
 from wallet.insights.categories import categories_of
 from wallet.ledger import service as ledger
 from wallet.ledger.errors import AccountNotActive, InsufficientFunds
@@ -25,7 +24,9 @@ from wallet.ledger.models import AccountType, EntryDraft, OwnerType
 from wallet.money import Currency, Money
 from wallet.notifications.money import event_payload
 from wallet.outbox.service import Topic, emit_many
+from wallet.rates import RateSnapshot
 from wallet.rewards import referrals
+from wallet.rewards.errors import RewardError
 from wallet.rewards.referrals import ReferralRule, ReferralStatus
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
@@ -49,12 +50,6 @@ TIERS = (
     Tier("silver", 50_000, Decimal("1.25")),
     Tier("gold", 200_000, Decimal("1.5")),
 )
-
-
-class RewardError(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def tier_for(volume_usd: int) -> Tier:

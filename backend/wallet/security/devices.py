@@ -31,9 +31,9 @@ from redis.asyncio import Redis
 
 from wallet.db.engine import transaction
 from wallet.db.tables import database_now
+from wallet.identity.tables import AppUser
 from wallet.outbox.service import Topic, emit
 from wallet.security.tables import UserDevice
-from wallet.users.tables import AppUser
 
 CHALLENGE_SECONDS = 300
 _BROWSERS = (

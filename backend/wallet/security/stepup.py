@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 
 from wallet.db.engine import connection
-from wallet.fx.rates import SANDBOX_PER_USD, RateSnapshot
+from wallet.errors import NeedsStepUp
 from wallet.money import Money
+from wallet.rates import SANDBOX_PER_USD, RateSnapshot
 from wallet.security import policy
 from wallet.security.policy import Factor, FactorOnFile, Proof, SessionState
 
@@ -26,7 +27,7 @@ from wallet.security.policy import Factor, FactorOnFile, Proof, SessionState
 SANDBOX_RATES = RateSnapshot(dict(SANDBOX_PER_USD), datetime(2026, 1, 1, tzinfo=UTC))
 
 
-class StepUpRequired(Exception):
+class StepUpRequired(NeedsStepUp):
     def __init__(self, methods: list[str], why: str) -> None:
         super().__init__(f"Confirm it is you to {why}")
         self.methods = methods

@@ -26,12 +26,13 @@ from wallet.commands import rules
 from wallet.commands.actor import Actor
 from wallet.commands.runner import Command, run
 from wallet.db.engine import Connection, connection, transaction
-from wallet.fraud.service import PaymentBlocked, recording_blocks, screening_for
-from wallet.fx.rates import RatesUnavailable
+from wallet.errors import NonPositiveAmount
+from wallet.fraud.service import PaymentBlocked, recording_blocks
 from wallet.ledger.errors import AccountNotActive, InsufficientFunds
 from wallet.limits.service import LimitExceeded
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit
+from wallet.rates import RatesUnavailable
 from wallet.requests.service import cancel_open_requests, open_request
 from wallet.security.stepup import StepUpRequired
 from wallet.splits.arithmetic import (
@@ -51,18 +52,14 @@ from wallet.splits.errors import (
     NotSplittable,
     SplitDoesNotAddUp,
 )
-from wallet.transfers.errors import (
-    NonPositiveAmount,
-    RecipientNotFound,
-    TransferError,
-    WalletUnavailable,
-)
+from wallet.transfers.errors import RecipientNotFound, TransferError
 from wallet.transfers.service import (
     can_receive,
     find_recipient,
     recipient_lookup,
     transfer_between_users,
 )
+from wallet.wallets.errors import WalletUnavailable
 
 MAX_MEMBERS = 50  # members and open invitations together
 MAX_NAME = 80
@@ -747,7 +744,7 @@ async def _settle(conn: Connection, actor: Actor, command: SettleUp) -> SettleUp
                 recipient_id=p.payee,
                 amount=amount,
                 note=note,
-                screening=screening_for(actor),
+                screening=actor.screening(),
             )
             await _record_settlement(conn, group_id, p.payer, p.payee, amount, transaction_id)
             transfers.append(

@@ -6,7 +6,8 @@ and applies them in one transaction: one pass locks every idempotency key, sende
 wallet and wallet account the batch touches, in a fixed order (keys, then wallets by
 user id, then accounts by id), so concurrent batches cannot deadlock; then each send
 runs in queue order, in a savepoint, through the same code as a send on its own
-(`service.send_in`), so a later send sees the earlier ones' balances and limit usage;
+(`service.send_in`, handed in by the service: this module never imports it back), so
+a later send sees the earlier ones' balances and limit usage;
 a refusal rolls back its savepoint only. One COMMIT (one flush, one balanced-entry
 check pass, one NOTIFY) for the batch; callers hear their outcome only after it.
 
@@ -20,27 +21,55 @@ import asyncio
 import contextvars
 import weakref
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import asyncpg
 
-from wallet.config import Settings
+from wallet.config import get_settings
 from wallet.db.engine import DB, Connection, transaction
 from wallet.ledger.models import OwnerType, Purpose
 from wallet.ledger.service import account_code
-
-if TYPE_CHECKING:
-    from wallet.transfers.service import PreparedSend, TransferReceipt
+from wallet.money import Money
 
 RETRY_ALONE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 
 
+class _Command(Protocol):
+    @property
+    def sender_id(self) -> int: ...
+    @property
+    def amount(self) -> Money: ...
+    @property
+    def idempotency_key(self) -> str: ...
+
+
+class Prepared(Protocol):
+    """What the lock pass needs of a prepared send (`service.PreparedSend`)."""
+
+    @property
+    def command(self) -> _Command: ...
+    @property
+    def principal(self) -> str: ...
+    @property
+    def column(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+
+
+# The service's two ways to run a send: alone in its own transaction, or within one.
+Alone = Callable[[Any], Awaitable[Any]]
+Within = Callable[[Connection, Any], Awaitable[Any]]
+
+
 @dataclass(slots=True)
 class _Item:
-    prepared: PreparedSend
-    future: asyncio.Future[TransferReceipt]
-    outcome: TransferReceipt | BaseException | None = field(default=None)
+    prepared: Prepared
+    future: asyncio.Future[Any]
+    alone: Alone
+    within: Within
+    outcome: Any = field(default=None)
 
 
 class SendBatcher:
@@ -56,9 +85,9 @@ class SendBatcher:
         self.batches = 0
         self.batched_sends = 0
 
-    async def submit(self, prepared: PreparedSend) -> TransferReceipt:
-        future: asyncio.Future[TransferReceipt] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Item(prepared, future))
+    async def submit(self, prepared: Prepared, alone: Alone, within: Within) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Item(prepared, future, alone, within))
         if not self._kicked:
             # Flush on the loop's next turn: the sends that arrive in this one (a burst,
             # or callers gathered together) share the batch, and a lone send waits for
@@ -87,8 +116,6 @@ class SendBatcher:
         self._start_flushes()
 
     async def _flush(self, batch: list[_Item]) -> None:
-        from wallet.transfers import service
-
         self.batches += 1
         self.batched_sends += len(batch)
         try:
@@ -96,7 +123,7 @@ class SendBatcher:
                 # Nothing to share: the plain path, without the lock pass or a savepoint.
                 item = batch[0]
                 try:
-                    item.outcome = await service.send_alone(item.prepared)
+                    item.outcome = await item.alone(item.prepared)
                 except Exception as refusal:
                     item.outcome = refusal
             else:
@@ -105,14 +132,14 @@ class SendBatcher:
                     for item in batch:
                         try:
                             async with conn.transaction():  # a savepoint per send
-                                item.outcome = await service.send_in(conn, item.prepared)
+                                item.outcome = await item.within(conn, item.prepared)
                         except Exception as refusal:
                             item.outcome = refusal
                 # Committed. Sends that lost a lock race outside the lock pass go alone.
                 for item in batch:
                     if isinstance(item.outcome, RETRY_ALONE):
                         try:
-                            item.outcome = await service.send_alone(item.prepared)
+                            item.outcome = await item.alone(item.prepared)
                         except Exception as refusal:
                             item.outcome = refusal
         except BaseException as failure:
@@ -138,7 +165,7 @@ def _settle(item: _Item) -> None:
         item.future.set_result(item.outcome)
 
 
-async def _lock(conn: Connection, batch: list[PreparedSend]) -> None:
+async def _lock(conn: Connection, batch: list[Prepared]) -> None:
     """Take, in one fixed order, every lock the batch's sends will ask for: idempotency
     keys (by hash), sender wallets (by user id), their and the recipients' wallet
     accounts (by id; hot accounts take no lock). The sends then find them held."""
@@ -186,7 +213,7 @@ def batcher() -> SendBatcher:
     loop = asyncio.get_running_loop()
     found = _batchers.get(loop)
     if found is None:
-        settings = Settings.from_env()
+        settings = get_settings()
         found = SendBatcher(settings.send_batch_size, settings.send_batch_flushes)
         _batchers[loop] = found
     return found
@@ -198,5 +225,5 @@ def enabled() -> bool:
     return DB.current_transaction.get() is None and batcher().size > 1
 
 
-async def submit(prepared: PreparedSend) -> TransferReceipt:
-    return await batcher().submit(prepared)
+async def submit(prepared: Prepared, alone: Alone, within: Within) -> Any:
+    return await batcher().submit(prepared, alone, within)

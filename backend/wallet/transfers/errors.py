@@ -1,39 +1,41 @@
-"""Transfer refusals; each maps to a typed GraphQL error. Nothing is written when raised."""
+"""Transfer refusals; nothing is written when raised.
+
+`NonPositiveAmount` and `WalletUnavailable` are named here too for the transfer code;
+they belong to `wallet.errors` and `wallet.wallets.errors`, where other domains take them."""
 
 from __future__ import annotations
 
+from wallet.errors import NonPositiveAmount as NonPositiveAmount
+from wallet.errors import NotFound, Refusal
+from wallet.wallets.errors import WalletUnavailable as WalletUnavailable
 
-class TransferError(Exception):
+
+class TransferError(Refusal):
     pass
 
 
 class InvalidRecipient(TransferError):
+    field = "recipient"
+
     def __init__(self, recipient: str) -> None:
         super().__init__(f"{recipient!r} is not a phone number, email or username")
 
 
-class RecipientNotFound(TransferError):
+class RecipientNotFound(TransferError, NotFound):
     def __init__(self, recipient: str) -> None:
         super().__init__(f"No wallet is registered for {recipient}")
 
 
 class SelfTransfer(TransferError):
+    field = "recipient"
+
     def __init__(self) -> None:
         super().__init__("You cannot send money to yourself")
 
 
-class NonPositiveAmount(TransferError):
-    def __init__(self) -> None:
-        super().__init__("The amount must be greater than zero")
-
-
 class NoteTooLong(TransferError):
+    field = "note"
+    code = "TOO_LONG"
+
     def __init__(self, limit: int) -> None:
         super().__init__(f"The note can be at most {limit} characters")
-
-
-class WalletUnavailable(TransferError):
-    def __init__(self, whose: str, status: str) -> None:
-        super().__init__(f"The {whose} wallet is {status}")
-        self.whose = whose
-        self.status = status

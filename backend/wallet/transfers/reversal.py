@@ -25,6 +25,8 @@ from wallet.wallets.service import open_balance
 
 
 class NotReversible(TransferError):
+    field = "transactionId"
+
     def __init__(self, transaction_id: int, why: str) -> None:
         super().__init__(f"Transaction {transaction_id} cannot be reversed: {why}")
 

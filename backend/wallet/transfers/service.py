@@ -22,7 +22,6 @@ from wallet.fraud.engine import Attempt, Decision
 from wallet.fraud.service import PaymentBlocked, Screening
 from wallet.fx import service as fx
 from wallet.fx.errors import QuoteMismatch
-from wallet.fx.rates import RateSnapshot, RatesUnavailable
 from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
 from wallet.ledger.models import EntryDraft
@@ -30,9 +29,11 @@ from wallet.limits import service as limits
 from wallet.limits.service import LimitScope, check_cross_border
 from wallet.money import Money
 from wallet.outbox.service import Topic, emit_many
+from wallet.rates import RateSnapshot, RatesUnavailable
 from wallet.security.stepup import LargeAmountCheck
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
+from wallet.transfers import batch
 from wallet.transfers.errors import (
     InvalidRecipient,
     NonPositiveAmount,
@@ -264,12 +265,10 @@ async def send_money(command: SendMoney) -> TransferReceipt:
     caller's transaction runs on its own. Either way the same code decides it.
     """
     prepared = prepare(command)
-    # Imported here: the batcher calls back into this module.
-    from wallet.transfers import batch
-
     try:
         if command.quote_id is None and batch.enabled():
-            return await batch.submit(prepared)
+            receipt: TransferReceipt = await batch.submit(prepared, send_alone, send_in)
+            return receipt
         return await send_alone(prepared)
     except PaymentBlocked as blocked:
         # Outside the send's transaction, which rolled back (or its savepoint did).

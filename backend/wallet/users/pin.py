@@ -8,22 +8,27 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from wallet.db.engine import transaction
+from wallet.errors import Refusal, Throttled
 from wallet.users.passwords import hash_password_in_pool, verify_password_in_pool
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 
 
-class PinError(Exception):
-    pass
+class PinError(Refusal):
+    field = "pin"
 
 
 class InvalidPinFormat(PinError):
+    code = "PIN_REQUIRED"
+
     def __init__(self) -> None:
         super().__init__("A PIN is 4 to 6 digits")
 
 
 class PinNotSet(PinError):
+    code = "PIN_REQUIRED"
+
     def __init__(self) -> None:
         super().__init__("Set a transaction PIN first")
 
@@ -31,17 +36,21 @@ class PinNotSet(PinError):
 class PinRequired(PinError):
     """The action is confirmed with the PIN, and none was given."""
 
+    code = "PIN_REQUIRED"
+
     def __init__(self) -> None:
         super().__init__("Confirm with your transaction PIN")
 
 
 class WrongPin(PinError):
+    code = "WRONG_PIN"
+
     def __init__(self, attempts_left: int) -> None:
         super().__init__(f"Wrong PIN; {attempts_left} attempt(s) left")
         self.attempts_left = attempts_left
 
 
-class PinLocked(PinError):
+class PinLocked(PinError, Throttled):
     def __init__(self, until: datetime) -> None:
         super().__init__("Too many wrong PINs; try again later")
         self.until = until

@@ -2,7 +2,9 @@
 
 Codes live in Redis (hashed, 10 minutes, 5 attempts); sends are limited per hour.
 Verifying a contact claims any money sent to it before you had a wallet, and makes you
-the payer of money requests, and the invitee of split-group invitations, waiting for it.
+the payer of money requests, and the invitee of split-group invitations, waiting for it:
+those belong to domains above this one, so the caller hands them over
+(`wallet.waiting.service.hand_over`) in the verifying transaction.
 
 The same code proves a new email or phone (`target`): the contact on file changes only
 when the code sent to the new one comes back, and the old one is told.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -23,9 +26,6 @@ from wallet.db.engine import Connection, connection, transaction
 from wallet.notifications.email import EmailMessage, EmailProvider
 from wallet.notifications.sms import SmsProvider
 from wallet.outbox.service import Topic, emit
-from wallet.requests.service import attach_waiting
-from wallet.splits.service import attach_waiting_invitations
-from wallet.transfers.unclaimed import claim_for
 from wallet.users.models import User
 
 CODE_TTL_SECONDS = 600
@@ -298,8 +298,16 @@ async def check_step_up_code(redis: Redis, user_id: int, code: str) -> ContactCh
     return channel
 
 
-async def confirm_code(redis: Redis, user: User, channel: ContactChannel, code: str) -> Verified:
-    """Check the code; mark the contact verified and claim transfers waiting for it."""
+# Hands over to `user_id` what waits for `contact`, in the given transaction, and returns
+# the ids of the transfers it claimed.
+HandOver = Callable[[Connection, int, str], Awaitable[list[int]]]
+
+
+async def confirm_code(
+    redis: Redis, user: User, channel: ContactChannel, code: str, hand_over: HandOver
+) -> Verified:
+    """Check the code; mark the contact verified and, in the same transaction, take over
+    what waits for it (`hand_over`)."""
     stored = await _take_code(redis, _key(user.id, channel), code)
     target = stored.get(b"target")
     async with transaction() as conn:
@@ -313,9 +321,7 @@ async def confirm_code(redis: Redis, user: User, channel: ContactChannel, code: 
                 f"UPDATE app_user SET {column} = coalesce({column}, now()) WHERE id = $1",  # noqa: S608
                 user.id,
             )
-        claimed = await claim_for(conn, user.id, contact)
-        await attach_waiting(conn, user.id, contact)
-        await attach_waiting_invitations(conn, user.id, contact)
+        claimed = await hand_over(conn, user.id, contact)
     return Verified(contact, claimed)
 
 

@@ -14,7 +14,7 @@ from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
-from wallet.transfers.errors import WalletUnavailable
+from wallet.wallets.errors import BalanceNotEmpty, BalanceNotFound, LastBalance, WalletUnavailable
 
 DEFAULT_CURRENCY = Currency.USD
 
@@ -59,18 +59,6 @@ async def open_balance(conn: Connection, user_id: int, currency: Currency) -> in
     return account_id
 
 
-class BalanceNotEmpty(Exception):
-    def __init__(self, currency: Currency) -> None:
-        super().__init__(
-            f"Your {currency.value} balance must be zero, with nothing pending, to close it"
-        )
-
-
-class LastBalance(Exception):
-    def __init__(self) -> None:
-        super().__init__("Keep at least one currency balance open")
-
-
 async def open_currency_balance(user_id: int, currency: Currency) -> Balance:
     """Open (or reopen) the user's balance in `currency`; opening twice is harmless."""
     async with transaction() as conn:
@@ -107,11 +95,6 @@ async def close_currency_balance(user_id: int, currency: Currency) -> None:
         if others == 0:
             raise LastBalance()
         await conn.execute("UPDATE ledger_account SET status = 'closed' WHERE id = $1", account_id)
-
-
-class BalanceNotFound(Exception):
-    def __init__(self, currency: Currency) -> None:
-        super().__init__(f"You have no {currency.value} balance")
 
 
 async def get_wallet(user_id: int) -> WalletView | None:

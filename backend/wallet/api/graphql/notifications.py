@@ -21,6 +21,7 @@ from wallet.api.graphql.transactions import TransactionNode
 from wallet.notifications import money as notifications
 from wallet.transactions import history
 from wallet.users import verification
+from wallet.waiting import service as waiting
 
 
 @strawberry.enum
@@ -137,7 +138,11 @@ class NotificationMutation:
         user = await info.context.require_viewer()
         try:
             verified = await verification.confirm_code(
-                info.context.services.redis, user, verification.ContactChannel(channel.value), code
+                info.context.services.redis,
+                user,
+                verification.ContactChannel(channel.value),
+                code,
+                hand_over=waiting.hand_over,
             )
         except verification.WrongCode as exc:
             return validation_error("code", "WRONG_CODE", str(exc))

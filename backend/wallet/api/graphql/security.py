@@ -26,7 +26,8 @@ from wallet.auth.sessions import session_id
 from wallet.db.engine import transaction
 from wallet.fraud.service import Screening
 from wallet.payments import methods
-from wallet.security import alerts, devices, policy, privacy, stepup, totp
+from wallet.privacy import service as privacy
+from wallet.security import alerts, devices, policy, stepup, totp
 from wallet.security.policy import Factor
 from wallet.users import credentials, pin, verification
 

@@ -1,4 +1,6 @@
 """Where exchange rates come from: a small provider interface and two implementations.
+Every domain that values money in another currency reads them; the conversion desk
+(`wallet.fx`) prices from them.
 
 A provider returns a `RateSnapshot`: units of each currency per one US dollar, and when
 they were observed. Quotes refuse a snapshot older than the configured age; limit
@@ -23,11 +25,14 @@ from typing import Protocol
 
 import httpx
 
-from wallet.fx.pricing import RATE_QUANTUM
+from wallet.errors import TryLater
 from wallet.money import Currency, Money
 
+# Cross rates are kept to 12 decimal places (the quote table's precision).
+RATE_QUANTUM = Decimal("1e-12")
 
-class RatesUnavailable(Exception):
+
+class RatesUnavailable(TryLater):
     """No usable rate: the feed failed, lacks the currency, or is too old."""
 
 

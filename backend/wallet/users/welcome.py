@@ -1,4 +1,5 @@
-"""Notification jobs' logic: re-read state by id, send once, record the outcome."""
+"""The welcome email of a new account: a job that re-reads the sign-up by its event id,
+sends once, and records the outcome."""
 
 from __future__ import annotations
 

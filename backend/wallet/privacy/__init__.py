@@ -1,0 +1,1 @@
+"""GDPR export and erasure, across the domains that hold a person's data."""
