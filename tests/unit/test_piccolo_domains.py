@@ -14,7 +14,7 @@ import wallet
 PICCOLO_MODULES = [
     "goals/service.py",
     "notifications/money.py",
-    "notifications/service.py",
+    "users/welcome.py",
     "security/devices.py",
     "insights/budgets.py",
     "insights/categories.py",
