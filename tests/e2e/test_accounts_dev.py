@@ -36,6 +36,12 @@ async def code_in_inbox(page: Page, web_app: WebApp, to: str, name: str) -> str:
     await inbox.goto(f"{web_app.url.replace('127.0.0.1', 'localhost')}/dev/inbox")
     await expect(inbox.get_by_role("heading", name="Inbox (development)")).to_be_visible()
     code = inbox.get_by_label(f"Code for {to}").first
+    # As a person would: the mail may land a moment after the page opened; refresh.
+    for _ in range(10):
+        if await code.count():
+            break
+        await inbox.wait_for_timeout(1_000)
+        await inbox.get_by_role("button", name="Refresh").click()
     await expect(code).to_have_text(re.compile(r"^\d{6}$"))
     await screenshot(inbox, name)
     found = await code.inner_text()
