@@ -118,7 +118,9 @@ async def web_app(servers: TestServers, template_database: str) -> AsyncIterator
         "WALLET_SMTP_PORT": str(_free_port()),
     }
     env.pop("WALLET_MIGRATION_DATABASE_URL", None)
-    log = ARTIFACTS / "server.log"
+    # One log per test worker (pytest-xdist runs a `wallet dev` in each).
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    log = ARTIFACTS / (f"server-{worker}.log" if worker else "server.log")
     ARTIFACTS.mkdir(exist_ok=True)
     with log.open("wb") as log_file:
         process = subprocess.Popen(
