@@ -46,6 +46,16 @@ def configure(rules: MoneyRules | None) -> None:
     _override = rules
 
 
+_derived: tuple[Settings, MoneyRules] | None = None
+
+
 def current() -> MoneyRules:
-    """The rules as configured: the process settings (`get_settings()`, read once)."""
-    return _override if _override is not None else MoneyRules.from_settings(get_settings())
+    """The rules as configured: the process settings (`get_settings()`, read once), made
+    into rules once per settings object rather than on every send."""
+    global _derived
+    if _override is not None:
+        return _override
+    settings = get_settings()
+    if _derived is None or _derived[0] is not settings:
+        _derived = (settings, MoneyRules.from_settings(settings))
+    return _derived[1]
