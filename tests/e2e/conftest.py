@@ -76,6 +76,7 @@ class WebApp:
     database_url: str
     redis_url: str
     tokenize_url: str = ""  # the sandbox gateway's tokeniser, another origin
+    log: Path | None = None  # what the server printed (one per test worker)
 
 
 def _free_port() -> int:
@@ -143,7 +144,7 @@ async def web_app(servers: TestServers, template_database: str) -> AsyncIterator
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"server did not start; see {log}")
                 await asyncio.sleep(0.2)
-        yield WebApp(url, database_url, servers.redis_url, env["WALLET_GATEWAY_TOKENIZE_URL"])
+        yield WebApp(url, database_url, servers.redis_url, env["WALLET_GATEWAY_TOKENIZE_URL"], log)
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import pytest
-from playwright.async_api import Browser, Page, Request, Response, expect
+from playwright.async_api import Browser, Page, Request, Response, WebSocket, expect
 
 from tests.e2e.conftest import (
     PASSWORD,
@@ -35,11 +35,20 @@ class Traffic:
     sent: Counter[str] = field(default_factory=Counter)
     aborted: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    live_events: int = 0  # subscription results pushed to the page since the last take
 
     def watch(self, page: Page) -> None:
         page.on("request", self._request)
         page.on("requestfailed", lambda r: self.aborted.append(f"{_name(r)}: {r.failure}"))
         page.on("response", self._response)
+        page.on("websocket", self._websocket)
+
+    def _websocket(self, socket: WebSocket) -> None:
+        socket.on("framereceived", self._frame)
+
+    def _frame(self, payload: str | bytes) -> None:
+        if isinstance(payload, str) and json.loads(payload).get("type") == "next":
+            self.live_events += 1
 
     def _request(self, request: Request) -> None:
         if request.url.endswith("/graphql") and request.method == "POST":
@@ -51,7 +60,12 @@ class Traffic:
 
     def take(self) -> Counter[str]:
         sent, self.sent = self.sent, Counter()
+        self.live_events = 0
         return sent
+
+    def take_with_events(self) -> tuple[Counter[str], int]:
+        events = self.live_events
+        return self.take(), events
 
 
 def _name(request: Request) -> str:
@@ -88,7 +102,11 @@ async def test_the_wallet_asks_each_query_once_and_abandons_none(
     await page.get_by_role("tab", name="Rewards").click()
     await expect(page.get_by_test_id("points")).to_be_visible()
     await page.wait_for_timeout(1_000)
-    assert traffic.take()["Rewards"] == 1
+    # Once on opening; a live event landing meanwhile (the relay publishes late on a
+    # loaded machine) is one more look, settled, never a second request on mount.
+    rewards, events = traffic.take_with_events()
+    allowed = range(1, 2) if events == 0 else range(1, 3)
+    assert rewards["Rewards"] in allowed, (rewards, events)
 
     # One send: a balance change and a transaction update arrive together; the open
     # requests and the rewards are looked at again once each.
