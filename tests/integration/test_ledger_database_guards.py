@@ -184,9 +184,10 @@ async def test_ledger_functions_keep_generic_plans() -> None:
                     "ledger_check_entry_balanced",
                     "ledger_roll_up_locked",
                     "ledger_roll_up",
+                    "ledger_post_transfers",
                 ],
             )
         )
-    assert len(settings) == 4
+    assert len(settings) == 5
     for name, config in settings.items():
         assert config == ["plan_cache_mode=force_generic_plan"], name

@@ -30,7 +30,7 @@ from wallet.transfers.service import (
     TransferReceipt,
     prepare,
     send_alone,
-    send_in,
+    send_batch,
     send_money,
 )
 
@@ -45,6 +45,7 @@ async def batcher() -> AsyncIterator[SendBatcher]:
     previous = batch._batchers.get(loop)
     batch._batchers[loop] = fresh = SendBatcher(64, 1)
     yield fresh
+    assert fresh.fallbacks == 0  # every batch was decided set-based, none re-run alone
     if previous is None:
         del batch._batchers[loop]
     else:
@@ -168,7 +169,7 @@ async def test_two_batchers_crossing_the_same_wallets_do_not_deadlock_and_keys_h
         return SendMoney(sender.id, recipient.username, usd(1 + n % 7), "", keys[n])
 
     async def via(chosen: SendBatcher, n: int) -> TransferReceipt:
-        return await chosen.submit(prepare(command(n)), send_alone, send_in)
+        return await chosen.submit(prepare(command(n)), send_alone, send_batch)
 
     results: list[TransferReceipt] = []
     for _ in range(3):  # every key three times over, through both batchers

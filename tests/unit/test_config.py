@@ -30,7 +30,7 @@ from wallet.fraud import engine as fraud_engine
 from wallet.fraud import service as fraud_service
 from wallet.limits import service as limits
 from wallet.money import Currency, Money
-from wallet.transfers import service as transfers
+from wallet.transfers import models as transfers
 
 # WALLET_* names in the code that are not configuration.
 NOT_SETTINGS = {"WALLET_UNAVAILABLE": "an error code"}

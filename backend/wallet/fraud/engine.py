@@ -1,9 +1,10 @@
 """The fraud rules engine: scores a payment before it is posted (docs/security.md, "Fraud rules").
 
 Rules are rows of `fraud_rule` (kind, parameters, score, on/off). Everything the rules
-look at is read in one query (`_features`); each enabled rule that matches adds its
-score. A total at or above the hold score holds the payment for review (money reserved,
-transaction PENDING); at or above the block score it is refused.
+look at is read in one query (`features_of`, one row per attempt of a batch); each
+enabled rule that matches adds its score (`score`, no database). A total at or above
+the hold score holds the payment for review (money reserved, transaction PENDING); at
+or above the block score it is refused.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -142,8 +143,7 @@ class Features:
 
     recent_count: int
     recent_sums: dict[str, int]
-    history_count: int
-    history_average: float | None
+    history: tuple[int, ...]  # the latest payments' amounts in the currency, newest first
     paid_before: bool
     device_first_seen: datetime | None
     first_device_seen: datetime | None
@@ -151,6 +151,41 @@ class Features:
     last_longitude: float | None
     last_seen_at: datetime | None
     blocklisted: list[str]
+    history_size: int = 50
+
+    @property
+    def history_count(self) -> int:
+        return len(self.history)
+
+    @property
+    def history_average(self) -> float | None:
+        return sum(self.history) / len(self.history) if self.history else None
+
+    def after(self, earlier: Attempt, later: Attempt, *, completed: bool) -> Features:
+        """These features once `earlier`, a payment by the same user accepted just
+        before (in the same batch, not yet written), counts: what the database would
+        return for `later` if it were read after `earlier` was written."""
+        same_currency = earlier.amount.currency is later.amount.currency
+        paid = earlier.recipient_id is not None and earlier.recipient_id == later.recipient_id
+        geo = earlier.context.geo if earlier.context else None
+        currency = earlier.amount.currency.value
+        return replace(
+            self,
+            recent_count=self.recent_count + 1,
+            recent_sums={
+                **self.recent_sums,
+                currency: self.recent_sums.get(currency, 0) + earlier.amount.amount_minor,
+            },
+            history=(
+                (earlier.amount.amount_minor, *self.history)[: self.history_size]
+                if same_currency
+                else self.history
+            ),
+            paid_before=self.paid_before or (paid and completed),
+            last_latitude=geo[0] if geo else self.last_latitude,
+            last_longitude=geo[1] if geo else self.last_longitude,
+            last_seen_at=earlier.now if geo else self.last_seen_at,
+        )
 
 
 # How many of the user's latest payments make their usual amount (`unusual_amount`'s
@@ -163,88 +198,140 @@ def _window(rules: list[Rule], kind: str, key: str, default: float) -> float:
     return max(values) if values else 0.0
 
 
-async def _features(conn: Connection, attempt: Attempt, rules: list[Rule]) -> Features:
+# Everything the rules look at, for each attempt of a batch (one row per attempt, in
+# order): velocity reads the last hour or so; the usual amount reads at most the last
+# `history_size` payments in the currency (an index range, newest first), so the cost of
+# scoring does not grow with a user's history. Every branch is an index lookup, so
+# PostgreSQL keeps one generic plan for the prepared statement instead of planning it
+# again on each payment (planning cost a millisecond, more than running).
+# The attempts come as arrays (a batch) or as one row of scalars: a single payment's
+# statement then keeps its generic plan (an array of unknown length never would).
+_ATTEMPT_COLUMNS = (
+    "user_id, since, count_since, amount_since, currency, history_since, recipient_id, "
+    "device, ip, merchant_id, contact, history_size"
+)
+_TYPES = [
+    "bigint",
+    "timestamptz",
+    "timestamptz",
+    "timestamptz",
+    "text",
+    "timestamptz",
+    "bigint",
+    "text",
+    "text",
+    "bigint",
+    "text",
+    "int",
+]
+_MANY = (
+    "unnest("
+    + ", ".join(f"${i}::{t}[]" for i, t in enumerate(_TYPES, 1))
+    + f") WITH ORDINALITY AS a ({_ATTEMPT_COLUMNS}, n)"
+)
+_ONE = (
+    "(VALUES ("
+    + ", ".join(f"${i}::{t}" for i, t in enumerate(_TYPES, 1))
+    + f", 1)) AS a ({_ATTEMPT_COLUMNS}, n)"
+)
+_FEATURES_SQL = """
+SELECT f.* FROM {attempts}
+CROSS JOIN LATERAL (
+    WITH recent AS (
+        SELECT currency, amount, created_at FROM money_transaction
+        WHERE initiator_user_id = a.user_id AND type IN ('send', 'payment')
+          AND created_at >= a.since AND status NOT IN ('failed', 'expired')
+    ), history AS (
+        SELECT amount FROM money_transaction
+        WHERE initiator_user_id = a.user_id AND currency = a.currency
+          AND created_at >= a.history_since
+          AND type IN ('send', 'payment') AND status NOT IN ('failed', 'expired')
+        ORDER BY created_at DESC LIMIT a.history_size
+    ), recipient AS (
+        SELECT id::text AS id, lower(email) AS email, phone FROM app_user
+        WHERE id = coalesce(a.recipient_id,
+                            (SELECT owner_user_id FROM merchant WHERE id = a.merchant_id))
+    ), watched (kind, value) AS (
+        VALUES ('device', a.device), ('ip', a.ip), ('email', lower(a.contact)),
+               ('phone', a.contact)
+        UNION ALL SELECT 'user', id FROM recipient
+        UNION ALL SELECT 'email', email FROM recipient
+        UNION ALL SELECT 'phone', phone FROM recipient
+    )
+    SELECT
+      a.n,
+      (SELECT count(*) FROM recent WHERE created_at >= a.count_since) AS recent_count,
+      (SELECT coalesce(jsonb_object_agg(currency, total), '{}'::jsonb)::text
+         FROM (SELECT currency, sum(amount) AS total FROM recent
+               WHERE created_at >= a.amount_since GROUP BY currency) s) AS recent_sums,
+      (SELECT coalesce(array_agg(amount), '{}') FROM history) AS history,
+      CASE WHEN a.merchant_id IS NOT NULL THEN EXISTS (
+               SELECT 1 FROM money_transaction WHERE merchant_id = a.merchant_id
+               AND initiator_user_id = a.user_id AND status = 'completed')
+           WHEN a.recipient_id IS NOT NULL THEN EXISTS (
+               SELECT 1 FROM money_transaction WHERE counterparty_user_id = a.recipient_id
+               AND initiator_user_id = a.user_id AND status = 'completed')
+           ELSE EXISTS (
+               SELECT 1 FROM money_transaction WHERE recipient_contact = a.contact
+               AND initiator_user_id = a.user_id AND status = 'completed') END AS paid_before,
+      (SELECT first_seen FROM user_device WHERE user_id = a.user_id AND fingerprint = a.device)
+         AS device_first_seen,
+      (SELECT min(first_seen) FROM user_device WHERE user_id = a.user_id) AS first_device_seen,
+      l.latitude, l.longitude, l.seen_at,
+      (SELECT coalesce(array_agg(DISTINCT b.kind), '{}') FROM fraud_blocklist b
+         JOIN watched w ON (b.kind, b.value) = (w.kind, w.value)) AS blocklisted
+    FROM (SELECT 1) one LEFT JOIN risk_location l ON l.user_id = a.user_id
+) f
+ORDER BY a.n
+"""
+_FEATURES_ONE = _FEATURES_SQL.replace("{attempts}", _ONE)
+_FEATURES_MANY = _FEATURES_SQL.replace("{attempts}", _MANY)
+
+
+async def features_of(
+    conn: Connection, attempts: Sequence[Attempt], rules: list[Rule]
+) -> list[Features]:
+    """What the rules need to know about each attempt, as the database stands (one
+    query, whatever the number of attempts)."""
     count_window = _window(rules, "velocity_count", "window_seconds", 600)
     amount_window = _window(rules, "velocity_amount", "window_seconds", 3600)
     history_days = _window(rules, "unusual_amount", "days", 90)
     history_size = int(_window(rules, "unusual_amount", "last", HISTORY_SIZE))
-    since = attempt.now - timedelta(seconds=max(count_window, amount_window, 1))
-    context = attempt.context or RiskContext()
-    # Velocity reads the last hour or so; the usual amount reads at most the last
-    # `history_size` payments in the currency (an index range, newest first), so the cost
-    # of scoring does not grow with a user's history. Every branch is an index lookup, so
-    # after a few runs PostgreSQL keeps one generic plan for the prepared statement instead
-    # of planning it again on each payment (planning cost a millisecond, more than running).
-    row = await conn.fetchrow(
-        """
-        WITH recent AS (
-            SELECT currency, amount, created_at FROM money_transaction
-            WHERE initiator_user_id = $1 AND type IN ('send', 'payment') AND created_at >= $2
-              AND status NOT IN ('failed', 'expired')
-        ), history AS (
-            SELECT amount FROM money_transaction
-            WHERE initiator_user_id = $1 AND currency = $5 AND created_at >= $6
-              AND type IN ('send', 'payment') AND status NOT IN ('failed', 'expired')
-            ORDER BY created_at DESC LIMIT $12
-        ), recipient AS (
-            SELECT id::text AS id, lower(email) AS email, phone FROM app_user
-            WHERE id = coalesce($7, (SELECT owner_user_id FROM merchant WHERE id = $10))
-        ), watched (kind, value) AS (
-            VALUES ('device', $8), ('ip', $9), ('email', lower($11)), ('phone', $11)
-            UNION ALL SELECT 'user', id FROM recipient
-            UNION ALL SELECT 'email', email FROM recipient
-            UNION ALL SELECT 'phone', phone FROM recipient
+    contexts = [a.context or RiskContext() for a in attempts]
+    columns: list[list[Any]] = [
+        [a.user_id for a in attempts],
+        [a.now - timedelta(seconds=max(count_window, amount_window, 1)) for a in attempts],
+        [a.now - timedelta(seconds=count_window) for a in attempts],
+        [a.now - timedelta(seconds=amount_window) for a in attempts],
+        [a.amount.currency.value for a in attempts],
+        [a.now - timedelta(days=history_days) for a in attempts],
+        [a.recipient_id for a in attempts],
+        [c.device for c in contexts],
+        [c.ip for c in contexts],
+        [a.merchant_id for a in attempts],
+        [a.recipient_contact for a in attempts],
+        [history_size] * len(attempts),
+    ]
+    if len(attempts) == 1:
+        rows = await conn.fetch(_FEATURES_ONE, *(column[0] for column in columns))
+    else:
+        rows = await conn.fetch(_FEATURES_MANY, *columns)
+    return [
+        Features(
+            recent_count=int(row["recent_count"]),
+            recent_sums={k: int(v) for k, v in json.loads(row["recent_sums"]).items()},
+            history=tuple(int(v) for v in row["history"]),
+            paid_before=bool(row["paid_before"]),
+            device_first_seen=row["device_first_seen"],
+            first_device_seen=row["first_device_seen"],
+            last_latitude=row["latitude"],
+            last_longitude=row["longitude"],
+            last_seen_at=row["seen_at"],
+            blocklisted=list(row["blocklisted"]),
+            history_size=history_size,
         )
-        SELECT
-          (SELECT count(*) FROM recent WHERE created_at >= $3) AS recent_count,
-          (SELECT coalesce(jsonb_object_agg(currency, total), '{}'::jsonb)::text
-             FROM (SELECT currency, sum(amount) AS total FROM recent
-                   WHERE created_at >= $4 GROUP BY currency) s) AS recent_sums,
-          (SELECT count(*) FROM history) AS history_count,
-          (SELECT avg(amount)::float8 FROM history) AS history_average,
-          CASE WHEN $10::bigint IS NOT NULL THEN EXISTS (
-                   SELECT 1 FROM money_transaction WHERE merchant_id = $10
-                   AND initiator_user_id = $1 AND status = 'completed')
-               WHEN $7::bigint IS NOT NULL THEN EXISTS (
-                   SELECT 1 FROM money_transaction WHERE counterparty_user_id = $7
-                   AND initiator_user_id = $1 AND status = 'completed')
-               ELSE EXISTS (
-                   SELECT 1 FROM money_transaction WHERE recipient_contact = $11
-                   AND initiator_user_id = $1 AND status = 'completed') END AS paid_before,
-          (SELECT first_seen FROM user_device WHERE user_id = $1 AND fingerprint = $8)
-             AS device_first_seen,
-          (SELECT min(first_seen) FROM user_device WHERE user_id = $1) AS first_device_seen,
-          l.latitude, l.longitude, l.seen_at,
-          (SELECT coalesce(array_agg(DISTINCT b.kind), '{}') FROM fraud_blocklist b
-             JOIN watched w ON (b.kind, b.value) = (w.kind, w.value)) AS blocklisted
-        FROM (SELECT 1) one LEFT JOIN risk_location l ON l.user_id = $1
-        """,
-        attempt.user_id,
-        since,
-        attempt.now - timedelta(seconds=count_window),
-        attempt.now - timedelta(seconds=amount_window),
-        attempt.amount.currency.value,
-        attempt.now - timedelta(days=history_days),
-        attempt.recipient_id,
-        context.device,
-        context.ip,
-        attempt.merchant_id,
-        attempt.recipient_contact,
-        history_size,
-    )
-    return Features(
-        recent_count=int(row["recent_count"]),
-        recent_sums={k: int(v) for k, v in json.loads(row["recent_sums"]).items()},
-        history_count=int(row["history_count"]),
-        history_average=row["history_average"],
-        paid_before=bool(row["paid_before"]),
-        device_first_seen=row["device_first_seen"],
-        first_device_seen=row["first_device_seen"],
-        last_latitude=row["latitude"],
-        last_longitude=row["longitude"],
-        last_seen_at=row["seen_at"],
-        blocklisted=list(row["blocklisted"]),
-    )
+        for row in rows
+    ]
 
 
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -350,6 +437,50 @@ CHECKS: dict[str, Check] = {
 }
 
 
+def score(
+    rules: list[Rule],
+    attempt: Attempt,
+    features: Features,
+    rates: RateSnapshot,
+    thresholds: Thresholds | None = None,
+) -> Assessment:
+    """The rules' verdict on `attempt`, given what is known about it (no database)."""
+    thresholds = thresholds or Thresholds.from_settings(get_settings().fraud)
+    hits = []
+    for rule in rules:
+        detail = CHECKS[rule.kind](rule, attempt, features, rates)
+        if detail is not None:
+            hits.append(Hit(rule.code, rule.score, detail))
+    total = sum(h.score for h in hits)
+    if total >= thresholds.block:
+        decision = Decision.BLOCK
+    elif total >= thresholds.hold:
+        decision = Decision.HOLD
+    else:
+        decision = Decision.ALLOW
+    return Assessment(decision, total, hits)
+
+
+async def remember_locations(conn: Connection, attempts: Sequence[Attempt]) -> None:
+    """Where each user was last seen, from the attempts that said (the last one wins)."""
+    seen: dict[int, tuple[tuple[float, float], datetime]] = {}
+    for a in attempts:
+        if a.context is not None and a.context.geo is not None:
+            seen[a.user_id] = (a.context.geo, a.now)
+    if not seen:
+        return
+    await conn.execute(
+        "INSERT INTO risk_location (user_id, latitude, longitude, seen_at) "
+        "SELECT * FROM unnest($1::bigint[], $2::float8[], $3::float8[], $4::timestamptz[]) "
+        "ON CONFLICT (user_id) DO UPDATE SET latitude = excluded.latitude, "
+        "longitude = excluded.longitude, seen_at = excluded.seen_at",
+        list(seen),
+        [geo[0] for geo, _ in seen.values()],
+        [geo[1] for geo, _ in seen.values()],
+        [at for _, at in seen.values()],
+    )
+
+
 async def assess(
     conn: Connection,
     attempt: Attempt,
@@ -357,30 +488,10 @@ async def assess(
     thresholds: Thresholds | None = None,
 ) -> Assessment:
     """Score `attempt` with the enabled rules; remember where the user was seen."""
-    thresholds = thresholds or Thresholds.from_settings(get_settings().fraud)
     rules = await enabled_rules(conn)
     if not rules:
         return Assessment(Decision.ALLOW, 0)
-    features = await _features(conn, attempt, rules)
-    hits = []
-    for rule in rules:
-        detail = CHECKS[rule.kind](rule, attempt, features, rates)
-        if detail is not None:
-            hits.append(Hit(rule.code, rule.score, detail))
-    if attempt.context is not None and attempt.context.geo is not None:
-        await conn.execute(
-            "INSERT INTO risk_location (user_id, latitude, longitude, seen_at) "
-            "VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO UPDATE SET latitude = $2, "
-            "longitude = $3, seen_at = $4",
-            attempt.user_id,
-            *attempt.context.geo,
-            attempt.now,
-        )
-    score = sum(h.score for h in hits)
-    if score >= thresholds.block:
-        decision = Decision.BLOCK
-    elif score >= thresholds.hold:
-        decision = Decision.HOLD
-    else:
-        decision = Decision.ALLOW
-    return Assessment(decision, score, hits)
+    (features,) = await features_of(conn, [attempt], rules)
+    assessment = score(rules, attempt, features, rates, thresholds)
+    await remember_locations(conn, [attempt])
+    return assessment

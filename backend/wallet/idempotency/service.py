@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from wallet.db.engine import Connection
@@ -80,6 +82,59 @@ async def remember(
         key,
         request_fingerprint,
         json.dumps(response),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """An earlier request's key: its fingerprint and the response it got."""
+
+    fingerprint: str
+    response: dict[str, Any]
+
+    def replay(self, key: str, request_fingerprint: str) -> dict[str, Any]:
+        """The response, for the same request again; `IdempotencyConflict` otherwise."""
+        if self.fingerprint != request_fingerprint:
+            raise IdempotencyConflict(key)
+        return self.response
+
+
+async def claim_many(
+    conn: Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Stored]:
+    """`claim` for a batch: serialise on every (principal, key), in one fixed order (by
+    the lock's hash, so concurrent batches cannot deadlock), then return the keys that
+    are already taken. Two statements, whatever the number of keys."""
+    for _, key in keys:
+        validate_key(key)
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h "
+        "FROM unnest($1::text[]) k ORDER BY 1) s",
+        [f"{principal}\x1f{key}" for principal, key in keys],
+    )
+    rows = await conn.fetch(
+        "SELECT principal, key, fingerprint, response FROM idempotency_key "
+        "WHERE (principal, key) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+        [principal for principal, _ in keys],
+        [key for _, key in keys],
+    )
+    return {
+        (r["principal"], r["key"]): Stored(r["fingerprint"], json.loads(r["response"]))
+        for r in rows
+    }
+
+
+async def remember_many(
+    conn: Connection, keys: Sequence[tuple[str, str, str, dict[str, Any]]]
+) -> None:
+    """`remember` for a batch: (principal, key, fingerprint, response) each, one statement."""
+    await conn.execute(
+        "INSERT INTO idempotency_key (principal, key, fingerprint, response) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] for k in keys],
+        [json.dumps(k[3]) for k in keys],
     )
 
 

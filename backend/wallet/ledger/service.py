@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -33,7 +34,7 @@ from wallet.ledger.models import (
     normal_balance,
     reserved_amount,
 )
-from wallet.money import Currency
+from wallet.money import Currency, Money
 
 _BALANCE_COLUMNS = (
     "id, currency, normal_side, no_overdraft, status, hot, "
@@ -215,6 +216,105 @@ async def post_entry(conn: Connection, draft: EntryDraft) -> int:
     except asyncpg.PostgresError as exc:
         raise _refusal(exc) from None
     return int(entry_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """One two-legged movement of a batch: `amount` from `debit` to `credit`."""
+
+    debit: int
+    credit: int
+    amount: Money
+    description: str = ""
+
+
+async def post_transfers(conn: Connection, kind: str, transfers: Sequence[Transfer]) -> list[int]:
+    """Post one two-legged entry per transfer, in order, in one round trip; their ids.
+
+    `ledger_post_transfers` (migrations/sql/0045_ledger_post_transfers.sql) calls
+    `ledger_post_entry` for each, so every entry gets the same locks, checks and
+    snapshots as one posted alone, and a later entry sees the earlier ones' totals. A
+    refusal refuses them all (the caller decided them beforehand on a locked snapshot).
+    """
+    for t in transfers:
+        _validate(EntryDraft.transfer(kind, t.debit, t.credit, t.amount, t.description))
+    try:
+        ids = await conn.fetchval(
+            "SELECT ledger_post_transfers($1, $2::text[], $3::bigint[], $4::bigint[], "
+            "$5::bigint[], $6::char(3)[])",
+            kind,
+            [t.description for t in transfers],
+            [t.debit for t in transfers],
+            [t.credit for t in transfers],
+            [t.amount.amount_minor for t in transfers],
+            [t.amount.currency.value for t in transfers],
+        )
+    except asyncpg.PostgresError as exc:
+        raise _refusal(exc) from None
+    return [int(i) for i in ids]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """An account as a batch sees it under its lock (hot accounts are not locked)."""
+
+    id: int
+    owner_id: int
+    currency: Currency
+    status: str
+    hot: bool
+    no_overdraft: bool
+    available: int  # on the normal side, less what pending movements reserve
+
+
+async def lock_accounts_by_code(conn: Connection, codes: Sequence[str]) -> dict[str, AccountState]:
+    """Lock the accounts with these codes that are not hot, in ascending id order (the
+    order `ledger_post_entry` locks in), and return every one found, by code."""
+    columns = f"code, owner_id, {_BALANCE_COLUMNS}"
+    rows = await conn.fetch(
+        f"SELECT {columns} FROM ledger_account "  # noqa: S608 (constant columns)
+        "WHERE code = ANY($1::text[]) AND NOT hot ORDER BY id FOR NO KEY UPDATE",
+        list(codes),
+    )
+    missing = sorted(set(codes) - {r["code"] for r in rows})
+    if missing:  # hot accounts (only read: credits to them take no lock), or none at all
+        rows += await conn.fetch(
+            f"SELECT {columns} FROM ledger_account WHERE code = ANY($1::text[])",  # noqa: S608
+            missing,
+        )
+    states = {}
+    for r in rows:
+        side = Side(r["normal_side"])
+        posted = normal_balance(side, r["posted_debits"], r["posted_credits"])
+        reserved = reserved_amount(side, r["pending_debits"], r["pending_credits"])
+        states[r["code"]] = AccountState(
+            id=int(r["id"]),
+            owner_id=int(r["owner_id"]),
+            currency=Currency(r["currency"]),
+            status=r["status"],
+            hot=r["hot"],
+            no_overdraft=r["no_overdraft"],
+            available=posted - reserved,
+        )
+    return states
+
+
+async def owners_worth(
+    conn: Connection, owner_type: OwnerType, owner_ids: Sequence[int]
+) -> dict[int, dict[int, Money]]:
+    """What the platform owes each owner, per liability account (wallet balances,
+    savings vaults, points), counting money on its way in: owner -> account -> worth."""
+    rows = await conn.fetch(
+        "SELECT owner_id, id, currency, posted_credits - posted_debits + pending_credits AS worth "
+        "FROM ledger_account WHERE owner_type = $1 AND owner_id = ANY($2::bigint[]) "
+        "AND account_type = 'liability'",
+        owner_type.value,
+        list(owner_ids),
+    )
+    found: dict[int, dict[int, Money]] = {o: {} for o in owner_ids}
+    for r in rows:
+        found[int(r["owner_id"])][int(r["id"])] = Money(int(r["worth"]), Currency(r["currency"]))
+    return found
 
 
 def _refusal(exc: asyncpg.PostgresError) -> Exception:

@@ -10,6 +10,7 @@ user's wallet row lock, so concurrent movements of one user cannot both slip und
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
@@ -148,37 +149,68 @@ def _period_starts(now: datetime) -> tuple[datetime, datetime]:
     return day, day.replace(day=1)
 
 
-async def usage(
-    conn: Connection, user_id: int, snapshot: RateSnapshot, now: datetime | None = None
-) -> dict[LimitScope, Usage]:
-    """The user's movements today and this month per scope, valued in US cents.
+@dataclass(frozen=True, slots=True)
+class Spent:
+    """A user's movements that count against their limits, today and this month, as
+    raw sums per (scope, currency): valued in US cents only when checked, so that money
+    added to it (a batch's earlier sends) is valued exactly as the database's sums."""
+
+    sums: dict[tuple[LimitScope, Currency], tuple[int, int]] = field(default_factory=dict)
+
+    def plus(self, scope: LimitScope, amount: Money) -> Spent:
+        key = (scope, amount.currency)
+        today, month = self.sums.get(key, (0, 0))
+        return Spent({**self.sums, key: (today + amount.amount_minor, month + amount.amount_minor)})
+
+    def valued(self, snapshot: RateSnapshot) -> dict[LimitScope, Usage]:
+        totals: dict[LimitScope, list[int]] = {scope: [0, 0] for scope in SCOPE_TYPES}
+        for (scope, currency), (today, month) in self.sums.items():
+            pair = totals[scope]
+            pair[0] += snapshot.usd_value(Money(today, currency))
+            pair[1] += snapshot.usd_value(Money(month, currency))
+        return {scope: Usage(today, month_) for scope, (today, month_) in totals.items()}
+
+
+async def spent(
+    conn: Connection, user_ids: Sequence[int], now: datetime | None = None
+) -> dict[int, Spent]:
+    """What each user moved today and this month, per scope and currency (one query).
 
     Failed and expired movements do not count; pending ones do (they may still happen).
     """
     day, month = _period_starts(now or datetime.now(UTC))
     rows = await conn.fetch(
         """
-        SELECT type, currency,
+        SELECT initiator_user_id AS user_id, type, currency,
                coalesce(sum(amount) FILTER (WHERE created_at >= $2), 0) AS today,
                sum(amount) AS this_month
         FROM money_transaction
-        WHERE initiator_user_id = $1 AND created_at >= $3 AND type = ANY($4::text[])
-          AND status NOT IN ('failed', 'expired')
-        GROUP BY type, currency
+        WHERE initiator_user_id = ANY($1::bigint[]) AND created_at >= $3
+          AND type = ANY($4::text[]) AND status NOT IN ('failed', 'expired')
+        GROUP BY initiator_user_id, type, currency
         """,
-        user_id,
+        list(user_ids),
         day,
         month,
         [t for types in SCOPE_TYPES.values() for t in types],
     )
-    totals: dict[LimitScope, list[int]] = {scope: [0, 0] for scope in SCOPE_TYPES}
     scope_of = {t: scope for scope, types in SCOPE_TYPES.items() for t in types}
+    found: dict[int, dict[tuple[LimitScope, Currency], tuple[int, int]]] = {u: {} for u in user_ids}
     for row in rows:
-        currency = Currency(row["currency"])
-        pair = totals[scope_of[row["type"]]]
-        pair[0] += snapshot.usd_value(Money(int(row["today"]), currency))
-        pair[1] += snapshot.usd_value(Money(int(row["this_month"]), currency))
-    return {scope: Usage(today, month_) for scope, (today, month_) in totals.items()}
+        key = (scope_of[row["type"]], Currency(row["currency"]))
+        today, month_ = found[int(row["user_id"])].get(key, (0, 0))
+        found[int(row["user_id"])][key] = (
+            today + int(row["today"]),
+            month_ + int(row["this_month"]),
+        )
+    return {u: Spent(sums) for u, sums in found.items()}
+
+
+async def usage(
+    conn: Connection, user_id: int, snapshot: RateSnapshot, now: datetime | None = None
+) -> dict[LimitScope, Usage]:
+    """The user's movements today and this month per scope, valued in US cents."""
+    return (await spent(conn, [user_id], now))[user_id].valued(snapshot)
 
 
 async def wallet_worth(conn: Connection, user_id: int, snapshot: RateSnapshot) -> int:
@@ -209,18 +241,40 @@ async def check(
     """Raise `LimitExceeded` if `amount` would break one of the user's `scope` limits
     (per transaction, today, this month) or, for money added, their balance cap."""
     snapshot = snapshot or await rates()
-    level = policy()[verification_level]
-    limits = level.by_scope[scope.value]
-    worth = snapshot.usd_value(amount)
-    if worth > limits.per_transaction.amount_minor:
+    check_per_transaction(verification_level, amount, scope, snapshot)
+    check_period(verification_level, amount, scope, await usage(conn, user_id, snapshot), snapshot)
+    if scope is LimitScope.ADD:
+        level = policy()[verification_level]
+        worth = snapshot.usd_value(amount)
+        await _check_cap(conn, user_id, level.balance_cap, amount, worth, snapshot, scope)
+
+
+def check_per_transaction(
+    verification_level: str, amount: Money, scope: LimitScope, snapshot: RateSnapshot
+) -> None:
+    """Raise `LimitExceeded` if `amount` alone is over the level's `scope` maximum."""
+    limits = policy()[verification_level].by_scope[scope.value]
+    if snapshot.usd_value(amount) > limits.per_transaction.amount_minor:
         cap = _in(amount.currency, limits.per_transaction.amount_minor, snapshot)
         raise LimitExceeded(LimitKind.PER_TRANSACTION, cap, cap, scope)
-    used = (await usage(conn, user_id, snapshot))[scope]
-    for kind, maximum, spent in (
-        (LimitKind.DAILY, limits.daily, used.today),
-        (LimitKind.MONTHLY, limits.monthly, used.this_month),
+
+
+def check_period(
+    verification_level: str,
+    amount: Money,
+    scope: LimitScope,
+    used: dict[LimitScope, Usage],
+    snapshot: RateSnapshot,
+) -> None:
+    """Raise `LimitExceeded` if `amount` on top of what was `used` breaks the level's
+    daily or monthly `scope` limit (no database: the caller read the usage)."""
+    limits = policy()[verification_level].by_scope[scope.value]
+    worth = snapshot.usd_value(amount)
+    for kind, maximum, spent_ in (
+        (LimitKind.DAILY, limits.daily, used[scope].today),
+        (LimitKind.MONTHLY, limits.monthly, used[scope].this_month),
     ):
-        left = maximum.amount_minor - spent
+        left = maximum.amount_minor - spent_
         if worth > left:
             raise LimitExceeded(
                 kind,
@@ -228,8 +282,6 @@ async def check(
                 _in(amount.currency, left, snapshot),
                 scope,
             )
-    if scope is LimitScope.ADD:
-        await _check_cap(conn, user_id, level.balance_cap, amount, worth, snapshot, scope)
 
 
 async def _check_cap(
@@ -260,11 +312,25 @@ async def check_received(conn: Connection, recipient_id: int, amount: Money) -> 
     level = await conn.fetchval(
         "SELECT verification_level FROM app_user WHERE id = $1", recipient_id
     )
-    cap = policy()[level].balance_cap
-    if cap is None:
+    if policy()[level].balance_cap is None:
         return
     snapshot = await rates()
-    over = await wallet_worth(conn, recipient_id, snapshot) - cap.amount_minor
+    check_received_worth(level, await wallet_worth(conn, recipient_id, snapshot), amount, snapshot)
+
+
+def has_balance_cap(verification_level: str) -> bool:
+    return policy()[verification_level].balance_cap is not None
+
+
+def check_received_worth(
+    verification_level: str, worth_after: int, amount: Money, snapshot: RateSnapshot
+) -> None:
+    """Refuse money received if it left the recipient worth `worth_after` (US cents)
+    over their level's balance cap (no database: the caller read the worth)."""
+    cap = policy()[verification_level].balance_cap
+    if cap is None:
+        return
+    over = worth_after - cap.amount_minor
     if over > 0:
         raise LimitExceeded(
             LimitKind.BALANCE_CAP,

@@ -117,9 +117,8 @@ class LargeAmountCheck:
     (`policy.Action.MONEY_OUT`).
 
     Commands on the runner (`wallet.commands`) call it through `Actor.require_step_up`
-    in their policy, before anything is written. `send_money` still calls `require`
-    after the movement, inside its transaction (a refusal keeps nothing of it), until
-    the batched send path declares its policy too.
+    in their policy, before anything is written; `send_money` calls `require` first
+    too, before its send is queued for a batch or run on its own.
     """
 
     session: SessionState

@@ -9,6 +9,7 @@ appends the transition to the audit log.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -143,6 +144,66 @@ async def record_completed(
         new.savings_goal_id,
     )
     return int(row["id"]), row["created_at"]
+
+
+async def record_completed_many(
+    conn: Connection, news: Sequence[NewTransaction], entry_ids: Sequence[int]
+) -> list[tuple[int, datetime]]:
+    """`record_completed` for many movements at once, each with its own posted entry
+    (a batch of sends): one statement; (id, created_at) of each, in the given order."""
+    if TransactionStatus.COMPLETED not in TRANSITIONS[TransactionStatus.INITIATED]:
+        raise IllegalTransition(0, TransactionStatus.INITIATED, TransactionStatus.COMPLETED)
+    rows = await conn.fetch(
+        """
+        WITH created AS (
+            INSERT INTO money_transaction (type, status, initiator_user_id,
+                                           counterparty_user_id, currency, amount, note,
+                                           entry_id, merchant_id, payment_request_id,
+                                           refund_of_id, counter_currency, counter_amount,
+                                           savings_goal_id)
+            SELECT t.type, 'completed', t.initiator, t.counterparty, t.currency, t.amount,
+                   t.note, t.entry_id, t.merchant_id, t.payment_request_id, t.refund_of_id,
+                   t.counter_currency, t.counter_amount, t.savings_goal_id
+            FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::char(3)[], $5::bigint[],
+                        $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[],
+                        $11::char(3)[], $12::bigint[], $13::bigint[]) WITH ORDINALITY
+                 AS t (type, initiator, counterparty, currency, amount, note, entry_id,
+                       merchant_id, payment_request_id, refund_of_id, counter_currency,
+                       counter_amount, savings_goal_id, n)
+            ORDER BY t.n
+            RETURNING id, entry_id, created_at, initiator_user_id, counterparty_user_id
+        ), logged AS (
+            INSERT INTO transaction_transition (transaction_id, from_status, to_status)
+            SELECT id, s.from_status, s.to_status FROM created,
+                   (VALUES (NULL, 'initiated', 1), ('initiated', 'completed', 2))
+                       AS s (from_status, to_status, n)
+            ORDER BY created.id, s.n
+        ), announced AS (
+            INSERT INTO outbox_event (topic, payload)
+            SELECT 'transaction.updated', jsonb_build_object(
+                'transaction_id', id, 'status', 'completed',
+                'user_ids', to_jsonb(array_remove(
+                    ARRAY[initiator_user_id, counterparty_user_id], NULL)))
+            FROM created ORDER BY id
+        )
+        SELECT id, entry_id, created_at FROM created
+        """,
+        [n.type.value for n in news],
+        [n.initiator_user_id for n in news],
+        [n.counterparty_user_id for n in news],
+        [n.amount.currency.value for n in news],
+        [n.amount.amount_minor for n in news],
+        [n.note for n in news],
+        list(entry_ids),
+        [n.merchant_id for n in news],
+        [n.payment_request_id for n in news],
+        [n.refund_of_id for n in news],
+        [n.counter_amount.currency.value if n.counter_amount else None for n in news],
+        [n.counter_amount.amount_minor if n.counter_amount else None for n in news],
+        [n.savings_goal_id for n in news],
+    )
+    by_entry = {int(r["entry_id"]): (int(r["id"]), r["created_at"]) for r in rows}
+    return [by_entry[e] for e in entry_ids]
 
 
 def _sources(target: TransactionStatus) -> list[str]:

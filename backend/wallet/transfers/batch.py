@@ -2,73 +2,52 @@
 
 Concurrent sends of one API process queue here. A flusher takes up to `size` of them
 at once (all that are waiting: it never waits for more, so a lone send goes at once)
-and applies them in one transaction: one pass locks every idempotency key, sender
-wallet and wallet account the batch touches, in a fixed order (keys, then wallets by
-user id, then accounts by id), so concurrent batches cannot deadlock; then each send
-runs in queue order, in a savepoint, through the same code as a send on its own
-(`service.send_in`, handed in by the service: this module never imports it back), so
-a later send sees the earlier ones' balances and limit usage;
-a refusal rolls back its savepoint only. One COMMIT (one flush, one balanced-entry
-check pass, one NOTIFY) for the batch; callers hear their outcome only after it.
+and applies them in one transaction through `many` (`bulk.send_many`, handed in by
+the service: this module never imports it back): one lock-and-read pass, the rules in
+memory in queue order, one write pass (wallet.transfers.bulk). One COMMIT (one flush,
+one balanced-entry check pass, one NOTIFY) for the batch; callers hear their outcome
+only after it.
 
 A send that hits a deadlock or serialization failure (possible only for locks outside
-the lock pass, such as a system account's) is run again on its own after the batch.
+the lock pass, such as a system account's) is run again on its own after the batch. If
+the batch itself fails before COMMIT (which the lock pass and the decisions should
+make impossible), it rolls back whole and each send runs on its own, in order: the
+idempotency keys make that safe whether or not a COMMIT whose answer was lost landed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import asyncpg
 
 from wallet.config import get_settings
 from wallet.db.engine import DB, Connection, transaction
-from wallet.ledger.models import OwnerType, Purpose
-from wallet.ledger.service import account_code
-from wallet.money import Money
 
 RETRY_ALONE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+RETRY_ALONE_MARK = object()  # the batch failed whole: this send runs on its own
+log = logging.getLogger(__name__)
 
 
-class _Command(Protocol):
-    @property
-    def sender_id(self) -> int: ...
-    @property
-    def amount(self) -> Money: ...
-    @property
-    def idempotency_key(self) -> str: ...
-
-
-class Prepared(Protocol):
-    """What the lock pass needs of a prepared send (`service.PreparedSend`)."""
-
-    @property
-    def command(self) -> _Command: ...
-    @property
-    def principal(self) -> str: ...
-    @property
-    def column(self) -> str: ...
-    @property
-    def value(self) -> str: ...
-
-
-# The service's two ways to run a send: alone in its own transaction, or within one.
+# The service's two ways to run sends: one alone in its own transaction, or a batch
+# of them within one (outcomes in order: a receipt or the send's refusal).
 Alone = Callable[[Any], Awaitable[Any]]
-Within = Callable[[Connection, Any], Awaitable[Any]]
+Many = Callable[[Connection, list[Any]], Awaitable[list[Any]]]
 
 
 @dataclass(slots=True)
 class _Item:
-    prepared: Prepared
+    prepared: Any
     future: asyncio.Future[Any]
     alone: Alone
-    within: Within
+    many: Many
     outcome: Any = field(default=None)
 
 
@@ -84,10 +63,11 @@ class SendBatcher:
         # Counters for tests and the benchmark: batches flushed and sends in them.
         self.batches = 0
         self.batched_sends = 0
+        self.fallbacks = 0  # batches that failed whole and went one by one
 
-    async def submit(self, prepared: Prepared, alone: Alone, within: Within) -> Any:
+    async def submit(self, prepared: Any, alone: Alone, many: Many) -> Any:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Item(prepared, future, alone, within))
+        self._queue.append(_Item(prepared, future, alone, many))
         if not self._kicked:
             # Flush on the loop's next turn: the sends that arrive in this one (a burst,
             # or callers gathered together) share the batch, and a lone send waits for
@@ -127,17 +107,19 @@ class SendBatcher:
                 except Exception as refusal:
                     item.outcome = refusal
             else:
-                async with transaction() as conn:
-                    await _lock(conn, [item.prepared for item in batch])
-                    for item in batch:
-                        try:
-                            async with conn.transaction():  # a savepoint per send
-                                item.outcome = await item.within(conn, item.prepared)
-                        except Exception as refusal:
-                            item.outcome = refusal
+                try:
+                    async with transaction() as conn:
+                        outcomes = await batch[0].many(conn, [item.prepared for item in batch])
+                except Exception:
+                    # Rolled back whole: each send on its own, in queue order.
+                    self.fallbacks += 1
+                    log.exception("batch of %d sends failed; sending them one by one", len(batch))
+                    outcomes = [RETRY_ALONE_MARK] * len(batch)
+                for item, outcome in zip(batch, outcomes, strict=True):
+                    item.outcome = outcome
                 # Committed. Sends that lost a lock race outside the lock pass go alone.
                 for item in batch:
-                    if isinstance(item.outcome, RETRY_ALONE):
+                    if item.outcome is RETRY_ALONE_MARK or isinstance(item.outcome, RETRY_ALONE):
                         try:
                             item.outcome = await item.alone(item.prepared)
                         except Exception as refusal:
@@ -165,45 +147,6 @@ def _settle(item: _Item) -> None:
         item.future.set_result(item.outcome)
 
 
-async def _lock(conn: Connection, batch: list[Prepared]) -> None:
-    """Take, in one fixed order, every lock the batch's sends will ask for: idempotency
-    keys (by hash), sender wallets (by user id), their and the recipients' wallet
-    accounts (by id; hot accounts take no lock). The sends then find them held."""
-    keys = sorted({f"{p.principal}\x1f{p.command.idempotency_key}" for p in batch})
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h "
-        "FROM unnest($1::text[]) k ORDER BY 1) s",
-        keys,
-    )
-    senders = sorted({p.command.sender_id for p in batch})
-    by_column: dict[str, list[str]] = {"username": [], "email": [], "phone": []}
-    for p in batch:
-        by_column[p.column].append(p.value)
-    recipients = await conn.fetch(
-        "SELECT id FROM app_user WHERE status = 'active' AND (lower(username) = ANY($1::text[])"
-        " OR lower(email) = ANY($2::text[]) OR phone = ANY($3::text[]))",
-        by_column["username"],
-        by_column["email"],
-        by_column["phone"],
-    )
-    await conn.execute(
-        "SELECT 1 FROM wallet WHERE user_id = ANY($1::bigint[]) ORDER BY user_id FOR UPDATE",
-        senders,
-    )
-    currencies = {p.command.amount.currency for p in batch}
-    owners = set(senders) | {int(r["id"]) for r in recipients}
-    codes = [
-        account_code(OwnerType.USER, owner, currency, Purpose.WALLET)
-        for owner in sorted(owners)
-        for currency in currencies
-    ]
-    await conn.execute(
-        "SELECT 1 FROM ledger_account WHERE code = ANY($1::text[]) AND NOT hot "
-        "ORDER BY id FOR NO KEY UPDATE",
-        codes,
-    )
-
-
 _batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SendBatcher] = (
     weakref.WeakKeyDictionary()
 )
@@ -225,5 +168,5 @@ def enabled() -> bool:
     return DB.current_transaction.get() is None and batcher().size > 1
 
 
-async def submit(prepared: Prepared, alone: Alone, within: Within) -> Any:
-    return await batcher().submit(prepared, alone, within)
+async def submit(prepared: Any, alone: Alone, many: Many) -> Any:
+    return await batcher().submit(prepared, alone, many)

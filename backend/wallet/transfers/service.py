@@ -7,14 +7,10 @@ outbox events for both parties, and the idempotency record.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 import phonenumbers
 
-from wallet.commands import rules
-from wallet.config import get_settings
 from wallet.db.engine import Connection, transaction
 from wallet.fraud import engine as fraud
 from wallet.fraud import service as fraud_reviews
@@ -29,11 +25,10 @@ from wallet.limits import service as limits
 from wallet.limits.service import LimitScope, check_cross_border
 from wallet.money import Money
 from wallet.outbox.service import Topic, emit_many
-from wallet.rates import RateSnapshot, RatesUnavailable
-from wallet.security.stepup import LargeAmountCheck
+from wallet.rates import RatesUnavailable
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
-from wallet.transfers import batch
+from wallet.transfers import batch, bulk
 from wallet.transfers.errors import (
     InvalidRecipient,
     NonPositiveAmount,
@@ -42,75 +37,17 @@ from wallet.transfers.errors import (
     SelfTransfer,
     WalletUnavailable,
 )
+from wallet.transfers.models import (
+    MAX_NOTE_LENGTH,
+    PreparedSend,
+    SendMoney,
+    TransferReceipt,
+    can_receive,
+    utcnow,
+)
 from wallet.transfers.unclaimed import send_to_unregistered
 from wallet.users.validation import USERNAME_RE, normalise_email, normalise_phone
 from wallet.wallets.service import open_balance, spendable_account
-
-MAX_NOTE_LENGTH = 280
-# A restricted wallet (owing a chargeback) still receives: that is how it repays.
-RECEIVING_STATUSES = frozenset({"active", "restricted"})
-
-
-def frozen_can_receive() -> bool:
-    """Whether a frozen wallet still receives money (WALLET_FROZEN_CAN_RECEIVE, default
-    yes: a freeze stops money leaving; refusing what others send would tip the holder
-    off and bounce other people's payments)."""
-    return get_settings().transfers.frozen_can_receive
-
-
-def can_receive(status: str | None) -> bool:
-    return status in RECEIVING_STATUSES or (status == "frozen" and frozen_can_receive())
-
-
-@dataclass(frozen=True, slots=True)
-class SendMoney:
-    sender_id: int
-    recipient: str
-    amount: Money
-    note: str
-    idempotency_key: str
-    # Days an unregistered phone/email has to claim the money before it comes back.
-    claim_days: int = field(default_factory=lambda: rules.current().unclaimed_transfer_days)
-    # A cross-currency send: the FX quote that sells `amount`; the recipient gets its
-    # buy side. Above `cross_border_threshold` (USD, valued with `rates`) the sender
-    # needs full verification.
-    quote_id: str | None = None
-    rates: RateSnapshot | None = None
-    cross_border_threshold: Money = field(
-        default_factory=lambda: rules.current().cross_border_full_kyc
-    )
-    # Large sends need a second factor proven lately (None: no such check).
-    large_amount: LargeAmountCheck | None = None
-    # Where the request came from, for the fraud rules (which run either way).
-    risk: Screening | None = None
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class TransferReceipt:
-    """What the sender is told; replayed verbatim for a repeated idempotency key."""
-
-    transaction_id: int
-    status: str
-    amount_minor: int
-    currency: str
-    recipient_user_id: int | None
-    recipient_username: str | None
-    note: str
-    created_at: str
-    recipient_contact: str | None = None  # an unregistered recipient's phone or email
-    received_minor: int | None = None  # what arrived, when in another currency
-    received_currency: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> TransferReceipt:
-        return cls(**data)
 
 
 def recipient_lookup(recipient: str) -> tuple[str, str]:
@@ -225,17 +162,6 @@ async def _post_transfer(
     return transaction_id, created_at
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedSend:
-    """A send checked for shape (no database yet): who is asking, and for what."""
-
-    command: SendMoney
-    column: str
-    value: str
-    principal: str
-    fingerprint: str
-
-
 def prepare(command: SendMoney) -> PreparedSend:
     """Check what needs no database (amount, note, recipient, key); raise its refusal."""
     if not command.amount.is_positive:
@@ -260,20 +186,30 @@ def prepare(command: SendMoney) -> PreparedSend:
 async def send_money(command: SendMoney) -> TransferReceipt:
     """Move money now from the sender's wallet to the recipient's; exactly once per key.
 
-    Concurrent same-currency sends of this process share one database transaction
-    (wallet.transfers.batch); a lone send, a cross-currency one, or one made inside the
-    caller's transaction runs on its own. Either way the same code decides it.
+    A large send needs a second factor proven lately: checked first, before anything is
+    written. Concurrent same-currency sends of this process share one database
+    transaction and are decided set-based (wallet.transfers.batch and .bulk); a lone
+    send, a cross-currency one, or one made inside the caller's transaction runs on its
+    own (`send_in`). Either way the same policy functions decide it.
     """
     prepared = prepare(command)
+    if command.large_amount is not None:
+        await command.large_amount.require(command.sender_id, command.amount, "send this much")
     try:
         if command.quote_id is None and batch.enabled():
-            receipt: TransferReceipt = await batch.submit(prepared, send_alone, send_in)
+            receipt: TransferReceipt = await batch.submit(prepared, send_alone, send_batch)
             return receipt
         return await send_alone(prepared)
     except PaymentBlocked as blocked:
         # Outside the send's transaction, which rolled back (or its savepoint did).
         await fraud_reviews.record_block(blocked)
         raise
+
+
+async def send_batch(conn: Connection, prepared: list[PreparedSend]) -> list[bulk.Outcome]:
+    """A batch of sends in the caller's transaction (bulk), each it cannot decide by
+    the single-send code."""
+    return await bulk.send_many(conn, prepared, send_in)
 
 
 async def send_alone(prepared: PreparedSend) -> TransferReceipt:
@@ -327,8 +263,6 @@ async def send_in(conn: Connection, prepared: PreparedSend) -> TransferReceipt:
             received_minor=received.amount_minor if cross else None,
             received_currency=received.currency.value if cross else None,
         )
-    if command.large_amount is not None:
-        await command.large_amount.require(command.sender_id, command.amount, "send this much")
     await idempotency.remember(
         conn, principal, command.idempotency_key, request_fingerprint, receipt.to_json()
     )

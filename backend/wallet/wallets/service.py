@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from wallet.db.engine import Connection, connection, transaction
@@ -172,6 +173,20 @@ async def lock_for_spending(conn: Connection, user_id: int) -> SpendingWallet | 
         user_id,
     )
     return None if row is None else SpendingWallet(row["status"], row["verification_level"])
+
+
+async def lock_many_for_spending(
+    conn: Connection, user_ids: Sequence[int]
+) -> dict[int, SpendingWallet]:
+    """`lock_for_spending` for a batch: every wallet locked in user id order (one
+    statement); the users without a wallet are missing from the answer."""
+    rows = await conn.fetch(
+        "SELECT w.user_id, w.status, u.verification_level FROM wallet w "
+        "JOIN app_user u ON u.id = w.user_id WHERE w.user_id = ANY($1::bigint[]) "
+        "ORDER BY w.user_id FOR UPDATE OF w",
+        sorted(set(user_ids)),
+    )
+    return {int(r["user_id"]): SpendingWallet(r["status"], r["verification_level"]) for r in rows}
 
 
 async def spendable_account(
