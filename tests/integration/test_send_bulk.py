@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
+from functools import partial
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -26,6 +28,8 @@ from wallet.ledger.errors import InsufficientFunds
 from wallet.ledger.invariants import check_ledger
 from wallet.limits import service as limits
 from wallet.limits.service import LimitExceeded, LimitScope
+from wallet.security.policy import Factor, Proof, SessionState
+from wallet.security.stepup import LargeAmountCheck, StepUpRequired
 from wallet.transfers import batch
 from wallet.transfers.batch import SendBatcher
 from wallet.transfers.models import SendMoney, TransferReceipt
@@ -177,3 +181,26 @@ async def test_a_batch_decides_every_send_as_sending_them_one_by_one(
     ]
     async with connection() as conn:
         assert await check_ledger(conn) == []
+
+
+async def test_a_large_send_asks_for_step_up_before_anything_yet_its_replay_does_not() -> None:
+    """Step-up is judged before the send is queued or anything written; once the proof
+    is stale, the same request under its key still gets its receipt (a replay is not
+    judged again), and another request is asked for a second factor."""
+    alice, bob = await make_user(balance="900.00", pin="2468"), await make_user()
+    now = time.time()
+    fresh = SessionState(now - 60, new_device=False, proofs=(Proof(Factor.PIN, now - 5, True),))
+    stale = SessionState(now - 60, new_device=False, proofs=())
+    check = partial(LargeAmountCheck, above_usd_minor=50_000, fresh_seconds=300)
+
+    def large(session: SessionState, key: str) -> SendMoney:
+        return SendMoney(alice.id, bob.username, usd(60_000), "", key, large_amount=check(session))
+
+    with pytest.raises(StepUpRequired):
+        await send_money(large(stale, "big-1"))
+    assert await wallet_cents(alice.id) == 90_000  # nothing moved, no key taken
+    receipt = await send_money(large(fresh, "big-1"))
+    assert await send_money(large(stale, "big-1")) == receipt
+    with pytest.raises(StepUpRequired):
+        await send_money(large(stale, "big-2"))
+    assert (await wallet_cents(alice.id), await wallet_cents(bob.id)) == (30_000, 60_000)

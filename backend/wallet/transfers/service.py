@@ -11,7 +11,7 @@ from datetime import datetime
 
 import phonenumbers
 
-from wallet.db.engine import Connection, transaction
+from wallet.db.engine import Connection, connection, transaction
 from wallet.fraud import engine as fraud
 from wallet.fraud import service as fraud_reviews
 from wallet.fraud.engine import Attempt, Decision
@@ -26,6 +26,7 @@ from wallet.limits.service import LimitScope, check_cross_border
 from wallet.money import Money
 from wallet.outbox.service import Topic, emit_many
 from wallet.rates import RatesUnavailable
+from wallet.security.stepup import StepUpRequired
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionStatus, TransactionType
 from wallet.transfers import batch, bulk
@@ -194,7 +195,15 @@ async def send_money(command: SendMoney) -> TransferReceipt:
     """
     prepared = prepare(command)
     if command.large_amount is not None:
-        await command.large_amount.require(command.sender_id, command.amount, "send this much")
+        try:
+            await command.large_amount.require(command.sender_id, command.amount, "send this much")
+        except StepUpRequired:
+            # A replay is not judged again: the same request under its key gets its receipt.
+            async with connection() as conn:
+                stored = await idempotency.stored(conn, prepared.principal, command.idempotency_key)
+            if stored is None or stored.fingerprint != prepared.fingerprint:
+                raise
+            return TransferReceipt.from_json(stored.response)
     try:
         if command.quote_id is None and batch.enabled():
             receipt: TransferReceipt = await batch.submit(prepared, send_alone, send_batch)
