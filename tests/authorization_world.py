@@ -155,7 +155,7 @@ async def _merchant_side(live: LiveServer, w: World, redis: Redis) -> None:
     # A sale settled into a batch first, so the sales below stay in the payable for
     # refunds and disputes.
     await _sale(live, w, merchant)
-    gateway = SandboxGateway(redis, day_seconds=live.settings.sandbox_day_seconds)
+    gateway = SandboxGateway(redis, day_seconds=live.settings.sandbox.day_seconds)
     batch = await settlement.settle_merchant(gateway, int(merchant), Currency.USD)
     assert batch is not None
     w.ids["batch"] = str(batch.id)

@@ -165,7 +165,7 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
         redis_url=redis_url,
         environment="test",
         # Anchors belong to one database: each test's chain gets its own folder.
-        audit_anchor_dir=tmp_path / "audit-anchors",
+        audit={"anchor_dir": tmp_path / "audit-anchors"},
     )
 
 
@@ -216,10 +216,10 @@ async def run_live_server(settings: Settings) -> AsyncIterator[LiveServer]:
     sandbox gateway's client-side tokeniser beside it on another (its URL in the
     settings, as `wallet dev` does)."""
     tokenizer = create_tokenizer_app(
-        settings.redis_url or "", settings.gateway_publishable_key, ["http://127.0.0.1"]
+        settings.redis_url or "", settings.gateway.publishable_key, ["http://127.0.0.1"]
     )
     async with serve_asgi(tokenizer) as tokenizer_url:
-        settings = settings.replace(gateway_tokenize_url=tokenizer_url + TOKENS_PATH)
+        settings = settings.replace(gateway={"tokenize_url": tokenizer_url + TOKENS_PATH})
         async with serve_asgi(create_app(settings)) as url:
             yield LiveServer(url, settings)
 

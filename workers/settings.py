@@ -64,8 +64,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["sms"] = providers.sms_provider(SETTINGS, ctx["app_redis"])
     ctx["gateway"] = SandboxGateway(
         ctx["app_redis"],
-        day_seconds=SETTINGS.sandbox_day_seconds,
-        slow_seconds=SETTINGS.sandbox_slow_seconds,
+        day_seconds=SETTINGS.sandbox.day_seconds,
+        slow_seconds=SETTINGS.sandbox.slow_seconds,
     )
     # Merchant webhook URLs are user input: the guarded client refuses internal targets.
     ctx["webhook_http"] = GuardedClient(EgressPolicy.from_settings(SETTINGS), timeout=10)
@@ -128,7 +128,7 @@ async def monitor_aml(ctx: dict[str, Any]) -> int:
 
 async def deliver_gateway_events(ctx: dict[str, Any]) -> int:
     """Play the sandbox gateway's due callbacks (ACH settlements, payouts, late charges)."""
-    outcomes = await funding.deliver_sandbox_events(ctx["gateway"], SETTINGS.gateway_webhook_secret)
+    outcomes = await funding.deliver_sandbox_events(ctx["gateway"], SETTINGS.gateway.webhook_secret)
     return len(outcomes)
 
 
@@ -142,7 +142,7 @@ async def deliver_webhooks(ctx: dict[str, Any]) -> int:
     return await webhooks.deliver_due(
         ctx["webhook_http"],
         datetime.now(UTC),
-        retry_base=timedelta(seconds=SETTINGS.webhook_retry_base_seconds),
+        retry_base=timedelta(seconds=SETTINGS.merchants.webhook_retry_base_seconds),
     )
 
 
@@ -208,7 +208,7 @@ async def seal_audit_log(ctx: dict[str, Any]) -> int:
     # A few batches per run, so a backlog (the whole table after the scrub) clears quickly.
     sealed = 0
     for _ in range(20):
-        batch = await audit.seal(SETTINGS.audit_key_bytes)
+        batch = await audit.seal(SETTINGS.audit.key_bytes)
         sealed += batch
         if batch == 0:
             break
@@ -217,7 +217,7 @@ async def seal_audit_log(ctx: dict[str, Any]) -> int:
 
 async def anchor_audit_log(ctx: dict[str, Any]) -> int:
     """Write the sealed head of the audit chain to a signed file outside the database."""
-    made = await audit.anchor(SETTINGS.audit_key_bytes, SETTINGS.audit_anchor_dir)
+    made = await audit.anchor(SETTINGS.audit.key_bytes, SETTINGS.audit_anchor_dir)
     return made.seq if made else 0
 
 
@@ -233,7 +233,7 @@ async def purge_idempotency_keys(ctx: dict[str, Any]) -> int:
 async def purge_kyc_records(ctx: dict[str, Any]) -> int:
     """Delete verification records of accounts closed longer ago than the AML retention."""
     return await kyc.purge_closed_accounts(
-        datetime.now(UTC), timedelta(days=SETTINGS.kyc_retention_days)
+        datetime.now(UTC), timedelta(days=SETTINGS.privacy.kyc_retention_days)
     )
 
 

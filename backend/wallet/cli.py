@@ -148,8 +148,8 @@ def cmd_audit_verify(_: argparse.Namespace) -> int:
         database_url, _ = settings.require_urls()
         await engine.connect(database_url, pool_size=1)
         try:
-            await audit.seal_all(settings.audit_key_bytes)
-            check = await audit.verify(settings.audit_key_bytes, settings.audit_anchor_dir)
+            await audit.seal_all(settings.audit.key_bytes)
+            check = await audit.verify(settings.audit.key_bytes, settings.audit_anchor_dir)
         finally:
             await engine.disconnect()
         anchored = f"anchored to seq {check.anchored_seq}" if check.anchored_seq else "no anchor"
@@ -223,10 +223,10 @@ def cmd_sandbox_tokenizer(args: argparse.Namespace) -> int:
     with local_servers(Settings.from_env()) as settings:
         settings.check()  # in production: only where sandboxes are explicitly allowed
         _, redis_url = settings.require_urls()
-        address = urlsplit(settings.gateway_tokenize_url)
-        origins = settings.sandbox_tokenizer_origins or _web_origins(settings.host, settings.port)
+        address = urlsplit(settings.gateway.tokenize_url)
+        origins = settings.sandbox.tokenizer_origins or _web_origins(settings.host, settings.port)
         uvicorn.run(
-            create_tokenizer_app(redis_url, settings.gateway_publishable_key, origins),
+            create_tokenizer_app(redis_url, settings.gateway.publishable_key, origins),
             host=args.host or address.hostname or "127.0.0.1",
             port=args.port or address.port or 80,
             log_config=None,
@@ -253,8 +253,8 @@ def cmd_mail_sink(args: argparse.Namespace) -> int:
             print("the mail sink is for development only", file=sys.stderr)
             return 2
         _, redis_url = settings.require_urls()
-        host = args.host or settings.smtp_host or "127.0.0.1"
-        port = args.port or settings.smtp_port or 2525
+        host = args.host or settings.notifications.smtp_host or "127.0.0.1"
+        port = args.port or settings.notifications.smtp_port or 2525
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(mail_sink.serve(redis_url, host, port))
     return 0
@@ -307,8 +307,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
     # Email goes out over real SMTP: to the server configured, else to a local sink that
     # keeps it for the Inbox page (the API's port + 2 unless WALLET_SMTP_PORT says).
     sink_port = None
-    if not settings.smtp_host:
-        sink_port = settings.smtp_port or port + 2
+    if not settings.notifications.smtp_host:
+        sink_port = settings.notifications.smtp_port or port + 2
         env.update(
             WALLET_SMTP_HOST="127.0.0.1", WALLET_SMTP_PORT=str(sink_port), WALLET_SMTP_TLS="none"
         )

@@ -278,9 +278,15 @@ class _Group(BaseSettings):
     model_config = _CONFIG
 
     def replace(self, **changes: Any) -> Self:
-        """A copy with `changes` (tests and the launcher; values are not re-parsed)."""
+        """A copy with `changes` (tests and the launcher; values are not re-parsed). A
+        group may be given as a dict of its own changes: `replace(gateway={"timeout_seconds":
+        1})` keeps the group's other settings."""
         if unknown := set(changes) - set(type(self).model_fields):
             raise TypeError(f"{type(self).__name__} has no setting {sorted(unknown)}")
+        for name, value in changes.items():
+            group = getattr(self, name)
+            if isinstance(group, _Group) and isinstance(value, dict):
+                changes[name] = group.replace(**value)
         return self.model_copy(update=changes)
 
 
@@ -367,11 +373,15 @@ class FraudSettings(_Group):
 
 
 class TransfersSettings(_Group):
-    """Person-to-person transfers (docs/aml.md, "Freezes")."""
+    """Person-to-person transfers (docs/aml.md, "Freezes") and sends to people not yet here."""
 
     # A freeze stops money leaving; refusing what others send would tip the holder off
     # and bounce other people's payments, so by default a frozen wallet still receives.
     frozen_can_receive: bool = Field(default=True, validation_alias="WALLET_FROZEN_CAN_RECEIVE")
+    # Days an unregistered phone or email has to claim money sent to it.
+    unclaimed_transfer_days: int = Field(
+        default=14, gt=0, validation_alias="WALLET_UNCLAIMED_TRANSFER_DAYS"
+    )
 
 
 class StepUpSettings(_Group):
@@ -414,30 +424,26 @@ def _clamp_protection_days(days: int) -> int:
     return min(max(days, 7), 30)
 
 
-class Settings(_Group):
-    """Runtime configuration. `Settings.from_env()` reads it (or `get_settings()`, the
-    process's one reading); each field names its variable in `validation_alias`."""
+class AuthSettings(_Group):
+    """Sessions, their cookie and passkeys."""
 
-    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
-    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
-    # The schema owner's URL, for migrations only; the app connects with database_url.
-    migration_database_url: str | None = Field(
-        default=None, validation_alias="WALLET_MIGRATION_DATABASE_URL"
-    )
-    environment: str = Field(default="development", validation_alias="WALLET_ENV")
-    data_dir: Path = Field(default=REPO_ROOT / ".data", validation_alias="WALLET_DATA_DIR")
-    host: str = Field(default="127.0.0.1", validation_alias="WALLET_HOST")
-    port: int = Field(default=8000, validation_alias="WALLET_PORT")
     session_idle_seconds: int = Field(
         default=30 * 60, validation_alias="WALLET_SESSION_IDLE_SECONDS"
     )
     session_absolute_seconds: int = Field(
         default=12 * 60 * 60, validation_alias="WALLET_SESSION_ABSOLUTE_SECONDS"
     )
-    # None: Secure in production, not over plain-HTTP development.
+    # None: Secure in production, not over plain-HTTP development (`Settings.secure_cookies`).
     cookie_secure: bool | None = Field(default=None, validation_alias="WALLET_COOKIE_SECURE")
-    # Proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by default.
-    trusted_proxies: CommaList = Field(default=(), validation_alias="WALLET_TRUSTED_PROXIES")
+    # None: in development the host the page is served from, else "localhost".
+    webauthn_rp_id: str | None = Field(default=None, validation_alias="WALLET_WEBAUTHN_RP_ID")
+    webauthn_rp_name: str = Field(default="Wallet", validation_alias="WALLET_WEBAUTHN_RP_NAME")
+    webauthn_origins: CommaList = Field(default=(), validation_alias="WALLET_WEBAUTHN_ORIGINS")
+
+
+class ThrottleSettings(_Group):
+    """Rate limits against guessing and abuse."""
+
     login_failures_per_account: int = Field(
         default=5, validation_alias="WALLET_LOGIN_FAILURES_PER_ACCOUNT"
     )
@@ -452,48 +458,78 @@ class Settings(_Group):
     money_mutations_per_minute: int = Field(
         default=300, validation_alias="WALLET_MONEY_MUTATIONS_PER_MINUTE"
     )
-    # The batched write path for sends (wallet.transfers.batch): at most this many sends
-    # per database transaction (1: no batching), and this many batches in flight at once.
-    # Off by default: measured, it is not yet faster than sending alone (bench/README.md).
-    send_batch_size: int = Field(default=1, ge=1, validation_alias="WALLET_SEND_BATCH_SIZE")
-    send_batch_flushes: int = Field(default=4, ge=1, validation_alias="WALLET_SEND_BATCH_FLUSHES")
     # Requests and split-group invitations one user may address to emails or phones per
     # day: each may send an email or SMS to someone who never signed up.
     contact_invites_per_day: int = Field(
         default=20, validation_alias="WALLET_CONTACT_INVITES_PER_DAY"
     )
-    frontend_dist: Path = Field(
-        default=REPO_ROOT / "frontend" / "dist", validation_alias="WALLET_FRONTEND_DIST"
-    )
-    db_pool_size: int = Field(default=10, gt=0, validation_alias="WALLET_DB_POOL_SIZE")
-    allowed_ws_origins: CommaList = Field(default=(), validation_alias="WALLET_ALLOWED_WS_ORIGINS")
-    gateway_webhook_secret: str = Field(
+
+
+class ProviderSettings(_Group):
+    """Which adapter serves each outside provider (README, "Providers")."""
+
+    gateway: str = Field(default=SANDBOX, validation_alias="WALLET_GATEWAY_PROVIDER")
+    email: str = Field(default=SANDBOX, validation_alias="WALLET_EMAIL_PROVIDER")
+    sms: str = Field(default=SANDBOX, validation_alias="WALLET_SMS_PROVIDER")
+    identity: str = Field(default=SANDBOX, validation_alias="WALLET_IDENTITY_PROVIDER")
+    # A staging deployment may run production settings on the sandboxes, if it says so.
+    allow_sandbox: bool = Field(default=False, validation_alias="WALLET_ALLOW_SANDBOX_PROVIDERS")
+
+
+class GatewaySettings(_Group):
+    """The payment gateway: its callbacks and client-side tokenisation."""
+
+    webhook_secret: str = Field(
         default=SANDBOX_WEBHOOK_SECRET, validation_alias="WALLET_GATEWAY_WEBHOOK_SECRET", repr=False
     )
     # Client-side tokenisation (docs/security.md, "Payment details and PCI scope"): the
     # web app posts card and bank details here, never to the API.
-    gateway_tokenize_url: str = Field(
+    tokenize_url: str = Field(
         default="http://127.0.0.1:8001/v1/tokens", validation_alias="WALLET_GATEWAY_TOKENIZE_URL"
     )
-    gateway_publishable_key: str = Field(
+    publishable_key: str = Field(
         default=SANDBOX_PUBLISHABLE_KEY, validation_alias="WALLET_GATEWAY_PUBLISHABLE_KEY"
     )
-    sandbox_tokenizer_origins: CommaList = Field(
-        default=(), validation_alias="WALLET_SANDBOX_TOKENIZER_ORIGINS"
-    )
-    gateway_timeout_seconds: float = Field(
+    timeout_seconds: float = Field(
         default=10.0, gt=0, validation_alias="WALLET_GATEWAY_TIMEOUT_SECONDS"
     )
-    sandbox_day_seconds: float = Field(
-        default=60.0, gt=0, validation_alias="WALLET_SANDBOX_DAY_SECONDS"
+    # The callback endpoint's trail (wallet.payments.callback_trail): refusals per source
+    # address and audit rows for all sources together, per window.
+    callback_refusals_per_source: int = Field(
+        default=20, validation_alias="WALLET_CALLBACK_REFUSALS_PER_SOURCE"
     )
-    sandbox_slow_seconds: float = Field(
-        default=30.0, ge=0, validation_alias="WALLET_SANDBOX_SLOW_SECONDS"
+    callback_window_seconds: int = Field(
+        default=60, validation_alias="WALLET_CALLBACK_WINDOW_SECONDS"
     )
-    unclaimed_transfer_days: int = Field(
-        default=14, gt=0, validation_alias="WALLET_UNCLAIMED_TRANSFER_DAYS"
+    callback_audit_rows_per_window: int = Field(
+        default=200, validation_alias="WALLET_CALLBACK_AUDIT_ROWS_PER_WINDOW"
     )
+
+
+class SandboxSettings(_Group):
+    """The sandbox gateway and its tokeniser (development and tests)."""
+
+    tokenizer_origins: CommaList = Field(
+        default=(), validation_alias="WALLET_SANDBOX_TOKENIZER_ORIGINS"
+    )
+    day_seconds: float = Field(default=60.0, gt=0, validation_alias="WALLET_SANDBOX_DAY_SECONDS")
+    slow_seconds: float = Field(default=30.0, ge=0, validation_alias="WALLET_SANDBOX_SLOW_SECONDS")
+
+
+class RequestSettings(_Group):
+    """Money requests."""
+
+    # How long a money request may last (and lasts unless the requester says).
     money_request_days: int = Field(default=30, gt=0, validation_alias="WALLET_MONEY_REQUEST_DAYS")
+
+
+class MerchantSettings(_Group):
+    """Merchants: buyer protection and their webhooks (docs/security.md, "Merchants")."""
+
+    # Clamped to 7..30 days, as the merchant terms promise.
+    buyer_protection_days: Annotated[int, AfterValidator(_clamp_protection_days)] = Field(
+        default=14, validation_alias="WALLET_BUYER_PROTECTION_DAYS"
+    )
     webhook_retry_base_seconds: float = Field(
         default=30.0, gt=0, validation_alias="WALLET_WEBHOOK_RETRY_BASE_SECONDS"
     )
@@ -502,26 +538,35 @@ class Settings(_Group):
     webhook_allow_private_targets: bool = Field(
         default=False, validation_alias="WALLET_WEBHOOK_ALLOW_PRIVATE_TARGETS"
     )
+
+
+class PrivacySettings(_Group):
+    """Personal data: its encryption keys and how long verification records are kept."""
+
+    pii_keys: str | None = Field(default=None, validation_alias="WALLET_PII_KEYS", repr=False)
     # AML record keeping: verification records outlive a closed account this long.
     kyc_retention_days: int = Field(
         default=5 * 365 + 1, validation_alias="WALLET_KYC_RETENTION_DAYS"
     )
-    # Clamped to 7..30 days, as the merchant terms promise.
-    buyer_protection_days: Annotated[int, AfterValidator(_clamp_protection_days)] = Field(
-        default=14, validation_alias="WALLET_BUYER_PROTECTION_DAYS"
-    )
-    pii_keys: str | None = Field(default=None, validation_alias="WALLET_PII_KEYS", repr=False)
-    # None: in development the host the page is served from, else "localhost".
-    webauthn_rp_id: str | None = Field(default=None, validation_alias="WALLET_WEBAUTHN_RP_ID")
-    webauthn_rp_name: str = Field(default="Wallet", validation_alias="WALLET_WEBAUTHN_RP_NAME")
-    webauthn_origins: CommaList = Field(default=(), validation_alias="WALLET_WEBAUTHN_ORIGINS")
-    gateway_provider: str = Field(default=SANDBOX, validation_alias="WALLET_GATEWAY_PROVIDER")
-    email_provider: str = Field(default=SANDBOX, validation_alias="WALLET_EMAIL_PROVIDER")
-    sms_provider: str = Field(default=SANDBOX, validation_alias="WALLET_SMS_PROVIDER")
-    identity_provider: str = Field(default=SANDBOX, validation_alias="WALLET_IDENTITY_PROVIDER")
-    # A staging deployment may run production settings on the sandboxes, if it says so.
-    allow_sandbox_providers: bool = Field(
-        default=False, validation_alias="WALLET_ALLOW_SANDBOX_PROVIDERS"
+
+
+class AuditSettings(_Group):
+    """The audit chain's key and where its anchors are written (docs/security.md)."""
+
+    key: str = Field(default=DEVELOPMENT_AUDIT_KEY, validation_alias="WALLET_AUDIT_KEY", repr=False)
+    # None: "audit-anchors" under the data folder (`Settings.audit_anchor_dir`).
+    anchor_dir: Path | None = Field(default=None, validation_alias="WALLET_AUDIT_ANCHOR_DIR")
+
+    @property
+    def key_bytes(self) -> bytes:
+        return self.key.encode()
+
+
+class NotificationSettings(_Group):
+    """Email over SMTP, and the development Inbox page."""
+
+    email_from: str = Field(
+        default="Wallet <no-reply@wallet.localhost>", validation_alias="WALLET_EMAIL_FROM"
     )
     # The SMTP server of WALLET_EMAIL_PROVIDER=smtp. Unset host under `wallet dev`: the
     # development mail sink it starts (docs/architecture.md, "Email in development").
@@ -535,32 +580,70 @@ class Settings(_Group):
     smtp_password: str | None = Field(
         default=None, validation_alias="WALLET_SMTP_PASSWORD", repr=False
     )
-    email_from: str = Field(
-        default="Wallet <no-reply@wallet.localhost>", validation_alias="WALLET_EMAIL_FROM"
-    )
     smtp_timeout_seconds: float = Field(
         default=10.0, gt=0, validation_alias="WALLET_SMTP_TIMEOUT_SECONDS"
     )
     # The development Inbox page (emails and texts the app sent); None: on in development
-    # only. Production refuses it: it shows everyone's one-time codes to anyone.
+    # only (`Settings.dev_inbox_enabled`). Production refuses it: it shows everyone's
+    # one-time codes to anyone.
     dev_inbox: bool | None = Field(default=None, validation_alias="WALLET_DEV_INBOX")
-    audit_key: str = Field(
-        default=DEVELOPMENT_AUDIT_KEY, validation_alias="WALLET_AUDIT_KEY", repr=False
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        if self.smtp_port:
+            return self.smtp_port
+        return {"tls": 465, "starttls": 587}.get(self.smtp_tls, 25)
+
+
+# The settings that stay on `Settings` itself: where the process runs and what it connects
+# to. Everything else belongs to a domain group (tests/unit/test_config.py checks).
+SERVER_SETTINGS = frozenset(
+    {
+        "database_url",
+        "redis_url",
+        "migration_database_url",
+        "environment",
+        "data_dir",
+        "host",
+        "port",
+        "frontend_dist",
+        "db_pool_size",
+        "allowed_ws_origins",
+        "trusted_proxies",
+        # wallet.transfers.batch's knobs; they join the transfers group with that module.
+        "send_batch_size",
+        "send_batch_flushes",
+    }
+)
+
+
+class Settings(_Group):
+    """Runtime configuration. `Settings.from_env()` reads it (or `get_settings()`, the
+    process's one reading); each field names its variable in `validation_alias`. The
+    server-level knobs are fields of their own; every domain's are in its group."""
+
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    # The schema owner's URL, for migrations only; the app connects with database_url.
+    migration_database_url: str | None = Field(
+        default=None, validation_alias="WALLET_MIGRATION_DATABASE_URL"
     )
-    # Unset: "audit-anchors" under the data folder.
-    audit_anchor_dir: Path = Field(
-        default_factory=lambda known: Path(known["data_dir"]) / "audit-anchors",
-        validation_alias="WALLET_AUDIT_ANCHOR_DIR",
+    environment: str = Field(default="development", validation_alias="WALLET_ENV")
+    data_dir: Path = Field(default=REPO_ROOT / ".data", validation_alias="WALLET_DATA_DIR")
+    host: str = Field(default="127.0.0.1", validation_alias="WALLET_HOST")
+    port: int = Field(default=8000, validation_alias="WALLET_PORT")
+    frontend_dist: Path = Field(
+        default=REPO_ROOT / "frontend" / "dist", validation_alias="WALLET_FRONTEND_DIST"
     )
-    callback_refusals_per_source: int = Field(
-        default=20, validation_alias="WALLET_CALLBACK_REFUSALS_PER_SOURCE"
-    )
-    callback_window_seconds: int = Field(
-        default=60, validation_alias="WALLET_CALLBACK_WINDOW_SECONDS"
-    )
-    callback_audit_rows_per_window: int = Field(
-        default=200, validation_alias="WALLET_CALLBACK_AUDIT_ROWS_PER_WINDOW"
-    )
+    db_pool_size: int = Field(default=10, gt=0, validation_alias="WALLET_DB_POOL_SIZE")
+    allowed_ws_origins: CommaList = Field(default=(), validation_alias="WALLET_ALLOWED_WS_ORIGINS")
+    # Proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by default.
+    trusted_proxies: CommaList = Field(default=(), validation_alias="WALLET_TRUSTED_PROXIES")
+    # The batched write path for sends (wallet.transfers.batch): at most this many sends
+    # per database transaction (1: no batching), and this many batches in flight at once.
+    # Off by default: measured, it is not yet faster than sending alone (bench/README.md).
+    send_batch_size: int = Field(default=1, ge=1, validation_alias="WALLET_SEND_BATCH_SIZE")
+    send_batch_flushes: int = Field(default=4, ge=1, validation_alias="WALLET_SEND_BATCH_FLUSHES")
 
     # Domain groups: each reads its own variables.
     fx: FxSettings = Field(default_factory=FxSettings)
@@ -570,6 +653,16 @@ class Settings(_Group):
     transfers: TransfersSettings = Field(default_factory=TransfersSettings)
     step_up: StepUpSettings = Field(default_factory=StepUpSettings)
     referrals: ReferralSettings = Field(default_factory=ReferralSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)
+    providers: ProviderSettings = Field(default_factory=ProviderSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    requests: RequestSettings = Field(default_factory=RequestSettings)
+    merchants: MerchantSettings = Field(default_factory=MerchantSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -610,28 +703,24 @@ class Settings(_Group):
         return settings
 
     @property
-    def audit_key_bytes(self) -> bytes:
-        return self.audit_key.encode()
-
-    @property
     def is_production(self) -> bool:
         return self.environment == "production"
 
     @property
-    def dev_inbox_enabled(self) -> bool:
-        if self.dev_inbox is None:
-            return self.environment == "development"
-        return self.dev_inbox and not self.is_production
+    def audit_anchor_dir(self) -> Path:
+        return self.audit.anchor_dir or self.data_dir / "audit-anchors"
 
     @property
-    def smtp_port_or_default(self) -> int:
-        if self.smtp_port:
-            return self.smtp_port
-        return {"tls": 465, "starttls": 587}.get(self.smtp_tls, 25)
+    def dev_inbox_enabled(self) -> bool:
+        inbox = self.notifications.dev_inbox
+        if inbox is None:
+            return self.environment == "development"
+        return inbox and not self.is_production
 
     @property
     def secure_cookies(self) -> bool:
-        return self.is_production if self.cookie_secure is None else self.cookie_secure
+        chosen = self.auth.cookie_secure
+        return self.is_production if chosen is None else chosen
 
     @property
     def session_cookie(self) -> str:
@@ -641,12 +730,13 @@ class Settings(_Group):
         """What is wrong with these settings in any environment."""
         found = []
         for kind, known in PROVIDERS.items():
-            chosen = getattr(self, f"{kind}_provider")
+            chosen = getattr(self.providers, kind)
             if chosen not in known:
                 found.append(f"WALLET_{kind.upper()}_PROVIDER={chosen!r} is not one of {known}")
-        if self.smtp_tls not in SMTP_TLS_MODES:
-            found.append(f"WALLET_SMTP_TLS={self.smtp_tls!r} is not one of {SMTP_TLS_MODES}")
-        if self.email_provider == SMTP and not self.smtp_host:
+        mail = self.notifications
+        if mail.smtp_tls not in SMTP_TLS_MODES:
+            found.append(f"WALLET_SMTP_TLS={mail.smtp_tls!r} is not one of {SMTP_TLS_MODES}")
+        if self.providers.email == SMTP and not mail.smtp_host:
             found.append("WALLET_EMAIL_PROVIDER=smtp needs WALLET_SMTP_HOST")
         for proxy in self.trusted_proxies:
             try:
@@ -668,41 +758,39 @@ class Settings(_Group):
     def production_problems(self) -> list[str]:
         """Why these settings must not run in production (empty: they may)."""
         found = self.problems()
-        if why := weak_secret(
-            ""
-            if self.gateway_webhook_secret == SANDBOX_WEBHOOK_SECRET
-            else self.gateway_webhook_secret
-        ):
+        secret = self.gateway.webhook_secret
+        if why := weak_secret("" if secret == SANDBOX_WEBHOOK_SECRET else secret):
             found.append(f"WALLET_GATEWAY_WEBHOOK_SECRET {why}")
         found += self._pii_key_problems()
-        if why := weak_secret("" if self.audit_key == DEVELOPMENT_AUDIT_KEY else self.audit_key):
+        audit_key = self.audit.key
+        if why := weak_secret("" if audit_key == DEVELOPMENT_AUDIT_KEY else audit_key):
             found.append(f"WALLET_AUDIT_KEY {why}")
-        if not self.allow_sandbox_providers:
+        if not self.providers.allow_sandbox:
             for kind in PROVIDERS:
-                if getattr(self, f"{kind}_provider") == SANDBOX:
+                if getattr(self.providers, kind) == SANDBOX:
                     found.append(
                         f"WALLET_{kind.upper()}_PROVIDER is the sandbox (a staging setup may "
                         "allow it with WALLET_ALLOW_SANDBOX_PROVIDERS=true)"
                     )
-            if self.gateway_publishable_key.startswith("pk_sandbox"):
+            if self.gateway.publishable_key.startswith("pk_sandbox"):
                 found.append("WALLET_GATEWAY_PUBLISHABLE_KEY is the sandbox's")
-            if not self.gateway_tokenize_url.startswith("https://"):
+            if not self.gateway.tokenize_url.startswith("https://"):
                 found.append(
                     "WALLET_GATEWAY_TOKENIZE_URL is not https: card numbers would cross "
                     "the network in clear"
                 )
-        if self.email_provider == SMTP and self.smtp_tls == "none":
+        if self.providers.email == SMTP and self.notifications.smtp_tls == "none":
             found.append(
                 "WALLET_SMTP_TLS is none: one-time codes would cross the network in clear "
                 "(plain SMTP is for the development mail sink)"
             )
-        if self.dev_inbox:
+        if self.notifications.dev_inbox:
             found.append(
                 "WALLET_DEV_INBOX is on: the Inbox page would show everyone's one-time codes"
             )
         if not self.secure_cookies:
             found.append("WALLET_COOKIE_SECURE is off: session cookies would travel over HTTP")
-        if self.webhook_allow_private_targets:
+        if self.merchants.webhook_allow_private_targets:
             found.append(
                 "WALLET_WEBHOOK_ALLOW_PRIVATE_TARGETS is on: merchant webhooks could reach "
                 "internal addresses (SSRF)"
@@ -710,10 +798,11 @@ class Settings(_Group):
         return found
 
     def _pii_key_problems(self) -> list[str]:
-        if not self.pii_keys:
+        keys = self.privacy.pii_keys
+        if not keys:
             return ["WALLET_PII_KEYS is not set (docs/security.md)"]
         found = []
-        for part in filter(None, (p.strip() for p in self.pii_keys.split(","))):
+        for part in filter(None, (p.strip() for p in keys.split(","))):
             key_id, _, encoded = part.partition(":")
             try:
                 raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))

@@ -177,7 +177,7 @@ async def test_wrong_password_is_a_typed_error(live_server: LiveServer) -> None:
 
 async def test_failed_logins_are_rate_limited_per_account(live_server: LiveServer) -> None:
     user = await make_user()
-    limit = live_server.settings.login_failures_per_account
+    limit = live_server.settings.throttle.login_failures_per_account
     async with live_server.client() as http:
         for _ in range(limit):
             result = await gql(
@@ -189,11 +189,11 @@ async def test_failed_logins_are_rate_limited_per_account(live_server: LiveServe
             await gql(http, LOG_IN, {"input": {"login": user.username, "password": PASSWORD}})
         )["data"]["logIn"]
     assert blocked["__typename"] == "RateLimited"
-    assert 0 < blocked["retryAfterSeconds"] <= live_server.settings.login_window_seconds
+    assert 0 < blocked["retryAfterSeconds"] <= live_server.settings.throttle.login_window_seconds
 
 
 async def test_failed_logins_are_rate_limited_per_ip(settings: Settings) -> None:
-    settings = settings.replace(login_failures_per_ip=3)
+    settings = settings.replace(throttle={"login_failures_per_ip": 3})
     user = await make_user()
     async with run_live_server(settings) as live, live.client() as http:
         for n in range(3):
@@ -205,7 +205,7 @@ async def test_failed_logins_are_rate_limited_per_ip(settings: Settings) -> None
 
 
 async def test_idle_session_expires(settings: Settings) -> None:
-    settings = settings.replace(session_idle_seconds=1)
+    settings = settings.replace(auth={"session_idle_seconds": 1})
     user = await make_user()
     async with run_live_server(settings) as live, live.client() as http:
         await gql(http, LOG_IN, {"input": {"login": user.username, "password": PASSWORD}})
@@ -217,7 +217,7 @@ async def test_idle_session_expires(settings: Settings) -> None:
 async def test_session_ends_at_its_absolute_lifetime_even_when_active(
     settings: Settings,
 ) -> None:
-    settings = settings.replace(session_idle_seconds=60, session_absolute_seconds=2)
+    settings = settings.replace(auth={"session_idle_seconds": 60, "session_absolute_seconds": 2})
     user = await make_user()
     async with run_live_server(settings) as live, live.client() as http:
         await gql(http, LOG_IN, {"input": {"login": user.username, "password": PASSWORD}})

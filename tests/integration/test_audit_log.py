@@ -265,7 +265,7 @@ EDIT_SEQ_3 = """UPDATE audit_log SET details = '{{"amount": "{amount}"}}' WHERE 
 async def test_the_chain_finds_a_changed_row_and_a_deleted_one(
     live_server: LiveServer, owner_database_url: str
 ) -> None:
-    key = live_server.settings.audit_key_bytes
+    key = live_server.settings.audit.key_bytes
     await write_six_sends()
     assert await audit.seal(key) == 6
     await audit.record(audit.AuditEvent("user", 9, "logOut", "LogOutPayload"))
@@ -327,11 +327,11 @@ async def test_a_deleted_tail_is_found_against_the_anchor(
     """Finding 5, second route: deleting the last rows left a shorter chain that verified."""
     settings = live_server.settings
     await write_six_sends()
-    await audit.seal(settings.audit_key_bytes)
-    anchored = await audit.anchor(settings.audit_key_bytes, settings.audit_anchor_dir)
+    await audit.seal(settings.audit.key_bytes)
+    anchored = await audit.anchor(settings.audit.key_bytes, settings.audit_anchor_dir)
     assert anchored is not None and anchored.seq == 6
     # Nothing new: no second anchor.
-    assert await audit.anchor(settings.audit_key_bytes, settings.audit_anchor_dir) is None
+    assert await audit.anchor(settings.audit.key_bytes, settings.audit_anchor_dir) is None
 
     await tamper(owner_database_url, "DELETE FROM audit_log WHERE seq >= 5")
     admin = await admin_token(live_server)
@@ -341,7 +341,7 @@ async def test_a_deleted_tail_is_found_against_the_anchor(
     assert (chain["intact"], chain["brokenAtSeq"], chain["anchoredSeq"]) == (False, 6, 6)
     assert chain["problem"].startswith("the chain ends at seq 5 but the anchor of ")
     # The anchor job refuses to bless the shortened chain with a new anchor.
-    assert await audit.anchor(settings.audit_key_bytes, settings.audit_anchor_dir) is None
+    assert await audit.anchor(settings.audit.key_bytes, settings.audit_anchor_dir) is None
 
 
 async def test_a_truncated_log_is_broken_not_intact_with_zero_rows(
@@ -350,8 +350,8 @@ async def test_a_truncated_log_is_broken_not_intact_with_zero_rows(
     """Finding 5, third route: TRUNCATE, and `wallet audit verify` said "intact: 0 rows"."""
     settings = live_server.settings
     await write_six_sends()
-    await audit.seal(settings.audit_key_bytes)
-    assert await audit.anchor(settings.audit_key_bytes, settings.audit_anchor_dir) is not None
+    await audit.seal(settings.audit.key_bytes)
+    assert await audit.anchor(settings.audit.key_bytes, settings.audit_anchor_dir) is not None
 
     await tamper(owner_database_url, "TRUNCATE audit_log")
     process = await asyncio.create_subprocess_exec(
@@ -384,12 +384,12 @@ def anchored_at(directory: Path) -> str:
 async def test_a_forged_or_edited_anchor_file_is_reported(live_server: LiveServer) -> None:
     settings = live_server.settings
     await write_six_sends()
-    await audit.seal(settings.audit_key_bytes)
-    await audit.anchor(settings.audit_key_bytes, settings.audit_anchor_dir)
+    await audit.seal(settings.audit.key_bytes)
+    await audit.anchor(settings.audit.key_bytes, settings.audit_anchor_dir)
     (path,) = settings.audit_anchor_dir.glob("anchor-*.json")
     edited = json.loads(path.read_text()) | {"seq": 3}
     path.write_text(json.dumps(edited))
-    check = await audit.verify(settings.audit_key_bytes, settings.audit_anchor_dir)
+    check = await audit.verify(settings.audit.key_bytes, settings.audit_anchor_dir)
     assert (check.intact, check.problem) == (
         False,
         f"anchor {path.name} has an invalid signature",
@@ -459,6 +459,6 @@ async def test_the_scrub_redacts_old_rows_and_the_chain_is_resealed_with_the_key
     assert "finding 2" in scrub_details["reason"]
 
     # The worker's sealer re-seals the whole table in id order, with the key.
-    assert await audit.seal_all(settings.audit_key_bytes) == 4
-    check = await audit.verify(settings.audit_key_bytes, settings.audit_anchor_dir)
+    assert await audit.seal_all(settings.audit.key_bytes) == 4
+    check = await audit.verify(settings.audit.key_bytes, settings.audit_anchor_dir)
     assert (check.intact, check.checked) == (True, 4)

@@ -492,7 +492,7 @@ def settings(settings: Settings) -> Settings:
     return settings.replace(
         fx=settings.fx.replace(quote_seconds=3600),
         step_up=settings.step_up.replace(seconds=3600),
-        webhook_allow_private_targets=True,
+        merchants={"webhook_allow_private_targets": True},
     )
 
 

@@ -42,7 +42,7 @@ async def test_a_burst_of_forged_callbacks_is_limited_and_leaves_a_bounded_trail
         ref = await conn.fetchval(
             "SELECT gateway_ref FROM money_transaction WHERE id = $1", int(txn["id"])
         )
-    limit = live_server.settings.callback_refusals_per_source  # 20 a minute
+    limit = live_server.settings.gateway.callback_refusals_per_source  # 20 a minute
     forged = json.dumps(GatewayEvent("evt_forged", EventType.ACH_SETTLED, ref).to_json()).encode()
 
     async with live_server.client() as http:
@@ -58,7 +58,7 @@ async def test_a_burst_of_forged_callbacks_is_limited_and_leaves_a_bounded_trail
         assert await callback_rows() == [("InvalidSignature", None, None)] * limit
 
         # The gateway's own, signed callback from the same address still goes through.
-        secret = live_server.settings.gateway_webhook_secret
+        secret = live_server.settings.gateway.webhook_secret
         real = json.dumps(GatewayEvent("evt_real", EventType.ACH_SETTLED, ref).to_json()).encode()
         response = await http.post(
             CALLBACKS, content=real, headers={signing.SIGNATURE_HEADER: signing.sign(secret, real)}
@@ -83,7 +83,9 @@ async def test_rows_are_bounded_across_sources_and_an_ipv6_block_is_one_source(
     settings: Settings, redis: Redis
 ) -> None:
     trail = BoundedTrail.from_settings(
-        settings.replace(callback_refusals_per_source=3, callback_audit_rows_per_window=5),
+        settings.replace(
+            gateway={"callback_refusals_per_source": 3, "callback_audit_rows_per_window": 5}
+        ),
         redis,
         RateLimiter(redis),
     )
@@ -108,7 +110,7 @@ async def test_concurrent_forged_callbacks_cannot_race_past_the_limit(
     live_server: LiveServer,
 ) -> None:
     body = b'{"event_id": "x", "type": "ach.settled", "gateway_ref": "y"}'
-    limit = live_server.settings.callback_refusals_per_source
+    limit = live_server.settings.gateway.callback_refusals_per_source
     async with live_server.client() as http:
         responses = await asyncio.gather(
             *(http.post(CALLBACKS, content=body) for _ in range(2 * limit))

@@ -19,10 +19,10 @@ pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
 
 
 async def chargeback(live: LiveServer, redis: Redis, transaction_id: str) -> list[str]:
-    gateway = SandboxGateway(redis, day_seconds=live.settings.sandbox_day_seconds)
+    gateway = SandboxGateway(redis, day_seconds=live.settings.sandbox.day_seconds)
     await gateway.report_chargeback(await gateway_ref_of(transaction_id), "fraudulent")
     await gateway.advance(0.1)  # the duplicate copy comes a moment later
-    return await funding.deliver_sandbox_events(gateway, live.settings.gateway_webhook_secret)
+    return await funding.deliver_sandbox_events(gateway, live.settings.gateway.webhook_secret)
 
 
 async def wallet_status(user_id: int) -> tuple[str, str | None]:

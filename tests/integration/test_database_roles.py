@@ -44,7 +44,7 @@ async def test_the_reviewers_rewrite_is_refused_to_the_app(settings: Settings) -
     re-hash the following rows. The app's role gets no further than the first step."""
     for n in range(3):
         await audit.record(audit.AuditEvent("user", n, "sendMoney", "SendMoneyPayload"))
-    await audit.seal(settings.audit_key_bytes)
+    await audit.seal(settings.audit.key_bytes)
     async with connection() as conn:
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute("SET session_replication_role = replica")
@@ -60,7 +60,7 @@ async def test_the_reviewers_rewrite_is_refused_to_the_app(settings: Settings) -
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute("ALTER TABLE audit_log DISABLE TRIGGER USER")
         assert await conn.fetchval("SELECT count(*) FROM audit_log") == 3
-    assert (await audit.verify(settings.audit_key_bytes)).intact
+    assert (await audit.verify(settings.audit.key_bytes)).intact
 
 
 @pytest.mark.parametrize("table", APPEND_ONLY)

@@ -42,11 +42,13 @@ async def sink_port(redis: Redis) -> AsyncIterator[int]:
 
 def smtp_settings(settings: Settings, port: int) -> Settings:
     return settings.replace(
-        email_provider="smtp",
-        smtp_host="127.0.0.1",
-        smtp_port=port,
-        smtp_tls="none",
-        dev_inbox=True,
+        providers={"email": "smtp"},
+        notifications={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "smtp_tls": "none",
+            "dev_inbox": True,
+        },
     )
 
 
@@ -126,21 +128,30 @@ async def test_the_inbox_is_refused_in_production(settings: Settings, sink_port:
         assert page.status_code == 404
     # Turning it on, or sending codes over plain SMTP (the sink's way), stops production.
     for unsafe in (
-        {"dev_inbox": True},
-        {"email_provider": "smtp", "smtp_host": "127.0.0.1", "smtp_tls": "none"},
+        {"notifications": {"dev_inbox": True}},
+        {
+            "providers": {"email": "smtp"},
+            "notifications": {"smtp_host": "127.0.0.1", "smtp_tls": "none"},
+        },
     ):
         with pytest.raises(RuntimeError, match="refusing to start"):
             create_app(production(settings, **unsafe))
     # A real relay over TLS is fine.
-    relay = production(settings, email_provider="smtp", smtp_host="smtp.example.com")
+    relay = production(
+        settings, providers={"email": "smtp"}, notifications={"smtp_host": "smtp.example.com"}
+    )
     assert not [p for p in relay.production_problems() if "SMTP" in p or "EMAIL" in p]
 
 
 async def test_the_inbox_is_off_outside_development_unless_asked(settings: Settings) -> None:
     assert settings.replace(environment="development").dev_inbox_enabled
     assert not settings.replace(environment="staging").dev_inbox_enabled
-    assert settings.replace(environment="staging", dev_inbox=True).dev_inbox_enabled
-    assert not settings.replace(environment="production", dev_inbox=True).dev_inbox_enabled
+    assert settings.replace(
+        environment="staging", notifications={"dev_inbox": True}
+    ).dev_inbox_enabled
+    assert not settings.replace(
+        environment="production", notifications={"dev_inbox": True}
+    ).dev_inbox_enabled
     async with (
         run_live_server(settings.replace(environment="staging")) as live,
         httpx.AsyncClient(base_url=live.url) as http,

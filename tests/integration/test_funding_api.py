@@ -52,13 +52,13 @@ async def deliver_after(live: LiveServer, days: float) -> list[str]:
     after it starts (by its random reference) and its copy a second later: wait 3.1."""
     gateway = sandbox_gateway(live)
     await gateway.advance(days)
-    return await funding.deliver_sandbox_events(gateway, live.settings.gateway_webhook_secret)
+    return await funding.deliver_sandbox_events(gateway, live.settings.gateway.webhook_secret)
 
 
 def sandbox_gateway(live: LiveServer) -> SandboxGateway:
     return SandboxGateway(
         Redis.from_url(live.settings.redis_url or ""),
-        day_seconds=live.settings.sandbox_day_seconds,
+        day_seconds=live.settings.sandbox.day_seconds,
     )
 
 
@@ -134,7 +134,7 @@ async def test_bad_card_details_are_refused_by_the_tokeniser_and_nothing_is_stor
 async def test_slow_card_waits_processing_until_the_gateway_calls_back(
     settings: Settings,
 ) -> None:
-    quick = settings.replace(gateway_timeout_seconds=0.3)
+    quick = settings.replace(gateway={"timeout_seconds": 0.3})
     async with run_live_server(quick) as live:
         user = await make_user()
         token = await token_for(live, user)
@@ -209,7 +209,7 @@ async def test_callbacks_are_authenticated_applied_once_and_tolerate_disorder(
     method_id = await add_bank(live_server, token)
     txn = (await fund(live_server, token, method_id, "20.00"))["transaction"]
     ref = await gateway_ref_of(txn["id"])
-    secret = live_server.settings.gateway_webhook_secret
+    secret = live_server.settings.gateway.webhook_secret
     settled = GatewayEvent("evt_settle_1", EventType.ACH_SETTLED, ref)
 
     assert (await _post_callback(live_server, settled, None))[0] == 401
@@ -409,7 +409,7 @@ async def test_removed_payment_methods_cannot_be_used(live_server: LiveServer) -
 async def test_a_card_charge_never_answered_fails_when_its_hold_expires(
     settings: Settings,
 ) -> None:
-    quick = settings.replace(gateway_timeout_seconds=0.2)
+    quick = settings.replace(gateway={"timeout_seconds": 0.2})
     async with run_live_server(quick) as live:
         user = await make_user()
         token = await token_for(live, user)

@@ -59,9 +59,9 @@ async def status_of(transaction_id: str | int) -> str:
 
 async def deliver(live: LiveServer, redis: Redis, days: float) -> list[str]:
     """Let the sandbox's clock run `days` and deliver what fell due, signed, twice each."""
-    gateway = SandboxGateway(redis, day_seconds=live.settings.sandbox_day_seconds)
+    gateway = SandboxGateway(redis, day_seconds=live.settings.sandbox.day_seconds)
     await gateway.advance(days)
-    return await funding.deliver_sandbox_events(gateway, live.settings.gateway_webhook_secret)
+    return await funding.deliver_sandbox_events(gateway, live.settings.gateway.webhook_secret)
 
 
 async def test_a_callback_for_a_guessed_wallet_txn_reference_finds_nothing(
@@ -75,7 +75,7 @@ async def test_a_callback_for_a_guessed_wallet_txn_reference_finds_nothing(
     assert txn["status"] == "PENDING"
     guessed = GatewayEvent("evt_guess", EventType.ACH_SETTLED, f"wallet-txn-{txn['id']}")
     status, _ = await post_callback(
-        live_server, guessed, live_server.settings.gateway_webhook_secret
+        live_server, guessed, live_server.settings.gateway.webhook_secret
     )
     assert status == 409  # no such reference: nothing applied
     assert await status_of(txn["id"]) == "pending"
@@ -95,7 +95,7 @@ async def test_a_forged_early_settlement_then_the_real_return_leaves_the_shortfa
     """The reviewer's sequence: with an empty webhook secret, a forged `ach.settled`
     signed with "" credited $400 from an ACH top-up that the bank later returned; the
     real `ach.returned` was then ignored."""
-    async with run_live_server(settings.replace(gateway_webhook_secret="")) as live:
+    async with run_live_server(settings.replace(gateway={"webhook_secret": ""})) as live:
         user, accomplice = await make_user(), await make_user()
         token = await token_for(live, user)
         returned_account = await add_bank(live, token, "000111111116")  # the bank returns R01
@@ -156,7 +156,7 @@ async def test_a_late_settlement_after_a_return_changes_nothing(
     assert await deliver(live_server, redis, 3.1) == ["applied", "duplicate"]
     assert await status_of(top_up["id"]) == "failed"
     late = GatewayEvent("evt_late", EventType.ACH_SETTLED, await gateway_ref_of(top_up["id"]))
-    secret = live_server.settings.gateway_webhook_secret
+    secret = live_server.settings.gateway.webhook_secret
     assert await post_callback(live_server, late, secret) == (
         200,
         {"outcome": "ignored: transaction already failed"},
@@ -179,7 +179,7 @@ async def test_callbacks_of_another_payment_kind_do_not_move_a_transaction(
     card top-up is taken back only by a dispute, never by an `ach.returned`."""
     user = await make_user()
     token = await token_for(live_server, user)
-    secret = live_server.settings.gateway_webhook_secret
+    secret = live_server.settings.gateway.webhook_secret
     ach = (await fund(live_server, token, await add_bank(live_server, token), "80.00"))[
         "transaction"
     ]
@@ -227,7 +227,7 @@ async def test_a_completed_withdrawal_is_not_reopened_by_a_late_failure(
     late = GatewayEvent(
         "evt_payout_late", EventType.PAYOUT_FAILED, await gateway_ref_of(payout["id"]), "R02"
     )
-    outcome = await post_callback(live_server, late, live_server.settings.gateway_webhook_secret)
+    outcome = await post_callback(live_server, late, live_server.settings.gateway.webhook_secret)
     assert outcome == (200, {"outcome": "ignored: transaction already completed"})
     assert await status_of(payout["id"]) == "completed"
     assert await wallet_cents(user.id) == 7_000

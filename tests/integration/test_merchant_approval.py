@@ -128,7 +128,7 @@ async def test_settlement_waits_for_an_operators_approval(
     owner_token, merchant_id = await settled_shop(live_server, "000123456789", approved=False)
     _, buyer_token = await customer(live_server)
     await sell(live_server, owner_token, merchant_id, buyer_token, "10.00")  # pending may sell
-    gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox_day_seconds)
+    gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox.day_seconds)
     assert await settlement.settle_due(gateway, datetime.now(UTC)) == []
     assert await settlement.settle_merchant(gateway, int(merchant_id), Currency.USD) is None
     assert await merchant_cents(merchant_id) == 1000  # the payable keeps the money
@@ -188,7 +188,7 @@ async def test_a_rejected_merchant_takes_no_payments_and_is_not_settled(
                 amount=Money(100, Currency.USD),
                 note="Bill 12345678",
             )
-    gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox_day_seconds)
+    gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox.day_seconds)
     assert await settlement.settle_due(gateway, datetime.now(UTC)) == []
     assert await merchant_cents(merchant_id) == 1000
     # The customer can still be refunded from the money the platform kept.

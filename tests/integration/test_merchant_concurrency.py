@@ -67,7 +67,7 @@ async def test_two_settlement_runs_at_once_make_one_batch(
         )
     )["request"]
     await pay(live_server, buyer_token, request["id"])
-    gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox_day_seconds)
+    gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox.day_seconds)
     results = await asyncio.gather(
         *(settlement.settle_merchant(gateway, int(merchant_id), Currency.USD) for _ in range(4))
     )

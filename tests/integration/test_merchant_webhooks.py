@@ -27,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.replace(webhook_allow_private_targets=True)
+    return settings.replace(merchants={"webhook_allow_private_targets": True})
 
 
 SET_HOOK = """mutation($m: ID!, $url: String!) { setMerchantWebhook(merchantId: $m, url: $url) {

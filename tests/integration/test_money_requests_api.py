@@ -320,7 +320,7 @@ async def test_an_unknown_contact_is_invited_and_the_request_waits_for_them(
 async def test_addressing_emails_and_phones_is_limited_per_day_registered_or_not(
     settings: Settings,
 ) -> None:
-    async with run_live_server(settings.replace(contact_invites_per_day=2)) as live:
+    async with run_live_server(settings.replace(throttle={"contact_invites_per_day": 2})) as live:
         requester, bob = await make_user(), await make_user()
         token = await token_for(live, requester)
         assert (await ask(live, token, bob.email, "1.00"))["__typename"] == "MoneyRequestPayload"

@@ -70,8 +70,8 @@ async def test_a_configured_relying_party_is_kept_and_other_hosts_are_told_where
     settings: Settings,
 ) -> None:
     for configured in (
-        settings.replace(webauthn_rp_id="localhost"),
-        production(settings, webauthn_rp_id="localhost"),
+        settings.replace(auth={"webauthn_rp_id": "localhost"}),
+        production(settings, auth={"webauthn_rp_id": "localhost"}),
     ):
         async with run_live_server(configured) as live, live.client() as http:
             port = live.url.rsplit(":", 1)[1]

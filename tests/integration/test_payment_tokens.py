@@ -147,7 +147,7 @@ async def test_the_tokeniser_needs_the_publishable_key_and_checks_the_details(
 ) -> None:
     gateway = await call(live_server, None, PAYMENT_GATEWAY)
     assert gateway["publishableKey"] == SANDBOX_PUBLISHABLE_KEY
-    assert gateway["tokenizeUrl"] == live_server.settings.gateway_tokenize_url
+    assert gateway["tokenizeUrl"] == live_server.settings.gateway.tokenize_url
     assert gateway["tokenizeUrl"] != live_server.url + TOKENS_PATH  # not the API's host
     async with httpx.AsyncClient() as http:
         for headers in ({}, {"authorization": "Bearer pk_wrong"}):

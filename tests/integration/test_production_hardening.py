@@ -23,11 +23,11 @@ from wallet.security.crypto import DEVELOPMENT_KEYRING, Keyring
 def production(settings: Settings, **overrides: object) -> Settings:
     fine = settings.replace(
         environment="production",
-        gateway_webhook_secret=secrets.token_hex(32),
-        audit_key=secrets.token_hex(32),
-        pii_keys=Keyring.new_key_entry("k1"),
-        allow_sandbox_providers=True,
-        webauthn_rp_id="wallet.example.com",
+        gateway={"webhook_secret": secrets.token_hex(32)},
+        audit={"key": secrets.token_hex(32)},
+        privacy={"pii_keys": Keyring.new_key_entry("k1")},
+        providers={"allow_sandbox": True},
+        auth={"webauthn_rp_id": "wallet.example.com"},
     )
     return fine.replace(**overrides)
 
@@ -35,10 +35,10 @@ def production(settings: Settings, **overrides: object) -> Settings:
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"pii_keys": DEVELOPMENT_KEYRING},
-        {"pii_keys": "k1:" + "A" * 43},  # an all-zero key
-        {"gateway_webhook_secret": ""},
-        {"allow_sandbox_providers": False},
+        {"privacy": {"pii_keys": DEVELOPMENT_KEYRING}},
+        {"privacy": {"pii_keys": "k1:" + "A" * 43}},  # an all-zero key
+        {"gateway": {"webhook_secret": ""}},
+        {"providers": {"allow_sandbox": False}},
     ],
 )
 def test_the_api_refuses_to_start_in_production_on_unsafe_settings(

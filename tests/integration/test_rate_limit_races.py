@@ -32,10 +32,12 @@ LIMIT = 5
 async def tight(settings: Settings) -> Any:
     """A live server whose limits are small, so a burst far exceeds them."""
     strict = settings.replace(
-        login_failures_per_account=LIMIT,
-        login_failures_per_ip=1000,
-        signups_per_ip=LIMIT,
-        money_mutations_per_minute=LIMIT,
+        throttle={
+            "login_failures_per_account": LIMIT,
+            "login_failures_per_ip": 1000,
+            "signups_per_ip": LIMIT,
+            "money_mutations_per_minute": LIMIT,
+        },
     )
     async with run_live_server(strict) as live:
         yield live
@@ -278,7 +280,7 @@ FINISH_PASSKEY_LOG_IN = """mutation($c: String!, $k: String!) {
 async def test_simultaneous_passkey_answers_get_only_the_per_ip_allowance(
     settings: Settings,
 ) -> None:
-    strict = settings.replace(login_failures_per_ip=LIMIT)
+    strict = settings.replace(throttle={"login_failures_per_ip": LIMIT})
     async with run_live_server(strict) as live:
         tries = [{"c": f"nope-{n}", "k": "{}"} for n in range(CONCURRENT)]
         outcome = kinds(await burst(live, FINISH_PASSKEY_LOG_IN, tries))

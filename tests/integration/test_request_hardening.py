@@ -55,7 +55,9 @@ async def test_many_aliases_and_batched_operations_are_refused(live_server: Live
 
 async def test_money_commands_are_rate_limited_per_user(settings: Settings) -> None:
     alice, bob = await make_user(balance="10.00"), await make_user()
-    async with run_live_server(settings.replace(money_mutations_per_minute=3)) as live:
+    async with run_live_server(
+        settings.replace(throttle={"money_mutations_per_minute": 3})
+    ) as live:
         token = await token_for(live, alice)
         answers = [await send(live, token, bob.username, "1.00") for _ in range(4)]
         other = await token_for(live, bob)

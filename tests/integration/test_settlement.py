@@ -107,7 +107,7 @@ async def test_a_batch_pays_out_net_of_fees_and_reports_its_lines(
             }
         },
     )
-    gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox_day_seconds)
+    gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox.day_seconds)
     assert await settlement.settle_due(gateway, datetime.now(UTC)) != []
     # 2.9% of 15.00 = 0.435 -> 0.44 (half up), plus 2 x 0.30 fixed.
     (batch,) = await call(live_server, owner_token, BATCHES, {"m": merchant_id})
@@ -122,7 +122,7 @@ async def test_a_batch_pays_out_net_of_fees_and_reports_its_lines(
     assert await merchant_cents(merchant_id) == 1196  # held, not yet paid out
     assert await settlement.settle_due(gateway, datetime.now(UTC)) == []  # not due again
     await gateway.advance(1.1)
-    await funding.deliver_sandbox_events(gateway, live_server.settings.gateway_webhook_secret)
+    await funding.deliver_sandbox_events(gateway, live_server.settings.gateway.webhook_secret)
     (batch,) = await call(live_server, owner_token, BATCHES, {"m": merchant_id})
     assert batch["payoutStatus"] == "COMPLETED"
     assert await merchant_cents(merchant_id) == 0
@@ -138,10 +138,10 @@ async def test_a_failed_payout_returns_the_money_for_the_next_batch(
     owner_token, merchant_id = await settled_shop(live_server, "000111111113")
     _, buyer_token = await customer(live_server)
     await sell(live_server, owner_token, merchant_id, buyer_token, "20.00")
-    gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox_day_seconds)
+    gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox.day_seconds)
     (_,) = await settlement.settle_due(gateway, datetime.now(UTC))
     await gateway.advance(1.1)
-    await funding.deliver_sandbox_events(gateway, live_server.settings.gateway_webhook_secret)
+    await funding.deliver_sandbox_events(gateway, live_server.settings.gateway.webhook_secret)
     (batch,) = await call(live_server, owner_token, BATCHES, {"m": merchant_id})
     assert batch["payoutStatus"] == "FAILED"
     assert await merchant_cents(merchant_id) == 2000 - 88  # fee kept, payout returned
@@ -169,7 +169,7 @@ async def test_an_admin_sets_the_fee_rate_that_settlement_charges(
     assert (await call(live_server, admin_token, fees, variables))["__typename"] == "FeesPayload"
     _, buyer_token = await customer(live_server)
     await sell(live_server, owner_token, merchant_id, buyer_token, "20.00")
-    gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox_day_seconds)
+    gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox.day_seconds)
     batch = await settlement.settle_merchant(gateway, int(merchant_id), Currency.USD)
     assert batch is not None and (batch.fee.format(), batch.net.format()) == ("0.25", "19.75")
 
@@ -203,7 +203,7 @@ async def test_a_sale_released_from_escrow_late_is_charged_in_the_next_batch(
     early = await sell(live_server, owner_token, merchant_id, buyer_token, "10.00")
     late = await sell(live_server, owner_token, merchant_id, buyer_token, "20.00")
     await protection.confirm_delivery(buyer.id, int(late))
-    gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox_day_seconds)
+    gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox.day_seconds)
     first = await settlement.settle_merchant(gateway, int(merchant_id), Currency.USD)
     assert first is not None and (first.payments, first.fee.format()) == (1, "0.88")
     await protection.confirm_delivery(buyer.id, int(early))  # released after the batch

@@ -465,3 +465,34 @@ async def test_inviting_a_registered_or_an_unknown_contact_looks_the_same(
     # Bob's invitation, by his email, waits for him like any other.
     (bobs,) = await call(live_server, await token_for(live_server, bob), INVITATIONS)
     assert bobs["groupName"] == "Band"
+
+
+async def test_a_contact_with_no_wallet_gets_one_invite_a_day_by_the_database_clock(
+    database_url: str,
+) -> None:
+    """However many groups add an unknown email, one invite goes out per day; the day is
+    counted by the database's clock, the one the invitations were written with."""
+    alice, bob = await make_user(), await make_user()
+
+    async def invites() -> int:
+        async with connection() as conn:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM outbox_event WHERE topic = 'contact.invited' "
+                    "AND payload->>'contact' = 'sam.new@example.com'"
+                )
+            )
+
+    await service.create_group(alice.id, "Flat", ["sam.new@example.com"])
+    await service.create_group(bob.id, "Office", ["Sam.New@example.com"])
+    assert await invites() == 1
+    # A day and a minute later (by moving the invitations back), the next group invites.
+    async with connection() as conn:
+        await conn.execute(
+            "UPDATE split_invitation SET created_at = now() - interval '1 day 1 minute' "
+            "WHERE contact = 'sam.new@example.com'"
+        )
+    await service.create_group(alice.id, "Climbing", ["sam.new@example.com"])
+    assert await invites() == 2
+    await service.create_group(bob.id, "Choir", ["sam.new@example.com"])
+    assert await invites() == 2

@@ -94,10 +94,10 @@ class World:
         elif kind == "settle":
             gateway = SandboxGateway(
                 Redis.from_url(live.settings.redis_url or ""),
-                day_seconds=live.settings.sandbox_day_seconds,
+                day_seconds=live.settings.sandbox.day_seconds,
             )
             await gateway.advance(3.1)
-            await funding.deliver_sandbox_events(gateway, live.settings.gateway_webhook_secret)
+            await funding.deliver_sandbox_events(gateway, live.settings.gateway.webhook_secret)
         elif kind == "reverse" and self.sends:
             # Refused when spent already or no longer a completed transfer: nothing moves.
             with contextlib.suppress(InsufficientFunds, NotReversible):

@@ -45,10 +45,10 @@ async def settle_due_ach(live: LiveServer) -> list[str]:
     """Run the sandbox gateway's clock past any ACH settlement and deliver the callbacks."""
     gateway = SandboxGateway(
         Redis.from_url(live.settings.redis_url or ""),
-        day_seconds=live.settings.sandbox_day_seconds,
+        day_seconds=live.settings.sandbox.day_seconds,
     )
     await gateway.advance(3.1)
-    return await funding.deliver_sandbox_events(gateway, live.settings.gateway_webhook_secret)
+    return await funding.deliver_sandbox_events(gateway, live.settings.gateway.webhook_secret)
 
 
 async def convert(live: LiveServer, token: str, sell: str, buy: str, amount: str) -> str:

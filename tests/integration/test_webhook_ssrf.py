@@ -67,7 +67,7 @@ async def test_a_loopback_webhook_is_refused_and_the_internal_service_never_call
     live_server: LiveServer,
 ) -> None:
     """The reviewer's attack, with the default settings of `wallet dev` and production."""
-    assert live_server.settings.webhook_allow_private_targets is False
+    assert live_server.settings.merchants.webhook_allow_private_targets is False
     _, owner_token, merchant_id = await shop(live_server)
     _, buyer_token = await customer(live_server)
     async with receiving(Receiver()) as internal:

@@ -45,11 +45,13 @@ def test_production_refuses_the_development_keys() -> None:
 
     production = Settings(database_url=None, redis_url=None).replace(
         environment="production",
-        gateway_webhook_secret="d8c1f0b2a9e34c7d8e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d",
-        audit_key="0f9e8d7c6b5a49382716a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
-        allow_sandbox_providers=True,
-        webauthn_rp_id="wallet.example.com",
+        gateway={
+            "webhook_secret": "d8c1f0b2a9e34c7d8e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d"
+        },
+        audit={"key": "0f9e8d7c6b5a49382716a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"},
+        providers={"allow_sandbox": True},
+        auth={"webauthn_rp_id": "wallet.example.com"},
     )
     with pytest.raises(RuntimeError, match="WALLET_PII_KEYS"):
         production.check()
-    production.replace(pii_keys=Keyring.new_key_entry("k1")).check()
+    production.replace(privacy={"pii_keys": Keyring.new_key_entry("k1")}).check()

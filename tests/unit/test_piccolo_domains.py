@@ -24,6 +24,7 @@ PICCOLO_MODULES = [
     "merchants/bills.py",
     "merchants/service.py",
     "merchants/approval.py",
+    "splits/service.py",
 ]
 
 SQL = re.compile(r"\b(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b", re.IGNORECASE)

@@ -19,11 +19,11 @@ def production(**overrides: object) -> Settings:
     """Production settings that are fine, changed by `overrides`."""
     fine = Settings(database_url=None, redis_url=None).replace(
         environment="production",
-        gateway_webhook_secret=STRONG_SECRET,
-        audit_key=secrets.token_hex(32),
-        pii_keys=Keyring.new_key_entry("k1"),
-        allow_sandbox_providers=True,
-        webauthn_rp_id="wallet.example.com",
+        gateway={"webhook_secret": STRONG_SECRET},
+        audit={"key": secrets.token_hex(32)},
+        privacy={"pii_keys": Keyring.new_key_entry("k1")},
+        providers={"allow_sandbox": True},
+        auth={"webauthn_rp_id": "wallet.example.com"},
     )
     return fine.replace(**overrides)
 
@@ -40,28 +40,31 @@ def test_sound_production_settings_start() -> None:
     ("overrides", "complaint"),
     [
         # What the reviewer started production with.
-        ({"pii_keys": DEVELOPMENT_KEYRING}, "is the development key"),
-        ({"pii_keys": key_entry(bytes(32))}, "is not random"),
-        ({"gateway_webhook_secret": ""}, "WALLET_GATEWAY_WEBHOOK_SECRET is empty"),
+        ({"privacy": {"pii_keys": DEVELOPMENT_KEYRING}}, "is the development key"),
+        ({"privacy": {"pii_keys": key_entry(bytes(32))}}, "is not random"),
+        ({"gateway": {"webhook_secret": ""}}, "WALLET_GATEWAY_WEBHOOK_SECRET is empty"),
         # The rest of the class.
-        ({"pii_keys": None}, "WALLET_PII_KEYS is not set"),
-        ({"pii_keys": key_entry(b"\x01\x02" * 16)}, "is not random"),
-        ({"pii_keys": Keyring.new_key_entry("k2") + "," + DEVELOPMENT_KEYRING}, "development"),
-        ({"pii_keys": key_entry(b"short")}, "is not 32 bytes"),
-        ({"gateway_webhook_secret": "sandbox-webhook-secret"}, "is empty"),
-        ({"gateway_webhook_secret": "s3cr3t"}, "shorter than 32"),
-        ({"gateway_webhook_secret": "ab" * 32}, "too little randomness"),
-        ({"gateway_webhook_secret": "a" * 64}, "too little randomness"),
-        ({"allow_sandbox_providers": False}, "WALLET_GATEWAY_PROVIDER is the sandbox"),
-        ({"allow_sandbox_providers": False}, "WALLET_EMAIL_PROVIDER is the sandbox"),
-        ({"allow_sandbox_providers": False}, "WALLET_SMS_PROVIDER is the sandbox"),
-        ({"allow_sandbox_providers": False}, "WALLET_GATEWAY_PUBLISHABLE_KEY"),
-        ({"allow_sandbox_providers": False}, "WALLET_GATEWAY_TOKENIZE_URL is not https"),
-        ({"cookie_secure": False}, "WALLET_COOKIE_SECURE is off"),
-        ({"gateway_provider": "stripe"}, "is not one of"),
-        ({"webhook_allow_private_targets": True}, "SSRF"),
-        ({"audit_key": "development-audit-key-not-secret"}, "WALLET_AUDIT_KEY is empty"),
-        ({"audit_key": "short"}, "WALLET_AUDIT_KEY is shorter"),
+        ({"privacy": {"pii_keys": None}}, "WALLET_PII_KEYS is not set"),
+        ({"privacy": {"pii_keys": key_entry(b"\x01\x02" * 16)}}, "is not random"),
+        (
+            {"privacy": {"pii_keys": Keyring.new_key_entry("k2") + "," + DEVELOPMENT_KEYRING}},
+            "development",
+        ),
+        ({"privacy": {"pii_keys": key_entry(b"short")}}, "is not 32 bytes"),
+        ({"gateway": {"webhook_secret": "sandbox-webhook-secret"}}, "is empty"),
+        ({"gateway": {"webhook_secret": "s3cr3t"}}, "shorter than 32"),
+        ({"gateway": {"webhook_secret": "ab" * 32}}, "too little randomness"),
+        ({"gateway": {"webhook_secret": "a" * 64}}, "too little randomness"),
+        ({"providers": {"allow_sandbox": False}}, "WALLET_GATEWAY_PROVIDER is the sandbox"),
+        ({"providers": {"allow_sandbox": False}}, "WALLET_EMAIL_PROVIDER is the sandbox"),
+        ({"providers": {"allow_sandbox": False}}, "WALLET_SMS_PROVIDER is the sandbox"),
+        ({"providers": {"allow_sandbox": False}}, "WALLET_GATEWAY_PUBLISHABLE_KEY"),
+        ({"providers": {"allow_sandbox": False}}, "WALLET_GATEWAY_TOKENIZE_URL is not https"),
+        ({"auth": {"cookie_secure": False}}, "WALLET_COOKIE_SECURE is off"),
+        ({"providers": {"gateway": "stripe"}}, "is not one of"),
+        ({"merchants": {"webhook_allow_private_targets": True}}, "SSRF"),
+        ({"audit": {"key": "development-audit-key-not-secret"}}, "WALLET_AUDIT_KEY is empty"),
+        ({"audit": {"key": "short"}}, "WALLET_AUDIT_KEY is shorter"),
         ({"trusted_proxies": ("not-an-ip",)}, "WALLET_TRUSTED_PROXIES"),
     ],
 )
@@ -80,7 +83,7 @@ def test_secure_cookies_are_the_production_default_with_the_host_prefix() -> Non
     assert production().session_cookie == SECURE_SESSION_COOKIE
     development = Settings(database_url=None, redis_url=None)
     assert not development.secure_cookies and development.session_cookie == SESSION_COOKIE
-    assert development.replace(cookie_secure=True).session_cookie == SECURE_SESSION_COOKIE
+    assert development.replace(auth={"cookie_secure": True}).session_cookie == SECURE_SESSION_COOKIE
 
 
 def test_entropy_estimate_ranks_random_above_patterned() -> None:

@@ -32,7 +32,7 @@ async def gateway_callback(request: Request[object, object, State]) -> Response[
         outcome = await receive_callback(
             body,
             request.headers.get(SIGNATURE_HEADER),
-            services.settings.gateway_webhook_secret,
+            services.settings.gateway.webhook_secret,
             ip=services.proxies.client_ip(
                 request.client.host if request.client else None,
                 request.headers.get("x-forwarded-for"),

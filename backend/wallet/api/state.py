@@ -34,14 +34,22 @@ class Limits:
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limits:
-        per_ip = Limit("login:ip", s.login_failures_per_ip, s.login_window_seconds)
+        per_ip = Limit(
+            "login:ip", s.throttle.login_failures_per_ip, s.throttle.login_window_seconds
+        )
         return cls(
             login_per_ip=per_ip,
             login_codes_per_ip=Limit("login-code:ip", 10, 3600),
-            login=LoginLimits(s.login_failures_per_account, s.login_window_seconds, per_ip),
-            signup_per_ip=Limit("signup:ip", s.signups_per_ip, s.signup_window_seconds),
-            money_per_user=Limit("money:user", s.money_mutations_per_minute, 60),
-            contact_invites=Limit("contact:invites", s.contact_invites_per_day, 24 * 60 * 60),
+            login=LoginLimits(
+                s.throttle.login_failures_per_account, s.throttle.login_window_seconds, per_ip
+            ),
+            signup_per_ip=Limit(
+                "signup:ip", s.throttle.signups_per_ip, s.throttle.signup_window_seconds
+            ),
+            money_per_user=Limit("money:user", s.throttle.money_mutations_per_minute, 60),
+            contact_invites=Limit(
+                "contact:invites", s.throttle.contact_invites_per_day, 24 * 60 * 60
+            ),
         )
 
 
@@ -71,9 +79,9 @@ class Services:
         s = self.settings
         return relying_party_for(
             request_origin,
-            configured_id=s.webauthn_rp_id,
-            name=s.webauthn_rp_name,
-            origins=s.webauthn_origins,
+            configured_id=s.auth.webauthn_rp_id,
+            name=s.auth.webauthn_rp_name,
+            origins=s.auth.webauthn_origins,
             follow_host=not s.is_production,
         )
 
@@ -85,16 +93,16 @@ class Services:
             redis=redis,
             sessions=SessionStore(
                 redis,
-                idle_seconds=settings.session_idle_seconds,
-                absolute_seconds=settings.session_absolute_seconds,
+                idle_seconds=settings.auth.session_idle_seconds,
+                absolute_seconds=settings.auth.session_absolute_seconds,
             ),
             rate_limiter=limiter,
             limits=limits,
             login_throttle=LoginThrottle(redis, limiter, limits.login),
             gateway=SandboxGateway(
                 redis,
-                day_seconds=settings.sandbox_day_seconds,
-                slow_seconds=settings.sandbox_slow_seconds,
+                day_seconds=settings.sandbox.day_seconds,
+                slow_seconds=settings.sandbox.slow_seconds,
             ),
             step_up=StepUpStore(redis, settings.step_up.seconds),
             email=providers.email_provider(settings, redis),

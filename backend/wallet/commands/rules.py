@@ -30,9 +30,9 @@ class MoneyRules:
     @classmethod
     def from_settings(cls, settings: Settings) -> MoneyRules:
         return cls(
-            money_request_days=settings.money_request_days,
-            unclaimed_transfer_days=settings.unclaimed_transfer_days,
-            buyer_protection_days=settings.buyer_protection_days,
+            money_request_days=settings.requests.money_request_days,
+            unclaimed_transfer_days=settings.transfers.unclaimed_transfer_days,
+            buyer_protection_days=settings.merchants.buyer_protection_days,
             cross_border_full_kyc=settings.limits.cross_border_full_kyc,
         )
 

@@ -11,7 +11,7 @@ from wallet.notifications.smtp import SmtpEmailProvider, SmtpServer
 
 
 def email_provider(settings: Settings, redis: Redis) -> EmailProvider:
-    if settings.email_provider == SMTP:
+    if settings.providers.email == SMTP:
         return SmtpEmailProvider(SmtpServer.from_settings(settings))
     return SandboxEmailProvider(redis)
 

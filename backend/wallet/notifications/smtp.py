@@ -31,16 +31,16 @@ class SmtpServer:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpServer:
-        if not settings.smtp_host:
+        if not settings.notifications.smtp_host:
             raise RuntimeError("WALLET_EMAIL_PROVIDER=smtp needs WALLET_SMTP_HOST")
         return cls(
-            host=settings.smtp_host,
-            port=settings.smtp_port_or_default,
-            tls=settings.smtp_tls,
-            sender=settings.email_from,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            timeout_seconds=settings.smtp_timeout_seconds,
+            host=settings.notifications.smtp_host,
+            port=settings.notifications.smtp_port_or_default,
+            tls=settings.notifications.smtp_tls,
+            sender=settings.notifications.email_from,
+            username=settings.notifications.smtp_username,
+            password=settings.notifications.smtp_password,
+            timeout_seconds=settings.notifications.smtp_timeout_seconds,
         )
 
 

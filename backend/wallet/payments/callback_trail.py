@@ -98,12 +98,12 @@ class BoundedTrail:
 
     @classmethod
     def from_settings(cls, settings: Settings, redis: Redis, limiter: RateLimiter) -> BoundedTrail:
-        window = settings.callback_window_seconds
+        window = settings.gateway.callback_window_seconds
         return cls(
             redis,
             limiter,
-            Limit("callback:refused", settings.callback_refusals_per_source, window),
-            Limit("callback:audit_rows", settings.callback_audit_rows_per_window, window),
+            Limit("callback:refused", settings.gateway.callback_refusals_per_source, window),
+            Limit("callback:audit_rows", settings.gateway.callback_audit_rows_per_window, window),
         )
 
     async def refused(self, ip: str | None, reason: str, event: GatewayEvent | None) -> None:

@@ -132,7 +132,7 @@ class EgressPolicy:
     @classmethod
     def from_settings(cls, settings: Settings) -> EgressPolicy:
         return cls(
-            allow_private=settings.webhook_allow_private_targets,
+            allow_private=settings.merchants.webhook_allow_private_targets,
             require_https=settings.is_production,
         )
 

@@ -10,7 +10,7 @@ from wallet.security.crypto import DEVELOPMENT_KEYRING, Keyring
 
 @lru_cache(maxsize=1)
 def keyring() -> Keyring:
-    return Keyring.parse(get_settings().pii_keys or DEVELOPMENT_KEYRING)
+    return Keyring.parse(get_settings().privacy.pii_keys or DEVELOPMENT_KEYRING)
 
 
 def uses_development_key() -> bool:

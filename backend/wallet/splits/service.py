@@ -22,10 +22,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from piccolo.querystring import QueryString
+
 from wallet.commands import rules
 from wallet.commands.actor import Actor
 from wallet.commands.runner import Command, run
 from wallet.db.engine import Connection, connection, transaction
+from wallet.db.tables import database_now
 from wallet.errors import NonPositiveAmount
 from wallet.fraud.service import PaymentBlocked, recording_blocks
 from wallet.ledger.errors import AccountNotActive, InsufficientFunds
@@ -34,7 +37,9 @@ from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit
 from wallet.rates import RatesUnavailable
 from wallet.requests.service import cancel_open_requests, open_request
+from wallet.requests.tables import MoneyRequest
 from wallet.security.stepup import StepUpRequired
+from wallet.splits import queries
 from wallet.splits.arithmetic import (
     InvalidSplit,
     Payment,
@@ -52,6 +57,15 @@ from wallet.splits.errors import (
     NotSplittable,
     SplitDoesNotAddUp,
 )
+from wallet.splits.tables import (
+    SplitExpense,
+    SplitGroup,
+    SplitGroupMember,
+    SplitInvitation,
+    SplitSettlement,
+    SplitShare,
+)
+from wallet.transactions.tables import MoneyTransaction
 from wallet.transfers.errors import RecipientNotFound, TransferError
 from wallet.transfers.service import (
     can_receive,
@@ -60,6 +74,7 @@ from wallet.transfers.service import (
     transfer_between_users,
 )
 from wallet.wallets.errors import WalletUnavailable
+from wallet.wallets.tables import Wallet
 
 MAX_MEMBERS = 50  # members and open invitations together
 MAX_NAME = 80
@@ -204,11 +219,24 @@ def _hidden(contact: str) -> str:
     return f"{name[:1]}•••@{domain}" if at else f"•••{contact[-4:]}"
 
 
-_INVITED = (
-    "SELECT i.group_id, i.contact, u.username FROM split_invitation i "
-    "LEFT JOIN app_user u ON u.id = i.user_id "
-    "WHERE i.group_id = ANY($1::bigint[]) AND i.status = 'pending' ORDER BY i.id"
-)
+def _pending() -> Any:
+    return SplitInvitation.status == "pending"
+
+
+async def _invited(group_ids: list[int]) -> list[dict[str, Any]]:
+    """The open invitations of `group_ids`, oldest first, with the invitee's username
+    (none for an email or phone nobody has proved yet)."""
+    if not group_ids:
+        return []
+    return await (
+        SplitInvitation.select(
+            SplitInvitation.group_id,
+            SplitInvitation.contact,
+            SplitInvitation.user_id.username.as_alias("username"),
+        )
+        .where(SplitInvitation.group_id.is_in(group_ids) & _pending())
+        .order_by(SplitInvitation.id)
+    )
 
 
 def _invitee(row: Any) -> Invitee:
@@ -217,27 +245,40 @@ def _invitee(row: Any) -> Invitee:
     return Invitee(_hidden(row["contact"]), None)
 
 
-async def _members(conn: Connection, group_id: int) -> list[Member]:
-    rows = await conn.fetch(
-        "SELECT u.id, u.username FROM split_group_member m JOIN app_user u ON u.id = m.user_id "
-        "WHERE m.group_id = $1 ORDER BY u.id",
-        group_id,
+async def _member_rows(group_ids: list[int]) -> list[dict[str, Any]]:
+    """The members of `group_ids` (group_id, id, username), by user id."""
+    if not group_ids:
+        return []
+    return await (
+        SplitGroupMember.select(
+            SplitGroupMember.group_id,
+            SplitGroupMember.user_id.as_alias("id"),
+            SplitGroupMember.user_id.username.as_alias("username"),
+        )
+        .where(SplitGroupMember.group_id.is_in(group_ids))
+        .order_by(SplitGroupMember.user_id)
     )
-    return [Member(int(r["id"]), r["username"]) for r in rows]
 
 
-async def _group(conn: Connection, group_id: int, viewer_id: int, *, lock: bool = False) -> Group:
+def _groups_of_member(user_id: int) -> Any:
+    """The ids of the groups `user_id` is a member of, as a subquery."""
+    return SplitGroupMember.select(SplitGroupMember.group_id).where(
+        SplitGroupMember.user_id == user_id
+    )
+
+
+async def _group(group_id: int, viewer_id: int, *, lock: bool = False) -> Group:
     """The group if the viewer is a member (others get GroupNotFound, never the group;
-    someone only invited too)."""
-    sql = (
-        "SELECT g.id, g.name, g.created_by FROM split_group g "
-        "JOIN split_group_member m ON m.group_id = g.id AND m.user_id = $2 WHERE g.id = $1"
+    someone only invited too). With `lock`, the group row is locked FOR UPDATE: every
+    change to a group takes it first."""
+    query = SplitGroup.select(SplitGroup.id, SplitGroup.name, SplitGroup.created_by).where(
+        (SplitGroup.id == group_id) & SplitGroup.id.is_in(_groups_of_member(viewer_id))
     )
-    row = await conn.fetchrow(f"{sql} FOR UPDATE OF g" if lock else sql, group_id, viewer_id)
+    row = await (query.lock_rows("UPDATE") if lock else query).first()
     if row is None:
         raise GroupNotFound()
-    members = await _members(conn, group_id)
-    invited = [_invitee(r) for r in await conn.fetch(_INVITED, [group_id])]
+    members = [Member(int(r["id"]), r["username"]) for r in await _member_rows([group_id])]
+    invited = [_invitee(r) for r in await _invited([group_id])]
     return Group(int(row["id"]), row["name"], int(row["created_by"]), members, invited)
 
 
@@ -248,16 +289,11 @@ def _clean_name(name: str) -> str:
     return text
 
 
-async def _add(conn: Connection, group_id: int, members: list[Member]) -> None:
-    await conn.execute(
-        "INSERT INTO split_group_member (group_id, user_id) SELECT $1, unnest($2::bigint[]) "
-        "ON CONFLICT DO NOTHING",
-        group_id,
-        [m.user_id for m in members],
-    )
-    count = await conn.fetchval(
-        "SELECT count(*) FROM split_group_member WHERE group_id = $1", group_id
-    )
+async def _add(group_id: int, user_ids: list[int]) -> None:
+    await SplitGroupMember.insert(
+        *(SplitGroupMember(group_id=group_id, user_id=user_id) for user_id in user_ids)
+    ).on_conflict(action="DO NOTHING")
+    count = await SplitGroupMember.count().where(SplitGroupMember.group_id == group_id)
     if count > MAX_MEMBERS:
         raise InvalidGroup("members", f"A group has at most {MAX_MEMBERS} members")
 
@@ -271,39 +307,35 @@ async def _invite(conn: Connection, group: Group, inviter_id: int, targets: list
     for target in targets:
         if target.user_id == inviter_id or (target.contact is None and target.user_id in members):
             continue
-        if target.contact is None:
-            invitation_id = await conn.fetchval(
-                "INSERT INTO split_invitation (group_id, user_id, invited_by) "
-                "VALUES ($1, $2, $3) ON CONFLICT (group_id, user_id) WHERE contact IS NULL "
-                "DO NOTHING RETURNING id",
-                group.id,
-                target.user_id,
-                inviter_id,
+        # Made even when the contact's user is already a member: skipping it would tell
+        # the inviter whose contact it is. An invitation the person (by username) or the
+        # contact already has in this group is not made again: the insert meets the
+        # partial unique index on (group_id, user_id) or (group_id, contact) and does
+        # nothing (the two never both apply to one row; no other unique key can clash).
+        made = (
+            await SplitInvitation.insert(
+                SplitInvitation(
+                    group_id=group.id,
+                    user_id=target.user_id,
+                    contact=target.contact,
+                    invited_by=inviter_id,
+                )
             )
-        else:
-            # Made even when the contact's user is already a member: skipping it would
-            # tell the inviter whose contact it is.
-            invitation_id = await conn.fetchval(
-                "INSERT INTO split_invitation (group_id, user_id, contact, invited_by) "
-                "VALUES ($1, $2, $3, $4) ON CONFLICT (group_id, contact) "
-                "WHERE contact IS NOT NULL DO NOTHING RETURNING id",
-                group.id,
-                target.user_id,
-                target.contact,
-                inviter_id,
-            )
-        if invitation_id is None:
+            .on_conflict(action="DO NOTHING")
+            .returning(SplitInvitation.id)
+        )
+        if not made:
             continue
+        invitation_id = int(made[0]["id"])
         if target.user_id is None:
-            await _invite_contact(conn, int(invitation_id), target, inviter)
+            await _invite_contact(conn, invitation_id, target, inviter)
         elif target.user_id not in members:
-            await _tell_invitee(conn, int(invitation_id), target.user_id, inviter, group.name)
-    open_places = await conn.fetchval(
-        "SELECT (SELECT count(*) FROM split_group_member WHERE group_id = $1) "
-        "+ (SELECT count(*) FROM split_invitation WHERE group_id = $1 AND status = 'pending')",
-        group.id,
+            await _tell_invitee(conn, invitation_id, target.user_id, inviter, group.name)
+    members_now = await SplitGroupMember.count().where(SplitGroupMember.group_id == group.id)
+    pending = await SplitInvitation.count().where(
+        (SplitInvitation.group_id == group.id) & _pending()
     )
-    if open_places > MAX_MEMBERS:
+    if members_now + pending > MAX_MEMBERS:
         raise InvalidGroup("members", f"A group has at most {MAX_MEMBERS} members and invitations")
 
 
@@ -326,12 +358,13 @@ async def _tell_invitee(
 async def _invite_contact(
     conn: Connection, invitation_id: int, target: _Target, inviter: str
 ) -> None:
-    recent = await conn.fetchval(
-        "SELECT 1 FROM split_invitation WHERE contact = $1 AND user_id IS NULL AND id <> $2 "
-        "AND created_at > now() - $3::interval LIMIT 1",
-        target.contact,
-        invitation_id,
-        INVITE_EVERY,
+    # By the database's clock, the one `created_at` was written with.
+    since = QueryString("now() - {}::interval", INVITE_EVERY)
+    recent = await SplitInvitation.exists().where(
+        (SplitInvitation.contact == target.contact)
+        & SplitInvitation.user_id.is_null()
+        & (SplitInvitation.id != invitation_id)
+        & (SplitInvitation.created_at > since)
     )
     if recent:
         return
@@ -353,35 +386,36 @@ async def create_group(creator_id: int, name: str, contacts: list[str]) -> Group
     clean = _clean_name(name)
     async with transaction() as conn:
         targets = await _resolve(conn, contacts)
-        group_id = await conn.fetchval(
-            "INSERT INTO split_group (name, created_by) VALUES ($1, $2) RETURNING id",
-            clean,
-            creator_id,
+        [made] = await SplitGroup.insert(SplitGroup(name=clean, created_by=creator_id)).returning(
+            SplitGroup.id
         )
-        creator = await conn.fetchval("SELECT username FROM app_user WHERE id = $1", creator_id)
-        await _add(conn, int(group_id), [Member(creator_id, creator)])
-        await _invite(conn, await _group(conn, int(group_id), creator_id), creator_id, targets)
-        return await _group(conn, int(group_id), creator_id)
+        group_id = int(made["id"])
+        await _add(group_id, [creator_id])
+        await _invite(conn, await _group(group_id, creator_id), creator_id, targets)
+        return await _group(group_id, creator_id)
 
 
 async def add_members(user_id: int, group_id: int, contacts: list[str]) -> Group:
     """Invite people to a group the user is in (they become members once they accept)."""
     async with transaction() as conn:
-        group = await _group(conn, group_id, user_id, lock=True)
+        group = await _group(group_id, user_id, lock=True)
         await _invite(conn, group, user_id, await _resolve(conn, contacts))
-        return await _group(conn, group_id, user_id)
+        return await _group(group_id, user_id)
 
 
 async def invitations_of(user_id: int) -> list[Invitation]:
     """Invitations waiting for the user's answer, newest first."""
-    async with connection() as conn:
-        rows = await conn.fetch(
-            "SELECT i.id, i.group_id, g.name, u.username, i.created_at "
-            "FROM split_invitation i JOIN split_group g ON g.id = i.group_id "
-            "JOIN app_user u ON u.id = i.invited_by "
-            "WHERE i.user_id = $1 AND i.status = 'pending' ORDER BY i.id DESC",
-            user_id,
+    rows = await (
+        SplitInvitation.select(
+            SplitInvitation.id,
+            SplitInvitation.group_id,
+            SplitInvitation.group_id.name.as_alias("name"),
+            SplitInvitation.invited_by.username.as_alias("username"),
+            SplitInvitation.created_at,
         )
+        .where((SplitInvitation.user_id == user_id) & _pending())
+        .order_by(SplitInvitation.id, ascending=False)
+    )
     return [
         Invitation(int(r["id"]), int(r["group_id"]), r["name"], r["username"], r["created_at"])
         for r in rows
@@ -391,43 +425,63 @@ async def invitations_of(user_id: int) -> list[Invitation]:
 async def answer_invitation(user_id: int, invitation_id: int, accept: bool) -> Group | None:
     """Accept (join: the group, now visible) or decline (None) an invitation of the
     user's. Every open invitation of theirs to that group is answered alike."""
-    async with transaction() as conn:
-        group_id = await conn.fetchval(
-            "SELECT group_id FROM split_invitation WHERE id = $1 AND user_id = $2 "
-            "AND status = 'pending'",
-            invitation_id,
-            user_id,
+    async with transaction():
+        found = (
+            await SplitInvitation.select(SplitInvitation.group_id)
+            .where(
+                (SplitInvitation.id == invitation_id)
+                & (SplitInvitation.user_id == user_id)
+                & _pending()
+            )
+            .first()
         )
-        if group_id is None:
+        if found is None:
             raise InvitationNotFound()
+        group_id = int(found["group_id"])
         # The group row first, as every other change to the group takes it.
-        await conn.execute("SELECT 1 FROM split_group WHERE id = $1 FOR UPDATE", group_id)
-        answered = await conn.fetchval(
-            "UPDATE split_invitation SET status = $3, answered_at = now() "
-            "WHERE group_id = $1 AND user_id = $2 AND status = 'pending' RETURNING 1",
-            group_id,
-            user_id,
-            "accepted" if accept else "declined",
+        await SplitGroup.select(SplitGroup.id).where(SplitGroup.id == group_id).lock_rows("UPDATE")
+        answered = (
+            await SplitInvitation.update(
+                {
+                    SplitInvitation.status: "accepted" if accept else "declined",
+                    SplitInvitation.answered_at: database_now(),
+                }
+            )
+            .where(
+                (SplitInvitation.group_id == group_id)
+                & (SplitInvitation.user_id == user_id)
+                & _pending()
+            )
+            .returning(SplitInvitation.id)
         )
-        if answered is None:  # answered meanwhile (another device)
+        if not answered:  # answered meanwhile (another device)
             raise InvitationNotFound()
         if not accept:
             return None
-        username = await conn.fetchval("SELECT username FROM app_user WHERE id = $1", user_id)
-        await _add(conn, int(group_id), [Member(user_id, username)])
-        return await _group(conn, int(group_id), user_id)
+        await _add(group_id, [user_id])
+        return await _group(group_id, user_id)
 
 
 async def attach_waiting_invitations(conn: Connection, user_id: int, contact: str) -> list[int]:
     """The user just proved `contact` is theirs: invitations waiting for it are now
     theirs to answer (and they are told), in the caller's transaction."""
-    rows = await conn.fetch(
-        "UPDATE split_invitation i SET user_id = $1 FROM split_group g, app_user u "
-        "WHERE i.contact = $2 AND i.user_id IS NULL AND i.status = 'pending' "
-        "AND g.id = i.group_id AND u.id = i.invited_by "
-        "RETURNING i.id, g.name, u.username",
-        user_id,
-        contact,
+    claimed = (
+        await SplitInvitation.update({SplitInvitation.user_id: user_id})
+        .where(
+            (SplitInvitation.contact == contact) & SplitInvitation.user_id.is_null() & _pending()
+        )
+        .returning(SplitInvitation.id)
+    )
+    if not claimed:
+        return []
+    rows = await (
+        SplitInvitation.select(
+            SplitInvitation.id,
+            SplitInvitation.group_id.name.as_alias("name"),
+            SplitInvitation.invited_by.username.as_alias("username"),
+        )
+        .where(SplitInvitation.id.is_in([int(r["id"]) for r in claimed]))
+        .order_by(SplitInvitation.id)
     )
     for r in rows:
         await _tell_invitee(conn, int(r["id"]), user_id, r["username"], r["name"])
@@ -437,40 +491,30 @@ async def attach_waiting_invitations(conn: Connection, user_id: int, contact: st
 async def groups_of(user_id: int) -> list[Group]:
     """The user's groups, newest first, with their members and open invitations: two
     reads however many."""
-    async with connection() as conn:
-        groups = await conn.fetch(
-            "SELECT g.id, g.name, g.created_by FROM split_group g "
-            "JOIN split_group_member m ON m.group_id = g.id WHERE m.user_id = $1 "
-            "ORDER BY g.id DESC",
-            user_id,
+    # The groups come with their members: every group has one, the user.
+    rows = await (
+        SplitGroupMember.select(
+            SplitGroupMember.group_id,
+            SplitGroupMember.group_id.name.as_alias("name"),
+            SplitGroupMember.group_id.created_by.as_alias("created_by"),
+            SplitGroupMember.user_id.as_alias("id"),
+            SplitGroupMember.user_id.username.as_alias("username"),
         )
-        people = await conn.fetch(
-            "SELECT m.group_id, u.id, u.username, NULL AS contact, false AS invited "
-            "FROM split_group_member m JOIN app_user u ON u.id = m.user_id "
-            "WHERE m.group_id = ANY($1::bigint[]) "
-            "UNION ALL "
-            "SELECT i.group_id, i.id, u.username, i.contact, true FROM split_invitation i "
-            "LEFT JOIN app_user u ON u.id = i.user_id "
-            "WHERE i.group_id = ANY($1::bigint[]) AND i.status = 'pending' "
-            "ORDER BY invited, id",
-            [g["id"] for g in groups],
-        )
+        .where(SplitGroupMember.group_id.is_in(_groups_of_member(user_id)))
+        .order_by(SplitGroupMember.group_id, ascending=False)
+        .order_by(SplitGroupMember.user_id)
+    )
+    groups: dict[int, tuple[str, int]] = {}  # newest first: id -> (name, created_by)
     members: dict[int, list[Member]] = defaultdict(list)
     invited: dict[int, list[Invitee]] = defaultdict(list)
-    for r in people:
-        if r["invited"]:
-            invited[int(r["group_id"])].append(_invitee(r))
-        else:
-            members[int(r["group_id"])].append(Member(int(r["id"]), r["username"]))
+    for r in rows:
+        groups.setdefault(int(r["group_id"]), (r["name"], int(r["created_by"])))
+        members[int(r["group_id"])].append(Member(int(r["id"]), r["username"]))
+    for r in await _invited(list(groups)):
+        invited[int(r["group_id"])].append(_invitee(r))
     return [
-        Group(
-            int(g["id"]),
-            g["name"],
-            int(g["created_by"]),
-            members[int(g["id"])],
-            invited[int(g["id"])],
-        )
-        for g in groups
+        Group(group_id, name, created_by, members[group_id], invited[group_id])
+        for group_id, (name, created_by) in groups.items()
     ]
 
 
@@ -509,7 +553,6 @@ def _shares(group: Group, new: NewExpense) -> dict[int, int]:
 
 
 async def _record_expense(
-    conn: Connection,
     group: Group,
     author_id: int,
     new: NewExpense,
@@ -522,57 +565,63 @@ async def _record_expense(
     if not new.amount.is_positive:
         raise NonPositiveAmount()
     shares = _shares(group, new)
-    expense_id = await conn.fetchval(
-        "INSERT INTO split_expense (group_id, paid_by, description, currency, amount, method, "
-        "created_by, transaction_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        group.id,
-        paid_by.user_id,
-        description,
-        new.amount.currency.value,
-        new.amount.amount_minor,
-        new.method.value,
-        author_id,
-        transaction_id,
+    [made] = await SplitExpense.insert(
+        SplitExpense(
+            group_id=group.id,
+            paid_by=paid_by.user_id,
+            description=description,
+            currency=new.amount.currency.value,
+            amount=new.amount.amount_minor,
+            method=new.method.value,
+            created_by=author_id,
+            transaction_id=transaction_id,
+        )
+    ).returning(SplitExpense.id)
+    expense_id = int(made["id"])
+    # The shares must add up to the amount by commit (a deferred constraint trigger).
+    await SplitShare.insert(
+        *(
+            SplitShare(expense_id=expense_id, user_id=user_id, amount=amount)
+            for user_id, amount in shares.items()
+        )
     )
-    await conn.execute(
-        "INSERT INTO split_share (expense_id, user_id, amount) "
-        "SELECT $1, u, a FROM unnest($2::bigint[], $3::bigint[]) AS s (u, a)",
-        expense_id,
-        list(shares),
-        list(shares.values()),
-    )
-    return int(expense_id)
+    return expense_id
 
 
 async def add_expense(user_id: int, new: NewExpense) -> Expense:
     """Record an expense one member paid, split among members by `new.method`."""
-    async with transaction() as conn:
-        group = await _group(conn, new.group_id, user_id)
+    async with transaction():
+        group = await _group(new.group_id, user_id)
         paid_by = next(m for m in group.members if m.user_id == user_id)
         if new.paid_by:
             paid_by = _member(group, new.paid_by, "paidBy")
-        expense_id = await _record_expense(conn, group, user_id, new, paid_by)
-        return (await _expenses(conn, group, [expense_id]))[0]
+        expense_id = await _record_expense(group, user_id, new, paid_by)
+        return (await _expenses(group, [expense_id]))[0]
 
 
 async def split_payment(user_id: int, transaction_id: int, new: NewExpense) -> Expense:
     """Split one of the user's completed merchant payments with a group, after the fact."""
-    async with transaction() as conn:
-        group = await _group(conn, new.group_id, user_id)
-        row = await conn.fetchrow(
-            "SELECT t.type, t.status, t.currency, t.amount, m.name FROM money_transaction t "
-            "LEFT JOIN merchant m ON m.id = t.merchant_id "
-            "WHERE t.id = $1 AND t.initiator_user_id = $2",
-            transaction_id,
-            user_id,
+    async with transaction():
+        group = await _group(new.group_id, user_id)
+        row = (
+            await MoneyTransaction.select(
+                MoneyTransaction.type,
+                MoneyTransaction.status,
+                MoneyTransaction.currency,
+                MoneyTransaction.amount,
+                MoneyTransaction.merchant_id.name.as_alias("name"),
+            )
+            .where(
+                (MoneyTransaction.id == transaction_id)
+                & (MoneyTransaction.initiator_user_id == user_id)
+            )
+            .first()
         )
         if row is None or row["type"] != "payment":
             raise NotSplittable("it is not one of your merchant payments")
         if row["status"] != "completed":
             raise NotSplittable(f"it is {row['status']}")
-        if await conn.fetchval(
-            "SELECT 1 FROM split_expense WHERE transaction_id = $1", transaction_id
-        ):
+        if await SplitExpense.exists().where(SplitExpense.transaction_id == transaction_id):
             raise NotSplittable("it is already split")
         paid = Money(int(row["amount"]), Currency(row["currency"]))
         expense = NewExpense(
@@ -584,24 +633,40 @@ async def split_payment(user_id: int, transaction_id: int, new: NewExpense) -> E
             values=new.values,
         )
         me = next(m for m in group.members if m.user_id == user_id)
-        expense_id = await _record_expense(conn, group, user_id, expense, me, transaction_id)
-        return (await _expenses(conn, group, [expense_id]))[0]
+        expense_id = await _record_expense(group, user_id, expense, me, transaction_id)
+        return (await _expenses(group, [expense_id]))[0]
 
 
-async def _expenses(conn: Connection, group: Group, ids: list[int] | None = None) -> list[Expense]:
+async def _expenses(group: Group, ids: list[int] | None = None) -> list[Expense]:
+    """The group's latest 100 expenses (or those of `ids`), newest first, with shares."""
     by_id = {m.user_id: m for m in group.members}
-    rows = await conn.fetch(
-        "SELECT id, description, currency, amount, paid_by, method, transaction_id, created_at "
-        "FROM split_expense WHERE group_id = $1 AND ($2::bigint[] IS NULL OR id = ANY($2)) "
-        "ORDER BY id DESC LIMIT 100",
-        group.id,
-        ids,
+    where: Any = SplitExpense.group_id == group.id
+    if ids is not None:
+        if not ids:
+            return []
+        where &= SplitExpense.id.is_in(ids)
+    rows = await (
+        SplitExpense.select(
+            SplitExpense.id,
+            SplitExpense.description,
+            SplitExpense.currency,
+            SplitExpense.amount,
+            SplitExpense.paid_by,
+            SplitExpense.method,
+            SplitExpense.transaction_id,
+            SplitExpense.created_at,
+        )
+        .where(where)
+        .order_by(SplitExpense.id, ascending=False)
+        .limit(100)
     )
-    share_rows = await conn.fetch(
-        "SELECT expense_id, user_id, amount FROM split_share WHERE expense_id = ANY($1::bigint[]) "
-        "ORDER BY user_id",
-        [int(r["id"]) for r in rows],
-    )
+    share_rows = []
+    if rows:
+        share_rows = await (
+            SplitShare.select(SplitShare.expense_id, SplitShare.user_id, SplitShare.amount)
+            .where(SplitShare.expense_id.is_in([int(r["id"]) for r in rows]))
+            .order_by(SplitShare.user_id)
+        )
     shares: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for s in share_rows:
         shares[int(s["expense_id"])].append((int(s["user_id"]), int(s["amount"])))
@@ -624,26 +689,8 @@ async def _expenses(conn: Connection, group: Group, ids: list[int] | None = None
 
 
 async def _nets(conn: Connection, group_id: int) -> dict[Currency, dict[int, int]]:
-    rows = await conn.fetch(
-        """
-        SELECT user_id, currency, sum(delta)::bigint AS net FROM (
-            SELECT paid_by AS user_id, currency, amount AS delta
-              FROM split_expense WHERE group_id = $1
-            UNION ALL
-            SELECT s.user_id, e.currency, -s.amount
-              FROM split_share s JOIN split_expense e ON e.id = s.expense_id
-             WHERE e.group_id = $1
-            UNION ALL
-            SELECT side.user_id, st.currency, side.sign * st.amount
-              FROM split_settlement st
-              LEFT JOIN money_request r ON r.id = st.money_request_id
-              CROSS JOIN LATERAL (VALUES (st.from_user, 1), (st.to_user, -1))
-                   AS side (user_id, sign)
-             WHERE st.group_id = $1 AND (st.transaction_id IS NOT NULL OR r.status = 'paid')
-        ) moves GROUP BY user_id, currency
-        """,
-        group_id,
-    )
+    """Each member's net position per currency (`queries.GROUP_NETS`)."""
+    rows = await conn.fetch(queries.GROUP_NETS, group_id)
     nets: dict[Currency, dict[int, int]] = defaultdict(dict)
     for r in rows:
         nets[Currency(r["currency"])][int(r["user_id"])] = int(r["net"])
@@ -651,10 +698,10 @@ async def _nets(conn: Connection, group_id: int) -> dict[Currency, dict[int, int
 
 
 async def group_view(user_id: int, group_id: int) -> GroupView:
+    group = await _group(group_id, user_id)
     async with connection() as conn:
-        group = await _group(conn, group_id, user_id)
         nets = await _nets(conn, group_id)
-        expenses = await _expenses(conn, group)
+    expenses = await _expenses(group)
     by_id = {m.user_id: m for m in group.members}
     positions = [
         Position(by_id[u], Money(v, currency))
@@ -678,16 +725,13 @@ class SettleUp:
     request_days: int = field(default_factory=lambda: rules.current().money_request_days)
 
 
-async def _open_asks(conn: Connection, actor_id: int, command: SettleUp) -> list[int]:
+async def _open_asks(actor_id: int, command: SettleUp) -> list[int]:
     """Open requests of this group's settlements that ask the user, or that they made."""
-    rows = await conn.fetch(
-        "SELECT st.money_request_id FROM split_settlement st "
-        "JOIN money_request r ON r.id = st.money_request_id "
-        "WHERE st.group_id = $1 AND st.currency = $2 AND r.status = 'open' "
-        "AND (st.from_user = $3 OR st.to_user = $3)",
-        command.group_id,
-        command.currency.value,
-        actor_id,
+    rows = await SplitSettlement.select(SplitSettlement.money_request_id).where(
+        (SplitSettlement.group_id == command.group_id)
+        & (SplitSettlement.currency == command.currency.value)
+        & (SplitSettlement.money_request_id.status == "open")
+        & ((SplitSettlement.from_user == actor_id) | (SplitSettlement.to_user == actor_id))
     )
     return [int(r["money_request_id"]) for r in rows]
 
@@ -708,11 +752,15 @@ async def _may_settle(conn: Connection, actor: Actor, command: SettleUp) -> None
     pay) a factor proven lately. The group and its open asks are locked first, so the
     plan the change makes is the one judged here."""
     user_id = actor.require_user()
-    await _group(conn, command.group_id, user_id, lock=True)
-    await conn.execute(
-        "SELECT id FROM money_request WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
-        await _open_asks(conn, user_id, command),
-    )
+    await _group(command.group_id, user_id, lock=True)
+    asks = await _open_asks(user_id, command)
+    if asks:
+        await (
+            MoneyRequest.select(MoneyRequest.id)
+            .where(MoneyRequest.id.is_in(asks))
+            .order_by(MoneyRequest.id)
+            .lock_rows("UPDATE")
+        )
     paying = Money(
         sum(p.amount for p in await _plan(conn, user_id, command) if p.payer == user_id),
         command.currency,
@@ -723,11 +771,11 @@ async def _may_settle(conn: Connection, actor: Actor, command: SettleUp) -> None
 
 async def _settle(conn: Connection, actor: Actor, command: SettleUp) -> SettleUpReceipt:
     user_id, currency, group_id = actor.require_user(), command.currency, command.group_id
-    group = await _group(conn, group_id, user_id, lock=True)
+    group = await _group(group_id, user_id, lock=True)
     by_id = {m.user_id: m for m in group.members}
     # Asking twice for one debt would let it be paid twice: the user's own direct
     # payments supersede requests that asked them for the same money.
-    await cancel_open_requests(conn, await _open_asks(conn, user_id, command))
+    await cancel_open_requests(conn, await _open_asks(user_id, command))
     plan = await _plan(conn, user_id, command)
     transfers: list[dict[str, Any]] = []
     requests: list[dict[str, Any]] = []
@@ -735,7 +783,8 @@ async def _settle(conn: Connection, actor: Actor, command: SettleUp) -> SettleUp
     for p in plan:
         amount = Money(p.amount, currency)
         if p.payer == user_id:
-            status = await conn.fetchval("SELECT status FROM wallet WHERE user_id = $1", p.payee)
+            wallet = await Wallet.select(Wallet.status).where(Wallet.user_id == p.payee).first()
+            status: Any = None if wallet is None else wallet["status"]
             if not can_receive(status):
                 raise WalletUnavailable(f"@{by_id[p.payee].username}'s", status)
             transaction_id, _ = await transfer_between_users(
@@ -746,7 +795,7 @@ async def _settle(conn: Connection, actor: Actor, command: SettleUp) -> SettleUp
                 note=note,
                 screening=actor.screening(),
             )
-            await _record_settlement(conn, group_id, p.payer, p.payee, amount, transaction_id)
+            await _record_settlement(group_id, p.payer, p.payee, amount, transaction_id)
             transfers.append(
                 {
                     "to": by_id[p.payee].username,
@@ -763,9 +812,7 @@ async def _settle(conn: Connection, actor: Actor, command: SettleUp) -> SettleUp
                 note=note,
                 expires_in=timedelta(days=command.request_days),
             )
-            await _record_settlement(
-                conn, group_id, p.payer, p.payee, amount, request_id=request.id
-            )
+            await _record_settlement(group_id, p.payer, p.payee, amount, request_id=request.id)
             requests.append(
                 {
                     "from": by_id[p.payer].username,
@@ -814,7 +861,6 @@ async def settle_up(actor: Actor, command: SettleUp, idempotency_key: str) -> Se
 
 
 async def _record_settlement(
-    conn: Connection,
     group_id: int,
     payer: int,
     payee: int,
@@ -822,14 +868,14 @@ async def _record_settlement(
     transaction_id: int | None = None,
     request_id: int | None = None,
 ) -> None:
-    await conn.execute(
-        "INSERT INTO split_settlement (group_id, from_user, to_user, currency, amount, "
-        "transaction_id, money_request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        group_id,
-        payer,
-        payee,
-        amount.currency.value,
-        amount.amount_minor,
-        transaction_id,
-        request_id,
+    await SplitSettlement.insert(
+        SplitSettlement(
+            group_id=group_id,
+            from_user=payer,
+            to_user=payee,
+            currency=amount.currency.value,
+            amount=amount.amount_minor,
+            transaction_id=transaction_id,
+            money_request_id=request_id,
+        )
     )

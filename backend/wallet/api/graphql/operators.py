@@ -253,8 +253,8 @@ class AuditQuery:
         if user is None or await operator_role(user.id) not in AUDIT_READERS:
             return None
         settings = info.context.services.settings
-        await audit.seal_all(settings.audit_key_bytes)
-        check = await audit.verify(settings.audit_key_bytes, settings.audit_anchor_dir)
+        await audit.seal_all(settings.audit.key_bytes)
+        check = await audit.verify(settings.audit.key_bytes, settings.audit_anchor_dir)
         return AuditChainCheckType(
             intact=check.intact,
             checked=check.checked,

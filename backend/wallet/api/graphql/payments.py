@@ -168,8 +168,8 @@ class PaymentQuery:
     def payment_gateway(self, info: Info) -> PaymentGatewayType:
         settings = info.context.services.settings
         return PaymentGatewayType(
-            tokenize_url=settings.gateway_tokenize_url,
-            publishable_key=settings.gateway_publishable_key,
+            tokenize_url=settings.gateway.tokenize_url,
+            publishable_key=settings.gateway.publishable_key,
         )
 
     @strawberry.field(
@@ -234,7 +234,7 @@ class PaymentMutation:
                 actor,
                 funding.AddMoney(method_id, amount),
                 input.idempotency_key,
-                timeout_seconds=services.settings.gateway_timeout_seconds,
+                timeout_seconds=services.settings.gateway.timeout_seconds,
             ),
         )
 

@@ -106,7 +106,7 @@ class TransferMutation:
                     amount,
                     input.note,
                     input.idempotency_key,
-                    claim_days=settings.unclaimed_transfer_days,
+                    claim_days=settings.transfers.unclaimed_transfer_days,
                     quote_id=None if input.quote_id is None else str(input.quote_id),
                     rates=rates,
                     risk=payment_screening(info, large),

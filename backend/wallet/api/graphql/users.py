@@ -189,7 +189,7 @@ async def start_session(
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies,
-        max_age=settings.session_absolute_seconds,
+        max_age=settings.auth.session_absolute_seconds,
         path="/",
     )
     return AuthPayload(user=UserType.from_domain(user), token=None)

@@ -137,7 +137,7 @@ class DisputeMutation:
         user = await info.context.viewer()
         if user is None:
             return not_authenticated()
-        days = info.context.services.settings.buyer_protection_days
+        days = info.context.services.settings.merchants.buyer_protection_days
         try:
             dispute_id = await protection.open_dispute(
                 user.id, int_id(payment_id) or 0, reason, timedelta(days=days)
