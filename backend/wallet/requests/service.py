@@ -37,8 +37,8 @@ from wallet.transfers.errors import (
     RecipientNotFound,
     SelfTransfer,
 )
+from wallet.transfers.models import MAX_NOTE_LENGTH
 from wallet.transfers.service import (
-    MAX_NOTE_LENGTH,
     find_recipient,
     recipient_lookup,
     transfer_between_users,

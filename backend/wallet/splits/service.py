@@ -67,8 +67,8 @@ from wallet.splits.tables import (
 )
 from wallet.transactions.tables import MoneyTransaction
 from wallet.transfers.errors import RecipientNotFound, TransferError
+from wallet.transfers.models import can_receive
 from wallet.transfers.service import (
-    can_receive,
     find_recipient,
     recipient_lookup,
     transfer_between_users,

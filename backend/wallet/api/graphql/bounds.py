@@ -41,7 +41,7 @@ from wallet.api.graphql.errors import (
 from wallet.kyc.service import MAX_FILE_BYTES
 from wallet.merchants.protection import MAX_EVIDENCE_BYTES
 from wallet.splits.service import MAX_MEMBERS
-from wallet.transfers.service import MAX_NOTE_LENGTH
+from wallet.transfers.models import MAX_NOTE_LENGTH
 
 DEFAULT_MAX_LENGTH = 200
 DEFAULT_MAX_ITEMS = 100

@@ -15,7 +15,8 @@ from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, ref
 from wallet.api.graphql.security import large_amount_check, payment_screening
 from wallet.api.graphql.throttle import money_throttle
 from wallet.money import Currency, Money
-from wallet.transfers.service import SendMoney, TransferReceipt, send_money
+from wallet.transfers.models import SendMoney, TransferReceipt
+from wallet.transfers.service import send_money
 
 
 @strawberry.type(name="Transfer")
