@@ -39,15 +39,12 @@ _CHECKS: dict[str, str] = {
         ) p ON p.account_id = a.id
         WHERE a.posted_debits <> coalesce(p.debits, 0) OR a.posted_credits <> coalesce(p.credits, 0)
     """,
-    # No account that may not overdraw is below zero available.
+    # No account that may not overdraw is below zero available (`ledger_available`,
+    # migration 0044, the one definition, read through the view).
     "no_overdraft": """
-        SELECT code AS subject, ARRAY[id] AS accounts,
-               CASE normal_side WHEN 'C' THEN posted_credits - posted_debits - pending_debits
-                                ELSE posted_debits - posted_credits - pending_credits END AS delta
+        SELECT code AS subject, ARRAY[id] AS accounts, available AS delta
         FROM ledger_balance
-        WHERE no_overdraft AND CASE normal_side
-            WHEN 'C' THEN posted_credits - posted_debits - pending_debits
-            ELSE posted_debits - posted_credits - pending_credits END < 0
+        WHERE no_overdraft AND available < 0
     """,
     # Pending totals equal the pending holds against each account.
     "pending_matches_holds": """
