@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from tests.factories import make_user
 from tests.ledger_helpers import usd, wallet_account
+from wallet.checks import check_all
 from wallet.db.engine import connection, transaction
 from wallet.ledger import holds
 from wallet.ledger import service as ledger
 from wallet.ledger.errors import InsufficientFunds
-from wallet.ledger.invariants import check_ledger
 from wallet.ledger.models import EntryDraft, Purpose
 from wallet.money import Currency
 
@@ -174,7 +174,7 @@ async def test_available_agrees_with_a_model_of_postings_and_holds(
     for k, account in enumerate(accounts):
         assert locked[account].available == model[k].available, k
     async with connection() as conn:
-        assert await check_ledger(conn) == []
+        assert await check_all(conn) == []
     async with transaction() as conn:  # leave the shared clearing account without holds
         for hold_id, *_ in open_holds:
             await holds.void(conn, hold_id)

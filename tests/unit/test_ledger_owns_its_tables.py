@@ -144,3 +144,36 @@ def test_the_scanner_finds_what_it_should(source: str, expected: list[str]) -> N
     assert len(found) == len(expected)
     for message, fragment in zip(found, expected, strict=True):
         assert fragment in message
+
+
+def other_domains_tables() -> set[str]:
+    """Every table a domain other than the ledger declares (`wallet/<domain>/tables.py`)."""
+    names: set[str] = set()
+    for tables in BACKEND.glob("*/tables.py"):
+        if tables.parent != LEDGER:
+            names |= set(re.findall(r'tablename="(\w+)"', tables.read_text()))
+    return names
+
+
+def reads_of(source: str, tables: set[str]) -> list[str]:
+    """Where a string in `source` reads or writes one of `tables` (FROM/JOIN/UPDATE/INTO)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            for name in sorted(tables):
+                if re.search(rf"\b(FROM|JOIN|UPDATE|INTO)\s+{name}\b", node.value):
+                    found.append(f"line {node.lineno}: SQL reads {name}")
+    return found
+
+
+def test_the_ledger_reads_no_other_domains_table() -> None:
+    """The boundary both ways: what a system account must hold because of a domain's rows
+    is checked by that domain (wallet.checks runs them all)."""
+    tables = other_domains_tables()
+    assert {"money_transaction", "dispute", "chargeback_debt"} <= tables
+    report = [
+        f"{path.relative_to(REPO)} {offence}"
+        for path in sorted(LEDGER.rglob("*.py"))
+        for offence in reads_of(path.read_text(), tables)
+    ]
+    assert report == [], "\n".join(report)

@@ -145,3 +145,12 @@ async def expire_due(conn: Connection, now: datetime) -> list[int]:
     for row in due:
         await _release(conn, int(row["id"]), "expired")
     return [int(r["id"]) for r in due]
+
+
+async def pending_amounts(conn: Connection, hold_ids: list[int]) -> dict[int, int]:
+    """Hold id -> amount, for those of `hold_ids` that are still pending."""
+    rows = await conn.fetch(
+        "SELECT id, amount FROM ledger_hold WHERE id = ANY($1::bigint[]) AND status = 'pending'",
+        hold_ids,
+    )
+    return {int(r["id"]): int(r["amount"]) for r in rows}
