@@ -36,13 +36,12 @@ from wallet.ledger.models import (
 from wallet.money import Currency, Money
 
 _TOTALS = "posted_debits, posted_credits, pending_debits, pending_credits"
-# Read from the view `ledger_balance`, whose `available` column is the one definition.
-_BALANCE_COLUMNS = f"id, currency, normal_side, no_overdraft, status, hot, {_TOTALS}, available"
+# The columns `ledger_account` and the view `ledger_balance` share.
+_BALANCE_COLUMNS = f"id, currency, normal_side, no_overdraft, status, hot, {_TOTALS}"
+# Read from the view, whose `available` column is the one definition (migration 0044).
+_VIEW_COLUMNS = f"{_BALANCE_COLUMNS}, available"
 # Read from a locked `ledger_account` row (exact totals once a hot one is rolled up).
-_LOCKED_COLUMNS = (
-    f"id, currency, normal_side, no_overdraft, status, hot, {_TOTALS}, "
-    f"ledger_available(normal_side, {_TOTALS}) AS available"
-)
+_LOCKED_COLUMNS = f"{_BALANCE_COLUMNS}, ledger_available(normal_side, {_TOTALS}) AS available"
 
 
 def account_code(
@@ -270,7 +269,7 @@ async def balances_of_owner(
 ) -> list[Balance]:
     """The owner's open accounts of `purpose` (closed ones hold nothing), by currency."""
     rows = await conn.fetch(
-        f"SELECT {_BALANCE_COLUMNS} FROM ledger_balance "  # noqa: S608 (constant columns)
+        f"SELECT {_VIEW_COLUMNS} FROM ledger_balance "  # noqa: S608 (constant columns)
         "WHERE owner_type = $1 AND owner_id = $2 AND purpose = $3 AND status <> 'closed' "
         "ORDER BY currency",
         owner_type.value,
@@ -282,7 +281,7 @@ async def balances_of_owner(
 
 async def balance(conn: Connection, account_id: int) -> Balance:
     row = await conn.fetchrow(
-        f"SELECT {_BALANCE_COLUMNS} FROM ledger_balance WHERE id = $1",  # noqa: S608
+        f"SELECT {_VIEW_COLUMNS} FROM ledger_balance WHERE id = $1",  # noqa: S608
         account_id,
     )
     if row is None:
@@ -302,7 +301,7 @@ class ChartEntry:
 async def chart_of_accounts(conn: Connection) -> list[ChartEntry]:
     """The platform's own accounts (every system account) with their balances."""
     rows = await conn.fetch(
-        f"SELECT {_BALANCE_COLUMNS}, code, purpose, account_type FROM ledger_balance "  # noqa: S608
+        f"SELECT {_VIEW_COLUMNS}, code, purpose, account_type FROM ledger_balance "  # noqa: S608
         "WHERE owner_type = 'system' ORDER BY purpose, currency"
     )
     return [
@@ -328,7 +327,7 @@ async def balance_of(
     """The (owner, currency, purpose) account's balance, closed or not; None if it has
     never been opened."""
     row = await conn.fetchrow(
-        f"SELECT {_BALANCE_COLUMNS} FROM ledger_balance WHERE code = $1",  # noqa: S608
+        f"SELECT {_VIEW_COLUMNS} FROM ledger_balance WHERE code = $1",  # noqa: S608
         account_code(owner_type, owner_id, currency, purpose),
     )
     return None if row is None else _balance(row)
@@ -337,7 +336,7 @@ async def balance_of(
 async def balances(conn: Connection, account_ids: list[int]) -> dict[int, Balance]:
     """Account id -> balance, for the given accounts (unknown ids are left out)."""
     rows = await conn.fetch(
-        f"SELECT {_BALANCE_COLUMNS} FROM ledger_balance "  # noqa: S608 (constant columns)
+        f"SELECT {_VIEW_COLUMNS} FROM ledger_balance "  # noqa: S608 (constant columns)
         "WHERE id = ANY($1::bigint[])",
         account_ids,
     )
@@ -359,7 +358,7 @@ async def accounts_of_owner(
 ) -> list[OwnedAccount]:
     """Every account of the owner, closed ones too, by purpose and currency."""
     rows = await conn.fetch(
-        f"SELECT {_BALANCE_COLUMNS}, purpose, account_type FROM ledger_balance "  # noqa: S608
+        f"SELECT {_VIEW_COLUMNS}, purpose, account_type FROM ledger_balance "  # noqa: S608
         "WHERE owner_type = $1 AND owner_id = $2 ORDER BY purpose, currency",
         owner_type.value,
         owner_id,
@@ -375,7 +374,7 @@ async def owner_worth(conn: Connection, owner_type: OwnerType, owner_id: int) ->
     vaults, points): posted plus what is on its way in, queued hot-account credits
     included. Closed accounts hold nothing."""
     rows = await conn.fetch(
-        f"SELECT {_BALANCE_COLUMNS} FROM ledger_balance "  # noqa: S608 (constant columns)
+        f"SELECT {_VIEW_COLUMNS} FROM ledger_balance "  # noqa: S608 (constant columns)
         "WHERE owner_type = $1 AND owner_id = $2 AND account_type = 'liability'",
         owner_type.value,
         owner_id,
