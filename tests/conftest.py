@@ -28,12 +28,12 @@ from redis.asyncio import Redis
 
 from wallet.api.state import Services
 from wallet.app import SERVER_OPTIONS, create_app
+from wallet.checks import check_all
 from wallet.config import Settings, get_settings
 from wallet.db import engine
 from wallet.db.roles import APP_ROLE, ensure_app_login, url_as
 from wallet.fraud.engine import forget_rules
 from wallet.gateway.tokenizer import TOKENS_PATH, create_tokenizer_app
-from wallet.ledger.invariants import check_ledger
 
 
 @pytest.fixture(autouse=True)
@@ -236,6 +236,6 @@ async def assert_ledger_sound(database_url: str) -> AsyncIterator[None]:
     yield
     conn = await asyncpg.connect(database_url)
     try:
-        assert await check_ledger(conn) == []
+        assert await check_all(conn) == []
     finally:
         await conn.close()

@@ -119,15 +119,15 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_ledger_check(_: argparse.Namespace) -> int:
+    from wallet.checks import check_all
     from wallet.db import engine
-    from wallet.ledger.invariants import check_ledger
 
     async def run(settings: Settings) -> int:
         database_url, _ = settings.require_urls()
         await engine.connect(database_url, pool_size=1)
         try:
             async with engine.connection() as conn:
-                breaches = await check_ledger(conn)
+                breaches = await check_all(conn)
         finally:
             await engine.disconnect()
         for b in breaches:

@@ -63,7 +63,8 @@ BEGIN
     -- Funds: the first transfer, in order, that would take its account below zero.
     SELECT r.id, r.before AS available, r.amount AS requested INTO bad FROM (
         SELECT a.id, l.n, l.amount, l.side,
-               a.posted_credits - a.posted_debits - a.pending_debits
+               ledger_available(a.normal_side, a.posted_debits, a.posted_credits,
+                                a.pending_debits, a.pending_credits)
                  + sum(CASE l.side WHEN 'C' THEN l.amount ELSE -l.amount END)
                        OVER (PARTITION BY l.acct ORDER BY l.n)
                  + CASE l.side WHEN 'D' THEN l.amount ELSE -l.amount END AS before

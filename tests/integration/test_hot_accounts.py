@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from tests.factories import make_user
 from tests.ledger_helpers import posted, transfer, wallet_account
+from wallet.checks import check_all
 from wallet.db.engine import connection, transaction
 from wallet.ledger import service as ledger
 from wallet.ledger.errors import InsufficientFunds
-from wallet.ledger.invariants import check_ledger
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
@@ -43,7 +43,7 @@ async def test_credits_to_a_hot_account_queue_and_roll_up_with_snapshots() -> No
     assert await queued(s) == 3
     assert await posted(s) == 750  # reads include what is queued
     async with connection() as conn:
-        assert await check_ledger(conn) == []
+        assert await check_all(conn) == []
         assert await ledger.roll_up_hot_accounts(conn) >= 3
         snapshots = await conn.fetch(
             "SELECT s.balance_after FROM posting p JOIN posting_snapshot s ON s.posting_id = p.id "
@@ -53,7 +53,7 @@ async def test_credits_to_a_hot_account_queue_and_roll_up_with_snapshots() -> No
         totals = await conn.fetchrow(
             "SELECT posted_credits, posted_debits FROM ledger_account WHERE id = $1", s
         )
-        assert await check_ledger(conn) == []
+        assert await check_all(conn) == []
     assert [r["balance_after"] for r in snapshots] == [100, 350, 750]
     assert tuple(totals) == (750, 0)
     assert await queued(s) == 0
@@ -89,7 +89,7 @@ async def test_spending_from_a_hot_wallet_sees_queued_credits_and_never_overdraw
         await transfer(s, b, 1)
     assert (await posted(s), await posted(b)) == (0, 1000)
     async with connection() as conn:
-        assert await check_ledger(conn) == []
+        assert await check_all(conn) == []
 
 
 async def test_many_concurrent_credits_to_one_hot_account_all_land() -> None:
@@ -101,9 +101,9 @@ async def test_many_concurrent_credits_to_one_hot_account_all_land() -> None:
     await asyncio.gather(*(transfer(src, s, 25) for src in sources for _ in range(10)))
     assert await posted(s) == 20 * 10 * 25
     async with connection() as conn:
-        assert await check_ledger(conn) == []
+        assert await check_all(conn) == []
         await ledger.roll_up_hot_accounts(conn)
-        assert await check_ledger(conn) == []
+        assert await check_all(conn) == []
 
 
 @settings(
@@ -141,4 +141,4 @@ async def test_hot_wallet_matches_a_model_under_random_operations(
                 await ledger.roll_up_hot_accounts(conn)
         assert await posted(s) == model
         async with connection() as conn:
-            assert await check_ledger(conn) == []
+            assert await check_all(conn) == []

@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 
 from tests.factories import make_user
 from tests.ledger_helpers import transfer, usd, wallet_account
+from wallet.checks import check_all
 from wallet.db.engine import connection, transaction
 from wallet.ledger import holds
 from wallet.ledger import service as ledger
 from wallet.ledger.errors import HoldAmountExceeded, HoldNotPending, InsufficientFunds
-from wallet.ledger.invariants import check_ledger
 from wallet.ledger.models import Balance
 
 pytestmark = pytest.mark.usefixtures("database_url")
@@ -62,7 +62,7 @@ async def test_partial_post_moves_part_and_releases_the_rest() -> None:
         async with transaction() as conn:
             await holds.post(conn, hold)
     async with connection() as conn:
-        assert await check_ledger(conn) == []
+        assert await check_all(conn) == []
 
 
 async def test_void_releases_everything_and_over_posting_is_refused() -> None:
@@ -107,7 +107,7 @@ async def test_concurrent_reservations_never_oversubscribe_a_wallet() -> None:
     assert all(isinstance(r, InsufficientFunds) for r in results if not isinstance(r, int))
     assert (await balance(a)).available == 5000 - 7 * 700
     async with connection() as conn:
-        assert await check_ledger(conn) == []
+        assert await check_all(conn) == []
 
 
 OPS = st.lists(
@@ -162,7 +162,7 @@ async def test_random_transfers_and_holds_match_a_model(ops: list) -> None:  # t
                 else:
                     await holds.void(conn, hold)
         async with connection() as conn:
-            assert await check_ledger(conn) == []
+            assert await check_all(conn) == []
     for k, account in enumerate(accts):
         b = await balance(account)
         assert (b.posted, b.reserved) == (posted[k], reserved[k])

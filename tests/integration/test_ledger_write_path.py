@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from tests.factories import make_user
 from tests.ledger_helpers import posted, transfer, usd, wallet_account
+from wallet.checks import check_all
 from wallet.db.engine import connection
 from wallet.ledger.errors import AccountNotActive, InsufficientFunds
-from wallet.ledger.invariants import check_ledger
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
@@ -28,7 +28,7 @@ async def test_transfer_moves_money_and_snapshots_running_balances() -> None:
             entry_id,
         )
         assert [tuple(r) for r in rows] == [(b, "C", 1250, 1750), (a, "D", 1250, 3750)]
-        assert await check_ledger(conn) == []
+        assert await check_all(conn) == []
 
 
 async def test_insufficient_funds_writes_nothing() -> None:
@@ -93,7 +93,7 @@ async def test_random_transfers_match_a_model_and_keep_invariants(
             with pytest.raises(InsufficientFunds):
                 await transfer(accounts[src], accounts[dst], amount)
         async with connection() as conn:
-            assert await check_ledger(conn) == []
+            assert await check_all(conn) == []
     assert [await posted(a) for a in accounts] == model
 
 
@@ -123,4 +123,4 @@ async def test_concurrent_transfers_conserve_money_and_never_overdraw() -> None:
             await conn.fetchval("SELECT count(*) FROM journal_entry WHERE kind = 'p2p'")
             == outcomes["ok"]
         )
-        assert await check_ledger(conn) == []
+        assert await check_all(conn) == []

@@ -13,9 +13,9 @@ from tests.conftest import LiveServer
 from tests.factories import PASSWORD, make_user
 from tests.graphql_client import call, send, token_for
 from tests.integration.test_kyc_api import IDENTITY, person
+from wallet.checks import check_all
 from wallet.db.engine import connection
 from wallet.kyc import service as kyc
-from wallet.ledger.invariants import check_ledger
 
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
 
@@ -123,7 +123,7 @@ async def test_erasure_waits_for_an_empty_wallet_then_pseudonymizes(
             "SELECT count(*) FROM audit_log WHERE action = 'erasure' AND actor_id = $1",
             alice.id,
         )
-        assert await check_ledger(conn) == []
+        assert await check_all(conn) == []
     assert dict(row) == {
         "email": f"erased-{alice.id}@erased.invalid",
         "phone": f"+000{alice.id:012d}",

@@ -8,9 +8,9 @@ import pytest
 from tests.conftest import LiveServer
 from tests.factories import make_user
 from tests.graphql_client import SEND, call, gql, send, token_for
+from wallet.checks import check_all
 from wallet.config import get_settings
 from wallet.db.engine import connection
-from wallet.ledger.invariants import check_ledger
 
 SET_PIN = "mutation($pin: String!) { setTransactionPin(pin: $pin) { __typename } }"
 STEP_UP = """mutation($method: StepUpMethod!, $code: String!) {
@@ -66,7 +66,7 @@ async def test_send_moves_money_records_the_transaction_and_notifies_both(
             int(transfer["id"]),
         )
         assert {r["u"] for r in notified} == {alice.id, bob.id}
-        assert await check_ledger(conn) == []
+        assert await check_all(conn) == []
 
 
 @pytest.mark.parametrize("how", ["email", "username", "@username"])
@@ -281,4 +281,4 @@ async def test_concurrent_clients_conserve_money_and_keep_the_ledger_sound(
         assert await conn.fetchval("SELECT count(*) FROM journal_entry WHERE kind = 'p2p'") == len(
             ids
         )
-        assert await check_ledger(conn) == []
+        assert await check_all(conn) == []

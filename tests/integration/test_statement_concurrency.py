@@ -12,10 +12,10 @@ import pytest
 
 from tests.factories import make_user
 from tests.ledger_helpers import transfer, wallet_account
+from wallet.checks import check_all
 from wallet.db.engine import connection, transaction
 from wallet.ledger import service as ledger
 from wallet.ledger.errors import InsufficientFunds
-from wallet.ledger.invariants import check_ledger
 from wallet.money import Currency
 from wallet.statements import service as statements
 
@@ -80,6 +80,6 @@ async def test_statements_cut_during_concurrent_transfers_add_up_and_verify_late
     # The last cut has every posting: its closing is the wallet's balance.
     async with connection() as conn:
         assert (await ledger.balance(conn, s)).posted == final[0].closing.amount_minor
-        assert await check_ledger(conn) == []
+        assert await check_all(conn) == []
     positions = [c.position for c in cuts]
     assert positions == sorted(positions)

@@ -24,12 +24,12 @@ from tests.conftest import LiveServer
 from tests.graphql_client import add_bank, add_card, fund, send
 from tests.integration.test_statements import convert
 from tests.merchant_helpers import create, customer, pay, shop
+from wallet.checks import check_all
 from wallet.db.engine import connection, transaction
 from wallet.gateway.sandbox import SandboxGateway
 from wallet.ledger import chain
 from wallet.ledger import service as ledger
 from wallet.ledger.errors import InsufficientFunds
-from wallet.ledger.invariants import check_ledger
 from wallet.ledger.models import OwnerType, Purpose
 from wallet.money import Currency
 from wallet.payments import funding
@@ -188,4 +188,4 @@ async def test_every_statement_adds_up_whatever_the_history(
             assert joined == [r.position for r in rows if r.position <= upto]
 
     async with connection() as conn:
-        assert await check_ledger(conn) == []
+        assert await check_all(conn) == []

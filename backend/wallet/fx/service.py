@@ -364,10 +364,7 @@ async def conversion_entry(
         for currency in (quote.sell, quote.buy)
         for purpose in _SYSTEM_PURPOSES
     }
-    rows = await conn.fetch(
-        "SELECT code, id FROM ledger_account WHERE code = ANY($1::text[])", list(codes.values())
-    )
-    by_code = {r["code"]: int(r["id"]) for r in rows}
+    by_code = await ledger.account_ids_by_code(conn, list(codes.values()))
 
     def system(currency: Currency, purpose: str) -> int:
         return by_code[codes[(currency, purpose)]]

@@ -15,14 +15,13 @@ from typing import Any
 
 from wallet.commands.actor import Actor
 from wallet.commands.runner import Command, run
-from wallet.db.engine import Connection, transaction
+from wallet.db.engine import Connection, connection, transaction
 from wallet.errors import NonPositiveAmount
 from wallet.goals.errors import GoalError, GoalNotFound
 from wallet.goals.tables import SavingsGoal, SavingsRoundUp
 from wallet.ledger import service as ledger
 from wallet.ledger.errors import AccountNotActive, InsufficientFunds
 from wallet.ledger.models import AccountType, EntryDraft, OwnerType
-from wallet.ledger.tables import LedgerAccount, LedgerBalance
 from wallet.money import Currency, Money
 from wallet.notifications.money import event_payload
 from wallet.outbox.service import Topic, emit
@@ -98,10 +97,9 @@ async def _with_saved(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     which counts a hot account's queued deltas), in one query for all of them."""
     if not rows:
         return rows
-    balances = await LedgerBalance.select(
-        LedgerBalance.id, LedgerBalance.posted_credits, LedgerBalance.posted_debits
-    ).where(LedgerBalance.id.is_in([r["account_id"] for r in rows]))
-    saved = {b["id"]: b["posted_credits"] - b["posted_debits"] for b in balances}
+    async with connection() as conn:  # the enclosing transaction's, if there is one
+        balances = await ledger.balances(conn, [int(r["account_id"]) for r in rows])
+    saved = {account_id: b.posted for account_id, b in balances.items()}
     return [{**r, "saved": saved[r["account_id"]]} for r in rows]
 
 
@@ -336,9 +334,7 @@ async def close_goal(user_id: int, goal_id: int) -> Money:
         if saved.is_positive:
             await _move(conn, user_id, goal, saved, into_goal=False, note=f"{goal['name']} closed")
         await SavingsGoal.update({SavingsGoal.status: "closed"}).where(SavingsGoal.id == goal_id)
-        await LedgerAccount.update({LedgerAccount.status: "closed"}).where(
-            LedgerAccount.id == int(goal["account_id"])
-        )
+        await ledger.close_account(conn, int(goal["account_id"]))
         return saved
 
 

@@ -20,7 +20,7 @@ from wallet.ledger.errors import (
     HoldNotPending,
     InsufficientFunds,
 )
-from wallet.ledger.models import EntryDraft, Side
+from wallet.ledger.models import EntryDraft
 from wallet.ledger.service import lock_accounts, post_entry
 from wallet.money import Currency, Money
 
@@ -43,15 +43,10 @@ async def reserve(
             raise ValueError(f"account {account_id} is not in {amount.currency.value}")
         if account.status == "closed" or (account.status == "frozen" and account is debit):
             raise AccountNotActive(account_id, account.status)
-    # The reservation reduces what the debit account can spend (on its normal side).
-    if debit.normal_side is Side.CREDIT:
-        debit.pending_debits += amount.amount_minor
-    else:
-        debit.pending_credits += amount.amount_minor
-    if debit.no_overdraft and debit.available < 0:
-        raise InsufficientFunds(
-            debit_account_id, debit.available + amount.amount_minor, amount.amount_minor
-        )
+    # The reservation takes `amount` from what the debit account can spend; `available`
+    # is the database's (`ledger_available` of the locked, rolled-up row).
+    if debit.no_overdraft and debit.available < amount.amount_minor:
+        raise InsufficientFunds(debit_account_id, debit.available, amount.amount_minor)
     await conn.execute(
         "UPDATE ledger_account SET pending_debits = pending_debits + $2 WHERE id = $1",
         debit_account_id,
@@ -150,3 +145,12 @@ async def expire_due(conn: Connection, now: datetime) -> list[int]:
     for row in due:
         await _release(conn, int(row["id"]), "expired")
     return [int(r["id"]) for r in due]
+
+
+async def pending_amounts(conn: Connection, hold_ids: list[int]) -> dict[int, int]:
+    """Hold id -> amount, for those of `hold_ids` that are still pending."""
+    rows = await conn.fetch(
+        "SELECT id, amount FROM ledger_hold WHERE id = ANY($1::bigint[]) AND status = 'pending'",
+        hold_ids,
+    )
+    return {int(r["id"]): int(r["amount"]) for r in rows}

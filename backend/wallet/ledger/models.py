@@ -102,6 +102,10 @@ class Balance:
     posted_credits: int
     pending_debits: int
     pending_credits: int
+    # What can be spent: posted minus reserved, as the database defines it once
+    # (`ledger_available`, migration 0044) and the balance view reports it. Read, never
+    # computed here.
+    available: int
 
     @property
     def posted(self) -> int:
@@ -119,5 +123,6 @@ class Balance:
         return self.pending_credits if self.normal_side is Side.CREDIT else self.pending_debits
 
     @property
-    def available(self) -> int:
-        return self.posted - self.reserved
+    def worth(self) -> int:
+        """What the account is worth to its owner: posted plus what is on its way in."""
+        return self.posted + self.incoming

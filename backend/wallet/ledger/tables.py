@@ -108,3 +108,4 @@ class LedgerBalance(Table, tablename="ledger_balance", db=DB):
     posted_credits = BigInt(null=True, default=None)
     pending_debits = BigInt(null=True, default=None)
     pending_credits = BigInt(null=True, default=None)
+    available = BigInt(null=True, default=None)  # `ledger_available` (migration 0044)

@@ -19,6 +19,8 @@ from functools import lru_cache
 from wallet.config import LevelLimits, PeriodLimits, get_settings
 from wallet.db.engine import Connection
 from wallet.errors import OverLimit
+from wallet.ledger import service as ledger
+from wallet.ledger.models import OwnerType
 from wallet.money import Currency, Money
 from wallet.rates import RateProvider, RateSnapshot, provider_from_config
 
@@ -215,14 +217,9 @@ async def usage(
 
 async def wallet_worth(conn: Connection, user_id: int, snapshot: RateSnapshot) -> int:
     """What the platform holds for the user (wallet balances, savings vaults, points) in
-    US cents, counting money on its way in."""
-    rows = await conn.fetch(
-        "SELECT currency, posted_credits - posted_debits + pending_credits AS worth "
-        "FROM ledger_account WHERE owner_type = 'user' AND owner_id = $1 "
-        "AND account_type = 'liability'",
-        user_id,
-    )
-    return sum(snapshot.usd_value(Money(int(r["worth"]), Currency(r["currency"]))) for r in rows)
+    US cents, counting money on its way in (the ledger's `owner_worth`)."""
+    worth = await ledger.owner_worth(conn, OwnerType.USER, user_id)
+    return sum(snapshot.usd_value(money) for money in worth)
 
 
 def _in(currency: Currency, cents: int, snapshot: RateSnapshot) -> Money:

@@ -21,6 +21,7 @@ from typing import Any
 
 from wallet.db.engine import Connection, connection, transaction
 from wallet.ledger import service as ledger
+from wallet.ledger.invariants import Breach, system_account_breaches
 from wallet.ledger.models import EntryDraft, OwnerType, PostingDraft, Purpose, Side
 from wallet.merchants.errors import (
     DisputeClosed,
@@ -346,3 +347,32 @@ async def disputes(*, merchant_id: int | None = None, undecided: bool = False) -
             undecided,
         )
     return await get_disputes([int(r["id"]) for r in rows])
+
+
+async def escrow_breaches(conn: Connection) -> list[Breach]:
+    """Buyer-protection escrow holds exactly the marketplace sales still waiting in it."""
+    waiting = {
+        Currency(r["currency"]): int(r["amount"])
+        for r in await conn.fetch(
+            "SELECT currency, sum(amount) AS amount FROM money_transaction "
+            "WHERE type = 'payment' AND status = 'pending' AND escrow_release_at IS NOT NULL "
+            "GROUP BY currency"
+        )
+    }
+    return await system_account_breaches(
+        conn, "escrow_matches_payments", Purpose.BUYER_PROTECTION_ESCROW, waiting
+    )
+
+
+async def dispute_hold_breaches(conn: Connection) -> list[Breach]:
+    """The dispute hold holds exactly the disputes not decided yet."""
+    undecided = {
+        Currency(r["currency"]): int(r["amount"])
+        for r in await conn.fetch(
+            "SELECT currency, sum(amount) AS amount FROM dispute "
+            "WHERE status IN ('open', 'responded') GROUP BY currency"
+        )
+    }
+    return await system_account_breaches(
+        conn, "dispute_hold_matches_disputes", Purpose.DISPUTE_HOLD, undecided
+    )

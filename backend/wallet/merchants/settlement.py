@@ -194,15 +194,7 @@ async def settle_due(gateway: PaymentGateway, now: datetime) -> list[int]:
     async with connection() as conn:
         merchant_ids = await due_merchants(conn, now)
         currencies = {
-            m: [
-                Currency(r["currency"])
-                for r in await conn.fetch(
-                    "SELECT currency FROM ledger_account WHERE owner_type = 'merchant' "
-                    "AND owner_id = $1 AND purpose = $2",
-                    m,
-                    PAYABLE,
-                )
-            ]
+            m: await ledger.currencies_of(conn, OwnerType.MERCHANT, m, PAYABLE)
             for m in merchant_ids
         }
     batches = []

@@ -15,6 +15,7 @@ from typing import Any
 
 from wallet.db.engine import Connection, transaction
 from wallet.ledger import service as ledger
+from wallet.ledger.invariants import Breach, system_account_breaches
 from wallet.ledger.models import EntryDraft, OwnerType, PostingDraft, Purpose, Side
 from wallet.money import Currency, Money
 from wallet.outbox.service import Topic, emit
@@ -157,3 +158,16 @@ async def repay_all_debts() -> int:
             "SELECT DISTINCT user_id FROM chargeback_debt WHERE repaid < amount"
         )
     return sum([await repay_debts(int(u["user_id"])) for u in users])
+
+
+async def reserve_breaches(conn: Connection) -> list[Breach]:
+    """The chargeback reserve is exactly what users still owe from chargebacks."""
+    owed = {
+        Currency(r["currency"]): int(r["owed"])
+        for r in await conn.fetch(
+            "SELECT currency, sum(amount - repaid) AS owed FROM chargeback_debt GROUP BY currency"
+        )
+    }
+    return await system_account_breaches(
+        conn, "chargeback_reserve_matches_debts", Purpose.CHARGEBACK_RESERVE, owed
+    )

@@ -21,6 +21,8 @@ from wallet.auth.sessions import SessionStore
 from wallet.db.engine import connection, transaction
 from wallet.exports.csv_writer import records_csv
 from wallet.kyc import service as kyc
+from wallet.ledger import service as ledger
+from wallet.ledger.models import OwnerType
 from wallet.security import audit
 from wallet.transactions.history import HistoryFilter, page
 from wallet.users.passwords import hash_password_in_pool
@@ -46,12 +48,15 @@ async def export_data(user_id: int) -> dict[str, Any]:
             "FROM app_user WHERE id = $1",
             user_id,
         )
-        balances = await conn.fetch(
-            "SELECT currency, purpose, posted_credits - posted_debits AS posted, "
-            "pending_debits AS reserved FROM ledger_balance WHERE owner_type = 'user' "
-            "AND owner_id = $1 ORDER BY purpose, currency",
-            user_id,
-        )
+        balances = [
+            {
+                "currency": a.balance.currency.value,
+                "purpose": a.purpose,
+                "posted": a.balance.posted,
+                "reserved": a.balance.reserved,
+            }
+            for a in await ledger.accounts_of_owner(conn, OwnerType.USER, user_id)
+        ]
         methods = await conn.fetch(
             "SELECT kind, brand, last4, exp_month, exp_year, created_at FROM payment_method "
             "WHERE user_id = $1",
@@ -139,14 +144,13 @@ async def erase(user_id: int, sessions: SessionStore) -> None:
     unusable_hash = await hash_password_in_pool(secrets.token_urlsafe(32))
     async with transaction() as conn:
         await conn.execute("SELECT 1 FROM wallet WHERE user_id = $1 FOR UPDATE", user_id)
-        left = await conn.fetch(
-            "SELECT currency, purpose FROM ledger_balance WHERE owner_type = 'user' "
-            "AND owner_id = $1 AND (posted_credits <> posted_debits OR pending_debits > 0 "
-            "OR pending_credits > 0)",
-            user_id,
-        )
+        left = [
+            a
+            for a in await ledger.accounts_of_owner(conn, OwnerType.USER, user_id)
+            if a.balance.posted or a.balance.pending_debits or a.balance.pending_credits
+        ]
         if left:
-            what = ", ".join(f"{r['currency']} {r['purpose']}" for r in left)
+            what = ", ".join(f"{a.balance.currency.value} {a.purpose}" for a in left)
             raise PrivacyError("balance", f"Move or withdraw your money first ({what})")
         open_requests = await conn.fetchval(
             "SELECT count(*) FROM money_request WHERE status = 'open' "
@@ -173,14 +177,13 @@ async def erase(user_id: int, sessions: SessionStore) -> None:
             "DELETE FROM budget WHERE user_id = $1",
             "UPDATE payment_method SET status = 'removed' WHERE user_id = $1",
             "UPDATE wallet SET status = 'closed' WHERE user_id = $1",
-            "UPDATE ledger_account SET status = 'closed' WHERE owner_type = 'user' "
-            "AND owner_id = $1",
             # The email or phone others typed to ask them for money or invite them.
             "UPDATE money_request SET payer_contact = NULL WHERE payer_id = $1",
             "UPDATE split_invitation SET contact = 'erased:' || id "
             "WHERE user_id = $1 AND contact IS NOT NULL",
         ):
             await conn.execute(sql, user_id)
+        await ledger.close_owner_accounts(conn, OwnerType.USER, user_id)
         await audit.record(
             audit.AuditEvent("user", user_id, "erasure", "done", subject=f"user:{user_id}"),
             conn,

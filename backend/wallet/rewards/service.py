@@ -389,11 +389,10 @@ def streak(days: list[Any], today: Any) -> int:
 
 async def summary(user_id: int, rates: RateSnapshot) -> RewardsSummary:
     async with connection() as conn:
-        points = await conn.fetchval(
-            "SELECT coalesce(posted_credits - posted_debits, 0) FROM ledger_balance "
-            "WHERE code = $1",
-            ledger.account_code(OwnerType.USER, user_id, POINTS_CURRENCY, POINTS_PURPOSE),
+        points_balance = await ledger.balance_of(
+            conn, OwnerType.USER, user_id, POINTS_CURRENCY, POINTS_PURPOSE
         )
+        points = 0 if points_balance is None else points_balance.posted
         volume = await volume_usd(conn, user_id, rates)
         days = await conn.fetch(
             "SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date AS day FROM money_transaction "
@@ -444,7 +443,7 @@ async def summary(user_id: int, rates: RateSnapshot) -> RewardsSummary:
         Badge("gold", "Gold tier", tier.name == "gold"),
     ]
     return RewardsSummary(
-        points=int(points or 0),
+        points=points,
         tier=tier,
         volume_usd=volume,
         next_tier=higher[0] if higher else None,

@@ -81,20 +81,21 @@ def describe(item: HistoryItem | None, entry_kind: str | None, amount: Money) ->
     return str(item.type.value).replace("_", " ").capitalize()
 
 
+# The ledger's side is read through its functions (migration 0044), which the planner
+# inlines: `ledger_owner_accounts` (the user's wallet accounts) and, per account,
+# `ledger_account_lines` (its chain with signed amounts), ordered and cut by the chain's
+# index as before.
 _LINES_SQL = """
 WITH accounts AS (
-    SELECT id, normal_side FROM ledger_account
-    WHERE owner_type = 'user' AND owner_id = $1 AND purpose = 'wallet'
+    SELECT account_id AS id FROM ledger_owner_accounts('user', $1, 'wallet')
 ), booked AS (
     SELECT 1 AS rank, b.posted_at AS at, b.account_id AS k1, b.account_seq AS k2,
            b.entry_id, b.kind, b.currency, b.delta, b.balance_after, b.transaction_id
     FROM accounts acc
     CROSS JOIN LATERAL (
-        SELECT c.posted_at, c.account_id, c.account_seq, c.entry_id, e.kind, c.currency,
-               CASE WHEN c.side = acc.normal_side THEN c.amount ELSE -c.amount END AS delta,
-               c.balance_after, t.id AS transaction_id
-        FROM ledger_chain c
-        JOIN journal_entry e ON e.id = c.entry_id
+        SELECT c.posted_at, c.account_id, c.account_seq, c.entry_id, c.entry_kind AS kind,
+               c.currency, c.delta, c.balance_after, t.id AS transaction_id
+        FROM ledger_account_lines(acc.id) c
         LEFT JOIN transaction_entry te ON te.entry_id = c.entry_id
         LEFT JOIN money_transaction t ON t.id = te.transaction_id
               AND $1 IN (t.initiator_user_id, t.counterparty_user_id)

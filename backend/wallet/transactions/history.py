@@ -63,15 +63,12 @@ _SELECT = """
            pm.brand || ' ending ' || pm.last4 AS payment_method,
            other.username AS counterparty_username, mer.name AS merchant_name,
            goal.name AS savings_goal,
-           (SELECT coalesce(p.balance_after, (SELECT s.balance_after FROM posting_snapshot s
-                                               WHERE s.posting_id = p.id))
-              FROM posting p JOIN ledger_account a ON a.id = p.account_id
-             WHERE p.entry_id = t.entry_id AND a.owner_type = 'user' AND a.owner_id = $1
-               AND a.purpose = 'wallet'
-               AND p.currency = CASE WHEN t.counter_currency IS NOT NULL
-                                          AND t.initiator_user_id IS DISTINCT FROM $1
-                                     THEN t.counter_currency ELSE t.currency END
-             ORDER BY p.id DESC LIMIT 1) AS running_balance
+           (SELECT b.balance_after
+              FROM ledger_entry_balance_after(
+                       t.entry_id, 'user', $1, 'wallet',
+                       CASE WHEN t.counter_currency IS NOT NULL
+                                 AND t.initiator_user_id IS DISTINCT FROM $1
+                            THEN t.counter_currency ELSE t.currency END) b) AS running_balance
     FROM money_transaction t
     LEFT JOIN app_user other ON other.id = CASE WHEN t.initiator_user_id = $1
                                                 THEN t.counterparty_user_id

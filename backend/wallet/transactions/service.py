@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from wallet.db.engine import Connection
+from wallet.ledger import holds
+from wallet.ledger.invariants import Breach
 from wallet.money import Money
 from wallet.transactions.errors import IllegalTransition, TransactionNotFound
 from wallet.transactions.models import TRANSITIONS, TransactionStatus, TransactionType
@@ -266,3 +268,21 @@ async def transition(
     if current is None:
         raise TransactionNotFound(transaction_id)
     raise IllegalTransition(transaction_id, TransactionStatus(current), target)
+
+
+async def hold_breaches(conn: Connection) -> list[Breach]:
+    """Every transaction waiting on the gateway (or a review) has its full hold still
+    pending; marketplace sales wait in escrow instead, unclaimed transfers in theirs."""
+    waiting = await conn.fetch(
+        "SELECT id, amount, hold_id FROM money_transaction "
+        "WHERE status IN ('pending', 'processing') AND recipient_contact IS NULL "
+        "AND type <> 'payment' ORDER BY id"
+    )
+    pending = await holds.pending_amounts(
+        conn, [int(t["hold_id"]) for t in waiting if t["hold_id"] is not None]
+    )
+    return [
+        Breach("open_transaction_has_hold", f"transaction {t['id']}: off by {t['amount']}")
+        for t in waiting
+        if t["hold_id"] is None or pending.get(int(t["hold_id"])) != int(t["amount"])
+    ]

@@ -279,8 +279,7 @@ def _decide(
     state.spent[command.sender_id] = spent.plus(LimitScope.SEND, amount)
     state.earlier.setdefault(command.sender_id, []).append(attempt)
     _move_worth(state, command.sender_id, source.id, -amount.amount_minor)
-    if not target.hot:
-        _move_worth(state, recipient.id, target.id, amount.amount_minor)
+    _move_worth(state, recipient.id, target.id, amount.amount_minor)
     return _Accepted(index, prepared, recipient, source.id, target.id, attempt)
 
 
@@ -288,10 +287,9 @@ def _check_cap(
     state: _Snapshot, recipient: _Recipient, target: ledger.AccountState, amount: Money
 ) -> None:
     """The recipient's worth once this send arrives, as `limits.check_received` reads
-    it after posting (a hot account's credit is deferred, so it does not count yet)."""
+    it after posting (a hot account's deferred credit counts: the view adds it)."""
     worth = dict(state.worth[recipient.id])
-    if not target.hot:
-        worth[target.id] = worth.get(target.id, Money(0, amount.currency)) + amount
+    worth[target.id] = worth.get(target.id, Money(0, amount.currency)) + amount
     total = sum(state.rates.usd_value(m) for m in worth.values())
     limits.check_received_worth(recipient.verification_level, total, amount, state.rates)
 

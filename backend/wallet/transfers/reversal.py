@@ -58,11 +58,7 @@ async def reverse_transfer(transaction_id: int, reason: str) -> Reversal:
             received = Money(int(row["counter_amount"]), Currency(row["counter_currency"]))
         # The money goes back to the sender's balance even if they closed it since.
         await open_balance(conn, sender, sent.currency)
-        postings = await conn.fetch(
-            "SELECT account_id, side, amount, currency FROM posting WHERE entry_id = $1 "
-            "ORDER BY id",
-            row["entry_id"],
-        )
+        postings = await ledger.entry_postings(conn, int(row["entry_id"]))
         reversal_id, _ = await transactions.create(
             conn,
             transactions.NewTransaction(
@@ -75,19 +71,12 @@ async def reverse_transfer(transaction_id: int, reason: str) -> Reversal:
                 counter_amount=sent if received is not sent else None,
             ),
         )
-        mirror = {Side.DEBIT.value: Side.CREDIT, Side.CREDIT.value: Side.DEBIT}
+        mirror = {Side.DEBIT: Side.CREDIT, Side.CREDIT: Side.DEBIT}
         entry_id = await ledger.post_entry(
             conn,
             EntryDraft(
                 "reversal",
-                tuple(
-                    PostingDraft(
-                        int(p["account_id"]),
-                        mirror[p["side"]],
-                        Money(int(p["amount"]), Currency(p["currency"])),
-                    )
-                    for p in postings
-                ),
+                tuple(PostingDraft(p.account_id, mirror[p.side], p.amount) for p in postings),
                 f"reverses transaction {transaction_id}",
             ),
         )

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from wallet.db.engine import Connection, transaction
 from wallet.ledger import service as ledger
+from wallet.ledger.invariants import Breach, system_account_breaches
 from wallet.ledger.models import EntryDraft, Purpose
 from wallet.limits.service import LimitScope
 from wallet.money import Currency, Money
@@ -145,3 +146,17 @@ async def expire_unclaimed(now: datetime) -> list[int]:
             [{"user_id": int(r["initiator_user_id"]), "currency": r["currency"]} for r in rows],
         )
     return [int(r["id"]) for r in rows]
+
+
+async def escrow_breaches(conn: Connection) -> list[Breach]:
+    """The unclaimed-transfers escrow holds exactly the transfers still waiting."""
+    waiting = {
+        Currency(r["currency"]): int(r["amount"])
+        for r in await conn.fetch(
+            "SELECT currency, sum(amount) AS amount FROM money_transaction "
+            "WHERE status = 'pending' AND recipient_contact IS NOT NULL GROUP BY currency"
+        )
+    }
+    return await system_account_breaches(
+        conn, "unclaimed_escrow_matches_transfers", Purpose.UNCLAIMED_TRANSFERS, waiting
+    )

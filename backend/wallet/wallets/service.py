@@ -49,14 +49,7 @@ async def open_balance(conn: Connection, user_id: int, currency: Currency) -> in
         account_type=AccountType.LIABILITY,
         no_overdraft=True,
     )
-    # Reading first: the UPDATE would lock the row, out of the ledger's id order.
-    if await conn.fetchval("SELECT status FROM ledger_account WHERE id = $1", account_id) == (
-        "closed"
-    ):
-        await conn.execute(
-            "UPDATE ledger_account SET status = 'active' WHERE id = $1 AND status = 'closed'",
-            account_id,
-        )
+    await ledger.reopen_account(conn, account_id)
     return account_id
 
 
@@ -86,16 +79,10 @@ async def close_currency_balance(user_id: int, currency: Currency) -> None:
             return
         if locked.posted != 0 or locked.pending_debits or locked.pending_credits:
             raise BalanceNotEmpty(currency)
-        others = await conn.fetchval(
-            "SELECT count(*) FROM ledger_account WHERE owner_type = 'user' AND owner_id = $1 "
-            "AND purpose = $2 AND status <> 'closed' AND id <> $3",
-            user_id,
-            Purpose.WALLET,
-            account_id,
-        )
-        if others == 0:
+        still_open = await ledger.open_account_ids(conn, OwnerType.USER, user_id, Purpose.WALLET)
+        if not [a for a in still_open if a != account_id]:
             raise LastBalance()
-        await conn.execute("UPDATE ledger_account SET status = 'closed' WHERE id = $1", account_id)
+        await ledger.close_account(conn, account_id)
 
 
 async def get_wallet(user_id: int) -> WalletView | None:

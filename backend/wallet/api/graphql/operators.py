@@ -24,10 +24,10 @@ from wallet.api.graphql.errors import (
 )
 from wallet.api.graphql.permissions import SignedIn
 from wallet.api.graphql.transactions import TransactionNode
+from wallet.checks import check_all
 from wallet.db.engine import connection
 from wallet.ledger import errors as ledger_errors
 from wallet.ledger import service as ledger
-from wallet.ledger.invariants import check_ledger
 from wallet.money import Currency, Money
 from wallet.security import audit
 from wallet.transactions import history
@@ -112,7 +112,7 @@ class OperatorQuery:
         if not await _is_operator(info):
             return None
         async with connection() as conn:
-            breaches = await check_ledger(conn)
+            breaches = await check_all(conn)
         return LedgerCheck(
             ok=not breaches,
             breaches=[
