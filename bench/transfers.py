@@ -14,7 +14,8 @@ Runs, in one process and against one PostgreSQL (DATABASE_URL, or the embedded o
   6. the floor: only the rows a send must write (the ledger entry through
      `ledger_post_entry`, the transaction with its two transitions, three outbox events,
      the idempotency key), in one SQL function, driven by pgbench itself: no reads, no
-     Python, one round trip. No design of the service layer can beat it.
+     Python, one round trip. No design of the service layer can beat it; and the same
+     with the outbox's NOTIFY trigger dropped (what a polling relay would save).
 Every figure is printed with its ratio to the pgbench baseline, plus p50/p99 latency.
 """
 
@@ -411,6 +412,26 @@ async def send_writes_floor(
         os.unlink(script.name)
 
 
+async def floor_without_notify(
+    binary: str, url: str, users: list[tuple[int, str]], clients: int, seconds: int
+) -> Result:
+    """The floor with the outbox's NOTIFY statement trigger dropped for the run (the
+    relay would then poll): what a NOTIFY per sending transaction costs."""
+    async with engine.connection() as conn:
+        await conn.execute("DROP TRIGGER outbox_event_notify ON outbox_event")
+    try:
+        result = await send_writes_floor(binary, url, users, clients, seconds)
+    finally:
+        async with engine.connection() as conn:
+            await conn.execute(
+                "CREATE TRIGGER outbox_event_notify AFTER INSERT ON outbox_event "
+                "FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()"
+            )
+    return Result(
+        "floor, outbox NOTIFY trigger dropped", result.ops, result.seconds, result.latencies_ms
+    )
+
+
 BATCHED_FLOOR = """
 CREATE FUNCTION bench_send_writes_batch(lo bigint, hi bigint, k integer)
 RETURNS void LANGUAGE plpgsql AS $$
@@ -639,6 +660,7 @@ async def main() -> None:
         help="run each send run twice in every round: batching off (K=1), then on",
     )
     parser.add_argument("--only", nargs="*", help="run only the runs whose name has one of these")
+    parser.add_argument("--skip", nargs="*", help="skip the runs whose name has one of these")
     parser.add_argument(
         "--send-batch-size", help="WALLET_SEND_BATCH_SIZE for the service runs and the API"
     )
@@ -752,6 +774,13 @@ async def main() -> None:
                         None,
                     ),
                     (
+                        "floor without notify",
+                        lambda c=clients: floor_without_notify(
+                            binary, bench_url, users, c, seconds
+                        ),
+                        None,
+                    ),
+                    (
                         "batched floor",
                         lambda c=clients: batched_floor(
                             binary, bench_url, users, c, seconds, args.batch
@@ -802,6 +831,8 @@ async def main() -> None:
                     )
                 if args.only:
                     runs = [run for run in runs if any(o in run[0] for o in args.only)]
+                if args.skip:
+                    runs = [run for run in runs if not any(o in run[0] for o in args.skip)]
                 before = await pgbench_beside(clients)
                 for name, run, size in runs:
                     current_load = load()

@@ -136,6 +136,82 @@ async def test_running_relay_is_woken_by_the_commit_not_by_polling(
     await pubsub.aclose()
 
 
+class RecordingRedis:
+    """Publishes to the real Redis, counting what was published per event."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self.published: list[int] = []
+
+    async def publish(self, channel: str, message: str) -> object:
+        self.published.append(json.loads(message)["event_id"])
+        return await self.redis.publish(channel, message)
+
+
+async def cursor() -> int:
+    async with connection() as conn:
+        return int(await conn.fetchval("SELECT last_id FROM outbox_relay_cursor"))
+
+
+async def test_event_committed_out_of_id_order_is_published_exactly_once(
+    database_url: str,
+    redis: Redis,
+    arq_redis: ArqRedis,
+) -> None:
+    recording = RecordingRedis(redis)
+    relay = OutboxRelay(publisher=recording, jobs=arq_redis)
+    await relay.drain()  # anything from before
+    first, second = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+    try:
+        a = first.transaction()
+        await a.start()
+        n = await emit(first, Topic.BALANCE_CHANGED, {"user_id": 1, "currency": "USD"})
+        async with second.transaction():
+            n1 = await emit(second, Topic.BALANCE_CHANGED, {"user_id": 2, "currency": "USD"})
+        assert n1 > n  # drawn after, committed first
+        for _ in range(3):  # the cursor must not pass n while A may still commit it
+            await relay.drain()
+            assert await cursor() < n
+        assert recording.published == [n1]
+        await a.commit()
+        assert await relay.drain() == 1
+        for _ in range(3):
+            await relay.drain()
+        assert recording.published == [n1, n]
+        assert await unpublished() == 0
+        assert await cursor() == n1  # and it moves on once A has ended
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_rolled_back_event_ids_do_not_hold_the_cursor(
+    database_url: str,
+    redis: Redis,
+    arq_redis: ArqRedis,
+) -> None:
+    relay = OutboxRelay(publisher=redis, jobs=arq_redis)
+    with pytest.raises(RuntimeError):
+        async with transaction() as conn:
+            gone = await emit(conn, Topic.BALANCE_CHANGED, {"user_id": 1, "currency": "USD"})
+            raise RuntimeError("rolled back")
+    async with transaction() as conn:
+        kept = await emit(conn, Topic.BALANCE_CHANGED, {"user_id": 1, "currency": "USD"})
+    for _ in range(3):
+        await relay.drain()
+    assert kept > gone
+    assert await cursor() == kept
+    assert await unpublished() == 0
+
+
+async def test_an_event_costs_one_index_entry(database_url: str) -> None:
+    async with connection() as conn:
+        indexes = await conn.fetch(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'outbox_event'"
+        )
+    assert [r["indexname"] for r in indexes] == ["outbox_event_pkey"]
+
+
 def _start_worker(database_url: str, redis_url: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
