@@ -85,3 +85,42 @@ EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
 SELECT id FROM money_transaction WHERE status = 'completed' AND created_at >= now() - interval '30 days'
    AND type IN ('send', 'add', 'withdrawal', 'payment')
    AND (initiator_user_id = :uid OR counterparty_user_id = :uid) ORDER BY created_at, id;
+
+\echo '== insights RECURRING_PAYEES (payees of the last 90 days with no reminder)'
+PREPARE recurring_payees(bigint, timestamptz) AS SELECT t.merchant_id, CASE WHEN t.merchant_id IS NULL THEN t.counterparty_user_id
+                           END AS counterparty_user_id,
+       coalesce(m.name, '@' || u.username) AS name, t.currency,
+       array_agg(t.amount ORDER BY t.created_at) AS amounts,
+       array_agg(t.created_at ORDER BY t.created_at) AS times
+  FROM money_transaction t
+  LEFT JOIN merchant m ON m.id = t.merchant_id
+  LEFT JOIN app_user u ON u.id = t.counterparty_user_id
+ WHERE t.initiator_user_id = $1 AND t.type IN ('payment', 'send')
+   AND t.status IN ('completed', 'reversed') AND t.created_at >= $2
+   AND (t.merchant_id IS NOT NULL OR t.counterparty_user_id IS NOT NULL)
+   AND NOT EXISTS (
+       SELECT 1 FROM bill_reminder b WHERE b.user_id = $1
+          AND (b.merchant_id = t.merchant_id
+               OR (t.merchant_id IS NULL
+                   AND b.counterparty_user_id = t.counterparty_user_id)))
+ GROUP BY 1, 2, 3, 4;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE recurring_payees(:uid, now() - interval '90 days');
+
+\echo '== insights DUE_UNPAID (per reminder due, paid since?)'
+PREPARE due_unpaid(date) AS SELECT b.* FROM bill_reminder b
+ WHERE b.next_due - b.remind_days_before <= $1 AND b.next_due >= $1
+   AND NOT EXISTS (
+       SELECT 1 FROM money_transaction t
+        WHERE t.initiator_user_id = b.user_id AND t.status = 'completed'
+          AND t.type IN ('payment', 'send')
+          AND (t.merchant_id = b.merchant_id
+               OR (b.merchant_id IS NULL
+                   AND t.counterparty_user_id = b.counterparty_user_id))
+          AND t.created_at >= (b.next_due - interval '25 days'));
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE due_unpaid(current_date);
+
+\echo '== rewards: days with a payment or send in the last 90 days (streaks)'
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date AS day FROM money_transaction
+ WHERE initiator_user_id = :uid AND type IN ('payment', 'send') AND status = 'completed'
+   AND created_at >= now() - interval '90 days';

@@ -15,7 +15,8 @@ Runs, in one process and against one PostgreSQL (DATABASE_URL, or the embedded o
      `ledger_post_entry`, the transaction with its two transitions, three outbox events,
      the idempotency key), in one SQL function, driven by pgbench itself: no reads, no
      Python, one round trip. No design of the service layer can beat it; and the same
-     with the outbox's NOTIFY trigger dropped (what a polling relay would save).
+     with a NOTIFY trigger on the outbox, as before migration 0043 (what it cost), and
+     on the indexes and triggers of before 0043.
 Every figure is printed with its ratio to the pgbench baseline, plus p50/p99 latency.
 """
 
@@ -412,23 +413,88 @@ async def send_writes_floor(
         os.unlink(script.name)
 
 
-async def floor_without_notify(
+async def floor_with_notify(
     binary: str, url: str, users: list[tuple[int, str]], clients: int, seconds: int
 ) -> Result:
-    """The floor with the outbox's NOTIFY statement trigger dropped for the run (the
-    relay would then poll): what a NOTIFY per sending transaction costs."""
+    """The floor with the outbox's NOTIFY statement trigger of before migration 0043 put
+    back for the run (the relay then LISTENed): what a NOTIFY per sending transaction
+    costs."""
     async with engine.connection() as conn:
-        await conn.execute("DROP TRIGGER outbox_event_notify ON outbox_event")
+        await conn.execute(
+            "CREATE FUNCTION bench_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN PERFORM pg_notify('outbox_event', ''); RETURN NULL; END $$; "
+            "CREATE TRIGGER bench_outbox_event_notify AFTER INSERT ON outbox_event "
+            "FOR EACH STATEMENT EXECUTE FUNCTION bench_outbox_notify()"
+        )
     try:
         result = await send_writes_floor(binary, url, users, clients, seconds)
     finally:
         async with engine.connection() as conn:
             await conn.execute(
-                "CREATE TRIGGER outbox_event_notify AFTER INSERT ON outbox_event "
-                "FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()"
+                "DROP TRIGGER bench_outbox_event_notify ON outbox_event; "
+                "DROP FUNCTION bench_outbox_notify()"
             )
     return Result(
-        "floor, outbox NOTIFY trigger dropped", result.ops, result.seconds, result.latencies_ms
+        "floor, with a NOTIFY trigger on outbox_event",
+        result.ops,
+        result.seconds,
+        result.latencies_ms,
+    )
+
+
+# The send's tables as they were before migration 0043 (less its NOTIFY trigger, which
+# `floor_with_notify` measures apart), and back: measured side by side with the floor.
+SCHEMA_BEFORE_0043 = """
+DROP INDEX money_transaction_initiator_idx;
+DROP INDEX money_transaction_counterparty_idx;
+CREATE INDEX money_transaction_initiator_idx ON money_transaction (initiator_user_id, id);
+CREATE INDEX money_transaction_counterparty_idx ON money_transaction (counterparty_user_id, id);
+CREATE INDEX money_transaction_outgoing_day_idx
+    ON money_transaction (initiator_user_id, currency, created_at);
+CREATE INDEX money_transaction_initiator_time_idx
+    ON money_transaction (initiator_user_id, created_at);
+CREATE INDEX money_transaction_counterparty_time_idx
+    ON money_transaction (counterparty_user_id, created_at);
+DROP TRIGGER posting_entry_open ON posting;
+CREATE CONSTRAINT TRIGGER posting_entry_balanced AFTER INSERT ON posting
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_check_entry_balanced();
+CREATE INDEX outbox_event_unpublished_idx ON outbox_event (id) WHERE published_at IS NULL;
+"""
+SCHEMA_AFTER_0043 = """
+DROP INDEX money_transaction_initiator_idx;
+DROP INDEX money_transaction_counterparty_idx;
+DROP INDEX money_transaction_outgoing_day_idx;
+DROP INDEX money_transaction_initiator_time_idx;
+DROP INDEX money_transaction_counterparty_time_idx;
+CREATE INDEX money_transaction_initiator_idx
+    ON money_transaction (initiator_user_id, created_at, id);
+CREATE INDEX money_transaction_counterparty_idx
+    ON money_transaction (counterparty_user_id, created_at, id);
+DROP TRIGGER posting_entry_balanced ON posting;
+CREATE TRIGGER posting_entry_open BEFORE INSERT ON posting
+    FOR EACH ROW EXECUTE FUNCTION ledger_posting_entry_open();
+DROP INDEX outbox_event_unpublished_idx;
+"""
+
+
+async def floor_before_0043(
+    binary: str, url: str, users: list[tuple[int, str]], clients: int, seconds: int
+) -> Result:
+    """The floor on the indexes and triggers of before migration 0043 (five party indexes
+    on money_transaction, the balanced-entry check per posting too, the index of
+    unpublished outbox events), without NOTIFY like the floor beside it."""
+    async with engine.connection() as conn:
+        await conn.execute(SCHEMA_BEFORE_0043)
+    try:
+        result = await send_writes_floor(binary, url, users, clients, seconds)
+    finally:
+        async with engine.connection() as conn:
+            await conn.execute(SCHEMA_AFTER_0043)
+    return Result(
+        "floor, the schema of before 0043 (no NOTIFY)",
+        result.ops,
+        result.seconds,
+        result.latencies_ms,
     )
 
 
@@ -774,10 +840,13 @@ async def main() -> None:
                         None,
                     ),
                     (
-                        "floor without notify",
-                        lambda c=clients: floor_without_notify(
-                            binary, bench_url, users, c, seconds
-                        ),
+                        "floor before 0043",
+                        lambda c=clients: floor_before_0043(binary, bench_url, users, c, seconds),
+                        None,
+                    ),
+                    (
+                        "floor with notify",
+                        lambda c=clients: floor_with_notify(binary, bench_url, users, c, seconds),
                         None,
                     ),
                     (

@@ -65,4 +65,12 @@ SELECT coalesce((SELECT min(id) - 1 FROM outbox_event WHERE published_at IS NULL
                 (SELECT max(id) FROM outbox_event), 0);
 REVOKE DELETE ON outbox_relay_cursor FROM wallet_app;
 
+-- 4. No NOTIFY from the transactions that write events: the relay polls (every 0.2 s by
+--    default, FOR UPDATE SKIP LOCKED from its cursor). pg_notify takes a database-wide
+--    lock at COMMIT and holds it through the commit's WAL flush, so every sending
+--    transaction committed one at a time behind it: the floor of a send ran at 0.26x
+--    pgbench with the trigger and 0.74x without (bench/README.md).
+DROP TRIGGER outbox_event_notify ON outbox_event;
+DROP FUNCTION outbox_notify();
+
 -- (idempotency_key_created_idx is BRIN since 0040.)

@@ -192,35 +192,21 @@ class OutboxRelay:
             total += n
         return total
 
-    async def run(self, stop: asyncio.Event, *, poll_seconds: float = 1.0) -> None:
-        """Drain on every commit notification, and every `poll_seconds` as a backstop."""
-        wake = asyncio.Event()
+    async def run(self, stop: asyncio.Event, *, poll_seconds: float = 0.2) -> None:
+        """Drain every `poll_seconds` until `stop`.
 
-        def on_notify(*_: Any) -> None:
-            wake.set()
-
-        async with connection() as listener:
-            await listener.add_listener("outbox_event", on_notify)
+        Polling, not LISTEN: a NOTIFY from every transaction that writes an event would
+        take PostgreSQL's database-wide notify lock at each COMMIT and make those commits
+        wait for one another (migration 0043 dropped the trigger). A poll finding nothing
+        is a primary-key probe past the cursor and a look at the horizon (`pg_locks`).
+        """
+        while not stop.is_set():
             try:
-                while not stop.is_set():
-                    wake.clear()
-                    try:
-                        published = await self.drain()
-                        if published:
-                            log.info("outbox.published", count=published)
-                    except Exception:
-                        # A broken Redis or database must not kill the worker; retry later.
-                        log.exception("outbox.drain_failed")
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(_first(wake, stop), timeout=poll_seconds)
-            finally:
-                await listener.remove_listener("outbox_event", on_notify)
-
-
-async def _first(*events: asyncio.Event) -> None:
-    waiters = [asyncio.ensure_future(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waiters:
-            w.cancel()
+                published = await self.drain()
+                if published:
+                    log.info("outbox.published", count=published)
+            except Exception:
+                # A broken Redis or database must not kill the worker; retry later.
+                log.exception("outbox.drain_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
