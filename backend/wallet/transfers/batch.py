@@ -9,7 +9,7 @@ runs in queue order, in a savepoint, through the same code as a send on its own
 (`service.send_in`, handed in by the service: this module never imports it back), so
 a later send sees the earlier ones' balances and limit usage;
 a refusal rolls back its savepoint only. One COMMIT (one flush, one balanced-entry
-check pass) for the batch; callers hear their outcome only after it.
+check pass, one NOTIFY) for the batch; callers hear their outcome only after it.
 
 A send that hits a deadlock or serialization failure (possible only for locks outside
 the lock pass, such as a system account's) is run again on its own after the batch.
