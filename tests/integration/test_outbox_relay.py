@@ -232,7 +232,9 @@ def _start_worker(database_url: str, redis_url: str) -> subprocess.Popen[bytes]:
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
-        "PYTHONPATH": str(REPO_ROOT),
+        # This checkout's `wallet` first: the venv's editable install may be another
+        # checkout's (a git worktree's worker would otherwise run the main one's code).
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "backend"), str(REPO_ROOT)]),
         # The worker anchors this test database's audit chain: not in the repo's .data/.
         "WALLET_AUDIT_ANCHOR_DIR": tempfile.mkdtemp(prefix="wallet-test-anchors-"),
     }
