@@ -14,7 +14,9 @@ Runs, in one process and against one PostgreSQL (DATABASE_URL, or the embedded o
   6. the floor: only the rows a send must write (the ledger entry through
      `ledger_post_entry`, the transaction with its two transitions, three outbox events,
      the idempotency key), in one SQL function, driven by pgbench itself: no reads, no
-     Python, one round trip. No design of the service layer can beat it.
+     Python, one round trip. No design of the service layer can beat it; and the same
+     with a NOTIFY trigger on the outbox, as before migration 0043 (what it cost), and
+     on the indexes and triggers of before 0043.
 Every figure is printed with its ratio to the pgbench baseline, plus p50/p99 latency.
 """
 
@@ -411,6 +413,91 @@ async def send_writes_floor(
         os.unlink(script.name)
 
 
+async def floor_with_notify(
+    binary: str, url: str, users: list[tuple[int, str]], clients: int, seconds: int
+) -> Result:
+    """The floor with the outbox's NOTIFY statement trigger of before migration 0043 put
+    back for the run (the relay then LISTENed): what a NOTIFY per sending transaction
+    costs."""
+    async with engine.connection() as conn:
+        await conn.execute(
+            "CREATE FUNCTION bench_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN PERFORM pg_notify('outbox_event', ''); RETURN NULL; END $$; "
+            "CREATE TRIGGER bench_outbox_event_notify AFTER INSERT ON outbox_event "
+            "FOR EACH STATEMENT EXECUTE FUNCTION bench_outbox_notify()"
+        )
+    try:
+        result = await send_writes_floor(binary, url, users, clients, seconds)
+    finally:
+        async with engine.connection() as conn:
+            await conn.execute(
+                "DROP TRIGGER bench_outbox_event_notify ON outbox_event; "
+                "DROP FUNCTION bench_outbox_notify()"
+            )
+    return Result(
+        "floor, with a NOTIFY trigger on outbox_event",
+        result.ops,
+        result.seconds,
+        result.latencies_ms,
+    )
+
+
+# The send's tables as they were before migration 0043 (less its NOTIFY trigger, which
+# `floor_with_notify` measures apart), and back: measured side by side with the floor.
+SCHEMA_BEFORE_0043 = """
+DROP INDEX money_transaction_initiator_idx;
+DROP INDEX money_transaction_counterparty_idx;
+CREATE INDEX money_transaction_initiator_idx ON money_transaction (initiator_user_id, id);
+CREATE INDEX money_transaction_counterparty_idx ON money_transaction (counterparty_user_id, id);
+CREATE INDEX money_transaction_outgoing_day_idx
+    ON money_transaction (initiator_user_id, currency, created_at);
+CREATE INDEX money_transaction_initiator_time_idx
+    ON money_transaction (initiator_user_id, created_at);
+CREATE INDEX money_transaction_counterparty_time_idx
+    ON money_transaction (counterparty_user_id, created_at);
+DROP TRIGGER posting_entry_open ON posting;
+CREATE CONSTRAINT TRIGGER posting_entry_balanced AFTER INSERT ON posting
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_check_entry_balanced();
+CREATE INDEX outbox_event_unpublished_idx ON outbox_event (id) WHERE published_at IS NULL;
+"""
+SCHEMA_AFTER_0043 = """
+DROP INDEX money_transaction_initiator_idx;
+DROP INDEX money_transaction_counterparty_idx;
+DROP INDEX money_transaction_outgoing_day_idx;
+DROP INDEX money_transaction_initiator_time_idx;
+DROP INDEX money_transaction_counterparty_time_idx;
+CREATE INDEX money_transaction_initiator_idx
+    ON money_transaction (initiator_user_id, created_at, id);
+CREATE INDEX money_transaction_counterparty_idx
+    ON money_transaction (counterparty_user_id, created_at, id);
+DROP TRIGGER posting_entry_balanced ON posting;
+CREATE TRIGGER posting_entry_open BEFORE INSERT ON posting
+    FOR EACH ROW EXECUTE FUNCTION ledger_posting_entry_open();
+DROP INDEX outbox_event_unpublished_idx;
+"""
+
+
+async def floor_before_0043(
+    binary: str, url: str, users: list[tuple[int, str]], clients: int, seconds: int
+) -> Result:
+    """The floor on the indexes and triggers of before migration 0043 (five party indexes
+    on money_transaction, the balanced-entry check per posting too, the index of
+    unpublished outbox events), without NOTIFY like the floor beside it."""
+    async with engine.connection() as conn:
+        await conn.execute(SCHEMA_BEFORE_0043)
+    try:
+        result = await send_writes_floor(binary, url, users, clients, seconds)
+    finally:
+        async with engine.connection() as conn:
+            await conn.execute(SCHEMA_AFTER_0043)
+    return Result(
+        "floor, the schema of before 0043 (no NOTIFY)",
+        result.ops,
+        result.seconds,
+        result.latencies_ms,
+    )
+
+
 BATCHED_FLOOR = """
 CREATE FUNCTION bench_send_writes_batch(lo bigint, hi bigint, k integer)
 RETURNS void LANGUAGE plpgsql AS $$
@@ -639,6 +726,7 @@ async def main() -> None:
         help="run each send run twice in every round: batching off (K=1), then on",
     )
     parser.add_argument("--only", nargs="*", help="run only the runs whose name has one of these")
+    parser.add_argument("--skip", nargs="*", help="skip the runs whose name has one of these")
     parser.add_argument(
         "--send-batch-size", help="WALLET_SEND_BATCH_SIZE for the service runs and the API"
     )
@@ -752,6 +840,16 @@ async def main() -> None:
                         None,
                     ),
                     (
+                        "floor before 0043",
+                        lambda c=clients: floor_before_0043(binary, bench_url, users, c, seconds),
+                        None,
+                    ),
+                    (
+                        "floor with notify",
+                        lambda c=clients: floor_with_notify(binary, bench_url, users, c, seconds),
+                        None,
+                    ),
+                    (
                         "batched floor",
                         lambda c=clients: batched_floor(
                             binary, bench_url, users, c, seconds, args.batch
@@ -802,6 +900,8 @@ async def main() -> None:
                     )
                 if args.only:
                     runs = [run for run in runs if any(o in run[0] for o in args.only)]
+                if args.skip:
+                    runs = [run for run in runs if not any(o in run[0] for o in args.skip)]
                 before = await pgbench_beside(clients)
                 for name, run, size in runs:
                     current_load = load()

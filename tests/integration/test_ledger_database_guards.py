@@ -82,6 +82,61 @@ async def test_unbalanced_entry_is_rejected_at_commit() -> None:
         assert await conn.fetchval("SELECT count(*) FROM journal_entry") == before
 
 
+async def test_posting_for_an_entry_committed_earlier_is_refused() -> None:
+    # Balanced, so only the entry's age refuses it: the balance check runs once per
+    # entry, at the COMMIT of the transaction that wrote it (migration 0043).
+    entry = await _posted_entry()
+    user = await make_user()
+    account = await wallet_account(user.id)
+    async with connection() as conn:
+        funding = await ledger.system_account_id(conn, Currency.USD, Purpose.PROMOTIONAL_FUNDING)
+    with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="committed earlier"):
+        async with transaction() as conn:
+            await conn.execute(
+                "INSERT INTO posting (entry_id, account_id, currency, side, amount, balance_after)"
+                " VALUES ($1, $2, 'USD', 'D', 100, 100), ($1, $3, 'USD', 'C', 100, 100)",
+                entry,
+                funding,
+                account,
+            )
+    async with connection() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM posting WHERE entry_id = $1", entry) == 2
+
+
+async def test_entry_checked_once_at_commit_not_once_per_posting() -> None:
+    async with connection() as conn:
+        triggers = await conn.fetch(
+            "SELECT tgrelid::regclass::text AS tbl, tgname, tgdeferrable FROM pg_trigger "
+            "WHERE tgfoid = 'ledger_check_entry_balanced'::regproc"
+        )
+    assert [(t["tbl"], t["tgname"], t["tgdeferrable"]) for t in triggers] == [
+        ("journal_entry", "journal_entry_balanced", True)
+    ]
+
+
+async def test_entry_written_inside_a_savepoint_takes_its_postings() -> None:
+    # A savepoint (a batched send's) or a PL/pgSQL exception block is a subtransaction:
+    # the entry is still the transaction's own.
+    user = await make_user()
+    account = await wallet_account(user.id)
+    async with transaction() as conn:
+        funding = await ledger.system_account_id(conn, Currency.USD, Purpose.PROMOTIONAL_FUNDING)
+        async with conn.transaction():
+            entry = await conn.fetchval(
+                "INSERT INTO journal_entry (kind) VALUES ('raw') RETURNING id"
+            )
+        async with conn.transaction():
+            await conn.execute(
+                "INSERT INTO posting (entry_id, account_id, currency, side, amount, balance_after)"
+                " VALUES ($1, $2, 'USD', 'D', 100, 100), ($1, $3, 'USD', 'C', 100, 100)",
+                entry,
+                funding,
+                account,
+            )
+    async with connection() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM posting WHERE entry_id = $1", entry) == 2
+
+
 async def test_entry_without_postings_is_rejected_at_commit() -> None:
     with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="at least 2"):
         async with transaction() as conn:

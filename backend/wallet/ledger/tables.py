@@ -36,6 +36,8 @@ class JournalEntry(Table, tablename="journal_entry", db=DB):
     description = from_database(Text())
     reverses_id = references("JournalEntry", "wallet.ledger.tables", null=True)
     created_at = from_database(Timestamptz())
+    # The (top-level) transaction that wrote the entry: only it may add postings.
+    xact_id = from_database(BigInt(null=True))
 
 
 class Posting(Table, tablename="posting", db=DB):

@@ -5,6 +5,20 @@ database transaction that locked it; a crash in between re-publishes the batch o
 next run, so subscribers and jobs are idempotent (jobs carry `outbox-<id>` as arq job
 id, which arq de-duplicates). A crash after the business commit but before any
 publish loses nothing: the row waits in the table.
+
+The relay reads forward from a cursor (`outbox_relay_cursor.last_id`: every event with
+an id up to it is published or will never exist), through the primary key; there is no
+index of unpublished events to maintain on every insert. Ids are drawn when a row is
+inserted but become visible when its transaction commits, in any order: event N+1 may
+be published while N is still in flight. So the cursor moves past an id only once the
+transaction that could still write it has ended. Every drain notes a *horizon*: the
+sequence's last id, then the transactions that hold a write lock on `outbox_event`
+(an INSERT takes its lock before it draws its id, and keeps it to COMMIT or ROLLBACK).
+When none of those is left, every id up to the horizon is final, and the cursor moves
+to the horizon, or to just before the oldest event still unpublished. (This assumes
+event ids are drawn only by inserts into `outbox_event`.) A transaction that writes an
+event and stays open holds the cursor back: the drains scan the published events after
+it again, until it ends.
 """
 
 from __future__ import annotations
@@ -71,6 +85,32 @@ ROUTES: dict[str, Route] = {
 }
 
 
+_LAST_ID = (
+    "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM outbox_event_id_seq"
+)
+# Transactions (other than this session's) holding an INSERT's lock on outbox_event.
+_WRITERS = """
+SELECT coalesce(array_agg(virtualtransaction), '{}') FROM pg_locks
+ WHERE locktype = 'relation' AND relation = 'outbox_event'::regclass
+   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+   AND mode = 'RowExclusiveLock' AND pid IS DISTINCT FROM pg_backend_pid()
+"""
+_WRITERS_LEFT = """
+SELECT EXISTS (SELECT 1 FROM pg_locks
+                WHERE locktype = 'relation' AND relation = 'outbox_event'::regclass
+                  AND mode = 'RowExclusiveLock' AND virtualtransaction = ANY($1::text[]))
+"""
+# Every id up to $1 is final: the cursor moves there, or to just before the oldest event
+# still unpublished (or being published by another relay) among them.
+_ADVANCE = """
+UPDATE outbox_relay_cursor c
+   SET last_id = coalesce((SELECT min(e.id) - 1 FROM outbox_event e
+                            WHERE e.id > c.last_id AND e.id <= $1 AND e.published_at IS NULL),
+                          $1)
+ WHERE c.last_id < $1
+"""
+
+
 def job_id(event_id: int, created_at: datetime) -> str:
     """The arq job id of an event: the same on every re-publish (arq drops the duplicate),
     different for a reused id in a recreated database (dev and test databases start over,
@@ -92,6 +132,8 @@ class OutboxRelay:
         self._batch_size = batch_size
         # Test seam: runs after publishing a batch and before marking it published.
         self._before_mark = before_mark
+        # The last id drawn when noted, and the transactions then writing events.
+        self._horizon: tuple[int, list[str]] | None = None
 
     async def _publish(
         self, event_id: int, topic: str, payload: dict[str, Any], created_at: datetime
@@ -111,7 +153,8 @@ class OutboxRelay:
         async with transaction() as conn:
             rows = await conn.fetch(
                 "SELECT id, topic, payload, created_at FROM outbox_event "
-                "WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                "WHERE id > (SELECT last_id FROM outbox_relay_cursor) AND published_at IS NULL "
+                "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
                 self._batch_size,
             )
             for row in rows:
@@ -125,7 +168,23 @@ class OutboxRelay:
                     "UPDATE outbox_event SET published_at = now() WHERE id = ANY($1::bigint[])",
                     [int(r["id"]) for r in rows],
                 )
+        await self.advance_cursor()
         return len(rows)
+
+    async def advance_cursor(self) -> None:
+        """Move the cursor to the last horizon if its writers have all ended; note the next."""
+        async with connection() as conn:
+            if self._horizon is not None:
+                top, writers = self._horizon
+                if not await conn.fetchval(_WRITERS_LEFT, writers):
+                    await conn.execute(_ADVANCE, top)
+                    self._horizon = None
+            if self._horizon is None:
+                # The last id first, then the writers: a transaction that drew an id up to
+                # it held its lock before drawing it, so it is listed unless it has ended.
+                top = await conn.fetchval(_LAST_ID)
+                writers = await conn.fetchval(_WRITERS)
+                self._horizon = (int(top), list(writers))
 
     async def drain(self) -> int:
         total = 0
@@ -133,35 +192,21 @@ class OutboxRelay:
             total += n
         return total
 
-    async def run(self, stop: asyncio.Event, *, poll_seconds: float = 1.0) -> None:
-        """Drain on every commit notification, and every `poll_seconds` as a backstop."""
-        wake = asyncio.Event()
+    async def run(self, stop: asyncio.Event, *, poll_seconds: float = 0.2) -> None:
+        """Drain every `poll_seconds` until `stop`.
 
-        def on_notify(*_: Any) -> None:
-            wake.set()
-
-        async with connection() as listener:
-            await listener.add_listener("outbox_event", on_notify)
+        Polling, not LISTEN: a NOTIFY from every transaction that writes an event would
+        take PostgreSQL's database-wide notify lock at each COMMIT and make those commits
+        wait for one another (migration 0043 dropped the trigger). A poll finding nothing
+        is a primary-key probe past the cursor and a look at the horizon (`pg_locks`).
+        """
+        while not stop.is_set():
             try:
-                while not stop.is_set():
-                    wake.clear()
-                    try:
-                        published = await self.drain()
-                        if published:
-                            log.info("outbox.published", count=published)
-                    except Exception:
-                        # A broken Redis or database must not kill the worker; retry later.
-                        log.exception("outbox.drain_failed")
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(_first(wake, stop), timeout=poll_seconds)
-            finally:
-                await listener.remove_listener("outbox_event", on_notify)
-
-
-async def _first(*events: asyncio.Event) -> None:
-    waiters = [asyncio.ensure_future(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waiters:
-            w.cancel()
+                published = await self.drain()
+                if published:
+                    log.info("outbox.published", count=published)
+            except Exception:
+                # A broken Redis or database must not kill the worker; retry later.
+                log.exception("outbox.drain_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=poll_seconds)

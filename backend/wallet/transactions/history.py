@@ -1,8 +1,10 @@
 """A user's transaction history: keyset-paginated, filtered, with running balances.
 
 The user is a party either as initiator or as counterparty; each side is read through
-its own index in id order and the two are merged (no OFFSET, no OR across indexes), so
-a page costs the same at the millionth row as at the first.
+its own index, (user, created_at, id), newest first, and the two are merged (no OFFSET,
+no OR across indexes), so a page costs the same at the millionth row as at the first.
+The order is (created_at, id); a page's cursor is still a transaction id, standing for
+that transaction's place in the order.
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ _SELECT = """
     LEFT JOIN savings_goal goal ON goal.id = t.savings_goal_id
 """
 _FILTERS = """
-      AND t.id < $2
+      AND (t.created_at, t.id) < (coalesce((SELECT c.created_at FROM money_transaction c
+                                             WHERE c.id = $2), 'infinity'), $2)
       AND ($4::text IS NULL OR t.type = $4)
       AND ($5::text IS NULL OR t.status = $5)
       AND ($6::timestamptz IS NULL OR t.created_at >= $6)
@@ -87,11 +90,13 @@ _FILTERS = """
 """
 _PAGE_SQL = f"""
 SELECT * FROM (
-    ({_SELECT} WHERE t.initiator_user_id = $1 {_FILTERS} ORDER BY t.id DESC LIMIT $3)
+    ({_SELECT} WHERE t.initiator_user_id = $1 {_FILTERS}
+         ORDER BY t.created_at DESC, t.id DESC LIMIT $3)
     UNION ALL
     ({_SELECT} WHERE t.counterparty_user_id = $1
-         AND t.initiator_user_id IS DISTINCT FROM $1 {_FILTERS} ORDER BY t.id DESC LIMIT $3)
-) page ORDER BY id DESC LIMIT $3
+         AND t.initiator_user_id IS DISTINCT FROM $1 {_FILTERS}
+         ORDER BY t.created_at DESC, t.id DESC LIMIT $3)
+) page ORDER BY created_at DESC, id DESC LIMIT $3
 """  # noqa: S608 (constant fragments only; every value is a bind parameter)
 
 
@@ -128,7 +133,8 @@ def _item(row: Any, user_id: int) -> HistoryItem:
 async def page(
     user_id: int, *, first: int, after_id: int | None, history_filter: HistoryFilter
 ) -> tuple[list[HistoryItem], bool]:
-    """Up to `first` items older than `after_id`, newest first; and whether more exist."""
+    """Up to `first` items after `after_id` in the order newest first (created_at, then
+    id); and whether more exist."""
     size = max(1, min(first, MAX_PAGE))
     f = history_filter
     async with connection() as conn:
