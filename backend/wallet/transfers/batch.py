@@ -5,7 +5,7 @@ at once (all that are waiting: it never waits for more, so a lone send goes at o
 and applies them in one transaction through `many` (`bulk.send_many`, handed in by
 the service: this module never imports it back): one lock-and-read pass, the rules in
 memory in queue order, one write pass (wallet.transfers.bulk). One COMMIT (one flush,
-one balanced-entry check pass, one NOTIFY) for the batch; callers hear their outcome
+one balanced-entry check pass) for the batch; callers hear their outcome
 only after it.
 
 A send that hits a deadlock or serialization failure (possible only for locks outside
