@@ -37,6 +37,7 @@ from tests.graphql_client import (
     tokenize,
 )
 from wallet.config import REPO_ROOT, Settings
+from wallet.db import coalesce
 from wallet.db.engine import connection
 from wallet.security import audit
 from wallet.security.audit_scrub import scrub
@@ -462,3 +463,32 @@ async def test_the_scrub_redacts_old_rows_and_the_chain_is_resealed_with_the_key
     assert await audit.seal_all(settings.audit.key_bytes) == 4
     check = await audit.verify(settings.audit.key_bytes, settings.audit_anchor_dir)
     assert (check.intact, check.checked) == (True, 4)
+
+
+async def test_events_recorded_together_share_one_insert_and_each_waits_for_its_commit(
+    database_url: str,
+) -> None:
+    """Requests finishing in the same turn of the event loop write their audit rows with
+    one INSERT (issue 15: the audit row batched); each caller returns only once its row
+    is committed, and a failed write fails every caller in it (none is lost quietly)."""
+    user = await make_user()
+    events = [
+        audit.AuditEvent(None, user.id, f"gathered_{n}", "ok", ip="127.0.0.1") for n in range(20)
+    ]
+    gathered = coalesce.per_loop(audit._record_many, audit._record_many)
+    writes = gathered.writes
+    await asyncio.gather(*(audit.record_gathered(e) for e in events))
+    assert gathered.writes - writes == 1
+    async with connection() as conn:
+        rows = await conn.fetch(
+            "SELECT action, actor_type, actor_id FROM audit_log WHERE action LIKE 'gathered_%' "
+            "ORDER BY id"
+        )
+    assert [(r["action"], r["actor_type"], r["actor_id"]) for r in rows] == [
+        (f"gathered_{n}", "user", user.id) for n in range(20)
+    ]
+    broken = audit.AuditEvent(None, user.id, None, "ok")  # type: ignore[arg-type]
+    outcomes = await asyncio.gather(
+        audit.record_gathered(events[0]), audit.record_gathered(broken), return_exceptions=True
+    )
+    assert all(isinstance(o, asyncpg.NotNullViolationError) for o in outcomes)

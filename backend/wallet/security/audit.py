@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 
+from wallet.db import coalesce
 from wallet.db.engine import Connection, connection, transaction
 from wallet.security import audit_anchors
 from wallet.security.audit_redaction import redact
@@ -42,28 +43,48 @@ class AuditEvent:
     details: dict[str, Any] | None = None
 
 
+_INSERT = (
+    "INSERT INTO audit_log (actor_type, actor_id, action, outcome, subject, ip, "
+    "user_agent, details) SELECT coalesce(e.actor_type, CASE WHEN u.operator_role IS NULL "
+    "THEN 'user' ELSE 'operator' END), e.actor_id, e.action, e.outcome, e.subject, e.ip, "
+    "e.user_agent, e.details FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], "
+    "$5::text[], $6::text[], $7::text[], $8::jsonb[]) WITH ORDINALITY "
+    "AS e (actor_type, actor_id, action, outcome, subject, ip, user_agent, details, n) "
+    "LEFT JOIN app_user u ON u.id = e.actor_id ORDER BY e.n RETURNING id"
+)
+
+
+def _columns(events: list[AuditEvent]) -> list[list[Any]]:
+    return [
+        [e.actor_type for e in events],
+        [e.actor_id for e in events],
+        [e.action for e in events],
+        [e.outcome for e in events],
+        [e.subject for e in events],
+        [e.ip for e in events],
+        [(e.user_agent or "")[:300] or None for e in events],
+        [json.dumps(redact(e.details or {}), default=str) for e in events],
+    ]
+
+
 async def record(event: AuditEvent, conn: Connection | None = None) -> int:
     """Append one event (in `conn`'s transaction when given)."""
-    sql = (
-        "INSERT INTO audit_log (actor_type, actor_id, action, outcome, subject, ip, "
-        "user_agent, details) SELECT coalesce($1, CASE WHEN u.operator_role IS NULL "
-        "THEN 'user' ELSE 'operator' END), $2, $3, $4, $5, $6, $7, $8::jsonb "
-        "FROM (SELECT 1) one LEFT JOIN app_user u ON u.id = $2 RETURNING id"
-    )
-    args = (
-        event.actor_type,
-        event.actor_id,
-        event.action,
-        event.outcome,
-        event.subject,
-        event.ip,
-        (event.user_agent or "")[:300] or None,
-        json.dumps(redact(event.details or {}), default=str),
-    )
     if conn is not None:
-        return int(await conn.fetchval(sql, *args))
+        return int(await conn.fetchval(_INSERT, *_columns([event])))
     async with connection() as own:
-        return int(await own.fetchval(sql, *args))
+        return int(await own.fetchval(_INSERT, *_columns([event])))
+
+
+async def _record_many(events: list[AuditEvent]) -> None:
+    async with connection() as conn:
+        await conn.execute(_INSERT, *_columns(events))
+
+
+async def record_gathered(event: AuditEvent) -> None:
+    """Append one event in its own transaction, shared with the other events recorded in
+    the same turn of the event loop (one INSERT for all the requests finishing
+    together); returns once it is committed."""
+    await coalesce.per_loop(_record_many, _record_many).submit(event)
 
 
 def row_hash(key: bytes, prev_hash: bytes, row: Any) -> bytes:

@@ -141,7 +141,7 @@ class AuditMutations(SchemaExtension):
             details: dict[str, Any] = {"arguments": arguments}
             if token.startswith(KEY_PREFIX):
                 details["key_prefix"] = token[: len(KEY_PREFIX) + 8]
-            await audit.record(
+            await audit.record_gathered(
                 audit.AuditEvent(
                     actor_type=actor_type,
                     actor_id=actor_id,
