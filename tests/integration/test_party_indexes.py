@@ -9,7 +9,9 @@ import pytest
 
 from tests.factories import make_user
 from wallet.db.engine import connection, transaction
+from wallet.fraud.engine import Attempt, Rule, features_of
 from wallet.limits.service import usage
+from wallet.money import Currency, Money
 from wallet.rates import SandboxRates
 from wallet.transactions.history import HistoryFilter, page
 
@@ -116,3 +118,37 @@ async def test_history_pages_in_created_at_order_when_ids_were_drawn_in_another(
             break
         after = items[-1].id
     assert seen == expected
+
+
+async def test_a_payments_fraud_features_read_the_payers_rows_not_a_hot_payees(
+    owner_database_url: str,
+) -> None:
+    """One payee with a row for each of 30,000 payments: scoring another payment to them
+    reads the payer's few rows, not the payee's many (the generic plan used to AND both
+    indexes, 6 ms a payment, growing with the payee)."""
+    await _seed(owner_database_url)
+    conn = await asyncpg.connect(owner_database_url)
+    try:
+        payee = int(await conn.fetchval("SELECT id FROM app_user WHERE username = 'seed1'"))
+        await conn.execute(
+            "INSERT INTO money_transaction (type, status, initiator_user_id, "
+            "counterparty_user_id, currency, amount, created_at) "
+            "SELECT 'send', 'completed', u.lo + g % 2000, $1, 'USD', 100, now() "
+            "FROM generate_series(1, 30000) g, (SELECT min(id) AS lo FROM app_user "
+            "WHERE username LIKE 'seed%') u",
+            payee,
+        )
+        await conn.execute("ANALYZE money_transaction")
+        payer = int(await conn.fetchval("SELECT id FROM app_user WHERE username = 'seed5'"))
+    finally:
+        await conn.close()
+    rules = [Rule("new_recipient", "new_recipient", {"min_usd": 1}, 20, "")]
+    attempt = Attempt(payer, payee, Money(500, Currency.USD), None, datetime.now(UTC))
+    async with transaction() as conn:
+        await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        for _ in range(3):
+            (features,) = await features_of(conn, [attempt], rules)
+        seq, indexes = await _scans(conn)
+    assert features.paid_before  # seed5 paid seed1 in the seed
+    assert seq == 0
+    assert indexes["money_transaction_counterparty_idx"] == 0, indexes

@@ -265,11 +265,14 @@ CROSS JOIN LATERAL (
          FROM (SELECT currency, sum(amount) AS total FROM recent
                WHERE created_at >= a.amount_since GROUP BY currency) s) AS recent_sums,
       (SELECT coalesce(array_agg(amount), '{}') FROM history) AS history,
+      -- Driven by the payer's rows (`+ 0` keeps the planner off the payee's index): a
+      -- payee can be hot, with a row for every customer, and the generic plan would
+      -- otherwise AND both indexes, reading all of them on every payment.
       CASE WHEN a.merchant_id IS NOT NULL THEN EXISTS (
-               SELECT 1 FROM money_transaction WHERE merchant_id = a.merchant_id
+               SELECT 1 FROM money_transaction WHERE merchant_id + 0 = a.merchant_id
                AND initiator_user_id = a.user_id AND status = 'completed')
            WHEN a.recipient_id IS NOT NULL THEN EXISTS (
-               SELECT 1 FROM money_transaction WHERE counterparty_user_id = a.recipient_id
+               SELECT 1 FROM money_transaction WHERE counterparty_user_id + 0 = a.recipient_id
                AND initiator_user_id = a.user_id AND status = 'completed')
            ELSE EXISTS (
                SELECT 1 FROM money_transaction WHERE recipient_contact = a.contact

@@ -270,18 +270,16 @@ class AccountState:
 async def lock_accounts_by_code(conn: Connection, codes: Sequence[str]) -> dict[str, AccountState]:
     """Lock the accounts with these codes that are not hot, in ascending id order (the
     order `ledger_post_entry` locks in), and return every one found, by code."""
+    # One statement: the ordinary accounts locked in id order, the hot ones only read
+    # (credits to them are deferred and take no lock).
     columns = f"code, owner_id, {_LOCKED_COLUMNS}"
     rows = await conn.fetch(
-        f"SELECT {columns} FROM ledger_account "  # noqa: S608 (constant columns)
-        "WHERE code = ANY($1::text[]) AND NOT hot ORDER BY id FOR NO KEY UPDATE",
+        f"WITH locked AS (SELECT {columns} FROM ledger_account "  # noqa: S608 (constants)
+        "WHERE code = ANY($1::text[]) AND NOT hot ORDER BY id FOR NO KEY UPDATE) "
+        f"SELECT * FROM locked UNION ALL SELECT {columns} FROM ledger_account "
+        "WHERE code = ANY($1::text[]) AND hot",
         list(codes),
     )
-    missing = sorted(set(codes) - {r["code"] for r in rows})
-    if missing:  # hot accounts (only read: credits to them take no lock), or none at all
-        rows += await conn.fetch(
-            f"SELECT {columns} FROM ledger_account WHERE code = ANY($1::text[])",  # noqa: S608
-            missing,
-        )
     return {
         r["code"]: AccountState(
             id=int(r["id"]),
