@@ -378,6 +378,11 @@ class TransfersSettings(_Group):
     # A freeze stops money leaving; refusing what others send would tip the holder off
     # and bounce other people's payments, so by default a frozen wallet still receives.
     frozen_can_receive: bool = Field(default=True, validation_alias="WALLET_FROZEN_CAN_RECEIVE")
+    # The batched write path for sends (wallet.transfers.batch): at most this many sends
+    # per database transaction (1: every send alone), and this many batches in flight at
+    # once per API process; measured in bench/README.md.
+    batch_size: int = Field(default=64, ge=1, validation_alias="WALLET_SEND_BATCH_SIZE")
+    batch_flushes: int = Field(default=2, ge=1, validation_alias="WALLET_SEND_BATCH_FLUSHES")
     # Days an unregistered phone or email has to claim money sent to it.
     unclaimed_transfer_days: int = Field(
         default=14, gt=0, validation_alias="WALLET_UNCLAIMED_TRANSFER_DAYS"
@@ -610,9 +615,6 @@ SERVER_SETTINGS = frozenset(
         "db_pool_size",
         "allowed_ws_origins",
         "trusted_proxies",
-        # wallet.transfers.batch's knobs; they join the transfers group with that module.
-        "send_batch_size",
-        "send_batch_flushes",
     }
 )
 
@@ -639,11 +641,6 @@ class Settings(_Group):
     allowed_ws_origins: CommaList = Field(default=(), validation_alias="WALLET_ALLOWED_WS_ORIGINS")
     # Proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by default.
     trusted_proxies: CommaList = Field(default=(), validation_alias="WALLET_TRUSTED_PROXIES")
-    # The batched write path for sends (wallet.transfers.batch): at most this many sends
-    # per database transaction (1: no batching), and this many batches in flight at once.
-    # Off by default: measured, it is not yet faster than sending alone (bench/README.md).
-    send_batch_size: int = Field(default=1, ge=1, validation_alias="WALLET_SEND_BATCH_SIZE")
-    send_batch_flushes: int = Field(default=4, ge=1, validation_alias="WALLET_SEND_BATCH_FLUSHES")
 
     # Domain groups: each reads its own variables.
     fx: FxSettings = Field(default_factory=FxSettings)

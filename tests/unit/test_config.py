@@ -106,7 +106,7 @@ def test_defaults_without_any_variable(env: pytest.MonkeyPatch) -> None:
     assert (s.step_up.seconds, s.step_up.send_above) == (300, Money(50_000, Currency.USD))
     assert s.referrals.referrer_bonus == Money(1_000, Currency.USD)
     assert s.trusted_proxies == ()
-    assert (s.send_batch_size, s.send_batch_flushes, s.db_pool_size) == (1, 4, 10)
+    assert (s.transfers.batch_size, s.transfers.batch_flushes, s.db_pool_size) == (64, 2, 10)
     s.check()
 
 

@@ -157,7 +157,7 @@ def batcher() -> SendBatcher:
     found = _batchers.get(loop)
     if found is None:
         settings = get_settings()
-        found = SendBatcher(settings.send_batch_size, settings.send_batch_flushes)
+        found = SendBatcher(settings.transfers.batch_size, settings.transfers.batch_flushes)
         _batchers[loop] = found
     return found
 
