@@ -152,8 +152,7 @@ async def test_twenty_concurrent_duplicates_move_money_exactly_once(
         ("1.00", {"recipient": "ghost_user"}, "NotFound", None),
         ("1.00", {"recipient": "SELF"}, "ValidationError", "recipient"),
         ("60.00", {}, "InsufficientFunds", None),
-        # A second factor is asked for before anything else about a large send is looked at.
-        ("1000.01", {}, "StepUpRequired", None),
+        ("1000.01", {}, "LimitExceeded", None),
     ],
 )
 async def test_bad_input_is_a_typed_error_and_writes_nothing(

@@ -99,16 +99,6 @@ class Stored:
         return self.response
 
 
-async def stored(conn: Connection, principal: str, key: str) -> Stored | None:
-    """What an earlier request under the key got, if any (a read: no lock, no claim)."""
-    row = await conn.fetchrow(
-        "SELECT fingerprint, response FROM idempotency_key WHERE principal = $1 AND key = $2",
-        principal,
-        key,
-    )
-    return None if row is None else Stored(row["fingerprint"], json.loads(row["response"]))
-
-
 async def claim_many(
     conn: Connection, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], Stored]:

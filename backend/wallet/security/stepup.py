@@ -117,8 +117,8 @@ class LargeAmountCheck:
     (`policy.Action.MONEY_OUT`).
 
     Commands on the runner (`wallet.commands`) call it through `Actor.require_step_up`
-    in their policy, before anything is written; `send_money` calls `require` first
-    too, before its send is queued for a batch or run on its own.
+    in their policy, before anything is written; `send_money` calls `require` before
+    its send is queued or run, and raises the refusal before the money moves.
     """
 
     session: SessionState

@@ -265,8 +265,10 @@ def _decide(
         assessment = fraud.score(state.rules, attempt, features, risk.rates or state.rates)
         if assessment.decision is Decision.BLOCK:
             raise PaymentBlocked(attempt, assessment)
-        if assessment.decision is Decision.HOLD:
-            raise _Slow()  # held for review: the single-send code reserves it
+    if prepared.step_up is not None:
+        raise prepared.step_up
+    if state.rules and assessment.decision is Decision.HOLD:
+        raise _Slow()  # held for review: the single-send code reserves it
     available = source.available + state.moved.get(source.id, 0)
     if source.no_overdraft and available < amount.amount_minor:
         raise InsufficientFunds(source.id, available, amount.amount_minor)

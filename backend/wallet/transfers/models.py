@@ -89,3 +89,7 @@ class PreparedSend:
     value: str
     principal: str
     fingerprint: str
+    # The second factor the send still needs (judged before any transaction, outside
+    # it: it reads the session); raised once the key, the recipient, the limits and the
+    # fraud rules have had their say, before the money moves. None: none needed.
+    step_up: Exception | None = None

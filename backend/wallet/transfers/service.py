@@ -7,11 +7,12 @@ outbox events for both parties, and the idempotency record.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import phonenumbers
 
-from wallet.db.engine import Connection, connection, transaction
+from wallet.db.engine import Connection, transaction
 from wallet.fraud import engine as fraud
 from wallet.fraud import service as fraud_reviews
 from wallet.fraud.engine import Attempt, Decision
@@ -187,9 +188,11 @@ def prepare(command: SendMoney) -> PreparedSend:
 async def send_money(command: SendMoney) -> TransferReceipt:
     """Move money now from the sender's wallet to the recipient's; exactly once per key.
 
-    A large send needs a second factor proven lately: checked first, before anything is
-    written. Concurrent same-currency sends of this process share one database
-    transaction and are decided set-based (wallet.transfers.batch and .bulk); a lone
+    A large send needs a second factor proven lately: judged first, outside any
+    transaction, and raised after the limits and the fraud rules, before the money
+    moves (a replay is not judged again: the key is claimed first). Concurrent
+    same-currency sends of this process share one database transaction and are decided
+    set-based (wallet.transfers.batch and .bulk); a lone
     send, a cross-currency one, or one made inside the caller's transaction runs on its
     own (`send_in`). Either way the same policy functions decide it.
     """
@@ -197,13 +200,8 @@ async def send_money(command: SendMoney) -> TransferReceipt:
     if command.large_amount is not None:
         try:
             await command.large_amount.require(command.sender_id, command.amount, "send this much")
-        except StepUpRequired:
-            # A replay is not judged again: the same request under its key gets its receipt.
-            async with connection() as conn:
-                stored = await idempotency.stored(conn, prepared.principal, command.idempotency_key)
-            if stored is None or stored.fingerprint != prepared.fingerprint:
-                raise
-            return TransferReceipt.from_json(stored.response)
+        except StepUpRequired as needed:
+            prepared = replace(prepared, step_up=needed)
     try:
         if command.quote_id is None and batch.enabled():
             receipt: TransferReceipt = await batch.submit(prepared, send_alone, send_batch)
@@ -246,6 +244,8 @@ async def send_in(conn: Connection, prepared: PreparedSend) -> TransferReceipt:
             # Money in another currency needs a wallet to arrive in.
             raise
         receipt = await _escrow_for_contact(conn, command, column, value)
+        if prepared.step_up is not None:
+            raise prepared.step_up from None  # the escrow above rolls back with it
     else:
         if recipient_id == command.sender_id:
             raise SelfTransfer() from None
@@ -254,10 +254,12 @@ async def send_in(conn: Connection, prepared: PreparedSend) -> TransferReceipt:
         received = command.amount
         status = TransactionStatus.COMPLETED
         if command.quote_id is None:
-            transaction_id, created_at, status = await _send_to_user(conn, command, recipient_id)
+            transaction_id, created_at, status = await _send_to_user(
+                conn, command, recipient_id, prepared.step_up
+            )
         else:
             transaction_id, created_at, received = await _transfer_across_currencies(
-                conn, command, recipient_id
+                conn, command, recipient_id, prepared.step_up
             )
         cross = received.currency is not command.amount.currency
         receipt = TransferReceipt(
@@ -279,7 +281,7 @@ async def send_in(conn: Connection, prepared: PreparedSend) -> TransferReceipt:
 
 
 async def _send_to_user(
-    conn: Connection, command: SendMoney, recipient_id: int
+    conn: Connection, command: SendMoney, recipient_id: int, step_up: Exception | None
 ) -> tuple[int, datetime, TransactionStatus]:
     """A same-currency send to a wallet, scored by the fraud rules before it is posted:
     allowed, it completes now; held, it waits (PENDING) for review; blocked, it is refused."""
@@ -289,6 +291,8 @@ async def _send_to_user(
     assessment = await fraud.assess(conn, attempt, risk.rates or await limits.rates())
     if assessment.decision is Decision.BLOCK:
         raise PaymentBlocked(attempt, assessment)
+    if step_up is not None:
+        raise step_up
     if assessment.decision is Decision.HOLD:
         transaction_id, created_at = await fraud_reviews.hold_send(
             conn, attempt, assessment, source=source, target=target, note=command.note
@@ -301,7 +305,7 @@ async def _send_to_user(
 
 
 async def _transfer_across_currencies(
-    conn: Connection, command: SendMoney, recipient_id: int
+    conn: Connection, command: SendMoney, recipient_id: int, step_up: Exception | None
 ) -> tuple[int, datetime, Money]:
     """Send the quote's sell side from the sender; the recipient gets its buy side.
 
@@ -332,6 +336,8 @@ async def _transfer_across_currencies(
         Attempt(command.sender_id, recipient_id, command.amount, screening.context, utcnow()),
         screening,
     )
+    if step_up is not None:
+        raise step_up
     target = await open_balance(conn, recipient_id, quote.buy)
     entry_id = await ledger.post_entry(
         conn, await fx.conversion_entry(conn, quote, source, target, "p2p_fx")
