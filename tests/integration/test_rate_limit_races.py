@@ -273,6 +273,24 @@ async def test_simultaneous_wrong_contact_codes_burn_the_code(
     assert verification.MAX_ATTEMPTS == 5
 
 
+async def test_a_guess_racing_the_burn_finds_no_code_not_a_server_error(
+    tight: LiveServer, redis: Redis
+) -> None:
+    """A guess that read the code just before a racing guess burnt it increments the
+    counter of a deleted code, which leaves a counter with no code behind; the next
+    guess read that and failed with a server error (seen in CI). It is no code."""
+    user = await make_user()
+    token = await token_for(tight, user)
+    await call(tight, token, "mutation { sendVerificationCode(channel: EMAIL) { __typename } }")
+    code = await last_code_sent_to(tight, user.email)
+    key = f"verify:{user.id}:email"
+    await redis.delete(key)
+    await redis.hincrby(key, "attempts", 1)  # what the late increment leaves
+    result = await call(tight, token, VERIFY_CONTACT, {"code": code})
+    assert result["__typename"] == "ValidationError"
+    assert not await redis.exists(key)
+
+
 FINISH_PASSKEY_LOG_IN = """mutation($c: String!, $k: String!) {
   finishPasskeyLogIn(challengeId: $c, credential: $k) { __typename } }"""
 

@@ -117,35 +117,36 @@ async def _issue_code(
     return code
 
 
+async def _count_try(redis: Redis, key: str, code: str) -> dict[bytes, bytes]:
+    """Count a try at the code stored under `key`, then compare: its record if `code`
+    matches, else `WrongCode`. A racing try that used the code up or burnt it may leave
+    only the counter behind (the increment re-creates the hash): that is no code."""
+    stored = await redis.hgetall(key)
+    if not stored:
+        raise WrongCode()
+    attempts = await redis.hincrby(key, "attempts", 1)
+    digest = stored.get(b"digest")
+    if attempts > MAX_ATTEMPTS or digest is None:
+        await redis.delete(key)
+        raise WrongCode()
+    if not hmac.compare_digest(digest.decode(), _digest(code.strip())):
+        raise WrongCode()
+    return dict(stored)
+
+
 async def _check_code(redis: Redis, key: str, code: str) -> None:
     """Raise `WrongCode` unless `code` is the one stored under `key`, leaving it there
     (a flow that needs more proof before using it up). A wrong try counts towards
     `MAX_ATTEMPTS` before the comparison, as in `_take_code`; a right one is given back,
     so asking for the next step does not wear the code out."""
-    stored = await redis.hgetall(key)
-    if not stored:
-        raise WrongCode()
-    attempts = await redis.hincrby(key, "attempts", 1)
-    if attempts > MAX_ATTEMPTS:
-        await redis.delete(key)
-        raise WrongCode()
-    if not hmac.compare_digest(stored[b"digest"].decode(), _digest(code.strip())):
-        raise WrongCode()
+    await _count_try(redis, key, code)
     await redis.hincrby(key, "attempts", -1)
 
 
 async def _take_code(redis: Redis, key: str, code: str) -> dict[bytes, bytes]:
     """The stored code's record if `code` matches it (it is then used up); each try is
     counted before the comparison, so racing guesses get at most `MAX_ATTEMPTS`."""
-    stored = await redis.hgetall(key)
-    if not stored:
-        raise WrongCode()
-    attempts = await redis.hincrby(key, "attempts", 1)
-    if attempts > MAX_ATTEMPTS:
-        await redis.delete(key)
-        raise WrongCode()
-    if not hmac.compare_digest(stored[b"digest"].decode(), _digest(code.strip())):
-        raise WrongCode()
+    stored = await _count_try(redis, key, code)
     # Only one of two concurrent right answers gets the record.
     if not await redis.delete(key):
         raise WrongCode()
