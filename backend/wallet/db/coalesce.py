@@ -24,6 +24,7 @@ class Coalescer(Generic[T]):
         self._write = write
         self._queue: list[tuple[T, asyncio.Future[None]]] = []
         self._scheduled = False
+        self._writing: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak refs
         self.writes = 0  # statements issued, for tests and benchmarks
         self.items = 0
 
@@ -40,7 +41,9 @@ class Coalescer(Generic[T]):
         self._scheduled = False
         batch, self._queue = self._queue, []
         if batch:
-            asyncio.get_running_loop().create_task(self._flush(batch))
+            task = asyncio.get_running_loop().create_task(self._flush(batch))
+            self._writing.add(task)
+            task.add_done_callback(self._writing.discard)
 
     async def _flush(self, batch: list[tuple[T, asyncio.Future[None]]]) -> None:
         self.writes += 1

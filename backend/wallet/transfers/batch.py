@@ -59,6 +59,7 @@ class SendBatcher:
         self.flushes = flushes  # batches in flight at once, each on its own connection
         self._queue: deque[_Item] = deque()
         self._running = 0
+        self._flushing: set[asyncio.Task[None]] = set()  # held: the loop keeps weak refs
         self._kicked = False
         # Counters for tests and the benchmark: batches flushed and sends in them.
         self.batches = 0
@@ -89,9 +90,11 @@ class SendBatcher:
             task = asyncio.get_running_loop().create_task(
                 self._flush(batch), context=contextvars.Context()
             )
+            self._flushing.add(task)
             task.add_done_callback(self._flushed)
 
     def _flushed(self, task: asyncio.Task[None]) -> None:
+        self._flushing.discard(task)
         self._running -= 1
         self._start_flushes()
 
