@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from wallet.db.engine import Connection
 from wallet.fraud import engine as fraud
-from wallet.fraud.engine import Attempt, Decision, Features, Rule
+from wallet.fraud.engine import Assessment, Attempt, Decision, Features, Rule
 from wallet.fraud.service import PaymentBlocked, Screening
 from wallet.idempotency import service as idempotency
 from wallet.ledger import service as ledger
@@ -257,17 +257,12 @@ def _decide(
     if source.status != "active" or source.hot or target is None or target.status != "active":
         raise _Slow()
     attempt = _attempt(prepared, recipient.id)
-    if state.rules:
-        features = state.features[index]
-        for before in state.earlier.get(command.sender_id, []):
-            features = features.after(before, attempt, completed=True)
-        risk = command.risk or Screening()
-        assessment = fraud.score(state.rules, attempt, features, risk.rates or state.rates)
-        if assessment.decision is Decision.BLOCK:
-            raise PaymentBlocked(attempt, assessment)
+    assessment = _score(index, prepared, state, attempt)
+    if assessment is not None and assessment.decision is Decision.BLOCK:
+        raise PaymentBlocked(attempt, assessment)
     if prepared.step_up is not None:
         raise prepared.step_up
-    if state.rules and assessment.decision is Decision.HOLD:
+    if assessment is not None and assessment.decision is Decision.HOLD:
         raise _Slow()  # held for review: the single-send code reserves it
     available = source.available + state.moved.get(source.id, 0)
     if source.no_overdraft and available < amount.amount_minor:
@@ -283,6 +278,20 @@ def _decide(
     _move_worth(state, command.sender_id, source.id, -amount.amount_minor)
     _move_worth(state, recipient.id, target.id, amount.amount_minor)
     return _Accepted(index, prepared, recipient, source.id, target.id, attempt)
+
+
+def _score(
+    index: int, prepared: PreparedSend, state: _Snapshot, attempt: Attempt
+) -> Assessment | None:
+    """The fraud rules' verdict on this send, its features carried past the sender's
+    earlier sends in the batch (None: no rule is on)."""
+    if not state.rules:
+        return None
+    features = state.features[index]
+    for before in state.earlier.get(prepared.command.sender_id, []):
+        features = features.after(before, attempt, completed=True)
+    risk = prepared.command.risk or Screening()
+    return fraud.score(state.rules, attempt, features, risk.rates or state.rates)
 
 
 def _check_cap(
