@@ -231,10 +231,12 @@ class Transfer:
 async def post_transfers(conn: Connection, kind: str, transfers: Sequence[Transfer]) -> list[int]:
     """Post one two-legged entry per transfer, in order, in one round trip; their ids.
 
-    `ledger_post_transfers` (migrations/sql/0045_ledger_post_transfers.sql) calls
-    `ledger_post_entry` for each, so every entry gets the same locks, checks and
-    snapshots as one posted alone, and a later entry sees the earlier ones' totals. A
-    refusal refuses them all (the caller decided them beforehand on a locked snapshot).
+    `ledger_post_transfers` (migrations/sql/0045_ledger_post_transfers.sql, its reads
+    bounded to the touched accounts by 0046) writes them set-based when every account
+    is an active wallet and no hot account is debited, and otherwise calls
+    `ledger_post_entry` for each; either way every entry gets the same locks, checks
+    and snapshots as one posted alone, and a later entry sees the earlier ones' totals.
+    A refusal refuses them all (the caller decided them beforehand on a locked snapshot).
     """
     for t in transfers:
         _validate(EntryDraft.transfer(kind, t.debit, t.credit, t.amount, t.description))
