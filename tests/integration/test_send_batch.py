@@ -97,6 +97,32 @@ async def test_gathered_sends_share_one_batch_and_later_ones_see_earlier_balance
     assert await send_count() == 3
 
 
+async def test_sends_waiting_together_are_shared_among_the_free_flushes() -> None:
+    """Two flushes free and 16 sends waiting: two batches of 8 run at once (one of 16
+    would leave the second flush idle and every caller waiting on the one)."""
+    loop = asyncio.get_running_loop()
+    previous = batch._batchers.get(loop)
+    batch._batchers[loop] = shared = SendBatcher(64, 2)
+    try:
+        users = [await make_user(balance="1.00") for _ in range(32)]
+        await quiet_fraud_rules()
+        outcomes = await asyncio.gather(
+            *(
+                attempt(
+                    SendMoney(users[i].id, users[i + 16].username, usd(10), "", uuid.uuid4().hex)
+                )
+                for i in range(16)
+            )
+        )
+    finally:
+        if previous is None:
+            del batch._batchers[loop]
+        else:
+            batch._batchers[loop] = previous
+    assert all(isinstance(o, TransferReceipt) for o in outcomes)
+    assert (shared.batches, shared.batched_sends, shared.fallbacks) == (2, 16, 0)
+
+
 async def test_a_refusal_in_a_batch_takes_back_only_itself(batcher: SendBatcher) -> None:
     payer, payee = await make_user(balance="5.00"), await make_user()
     await quiet_fraud_rules()

@@ -83,7 +83,12 @@ class SendBatcher:
 
     def _start_flushes(self) -> None:
         while self._queue and self._running < self.flushes:
-            batch = [self._queue.popleft() for _ in range(min(self.size, len(self._queue)))]
+            # Shared among the free flushes: two batches of 8 overlap (one deciding in
+            # Python while the other waits on the database) where one of 16 would leave
+            # the second flush idle and every caller waiting on the one.
+            free = self.flushes - self._running
+            take = min(self.size, -(-len(self._queue) // free))
+            batch = [self._queue.popleft() for _ in range(take)]
             self._running += 1
             # A fresh context: the batch must not join a transaction its first caller
             # happened to be in (send_money sends those on their own anyway).
