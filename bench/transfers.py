@@ -547,6 +547,7 @@ async def batched_floor(
 
 WRK_SCRIPT = """
 local users = {%(users)s}
+local names = {%(names)s}
 local hot = %(hot)s
 local trivial = %(trivial)s
 local nonce = "%(nonce)s"
@@ -566,13 +567,14 @@ request = function()
     end
     counter = counter + 1
     local s = math.random(2, #users)
-    local r = 1
+    -- The recipient: any bench user (10,000), so that random pairs rarely collide; the
+    -- senders are the users logged in.
+    local recipient = users[1][2]
     if not hot then
-        r = math.random(2, #users - 1)
-        if r >= s then r = r + 1 end
+        repeat recipient = names[math.random(2, #names)] until recipient ~= users[s][2]
     end
     local body = '{"query":' .. %(query)s .. ',"variables":{"input":{"recipient":"'
-        .. users[r][2] .. '","amount":"0.' .. string.format("%%02d", math.random(1, 99))
+        .. recipient .. '","amount":"0.' .. string.format("%%02d", math.random(1, 99))
         .. '","idempotencyKey":"' .. nonce .. '-' .. tid .. '-' .. counter .. '"}}}'
     return wrk.format("POST", "/graphql", {["Content-Type"] = "application/json",
                       ["Authorization"] = "Bearer " .. users[s][1]}, body)
@@ -613,6 +615,10 @@ async def login_tokens(url: str, users: list[tuple[int, str]], count: int) -> li
     return [(token, name) for token, (_, name) in zip(tokens, chosen, strict=True)]
 
 
+# Every bench user's name (set once seeded): whom the HTTP runs send to.
+RECIPIENTS: list[str] = []
+
+
 async def wrk_run(
     name: str,
     url: str,
@@ -628,6 +634,7 @@ async def wrk_run(
     lua_users = ",".join(f'{{"{token}","{name}"}}' for token, name in tokens)
     script_text = WRK_SCRIPT % {
         "users": lua_users,
+        "names": ",".join(f'"{name}"' for name in RECIPIENTS),
         "hot": "true" if hot else "false",
         "trivial": "true" if trivial else "false",
         "nonce": uuid.uuid4().hex,
@@ -721,7 +728,7 @@ async def main() -> None:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--http-workers", type=int, default=2)
-    parser.add_argument("--http-users", type=int, default=50, help="senders logged in for HTTP")
+    parser.add_argument("--http-users", type=int, default=200, help="senders logged in for HTTP")
     parser.add_argument("--batch", type=int, default=32, help="K of the batched floor")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument(
@@ -774,6 +781,7 @@ async def main() -> None:
             await ensure_app_login(conn)
         print(f"seeding {args.users} users ...", flush=True)
         users = await seed_users(args.users)
+        RECIPIENTS[:] = [name for _, name in users]
         async with engine.connection() as conn:
             await conn.execute(WRITES_ONLY)
             await conn.execute(BATCHED_FLOOR)

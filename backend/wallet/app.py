@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar, Response, get
+from litestar.background_tasks import BackgroundTasks
+from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
 from litestar.response import File
 from litestar.static_files import create_static_files_router
@@ -77,6 +80,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         allowed_origins=settings.allowed_ws_origins,
     )
+    # Strawberry's controller builds every request's (empty) response in a worker thread
+    # (`sync_to_thread=True`): a thread hop per request, which under load also waits
+    # for the GIL. Built on the loop instead.
+    graphql_controller.dependencies = {
+        **graphql_controller.dependencies,
+        "response": Provide(_graphql_response),
+    }
     handlers: list[object] = [
         graphql_controller,
         health,
@@ -107,3 +117,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=None,
         logging_config=None,  # keep the JSON logging configured above
     )
+
+
+async def _graphql_response() -> Response[Any]:
+    """The response a GraphQL request's resolvers may add headers and cookies to."""
+    return Response({}, background=BackgroundTasks([]))

@@ -123,6 +123,41 @@ async def test_sends_waiting_together_are_shared_among_the_free_flushes() -> Non
     assert (shared.batches, shared.batched_sends, shared.fallbacks) == (2, 16, 0)
 
 
+async def test_while_a_batch_is_in_flight_a_few_sends_wait_for_it_together() -> None:
+    """A send arriving while another batch is in flight waits (for that batch, or for
+    a crowd) instead of running alone on the second flush: the two that arrive one
+    after the other go together once the first is done."""
+    loop = asyncio.get_running_loop()
+    previous = batch._batchers.get(loop)
+    batch._batchers[loop] = shared = SendBatcher(64, 2)
+    users = [await make_user(balance="1.00") for _ in range(6)]
+    await quiet_fraud_rules()
+
+    def send(i: int) -> asyncio.Task[TransferReceipt | Exception]:
+        command = SendMoney(users[i].id, users[i + 3].username, usd(10), "", uuid.uuid4().hex)
+        return asyncio.create_task(attempt(command))
+
+    try:
+        async with connection() as holder, holder.transaction():
+            # The first send's wallet is held, so its batch stays in flight meanwhile.
+            await holder.execute("SELECT 1 FROM wallet WHERE user_id = $1 FOR UPDATE", users[0].id)
+            first = send(0)
+            await asyncio.sleep(0.2)
+            second = send(1)
+            await asyncio.sleep(0.2)
+            third = send(2)
+            await asyncio.sleep(0.2)
+            assert (shared.batches, shared.batched_sends) == (1, 1)
+        outcomes = await asyncio.gather(first, second, third)
+    finally:
+        if previous is None:
+            del batch._batchers[loop]
+        else:
+            batch._batchers[loop] = previous
+    assert all(isinstance(o, TransferReceipt) for o in outcomes)
+    assert (shared.batches, shared.batched_sends, shared.fallbacks) == (2, 3, 0)
+
+
 async def test_a_refusal_in_a_batch_takes_back_only_itself(batcher: SendBatcher) -> None:
     payer, payee = await make_user(balance="5.00"), await make_user()
     await quiet_fraud_rules()

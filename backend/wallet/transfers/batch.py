@@ -1,7 +1,10 @@
 """The batched write path for P2P sends: one database transaction for many sends.
 
 Concurrent sends of one API process queue here. A flusher takes up to `size` of them
-at once (all that are waiting: it never waits for more, so a lone send goes at once)
+at once (those waiting: it never waits for more, so a lone send on an idle batcher
+goes at once; the waiting sends are shared among free flushes when they are many, and
+while a batch is in flight another starts only for a crowd of `CROWD`, so that sends
+arriving one by one wait for it together instead of each running alone)
 and applies them in one transaction through `many` (`bulk.send_many`, handed in by
 the service: this module never imports it back): one lock-and-read pass, the rules in
 memory in queue order, one write pass (wallet.transfers.bulk). One COMMIT (one flush,
@@ -32,6 +35,8 @@ from wallet.config import get_settings
 from wallet.db.engine import DB, Connection, transaction
 
 RETRY_ALONE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+# While a batch is in flight, another starts only for at least this many waiting sends.
+CROWD = 4
 RETRY_ALONE_MARK = object()  # the batch failed whole: this send runs on its own
 log = logging.getLogger(__name__)
 
@@ -83,11 +88,18 @@ class SendBatcher:
 
     def _start_flushes(self) -> None:
         while self._queue and self._running < self.flushes:
+            if self._running and len(self._queue) < CROWD:
+                # A batch is in flight and only a few sends wait: they wait for it (or
+                # for more company) rather than each running alone, which costs a
+                # transaction and a dozen statements per send.
+                return
             # Shared among the free flushes: two batches of 8 overlap (one deciding in
             # Python while the other waits on the database) where one of 16 would leave
             # the second flush idle and every caller waiting on the one.
             free = self.flushes - self._running
-            take = min(self.size, -(-len(self._queue) // free))
+            waiting = len(self._queue)
+            share = waiting if waiting < 2 * CROWD else -(-waiting // free)
+            take = min(self.size, share)
             batch = [self._queue.popleft() for _ in range(take)]
             self._running += 1
             # A fresh context: the batch must not join a transaction its first caller
