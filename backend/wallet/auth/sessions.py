@@ -47,6 +47,31 @@ return 0
 """
 
 
+# A session looked up and its idle window slid, in one round trip (every request does
+# this): its fields, or nothing if it is gone or past its absolute deadline (deleted).
+# ARGV: now, idle seconds.
+_RESOLVE = """
+local data = redis.call('HGETALL', KEYS[1])
+if #data == 0 then
+  return data
+end
+local now = tonumber(ARGV[1])
+local remaining = -1
+for i = 1, #data, 2 do
+  if data[i] == 'expires_at' then
+    remaining = tonumber(data[i + 1]) - now
+  end
+end
+if remaining <= 0 then
+  redis.call('DEL', KEYS[1])
+  return {}
+end
+redis.call('EXPIRE', KEYS[1], math.max(1, math.floor(math.min(tonumber(ARGV[2]), remaining))))
+redis.call('HSET', KEYS[1], 'last_seen', ARGV[1])
+return data
+"""
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -68,6 +93,7 @@ class SessionStore:
         self._redis = redis
         self._idle = idle_seconds
         self._absolute = absolute_seconds
+        self._resolve = redis.register_script(_RESOLVE)
 
     async def create(
         self,
@@ -149,11 +175,12 @@ class SessionStore:
         """The live session for `token`, sliding its idle timeout; None if gone."""
         if not token or len(token) > 256:
             return None
-        key = _key(token)
-        data = await self._redis.hgetall(key)
-        if not data:
+        now = time.time()
+        flat = await self._resolve(keys=[_key(token)], args=[str(now), self._idle])
+        if not flat:
             return None
-        session = Session(
+        data = dict(zip(flat[::2], flat[1::2], strict=True))
+        return Session(
             int(data[b"user_id"]),
             float(data[b"created_at"]),
             float(data[b"expires_at"]),
@@ -161,15 +188,6 @@ class SessionStore:
             device_id=int(data.get(b"device_id") or 0) or None,
             device_fingerprint=(data.get(b"device_fingerprint") or b"").decode() or None,
         )
-        remaining = session.expires_at - time.time()
-        if remaining <= 0:
-            await self._redis.delete(key)
-            return None
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.expire(key, max(1, int(min(self._idle, remaining))))
-            pipe.hset(key, "last_seen", str(time.time()))
-            await pipe.execute()
-        return session
 
     async def revoke(self, token: str) -> None:
         await self._redis.delete(_key(token))
