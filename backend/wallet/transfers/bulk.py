@@ -155,9 +155,10 @@ async def _read(conn: Connection, items: list[tuple[int, PreparedSend]]) -> _Sna
     senders = sorted({p.command.sender_id for _, p in items})
     wallets = await lock_many_for_spending(conn, senders)
     owners = {p.command.sender_id for _, p in items} | {r.id for r in recipients.values()}
+    currencies = {p.command.amount.currency for _, p in items}
     codes = {
-        ledger.account_code(OwnerType.USER, owner, p.command.amount.currency, Purpose.WALLET)
-        for _, p in items
+        ledger.account_code(OwnerType.USER, owner, currency, Purpose.WALLET)
+        for currency in currencies
         for owner in owners
     }
     accounts = await ledger.lock_accounts_by_code(conn, sorted(codes))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,7 +73,9 @@ class TransferReceipt:
     received_currency: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # Every field is a plain value: a shallow copy is the JSON (`asdict` deep-copies
+        # recursively, 3 % of a batch's Python time, once per send).
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TransferReceipt:
