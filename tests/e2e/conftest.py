@@ -86,8 +86,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-async def web_app(servers: TestServers, template_database: str) -> AsyncIterator[WebApp]:
-    """`wallet dev` (API + worker + web app) on its own database, as a real process."""
+async def web_app(
+    servers: TestServers, template_database: str, request: pytest.FixtureRequest
+) -> AsyncIterator[WebApp]:
+    """`wallet dev` (API + worker + web app) on its own database, as a real process.
+
+    Each module's app starts on a new database made from the template, so user ids
+    start over; its Redis database is emptied too. Otherwise what Redis keeps per user
+    id (codes sent this hour, rate limits) from an earlier module's user is charged to
+    this module's user with the same id: a new user's first "Confirm it" was refused
+    as a sixth code this hour, and no mail came."""
+    redis = Redis.from_url(servers.redis_url)
+    try:
+        await redis.flushdb()
+    finally:
+        await redis.aclose()
     _require(
         (REPO_ROOT / "frontend" / "dist" / "index.html").exists(),
         "frontend/dist is not built (run `make frontend`)",
@@ -121,7 +134,9 @@ async def web_app(servers: TestServers, template_database: str) -> AsyncIterator
     env.pop("WALLET_MIGRATION_DATABASE_URL", None)
     # One log per test worker (pytest-xdist runs a `wallet dev` in each).
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    log = ARTIFACTS / (f"server-{worker}.log" if worker else "server.log")
+    # Per module too: a later module's server must not overwrite a failure's log.
+    module = request.module.__name__.rsplit(".", 1)[-1]
+    log = ARTIFACTS / (f"server-{worker}-{module}.log" if worker else f"server-{module}.log")
     ARTIFACTS.mkdir(exist_ok=True)
     with log.open("wb") as log_file:
         process = subprocess.Popen(

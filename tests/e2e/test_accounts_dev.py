@@ -70,6 +70,9 @@ async def test_a_new_user_confirms_their_email_with_the_inbox_page(
     row = page.get_by_test_id("contact-email")
     await expect(row).to_contain_text("not confirmed")
     await row.get_by_role("button", name="Confirm it").click()
+    # As a person would: the app says where the code went before they look for it (a
+    # refusal would show here instead, in the failure's snapshot).
+    await expect(row.get_by_label(f"Code we sent to {email}")).to_be_visible()
     code = await code_in_inbox(page, web_app, email, "i18-inbox-phone")
     await row.get_by_label(f"Code we sent to {email}").fill(code)
     await row.get_by_role("button", name="Confirm", exact=True).click()

@@ -8,8 +8,9 @@ keys in one batch, across batches and across batchers (processes) move money onc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -37,19 +38,35 @@ from wallet.transfers.service import (
 pytestmark = pytest.mark.usefixtures("assert_ledger_sound")
 
 
+@contextlib.contextmanager
+def installed(fresh: SendBatcher) -> Iterator[SendBatcher]:
+    """`fresh` as this loop's batcher meanwhile."""
+    loop = asyncio.get_running_loop()
+    previous = batch._batchers.get(loop)
+    batch._batchers[loop] = fresh
+    try:
+        yield fresh
+    finally:
+        if previous is None:
+            del batch._batchers[loop]
+        else:
+            batch._batchers[loop] = previous
+
+
 @pytest.fixture
 async def batcher() -> AsyncIterator[SendBatcher]:
     """This loop's batcher: up to 64 sends a batch, one batch in flight (so that the
     outcome is that of applying the sends one by one in queue order)."""
-    loop = asyncio.get_running_loop()
-    previous = batch._batchers.get(loop)
-    batch._batchers[loop] = fresh = SendBatcher(64, 1)
-    yield fresh
-    assert fresh.fallbacks == 0  # every batch was decided set-based, none re-run alone
-    if previous is None:
-        del batch._batchers[loop]
-    else:
-        batch._batchers[loop] = previous
+    with installed(SendBatcher(64, 1)) as fresh:
+        yield fresh
+        assert fresh.fallbacks == 0  # every batch was decided set-based, none re-run alone
+
+
+@pytest.fixture
+async def two_flushes() -> AsyncIterator[SendBatcher]:
+    """This loop's batcher with two batches in flight at most, as configured."""
+    with installed(SendBatcher(64, 2)) as fresh:
+        yield fresh
 
 
 async def quiet_fraud_rules() -> None:
@@ -97,39 +114,31 @@ async def test_gathered_sends_share_one_batch_and_later_ones_see_earlier_balance
     assert await send_count() == 3
 
 
-async def test_sends_waiting_together_are_shared_among_the_free_flushes() -> None:
+async def test_sends_waiting_together_are_shared_among_the_free_flushes(
+    two_flushes: SendBatcher,
+) -> None:
     """Two flushes free and 16 sends waiting: two batches of 8 run at once (one of 16
     would leave the second flush idle and every caller waiting on the one)."""
-    loop = asyncio.get_running_loop()
-    previous = batch._batchers.get(loop)
-    batch._batchers[loop] = shared = SendBatcher(64, 2)
-    try:
-        users = [await make_user(balance="1.00") for _ in range(32)]
-        await quiet_fraud_rules()
-        outcomes = await asyncio.gather(
-            *(
-                attempt(
-                    SendMoney(users[i].id, users[i + 16].username, usd(10), "", uuid.uuid4().hex)
-                )
-                for i in range(16)
-            )
+    users = [await make_user(balance="1.00") for _ in range(32)]
+    await quiet_fraud_rules()
+    outcomes = await asyncio.gather(
+        *(
+            attempt(SendMoney(users[i].id, users[i + 16].username, usd(10), "", uuid.uuid4().hex))
+            for i in range(16)
         )
-    finally:
-        if previous is None:
-            del batch._batchers[loop]
-        else:
-            batch._batchers[loop] = previous
+    )
+    shared = two_flushes
     assert all(isinstance(o, TransferReceipt) for o in outcomes)
     assert (shared.batches, shared.batched_sends, shared.fallbacks) == (2, 16, 0)
 
 
-async def test_while_a_batch_is_in_flight_a_few_sends_wait_for_it_together() -> None:
+async def test_while_a_batch_is_in_flight_a_few_sends_wait_for_it_together(
+    two_flushes: SendBatcher,
+) -> None:
     """A send arriving while another batch is in flight waits (for that batch, or for
     a crowd) instead of running alone on the second flush: the two that arrive one
     after the other go together once the first is done."""
-    loop = asyncio.get_running_loop()
-    previous = batch._batchers.get(loop)
-    batch._batchers[loop] = shared = SendBatcher(64, 2)
+    shared = two_flushes
     users = [await make_user(balance="1.00") for _ in range(6)]
     await quiet_fraud_rules()
 
@@ -137,23 +146,17 @@ async def test_while_a_batch_is_in_flight_a_few_sends_wait_for_it_together() -> 
         command = SendMoney(users[i].id, users[i + 3].username, usd(10), "", uuid.uuid4().hex)
         return asyncio.create_task(attempt(command))
 
-    try:
-        async with connection() as holder, holder.transaction():
-            # The first send's wallet is held, so its batch stays in flight meanwhile.
-            await holder.execute("SELECT 1 FROM wallet WHERE user_id = $1 FOR UPDATE", users[0].id)
-            first = send(0)
-            await asyncio.sleep(0.2)
-            second = send(1)
-            await asyncio.sleep(0.2)
-            third = send(2)
-            await asyncio.sleep(0.2)
-            assert (shared.batches, shared.batched_sends) == (1, 1)
-        outcomes = await asyncio.gather(first, second, third)
-    finally:
-        if previous is None:
-            del batch._batchers[loop]
-        else:
-            batch._batchers[loop] = previous
+    async with connection() as holder, holder.transaction():
+        # The first send's wallet is held, so its batch stays in flight meanwhile.
+        await holder.execute("SELECT 1 FROM wallet WHERE user_id = $1 FOR UPDATE", users[0].id)
+        first = send(0)
+        await asyncio.sleep(0.2)
+        second = send(1)
+        await asyncio.sleep(0.2)
+        third = send(2)
+        await asyncio.sleep(0.2)
+        assert (shared.batches, shared.batched_sends) == (1, 1)
+    outcomes = await asyncio.gather(first, second, third)
     assert all(isinstance(o, TransferReceipt) for o in outcomes)
     assert (shared.batches, shared.batched_sends, shared.fallbacks) == (2, 3, 0)
 
