@@ -615,14 +615,18 @@ async def login_tokens(url: str, users: list[tuple[int, str]], count: int) -> li
     return [(token, name) for token, (_, name) in zip(tokens, chosen, strict=True)]
 
 
-# Every bench user's name (set once seeded): whom the HTTP runs send to.
-RECIPIENTS: list[str] = []
+@dataclass(frozen=True)
+class HttpPeople:
+    """Who the HTTP runs send as and to."""
+
+    senders: list[tuple[str, str]]  # (bearer token, username): the hot recipient first
+    recipients: list[str]  # every bench user's name, so that random pairs rarely collide
 
 
 async def wrk_run(
     name: str,
     url: str,
-    tokens: list[tuple[str, str]],
+    people: HttpPeople,
     clients: int,
     seconds: float,
     *,
@@ -631,10 +635,10 @@ async def wrk_run(
 ) -> Result:
     """Drive the API from `wrk` (another process, C, with a Lua script): what a send over
     HTTP costs the server, not what an in-process Python client can push."""
-    lua_users = ",".join(f'{{"{token}","{name}"}}' for token, name in tokens)
+    lua_users = ",".join(f'{{"{token}","{name}"}}' for token, name in people.senders)
     script_text = WRK_SCRIPT % {
         "users": lua_users,
-        "names": ",".join(f'"{name}"' for name in RECIPIENTS),
+        "names": ",".join(f'"{name}"' for name in people.recipients),
         "hot": "true" if hot else "false",
         "trivial": "true" if trivial else "false",
         "nonce": uuid.uuid4().hex,
@@ -781,14 +785,13 @@ async def main() -> None:
             await ensure_app_login(conn)
         print(f"seeding {args.users} users ...", flush=True)
         users = await seed_users(args.users)
-        RECIPIENTS[:] = [name for _, name in users]
         async with engine.connection() as conn:
             await conn.execute(WRITES_ONLY)
             await conn.execute(BATCHED_FLOOR)
         await mark_hot(users[0][0])
         stop_roll_up = asyncio.Event()
         roll_up = asyncio.create_task(roll_up_every_second(stop_roll_up, bench_url))
-        tokens: list[tuple[str, str]] = []
+        people = HttpPeople([], [name for _, name in users])
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         if not args.skip_http:
@@ -797,7 +800,7 @@ async def main() -> None:
             # would be a new device, whose sends ask for step-up. And run no tests on
             # the same Redis database meanwhile: they flush it.)
             server, url = start_server(bench_url, redis_url, args.http_workers, port)
-            tokens = await login_tokens(url, users, args.http_users)
+            people = HttpPeople(await login_tokens(url, users, args.http_users), people.recipients)
             stop_server(server)
             server = None
 
@@ -882,7 +885,7 @@ async def main() -> None:
                                 lambda c=clients, x=suffix: wrk_run(
                                     "GraphQL over HTTP (wrk), random pairs" + x,
                                     url,
-                                    tokens,
+                                    people,
                                     c,
                                     seconds,
                                 ),
@@ -893,7 +896,7 @@ async def main() -> None:
                                 lambda c=clients, x=suffix: wrk_run(
                                     "GraphQL over HTTP (wrk), one hot recipient" + x,
                                     url,
-                                    tokens,
+                                    people,
                                     c,
                                     seconds,
                                     hot=True,
@@ -907,7 +910,7 @@ async def main() -> None:
                             lambda c=clients: wrk_run(
                                 "HTTP upper bound: trivial query (wrk)",
                                 url,
-                                tokens,
+                                people,
                                 c,
                                 seconds,
                                 trivial=True,
@@ -931,8 +934,8 @@ async def main() -> None:
                             {} if size is None else {"WALLET_SEND_BATCH_SIZE": str(size)},
                         )
                         # Warm up (connections, the parser's and validator's caches).
-                        await wrk_run("warm-up", url, tokens, clients, 1, trivial=True)
-                        await wrk_run("warm-up", url, tokens, clients, 1)
+                        await wrk_run("warm-up", url, people, clients, 1, trivial=True)
+                        await wrk_run("warm-up", url, people, clients, 1)
                     try:
                         result = await run()
                     finally:

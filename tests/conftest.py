@@ -143,11 +143,18 @@ def owner_database_url(servers: TestServers, database_url: str) -> str:
     return with_database(servers.database_url, urlsplit(database_url).path.lstrip("/"))
 
 
+async def empty_redis(url: str) -> None:
+    """Empty the Redis database at `url` (this worker's: see `worker_redis_url`)."""
+    client = Redis.from_url(url)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+
+
 @pytest.fixture
 async def redis_url(servers: TestServers) -> AsyncIterator[str]:
-    client = Redis.from_url(servers.redis_url)
-    await client.flushdb()
-    await client.aclose()
+    await empty_redis(servers.redis_url)
     yield servers.redis_url
 
 

@@ -28,7 +28,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 from redis.asyncio import Redis
 
-from tests.conftest import TestServers, with_database
+from tests.conftest import TestServers, empty_redis, with_database
 from wallet.config import REPO_ROOT
 from wallet.db import engine
 from wallet.db.engine import transaction
@@ -96,11 +96,7 @@ async def web_app(
     id (codes sent this hour, rate limits) from an earlier module's user is charged to
     this module's user with the same id: a new user's first "Confirm it" was refused
     as a sixth code this hour, and no mail came."""
-    redis = Redis.from_url(servers.redis_url)
-    try:
-        await redis.flushdb()
-    finally:
-        await redis.aclose()
+    await empty_redis(servers.redis_url)
     _require(
         (REPO_ROOT / "frontend" / "dist" / "index.html").exists(),
         "frontend/dist is not built (run `make frontend`)",

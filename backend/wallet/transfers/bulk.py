@@ -154,7 +154,7 @@ async def _read(conn: Connection, items: list[tuple[int, PreparedSend]]) -> _Sna
     recipients = await _find_recipients(conn, [(p.column, p.value) for _, p in items])
     senders = sorted({p.command.sender_id for _, p in items})
     wallets = await lock_many_for_spending(conn, senders)
-    owners = {p.command.sender_id for _, p in items} | {r.id for r in recipients.values()}
+    owners = {*senders, *(r.id for r in recipients.values())}
     currencies = {p.command.amount.currency for _, p in items}
     codes = {
         ledger.account_code(OwnerType.USER, owner, currency, Purpose.WALLET)
