@@ -244,3 +244,44 @@ async def test_a_small_request_is_paid_by_a_service_caller_once() -> None:
     assert paid.status == again.status == "paid"
     assert await wallet_cents(payer.id) == 5_000 - 1_250
     assert await wallet_cents(requester.id) == 1_250
+
+
+async def test_a_command_chosen_to_break_a_deadlock_runs_again_whole() -> None:
+    """PostgreSQL breaks a deadlock by rolling one transaction back (CI saw a currency
+    conversion lose one to a batch of sends). The runner runs that command again, whole:
+    it completes, once, and its key holds one result."""
+    attempts = 0
+
+    async def change(conn: Connection, actor: Actor, note: Note) -> int:
+        nonlocal attempts
+        attempts += 1
+        await conn.execute("SELECT pg_advisory_xact_lock(915001)")
+        await conn.execute("SELECT pg_advisory_xact_lock(915002)")
+        return attempts
+
+    command = Command[Note, int](
+        name="runnerTestDeadlock",
+        fingerprint=lambda note: {"text": note.text},
+        change=change,
+        response=lambda n: {"n": n},
+        replay=lambda conn, actor, note, stored: _stored_n(stored),
+        refusals=(),
+    )
+    actor = Actor.user(10_009)
+    async with connection() as other, other.transaction():
+        await other.execute("SELECT pg_advisory_xact_lock(915002)")
+        running = asyncio.create_task(run(command, actor, Note("deadlock"), "k-deadlock"))
+        # The command holds the first lock and waits for the second; this one now waits
+        # for the first: a deadlock. The command waited first, so its check finds it.
+        while not await other.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 915002 "
+            "AND NOT granted"
+        ):
+            await asyncio.sleep(0.05)
+        await other.execute("SELECT pg_advisory_xact_lock(915001)")
+    assert await running == 2
+    assert await keys_of(actor.principal) == 1
+
+
+async def _stored_n(stored: dict[str, Any]) -> int:
+    return int(stored["n"])

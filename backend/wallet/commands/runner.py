@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from wallet.commands.actor import Actor
-from wallet.db.engine import Connection, transaction
+from wallet.db.engine import Connection, retrying
 from wallet.idempotency import service as idempotency
 from wallet.outbox.service import Topic, emit
 
@@ -83,21 +83,25 @@ async def run(command: Command[I, R], actor: Actor, data: I, idempotency_key: st
     scope = command.scope(actor, data) if command.scope is not None else actor.principal
     request = command.request_fingerprint(data)
     around = command.around() if command.around is not None else nullcontext()
+
+    async def once(conn: Connection) -> R:
+        stored = await idempotency.claim(conn, scope, idempotency_key, request)
+        if stored is not None:
+            return await command.replay(conn, actor, data, stored)
+        for check in command.policy:
+            await check(conn, actor, data)
+        result = await command.change(conn, actor, data)
+        if command.events is not None:
+            for topic, payload in command.events(result):
+                await emit(conn, topic, payload)
+        await idempotency.remember(conn, scope, idempotency_key, request, command.response(result))
+        return result
+
     try:
-        async with around, transaction() as conn:
-            stored = await idempotency.claim(conn, scope, idempotency_key, request)
-            if stored is not None:
-                return await command.replay(conn, actor, data, stored)
-            for check in command.policy:
-                await check(conn, actor, data)
-            result = await command.change(conn, actor, data)
-            if command.events is not None:
-                for topic, payload in command.events(result):
-                    await emit(conn, topic, payload)
-            await idempotency.remember(
-                conn, scope, idempotency_key, request, command.response(result)
-            )
-            return result
+        async with around:
+            # Again, whole, if PostgreSQL chose it to break a deadlock (a batch of sends
+            # can lock out of order around a send it runs alone: docs/architecture.md).
+            return await retrying(once)
     except Exception as exc:
         declared = (*command.refusals, idempotency.IdempotencyError)
         if not isinstance(exc, declared) and type(exc).__module__.startswith("wallet."):

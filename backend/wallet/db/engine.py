@@ -8,9 +8,10 @@ SQL (the ledger's locked write path) and Piccolo queries share one database tran
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
@@ -18,6 +19,11 @@ from piccolo.engine.postgres import PostgresEngine
 DB = PostgresEngine(config={})
 
 Connection = asyncpg.Connection  # type alias used by domain services
+T = TypeVar("T")
+
+# How PostgreSQL breaks a deadlock or a serialization conflict: it rolls one of the
+# transactions back, and advises running that transaction again.
+RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 
 
 async def connect(dsn: str, *, pool_size: int = 10) -> bool:
@@ -85,6 +91,23 @@ async def transaction() -> AsyncIterator[Any]:
             DB.current_transaction.reset(token)
     finally:
         await DB.pool.release(txn.connection)
+
+
+async def retrying(body: Callable[[Any], Awaitable[T]], *, attempts: int = 3) -> T:
+    """`body` in its own transaction (`transaction()`), run again whole, up to `attempts`
+    times, when PostgreSQL rolled it back to break a deadlock or a serialization
+    conflict: nothing of the failed run stays, so the next one starts clean (an
+    idempotency key it claimed was rolled back with it). Inside an outer transaction it
+    joins that one and is not retried here: the outer one is what was rolled back."""
+    nested = DB.current_transaction.get() is not None
+    for attempt in itertools.count(1):
+        try:
+            async with transaction() as conn:
+                return await body(conn)
+        except RETRYABLE:
+            if nested or attempt >= attempts:
+                raise
+    raise AssertionError("unreachable")
 
 
 @asynccontextmanager

@@ -29,12 +29,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import asyncpg
-
 from wallet.config import get_settings
-from wallet.db.engine import DB, Connection, transaction
+from wallet.db.engine import DB, RETRYABLE, Connection, transaction
 
-RETRY_ALONE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 # While a batch is in flight, another starts only for at least this many waiting sends.
 CROWD = 4
 RETRY_ALONE_MARK = object()  # the batch failed whole: this send runs on its own
@@ -139,7 +136,7 @@ class SendBatcher:
                     item.outcome = outcome
                 # Committed. Sends that lost a lock race outside the lock pass go alone.
                 for item in batch:
-                    if item.outcome is RETRY_ALONE_MARK or isinstance(item.outcome, RETRY_ALONE):
+                    if item.outcome is RETRY_ALONE_MARK or isinstance(item.outcome, RETRYABLE):
                         try:
                             item.outcome = await item.alone(item.prepared)
                         except Exception as refusal:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import phonenumbers
 
-from wallet.db.engine import Connection, transaction
+from wallet.db.engine import Connection, retrying
 from wallet.fraud import engine as fraud
 from wallet.fraud import service as fraud_reviews
 from wallet.fraud.engine import Attempt, Decision
@@ -220,9 +220,9 @@ async def send_batch(conn: Connection, prepared: list[PreparedSend]) -> list[bul
 
 
 async def send_alone(prepared: PreparedSend) -> TransferReceipt:
-    """One send in its own database transaction (or the caller's, when inside one)."""
-    async with transaction() as conn:
-        return await send_in(conn, prepared)
+    """One send in its own database transaction (or the caller's, when inside one), run
+    again whole if PostgreSQL chose it to break a deadlock."""
+    return await retrying(lambda conn: send_in(conn, prepared))
 
 
 async def send_in(conn: Connection, prepared: PreparedSend) -> TransferReceipt:
