@@ -4,10 +4,12 @@ from typing import Any
 
 import pytest
 from litestar import concurrency
+from redis.asyncio.connection import Connection as RedisConnection
 
 from tests.conftest import LiveServer
 from tests.factories import make_user
-from tests.graphql_client import ME, gql, token_for
+from tests.graphql_client import ME, gql, send, token_for
+from wallet.api.graphql import context
 
 
 async def test_a_graphql_request_runs_on_the_loop_without_a_thread_hop(
@@ -32,3 +34,44 @@ async def test_a_graphql_request_runs_on_the_loop_without_a_thread_hop(
     assert me["data"]["me"]["username"] == user.username
     assert trivial["data"] == {"__typename": "Query"}
     assert hops == []
+
+
+async def test_a_send_reads_its_session_and_proofs_in_one_redis_round_trip_and_no_user_row(
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sendMoney` used to read the session, then the step-up proofs (a second Redis
+    round trip), then the sender's user row (a database read) before its batch, and the
+    audit read it again. The session names the sender and the batch locks their wallet,
+    so a send now makes two Redis round trips in all (session with proofs, the rate
+    limit) and reads no user row."""
+    sender, recipient = await make_user(balance="10.00"), await make_user()
+    token = await token_for(live_server, sender)
+    await send(live_server, token, f"@{recipient.username}", "0.01")  # warms the scripts
+    writes: list[object] = []
+    users_read: list[int] = []
+    packed = RedisConnection.send_packed_command
+    read_user = context.get_user
+
+    async def counted(self: RedisConnection, command: Any, check_health: bool = True) -> None:
+        writes.append(command)
+        await packed(self, command, check_health)
+
+    async def user_read(user_id: int) -> Any:
+        users_read.append(user_id)
+        return await read_user(user_id)
+
+    monkeypatch.setattr(RedisConnection, "send_packed_command", counted)
+    monkeypatch.setattr(context, "get_user", user_read)
+    sent = await send(live_server, token, f"@{recipient.username}", "1.25")
+    monkeypatch.undo()
+    assert sent["__typename"] == "SendMoneyPayload", sent
+    assert sent["transfer"]["amount"] == "1.25"
+    assert len(writes) == 2, writes
+    assert users_read == []
+    me = await _me(live_server, token)
+    assert me["wallet"]["balances"][0]["available"] == "8.74"
+
+
+async def _me(live: LiveServer, token: str) -> dict[str, Any]:
+    async with live.client() as http:
+        return (await gql(http, ME, token=token))["data"]  # type: ignore[no-any-return]

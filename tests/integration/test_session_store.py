@@ -7,7 +7,7 @@ from typing import Any
 from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.connection import Connection
 
-from wallet.auth.sessions import SessionStore, _key
+from wallet.auth.sessions import HashRead, SessionStore, _key
 
 
 class CountingConnection(Connection):
@@ -53,3 +53,27 @@ async def test_a_lookup_never_slides_past_the_absolute_deadline_and_ends_it_ther
     assert await store.resolve(token) is None
     assert await redis.exists(_key(token)) == 0
     assert await store.resolve("no-such-token") is None
+
+
+async def test_a_lookup_with_another_hash_is_still_one_round_trip(redis_url: str) -> None:
+    """`resolve_with` reads a second hash (the step-up proofs) in the session's round
+    trip, and reads it as empty once the session is gone."""
+    client = Redis(
+        connection_pool=ConnectionPool.from_url(redis_url, connection_class=CountingConnection)
+    )
+    try:
+        store = SessionStore(client, idle_seconds=600, absolute_seconds=3600)
+        token = await store.create(9)
+        await client.hset("other:" + token, mapping={"pin": "1"})
+        also = HashRead("other:" + token, lambda fields: sorted(fields.items()))
+        await store.resolve_with(token, also)  # loads the script once
+        sent = CountingConnection.sent
+        session, other = await store.resolve_with(token, also)
+        assert CountingConnection.sent - sent == 1
+        assert session is not None and session.user_id == 9
+        assert other == [(b"pin", b"1")]
+        await store.revoke(token)
+        assert await store.resolve_with(token, also) == (None, [])
+        assert await store.resolve_with("", also) == (None, [])
+    finally:
+        await client.aclose()

@@ -10,9 +10,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from redis.asyncio import Redis
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +54,18 @@ return 0
 # A session looked up and its idle window slid, in one round trip (every request does
 # this): its fields, or nothing if it is gone or past its absolute deadline (deleted).
 # ARGV: now, idle seconds.
+# KEYS[2], when given, is another hash of the client's read in the same round trip:
+# the answer is then {session fields, that hash's fields}.
 _RESOLVE = """
 local data = redis.call('HGETALL', KEYS[1])
+local function answer(session)
+  if #KEYS == 1 then
+    return session
+  end
+  return {session, redis.call('HGETALL', KEYS[2])}
+end
 if #data == 0 then
-  return data
+  return answer(data)
 end
 local now = tonumber(ARGV[1])
 local remaining = -1
@@ -64,12 +76,21 @@ for i = 1, #data, 2 do
 end
 if remaining <= 0 then
   redis.call('DEL', KEYS[1])
-  return {}
+  return answer({})
 end
 redis.call('EXPIRE', KEYS[1], math.max(1, math.floor(math.min(tonumber(ARGV[2]), remaining))))
 redis.call('HSET', KEYS[1], 'last_seen', ARGV[1])
-return data
+return answer(data)
 """
+
+
+@dataclass(frozen=True, slots=True)
+class HashRead(Generic[T]):
+    """Another Redis hash a request needs beside its session (say, the session's step-up
+    proofs), read in the session's round trip: its key and what its fields mean."""
+
+    key: str
+    parse: Callable[[dict[bytes, bytes]], T]
 
 
 def _digest(token: str) -> str:
@@ -78,6 +99,20 @@ def _digest(token: str) -> str:
 
 def _key(token: str) -> str:
     return "session:" + _digest(token)
+
+
+def _session(flat: list[bytes]) -> Session | None:
+    if not flat:
+        return None
+    data = dict(zip(flat[::2], flat[1::2], strict=True))
+    return Session(
+        int(data[b"user_id"]),
+        float(data[b"created_at"]),
+        float(data[b"expires_at"]),
+        new_device=data.get(b"new_device") == b"1",
+        device_id=int(data.get(b"device_id") or 0) or None,
+        device_fingerprint=(data.get(b"device_fingerprint") or b"").decode() or None,
+    )
 
 
 def _user_key(user_id: int) -> str:
@@ -175,19 +210,20 @@ class SessionStore:
         """The live session for `token`, sliding its idle timeout; None if gone."""
         if not token or len(token) > 256:
             return None
-        now = time.time()
-        flat = await self._resolve(keys=[_key(token)], args=[str(now), self._idle])
-        if not flat:
-            return None
-        data = dict(zip(flat[::2], flat[1::2], strict=True))
-        return Session(
-            int(data[b"user_id"]),
-            float(data[b"created_at"]),
-            float(data[b"expires_at"]),
-            new_device=data.get(b"new_device") == b"1",
-            device_id=int(data.get(b"device_id") or 0) or None,
-            device_fingerprint=(data.get(b"device_fingerprint") or b"").decode() or None,
+        flat = await self._resolve(keys=[_key(token)], args=[str(time.time()), self._idle])
+        return _session(flat)
+
+    async def resolve_with(self, token: str, also: HashRead[T]) -> tuple[Session | None, T]:
+        """`resolve`, and `also` read in the same round trip (parsed from no fields when
+        the session is gone)."""
+        if not token or len(token) > 256:
+            return None, also.parse({})
+        flat, other = await self._resolve(
+            keys=[_key(token), also.key], args=[str(time.time()), self._idle]
         )
+        session = _session(flat)
+        fields = dict(zip(other[::2], other[1::2], strict=True)) if session else {}
+        return session, also.parse(fields)
 
     async def revoke(self, token: str) -> None:
         await self._redis.delete(_key(token))

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
+from wallet.auth.sessions import HashRead
 from wallet.db.engine import connection
 from wallet.errors import NeedsStepUp
 from wallet.money import Money
@@ -58,7 +59,13 @@ class StepUpStore:
         """The proofs this session gave in the last `seconds`."""
         if not session_token:
             return ()
-        raw = await self._redis.hgetall(_key(session_token))
+        return self._fresh(await self._redis.hgetall(_key(session_token)))
+
+    def reader(self, session_token: str) -> HashRead[tuple[Proof, ...]]:
+        """`proofs`, to be read in the session lookup's round trip (`resolve_with`)."""
+        return HashRead(_key(session_token), self._fresh)
+
+    def _fresh(self, raw: dict[bytes, bytes]) -> tuple[Proof, ...]:
         now = time.time()
         found = []
         for name, value in raw.items():

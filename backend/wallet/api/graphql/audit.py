@@ -122,12 +122,13 @@ class AuditMutations(SchemaExtension):
         ip = context.client_ip() if conn is not None else None
         agent = conn.headers.get("user-agent") if conn is not None else None
         token = context.session_token() or ""
-        user = None if token.startswith(KEY_PREFIX) else await context.viewer()
+        session = None if token.startswith(KEY_PREFIX) else await context.session()
         actor_type: str | None
         if token.startswith(KEY_PREFIX):
             actor_type, actor_id = "merchant_key", None
-        elif user is not None:
-            actor_type, actor_id = None, user.id  # user or operator: decided by the insert
+        elif session is not None:
+            # user or operator: decided by the insert
+            actor_type, actor_id = None, session.user_id
         else:
             actor_type, actor_id = "anonymous", None
         result = ctx.result

@@ -25,7 +25,7 @@ from wallet.fraud.engine import RiskContext, parse_geo
 from wallet.merchants import service as merchants
 from wallet.merchants.errors import MerchantNotFound
 from wallet.merchants.service import Principal
-from wallet.security.policy import SessionState
+from wallet.security.policy import Proof, SessionState
 from wallet.security.stepup import LargeAmountCheck
 from wallet.users.models import User
 from wallet.users.service import get_user
@@ -36,7 +36,9 @@ class Context(BaseContext, kw_only=True):
     connection_params: dict[str, Any] | None = None
     viewer_cache: User | None = None
     viewer_session: Session | None = None
+    session_loaded: bool = False
     viewer_loaded: bool = False
+    proofs_cache: tuple[Proof, ...] = ()
     actor_cache: Actor | None = None
     loaders: dict[str, DataLoader[Any, Any]] = msgspec.field(default_factory=dict)
 
@@ -82,26 +84,37 @@ class Context(BaseContext, kw_only=True):
             geo=parse_geo(headers.get("x-client-geo")),
         )
 
-    async def viewer(self) -> User | None:
-        """The logged-in user, or None; resolved once per operation."""
-        if not self.viewer_loaded:
+    async def session(self) -> Session | None:
+        """The client's live user session, or None; resolved once per operation, in one
+        Redis round trip with the step-up proofs it gave (`session_state`)."""
+        if not self.session_loaded:
             token = self.session_token()
             if token and token.startswith(merchants.KEY_PREFIX):
                 token = None  # a merchant key is not a user session
-            session = await self.services.sessions.resolve(token) if token else None
-            self.viewer_session = session
+            services = self.services
+            self.viewer_session, self.proofs_cache = (
+                await services.sessions.resolve_with(token, services.step_up.reader(token))
+                if token
+                else (None, ())
+            )
+            self.session_loaded = True
+        return self.viewer_session
+
+    async def viewer(self) -> User | None:
+        """The logged-in user, or None; resolved once per operation."""
+        if not self.viewer_loaded:
+            session = await self.session()
             self.viewer_cache = await get_user(session.user_id) if session else None
             self.viewer_loaded = True
         return self.viewer_cache
 
     async def session_state(self) -> SessionState:
         """What the step-up policy knows of the session making this request."""
-        await self.viewer()
-        session = self.viewer_session
+        session = await self.session()
         return SessionState(
             started_at=session.created_at if session is not None else time.time(),
             new_device=session is not None and session.new_device,
-            proofs=await self.services.step_up.proofs(self.session_token()),
+            proofs=self.proofs_cache if session is not None else (),
         )
 
     async def actor(self) -> Actor | None:
@@ -159,6 +172,7 @@ class Context(BaseContext, kw_only=True):
 
     def forget_viewer(self) -> None:
         self.viewer_cache, self.viewer_loaded, self.actor_cache = None, False, None
+        self.viewer_session, self.session_loaded, self.proofs_cache = None, False, ()
 
 
 Info = strawberry.Info[Context, None]

@@ -412,6 +412,7 @@ async def _record_proof(
         and await devices.trust(user_id, session.device_id)
     ):
         await services.sessions.mark_trusted(token)
+    info.context.forget_viewer()  # the next check reads the proof and the device anew
 
 
 async def enrolled(info: Info, user_id: int, factor: str) -> None:

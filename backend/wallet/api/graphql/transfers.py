@@ -87,10 +87,12 @@ class TransferMutation:
         "(PENDING) until they sign up and verify it, or comes back after some days."
     )
     async def send_money(self, info: Info, input: SendMoneyInput) -> SendMoneyResult:
-        user = await info.context.viewer()
-        if user is None:
+        # The session names the sender; the batch reads their wallet under its lock (a
+        # closed account's wallet is closed too), so no user row is read here.
+        session = await info.context.session()
+        if session is None:
             return not_authenticated()
-        if throttled := await money_throttle(info, user.id):
+        if throttled := await money_throttle(info, session.user_id):
             return throttled
         amount = parse_amount(input.amount, input.currency)
         if not isinstance(amount, Money):
@@ -102,7 +104,7 @@ class TransferMutation:
             large = await large_amount_check(info)
             receipt = await send_money(
                 SendMoney(
-                    user.id,
+                    session.user_id,
                     input.recipient,
                     amount,
                     input.note,
