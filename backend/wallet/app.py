@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Response, get
+from litestar import Litestar, Request, Response, get
 from litestar.background_tasks import BackgroundTasks
 from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
@@ -19,7 +19,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from wallet.api.callbacks import gateway_callback
 from wallet.api.exports import my_data_archive, my_data_json, statement_pdf, transactions_csv
-from wallet.api.graphql.context import context_getter
+from wallet.api.graphql.context import Context, context_getter
 from wallet.api.graphql.schema import build_schema
 from wallet.api.http import health, ready, request_id_middleware
 from wallet.api.qr import payment_request_png, payment_request_svg
@@ -82,10 +82,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     # Strawberry's controller builds every request's (empty) response in a worker thread
     # (`sync_to_thread=True`): a thread hop per request, which under load also waits
-    # for the GIL. Built on the loop instead.
+    # for the GIL. Built on the loop instead. And Litestar resolves sibling dependencies
+    # in an anyio task group, a task each, every request: root value, response and
+    # context are a chain here, each depending on the one before, so none is a sibling.
     graphql_controller.dependencies = {
         **graphql_controller.dependencies,
         "response": Provide(_graphql_response),
+        "context": Provide(_graphql_context),
+        "root_value": Provide(_no_root_value),
     }
     handlers: list[object] = [
         graphql_controller,
@@ -119,6 +123,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
 
 
-async def _graphql_response() -> Response[Any]:
-    """The response a GraphQL request's resolvers may add headers and cookies to."""
+async def _graphql_response(root_value: None) -> Response[Any]:
+    """The response a GraphQL request's resolvers may add headers and cookies to (it
+    takes the root value only to come after it: see the controller)."""
     return Response({}, background=BackgroundTasks([]))
+
+
+async def _graphql_context(request: Request[Any, Any, Any], response: Response[Any]) -> Context:
+    """A GraphQL request's context, holding its request and the response above."""
+    context = await context_getter(request.app.state)
+    context.request, context.response = request, response
+    return context
+
+
+async def _no_root_value() -> None:
+    return None

@@ -3,7 +3,9 @@
 from typing import Any
 
 import pytest
+from anyio import create_task_group
 from litestar import concurrency
+from litestar._kwargs import kwargs_model
 from redis.asyncio.connection import Connection as RedisConnection
 
 from tests.conftest import LiveServer
@@ -17,7 +19,7 @@ async def test_a_graphql_request_runs_on_the_loop_without_a_thread_hop(
 ) -> None:
     """Strawberry's controller made each request's response in a worker thread; under
     load every hop also waited for the GIL. None is made now, for a viewer's query or a
-    trivial one."""
+    trivial one, and its dependencies resolve one after another, with no tasks."""
     user = await make_user()
     token = await token_for(live_server, user)
     hops: list[object] = []
@@ -27,13 +29,21 @@ async def test_a_graphql_request_runs_on_the_loop_without_a_thread_hop(
         hops.append(fn)
         return await run_sync(fn, *args, **kwargs)
 
+    def task_group() -> Any:
+        groups.append(object())
+        return create_task_group()
+
+    groups: list[object] = []
     monkeypatch.setattr(concurrency, "_run_sync_asyncio", counted)
+    monkeypatch.setattr(kwargs_model, "create_task_group", task_group)
     async with live_server.client() as http:
         me = await gql(http, ME, token=token)
         trivial = await gql(http, "{ __typename }")
     assert me["data"]["me"]["username"] == user.username
     assert trivial["data"] == {"__typename": "Query"}
     assert hops == []
+    # Nor does Litestar start a task group (a task per sibling dependency) for it.
+    assert groups == []
 
 
 async def test_a_send_reads_its_session_and_proofs_in_one_redis_round_trip_and_no_user_row(
