@@ -7,14 +7,18 @@ Jobs take ids and call domain services; they are safe to run twice.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from arq import cron
 from arq.connections import RedisSettings
+from prometheus_client import start_http_server
 from redis.asyncio import Redis
 
+from wallet import metrics, observability
 from wallet.aml import monitor as aml_monitor
 from wallet.config import get_settings
 from wallet.db import engine
@@ -45,6 +49,7 @@ from wallet.transfers.unclaimed import expire_unclaimed
 from wallet.users import welcome
 
 SETTINGS = get_settings()
+log = logging.getLogger(__name__)
 REFERRAL_RULE = referrals.ReferralRule.from_settings(SETTINGS)
 
 
@@ -70,12 +75,58 @@ async def startup(ctx: dict[str, Any]) -> None:
     # Merchant webhook URLs are user input: the guarded client refuses internal targets.
     ctx["webhook_http"] = GuardedClient(EgressPolicy.from_settings(SETTINGS), timeout=10)
     ctx["fx_rates"] = provider_from_config(SETTINGS.fx.provider, SETTINGS.fx.feed_url)
+    ctx["metrics_server"] = serve_metrics(
+        SETTINGS.metrics.worker_host, SETTINGS.metrics.worker_port
+    )
     ctx["relay_stop"] = asyncio.Event()
     relay = OutboxRelay(publisher=ctx["app_redis"], jobs=ctx["redis"])
     ctx["relay_task"] = asyncio.create_task(relay.run(ctx["relay_stop"]))
 
 
+def serve_metrics(host: str, port: int) -> Any:
+    """The worker's own metrics over plain HTTP (docs/operations.md); None when off or
+    when the port is taken (another worker on this host has it: logged, not fatal)."""
+    if not port:
+        return None
+    try:
+        server, _ = start_http_server(port, addr=host)
+    except OSError as exc:
+        log.error("worker metrics port %s unavailable: %s", port, exc)
+        return None
+    metrics.process_started()
+    return server
+
+
+Job = TypeVar("Job", bound=Callable[..., Awaitable[Any]])
+
+
+def counted(job: Job) -> Job:
+    """`job`, counted by outcome in `wallet_worker_jobs_total` (arq's hooks do not say
+    how a job ended). Keeps the job's name, which arq files it under."""
+
+    @functools.wraps(job)
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = await job(ctx, *args, **kwargs)
+        except Exception:
+            metrics.WORKER_JOBS.labels(job.__name__, "failed").inc()
+            raise
+        metrics.WORKER_JOBS.labels(job.__name__, "ok").inc()
+        return result
+
+    return cast(Job, run)
+
+
+async def publish_gauges(ctx: dict[str, Any]) -> int:
+    """Compute the gauges that need SQL or Redis (wallet.observability) for scrapes."""
+    figures = await observability.compute(ctx["app_redis"])
+    observability.publish(figures)
+    return figures.outbox_backlog
+
+
 async def shutdown(ctx: dict[str, Any]) -> None:
+    if ctx.get("metrics_server") is not None:
+        ctx["metrics_server"].shutdown()
     ctx["relay_stop"].set()
     await ctx["relay_task"]
     await ctx["app_redis"].aclose()
@@ -247,34 +298,35 @@ EVERY_TWO_SECONDS = set(range(0, 60, 2))
 class WorkerSettings:
     # arq reads these class attributes.
     functions = [  # noqa: RUF012
-        send_welcome_email,
-        notify_transaction,
-        notify_money_request,
-        send_invite,
-        generate_statement,
-        notify_new_device,
-        deliver_notice,
+        counted(send_welcome_email),
+        counted(notify_transaction),
+        counted(notify_money_request),
+        counted(send_invite),
+        counted(generate_statement),
+        counted(notify_new_device),
+        counted(deliver_notice),
     ]
     cron_jobs = [  # noqa: RUF012
-        cron(deliver_gateway_events, second=EVERY_TWO_SECONDS, unique=True),
-        cron(monitor_aml, second={0, 30}, unique=True),
-        cron(roll_up_hot_accounts, second=set(range(60)), unique=True),
-        cron(deliver_webhooks, second=EVERY_TWO_SECONDS, unique=True),
-        cron(summarise_refused_callbacks, second={55}, unique=True),
-        cron(expire_holds, second={5}, unique=True),
-        cron(expire_requests, second={15}, unique=True),
-        cron(expire_unclaimed_transfers, second={25}, unique=True),
-        cron(repay_chargeback_debts, second={10, 40}, unique=True),
-        cron(release_escrow, second={20}, unique=True),
-        cron(run_bill_payments, second={30}, unique=True),
-        cron(settle_merchants, minute={0}, second={45}, unique=True),
-        cron(purge_idempotency_keys, minute={7}, second={35}, unique=True),
-        cron(purge_kyc_records, hour={3}, minute={17}, second={5}, unique=True),
-        cron(run_weekly_savings, minute={3, 33}, second={45}, unique=True),
-        cron(seal_audit_log, second=set(range(0, 60, 5)), unique=True),
-        cron(anchor_audit_log, second={2, 17, 32, 47}, unique=True),
-        cron(send_bill_reminders, hour={8}, minute={0}, second={50}, unique=True),
-        cron(generate_monthly_statements, day={1}, hour={2}, minute={10}, unique=True),
+        cron(counted(deliver_gateway_events), second=EVERY_TWO_SECONDS, unique=True),
+        cron(counted(monitor_aml), second={0, 30}, unique=True),
+        cron(counted(roll_up_hot_accounts), second=set(range(60)), unique=True),
+        cron(counted(deliver_webhooks), second=EVERY_TWO_SECONDS, unique=True),
+        cron(counted(summarise_refused_callbacks), second={55}, unique=True),
+        cron(counted(expire_holds), second={5}, unique=True),
+        cron(counted(expire_requests), second={15}, unique=True),
+        cron(counted(expire_unclaimed_transfers), second={25}, unique=True),
+        cron(counted(repay_chargeback_debts), second={10, 40}, unique=True),
+        cron(counted(release_escrow), second={20}, unique=True),
+        cron(counted(run_bill_payments), second={30}, unique=True),
+        cron(counted(settle_merchants), minute={0}, second={45}, unique=True),
+        cron(counted(purge_idempotency_keys), minute={7}, second={35}, unique=True),
+        cron(counted(purge_kyc_records), hour={3}, minute={17}, second={5}, unique=True),
+        cron(counted(run_weekly_savings), minute={3, 33}, second={45}, unique=True),
+        cron(counted(seal_audit_log), second=set(range(0, 60, 5)), unique=True),
+        cron(counted(anchor_audit_log), second={2, 17, 32, 47}, unique=True),
+        cron(counted(send_bill_reminders), hour={8}, minute={0}, second={50}, unique=True),
+        cron(counted(generate_monthly_statements), day={1}, hour={2}, minute={10}, unique=True),
+        cron(counted(publish_gauges), second=set(range(0, 60, 15)), unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

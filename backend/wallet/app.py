@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,11 +18,13 @@ from redis.asyncio import Redis
 from strawberry.litestar import make_graphql_controller
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
+from wallet import metrics
 from wallet.api.callbacks import gateway_callback
 from wallet.api.exports import my_data_archive, my_data_json, statement_pdf, transactions_csv
 from wallet.api.graphql.context import Context, context_getter
 from wallet.api.graphql.schema import build_schema
 from wallet.api.http import health, ready, request_id_middleware
+from wallet.api.metrics import metrics_page
 from wallet.api.qr import payment_request_png, payment_request_svg
 from wallet.api.state import Services
 from wallet.config import Settings, get_settings
@@ -64,9 +67,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await refuse_privileged_role()
         redis = Redis.from_url(redis_url)
         app.state["services"] = Services.build(settings, redis)
+        metrics.process_started()
+        pool_gauges = asyncio.create_task(_watch_pool())
         try:
             yield
         finally:
+            pool_gauges.cancel()
+            metrics.process_stopped()
             await redis.aclose()
             if owns_pool:
                 await engine.disconnect()
@@ -95,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         graphql_controller,
         health,
         ready,
+        metrics_page,
         gateway_callback,
         payment_request_png,
         payment_request_svg,
@@ -138,3 +146,18 @@ async def _graphql_context(request: Request[Any, Any, Any], response: Response[A
 
 async def _no_root_value() -> None:
     return None
+
+
+# How often each process writes its pool's figures for /metrics to read.
+POOL_GAUGE_SECONDS = 5.0
+
+
+async def _watch_pool() -> None:
+    """Keep this process's database pool gauges current (a scrape may be served by
+    another process, so they are written ahead, not read at scrape time)."""
+    while True:
+        size, idle = engine.pool_figures()
+        metrics.DB_POOL.labels("size").set(size)
+        metrics.DB_POOL.labels("idle").set(idle)
+        metrics.DB_POOL.labels("in_use").set(size - idle)
+        await asyncio.sleep(POOL_GAUGE_SECONDS)

@@ -189,12 +189,19 @@ def cmd_keys_rotate(_: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from wallet.app import SERVER_OPTIONS
     from wallet.log import configure_logging
 
     configure_logging()
     with local_servers(Settings.from_env()) as settings:
         _export_urls(settings)
+        # uvicorn may run several processes (WEB_CONCURRENCY): each writes its metric
+        # values under this folder for /metrics to add up. prometheus-client reads the
+        # variable when first imported, so it is set before anything imports it.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(settings.metrics_dir)
+        from wallet import metrics
+        from wallet.app import SERVER_OPTIONS
+
+        metrics.prepare_multiprocess_dir(settings.metrics_dir)
         uvicorn.run(
             "wallet.app:create_app",
             factory=True,

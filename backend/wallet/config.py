@@ -67,6 +67,8 @@ MIN_SECRET_CHARS = 32
 MIN_SECRET_BITS = 128.0
 # The audit chain's development HMAC key; production must refuse it (docs/security.md).
 DEVELOPMENT_AUDIT_KEY = "development-audit-key-not-secret"
+# The bearer token /metrics takes in development; production refuses it.
+DEVELOPMENT_METRICS_TOKEN = "development-metrics-token"  # noqa: S105
 # The sandbox tokeniser's publishable key: public by design (it only makes tokens).
 SANDBOX_PUBLISHABLE_KEY = "pk_sandbox_wallet"
 # Referral defaults (docs/rewards.md, "Referrals").
@@ -107,7 +109,7 @@ def weak_key(raw: bytes) -> str | None:
 
 INVALID_PREFIX = "refusing to start: "
 # Secrets never appear in an error message, even when their value is refused.
-_SECRET_WORDS = ("KEY", "SECRET", "PASSWORD")
+_SECRET_WORDS = ("KEY", "SECRET", "PASSWORD", "TOKEN")
 
 
 class InvalidSettings(RuntimeError):
@@ -567,6 +569,24 @@ class AuditSettings(_Group):
         return self.key.encode()
 
 
+class MetricsSettings(_Group):
+    """Prometheus metrics (wallet.metrics, docs/operations.md)."""
+
+    # The bearer token a scrape of the API's /metrics must present.
+    token: str = Field(
+        default=DEVELOPMENT_METRICS_TOKEN, validation_alias="WALLET_METRICS_TOKEN", repr=False
+    )
+    # Where the API's processes write their values (prometheus-client's own variable);
+    # None: `wallet serve` uses "metrics" under the data folder.
+    multiproc_dir: Path | None = Field(default=None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
+    # The worker serves its metrics on a port of its own (0: not at all); loopback
+    # unless told (compose: its internal network, never published).
+    worker_host: str = Field(default="127.0.0.1", validation_alias="WALLET_METRICS_WORKER_HOST")
+    worker_port: int = Field(
+        default=9101, ge=0, le=65535, validation_alias="WALLET_METRICS_WORKER_PORT"
+    )
+
+
 class NotificationSettings(_Group):
     """Email over SMTP, and the development Inbox page."""
 
@@ -660,6 +680,7 @@ class Settings(_Group):
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -702,6 +723,10 @@ class Settings(_Group):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.metrics.multiproc_dir or self.data_dir / "metrics"
 
     @property
     def audit_anchor_dir(self) -> Path:
@@ -762,6 +787,9 @@ class Settings(_Group):
         audit_key = self.audit.key
         if why := weak_secret("" if audit_key == DEVELOPMENT_AUDIT_KEY else audit_key):
             found.append(f"WALLET_AUDIT_KEY {why}")
+        token = self.metrics.token
+        if why := weak_secret("" if token == DEVELOPMENT_METRICS_TOKEN else token):
+            found.append(f"WALLET_METRICS_TOKEN {why}")
         if not self.providers.allow_sandbox:
             for kind in PROVIDERS:
                 if getattr(self.providers, kind) == SANDBOX:

@@ -25,6 +25,7 @@ def production(settings: Settings, **overrides: object) -> Settings:
         environment="production",
         gateway={"webhook_secret": secrets.token_hex(32)},
         audit={"key": secrets.token_hex(32)},
+        metrics={"token": secrets.token_hex(32)},
         privacy={"pii_keys": Keyring.new_key_entry("k1")},
         providers={"allow_sandbox": True},
         auth={"webauthn_rp_id": "wallet.example.com"},

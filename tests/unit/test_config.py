@@ -519,7 +519,12 @@ def test_a_refused_secret_is_not_repeated_in_the_message() -> None:
         return {"type": "value_error", "loc": (loc,), "msg": "Value error, bad", "input": "s3"}
 
     assert describe_error(error("WALLET_SMTP_PORT")) == "WALLET_SMTP_PORT: bad (got 's3')"
-    for secret in ("WALLET_AUDIT_KEY", "WALLET_GATEWAY_WEBHOOK_SECRET", "WALLET_SMTP_PASSWORD"):
+    for secret in (
+        "WALLET_AUDIT_KEY",
+        "WALLET_GATEWAY_WEBHOOK_SECRET",
+        "WALLET_SMTP_PASSWORD",
+        "WALLET_METRICS_TOKEN",
+    ):
         assert describe_error(error(secret)) == f"{secret}: bad"
 
 
@@ -625,6 +630,7 @@ def test_secrets_stay_out_of_the_settings_repr() -> None:
         privacy={"pii_keys": "k1:pii-secret-value"},
         gateway={"webhook_secret": "webhook-secret-value"},
         notifications={"smtp_password": "smtp-secret-value"},
+        metrics={"token": "metrics-secret-value"},
     )
     assert s.audit.key == "audit-secret-value"
     assert "secret-value" not in repr(s) and "secret-value" not in str(s)

@@ -21,6 +21,7 @@ def production(**overrides: object) -> Settings:
         environment="production",
         gateway={"webhook_secret": STRONG_SECRET},
         audit={"key": secrets.token_hex(32)},
+        metrics={"token": secrets.token_hex(32)},
         privacy={"pii_keys": Keyring.new_key_entry("k1")},
         providers={"allow_sandbox": True},
         auth={"webauthn_rp_id": "wallet.example.com"},
@@ -65,6 +66,8 @@ def test_sound_production_settings_start() -> None:
         ({"merchants": {"webhook_allow_private_targets": True}}, "SSRF"),
         ({"audit": {"key": "development-audit-key-not-secret"}}, "WALLET_AUDIT_KEY is empty"),
         ({"audit": {"key": "short"}}, "WALLET_AUDIT_KEY is shorter"),
+        ({"metrics": {"token": "development-metrics-token"}}, "WALLET_METRICS_TOKEN is empty"),
+        ({"metrics": {"token": "prometheus"}}, "WALLET_METRICS_TOKEN is shorter"),
         ({"trusted_proxies": ("not-an-ip",)}, "WALLET_TRUSTED_PROXIES"),
     ],
 )

@@ -18,7 +18,7 @@ from wallet.config import Settings
 
 NGINX = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
 # Served by the API but not to the public: never proxied.
-NOT_PUBLIC: set[str] = set()
+NOT_PUBLIC = {"/metrics"}
 _LOCATION = re.compile(r"location\s+(~\*?|=|\^~)?\s*(\S+)\s*\{(.*?)\}", re.S)
 
 
@@ -66,6 +66,8 @@ def test_every_api_route_is_forwarded_by_the_proxy(app: Litestar) -> None:
     assert "/graphql" in paths and "/export/transactions.csv" in paths
     missing = [p for p in paths if p not in NOT_PUBLIC and not forwarded(p, locations)]
     assert missing == [], f"deploy/nginx.conf does not forward {missing}"
+    assert set(paths) >= NOT_PUBLIC
+    assert [p for p in NOT_PUBLIC if forwarded(p, locations)] == []
 
 
 def test_the_web_app_routes_stay_with_the_web_app() -> None:

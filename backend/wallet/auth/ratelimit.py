@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from wallet import metrics
+
 # INCR, then start the window if this is its first event (or the key lost its TTL);
 # returns {count, seconds left in the window}. One round trip, atomic in Redis.
 _CONSUME = """
@@ -69,6 +71,7 @@ class RateLimiter:
             keys=[self._key(limit, subject)], args=[limit.window_seconds]
         )
         if int(count) > limit.max_events:
+            metrics.RATE_LIMIT_REFUSALS.labels(limit.name).inc()
             raise RateLimited(limit, max(int(ttl), 1))
         return int(count)
 

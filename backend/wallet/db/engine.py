@@ -52,6 +52,14 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
+def pool_figures() -> tuple[int, int]:
+    """The pool's connections now: (open, idle); (0, 0) when not connected."""
+    pool = DB.pool
+    if pool is None:
+        return 0, 0
+    return pool.get_size(), pool.get_idle_size()
+
+
 async def disconnect() -> None:
     if DB.pool is not None:
         await DB.close_connection_pool()

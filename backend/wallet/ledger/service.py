@@ -31,6 +31,7 @@ from wallet.ledger.models import (
     EntryDraft,
     OwnerType,
     PostingDraft,
+    Purpose,
     Side,
     normal_balance,
 )
@@ -429,6 +430,18 @@ async def balance_of(
         account_code(owner_type, owner_id, currency, purpose),
     )
     return None if row is None else _balance(row)
+
+
+async def customer_money(conn: Connection) -> dict[Currency, int]:
+    """Customer money held: the posted balances of every user wallet account, summed by
+    currency (minor units; the figure safeguarding must match)."""
+    rows = await conn.fetch(
+        "SELECT currency, sum(posted_credits - posted_debits)::bigint AS held "
+        "FROM ledger_balance WHERE owner_type = 'user' AND purpose = $1 "
+        "GROUP BY currency ORDER BY currency",
+        Purpose.WALLET,
+    )
+    return {Currency(r["currency"]): int(r["held"]) for r in rows}
 
 
 async def balances(conn: Connection, account_ids: list[int]) -> dict[int, Balance]:

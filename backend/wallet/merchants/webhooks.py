@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import structlog
 
+from wallet import metrics
 from wallet.db.engine import Connection, connection, transaction
 from wallet.gateway import signing
 from wallet.merchants.errors import MerchantNotFound, NotAllowed, WebhookTargetRefused
@@ -112,6 +113,7 @@ async def deliver_due(
         )
     for row in rows:
         code, error = await _post(client, row)
+        metrics.WEBHOOK_DELIVERIES.labels("delivered" if error is None else "failed").inc()
         async with transaction() as conn:
             await _record(conn, row, code, error, now, retry_base)
     return len(rows)

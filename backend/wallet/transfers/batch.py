@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from wallet import metrics
 from wallet.config import get_settings
 from wallet.db.engine import DB, RETRYABLE, Connection, transaction
 
@@ -115,6 +116,7 @@ class SendBatcher:
     async def _flush(self, batch: list[_Item]) -> None:
         self.batches += 1
         self.batched_sends += len(batch)
+        metrics.SEND_BATCH_SENDS.observe(len(batch))
         try:
             if len(batch) == 1:
                 # Nothing to share: the plain path, without the lock pass or a savepoint.
@@ -125,8 +127,9 @@ class SendBatcher:
                     item.outcome = refusal
             else:
                 try:
-                    async with transaction() as conn:
-                        outcomes = await batch[0].many(conn, [item.prepared for item in batch])
+                    with metrics.timed(metrics.SEND_BATCH_SECONDS):
+                        async with transaction() as conn:
+                            outcomes = await batch[0].many(conn, [item.prepared for item in batch])
                 except Exception:
                     # Rolled back whole: each send on its own, in queue order.
                     self.fallbacks += 1

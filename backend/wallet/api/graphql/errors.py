@@ -7,6 +7,8 @@ from enum import Enum
 import strawberry
 from graphql.error import GraphQLError
 
+from wallet import metrics
+
 
 @strawberry.enum
 class ErrorCode(Enum):
@@ -33,6 +35,10 @@ class ErrorCode(Enum):
 class UserError:
     code: ErrorCode
     message: str
+
+    def __post_init__(self) -> None:
+        # Every typed refusal the API answers is counted by its code (wallet.metrics).
+        metrics.GRAPHQL_ERRORS.labels(self.code.value).inc()
 
 
 @strawberry.type

@@ -19,6 +19,8 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.types import ExecutionContext
+from strawberry.types.base import get_object_definition
+from strawberry.utils.str_converters import to_camel_case
 
 from graphql import GraphQLError
 from wallet.api.graphql.activity import ActivityQuery
@@ -55,6 +57,7 @@ from wallet.api.graphql.merchants import (
     WebhookQuery,
 )
 from wallet.api.graphql.notifications import NotificationMutation, NotificationQuery
+from wallet.api.graphql.observability import OperationMetrics
 from wallet.api.graphql.operators import AuditQuery, OperatorMutation, OperatorQuery
 from wallet.api.graphql.passkeys import PasskeyMutation, PasskeyQuery
 from wallet.api.graphql.password_reset import PasswordResetMutation
@@ -186,10 +189,17 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         AuditMutations,
         # After AuditMutations, so it leaves first: the audit never sees refused values.
         ForgetRefusedInputs,
+        # Last, so it leaves first: it sees errors before MaskErrors hides their cause.
+        lambda: OperationMetrics(known=root_fields),
     ]
     if production:
         extensions.append(DisableIntrospection)
     schema_class = QuietSchema if production else strawberry.Schema
+    root_fields = frozenset(
+        field.graphql_name or to_camel_case(field.python_name)
+        for root in (Query, Mutation, Subscription)
+        for field in get_object_definition(root, strict=True).fields
+    )
     schema = schema_class(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )
