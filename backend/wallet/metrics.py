@@ -81,8 +81,9 @@ START_TIME = Gauge(
 WEBHOOK_DELIVERIES = Counter(
     "wallet_webhook_deliveries", "Merchant webhook delivery attempts, by outcome.", ["outcome"]
 )
+# `task`, not `job`: Prometheus gives every target a `job` label of its own.
 WORKER_JOBS = Counter(
-    "wallet_worker_jobs", "Worker jobs run, by job and outcome.", ["job", "outcome"]
+    "wallet_worker_jobs", "Worker jobs run, by task and outcome.", ["task", "outcome"]
 )
 
 

@@ -133,8 +133,8 @@ async def test_worker_jobs_are_counted_by_outcome() -> None:
     assert await ok({}) == 3
     with pytest.raises(RuntimeError):
         await failed({})
-    assert sample("wallet_worker_jobs_total", job="tidy", outcome="ok") == 1
-    assert sample("wallet_worker_jobs_total", job="broken", outcome="failed") == 1
+    assert sample("wallet_worker_jobs_total", task="tidy", outcome="ok") == 1
+    assert sample("wallet_worker_jobs_total", task="broken", outcome="failed") == 1
 
 
 async def test_the_worker_computes_the_gauges_that_need_sql(
