@@ -1,5 +1,6 @@
 """What every GraphQL request costs the server, beyond its resolvers (issue 15)."""
 
+import time
 from typing import Any
 
 import pytest
@@ -12,6 +13,10 @@ from tests.conftest import LiveServer
 from tests.factories import make_user
 from tests.graphql_client import ME, gql, send, token_for
 from wallet.api.graphql import context
+from wallet.api.graphql.context import Context
+from wallet.api.state import Services
+from wallet.auth.sessions import Session
+from wallet.security.policy import Factor, Proof
 
 
 async def test_a_graphql_request_runs_on_the_loop_without_a_thread_hop(
@@ -85,3 +90,22 @@ async def test_a_send_reads_its_session_and_proofs_in_one_redis_round_trip_and_n
 async def _me(live: LiveServer, token: str) -> dict[str, Any]:
     async with live.client() as http:
         return (await gql(http, ME, token=token))["data"]  # type: ignore[no-any-return]
+
+
+async def test_proofs_read_with_the_session_count_only_while_fresh(services: Services) -> None:
+    """The proofs come with the session, once per context; a WebSocket's context lives
+    as long as its connection, so a proof that was fresh when read stops counting once
+    it is older than the step-up window."""
+    now = time.time()
+    window = services.step_up.seconds
+    context = Context(services=services)
+    context.session_loaded = True
+    context.viewer_session = Session(1, now - 3600, now + 3600)
+    context.proofs_cache = (
+        Proof(Factor.PIN, now - 1, pre_session=True),
+        Proof(Factor.TOTP, now - window - 1, pre_session=True),
+    )
+    state = await context.session_state()
+    assert [p.factor for p in state.proofs] == [Factor.PIN]
+    context.viewer_session = None
+    assert (await context.session_state()).proofs == ()

@@ -111,10 +111,15 @@ class Context(BaseContext, kw_only=True):
     async def session_state(self) -> SessionState:
         """What the step-up policy knows of the session making this request."""
         session = await self.session()
+        now, fresh = time.time(), self.services.step_up.seconds
         return SessionState(
-            started_at=session.created_at if session is not None else time.time(),
+            started_at=session.created_at if session is not None else now,
             new_device=session is not None and session.new_device,
-            proofs=self.proofs_cache if session is not None else (),
+            # Read with the session, once; still fresh now (a WebSocket's context lives
+            # as long as its connection).
+            proofs=tuple(p for p in self.proofs_cache if now - p.at <= fresh)
+            if session is not None
+            else (),
         )
 
     async def actor(self) -> Actor | None:
