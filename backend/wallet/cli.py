@@ -197,11 +197,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # uvicorn may run several processes (WEB_CONCURRENCY): each writes its metric
         # values under this folder for /metrics to add up. prometheus-client reads the
         # variable when first imported, so it is set before anything imports it.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(settings.metrics_dir)
-        from wallet import metrics
+        # The folder must exist, and hold nothing from an earlier run, before that import.
+        folder = settings.metrics_dir(args.port or settings.port)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
         from wallet.app import SERVER_OPTIONS
 
-        metrics.prepare_multiprocess_dir(settings.metrics_dir)
         uvicorn.run(
             "wallet.app:create_app",
             factory=True,

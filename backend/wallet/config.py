@@ -724,9 +724,10 @@ class Settings(_Group):
     def is_production(self) -> bool:
         return self.environment == "production"
 
-    @property
-    def metrics_dir(self) -> Path:
-        return self.metrics.multiproc_dir or self.data_dir / "metrics"
+    def metrics_dir(self, port: int) -> Path:
+        """Where the API server on `port` keeps its processes' metric values: one folder
+        per server, so servers sharing a data folder never mix or empty each other's."""
+        return self.metrics.multiproc_dir or self.data_dir / "metrics" / f"api-{port}"
 
     @property
     def audit_anchor_dir(self) -> Path:

@@ -16,7 +16,6 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -156,14 +155,6 @@ def in_multiprocess_mode() -> bool:
     """Whether this process's values go to the shared files: prometheus-client chose
     when it was first imported, by whether `PROMETHEUS_MULTIPROC_DIR` was set."""
     return values.ValueClass is not values.MutexValue
-
-
-def prepare_multiprocess_dir(path: Path) -> None:
-    """An empty folder for a new server's processes (prometheus-client's requirement:
-    files from an earlier run would be added to this one's)."""
-    path.mkdir(parents=True, exist_ok=True)
-    for stale in path.glob("*.db"):
-        stale.unlink()
 
 
 def process_started() -> None:
