@@ -18,7 +18,7 @@ from arq.connections import RedisSettings
 from prometheus_client import start_http_server
 from redis.asyncio import Redis
 
-from wallet import metrics, observability
+from wallet import checks, metrics, observability
 from wallet.aml import monitor as aml_monitor
 from wallet.config import get_settings
 from wallet.db import engine
@@ -115,6 +115,16 @@ def counted(job: Job) -> Job:
         return result
 
     return cast(Job, run)
+
+
+async def check_ledger_recent(ctx: dict[str, Any]) -> int:
+    """The ledger's invariants over what was posted since the last clean run."""
+    return len((await checks.run_scheduled("incremental", email=ctx["email"])).breaches)
+
+
+async def check_ledger_full(ctx: dict[str, Any]) -> int:
+    """Nightly: the ledger's invariants over all of it."""
+    return len((await checks.run_scheduled("full", email=ctx["email"])).breaches)
 
 
 async def publish_gauges(ctx: dict[str, Any]) -> int:
@@ -327,6 +337,8 @@ class WorkerSettings:
         cron(counted(send_bill_reminders), hour={8}, minute={0}, second={50}, unique=True),
         cron(counted(generate_monthly_statements), day={1}, hour={2}, minute={10}, unique=True),
         cron(counted(publish_gauges), second=set(range(0, 60, 15)), unique=True),
+        cron(counted(check_ledger_recent), minute=set(range(0, 60, 5)), second={40}, unique=True),
+        cron(counted(check_ledger_full), hour={2}, minute={30}, second={0}, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -145,6 +145,14 @@ FRAUD_FALSE_POSITIVES_24H = worker_gauge(
 )
 KYC_REVIEWS_OPEN = worker_gauge("wallet_kyc_reviews_open", "KYC reviews waiting for an operator.")
 AML_CASES_OPEN = worker_gauge("wallet_aml_cases_open", "AML cases not closed.")
+LEDGER_CHECK_BREACHES = worker_gauge(
+    "wallet_ledger_check_breaches",
+    "Breaches the last scheduled ledger check found (0: the money is sound).",
+)
+LEDGER_CHECK_LAST_RUN = worker_gauge(
+    "wallet_ledger_check_last_run_timestamp_seconds",
+    "When the scheduled ledger check last finished (Unix time).",
+)
 COMPUTED_AT = worker_gauge(
     "wallet_metrics_computed_timestamp_seconds",
     "When the worker last computed these gauges (Unix time).",

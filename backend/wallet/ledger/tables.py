@@ -2,7 +2,7 @@
 
 from typing import ClassVar
 
-from piccolo.columns import BigInt, BigSerial, Boolean, Char, Text, Timestamptz
+from piccolo.columns import JSONB, BigInt, BigSerial, Boolean, Char, Integer, Text, Timestamptz
 from piccolo.table import Table
 
 from wallet.db.engine import DB
@@ -111,3 +111,16 @@ class LedgerBalance(Table, tablename="ledger_balance", db=DB):
     pending_debits = BigInt(null=True, default=None)
     pending_credits = BigInt(null=True, default=None)
     available = BigInt(null=True, default=None)  # `ledger_available` (migration 0044)
+
+
+class LedgerCheckRun(Table, tablename="ledger_check_run", db=DB):
+    id = BigSerial(primary_key=True)
+    mode = Text(default=None)
+    after_posting_id = BigInt(default=None)
+    through_posting_id = BigInt(default=None)
+    after_entry_id = BigInt(default=None)
+    through_entry_id = BigInt(default=None)
+    breaches = Integer(default=None)
+    details = JSONB(default="[]")
+    started_at = Timestamptz(default=None)
+    finished_at = from_database(Timestamptz())

@@ -6,6 +6,7 @@ Sign-up creates the user, their wallet and its USD ledger account and the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,6 +141,17 @@ async def get_user(user_id: int) -> User | None:
             user_id,
         )
     return _user(row) if row else None
+
+
+async def operators_with(roles: Sequence[str]) -> list[int]:
+    """The active users who hold one of the operator `roles`, by id."""
+    async with connection() as conn:
+        rows = await conn.fetch(
+            "SELECT id FROM app_user WHERE operator_role = ANY($1::text[]) "
+            "AND status = 'active' ORDER BY id",
+            list(roles),
+        )
+    return [int(r["id"]) for r in rows]
 
 
 async def operator_role(user_id: int) -> str | None:

@@ -27,7 +27,9 @@ from wallet.api.graphql.transactions import TransactionNode
 from wallet.checks import check_all
 from wallet.db.engine import connection
 from wallet.ledger import errors as ledger_errors
+from wallet.ledger import invariants
 from wallet.ledger import service as ledger
+from wallet.ledger.invariants import Breach
 from wallet.money import Currency, Money
 from wallet.security import audit
 from wallet.transactions import history
@@ -47,6 +49,39 @@ class LedgerBreach:
 class LedgerCheck:
     ok: bool
     breaches: list[LedgerBreach]
+
+
+@strawberry.type(description="A scheduled ledger check: what it covered and what it found.")
+class LedgerCheckRun:
+    id: strawberry.ID
+    mode: str = strawberry.field(description="incremental (since the last clean run) or full")
+    ok: bool
+    breach_count: int
+    breaches: list[LedgerBreach] = strawberry.field(description="The first ones it kept.")
+    postings_after: strawberry.ID
+    postings_through: strawberry.ID
+    started_at: datetime
+    finished_at: datetime
+
+    @classmethod
+    def from_run(cls, run: invariants.CheckRun, count: int) -> LedgerCheckRun:
+        return cls(
+            id=strawberry.ID(str(run.id)),
+            mode=run.window.mode,
+            ok=count == 0,
+            breach_count=count,
+            breaches=[_breach(b) for b in run.breaches],
+            postings_after=strawberry.ID(str(run.window.after_posting)),
+            postings_through=strawberry.ID(str(run.window.through_posting)),
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+        )
+
+
+def _breach(b: Breach) -> LedgerBreach:
+    return LedgerBreach(
+        check=b.check, detail=b.detail, account_ids=[strawberry.ID(str(a)) for a in b.account_ids]
+    )
 
 
 @strawberry.type
@@ -113,17 +148,18 @@ class OperatorQuery:
             return None
         async with connection() as conn:
             breaches = await check_all(conn)
-        return LedgerCheck(
-            ok=not breaches,
-            breaches=[
-                LedgerBreach(
-                    check=b.check,
-                    detail=b.detail,
-                    account_ids=[strawberry.ID(str(a)) for a in b.account_ids],
-                )
-                for b in breaches
-            ],
-        )
+        return LedgerCheck(ok=not breaches, breaches=[_breach(b) for b in breaches])
+
+    @strawberry.field(
+        description="Operators: the scheduled ledger checks, newest first (null otherwise)."
+    )
+    async def ledger_check_runs(self, info: Info, first: int = 20) -> list[LedgerCheckRun] | None:
+        if not await _is_operator(info):
+            return None
+        return [
+            LedgerCheckRun.from_run(run, count)
+            for run, count in await invariants.recent_runs(first)
+        ]
 
     @strawberry.field(description="Operators: the platform's system accounts and balances.")
     async def chart_of_accounts(self, info: Info) -> list[LedgerAccount] | None:
