@@ -18,6 +18,7 @@ from tests.conftest import LiveServer
 from tests.factories import make_user
 from tests.graphql_client import ME, gql, send, token_for
 from wallet import metrics, observability
+from wallet.api.graphql import context
 from wallet.auth.ratelimit import Limit, RateLimited, RateLimiter
 from wallet.db.engine import transaction
 from wallet.outbox.service import Topic, emit
@@ -70,6 +71,25 @@ async def test_operations_are_timed_by_root_field_and_errors_counted_by_code(
     assert sample("wallet_graphql_errors_total", code="INVALID_QUERY") == invalid + 1
     page = (await scrape(live_server, live_server.settings.metrics.token)).text
     assert 'wallet_graphql_operation_seconds_count{operation="sendMoney",type="mutation"}' in page
+
+
+async def test_a_server_error_is_masked_and_counted_as_internal(
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = await make_user()
+    token = await token_for(live_server, user)
+
+    async def broken(user_id: int) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(context, "get_user", broken)
+    before = sample("wallet_graphql_errors_total", code="INTERNAL")
+    async with live_server.client() as http:
+        answer = await gql(http, ME, token=token)
+    # Both root fields (me, wallet) failed: each error is masked and counted.
+    assert [e["message"] for e in answer["errors"]] == ["Unexpected error."] * 2
+    assert "database" not in str(answer)
+    assert sample("wallet_graphql_errors_total", code="INTERNAL") == before + 2
 
 
 async def test_a_client_chosen_root_field_does_not_become_a_label(live_server: LiveServer) -> None:
