@@ -29,8 +29,6 @@ from prometheus_client import (
     values,
 )
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-
 # Seconds: GraphQL operations and send batches take milliseconds to a few seconds.
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
