@@ -36,27 +36,6 @@ _CHECKS: dict[str, str] = {
         FROM ledger_balance GROUP BY currency
         HAVING sum(posted_debits) <> sum(posted_credits)
     """,
-    # Each account's running totals equal the sum of its postings.
-    "account_matches_postings": """
-        SELECT a.code AS subject, ARRAY[a.id] AS accounts,
-               (a.posted_debits - coalesce(p.debits, 0))
-               + (a.posted_credits - coalesce(p.credits, 0)) AS delta
-        FROM ledger_balance a
-        LEFT JOIN (
-            SELECT account_id,
-                   sum(amount) FILTER (WHERE side = 'D') AS debits,
-                   sum(amount) FILTER (WHERE side = 'C') AS credits
-            FROM posting GROUP BY account_id
-        ) p ON p.account_id = a.id
-        WHERE a.posted_debits <> coalesce(p.debits, 0) OR a.posted_credits <> coalesce(p.credits, 0)
-    """,
-    # No account that may not overdraw is below zero available (`ledger_available`,
-    # migration 0044, the one definition, read through the view).
-    "no_overdraft": """
-        SELECT code AS subject, ARRAY[id] AS accounts, available AS delta
-        FROM ledger_balance
-        WHERE no_overdraft AND available < 0
-    """,
     # Pending totals equal the pending holds against each account.
     "pending_matches_holds": """
         SELECT a.code AS subject, ARRAY[a.id] AS accounts,
@@ -78,35 +57,6 @@ _CHECKS: dict[str, str] = {
           AND NOT EXISTS (SELECT 1 FROM posting_snapshot s WHERE s.posting_id = p.id)
           AND NOT EXISTS (SELECT 1 FROM ledger_account_delta d WHERE d.posting_id = p.id)
     """,
-    # Each account's chain (docs/ledger.md, "Ledger positions"): positions 1..last_seq,
-    # every balance the one before plus the posting, times never going back, and no
-    # posting with a balance but no position.
-    "posting_chain": """
-        WITH chain AS (
-            SELECT c.account_id, c.account_seq, c.posted_at, c.balance_after,
-                   CASE WHEN c.side = a.normal_side THEN c.amount ELSE -c.amount END AS delta,
-                   row_number() OVER w AS n,
-                   lag(c.balance_after, 1, 0::bigint) OVER w AS before,
-                   lag(c.posted_at) OVER w AS previous_at
-            FROM ledger_chain c JOIN ledger_account a ON a.id = c.account_id
-            WINDOW w AS (PARTITION BY c.account_id ORDER BY c.account_seq)
-        )
-        SELECT 'account ' || account_id || ' position ' || account_seq AS subject,
-               ARRAY[account_id] AS accounts, balance_after - before - delta AS delta
-        FROM chain
-        WHERE account_seq <> n OR balance_after <> before + delta OR posted_at < previous_at
-        UNION ALL
-        SELECT 'account ' || a.id || ' ends at position ' || a.last_seq, ARRAY[a.id],
-               a.last_seq - coalesce(c.n, 0)
-        FROM ledger_account a
-        LEFT JOIN (SELECT account_id, count(*) AS n FROM ledger_chain GROUP BY account_id) c
-               ON c.account_id = a.id
-        WHERE a.last_seq <> coalesce(c.n, 0)
-        UNION ALL
-        SELECT 'posting ' || p.id || ' has a balance but no position', ARRAY[p.account_id], 0
-        FROM posting p
-        WHERE p.balance_after IS NOT NULL AND p.account_seq IS NULL
-    """,
     # Every journal entry has postings.
     "entry_has_postings": """
         SELECT 'entry ' || e.id AS subject, NULL::bigint[] AS accounts, 0::bigint AS delta
@@ -116,16 +66,24 @@ _CHECKS: dict[str, str] = {
 }
 
 
-# The incremental variants (a scheduled run between nightly full ones): the same rules
-# for the postings with ids in ($1, $2] and the accounts they touched, or the entries
-# with ids in ($1, $2). Each reads the touched accounts' whole history, so a posting
-# that committed late, below an earlier window, is still counted when its account moves
-# again; the nightly full run covers the rest.
-_TOUCHED = "SELECT DISTINCT account_id FROM posting WHERE id > $1 AND id <= $2"
-_WINDOWED: dict[str, tuple[Literal["postings", "entries"], str]] = {
-    "account_matches_postings": (
-        "postings",
-        f"""
+def _per_account(accounts: str | None) -> dict[str, str]:
+    """The checks that read each account against its postings: over every account, or
+    only those whose ids `accounts` (a subquery) selects."""
+    a_only = "TRUE" if accounts is None else f"a.id IN ({accounts})"
+    p_only = "TRUE" if accounts is None else f"account_id IN ({accounts})"
+    # Only a full run looks for postings with a balance but no position anywhere.
+    unpositioned = (
+        """
+        UNION ALL
+        SELECT 'posting ' || p.id || ' has a balance but no position', ARRAY[p.account_id], 0
+        FROM posting p
+        WHERE p.balance_after IS NOT NULL AND p.account_seq IS NULL"""
+        if accounts is None
+        else ""
+    )
+    return {
+        # Each account's running totals equal the sum of its postings.
+        "account_matches_postings": f"""
         SELECT a.code AS subject, ARRAY[a.id] AS accounts,
                (a.posted_debits - coalesce(p.debits, 0))
                + (a.posted_credits - coalesce(p.credits, 0)) AS delta
@@ -134,34 +92,23 @@ _WINDOWED: dict[str, tuple[Literal["postings", "entries"], str]] = {
             SELECT account_id,
                    sum(amount) FILTER (WHERE side = 'D') AS debits,
                    sum(amount) FILTER (WHERE side = 'C') AS credits
-            FROM posting WHERE account_id IN ({_TOUCHED}) GROUP BY account_id
+            FROM posting WHERE {p_only} GROUP BY account_id
         ) p ON p.account_id = a.id
-        WHERE a.id IN ({_TOUCHED})
+        WHERE {a_only}
           AND (a.posted_debits <> coalesce(p.debits, 0)
                OR a.posted_credits <> coalesce(p.credits, 0))
     """,  # noqa: S608 (constant SQL)
-    ),
-    "no_overdraft": (
-        "postings",
-        f"""
-        SELECT code AS subject, ARRAY[id] AS accounts, available AS delta
-        FROM ledger_balance
-        WHERE no_overdraft AND available < 0 AND id IN ({_TOUCHED})
+        # No account that may not overdraw is below zero available (`ledger_available`,
+        # migration 0044, the one definition, read through the view).
+        "no_overdraft": f"""
+        SELECT a.code AS subject, ARRAY[a.id] AS accounts, a.available AS delta
+        FROM ledger_balance a
+        WHERE {a_only} AND a.no_overdraft AND a.available < 0
     """,  # noqa: S608 (constant SQL)
-    ),
-    "posting_has_snapshot": (
-        "postings",
-        """
-        SELECT 'posting ' || p.id AS subject, ARRAY[p.account_id] AS accounts, 0::bigint AS delta
-        FROM posting p
-        WHERE p.id > $1 AND p.id <= $2 AND p.balance_after IS NULL
-          AND NOT EXISTS (SELECT 1 FROM posting_snapshot s WHERE s.posting_id = p.id)
-          AND NOT EXISTS (SELECT 1 FROM ledger_account_delta d WHERE d.posting_id = p.id)
-    """,
-    ),
-    "posting_chain": (
-        "postings",
-        f"""
+        # Each account's chain (docs/ledger.md, "Ledger positions"): positions 1..last_seq,
+        # every balance the one before plus the posting, times never going back, and no
+        # posting with a balance but no position.
+        "posting_chain": f"""
         WITH chain AS (
             SELECT c.account_id, c.account_seq, c.posted_at, c.balance_after,
                    CASE WHEN c.side = a.normal_side THEN c.amount ELSE -c.amount END AS delta,
@@ -169,7 +116,7 @@ _WINDOWED: dict[str, tuple[Literal["postings", "entries"], str]] = {
                    lag(c.balance_after, 1, 0::bigint) OVER w AS before,
                    lag(c.posted_at) OVER w AS previous_at
             FROM ledger_chain c JOIN ledger_account a ON a.id = c.account_id
-            WHERE c.account_id IN ({_TOUCHED})
+            WHERE {a_only}
             WINDOW w AS (PARTITION BY c.account_id ORDER BY c.account_seq)
         )
         SELECT 'account ' || account_id || ' position ' || account_seq AS subject,
@@ -181,10 +128,32 @@ _WINDOWED: dict[str, tuple[Literal["postings", "entries"], str]] = {
                a.last_seq - coalesce(c.n, 0)
         FROM ledger_account a
         LEFT JOIN (SELECT account_id, count(*) AS n FROM ledger_chain
-                   WHERE account_id IN ({_TOUCHED}) GROUP BY account_id) c
+                   WHERE {p_only} GROUP BY account_id) c
                ON c.account_id = a.id
-        WHERE a.id IN ({_TOUCHED}) AND a.last_seq <> coalesce(c.n, 0)
+        WHERE {a_only} AND a.last_seq <> coalesce(c.n, 0){unpositioned}
     """,  # noqa: S608 (constant SQL)
+    }
+
+
+_CHECKS.update(_per_account(None))
+
+
+# The incremental variants (a scheduled run between nightly full ones): the same rules
+# for the postings with ids in ($1, $2] and the accounts they touched, or the entries
+# with ids in ($1, $2). Each reads the touched accounts' whole history, so a posting
+# that committed late, below an earlier window, is still counted when its account moves
+# again; the nightly full run covers the rest.
+_TOUCHED = "SELECT DISTINCT account_id FROM posting WHERE id > $1 AND id <= $2"
+_WINDOWED: dict[str, tuple[Literal["postings", "entries"], str]] = {
+    "posting_has_snapshot": (
+        "postings",
+        """
+        SELECT 'posting ' || p.id AS subject, ARRAY[p.account_id] AS accounts, 0::bigint AS delta
+        FROM posting p
+        WHERE p.id > $1 AND p.id <= $2 AND p.balance_after IS NULL
+          AND NOT EXISTS (SELECT 1 FROM posting_snapshot s WHERE s.posting_id = p.id)
+          AND NOT EXISTS (SELECT 1 FROM ledger_account_delta d WHERE d.posting_id = p.id)
+    """,
     ),
     "entry_balanced": (
         "entries",
@@ -206,6 +175,7 @@ _WINDOWED: dict[str, tuple[Literal["postings", "entries"], str]] = {
     """,
     ),
 }
+_WINDOWED.update({name: ("postings", sql) for name, sql in _per_account(_TOUCHED).items()})
 # Cheap whatever the ledger's size (a row per account or per pending hold): every run.
 _EVERY_RUN = ("trial_balance", "pending_matches_holds")
 
