@@ -18,7 +18,7 @@ from arq.connections import RedisSettings
 from prometheus_client import start_http_server
 from redis.asyncio import Redis
 
-from wallet import checks, metrics, observability
+from wallet import checks, metrics, observability, tracing
 from wallet.aml import monitor as aml_monitor
 from wallet.config import get_settings
 from wallet.db import engine
@@ -39,6 +39,7 @@ from wallet.notifications import providers
 from wallet.outbox.relay import OutboxRelay
 from wallet.payments import callback_trail, chargebacks, funding
 from wallet.rates import provider_from_config
+from wallet.reconciliation import service as reconciliation
 from wallet.requests import notices as request_notices
 from wallet.requests.service import expire_due_requests
 from wallet.rewards import referrals
@@ -60,6 +61,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
     # The worker holds the same secrets as the API: it refuses the same settings.
     SETTINGS.check()
+    tracing.enable(SETTINGS.tracing, tracing.WORKER)
     database_url, redis_url = SETTINGS.require_urls()
     await engine.connect(database_url, pool_size=5)
     if SETTINGS.is_production:
@@ -102,12 +104,14 @@ Job = TypeVar("Job", bound=Callable[..., Awaitable[Any]])
 
 def counted(job: Job) -> Job:
     """`job`, counted by outcome in `wallet_worker_jobs_total` (arq's hooks do not say
-    how a job ended). Keeps the job's name, which arq files it under."""
+    how a job ended) and, with tracing on, in a span of its own. Keeps the job's name,
+    which arq files it under."""
 
     @functools.wraps(job)
     async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         try:
-            result = await job(ctx, *args, **kwargs)
+            with tracing.job_span(job.__name__):
+                result = await job(ctx, *args, **kwargs)
         except Exception:
             metrics.WORKER_JOBS.labels(job.__name__, "failed").inc()
             raise
@@ -125,6 +129,19 @@ async def check_ledger_recent(ctx: dict[str, Any]) -> int:
 async def check_ledger_full(ctx: dict[str, Any]) -> int:
     """Nightly: the ledger's invariants over all of it."""
     return len((await checks.run_scheduled("full", email=ctx["email"])).breaches)
+
+
+async def reconcile_yesterday(ctx: dict[str, Any]) -> int:
+    """Daily: fetch yesterday's settlement files (processor CSV, bank camt.053), match
+    them to the ledger and check safeguarding; the breaks it opened."""
+    day = datetime.now(UTC).date() - timedelta(days=1)
+    results = await reconciliation.reconcile_day(ctx["gateway"], day)
+    return sum(r.breaks_opened for r in results)
+
+
+async def rematch_reconciliation(ctx: dict[str, Any]) -> int:
+    """Hourly: close unknown breaks whose ledger item or file has arrived since."""
+    return await reconciliation.rematch()
 
 
 async def publish_gauges(ctx: dict[str, Any]) -> int:
@@ -339,6 +356,8 @@ class WorkerSettings:
         cron(counted(publish_gauges), second=set(range(0, 60, 15)), unique=True),
         cron(counted(check_ledger_recent), minute=set(range(0, 60, 5)), second={40}, unique=True),
         cron(counted(check_ledger_full), hour={2}, minute={30}, second={0}, unique=True),
+        cron(counted(reconcile_yesterday), hour={4}, minute={0}, second={0}, unique=True),
+        cron(counted(rematch_reconciliation), minute={50}, second={20}, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -18,7 +18,8 @@ from redis.asyncio import Redis
 from strawberry.litestar import make_graphql_controller
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from wallet import metrics
+from wallet import metrics, tracing
+from wallet.api.books_export import financial_statement_file
 from wallet.api.callbacks import gateway_callback
 from wallet.api.exports import my_data_archive, my_data_json, statement_pdf, transactions_csv
 from wallet.api.graphql.context import Context, context_getter
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings.check()
     database_url, redis_url = settings.require_urls()
     configure_logging()
+    tracing.enable(settings.tracing, tracing.API)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -110,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         statement_pdf,
         my_data_json,
         my_data_archive,
+        financial_statement_file,
     ]
     if (settings.frontend_dist / "index.html").exists():
         if settings.dev_inbox_enabled:
@@ -125,7 +128,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
-        middleware=[request_id_middleware],
+        # With tracing on, its server span is outermost: the access line carries its id.
+        middleware=[*tracing.asgi_middleware(), request_id_middleware],
         openapi_config=None,
         logging_config=None,  # keep the JSON logging configured above
     )

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -587,6 +587,24 @@ class MetricsSettings(_Group):
     )
 
 
+class TracingSettings(_Group):
+    """OpenTelemetry tracing (wallet.tracing, docs/operations.md, "Tracing"). Off unless
+    WALLET_TRACING: no tracer provider, no instrumentation, nothing on the hot path."""
+
+    enabled: bool = Field(default=False, validation_alias="WALLET_TRACING")
+    # Where spans go: `otlp`, a collector over HTTP (protobuf), or `console`, JSON on
+    # stdout (development).
+    exporter: Annotated[Literal["otlp", "console"], BeforeValidator(_lower)] = Field(
+        default="otlp", validation_alias="WALLET_TRACING_EXPORTER"
+    )
+    # The standard OpenTelemetry variables, read here like every other knob. The
+    # collector's base URL (spans go to <endpoint>/v1/traces); None: the SDK's default,
+    # http://localhost:4318, or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT when that is set.
+    otlp_endpoint: str | None = Field(default=None, validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT")
+    # None: "wallet-api" for the API's processes, "wallet-worker" for the worker's.
+    service_name: str | None = Field(default=None, validation_alias="OTEL_SERVICE_NAME")
+
+
 class NotificationSettings(_Group):
     """Email over SMTP, and the development Inbox page."""
 
@@ -681,6 +699,7 @@ class Settings(_Group):
     audit: AuditSettings = Field(default_factory=AuditSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
 
     @classmethod
     def settings_customise_sources(

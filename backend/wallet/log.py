@@ -1,4 +1,5 @@
-"""Structured JSON logging (structlog) with a request id bound per request."""
+"""Structured JSON logging (structlog) with a request id bound per request, and the
+trace and span ids of the current span when tracing is on (wallet.tracing)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import logging
 import sys
 
 import structlog
+from opentelemetry import trace
+from structlog.types import EventDict, WrappedLogger
 
 
 class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -21,10 +24,22 @@ class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+def add_trace_ids(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """`trace_id` (32 hex digits) and `span_id` (16) of the current span, as a trace
+    backend shows them. Without a span (tracing off, or outside a request or job) the
+    context holds an invalid one, and the line gets neither."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event["trace_id"] = format(context.trace_id, "032x")
+        event["span_id"] = format(context.span_id, "016x")
+    return event
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     """Route stdlib and structlog records through one JSON renderer on stderr."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

@@ -151,6 +151,21 @@ LEDGER_CHECK_LAST_RUN = worker_gauge(
     "wallet_ledger_check_last_run_timestamp_seconds",
     "When the scheduled ledger check last finished (Unix time).",
 )
+RECONCILIATION_OPEN_BREAKS = worker_gauge(
+    "wallet_reconciliation_open_breaks",
+    "Reconciliation breaks not yet resolved, by kind.",
+    ("kind",),
+)
+RECONCILIATION_OLDEST_BREAK = worker_gauge(
+    "wallet_reconciliation_oldest_open_break_seconds",
+    "Age of the oldest unresolved reconciliation break (0 when none).",
+)
+SAFEGUARDING_DIFFERENCE = worker_gauge(
+    "wallet_safeguarding_difference",
+    "The last safeguarding check: bank balance minus customer money, major units, by "
+    "currency (below zero is a shortfall).",
+    ("currency",),
+)
 COMPUTED_AT = worker_gauge(
     "wallet_metrics_computed_timestamp_seconds",
     "When the worker last computed these gauges (Unix time).",

@@ -40,6 +40,9 @@ class Figures:
     fraud_false_positives: int = 0
     kyc_reviews_open: int = 0
     aml_cases_open: int = 0
+    open_breaks: dict[str, int] = field(default_factory=dict)
+    oldest_open_break_seconds: float = 0.0
+    safeguarding_difference: dict[str, Decimal] = field(default_factory=dict)
 
     @property
     def add_money_success_ratio(self) -> float:
@@ -57,6 +60,7 @@ async def compute(redis: Redis) -> Figures:
         await _outbox(conn, figures)
         await _activity(conn, figures)
         await _people(conn, figures)
+        await _reconciliation(conn, figures)
         figures.customer_balances = {
             currency.value: _major(held, currency.value)
             for currency, held in (await ledger.customer_money(conn)).items()
@@ -133,6 +137,20 @@ async def _people(conn: Connection, figures: Figures) -> None:
     )
 
 
+async def _reconciliation(conn: Connection, figures: Figures) -> None:
+    for r in await conn.fetch(
+        "SELECT kind, count(*) AS n, extract(epoch FROM now() - min(opened_at)) AS age "
+        "FROM recon_break WHERE status = 'open' GROUP BY kind"
+    ):
+        figures.open_breaks[r["kind"]] = int(r["n"])
+        figures.oldest_open_break_seconds = max(figures.oldest_open_break_seconds, float(r["age"]))
+    for r in await conn.fetch(
+        "SELECT DISTINCT ON (currency) currency, difference FROM safeguarding_check "
+        "ORDER BY currency, business_date DESC, id DESC"
+    ):
+        figures.safeguarding_difference[r["currency"]] = _major(int(r["difference"]), r["currency"])
+
+
 def publish(figures: Figures) -> None:
     """Set the gauges. Label sets seen before but absent now go back to zero (clear)."""
     metrics.QUEUE_DEPTH.set(figures.queue_depth)
@@ -168,4 +186,10 @@ def publish(figures: Figures) -> None:
     metrics.FRAUD_FALSE_POSITIVES_24H.set(figures.fraud_false_positives)
     metrics.KYC_REVIEWS_OPEN.set(figures.kyc_reviews_open)
     metrics.AML_CASES_OPEN.set(figures.aml_cases_open)
+    for kind in ("missing", "duplicate", "amount_mismatch", "unknown"):
+        metrics.RECONCILIATION_OPEN_BREAKS.labels(kind).set(figures.open_breaks.get(kind, 0))
+    metrics.RECONCILIATION_OLDEST_BREAK.set(figures.oldest_open_break_seconds)
+    metrics.SAFEGUARDING_DIFFERENCE.clear()
+    for currency, difference in figures.safeguarding_difference.items():
+        metrics.SAFEGUARDING_DIFFERENCE.labels(currency).set(float(difference))
     metrics.COMPUTED_AT.set(time.time())

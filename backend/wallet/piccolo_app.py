@@ -12,6 +12,7 @@ from wallet.config import REPO_ROOT
 TABLE_MODULES = [
     f"wallet.{domain}.tables"
     for domain in (
+        "adjustments",
         "aml",
         "fraud",
         "fx",
@@ -25,6 +26,7 @@ TABLE_MODULES = [
         "notifications",
         "outbox",
         "payments",
+        "reconciliation",
         "requests",
         "rewards",
         "security",

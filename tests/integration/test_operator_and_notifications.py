@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -20,7 +21,10 @@ CHECK = "{ ledgerCheck { ok breaches { check detail accountIds } } }"
 CHART = "{ chartOfAccounts { code purpose accountType currency posted } }"
 REVERSE = """mutation($id: ID!, $reason: String!) { reverseTransaction(transactionId: $id,
   reason: $reason) { __typename
-  ... on ReversePayload { original { id status } reversal { id type status amount } }
+  ... on AdjustmentPayload { adjustment { id kind status transactionId } }
+  ... on UserError { code message } ... on ValidationError { fieldErrors { code } } } }"""
+APPROVE = """mutation($id: ID!) { approveAdjustment(adjustmentId: $id, note: "checked") {
+  __typename ... on AdjustmentPayload { adjustment { status decidedBy resultTransactionId } }
   ... on UserError { code message } ... on InsufficientFunds { available } } }"""
 NOTIFICATIONS = "{ notifications { kind title body read transactionId } }"
 
@@ -72,52 +76,102 @@ async def test_ledger_check_reports_a_breach_with_its_account(live_server: LiveS
         )
 
 
-async def test_operator_reverses_a_transfer_with_a_new_entry(live_server: LiveServer) -> None:
+async def admins(n: int = 2) -> list[Any]:
+    found = []
+    for _ in range(n):
+        operator = await make_user()
+        async with connection() as conn:
+            await conn.execute(
+                "UPDATE app_user SET operator_role = 'admin' WHERE id = $1", operator.id
+            )
+        found.append(operator)
+    return found
+
+
+async def test_a_reversal_takes_two_admins_and_posts_a_new_entry(
+    live_server: LiveServer,
+) -> None:
     alice, bob, customer = (
         await make_user(balance="20.00"),
         await make_user(),
         await make_user(),
     )
-    operator = await make_user()
-    async with connection() as conn:
-        await conn.execute("UPDATE app_user SET operator_role = 'admin' WHERE id = $1", operator.id)
+    first, second = await admins()
     sent = await send(live_server, await token_for(live_server, alice), bob.username, "7.00")
     txn_id = sent["transfer"]["id"]
     forbidden = await call(
         live_server, await token_for(live_server, customer), REVERSE, {"id": txn_id, "reason": "x"}
     )
     assert forbidden["code"] == "FORBIDDEN"
-    o_token = await token_for(live_server, operator)
-    reversed_ = await call(live_server, o_token, REVERSE, {"id": txn_id, "reason": "fraud claim"})
-    assert reversed_["original"] == {"id": txn_id, "status": "REVERSED"}
-    assert (reversed_["reversal"]["type"], reversed_["reversal"]["amount"]) == ("REVERSAL", "7.00")
-    twice = await call(live_server, o_token, REVERSE, {"id": txn_id, "reason": "again"})
-    assert twice["code"] == "VALIDATION_ERROR"
+    first_token = await token_for(live_server, first)
+    proposed = await call(
+        live_server, first_token, REVERSE, {"id": txn_id, "reason": "fraud claim"}
+    )
+    adjustment = proposed["adjustment"]
+    assert (adjustment["kind"], adjustment["status"], adjustment["transactionId"]) == (
+        "reversal",
+        "proposed",
+        txn_id,
+    )
+    twice = await call(live_server, first_token, REVERSE, {"id": txn_id, "reason": "again"})
+    assert twice["fieldErrors"] == [{"code": "ALREADY_PROPOSED"}]
+    # The proposer cannot approve their own proposal: nothing moves.
+    own = await call(live_server, first_token, APPROVE, {"id": adjustment["id"]})
+    assert own["code"] == "FORBIDDEN"
     async with connection() as conn:
+        assert (
+            await conn.fetchval("SELECT status FROM money_transaction WHERE id = $1", int(txn_id))
+            == "completed"
+        )
+
+    second_token = await token_for(live_server, second)
+    approved = (await call(live_server, second_token, APPROVE, {"id": adjustment["id"]}))[
+        "adjustment"
+    ]
+    assert (approved["status"], approved["decidedBy"]) == ("approved", str(second.id))
+    async with connection() as conn:
+        reversal = await conn.fetchrow(
+            "SELECT type, status, amount, reverses_id FROM money_transaction WHERE id = $1",
+            int(approved["resultTransactionId"]),
+        )
+        original_status = await conn.fetchval(
+            "SELECT status FROM money_transaction WHERE id = $1", int(txn_id)
+        )
         balances = await conn.fetch(
             "SELECT owner_id, posted_credits - posted_debits AS b FROM ledger_account "
             "WHERE owner_type = 'user' AND owner_id = ANY($1::bigint[]) ORDER BY owner_id",
             [alice.id, bob.id],
         )
         entries = await conn.fetchval("SELECT count(*) FROM journal_entry WHERE kind = 'p2p'")
+    assert tuple(reversal) == ("reversal", "completed", 700, int(txn_id))
+    assert original_status == "reversed"
     assert [r["b"] for r in balances] == [2000, 0]
     assert entries == 1  # the original entry is still there, untouched
+    again = await call(live_server, second_token, APPROVE, {"id": adjustment["id"]})
+    assert again["code"] == "VALIDATION_ERROR" and "already approved" in again["message"]
+    # A reversed transfer cannot be proposed again.
+    refused = await call(live_server, first_token, REVERSE, {"id": txn_id, "reason": "again"})
+    assert refused["fieldErrors"] == [{"code": "NOT_REVERSIBLE"}]
 
 
 async def test_reversal_is_refused_when_the_recipient_spent_the_money(
     live_server: LiveServer,
 ) -> None:
     alice, bob, carol = await make_user(balance="10.00"), await make_user(), await make_user()
-    operator = await make_user()
-    async with connection() as conn:
-        await conn.execute("UPDATE app_user SET operator_role = 'admin' WHERE id = $1", operator.id)
+    first, second = await admins()
     sent = await send(live_server, await token_for(live_server, alice), bob.username, "10.00")
     await send(live_server, await token_for(live_server, bob), carol.username, "6.00")
-    result = await call(
+    proposed = await call(
         live_server,
-        await token_for(live_server, operator),
+        await token_for(live_server, first),
         REVERSE,
         {"id": sent["transfer"]["id"], "reason": "dispute"},
+    )
+    result = await call(
+        live_server,
+        await token_for(live_server, second),
+        APPROVE,
+        {"id": proposed["adjustment"]["id"]},
     )
     assert (result["code"], result["available"]) == (
         "INSUFFICIENT_FUNDS",
@@ -127,7 +181,8 @@ async def test_reversal_is_refused_when_the_recipient_spent_the_money(
         status = await conn.fetchval(
             "SELECT status FROM money_transaction WHERE id = $1", int(sent["transfer"]["id"])
         )
-    assert status == "completed"
+        waiting = await conn.fetchval("SELECT status FROM ledger_adjustment")
+    assert (status, waiting) == ("completed", "proposed")
 
 
 async def test_received_money_is_notified_once_in_app_and_by_email(

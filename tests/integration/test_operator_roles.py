@@ -26,6 +26,31 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x01" * 64
 READS = {
     "{ ledgerCheck { ok } }": {"support", "compliance", "admin"},
     "{ chartOfAccounts { code } }": {"support", "compliance", "admin"},
+    "{ reconciliationRuns { id } }": {"support", "compliance", "admin"},
+    '{ reconciliationItems(runId: "999999") { id } }': {"support", "compliance", "admin"},
+    "{ reconciliationBreaks { id } }": {"support", "compliance", "admin"},
+    "{ safeguardingChecks { currency } }": {"support", "compliance", "admin"},
+    "{ ledgerAdjustments(openOnly: false) { id } }": {"support", "compliance", "admin"},
+    '{ trialBalance(currency: "USD", asOf: "2026-01-01") { __typename } }': {
+        "support",
+        "compliance",
+        "admin",
+    },
+    '{ balanceSheet(currency: "USD", asOf: "2026-01-01") { __typename } }': {
+        "support",
+        "compliance",
+        "admin",
+    },
+    '{ profitAndLoss(currency: "USD", from: "2026-01-01", to: "2026-01-31") { __typename } }': {
+        "support",
+        "compliance",
+        "admin",
+    },
+    '{ cashFlow(currency: "USD", from: "2026-01-01", to: "2026-01-31") { __typename } }': {
+        "support",
+        "compliance",
+        "admin",
+    },
     "{ auditLog { id } }": {"compliance", "admin"},
     "{ kycReviews { username } }": {"compliance", "admin"},
     "{ kycReviews { amlCases { id blocksApproval } fraudReviews { id } } }": {
@@ -44,6 +69,21 @@ READS = {
 # Each write, on an id that does not exist: who gets past the role check (NOT_FOUND or a
 # validation error) and who is refused (FORBIDDEN). Nothing exists, so nothing changes.
 WRITES = {
+    'mutation { approveAdjustment(adjustmentId: "999999") '
+    "{ __typename ... on UserError { code } } }": {"admin"},
+    'mutation { rejectAdjustment(adjustmentId: "999999", note: "x") '
+    "{ __typename ... on UserError { code } } }": {"admin"},
+    'mutation { proposeAdjustment(debitAccountId: "999998", creditAccountId: "999999", '
+    'amount: "1.00", currency: "USD", reason: "x") { __typename ... on UserError { code } } }': {
+        "admin"
+    },
+    'mutation { proposeBreakAdjustment(breakId: "999999", counterAccountId: "1", reason: "x") '
+    "{ __typename ... on UserError { code } } }": {"admin"},
+    'mutation { matchBreakByHand(breakId: "999999", note: "x") '
+    "{ __typename ... on UserError { code } } }": {"admin"},
+    'mutation { reconcileDay(day: "2026-01-01") { __typename ... on UserError { code } } }': {
+        "admin"
+    },
     'mutation { reverseTransaction(transactionId: "999999", reason: "x") '
     "{ __typename ... on UserError { code } } }": {"admin"},
     'mutation { decideKycReview(reviewId: "999999", decision: APPROVE) '

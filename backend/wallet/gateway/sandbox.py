@@ -22,6 +22,14 @@ simulated day lasts `day_seconds` real seconds, and `advance` moves the sandbox 
 The sandbox keeps its vault and its queue of callbacks in Redis: it is the outside
 world, not our database.
 
+The sandbox keeps its own books of what moved (a card charge, a chargeback, an ACH debit
+that settled, a payout paid), each on the date it settled, and writes each day's
+settlement files from them (`settlement_files`): the processor's CSV and the bank's
+camt.053 statement of the safeguarding account (`wallet.gateway.settlement_files`).
+`inject_break` makes the next files wrong the ways real ones are: an item missing,
+duplicated, with the wrong amount, an item nobody knows, an item a day late, or one
+without its reference (so it matches only by amount, date and counterparty).
+
 Card and bank details reach the vault only through the client-side tokeniser
 (`wallet.gateway.tokenizer`); the API attaches the token and learns the display
 details. Vault entries are sealed with the PII keyring (associated data naming the
@@ -39,7 +47,8 @@ import hmac
 import json
 import secrets
 import time
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
@@ -54,7 +63,16 @@ from wallet.gateway.base import (
     InvalidPaymentDetails,
     PaymentDeclined,
 )
-from wallet.money import Money
+from wallet.gateway.settlement_files import (
+    BANK_KINDS,
+    PROCESSOR_KINDS,
+    Balances,
+    Line,
+    batch_id,
+    write_camt053,
+    write_processor_csv,
+)
+from wallet.money import Currency, Money
 from wallet.security import keys
 from wallet.security.crypto import DecryptionError, Keyring
 
@@ -70,6 +88,10 @@ BANK_NAMES = {"110000000": "Sandbox Bank"}
 _VAULT = "sandbox:gateway:vault:"
 _EVENTS = "sandbox:gateway:events"
 _CLOCK = "sandbox:gateway:clock_offset"
+_BOOK = "sandbox:gateway:book"
+_BREAKS = "sandbox:gateway:breaks"
+SAFEGUARDING_ACCOUNT = "SANDBOX-SAFEGUARDING"
+BREAK_KINDS = ("missing", "duplicate", "amount_mismatch", "unknown", "late", "no_reference")
 
 # A token the browser made must be attached within the hour (a form left open, a
 # step-up prompt); after that it is gone, like a processor's one-time tokens.
@@ -284,6 +306,7 @@ class SandboxGateway:
         number = (await self._vaulted(token, "card"))["number"]
         if number in DECLINES:
             raise PaymentDeclined(DECLINES[number])
+        await self._book("charge", reference, amount, f"{card_brand(number)} ****{number[-4:]}")
         if number == SLOW_CARD:
             # The charge goes through on the gateway's side, but the answer is late.
             await self._schedule(EventType.CHARGE_SUCCEEDED, reference, None, delay=2.0)
@@ -291,24 +314,29 @@ class SandboxGateway:
         return GatewayResult(reference, ChargeStatus.SUCCEEDED)
 
     async def debit_bank_account(self, token: str, amount: Money, reference: str) -> GatewayResult:
-        account = (await self._vaulted(token, "bank"))["account"]
+        bank = await self._vaulted(token, "bank")
+        account = bank["account"]
         days = 1 + int(hashlib.sha256(reference.encode()).hexdigest(), 16) % 3
         code = ACH_RETURNS.get(account)
         if code is None:
             await self._schedule(EventType.ACH_SETTLED, reference, None, days * self.day_seconds)
+            await self._book(
+                "ach_debit", reference, amount, _bank_party(bank), days * self.day_seconds
+            )
         else:
             reason = RETURN_REASONS[code]
             await self._schedule(EventType.ACH_RETURNED, reference, reason, days * self.day_seconds)
         return GatewayResult(reference, ChargeStatus.PENDING)
 
     async def payout(self, token: str, amount: Money, reference: str) -> GatewayResult:
-        account = (await self._vaulted(token, "bank"))["account"]
-        if account == "000111111113":
+        bank = await self._vaulted(token, "bank")
+        if bank["account"] == "000111111113":
             await self._schedule(
                 EventType.PAYOUT_FAILED, reference, RETURN_REASONS["R02"], self.day_seconds
             )
         else:
             await self._schedule(EventType.PAYOUT_PAID, reference, None, self.day_seconds)
+            await self._book("payout", reference, amount, _bank_party(bank), self.day_seconds)
         return GatewayResult(reference, ChargeStatus.PENDING)
 
     # --- callbacks ---------------------------------------------------------------------
@@ -324,6 +352,13 @@ class SandboxGateway:
 
     async def report_chargeback(self, reference: str, reason: str = "fraudulent") -> None:
         """What a card network does weeks later: the charge is disputed by the card holder."""
+        charged = next(
+            (m for m in await self._movements() if m.kind == "charge" and m.reference == reference),
+            None,
+        )
+        if charged is not None:
+            amount = Money(charged.amount, charged.currency)
+            await self._book("chargeback", reference, amount, charged.counterparty)
         await self._schedule(EventType.CHARGE_DISPUTED, reference, reason, delay=0)
 
     async def take_due_events(self) -> list[GatewayEvent]:
@@ -337,3 +372,133 @@ class SandboxGateway:
 
     async def redeliver_later(self, event: GatewayEvent, delay: float = 2.0) -> None:
         await self._redis.zadd(_EVENTS, {json.dumps(event.to_json()): await self.now() + delay})
+
+    # --- the books and the daily settlement files ----------------------------------------
+
+    async def _book(
+        self, kind: str, reference: str, amount: Money, counterparty: str, delay: float = 0.0
+    ) -> None:
+        """Record a movement on the day (by the sandbox clock) it settles."""
+        on = datetime.fromtimestamp(await self.now() + delay, UTC).date()
+        entry = {
+            "kind": kind,
+            "reference": reference,
+            "on": on.isoformat(),
+            "amount": amount.amount_minor,
+            "currency": amount.currency.value,
+            "counterparty": counterparty,
+        }
+        await self._redis.rpush(_BOOK, json.dumps(entry))
+
+    async def _movements(self) -> list[Line]:
+        return [
+            Line(
+                m["kind"],
+                m["reference"],
+                date.fromisoformat(m["on"]),
+                int(m["amount"]),
+                Currency(m["currency"]),
+                m["counterparty"],
+            )
+            for m in map(json.loads, await self._redis.lrange(_BOOK, 0, -1))
+        ]
+
+    async def inject_break(
+        self, kind: str, reference: str | None = None, on: date | None = None
+    ) -> None:
+        """Make the settlement files wrong for one movement (by its reference), or, for
+        `unknown`, add an item nobody booked to the processor file of `on`."""
+        if kind not in BREAK_KINDS:
+            raise ValueError(f"break kinds: {', '.join(BREAK_KINDS)}")
+        if kind == "unknown":
+            if on is None:
+                raise ValueError("an unknown item needs the day of its file")
+            await self._redis.hincrby(_BREAKS, f"unknown:{on.isoformat()}", 1)
+        else:
+            if not reference:
+                raise ValueError(f"a {kind} break names the movement's reference")
+            await self._redis.hset(_BREAKS, f"ref:{reference}", kind)
+
+    async def settlement_files(self, on: date) -> SettlementFiles:
+        """The processor's CSV and the bank's camt.053 for the day `on` (UTC). The same
+        day gives the same bytes: nothing in them depends on when they are written."""
+        movements = await self._movements()
+        breaks = {
+            k.decode() if isinstance(k, bytes) else k: v.decode() if isinstance(v, bytes) else v
+            for k, v in (await self._redis.hgetall(_BREAKS)).items()
+        }
+
+        def reported(kinds: tuple[str, ...]) -> list[Line]:
+            lines: list[Line] = []
+            for m in movements:
+                if m.kind not in kinds:
+                    continue
+                broken = breaks.get(f"ref:{m.reference}")
+                due = m.booked_on + timedelta(days=1) if broken == "late" else m.booked_on
+                if due != on or broken == "missing":
+                    continue
+                line = Line(m.kind, m.reference, on, m.amount, m.currency, m.counterparty)
+                if broken == "amount_mismatch":
+                    line = Line(m.kind, m.reference, on, m.amount + 100, m.currency, m.counterparty)
+                if broken == "no_reference":
+                    line = Line(m.kind, "", on, m.amount, m.currency, m.counterparty)
+                lines.append(line)
+                if broken == "duplicate":
+                    lines.append(line)
+            return lines
+
+        processor = reported(PROCESSOR_KINDS)
+        for n in range(int(breaks.get(f"unknown:{on.isoformat()}", 0))):
+            seed = hashlib.sha256(f"{on}:{n}".encode()).hexdigest()
+            processor.append(
+                Line("charge", "ch_unknown_" + seed[:16], on, 1234, Currency.USD, "Visa ****0000")
+            )
+        bank = [m for m in reported(BANK_KINDS) if m.kind != "processor_settlement"]
+        nets: dict[Currency, int] = {}
+        for line in processor:
+            nets[line.currency] = nets.get(line.currency, 0) + line.signed
+        for currency, net in sorted(nets.items(), key=lambda kv: kv[0].value):
+            if net > 0:  # a negative batch is debited by the processor the next day
+                bank.append(
+                    Line(
+                        "processor_settlement",
+                        f"{batch_id(on)}-{currency.value}",
+                        on,
+                        net,
+                        currency,
+                        "Sandbox Processor",
+                    )
+                )
+        # The bank's balance is its own books: every movement that truly settled.
+        balances: dict[Currency, Balances] = {}
+        for currency in {m.currency for m in movements} | {Currency.USD}:
+            before = sum(m.signed for m in movements if m.currency is currency and m.booked_on < on)
+            during = sum(
+                m.signed for m in movements if m.currency is currency and m.booked_on == on
+            )
+            balances[currency] = Balances(before, before + during)
+        return SettlementFiles(
+            on,
+            write_processor_csv(on, processor),
+            write_camt053(on, SAFEGUARDING_ACCOUNT, bank, balances),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementFiles:
+    on: date
+    processor_csv: bytes
+    bank_statement: bytes
+
+    @property
+    def processor_name(self) -> str:
+        return f"processor-settlement-{self.on.isoformat()}.csv"
+
+    @property
+    def bank_name(self) -> str:
+        return f"camt053-{self.on.isoformat()}.xml"
+
+
+def _bank_party(bank: dict[str, Any]) -> str:
+    routing = str(bank["routing"])
+    return f"{BANK_NAMES.get(routing, f'Bank {routing[:4]}')} ****{str(bank['account'])[-4:]}"

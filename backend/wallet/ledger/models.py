@@ -52,6 +52,7 @@ class Purpose:
     FX_POSITION = "fx_position"
     FX_SPREAD_REVENUE = "fx_spread_revenue"
     FX_ROUNDING = "fx_rounding"
+    RECONCILIATION_SUSPENSE = "reconciliation_suspense"
 
 
 @dataclass(frozen=True, slots=True)

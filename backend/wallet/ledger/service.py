@@ -13,6 +13,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 import asyncpg
@@ -26,6 +27,7 @@ from wallet.ledger.errors import (
     UnbalancedEntry,
 )
 from wallet.ledger.models import (
+    AccountStatus,
     AccountType,
     Balance,
     EntryDraft,
@@ -442,6 +444,31 @@ async def customer_money(conn: Connection) -> dict[Currency, int]:
         Purpose.WALLET,
     )
     return {Currency(r["currency"]): int(r["held"]) for r in rows}
+
+
+async def customer_money_at(conn: Connection, currency: Currency, before: datetime) -> int:
+    """Customer money held at `before`, from postings (not today's totals): every user and
+    merchant liability account (wallets, vaults, payables), in minor units."""
+    held = await conn.fetchval(
+        "SELECT coalesce(sum(CASE WHEN p.side = 'C' THEN p.amount ELSE -p.amount END), 0) "
+        "FROM posting p JOIN ledger_account a ON a.id = p.account_id "
+        "WHERE a.owner_type IN ('user', 'merchant') AND a.account_type = 'liability' "
+        "AND p.currency = $1 AND p.created_at < $2",
+        currency.value,
+        before,
+    )
+    return int(held)
+
+
+async def account_states(
+    conn: Connection, account_ids: list[int]
+) -> dict[int, tuple[Currency, AccountStatus]]:
+    """Account id -> (currency, status), for the given accounts (unknown ids left out)."""
+    rows = await conn.fetch(
+        "SELECT id, currency, status FROM ledger_account WHERE id = ANY($1::bigint[])",
+        account_ids,
+    )
+    return {int(r["id"]): (Currency(r["currency"]), AccountStatus(r["status"])) for r in rows}
 
 
 async def balances(conn: Connection, account_ids: list[int]) -> dict[int, Balance]:

@@ -74,6 +74,9 @@ async def apply_chargeback(
             amount=amount,
             initiator_user_id=user_id,
             note=f"{kind.label}: {reason}" if reason else kind.label,
+            gateway_ref=(
+                f"{top_up['gateway_ref']}:{kind.entry_kind}" if top_up["gateway_ref"] else None
+            ),
         ),
         entry_id,
     )

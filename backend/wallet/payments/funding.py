@@ -369,7 +369,7 @@ async def _resolve_locked(
 
 
 _LOCK_OPEN = (
-    "SELECT id, type, status, hold_id, initiator_user_id, currency, amount, "
+    "SELECT id, type, status, hold_id, initiator_user_id, currency, amount, gateway_ref, "
     "(SELECT kind FROM payment_method pm WHERE pm.id = t.payment_method_id) AS method_kind "
     "FROM money_transaction t "
     "WHERE {where} FOR UPDATE OF t"

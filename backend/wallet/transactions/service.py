@@ -40,6 +40,9 @@ class NewTransaction:
     # The other currency of a cross-currency movement: what was bought or arrived.
     counter_amount: Money | None = None
     savings_goal_id: int | None = None
+    # A reference the gateway already gave this movement (a take-back names the charge
+    # it takes back); reconciliation matches the gateway's files by it.
+    gateway_ref: str | None = None
 
 
 def new_gateway_reference() -> str:
@@ -89,7 +92,7 @@ async def create(conn: Connection, new: NewTransaction) -> tuple[int, datetime]:
         new.recipient_contact,
         new.reverses_id,
         new.expires_at,
-        new_gateway_reference() if new.via_gateway else None,
+        new.gateway_ref or (new_gateway_reference() if new.via_gateway else None),
         new.merchant_id,
         new.payment_request_id,
         new.refund_of_id,

@@ -1,4 +1,4 @@
-"""Operator-only GraphQL: ledger check, chart of accounts, reversals.
+"""Operator-only GraphQL: ledger check, chart of accounts, the audit log.
 
 Every field answers `Forbidden` (or null) to anyone without an operator role.
 """
@@ -6,7 +6,6 @@ Every field answers `Forbidden` (or null) to anyone without an operator role.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 import strawberry
 import strawberry.scalars
@@ -15,26 +14,16 @@ from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import (
     ErrorCode,
     Forbidden,
-    InsufficientFunds,
     NotAuthenticated,
-    NotFound,
-    ValidationError,
     not_authenticated,
-    validation_error,
 )
-from wallet.api.graphql.permissions import SignedIn
-from wallet.api.graphql.transactions import TransactionNode
 from wallet.checks import check_all
 from wallet.db.engine import connection
-from wallet.ledger import errors as ledger_errors
 from wallet.ledger import invariants
 from wallet.ledger import service as ledger
 from wallet.ledger.invariants import Breach
-from wallet.money import Currency, Money
+from wallet.money import Money
 from wallet.security import audit
-from wallet.transactions import history
-from wallet.transactions.errors import TransactionNotFound
-from wallet.transfers.reversal import NotReversible, reverse_transfer
 from wallet.users.service import operator_role
 
 
@@ -94,18 +83,6 @@ class LedgerAccount:
     posted: str
     pending_in: str
     pending_out: str
-
-
-@strawberry.type
-class ReversePayload:
-    original: TransactionNode
-    reversal: TransactionNode
-
-
-ReverseResult = Annotated[
-    ReversePayload | InsufficientFunds | NotFound | ValidationError | Forbidden | NotAuthenticated,
-    strawberry.union("ReverseResult"),
-]
 
 
 # Least privilege: each operator surface names the roles that may use it (docs/security.md).
@@ -180,45 +157,6 @@ class OperatorQuery:
             )
             for a in chart
         ]
-
-
-@strawberry.type
-class OperatorMutation:
-    @strawberry.mutation(
-        description="Operators: reverse a completed transfer with a new entry.",
-        extensions=[SignedIn()],
-    )
-    async def reverse_transaction(
-        self, info: Info, transaction_id: strawberry.ID, reason: str
-    ) -> ReverseResult:
-        user = await info.context.require_viewer()
-        if await operator_role(user.id) not in REVERSERS:
-            return Forbidden(code=ErrorCode.FORBIDDEN, message="Admins only")
-        if not reason.strip():
-            return validation_error("reason", "REQUIRED", "Say why it is reversed")
-        try:
-            if not str(transaction_id).isdigit():
-                raise TransactionNotFound(0)
-            done = await reverse_transfer(int(transaction_id), reason.strip())
-        except TransactionNotFound:
-            return NotFound(code=ErrorCode.NOT_FOUND, message="No such transaction")
-        except NotReversible as exc:
-            return validation_error("transactionId", "NOT_REVERSIBLE", str(exc))
-        except ledger_errors.InsufficientFunds as exc:
-            item = await history.get_any(int(transaction_id))
-            currency = item.amount.currency if item else Currency.USD
-            return InsufficientFunds(
-                code=ErrorCode.INSUFFICIENT_FUNDS,
-                available=Money(max(exc.available, 0), currency).format(),
-                message="The recipient no longer has the money to reverse this",
-            )
-        original = await history.get_any(done.original_id)
-        reversal = await history.get_any(done.reversal_id)
-        assert original is not None and reversal is not None
-        return ReversePayload(
-            original=TransactionNode.from_domain(original),
-            reversal=TransactionNode.from_domain(reversal),
-        )
 
 
 @strawberry.type(name="AuditEntry")

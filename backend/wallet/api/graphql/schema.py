@@ -27,6 +27,7 @@ from wallet.api.graphql.activity import ActivityQuery
 from wallet.api.graphql.aml import AmlMutation, AmlQuery
 from wallet.api.graphql.audit import AuditMutations
 from wallet.api.graphql.bills import BillMutation, BillQuery
+from wallet.api.graphql.books import BooksQuery
 from wallet.api.graphql.bounds import ForgetRefusedInputs, install
 from wallet.api.graphql.credentials import CredentialMutation
 from wallet.api.graphql.dev_inbox import DevInboxQuery
@@ -58,10 +59,11 @@ from wallet.api.graphql.merchants import (
 )
 from wallet.api.graphql.notifications import NotificationMutation, NotificationQuery
 from wallet.api.graphql.observability import OperationMetrics
-from wallet.api.graphql.operators import AuditQuery, OperatorMutation, OperatorQuery
+from wallet.api.graphql.operators import AuditQuery, OperatorQuery
 from wallet.api.graphql.passkeys import PasskeyMutation, PasskeyQuery
 from wallet.api.graphql.password_reset import PasswordResetMutation
 from wallet.api.graphql.payments import PaymentMutation, PaymentQuery
+from wallet.api.graphql.reconciliation import ReconciliationMutation, ReconciliationQuery
 from wallet.api.graphql.requests import RequestMutation, RequestQuery, RequestSubscription
 from wallet.api.graphql.rewards import RewardsMutation, RewardsQuery
 from wallet.api.graphql.security import PrivacyMutation, SecurityMutation, SecurityQuery
@@ -92,6 +94,7 @@ class Query(
     RequestQuery,
     NotificationQuery,
     OperatorQuery,
+    ReconciliationQuery,
     MerchantQuery,
     WebhookQuery,
     SettlementQuery,
@@ -106,6 +109,7 @@ class Query(
     DevInboxQuery,
     ActivityQuery,
     StatementQuery,
+    BooksQuery,
 ):
     pass
 
@@ -133,7 +137,7 @@ class Mutation(
     PaymentMutation,
     RequestMutation,
     NotificationMutation,
-    OperatorMutation,
+    ReconciliationMutation,
     MerchantMutation,
     WebhookMutation,
     DisputeMutation,
