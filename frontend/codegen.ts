@@ -9,7 +9,7 @@ const config: CodegenConfig = {
     "src/gql/": {
       preset: "client",
       presetConfig: { fragmentMasking: false },
-      config: { enumsAsTypes: true, useTypeImports: true, scalars: { DateTime: "string" } },
+      config: { enumsAsTypes: true, useTypeImports: true, scalars: { DateTime: "string", Date: "string" } },
     },
   },
   ignoreNoDocuments: false,

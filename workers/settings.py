@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -17,6 +18,7 @@ from arq import cron
 from arq.connections import RedisSettings
 from prometheus_client import start_http_server
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from wallet import checks, metrics, observability, tracing
 from wallet.aml import monitor as aml_monitor
@@ -104,21 +106,38 @@ Job = TypeVar("Job", bound=Callable[..., Awaitable[Any]])
 
 def counted(job: Job) -> Job:
     """`job`, counted by outcome in `wallet_worker_jobs_total` (arq's hooks do not say
-    how a job ended) and, with tracing on, in a span of its own. Keeps the job's name,
-    which arq files it under."""
+    how a job ended), its last run kept in Redis for the operators' system page, and,
+    with tracing on, in a span of its own. Keeps the job's name, which arq files it
+    under."""
 
     @functools.wraps(job)
     async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        started = time.monotonic()
         try:
             with tracing.job_span(job.__name__):
                 result = await job(ctx, *args, **kwargs)
         except Exception:
             metrics.WORKER_JOBS.labels(job.__name__, "failed").inc()
+            await _record_run(ctx, job.__name__, started, ok=False)
             raise
         metrics.WORKER_JOBS.labels(job.__name__, "ok").inc()
+        await _record_run(ctx, job.__name__, started, ok=True)
         return result
 
     return cast(Job, run)
+
+
+async def _record_run(ctx: dict[str, Any], task: str, started: float, *, ok: bool) -> None:
+    """The job's last run, for the operators' system page (`wallet.observability`). A
+    Redis failure here is logged: it must not turn the job's own outcome into another."""
+    redis = ctx.get("app_redis")
+    if redis is None:  # a job run by hand, outside the worker
+        return
+    run = observability.JobRun(task, datetime.now(UTC), ok, time.monotonic() - started)
+    try:
+        await observability.record_job_run(redis, run)
+    except RedisError as exc:
+        log.warning("could not record the last run of %s: %s", task, exc)
 
 
 async def check_ledger_recent(ctx: dict[str, Any]) -> int:

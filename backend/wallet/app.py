@@ -55,6 +55,18 @@ def dev_inbox_page(index_html: Path) -> HTTPRouteHandler:
     return page
 
 
+def console_pages(index_html: Path) -> HTTPRouteHandler:
+    """`/operator` and `/operator/<page>`: the web app, which shows the operator console
+    there (deep links and reloads land on the page). The API checks the role on every
+    query; the page itself holds nothing."""
+
+    @get(["/operator", "/operator/{page:str}"], include_in_schema=False, sync_to_thread=False)
+    def page() -> File:
+        return File(index_html, media_type="text/html", content_disposition_type="inline")
+
+    return page
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     settings.check()
@@ -117,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     if (settings.frontend_dist / "index.html").exists():
         if settings.dev_inbox_enabled:
             handlers.append(dev_inbox_page(settings.frontend_dist / "index.html"))
+        handlers.append(console_pages(settings.frontend_dist / "index.html"))
         handlers.append(
             create_static_files_router(
                 path="/",

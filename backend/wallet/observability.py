@@ -8,9 +8,13 @@ never inside a money transaction; the ledger's own figures it asks of `wallet.le
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
+from typing import cast
 
 from redis.asyncio import Redis
 
@@ -20,6 +24,8 @@ from wallet.ledger import service as ledger
 from wallet.money import Currency
 
 ARQ_QUEUE = "arq:queue"  # arq's default queue (a sorted set of job ids)
+# Each worker job's last run: a hash, task name -> JSON {finished_at, outcome, seconds}.
+LAST_RUNS = "wallet:worker:last_runs"
 
 
 @dataclass(slots=True)
@@ -68,11 +74,61 @@ async def compute(redis: Redis) -> Figures:
     return figures
 
 
+async def backlog(redis: Redis) -> Figures:
+    """The worker queue and the outbox only, read now (the operators' system page): a
+    sorted-set count and one query past the relay's cursor."""
+    figures = Figures(queue_depth=int(await redis.zcard(ARQ_QUEUE)))
+    async with connection() as conn:
+        await _outbox(conn, figures)
+    return figures
+
+
+@dataclass(frozen=True, slots=True)
+class JobRun:
+    """How a worker job's last run ended."""
+
+    task: str
+    finished_at: datetime
+    ok: bool
+    seconds: float
+
+
+async def record_job_run(redis: Redis, run: JobRun) -> None:
+    """Keep `run` as its task's last run: one HSET (the worker's `counted` calls it after
+    every job)."""
+    value = {
+        "finished_at": run.finished_at.isoformat(),
+        "outcome": "ok" if run.ok else "failed",
+        "seconds": round(run.seconds, 6),
+    }
+    await cast(Awaitable[int], redis.hset(LAST_RUNS, run.task, json.dumps(value)))
+
+
+async def last_job_runs(redis: Redis) -> list[JobRun]:
+    """Each task's last run, by task name."""
+    raw = await cast(Awaitable[dict[bytes, bytes]], redis.hgetall(LAST_RUNS))
+    runs = []
+    for task, value in raw.items():
+        found = json.loads(value)
+        runs.append(
+            JobRun(
+                task=task.decode(),
+                finished_at=datetime.fromisoformat(found["finished_at"]),
+                ok=found["outcome"] == "ok",
+                seconds=float(found["seconds"]),
+            )
+        )
+    return sorted(runs, key=lambda r: r.task)
+
+
 async def _outbox(conn: Connection, figures: Figures) -> None:
+    # Past the relay's cursor only (every event up to it is published or will never
+    # exist, wallet.outbox.relay): a primary-key range, not the whole table.
     row = await conn.fetchrow(
         "SELECT count(*) AS backlog, "
         "coalesce(extract(epoch FROM now() - min(created_at)), 0) AS lag "
-        "FROM outbox_event WHERE published_at IS NULL"
+        "FROM outbox_event WHERE id > (SELECT last_id FROM outbox_relay_cursor) "
+        "AND published_at IS NULL"
     )
     assert row is not None
     figures.outbox_backlog = int(row["backlog"])

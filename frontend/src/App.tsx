@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
 import { Provider, useQuery } from "urql";
 
 import { AuthScreen } from "./AuthScreen";
@@ -6,6 +6,9 @@ import { createApiClient } from "./client";
 import { DevInbox } from "./DevInbox";
 import { DevInboxEnabledDocument, ViewerDocument } from "./gql/graphql";
 import { WalletScreen } from "./WalletScreen";
+
+// The operator console is its own mode at /operator (only operators load it).
+const OperatorApp = lazy(() => import("./OperatorApp"));
 
 export function App() {
   // A new client (and WebSocket) per session, so a socket never outlives its login.
@@ -34,16 +37,17 @@ function DevInboxLink() {
 
 function Shell({ onSessionChange }: { onSessionChange: () => void }) {
   const inboxPage = window.location.pathname === "/dev/inbox";
+  const consolePage = window.location.pathname.startsWith("/operator");
   const [{ data, fetching, error }] = useQuery({
     query: ViewerDocument,
     requestPolicy: "network-only",
   });
 
   return (
-    <div className="app">
+    <div className={consolePage ? "app wide" : "app"}>
       <header className="topbar">
         <span className="brand" aria-label="Wallet">
-          ◈ Wallet
+          ◈ Wallet{consolePage && <span className="brand-mode"> · Operations</span>}
         </span>
         {data?.me && <span className="who">@{data.me.username}</span>}
       </header>
@@ -58,6 +62,10 @@ function Shell({ onSessionChange }: { onSessionChange: () => void }) {
           <p className="error" role="alert">
             We could not reach the wallet service. Check your connection and reload.
           </p>
+        ) : data?.me && consolePage ? (
+          <Suspense fallback={<p className="muted" role="status">Loading…</p>}>
+            <OperatorApp />
+          </Suspense>
         ) : data?.me ? (
           <WalletScreen username={data.me.username} onLoggedOut={onSessionChange} />
         ) : (

@@ -3,11 +3,13 @@ import { MediatorQueue } from "./Disputes";
 import { MerchantApplicationQueue } from "./MerchantOnboarding";
 import { KycReviewQueue } from "./Verification";
 
-/** The operator's pages (each asks the API, which checks the role again). */
+/** The operator console's queues page: the cases waiting for this role (each queue asks
+ * the API, which checks the role again). */
 export default function OperatorConsole({ role }: { role: string }) {
   const compliance = role === "COMPLIANCE" || role === "ADMIN";
   return (
     <>
+      <h1>Queues</h1>
       {(role === "MEDIATOR" || role === "ADMIN") && <MediatorQueue />}
       {compliance && <KycReviewQueue />}
       {compliance && <FraudReviewQueue />}

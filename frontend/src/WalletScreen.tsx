@@ -35,8 +35,7 @@ import {
 
 // Charts are big: load them when the Budget tab is opened.
 const Insights = lazy(() => import("./Insights"));
-// Only operators load the console, and everyone loads verification when they open it.
-const OperatorConsole = lazy(() => import("./OperatorConsole"));
+// Everyone loads verification when they open it.
 const VerificationPanel = lazy(() =>
   import("./Verification").then((m) => ({ default: m.VerificationPanel })));
 
@@ -194,9 +193,11 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
         <OpenShop onOpened={() => reloadMerchants({ requestPolicy: "network-only" })} />
       )}
       {operatorRole && (
-        <Suspense fallback={<p className="muted">Loading…</p>}>
-          <OperatorConsole role={operatorRole} />
-        </Suspense>
+        <section className="card send" aria-labelledby="console-link">
+          <h2 id="console-link">Operations</h2>
+          <p className="muted">Queues, the ledger, reconciliation and the books are in the console.</p>
+          <a className="small-primary" href="/operator">Open the operator console</a>
+        </section>
       )}
       <NotificationsPanel refreshKey={changes} />
       <RequestsPanel refreshKey={changes} />

@@ -237,6 +237,15 @@ async def logged_in_phone(browser: Browser, web_app: WebApp, username: str) -> P
     return page
 
 
+async def open_console(page: Page, section: str = "Queues") -> Page:
+    """From an operator's wallet page, into the operator console's `section`."""
+    await page.get_by_role("link", name="Open the operator console").click()
+    nav = page.get_by_role("navigation", name="Operator console")
+    await nav.get_by_role("link", name=section, exact=True).click()
+    await expect(page.get_by_role("heading", name=section, level=1)).to_be_visible()
+    return page
+
+
 async def screenshot(page: Page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

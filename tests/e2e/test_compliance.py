@@ -9,6 +9,7 @@ from tests.e2e.conftest import (
     WebApp,
     available,
     logged_in_phone,
+    open_console,
     registered_user,
     screenshot,
     server_database,
@@ -57,7 +58,7 @@ async def test_hold_release_and_aml_case_to_sar_and_freeze(
     await expect(status).to_contain_text("on hold while we check it is really you")
     await screenshot(page, "98-payment-on-hold")
 
-    console = await logged_in_phone(browser, web_app, officer)
+    console = await open_console(await logged_in_phone(browser, web_app, officer))
     held = (
         console.get_by_test_id("fraud-queue").get_by_role("listitem").filter(has_text=f"@{sender}")
     )

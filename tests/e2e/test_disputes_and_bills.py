@@ -12,6 +12,7 @@ from tests.e2e.conftest import (
     WebApp,
     available,
     logged_in_phone,
+    open_console,
     registered_user,
     screenshot,
     server_database,
@@ -74,7 +75,7 @@ async def test_dispute_from_purchase_to_mediator_decision(
     await expect(disputes).to_contain_text("Evidence: packing.png", timeout=10_000)
     await screenshot(till, "41-dispute-answered")
 
-    mediator = await logged_in_phone(browser, web_app, mediator_name)
+    mediator = await open_console(await logged_in_phone(browser, web_app, mediator_name))
     queue = mediator.get_by_test_id("mediator-queue")
     await expect(queue).to_contain_text("Packed with care")
     await mediator.get_by_label("Refund to buyer").fill("5.00")

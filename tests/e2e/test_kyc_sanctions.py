@@ -11,6 +11,7 @@ from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
     logged_in_phone,
+    open_console,
     registered_user,
     screenshot,
     server_database,
@@ -95,7 +96,7 @@ async def test_a_sanctions_match_waits_for_compliance_to_clear_it_and_the_person
     assert case_id is not None
 
     # The reviewer, at a desk, sees the case in the review and cannot approve.
-    console = await logged_in_desktop(browser, web_app, reviewer)
+    console = await open_console(await logged_in_desktop(browser, web_app, reviewer))
     reviews = console.get_by_role("region", name="Verifications to review")
     item = reviews.get_by_role("listitem").filter(has_text=f"@{ivan}")
     cases = item.get_by_test_id("person-cases")
@@ -110,7 +111,7 @@ async def test_a_sanctions_match_waits_for_compliance_to_clear_it_and_the_person
     await expect(console.locator(f"#aml-case-{case_id}")).to_be_in_viewport()
 
     # The compliance officer, on a phone, clears the match, saying why.
-    desk = await logged_in_phone(browser, web_app, officer)
+    desk = await open_console(await logged_in_phone(browser, web_app, officer))
     aml = desk.get_by_role("region", name="AML cases")
     match = aml.get_by_role("listitem").filter(has_text=f"@{ivan}")
     await expect(match).to_contain_text("cannot be approved until this match is cleared")

@@ -12,6 +12,7 @@ from tests.e2e.conftest import (
     WebApp,
     available,
     logged_in_phone,
+    open_console,
     registered_user,
     screenshot,
     server_database,
@@ -308,7 +309,7 @@ async def test_a_new_shop_is_opened_in_the_app_and_approved_by_compliance(
     await expect(page.get_by_role("heading", name="Night Market · point of sale")).to_be_visible()
     await screenshot(page, "35-shop-waiting-for-approval")
 
-    console = await logged_in_phone(browser, web_app, officer)
+    console = await open_console(await logged_in_phone(browser, web_app, officer))
     application = (
         console.get_by_test_id("merchant-queue")
         .get_by_role("listitem")

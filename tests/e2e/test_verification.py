@@ -10,6 +10,7 @@ from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
     logged_in_phone,
+    open_console,
     registered_user,
     screenshot,
     server_database,
@@ -70,7 +71,7 @@ async def test_verify_upload_documents_and_compliance_approves(
     await expect(page.get_by_test_id("review-status")).to_contain_text("We are checking")
     await screenshot(page, "95-verification-pending")
 
-    console = await logged_in_phone(browser, web_app, officer)
+    console = await open_console(await logged_in_phone(browser, web_app, officer))
     queue = console.get_by_test_id("kyc-queue")
     case = queue.get_by_role("listitem").filter(has_text=f"@{username}")
     await expect(case).to_contain_text("Ada Lovelace")

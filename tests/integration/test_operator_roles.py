@@ -27,6 +27,20 @@ READS = {
     "{ ledgerCheck { ok } }": {"support", "compliance", "admin"},
     "{ chartOfAccounts { code } }": {"support", "compliance", "admin"},
     "{ reconciliationRuns { id } }": {"support", "compliance", "admin"},
+    "query($journalEntry: ID!) { journalEntry(id: $journalEntry) { id } }": {
+        "support",
+        "compliance",
+        "admin",
+    },
+    '{ journalEntries(accountId: "1", transactionId: "1", reference: "x") { id } }': {
+        "support",
+        "compliance",
+        "admin",
+    },
+    '{ accountStatement(accountId: "1") { __typename } }': {"support", "compliance", "admin"},
+    "{ ledgerAccounts { id } }": {"support", "compliance", "admin"},
+    "{ merchantFees { id } }": {"support", "compliance", "admin"},
+    "{ systemStatus { queueDepth } }": {"support", "compliance", "admin"},
     '{ reconciliationItems(runId: "999999") { id } }': {"support", "compliance", "admin"},
     "{ reconciliationBreaks { id } }": {"support", "compliance", "admin"},
     "{ safeguardingChecks { currency } }": {"support", "compliance", "admin"},
@@ -154,7 +168,10 @@ async def objects(database_url: str) -> dict[str, str]:
             "SELECT id FROM kyc_document WHERE user_id = $1 LIMIT 1", applicant.id
         )
     await aml.escalate(case_id, officer.id, "Three sends just under the reporting threshold.")
-    return {"kycDocument": str(document_id), "sarCase": str(case_id)}
+    await make_user(balance="1.00")  # an opening credit: a journal entry
+    async with connection() as conn:
+        entry_id = await conn.fetchval("SELECT max(id) FROM journal_entry")
+    return {"kycDocument": str(document_id), "sarCase": str(case_id), "journalEntry": str(entry_id)}
 
 
 async def test_each_operator_read_answers_only_its_roles(

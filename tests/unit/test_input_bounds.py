@@ -149,3 +149,23 @@ def test_every_declared_bound_names_an_input_of_the_real_schema(bounds: dict[str
             known.add(f"{type_.name}.{name}")
             known |= {f"{type_.name}.{name}({arg}:)" for arg in getattr(field, "args", {})}
     assert set(bounds) - known == set()
+
+
+@pytest.mark.parametrize(
+    ("operation", "field"),
+    [
+        ("{ ledgerAccounts(search: $v) { id } }", "search"),
+        ("{ journalEntries(reference: $v) { id } }", "reference"),
+        ("{ journalEntries(kind: $v) { id } }", "kind"),
+        ("{ journalEntries(accountId: $v) { id } }", "accountId"),
+        ("{ journalEntry(id: $v) { id } }", "id"),
+    ],
+)
+async def test_the_operator_consoles_text_arguments_are_bounded(operation: str, field: str) -> None:
+    """The ledger explorer's searches are refused past the default bound, before any
+    resolver (or the operator check) runs."""
+    schema = build_schema()
+    text = operation.replace("$v", '"%s"' % ("x" * (DEFAULT_MAX_LENGTH + 1)))
+    refused = await schema.execute(text)
+    (error,) = refused.errors or []
+    assert error.extensions == {"code": "TOO_LONG", "field": field, "maximum": DEFAULT_MAX_LENGTH}

@@ -207,7 +207,7 @@ async def settle_due(gateway: PaymentGateway, now: datetime) -> list[int]:
     return batches
 
 
-_BATCH_SELECT = """
+BATCH_SELECT = """
     SELECT b.id, b.merchant_id, b.currency, b.payments, b.gross, b.fee, b.net,
            b.payout_transaction_id, t.status AS payout_status, b.created_at,
            b.period_start_txn, b.period_end_txn
@@ -215,7 +215,7 @@ _BATCH_SELECT = """
 """
 
 
-def _batch(row: object) -> Batch:
+def batch_from_row(row: object) -> Batch:
     r = dict(row)  # type: ignore[call-overload]
     currency = Currency(r["currency"])
     return Batch(
@@ -234,24 +234,24 @@ def _batch(row: object) -> Batch:
 
 async def get_batch(batch_id: int) -> Batch:
     async with connection() as conn:
-        row = await conn.fetchrow(f"{_BATCH_SELECT} WHERE b.id = $1", batch_id)
-    return _batch(row)
+        row = await conn.fetchrow(f"{BATCH_SELECT} WHERE b.id = $1", batch_id)
+    return batch_from_row(row)
 
 
 async def batches_of(principal: Principal) -> list[Batch]:
     async with connection() as conn:
         rows = await conn.fetch(
-            f"{_BATCH_SELECT} WHERE b.merchant_id = $1 ORDER BY b.id DESC LIMIT 100",
+            f"{BATCH_SELECT} WHERE b.merchant_id = $1 ORDER BY b.id DESC LIMIT 100",
             principal.merchant_id,
         )
-    return [_batch(r) for r in rows]
+    return [batch_from_row(r) for r in rows]
 
 
 async def report_csv(principal: Principal, batch_id: int) -> str:
     """The batch's payments and refunds, then its totals, as CSV."""
     async with connection() as conn:
         batch = await conn.fetchrow(
-            f"{_BATCH_SELECT} WHERE b.id = $1 AND b.merchant_id = $2",
+            f"{BATCH_SELECT} WHERE b.id = $1 AND b.merchant_id = $2",
             batch_id,
             principal.merchant_id,
         )

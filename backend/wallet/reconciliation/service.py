@@ -565,7 +565,8 @@ async def approve_adjustment(operator_id: int, adjustment_id: int, note: str = "
             await conn.execute(
                 "UPDATE recon_break SET status = 'resolved', resolution = 'adjusted', "
                 "resolved_by = $2, resolved_at = now(), adjustment_id = $3, "
-                "note = 'Adjusting entry ' || $4::text WHERE id = $1 AND status = 'open'",
+                "note = 'Adjusting entry #' || $4::text || ' posted' "
+                "WHERE id = $1 AND status = 'open'",
                 done.recon_break_id,
                 operator_id,
                 done.id,

@@ -44,6 +44,7 @@ from wallet.api.graphql.insights import (
     ReminderQuery,
 )
 from wallet.api.graphql.kyc import KycMutation, KycQuery, KycReviewMutation, KycReviewQuery
+from wallet.api.graphql.ledger_explorer import LedgerExplorerQuery
 from wallet.api.graphql.merchant_reviews import MerchantReviewMutation, MerchantReviewQuery
 from wallet.api.graphql.merchants import (
     DisputeListQuery,
@@ -53,6 +54,7 @@ from wallet.api.graphql.merchants import (
     MerchantMutation,
     MerchantQuery,
     MerchantSubscription,
+    OperatorFeeQuery,
     SettlementQuery,
     WebhookMutation,
     WebhookQuery,
@@ -69,6 +71,7 @@ from wallet.api.graphql.rewards import RewardsMutation, RewardsQuery
 from wallet.api.graphql.security import PrivacyMutation, SecurityMutation, SecurityQuery
 from wallet.api.graphql.splits import SplitMutation, SplitQuery
 from wallet.api.graphql.statements import StatementQuery
+from wallet.api.graphql.system_status import SystemQuery
 from wallet.api.graphql.transactions import TransactionQuery, TransactionSubscription
 from wallet.api.graphql.transfers import TransferMutation
 from wallet.api.graphql.users import UserMutation, UserQuery
@@ -110,6 +113,9 @@ class Query(
     ActivityQuery,
     StatementQuery,
     BooksQuery,
+    LedgerExplorerQuery,
+    OperatorFeeQuery,
+    SystemQuery,
 ):
     pass
 

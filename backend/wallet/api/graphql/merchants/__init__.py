@@ -1,6 +1,7 @@
 """GraphQL surface of merchants, one module per part of `wallet.merchants`:
 onboarding, staff and API keys, checkout (payment requests, paying, refunds, the POS
-subscription), webhooks, settlement, buyer protection and disputes, fees.
+subscription), webhooks, settlement, buyer protection and disputes, fees (and, for
+operators, every merchant's fees and settlement schedule).
 
 The schema sees the classes below; each joins its parts in the order the exported
 contract lists their fields."""
@@ -16,6 +17,7 @@ from wallet.api.graphql.merchants.checkout import (
 )
 from wallet.api.graphql.merchants.fees import FeeMutation
 from wallet.api.graphql.merchants.onboarding import OnboardingMutation, OnboardingQuery
+from wallet.api.graphql.merchants.operator_fees import OperatorFeeQuery
 from wallet.api.graphql.merchants.protection import (
     DisputeListQuery,
     DisputeMutation,
@@ -44,6 +46,7 @@ __all__ = [
     "MerchantMutation",
     "MerchantQuery",
     "MerchantSubscription",
+    "OperatorFeeQuery",
     "SettlementQuery",
     "WebhookMutation",
     "WebhookQuery",
