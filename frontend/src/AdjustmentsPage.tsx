@@ -38,6 +38,7 @@ export default function AdjustmentsPage({ role }: { role: string }) {
   const [, propose] = useMutation(ProposeAdjustmentDocument);
   const [, proposeReversal] = useMutation(ProposeReversalDocument);
   const [message, setMessage] = useState<string | null>(null);
+  const [currency, setCurrency] = useState("USD");
   const [errors, setErrors] = useState<Record<string, string>>({});
   const codes = new Map((chart?.chartOfAccounts ?? []).map((a) => [a.id, a.code]));
 
@@ -135,29 +136,30 @@ export default function AdjustmentsPage({ role }: { role: string }) {
         <div className="console-columns">
           <form className="card" onSubmit={proposeEntry} aria-labelledby="propose-entry">
             <h2 id="propose-entry">Propose an adjusting entry</h2>
-            <div className="field">
-              <label htmlFor="adjust-debit">Debit account</label>
-              <select id="adjust-debit" name="debit" className="select">
-                {accounts.map((a) => <option key={a.id} value={a.id}>{a.code}</option>)}
-              </select>
-            </div>
-            <div className="field">
-              <label htmlFor="adjust-credit">Credit account</label>
-              <select id="adjust-credit" name="credit" className="select">
-                {accounts.map((a) => <option key={a.id} value={a.id}>{a.code}</option>)}
-              </select>
-            </div>
             <div className="row">
+              <div className="field">
+                <label htmlFor="adjust-currency">Currency</label>
+                <select id="adjust-currency" name="currency" className="select" value={currency}
+                  onChange={(e) => setCurrency(e.target.value)}>
+                  {[...new Set(accounts.map((a) => a.currency))].sort().map((c) => <option key={c}>{c}</option>)}
+                </select>
+              </div>
               <div className="field">
                 <label htmlFor="adjust-amount">Amount</label>
                 <input id="adjust-amount" name="amount" inputMode="decimal" required />
               </div>
-              <div className="field">
-                <label htmlFor="adjust-currency">Currency</label>
-                <select id="adjust-currency" name="currency" className="select">
-                  {[...new Set(accounts.map((a) => a.currency))].map((c) => <option key={c}>{c}</option>)}
-                </select>
-              </div>
+            </div>
+            <div className="field">
+              <label htmlFor="adjust-debit">Debit account</label>
+              <select id="adjust-debit" name="debit" className="select" key={`d-${currency}`}>
+                {accounts.filter((a) => a.currency === currency).map((a) => <option key={a.id} value={a.id}>{a.code}</option>)}
+              </select>
+            </div>
+            <div className="field">
+              <label htmlFor="adjust-credit">Credit account</label>
+              <select id="adjust-credit" name="credit" className="select" key={`c-${currency}`}>
+                {accounts.filter((a) => a.currency === currency).map((a) => <option key={a.id} value={a.id}>{a.code}</option>)}
+              </select>
             </div>
             <div className="field">
               <label htmlFor="adjust-reason">Reason</label>

@@ -160,13 +160,13 @@ export default function LedgerExplorer() {
         </div>
         <div className="table-scroll">
           <table className="ledger-table" data-testid="ledger-accounts">
-            <thead><tr><th>Account</th><th>Type</th><th>Owner</th><th className="num">Balance</th><th></th></tr></thead>
+            <thead><tr><th>Account</th><th className="wide-only">Type</th><th className="wide-only">Owner</th><th className="num">Balance</th><th></th></tr></thead>
             <tbody>
               {(accounts?.ledgerAccounts ?? []).filter((a) => currency === "All" || a.currency === currency).map((a) => (
                 <tr key={a.id}>
                   <td className="mono">{a.code}</td>
-                  <td>{a.accountType.toLowerCase()}{a.status !== "ACTIVE" && <span className="badge badge-failed">{a.status.toLowerCase()}</span>}</td>
-                  <td>{a.ownerName ? `@${a.ownerName}` : a.ownerType.toLowerCase()}</td>
+                  <td className="wide-only">{a.accountType.toLowerCase()}{a.status !== "ACTIVE" && <span className="badge badge-failed">{a.status.toLowerCase()}</span>}</td>
+                  <td className="wide-only">{a.ownerName ? `@${a.ownerName}` : a.ownerType.toLowerCase()}</td>
                   <td className="num">{formatMoney(a.posted, a.currency)}</td>
                   <td><button className="small-secondary" onClick={() => showAccount(a.id)}>Statement</button></td>
                 </tr>

@@ -17,9 +17,10 @@ export default function MerchantFeesPage() {
     <>
       <h1>Merchant fees</h1>
       {merchants.length === 0 && <p className="muted">No merchants yet.</p>}
+      <section className="card" aria-label="Merchants">
       <ul className="requests" data-testid="merchant-fees">
         {merchants.map((m) => (
-          <li key={m.id} className="card">
+          <li key={m.id} className="console-row">
             <p>
               <strong>{m.name}</strong>{" "}
               <span className={`badge ${m.status === "ACTIVE" && m.approvalStatus === "APPROVED" ? "" : "badge-pending"}`}>
@@ -32,7 +33,7 @@ export default function MerchantFeesPage() {
             </p>
             <p className="small">
               {m.scheduleInWords}
-              {m.nextSettlementDue ? ` Next: ${formatDateTime(m.nextSettlementDue)}.` : " Not settled now."}
+              {m.nextSettlementDue && ` Next: ${formatDateTime(m.nextSettlementDue)}.`}
             </p>
             {m.lastBatches.length > 0 && (
               <div className="table-scroll">
@@ -55,6 +56,7 @@ export default function MerchantFeesPage() {
           </li>
         ))}
       </ul>
+      </section>
     </>
   );
 }
