@@ -325,6 +325,7 @@ def start_server(
         "WALLET_ENV": "production",
         "WALLET_GATEWAY_WEBHOOK_SECRET": secrets.token_hex(24),
         "WALLET_AUDIT_KEY": secrets.token_hex(24),
+        "WALLET_METRICS_TOKEN": secrets.token_hex(24),  # production refuses to start without
         # Production settings otherwise; the sandboxes stand in for real providers.
         "WALLET_ALLOW_SANDBOX_PROVIDERS": "true",
         "WALLET_PII_KEYS": Keyring.new_key_entry("bench"),
