@@ -15,6 +15,13 @@ PYDIRS := backend workers tests bench
 # live servers answer late enough to move what the timing-sensitive ones count.
 PYTEST_WORKERS ?= 2
 PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+# Run again with every app connection through a real PgBouncer in transaction mode
+# (tests/pgbouncer.py): the money path, batching, merchant payments racing, the outbox, the
+# operators' four-eyes and reconciliation.
+POOLED := tests/integration/test_send_money_api.py tests/integration/test_send_batch.py \
+          tests/integration/test_merchant_concurrency.py tests/integration/test_outbox_relay.py \
+          tests/integration/test_adjustments.py tests/integration/test_reconciliation.py \
+          tests/integration/test_ledger_write_path.py
 
 .PHONY: dev test lint typecheck frontend schema pytest e2e clean
 
@@ -53,6 +60,7 @@ pytest: $(PY_OK) $(DIST)
 	status=0; \
 	$(PYTEST) tests/e2e || status=1; \
 	$(PYTEST) --ignore=tests/e2e || status=1; \
+	TEST_VIA_PGBOUNCER=1 $(PYTEST) $(POOLED) || status=1; \
 	exit $$status
 
 test: lint typecheck frontend pytest

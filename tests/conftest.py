@@ -26,6 +26,7 @@ import pytest
 import uvicorn
 from redis.asyncio import Redis
 
+from tests import pgbouncer
 from wallet.api.state import Services
 from wallet.app import SERVER_OPTIONS, create_app
 from wallet.checks import check_all
@@ -91,6 +92,19 @@ def servers() -> Iterator[TestServers]:
             embedded.stop()
 
 
+@pytest.fixture(scope="session")
+def pooler(servers: TestServers) -> Iterator[int | None]:
+    """PgBouncer's port when the run goes through it (TEST_VIA_PGBOUNCER=1), else None."""
+    if not pgbouncer.wanted():
+        yield None
+        return
+    with pgbouncer.running(servers.database_url, users=(APP_ROLE, "postgres")) as port:
+        # Servers and workers the tests start as processes read it from the environment
+        # (the pooled run is a pytest run of its own: nothing after it needs it unset).
+        os.environ["WALLET_DB_PGBOUNCER"] = "true"
+        yield port
+
+
 async def _admin(servers: TestServers) -> asyncpg.Connection:
     return await asyncpg.connect(dsn=with_database(servers.database_url, "postgres"))
 
@@ -120,14 +134,18 @@ _counter = itertools.count()
 
 
 @pytest.fixture
-async def database_url(servers: TestServers, template_database: str) -> AsyncIterator[str]:
+async def database_url(
+    servers: TestServers, template_database: str, pooler: int | None
+) -> AsyncIterator[str]:
     """A fresh migrated database for this test, as the app's role (grants come with the
     clone); the engine is connected to it."""
     name = f"wallet_t_{os.getpid()}_{next(_counter)}"
     admin = await _admin(servers)
     await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
     url = url_as(with_database(servers.database_url, name), APP_ROLE)
-    await engine.connect(url, pool_size=20)
+    if pooler is not None:
+        url = pgbouncer.through(url, pooler)
+    await engine.connect(url, pool_size=20, pgbouncer=pooler is not None)
     forget_rules()  # the fraud rules cache belongs to the previous test's database
     try:
         yield url
@@ -170,6 +188,7 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
     return Settings.from_env().replace(
         database_url=database_url,
         redis_url=redis_url,
+        db_pgbouncer=pgbouncer.wanted(),
         environment="test",
         # Anchors belong to one database: each test's chain gets its own folder.
         audit={"anchor_dir": tmp_path / "audit-anchors"},

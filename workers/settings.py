@@ -65,7 +65,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     SETTINGS.check()
     tracing.enable(SETTINGS.tracing, tracing.WORKER)
     database_url, redis_url = SETTINGS.require_urls()
-    await engine.connect(database_url, pool_size=5)
+    await engine.connect(database_url, pool_size=5, pgbouncer=SETTINGS.db_pgbouncer)
     if SETTINGS.is_production:
         await refuse_privileged_role()
     ctx["app_redis"] = Redis.from_url(redis_url)

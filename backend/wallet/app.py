@@ -76,7 +76,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        owns_pool = await engine.connect(database_url, pool_size=settings.db_pool_size)
+        owns_pool = await engine.connect(
+            database_url, pool_size=settings.db_pool_size, pgbouncer=settings.db_pgbouncer
+        )
+        owns_replicas = bool(settings.database_replica_urls) and not engine.has_replicas()
+        if owns_replicas:
+            await engine.connect_replicas(
+                list(settings.database_replica_urls),
+                max_lag_bytes=settings.replica_max_lag_bytes,
+                pgbouncer=settings.db_pgbouncer,
+            )
         if settings.is_production:
             await refuse_privileged_role()
         redis = Redis.from_url(redis_url)
@@ -89,11 +98,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             pool_gauges.cancel()
             metrics.process_stopped()
             await redis.aclose()
+            if owns_replicas:
+                await engine.disconnect_replicas()
             if owns_pool:
                 await engine.disconnect()
 
     graphql_controller = make_graphql_controller(
-        build_schema(production=settings.is_production),
+        build_schema(
+            production=settings.is_production, replicas=bool(settings.database_replica_urls)
+        ),
         path="/graphql",
         context_getter=context_getter,
         graphql_ide=None if settings.is_production else "graphiql",

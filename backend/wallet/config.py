@@ -651,6 +651,9 @@ SERVER_SETTINGS = frozenset(
         "port",
         "frontend_dist",
         "db_pool_size",
+        "db_pgbouncer",
+        "database_replica_urls",
+        "replica_max_lag_bytes",
         "allowed_ws_origins",
         "trusted_proxies",
     }
@@ -676,6 +679,15 @@ class Settings(_Group):
         default=REPO_ROOT / "frontend" / "dist", validation_alias="WALLET_FRONTEND_DIST"
     )
     db_pool_size: int = Field(default=10, gt=0, validation_alias="WALLET_DB_POOL_SIZE")
+    # DATABASE_URL goes through PgBouncer in transaction mode: no named prepared
+    # statements (PgBouncer 1.18, Debian's, cannot keep them across server connections).
+    db_pgbouncer: bool = Field(default=False, validation_alias="WALLET_DB_PGBOUNCER")
+    # Streaming replicas for read-only queries (wallet.db.replicas), comma-separated.
+    database_replica_urls: CommaList = Field(default=(), validation_alias="DATABASE_REPLICA_URLS")
+    # A replica further behind the primary than this much WAL leaves the rotation.
+    replica_max_lag_bytes: int = Field(
+        default=16 * 1024 * 1024, gt=0, validation_alias="WALLET_REPLICA_MAX_LAG_BYTES"
+    )
     allowed_ws_origins: CommaList = Field(default=(), validation_alias="WALLET_ALLOWED_WS_ORIGINS")
     # Proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by default.
     trusted_proxies: CommaList = Field(default=(), validation_alias="WALLET_TRUSTED_PROXIES")

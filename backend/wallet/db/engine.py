@@ -16,7 +16,11 @@ from typing import Any, TypeVar
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
+from wallet.db.replicas import DEFAULT_MAX_LAG_BYTES, ReadRouter, parse_lsn
+
 DB = PostgresEngine(config={})
+# The read replicas, when DATABASE_REPLICA_URLS names some (`read_connection`).
+ROUTER: ReadRouter | None = None
 
 Connection = asyncpg.Connection  # type alias used by domain services
 T = TypeVar("T")
@@ -26,17 +30,24 @@ T = TypeVar("T")
 RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 
 
-async def connect(dsn: str, *, pool_size: int = 10) -> bool:
+async def connect(dsn: str, *, pool_size: int = 10, pgbouncer: bool = False) -> bool:
     """Point the engine at `dsn` and start its pool; return True if this call started it.
 
     A pool already open on the same database is reused (tests run the app in-process
     beside their own use of the engine); only the caller that started it closes it.
+
+    `pgbouncer`: `dsn` is a PgBouncer in transaction mode, where consecutive
+    transactions of one client connection run on different server connections. asyncpg
+    then must not cache named prepared statements (`statement_cache_size=0`: each
+    statement is prepared unnamed in the same round trip group as its execution).
+    Everything else already holds there: advisory locks are transaction-scoped, no
+    session state is set, and nothing LISTENs (the outbox relay polls).
     """
     if DB.pool is not None:
         if DB.config.get("dsn") == dsn:
             return False
         await DB.close_connection_pool()
-    DB.config = {"dsn": dsn}
+    DB.config = {"dsn": dsn, **({"statement_cache_size": 0} if pgbouncer else {})}
     await DB.start_connection_pool(min_size=1, max_size=pool_size, reset=_keep_session)
     return True
 
@@ -128,4 +139,49 @@ async def connection() -> AsyncIterator[Any]:
     if DB.pool is None:
         raise RuntimeError("database pool is not started; call wallet.db.engine.connect()")
     async with DB.pool.acquire() as conn:
+        yield conn
+
+
+async def connect_replicas(
+    urls: list[str], *, max_lag_bytes: int = DEFAULT_MAX_LAG_BYTES, pgbouncer: bool = False
+) -> None:
+    """Route `read_connection()` to these replicas (wallet.db.replicas); none: a no-op."""
+    global ROUTER
+    await disconnect_replicas()
+    if urls:
+        ROUTER = ReadRouter(urls, lambda: DB.pool, max_lag_bytes=max_lag_bytes, pgbouncer=pgbouncer)
+        await ROUTER.start()
+
+
+async def disconnect_replicas() -> None:
+    global ROUTER
+    if ROUTER is not None:
+        router, ROUTER = ROUTER, None
+        await router.stop()
+
+
+def has_replicas() -> bool:
+    return ROUTER is not None
+
+
+async def primary_lsn() -> int | None:
+    """Where the primary's WAL is now: a read after this sees every commit before it."""
+    async with connection() as conn:
+        text = await conn.fetchval("SELECT pg_current_wal_lsn()")
+    return parse_lsn(text)
+
+
+@asynccontextmanager
+async def read_connection() -> AsyncIterator[Any]:
+    """A connection for read-only queries: a caught-up replica when there is one (see
+    wallet.db.replicas), else the primary. Inside a transaction, that transaction's."""
+    if ROUTER is None or DB.current_transaction.get() is not None:
+        async with connection() as conn:
+            yield conn
+        return
+    async with ROUTER.acquire() as replica:
+        if replica is not None:
+            yield replica
+            return
+    async with connection() as conn:
         yield conn

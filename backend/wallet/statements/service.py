@@ -12,7 +12,7 @@ import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from wallet.db.engine import connection, transaction
+from wallet.db.engine import connection, read_connection, transaction
 from wallet.ledger import chain
 from wallet.ledger.models import OwnerType, Purpose
 from wallet.money import Currency
@@ -56,7 +56,7 @@ async def _make(
     cut_at: datetime | None,
 ) -> Statement:
     start, end = period_bounds(*period)
-    async with connection() as conn:
+    async with read_connection() as conn:
         window = await chain.window(conn, account_id, currency, start, end, position)
     entries = await transactions_of_entries(sorted({p.entry_id for p in window.postings}))
     found = await items_of(user_id, sorted(set(entries.values())))

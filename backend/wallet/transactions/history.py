@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from wallet.db.engine import connection
+from wallet.db.engine import connection, read_connection
 from wallet.money import Currency, Money
 from wallet.transactions.models import TransactionStatus, TransactionType, Transition
 
@@ -137,7 +137,7 @@ async def page(
     id); and whether more exist."""
     size = max(1, min(first, MAX_PAGE))
     f = history_filter
-    async with connection() as conn:
+    async with read_connection() as conn:
         rows = await conn.fetch(
             _PAGE_SQL,
             user_id,
@@ -155,7 +155,7 @@ async def page(
 
 async def get(user_id: int, transaction_id: int) -> HistoryItem | None:
     """One transaction, only if `user_id` is a party to it."""
-    async with connection() as conn:
+    async with read_connection() as conn:
         row = await conn.fetchrow(
             f"{_SELECT} WHERE t.id = $2 AND $1 IN (t.initiator_user_id, t.counterparty_user_id)",
             user_id,
@@ -168,7 +168,7 @@ async def items_of(user_id: int, transaction_ids: list[int]) -> dict[int, Histor
     """The transactions among `transaction_ids` that `user_id` is a party to, by id."""
     if not transaction_ids:
         return {}
-    async with connection() as conn:
+    async with read_connection() as conn:
         rows = await conn.fetch(
             f"{_SELECT} WHERE t.id = ANY($2::bigint[]) "
             "AND $1 IN (t.initiator_user_id, t.counterparty_user_id)",

@@ -17,7 +17,7 @@ from strawberry.extensions import FieldExtension
 from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import ValidationError, validation_error
 from wallet.api.graphql.operators import LEDGER_READERS, operator_in
-from wallet.db.engine import connection
+from wallet.db.engine import read_connection
 from wallet.errors import Refusal
 from wallet.ledger import books
 from wallet.ledger.models import AccountType
@@ -278,7 +278,7 @@ class BooksQuery:
             which, cutoff = Currency.parse(currency), books.end_of_day(as_of)
         except Refusal as exc:
             return invalid(exc)
-        async with connection() as conn:
+        async with read_connection() as conn:
             return TrialBalance.of(await books.trial_balance(conn, which, cutoff), as_of)
 
     @strawberry.field(
@@ -290,7 +290,7 @@ class BooksQuery:
             which, cutoff = Currency.parse(currency), books.end_of_day(as_of)
         except Refusal as exc:
             return invalid(exc)
-        async with connection() as conn:
+        async with read_connection() as conn:
             return BalanceSheet.of(await books.balance_sheet(conn, which, cutoff), as_of)
 
     @strawberry.field(
@@ -304,7 +304,7 @@ class BooksQuery:
             which, (start, end) = Currency.parse(currency), books.period_of_days(from_, to)
         except Refusal as exc:
             return invalid(exc)
-        async with connection() as conn:
+        async with read_connection() as conn:
             pnl = await books.profit_and_loss(conn, which, start, end)
         return ProfitAndLoss.of(pnl, from_, to)
 
@@ -317,6 +317,6 @@ class BooksQuery:
             which, (start, end) = Currency.parse(currency), books.period_of_days(from_, to)
         except Refusal as exc:
             return invalid(exc)
-        async with connection() as conn:
+        async with read_connection() as conn:
             flow = await books.cash_flow(conn, which, start, end)
         return CashFlowStatement.of(flow, from_, to)

@@ -21,7 +21,7 @@ from wallet.api.graphql.errors import (
 )
 from wallet.api.graphql.merchants.access import int_id
 from wallet.api.graphql.operators import LEDGER_READERS
-from wallet.db.engine import connection, transaction
+from wallet.db.engine import read_connection, transaction
 from wallet.ledger import explorer
 from wallet.ledger.books import InvalidPeriod
 from wallet.ledger.errors import AccountNotFound
@@ -238,7 +238,7 @@ class LedgerExplorerQuery:
     ) -> list[ExplorerAccount] | None:
         text = (search or "").strip() or None
         users = await directory.ids_by_username(text) if text else []
-        async with connection() as conn:
+        async with read_connection() as conn:
             found = await explorer.accounts(
                 conn, code_contains=text, users=users, owner_type=owner_type, first=first
             )

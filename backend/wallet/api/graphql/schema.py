@@ -66,6 +66,7 @@ from wallet.api.graphql.passkeys import PasskeyMutation, PasskeyQuery
 from wallet.api.graphql.password_reset import PasswordResetMutation
 from wallet.api.graphql.payments import PaymentMutation, PaymentQuery
 from wallet.api.graphql.reconciliation import ReconciliationMutation, ReconciliationQuery
+from wallet.api.graphql.replicas import ReadYourWrites
 from wallet.api.graphql.requests import RequestMutation, RequestQuery, RequestSubscription
 from wallet.api.graphql.rewards import RewardsMutation, RewardsQuery
 from wallet.api.graphql.security import PrivacyMutation, SecurityMutation, SecurityQuery
@@ -186,7 +187,7 @@ class QuietSchema(strawberry.Schema):
         super().process_errors(errors, execution_context)
 
 
-def build_schema(*, production: bool = False) -> strawberry.Schema:
+def build_schema(*, production: bool = False, replicas: bool = False) -> strawberry.Schema:
     # Factories, so that each operation gets fresh extension instances. Parsing and
     # validating cost more than running a simple mutation (validation of sendMoney took
     # ~3 ms against this schema); both are cached by operation text, per process.
@@ -204,6 +205,8 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
     ]
     if production:
         extensions.append(DisableIntrospection)
+    if replicas:  # read-your-writes across read replicas; nothing to do without them
+        extensions.append(ReadYourWrites)
     schema_class = QuietSchema if production else strawberry.Schema
     root_fields = frozenset(
         field.graphql_name or to_camel_case(field.python_name)
