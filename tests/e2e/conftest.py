@@ -237,6 +237,18 @@ async def logged_in_phone(browser: Browser, web_app: WebApp, username: str) -> P
     return page
 
 
+async def logged_in_desktop(browser: Browser, web_app: WebApp, username: str) -> Page:
+    """A desktop-sized page (1280x900) logged in as `username`."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await page.goto(web_app.url)
+    await page.get_by_label("Email, phone or username").fill(username)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("heading", name=f"Hi, {username}")).to_be_visible()
+    return page
+
+
 async def open_console(page: Page, section: str = "Queues") -> Page:
     """From an operator's wallet page, into the operator console's `section`."""
     await page.get_by_role("link", name="Open the operator console").click()

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
+    logged_in_desktop,
     logged_in_phone,
     open_console,
     registered_user,
@@ -23,18 +24,6 @@ from wallet.notifications.email import SandboxEmailProvider
 from wallet.users.service import authenticate
 
 pytestmark = pytest.mark.e2e
-
-
-async def logged_in_desktop(browser: Browser, web_app: WebApp, username: str) -> Page:
-    """A desktop-sized page (1280x900) logged in as `username`."""
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
-    page = await context.new_page()
-    await page.goto(web_app.url)
-    await page.get_by_label("Email, phone or username").fill(username)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
-    await expect(page.get_by_role("heading", name=f"Hi, {username}")).to_be_visible()
-    return page
 
 
 async def assert_not_tipped_off(page: Page) -> None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 from redis.asyncio import Redis
 
 from tests.e2e.conftest import (
-    PASSWORD,
     WebApp,
+    logged_in_desktop,
     logged_in_phone,
     open_console,
     registered_user,
@@ -30,17 +30,6 @@ async def admins(web_app: WebApp) -> tuple[str, str]:
             [first, second],
         )
     return first, second
-
-
-async def logged_in_desktop(browser: Browser, web_app: WebApp, username: str) -> Page:
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
-    page = await context.new_page()
-    await page.goto(web_app.url)
-    await page.get_by_label("Email, phone or username").fill(username)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
-    await expect(page.get_by_role("heading", name=f"Hi, {username}")).to_be_visible()
-    return page
 
 
 async def test_a_break_is_resolved_by_an_entry_two_admins_agree_on(

@@ -18,19 +18,16 @@ from litestar import Request, get
 from litestar.datastructures import State
 from litestar.exceptions import (
     HTTPException,
-    NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
 )
 from litestar.params import FromPath
 from litestar.response import Response
 
+from wallet.api.exports import viewer_id
 from wallet.api.graphql.books import BOOK_READERS
-from wallet.api.state import Services
-from wallet.api.tokens import request_token
 from wallet.errors import Refusal
 from wallet.exports import books as files
-from wallet.merchants.service import KEY_PREFIX
 from wallet.money import Currency
 from wallet.users.service import operator_role
 
@@ -39,14 +36,7 @@ FORMATS = {"csv": "text/csv", "pdf": "application/pdf"}
 
 async def _operator(request: Request[object, object, State], state: State) -> int:
     """The signed-in operator's user id (401 without a session, 403 without the role)."""
-    services: Services = state["services"]
-    token = request_token(request.headers, request.cookies, services.settings)
-    session = None
-    if token and not token.startswith(KEY_PREFIX):
-        session = await services.sessions.resolve(token)
-    if session is None:
-        raise NotAuthorizedException("Log in first")
-    user_id = int(session.user_id)
+    user_id = await viewer_id(request, state)
     if await operator_role(user_id) not in BOOK_READERS:
         raise PermissionDeniedException("Operators only")
     return user_id

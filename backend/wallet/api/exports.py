@@ -23,7 +23,8 @@ from wallet.merchants.service import KEY_PREFIX
 from wallet.privacy import service as privacy
 
 
-async def _viewer_id(request: Request[object, object, State], state: State) -> int:
+async def viewer_id(request: Request[object, object, State], state: State) -> int:
+    """The signed-in user's id from the session cookie or bearer token (401 without)."""
     services: Services = state["services"]
     token = request_token(request.headers, request.cookies, services.settings)
     session = None
@@ -63,7 +64,7 @@ def _download(body: Body, media_type: str, filename: str) -> Response[Body]:
 @get("/export/transactions.csv", include_in_schema=False)
 async def transactions_csv(request: Request[object, object, State], state: State) -> Response[str]:
     """`?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, both included; the last 30 days by default)."""
-    user_id = await _viewer_id(request, state)
+    user_id = await viewer_id(request, state)
     today = datetime.now(UTC).date()
     since = _day(request.query_params.get("from"), today - timedelta(days=30), "from")
     until = _day(request.query_params.get("to"), today, "to")
@@ -78,7 +79,7 @@ async def transactions_csv(request: Request[object, object, State], state: State
 async def statement_pdf(
     request: Request[object, object, State], state: State, month: FromPath[str]
 ) -> Response[bytes]:
-    user_id = await _viewer_id(request, state)
+    user_id = await viewer_id(request, state)
     """`month` as YYYY-MM."""
     first = _day(f"{month}-01" if len(month) == 7 else "x", date.min, "month")
     pdf = await exports.statement_of(user_id, first)
@@ -90,7 +91,7 @@ async def statement_pdf(
 @get("/export/my-data.json", include_in_schema=False)
 async def my_data_json(request: Request[object, object, State], state: State) -> Response[str]:
     """Everything the wallet holds about the caller (GDPR access and portability)."""
-    user_id = await _viewer_id(request, state)
+    user_id = await viewer_id(request, state)
     body = privacy.export_json(await privacy.export_data(user_id))
     return _download(body, "application/json", "my-wallet-data.json")
 
@@ -98,6 +99,6 @@ async def my_data_json(request: Request[object, object, State], state: State) ->
 @get("/export/my-data.zip", include_in_schema=False)
 async def my_data_archive(request: Request[object, object, State], state: State) -> Response[bytes]:
     """The same export as `my-data.json` plus one CSV per section, zipped."""
-    user_id = await _viewer_id(request, state)
+    user_id = await viewer_id(request, state)
     body = privacy.export_archive(await privacy.export_data(user_id))
     return _download(body, "application/zip", "my-wallet-data.zip")

@@ -12,7 +12,6 @@ from wallet.api.graphql.books import OperatorsOnly
 from wallet.api.graphql.merchants.settlement import SettlementBatchType
 from wallet.api.graphql.operators import LEDGER_READERS
 from wallet.merchants import operator_view
-from wallet.merchants.settlement import Batch
 
 
 @strawberry.type(description="A fixed fee per payment, in one currency.")
@@ -57,21 +56,8 @@ class MerchantFeeSchedule:
             settlement_schedule=m.schedule.upper(),
             schedule_in_words=m.schedule_in_words,
             next_settlement_due=m.next_due(now),
-            last_batches=[_batch(b) for b in m.batches],
+            last_batches=[SettlementBatchType.from_domain(b) for b in m.batches],
         )
-
-
-def _batch(b: Batch) -> SettlementBatchType:
-    return SettlementBatchType(
-        id=strawberry.ID(str(b.id)),
-        currency=b.currency.value,
-        payments=b.payments,
-        gross=b.gross.format(),
-        fee=b.fee.format(),
-        net=b.net.format(),
-        payout_status=b.payout_status.upper(),
-        created_at=b.created_at,
-    )
 
 
 @strawberry.type

@@ -10,6 +10,7 @@ from wallet.api.graphql.context import Info
 from wallet.api.graphql.merchants.access import int_id, principal_for
 from wallet.merchants import service as merchants
 from wallet.merchants import settlement
+from wallet.merchants.settlement import Batch
 
 
 @strawberry.type(name="SettlementBatch")
@@ -23,6 +24,19 @@ class SettlementBatchType:
     payout_status: str
     created_at: datetime
 
+    @classmethod
+    def from_domain(cls, b: Batch) -> SettlementBatchType:
+        return cls(
+            id=strawberry.ID(str(b.id)),
+            currency=b.currency.value,
+            payments=b.payments,
+            gross=b.gross.format(),
+            fee=b.fee.format(),
+            net=b.net.format(),
+            payout_status=b.payout_status.upper(),
+            created_at=b.created_at,
+        )
+
 
 @strawberry.type
 class SettlementQuery:
@@ -33,19 +47,7 @@ class SettlementQuery:
         principal = await principal_for(info, merchant_id)
         if principal is None or not principal.may(merchants.Scope.PAYMENTS_READ):
             return None
-        return [
-            SettlementBatchType(
-                id=strawberry.ID(str(b.id)),
-                currency=b.currency.value,
-                payments=b.payments,
-                gross=b.gross.format(),
-                fee=b.fee.format(),
-                net=b.net.format(),
-                payout_status=b.payout_status.upper(),
-                created_at=b.created_at,
-            )
-            for b in await settlement.batches_of(principal)
-        ]
+        return [SettlementBatchType.from_domain(b) for b in await settlement.batches_of(principal)]
 
     @strawberry.field(description="Owner or API key: a batch's report as CSV.")
     async def settlement_report(
