@@ -53,23 +53,22 @@ from wallet.ledger import service as ledger
 from wallet.ledger.models import Purpose
 from wallet.money import Currency, Money
 from wallet.reconciliation.tables import ReconBreak, ReconFile, SafeguardingCheck
+from wallet.transactions import gateway_items
 
 TOLERANCE_DAYS = 2
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext('wallet.reconciliation'))"
 
-# When the ledger recorded an item: its transaction's move to completed (the moment its
-# entry was posted; a later chargeback moves it on to reversed, which this ignores).
-_LEDGER_ITEMS = """
-SELECT t.id, t.type, t.gateway_ref, t.amount, t.currency,
-       (c.at AT TIME ZONE 'UTC')::date AS posted_on, pm.kind AS method_kind, pm.last4
-FROM money_transaction t
-JOIN LATERAL (SELECT min(tt.created_at) AS at FROM transaction_transition tt
-              WHERE tt.transaction_id = t.id AND tt.to_status = 'completed') c ON c.at IS NOT NULL
-LEFT JOIN payment_method pm ON pm.id = t.payment_method_id
-WHERE t.gateway_ref IS NOT NULL AND t.entry_id IS NOT NULL
-  AND t.type IN ('add', 'withdrawal', 'settlement', 'chargeback')
-"""
-_UNCLAIMED = " AND NOT EXISTS (SELECT 1 FROM recon_item i WHERE i.transaction_id = t.id)"
+
+async def _unclaimed(conn: Connection, items: list[Any]) -> list[Any]:
+    """The ledger items no file line has claimed yet (matched or as a break)."""
+    claimed = {
+        int(r["transaction_id"])
+        for r in await conn.fetch(
+            "SELECT transaction_id FROM recon_item WHERE transaction_id = ANY($1::bigint[])",
+            [int(i["id"]) for i in items],
+        )
+    }
+    return [i for i in items if int(i["id"]) not in claimed]
 
 
 class UnreadableFile(Refusal):
@@ -257,9 +256,7 @@ async def _match(conn: Connection, line: Line) -> _Match:
     if line.kind == "processor_settlement":
         return await _batch_match(conn, line)
     if line.reference:
-        item = await conn.fetchrow(
-            _LEDGER_ITEMS + " AND t.gateway_ref = $1", _ledger_reference(line)
-        )
+        item = await gateway_items.by_reference(conn, _ledger_reference(line))
         if item is not None and _kind_of(item) == line.kind:
             claimed = await conn.fetchval(
                 "SELECT 1 FROM recon_item WHERE transaction_id = $1 AND status = 'matched'",
@@ -287,14 +284,14 @@ async def _match(conn: Connection, line: Line) -> _Match:
                 )
             return _Match(transaction_id=int(item["id"]), matched_by="reference")
     # By amount, currency, date and counterparty, among items no line has claimed.
-    for candidate in await conn.fetch(
-        _LEDGER_ITEMS + _UNCLAIMED + " AND t.amount = $1 AND t.currency = $2 "
-        "AND (c.at AT TIME ZONE 'UTC')::date BETWEEN $3 AND $4 ORDER BY t.id",
-        line.amount,
-        line.currency.value,
+    nearby = await gateway_items.posted_between(
+        conn,
         line.booked_on - timedelta(days=TOLERANCE_DAYS),
         line.booked_on + timedelta(days=TOLERANCE_DAYS),
-    ):
+        amount=line.amount,
+        currency=line.currency.value,
+    )
+    for candidate in await _unclaimed(conn, nearby):
         last4 = candidate["last4"]
         if _kind_of(candidate) != line.kind:
             continue
@@ -357,10 +354,8 @@ async def _read_line(conn: Connection, file_id: int, number: int, line: Line) ->
 async def _flag_missing(conn: Connection, parsed: SettlementFile, file_id: int) -> int:
     kinds = PROCESSOR_KINDS if parsed.source == "processor" else BANK_KINDS
     opened = 0
-    for item in await conn.fetch(
-        _LEDGER_ITEMS + _UNCLAIMED + " AND (c.at AT TIME ZONE 'UTC')::date = $1",
-        parsed.business_date,
-    ):
+    day = parsed.business_date
+    for item in await _unclaimed(conn, await gateway_items.posted_between(conn, day, day)):
         kind = _kind_of(item)
         if kind not in kinds:
             continue
@@ -633,17 +628,26 @@ async def file_items(file_id: int) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-async def breaks(*, open_only: bool, first: int = 100) -> list[dict[str, Any]]:
-    query = ReconBreak.select(
+def _breaks_query() -> Any:
+    return ReconBreak.select(
         *ReconBreak.all_columns(),
         ReconBreak.item_id.reference.as_alias("reference"),
         ReconBreak.file_id.business_date.as_alias("business_date"),
         ReconBreak.file_id.source.as_alias("source"),
     )
+
+
+async def breaks(*, open_only: bool, first: int = 100) -> list[dict[str, Any]]:
+    query = _breaks_query()
     if open_only:
         query = query.where(ReconBreak.status == "open")
     rows = await query.order_by(ReconBreak.id, ascending=False).limit(max(1, min(first, 500)))
     return list(rows)
+
+
+async def break_of(break_id: int) -> dict[str, Any] | None:
+    """One break, as `breaks` lists it."""
+    return await _breaks_query().where(ReconBreak.id == break_id).first()  # type: ignore[no-any-return]
 
 
 async def safeguarding(first: int = 30) -> list[dict[str, Any]]:

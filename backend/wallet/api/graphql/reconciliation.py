@@ -190,7 +190,8 @@ def _run(r: recon.FileRun) -> ReconciliationRun:
 
 
 async def _break(break_id: int) -> ReconciliationBreak:
-    [row] = [b for b in await recon.breaks(open_only=False, first=500) if b["id"] == break_id]
+    row = await recon.break_of(break_id)
+    assert row is not None  # it was just resolved
     return ReconciliationBreak.from_row(row)
 
 
