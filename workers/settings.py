@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 from wallet import checks, metrics, observability, tracing
 from wallet.aml import monitor as aml_monitor
 from wallet.config import get_settings
-from wallet.db import engine
+from wallet.db import engine, partitions
 from wallet.db.engine import transaction
 from wallet.db.roles import refuse_privileged_role
 from wallet.exports import service as exports
@@ -38,6 +38,7 @@ from wallet.log import configure_logging
 from wallet.merchants import bills, protection, settlement, webhooks
 from wallet.notifications import money as money_notifications
 from wallet.notifications import providers
+from wallet.outbox import service as outbox
 from wallet.outbox.relay import OutboxRelay
 from wallet.payments import callback_trail, chargebacks, funding
 from wallet.rates import provider_from_config
@@ -68,6 +69,9 @@ async def startup(ctx: dict[str, Any]) -> None:
     await engine.connect(database_url, pool_size=5, pgbouncer=SETTINGS.db_pgbouncer)
     if SETTINGS.is_production:
         await refuse_privileged_role()
+    # A worker that starts after days down makes the partitions it missed before any
+    # write needs them (the daily job keeps them ahead after that).
+    await make_partitions(ctx)
     ctx["app_redis"] = Redis.from_url(redis_url)
     ctx["email"] = providers.email_provider(SETTINGS, ctx["app_redis"])
     ctx["sms"] = providers.sms_provider(SETTINGS, ctx["app_redis"])
@@ -327,6 +331,17 @@ async def purge_idempotency_keys(ctx: dict[str, Any]) -> int:
         return await idempotency.purge_expired(conn) + await fx.purge_unused_quotes(conn)
 
 
+async def make_partitions(ctx: dict[str, Any]) -> int:
+    """Make the history tables' partitions for the months and days ahead."""
+    async with transaction() as conn:
+        return await partitions.make_ahead(conn)
+
+
+async def drop_published_outbox(ctx: dict[str, Any]) -> int:
+    async with transaction() as conn:
+        return await outbox.drop_published(conn)
+
+
 async def purge_kyc_records(ctx: dict[str, Any]) -> int:
     """Delete verification records of accounts closed longer ago than the AML retention."""
     return await kyc.purge_closed_accounts(
@@ -366,6 +381,8 @@ class WorkerSettings:
         cron(counted(run_bill_payments), second={30}, unique=True),
         cron(counted(settle_merchants), minute={0}, second={45}, unique=True),
         cron(counted(purge_idempotency_keys), minute={7}, second={35}, unique=True),
+        cron(counted(make_partitions), hour={1}, minute={11}, second={0}, unique=True),
+        cron(counted(drop_published_outbox), hour={1}, minute={41}, second={0}, unique=True),
         cron(counted(purge_kyc_records), hour={3}, minute={17}, second={5}, unique=True),
         cron(counted(run_weekly_savings), minute={3, 33}, second={45}, unique=True),
         cron(counted(seal_audit_log), second=set(range(0, 60, 5)), unique=True),

@@ -91,6 +91,11 @@ def worker_gauge(name: str, documentation: str, labels: tuple[str, ...] = ()) ->
 
 QUEUE_DEPTH = worker_gauge("wallet_worker_queue_depth", "Jobs waiting in the worker's queue.")
 OUTBOX_BACKLOG = worker_gauge("wallet_outbox_backlog", "Outbox events not yet published.")
+PARTITIONS_AHEAD = worker_gauge(
+    "wallet_history_partitions_ahead_days",
+    "Days until the first month or day that has no partition yet, over the partitioned "
+    "history tables (inserts there would fail).",
+)
 OUTBOX_LAG = worker_gauge(
     "wallet_outbox_lag_seconds", "Age of the oldest unpublished outbox event (0 when none)."
 )

@@ -19,6 +19,7 @@ from typing import cast
 from redis.asyncio import Redis
 
 from wallet import metrics
+from wallet.db import partitions
 from wallet.db.engine import Connection, connection
 from wallet.ledger import service as ledger
 from wallet.money import Currency
@@ -49,6 +50,7 @@ class Figures:
     open_breaks: dict[str, int] = field(default_factory=dict)
     oldest_open_break_seconds: float = 0.0
     safeguarding_difference: dict[str, Decimal] = field(default_factory=dict)
+    partitions_ahead_days: int = 0
 
     @property
     def add_money_success_ratio(self) -> float:
@@ -67,6 +69,7 @@ async def compute(redis: Redis) -> Figures:
         await _activity(conn, figures)
         await _people(conn, figures)
         await _reconciliation(conn, figures)
+        figures.partitions_ahead_days = await partitions.days_ahead(conn)
         figures.customer_balances = {
             currency.value: _major(held, currency.value)
             for currency, held in (await ledger.customer_money(conn)).items()
@@ -245,6 +248,7 @@ def publish(figures: Figures) -> None:
     for kind in ("missing", "duplicate", "amount_mismatch", "unknown"):
         metrics.RECONCILIATION_OPEN_BREAKS.labels(kind).set(figures.open_breaks.get(kind, 0))
     metrics.RECONCILIATION_OLDEST_BREAK.set(figures.oldest_open_break_seconds)
+    metrics.PARTITIONS_AHEAD.set(figures.partitions_ahead_days)
     metrics.SAFEGUARDING_DIFFERENCE.clear()
     for currency, difference in figures.safeguarding_difference.items():
         metrics.SAFEGUARDING_DIFFERENCE.labels(currency).set(float(difference))

@@ -221,12 +221,21 @@ async def owner(url: str) -> AsyncIterator[asyncpg.Connection]:
 
 async def tamper(owner_url: str, *statements: str) -> None:
     """What the database's owner (a DBA) can do behind the app's back: switch off the
-    table's own triggers and change it."""
+    table's own triggers, and each monthly partition's, and change it."""
     async with owner(owner_url) as conn, conn.transaction():
-        await conn.execute("ALTER TABLE audit_log DISABLE TRIGGER USER")
+        tables = [
+            "audit_log",
+            *await conn.fetchval(
+                "SELECT array_agg(inhrelid::regclass::text) FROM pg_inherits "
+                "WHERE inhparent = 'audit_log'::regclass"
+            ),
+        ]
+        for table in tables:
+            await conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         for sql in statements:
             await conn.execute(sql)
-        await conn.execute("ALTER TABLE audit_log ENABLE TRIGGER USER")
+        for table in tables:
+            await conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
 
 
 def unkeyed_hash(prev_hash: bytes, row: Any) -> bytes:

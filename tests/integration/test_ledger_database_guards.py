@@ -107,11 +107,19 @@ async def test_entry_checked_once_at_commit_not_once_per_posting() -> None:
     async with connection() as conn:
         triggers = await conn.fetch(
             "SELECT tgrelid::regclass::text AS tbl, tgname, tgdeferrable FROM pg_trigger "
-            "WHERE tgfoid = 'ledger_check_entry_balanced'::regproc"
+            "WHERE tgfoid = 'ledger_check_entry_balanced'::regproc AND tgparentid = 0"
+        )
+        # The table is partitioned by month: each partition runs its parent's trigger.
+        unchecked = await conn.fetch(
+            "SELECT i.inhrelid::regclass::text AS part FROM pg_inherits i "
+            "WHERE i.inhparent = 'journal_entry'::regclass AND NOT EXISTS ("
+            "SELECT 1 FROM pg_trigger t WHERE t.tgrelid = i.inhrelid "
+            "AND t.tgfoid = 'ledger_check_entry_balanced'::regproc AND t.tgdeferrable)"
         )
     assert [(t["tbl"], t["tgname"], t["tgdeferrable"]) for t in triggers] == [
         ("journal_entry", "journal_entry_balanced", True)
     ]
+    assert unchecked == []
 
 
 async def test_entry_written_inside_a_savepoint_takes_its_postings() -> None:

@@ -40,14 +40,26 @@ async def _seed(owner_database_url: str) -> None:
 
 
 async def _scans(conn: asyncpg.Connection) -> tuple[int, dict[str, int]]:
-    """This transaction's sequential scans of money_transaction, and its index scans."""
-    seq = await conn.fetchval(
-        "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'money_transaction'"
+    """This transaction's sequential scans of money_transaction, and its index scans
+    (the table is partitioned by month: the sums over its partitions)."""
+    scanned = await conn.fetch(
+        "SELECT relname, seq_scan FROM pg_stat_xact_user_tables WHERE seq_scan > 0 AND relid IN "
+        "(SELECT inhrelid FROM pg_inherits WHERE inhparent = 'money_transaction'::regclass)"
     )
+    # An empty partition (a month ahead) may be read by a scan of nothing at all; a
+    # partition with rows may not.
+    holding = set(
+        await conn.fetchval(
+            "SELECT coalesce(array_agg(DISTINCT tableoid::regclass::text), '{}') "
+            "FROM money_transaction"
+        )
+    )
+    seq = sum(int(row["seq_scan"]) for row in scanned if row["relname"] in holding)
     rows = await conn.fetch(
         "SELECT i.indexrelid::regclass::text AS name, "
-        "pg_stat_get_xact_numscans(i.indexrelid) AS scans FROM pg_index i "
-        "WHERE i.indrelid = 'money_transaction'::regclass"
+        "coalesce(sum(pg_stat_get_xact_numscans(p.inhrelid)), 0) AS scans FROM pg_index i "
+        "LEFT JOIN pg_inherits p ON p.inhparent = i.indexrelid "
+        "WHERE i.indrelid = 'money_transaction'::regclass GROUP BY 1"
     )
     return int(seq), {r["name"]: int(r["scans"]) for r in rows}
 

@@ -48,6 +48,7 @@ METRICS: dict[str, str] = {
     # The worker
     "wallet_webhook_deliveries_total": "counter",
     "wallet_worker_jobs_total": "counter",
+    "wallet_history_partitions_ahead_days": "gauge",
     "wallet_worker_queue_depth": "gauge",
     "wallet_outbox_backlog": "gauge",
     "wallet_outbox_lag_seconds": "gauge",

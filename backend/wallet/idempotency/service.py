@@ -5,6 +5,11 @@ Inside the command's transaction, `claim` takes a transaction-scoped advisory lo
 its result (the others then replay it) or rolls back (the next one executes). The key
 row is written by `remember` in the same transaction as the movement it guards.
 Commands that fail with a typed error write nothing, so a retry re-evaluates.
+
+The table has a partition per day (expired keys go by dropping a day), so its primary
+key, (principal, key, created_at), holds a key once per day only. That a key is used
+once across days rests on the lock: the claim reads every day's partition after taking
+it, at READ COMMITTED, so it sees a duplicate's committed row before this command runs.
 """
 
 from __future__ import annotations
@@ -146,9 +151,11 @@ async def remember_many(
 
 
 async def purge_expired(conn: Connection) -> int:
-    """Delete keys older than the retention window (run by the worker)."""
-    result = await conn.execute(
-        "DELETE FROM idempotency_key WHERE created_at < now() - make_interval(hours => $1)",
-        RETENTION_HOURS,
+    """Drop the days of keys wholly older than the retention window (run by the worker):
+    the table has a partition per day (wallet.db.partitions), so expired keys go a day at
+    a time, never by DELETE. How many days went."""
+    return int(
+        await conn.fetchval(
+            "SELECT idempotency_drop_expired(make_interval(hours => $1))", RETENTION_HOURS
+        )
     )
-    return int(result.split()[-1])

@@ -10,7 +10,8 @@ from wallet.db.tables import from_database
 
 
 class IdempotencyKey(Table, tablename="idempotency_key", db=DB):
-    primary_key_columns: ClassVar[tuple[str, ...]] = ("principal", "key")
+    # Partitioned by day of created_at, which its key must hold (migration 0049).
+    primary_key_columns: ClassVar[tuple[str, ...]] = ("principal", "key", "created_at")
     principal = Text(primary_key=True, default=None)
     key = Text(default=None)
     fingerprint = Text(default=None)

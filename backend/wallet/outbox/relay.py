@@ -85,9 +85,9 @@ ROUTES: dict[str, Route] = {
 }
 
 
-_LAST_ID = (
-    "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM outbox_event_id_seq"
-)
+# The largest event id drawn so far: ids carry the month they were drawn in (partitions,
+# wallet.db.partitions) above the sequence's value, and are never smaller when drawn later.
+_LAST_ID = "SELECT history_last_id('outbox_event_id_seq')"
 # Transactions (other than this session's) holding an INSERT's lock on outbox_event.
 _WRITERS = """
 SELECT coalesce(array_agg(virtualtransaction), '{}') FROM pg_locks

@@ -45,3 +45,14 @@ async def emit_many(conn: Connection, topic: Topic, payloads: list[dict[str, Any
         topic.value,
         [json.dumps(p) for p in payloads],
     )
+
+
+RETENTION_MONTHS = 1  # published events are kept at least this many whole months
+
+
+async def drop_published(conn: Connection, keep_months: int = RETENTION_MONTHS) -> int:
+    """Drop the months of events that are all published and older than `keep_months`
+    whole months, once the relay's cursor is past them: the table has a partition per
+    month (wallet.db.partitions), so events go a month at a time, never by DELETE. How
+    many months went (the function runs as the owner; the app's role can't DROP)."""
+    return int(await conn.fetchval("SELECT outbox_drop_published($1)", keep_months))

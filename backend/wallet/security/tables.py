@@ -20,7 +20,7 @@ class AuditLog(Table, tablename="audit_log", db=DB):
     ip = Text(null=True, default=None)
     user_agent = Text(null=True, default=None)
     details = JSONB(default="{}")  # the migration's default (schema test)
-    seq = BigInt(null=True, unique=True, default=None)
+    seq = BigInt(null=True, default=None)  # one sealer gives it (wallet.security.audit)
     prev_hash = Bytea(null=True, default=None)
     hash = Bytea(null=True, default=None)
 

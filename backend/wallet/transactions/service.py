@@ -66,7 +66,7 @@ async def create(conn: Connection, new: NewTransaction) -> tuple[int, datetime]:
     """Record a new transaction in INITIATED, with its first transition; (id, created_at)."""
     row = await conn.fetchrow(
         """
-        WITH next AS (SELECT nextval('money_transaction_id_seq') AS id), created AS (
+        WITH next AS (SELECT history_next_id('money_transaction_id_seq') AS id), created AS (
             INSERT INTO money_transaction (id, type, status, initiator_user_id,
                                            counterparty_user_id, currency, amount, note,
                                            payment_method_id, recipient_contact, reverses_id,

@@ -48,6 +48,14 @@ class TransactionTransition(Table, tablename="transaction_transition", db=DB):
     created_at = from_database(Timestamptz())
 
 
+class TransactionReversal(Table, tablename="transaction_reversal", db=DB):
+    """A transaction is reversed at most once: the key `money_transaction` cannot hold
+    since it is partitioned (filled by a trigger on its insert, migration 0049)."""
+
+    reversed_id = references("MoneyTransaction", "wallet.transactions.tables", primary_key=True)
+    reversal_id = references("MoneyTransaction", "wallet.transactions.tables", unique=True)
+
+
 class TransactionEntry(Table, tablename="transaction_entry", db=DB):
     entry_id = references("JournalEntry", "wallet.ledger.tables", primary_key=True)
     transaction_id = references("MoneyTransaction", "wallet.transactions.tables")
