@@ -1,7 +1,8 @@
 """History latency and send throughput as the partitioned history grows (issue 17).
 
     .venv/bin/python bench/partitioned_history.py [--sizes 10000 100000 1000000] \
-        [--users 2000] [--months 12] [--rounds 3] [--seconds 5] [--clients 8] [--pages 500]
+        [--per-user 50 | --users N] [--months 12] [--rounds 3] [--seconds 5] [--clients 8] \
+        [--pages 500] [--keep]
 
 One PostgreSQL (DATABASE_URL, or the embedded one), two databases: the wallet's, and
 pgbench's for the baseline. The wallet's history tables are laid out as a year in
@@ -9,11 +10,15 @@ service looks: a partition per month for the last `--months` months and this one
 (migrations/sql/0049 makes them from the month of the migration on; here the past
 months are made by hand in the throwaway database). Then, for each size in turn:
 
+  0. users grow with the history, one per `--per-user` transactions (a year of a user's
+     transfers), at least `--min-users` (the bench's own sends spread over them); with
+     `--users N` they stay N and each one's history deepens instead;
   1. bulk-load past transfers up to that many transactions with COPY, spread evenly
      over the months, oldest first: per transfer the transaction, its two transitions,
      its journal entry, two postings and the link between them (7 rows; the seed
      connection runs with session_replication_role = replica, as a bulk load does, so
-     foreign keys and triggers don't fire per row), then ANALYZE;
+     foreign keys and triggers don't fire per row), then VACUUM (ANALYZE) and a
+     CHECKPOINT: the past months as they are after a year in service;
   2. `--rounds` times, each beside a pgbench tpcb-like run just before and after it:
        - the first history page (20 items, as the app asks) for `--pages` random users,
          one after the other, through `wallet.transactions.history.page`: p50 and p99;
@@ -118,7 +123,10 @@ class Loader:
                 await self._chunk(conn, min(chunk, total - self.loaded))
         finally:
             await conn.execute("SET session_replication_role = origin")
-        await conn.execute("ANALYZE")
+        # As a year in service looks: past months vacuumed (hint bits set, visibility
+        # map made), statistics fresh, and the load's WAL checkpointed before timing.
+        await conn.execute("VACUUM (ANALYZE)")
+        await conn.execute("CHECKPOINT")
         return time.perf_counter() - started
 
     async def _next_values(self, conn: asyncpg.Connection, count: int) -> dict[str, int]:
@@ -220,8 +228,14 @@ class Loader:
         self.loaded += count
 
 
-async def history_pages(users: list[int], pages: int) -> Result:
+async def history_pages(users: list[int], pages: int, warm_up: int = 100) -> Result:
+    """`pages` first pages of random users, timed, after `warm_up` untimed ones (each
+    pooled connection prepares the query once)."""
     rng = random.Random(5)
+    for _ in range(warm_up):
+        await history.page(
+            rng.choice(users), first=PAGE, after_id=None, history_filter=HistoryFilter()
+        )
     latencies = []
     started = time.perf_counter()
     for _ in range(pages):
@@ -254,9 +268,10 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def report(sizes: dict[int, list[Round]], rows: dict[int, int]) -> None:
+def report(sizes: dict[int, list[Round]], rows: dict[int, int], people: dict[int, int]) -> None:
     print(
-        f"\n{'transactions':>12} {'rows':>10} {'hist p50':>8} {'hist p99':>8} {'sends/s':>8} "
+        f"\n{'transactions':>12} {'users':>6} {'rows':>10} {'hist p50':>8} {'hist p99':>8} "
+        f"{'sends/s':>8} "
         f"{'x pg':>6} {'send p50':>8} {'send p99':>8}   vs smallest: "
         f"{'p50':>5} {'p99':>5} {'x pg':>5}  load per round"
     )
@@ -271,7 +286,8 @@ def report(sizes: dict[int, list[Round]], rows: dict[int, int]) -> None:
         if first is None:
             first = (h50, h99, ratio)
         print(
-            f"{size:12} {rows[size]:10} {h50:8.2f} {h99:8.2f} {rate:8.1f} {ratio:6.3f} "
+            f"{size:12} {people[size]:6} {rows[size]:10} {h50:8.2f} {h99:8.2f} {rate:8.1f} "
+            f"{ratio:6.3f} "
             f"{s50:8.1f} {s99:8.1f}   {'':13}{h50 / first[0]:5.2f} {h99 / first[1]:5.2f} "
             f"{ratio / first[2]:5.2f}  " + " | ".join(r.load for r in rounds)
         )
@@ -280,12 +296,27 @@ def report(sizes: dict[int, list[Round]], rows: dict[int, int]) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--users", type=int, default=2_000)
+    parser.add_argument(
+        "--users", type=int, default=0, help="a fixed number of users (default: --per-user)"
+    )
+    parser.add_argument(
+        "--per-user",
+        type=int,
+        default=50,
+        help="users grow with the size: one per this many transactions (a year's history)",
+    )
+    parser.add_argument(
+        "--min-users",
+        type=int,
+        default=2_000,
+        help="at least this many (the bench's own sends spread over them)",
+    )
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--pages", type=int, default=500)
+    parser.add_argument("--keep", action="store_true", help="keep the wallet database")
     args = parser.parse_args()
 
     base_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
@@ -310,18 +341,21 @@ async def main() -> None:
         seeder = await asyncpg.connect(bench_url)
         await ensure_app_login(seeder)
         await lay_out_past_months(seeder, args.months)
-        print(f"seeding {args.users} users ...", flush=True)
-        named = await seed_users(args.users)
-        users = [user_id for user_id, _ in named]
-        accounts = {
-            r["owner_id"]: r["id"]
-            for r in await seeder.fetch(
-                "SELECT owner_id, id FROM ledger_account WHERE owner_type = 'user' "
-                "AND purpose = 'wallet' AND currency = 'USD'"
-            )
-        }
-        loader = Loader(users, accounts, args.months)
-        loader.target = max(args.sizes)
+        named: list[tuple[int, str]] = []
+        loader = Loader([], {}, args.months, target=max(args.sizes))
+
+        async def more_users(total: int) -> None:
+            """Seed users up to `total`, each with a wallet and $10,000."""
+            if total > len(named):
+                named.extend(await seed_users(total - len(named), start=len(named)))
+            loader.users = [user_id for user_id, _ in named]
+            loader.accounts = {
+                r["owner_id"]: r["id"]
+                for r in await seeder.fetch(
+                    "SELECT owner_id, id FROM ledger_account WHERE owner_type = 'user' "
+                    "AND purpose = 'wallet' AND currency = 'USD'"
+                )
+            }
 
         async def pgbench_beside() -> float:
             await engine.disconnect()
@@ -332,7 +366,13 @@ async def main() -> None:
 
         measured: dict[int, list[Round]] = {}
         rows: dict[int, int] = {}
+        people: dict[int, int] = {}
         for size in sorted(args.sizes):
+            wanted = args.users or max(args.min_users, size // args.per_user)
+            print(f"{wanted} users ...", flush=True)
+            await more_users(wanted)
+            users = loader.users
+            people[size] = len(users)
             took = await loader.load_to(seeder, size)
             rows[size] = await seeder.fetchval(
                 "SELECT (SELECT count(*) FROM money_transaction) + (SELECT count(*) FROM posting)"
@@ -361,12 +401,14 @@ async def main() -> None:
                     f"(x{done.send_ratio:.3f} pgbench {before:.0f}/{after:.0f})",
                     flush=True,
                 )
-        report(measured, rows)
+        report(measured, rows, people)
         await seeder.close()
     finally:
         await engine.disconnect()
-        for name in databases:
+        for name in databases[1:] if args.keep else databases:
             await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        if args.keep:
+            print(f"kept: {bench_url}")
         await admin.close()
         if embedded is not None:
             embedded.stop()

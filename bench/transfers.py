@@ -139,8 +139,9 @@ def run_pgbench(binary: str, url: str, clients: int, seconds: int) -> Result:
     )
 
 
-async def seed_users(count: int, tasks: int = 4) -> list[tuple[int, str]]:
-    """Premium (high-limit) users with $10,000 each, sorted by id; returns (id, username)."""
+async def seed_users(count: int, tasks: int = 4, start: int = 0) -> list[tuple[int, str]]:
+    """Premium (high-limit) users with $10,000 each, sorted by id; returns (id, username).
+    Numbered from `start` (bench_<n>), so that a later call adds others."""
     password_hash = hash_password(PASSWORD)
     users: list[tuple[int, str]] = []
 
@@ -161,11 +162,12 @@ async def seed_users(count: int, tasks: int = 4) -> list[tuple[int, str]]:
                 users.append((int(user_id), username))
 
     chunk = 500
-    for first in range(0, count, chunk * tasks):
+    end = start + count
+    for first in range(start, end, chunk * tasks):
         await asyncio.gather(
             *(
-                seed(range(start, min(start + chunk, count)))
-                for start in range(first, min(first + chunk * tasks, count), chunk)
+                seed(range(at, min(at + chunk, end)))
+                for at in range(first, min(first + chunk * tasks, end), chunk)
             )
         )
     return sorted(users)

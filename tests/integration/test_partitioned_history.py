@@ -9,6 +9,7 @@ code.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -222,9 +223,52 @@ async def test_an_entry_whose_postings_fall_in_the_next_month_is_still_checked_w
         assert credit == 100
     assert partitions.id_month(entry) == THIS_MONTH
     assert {partitions.id_month(p["id"]) for p in posted} == {THIS_MONTH + 1}
-    # The postings' foreign key found their entry in the other month's partition.
+    # The postings' foreign key found their entry in the other month's partition, and
+    # the reads that look only in the entry's month and the next (0050) find them.
     async with connection() as conn:
         assert await conn.fetchval("SELECT count(*) FROM posting WHERE entry_id = $1", entry) == 2
+        assert [p.amount.amount_minor for p in await ledger.entry_postings(conn, entry)] == [
+            100,
+            100,
+        ]
+        after = await conn.fetchval(
+            "SELECT balance_after FROM ledger_entry_balance_after($1, 'user', $2, 'wallet', 'USD')",
+            entry,
+            user.id,
+        )
+    assert after == 100
+
+
+async def test_an_entrys_postings_are_read_from_two_months_not_all() -> None:
+    """The history page's running balance, once per row: pruned to the entry's month and
+    the next, not a probe of every month's index (migrations/sql/0050)."""
+    payer, payee = await make_user(balance="5.00"), await make_user()
+    receipt = await send_money(SendMoney(payer.id, payee.username, usd(100), "", uuid.uuid4().hex))
+    async with connection() as conn:
+        entry = await conn.fetchval(
+            "SELECT entry_id FROM transaction_entry WHERE transaction_id = $1",
+            receipt.transaction_id,
+        )
+        months = len(await partitions.partitions(conn, "posting"))
+        plan = "\n".join(
+            r[0]
+            for r in await conn.fetch(
+                "EXPLAIN SELECT * FROM ledger_entry_balance_after($1, 'user', $2, 'wallet', 'USD')",
+                entry,
+                payee.id,
+            )
+        )
+        balance = await conn.fetchval(
+            "SELECT * FROM ledger_entry_balance_after($1, 'user', $2, 'wallet', 'USD')",
+            entry,
+            payee.id,
+        )
+    assert balance == 100
+    read = {m for m in re.findall(r" on (posting_\w+) p", plan)}
+    assert months >= 5 and read == {
+        f"posting_p{month_start(THIS_MONTH):%Y_%m}",
+        f"posting_p{month_start(THIS_MONTH + 1):%Y_%m}",
+    }, plan
 
 
 @pytest.mark.usefixtures("assert_ledger_sound")

@@ -577,9 +577,11 @@ async def close_owner_accounts(conn: Connection, owner_type: OwnerType, owner_id
 
 
 async def entry_postings(conn: Connection, entry_id: int) -> list[PostingDraft]:
-    """The postings of a journal entry, in the order they were written."""
+    """The postings of a journal entry, in the order they were written (from the months
+    they can be in: the entry's and the next, migrations/sql/0050)."""
     rows = await conn.fetch(
-        "SELECT account_id, side, amount, currency FROM posting WHERE entry_id = $1 ORDER BY id",
+        "SELECT account_id, side, amount, currency FROM posting WHERE entry_id = $1 "
+        "AND id >= history_window_start($1) AND id < history_window_end($1) ORDER BY id",
         entry_id,
     )
     return [
