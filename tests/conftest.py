@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -35,6 +36,7 @@ from wallet.db import engine
 from wallet.db.roles import APP_ROLE, ensure_app_login, url_as
 from wallet.fraud.engine import forget_rules
 from wallet.gateway.tokenizer import TOKENS_PATH, create_tokenizer_app
+from wallet.realtime.hub import Hub
 
 
 @pytest.fixture(autouse=True)
@@ -196,14 +198,23 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def services(settings: Settings, redis: Redis) -> Services:
-    return Services.build(settings, redis)
+async def services(settings: Settings, redis: Redis) -> AsyncIterator[Services]:
+    built = Services.build(settings, redis)
+    yield built
+    await built.hub.aclose()
 
 
 @dataclass
 class LiveServer:
     url: str
     settings: Settings
+    app: Any = None  # the Litestar app (in this process: its state is readable)
+
+    @property
+    def hub(self) -> Hub:
+        """The app's pub/sub hub: how many subscriptions listen, on how many channels."""
+        hub: Hub = self.app.state["services"].hub
+        return hub
 
     @property
     def ws_url(self) -> str:
@@ -246,8 +257,9 @@ async def run_live_server(settings: Settings) -> AsyncIterator[LiveServer]:
     )
     async with serve_asgi(tokenizer) as tokenizer_url:
         settings = settings.replace(gateway={"tokenize_url": tokenizer_url + TOKENS_PATH})
-        async with serve_asgi(create_app(settings)) as url:
-            yield LiveServer(url, settings)
+        app = create_app(settings)
+        async with serve_asgi(app) as url:
+            yield LiveServer(url, settings, app)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from tests.conftest import LiveServer
 from wallet.outbox.relay import OutboxRelay
+from wallet.realtime.channels import Channels
 
 
 class _NoJobs:
@@ -33,7 +34,9 @@ async def first_event(
     `accept` takes (earlier events, e.g. from before the trigger, are skipped)."""
     redis = Redis.from_url(live.settings.redis_url or "")
     stop = asyncio.Event()
-    relay_task = asyncio.create_task(OutboxRelay(publisher=redis, jobs=_NoJobs()).run(stop))
+    channels = Channels(live.settings.channel_namespace)
+    relay = OutboxRelay(publisher=redis, jobs=_NoJobs(), channels=channels)
+    relay_task = asyncio.create_task(relay.run(stop))
     try:
         async with websockets.connect(live.ws_url, subprotocols=["graphql-transport-ws"]) as ws:
             init = {"authorization": f"Bearer {token}"}

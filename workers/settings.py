@@ -42,6 +42,7 @@ from wallet.outbox import service as outbox
 from wallet.outbox.relay import OutboxRelay
 from wallet.payments import callback_trail, chargebacks, funding
 from wallet.rates import provider_from_config
+from wallet.realtime.channels import Channels
 from wallet.reconciliation import service as reconciliation
 from wallet.requests import notices as request_notices
 from wallet.requests.service import expire_due_requests
@@ -70,8 +71,12 @@ async def startup(ctx: dict[str, Any]) -> None:
     if SETTINGS.is_production:
         await refuse_privileged_role()
     # A worker that starts after days down makes the partitions it missed before any
-    # write needs them (the daily job keeps them ahead after that).
-    await make_partitions(ctx)
+    # write needs them (the daily job keeps them ahead after that). Not fatal: the job
+    # tries again, and the gauge's alert says when the margin runs short.
+    try:
+        await make_partitions(ctx)
+    except Exception:
+        log.exception("partitions.make_failed")
     ctx["app_redis"] = Redis.from_url(redis_url)
     ctx["email"] = providers.email_provider(SETTINGS, ctx["app_redis"])
     ctx["sms"] = providers.sms_provider(SETTINGS, ctx["app_redis"])
@@ -87,7 +92,11 @@ async def startup(ctx: dict[str, Any]) -> None:
         SETTINGS.metrics.worker_host, SETTINGS.metrics.worker_port
     )
     ctx["relay_stop"] = asyncio.Event()
-    relay = OutboxRelay(publisher=ctx["app_redis"], jobs=ctx["redis"])
+    relay = OutboxRelay(
+        publisher=ctx["app_redis"],
+        jobs=ctx["redis"],
+        channels=Channels(SETTINGS.channel_namespace),
+    )
     ctx["relay_task"] = asyncio.create_task(relay.run(ctx["relay_stop"]))
 
 
@@ -327,8 +336,11 @@ async def run_weekly_savings(ctx: dict[str, Any]) -> int:
 
 
 async def purge_idempotency_keys(ctx: dict[str, Any]) -> int:
+    # Two transactions: dropping a day's partition locks the keys' table until COMMIT.
     async with transaction() as conn:
-        return await idempotency.purge_expired(conn) + await fx.purge_unused_quotes(conn)
+        days = await idempotency.purge_expired(conn)
+    async with transaction() as conn:
+        return days + await fx.purge_unused_quotes(conn)
 
 
 async def make_partitions(ctx: dict[str, Any]) -> int:

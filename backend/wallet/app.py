@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if settings.is_production:
             await refuse_privileged_role()
         redis = Redis.from_url(redis_url)
-        app.state["services"] = Services.build(settings, redis)
+        services = app.state["services"] = Services.build(settings, redis)
         metrics.process_started()
         pool_gauges = asyncio.create_task(_watch_pool())
         try:
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             pool_gauges.cancel()
             metrics.process_stopped()
+            await services.hub.aclose()
             await redis.aclose()
             if owns_replicas:
                 await engine.disconnect_replicas()

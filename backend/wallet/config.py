@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -655,6 +656,7 @@ SERVER_SETTINGS = frozenset(
         "database_replica_urls",
         "replica_max_lag_bytes",
         "allowed_ws_origins",
+        "realtime_namespace",
         "trusted_proxies",
     }
 )
@@ -689,6 +691,12 @@ class Settings(_Group):
         default=16 * 1024 * 1024, gt=0, validation_alias="WALLET_REPLICA_MAX_LAG_BYTES"
     )
     allowed_ws_origins: CommaList = Field(default=(), validation_alias="WALLET_ALLOWED_WS_ORIGINS")
+    # The prefix of this deployment's Redis pub/sub channels (wallet.realtime.channels).
+    # Unset: the database's name and the Redis database number, which already tell two
+    # deployments on one server apart.
+    realtime_namespace: str | None = Field(
+        default=None, validation_alias="WALLET_REALTIME_NAMESPACE"
+    )
     # Proxies whose X-Forwarded-For is believed (IPs or CIDRs); none by default.
     trusted_proxies: CommaList = Field(default=(), validation_alias="WALLET_TRUSTED_PROXIES")
 
@@ -712,6 +720,16 @@ class Settings(_Group):
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
+
+    @property
+    def channel_namespace(self) -> str:
+        """The prefix of this deployment's pub/sub channels: `realtime_namespace`, or
+        "<database>:<redis database number>"."""
+        if self.realtime_namespace:
+            return self.realtime_namespace
+        database = urlsplit(self.database_url or "").path.strip("/") or "wallet"
+        redis_db = urlsplit(self.redis_url or "").path.strip("/") or "0"
+        return f"{database}:{redis_db}"
 
     @classmethod
     def settings_customise_sources(

@@ -2,6 +2,7 @@ import { lazy, Suspense, useEffect, useState } from "react";
 import { useMutation, useQuery, useSubscription } from "urql";
 
 import { ActivityList } from "./ActivityList";
+import { RECONNECTED } from "./client";
 import { ConvertForm } from "./ConvertForm";
 import { RewardsPanel } from "./RewardsPanel";
 import { SavingsGoals } from "./SavingsGoals";
@@ -84,10 +85,21 @@ export function WalletScreen({ username, onLoggedOut }: { username: string; onLo
     if (transactionUpdates.data) setChanges((n) => n + 1);
   }, [transactionUpdates.data]);
 
+  // Back from a dropped connection: refetch (the subscription also starts again with
+  // each balance as it is now).
+  useEffect(() => {
+    const refetch = () => refreshBalances();
+    window.addEventListener(RECONNECTED, refetch);
+    return () => window.removeEventListener(RECONNECTED, refetch);
+  });
+
   useEffect(() => {
     const changed = live.data?.balanceChanged;
     if (!changed) return;
+    const shown = updates[changed.currency] ?? data?.wallet?.balances.find((b) => b.currency === changed.currency);
     setUpdates((u) => ({ ...u, [changed.currency]: changed }));
+    // The subscription's first events are the balances as they are: no news to flash.
+    if (shown && shown.available === changed.available && shown.posted === changed.posted) return;
     setFlash(changed.currency);
     setChanges((n) => n + 1);
     const timer = setTimeout(() => setFlash(null), 1500);

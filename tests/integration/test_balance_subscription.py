@@ -15,20 +15,24 @@ from redis.asyncio import Redis
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD, make_user
 from tests.graphql_client import LOG_IN, LOG_OUT, gql
+from wallet.config import Settings
 from wallet.db.engine import transaction
 from wallet.money import Currency, Money
 from wallet.outbox.relay import OutboxRelay
-from wallet.realtime.channels import balance_channel
+from wallet.realtime.channels import Channels
 from wallet.wallets.service import grant_promotional_credit
 
 SUBSCRIBE = "subscription { balanceChanged { currency available posted } }"
 
 
 @pytest.fixture
-async def relay(database_url: str, redis: Redis, redis_url: str) -> AsyncIterator[None]:
+async def relay(
+    database_url: str, redis: Redis, redis_url: str, settings: Settings
+) -> AsyncIterator[None]:
     jobs = await create_pool(RedisSettings.from_dsn(redis_url))
     stop = asyncio.Event()
-    task = asyncio.create_task(OutboxRelay(publisher=redis, jobs=jobs).run(stop))
+    channels = Channels(settings.channel_namespace)
+    task = asyncio.create_task(OutboxRelay(publisher=redis, jobs=jobs, channels=channels).run(stop))
     yield
     stop.set()
     await task
@@ -47,10 +51,10 @@ async def open_subscription(
     return ws
 
 
-async def wait_for_listener(redis: Redis, user_id: int) -> None:
+async def wait_for_listener(redis: Redis, user_id: int, namespace: str) -> None:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        [(_, count)] = await redis.pubsub_numsub(balance_channel(user_id))
+        [(_, count)] = await redis.pubsub_numsub(Channels(namespace).balance(user_id))
         if count:
             return
         await asyncio.sleep(0.02)
@@ -79,11 +83,12 @@ async def test_cookie_session_receives_balance_changes(
     user = await make_user(balance="10.00")
     _, cookie = await log_in(live_server, user.username, "COOKIE")
     ws = await open_subscription(live_server, headers={"cookie": f"wallet_session={cookie}"})
-    await wait_for_listener(redis, user.id)
+    await wait_for_listener(redis, user.id, live_server.settings.channel_namespace)
     await credit(user.id, 250)
-    # The relay may still be publishing the sign-up grant's own event: skip it.
+    # First the balance as it was (the subscription's snapshot), and perhaps the sign-up
+    # grant's own event if the relay is still publishing it: skip them.
     message = json.loads(await asyncio.wait_for(ws.recv(), 5))
-    if message["payload"]["data"]["balanceChanged"]["posted"] == "10.00":
+    while message["payload"]["data"]["balanceChanged"]["posted"] == "10.00":
         message = json.loads(await asyncio.wait_for(ws.recv(), 5))
     assert message == {
         "id": "1",
@@ -102,7 +107,9 @@ async def test_bearer_token_in_connection_init_authenticates(
     user, other = await make_user(), await make_user()
     token, _ = await log_in(live_server, user.username, "BEARER")
     ws = await open_subscription(live_server, init={"authorization": f"Bearer {token}"})
-    await wait_for_listener(redis, user.id)
+    await wait_for_listener(redis, user.id, live_server.settings.channel_namespace)
+    snapshot = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert snapshot["payload"]["data"]["balanceChanged"]["available"] == "0.00"
     await credit(other.id, 999)  # someone else's money: must not reach this socket
     await credit(user.id, 100)
     message = json.loads(await asyncio.wait_for(ws.recv(), 5))
@@ -130,7 +137,9 @@ async def test_subscription_ends_when_the_session_is_logged_out(
     user = await make_user()
     token, _ = await log_in(live_server, user.username, "BEARER")
     ws = await open_subscription(live_server, init={"authorization": f"Bearer {token}"})
-    await wait_for_listener(redis, user.id)
+    await wait_for_listener(redis, user.id, live_server.settings.channel_namespace)
+    snapshot = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert snapshot["type"] == "next"
     async with live_server.client() as http:
         await gql(http, LOG_OUT, token=token)
     await credit(user.id, 100)

@@ -24,8 +24,10 @@ from wallet.money import Currency, Money
 from wallet.notifications.email import SandboxEmailProvider
 from wallet.outbox.relay import OutboxRelay, job_id
 from wallet.outbox.service import Topic, emit
-from wallet.realtime.channels import balance_channel
+from wallet.realtime.channels import Channels
 from wallet.wallets.service import grant_promotional_credit
+
+CHANNELS = Channels("relay-test")
 
 
 @pytest.fixture
@@ -56,9 +58,9 @@ async def test_event_is_published_only_after_its_transaction_commits(
     redis: Redis,
     arq_redis: ArqRedis,
 ) -> None:
-    relay = OutboxRelay(publisher=redis, jobs=arq_redis)
+    relay = OutboxRelay(publisher=redis, jobs=arq_redis, channels=CHANNELS)
     pubsub = redis.pubsub()
-    await pubsub.subscribe(balance_channel(42))
+    await pubsub.subscribe(CHANNELS.balance(42))
     business = await asyncpg.connect(database_url)
     txn = business.transaction()
     await txn.start()
@@ -83,7 +85,7 @@ async def test_rolled_back_event_is_never_published(
         async with transaction() as conn:
             await emit(conn, Topic.USER_SIGNED_UP, {"user_id": 1})
             raise RuntimeError("command failed after writing its event")
-    assert await OutboxRelay(publisher=redis, jobs=arq_redis).drain() == 0
+    assert await OutboxRelay(publisher=redis, jobs=arq_redis, channels=CHANNELS).drain() == 0
     assert await arq_redis.queued_jobs() == []
 
 
@@ -102,9 +104,11 @@ async def test_relay_crash_before_marking_republishes_and_jobs_are_deduplicated(
         raise RuntimeError("relay died after publishing, before marking")
 
     with pytest.raises(RuntimeError):
-        await OutboxRelay(publisher=redis, jobs=arq_redis, before_mark=crash).drain()
+        await OutboxRelay(
+            publisher=redis, jobs=arq_redis, channels=CHANNELS, before_mark=crash
+        ).drain()
     assert await unpublished() == 1  # still owed: the mark rolled back
-    assert await OutboxRelay(publisher=redis, jobs=arq_redis).drain() == 1
+    assert await OutboxRelay(publisher=redis, jobs=arq_redis, channels=CHANNELS).drain() == 1
     assert await unpublished() == 0
     jobs = await arq_redis.queued_jobs()
     assert [(j.job_id, j.function, j.args) for j in jobs] == [
@@ -119,10 +123,10 @@ async def test_running_relay_publishes_a_commit_within_its_poll(
 ) -> None:
     user = await make_user()
     pubsub = redis.pubsub()
-    await pubsub.subscribe(balance_channel(user.id))
+    await pubsub.subscribe(CHANNELS.balance(user.id))
     stop = asyncio.Event()
     relay_task = asyncio.create_task(
-        OutboxRelay(publisher=redis, jobs=arq_redis).run(stop, poll_seconds=0.2)
+        OutboxRelay(publisher=redis, jobs=arq_redis, channels=CHANNELS).run(stop, poll_seconds=0.2)
     )
     await asyncio.sleep(0.3)  # let it drain the sign-up event
     started = time.monotonic()
@@ -174,7 +178,7 @@ async def test_event_committed_out_of_id_order_is_published_exactly_once(
     arq_redis: ArqRedis,
 ) -> None:
     recording = RecordingRedis(redis)
-    relay = OutboxRelay(publisher=recording, jobs=arq_redis)
+    relay = OutboxRelay(publisher=recording, jobs=arq_redis, channels=CHANNELS)
     await relay.drain()  # anything from before
     first, second = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
     try:
@@ -205,7 +209,7 @@ async def test_rolled_back_event_ids_do_not_hold_the_cursor(
     redis: Redis,
     arq_redis: ArqRedis,
 ) -> None:
-    relay = OutboxRelay(publisher=redis, jobs=arq_redis)
+    relay = OutboxRelay(publisher=redis, jobs=arq_redis, channels=CHANNELS)
     with pytest.raises(RuntimeError):
         async with transaction() as conn:
             gone = await emit(conn, Topic.BALANCE_CHANGED, {"user_id": 1, "currency": "USD"})

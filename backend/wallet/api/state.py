@@ -18,6 +18,8 @@ from wallet.notifications import providers
 from wallet.notifications.email import EmailProvider
 from wallet.notifications.sms import SmsProvider
 from wallet.rates import provider_from_config
+from wallet.realtime.channels import Channels
+from wallet.realtime.hub import Hub
 from wallet.rewards.referrals import ReferralRule
 from wallet.security.passkeys import RelyingParty, relying_party_for
 from wallet.security.stepup import StepUpStore
@@ -67,6 +69,8 @@ class Services:
     email: EmailProvider
     sms: SmsProvider
     proxies: TrustedProxies
+    hub: Hub  # this process's one pub/sub connection, fanned out to subscriptions
+    channels: Channels
     identity: IdentityProvider = field(default_factory=SandboxIdentityProvider)
 
     @property
@@ -108,6 +112,8 @@ class Services:
             email=providers.email_provider(settings, redis),
             sms=providers.sms_provider(settings, redis),
             proxies=TrustedProxies.parse(settings.trusted_proxies),
+            hub=Hub(redis),
+            channels=Channels(settings.channel_namespace),
             fx=FxDesk(
                 provider_from_config(settings.fx.provider, settings.fx.feed_url),
                 FxTerms(

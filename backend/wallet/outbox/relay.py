@@ -35,12 +35,7 @@ import structlog
 
 from wallet.db.engine import connection, transaction
 from wallet.outbox.service import Topic
-from wallet.realtime.channels import (
-    balance_channel,
-    payment_request_channel,
-    requests_channel,
-    transactions_channel,
-)
+from wallet.realtime.channels import Channels
 
 log = structlog.get_logger(__name__)
 
@@ -57,27 +52,27 @@ class Publisher(Protocol):
 class Route:
     """Where a topic goes: pub/sub channels built from the payload, and/or an arq job."""
 
-    channels: Callable[[dict[str, Any]], list[str]] | None = None
+    channels: Callable[[Channels, dict[str, Any]], list[str]] | None = None
     job: str | None = None
 
 
 ROUTES: dict[str, Route] = {
     Topic.USER_SIGNED_UP.value: Route(job="send_welcome_email"),
-    Topic.BALANCE_CHANGED.value: Route(channels=lambda p: [balance_channel(p["user_id"])]),
+    Topic.BALANCE_CHANGED.value: Route(channels=lambda c, p: [c.balance(p["user_id"])]),
     Topic.TRANSACTION_UPDATED.value: Route(
-        channels=lambda p: [transactions_channel(u) for u in p["user_ids"]],
+        channels=lambda c, p: [c.transactions(u) for u in p["user_ids"]],
         job="notify_transaction",
     ),
     Topic.MONEY_REQUEST_UPDATED.value: Route(
         # A request waiting for a contact with no wallet has no payer to tell yet.
-        channels=lambda p: [
-            requests_channel(u) for u in (p["payer_id"], p["requester_id"]) if u is not None
+        channels=lambda c, p: [
+            c.requests(u) for u in (p["payer_id"], p["requester_id"]) if u is not None
         ],
         job="notify_money_request",
     ),
     Topic.CONTACT_INVITED.value: Route(job="send_invite"),
     Topic.PAYMENT_REQUEST_UPDATED.value: Route(
-        channels=lambda p: [payment_request_channel(p["request_id"])]
+        channels=lambda c, p: [c.payment_request(p["request_id"])]
     ),
     Topic.STATEMENT_REQUESTED.value: Route(job="generate_statement"),
     Topic.DEVICE_NEW.value: Route(job="notify_new_device"),
@@ -124,10 +119,12 @@ class OutboxRelay:
         publisher: Publisher,
         jobs: JobQueue,
         *,
+        channels: Channels,
         batch_size: int = 200,
         before_mark: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._publisher = publisher
+        self._channels = channels  # this deployment's channel names
         self._jobs = jobs
         self._batch_size = batch_size
         # Test seam: runs after publishing a batch and before marking it published.
@@ -143,7 +140,7 @@ class OutboxRelay:
             log.warning("outbox.unrouted_topic", event_id=event_id, topic=topic)
             return
         message = json.dumps({"event_id": event_id, "topic": topic, "payload": payload})
-        for channel in route.channels(payload) if route.channels else []:
+        for channel in route.channels(self._channels, payload) if route.channels else []:
             await self._publisher.publish(channel, message)
         if route.job:
             await self._jobs.enqueue_job(route.job, event_id, _job_id=job_id(event_id, created_at))

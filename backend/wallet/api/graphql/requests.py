@@ -18,8 +18,6 @@ from wallet.api.graphql.permissions import SignedIn
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
 from wallet.api.graphql.throttle import contact_throttle, money_throttle
 from wallet.money import Currency, Money
-from wallet.realtime.channels import requests_channel
-from wallet.realtime.pubsub import listen
 from wallet.requests import service as requests
 from wallet.requests.errors import RequestNotFound
 
@@ -207,7 +205,7 @@ class RequestSubscription:
     async def money_request_received(self, info: Info) -> AsyncGenerator[MoneyRequestType, None]:
         ctx = info.context
         user = await ctx.require_viewer()
-        async for message in listen(ctx.services.redis, requests_channel(user.id)):
+        async for message in ctx.services.hub.listen(ctx.services.channels.requests(user.id)):
             if not await ctx.session_active():
                 return
             event = message["payload"]

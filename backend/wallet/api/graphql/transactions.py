@@ -14,8 +14,6 @@ from wallet.api.graphql.insights import SpendingCategory
 from wallet.api.graphql.permissions import SignedIn
 from wallet.insights import categories
 from wallet.insights.categories import Category
-from wallet.realtime.channels import transactions_channel
-from wallet.realtime.pubsub import listen
 from wallet.transactions import history as history_service
 from wallet.transactions.models import TransactionStatus, TransactionType
 
@@ -168,7 +166,7 @@ class TransactionSubscription:
     async def transaction_updated(self, info: Info) -> AsyncGenerator[TransactionNode, None]:
         ctx = info.context
         user = await ctx.require_viewer()
-        async for message in listen(ctx.services.redis, transactions_channel(user.id)):
+        async for message in ctx.services.hub.listen(ctx.services.channels.transactions(user.id)):
             if not await ctx.session_active():
                 return
             item = await history_service.get(user.id, int(message["payload"]["transaction_id"]))

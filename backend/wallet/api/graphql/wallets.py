@@ -9,8 +9,6 @@ import strawberry
 from wallet.api.graphql.context import Info
 from wallet.ledger.models import Balance
 from wallet.money import Currency, Money
-from wallet.realtime.channels import balance_channel
-from wallet.realtime.pubsub import listen
 from wallet.wallets import service
 
 
@@ -60,14 +58,26 @@ class WalletQuery:
 
 @strawberry.type
 class WalletSubscription:
-    @strawberry.subscription(description="The viewer's balance, each time it changes.")
+    @strawberry.subscription(
+        description="The viewer's balances: each one as it is now when the subscription "
+        "starts (so a client that reconnects catches up on what changed while it was "
+        "away), then each time one changes."
+    )
     async def balance_changed(self, info: Info) -> AsyncGenerator[BalanceType, None]:
         ctx = info.context
         user = await ctx.require_viewer()
-        async for message in listen(ctx.services.redis, balance_channel(user.id)):
-            # The session may have ended while the socket stayed open.
-            if not await ctx.session_active():
-                return
-            current = await service.get_balance(user.id, Currency(message["payload"]["currency"]))
-            if current is not None:
-                yield BalanceType.from_domain(current)
+        channel = ctx.services.channels.balance(user.id)
+        # Subscribed before the snapshot is read: a change between the two comes as an
+        # event after it, never falls in a gap.
+        async with ctx.services.hub.subscribe(channel) as messages:
+            view = await service.get_wallet(user.id)
+            for balance in view.balances if view else []:
+                yield BalanceType.from_domain(balance)
+            async for message in messages:
+                # The session may have ended while the socket stayed open.
+                if not await ctx.session_active():
+                    return
+                currency = Currency(message["payload"]["currency"])
+                current = await service.get_balance(user.id, currency)
+                if current is not None:
+                    yield BalanceType.from_domain(current)

@@ -30,8 +30,6 @@ from wallet.merchants.errors import (
     PaymentRequestNotFound,
 )
 from wallet.money import Currency, Money, UnknownCurrency
-from wallet.realtime.channels import payment_request_channel
-from wallet.realtime.pubsub import listen
 
 
 @strawberry.type(
@@ -490,7 +488,9 @@ class MerchantSubscription:
         found = await checkout.find_request(str(request_id))
         if found is None or not await _acts_for_now(info, found.merchant_id):
             raise PublicError(ErrorCode.NOT_FOUND, "No such payment request for you")
-        async for message in listen(ctx.services.redis, payment_request_channel(found.id)):
+        async for message in ctx.services.hub.listen(
+            ctx.services.channels.payment_request(found.id)
+        ):
             # Checked on every event, as user subscriptions check their session.
             if not await _acts_for_now(info, found.merchant_id):
                 return
