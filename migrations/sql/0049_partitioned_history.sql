@@ -23,14 +23,15 @@
 -- Unique keys that do not contain the id cannot be enforced across partitions:
 -- * money_transaction.reverses_id (a transaction is reversed at most once) moves to
 --   transaction_reversal, a small table whose primary key holds it, filled by trigger;
--- * money_transaction.gateway_ref is 128 random bits (wtx_...), unique by construction,
---   and callbacks find it through a plain index on each partition;
+-- * money_transaction.gateway_ref (the reference the gateway knows a movement by) moves
+--   to transaction_gateway_ref, whose primary key holds it, filled by trigger (most
+--   are 128 random bits, but a chargeback's is "<ref>:chargeback": not unique by chance);
 -- * audit_log.seq is given by one sealer at a time (an advisory lock), and the hash
 --   chain's verification refuses a repeated or missing seq.
--- Idempotency keys are partitioned by day of created_at with (principal, key,
--- created_at) as key; that a key is used once across days rests on `claim`, which takes
--- an advisory lock on (principal, key) and reads every partition before the command
--- runs (wallet.idempotency).
+-- Idempotency keys are partitioned by their day (created_on, UTC) with (principal, key,
+-- created_on) as key: the database refuses a key used twice in a day; that it is used
+-- once across days rests on `claim`, which takes an advisory lock on (principal, key)
+-- and reads every partition before the command runs (wallet.idempotency).
 
 CREATE FUNCTION history_month(at timestamptz) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -134,7 +135,7 @@ BEGIN
                    'INCLUDING GENERATED INCLUDING STORAGE) PARTITION BY %s', t, legacy, bound);
     EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I PRIMARY KEY (%s)', t, t || '_pkey',
                    CASE WHEN bound LIKE '%(id)' THEN 'id'
-                        ELSE 'principal, key, created_at' END);
+                        ELSE 'principal, key, created_on' END);
     FOREACH statement IN ARRAY indexes LOOP
         EXECUTE statement;
     END LOOP;
@@ -195,6 +196,38 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION money_transaction_claim_reversal() FROM PUBLIC;
 
+-- The gateway's reference of a movement is unique: the key `UNIQUE (gateway_ref)` held.
+CREATE TABLE transaction_gateway_ref (
+    gateway_ref    text PRIMARY KEY,
+    transaction_id bigint NOT NULL UNIQUE REFERENCES money_transaction (id)
+);
+INSERT INTO transaction_gateway_ref (gateway_ref, transaction_id)
+SELECT gateway_ref, id FROM money_transaction WHERE gateway_ref IS NOT NULL;
+REVOKE ALL ON transaction_gateway_ref FROM wallet_app;
+GRANT SELECT ON transaction_gateway_ref TO wallet_app;
+
+CREATE FUNCTION money_transaction_claim_gateway_ref() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    INSERT INTO transaction_gateway_ref (gateway_ref, transaction_id)
+    VALUES (NEW.gateway_ref, NEW.id);
+    RETURN NULL;
+END $$;
+REVOKE ALL ON FUNCTION money_transaction_claim_gateway_ref() FROM PUBLIC;
+
+-- What a transaction reverses, and its gateway reference, are set once, at insert: the
+-- claims above are made then.
+CREATE FUNCTION money_transaction_keys_fixed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'a transaction''s reverses_id and gateway_ref are set when it is made'
+        USING ERRCODE = 'integrity_constraint_violation';
+END $$;
+
+-- The day of an idempotency key: its partition key.
+ALTER TABLE idempotency_key
+    ADD COLUMN created_on date NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')::date;
+UPDATE idempotency_key SET created_on = (created_at AT TIME ZONE 'UTC')::date;
+
 DO $$
 DECLARE
     views text[];
@@ -214,8 +247,9 @@ BEGIN
     PERFORM history_partition_table('outbox_event', 'RANGE (id)', first_id, '{}');
     PERFORM history_partition_table('audit_log', 'RANGE (id)', first_id, ARRAY['audit_log_seq_key']);
     PERFORM history_partition_table(
-        'idempotency_key', 'RANGE (created_at)',
-        quote_literal(date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'), '{}');
+        'idempotency_key', 'RANGE (created_on)',
+        -- Through today: every key made so far (the days after get partitions of their own).
+        quote_literal((now() AT TIME ZONE 'UTC')::date + 1), '{}');
 
     EXECUTE 'CREATE VIEW ledger_chain AS ' || views[1];
     FOR t IN SELECT * FROM history_tables() WHERE truncate_guard IS NOT NULL LOOP
@@ -227,12 +261,21 @@ END $$;
 DROP FUNCTION history_partition_table(text, text, text, text[]);
 
 ALTER INDEX money_transaction_gateway_ref_key RENAME TO money_transaction_gateway_ref_idx;
+DROP INDEX idempotency_key_created_idx;  -- the partitions are the days
 ALTER INDEX money_transaction_reverses_id_key RENAME TO money_transaction_reverses_id_idx;
 ALTER INDEX audit_log_seq_key RENAME TO audit_log_seq_idx;
 
 CREATE TRIGGER money_transaction_reversal_claimed AFTER INSERT ON money_transaction
     FOR EACH ROW WHEN (NEW.reverses_id IS NOT NULL)
     EXECUTE FUNCTION money_transaction_claim_reversal();
+CREATE TRIGGER money_transaction_gateway_ref_claimed AFTER INSERT ON money_transaction
+    FOR EACH ROW WHEN (NEW.gateway_ref IS NOT NULL)
+    EXECUTE FUNCTION money_transaction_claim_gateway_ref();
+CREATE TRIGGER money_transaction_keys_fixed BEFORE UPDATE OF reverses_id, gateway_ref
+    ON money_transaction FOR EACH ROW
+    WHEN (NEW.reverses_id IS DISTINCT FROM OLD.reverses_id
+          OR NEW.gateway_ref IS DISTINCT FROM OLD.gateway_ref)
+    EXECUTE FUNCTION money_transaction_keys_fixed();
 
 -- The batched send path draws its entries' ids itself: from the same function.
 DO $$
@@ -249,9 +292,11 @@ END $$;
 
 -- Partitions ahead of time: months for the monthly tables, days for idempotency keys.
 -- Run by the worker every day and by the migrations; the app's role may call it (it
--- owns nothing), so it runs as the owner. Each new partition is reached only through
--- its table (no grants of its own), and a ledger partition refuses TRUNCATE as the
--- table does.
+-- owns nothing), so it runs as the owner, within bounds. Each new partition is reached
+-- only through its table (no grants of its own), and a ledger partition refuses
+-- TRUNCATE as the table does. CREATE TABLE ... PARTITION OF locks the parent: each
+-- waits at most 2 s for it (a long reader must not queue every write behind the job)
+-- and one that times out, or that another worker made first, is left for the next run.
 CREATE FUNCTION history_make_partitions(months_ahead integer DEFAULT 3,
                                         days_ahead integer DEFAULT 7)
 RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
@@ -262,30 +307,45 @@ DECLARE
     part text;
     made integer := 0;
     today date := (now() AT TIME ZONE 'UTC')::date;
+    first_day date;
 BEGIN
+    months_ahead := least(greatest(months_ahead, 1), 24);
+    days_ahead := least(greatest(days_ahead, 1), 60);
+    SET LOCAL lock_timeout = '2s';
     FOR t IN SELECT * FROM history_tables() LOOP
         FOR m IN history_month(now()) .. history_month(now()) + months_ahead LOOP
             part := t.name || '_p' || to_char(history_month_start(m) AT TIME ZONE 'UTC', 'YYYY_MM');
             CONTINUE WHEN to_regclass(part) IS NOT NULL;
-            EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%s) TO (%s)',
-                           part, t.name, history_id_floor(m), history_id_floor(m + 1));
-            EXECUTE format('REVOKE ALL ON %I FROM wallet_app', part);
-            IF t.truncate_guard IS NOT NULL THEN
-                EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %I FOR EACH STATEMENT '
-                               'EXECUTE FUNCTION %I()', part || '_no_truncate', part,
-                               t.truncate_guard);
-            END IF;
-            made := made + 1;
+            BEGIN
+                EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%s) TO (%s)',
+                               part, t.name, history_id_floor(m), history_id_floor(m + 1));
+                EXECUTE format('REVOKE ALL ON %I FROM wallet_app', part);
+                IF t.truncate_guard IS NOT NULL THEN
+                    EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %I FOR EACH STATEMENT '
+                                   'EXECUTE FUNCTION %I()', part || '_no_truncate', part,
+                                   t.truncate_guard);
+                END IF;
+                made := made + 1;
+            EXCEPTION WHEN lock_not_available OR duplicate_table THEN
+                RAISE WARNING 'partition % not made now: %', part, SQLERRM;
+            END;
         END LOOP;
     END LOOP;
-    FOR d IN SELECT generate_series(today, today + days_ahead, interval '1 day')::date LOOP
+    -- From the first day no partition covers yet (the legacy one runs through the day of
+    -- the migration).
+    first_day := greatest(today, coalesce(
+        (SELECT max(upper_bound::date) FROM history_partitions('idempotency_key')), today));
+    FOR d IN SELECT generate_series(first_day, today + days_ahead, interval '1 day')::date LOOP
         part := 'idempotency_key_p' || to_char(d, 'YYYY_MM_DD');
         CONTINUE WHEN to_regclass(part) IS NOT NULL;
-        EXECUTE format('CREATE TABLE %I PARTITION OF idempotency_key FOR VALUES FROM (%L) TO (%L)',
-                       part, d::timestamp AT TIME ZONE 'UTC',
-                       (d + 1)::timestamp AT TIME ZONE 'UTC');
-        EXECUTE format('REVOKE ALL ON %I FROM wallet_app', part);
-        made := made + 1;
+        BEGIN
+            EXECUTE format('CREATE TABLE %I PARTITION OF idempotency_key '
+                           'FOR VALUES FROM (%L) TO (%L)', part, d, d + 1);
+            EXECUTE format('REVOKE ALL ON %I FROM wallet_app', part);
+            made := made + 1;
+        EXCEPTION WHEN lock_not_available OR duplicate_table THEN
+            RAISE WARNING 'partition % not made now: %', part, SQLERRM;
+        END;
     END LOOP;
     RETURN made;
 END $$;
@@ -325,6 +385,9 @@ BEGIN
         days := greatest(0, extract(day FROM history_month_start(m) - now())::integer);
         least_days := least(coalesce(least_days, days), days);
     END LOOP;
+    d := greatest(d, coalesce((SELECT max(upper_bound::date)
+                                 FROM history_partitions('idempotency_key')
+                                WHERE name = 'idempotency_key_legacy'), d));
     WHILE to_regclass('idempotency_key_p' || to_char(d, 'YYYY_MM_DD')) IS NOT NULL LOOP
         d := d + 1;
     END LOOP;
@@ -332,16 +395,19 @@ BEGIN
 END $$;
 
 -- Retention by partition: a day of idempotency keys goes once all of it is older than
--- `keep`; the legacy partition likewise, by its upper bound.
+-- `keep` (at least a day: the app's role calls it); the legacy partition likewise, by
+-- its upper bound. DROP locks the table: the caller commits at once.
 CREATE FUNCTION idempotency_drop_expired(keep interval) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     p record;
     dropped integer := 0;
 BEGIN
+    keep := greatest(keep, interval '24 hours');
     SET LOCAL lock_timeout = '2s';
     FOR p IN SELECT * FROM history_partitions('idempotency_key') LOOP
-        IF p.upper_bound IS NOT NULL AND p.upper_bound::timestamptz <= now() - keep THEN
+        IF p.upper_bound IS NOT NULL
+           AND p.upper_bound::date::timestamp AT TIME ZONE 'UTC' <= now() - keep THEN
             EXECUTE format('DROP TABLE %I', p.name);
             dropped := dropped + 1;
         END IF;
@@ -352,8 +418,8 @@ REVOKE ALL ON FUNCTION idempotency_drop_expired(interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION idempotency_drop_expired(interval) TO wallet_app;
 
 -- Published outbox events go a month at a time: a partition is dropped once its whole
--- month is older than `keep_months`, the relay's cursor is past its last id, and every
--- event in it is published.
+-- month is older than `keep_months` (at least one), the relay's cursor is past its last
+-- id, and every event in it is published.
 CREATE FUNCTION outbox_drop_published(keep_months integer) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
@@ -362,6 +428,7 @@ DECLARE
     cursor_id bigint := (SELECT last_id FROM outbox_relay_cursor);
     unpublished boolean;
 BEGIN
+    keep_months := greatest(keep_months, 1);
     SET LOCAL lock_timeout = '2s';
     FOR p IN SELECT * FROM history_partitions('outbox_event') LOOP
         CONTINUE WHEN p.upper_bound IS NULL

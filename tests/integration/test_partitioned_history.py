@@ -9,16 +9,20 @@ code.
 
 from __future__ import annotations
 
+import json
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
+from redis.asyncio import Redis
 
 from tests.factories import make_user
 from tests.ledger_helpers import wallet_account, wallet_cents
+from tests.subscriptions import _NoJobs
 from wallet.db import partitions
 from wallet.db.engine import connection, transaction
 from wallet.idempotency import service as idempotency
@@ -26,6 +30,8 @@ from wallet.ledger import service as ledger
 from wallet.ledger.models import Purpose
 from wallet.money import Currency, Money
 from wallet.outbox import service as outbox
+from wallet.outbox.relay import OutboxRelay
+from wallet.realtime.channels import Channels
 from wallet.transactions import history
 from wallet.transactions.history import HistoryFilter
 from wallet.transfers.service import SendMoney, send_money
@@ -48,6 +54,11 @@ def month_index(at: datetime) -> int:
 
 def month_start(index: int) -> datetime:
     return datetime(2000 + index // 12, index % 12 + 1, 1, tzinfo=UTC)
+
+
+def floor(index: int) -> int:
+    """The first id of a month."""
+    return index << partitions.ID_MONTH_SHIFT
 
 
 THIS_MONTH = month_index(datetime.now(UTC))
@@ -81,6 +92,12 @@ async def clock(owner: asyncpg.Connection) -> AsyncIterator[ClockControl]:
             RETURN history_id_floor(history_month(coalesce(
                 (SELECT at FROM test_history_clock), clock_timestamp()))) | n;
         END $$;
+        CREATE OR REPLACE FUNCTION history_last_id(seq regclass) RETURNS bigint
+        LANGUAGE sql VOLATILE AS $$
+            SELECT history_id_floor(history_month(coalesce(
+                       (SELECT at FROM test_history_clock), clock_timestamp())))
+                   | coalesce(pg_sequence_last_value(seq), 0)
+        $$;
         """
     )
     yield ClockControl(owner)
@@ -122,9 +139,10 @@ async def test_each_history_table_has_this_month_and_three_ahead() -> None:
             assert f"{table}_legacy" in names
         days = [p.name for p in await partitions.partitions(conn, "idempotency_key")]
         today = datetime.now(UTC).date()
-        assert {f"idempotency_key_p{today + timedelta(days=d):%Y_%m_%d}" for d in range(8)} <= set(
-            days
-        )
+        # Today's keys are in the legacy partition (it runs through the migration's day).
+        assert {
+            f"idempotency_key_p{today + timedelta(days=d):%Y_%m_%d}" for d in range(1, 8)
+        } <= set(days)
         assert 7 <= await partitions.days_ahead(conn) <= 8
         # A new row lands in this month's partition, its id saying so.
         event = await outbox.emit(conn, outbox.Topic.NOTICE, {"probe": True})
@@ -344,74 +362,161 @@ async def test_the_job_makes_partitions_ahead_and_is_idempotent() -> None:
     assert guarded == 1
 
 
-async def test_expired_idempotency_keys_go_by_the_day_and_still_count_until_then() -> None:
-    yesterday = datetime.now(UTC) - timedelta(days=1)
-    async with transaction() as conn:
-        # A key remembered yesterday (the partition of the days before the migration) ...
-        await conn.execute(
-            "INSERT INTO idempotency_key (principal, key, fingerprint, response, created_at) "
-            "VALUES ('user:1', 'k-old', 'f', '{\"ok\": 1}', $1)",
-            yesterday,
+async def test_expired_idempotency_keys_go_by_the_day_and_still_count_until_then(
+    owner: asyncpg.Connection,
+) -> None:
+    today = await owner.fetchval("SELECT (now() AT TIME ZONE 'UTC')::date")
+    # The partitions of a table in service for a while: the days before the migration in
+    # the legacy partition, then a partition a day (here: from three days ago).
+    await owner.execute(
+        f"""
+        ALTER TABLE idempotency_key DETACH PARTITION idempotency_key_legacy;
+        DROP TABLE idempotency_key_legacy;
+        CREATE TABLE idempotency_key_legacy PARTITION OF idempotency_key
+            FOR VALUES FROM (MINVALUE) TO ('{today - timedelta(days=3)}');
+        """
+    )
+    for back in (3, 2, 1, 0):
+        day = today - timedelta(days=back)
+        await owner.execute(
+            f"CREATE TABLE idempotency_key_p{day:%Y_%m_%d} PARTITION OF idempotency_key "
+            f"FOR VALUES FROM ('{day}') TO ('{day + timedelta(days=1)}')"
         )
-        await idempotency.remember(conn, "user:1", "k-new", "f", {"ok": 2})
+    # Retention must not delete rows: a DELETE would be refused.
+    await owner.execute(
+        """
+        CREATE FUNCTION test_no_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'keys are dropped by partition, not deleted'; END $$;
+        CREATE TRIGGER test_no_delete BEFORE DELETE ON idempotency_key
+            FOR EACH ROW EXECUTE FUNCTION test_no_delete();
+        """
+    )
     async with transaction() as conn:
-        # ... still answers a retry today, from another day's partition.
-        assert await idempotency.claim(conn, "user:1", "k-old", "f") == {"ok": 1}
-        assert await idempotency.claim(conn, "user:1", "k-new", "f") == {"ok": 2}
+        for key, back in (("k-3d", 3), ("k-1d", 1)):
+            await conn.execute(
+                "INSERT INTO idempotency_key (principal, key, fingerprint, response, created_at,"
+                " created_on) VALUES ('user:1', $1, 'f', $2, now() - make_interval(days => $3),"
+                " $4)",
+                key,
+                json.dumps({"key": key}),
+                back,
+                today - timedelta(days=back),
+            )
+        await idempotency.remember(conn, "user:1", "k-now", "f", {"key": "k-now"})
+    async with transaction() as conn:
+        # A key from an earlier day's partition still answers a retry today ...
+        assert await idempotency.claim(conn, "user:1", "k-1d", "f") == {"key": "k-1d"}
         with pytest.raises(idempotency.IdempotencyConflict):
-            await idempotency.claim(conn, "user:1", "k-old", "other request")
+            await idempotency.claim(conn, "user:1", "k-1d", "another request")
+    # ... and the database refuses the same key twice in one day.
+    with pytest.raises(asyncpg.UniqueViolationError):
+        async with transaction() as conn:
+            await idempotency.remember(conn, "user:1", "k-now", "f", {"again": True})
+
     async with transaction() as conn:
-        # Within the retention window: nothing goes.
-        assert await idempotency.purge_expired(conn) == 0
-        # With none: every partition wholly in the past goes (yesterday's), by DROP.
-        dropped = await conn.fetchval("SELECT idempotency_drop_expired(interval '0')")
-    assert dropped == 1
+        # 48 hours: the legacy days and the day three days ago go, by DROP.
+        assert await idempotency.purge_expired(conn) == 2
+    async with transaction() as conn:
+        # However little the caller asks to keep, a day is kept: the day before yesterday
+        # goes, yesterday's keys stay.
+        assert await conn.fetchval("SELECT idempotency_drop_expired(interval '-1 day')") == 1
     async with connection() as conn:
         keys = await conn.fetch("SELECT key FROM idempotency_key ORDER BY key")
-        deleted = await conn.fetchval(
-            "SELECT coalesce(sum(n_tup_del), 0) FROM pg_stat_user_tables "
-            "WHERE relname LIKE 'idempotency_key%'"
-        )
-    assert [k["key"] for k in keys] == ["k-new"]
-    assert deleted == 0
+        days = [p.name for p in await partitions.partitions(conn, "idempotency_key")]
+    assert [k["key"] for k in keys] == ["k-1d", "k-now"]
+    assert "idempotency_key_legacy" not in days
+    assert f"idempotency_key_p{today - timedelta(days=3):%Y_%m_%d}" not in days
+    assert f"idempotency_key_p{today - timedelta(days=2):%Y_%m_%d}" not in days
+    assert f"idempotency_key_p{today - timedelta(days=1):%Y_%m_%d}" in days
 
 
 async def test_published_outbox_events_go_by_the_month_once_the_relay_is_past(
     owner: asyncpg.Connection,
 ) -> None:
-    # Events of an earlier month: the rows the partitioning found (the legacy partition).
+    # A table in service for a while: partitions for the last two months too.
+    await owner.execute(
+        f"""
+        ALTER TABLE outbox_event DETACH PARTITION outbox_event_legacy;
+        DROP TABLE outbox_event_legacy;
+        CREATE TABLE outbox_event_legacy PARTITION OF outbox_event
+            FOR VALUES FROM (MINVALUE) TO ({floor(THIS_MONTH - 2)});
+        """
+    )
+    for month in (THIS_MONTH - 2, THIS_MONTH - 1):
+        await owner.execute(
+            f"CREATE TABLE outbox_event_p{month_start(month):%Y_%m} PARTITION OF outbox_event "
+            f"FOR VALUES FROM ({floor(month)}) TO ({floor(month + 1)})"
+        )
     old_ids = [
         await owner.fetchval(
             "INSERT INTO outbox_event (id, topic, payload) VALUES ($1, 'notice', '{}') "
             "RETURNING id",
-            n,
+            floor(THIS_MONTH - 2) + n,
         )
         for n in (1, 2)
     ]
     async with transaction() as conn:
         current = await outbox.emit(conn, outbox.Topic.NOTICE, {"now": True})
-    last_old = max(old_ids)
 
-    async def drop(keep_months: int = 0) -> int:
+    async def drop(keep_months: int = 1) -> int:
         async with transaction() as conn:
             return await outbox.drop_published(conn, keep_months)
 
-    await owner.execute("UPDATE outbox_relay_cursor SET last_id = $1", last_old)
-    assert await drop() == 0  # unpublished
-    await owner.execute("UPDATE outbox_event SET published_at = now() WHERE id = ANY($1)", old_ids)
-    assert await drop(keep_months=1) == 0  # not a whole month older than the one kept
-    await owner.execute("UPDATE outbox_relay_cursor SET last_id = 0")
-    assert await drop() == 0  # the relay is not past them
-    await owner.execute("UPDATE outbox_relay_cursor SET last_id = $1", last_old)
-    # The bound: the cursor must be past the partition's last possible id.
-    first_of_month = month_start(THIS_MONTH)
-    await owner.execute(
-        "UPDATE outbox_relay_cursor SET last_id = $1",
-        (month_index(first_of_month) << partitions.ID_MONTH_SHIFT) - 1,
-    )
+    # The relay is past them, but they are not published: only the (empty) legacy
+    # partition goes.
+    await owner.execute("UPDATE outbox_relay_cursor SET last_id = $1", floor(THIS_MONTH) - 1)
     assert await drop() == 1
+    await owner.execute("UPDATE outbox_event SET published_at = now() WHERE id = ANY($1)", old_ids)
+    # Published, but the relay is not past the month's last possible id: nothing goes.
+    await owner.execute("UPDATE outbox_relay_cursor SET last_id = $1", max(old_ids))
+    assert await drop() == 0
+    await owner.execute("UPDATE outbox_relay_cursor SET last_id = $1", floor(THIS_MONTH - 1) - 1)
+    # Two months kept: the one two months back is not older than that yet.
+    assert await drop(keep_months=2) == 0
+    # One month kept (the least: asking for none keeps one): the month two back goes;
+    # last month and this one stay.
+    assert await drop(keep_months=0) == 1
     async with connection() as conn:
         left = await conn.fetch("SELECT id FROM outbox_event ORDER BY id")
         names = [p.name for p in await partitions.partitions(conn, "outbox_event")]
     assert [r["id"] for r in left] == [current]
     assert "outbox_event_legacy" not in names
+    assert f"outbox_event_p{month_start(THIS_MONTH - 2):%Y_%m}" not in names
+    assert f"outbox_event_p{month_start(THIS_MONTH - 1):%Y_%m}" in names
+
+
+async def test_the_relay_publishes_every_event_across_midnight_on_the_first(
+    clock: ClockControl, redis: Redis
+) -> None:
+    channels = Channels("relay-boundary")
+    relay = OutboxRelay(publisher=redis, jobs=_NoJobs(), channels=channels)
+    pubsub = redis.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(channels.balance(9))
+    emitted = []
+    for at in (BEFORE_MIDNIGHT, AFTER_MIDNIGHT, AFTER_MIDNIGHT):
+        await clock.set(at)
+        async with transaction() as conn:
+            emitted.append(
+                await outbox.emit(
+                    conn, outbox.Topic.BALANCE_CHANGED, {"user_id": 9, "currency": "USD"}
+                )
+            )
+        assert await relay.drain() == 1
+    await relay.advance_cursor()
+    await relay.advance_cursor()
+    received = []
+    deadline = time.monotonic() + 10
+    while len(received) < 3:
+        assert time.monotonic() < deadline, received
+        message = await pubsub.get_message(timeout=1)  # None for the subscribe's answer
+        if message is not None:
+            received.append(json.loads(message["data"])["event_id"])
+    await pubsub.aclose()
+    assert received == emitted
+    assert [partitions.id_month(e) for e in emitted] == [THIS_MONTH] + [THIS_MONTH + 1] * 2
+    async with connection() as conn:
+        cursor = await conn.fetchval("SELECT last_id FROM outbox_relay_cursor")
+        assert (
+            await conn.fetchval("SELECT count(*) FROM outbox_event WHERE published_at IS NULL") == 0
+        )
+    assert cursor >= emitted[-1]

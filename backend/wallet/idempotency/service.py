@@ -6,10 +6,11 @@ its result (the others then replay it) or rolls back (the next one executes). Th
 row is written by `remember` in the same transaction as the movement it guards.
 Commands that fail with a typed error write nothing, so a retry re-evaluates.
 
-The table has a partition per day (expired keys go by dropping a day), so its primary
-key, (principal, key, created_at), holds a key once per day only. That a key is used
-once across days rests on the lock: the claim reads every day's partition after taking
-it, at READ COMMITTED, so it sees a duplicate's committed row before this command runs.
+The table has a partition per UTC day (expired keys go by dropping a day), so its
+primary key, (principal, key, created_on), refuses a key twice in one day only. That a
+key is used once across days rests on the lock: the claim reads every day's partition
+after taking it, at READ COMMITTED (every transaction's level, wallet.db.engine), so it
+sees a duplicate's committed row before this command runs.
 """
 
 from __future__ import annotations

@@ -56,6 +56,14 @@ class TransactionReversal(Table, tablename="transaction_reversal", db=DB):
     reversal_id = references("MoneyTransaction", "wallet.transactions.tables", unique=True)
 
 
+class TransactionGatewayRef(Table, tablename="transaction_gateway_ref", db=DB):
+    """A gateway reference names one transaction: the key `money_transaction` cannot hold
+    since it is partitioned (filled by a trigger on its insert, migration 0049)."""
+
+    gateway_ref = Text(primary_key=True, default=None)
+    transaction_id = references("MoneyTransaction", "wallet.transactions.tables", unique=True)
+
+
 class TransactionEntry(Table, tablename="transaction_entry", db=DB):
     entry_id = references("JournalEntry", "wallet.ledger.tables", primary_key=True)
     transaction_id = references("MoneyTransaction", "wallet.transactions.tables")
