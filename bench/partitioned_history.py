@@ -60,7 +60,7 @@ from transfers import (  # noqa: E402
 
 from wallet.db import engine  # noqa: E402
 from wallet.db.migrate import migrate  # noqa: E402
-from wallet.db.partitions import ID_MONTH_SHIFT  # noqa: E402
+from wallet.db.partitions import ID_MONTH_SHIFT, month_index, month_start  # noqa: E402
 from wallet.db.roles import ensure_app_login  # noqa: E402
 from wallet.transactions import history  # noqa: E402
 from wallet.transactions.history import HistoryFilter  # noqa: E402
@@ -74,14 +74,6 @@ MONTHLY = (
     "audit_log",
 )
 PAGE = 20
-
-
-def month_index(at: datetime) -> int:
-    return (at.year - 2000) * 12 + at.month - 1
-
-
-def month_start(index: int) -> datetime:
-    return datetime(2000 + index // 12, index % 12 + 1, 1, tzinfo=UTC)
 
 
 async def lay_out_past_months(conn: asyncpg.Connection, months: int) -> None:

@@ -48,17 +48,11 @@ MONTHLY = (
 )
 
 
-def month_index(at: datetime) -> int:
-    return (at.year - 2000) * 12 + at.month - 1
-
-
-def month_start(index: int) -> datetime:
-    return datetime(2000 + index // 12, index % 12 + 1, 1, tzinfo=UTC)
-
-
-def floor(index: int) -> int:
-    """The first id of a month."""
-    return index << partitions.ID_MONTH_SHIFT
+month_index, month_start, floor = (
+    partitions.month_index,
+    partitions.month_start,
+    partitions.first_id,
+)
 
 
 THIS_MONTH = month_index(datetime.now(UTC))

@@ -54,6 +54,24 @@ async def log_in(url: str, username: str) -> str:
     return token
 
 
+async def send(url: str, token: str, to: str, amount: str) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=20) as http:
+        return await http.post(
+            f"{url}/graphql",
+            json={
+                "query": SEND,
+                "variables": {
+                    "input": {
+                        "recipient": f"@{to}",
+                        "amount": amount,
+                        "idempotencyKey": uuid.uuid4().hex,
+                    }
+                },
+            },
+            headers={"authorization": f"Bearer {token}"},
+        )
+
+
 async def subscribe(url: str, token: str) -> Any:
     ws = await websockets.connect(
         url.replace("http://", "ws://") + "/graphql", subprotocols=["graphql-transport-ws"]
@@ -93,21 +111,7 @@ async def test_a_client_back_from_a_killed_api_sees_the_send_it_missed(
 
         # Meanwhile, through the other process: its event is published to nobody.
         payer_token = await log_in(second.url, payer.username)
-        async with httpx.AsyncClient(timeout=20) as http:
-            sent = await http.post(
-                f"{second.url}/graphql",
-                json={
-                    "query": SEND,
-                    "variables": {
-                        "input": {
-                            "recipient": f"@{payee.username}",
-                            "amount": "2.50",
-                            "idempotencyKey": uuid.uuid4().hex,
-                        }
-                    },
-                },
-                headers={"authorization": f"Bearer {payer_token}"},
-            )
+        sent = await send(second.url, payer_token, payee.username, "2.50")
         assert sent.json()["data"]["sendMoney"]["__typename"] == "SendMoneyPayload", sent.text
         await asyncio.sleep(0.5)  # the relay has published it by now
 
@@ -117,21 +121,7 @@ async def test_a_client_back_from_a_killed_api_sees_the_send_it_missed(
         assert await next_balance(ws) == {"currency": "USD", "available": "2.50"}
 
         # And it goes on live from there.
-        async with httpx.AsyncClient(timeout=20) as http:
-            await http.post(
-                f"{second.url}/graphql",
-                json={
-                    "query": SEND,
-                    "variables": {
-                        "input": {
-                            "recipient": f"@{payee.username}",
-                            "amount": "1.00",
-                            "idempotencyKey": uuid.uuid4().hex,
-                        }
-                    },
-                },
-                headers={"authorization": f"Bearer {payer_token}"},
-            )
+        await send(second.url, payer_token, payee.username, "1.00")
         assert await next_balance(ws) == {"currency": "USD", "available": "3.50"}
         await ws.close()
     finally:

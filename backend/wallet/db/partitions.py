@@ -11,6 +11,7 @@ alert (PartitionsRunningOut). Retention is by dropping partitions, never by DELE
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from wallet.db.engine import Connection
 
@@ -49,3 +50,19 @@ async def partitions(conn: Connection, table: str) -> list[Partition]:
 def id_month(history_id: int) -> int:
     """The month (since January 2000) a history row's id was drawn in."""
     return history_id >> ID_MONTH_SHIFT
+
+
+def month_index(at: datetime) -> int:
+    """The month of `at` (UTC) as months since January 2000, as history_month does."""
+    utc = at.astimezone(UTC)
+    return (utc.year - 2000) * 12 + utc.month - 1
+
+
+def month_start(index: int) -> datetime:
+    """The first instant of a month given as months since January 2000."""
+    return datetime(2000 + index // 12, index % 12 + 1, 1, tzinfo=UTC)
+
+
+def first_id(index: int) -> int:
+    """The smallest id of a month's partition."""
+    return index << ID_MONTH_SHIFT
