@@ -32,6 +32,7 @@ class RefusalKind(Enum):
     PAYMENT_BLOCKED = "PAYMENT_BLOCKED"
     QUOTE_EXPIRED = "QUOTE_EXPIRED"
     RATES_UNAVAILABLE = "RATES_UNAVAILABLE"
+    BUDGET_WOULD_BE_EXCEEDED = "BUDGET_WOULD_BE_EXCEEDED"
 
 
 class Amount(Protocol):
@@ -112,6 +113,21 @@ class NeedsStepUp(Refusal):
     kind = RefusalKind.STEP_UP_REQUIRED
     code = "STEP_UP_REQUIRED"
     methods: list[str]
+
+
+class OverBudget(Refusal):
+    """The payment would take one of the person's strict budgets over: which budget
+    (`budget_id`, `category`), what is `spent` of its `limit` this month, and this
+    payment's `amount`, all in the budget's currency. A retry that says the person
+    confirmed it (`overrideBudget`) passes."""
+
+    kind = RefusalKind.BUDGET_WOULD_BE_EXCEEDED
+    code = "BUDGET_WOULD_BE_EXCEEDED"
+    budget_id: int
+    category: str
+    spent: Amount
+    limit: Amount
+    amount: Amount
 
 
 class Blocked(Refusal):

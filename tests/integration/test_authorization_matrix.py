@@ -248,6 +248,13 @@ CUSTOMER_ROWS = [
         typename("MoneyRequestPayload"),
     ),
     Row(
+        """query($b: ID!) { billBudgetImpact(savedBillerId: $b, amount: "1.00") {
+        category exceeds } }""",
+        CUSTOMER,
+        lambda w: {"b": w["saved_biller"]},
+        data,  # the customer's FOOD budget covers the coffee shop they saved (before deleteBudget)
+    ),
+    Row(
         "mutation($id: ID!) { deleteBudget(id: $id) { deleted } }",
         CUSTOMER,
         lambda w: {"id": w["budget"]},

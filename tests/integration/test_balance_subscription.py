@@ -40,14 +40,18 @@ async def relay(
 
 
 async def open_subscription(
-    live: LiveServer, *, headers: dict[str, str] | None = None, init: dict[str, Any] | None = None
+    live: LiveServer,
+    *,
+    headers: dict[str, str] | None = None,
+    init: dict[str, Any] | None = None,
+    query: str = SUBSCRIBE,
 ) -> Any:
     ws = await websockets.connect(
         live.ws_url, subprotocols=["graphql-transport-ws"], additional_headers=headers or {}
     )
     await ws.send(json.dumps({"type": "connection_init", "payload": init or {}}))
     assert json.loads(await ws.recv())["type"] == "connection_ack"
-    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
     return ws
 
 
@@ -155,3 +159,48 @@ async def test_cross_site_websocket_handshake_is_refused(live_server: LiveServer
             subprotocols=["graphql-transport-ws"],
             additional_headers={"origin": "https://evil.example"},
         )
+
+
+@pytest.mark.usefixtures("relay")
+async def test_every_event_carries_its_sequence_after_the_snapshots(
+    live_server: LiveServer, redis: Redis
+) -> None:
+    user = await make_user(balance="10.00")
+    token, _ = await log_in(live_server, user.username, "BEARER")
+    # The relay's cursor passes the opening balance's event before the subscription.
+    deadline = time.monotonic() + 10
+    async with transaction() as conn:
+        opened = await conn.fetchval("SELECT max(id) FROM outbox_event")
+    while time.monotonic() < deadline:
+        async with transaction() as conn:
+            if await conn.fetchval("SELECT last_id FROM outbox_relay_cursor") >= opened:
+                break
+        await asyncio.sleep(0.05)
+    ws = await open_subscription(
+        live_server,
+        init={"authorization": f"Bearer {token}"},
+        query="subscription { balanceChanged { currency available sequence } }",
+    )
+    await wait_for_listener(redis, user.id, live_server.settings.channel_namespace)
+    snapshot = json.loads(await asyncio.wait_for(ws.recv(), 5))["payload"]["data"]
+    async with transaction() as conn:
+        cursor = await conn.fetchval("SELECT last_id FROM outbox_relay_cursor")
+    shown = snapshot["balanceChanged"]
+    assert shown["available"] == "10.00"
+    assert 0 < int(shown["sequence"]) <= cursor  # everything up to it is in the snapshot
+    sequences = []
+    for minor, total in ((100, "11.00"), (50, "11.50")):
+        await credit(user.id, minor)
+        message = json.loads(await asyncio.wait_for(ws.recv(), 5))["payload"]["data"]
+        assert message["balanceChanged"]["available"] == total
+        sequences.append(int(message["balanceChanged"]["sequence"]))
+    async with transaction() as conn:
+        events = await conn.fetch(
+            "SELECT id FROM outbox_event WHERE topic = 'balance.changed' "
+            "AND (payload->>'user_id')::bigint = $1 AND id > $2 ORDER BY id",
+            user.id,
+            int(shown["sequence"]),
+        )
+    assert sequences == [int(e["id"]) for e in events]
+    assert int(shown["sequence"]) < sequences[0] < sequences[1]
+    await ws.close()

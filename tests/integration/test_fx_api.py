@@ -21,6 +21,7 @@ mutation($input: FxQuoteInput!) {
     ... on FxQuotePayload { quote { id sellCurrency buyCurrency sellAmount fee buyAmount rate
                                     midRate expiresInSeconds } }
     ... on UserError { code message }
+    ... on InsufficientFunds { available }
     ... on ValidationError { fieldErrors { field code } }
   }
 }"""
@@ -184,15 +185,25 @@ async def test_bad_quote_input_gets_typed_errors_with_nothing_written(
     assert dust["fieldErrors"] == [{"field": "amount", "code": "TOO_SMALL"}]
     assert await counts() == before
 
-    # Quoting more than the balance is fine; converting it is not.
-    big = (await quote(live_server, token, "USD", "EUR", "9.00"))["quote"]
-    short = await convert(live_server, token, big["id"])
-    assert (short["__typename"], short["available"]) == ("InsufficientFunds", "5.00")
+    # A quote for more than the balance is refused when quoted, not at Convert, with
+    # what is available in the currency sold (whichever side was fixed).
+    for side, amount in (("SELL", "9.00"), ("BUY", "9.00")):
+        big = await quote(live_server, token, "USD", "EUR", amount, side)
+        assert (big["__typename"], big["available"]) == ("InsufficientFunds", "5.00")
+        assert big["code"] == "INSUFFICIENT_FUNDS"
+    none_held = await quote(live_server, token, "EUR", "USD", "1.00")
+    assert (none_held["__typename"], none_held["available"]) == ("InsufficientFunds", "0.00")
+    assert await counts() == before
+    # Convert checks again: money spent after the quote leaves it short.
+    fits = (await quote(live_server, token, "USD", "EUR", "4.00"))["quote"]
+    assert (await send(live_server, token, mallory.username, "2.00"))["transfer"]
+    short = await convert(live_server, token, fits["id"])
+    assert (short["__typename"], short["available"]) == ("InsufficientFunds", "3.00")
     # Someone else's quote does not exist for you.
-    stolen = await convert(live_server, other, big["id"])
+    stolen = await convert(live_server, other, fits["id"])
     assert stolen["__typename"] == "NotFound"
-    assert await balances(live_server, token) == {"USD": "5.00"}
-    assert await balances(live_server, other) == {"USD": "5.00"}
+    assert await balances(live_server, token) == {"USD": "3.00"}
+    assert await balances(live_server, other) == {"USD": "7.00"}
 
 
 async def test_currency_balances_open_and_close_only_at_zero(live_server: LiveServer) -> None:

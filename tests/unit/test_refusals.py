@@ -4,7 +4,7 @@ the mutations' unions name only errors that refusals (or sign-in) produce."""
 import importlib
 import inspect
 import pkgutil
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, get_args
 
 import pytest
@@ -16,12 +16,15 @@ from wallet.api.graphql.refusals import _MEMBERS, MoneyErrors, refusal
 from wallet.api.graphql.schema import build_schema
 from wallet.errors import (
     NeedsStepUp,
+    OverBudget,
     OverLimit,
     Refusal,
     RefusalKind,
     ShortOfFunds,
     Throttled,
 )
+from wallet.insights.budgets import Budget, BudgetImpact, BudgetStatus
+from wallet.insights.categories import Category
 from wallet.ledger.errors import InsufficientFunds
 from wallet.limits.service import LimitExceeded, LimitKind, LimitScope
 from wallet.money import Currency, Money, UnknownCurrency
@@ -37,6 +40,7 @@ PAYLOAD_BASES: dict[RefusalKind, type[Refusal]] = {
     RefusalKind.LIMIT_EXCEEDED: OverLimit,
     RefusalKind.RATE_LIMITED: Throttled,
     RefusalKind.STEP_UP_REQUIRED: NeedsStepUp,
+    RefusalKind.BUDGET_WOULD_BE_EXCEEDED: OverBudget,
 }
 # Typed errors that are not refusals of a command: who you are, and one KYC decision.
 NOT_REFUSALS = {"NotAuthenticated", "InvalidCredentials", "SecondFactorRequired"}
@@ -57,6 +61,11 @@ def _sample(name: str, annotation: Any) -> Any:
     text = str(annotation)
     if name == "methods":
         return ["PIN"]
+    if "BudgetImpact" in text:
+        usd = Currency.USD
+        food = Budget(3, Category.FOOD, Money(5_000, usd), False, (80,), date(2026, 12, 1), True)
+        status = BudgetStatus(food, food.starts_month, Money(5_000, usd), Money(4_500, usd))
+        return BudgetImpact(status, Money(1_000, usd))
     for marker, value in (
         ("datetime", datetime.now(UTC) + timedelta(minutes=2)),
         ("Currency", Currency.USD),

@@ -154,6 +154,15 @@ class FxDesk:
             expires_at=datetime.now(UTC) + timedelta(seconds=self.terms.quote_seconds),
         )
         async with connection() as conn:
+            # A quote for more than the balance holds is refused now, not at Convert: the
+            # person learns it before they confirm. Convert checks again, under lock.
+            balances = await ledger.balances_of_owner(conn, OwnerType.USER, user_id, Purpose.WALLET)
+            held = next((b for b in balances if b.currency is sell), None)
+            available = 0 if held is None else held.available
+            if available < pricing.sell_amount:
+                raise InsufficientFunds(
+                    held.account_id if held else 0, available, pricing.sell_amount
+                )
             await _store(conn, quote)
         return quote
 

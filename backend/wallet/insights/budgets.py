@@ -4,6 +4,12 @@ Spent in a month = the category's expenses less its refunds (UTC calendar months
 rollover, a month's budget is its amount plus whatever was left of the previous month's
 (cumulative since the budget started, never below the amount). An alert goes out once
 per budget, month and threshold, the first time spending reaches it.
+
+Budgets also act at the moment of paying (`impact_of`, `check_payment`): a payment is
+put in the category it will have once made (the person's rules on the payee, then the
+merchant's MCC), and the review screen says when it would take that category's budget
+over. A strict budget refuses it (`BudgetWouldBeExceeded`) until the person confirms a
+second time; the payment commands run that check in their policy step.
 """
 
 from __future__ import annotations
@@ -12,12 +18,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from wallet.db.engine import Connection
+from wallet.errors import OverBudget
+from wallet.insights import queries
 from wallet.insights.categories import (
     COUNTED,
     Activity,
     Category,
     Flow,
     activity_between,
+    activity_from_row,
 )
 from wallet.insights.categories import activity_of as activity_of_transaction
 from wallet.insights.errors import CategoryError
@@ -49,6 +59,8 @@ class Budget:
     rollover: bool
     alert_percents: tuple[int, ...]
     starts_month: date
+    # A payment that would take it over waits for a second confirmation.
+    strict: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +88,7 @@ async def set_budget(
     *,
     rollover: bool = False,
     alert_percents: tuple[int, ...] = (80, 100),
+    strict: bool = False,
 ) -> Budget:
     """Create or change the user's monthly budget for `category` in `amount`'s currency."""
     if category in (Category.INCOME, Category.TRANSFERS):
@@ -93,17 +106,23 @@ async def set_budget(
                 currency=amount.currency.value,
                 amount=amount.amount_minor,
                 rollover=rollover,
+                strict=strict,
                 alert_percents=list(percents),
             )
         )
         .on_conflict(
             target=(BudgetRow.user_id, BudgetRow.category, BudgetRow.currency),
             action="DO UPDATE",
-            values=[BudgetRow.amount, BudgetRow.rollover, BudgetRow.alert_percents],
+            values=[
+                BudgetRow.amount,
+                BudgetRow.rollover,
+                BudgetRow.strict,
+                BudgetRow.alert_percents,
+            ],
         )
         .returning(BudgetRow.id, BudgetRow.starts_month)
     )
-    return Budget(int(row["id"]), category, amount, rollover, percents, row["starts_month"])
+    return Budget(int(row["id"]), category, amount, rollover, percents, row["starts_month"], strict)
 
 
 async def delete_budget(user_id: int, budget_id: int) -> bool:
@@ -125,6 +144,7 @@ async def budgets_of(user_id: int) -> list[Budget]:
             BudgetRow.rollover,
             BudgetRow.alert_percents,
             BudgetRow.starts_month,
+            BudgetRow.strict,
         )
         .where(BudgetRow.user_id == user_id)
         .order_by(BudgetRow.category, BudgetRow.currency)
@@ -137,6 +157,7 @@ async def budgets_of(user_id: int) -> list[Budget]:
             r["rollover"],
             tuple(r["alert_percents"]),
             r["starts_month"],
+            r["strict"],
         )
         for r in rows
     ]
@@ -176,6 +197,96 @@ async def budget_statuses(user_id: int, month: date | None = None) -> list[Budge
     activity = await activity_between(user_id, as_utc(since), as_utc(next_month(target)))
     spent = spent_by_month(activity)
     return [status_in(b, target, spent) for b in budgets if month_start(b.starts_month) <= target]
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetImpact:
+    """What a payment would do to the budget of the category it falls in."""
+
+    status: BudgetStatus  # this month, before the payment
+    amount: Money
+
+    @property
+    def after(self) -> Money:
+        return self.status.spent + self.amount
+
+    @property
+    def exceeds(self) -> bool:
+        return self.status.available < self.after
+
+    @property
+    def over_by(self) -> Money:
+        over = self.after - self.status.available
+        return over if over.is_positive else Money.zero(over.currency)
+
+
+class BudgetWouldBeExceeded(OverBudget):
+    def __init__(self, impact: BudgetImpact) -> None:
+        status = impact.status
+        self.budget_id = status.budget.id
+        self.category = status.budget.category.value
+        self.spent = status.spent
+        self.limit = status.available
+        self.amount = impact.amount
+        name = status.budget.category.value.capitalize()
+        super().__init__(
+            f"This payment would take your {name} budget over by {impact.over_by}: "
+            f"{status.spent} of {status.available} is spent this month. "
+            "Confirm it again to pay anyway."
+        )
+
+
+async def impact_of(
+    conn: Connection,
+    user_id: int,
+    *,
+    payee: str,
+    mcc: str | None,
+    amount: Money,
+    lock: bool = False,
+) -> BudgetImpact | None:
+    """What paying `amount` to `payee` (a merchant with `mcc`, if one) now would do to
+    the budget of its category; None when no budget covers it. With `lock`, the budget's
+    row is locked first, so two payments against it are judged one after the other: the
+    second sees the first's spending once it commits."""
+    query = queries.BUDGET_FOR_PAYMENT + (" FOR UPDATE OF b" if lock else "")
+    row = await conn.fetchrow(query, user_id, payee, mcc, amount.currency.value)
+    if row is None:
+        return None
+    budget = Budget(
+        int(row["id"]),
+        Category(row["category"]),
+        Money(int(row["amount"]), amount.currency),
+        row["rollover"],
+        tuple(row["alert_percents"]),
+        row["starts_month"],
+        row["strict"],
+    )
+    month = month_start(datetime.now(UTC))
+    since = min(month_start(budget.starts_month), month)
+    rows = await conn.fetch(
+        queries.ACTIVITY_BETWEEN, user_id, as_utc(since), as_utc(next_month(month)), list(COUNTED)
+    )
+    spent = spent_by_month([activity_from_row(r) for r in rows])
+    return BudgetImpact(status_in(budget, month, spent), amount)
+
+
+async def check_payment(
+    conn: Connection,
+    user_id: int,
+    *,
+    payee: str,
+    mcc: str | None,
+    amount: Money,
+    override: bool,
+) -> None:
+    """The policy step of a payment: refuse one that would take a strict budget over,
+    unless the person confirmed it (`override`)."""
+    if override:
+        return
+    impact = await impact_of(conn, user_id, payee=payee, mcc=mcc, amount=amount, lock=True)
+    if impact is not None and impact.status.budget.strict and impact.exceeds:
+        raise BudgetWouldBeExceeded(impact)
 
 
 async def alerts_for(user_id: int, transaction_id: int) -> list[Notice]:

@@ -58,7 +58,7 @@ class Activity:
 COUNTED = ("completed", "pending")
 
 
-def _activity(row: Any) -> Activity:
+def activity_from_row(row: Any) -> Activity:
     return Activity(
         transaction_id=int(row["id"]),
         created_at=row["created_at"],
@@ -73,7 +73,7 @@ async def activity_between(user_id: int, since: datetime, until: datetime) -> li
     """The user's counted transactions in [since, until) that are income or spending."""
     async with connection() as conn:
         rows = await conn.fetch(queries.ACTIVITY_BETWEEN, user_id, since, until, list(COUNTED))
-    return [_activity(r) for r in rows]
+    return [activity_from_row(r) for r in rows]
 
 
 async def categories_of(user_id: int, transaction_ids: list[int]) -> dict[int, Category]:
@@ -86,7 +86,7 @@ async def categories_of(user_id: int, transaction_ids: list[int]) -> dict[int, C
 async def activity_of(user_id: int, transaction_id: int) -> Activity | None:
     async with connection() as conn:
         row = await conn.fetchrow(queries.ACTIVITY_OF_IDS, user_id, [transaction_id])
-    return None if row is None else _activity(row)
+    return None if row is None else activity_from_row(row)
 
 
 async def categorize(user_id: int, transaction_id: int, category: Category | None) -> Category:

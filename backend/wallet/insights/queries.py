@@ -94,3 +94,19 @@ ACTIVITY_BETWEEN = _ACTIVITY.format(where="t.created_at >= $2 AND t.created_at <
 
 # The viewer's transactions with ids $2.
 ACTIVITY_OF_IDS = _ACTIVITY.format(where="t.id = ANY($2::bigint[])")
+
+# The budget of the category a payment of $4 to payee $2 (a merchant with MCC $3, or
+# NULL) by $1 would fall in, decided as _ACTIVITY decides it for a made payment: the
+# person's first matching rule, then the MCC's narrowest range. None when no budget.
+BUDGET_FOR_PAYMENT = """
+SELECT b.id, b.category, b.amount, b.rollover, b.alert_percents, b.starts_month, b.strict
+  FROM budget b
+ WHERE b.user_id = $1 AND b.currency = $4
+   AND b.category = coalesce(
+       (SELECT r.category FROM category_rule r
+         WHERE r.user_id = $1 AND $2 <> '' AND position(r.pattern IN lower($2)) > 0
+         ORDER BY r.id LIMIT 1),
+       (SELECT g.category FROM category_mcc_range g
+         WHERE $3::text::integer BETWEEN g.low AND g.high ORDER BY g.high - g.low LIMIT 1),
+       'transfers')
+"""

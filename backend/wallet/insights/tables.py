@@ -26,6 +26,7 @@ class Budget(Table, tablename="budget", db=DB):
     currency = Char(length=3, default=None)
     amount = BigInt(default=None)
     rollover = from_database(Boolean())
+    strict = from_database(Boolean())
     alert_percents = from_database(Array(base_column=Integer()))
     starts_month = from_database(Date())
     created_at = from_database(Timestamptz())

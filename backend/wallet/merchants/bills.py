@@ -19,10 +19,11 @@ from typing import Any
 
 from wallet.commands.actor import Actor
 from wallet.commands.runner import Command, run
-from wallet.db.engine import Connection, transaction
+from wallet.db.engine import Connection, connection, transaction
 from wallet.errors import NonPositiveAmount
 from wallet.fraud.service import PaymentBlocked, recording_blocks
 from wallet.idempotency.service import IdempotencyError
+from wallet.insights import budgets
 from wallet.ledger.errors import AccountNotActive, InsufficientFunds
 from wallet.limits.service import LimitExceeded
 from wallet.merchants import account_formats, queries
@@ -65,6 +66,7 @@ class SavedBiller:
     biller_name: str
     account_reference: str
     nickname: str
+    mcc: str | None = None  # the biller's, which puts its payments in a budget's category
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +162,7 @@ async def _saved_rows(user_id: int, saved_id: int | None) -> list[dict[str, Any]
             SavedBillerRow.id,
             SavedBillerRow.merchant_id,
             SavedBillerRow.merchant_id.name.as_alias("name"),
+            SavedBillerRow.merchant_id.mcc.as_alias("mcc"),
             SavedBillerRow.account_reference,
             SavedBillerRow.nickname,
         )
@@ -175,6 +178,7 @@ def _saved_biller(row: Any) -> SavedBiller:
         row["name"],
         row["account_reference"],
         row["nickname"],
+        row["mcc"],
     )
 
 
@@ -191,6 +195,8 @@ async def saved_billers(user_id: int) -> list[SavedBiller]:
 class PayBill:
     saved_id: int
     amount: Money
+    # The payer confirmed it a second time, knowing it takes a strict budget over.
+    override_budget: bool = False
 
 
 def _validate_bill(actor: Actor, command: PayBill) -> None:
@@ -208,8 +214,28 @@ async def _biller(actor: Actor, command: PayBill) -> SavedBiller:
 async def _may_pay_bill(conn: Connection, actor: Actor, command: PayBill) -> None:
     """The biller is saved by the payer; above the step-up threshold (or from a new
     device) a factor proven lately."""
-    await _biller(actor, command)
+    biller = await _biller(actor, command)
     await actor.require_step_up(command.amount, "pay this bill")
+    await budgets.check_payment(
+        conn,
+        actor.require_user(),
+        payee=biller.biller_name,
+        mcc=biller.mcc,
+        amount=command.amount,
+        override=command.override_budget,
+    )
+
+
+async def budget_impact(user_id: int, saved_id: int, amount: Money) -> budgets.BudgetImpact | None:
+    """What paying the saved biller `amount` would do to the user's budget (the review
+    screen); None when no budget covers it."""
+    biller = await _saved(user_id, saved_id)
+    if biller is None or not amount.is_positive:
+        return None
+    async with connection() as conn:
+        return await budgets.impact_of(
+            conn, user_id, payee=biller.biller_name, mcc=biller.mcc, amount=amount
+        )
 
 
 async def _pay_bill(conn: Connection, actor: Actor, command: PayBill) -> int:
@@ -254,15 +280,20 @@ PAY_BILL = Command[PayBill, int](
         PaymentBlocked,
         WalletUnavailable,
         MerchantError,
+        budgets.BudgetWouldBeExceeded,
     ),
 )
 
 
-async def pay_bill(actor: Actor, saved_id: int, amount: Money, key: str) -> int:
+async def pay_bill(
+    actor: Actor, saved_id: int, amount: Money, key: str, *, override_budget: bool = False
+) -> int:
     """Pay a saved biller now; the sale's transaction id (exactly once per key). Above
     the step-up threshold it needs a second factor proven lately (a standing order was
-    stepped up for when it was made); the fraud rules score it first."""
-    return await run(PAY_BILL, actor, PayBill(saved_id, amount), key)
+    stepped up for when it was made); the fraud rules score it first. One that would
+    take a strict budget over waits for `override_budget` (a standing order was
+    confirmed when it was made, so its runs pass)."""
+    return await run(PAY_BILL, actor, PayBill(saved_id, amount, override_budget), key)
 
 
 async def schedule(
@@ -527,6 +558,7 @@ async def _run_one(schedule_id: int, now: datetime, email: EmailProvider) -> str
                     int(row["saved_biller_id"]),
                     amount,
                     key,
+                    override_budget=True,
                 )
         except _RUN_REFUSALS as exc:
             error = _run_error(exc)

@@ -25,6 +25,7 @@ from wallet.db.engine import Connection, connection, transaction
 from wallet.errors import NonPositiveAmount
 from wallet.fraud.engine import Attempt
 from wallet.fraud.service import PaymentBlocked, Screening, recording_blocks, screen
+from wallet.insights import budgets
 from wallet.ledger import service as ledger
 from wallet.ledger.errors import AccountNotActive, InsufficientFunds
 from wallet.ledger.models import EntryDraft, OwnerType, Purpose
@@ -273,6 +274,8 @@ class PayRequest:
     pin: str | None = None
     # How long a marketplace sale waits for delivery (`MoneyRules.buyer_protection_days`).
     escrow_days: int = field(default_factory=lambda: rules.current().buyer_protection_days)
+    # The payer confirmed it a second time, knowing it takes a strict budget over.
+    override_budget: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +309,42 @@ def _reference(command: PayRequest) -> str:
 
 def _validate_payment(actor: Actor, command: PayRequest) -> None:
     _reference(command)  # a reference of the right form, or PaymentRequestNotFound
+
+
+async def _within_budget(conn: Connection, actor: Actor, command: PayRequest) -> None:
+    """A payment that would take a strict budget over waits for a second confirmation."""
+    request = await _load(conn, _reference(command))
+    if request.status != "open" or not request.payable:
+        return  # the change refuses it, for that reason
+    await budgets.check_payment(
+        conn,
+        actor.require_user(),
+        payee=request.merchant_name,
+        mcc=request.mcc,
+        amount=_amount_to_pay(request, command.amount),
+        override=command.override_budget,
+    )
+
+
+async def budget_impact(
+    payer_id: int, reference: str, amount: Money | None
+) -> budgets.BudgetImpact | None:
+    """What paying the request would do to the payer's budget (the review screen); None
+    when no budget covers it or it cannot be paid as asked."""
+    normalized = normalize_reference(reference)
+    if normalized is None:
+        return None
+    async with connection() as conn:
+        try:
+            request = await _load(conn, normalized)
+            to_pay = _amount_to_pay(request, amount)
+        except (PaymentRequestNotFound, AmountMismatch, NonPositiveAmount):
+            return None
+        if request.status != "open" or not request.payable:
+            return None  # only a request that can be paid, as `payable_request` shows
+        return await budgets.impact_of(
+            conn, payer_id, payee=request.merchant_name, mcc=request.mcc, amount=to_pay
+        )
 
 
 async def _pay(conn: Connection, actor: Actor, command: PayRequest) -> MerchantPayment:
@@ -368,6 +407,9 @@ PAY_REQUEST = Command[PayRequest, MerchantPayment](
         "request": _reference(command),
         "amount": None if command.amount is None else command.amount.amount_minor,
     },
+    # The override is a confirmation, not part of the request: a confirmed retry under
+    # the same key is the same payment.
+    policy=(_within_budget,),
     change=_pay,
     response=lambda paid: {"transaction_id": paid.transaction_id},
     replay=_replay_payment,
@@ -384,6 +426,7 @@ PAY_REQUEST = Command[PayRequest, MerchantPayment](
         PaymentBlocked,
         WalletUnavailable,
         StepUpRequired,
+        budgets.BudgetWouldBeExceeded,
     ),
 )
 

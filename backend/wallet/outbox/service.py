@@ -56,3 +56,10 @@ async def drop_published(conn: Connection, keep_months: int = RETENTION_MONTHS) 
     month (wallet.db.partitions), so events go a month at a time, never by DELETE. How
     many months went (the function runs as the owner; the app's role can't DROP)."""
     return int(await conn.fetchval("SELECT outbox_drop_published($1)", keep_months))
+
+
+async def delivered_through(conn: Connection) -> int:
+    """The relay's cursor: every event up to it is committed and published. A read made
+    after this one sees every change those events tell of, so a subscription's snapshot
+    carries it as its sequence, and its events' sequences (their ids) are compared to it."""
+    return int(await conn.fetchval("SELECT last_id FROM outbox_relay_cursor"))

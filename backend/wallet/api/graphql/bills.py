@@ -10,6 +10,7 @@ import strawberry
 
 from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import ErrorCode, NotFound
+from wallet.api.graphql.insights import BudgetImpactType
 from wallet.api.graphql.permissions import SignedIn
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
 from wallet.api.graphql.security import large_amount_check
@@ -132,6 +133,21 @@ class BillQuery:
         user = await info.context.require_viewer()
         return [SavedBillerType.from_domain(b) for b in await bills.saved_billers(user.id)]
 
+    @strawberry.field(
+        description="What paying a saved biller `amount` would do to your budget of its "
+        "category; null when no budget covers it.",
+        extensions=[SignedIn(otherwise_null=True)],
+    )
+    async def bill_budget_impact(
+        self, info: Info, saved_biller_id: strawberry.ID, amount: str, currency: str = "USD"
+    ) -> BudgetImpactType | None:
+        user = await info.context.require_viewer()
+        money = parse_amount(amount, currency)
+        if not isinstance(money, Money):
+            return None
+        impact = await bills.budget_impact(user.id, _id(saved_biller_id), money)
+        return None if impact is None else BudgetImpactType.from_domain(impact)
+
     @strawberry.field(extensions=[SignedIn(otherwise_null=True)])
     async def bill_schedules(self, info: Info) -> list[BillScheduleType] | None:
         user = await info.context.require_viewer()
@@ -161,6 +177,12 @@ class BillMutation:
         amount: str,
         idempotency_key: str,
         currency: str = "USD",
+        override_budget: Annotated[
+            bool,
+            strawberry.argument(
+                description="Confirmed again after BudgetWouldBeExceeded (same key)."
+            ),
+        ] = False,
     ) -> PayBillResult:
         user = await info.context.require_viewer()
         if throttled := await money_throttle(info, user.id):
@@ -172,7 +194,7 @@ class BillMutation:
             actor = await info.context.actor()
             assert actor is not None
             transaction_id = await bills.pay_bill(
-                actor, _id(saved_biller_id), money, idempotency_key
+                actor, _id(saved_biller_id), money, idempotency_key, override_budget=override_budget
             )
         except REFUSALS as exc:
             return refusal(exc, money.currency)

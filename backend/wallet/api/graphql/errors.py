@@ -26,6 +26,7 @@ class ErrorCode(Enum):
     RATES_UNAVAILABLE = "RATES_UNAVAILABLE"
     STEP_UP_REQUIRED = "STEP_UP_REQUIRED"
     PAYMENT_BLOCKED = "PAYMENT_BLOCKED"
+    BUDGET_WOULD_BE_EXCEEDED = "BUDGET_WOULD_BE_EXCEEDED"
     SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED"
     SANCTIONS_MATCH_OPEN = "SANCTIONS_MATCH_OPEN"
     STATEMENT_MISMATCH = "STATEMENT_MISMATCH"
@@ -88,6 +89,19 @@ class LimitExceeded(UserError):
     )
     maximum: str = strawberry.field(description="The limit, in the movement's currency.")
     remaining: str = strawberry.field(description="What is left of it, same currency.")
+
+
+@strawberry.type(
+    description="The payment would take a strict budget over. Confirm it with the person "
+    "and retry with the same idempotency key and overrideBudget: true."
+)
+class BudgetWouldBeExceeded(UserError):
+    budget_id: strawberry.ID
+    category: str = strawberry.field(description="The budget's category, e.g. FOOD.")
+    spent: str = strawberry.field(description="Spent of it this month, before this payment.")
+    limit: str = strawberry.field(description="This month's budget, rollover included.")
+    amount: str = strawberry.field(description="This payment, in the budget's currency.")
+    currency: str
 
 
 @strawberry.type

@@ -147,11 +147,13 @@ class FxMutation:
         amount = parse_amount(input.amount, fixed)
         if not isinstance(amount, Money):
             return amount
+        selling = amount.currency  # what a refusal's available balance is in
         try:
             sell, buy = Currency.parse(input.sell), Currency.parse(input.buy)
+            selling = sell
             quote = await info.context.services.fx.quote(user.id, sell, buy, amount)
         except REFUSALS as exc:
-            return refusal(exc, amount.currency)
+            return refusal(exc, selling)
         return FxQuotePayload(quote=FxQuoteType.from_domain(quote))
 
     @strawberry.mutation(

@@ -59,6 +59,9 @@ class BudgetStatusType:
     percent: int
     rollover: bool
     alert_percents: list[int]
+    strict: bool = strawberry.field(
+        description="A payment that would take it over waits for a second confirmation."
+    )
 
     @classmethod
     def from_domain(cls, s: budgets.BudgetStatus) -> BudgetStatusType:
@@ -74,6 +77,44 @@ class BudgetStatusType:
             percent=s.percent,
             rollover=b.rollover,
             alert_percents=list(b.alert_percents),
+            strict=b.strict,
+        )
+
+
+@strawberry.type(
+    name="BudgetImpact",
+    description="What a payment would do to the budget of the category it falls in.",
+)
+class BudgetImpactType:
+    budget_id: strawberry.ID
+    category: SpendingCategory  # type: ignore[valid-type]
+    currency: str
+    spent: str = strawberry.field(description="Spent this month, before this payment.")
+    limit: str = strawberry.field(description="This month's budget, rollover included.")
+    amount: str = strawberry.field(description="This payment.")
+    spent_after: str
+    remaining_after: str = strawberry.field(description="Negative when it goes over.")
+    exceeds: bool
+    over_by: str = strawberry.field(description="How far over it takes the budget (0 if not).")
+    strict: bool = strawberry.field(
+        description="Paying needs a second confirmation (overrideBudget) when it exceeds."
+    )
+
+    @classmethod
+    def from_domain(cls, impact: budgets.BudgetImpact) -> BudgetImpactType:
+        status = impact.status
+        return cls(
+            budget_id=strawberry.ID(str(status.budget.id)),
+            category=status.budget.category,
+            currency=impact.amount.currency.value,
+            spent=status.spent.format(),
+            limit=status.available.format(),
+            amount=impact.amount.format(),
+            spent_after=impact.after.format(),
+            remaining_after=(status.available - impact.after).format(),
+            exceeds=impact.exceeds,
+            over_by=impact.over_by.format(),
+            strict=status.budget.strict,
         )
 
 
@@ -101,6 +142,10 @@ class SetBudgetInput:
     currency: str = "USD"
     rollover: bool = False
     alert_percents: list[int] = strawberry.field(default_factory=lambda: [80, 100])
+    strict: bool = strawberry.field(
+        default=False,
+        description="Hold a payment that would take it over for a second confirmation.",
+    )
 
 
 @strawberry.type
@@ -223,6 +268,7 @@ class InsightsMutation:
                 amount,
                 rollover=input.rollover,
                 alert_percents=tuple(input.alert_percents),
+                strict=input.strict,
             )
         except REFUSALS as exc:
             return refusal(exc, amount.currency)

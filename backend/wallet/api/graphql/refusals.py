@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import strawberry
+
 from wallet.api.graphql.errors import (
+    BudgetWouldBeExceeded,
     ErrorCode,
     Forbidden,
     IdempotencyConflict,
@@ -30,6 +33,7 @@ from wallet.api.graphql.errors import (
 )
 from wallet.errors import (
     NeedsStepUp,
+    OverBudget,
     OverLimit,
     Refusal,
     RefusalKind,
@@ -52,6 +56,7 @@ MoneyErrors = (
     | RatesUnavailable
     | StepUpRequired
     | PaymentBlocked
+    | BudgetWouldBeExceeded
 )
 
 # What a service may raise for a refused command (nothing was written): every refusal.
@@ -98,6 +103,20 @@ def _step_up(exc: Refusal, _: Currency) -> MoneyErrors:
     )
 
 
+def _over_budget(exc: Refusal, currency: Currency) -> MoneyErrors:
+    assert isinstance(exc, OverBudget)
+    return BudgetWouldBeExceeded(
+        code=ErrorCode.BUDGET_WOULD_BE_EXCEEDED,
+        message=exc.message,
+        budget_id=strawberry.ID(str(exc.budget_id)),
+        category=exc.category.upper(),
+        spent=exc.spent.format(),
+        limit=exc.limit.format(),
+        amount=exc.amount.format(),
+        currency=currency.value,
+    )
+
+
 # The union member of each kind. The kinds whose member carries data have a base class
 # in `wallet.errors` naming it; every other member is its code and the message.
 _MEMBERS: dict[RefusalKind, Callable[[Refusal, Currency], MoneyErrors]] = {
@@ -123,6 +142,7 @@ _MEMBERS: dict[RefusalKind, Callable[[Refusal, Currency], MoneyErrors]] = {
     RefusalKind.LIMIT_EXCEEDED: _over_limit,
     RefusalKind.RATE_LIMITED: _throttled,
     RefusalKind.STEP_UP_REQUIRED: _step_up,
+    RefusalKind.BUDGET_WOULD_BE_EXCEEDED: _over_budget,
 }
 
 

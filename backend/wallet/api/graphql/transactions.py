@@ -54,6 +54,11 @@ class TransactionNode:
     failure_reason: str | None = strawberry.field(
         default=None, description="Why it failed, as the gateway or the wallet said."
     )
+    sequence: str | None = strawberry.field(
+        default=None,
+        description="transactionUpdated only: the id of the event that told of this change "
+        "(a decimal string; larger is newer).",
+    )
     payment_method: str | None = strawberry.field(
         default=None, description='The card or bank account, e.g. "Visa ending 4242".'
     )
@@ -171,7 +176,9 @@ class TransactionSubscription:
                 return
             item = await history_service.get(user.id, int(message["payload"]["transaction_id"]))
             if item is not None:
-                yield TransactionNode.from_domain(item)
+                node = TransactionNode.from_domain(item)
+                node.sequence = str(message["event_id"])
+                yield node
 
 
 @strawberry.type

@@ -7,8 +7,10 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from wallet.api.graphql.context import Info
+from wallet.db.engine import connection
 from wallet.ledger.models import Balance
 from wallet.money import Currency, Money
+from wallet.outbox import service as outbox
 from wallet.wallets import service
 
 
@@ -19,9 +21,16 @@ class BalanceType:
     posted: str = strawberry.field(description="Settled balance.")
     pending: str = strawberry.field(description="Incoming money not yet settled.")
     reserved: str = strawberry.field(description="Held for outgoing movements in progress.")
+    sequence: str | None = strawberry.field(
+        default=None,
+        description="balanceChanged only: the outbox position this balance reflects (a "
+        "decimal string; larger is newer). The snapshot a subscription starts with carries "
+        "the position every change up to which it includes; each event carries its own "
+        "event's id. An event at or below what a client shows changes nothing.",
+    )
 
     @classmethod
-    def from_domain(cls, b: Balance) -> BalanceType:
+    def from_domain(cls, b: Balance, sequence: int | None = None) -> BalanceType:
         def fmt(minor: int) -> str:
             return Money(minor, b.currency).format()
 
@@ -31,6 +40,7 @@ class BalanceType:
             posted=fmt(b.posted),
             pending=fmt(b.incoming),
             reserved=fmt(b.reserved),
+            sequence=None if sequence is None else str(sequence),
         )
 
 
@@ -70,9 +80,13 @@ class WalletSubscription:
         # Subscribed before the snapshot is read: a change between the two comes as an
         # event after it, never falls in a gap.
         async with ctx.services.hub.subscribe(channel) as messages:
+            # The relay's position first, then the balances: they include every change
+            # up to it.
+            async with connection() as conn:
+                through = await outbox.delivered_through(conn)
             view = await service.get_wallet(user.id)
             for balance in view.balances if view else []:
-                yield BalanceType.from_domain(balance)
+                yield BalanceType.from_domain(balance, through)
             async for message in messages:
                 # The session may have ended while the socket stayed open.
                 if not await ctx.session_active():
@@ -80,4 +94,4 @@ class WalletSubscription:
                 currency = Currency(message["payload"]["currency"])
                 current = await service.get_balance(user.id, currency)
                 if current is not None:
-                    yield BalanceType.from_domain(current)
+                    yield BalanceType.from_domain(current, int(message["event_id"]))

@@ -20,6 +20,7 @@ from wallet.api.graphql.errors import (
     not_authenticated,
     validation_error,
 )
+from wallet.api.graphql.insights import BudgetImpactType
 from wallet.api.graphql.merchants.access import int_id, principal_for
 from wallet.api.graphql.refusals import REFUSALS, MoneyErrors, parse_amount, refusal
 from wallet.api.graphql.throttle import money_throttle
@@ -140,6 +141,10 @@ class PayPaymentRequestInput:
     amount: str | None = strawberry.field(default=None, description="Only for a static code.")
     pin: str
     idempotency_key: str
+    override_budget: bool = strawberry.field(
+        default=False,
+        description="The payer confirmed it again after BudgetWouldBeExceeded (same key).",
+    )
 
 
 @strawberry.type
@@ -294,6 +299,23 @@ class CheckoutQuery:
             return None
         return await _payable(reference)
 
+    @strawberry.field(
+        description="What paying a request (with `amount` for a static code) would do to "
+        "your budget of its category; null when no budget covers it."
+    )
+    async def payment_budget_impact(
+        self, info: Info, reference: str, amount: str | None = None
+    ) -> BudgetImpactType | None:
+        user = await info.context.viewer()
+        found = await checkout.find_request(reference) if user is not None else None
+        if user is None or found is None:
+            return None
+        offered = None if amount is None else parse_amount(amount, found.currency.value)
+        if offered is not None and not isinstance(offered, Money):
+            return None
+        impact = await checkout.budget_impact(user.id, found.reference, offered)
+        return None if impact is None else BudgetImpactType.from_domain(impact)
+
     @strawberry.field(description="The payment request a scanned QR payload points to.")
     async def scan_payment_qr(self, info: Info, payload: str) -> PayableRequestType | None:
         if await info.context.viewer() is None:
@@ -379,7 +401,9 @@ class CheckoutMutation:
             assert actor is not None
             paid = await checkout.pay_request(
                 actor,
-                checkout.PayRequest(request.reference, amount, input.pin),
+                checkout.PayRequest(
+                    request.reference, amount, input.pin, override_budget=input.override_budget
+                ),
                 input.idempotency_key,
             )
         except REFUSALS as exc:
