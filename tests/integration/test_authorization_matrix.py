@@ -363,6 +363,12 @@ MERCHANT_ROWS = [
         data,
     ),
     Row(
+        "query($m: ID!) { nextPayouts(merchantId: $m) { currency net } }",
+        SHOP,
+        lambda w: {"m": w["merchant"]},
+        data,
+    ),
+    Row(
         "query($m: ID!) { settlementBatches(merchantId: $m) { id } }",
         SHOP,
         lambda w: {"m": w["merchant"]},

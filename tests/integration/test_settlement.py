@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis.asyncio import Redis
@@ -36,6 +36,7 @@ ONBOARD = """mutation($input: OnboardMerchantInput!) { onboardMerchant(input: $i
 BATCHES = """query($m: ID!) { settlementBatches(merchantId: $m) {
   id payments gross fee net payoutStatus } }"""
 REPORT = "query($m: ID!, $b: ID!) { settlementReport(merchantId: $m, batchId: $b) }"
+NEXT = """query($m: ID!) { nextPayouts(merchantId: $m) { currency at payments gross fee net } }"""
 
 
 async def revenue_cents() -> int:
@@ -214,3 +215,64 @@ async def test_a_sale_released_from_escrow_late_is_charged_in_the_next_batch(
         "0.59",
         "9.41",
     )
+
+
+async def test_the_payout_preview_is_what_the_next_batch_pays(
+    live_server: LiveServer, redis: Redis
+) -> None:
+    owner_token, merchant_id = await settled_shop(live_server, "000123456789")
+    _, buyer_token = await customer(live_server)
+    first = await sell(live_server, owner_token, merchant_id, buyer_token, "10.00")
+    await sell(live_server, owner_token, merchant_id, buyer_token, "5.00")
+    await call(
+        live_server,
+        owner_token,
+        REFUND,
+        {
+            "input": {
+                "merchantId": merchant_id,
+                "transactionId": first,
+                "amount": "2.00",
+                "idempotencyKey": "r1",
+            }
+        },
+    )
+    before = datetime.now(UTC)
+    (preview,) = await call(live_server, owner_token, NEXT, {"m": merchant_id})
+    # Never settled: the next hourly run, at 45 s past the hour.
+    at = datetime.fromisoformat(preview["at"])
+    assert before <= at <= before + timedelta(hours=1, seconds=1)
+    assert (at.minute, at.second) == (0, settlement.SETTLE_AT_SECOND)
+    assert {k: preview[k] for k in ("currency", "payments", "gross", "fee", "net")} == {
+        "currency": "USD",
+        "payments": 2,
+        "gross": "13.00",
+        "fee": "1.04",
+        "net": "11.96",
+    }
+    gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox.day_seconds)
+    assert await settlement.settle_due(gateway, datetime.now(UTC)) != []
+    (batch,) = await call(live_server, owner_token, BATCHES, {"m": merchant_id})
+    assert (batch["payments"], batch["gross"], batch["fee"], batch["net"]) == (
+        preview["payments"],
+        preview["gross"],
+        preview["fee"],
+        preview["net"],
+    )
+    # Settled: nothing waits, and the next daily batch is a day after this one.
+    (after,) = await call(live_server, owner_token, NEXT, {"m": merchant_id})
+    assert (after["payments"], after["net"]) == (0, "0.00")
+    assert datetime.fromisoformat(after["at"]) >= before + timedelta(days=1) - timedelta(hours=1)
+    # Someone else's shop, or nobody: nothing.
+    stranger = await token_for(live_server, await make_user())
+    assert await call(live_server, stranger, NEXT, {"m": merchant_id}) is None
+
+
+def test_the_next_run_is_the_first_hourly_run_once_due() -> None:
+    now = datetime(2026, 12, 6, 10, 20, tzinfo=UTC)
+    assert settlement.next_run(None, "daily", now) == datetime(2026, 12, 6, 11, 0, 45, tzinfo=UTC)
+    early = datetime(2026, 12, 6, 10, 0, 10, tzinfo=UTC)
+    assert settlement.next_run(None, "daily", early) == datetime(2026, 12, 6, 10, 0, 45, tzinfo=UTC)
+    last = datetime(2026, 12, 6, 9, 0, 50, tzinfo=UTC)
+    assert settlement.next_run(last, "daily", now) == datetime(2026, 12, 7, 10, 0, 45, tzinfo=UTC)
+    assert settlement.next_run(last, "weekly", now) == datetime(2026, 12, 13, 10, 0, 45, tzinfo=UTC)

@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import structlog
 
@@ -60,6 +61,90 @@ def fee_for(payments_total: int, payments: int, percent_bp: int, fixed_minor: in
     return int(percent) + payments * fixed_minor
 
 
+# The worker settles due merchants once an hour, at this second past the hour.
+SETTLE_AT_SECOND = 45
+
+
+async def _unsettled(conn: Connection, merchant_id: int, currency: Currency) -> Any:
+    """Every finished sale and refund not in a batch yet: a sale released from escrow
+    late is counted when it is released, whatever its id."""
+    return await conn.fetchrow(
+        "SELECT coalesce(array_agg(id), '{}') AS ids, coalesce(min(id), 0) AS first_id, "
+        "coalesce(max(id), 0) AS last_id, "
+        "count(*) FILTER (WHERE type = 'payment') AS payments, "
+        "coalesce(sum(amount) FILTER (WHERE type = 'payment'), 0) AS paid, "
+        "coalesce(sum(amount) FILTER (WHERE type = 'refund'), 0) AS refunded "
+        "FROM money_transaction WHERE merchant_id = $1 AND currency = $2 "
+        "AND settlement_batch_id IS NULL "
+        "AND type IN ('payment', 'refund') AND status IN ('completed', 'reversed')",
+        merchant_id,
+        currency.value,
+    )
+
+
+def _fee(merchant: Any, period: Any, currency: Currency) -> int:
+    fixed = int(json.loads(merchant["fee_fixed"]).get(currency.value, 0))
+    return fee_for(int(period["paid"]), int(period["payments"]), merchant["fee_percent_bp"], fixed)
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutPreview:
+    """What the next batch would pay in one currency if it ran now, and when it runs."""
+
+    currency: Currency
+    at: datetime | None  # None: no settlement account, or not approved yet
+    payments: int
+    gross: Money  # payments less refunds since the last batch
+    fee: Money
+    net: Money  # what the payable holds less the fee (what would be paid out)
+
+
+def next_run(last: datetime | None, schedule: str, now: datetime) -> datetime:
+    """When the hourly job next settles a merchant whose last batch was at `last`."""
+    due = now if last is None else max(last + PERIOD[schedule], now)
+    hour = due.replace(minute=0, second=SETTLE_AT_SECOND, microsecond=0)
+    return hour if hour >= due else hour + timedelta(hours=1)
+
+
+async def payout_preview(principal: Principal, now: datetime | None = None) -> list[PayoutPreview]:
+    """The next payout per currency the merchant holds: its date, and its amount less
+    fees, counted as `settle_merchant` will count it (read, never locked)."""
+    now = now or datetime.now(UTC)
+    async with connection() as conn:
+        merchant = await conn.fetchrow(
+            "SELECT m.fee_percent_bp, m.fee_fixed, m.settlement_schedule, "
+            "m.settlement_method_id IS NOT NULL AND m.approval_status = 'approved' "
+            "AND m.status = 'active' AS settles, "
+            "(SELECT max(created_at) FROM settlement_batch b WHERE b.merchant_id = m.id) AS last "
+            "FROM merchant m WHERE m.id = $1",
+            principal.merchant_id,
+        )
+        if merchant is None:
+            raise MerchantNotFound()
+        at = next_run(merchant["last"], merchant["settlement_schedule"], now)
+        previews = []
+        for currency in await ledger.currencies_of(
+            conn, OwnerType.MERCHANT, principal.merchant_id, PAYABLE
+        ):
+            period = await _unsettled(conn, principal.merchant_id, currency)
+            payable = await ledger.find_account(
+                conn, OwnerType.MERCHANT, principal.merchant_id, currency, PAYABLE
+            )
+            available = 0 if payable is None else (await ledger.balance(conn, payable)).available
+            fee = min(_fee(merchant, period, currency), max(available, 0))
+            previews.append(
+                PayoutPreview(
+                    currency=currency,
+                    at=at if merchant["settles"] else None,
+                    payments=int(period["payments"]),
+                    gross=Money(int(period["paid"]) - int(period["refunded"]), currency),
+                    fee=Money(fee, currency),
+                    net=Money(max(available - fee, 0), currency),
+                )
+            )
+    return previews
+
+
 async def due_merchants(conn: Connection, now: datetime) -> list[int]:
     """Approved merchants with a settlement account whose last batch is a period old
     (or none)."""
@@ -91,25 +176,9 @@ async def settle_merchant(
         )
         if merchant is None:
             return None
-        # Every finished sale and refund not in a batch yet: a sale released from escrow
-        # late is counted when it is released, whatever its id.
-        period = await conn.fetchrow(
-            "SELECT coalesce(array_agg(id), '{}') AS ids, coalesce(min(id), 0) AS first_id, "
-            "coalesce(max(id), 0) AS last_id, "
-            "count(*) FILTER (WHERE type = 'payment') AS payments, "
-            "coalesce(sum(amount) FILTER (WHERE type = 'payment'), 0) AS paid, "
-            "coalesce(sum(amount) FILTER (WHERE type = 'refund'), 0) AS refunded "
-            "FROM money_transaction WHERE merchant_id = $1 AND currency = $2 "
-            "AND settlement_batch_id IS NULL "
-            "AND type IN ('payment', 'refund') AND status IN ('completed', 'reversed')",
-            merchant_id,
-            currency.value,
-        )
+        period = await _unsettled(conn, merchant_id, currency)
         gross = int(period["paid"]) - int(period["refunded"])
-        fixed = int(json.loads(merchant["fee_fixed"]).get(currency.value, 0))
-        fee = fee_for(
-            int(period["paid"]), int(period["payments"]), merchant["fee_percent_bp"], fixed
-        )
+        fee = _fee(merchant, period, currency)
         payable = await ledger.find_account(
             conn, OwnerType.MERCHANT, merchant_id, currency, PAYABLE
         )

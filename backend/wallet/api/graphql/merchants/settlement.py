@@ -10,7 +10,7 @@ from wallet.api.graphql.context import Info
 from wallet.api.graphql.merchants.access import int_id, principal_for
 from wallet.merchants import service as merchants
 from wallet.merchants import settlement
-from wallet.merchants.settlement import Batch
+from wallet.merchants.settlement import Batch, PayoutPreview
 
 
 @strawberry.type(name="SettlementBatch")
@@ -38,8 +38,47 @@ class SettlementBatchType:
         )
 
 
+@strawberry.type(
+    name="PayoutPreview",
+    description="The next payout in one currency, if it ran now: when, and the amount less fees.",
+)
+class PayoutPreviewType:
+    currency: str
+    at: datetime | None = strawberry.field(
+        description="When the next batch runs; null until the merchant is approved with a "
+        "settlement account."
+    )
+    payments: int = strawberry.field(description="Payments since the last batch.")
+    gross: str = strawberry.field(description="Payments less refunds since the last batch.")
+    fee: str
+    net: str = strawberry.field(description="What would be paid out: the balance less the fee.")
+
+    @classmethod
+    def from_domain(cls, p: PayoutPreview) -> PayoutPreviewType:
+        return cls(
+            currency=p.currency.value,
+            at=p.at,
+            payments=p.payments,
+            gross=p.gross.format(),
+            fee=p.fee.format(),
+            net=p.net.format(),
+        )
+
+
 @strawberry.type
 class SettlementQuery:
+    @strawberry.field(
+        description="Owner or API key: the next payout per currency (date, amount less fees)."
+    )
+    async def next_payouts(
+        self, info: Info, merchant_id: strawberry.ID
+    ) -> list[PayoutPreviewType] | None:
+        principal = await principal_for(info, merchant_id)
+        if principal is None or not principal.may(merchants.Scope.PAYMENTS_READ):
+            return None
+        previews = await settlement.payout_preview(principal)
+        return [PayoutPreviewType.from_domain(p) for p in previews]
+
     @strawberry.field(description="Owner or API key: settlement batches, newest first.")
     async def settlement_batches(
         self, info: Info, merchant_id: strawberry.ID
