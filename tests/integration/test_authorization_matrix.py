@@ -426,6 +426,12 @@ MERCHANT_ROWS = [
         typename("RefundPayload"),
     ),
     Row(
+        "query($m: ID!) { merchantApiKeys(merchantId: $m) { id prefix } }",
+        SHOP,
+        lambda w: {"m": w["merchant"]},
+        data,
+    ),
+    Row(
         """mutation($m: ID!, $k: ID!) { revokeMerchantApiKey(merchantId: $m, keyId: $k) {
         __typename } }""",
         SHOP,

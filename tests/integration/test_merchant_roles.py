@@ -85,3 +85,53 @@ async def test_a_co_owner_cannot_demote_the_founding_owner(live_server: LiveServ
     assert (
         await call(live_server, owner_token, KEY, {"m": merchant_id, "scopes": ["PAYMENTS_READ"]})
     )["__typename"] == "ApiKeyPayload"
+
+
+KEYS = """query($m: ID!) { merchantApiKeys(merchantId: $m) {
+  id prefix label scopes createdAt revokedAt } }"""
+REVOKE = """mutation($m: ID!, $k: ID!) { revokeMerchantApiKey(merchantId: $m, keyId: $k) {
+  __typename } }"""
+
+
+async def test_the_owner_lists_api_keys_without_secrets_and_revokes_one(
+    live_server: LiveServer,
+) -> None:
+    _, owner_token, merchant_id = await shop(live_server)
+    reader = await call(
+        live_server, owner_token, KEY, {"m": merchant_id, "scopes": ["PAYMENTS_READ"]}
+    )
+    till = await call(
+        live_server,
+        owner_token,
+        KEY,
+        {"m": merchant_id, "scopes": ["PAYMENTS_WRITE", "REFUNDS_WRITE"]},
+    )
+    listed = await call(live_server, owner_token, KEYS, {"m": merchant_id})
+    assert [k["id"] for k in listed] == [till["id"], reader["id"]]  # newest first
+    assert [(k["prefix"], k["label"], k["scopes"], k["revokedAt"]) for k in listed] == [
+        (till["prefix"], "till server", ["PAYMENTS_WRITE", "REFUNDS_WRITE"], None),
+        (reader["prefix"], "till server", ["PAYMENTS_READ"], None),
+    ]
+    assert all(till["key"] not in str(v) and reader["key"] not in str(v) for v in listed)
+
+    revoked = await call(live_server, owner_token, REVOKE, {"m": merchant_id, "k": till["id"]})
+    assert revoked["__typename"] == "ApiKeyRevokedPayload"
+    after = {
+        k["id"]: k["revokedAt"]
+        for k in await call(live_server, owner_token, KEYS, {"m": merchant_id})
+    }
+    assert after[till["id"]] is not None and after[reader["id"]] is None
+    # The revoked key no longer works; a key, a cashier or a stranger sees no list.
+    assert await call(live_server, till["key"], KEYS, {"m": merchant_id}) is None
+    assert await call(live_server, reader["key"], KEYS, {"m": merchant_id}) is None
+    cashier = await make_user()
+    await call(
+        live_server,
+        owner_token,
+        ADD_STAFF,
+        {"m": merchant_id, "u": "@" + cashier.username, "r": "CASHIER"},
+    )
+    assert (
+        await call(live_server, await token_for(live_server, cashier), KEYS, {"m": merchant_id})
+        is None
+    )

@@ -17,6 +17,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -350,6 +351,47 @@ async def create_api_key(principal: Principal, label: str, scopes: set[Scope]) -
             )
         ).returning(MerchantApiKey.id)
     return IssuedKey(int(row["id"]), prefix, f"{KEY_PREFIX}{prefix}_{secret}")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyInfo:
+    """An API key as its merchant's owner sees it: never its secret."""
+
+    id: int
+    prefix: str
+    label: str
+    scopes: tuple[Scope, ...]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+async def api_keys_of(principal: Principal) -> list[ApiKeyInfo]:
+    """The merchant's API keys, newest first, revoked ones too (the owner's list)."""
+    if principal.role is not Role.OWNER:
+        raise NotAllowed("see API keys")
+    rows = (
+        await MerchantApiKey.select(
+            MerchantApiKey.id,
+            MerchantApiKey.prefix,
+            MerchantApiKey.label,
+            MerchantApiKey.scopes,
+            MerchantApiKey.created_at,
+            MerchantApiKey.revoked_at,
+        )
+        .where(MerchantApiKey.merchant_id == principal.merchant_id)
+        .order_by(MerchantApiKey.id, ascending=False)
+    )
+    return [
+        ApiKeyInfo(
+            int(r["id"]),
+            r["prefix"],
+            r["label"],
+            tuple(Scope(s) for s in r["scopes"]),
+            r["created_at"],
+            r["revoked_at"],
+        )
+        for r in rows
+    ]
 
 
 async def revoke_api_key(principal: Principal, key_id: int) -> None:

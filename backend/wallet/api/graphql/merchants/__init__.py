@@ -24,12 +24,12 @@ from wallet.api.graphql.merchants.protection import (
     DisputeQuery,
 )
 from wallet.api.graphql.merchants.settlement import SettlementQuery
-from wallet.api.graphql.merchants.staff import StaffMutation
+from wallet.api.graphql.merchants.staff import StaffMutation, StaffQuery
 from wallet.api.graphql.merchants.webhooks import WebhookMutation, WebhookQuery
 
 
 @strawberry.type
-class MerchantQuery(OnboardingQuery, CheckoutQuery):
+class MerchantQuery(OnboardingQuery, CheckoutQuery, StaffQuery):
     pass
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 from typing import Annotated
 
@@ -43,6 +44,42 @@ ApiKeyResult = Annotated[
     ApiKeyPayload | ValidationError | NotFound | Forbidden | NotAuthenticated,
     strawberry.union("ApiKeyResult"),
 ]
+
+
+@strawberry.type(name="MerchantApiKey", description="An API key, without its secret.")
+class ApiKeyType:
+    id: strawberry.ID
+    prefix: str = strawberry.field(description="The key's public part, as the key starts.")
+    label: str
+    scopes: list[ApiScope]
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def from_domain(cls, key: merchants.ApiKeyInfo) -> ApiKeyType:
+        return cls(
+            id=strawberry.ID(str(key.id)),
+            prefix=key.prefix,
+            label=key.label,
+            scopes=[ApiScope(s.value) for s in key.scopes],
+            created_at=key.created_at,
+            revoked_at=key.revoked_at,
+        )
+
+
+@strawberry.type
+class StaffQuery:
+    @strawberry.field(description="Owner: the merchant's API keys, newest first.")
+    async def merchant_api_keys(
+        self, info: Info, merchant_id: strawberry.ID
+    ) -> list[ApiKeyType] | None:
+        principal = await principal_for(info, merchant_id)
+        if principal is None:
+            return None
+        try:
+            return [ApiKeyType.from_domain(k) for k in await merchants.api_keys_of(principal)]
+        except merchants.NotAllowed:
+            return None
 
 
 @strawberry.type
