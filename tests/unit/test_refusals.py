@@ -38,8 +38,16 @@ PAYLOAD_BASES: dict[RefusalKind, type[Refusal]] = {
     RefusalKind.RATE_LIMITED: Throttled,
     RefusalKind.STEP_UP_REQUIRED: NeedsStepUp,
 }
-# Typed errors that are not refusals of a command: who you are, and one KYC decision.
-NOT_REFUSALS = {"NotAuthenticated", "InvalidCredentials", "SecondFactorRequired"}
+# Typed errors that are not refusals of a command: who you are (signing in, renewing a
+# mobile session), and one KYC decision.
+NOT_REFUSALS = {
+    "NotAuthenticated",
+    "InvalidCredentials",
+    "SecondFactorRequired",
+    "RefreshTokenInvalid",
+    "RefreshTokenReused",
+    "DeviceMismatch",
+}
 KNOWN_OTHERS = {"SanctionsMatchOpen"}
 
 
