@@ -17,6 +17,7 @@ from tests.devices import TestDevice
 from tests.factories import PASSWORD, make_user
 from tests.graphql_client import LOG_OUT, call, gql, step_up
 from wallet.config import Settings
+from wallet.db.engine import connection
 
 LOG_IN = """
 mutation($input: LogInInput!) {
@@ -76,6 +77,17 @@ async def me(live: LiveServer, token: str) -> str | None:
     return None if found is None else str(found["username"])
 
 
+async def reuse_alerts(user_id: int) -> int:
+    async with connection() as conn:
+        found = await conn.fetchval(
+            "SELECT count(*) FROM outbox_event WHERE topic = 'notice' "
+            "AND payload->>'kind' = 'refresh_token_reused' "
+            "AND (payload->>'user_id')::bigint = $1",
+            user_id,
+        )
+    return int(found)
+
+
 def seconds_from_now(stamp: str) -> float:
     return datetime.fromisoformat(stamp).timestamp() - time.time()
 
@@ -106,6 +118,7 @@ async def test_a_mobile_session_rotates_over_graphql_and_a_spent_token_signs_it_
     assert (reused["__typename"], reused["code"]) == ("RefreshTokenReused", "REFRESH_TOKEN_REUSED")
     assert "Sign in again" in reused["message"]
     assert await me(live_server, second["accessToken"]) is None
+    assert await reuse_alerts(user.id) == 1  # the owner hears of it, on every channel
     gone = await refresh(live_server, second["refreshToken"], device)
     assert (gone["__typename"], gone["code"]) == ("RefreshTokenInvalid", "REFRESH_TOKEN_INVALID")
 
@@ -131,6 +144,7 @@ async def test_two_refreshes_at_once_over_http_let_one_win_and_end_the_family(
         if answer["data"]["refreshSession"]["__typename"] == "SessionRefreshed"
     )
     assert await me(live_server, winner["accessToken"]) is None
+    assert await reuse_alerts(user.id) == 1
 
 
 async def test_a_refresh_needs_a_fresh_proof_from_the_same_device_key(
@@ -158,6 +172,7 @@ async def test_a_refresh_needs_a_fresh_proof_from_the_same_device_key(
 
     # Neither refusal spent the token or ended the session.
     assert await me(live_server, signed_in["token"]) == user.username
+    assert await reuse_alerts(user.id) == 0
     renewed = await refresh(live_server, signed_in["refreshToken"], device)
     assert renewed["__typename"] == "SessionRefreshed", renewed
 

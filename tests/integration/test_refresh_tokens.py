@@ -107,8 +107,9 @@ async def test_a_spent_refresh_token_is_reuse_and_ends_the_whole_family(redis: R
     third = await tokens.rotate(second.refresh_token, PHONE)
     assert await sessions.resolve(third.access_token) is not None
 
-    with pytest.raises(RefreshTokenReused):
+    with pytest.raises(RefreshTokenReused) as reused:
         await tokens.rotate(first.refresh_token, PHONE)
+    assert reused.value.user_id == USER  # whom to alert
 
     # The newest access token and the newest refresh token died with the family.
     assert await sessions.resolve(third.access_token) is None

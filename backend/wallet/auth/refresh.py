@@ -56,11 +56,12 @@ class RefreshTokenInvalid(RefreshRefused):
 class RefreshTokenReused(RefreshRefused):
     code = "REFRESH_TOKEN_REUSED"
 
-    def __init__(self) -> None:
+    def __init__(self, user_id: int) -> None:
         super().__init__(
             "This refresh token was already used, so a copy of it may exist: the session "
             "was signed out everywhere it was renewed. Sign in again."
         )
+        self.user_id = user_id  # whose session ended (to alert them)
 
 
 class DeviceMismatch(RefreshRefused):
@@ -97,7 +98,7 @@ class BearerDevice:
 # ARGV: 1 presented digest, 2 device fingerprint proven now, 3 now, 4 new access digest,
 # 5 new refresh digest, 6 access expires_at, 7 access TTL, 8 refresh expires_at,
 # 9 refresh TTL, 10 TTL of the user's session set.
-# Answers {'ok', user_id, family} or {'invalid'} / {'device'} / {'reused'}.
+# Answers {'ok', user_id, family}, {'reused', user_id}, {'invalid'} or {'device'}.
 _ROTATE = """
 local family = redis.call('GET', KEYS[1])
 if not family then
@@ -127,7 +128,7 @@ if f[3] ~= ARGV[2] then
 end
 if f[2] ~= ARGV[1] then
   end_family()
-  return {'reused'}
+  return {'reused', user}
 end
 if f[5] then
   redis.call('DEL', 'session:' .. f[5])
@@ -148,12 +149,6 @@ redis.call('SADD', 'user_refresh_families:' .. user, family)
 redis.call('EXPIRE', 'user_refresh_families:' .. user, ARGV[9])
 return {'ok', user, family}
 """
-
-_REFUSALS: dict[bytes, type[RefreshRefused]] = {
-    b"invalid": RefreshTokenInvalid,
-    b"device": DeviceMismatch,
-    b"reused": RefreshTokenReused,
-}
 
 
 class RefreshTokens:
@@ -255,6 +250,10 @@ class RefreshTokens:
                 self._sessions.absolute_seconds,
             ],
         )
+        if answer[0] == b"reused":
+            raise RefreshTokenReused(int(answer[1]))
+        if answer[0] == b"device":
+            raise DeviceMismatch()
         if answer[0] != b"ok":
-            raise _REFUSALS[answer[0]]()
+            raise RefreshTokenInvalid()
         return IssuedTokens(access, access_expires, refresh, refresh_expires, answer[2].decode())

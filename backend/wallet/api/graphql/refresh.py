@@ -12,8 +12,8 @@ from wallet.api.graphql.context import Info
 from wallet.api.graphql.errors import ErrorCode, UserError, ValidationError
 from wallet.api.graphql.users import DeviceProofInput, device_refused
 from wallet.auth import refresh
-from wallet.security import devices
 from wallet.security.devices import DeviceProofInvalid
+from wallet.users import renewal
 
 
 @strawberry.input
@@ -80,8 +80,12 @@ class RefreshMutation:
     async def refresh_session(self, info: Info, input: RefreshSessionInput) -> RefreshSessionResult:
         services = info.context.services
         try:
-            fingerprint = await devices.verify(services.redis, input.device.to_domain())
-            issued = await services.refresh_tokens.rotate(input.refresh_token, fingerprint)
+            issued = await renewal.renew(
+                services.redis,
+                services.refresh_tokens,
+                input.refresh_token,
+                input.device.to_domain(),
+            )
         except DeviceProofInvalid as exc:
             return device_refused(exc)
         except refresh.RefreshRefused as exc:
