@@ -40,6 +40,8 @@ mutation($input: RefreshSessionInput!) {
 }"""
 
 ME = "{ me { username } }"
+SESSIONS = "{ sessions { id device current } }"
+REVOKE = "mutation($id: ID!) { revokeSession(id: $id) { revoked } }"
 CHANGE_PASSWORD = """mutation($current: String!, $new: String!) {
   changePassword(currentPassword: $current, newPassword: $new) {
     __typename ... on PasswordChangedPayload { signedOutSessions } } }"""
@@ -247,3 +249,26 @@ async def test_cookie_and_unproven_sign_ins_get_no_refresh_token(live_server: Li
         )["data"]["logIn"]
     assert unproven["token"]
     assert (unproven["refreshToken"], unproven["tokenExpiresAt"]) == (None, None)
+
+
+async def test_a_phone_whose_access_token_lapsed_is_listed_and_can_be_signed_out(
+    settings: Settings,
+) -> None:
+    settings = settings.replace(auth={"bearer_access_seconds": 2})
+    user, phone = await make_user(), TestDevice()
+    async with run_live_server(settings) as live:
+        on_phone = await sign_in(live, user.username, phone)
+        await asyncio.sleep(2.2)  # the phone's access token lapsed; its refresh token lives
+        async with live.client() as http:
+            cookie_login = {"login": user.username, "password": PASSWORD}
+            await gql(http, LOG_IN, {"input": cookie_login})  # the web app, by cookie
+            listed = (await gql(http, SESSIONS))["data"]["sessions"]
+            assert sorted((s["device"], s["current"]) for s in listed) == [
+                ("A browser", True),
+                ("Wallet app", False),
+            ]
+            phone_id = next(s["id"] for s in listed if not s["current"])
+            revoked = await gql(http, REVOKE, {"id": phone_id})
+            assert revoked["data"]["revokeSession"]["revoked"] is True
+        ended = await refresh(live, on_phone["refreshToken"], phone)
+        assert ended["__typename"] == "RefreshTokenInvalid", ended
