@@ -441,6 +441,15 @@ class AuthSettings(_Group):
     session_absolute_seconds: int = Field(
         default=12 * 60 * 60, validation_alias="WALLET_SESSION_ABSOLUTE_SECONDS"
     )
+    # Bearer sessions started with a device proof (the mobile app) come with a refresh
+    # token (wallet.auth.refresh): each access token lives this long, and the refresh
+    # chain this long after its last rotation (sliding). Cookie sessions ignore both.
+    bearer_access_seconds: int = Field(
+        default=15 * 60, gt=0, validation_alias="WALLET_BEARER_ACCESS_SECONDS"
+    )
+    refresh_token_seconds: int = Field(
+        default=30 * 24 * 60 * 60, gt=0, validation_alias="WALLET_REFRESH_TOKEN_SECONDS"
+    )
     # None: Secure in production, not over plain-HTTP development (`Settings.secure_cookies`).
     cookie_secure: bool | None = Field(default=None, validation_alias="WALLET_COOKIE_SECURE")
     # None: in development the host the page is served from, else "localhost".

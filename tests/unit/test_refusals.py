@@ -42,8 +42,16 @@ PAYLOAD_BASES: dict[RefusalKind, type[Refusal]] = {
     RefusalKind.STEP_UP_REQUIRED: NeedsStepUp,
     RefusalKind.BUDGET_WOULD_BE_EXCEEDED: OverBudget,
 }
-# Typed errors that are not refusals of a command: who you are, and one KYC decision.
-NOT_REFUSALS = {"NotAuthenticated", "InvalidCredentials", "SecondFactorRequired"}
+# Typed errors that are not refusals of a command: who you are (signing in, renewing a
+# mobile session), and one KYC decision.
+NOT_REFUSALS = {
+    "NotAuthenticated",
+    "InvalidCredentials",
+    "SecondFactorRequired",
+    "RefreshTokenInvalid",
+    "RefreshTokenReused",
+    "DeviceMismatch",
+}
 KNOWN_OTHERS = {"SanctionsMatchOpen"}
 
 

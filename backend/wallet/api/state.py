@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 
 from wallet.api.clientip import TrustedProxies
 from wallet.auth.ratelimit import Limit, RateLimiter
+from wallet.auth.refresh import RefreshTokens
 from wallet.auth.sessions import SessionStore
 from wallet.auth.throttle import LoginLimits, LoginThrottle
 from wallet.config import Settings
@@ -60,6 +61,7 @@ class Services:
     settings: Settings
     redis: Redis
     sessions: SessionStore
+    refresh_tokens: RefreshTokens
     rate_limiter: RateLimiter
     limits: Limits
     login_throttle: LoginThrottle
@@ -92,13 +94,20 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, redis: Redis) -> Services:
         limiter, limits = RateLimiter(redis), Limits.from_settings(settings)
+        sessions = SessionStore(
+            redis,
+            idle_seconds=settings.auth.session_idle_seconds,
+            absolute_seconds=settings.auth.session_absolute_seconds,
+        )
         return cls(
             settings=settings,
             redis=redis,
-            sessions=SessionStore(
+            sessions=sessions,
+            refresh_tokens=RefreshTokens(
                 redis,
-                idle_seconds=settings.auth.session_idle_seconds,
-                absolute_seconds=settings.auth.session_absolute_seconds,
+                sessions,
+                access_seconds=settings.auth.bearer_access_seconds,
+                refresh_seconds=settings.auth.refresh_token_seconds,
             ),
             rate_limiter=limiter,
             limits=limits,

@@ -46,3 +46,18 @@ async def factor_enrolled(
             "signed out. If you did not do this, contact us at once.",
         )
     return ended
+
+
+async def refresh_token_reused(user_id: int) -> None:
+    """A mobile session's spent refresh token came back (wallet.auth.refresh) and the
+    session was signed out: a copy of the token may exist, so the user hears of it."""
+    async with transaction() as conn:
+        await alert(
+            conn,
+            user_id,
+            "refresh_token_reused",
+            "A session was signed out to protect you",
+            "A sign-in token of the wallet app was used twice, so a copy of it may exist: "
+            "that session was signed out. Sign in again. If this was not you, change your "
+            "password.",
+        )

@@ -30,6 +30,9 @@ class ErrorCode(Enum):
     SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED"
     SANCTIONS_MATCH_OPEN = "SANCTIONS_MATCH_OPEN"
     STATEMENT_MISMATCH = "STATEMENT_MISMATCH"
+    REFRESH_TOKEN_INVALID = "REFRESH_TOKEN_INVALID"  # noqa: S105 (an error code)
+    REFRESH_TOKEN_REUSED = "REFRESH_TOKEN_REUSED"  # noqa: S105 (an error code)
+    DEVICE_MISMATCH = "DEVICE_MISMATCH"
 
 
 @strawberry.interface(description="Every typed error has a machine code and a human message.")

@@ -66,6 +66,7 @@ from wallet.api.graphql.passkeys import PasskeyMutation, PasskeyQuery
 from wallet.api.graphql.password_reset import PasswordResetMutation
 from wallet.api.graphql.payments import PaymentMutation, PaymentQuery
 from wallet.api.graphql.reconciliation import ReconciliationMutation, ReconciliationQuery
+from wallet.api.graphql.refresh import RefreshMutation
 from wallet.api.graphql.replicas import ReadYourWrites
 from wallet.api.graphql.requests import RequestMutation, RequestQuery, RequestSubscription
 from wallet.api.graphql.rewards import RewardsMutation, RewardsQuery
@@ -136,6 +137,7 @@ class Mutation(
     ReminderMutation,
     RewardsMutation,
     UserMutation,
+    RefreshMutation,
     TransferMutation,
     FxMutation,
     GoalMutation,

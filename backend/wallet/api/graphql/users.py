@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated
 
@@ -26,6 +26,7 @@ from wallet.api.graphql.errors import (
 )
 from wallet.api.graphql.notifications import ContactChannel
 from wallet.auth import ratelimit
+from wallet.auth.refresh import BearerDevice
 from wallet.rewards import referrals
 from wallet.security import devices, passkeys, totp
 from wallet.security.devices import DeviceProof, DeviceProofInvalid
@@ -126,6 +127,19 @@ class AuthPayload:
         description="signUp with an invitation that could not be applied: why (the wallet "
         "was made all the same).",
     )
+    token_expires_at: datetime | None = strawberry.field(
+        default=None,
+        description="When the bearer token ends, if it is a short-lived access token "
+        "(a BEARER sign-in that proved a device key): renew it with refreshSession.",
+    )
+    refresh_token: str | None = strawberry.field(
+        default=None,
+        description="BEARER sign-ins that proved a device key: a single-use token that "
+        "refreshSession trades for a new access token and a new refresh token.",
+    )
+    refresh_token_expires_at: datetime | None = strawberry.field(
+        default=None, description="When refreshToken ends unless it is used before."
+    )
 
 
 @strawberry.type
@@ -171,6 +185,25 @@ async def start_session(
     conn = ctx.request or ctx.websocket
     agent = conn.headers.get("user-agent", "") if conn is not None else ""
     signed_in = await devices.record_sign_in(user.id, agent, device_key, ctx.client_ip())
+    if transport is SessionTransport.BEARER and device_key is not None:
+        # The mobile app: a short-lived access token and a device-bound refresh token.
+        issued = await ctx.services.refresh_tokens.issue(
+            user.id,
+            BearerDevice(
+                device_id=signed_in.device_id,
+                fingerprint=signed_in.fingerprint,
+                label=devices.device_label(agent),
+                ip=ctx.client_ip(),
+                new_device=not signed_in.trusted,
+            ),
+        )
+        return AuthPayload(
+            user=UserType.from_domain(user),
+            token=issued.access_token,
+            token_expires_at=datetime.fromtimestamp(issued.access_expires_at, UTC),
+            refresh_token=issued.refresh_token,
+            refresh_token_expires_at=datetime.fromtimestamp(issued.refresh_expires_at, UTC),
+        )
     token = await ctx.services.sessions.create(
         user.id,
         device=devices.device_label(agent),
