@@ -204,3 +204,30 @@ async def test_every_event_carries_its_sequence_after_the_snapshots(
     assert sequences == [int(e["id"]) for e in events]
     assert int(shown["sequence"]) < sequences[0] < sequences[1]
     await ws.close()
+
+
+@pytest.mark.usefixtures("relay")
+async def test_a_users_listeners_share_one_balance_read_per_event(
+    live_server: LiveServer, redis: Redis
+) -> None:
+    user = await make_user(balance="10.00")
+    token, _ = await log_in(live_server, user.username, "BEARER")
+    sockets = [
+        await open_subscription(live_server, init={"authorization": f"Bearer {token}"})
+        for _ in range(5)
+    ]
+    await wait_for_listener(redis, user.id, live_server.settings.channel_namespace)
+    for ws in sockets:  # every device's snapshot
+        snapshot = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert snapshot["payload"]["data"]["balanceChanged"]["available"] == "10.00"
+    reads = live_server.app.state["services"].balance_reads
+    before = reads.loads
+    await credit(user.id, 100)
+    for ws in sockets:
+        message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        while message["payload"]["data"]["balanceChanged"]["available"] == "10.00":
+            message = json.loads(await asyncio.wait_for(ws.recv(), 5))  # a late sign-up event
+        assert message["payload"]["data"]["balanceChanged"]["available"] == "11.00"
+    assert reads.loads - before <= 2  # the credit's read, and perhaps the sign-up's
+    for ws in sockets:
+        await ws.close()

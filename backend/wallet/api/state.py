@@ -15,12 +15,15 @@ from wallet.config import Settings
 from wallet.fx.service import FxDesk, FxTerms
 from wallet.gateway.sandbox import SandboxGateway
 from wallet.kyc.identity import IdentityProvider, SandboxIdentityProvider
+from wallet.ledger.models import Balance
+from wallet.money import Currency
 from wallet.notifications import providers
 from wallet.notifications.email import EmailProvider
 from wallet.notifications.sms import SmsProvider
 from wallet.rates import provider_from_config
 from wallet.realtime.channels import Channels
 from wallet.realtime.hub import Hub
+from wallet.realtime.shared import SharedReads
 from wallet.rewards.referrals import ReferralRule
 from wallet.security.passkeys import RelyingParty, relying_party_for
 from wallet.security.stepup import StepUpStore
@@ -74,6 +77,10 @@ class Services:
     hub: Hub  # this process's one pub/sub connection, fanned out to subscriptions
     channels: Channels
     identity: IdentityProvider = field(default_factory=SandboxIdentityProvider)
+    # One balance read per event for all of a user's listeners on this process.
+    balance_reads: SharedReads[tuple[int, Currency, int], Balance | None] = field(
+        default_factory=SharedReads
+    )
 
     @property
     def referral_rule(self) -> ReferralRule:

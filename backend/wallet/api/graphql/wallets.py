@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncGenerator
 
 import strawberry
@@ -92,6 +93,10 @@ class WalletSubscription:
                 if not await ctx.session_active():
                     return
                 currency = Currency(message["payload"]["currency"])
-                current = await service.get_balance(user.id, currency)
+                event_id = int(message["event_id"])
+                current = await ctx.services.balance_reads.get(
+                    (user.id, currency, event_id),
+                    functools.partial(service.get_balance, user.id, currency),
+                )
                 if current is not None:
                     yield BalanceType.from_domain(current, int(message["event_id"]))
