@@ -29,6 +29,7 @@ class ErrorCode(Enum):
     SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED"
     SANCTIONS_MATCH_OPEN = "SANCTIONS_MATCH_OPEN"
     STATEMENT_MISMATCH = "STATEMENT_MISMATCH"
+    PREFERENCE_LOCKED = "PREFERENCE_LOCKED"
 
 
 @strawberry.interface(description="Every typed error has a machine code and a human message.")
