@@ -5,11 +5,14 @@ the push service calls gone are forgotten."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 
 import http_ece
 import pytest
+from arq import create_pool
+from arq.connections import RedisSettings
 from redis.asyncio import Redis
 
 from tests.conftest import LiveServer
@@ -22,6 +25,7 @@ from wallet.db.engine import connection
 from wallet.notifications import money as money_notifications
 from wallet.notifications import push_subscriptions
 from wallet.notifications.email import SandboxEmailProvider
+from wallet.notifications.money import Notice, deliver_notices
 from wallet.notifications.push import (
     PushFailed,
     PushGone,
@@ -31,7 +35,10 @@ from wallet.notifications.push import (
     WebPushProvider,
     vapid_public_key,
 )
+from wallet.outbox.relay import OutboxRelay
+from wallet.realtime.channels import Channels
 from wallet.security.egress import EgressPolicy, GuardedClient
+from workers import settings as worker
 
 SUBJECT = "mailto:push-test@wallet.localhost"
 VAPID_KEY = "{ vapidPublicKey }"
@@ -280,3 +287,40 @@ def test_a_malformed_vapid_key_is_refused_in_any_environment() -> None:
     broken = Settings.from_env().replace(notifications={"vapid_private_key": "c2hvcnQ"})
     with pytest.raises(InvalidSettings, match="WALLET_VAPID_PRIVATE_KEY is not a raw 32-byte"):
         broken.check()
+
+
+async def test_a_new_notification_is_published_to_its_user_and_queued_for_push(
+    database_url: str, redis: Redis, redis_url: str, settings: Settings
+) -> None:
+    """The outbox path: notification.created goes to the user's notifications channel
+    and becomes the worker's push_notification job (which the worker runs)."""
+    bob = await make_user()
+    channels = Channels(settings.channel_namespace)
+    jobs = await create_pool(RedisSettings.from_dsn(redis_url))
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(channels.notifications(bob.id))
+    try:
+        notice = Notice(bob.id, "money_added", "$5.00 added", "Ready", "route:1")
+        await deliver_notices([notice], SandboxEmailProvider(redis))
+        [event_id] = await created_events(bob.id)
+        relay = OutboxRelay(publisher=redis, jobs=jobs, channels=channels)
+        await relay.drain()
+        message = None
+        for _ in range(50):
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
+            if message:
+                break
+        assert message is not None
+        published = json.loads(message["data"])
+        assert (published["event_id"], published["topic"]) == (event_id, "notification.created")
+        queued = await jobs.queued_jobs()
+        # (make_user's sign-up queued its welcome email too)
+        pushes = [j.args for j in queued if j.function == "push_notification"]
+        assert pushes == [(event_id,)]
+    finally:
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await jobs.aclose()
+    functions = {f.__name__ for f in worker.WorkerSettings.functions}
+    assert "push_notification" in functions
+    crons = {c.name for c in worker.WorkerSettings.cron_jobs}
+    assert any("send_weekly_summaries" in name for name in crons)
