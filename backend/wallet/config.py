@@ -655,7 +655,7 @@ class NotificationSettings(_Group):
     # one-time codes to anyone.
     dev_inbox: bool | None = Field(default=None, validation_alias="WALLET_DEV_INBOX")
     # Web Push (wallet.notifications.push): the VAPID private key, a raw P-256 scalar in
-    # base64url (`vapid --gen`, or any web-push library's key pair: its private half);
+    # base64url (`wallet keys vapid`, or any web-push library's key pair: its private half);
     # the public key the browser subscribes with is derived from it. Production refuses
     # the development key.
     vapid_private_key: str = Field(
@@ -917,7 +917,7 @@ class Settings(_Group):
         if self.notifications.vapid_private_key == DEVELOPMENT_VAPID_PRIVATE_KEY:
             found.append(
                 "WALLET_VAPID_PRIVATE_KEY is the development key (it is public: anyone could "
-                "push to this deployment's subscribers); generate one with `vapid --gen`"
+                "push to this deployment's subscribers); generate one with `wallet keys vapid`"
             )
         if self.notifications.push_allow_private_endpoints:
             found.append(

@@ -33,6 +33,7 @@ from wallet.notifications.push import (
     PushTarget,
     SandboxPushProvider,
     WebPushProvider,
+    new_vapid_private_key,
     vapid_public_key,
 )
 from wallet.outbox.relay import OutboxRelay
@@ -277,9 +278,7 @@ def test_production_refuses_the_development_vapid_key() -> None:
     with pytest.raises(InvalidSettings, match="WALLET_VAPID_PRIVATE_KEY is the development key"):
         production.check()
     # A key of its own is not refused for being the development one.
-    own = production.replace(
-        notifications={"vapid_private_key": "AKTjhLePuNx7Jqh1ZdRvsYpcVFVrRSIoj4F2hKEuRYk"}
-    )
+    own = production.replace(notifications={"vapid_private_key": new_vapid_private_key()})
     assert not any("VAPID" in p for p in own.production_problems())
 
 

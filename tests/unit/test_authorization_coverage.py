@@ -37,6 +37,8 @@ NOT_OWNED = {
     "what the request is for",
     "Query.paymentRequest": "a payer looks up a request to pay it: merchant, amount and "
     "description, only while it can be paid (docs/security.md, Payment requests)",
+    "Query.notifications": "`before` is a cursor into the viewer's own list: the query "
+    "reads only the viewer's notifications, whatever id it is given",
     "Mutation.saveBiller": "a biller's id is public (the `billers` list); saving it links "
     "the caller's own account number there",
 }

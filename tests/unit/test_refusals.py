@@ -40,7 +40,8 @@ PAYLOAD_BASES: dict[RefusalKind, type[Refusal]] = {
 }
 # Typed errors that are not refusals of a command: who you are, and one KYC decision.
 NOT_REFUSALS = {"NotAuthenticated", "InvalidCredentials", "SecondFactorRequired"}
-KNOWN_OTHERS = {"SanctionsMatchOpen"}
+# PreferenceLocked: a setting that cannot change (security alerts), not a refused command.
+KNOWN_OTHERS = {"SanctionsMatchOpen", "PreferenceLocked"}
 
 
 def _all_refusals() -> list[type[Refusal]]:

@@ -90,6 +90,12 @@ def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def new_vapid_private_key() -> str:
+    """A fresh VAPID private key, in the form WALLET_VAPID_PRIVATE_KEY takes."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return b64url(key.private_numbers().private_value.to_bytes(32, "big"))
+
+
 def vapid_public_key(private_key: str) -> str:
     """The applicationServerKey browsers subscribe with: the uncompressed P-256 point of
     `private_key` (raw scalar, base64url), base64url."""
