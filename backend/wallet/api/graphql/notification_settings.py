@@ -110,7 +110,7 @@ RemovePushSubscriptionResult = Annotated[
 ]
 
 
-@strawberry.type
+@strawberry.type(name="LowBalanceAlert")
 class LowBalanceAlertType:
     currency: str
     threshold: str = strawberry.field(description="A decimal in the currency.")
