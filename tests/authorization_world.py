@@ -21,6 +21,9 @@ from wallet.db.engine import connection
 from wallet.gateway.sandbox import SandboxGateway
 from wallet.merchants import settlement
 from wallet.money import Currency
+from wallet.notifications import centre
+from wallet.notifications.email import SandboxEmailProvider
+from wallet.notifications.money import Notice, deliver_notices
 from wallet.security import passkeys
 from wallet.security.passkeys import RelyingParty
 
@@ -209,6 +212,9 @@ async def _customer_side(live: LiveServer, w: World, redis: Redis) -> None:
     w.ids["reminder"] = (await call(live, token, REMINDER))["reminder"]["id"]
     for name, amount in (("quote", "1.00"), ("quote_to_send", "2.00")):
         w.ids[name] = (await call(live, token, QUOTE, {"a": amount}))["quote"]["id"]
+    notice = Notice(alice.id, "money_added", "$5.00 added", "Ready", f"authz:{alice.id}")
+    await deliver_notices([notice], SandboxEmailProvider(redis))
+    w.ids["notification"] = str((await centre.notifications_of(alice.id, 1))[0].id)
     await token_for(live, alice)  # a second session, on another device say
     w.ids["other_session"] = next(
         s["id"] for s in await call(live, token, SESSIONS) if not s["current"]

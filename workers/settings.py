@@ -36,8 +36,8 @@ from wallet.kyc import service as kyc
 from wallet.ledger import service as ledger
 from wallet.log import configure_logging
 from wallet.merchants import bills, protection, settlement, webhooks
+from wallet.notifications import low_balance, providers, push_subscriptions, weekly_summary
 from wallet.notifications import money as money_notifications
-from wallet.notifications import providers
 from wallet.outbox import service as outbox
 from wallet.outbox.relay import OutboxRelay
 from wallet.payments import callback_trail, chargebacks, funding
@@ -80,6 +80,9 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["app_redis"] = Redis.from_url(redis_url)
     ctx["email"] = providers.email_provider(SETTINGS, ctx["app_redis"])
     ctx["sms"] = providers.sms_provider(SETTINGS, ctx["app_redis"])
+    # Push endpoints are user input too: their own guarded client (its own policy).
+    ctx["push_http"] = GuardedClient(providers.push_egress_policy(SETTINGS), timeout=10)
+    ctx["push"] = providers.push_provider(SETTINGS, ctx["app_redis"], ctx["push_http"])
     ctx["gateway"] = SandboxGateway(
         ctx["app_redis"],
         day_seconds=SETTINGS.sandbox.day_seconds,
@@ -190,6 +193,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     await ctx["relay_task"]
     await ctx["app_redis"].aclose()
     await ctx["webhook_http"].aclose()
+    await ctx["push_http"].aclose()
     await engine.disconnect()
 
 
@@ -202,6 +206,7 @@ async def send_welcome_email(ctx: dict[str, Any], event_id: int) -> str:
 
 async def notify_transaction(ctx: dict[str, Any], event_id: int) -> int:
     sent = await money_notifications.notify_transaction(event_id, email=ctx["email"])
+    sent += await low_balance.check_on_event(event_id, email=ctx["email"], sms=ctx["sms"])
     await goals.round_up_on_event(event_id)
     await rewards.award_on_event(event_id, await ctx["fx_rates"].snapshot(), REFERRAL_RULE)
     return sent + await budgets.alert_on_event(event_id, email=ctx["email"])
@@ -218,6 +223,12 @@ async def deliver_notice(ctx: dict[str, Any], event_id: int) -> int:
     # A verification decision may be what a pending referral waited for.
     await referrals.settle_on_notice(event_id, REFERRAL_RULE, await ctx["fx_rates"].snapshot())
     return delivered
+
+
+async def push_notification(ctx: dict[str, Any], event_id: int) -> int:
+    """Web Push of a new notification to the user's browsers (their preferences allowing)."""
+    outcome = await push_subscriptions.push_notification(event_id, provider=ctx["push"])
+    return outcome.sent
 
 
 async def notify_money_request(ctx: dict[str, Any], event_id: int) -> int:
@@ -331,6 +342,11 @@ async def anchor_audit_log(ctx: dict[str, Any]) -> int:
     return made.seq if made else 0
 
 
+async def send_weekly_summaries(ctx: dict[str, Any]) -> int:
+    """Mondays: last week's money in and out, to everyone whose wallet moved."""
+    return await weekly_summary.send_weekly_summaries(datetime.now(UTC), email=ctx["email"])
+
+
 async def run_weekly_savings(ctx: dict[str, Any]) -> int:
     return await goals.run_weekly_transfers()
 
@@ -378,6 +394,7 @@ class WorkerSettings:
         counted(generate_statement),
         counted(notify_new_device),
         counted(deliver_notice),
+        counted(push_notification),
     ]
     cron_jobs = [  # noqa: RUF012
         cron(counted(deliver_gateway_events), second=EVERY_TWO_SECONDS, unique=True),
@@ -400,6 +417,14 @@ class WorkerSettings:
         cron(counted(seal_audit_log), second=set(range(0, 60, 5)), unique=True),
         cron(counted(anchor_audit_log), second={2, 17, 32, 47}, unique=True),
         cron(counted(send_bill_reminders), hour={8}, minute={0}, second={50}, unique=True),
+        cron(
+            counted(send_weekly_summaries),
+            weekday={0},
+            hour={8},
+            minute={5},
+            second={0},
+            unique=True,
+        ),
         cron(counted(generate_monthly_statements), day={1}, hour={2}, minute={10}, unique=True),
         cron(counted(publish_gauges), second=set(range(0, 60, 15)), unique=True),
         cron(counted(check_ledger_recent), minute=set(range(0, 60, 5)), second={40}, unique=True),

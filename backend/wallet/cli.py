@@ -186,6 +186,17 @@ def cmd_keys_rotate(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_vapid(_: argparse.Namespace) -> int:
+    """Print a new VAPID key pair for Web Push (WALLET_VAPID_PRIVATE_KEY, and the public
+    key browsers will subscribe with, which `vapidPublicKey` serves)."""
+    from wallet.notifications.push import new_vapid_private_key, vapid_public_key
+
+    private = new_vapid_private_key()
+    print(f"WALLET_VAPID_PRIVATE_KEY={private}")
+    print(f"# public key: {vapid_public_key(private)}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -441,6 +452,9 @@ def main(argv: list[str] | None = None) -> int:
     keys_sub.add_parser(
         "rotate", help="re-encrypt every encrypted field with the current key"
     ).set_defaults(func=cmd_keys_rotate)
+    keys_sub.add_parser("vapid", help="print a new VAPID key pair for Web Push").set_defaults(
+        func=cmd_keys_vapid
+    )
     audit_sub.add_parser("verify", help="check the audit log's hash chain").set_defaults(
         func=cmd_audit_verify
     )

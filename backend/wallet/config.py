@@ -50,6 +50,7 @@ SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105
 DEVELOPMENT_PII_KEY = b"wallet-development-key-32-bytes!"
 SANDBOX = "sandbox"
 SMTP = "smtp"
+WEBPUSH = "webpush"
 # How the SMTP provider secures its connection: `tls` from the first byte (port 465),
 # `starttls` (port 587), or `none` (the development sink on loopback only).
 SMTP_TLS_MODES = ("tls", "starttls", "none")
@@ -59,6 +60,7 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
     "email": (SANDBOX, SMTP),
     "sms": (SANDBOX,),
     "identity": (SANDBOX,),
+    "push": (SANDBOX, WEBPUSH),
 }
 SESSION_COOKIE = "wallet_session"
 # Over HTTPS the cookie takes the __Host- prefix: the browser then insists on Secure,
@@ -70,6 +72,9 @@ MIN_SECRET_BITS = 128.0
 DEVELOPMENT_AUDIT_KEY = "development-audit-key-not-secret"
 # The bearer token /metrics takes in development; production refuses it.
 DEVELOPMENT_METRICS_TOKEN = "development-metrics-token"  # noqa: S105
+# The VAPID key (raw P-256 private scalar, base64url) that development and tests sign
+# Web Push with; public in this repository, so production refuses it.
+DEVELOPMENT_VAPID_PRIVATE_KEY = "joYnJfZZuFhteDaqlUNA4xKYBqcN58FPtrKOvmab0NE"
 # The sandbox tokeniser's publishable key: public by design (it only makes tokens).
 SANDBOX_PUBLISHABLE_KEY = "pk_sandbox_wallet"
 # Referral defaults (docs/rewards.md, "Referrals").
@@ -108,6 +113,21 @@ def weak_key(raw: bytes) -> str | None:
     return None
 
 
+def vapid_key_problem(encoded: str) -> str | None:
+    """Why a VAPID private key (a raw P-256 scalar, base64url) cannot be used, or None."""
+    try:
+        raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    except (binascii.Error, ValueError):
+        return "is not base64url"
+    if len(raw) != 32:
+        return "is not a raw 32-byte P-256 private key"
+    # The scalar must lie in [1, n-1] for P-256's group order n.
+    if not 0 < int.from_bytes(raw, "big") < _P256_ORDER:
+        return "is not a valid P-256 private key"
+    return None
+
+
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 INVALID_PREFIX = "refusing to start: "
 # Secrets never appear in an error message, even when their value is refused.
 _SECRET_WORDS = ("KEY", "SECRET", "PASSWORD", "TOKEN")
@@ -489,6 +509,9 @@ class ProviderSettings(_Group):
     email: str = Field(default=SANDBOX, validation_alias="WALLET_EMAIL_PROVIDER")
     sms: str = Field(default=SANDBOX, validation_alias="WALLET_SMS_PROVIDER")
     identity: str = Field(default=SANDBOX, validation_alias="WALLET_IDENTITY_PROVIDER")
+    # Web Push: `webpush` sends to the browsers' push services, signed with the VAPID key;
+    # `sandbox` keeps what it would send in Redis (the dev Inbox) and sends nothing.
+    push: str = Field(default=SANDBOX, validation_alias="WALLET_PUSH_PROVIDER")
     # A staging deployment may run production settings on the sandboxes, if it says so.
     allow_sandbox: bool = Field(default=False, validation_alias="WALLET_ALLOW_SANDBOX_PROVIDERS")
 
@@ -640,6 +663,28 @@ class NotificationSettings(_Group):
     # only (`Settings.dev_inbox_enabled`). Production refuses it: it shows everyone's
     # one-time codes to anyone.
     dev_inbox: bool | None = Field(default=None, validation_alias="WALLET_DEV_INBOX")
+    # Web Push (wallet.notifications.push): the VAPID private key, a raw P-256 scalar in
+    # base64url (`wallet keys vapid`, or any web-push library's key pair: its private half);
+    # the public key the browser subscribes with is derived from it. Production refuses
+    # the development key.
+    vapid_private_key: str = Field(
+        default=DEVELOPMENT_VAPID_PRIVATE_KEY,
+        validation_alias="WALLET_VAPID_PRIVATE_KEY",
+        repr=False,
+    )
+    # Who push services contact about this sender (RFC 8292 `sub`): mailto: or https:.
+    vapid_subject: str = Field(
+        default="mailto:push@wallet.localhost", validation_alias="WALLET_VAPID_SUBJECT"
+    )
+    # How long a push service keeps a message for a browser that is offline (seconds).
+    push_ttl_seconds: int = Field(
+        default=24 * 60 * 60, ge=0, validation_alias="WALLET_PUSH_TTL_SECONDS"
+    )
+    # A push endpoint on a private or loopback address is refused (SSRF) unless this is on
+    # (tests and development only; production refuses it).
+    push_allow_private_endpoints: bool = Field(
+        default=False, validation_alias="WALLET_PUSH_ALLOW_PRIVATE_ENDPOINTS"
+    )
 
     @property
     def smtp_port_or_default(self) -> int:
@@ -834,6 +879,10 @@ class Settings(_Group):
             found.append("WALLET_REFERRAL_MINIMUM is negative")
         if self.referrals.days < 1:
             found.append("WALLET_REFERRAL_DAYS must be at least 1")
+        if why := vapid_key_problem(self.notifications.vapid_private_key):
+            found.append(f"WALLET_VAPID_PRIVATE_KEY {why}")
+        if not self.notifications.vapid_subject.startswith(("mailto:", "https://")):
+            found.append("WALLET_VAPID_SUBJECT must start with mailto: or https://")
         return found
 
     def production_problems(self) -> list[str]:
@@ -874,6 +923,16 @@ class Settings(_Group):
             )
         if not self.secure_cookies:
             found.append("WALLET_COOKIE_SECURE is off: session cookies would travel over HTTP")
+        if self.notifications.vapid_private_key == DEVELOPMENT_VAPID_PRIVATE_KEY:
+            found.append(
+                "WALLET_VAPID_PRIVATE_KEY is the development key (it is public: anyone could "
+                "push to this deployment's subscribers); generate one with `wallet keys vapid`"
+            )
+        if self.notifications.push_allow_private_endpoints:
+            found.append(
+                "WALLET_PUSH_ALLOW_PRIVATE_ENDPOINTS is on: push endpoints could reach "
+                "internal addresses (SSRF)"
+            )
         if self.merchants.webhook_allow_private_targets:
             found.append(
                 "WALLET_WEBHOOK_ALLOW_PRIVATE_TARGETS is on: merchant webhooks could reach "

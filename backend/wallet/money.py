@@ -45,6 +45,23 @@ _EXPONENTS: dict[Currency, int] = {
 }
 
 
+# How people write each currency before the amount (en locale: "$", "€1,000.00").
+_SYMBOLS: dict[Currency, str] = {
+    Currency.USD: "$",
+    Currency.EUR: "€",
+    Currency.GBP: "£",
+    Currency.JPY: "¥",
+    Currency.INR: "₹",
+    Currency.BRL: "R$",
+}
+
+
+def format_money(amount_minor: int, currency: Currency | str) -> str:
+    """`Money.display` for an amount still in parts (a row's minor units and code)."""
+    cur = currency if isinstance(currency, Currency) else Currency.parse(currency)
+    return Money(amount_minor, cur).display()
+
+
 class MoneyError(Refusal, ValueError):
     """Base for invalid money input."""
 
@@ -107,6 +124,16 @@ class Money:
         sign = "-" if self.amount_minor < 0 else ""
         units, minor = divmod(abs(self.amount_minor), 10**exp)
         return f"{sign}{units}.{minor:0{exp}d}" if exp else f"{sign}{units}"
+
+    def display(self) -> str:
+        """For people to read (notifications, emails, texts): the currency's symbol and
+        grouped digits, "$12.34", "€1,000.00", "-£5.00", "¥1,200". One formatter for all
+        text the server writes; GraphQL amounts stay plain decimals (`format`)."""
+        exp = self.currency.exponent
+        sign = "-" if self.amount_minor < 0 else ""
+        units, minor = divmod(abs(self.amount_minor), 10**exp)
+        digits = f"{units:,}" + (f".{minor:0{exp}d}" if exp else "")
+        return f"{sign}{_SYMBOLS[self.currency]}{digits}"
 
     def _check(self, other: Money) -> None:
         if other.currency is not self.currency:

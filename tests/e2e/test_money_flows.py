@@ -137,7 +137,7 @@ async def test_request_money_then_pay_and_decline_live(browser: Browser, web_app
     await expect(available(payer)).to_have_text("$22.50", timeout=10_000)
     await expect(available(asker)).to_have_text("$7.50", timeout=10_000)
     await expect(asker.get_by_test_id("notifications")).to_contain_text(
-        "You received 7.50 USD", timeout=10_000
+        "You received $7.50", timeout=10_000
     )
 
     await asker.get_by_label("From").fill("@" + payer_name)

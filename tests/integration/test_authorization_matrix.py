@@ -105,6 +105,12 @@ class Row:
 
 CUSTOMER_ROWS = [
     Row(
+        "mutation($id: ID!) { markNotificationRead(id: $id) { __typename } }",
+        CUSTOMER,
+        lambda w: {"id": w["notification"]},
+        typename("MarkReadPayload"),
+    ),
+    Row(
         "query($id: ID!) { transaction(id: $id) { id amount } }",
         CUSTOMER,
         lambda w: {"id": w["sent"]},

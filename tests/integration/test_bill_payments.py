@@ -124,7 +124,7 @@ async def test_scheduled_payments_remind_run_recur_and_fail_clearly(
     assert schedule.next_run_at > second_run  # tries again next month
     subjects = [m["subject"] for m in await email.sent_to(user.email)]
     assert any("tomorrow" in s for s in subjects)
-    assert "A scheduled bill payment of 20.00 USD failed" in subjects
+    assert "A scheduled bill payment of $20.00 failed" in subjects
     assert await wallet_cents(user.id) == 1000
 
 

@@ -76,7 +76,7 @@ async def test_a_monthly_payee_is_suggested_and_reminded_before_it_is_due(
             buyer.id,
         )
     assert [tuple(t) for t in titles] == [
-        (f"Corner Coffee is due on {due:%b} {due.day}", "About 82.50 USD")
+        (f"Corner Coffee is due on {due:%b} {due.day}", "About $82.50")
     ]
     # After the due date it moves a month on.
     await run_due_reminders(email, today=due + timedelta(days=1))

@@ -384,7 +384,7 @@ async def test_a_failed_top_up_is_notified_with_the_reason(
     assert await money_notifications.notify_transaction(event_id, email=email) == 1
     sent = (await email.sent_to(user.email))[-1]  # after the step-up code
     assert (sent["subject"], sent["body"]) == (
-        "Adding money of 10.00 USD failed",
+        "Adding money of $10.00 failed",
         "Card declined: stolen_card",
     )
 

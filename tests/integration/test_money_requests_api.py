@@ -184,7 +184,7 @@ async def test_the_payer_is_notified_of_a_request_and_the_requester_of_the_answe
         assert await notify_money_request(int(event["id"]), email=email) == 1
         assert await notify_money_request(int(event["id"]), email=email) == 0  # rerun
     assert [m["subject"] for m in await email.sent_to(payer.email)] == [
-        f"@{requester.username} requests 2.00 USD"
+        f"@{requester.username} requests $2.00"
     ]
     assert [m["subject"] for m in await email.sent_to(requester.email)] == [
         f"@{payer.username} declined your request"
@@ -279,9 +279,9 @@ async def test_an_unknown_contact_is_invited_and_the_request_waits_for_them(
         assert await send_invite(invite["id"], email=email, sms=sms) == "sent"
     (mail,) = await email.sent_to("kim.new@example.com")
     assert mail["subject"] == "Someone asks you for money"
-    assert f"@{requester.username} asks you for 12.00 USD" in str(mail["body"])
+    assert f"@{requester.username} asks you for $12.00" in str(mail["body"])
     (text,) = await sms.sent_to("+14155550142")
-    assert "asks you for 1.00 USD" in str(text["body"])
+    assert "asks you for $1.00" in str(text["body"])
 
     # Kim signs up: the requests are not hers until she proves the email is.
     kim = await make_user(email="kim.new@example.com", balance="20.00")

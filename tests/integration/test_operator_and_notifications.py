@@ -210,11 +210,11 @@ async def test_received_money_is_notified_once_in_app_and_by_email(
     assert listed == [
         {
             "kind": "money_received",
-            "title": "You received 3.00 USD",
+            "title": "You received $3.00",
             "body": f"From @{alice.username}: coffee",
             "read": False,
             "transactionId": sent["transfer"]["id"],
         }
     ]
-    assert [m["subject"] for m in await email.sent_to(bob.email)] == ["You received 3.00 USD"]
+    assert [m["subject"] for m in await email.sent_to(bob.email)] == ["You received $3.00"]
     assert await call(live_server, await token_for(live_server, alice), NOTIFICATIONS) == []

@@ -106,6 +106,12 @@ async def test_erasure_waits_for_an_empty_wallet_then_pseudonymizes(
             b"credential-" + str(alice.id).encode(),
             b"key",
         )
+        await conn.execute(
+            "INSERT INTO push_subscription (user_id, endpoint, p256dh, auth) "
+            "VALUES ($1, $2, 'k', 'a')",
+            alice.id,
+            f"https://push.example/{alice.id}",
+        )
     assert (await call(live_server, token, ERASE, {"p": PASSWORD}))["erased"] is True
     assert await call(live_server, token, "{ me { username } }") is None  # signed out
     async with connection() as conn:
@@ -118,6 +124,9 @@ async def test_erasure_waits_for_an_empty_wallet_then_pseudonymizes(
         )
         passkeys = await conn.fetchval(
             "SELECT count(*) FROM user_passkey WHERE user_id = $1", alice.id
+        )
+        passkeys += await conn.fetchval(  # nor pushes to its browsers
+            "SELECT count(*) FROM push_subscription WHERE user_id = $1", alice.id
         )
         erased_audit = await conn.fetchval(
             "SELECT count(*) FROM audit_log WHERE action = 'erasure' AND actor_id = $1",

@@ -17,6 +17,7 @@ from tests.factories import PASSWORD, make_user
 from tests.graphql_client import LOG_IN, gql
 from wallet.app import create_app
 from wallet.config import REPO_ROOT, Settings
+from wallet.notifications.push import new_vapid_private_key
 from wallet.security.crypto import DEVELOPMENT_KEYRING, Keyring
 
 
@@ -26,6 +27,7 @@ def production(settings: Settings, **overrides: object) -> Settings:
         gateway={"webhook_secret": secrets.token_hex(32)},
         audit={"key": secrets.token_hex(32)},
         metrics={"token": secrets.token_hex(32)},
+        notifications={"vapid_private_key": new_vapid_private_key()},
         privacy={"pii_keys": Keyring.new_key_entry("k1")},
         providers={"allow_sandbox": True},
         auth={"webauthn_rp_id": "wallet.example.com"},

@@ -60,7 +60,7 @@ async def test_sending_to_a_new_phone_escrows_invites_and_is_claimed_on_verifica
         "sent"
     )
     (invite,) = await sms.sent_to("+14155550177")
-    assert f"@{sender.username} sent you 15.00 USD" in str(invite["body"])
+    assert f"@{sender.username} sent you $15.00" in str(invite["body"])
 
     newcomer = await make_user(phone="+14155550177")
     new_token = await token_for(live_server, newcomer)

@@ -39,6 +39,8 @@ NOT_OWNED = {
     "description, only while it can be paid (docs/security.md, Payment requests)",
     "Query.paymentBudgetImpact": "a payer previews paying a payable request (as "
     "paymentRequest) against their own budget; it says nothing of anyone else's",
+    "Query.notifications": "`before` is a cursor into the viewer's own list: the query "
+    "reads only the viewer's notifications, whatever id it is given",
     "Mutation.saveBiller": "a biller's id is public (the `billers` list); saving it links "
     "the caller's own account number there",
 }

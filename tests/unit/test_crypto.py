@@ -2,6 +2,7 @@
 
 import pytest
 
+from wallet.notifications.push import new_vapid_private_key
 from wallet.security.crypto import DEVELOPMENT_KEYRING, DecryptionError, Keyring
 
 
@@ -50,6 +51,7 @@ def test_production_refuses_the_development_keys() -> None:
         },
         audit={"key": "0f9e8d7c6b5a49382716a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"},
         metrics={"token": "6c1d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d"},
+        notifications={"vapid_private_key": new_vapid_private_key()},
         providers={"allow_sandbox": True},
         auth={"webauthn_rp_id": "wallet.example.com"},
     )

@@ -4,7 +4,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wallet.money import Currency, CurrencyMismatch, InvalidAmount, Money, UnknownCurrency
+from wallet.money import (
+    Currency,
+    CurrencyMismatch,
+    InvalidAmount,
+    Money,
+    UnknownCurrency,
+    format_money,
+)
 
 currencies = st.sampled_from(list(Currency))
 minor_amounts = st.integers(min_value=-(10**15), max_value=10**15)
@@ -63,3 +70,34 @@ def test_float_amounts_are_refused() -> None:
 
 def test_negative_format_keeps_sign_and_padding() -> None:
     assert Money(-5, Currency.USD).format() == "-0.05"
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [
+        (1234, Currency.USD, "$12.34"),
+        (100_000, Currency.EUR, "€1,000.00"),
+        (-500, Currency.GBP, "-£5.00"),
+        (1_200, Currency.JPY, "¥1,200"),
+        (123_456_789, Currency.INR, "₹1,234,567.89"),
+        (5, Currency.BRL, "R$0.05"),
+        (0, Currency.USD, "$0.00"),
+    ],
+)
+def test_display_writes_money_the_way_people_read_it(
+    amount: int, currency: Currency, shown: str
+) -> None:
+    assert Money(amount, currency).display() == shown
+    assert format_money(amount, currency.value) == shown
+
+
+@given(minor_amounts, currencies)
+def test_display_is_the_plain_amount_with_a_symbol_and_grouped_digits(
+    amount: int, currency: Currency
+) -> None:
+    """Never "12.34 USD": a symbol first, the digits of `format` with thousands grouped."""
+    shown = Money(amount, currency).display()
+    assert currency.value not in shown
+    plain = shown.replace(",", "").lstrip("-")
+    assert plain.endswith(Money(abs(amount), currency).format())
+    assert shown.startswith("-") == (amount < 0)

@@ -10,6 +10,7 @@ import secrets
 import pytest
 
 from wallet.config import SECURE_SESSION_COOKIE, SESSION_COOKIE, Settings, estimated_bits
+from wallet.notifications.push import new_vapid_private_key
 from wallet.security.crypto import DEVELOPMENT_KEYRING, Keyring
 
 STRONG_SECRET = secrets.token_hex(32)
@@ -22,6 +23,7 @@ def production(**overrides: object) -> Settings:
         gateway={"webhook_secret": STRONG_SECRET},
         audit={"key": secrets.token_hex(32)},
         metrics={"token": secrets.token_hex(32)},
+        notifications={"vapid_private_key": new_vapid_private_key()},
         privacy={"pii_keys": Keyring.new_key_entry("k1")},
         providers={"allow_sandbox": True},
         auth={"webauthn_rp_id": "wallet.example.com"},

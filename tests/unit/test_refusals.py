@@ -52,7 +52,8 @@ NOT_REFUSALS = {
     "RefreshTokenReused",
     "DeviceMismatch",
 }
-KNOWN_OTHERS = {"SanctionsMatchOpen"}
+# PreferenceLocked: a setting that cannot change (security alerts), not a refused command.
+KNOWN_OTHERS = {"SanctionsMatchOpen", "PreferenceLocked"}
 
 
 def _all_refusals() -> list[type[Refusal]]:

@@ -136,7 +136,7 @@ async def hold_send(
             "user_id": attempt.user_id,
             "kind": "payment_held",
             "title": "We are checking a payment",
-            "body": f"Your payment of {attempt.amount.format()} {attempt.amount.currency.value} "
+            "body": f"Your payment of {attempt.amount.display()} "
             "is on hold while we make sure it is really you. The money is set aside; "
             "it goes through or comes back to you.",
             "dedupe_key": f"held:{transaction_id}",

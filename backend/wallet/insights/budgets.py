@@ -306,8 +306,7 @@ async def alerts_for(user_id: int, transaction_id: int) -> list[Notice]:
             if status.percent < percent:
                 continue
             what = f"{budget.category.value.capitalize()} budget"
-            code = status.spent.currency.value
-            spent = f"{status.spent.format()} of {status.available.format()} {code}"
+            spent = f"{status.spent.display()} of {status.available.display()}"
             notices.append(
                 Notice(
                     user_id,

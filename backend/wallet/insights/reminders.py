@@ -202,7 +202,7 @@ async def run_due_reminders(email: EmailProvider, today: date | None = None) -> 
                 int(row["user_id"]),
                 "bill_reminder",
                 f"{r.name} is due {when}",
-                f"About {r.amount.format()} {r.amount.currency.value}",
+                f"About {r.amount.display()}",
                 f"reminder:{r.id}:{r.next_due.isoformat()}",
             )
         )

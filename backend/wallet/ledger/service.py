@@ -380,6 +380,63 @@ async def balances_of_owner(
     return [_balance(r) for r in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """Money into and out of an owner's accounts of one currency over a period."""
+
+    money_in: Money
+    money_out: Money
+
+
+async def owners_with_postings(
+    conn: Connection, owner_type: OwnerType, purpose: str, since: datetime, until: datetime
+) -> list[int]:
+    """Owners with a posting on an account of `purpose` in [since, until)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT a.owner_id FROM posting p JOIN ledger_account a ON a.id = p.account_id "
+        "WHERE a.owner_type = $1 AND a.purpose = $2 "
+        "AND p.created_at >= $3 AND p.created_at < $4 ORDER BY a.owner_id",
+        owner_type.value,
+        purpose,
+        since,
+        until,
+    )
+    return [int(r["owner_id"]) for r in rows]
+
+
+async def owner_flows(
+    conn: Connection,
+    owner_type: OwnerType,
+    owner_id: int,
+    purpose: str,
+    since: datetime,
+    until: datetime,
+) -> list[Flow]:
+    """Per currency, what was credited to (in) and debited from (out) the owner's
+    liability accounts of `purpose` in [since, until), from the postings."""
+    rows = await conn.fetch(
+        "SELECT p.currency, "
+        "       coalesce(sum(p.amount) FILTER (WHERE p.side = 'C'), 0) AS credited, "
+        "       coalesce(sum(p.amount) FILTER (WHERE p.side = 'D'), 0) AS debited "
+        "FROM posting p JOIN ledger_account a ON a.id = p.account_id "
+        "WHERE a.owner_type = $1 AND a.owner_id = $2 AND a.purpose = $3 "
+        "AND a.account_type = 'liability' AND p.created_at >= $4 AND p.created_at < $5 "
+        "GROUP BY p.currency ORDER BY p.currency",
+        owner_type.value,
+        owner_id,
+        purpose,
+        since,
+        until,
+    )
+    return [
+        Flow(
+            Money(int(r["credited"]), Currency(r["currency"].strip())),
+            Money(int(r["debited"]), Currency(r["currency"].strip())),
+        )
+        for r in rows
+    ]
+
+
 async def balance(conn: Connection, account_id: int) -> Balance:
     row = await conn.fetchrow(
         f"SELECT {_VIEW_COLUMNS} FROM ledger_balance WHERE id = $1",  # noqa: S608

@@ -37,7 +37,7 @@ from wallet.merchants.errors import (
 )
 from wallet.merchants.tables import BillSchedule, Merchant
 from wallet.merchants.tables import SavedBiller as SavedBillerRow
-from wallet.money import Currency, Money
+from wallet.money import Currency, Money, format_money
 from wallet.notifications.email import EmailProvider
 from wallet.notifications.money import Notice, deliver_notices
 from wallet.recurrence import Cadence, Recurrence, UnknownTimeZone
@@ -477,8 +477,7 @@ async def remind_upcoming(now: datetime, email: EmailProvider) -> int:
             Notice(
                 int(r["user_id"]),
                 "bill_upcoming",
-                f"{r['name']}: {Money(int(r['amount']), Currency(r['currency'])).format()} "
-                f"{r['currency']} tomorrow",
+                f"{r['name']}: {format_money(int(r['amount']), r['currency'])} tomorrow",
                 "Keep enough in your wallet for the scheduled payment",
                 f"bill:{r['id']}:remind:{r['next_run_at'].isoformat()}",
             )
@@ -568,7 +567,7 @@ async def _run_one(schedule_id: int, now: datetime, email: EmailProvider) -> str
             failed = Notice(
                 int(row["user_id"]),
                 "bill_failed",
-                f"A scheduled bill payment of {amount.format()} {amount.currency.value} failed",
+                f"A scheduled bill payment of {amount.display()} failed",
                 error,
                 f"bill:{row['id']}:failed:{row['next_run_at'].isoformat()}",
             )

@@ -13,12 +13,14 @@ from typing import Any
 import structlog
 
 from wallet.db.engine import transaction
-from wallet.db.tables import database_now
 from wallet.identity.tables import AppUser
-from wallet.money import Currency, Money
+from wallet.money import Money, format_money
+from wallet.notifications import preferences
 from wallet.notifications.email import EmailMessage, EmailProvider, EmailRejected
+from wallet.notifications.preferences import Channel
 from wallet.notifications.sms import SmsProvider, SmsRejected
 from wallet.notifications.tables import Notification
+from wallet.outbox.service import Topic, emit
 from wallet.outbox.tables import OutboxEvent
 from wallet.transactions.tables import MoneyTransaction
 
@@ -38,18 +40,8 @@ class Notice:
     email_also: str | None = None
     # Also by SMS to the phone on file (security alerts go out on every channel).
     sms: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class InAppNotification:
-    id: int
-    kind: str
-    title: str
-    body: str
-    transaction_id: int | None
-    request_id: int | None
-    read: bool
-    created_at: Any
+    # Where a tap leads, when neither the transaction nor the request says ("/insights").
+    link: str | None = None
 
 
 async def event_payload(event_id: int) -> dict[str, Any] | None:
@@ -58,8 +50,7 @@ async def event_payload(event_id: int) -> dict[str, Any] | None:
 
 
 def _transaction_notices(t: Any, status: str) -> list[Notice]:
-    amount = Money(int(t["amount"]), Currency(t["currency"])).format()
-    money = f"{amount} {t['currency']}"
+    money = format_money(int(t["amount"]), t["currency"])
     key = f"txn:{t['id']}:{status}"
     initiator, counterparty = t["initiator_user_id"], t["counterparty_user_id"]
     notices: list[Notice] = []
@@ -85,6 +76,10 @@ def _transaction_notices(t: Any, status: str) -> list[Notice]:
             what = "Adding money" if t["type"] == "add" else "Your withdrawal"
             reason = t["failure_reason"] or "the bank did not confirm it in time"
             notice(initiator, "payment_failed", f"{what} of {money} failed", reason)
+        case ("payment", "completed") if initiator is not None and t["merchant_id"] is not None:
+            # The payer's receipt; the merchant hears through its webhooks and dashboard.
+            merchant = t.get("merchant_name") or "the merchant"
+            notice(initiator, "payment_receipt", f"You paid {money} to {merchant}", "Receipt")
         case ("withdrawal", "completed") if initiator is not None:
             notice(initiator, "withdrawal_paid", f"{money} is on its way to your bank", "Paid out")
         case (_, "reversed"):
@@ -97,11 +92,18 @@ def _transaction_notices(t: Any, status: str) -> list[Notice]:
 async def deliver_notices(
     notices: list[Notice], email: EmailProvider, sms: SmsProvider | None = None
 ) -> int:
-    """Write each notice once; email (and for security alerts, text) the ones that were
-    new. Return how many were new."""
+    """Write each notice once, on the channels the user's preferences choose for its
+    kind; email (and text) the ones that were new. Return how many were new.
+
+    The in-app row doubles as the record that a notice was delivered (its dedupe key):
+    with in-app off it is written all the same, hidden from the centre. Its
+    `notification.created` event, in the same transaction, wakes the user's open
+    notification centres and the Web Push job."""
     fresh = 0
     for n in notices:
-        async with transaction():
+        kind = preferences.kind_of(n.kind, security=n.sms)
+        channels = await preferences.channels_for(n.user_id, kind)
+        async with transaction() as conn:
             inserted = (
                 await Notification.insert(
                     Notification(
@@ -112,11 +114,19 @@ async def deliver_notices(
                         transaction_id=n.transaction_id,
                         request_id=n.request_id,
                         dedupe_key=n.dedupe_key,
+                        link=n.link,
+                        in_app=Channel.IN_APP in channels,
                     )
                 )
                 .on_conflict(target=Notification.dedupe_key, action="DO NOTHING")
                 .returning(Notification.id)
             )
+            if inserted:
+                await emit(
+                    conn,
+                    Topic.NOTIFICATION_CREATED,
+                    {"notification_id": inserted[0]["id"], "user_id": n.user_id},
+                )
             contact = (
                 await AppUser.select(AppUser.email, AppUser.phone)
                 .where(AppUser.id == n.user_id)
@@ -125,12 +135,15 @@ async def deliver_notices(
         if not inserted:
             continue
         fresh += 1
-        address = contact["email"] if contact else None
-        if n.sms and sms is not None and contact is not None:
+        # A security alert is texted when it asks to be; anything else when the user
+        # turned texts on for its kind.
+        texted = n.sms if kind is preferences.Kind.SECURITY else Channel.SMS in channels
+        if texted and sms is not None and contact is not None and contact["phone"]:
             try:
                 await sms.send(contact["phone"], f"{n.title}. {n.body}")
             except SmsRejected as exc:
                 log.warning("notification.sms_rejected", user_id=n.user_id, reason=exc.reason)
+        address = contact["email"] if contact and Channel.EMAIL in channels else None
         for to in dict.fromkeys(a for a in (address, n.email_also) if a):
             try:
                 await email.send(EmailMessage(to=to, subject=n.title, body=n.body))
@@ -147,6 +160,7 @@ async def notify_transaction(event_id: int, *, email: EmailProvider) -> int:
         await MoneyTransaction.select(
             *MoneyTransaction.all_columns(),
             MoneyTransaction.initiator_user_id.username.as_alias("initiator_username"),
+            MoneyTransaction.merchant_id.name.as_alias("merchant_name"),
         )
         .where(MoneyTransaction.id == int(payload["transaction_id"]))
         .first()
@@ -177,10 +191,11 @@ async def send_invite(event_id: int, *, email: EmailProvider, sms: SmsProvider) 
 def _invite_text(p: dict[str, Any]) -> tuple[str, str]:
     """(subject, text) of an invite; events written before `reason` existed are sends."""
     sign_up = f"Sign up with this {p['kind']}"
+    amount = Money.parse(str(p["amount"]), str(p["currency"])).display() if "amount" in p else ""
     match p.get("reason"):
         case "money_request":
             return "Someone asks you for money", (
-                f"@{p['sender']} asks you for {p['amount']} {p['currency']} on Wallet. "
+                f"@{p['sender']} asks you for {amount} on Wallet. "
                 f"{sign_up} within {p['days']} days to see the request."
             )
         case "split_group":
@@ -192,50 +207,9 @@ def _invite_text(p: dict[str, Any]) -> tuple[str, str]:
             )
         case _:
             return "Money is waiting for you", (
-                f"@{p['sender']} sent you {p['amount']} {p['currency']} on Wallet. "
+                f"@{p['sender']} sent you {amount} on Wallet. "
                 f"{sign_up} within {p['days']} days to claim it."
             )
-
-
-async def notifications_of(user_id: int, first: int = 50) -> list[InAppNotification]:
-    rows = await (
-        Notification.select(
-            Notification.id,
-            Notification.kind,
-            Notification.title,
-            Notification.body,
-            Notification.transaction_id,
-            Notification.request_id,
-            Notification.read_at,
-            Notification.created_at,
-        )
-        .where(Notification.user_id == user_id)
-        .order_by(Notification.id, ascending=False)
-        .limit(max(1, min(first, 100)))
-    )
-    return [
-        InAppNotification(
-            id=int(r["id"]),
-            kind=r["kind"],
-            title=r["title"],
-            body=r["body"],
-            transaction_id=r["transaction_id"],
-            request_id=r["request_id"],
-            read=r["read_at"] is not None,
-            created_at=r["created_at"],
-        )
-        for r in rows
-    ]
-
-
-async def mark_read(user_id: int) -> int:
-    async with transaction():
-        rows = (
-            await Notification.update({Notification.read_at: database_now()})
-            .where((Notification.user_id == user_id) & Notification.read_at.is_null())
-            .returning(Notification.id)
-        )
-    return len(rows)
 
 
 async def deliver_notice(
@@ -254,6 +228,7 @@ async def deliver_notice(
         transaction_id=payload.get("transaction_id"),
         email_also=payload.get("email_also"),
         sms=bool(payload.get("sms")),
+        link=payload.get("link"),
     )
     return await deliver_notices([notice], email, sms)
 
@@ -271,5 +246,6 @@ async def notify_new_device(event_id: int, *, email: EmailProvider) -> int:
         f"Someone signed in to your wallet from {payload['label']}{where}. "
         "If it was not you, sign that session out and change your password.",
         f"device:{payload['device_id']}",
+        link="/settings/security",
     )
     return await deliver_notices([notice], email)

@@ -77,6 +77,10 @@ ROUTES: dict[str, Route] = {
     Topic.STATEMENT_REQUESTED.value: Route(job="generate_statement"),
     Topic.DEVICE_NEW.value: Route(job="notify_new_device"),
     Topic.NOTICE.value: Route(job="deliver_notice"),
+    Topic.NOTIFICATION_CREATED.value: Route(
+        channels=lambda c, p: [c.notifications(p["user_id"])], job="push_notification"
+    ),
+    Topic.NOTIFICATIONS_READ.value: Route(channels=lambda c, p: [c.notifications(p["user_id"])]),
 }
 
 

@@ -26,6 +26,11 @@ class Topic(Enum):
     # A message for one user (in the app and by email): {user_id, kind, title, body,
     # dedupe_key}.
     NOTICE = "notice"
+    # An in-app notification was written: {notification_id, user_id}. Wakes the user's
+    # `notificationReceived` subscriptions and the Web Push job.
+    NOTIFICATION_CREATED = "notification.created"
+    # The user read notifications (one or all): {user_id}; the unread count changed.
+    NOTIFICATIONS_READ = "notification.read"
 
 
 async def emit(conn: Connection, topic: Topic, payload: dict[str, Any]) -> int:

@@ -175,6 +175,9 @@ async def erase(user_id: int, sessions: SessionStore) -> None:
             "DELETE FROM category_rule WHERE user_id = $1",
             "DELETE FROM bill_reminder WHERE user_id = $1",
             "DELETE FROM budget WHERE user_id = $1",
+            # The browsers it pushed to (their endpoints identify devices).
+            "DELETE FROM push_subscription WHERE user_id = $1",
+            "DELETE FROM low_balance_alert WHERE user_id = $1",
             "UPDATE payment_method SET status = 'removed' WHERE user_id = $1",
             "UPDATE wallet SET status = 'closed' WHERE user_id = $1",
             # The email or phone others typed to ask them for money or invite them.

@@ -23,5 +23,8 @@ class Channels:
     def requests(self, user_id: int) -> str:
         return f"{self.namespace}:user:{user_id}:requests"
 
+    def notifications(self, user_id: int) -> str:
+        return f"{self.namespace}:user:{user_id}:notifications"
+
     def payment_request(self, request_id: int) -> str:
         return f"{self.namespace}:payment_request:{request_id}"

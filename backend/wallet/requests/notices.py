@@ -4,7 +4,7 @@ when it is paid, declined or expires. The requests domain composes the notice;
 
 from __future__ import annotations
 
-from wallet.money import Currency, Money
+from wallet.money import format_money
 from wallet.notifications.email import EmailProvider
 from wallet.notifications.money import Notice, deliver_notices, event_payload
 from wallet.requests.tables import MoneyRequest
@@ -26,7 +26,7 @@ async def notify_money_request(event_id: int, *, email: EmailProvider) -> int:
     if r is None:
         return 0
     status = str(payload["status"])
-    money = f"{Money(int(r['amount']), Currency(r['currency'])).format()} {r['currency']}"
+    money = format_money(int(r["amount"]), r["currency"])
     key = f"request:{r['id']}:{status}"
     notices = {
         "open": Notice(

@@ -33,6 +33,7 @@ class ErrorCode(Enum):
     REFRESH_TOKEN_INVALID = "REFRESH_TOKEN_INVALID"  # noqa: S105 (an error code)
     REFRESH_TOKEN_REUSED = "REFRESH_TOKEN_REUSED"  # noqa: S105 (an error code)
     DEVICE_MISMATCH = "DEVICE_MISMATCH"
+    PREFERENCE_LOCKED = "PREFERENCE_LOCKED"
 
 
 @strawberry.interface(description="Every typed error has a machine code and a human message.")

@@ -1,8 +1,8 @@
-"""GraphQL surface of in-app notifications and contact verification."""
+"""GraphQL surface of contact verification (the notification centre is in
+`notification_centre`, its settings in `notification_settings`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import Enum
 from typing import Annotated
 
@@ -18,7 +18,6 @@ from wallet.api.graphql.errors import (
 )
 from wallet.api.graphql.permissions import SignedIn
 from wallet.api.graphql.transactions import TransactionNode
-from wallet.notifications import money as notifications
 from wallet.transactions import history
 from wallet.users import verification
 from wallet.waiting import service as waiting
@@ -28,18 +27,6 @@ from wallet.waiting import service as waiting
 class ContactChannel(Enum):
     EMAIL = "email"
     PHONE = "phone"
-
-
-@strawberry.type(name="Notification")
-class NotificationType:
-    id: strawberry.ID
-    kind: str
-    title: str
-    body: str
-    transaction_id: strawberry.ID | None
-    request_id: strawberry.ID | None
-    read: bool
-    created_at: datetime
 
 
 @strawberry.type
@@ -67,34 +54,6 @@ ContactVerifiedResult = Annotated[
 ]
 
 
-@strawberry.type
-class MarkReadPayload:
-    marked: int
-
-
-@strawberry.type
-class NotificationQuery:
-    @strawberry.field(
-        description="Your notifications, newest first (null when logged out).",
-        extensions=[SignedIn(otherwise_null=True)],
-    )
-    async def notifications(self, info: Info, first: int = 30) -> list[NotificationType] | None:
-        user = await info.context.require_viewer()
-        return [
-            NotificationType(
-                id=strawberry.ID(str(n.id)),
-                kind=n.kind,
-                title=n.title,
-                body=n.body,
-                transaction_id=strawberry.ID(str(n.transaction_id)) if n.transaction_id else None,
-                request_id=strawberry.ID(str(n.request_id)) if n.request_id else None,
-                read=n.read,
-                created_at=n.created_at,
-            )
-            for n in await notifications.notifications_of(user.id, first)
-        ]
-
-
 def too_many_codes(exc: verification.TooManyCodes) -> RateLimited:
     return RateLimited(
         code=ErrorCode.RATE_LIMITED, message=str(exc), retry_after_seconds=exc.retry_after
@@ -103,11 +62,6 @@ def too_many_codes(exc: verification.TooManyCodes) -> RateLimited:
 
 @strawberry.type
 class NotificationMutation:
-    @strawberry.mutation(extensions=[SignedIn(otherwise_null=True)])
-    async def mark_notifications_read(self, info: Info) -> MarkReadPayload | None:
-        user = await info.context.require_viewer()
-        return MarkReadPayload(marked=await notifications.mark_read(user.id))
-
     @strawberry.mutation(
         description="Send a verification code to your email or phone.", extensions=[SignedIn()]
     )

@@ -59,7 +59,16 @@ from wallet.api.graphql.merchants import (
     WebhookMutation,
     WebhookQuery,
 )
-from wallet.api.graphql.notifications import NotificationMutation, NotificationQuery
+from wallet.api.graphql.notification_centre import (
+    NotificationCentreMutation,
+    NotificationCentreQuery,
+    NotificationCentreSubscription,
+)
+from wallet.api.graphql.notification_settings import (
+    NotificationSettingsMutation,
+    NotificationSettingsQuery,
+)
+from wallet.api.graphql.notifications import NotificationMutation
 from wallet.api.graphql.observability import OperationMetrics
 from wallet.api.graphql.operators import AuditQuery, OperatorQuery
 from wallet.api.graphql.passkeys import PasskeyMutation, PasskeyQuery
@@ -97,7 +106,8 @@ class Query(
     TransactionQuery,
     PaymentQuery,
     RequestQuery,
-    NotificationQuery,
+    NotificationCentreQuery,
+    NotificationSettingsQuery,
     OperatorQuery,
     ReconciliationQuery,
     MerchantQuery,
@@ -146,6 +156,8 @@ class Mutation(
     PaymentMutation,
     RequestMutation,
     NotificationMutation,
+    NotificationCentreMutation,
+    NotificationSettingsMutation,
     ReconciliationMutation,
     MerchantMutation,
     WebhookMutation,
@@ -159,7 +171,11 @@ class Mutation(
 
 @strawberry.type
 class Subscription(
-    WalletSubscription, RequestSubscription, TransactionSubscription, MerchantSubscription
+    WalletSubscription,
+    RequestSubscription,
+    TransactionSubscription,
+    MerchantSubscription,
+    NotificationCentreSubscription,
 ):
     pass
 
