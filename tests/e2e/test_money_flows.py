@@ -157,7 +157,9 @@ async def test_withdraw_holds_then_pays_out(browser: Browser, web_app: WebApp) -
     await link_bank(page)
     await page.get_by_label("Amount (USD)").fill("60")
     await page.get_by_role("button", name="Withdraw", exact=True).click()
-    await expect(page.get_by_role("status")).to_have_text("Not enough money: 50.00 available")
+    await expect(page.get_by_role("status")).to_have_text(
+        "You don't have enough money for this: $50.00 available"
+    )
     await page.get_by_label("Amount (USD)").fill("20")
     await page.get_by_role("button", name="Withdraw", exact=True).click()
     await expect(page.get_by_role("status")).to_contain_text("Withdrawal of $20.00")

@@ -33,7 +33,9 @@ async def test_send_money_updates_both_phones_live_and_refusals_are_explained(
     await sender.get_by_label("To").fill("@" + recipient_name)
     await sender.get_by_label("Amount (USD)").fill("100")
     await sender.get_by_role("button", name="Send").click()
-    await expect(sender.get_by_role("status")).to_have_text("Not enough money: 37.50 available")
+    await expect(sender.get_by_role("status")).to_have_text(
+        "You don't have enough money for this: $37.50 available"
+    )
     await sender.get_by_label("Amount (USD)").fill("1.234")
     await sender.get_by_role("button", name="Send").click()
     await expect(sender.get_by_role("status")).to_contain_text("at most 2 decimal places")

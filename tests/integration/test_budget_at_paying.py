@@ -138,7 +138,7 @@ async def test_a_strict_budget_holds_the_payment_until_confirmed_again(
         "amount": "5.00",
         "currency": "USD",
     }
-    assert "Food budget over by 1.00 USD" in refused["message"]
+    assert "Food budget over by $1.00: $6.00 of $10.00 is spent" in refused["message"]
     # Nothing moved: the balance, the request and the key are as before.
     assert await wallet_cents(buyer.id) == 9400
     assert await open_requests(over["id"]) == "open"

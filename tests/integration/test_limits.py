@@ -137,7 +137,7 @@ async def test_adding_money_stops_at_the_balance_cap(
     card = await add_card(live_server, token)
     refused = await fund(live_server, token, card, "70.00")
     assert (refused["limit"], refused["remaining"]) == ("BALANCE_CAP", "60.00")
-    assert refused["message"] == "Your wallet may hold up to 150.00 USD; you can add 60.00 USD more"
+    assert refused["message"] == "Your wallet may hold up to $150.00; you can add $60.00 more"
     assert await wallet_cents(user.id) == 9_000
 
 

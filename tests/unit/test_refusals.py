@@ -151,7 +151,7 @@ def test_the_answers_clients_rely_on_are_unchanged() -> None:
     assert (short.code, short.available, short.message) == (
         ErrorCode.INSUFFICIENT_FUNDS,
         "1.50",
-        "Not enough money: 1.50 available",
+        "You don't have enough money for this: $1.50 available",
     )
     over = refusal(
         LimitExceeded(LimitKind.DAILY, Money(100_000, Currency.USD), Money(2_500, Currency.USD)),
@@ -162,7 +162,7 @@ def test_the_answers_clients_rely_on_are_unchanged() -> None:
         "SEND",
         "1000.00",
         "25.00",
-        "This is over your daily limit for sending (1000.00 USD); 25.00 USD remaining",
+        "This is over your daily limit for sending: $25.00 left of $1,000.00",
     )
     locked = refusal(PinLocked(datetime.now(UTC) + timedelta(minutes=15)), Currency.USD)
     assert isinstance(locked, RateLimited) and 890 < locked.retry_after_seconds <= 900

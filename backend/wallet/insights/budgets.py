@@ -230,9 +230,9 @@ class BudgetWouldBeExceeded(OverBudget):
         self.amount = impact.amount
         name = status.budget.category.value.capitalize()
         super().__init__(
-            f"This payment would take your {name} budget over by {impact.over_by}: "
-            f"{status.spent} of {status.available} is spent this month. "
-            "Confirm it again to pay anyway."
+            f"This payment would take your {name} budget over by "
+            f"{impact.over_by.display()}: {status.spent.display()} of "
+            f"{status.available.display()} is spent this month. Confirm it again to pay anyway."
         )
 
 

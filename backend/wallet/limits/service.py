@@ -99,8 +99,7 @@ class LimitExceeded(OverLimit):
     @property
     def message(self) -> str:
         """Which limit was hit and what remains, in the words the limits page uses."""
-        maximum = f"{self.limit.format()} {self.limit.currency.value}"
-        left = f"{self.remaining.format()} {self.remaining.currency.value}"
+        maximum, left = self.limit.display(), self.remaining.display()
         match self.limit_kind, self.scope:
             case LimitKind.CROSS_BORDER, _:
                 return f"Cross-currency transfers worth more than {maximum} need full verification"
@@ -111,7 +110,7 @@ class LimitExceeded(OverLimit):
             case _:
                 return (
                     f"This is over your {_PERIOD_WORDS[self.limit_kind]} limit for "
-                    f"{_SCOPE_WORDS[self.scope]} ({maximum}); {left} remaining"
+                    f"{_SCOPE_WORDS[self.scope]}: {left} left of {maximum}"
                 )
 
 

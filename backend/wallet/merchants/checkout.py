@@ -531,7 +531,7 @@ async def _pay_into_escrow(
 def _amount_to_pay(request: PaymentRequest, offered: Money | None) -> Money:
     if request.amount is not None:
         if offered is not None and offered != request.amount:
-            raise AmountMismatch(f"This request is for {request.amount.format()}")
+            raise AmountMismatch(f"This request is for {request.amount.display()}")
         return request.amount
     if offered is None:
         raise AmountMismatch("Type the amount to pay")

@@ -224,7 +224,7 @@ async def decide(
         currency = Currency(d["currency"])
         total = int(d["amount"])
         if refund.currency is not currency or not 0 <= refund.amount_minor <= total:
-            raise NotDisputable(f"the refund must be 0 to {Money(total, currency).format()}")
+            raise NotDisputable(f"The refund must be 0 to {Money(total, currency).display()}")
         hold = await ledger.system_account_id(conn, currency, Purpose.DISPUTE_HOLD)
         buyer_wallet = await ledger.find_account(
             conn, OwnerType.USER, int(d["buyer_id"]), currency, "wallet"

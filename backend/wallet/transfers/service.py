@@ -316,8 +316,7 @@ async def _transfer_across_currencies(
     quote = await fx.claim_quote(conn, command.sender_id, command.quote_id)
     if quote.sold != command.amount:
         raise QuoteMismatch(
-            f"The quote sells {quote.sold.format()} {quote.sell.value}, "
-            f"not {command.amount.format()} {command.amount.currency.value}"
+            f"The quote sells {quote.sold.display()}, not {command.amount.display()}"
         )
     source, _ = await spendable_account(
         conn, command.sender_id, command.amount, scope=LimitScope.SEND

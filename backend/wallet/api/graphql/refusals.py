@@ -65,11 +65,11 @@ REFUSALS: tuple[type[Exception], ...] = (Refusal,)
 
 def _insufficient(exc: Refusal, currency: Currency) -> MoneyErrors:
     assert isinstance(exc, ShortOfFunds)
-    available = Money(max(exc.available, 0), currency).format()
+    available = Money(max(exc.available, 0), currency)
     return InsufficientFunds(
         code=ErrorCode.INSUFFICIENT_FUNDS,
-        available=available,
-        message=f"Not enough money: {available} available",
+        available=available.format(),
+        message=f"You don't have enough money for this: {available.display()} available",
     )
 
 
