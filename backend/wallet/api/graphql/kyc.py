@@ -27,6 +27,7 @@ from wallet.api.graphql.operators import COMPLIANCE_ROLES, operator_in
 from wallet.api.graphql.permissions import SignedIn
 from wallet.db.engine import connection
 from wallet.fraud import service as fraud
+from wallet.kyc import onboarding
 from wallet.kyc import service as kyc
 from wallet.kyc.identity import DocumentDetails, PersonDetails
 from wallet.limits import service as limits
@@ -200,8 +201,46 @@ def _upload(field_name: str, upload: UploadInput) -> kyc.UploadedFile:
     return kyc.UploadedFile(upload.content_type.strip().lower(), content)
 
 
+OnboardingStep = strawberry.enum(onboarding.Step, name="OnboardingStep")
+
+
+@strawberry.type(name="OnboardingItem")
+class OnboardingItemType:
+    step: OnboardingStep  # type: ignore[valid-type]
+    done: bool
+    title: str = strawberry.field(description="What to do, e.g. 'Verify your phone'.")
+    unlocks: str = strawberry.field(description="What it gives, in plain words.")
+    path: str = strawberry.field(description="Where in the app it is done.")
+
+
+@strawberry.type(name="OnboardingChecklist")
+class OnboardingChecklistType:
+    items: list[OnboardingItemType]
+    done: int
+    complete: bool = strawberry.field(description="Every step done: the app hides it.")
+
+
 @strawberry.type
 class KycQuery:
+    @strawberry.field(
+        description="A new user's steps (email, phone, PIN, money, identity), each with "
+        "what it unlocks; null when logged out.",
+        extensions=[SignedIn(otherwise_null=True)],
+    )
+    async def onboarding(self, info: Info) -> OnboardingChecklistType | None:
+        user = await info.context.require_viewer()
+        found = await onboarding.checklist(user.id)
+        return OnboardingChecklistType(
+            items=[
+                OnboardingItemType(
+                    step=i.step, done=i.done, title=i.title, unlocks=i.unlocks, path=i.path
+                )
+                for i in found.items
+            ],
+            done=found.done,
+            complete=found.complete,
+        )
+
     @strawberry.field(description="Your verification level and latest review.")
     async def verification(self, info: Info) -> VerificationType | None:
         user = await info.context.viewer()
