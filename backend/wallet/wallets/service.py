@@ -26,6 +26,8 @@ class WalletView:
     user_id: int
     status: str
     balances: list[Balance]
+    frozen_reason: str | None = None
+    restricted_reason: str | None = None
 
 
 async def open_wallet(conn: Connection, user_id: int) -> int:
@@ -87,11 +89,21 @@ async def close_currency_balance(user_id: int, currency: Currency) -> None:
 
 async def get_wallet(user_id: int) -> WalletView | None:
     async with connection() as conn:
-        row = await conn.fetchrow("SELECT id, status FROM wallet WHERE user_id = $1", user_id)
+        row = await conn.fetchrow(
+            "SELECT id, status, frozen_reason, restricted_reason FROM wallet WHERE user_id = $1",
+            user_id,
+        )
         if row is None:
             return None
         balances = await ledger.balances_of_owner(conn, OwnerType.USER, user_id, Purpose.WALLET)
-    return WalletView(id=int(row["id"]), user_id=user_id, status=row["status"], balances=balances)
+    return WalletView(
+        id=int(row["id"]),
+        user_id=user_id,
+        status=row["status"],
+        balances=balances,
+        frozen_reason=row["frozen_reason"],
+        restricted_reason=row["restricted_reason"],
+    )
 
 
 async def get_balance(user_id: int, currency: Currency) -> Balance | None:

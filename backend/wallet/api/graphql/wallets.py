@@ -12,6 +12,7 @@ from wallet.db.engine import connection
 from wallet.ledger.models import Balance
 from wallet.money import Currency, Money
 from wallet.outbox import service as outbox
+from wallet.transfers.actions import Action, wallet_actions
 from wallet.wallets import service
 
 
@@ -45,11 +46,26 @@ class BalanceType:
         )
 
 
+WalletActionName = strawberry.enum(Action, name="WalletActionName")
+
+
+@strawberry.type(name="WalletAction")
+class WalletActionType:
+    action: WalletActionName  # type: ignore[valid-type]
+    allowed: bool
+    reason: str | None = strawberry.field(
+        description="Why not, in plain words, to show on the disabled action."
+    )
+
+
 @strawberry.type(name="Wallet")
 class WalletType:
     id: strawberry.ID
     status: str
     balances: list[BalanceType]
+    actions: list[WalletActionType] = strawberry.field(
+        description="Each money action, allowed now or with the reason it is not."
+    )
 
 
 @strawberry.type
@@ -64,6 +80,10 @@ class WalletQuery:
             id=strawberry.ID(str(view.id)),
             status=view.status,
             balances=[BalanceType.from_domain(b) for b in view.balances],
+            actions=[
+                WalletActionType(action=a.action, allowed=a.allowed, reason=a.reason)
+                for a in wallet_actions(view.status, view.frozen_reason, view.restricted_reason)
+            ],
         )
 
 
