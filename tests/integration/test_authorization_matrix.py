@@ -126,6 +126,13 @@ CUSTOMER_ROWS = [
         parties=frozenset({FRIEND}),  # categorises their own side of it
     ),
     Row(
+        """query($q: ID!, $to: String!) { sendPreview(input: {recipient: $to, amount: "2.00",
+        quoteId: $q}) { __typename } }""",
+        CUSTOMER,
+        lambda w: {"q": w["quote_to_send"], "to": w.usernames["joiner"]},
+        typename("SendPreview"),  # before sendMoney uses the quote up
+    ),
+    Row(
         """mutation($q: ID!, $to: String!, $k: String!) { sendMoney(input: {recipient: $to,
         amount: "2.00", quoteId: $q, idempotencyKey: $k}) { __typename } }""",
         CUSTOMER,

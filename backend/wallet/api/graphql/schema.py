@@ -84,7 +84,7 @@ from wallet.api.graphql.splits import SplitMutation, SplitQuery
 from wallet.api.graphql.statements import StatementQuery
 from wallet.api.graphql.system_status import SystemQuery
 from wallet.api.graphql.transactions import TransactionQuery, TransactionSubscription
-from wallet.api.graphql.transfers import TransferMutation
+from wallet.api.graphql.transfers import TransferMutation, TransferQuery
 from wallet.api.graphql.users import UserMutation, UserQuery
 from wallet.api.graphql.wallets import WalletQuery, WalletSubscription
 
@@ -92,6 +92,7 @@ from wallet.api.graphql.wallets import WalletQuery, WalletSubscription
 @strawberry.type
 class Query(
     PasskeyQuery,
+    TransferQuery,
     AmlQuery,
     FraudQuery,
     KycQuery,

@@ -16,6 +16,7 @@ from wallet.api.graphql.security import large_amount_check, payment_screening
 from wallet.api.graphql.throttle import money_throttle
 from wallet.money import Currency, Money
 from wallet.transfers.models import SendMoney, TransferReceipt
+from wallet.transfers.preview import preview_send
 from wallet.transfers.service import send_money
 
 
@@ -78,6 +79,74 @@ class SendMoneyPayload:
 
 
 SendMoneyResult = Annotated[SendMoneyPayload | MoneyErrors, strawberry.union("SendMoneyResult")]
+
+
+@strawberry.input
+class SendPreviewInput:
+    recipient: str = strawberry.field(description="Phone number, email or @username.")
+    amount: str
+    currency: str = "USD"
+    quote_id: strawberry.ID | None = None
+
+
+@strawberry.type(
+    name="SendPreview",
+    description="The review of a send before Confirm: nothing has moved.",
+)
+class SendPreviewType:
+    recipient: str = strawberry.field(description='"@ann", or the phone or email.')
+    username: str | None = strawberry.field(
+        description="A registered recipient's, when a @username was given."
+    )
+    amount: str
+    currency: str
+    fee: str
+    receives: str = strawberry.field(description="What arrives, in receivesCurrency.")
+    receives_currency: str
+    rate: str | None = strawberry.field(
+        description="Cross-currency: what 1 unit sent buys (6 significant digits)."
+    )
+    arrives: str = strawberry.field(description="When the money arrives, in plain words.")
+    balance_after: str = strawberry.field(description="Your available balance afterwards.")
+
+
+SendPreviewResult = Annotated[SendPreviewType | MoneyErrors, strawberry.union("SendPreviewResult")]
+
+
+@strawberry.type
+class TransferQuery:
+    @strawberry.field(
+        description="Review a send before it is made: recipient, fee, what they get, when, "
+        "and your balance after; or the refusal the send would get."
+    )
+    async def send_preview(self, info: Info, input: SendPreviewInput) -> SendPreviewResult:
+        session = await info.context.session()
+        if session is None:
+            return not_authenticated()
+        amount = parse_amount(input.amount, input.currency)
+        if not isinstance(amount, Money):
+            return amount
+        try:
+            found = await preview_send(
+                session.user_id,
+                input.recipient,
+                amount,
+                None if input.quote_id is None else str(input.quote_id),
+            )
+        except REFUSALS as exc:
+            return refusal(exc, amount.currency)
+        return SendPreviewType(
+            recipient=found.recipient,
+            username=found.username,
+            amount=found.amount.format(),
+            currency=found.amount.currency.value,
+            fee=found.fee.format(),
+            receives=found.receives.format(),
+            receives_currency=found.receives.currency.value,
+            rate=None if found.rate is None else f"{found.rate:.6g}",
+            arrives=found.arrives,
+            balance_after=found.balance_after.format(),
+        )
 
 
 @strawberry.type
