@@ -260,6 +260,54 @@ async def test_registering_refuses_bad_keys_and_removing_forgets_the_endpoint(
     assert await endpoints_of(bob.id) == []
 
 
+async def test_junk_after_a_valid_key_is_a_typed_refusal(
+    live_server: LiveServer, push_service: PushService
+) -> None:
+    """binascii drops characters outside the alphabet: a valid key with 300 "!" after
+    it once passed the check and broke the table's length CHECK (a 500)."""
+    token = await token_for(live_server, await make_user())
+    browser = Browser()
+    good = browser.subscription(push_service.endpoint("junk"))
+    for field in ("p256dh", "auth"):
+        junk = {**good, field: good[field] + "!" * 300}
+        refused = await call(live_server, token, REGISTER, {"input": junk})
+        assert refused["__typename"] == "ValidationError", refused
+        assert refused["fieldErrors"][0]["field"] in (field, "keys")
+        # Within the length bound, a character outside base64url is refused too.
+        bad_char = {**good, field: good[field][:-1] + "!"}
+        refused = await call(live_server, token, REGISTER, {"input": bad_char})
+        assert refused["fieldErrors"][0]["field"] == "keys", refused
+    assert (await call(live_server, token, REGISTER, {"input": good}))["__typename"] == (
+        "PushSubscriptionPayload"
+    )
+
+
+async def test_an_endpoint_alone_cannot_take_another_users_pushes(
+    live_server: LiveServer, push_service: PushService
+) -> None:
+    """Replays the takeover: Mallory learns Ann's endpoint (it is a URL, and URLs leak)
+    and registers it with keys of her own, to take Ann's security alerts away."""
+    ann, mallory = await make_user(), await make_user()
+    ann_token, mallory_token = (
+        await token_for(live_server, ann),
+        await token_for(live_server, mallory),
+    )
+    endpoint = push_service.endpoint("ann-phone")
+    ann_browser = Browser()
+    await call(live_server, ann_token, REGISTER, {"input": ann_browser.subscription(endpoint)})
+    stolen = Browser().subscription(endpoint)
+    refused = await call(live_server, mallory_token, REGISTER, {"input": stolen})
+    assert refused["__typename"] == "ValidationError"
+    assert await endpoints_of(ann.id) == [endpoint]
+    assert await endpoints_of(mallory.id) == []
+    # The browser itself (same keys) moving to another account is a new owner.
+    moved = await call(
+        live_server, mallory_token, REGISTER, {"input": ann_browser.subscription(endpoint)}
+    )
+    assert moved["__typename"] == "PushSubscriptionPayload"
+    assert (await endpoints_of(ann.id), await endpoints_of(mallory.id)) == ([], [endpoint])
+
+
 async def test_the_sandbox_push_provider_keeps_messages_and_answers_gone(redis: Redis) -> None:
     sandbox = SandboxPushProvider(redis)
     browser = Browser()

@@ -87,7 +87,9 @@ def b64url(data: bytes) -> str:
 
 
 def b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strictly: a character outside the base64url alphabet is a ValueError (binascii's
+    default quietly drops it, so junk after a valid key would pass)."""
+    return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
 
 
 def new_vapid_private_key() -> str:
@@ -109,6 +111,9 @@ def vapid_public_key(private_key: str) -> str:
 
 def check_target(target: PushTarget) -> None:
     """Refuse a subscription whose keys cannot be encrypted to (ValueError)."""
+    # A P-256 point is 87 characters of base64url and the secret 22; padding may follow.
+    if len(target.p256dh) > 90 or len(target.auth) > 25:
+        raise ValueError("the subscription's keys are too long")
     try:
         point = b64url_decode(target.p256dh)
         auth = b64url_decode(target.auth)

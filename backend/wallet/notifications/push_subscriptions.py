@@ -54,8 +54,10 @@ class PushOutcome:
 
 
 async def register(user_id: int, target: PushTarget, policy: EgressPolicy) -> StoredSubscription:
-    """Keep the browser's subscription for the user (the same endpoint again updates its
-    keys; an endpoint another user had moves to this one: the browser is now theirs)."""
+    """Keep the browser's subscription for the user. The same endpoint again updates its
+    keys. An endpoint another user had moves to this one only with the same keys, which
+    only that browser holds (the browser is now theirs); an endpoint alone, which may
+    have leaked, cannot take another user's pushes away."""
     try:
         check_target(target)
     except ValueError as exc:
@@ -63,7 +65,8 @@ async def register(user_id: int, target: PushTarget, policy: EgressPolicy) -> St
     try:
         policy.split(target.endpoint)  # the scheme and host; addresses at send time
     except TargetRefused as exc:
-        raise InvalidSubscription("endpoint", str(exc).replace("webhook", "push")) from None
+        words = str(exc).replace("Webhooks", "Push endpoints").replace("webhook", "push")
+        raise InvalidSubscription("endpoint", words) from None
     if len(target.endpoint) > 1000:
         raise InvalidSubscription("endpoint", "That push endpoint is too long")
     async with transaction() as conn:
@@ -73,12 +76,17 @@ async def register(user_id: int, target: PushTarget, policy: EgressPolicy) -> St
                ON CONFLICT (endpoint) DO UPDATE
                   SET user_id = EXCLUDED.user_id, p256dh = EXCLUDED.p256dh,
                       auth = EXCLUDED.auth
+                WHERE push_subscription.user_id = EXCLUDED.user_id
+                   OR (push_subscription.p256dh = EXCLUDED.p256dh
+                       AND push_subscription.auth = EXCLUDED.auth)
                RETURNING id, endpoint""",
             user_id,
             target.endpoint,
             target.p256dh,
             target.auth,
         )
+        if row is None:  # another user's endpoint, with other keys
+            raise InvalidSubscription("endpoint", "That push endpoint is in use")
         await conn.execute(
             """DELETE FROM push_subscription WHERE user_id = $1 AND id NOT IN (
                    SELECT id FROM push_subscription WHERE user_id = $1
