@@ -125,7 +125,10 @@ export function ActivityList({ refreshKey, onChange, limit }: {
   return (
     <section className="card activity" aria-labelledby="activity-title">
       <div className="card-title-row">
-        <h2 id="activity-title">{limit ? "Recent activity" : "Activity"}</h2>
+        {/* The full list is the Activity screen's own: its h1 already says so. */}
+        <h2 id="activity-title" className={limit ? undefined : "visually-hidden"}>
+          {limit ? "Recent activity" : "Activity"}
+        </h2>
         {limit && <Link className="see-all" to="/activity">See all activity</Link>}
       </div>
       {!limit && <div className="filters">
