@@ -50,7 +50,8 @@ async def log_in(
     await page.get_by_label("Email, phone or username").fill(username)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Log in").click()
-    await expect(page.get_by_role("navigation", name="Main", exact=True)).to_be_visible()
+    main_nav = page.get_by_role("navigation", name="Main", exact=True)
+    await expect(main_nav).to_be_visible(timeout=15_000)
     return page
 
 

@@ -9,7 +9,7 @@ import {
   type SpendingCategory,
   type TransactionType,
 } from "../gql/graphql";
-import { PaymentProtection } from "./Disputes";
+import { PaymentProtection } from "./PaymentProtection";
 import { SplitThisPayment } from "../pay/SplitGroups";
 import { CATEGORIES } from "../shared/categories";
 import { formatDateTime, formatTime } from "../shared/dates";

@@ -25,25 +25,37 @@ export function HomeScreen() {
   return (
     <div className="screen home">
       <h1 className="greeting">Hi, {wallet.username}</h1>
-      <section className="card total" aria-labelledby="total-title">
-        <h2 id="total-title" className="label">Total balance{home ? ` in ${home.currency}` : ""}</h2>
-        <p className="total-amount" data-testid="total-balance">
-          {home ? formatMoney(home.available, home.currency) : "—"}
-        </p>
-        {others.length > 0 && (
-          <p className="muted small">
-            and {others.map((b) => formatMoney(b.available, b.currency)).join(", ")} in other currencies
+      <div className="home-hero">
+        <section className="card total" aria-labelledby="total-title">
+          <h2 id="total-title" className="label">Total balance{home ? ` in ${home.currency}` : ""}</h2>
+          <p className="total-amount" data-testid="total-balance">
+            {home ? formatMoney(home.available, home.currency) : "—"}
           </p>
-        )}
-      </section>
-      <nav className="home-actions" aria-label="Move money">
-        {ACTIONS.map((a) => (
-          <Link key={a.to} to={a.to} className="home-action">
-            <Icon name={a.icon} size={26} />
-            <span>{a.label}</span>
-          </Link>
-        ))}
-      </nav>
+          {others.length > 0 && (
+            <p className="muted small">
+              and {others.map((b) => formatMoney(b.available, b.currency)).join(", ")} in other currencies
+            </p>
+          )}
+          {home && isZero(home.available) && others.length === 0 && (
+            <p className="muted small">
+              Nothing here yet: <Link to="/pay/add">add money</Link> from a card or bank, or{" "}
+              <Link to="/pay/request">ask a friend</Link>.
+            </p>
+          )}
+        </section>
+        <nav className="home-actions" aria-label="Move money">
+          {ACTIONS.map((a) => (
+            <Link key={a.to} to={a.to} className="home-action">
+              <Icon name={a.icon} size={26} />
+              <span>{a.label}</span>
+            </Link>
+          ))}
+        </nav>
+      </div>
+      <div className="card-title-row balances-title">
+        <h2>Balances</h2>
+        <Link className="see-all" to="/accounts">Manage currencies</Link>
+      </div>
       <BalanceCarousel />
       {wallet.status && wallet.status !== "active" && (
         <p className="error">This wallet is {wallet.status}.</p>

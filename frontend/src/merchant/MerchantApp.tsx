@@ -1,7 +1,7 @@
 import { Link, Navigate, NavLink, Route, Routes } from "react-router";
 import { useQuery } from "urql";
 
-import { MerchantDisputes } from "../activity/Disputes";
+import { MerchantDisputes } from "./MerchantDisputes";
 import { MyMerchantsDocument } from "../gql/graphql";
 import { Icon } from "../shared/icons";
 import { NotFound } from "../shell/NotFound";

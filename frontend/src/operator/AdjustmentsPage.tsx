@@ -12,7 +12,7 @@ import {
   type AdjustmentFieldsFragment,
 } from "../gql/graphql";
 import { formatMoney } from "../shared/money";
-import { pressed } from "../shared/OperatorQueue";
+import { pressed } from "./OperatorQueue";
 import { refusalText } from "../shared/refusal";
 
 function what(a: AdjustmentFieldsFragment, codes: Map<string, string>): string {

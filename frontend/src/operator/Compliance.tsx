@@ -13,7 +13,7 @@ import {
   UnfreezeWalletDocument,
 } from "../gql/graphql";
 import { formatMoney } from "../shared/money";
-import { OperatorQueue, pressed } from "../shared/OperatorQueue";
+import { OperatorQueue, pressed } from "./OperatorQueue";
 import { DETECTORS } from "./PersonCases";
 import { refusalText } from "../shared/refusal";
 

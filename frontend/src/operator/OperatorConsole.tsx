@@ -1,7 +1,7 @@
 import { AmlCaseList, FraudReviewQueue } from "./Compliance";
-import { MediatorQueue } from "../activity/Disputes";
-import { MerchantApplicationQueue } from "../merchant/MerchantOnboarding";
-import { KycReviewQueue } from "../settings/Verification";
+import { MediatorQueue } from "./MediatorQueue";
+import { MerchantApplicationQueue } from "./MerchantApplicationQueue";
+import { KycReviewQueue } from "./KycReviewQueue";
 
 /** The operator console's queues page: the cases waiting for this role (each queue asks
  * the API, which checks the role again). */

@@ -13,7 +13,7 @@ import {
   type BreakFieldsFragment,
 } from "../gql/graphql";
 import { formatMoney } from "../shared/money";
-import { pressed } from "../shared/OperatorQueue";
+import { pressed } from "./OperatorQueue";
 import { refusalText } from "../shared/refusal";
 
 const KINDS: Record<string, string> = {

@@ -2,7 +2,7 @@ import { Navigate, Route, Routes, useSearchParams } from "react-router";
 
 import { BalanceCarousel } from "../accounts/Balances";
 import { ActivityList } from "../activity/ActivityList";
-import { BillsPanel } from "../activity/Bills";
+import { BillsPanel } from "./Bills";
 import { ScreenTitle, SectionNav } from "../shared/SectionNav";
 import { NotFound } from "../shell/NotFound";
 import { useWallet } from "../shell/wallet";
