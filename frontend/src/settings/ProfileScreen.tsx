@@ -80,13 +80,20 @@ function Overview() {
         )}
       </div>
       <div className="column-side">
-        <button className="secondary" onClick={async () => {
-          await logOut({});
-          navigate("/", { replace: true }); // the next login starts at Home
-          wallet.onLoggedOut();
-        }}>
-          Log out
-        </button>
+        <section className="card" aria-labelledby="session-title">
+          <h2 id="session-title">This device</h2>
+          <p className="muted small">
+            Signed in as @{wallet.username}. Other devices and sessions are under{" "}
+            <Link to="/profile/security">Security</Link>.
+          </p>
+          <button className="secondary" onClick={async () => {
+            await logOut({});
+            navigate("/", { replace: true }); // the next login starts at Home
+            wallet.onLoggedOut();
+          }}>
+            Log out
+          </button>
+        </section>
       </div>
     </div>
   );
