@@ -36,7 +36,8 @@ $(JS_OK): frontend/package.json frontend/package-lock.json
 	touch $@
 
 $(DIST): $(JS_OK) graphql/schema.graphql $(wildcard graphql/operations/*.graphql) \
-         $(wildcard frontend/src/*.ts frontend/src/*.tsx frontend/src/*.css frontend/public/*) frontend/index.html
+         $(shell find frontend/src -path frontend/src/gql -prune -o -type f -print) \
+         $(wildcard frontend/public/* frontend/scripts/*) frontend/index.html
 	cd frontend && npm run build --silent
 
 frontend: $(DIST)

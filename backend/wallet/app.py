@@ -55,12 +55,21 @@ def dev_inbox_page(index_html: Path) -> HTTPRouteHandler:
     return page
 
 
-def console_pages(index_html: Path) -> HTTPRouteHandler:
-    """`/operator` and `/operator/<page>`: the web app, which shows the operator console
-    there (deep links and reloads land on the page). The API checks the role on every
-    query; the page itself holds nothing."""
+# The web app's sections: each is a page of the single-page app at /<section> and
+# /<section>/<page> (the app routes them itself). Kept to one level under a section, so
+# no API route below (/merchant/payment-requests/..., /operator/books/...) is shadowed,
+# and an unknown top-level path is still a 404. Production's nginx does the same with
+# `try_files $uri /index.html`.
+APP_SECTIONS = ("pay", "activity", "accounts", "profile", "merchant", "operator")
 
-    @get(["/operator", "/operator/{page:str}"], include_in_schema=False, sync_to_thread=False)
+
+def app_pages(index_html: Path) -> HTTPRouteHandler:
+    """The web app's own pages (`/activity`, `/pay/send`, `/operator/ledger`...): its
+    index.html, so deep links and reloads land on the page. The API checks permissions
+    on every query; the page itself holds nothing."""
+    paths = [p for s in APP_SECTIONS for p in (f"/{s}", f"/{s}/{{page:str}}")]
+
+    @get(paths, include_in_schema=False, sync_to_thread=False)
     def page() -> File:
         return File(index_html, media_type="text/html", content_disposition_type="inline")
 
@@ -143,7 +152,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     if (settings.frontend_dist / "index.html").exists():
         if settings.dev_inbox_enabled:
             handlers.append(dev_inbox_page(settings.frontend_dist / "index.html"))
-        handlers.append(console_pages(settings.frontend_dist / "index.html"))
+        handlers.append(app_pages(settings.frontend_dist / "index.html"))
         handlers.append(
             create_static_files_router(
                 path="/",

@@ -1,14 +1,16 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from "react";
+import { BrowserRouter, Route, Routes } from "react-router";
 import { Provider, useQuery } from "urql";
 
-import { AuthScreen } from "./AuthScreen";
-import { createApiClient } from "./client";
-import { DevInbox } from "./DevInbox";
+import { AuthScreen } from "./auth/AuthScreen";
+import { DevInbox } from "./dev/DevInbox";
 import { DevInboxEnabledDocument, ViewerDocument } from "./gql/graphql";
-import { WalletScreen } from "./WalletScreen";
+import { createApiClient } from "./shared/client";
+import { ConsumerApp } from "./shell/ConsumerApp";
 
-// The operator console is its own mode at /operator (only operators load it).
-const OperatorApp = lazy(() => import("./OperatorApp"));
+// The merchant and operator modes are full screens of their own: loaded when opened.
+const MerchantApp = lazy(() => import("./merchant/MerchantApp"));
+const OperatorApp = lazy(() => import("./operator/OperatorApp"));
 
 export function App() {
   // A new client (and WebSocket) per session, so a socket never outlives its login.
@@ -19,7 +21,12 @@ export function App() {
 
   return (
     <Provider value={api.urql}>
-      <Shell onSessionChange={onSessionChange} />
+      <BrowserRouter>
+        <Routes>
+          <Route path="/dev/inbox" element={<div className="app"><main className="content"><DevInbox /></main></div>} />
+          <Route path="*" element={<Shell onSessionChange={onSessionChange} />} />
+        </Routes>
+      </BrowserRouter>
     </Provider>
   );
 }
@@ -35,44 +42,43 @@ function DevInboxLink() {
   );
 }
 
-function Shell({ onSessionChange }: { onSessionChange: () => void }) {
-  const inboxPage = window.location.pathname === "/dev/inbox";
-  const consolePage = window.location.pathname.startsWith("/operator");
-  const [{ data, fetching, error }] = useQuery({
-    query: ViewerDocument,
-    requestPolicy: "network-only",
-  });
+const loading = <p className="muted" role="status">Loading…</p>;
 
+/** Signed out: the login screen at whatever address was opened (after logging in, that
+ * address opens). Signed in: the consumer wallet, or the shop's or the console's mode. */
+function Shell({ onSessionChange }: { onSessionChange: () => void }) {
+  const [{ data, fetching, error }] = useQuery({ query: ViewerDocument, requestPolicy: "network-only" });
+  const me = data?.me;
+
+  if (!me) {
+    return (
+      <div className="app">
+        <header className="topbar">
+          <span className="brand">◈ Wallet</span>
+        </header>
+        <main id="main" className="content">
+          {fetching && !data ? loading : error ? (
+            <p className="error" role="alert">
+              We could not reach the wallet service. Check your connection and reload.
+            </p>
+          ) : (
+            <AuthScreen onLoggedIn={onSessionChange} />
+          )}
+        </main>
+        <DevInboxLink />
+      </div>
+    );
+  }
   return (
-    <div className={consolePage ? "app wide" : "app"}>
-      <header className="topbar">
-        <span className="brand" aria-label="Wallet">
-          ◈ Wallet{consolePage && <span className="brand-mode"> · Operations</span>}
-        </span>
-        {data?.me && <span className="who">@{data.me.username}</span>}
-      </header>
-      <main className="content">
-        {inboxPage ? (
-          <DevInbox />
-        ) : fetching && !data ? (
-          <p className="muted" role="status">
-            Loading…
-          </p>
-        ) : error ? (
-          <p className="error" role="alert">
-            We could not reach the wallet service. Check your connection and reload.
-          </p>
-        ) : data?.me && consolePage ? (
-          <Suspense fallback={<p className="muted" role="status">Loading…</p>}>
-            <OperatorApp />
-          </Suspense>
-        ) : data?.me ? (
-          <WalletScreen username={data.me.username} onLoggedOut={onSessionChange} />
-        ) : (
-          <AuthScreen onLoggedIn={onSessionChange} />
-        )}
-      </main>
-      {!inboxPage && <DevInboxLink />}
-    </div>
+    <>
+      <Suspense fallback={loading}>
+        <Routes>
+          <Route path="/merchant/*" element={<MerchantApp username={me.username} />} />
+          <Route path="/operator/*" element={<OperatorApp username={me.username} />} />
+          <Route path="*" element={<ConsumerApp username={me.username} onLoggedOut={onSessionChange} />} />
+        </Routes>
+      </Suspense>
+      <DevInboxLink />
+    </>
   );
 }

@@ -249,8 +249,62 @@ async def logged_in_desktop(browser: Browser, web_app: WebApp, username: str) ->
     return page
 
 
+# Where each screen of the wallet is: the main navigation's item (the bottom bar on a
+# phone, the side bar on a wide screen), then the section's own link.
+SCREENS: dict[str, tuple[str, str | None]] = {
+    "Home": ("Home", None),
+    "Send": ("Pay", "Send"),
+    "Request": ("Pay", "Request"),
+    "Pay": ("Pay", "Scan & pay"),
+    "Add": ("Pay", "Add money"),
+    "Withdraw": ("Pay", "Withdraw"),
+    "Convert": ("Pay", "Convert"),
+    "Split": ("Pay", "Split"),
+    "Activity": ("Activity", "All activity"),
+    "Bills": ("Pay", "Bills"),
+    "Budget": ("Activity", "Budget"),
+    "Balances": ("Cards & accounts", "Balances"),
+    "Goals": ("Cards & accounts", "Goals"),
+    "Rewards": ("Cards & accounts", "Rewards"),
+    "Profile": ("Profile", "Overview"),
+    "Security": ("Profile", "Security"),
+    "Limits": ("Profile", "Limits & verification"),
+}
+
+
+async def go_to(page: Page, screen: str) -> Page:
+    """Open one of the wallet's screens the way a person does: at most two taps."""
+    section, link = SCREENS[screen]
+    main = page.get_by_role("navigation", name="Main", exact=True)
+    await main.get_by_role("link", name=section, exact=True).click()
+    if link:
+        nav = page.get_by_role("navigation", name=section, exact=True)
+        await nav.get_by_role("link", name=link, exact=True).click()
+        await expect(nav.get_by_role("link", name=link, exact=True)).to_have_attribute(
+            "aria-current", "page"
+        )
+    else:
+        await expect(main.get_by_role("link", name=section, exact=True)).to_have_attribute(
+            "aria-current", "page"
+        )
+    return page
+
+
+async def open_shop(page: Page, section: str = "Till") -> Page:
+    """From a shop owner's or cashier's wallet, into the shop's own mode at `section`."""
+    await go_to(page, "Profile")
+    await page.get_by_role("link", name=re.compile(r"^Open .+'s till$")).click()
+    nav = page.get_by_role("navigation", name="Shop", exact=True)
+    await nav.get_by_role("link", name=section, exact=True).click()
+    await expect(nav.get_by_role("link", name=section, exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
+    return page
+
+
 async def open_console(page: Page, section: str = "Queues") -> Page:
     """From an operator's wallet page, into the operator console's `section`."""
+    await go_to(page, "Profile")
     await page.get_by_role("link", name="Open the operator console").click()
     nav = page.get_by_role("navigation", name="Operator console")
     await nav.get_by_role("link", name=section, exact=True).click()

@@ -14,6 +14,7 @@ from playwright.async_api import Browser, Page, expect
 from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
+    go_to,
     logged_in_phone,
     new_phone,
     registered_user,
@@ -66,7 +67,7 @@ async def test_a_new_user_confirms_their_email_with_the_inbox_page(
     await expect(page.get_by_role("heading", name=f"Hi, {username}")).to_be_visible()
     await expect(page.get_by_role("link", name="Inbox")).to_be_visible()
 
-    await page.get_by_role("tab", name="Security").click()
+    await go_to(page, "Security")
     row = page.get_by_test_id("contact-email")
     await expect(row).to_contain_text("not confirmed")
     await row.get_by_role("button", name="Confirm it").click()
@@ -138,7 +139,7 @@ async def test_at_the_ip_address_the_app_says_passkeys_need_localhost(
     """The tester: at http://127.0.0.1:8000/, "No passkey was made"."""
     username = await registered_user(web_app)
     page = await logged_in_phone(browser, web_app, username)  # at 127.0.0.1
-    await page.get_by_role("tab", name="Security").click()
+    await go_to(page, "Security")
     await page.get_by_role("button", name="Add a passkey").click()
     port = web_app.url.rsplit(":", 1)[1]
     status = page.get_by_role("region", name="Passkeys").get_by_role("status")

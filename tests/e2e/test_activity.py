@@ -1,5 +1,6 @@
 """Activity in Chromium: live refresh, filters, infinite scroll, status history."""
 
+import re
 import uuid
 
 import pytest
@@ -7,6 +8,7 @@ from playwright.async_api import Browser, expect
 
 from tests.e2e.conftest import (
     WebApp,
+    go_to,
     logged_in_phone,
     registered_user,
     screenshot,
@@ -42,6 +44,12 @@ async def test_activity_scrolls_filters_and_refreshes_live(
     ben = await registered_user(web_app, 0)
     await transfers(web_app, ann, ben, 25)
     page = await logged_in_phone(browser, web_app, ann)
+    # Home shows the newest few, with the way to all of it.
+    recent = page.get_by_test_id("activity").locator(":scope > li")
+    await expect(recent).to_have_count(5)
+    await expect(recent.first).to_contain_text(f"To @{ben}")
+    await page.get_by_role("link", name="See all activity").click()
+    await expect(page).to_have_url(re.compile(r"/activity$"))
     rows = page.get_by_test_id("activity").locator(":scope > li")
     await expect(rows).to_have_count(20)  # the first page
     await expect(rows.first).to_contain_text(f"To @{ben}")
@@ -60,7 +68,7 @@ async def test_activity_scrolls_filters_and_refreshes_live(
     await expect(rows).to_have_count(20)
     await expect(rows.first).to_contain_text(f"To @{ben}")
 
-    ben_page = await logged_in_phone(browser, web_app, ben)
+    ben_page = await go_to(await logged_in_phone(browser, web_app, ben), "Send")
     await ben_page.get_by_label("To").fill(ann)
     await ben_page.get_by_label("Amount (USD)").fill("3.00")
     await ben_page.get_by_role("button", name="Send").click()

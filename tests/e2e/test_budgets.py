@@ -7,6 +7,7 @@ from playwright.async_api import Browser, expect
 from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
+    go_to,
     logged_in_phone,
     registered_user,
     screenshot,
@@ -31,7 +32,7 @@ async def test_a_budget_alert_arrives_and_charts_read_on_a_phone(
         buyer_id = (await authenticate(buyer, PASSWORD)).id
         shop = await open_merchant(owner_id, "Corner Coffee", "5814", "US", "SF")
     page = await logged_in_phone(browser, web_app, buyer)
-    await page.get_by_role("tab", name="Budget").click()
+    await go_to(page, "Budget")
     await expect(page.get_by_text("No budgets yet.")).to_be_visible()
     await page.get_by_text("Set a budget").click()
     await page.get_by_label("Category", exact=True).select_option("FOOD")
@@ -49,10 +50,10 @@ async def test_a_budget_alert_arrives_and_charts_read_on_a_phone(
                 amount=Money(cents, Currency.USD),
                 note="Flat white",
             )
+    await go_to(page, "Home")  # notifications are on Home
     notifications = page.get_by_test_id("notifications")
     await expect(notifications).to_contain_text("Food budget: 80% used", timeout=15_000)
-    await page.get_by_role("tab", name="Send").click()
-    await page.get_by_role("tab", name="Budget").click()
+    await go_to(page, "Budget")
     await expect(food).to_contain_text("$8.70 of $10.00")
     await expect(food.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "87")
     await expect(page.get_by_test_id("monthly-chart").locator("svg").first).to_be_visible()
@@ -62,11 +63,11 @@ async def test_a_budget_alert_arrives_and_charts_read_on_a_phone(
     await screenshot(page, "70-budget-and-charts")
 
     # One coffee was really a health expense: the budget follows.
+    await go_to(page, "Activity")
     row = page.get_by_test_id("activity").get_by_role("button", name="Paid Corner Coffee")
     await row.first.click()
     await page.get_by_test_id("transaction-detail").get_by_label("Category").select_option("HEALTH")
-    await page.get_by_role("tab", name="Send").click()
-    await page.get_by_role("tab", name="Budget").click()
+    await go_to(page, "Budget")
     await expect(food).to_contain_text("of $10.00")
     await expect(food.get_by_role("progressbar")).not_to_have_attribute("aria-valuenow", "87")
     await page.context.close()
@@ -76,7 +77,7 @@ async def test_a_bill_reminder_csv_export_and_a_statement(
     browser: Browser, web_app: WebApp
 ) -> None:
     page = await logged_in_phone(browser, web_app, await registered_user(web_app, 4_200))
-    await page.get_by_role("tab", name="Budget").click()
+    await go_to(page, "Budget")
     await page.get_by_text("Add a reminder").click()
     await page.get_by_label("Bill", exact=True).fill("Rent")
     await page.get_by_label("About (USD)").fill("950")

@@ -8,6 +8,7 @@ from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
     available,
+    go_to,
     logged_in_phone,
     open_console,
     registered_user,
@@ -41,7 +42,7 @@ async def test_hold_release_and_aml_case_to_sar_and_freeze(
             # A first large payment to someone new is enough to hold it here.
             await conn.execute("UPDATE fraud_rule SET score = 60 WHERE code = 'new_recipient'")
 
-    page = await logged_in_phone(browser, web_app, sender)
+    page = await go_to(await logged_in_phone(browser, web_app, sender), "Send")
 
     async def send_2900(expected: str) -> None:  # just under the $3,000 reporting threshold
         await page.get_by_label("To", exact=True).fill(friend)

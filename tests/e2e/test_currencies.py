@@ -5,7 +5,14 @@ import re
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.e2e.conftest import WebApp, available, logged_in_phone, registered_user, screenshot
+from tests.e2e.conftest import (
+    WebApp,
+    available,
+    go_to,
+    logged_in_phone,
+    registered_user,
+    screenshot,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -16,7 +23,7 @@ def balance(page, currency: str):  # type: ignore[no-untyped-def]
 
 async def test_convert_with_a_counting_down_quote(browser: Browser, web_app: WebApp) -> None:
     page = await logged_in_phone(browser, web_app, await registered_user(web_app, 20_000))
-    await page.get_by_role("tab", name="Convert").click()
+    await go_to(page, "Convert")
     await page.get_by_label("From").select_option("USD")
     await page.get_by_label("To").select_option("EUR")
     await page.get_by_label("Amount (USD)").fill("100")
@@ -54,6 +61,7 @@ async def test_convert_with_a_counting_down_quote(browser: Browser, web_app: Web
 async def test_send_abroad_and_open_and_close_a_currency(browser: Browser, web_app: WebApp) -> None:
     friend = await registered_user(web_app)
     page = await logged_in_phone(browser, web_app, await registered_user(web_app, 5_000))
+    await go_to(page, "Send")
     await page.get_by_label("To", exact=True).fill(friend)
     await page.get_by_label("Amount (USD)").fill("10")
     await page.get_by_label("They receive").select_option("GBP")
@@ -66,6 +74,7 @@ async def test_send_abroad_and_open_and_close_a_currency(browser: Browser, web_a
     )
     await expect(available(page)).to_have_text("$40.00")
 
+    await go_to(page, "Balances")
     await page.get_by_label("Add a currency").select_option("BRL")
     await page.get_by_role("button", name="Open balance").click()
     await expect(balance(page, "BRL")).to_have_text("R$0.00")

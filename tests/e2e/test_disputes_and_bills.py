@@ -11,8 +11,10 @@ from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
     available,
+    go_to,
     logged_in_phone,
     open_console,
+    open_shop,
     registered_user,
     screenshot,
     server_database,
@@ -42,13 +44,13 @@ async def test_dispute_from_purchase_to_mediator_decision(
             await conn.execute(
                 "UPDATE app_user SET operator_role = 'mediator' WHERE id = $1", mediator_id
             )
-    till = await logged_in_phone(browser, web_app, owner_name)
+    till = await open_shop(await logged_in_phone(browser, web_app, owner_name))
     buyer = await logged_in_phone(browser, web_app, buyer_name)
 
     await till.get_by_label("Charge (USD)").fill("12.00")
     await till.get_by_role("button", name="Show QR code").click()
     code = (await till.get_by_test_id("pos-request").locator("strong").inner_text()).strip()
-    await buyer.get_by_role("tab", name="Pay").click()
+    await go_to(buyer, "Pay")
     await buyer.get_by_label("Code").fill(code)
     await buyer.get_by_role("button", name="Find").click()
     await buyer.get_by_label("Transaction PIN").fill("2468")
@@ -65,6 +67,7 @@ async def test_dispute_from_purchase_to_mediator_decision(
     await screenshot(buyer, "40-dispute-opened")
 
     await till.reload()
+    await till.get_by_role("navigation", name="Shop").get_by_role("link", name="Disputes").click()
     disputes = till.get_by_test_id("merchant-disputes")
     await expect(disputes).to_contain_text("The lamp arrived broken", timeout=10_000)
     await till.get_by_label("Your answer").fill("Packed with care, photo attached")
@@ -138,7 +141,7 @@ async def test_pay_a_bill(browser: Browser, web_app: WebApp) -> None:
                 merchant.id,
             )
     page = await phone_in(browser, web_app, payer_name, "en-US")
-    await page.get_by_role("tab", name="Bills").click()
+    await go_to(page, "Bills")
     await page.get_by_label("Biller", exact=True).select_option(label="City Water")
     # The format is said before anyone types, and again when what was typed does not fit.
     account = page.get_by_label("Account number")
@@ -204,7 +207,7 @@ async def test_reminder_dates_are_in_the_phones_own_language(
     and a reminder may fall on the 31st (a shorter month's last day)."""
     name = await registered_user(web_app)
     us = await phone_in(browser, web_app, name, "en-US")
-    await us.get_by_role("tab", name="Budget").click()
+    await go_to(us, "Budget")
     reminders = us.get_by_label("Bill reminders")
 
     async def remind(bill: str, day: int) -> date:
@@ -225,7 +228,7 @@ async def test_reminder_dates_are_in_the_phones_own_language(
     await both_sizes(us, "47-reminder-date-en-US")
 
     uk = await phone_in(browser, web_app, name, "en-GB")
-    await uk.get_by_role("tab", name="Budget").click()
+    await go_to(uk, "Budget")
     await expect(uk.get_by_label("Bill reminders")).to_contain_text(
         f"Water · about $40.00 · due {water.day} {water:%b} {water.year}"
     )

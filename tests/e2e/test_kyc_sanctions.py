@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
+    go_to,
     logged_in_desktop,
     logged_in_phone,
     open_console,
@@ -33,7 +34,7 @@ async def assert_not_tipped_off(page: Page) -> None:
 
 
 async def open_limits(page: Page) -> None:
-    await page.get_by_role("tab", name="Limits").click()
+    await go_to(page, "Limits")
     await expect(page.get_by_test_id("verification-level")).to_be_visible()
 
 
@@ -63,7 +64,9 @@ async def test_a_sanctions_match_waits_for_compliance_to_clear_it_and_the_person
     await expect(page.get_by_test_id("review-status")).to_contain_text("We are checking")
     await expect(page.get_by_test_id("verification-level")).to_have_text("Unverified")
     await page.reload()
+    await go_to(page, "Home")  # notifications are on Home
     await expect(page.get_by_test_id("notifications")).to_contain_text(WAIT, timeout=15_000)
+    await assert_not_tipped_off(page)
     await open_limits(page)
     await assert_not_tipped_off(page)
     await screenshot(page, "kyc-sanctions-01-person-waits-phone")
@@ -121,10 +124,12 @@ async def test_a_sanctions_match_waits_for_compliance_to_clear_it_and_the_person
 
     # Ivan is told he is verified, and nothing else.
     await page.reload()
+    await go_to(page, "Home")
     await expect(page.get_by_test_id("notifications")).to_contain_text(
         "You are verified", timeout=15_000
     )
     await expect(page.get_by_test_id("notifications")).to_contain_text("Thanks for waiting")
+    await assert_not_tipped_off(page)
     await open_limits(page)
     await expect(page.get_by_test_id("verification-level")).to_have_text("Basic")
     await assert_not_tipped_off(page)

@@ -11,8 +11,10 @@ from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
     available,
+    go_to,
     logged_in_phone,
     open_console,
+    open_shop,
     registered_user,
     screenshot,
     server_database,
@@ -43,7 +45,7 @@ async def test_pos_request_paid_by_a_customer_turns_green_and_is_refunded(
         buyer_id = (await authenticate(buyer_name, PASSWORD)).id
         await open_merchant(owner_id, "Corner Coffee", "5814", "US", "San Francisco")
         await set_pin(buyer_id, "2468")
-    till = await logged_in_phone(browser, web_app, owner_name)
+    till = await open_shop(await logged_in_phone(browser, web_app, owner_name))
     buyer = await logged_in_phone(browser, web_app, buyer_name)
 
     await till.get_by_label("Charge (USD)").fill("4.50")
@@ -61,7 +63,7 @@ async def test_pos_request_paid_by_a_customer_turns_green_and_is_refunded(
     assert (await buyer.request.get(web_app.url + str(src))).status == 404  # not the buyer's
     await screenshot(till, "30-pos-qr")
 
-    await buyer.get_by_role("tab", name="Pay").click()
+    await go_to(buyer, "Pay")
     await buyer.get_by_label("Code").fill(code)
     await buyer.get_by_role("button", name="Find").click()
     confirm = buyer.get_by_test_id("pay-confirm")
@@ -85,6 +87,8 @@ async def test_pos_request_paid_by_a_customer_turns_green_and_is_refunded(
     # Part from the shop's dashboard (read when the page opens), confirmed with the
     # sale in view...
     await till.reload()
+    shop_nav = till.get_by_role("navigation", name="Shop")
+    await shop_nav.get_by_role("link", name="Dashboard").click()
     dashboard = till.get_by_role("region", name="Shop dashboard")
     sale = dashboard.get_by_test_id("merchant-payments").get_by_role("listitem").first
     await expect(sale).to_contain_text("$4.50 · order T-17 · completed")
@@ -100,6 +104,7 @@ async def test_pos_request_paid_by_a_customer_turns_green_and_is_refunded(
     await expect(dashboard.get_by_role("status").last).to_contain_text("Refunded $1.50 of #")
     await expect(sale).to_contain_text("refunded $1.50")
     # ...and what is left from the sale's own view on the till.
+    await shop_nav.get_by_role("link", name="Till").click()
     sales = till.get_by_role("list", name="Recent sales")
     await expect(sales).to_contain_text(f"$4.50 · @{buyer_name} · refunded $1.50")
     await sales.get_by_role("button", name="Open").first.click()
@@ -125,7 +130,7 @@ async def both_sizes(page: Page, name: str) -> None:
 
 
 async def pay_on_phone(buyer: Page, code: str, pin: str, paid_text: str) -> None:
-    await buyer.get_by_role("tab", name="Pay").click()
+    await go_to(buyer, "Pay")
     await buyer.get_by_label("Code").fill(code)
     await buyer.get_by_role("button", name="Find").click()
     await buyer.get_by_label("Transaction PIN").fill(pin)
@@ -163,7 +168,7 @@ async def test_a_new_charge_on_the_till_shows_unpaid_and_refunds_nothing_of_the_
         await add_staff(owner, cashier_id, Role.CASHIER)
         await set_pin(owner_id, "1357")
         await set_pin(buyer_id, "2468")
-    till = await logged_in_phone(browser, web_app, cashier_name)
+    till = await open_shop(await logged_in_phone(browser, web_app, cashier_name))
     buyer = await logged_in_phone(browser, web_app, buyer_name)
     pos = till.get_by_test_id("pos-request")
 
@@ -236,7 +241,7 @@ async def test_shop_dashboard_keys_staff_and_webhook(browser: Browser, web_app: 
     async with server_database(web_app):
         owner_id = (await authenticate(owner_name, PASSWORD)).id
         await open_merchant(owner_id, "Corner Books", "5942", "US", "Boston")
-    page = await logged_in_phone(browser, web_app, owner_name)
+    page = await open_shop(await logged_in_phone(browser, web_app, owner_name), "Dashboard")
     dashboard = page.get_by_role("region", name="Shop dashboard")
     await expect(dashboard.get_by_test_id("merchant-balance")).to_contain_text("$0.00")
     await expect(dashboard.get_by_test_id("merchant-approval")).to_contain_text(
@@ -262,7 +267,15 @@ async def test_shop_dashboard_keys_staff_and_webhook(browser: Browser, web_app: 
         f"@{cashier_name} is now a cashier"
     )
     await screenshot(page, "34-shop-dashboard")
-    cashier = await logged_in_phone(browser, web_app, cashier_name)
+    cashier = await open_shop(await logged_in_phone(browser, web_app, cashier_name))
+    await expect(
+        cashier.get_by_role("heading", name="Corner Books · point of sale")
+    ).to_be_visible()
+    await expect(cashier.get_by_role("region", name="Shop dashboard")).to_have_count(0)
+    # A cashier's shop has no dashboard to go to, nor does its address open one.
+    shop_nav = cashier.get_by_role("navigation", name="Shop")
+    await expect(shop_nav.get_by_role("link", name="Dashboard")).to_have_count(0)
+    await cashier.goto(f"{web_app.url}/merchant/dashboard")
     await expect(
         cashier.get_by_role("heading", name="Corner Books · point of sale")
     ).to_be_visible()
@@ -296,17 +309,20 @@ async def test_a_new_shop_is_opened_in_the_app_and_approved_by_compliance(
         await form.get_by_label("What you sell").fill("Street food and crafts")
         await form.get_by_role("button", name="Send for approval").click()
 
+    await go_to(page, "Profile")
+    await page.get_by_role("link", name="Open a shop").click()
     await page.get_by_role("button", name="Open a shop").click()
     await send_application()
     await expect(page.get_by_role("alert")).to_contain_text("Verify your identity first")
     async with server_database(web_app):
         await verify_basic(owner_id)  # what the Limits tab's identity check grants
     await send_application()
+    await expect(page.get_by_role("heading", name="Night Market · point of sale")).to_be_visible()
+    await page.get_by_role("navigation", name="Shop").get_by_role("link", name="Dashboard").click()
     dashboard = page.get_by_role("region", name="Shop dashboard")
     await expect(dashboard.get_by_test_id("merchant-approval")).to_contain_text(
         "Waiting for approval"
     )
-    await expect(page.get_by_role("heading", name="Night Market · point of sale")).to_be_visible()
     await screenshot(page, "35-shop-waiting-for-approval")
 
     console = await open_console(await logged_in_phone(browser, web_app, officer))

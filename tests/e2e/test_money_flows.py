@@ -8,6 +8,7 @@ from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
     available,
+    go_to,
     logged_in_phone,
     registered_user,
     screenshot,
@@ -61,7 +62,7 @@ async def test_add_money_by_card_and_a_declined_card_is_explained(
     page = await logged_in_phone(browser, web_app, await user_with_pin(web_app))
     sent: list[tuple[str, str]] = []
     page.on("request", lambda r: sent.append((r.url, r.post_data or "")))
-    await page.get_by_role("tab", name="Add").click()
+    await go_to(page, "Add")
     await expect(page.get_by_text("Link a card or bank account first.")).to_be_visible()
     await link_card(page, "4242 4242 4242 4242", confirm=True)
     await expect(page.get_by_label("From")).to_contain_text("Visa ending 4242")
@@ -98,7 +99,7 @@ async def test_bank_top_up_is_pending_then_arrives_live_with_its_detail(
     browser: Browser, web_app: WebApp
 ) -> None:
     page = await logged_in_phone(browser, web_app, await user_with_pin(web_app))
-    await page.get_by_role("tab", name="Add").click()
+    await go_to(page, "Add")
     await link_bank(page)
     await page.get_by_label("Amount (USD)").fill("40")
     await page.get_by_role("button", name="Add money", exact=True).click()
@@ -123,7 +124,7 @@ async def test_request_money_then_pay_and_decline_live(browser: Browser, web_app
     asker = await logged_in_phone(browser, web_app, asker_name)
     payer = await logged_in_phone(browser, web_app, payer_name)
 
-    await asker.get_by_role("tab", name="Request").click()
+    await go_to(asker, "Request")
     await asker.get_by_label("From").fill("@" + payer_name)
     await asker.get_by_label("Amount (USD)").fill("7.50")
     await asker.get_by_label("What for?").fill("Cinema")
@@ -136,10 +137,12 @@ async def test_request_money_then_pay_and_decline_live(browser: Browser, web_app
     await requests.get_by_role("button", name="Pay").click()
     await expect(available(payer)).to_have_text("$22.50", timeout=10_000)
     await expect(available(asker)).to_have_text("$7.50", timeout=10_000)
+    await go_to(asker, "Home")  # notifications are on Home
     await expect(asker.get_by_test_id("notifications")).to_contain_text(
         "You received $7.50", timeout=10_000
     )
 
+    await go_to(asker, "Request")
     await asker.get_by_label("From").fill("@" + payer_name)
     await asker.get_by_label("Amount (USD)").fill("100")
     await asker.get_by_role("button", name="Request", exact=True).click()
@@ -153,7 +156,7 @@ async def test_request_money_then_pay_and_decline_live(browser: Browser, web_app
 
 async def test_withdraw_holds_then_pays_out(browser: Browser, web_app: WebApp) -> None:
     page = await logged_in_phone(browser, web_app, await user_with_pin(web_app, 5_000))
-    await page.get_by_role("tab", name="Withdraw").click()
+    await go_to(page, "Withdraw")
     await link_bank(page)
     await page.get_by_label("Amount (USD)").fill("60")
     await page.get_by_role("button", name="Withdraw", exact=True).click()
@@ -181,7 +184,7 @@ async def test_a_large_request_asks_for_the_pin_then_is_paid(
     payer_name = await user_with_pin(web_app, 100_000)
     asker = await logged_in_phone(browser, web_app, asker_name)
     payer = await logged_in_phone(browser, web_app, payer_name)
-    await asker.get_by_role("tab", name="Request").click()
+    await go_to(asker, "Request")
     await asker.get_by_label("From").fill("@" + payer_name)
     await asker.get_by_label("Amount (USD)").fill("600")
     await asker.get_by_role("button", name="Request", exact=True).click()
@@ -207,7 +210,7 @@ async def test_cancelling_the_pin_prompt_sends_nothing_and_the_next_try_sends_on
     friend = await registered_user(web_app)
     sender = await user_with_pin(web_app, 100_000)
     page = await logged_in_phone(browser, web_app, sender)
-    await page.get_by_role("tab", name="Send").click()
+    await go_to(page, "Send")
     await page.get_by_label("To", exact=True).fill(friend)
     await page.get_by_label("Amount (USD)").fill("600")
     send = page.get_by_role("button", name="Send", exact=True)

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from tests.e2e.conftest import (
     WebApp,
+    go_to,
     logged_in_desktop,
     logged_in_phone,
     open_console,
@@ -141,7 +142,7 @@ async def test_the_console_is_closed_to_customers_and_keeps_its_page_on_reload(
     browser: Browser, web_app: WebApp
 ) -> None:
     customer = await registered_user(web_app)
-    page = await logged_in_phone(browser, web_app, customer)
+    page = await go_to(await logged_in_phone(browser, web_app, customer), "Profile")
     await expect(page.get_by_role("link", name="Open the operator console")).to_have_count(0)
     await page.goto(f"{web_app.url}/operator/reconciliation")
     await expect(page.get_by_role("heading", name="Operator console")).to_be_visible()

@@ -9,6 +9,7 @@ from tests.e2e.conftest import (
     WebApp,
     available,
     confirm_with_emailed_code,
+    go_to,
     new_phone,
     registered_user,
     screenshot,
@@ -44,7 +45,7 @@ async def test_add_a_passkey_sign_in_with_it_and_step_up(browser: Browser, web_a
     await page.get_by_role("button", name="Log in").click()
     await expect(page.get_by_role("heading", name=f"Hi, {username}")).to_be_visible()
 
-    await page.get_by_role("tab", name="Security").click()
+    await go_to(page, "Security")
     await page.get_by_role("button", name="Add a passkey").click()
     await confirm_with_emailed_code(page, web_app)  # a first factor: password + emailed code
     passkeys = page.get_by_role("region", name="Passkeys")
@@ -56,11 +57,12 @@ async def test_add_a_passkey_sign_in_with_it_and_step_up(browser: Browser, web_a
     assert len(stored["credentials"]) == 1 and stored["credentials"][0]["isResidentCredential"]
     await screenshot(page, "93-passkey-added")
 
+    await go_to(page, "Profile")
     await page.get_by_role("button", name="Log out").click()
     await page.get_by_role("button", name="Sign in with a passkey").click()
     await expect(page.get_by_role("heading", name=f"Hi, {username}")).to_be_visible()
 
-    await page.get_by_role("tab", name="Send").click()
+    await go_to(page, "Send")
     await page.get_by_label("To", exact=True).fill(friend)
     await page.get_by_label("Amount (USD)").fill("600")
     await page.get_by_role("button", name="Send", exact=True).click()

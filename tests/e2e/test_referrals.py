@@ -13,6 +13,7 @@ from tests.e2e.conftest import (
     WebApp,
     available,
     confirm_with_emailed_code,
+    go_to,
     logged_in_phone,
     new_phone,
     registered_user,
@@ -47,7 +48,7 @@ async def sign_up_from(page: Page, link: str, username: str) -> None:
 
 
 async def verify_identity(page: Page) -> None:
-    await page.get_by_role("tab", name="Limits").click()
+    await go_to(page, "Limits")
     identity = page.get_by_role("form", name="Verify your identity")
     await identity.get_by_label("Full legal name").fill("Kim Newcomer")
     await identity.get_by_label("Date of birth").fill("1992-03-14")
@@ -58,7 +59,7 @@ async def verify_identity(page: Page) -> None:
 
 
 async def add_money_by_card(page: Page, web_app: WebApp, number: str, amount: str) -> None:
-    await page.get_by_role("tab", name="Add").click()
+    await go_to(page, "Add")
     await page.get_by_role("button", name="+ Link a card").click()
     await page.get_by_label("Card number").fill(number)
     await page.get_by_label("Expiry (MM/YY)").fill("12/30")
@@ -77,7 +78,7 @@ async def test_a_friend_joins_from_the_link_qualifies_and_both_get_the_bonus_and
 ) -> None:
     referrer = await registered_user(web_app, 2_000)
     inviter = await logged_in_phone(browser, web_app, referrer)
-    await inviter.get_by_role("tab", name="Rewards").click()
+    await go_to(inviter, "Rewards")
     link = await inviter.get_by_label("Your invitation link").input_value()
     code = await inviter.get_by_test_id("referral-code").inner_text()
     assert link == f"{web_app.url}/?ref={code}"
@@ -90,8 +91,8 @@ async def test_a_friend_joins_from_the_link_qualifies_and_both_get_the_bonus_and
     await sign_up_from(newcomer, link, friend)
     await screenshot(newcomer, "161-referral-joined-phone")
     # The inviter opens Rewards again and finds the friend there.
-    await inviter.get_by_role("tab", name="Send").click()
-    await inviter.get_by_role("tab", name="Rewards").click()
+    await go_to(inviter, "Send")
+    await go_to(inviter, "Rewards")
     friends = inviter.get_by_label("Friends you invited")
     await expect(friends).to_contain_text(f"@{friend} joined: waiting for their first top-up")
 
@@ -103,8 +104,9 @@ async def test_a_friend_joins_from_the_link_qualifies_and_both_get_the_bonus_and
     await expect(friends).to_contain_text(f"@{friend} bonus paid", timeout=10_000)
     await expect(inviter.get_by_label("Badges")).to_contain_text("★ Brought a friend")
     await screenshot(inviter, "162-referral-paid-inviter-phone")
-    await newcomer.get_by_role("tab", name="Rewards").click()
+    await go_to(newcomer, "Rewards")
     await expect(newcomer.get_by_text(f"You joined with @{referrer}'s invitation.")).to_be_visible()
+    await go_to(newcomer, "Activity")
     await expect(newcomer.get_by_test_id("activity")).to_contain_text(
         f"Welcome bonus: invited by @{referrer}"
     )
@@ -116,7 +118,7 @@ async def test_a_friend_joins_from_the_link_qualifies_and_both_get_the_bonus_and
     await wide.get_by_label("Email, phone or username").fill(referrer)
     await wide.get_by_label("Password").fill(PASSWORD)
     await wide.get_by_role("button", name="Log in").click()
-    await wide.get_by_role("tab", name="Rewards").click()
+    await go_to(wide, "Rewards")
     await expect(wide.get_by_label("Friends you invited")).to_contain_text("bonus paid")
     await screenshot(wide, "164-referral-paid-inviter-desktop")
     for page in (inviter, newcomer, wide):

@@ -7,6 +7,7 @@ from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
     available,
+    go_to,
     logged_in_phone,
     registered_user,
     screenshot,
@@ -32,7 +33,7 @@ async def test_cashback_on_a_payment_and_its_reversal_on_refund(
         buyer_id = (await authenticate(buyer, PASSWORD)).id
         shop = await open_merchant(owner_id, "Corner Coffee", "5814", "US", "SF")
     page = await logged_in_phone(browser, web_app, buyer)
-    await page.get_by_role("tab", name="Rewards").click()
+    await go_to(page, "Rewards")
     await expect(page.get_by_text("Pay a merchant to earn points and cashback.")).to_be_visible()
 
     async with server_database(web_app), transaction() as conn:

@@ -14,6 +14,7 @@ from tests.e2e.conftest import (
     WebApp,
     available,
     confirm_with_emailed_code,
+    go_to,
     logged_in_phone,
     registered_user,
     screenshot,
@@ -25,8 +26,9 @@ pytestmark = pytest.mark.e2e
 
 async def test_enrol_totp_and_step_up_on_a_large_send(browser: Browser, web_app: WebApp) -> None:
     friend = await registered_user(web_app)
-    page = await logged_in_phone(browser, web_app, await registered_user(web_app, 100_000))
-    await page.get_by_role("tab", name="Security").click()
+    username = await registered_user(web_app, 100_000)
+    page = await logged_in_phone(browser, web_app, username)
+    await go_to(page, "Security")
     await expect(page.get_by_test_id("totp-status")).to_have_text("off")
     await page.get_by_role("button", name="Set up an authenticator app").click()
     # A first factor takes the password plus a code sent to the email on file.
@@ -50,7 +52,7 @@ async def test_enrol_totp_and_step_up_on_a_large_send(browser: Browser, web_app:
 
     # Signing in again now takes a second step (a recovery code here: the current TOTP
     # step is used up).
-    username = (await page.get_by_role("heading", level=1).inner_text()).removeprefix("Hi, ")
+    await go_to(page, "Profile")
     await page.get_by_role("button", name="Log out").click()
     await page.get_by_label("Email, phone or username").fill(username)
     await page.get_by_label("Password").fill(PASSWORD)
@@ -62,7 +64,7 @@ async def test_enrol_totp_and_step_up_on_a_large_send(browser: Browser, web_app:
     await expect(page.get_by_role("heading", name=f"Hi, {username}")).to_be_visible()
 
     # In the new session, a large send asks for the authenticator.
-    await page.get_by_role("tab", name="Send").click()
+    await go_to(page, "Send")
     await page.get_by_label("To", exact=True).fill(friend)
     await page.get_by_label("Amount (USD)").fill("600")
     await page.get_by_role("button", name="Send", exact=True).click()
@@ -81,8 +83,9 @@ async def test_enrol_totp_and_step_up_on_a_large_send(browser: Browser, web_app:
 async def test_set_a_pin_then_change_email_and_password_behind_it(
     browser: Browser, web_app: WebApp
 ) -> None:
-    page = await logged_in_phone(browser, web_app, await registered_user(web_app))
-    await page.get_by_role("tab", name="Security").click()
+    username = await registered_user(web_app)
+    page = await logged_in_phone(browser, web_app, username)
+    await go_to(page, "Security")
     account = page.locator(".account-settings")
     await expect(page.get_by_test_id("contact-email")).to_contain_text("not confirmed")
 
@@ -93,13 +96,13 @@ async def test_set_a_pin_then_change_email_and_password_behind_it(
     await expect(pin_form.get_by_role("status")).to_have_text("PIN saved.")
 
     # Signed in again, the PIN from before this session confirms credential changes.
-    username = (await page.get_by_role("heading", level=1).inner_text()).removeprefix("Hi, ")
+    await go_to(page, "Profile")
     await page.get_by_role("button", name="Log out").click()
     await page.get_by_label("Email, phone or username").fill(username)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Log in").click()
     await expect(page.get_by_role("heading", name=f"Hi, {username}")).to_be_visible()
-    await page.get_by_role("tab", name="Security").click()
+    await go_to(page, "Security")
     email_row = page.get_by_test_id("contact-email")
     await email_row.get_by_role("button", name="Change email").click()
     new_email = f"moved.{os.getpid()}@example.org"

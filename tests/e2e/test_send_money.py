@@ -3,7 +3,14 @@
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.e2e.conftest import WebApp, available, logged_in_phone, registered_user, screenshot
+from tests.e2e.conftest import (
+    WebApp,
+    available,
+    go_to,
+    logged_in_phone,
+    registered_user,
+    screenshot,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -20,6 +27,7 @@ async def test_send_money_updates_both_phones_live_and_refusals_are_explained(
     )
     await expect(available(sender)).to_have_text("$50.00")
 
+    await go_to(sender, "Send")
     await sender.get_by_label("To").fill("@" + recipient_name)
     await sender.get_by_label("Amount (USD)").fill("12.50")
     await sender.get_by_label("Note (optional)").fill("Pizza night")

@@ -19,6 +19,7 @@ from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
     available,
+    go_to,
     logged_in_phone,
     registered_user,
     screenshot,
@@ -127,7 +128,7 @@ async def test_activity_csv_and_pdf_add_up_and_the_statement_verifies(
     page = await logged_in_phone(browser, web_app, ann)
     await expect(available(page)).to_have_text("$302.66", timeout=20_000)  # settled
 
-    await page.get_by_role("tab", name="Convert").click()
+    await go_to(page, "Convert")
     await page.get_by_label("From").select_option("USD")
     await page.get_by_label("To").select_option("EUR")
     await page.get_by_label("Amount (USD)").fill("100")
@@ -137,6 +138,7 @@ async def test_activity_csv_and_pdf_add_up_and_the_statement_verifies(
 
     # The activity list: newest first, the top-up where it settled (after the send), a
     # line for each currency of the conversion, and balances that add up.
+    await go_to(page, "Activity")
     rows = page.get_by_test_id("activity").locator(":scope > li")
     await expect(rows.first).to_contain_text("Converted", timeout=10_000)
     # The regression: the top-up carried its settlement balance at its start time.
@@ -158,7 +160,7 @@ async def test_activity_csv_and_pdf_add_up_and_the_statement_verifies(
     await screenshot(page, "90-statement-activity-phone")
 
     # The CSV and the PDF of this month.
-    await page.get_by_role("tab", name="Budget").click()
+    await go_to(page, "Budget")
     csv_path = await download(page, "Download CSV", tmp_path)
     body = csv_path.read_text()
     assert running_balances_add_up(csv_rows(body)) == []
@@ -222,10 +224,11 @@ async def test_activity_csv_and_pdf_add_up_and_the_statement_verifies(
     await desk.get_by_label("Email, phone or username").fill(ann)
     await desk.get_by_label("Password").fill(PASSWORD)
     await desk.get_by_role("button", name="Log in").click()
+    await go_to(desk, "Activity")
     await expect(desk.get_by_test_id("activity").locator(":scope > li")).to_have_count(5)
     assert await lines_on_screen(desk) == seen
     await screenshot(desk, "93-statement-activity-desktop")
-    await desk.get_by_role("tab", name="Budget").click()
+    await go_to(desk, "Budget")
     await desk.get_by_label("Statement CSV").set_input_files(str(csv_path))
     await expect(desk.get_by_test_id("verify-results").locator("li.verified")).to_have_count(2)
     await desk.get_by_test_id("verify-results").scroll_into_view_if_needed()

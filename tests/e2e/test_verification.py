@@ -9,6 +9,7 @@ from playwright.async_api import Browser, expect
 from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
+    go_to,
     logged_in_phone,
     open_console,
     registered_user,
@@ -44,7 +45,7 @@ async def test_verify_upload_documents_and_compliance_approves(
                 "UPDATE app_user SET operator_role = 'compliance' WHERE id = $1", officer_id
             )
     page = await logged_in_phone(browser, web_app, username)
-    await page.get_by_role("tab", name="Limits").click()
+    await go_to(page, "Limits")
     await expect(page.get_by_test_id("verification-level")).to_have_text("Unverified")
     table = page.get_by_test_id("limits-table")
     await expect(table.get_by_role("row", name="Sending")).to_contain_text("$1,000")
@@ -83,7 +84,7 @@ async def test_verify_upload_documents_and_compliance_approves(
     await expect(console.get_by_role("status")).to_contain_text("approved")
 
     await page.reload()
-    await page.get_by_role("tab", name="Limits").click()
+    await go_to(page, "Limits")
     await expect(page.get_by_test_id("verification-level")).to_have_text("Fully verified")
     await expect(page.get_by_test_id("balance-cap")).to_contain_text("No cap")
     await screenshot(page, "97-limits-full")

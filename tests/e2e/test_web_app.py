@@ -6,7 +6,7 @@ import os
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.conftest import WebApp, screenshot, server_database
+from tests.e2e.conftest import WebApp, go_to, screenshot, server_database
 from wallet.db import engine
 from wallet.db.engine import transaction
 from wallet.money import Currency, Money
@@ -58,6 +58,7 @@ async def test_sign_up_see_live_balance_log_out_and_log_in(
     await expect(available).to_have_text("$12,345.67", timeout=10_000)
     await screenshot(page, "03-wallet-live-update")
 
+    await go_to(page, "Profile")
     await page.get_by_role("button", name="Log out").click()
     await expect(page.get_by_role("heading", name="Welcome back")).to_be_visible()
 

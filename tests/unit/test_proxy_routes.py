@@ -73,7 +73,10 @@ def test_every_api_route_is_forwarded_by_the_proxy(app: Litestar) -> None:
 def test_the_web_app_routes_stay_with_the_web_app() -> None:
     """The proxy takes only API paths: the web app's own pages are not forwarded."""
     locations = proxied_locations(NGINX.read_text())
-    for page in ("/", "/index.html", "/assets/index.js", "/merchant", "/exports"):
+    pages = ("/", "/index.html", "/assets/index.js", "/merchant", "/exports", "/pay/send")
+    pages += ("/activity/budget", "/accounts/goals", "/profile/security", "/merchant/till")
+    pages += ("/merchant/dashboard", "/operator", "/operator/ledger")
+    for page in pages:
         assert not forwarded(page, locations), page
 
 
