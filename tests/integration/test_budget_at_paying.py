@@ -257,3 +257,28 @@ def test_a_payment_exceeds_exactly_when_it_takes_spending_past_the_limit(
     assert impact.exceeds == (spent + amount > limit)
     assert impact.over_by.amount_minor == max(spent + amount - limit, 0)
     assert impact.after.amount_minor == spent + amount
+
+
+async def test_only_a_strict_budget_makes_a_payment_wait_for_its_lock(
+    live_server: LiveServer,
+) -> None:
+    _, shop_token, merchant_id = await shop(live_server)
+    _, token = await customer(live_server, "100.00")
+    set_ = await budget(live_server, token, "50.00", strict=False)
+    first = (await create(live_server, shop_token, merchant_id, amount="1.00"))["request"]
+    async with connection() as holder, holder.transaction():
+        await holder.execute("SELECT 1 FROM budget WHERE id = $1 FOR UPDATE", int(set_["id"]))
+        # A budget that only warns: the payment neither locks nor waits.
+        paid = await asyncio.wait_for(pay(live_server, token, first["id"]), 10)
+        assert paid["__typename"] == "PayPaymentRequestPayload"
+    await budget(live_server, token, "50.00", strict=True)
+    second = (await create(live_server, shop_token, merchant_id, amount="1.00"))["request"]
+    async with connection() as holder:
+        tx = holder.transaction()
+        await tx.start()
+        await holder.execute("SELECT 1 FROM budget WHERE id = $1 FOR UPDATE", int(set_["id"]))
+        paying_ = asyncio.ensure_future(pay(live_server, token, second["id"]))
+        await asyncio.sleep(1.5)
+        assert not paying_.done()  # a strict budget: judged after the lock's holder
+        await tx.rollback()
+        assert (await asyncio.wait_for(paying_, 10))["__typename"] == "PayPaymentRequestPayload"

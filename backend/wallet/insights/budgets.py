@@ -249,7 +249,9 @@ async def impact_of(
     the budget of its category; None when no budget covers it. With `lock`, the budget's
     row is locked first, so two payments against it are judged one after the other: the
     second sees the first's spending once it commits."""
-    query = queries.BUDGET_FOR_PAYMENT + (" FOR UPDATE OF b" if lock else "")
+    # The payment's policy (`lock`) cares only for strict budgets: a payment that falls
+    # in a budget that only warns takes no lock and reads no history.
+    query = queries.BUDGET_FOR_PAYMENT + (" AND b.strict FOR UPDATE OF b" if lock else "")
     row = await conn.fetchrow(query, user_id, payee, mcc, amount.currency.value)
     if row is None:
         return None
@@ -263,7 +265,8 @@ async def impact_of(
         row["strict"],
     )
     month = month_start(datetime.now(UTC))
-    since = min(month_start(budget.starts_month), month)
+    # Only rollover carries earlier months into this one's budget.
+    since = min(month_start(budget.starts_month), month) if budget.rollover else month
     rows = await conn.fetch(
         queries.ACTIVITY_BETWEEN, user_id, as_utc(since), as_utc(next_month(month)), list(COUNTED)
     )
