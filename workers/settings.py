@@ -205,10 +205,14 @@ async def send_welcome_email(ctx: dict[str, Any], event_id: int) -> str:
 
 
 async def notify_transaction(ctx: dict[str, Any], event_id: int) -> int:
-    sent = await money_notifications.notify_transaction(event_id, email=ctx["email"])
-    sent += await low_balance.check_on_event(event_id, email=ctx["email"], sms=ctx["sms"])
+    # Money first: a notice that fails must not cost the event its round-up or reward.
     await goals.round_up_on_event(event_id)
     await rewards.award_on_event(event_id, await ctx["fx_rates"].snapshot(), REFERRAL_RULE)
+    sent = await money_notifications.notify_transaction(event_id, email=ctx["email"])
+    try:
+        sent += await low_balance.check_on_event(event_id, email=ctx["email"], sms=ctx["sms"])
+    except Exception:  # one alert is not worth the budget alerts after it
+        log.exception("low-balance alert failed for event %s", event_id)
     return sent + await budgets.alert_on_event(event_id, email=ctx["email"])
 
 

@@ -50,6 +50,9 @@ CREATE TABLE low_balance_alert (
     threshold_minor bigint NOT NULL CHECK (threshold_minor > 0),
     armed           boolean NOT NULL DEFAULT true,
     last_fired_at   timestamptz,
+    -- The event that fired it: a retry of that event's job delivers the alert it may
+    -- have failed to deliver (the disarm committed first), never a second one.
+    fired_event_id  bigint,
     updated_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (user_id, currency)
 );

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from redis.asyncio import Redis
 
 from tests.conftest import LiveServer
@@ -169,3 +170,35 @@ async def test_the_payer_of_a_merchant_payment_gets_a_receipt(
     assert [m["subject"] for m in await email.sent_to(buyer.email)] == [
         "You paid $4.50 to Corner Coffee"
     ]
+
+
+async def test_an_alert_whose_delivery_failed_is_delivered_when_the_job_runs_again(
+    live_server: LiveServer, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disarm commits before the notice is written: a crash between the two once lost
+    the alert for good (a later run saw it disarmed). The same event's retry fires it."""
+    email = SandboxEmailProvider(redis)
+    alice, bob = await make_user(balance="30.00"), await make_user()
+    token = await token_for(live_server, alice)
+    await call(live_server, token, SET_ALERT, {"input": {"currency": "USD", "threshold": "20.00"}})
+    sent = await send(live_server, token, bob.username, "15.00")
+    event_id = await transaction_event(sent["transfer"]["id"])
+    await money_notifications.notify_transaction(event_id, email=email)
+
+    real = low_balance.deliver_notices
+
+    async def crash(*args: object, **kwargs: object) -> int:
+        raise ConnectionError("the database went away after the disarm")
+
+    monkeypatch.setattr(low_balance, "deliver_notices", crash)
+    with pytest.raises(ConnectionError):
+        await low_balance.check_on_event(event_id, email=email)
+    assert (await low_balance.alerts_of(alice.id))[0].armed is False
+    assert await low_alerts(alice.id) == []
+    monkeypatch.setattr(low_balance, "deliver_notices", real)
+    assert await low_balance.check_on_event(event_id, email=email) == 1
+    assert await low_balance.check_on_event(event_id, email=email) == 0  # once
+    assert await low_alerts(alice.id) == ["Your USD balance is low: $15.00"]
+    # Another event below the threshold still says nothing more.
+    again = await send(live_server, token, bob.username, "1.00")
+    assert await run_transaction_jobs(again["transfer"]["id"], email) == 0

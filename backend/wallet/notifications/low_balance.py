@@ -110,15 +110,20 @@ async def _check(
         return 0
     below = available < alert.threshold.amount_minor
     async with transaction() as conn:
-        # Fire: disarm if armed and below. Re-arm: if disarmed and back up.
+        # Fire: disarm if armed and below. Re-arm: if disarmed and back up. The same
+        # event again (its job retried after the disarm committed but the delivery
+        # failed) fires again; the notice's key makes that one notice, not two.
         changed = await conn.fetchval(
             """UPDATE low_balance_alert SET armed = NOT $3,
-                      last_fired_at = CASE WHEN $3 THEN now() ELSE last_fired_at END
-                WHERE user_id = $1 AND currency = $2 AND armed = $3
+                      last_fired_at = CASE WHEN $3 THEN now() ELSE last_fired_at END,
+                      fired_event_id = CASE WHEN $3 THEN $4 ELSE fired_event_id END
+                WHERE user_id = $1 AND currency = $2
+                  AND (armed = $3 OR ($3 AND fired_event_id = $4))
                RETURNING 1""",
             user_id,
             currency.value,
             below,
+            event_id,
         )
     if not (below and changed):
         return 0

@@ -54,4 +54,5 @@ class LowBalanceAlert(Table, tablename="low_balance_alert", db=DB):
     threshold_minor = BigInt(default=None)
     armed = from_database(Boolean())
     last_fired_at = Timestamptz(null=True, default=None)
+    fired_event_id = BigInt(null=True, default=None)
     updated_at = from_database(Timestamptz())
