@@ -11,7 +11,7 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from arq import cron
@@ -347,8 +347,15 @@ async def anchor_audit_log(ctx: dict[str, Any]) -> int:
 
 
 async def send_weekly_summaries(ctx: dict[str, Any]) -> int:
-    """Mondays: last week's money in and out, to everyone whose wallet moved."""
-    return await weekly_summary.send_weekly_summaries(datetime.now(UTC), email=ctx["email"])
+    """Mondays: a job per user whose wallet moved last week (each job sends one summary,
+    once: its job id and the notice's key are the user and the week)."""
+    return await weekly_summary.queue_weekly_summaries(ctx["redis"], datetime.now(UTC))
+
+
+async def send_weekly_summary(ctx: dict[str, Any], user_id: int, monday: str) -> int:
+    return await weekly_summary.send_weekly_summary(
+        user_id, date.fromisoformat(monday), email=ctx["email"]
+    )
 
 
 async def run_weekly_savings(ctx: dict[str, Any]) -> int:
@@ -391,6 +398,7 @@ EVERY_TWO_SECONDS = set(range(0, 60, 2))
 class WorkerSettings:
     # arq reads these class attributes.
     functions = [  # noqa: RUF012
+        counted(send_weekly_summary),
         counted(send_welcome_email),
         counted(notify_transaction),
         counted(notify_money_request),

@@ -4,9 +4,11 @@ payer's receipt for a merchant payment."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from arq import create_pool
+from arq.connections import RedisSettings
 from redis.asyncio import Redis
 
 from tests.conftest import LiveServer
@@ -202,3 +204,33 @@ async def test_an_alert_whose_delivery_failed_is_delivered_when_the_job_runs_aga
     # Another event below the threshold still says nothing more.
     again = await send(live_server, token, bob.username, "1.00")
     assert await run_transaction_jobs(again["transfer"]["id"], email) == 0
+
+
+async def test_the_monday_cron_queues_one_job_per_user_and_each_sends_one_summary(
+    live_server: LiveServer, redis: Redis, redis_url: str
+) -> None:
+    """One job emailing every user would hit its timeout on a real user base and leave
+    the rest without a summary that week: the cron only queues a job per user."""
+    email = SandboxEmailProvider(redis)
+    alice, bob = await make_user(balance="10.00"), await make_user()
+    await send(live_server, await token_for(live_server, alice), bob.username, "4.00")
+    now = datetime.now(UTC) + timedelta(days=7)
+    jobs = await create_pool(RedisSettings.from_dsn(redis_url))
+    try:
+        assert await weekly_summary.queue_weekly_summaries(jobs, now) == 2
+        await weekly_summary.queue_weekly_summaries(jobs, now)  # a second run
+        queued = await jobs.queued_jobs()
+    finally:
+        await jobs.aclose()
+    monday = weekly_summary.last_week(now)[0].isoformat()
+    assert sorted((j.function, tuple(j.args)) for j in queued) == sorted(
+        ("send_weekly_summary", (u.id, monday)) for u in (alice, bob)
+    )
+    for job in queued:
+        user_id, week = job.args
+        sent = await weekly_summary.send_weekly_summary(
+            user_id, date.fromisoformat(week), email=email
+        )
+        assert sent == 1
+    [summary] = await centre.notifications_of(alice.id)
+    assert summary.body == "USD: in $10.00, out $4.00"
