@@ -470,6 +470,10 @@ class AuthSettings(_Group):
     refresh_token_seconds: int = Field(
         default=30 * 24 * 60 * 60, gt=0, validation_alias="WALLET_REFRESH_TOKEN_SECONDS"
     )
+    # However often it is renewed, a mobile sign-in ends this long after it began.
+    refresh_family_max_seconds: int = Field(
+        default=90 * 24 * 60 * 60, gt=0, validation_alias="WALLET_REFRESH_FAMILY_MAX_SECONDS"
+    )
     # None: Secure in production, not over plain-HTTP development (`Settings.secure_cookies`).
     cookie_secure: bool | None = Field(default=None, validation_alias="WALLET_COOKIE_SECURE")
     # None: in development the host the page is served from, else "localhost".

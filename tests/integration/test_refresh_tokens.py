@@ -14,6 +14,7 @@ from wallet.auth.refresh import (
     BearerDevice,
     DeviceMismatch,
     IssuedTokens,
+    RefreshInProgress,
     RefreshTokenInvalid,
     RefreshTokenReused,
     RefreshTokens,
@@ -26,10 +27,22 @@ USER = 41
 
 
 def stores(
-    redis: Redis, *, access: int = 900, refresh: int = 30 * 24 * 3600
+    redis: Redis,
+    *,
+    access: int = 900,
+    refresh: int = 30 * 24 * 3600,
+    family: int = 90 * 24 * 3600,
+    race: int = 30,
 ) -> tuple[SessionStore, RefreshTokens]:
     sessions = SessionStore(redis, idle_seconds=1800, absolute_seconds=43200)
-    return sessions, RefreshTokens(redis, sessions, access_seconds=access, refresh_seconds=refresh)
+    return sessions, RefreshTokens(
+        redis,
+        sessions,
+        access_seconds=access,
+        refresh_seconds=refresh,
+        family_seconds=family,
+        race_seconds=race,
+    )
 
 
 def phone(fingerprint: str = PHONE, *, new_device: bool = False) -> BearerDevice:
@@ -119,11 +132,14 @@ async def test_a_spent_refresh_token_is_reuse_and_ends_the_whole_family(redis: R
     assert not await redis.exists("refresh_family:" + first.family)
 
 
-async def test_concurrent_rotations_of_one_token_let_exactly_one_win_then_end_the_family(
+async def test_concurrent_rotations_of_one_token_let_exactly_one_win_and_end_nothing(
     redis: Redis,
 ) -> None:
+    """One app renewing twice at once (two requests got 401, or a retry after a lost
+    answer) is not a stolen copy: one rotation wins, the others are told to use its
+    pair, and nothing ends."""
     sessions, tokens = stores(redis)
-    for racers in (2, 2, 2, 2, 8):
+    for racers in (2, 2, 2, 8):
         issued = await tokens.issue(USER, phone())
         # Each rotation on its own connection of the pool, all at once.
         results = await asyncio.gather(
@@ -133,16 +149,46 @@ async def test_concurrent_rotations_of_one_token_let_exactly_one_win_then_end_th
         won = [r for r in results if isinstance(r, IssuedTokens)]
         lost = [r for r in results if not isinstance(r, IssuedTokens)]
         assert len(won) == 1, results
-        # The first to lose is reuse and ends the family; any later one finds it gone.
-        assert sum(isinstance(r, RefreshTokenReused) for r in lost) >= 1, results
-        assert all(isinstance(r, RefreshTokenReused | RefreshTokenInvalid) for r in lost)
-        if racers == 2:
-            assert isinstance(lost[0], RefreshTokenReused)
-        # Reuse ended the family, the winner's new tokens included.
-        assert await sessions.resolve(won[0].access_token) is None
-        with pytest.raises(RefreshTokenInvalid):
-            await tokens.rotate(won[0].refresh_token, PHONE)
-    assert await sessions.sessions_of(USER) == []
+        assert all(isinstance(r, RefreshInProgress) for r in lost), results
+        assert await sessions.resolve(won[0].access_token) is not None
+        again = await tokens.rotate(won[0].refresh_token, PHONE)
+        assert await sessions.resolve(again.access_token) is not None
+
+
+async def test_a_spent_token_after_the_race_window_is_reuse_and_ends_the_family(
+    redis: Redis,
+) -> None:
+    sessions, tokens = stores(redis, race=1)
+    issued = await tokens.issue(USER, phone())
+    newer = await tokens.rotate(issued.refresh_token, PHONE)
+    with pytest.raises(RefreshInProgress):  # within the window: nothing ends
+        await tokens.rotate(issued.refresh_token, PHONE)
+    assert await sessions.resolve(newer.access_token) is not None
+    await asyncio.sleep(1.2)
+    with pytest.raises(RefreshTokenReused):
+        await tokens.rotate(issued.refresh_token, PHONE)
+    assert await sessions.resolve(newer.access_token) is None
+    with pytest.raises(RefreshTokenInvalid):
+        await tokens.rotate(newer.refresh_token, PHONE)
+
+
+async def test_a_sign_in_ends_at_its_longest_life_however_often_it_is_renewed(
+    redis: Redis,
+) -> None:
+    """Sliding alone let a device key and a refresh token live for ever, used once a
+    month; the family ends `family` seconds after its sign-in."""
+    sessions, tokens = stores(redis, family=2)
+    issued = await tokens.issue(USER, phone())
+    assert issued.refresh_expires_at <= time.time() + 2
+    await asyncio.sleep(0.8)
+    kept = await tokens.rotate(issued.refresh_token, PHONE)
+    assert kept.refresh_expires_at <= issued.refresh_expires_at + 0.01  # capped, not slid
+    await asyncio.sleep(0.8)
+    kept = await tokens.rotate(kept.refresh_token, PHONE)
+    await asyncio.sleep(0.6)  # 2.2 s after sign-in, 0.6 s after the last renewal
+    with pytest.raises(RefreshTokenInvalid):
+        await tokens.rotate(kept.refresh_token, PHONE)
+    assert await sessions.resolve(kept.access_token) is None
 
 
 async def test_a_refresh_from_another_device_key_is_refused_and_changes_nothing(

@@ -51,6 +51,7 @@ NOT_REFUSALS = {
     "RefreshTokenInvalid",
     "RefreshTokenReused",
     "DeviceMismatch",
+    "RefreshInProgress",
 }
 # PreferenceLocked: a setting that cannot change (security alerts), not a refused command.
 KNOWN_OTHERS = {"SanctionsMatchOpen", "PreferenceLocked"}

@@ -115,6 +115,7 @@ class Services:
                 sessions,
                 access_seconds=settings.auth.bearer_access_seconds,
                 refresh_seconds=settings.auth.refresh_token_seconds,
+                family_seconds=settings.auth.refresh_family_max_seconds,
             ),
             rate_limiter=limiter,
             limits=limits,

@@ -31,6 +31,12 @@ from wallet.auth.sessions import (
 )
 
 _TOKEN_KEY = "refresh:"  # noqa: S105 (a key prefix)
+# Two refreshes of one token from the same device this close together are one app
+# renewing twice (two requests got 401 at once, or a retry after a lost answer), not a
+# copy of the token: the second is told to use the first's tokens, and nothing ends.
+# Outside it, a spent token ends the family. A copy alone cannot refresh at all: each
+# refresh needs a fresh proof from the device key, which never leaves the device.
+RACE_SECONDS = 30
 
 
 class RefreshRefused(Exception):
@@ -62,6 +68,20 @@ class RefreshTokenReused(RefreshRefused):
             "was signed out everywhere it was renewed. Sign in again."
         )
         self.user_id = user_id  # whose session ended (to alert them)
+
+
+class RefreshInProgress(RefreshRefused):
+    """The token was replaced a moment ago by another refresh from the same device (two
+    requests of one app renewing at once): nothing ends, nothing is issued; the app uses
+    the pair the other request got."""
+
+    code = "REFRESH_IN_PROGRESS"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This sign-in was just renewed by another request from this device. "
+            "Use the newest tokens."
+        )
 
 
 class DeviceMismatch(RefreshRefused):
@@ -97,8 +117,10 @@ class BearerDevice:
 # KEYS[1]: refresh:<digest of the presented token>.
 # ARGV: 1 presented digest, 2 device fingerprint proven now, 3 now, 4 new access digest,
 # 5 new refresh digest, 6 access expires_at, 7 access TTL, 8 refresh expires_at,
-# 9 refresh TTL, 10 TTL of the user's session set.
-# Answers {'ok', user_id, family}, {'reused', user_id}, {'invalid'} or {'device'}.
+# 9 refresh TTL, 10 TTL of the user's session set, 11 the family's longest life (seconds
+# from sign-in), 12 the race window (seconds).
+# Answers {'ok', user_id, family, refresh expires_at}, {'reused', user_id}, {'raced'},
+# {'invalid'} or {'device'}.
 _ROTATE = """
 local family = redis.call('GET', KEYS[1])
 if not family then
@@ -106,7 +128,7 @@ if not family then
 end
 local fkey = 'refresh_family:' .. family
 local f = redis.call('HMGET', fkey, 'user_id', 'current', 'device_fingerprint', 'expires_at',
-  'access', 'created_at', 'device', 'ip', 'new_device', 'device_id')
+  'access', 'created_at', 'device', 'ip', 'new_device', 'device_id', 'previous', 'rotated_at')
 local user = f[1]
 if not user then
   return {'invalid'}
@@ -119,7 +141,9 @@ local function end_family()
     redis.call('SREM', 'user_sessions:' .. user, f[5])
   end
 end
-if tonumber(f[4]) <= tonumber(ARGV[3]) then
+local now = tonumber(ARGV[3])
+local ends = tonumber(f[6]) + tonumber(ARGV[11])
+if tonumber(f[4]) <= now or ends <= now then
   end_family()
   return {'invalid'}
 end
@@ -127,9 +151,14 @@ if f[3] ~= ARGV[2] then
   return {'device'}
 end
 if f[2] ~= ARGV[1] then
+  if f[11] == ARGV[1] and now - tonumber(f[12]) <= tonumber(ARGV[12]) then
+    return {'raced'}
+  end
   end_family()
   return {'reused', user}
 end
+local refresh_expires = math.min(tonumber(ARGV[8]), ends)
+local refresh_ttl = math.max(1, math.ceil(refresh_expires - now))
 if f[5] then
   redis.call('DEL', 'session:' .. f[5])
   redis.call('SREM', 'user_sessions:' .. user, f[5])
@@ -141,13 +170,13 @@ redis.call('HSET', access, 'user_id', user, 'created_at', f[6], 'expires_at', AR
 redis.call('EXPIRE', access, ARGV[7])
 redis.call('SADD', 'user_sessions:' .. user, ARGV[4])
 redis.call('EXPIRE', 'user_sessions:' .. user, ARGV[10])
-redis.call('HSET', fkey, 'current', ARGV[5], 'access', ARGV[4], 'expires_at', ARGV[8],
-  'rotated_at', ARGV[3])
-redis.call('EXPIRE', fkey, ARGV[9])
-redis.call('SET', 'refresh:' .. ARGV[5], family, 'EX', ARGV[9])
+redis.call('HSET', fkey, 'current', ARGV[5], 'access', ARGV[4],
+  'expires_at', tostring(refresh_expires), 'rotated_at', ARGV[3], 'previous', ARGV[1])
+redis.call('EXPIRE', fkey, refresh_ttl)
+redis.call('SET', 'refresh:' .. ARGV[5], family, 'EX', refresh_ttl)
 redis.call('SADD', 'user_refresh_families:' .. user, family)
 redis.call('EXPIRE', 'user_refresh_families:' .. user, ARGV[9])
-return {'ok', user, family}
+return {'ok', user, family, tostring(refresh_expires)}
 """
 
 
@@ -161,12 +190,17 @@ class RefreshTokens:
         *,
         access_seconds: int,
         refresh_seconds: int,
+        family_seconds: int = 90 * 24 * 3600,
+        race_seconds: int = RACE_SECONDS,
     ) -> None:
         self._redis = redis
         self._sessions = sessions
         # An access token never outlives what any session may (the absolute lifetime).
         self._access = min(access_seconds, sessions.absolute_seconds)
-        self._refresh = refresh_seconds
+        self._refresh = min(refresh_seconds, family_seconds)
+        # However often it is renewed, a family ends this long after its sign-in.
+        self._family = family_seconds
+        self._race = race_seconds
         self._rotate = redis.register_script(_ROTATE)
 
     @property
@@ -248,12 +282,16 @@ class RefreshTokens:
                 repr(refresh_expires),
                 self._refresh,
                 self._sessions.absolute_seconds,
+                self._family,
+                self._race,
             ],
         )
         if answer[0] == b"reused":
             raise RefreshTokenReused(int(answer[1]))
+        if answer[0] == b"raced":
+            raise RefreshInProgress()
         if answer[0] == b"device":
             raise DeviceMismatch()
         if answer[0] != b"ok":
             raise RefreshTokenInvalid()
-        return IssuedTokens(access, access_expires, refresh, refresh_expires, answer[2].decode())
+        return IssuedTokens(access, access_expires, refresh, float(answer[3]), answer[2].decode())

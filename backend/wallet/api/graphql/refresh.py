@@ -54,15 +54,30 @@ class DeviceMismatch(UserError):
     pass
 
 
+@strawberry.type(
+    description="Another request from this device renewed the session with this token a "
+    "moment ago: nothing ended and nothing was issued; use the tokens that request got."
+)
+class RefreshInProgress(UserError):
+    pass
+
+
 RefreshSessionResult = Annotated[
-    SessionRefreshed | RefreshTokenInvalid | RefreshTokenReused | DeviceMismatch | ValidationError,
+    SessionRefreshed
+    | RefreshTokenInvalid
+    | RefreshTokenReused
+    | RefreshInProgress
+    | DeviceMismatch
+    | ValidationError,
     strawberry.union("RefreshSessionResult"),
 ]
 
 
 def refused(
     exc: refresh.RefreshRefused,
-) -> RefreshTokenInvalid | RefreshTokenReused | DeviceMismatch:
+) -> RefreshTokenInvalid | RefreshTokenReused | RefreshInProgress | DeviceMismatch:
+    if isinstance(exc, refresh.RefreshInProgress):
+        return RefreshInProgress(code=ErrorCode.REFRESH_IN_PROGRESS, message=exc.message)
     if isinstance(exc, refresh.RefreshTokenReused):
         return RefreshTokenReused(code=ErrorCode.REFRESH_TOKEN_REUSED, message=exc.message)
     if isinstance(exc, refresh.DeviceMismatch):
