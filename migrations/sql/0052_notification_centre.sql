@@ -4,7 +4,8 @@
 
 -- Where a notification leads in the app ("/activity/<id>", "/requests/<id>",
 -- "/disputes/<id>"); null: its transaction or request says (wallet.notifications.centre).
-ALTER TABLE notification ADD COLUMN link text CHECK (link IS NULL OR link LIKE '/%');
+-- A path of this app: "/x…", never "//host…", which a browser reads as another site.
+ALTER TABLE notification ADD COLUMN link text CHECK (link IS NULL OR link ~ '^/([^/\\]|$)');
 -- False: written only to remember that it was delivered (its dedupe key), the user
 -- having turned in-app notices of its kind off; the centre neither lists nor counts it.
 ALTER TABLE notification ADD COLUMN in_app boolean NOT NULL DEFAULT true;

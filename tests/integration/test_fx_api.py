@@ -204,6 +204,11 @@ async def test_bad_quote_input_gets_typed_errors_with_nothing_written(
     assert stolen["__typename"] == "NotFound"
     assert await balances(live_server, token) == {"USD": "3.00"}
     assert await balances(live_server, other) == {"USD": "7.00"}
+    # A frozen wallet converts nothing: told at quote time too.
+    async with connection() as conn:
+        await conn.execute("UPDATE wallet SET status = 'frozen' WHERE user_id = $1", alice.id)
+    frozen = await quote(live_server, token, "USD", "EUR", "1.00")
+    assert frozen["code"] == "WALLET_UNAVAILABLE"
 
 
 async def test_currency_balances_open_and_close_only_at_zero(live_server: LiveServer) -> None:

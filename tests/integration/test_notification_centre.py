@@ -9,6 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import pytest
 import websockets
 from arq import create_pool
@@ -163,3 +164,25 @@ async def test_notification_received_starts_with_the_unread_count_then_streams(
         await notify(redis, (await make_user()).id, "Not for Bob")
         mine = await notify(redis, bob.id, "For Bob")
         assert (await next_event(ws))["notification"]["id"] == str(mine)
+
+
+@pytest.mark.parametrize("link", ["//evil.example/pay", "/\\evil.example", "https://evil.example"])
+async def test_a_link_to_another_site_is_refused_by_the_database(
+    live_server: LiveServer, link: str
+) -> None:
+    """A service worker's openWindow("//evil.example") opens another site: a notification's
+    link must be a path of this app."""
+    user = await make_user()
+    async with connection() as conn:
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute(
+                "INSERT INTO notification (user_id, kind, title, body, link, dedupe_key) "
+                "VALUES ($1, 'test', 't', 'b', $2, 'bad')",
+                user.id,
+                link,
+            )
+        await conn.execute(
+            "INSERT INTO notification (user_id, kind, title, body, link, dedupe_key) "
+            "VALUES ($1, 'test', 't', 'b', '/activity', 'good')",
+            user.id,
+        )

@@ -154,8 +154,11 @@ class FxDesk:
             expires_at=datetime.now(UTC) + timedelta(seconds=self.terms.quote_seconds),
         )
         async with connection() as conn:
-            # A quote for more than the balance holds is refused now, not at Convert: the
-            # person learns it before they confirm. Convert checks again, under lock.
+            # A quote Convert would refuse is refused now, not at Convert: the person
+            # learns it before they confirm. Convert checks both again, under lock.
+            status = await conn.fetchval("SELECT status FROM wallet WHERE user_id = $1", user_id)
+            if status != "active":
+                raise WalletUnavailable("your", status or "missing")
             balances = await ledger.balances_of_owner(conn, OwnerType.USER, user_id, Purpose.WALLET)
             held = next((b for b in balances if b.currency is sell), None)
             available = 0 if held is None else held.available

@@ -15,6 +15,10 @@ from wallet.db.engine import Connection
 
 class Topic(Enum):
     USER_SIGNED_UP = "user.signed_up"
+    # Emitted in the transaction that changed the balance, after it locked (or posted
+    # to) the account's row: so of two changes of one balance, the later commits with
+    # the larger event id, and balanceChanged's `sequence` (the event id) only grows for
+    # one balance. An emitter that changes a balance without that lock breaks this.
     BALANCE_CHANGED = "balance.changed"
     # Written by `transactions.service.transition` itself, in the same statement.
     TRANSACTION_UPDATED = "transaction.updated"

@@ -68,7 +68,8 @@ class PayoutPreviewType:
 @strawberry.type
 class SettlementQuery:
     @strawberry.field(
-        description="Owner or API key: the next payout per currency (date, amount less fees)."
+        description="Staff or API key with payments:read: the next payout per currency "
+        "(date, amount less fees)."
     )
     async def next_payouts(
         self, info: Info, merchant_id: strawberry.ID
