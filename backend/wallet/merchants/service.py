@@ -365,6 +365,9 @@ class ApiKeyInfo:
     revoked_at: datetime | None
 
 
+_SCOPE_VALUES = frozenset(s.value for s in Scope)
+
+
 async def api_keys_of(principal: Principal) -> list[ApiKeyInfo]:
     """The merchant's API keys, newest first, revoked ones too (the owner's list)."""
     if principal.role is not Role.OWNER:
@@ -386,7 +389,8 @@ async def api_keys_of(principal: Principal) -> list[ApiKeyInfo]:
             int(r["id"]),
             r["prefix"],
             r["label"],
-            tuple(Scope(s) for s in r["scopes"]),
+            # A scope no longer offered is shown as nothing, never a server error.
+            tuple(Scope(s) for s in r["scopes"] if s in _SCOPE_VALUES),
             r["created_at"],
             r["revoked_at"],
         )

@@ -136,7 +136,9 @@ class NotificationCentreMutation:
     )
     async def mark_notifications_read(self, info: Info) -> MarkReadPayload | None:
         user = await info.context.require_viewer()
-        return MarkReadPayload(marked=await centre.mark_read(user.id), unread_count=0)
+        marked = await centre.mark_read(user.id)
+        # Read again: a notification that arrived meanwhile is unread.
+        return MarkReadPayload(marked=marked, unread_count=await centre.unread_count(user.id))
 
     @strawberry.mutation(description="Mark one notification read.", extensions=[SignedIn()])
     async def mark_notification_read(
@@ -157,7 +159,9 @@ class NotificationCentreMutation:
     @strawberry.mutation(description="Mark all your notifications read.", extensions=[SignedIn()])
     async def mark_all_notifications_read(self, info: Info) -> MarkAllNotificationsReadResult:
         user = await info.context.require_viewer()
-        return MarkReadPayload(marked=await centre.mark_read(user.id), unread_count=0)
+        marked = await centre.mark_read(user.id)
+        # Read again: a notification that arrived meanwhile is unread.
+        return MarkReadPayload(marked=marked, unread_count=await centre.unread_count(user.id))
 
 
 @strawberry.type
