@@ -1,9 +1,13 @@
+import { formatDuration } from "./dates";
+
 /** A typed refusal from a mutation's result union (any member with a message). */
 export type Refusal = {
   __typename: string;
   code?: unknown; // an ErrorCode; unknown: callers narrow with `"code" in payload`
   message?: string | null;
   fieldErrors?: { message: string }[] | null;
+  /** RateLimited: how long to wait. */
+  retryAfterSeconds?: number | null;
 };
 
 /** What each error code means, in plain words: said when the server gave no message, or
@@ -38,8 +42,14 @@ function technical(message: string): boolean {
   return (
     !message.trim() ||
     /^[A-Z][A-Z0-9_]+$/.test(message.trim()) ||
-    /Traceback|Exception|Error:|\bat [\w.]+ \(|[{}<>]|\bNone\b|\bnull\b|undefined/.test(message)
+    /Traceback|Exception|Error:|\bat [\w.]+ \(|[{}<>]|\bNone\b|\bnull\b|undefined/.test(message) ||
+    /^rate limit \S+ reached/.test(message)
   );
+}
+
+/** "Try again in 892s." → "Try again in 14 min 52 s." (a server's seconds, as people say them). */
+function humanDurations(message: string): string {
+  return message.replace(/\b(\d+) ?s\b(?=[\s.,;:)!]|$)/g, (_, n: string) => formatDuration(Number(n)));
 }
 
 /** The error code of a refusal, for code that acts on it (kept as the server sent it). */
@@ -53,6 +63,9 @@ export function refusalText(payload: Refusal | null | undefined): string {
   if (!payload) return "Network problem: try again.";
   const fields = payload.fieldErrors?.map((e) => e.message).filter((m) => !technical(m)).join(" ");
   if (fields) return fields;
-  if (payload.message && !technical(payload.message)) return payload.message;
+  if (payload.message && !technical(payload.message)) return humanDurations(payload.message);
+  if (refusalCode(payload) === "RATE_LIMITED" && payload.retryAfterSeconds) {
+    return `Too many tries in a short time: try again in ${formatDuration(payload.retryAfterSeconds)}.`;
+  }
   return PLAIN[refusalCode(payload)] || "That did not work: try again.";
 }
