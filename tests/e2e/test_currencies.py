@@ -73,6 +73,9 @@ async def test_send_abroad_and_open_and_close_a_currency(browser: Browser, web_a
     await expect(page.get_by_test_id("review-rate")).to_have_text(
         re.compile(r"^Rate1 USD = 0\.7\d{1,5} GBP$")
     )
+    await expect(page.get_by_test_id("send-rate-countdown")).to_have_text(
+        re.compile(r"^Rate held for (2\d|30) s$")
+    )
     await screenshot(page, "52-send-abroad-quote")
     await page.get_by_role("button", name="Send", exact=True).click()
     await expect(page.get_by_role("status")).to_have_text(

@@ -1,4 +1,4 @@
-import { useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { useClient, useMutation, useQuery } from "urql";
 
 import {
@@ -11,6 +11,7 @@ import {
 } from "../gql/graphql";
 import { Receipt } from "../shared/Receipt";
 import { BlockedReason, Review, useWalletAction } from "../shared/Review";
+import { formatDuration } from "../shared/dates";
 import { formatMoney, formatRate } from "../shared/money";
 import { refusalText } from "../shared/refusal";
 import { useStepUp } from "../shared/stepUp";
@@ -19,6 +20,19 @@ import "./pay.css";
 type Preview = Extract<SendPreviewQuery["sendPreview"], { __typename: "SendPreview" }>;
 type Transfer = Extract<NonNullable<ConfirmSendMutation["sendMoney"]>, { __typename: "SendMoneyPayload" }>["transfer"];
 type Draft = { recipient: string; amount: string; currency: string; note: string; quoteId: string | null };
+
+/** Seconds until `deadline` (ms since the epoch), ticking; null without one. */
+function useSecondsLeft(deadline: number | null): number | null {
+  const [left, setLeft] = useState<number | null>(null);
+  useEffect(() => {
+    if (deadline === null) return setLeft(null);
+    const tick = () => setLeft(Math.max(0, Math.round((deadline - Date.now()) / 1000)));
+    tick();
+    const timer = setInterval(tick, 250);
+    return () => clearInterval(timer);
+  }, [deadline]);
+  return left;
+}
 
 /** What the person typed as an amount, without a symbol or grouping: "1,234.50". */
 function plainAmount(typed: string): string {
@@ -60,6 +74,9 @@ export function SendMoneyForm() {
   const [checking, setChecking] = useState<string | null>(null);
   const [formError, setFormError] = useState<string | null>(null);
   const [draft, setDraft] = useState<Draft | null>(null);
+  // A cross-currency send's rate is held until its quote expires.
+  const [rateDeadline, setRateDeadline] = useState<number | null>(null);
+  const rateLeft = useSecondsLeft(rateDeadline);
   const [preview, setPreview] = useState<Preview | null>(null);
   const [reviewError, setReviewError] = useState<string | null>(null);
   const [sent, setSent] = useState<Transfer | null>(null);
@@ -80,6 +97,7 @@ export function SendMoneyForm() {
       note: String(form.get("note") ?? ""),
       quoteId: null,
     };
+    let deadline: number | null = null;
     setFormError(null);
     try {
       if (crossCurrency) {
@@ -91,6 +109,7 @@ export function SendMoneyForm() {
           return;
         }
         next.quoteId = quoted.quote.id;
+        deadline = Date.now() + quoted.quote.expiresInSeconds * 1000;
       }
       setChecking("Checking…");
       const result = await client
@@ -102,6 +121,7 @@ export function SendMoneyForm() {
       if (found?.__typename === "SendPreview") {
         setDraft(next);
         setPreview(found);
+        setRateDeadline(deadline);
         setReviewError(null);
       } else {
         setFormError(found ? refusalText(found) : "Network problem: press Review again.");
@@ -123,6 +143,7 @@ export function SendMoneyForm() {
     if (payload.__typename === "SendMoneyPayload") {
       setSent(payload.transfer);
       setPreview(null);
+      setRateDeadline(null);
       idempotencyKey.current = crypto.randomUUID();
       return;
     }
@@ -136,6 +157,7 @@ export function SendMoneyForm() {
     if (payload.__typename === "QuoteExpired") {
       // The rate is gone: back to the form, to review at a new one.
       setPreview(null);
+      setRateDeadline(null);
       setFormError(refusalText(payload));
       return;
     }
@@ -144,6 +166,7 @@ export function SendMoneyForm() {
 
   function cancel() {
     setPreview(null);
+    setRateDeadline(null);
     setDraft(null);
     setReviewError(null);
     idempotencyKey.current = crypto.randomUUID();
@@ -158,6 +181,14 @@ export function SendMoneyForm() {
   }
 
   const step = sent ? "receipt" : preview ? "review" : "form";
+  const rateExpired = rateLeft === 0;
+
+  function reviewAgain() {
+    // The rate expired while reviewing: a new quote and a new review, from the same form.
+    setPreview(null);
+    setRateDeadline(null);
+    formRef.current?.requestSubmit();
+  }
   const receipt = sent && describe(sent);
   return (
     <section className="card send" aria-labelledby="send-title">
@@ -221,12 +252,15 @@ export function SendMoneyForm() {
               testId: "review-balance-after" },
             ...(draft.note ? [{ label: "Note", value: draft.note }] : []),
           ]}
-          confirmLabel="Send"
+          note={rateLeft === null ? undefined : rateExpired
+            ? "This rate has expired: review again for today's rate."
+            : <span data-testid="send-rate-countdown">Rate held for {formatDuration(rateLeft)}</span>}
+          confirmLabel={rateExpired ? "Review again" : "Send"}
           busyLabel="Sending…"
           busy={sending}
           blocked={stepUp.waiting}
           error={reviewError}
-          onConfirm={() => void confirm()}
+          onConfirm={() => (rateExpired ? reviewAgain() : void confirm())}
           onCancel={cancel}
         />
       )}
