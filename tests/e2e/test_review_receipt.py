@@ -163,6 +163,9 @@ async def test_a_send_refused_at_review_says_why_before_confirm(
     # No review, so no Confirm: the form stays, with the message beside its button.
     await expect(page.get_by_test_id("review")).to_have_count(0)
     await expect(page.get_by_role("button", name="Review", exact=True)).to_be_enabled()
+    await expect(
+        page.get_by_role("button", name="Review", exact=True)
+    ).to_have_accessible_description("You don't have enough money for this: $37.50 available")
     await screenshot(page, "64-send-refused-at-review")
     await expect(available(page)).to_have_text("$37.50")
     await page.context.close()

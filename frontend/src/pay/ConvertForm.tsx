@@ -143,10 +143,10 @@ export function ConvertForm({ onConverted }: { onConverted?: () => void }) {
             receive
           </label>
         </fieldset>
-        {formError && <p className="error" role="status">{formError}</p>}
+        {formError && <p id="convert-error" className="error" role="status">{formError}</p>}
         <BlockedReason id="convert-blocked" gate={gate} />
         <button className="primary" type="submit" disabled={quoting || !gate.allowed}
-                aria-describedby={gate.allowed ? undefined : "convert-blocked"}>
+                aria-describedby={[formError && "convert-error", !gate.allowed && "convert-blocked"].filter(Boolean).join(" ") || undefined}>
           {quoting ? "Getting a quote…" : "Get quote"}
         </button>
       </form>

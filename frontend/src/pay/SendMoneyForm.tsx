@@ -224,10 +224,10 @@ export function SendMoneyForm() {
           <label htmlFor="send-note">Note (optional)</label>
           <input id="send-note" name="note" maxLength={280} placeholder="What's it for?" />
         </div>
-        {formError && <p className="error" role="status">{formError}</p>}
+        {formError && <p id="send-error" className="error" role="status">{formError}</p>}
         <BlockedReason id="send-blocked" gate={gate} />
         <button className="primary" type="submit" disabled={checking !== null || !gate.allowed}
-                aria-describedby={gate.allowed ? undefined : "send-blocked"}>
+                aria-describedby={[formError && "send-error", !gate.allowed && "send-blocked"].filter(Boolean).join(" ") || undefined}>
           {checking ?? "Review"}
         </button>
       </form>
