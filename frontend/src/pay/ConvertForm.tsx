@@ -2,10 +2,10 @@ import { useEffect, useRef, useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 
 import {
-  ConfirmConvertDocument,
+  ConvertDocument,
   CurrenciesDocument,
   FxQuoteDocument,
-  type ConfirmConvertMutation,
+  type ConvertMutation,
   type FxQuoteMutation,
 } from "../gql/graphql";
 import { formatDuration } from "../shared/dates";
@@ -13,12 +13,13 @@ import { formatMoney, formatRate, subtractAmounts } from "../shared/money";
 import { Receipt } from "../shared/Receipt";
 import { refusalText } from "../shared/refusal";
 import { BlockedReason, Review, useWalletAction } from "../shared/Review";
-import { useStepUp } from "../shared/stepUp";
 import { useWallet } from "../shell/wallet";
 import "./pay.css";
 
 type Quote = Extract<NonNullable<FxQuoteMutation["fxQuote"]>, { __typename: "FxQuotePayload" }>["quote"];
-type Conversion = Extract<NonNullable<ConfirmConvertMutation["convert"]>, { __typename: "ConvertPayload" }>["conversion"];
+type Conversion = Extract<NonNullable<ConvertMutation["convert"]>, { __typename: "ConvertPayload" }>["conversion"];
+/** What the receipt shows: the conversion, at its quote's rate, when the server answered. */
+type Done = Conversion & { rate: string; at: string };
 
 /** Seconds left on a quote, ticking down once a second. */
 function useCountdown(quote: Quote | null): number {
@@ -50,12 +51,11 @@ export function ConvertForm({ onConverted }: { onConverted?: () => void }) {
   const [quote, setQuote] = useState<Quote | null>(null);
   const [formError, setFormError] = useState<string | null>(null);
   const [reviewError, setReviewError] = useState<string | null>(null);
-  const [done, setDone] = useState<Conversion | null>(null);
+  const [done, setDone] = useState<Done | null>(null);
   const [{ fetching: quoting }, askQuote] = useMutation(FxQuoteDocument);
-  const [{ fetching: converting }, convert] = useMutation(ConfirmConvertDocument);
+  const [{ fetching: converting }, convert] = useMutation(ConvertDocument);
   const idempotencyKey = useRef(crypto.randomUUID());
   const left = useCountdown(quote);
-  const stepUp = useStepUp("convert this much");
   const gate = useWalletAction("CONVERT");
 
   async function requestQuote(event?: FormEvent) {
@@ -86,14 +86,10 @@ export function ConvertForm({ onConverted }: { onConverted?: () => void }) {
       return;
     }
     if (payload.__typename === "ConvertPayload") {
-      setDone(payload.conversion);
+      setDone({ ...payload.conversion, rate: quote.rate, at: new Date().toISOString() });
       setQuote(null);
       setAmount("");
       onConverted?.();
-      return;
-    }
-    if (payload.__typename === "StepUpRequired") {
-      stepUp.ask(payload.methods, () => void execute());
       return;
     }
     setReviewError(refusalText(payload));
@@ -169,7 +165,6 @@ export function ConvertForm({ onConverted }: { onConverted?: () => void }) {
           confirmLabel={expired ? "Refresh quote" : "Convert"}
           busyLabel={expired ? "Getting a quote…" : "Converting…"}
           busy={expired ? quoting : converting}
-          blocked={stepUp.waiting}
           error={reviewError}
           onConfirm={() => void (expired ? requestQuote() : execute())}
           onCancel={cancel}
@@ -189,11 +184,10 @@ export function ConvertForm({ onConverted }: { onConverted?: () => void }) {
             { label: "Rate", value: formatRate(done.rate, done.soldCurrency, done.boughtCurrency), testId: "receipt-rate" },
           ]}
           reference={done.transactionId}
-          time={done.createdAt}
+          time={done.at}
           onDone={() => setDone(null)}
         />
       )}
-      {stepUp.prompt}
     </section>
   );
 }

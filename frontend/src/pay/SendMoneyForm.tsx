@@ -2,11 +2,11 @@ import { useEffect, useRef, useState, type FormEvent } from "react";
 import { useClient, useMutation, useQuery } from "urql";
 
 import {
-  ConfirmSendDocument,
   CurrenciesDocument,
   FxQuoteDocument,
+  SendMoneyDocument,
   SendPreviewDocument,
-  type ConfirmSendMutation,
+  type SendMoneyMutation,
   type SendPreviewQuery,
 } from "../gql/graphql";
 import { Receipt } from "../shared/Receipt";
@@ -18,7 +18,7 @@ import { useStepUp } from "../shared/stepUp";
 import "./pay.css";
 
 type Preview = Extract<SendPreviewQuery["sendPreview"], { __typename: "SendPreview" }>;
-type Transfer = Extract<NonNullable<ConfirmSendMutation["sendMoney"]>, { __typename: "SendMoneyPayload" }>["transfer"];
+type Transfer = Extract<NonNullable<SendMoneyMutation["sendMoney"]>, { __typename: "SendMoneyPayload" }>["transfer"];
 type Draft = { recipient: string; amount: string; currency: string; note: string; quoteId: string | null };
 
 /** Seconds until `deadline` (ms since the epoch), ticking; null without one. */
@@ -64,7 +64,7 @@ function describe(t: Transfer): { status: string; text: string; ok: boolean } {
  */
 export function SendMoneyForm() {
   const client = useClient();
-  const [{ fetching: sending }, sendMoney] = useMutation(ConfirmSendDocument);
+  const [{ fetching: sending }, sendMoney] = useMutation(SendMoneyDocument);
   const [, askQuote] = useMutation(FxQuoteDocument);
   const [{ data: currencyData }] = useQuery({ query: CurrenciesDocument });
   const codes = currencyData?.currencies.map((c) => c.code) ?? ["USD"];
@@ -79,7 +79,8 @@ export function SendMoneyForm() {
   const rateLeft = useSecondsLeft(rateDeadline);
   const [preview, setPreview] = useState<Preview | null>(null);
   const [reviewError, setReviewError] = useState<string | null>(null);
-  const [sent, setSent] = useState<Transfer | null>(null);
+  // The transfer, and when the server answered that it was made (the receipt's time).
+  const [sent, setSent] = useState<(Transfer & { at: string }) | null>(null);
   const idempotencyKey = useRef(crypto.randomUUID());
   // A large send asks for a second factor; after it, the same request is sent again.
   const stepUp = useStepUp("send this much");
@@ -141,7 +142,7 @@ export function SendMoneyForm() {
       return;
     }
     if (payload.__typename === "SendMoneyPayload") {
-      setSent(payload.transfer);
+      setSent({ ...payload.transfer, at: new Date().toISOString() });
       setPreview(null);
       setRateDeadline(null);
       idempotencyKey.current = crypto.randomUUID();
@@ -278,7 +279,7 @@ export function SendMoneyForm() {
             ...(draft?.note ? [{ label: "Note", value: draft.note }] : []),
           ]}
           reference={sent.id}
-          time={sent.createdAt}
+          time={sent.at}
           onDone={done}
         />
       )}
