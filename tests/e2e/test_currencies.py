@@ -32,7 +32,8 @@ async def test_convert_with_a_counting_down_quote(browser: Browser, web_app: Web
     await expect(quote).to_contain_text("You pay$100.00")
     await expect(quote).to_contain_text("Fee (included)$0.25")
     await expect(page.get_by_test_id("fx-buy-amount")).to_have_text("€91.57")
-    await expect(quote).to_contain_text("1 USD = 0.91807545 EUR")
+    # The rate as people read it: 6 significant digits (the API's is 0.91807545).
+    await expect(quote).to_contain_text("1 USD = 0.918075 EUR")
     countdown = page.get_by_test_id("fx-countdown")
     await expect(countdown).to_have_text(re.compile(r"Quote valid for (2\d|30) s"))
     first = await countdown.text_content()
@@ -41,11 +42,13 @@ async def test_convert_with_a_counting_down_quote(browser: Browser, web_app: Web
 
     await page.get_by_role("button", name="Convert", exact=True).click()
     await expect(page.get_by_role("status")).to_have_text("Converted $100.00 to €91.57")
+    await expect(page.get_by_test_id("receipt")).to_contain_text("Reference")
     await expect(available(page)).to_have_text("$100.00")
     await expect(balance(page, "EUR")).to_have_text("€91.57")
     activity = page.get_by_test_id("activity")
     await expect(activity).to_contain_text("€91.57", timeout=10_000)
     await screenshot(page, "51-converted")
+    await page.get_by_role("button", name="Done").click()
 
     # A fixed amount to receive, in yen (no decimals).
     await page.get_by_label("To").select_option("JPY")
@@ -65,8 +68,14 @@ async def test_send_abroad_and_open_and_close_a_currency(browser: Browser, web_a
     await page.get_by_label("To", exact=True).fill(friend)
     await page.get_by_label("Amount (USD)").fill("10")
     await page.get_by_label("They receive").select_option("GBP")
-    await page.get_by_role("button", name="Review exchange rate").click()
-    await expect(page.get_by_test_id("send-quote")).to_contain_text("They get £7.82")
+    await page.get_by_role("button", name="Review", exact=True).click()
+    await expect(page.get_by_test_id("send-quote")).to_contain_text("They get£7.82")
+    await expect(page.get_by_test_id("review-rate")).to_have_text(
+        re.compile(r"^Rate1 USD = 0\.7\d{1,5} GBP$")
+    )
+    await expect(page.get_by_test_id("send-rate-countdown")).to_have_text(
+        re.compile(r"^Rate held for (2\d|30) s$")
+    )
     await screenshot(page, "52-send-abroad-quote")
     await page.get_by_role("button", name="Send", exact=True).click()
     await expect(page.get_by_role("status")).to_have_text(

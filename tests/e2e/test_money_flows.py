@@ -14,6 +14,7 @@ from tests.e2e.conftest import (
     screenshot,
     server_database,
 )
+from tests.e2e.test_review_receipt import review_send
 from wallet.db.engine import connection
 from wallet.users.pin import set_pin
 from wallet.users.service import authenticate
@@ -211,9 +212,8 @@ async def test_cancelling_the_pin_prompt_sends_nothing_and_the_next_try_sends_on
     sender = await user_with_pin(web_app, 100_000)
     page = await logged_in_phone(browser, web_app, sender)
     await go_to(page, "Send")
-    await page.get_by_label("To", exact=True).fill(friend)
-    await page.get_by_label("Amount (USD)").fill("600")
-    send = page.get_by_role("button", name="Send", exact=True)
+    await review_send(page, friend, "600")
+    send = page.get_by_test_id("review").get_by_role("button", name="Send", exact=True)
     await send.click()
     prompt = page.get_by_role("form", name="Confirm it's you")
     await expect(send).to_be_disabled()  # one prompt at a time

@@ -11,6 +11,8 @@ import {
   type PaymentMethodFieldsFragment,
 } from "../gql/graphql";
 import { formatMoney } from "../shared/money";
+import { refusalText } from "../shared/refusal";
+import { BlockedReason, useWalletAction } from "../shared/Review";
 import { useStepUp } from "../shared/stepUp";
 import { tokenize } from "../shared/tokenize";
 
@@ -47,7 +49,7 @@ function LinkMethod({ kind, onLinked }: { kind: "card" | "bank"; onLinked: () =>
       // The token is not used yet: the same one links once the factor is proven.
       stepUp.ask(result.methods, () => void link(token));
     }
-    else setError(result.message);
+    else setError(refusalText(result));
   }
 
   async function submit(event: FormEvent<HTMLFormElement>) {
@@ -138,6 +140,7 @@ export function FundingForm({ direction }: { direction: "add" | "withdraw" }) {
   const idempotencyKey = useRef(crypto.randomUUID());
   const stepUp = useStepUp(direction === "add" ? "add money" : "withdraw");
   const formRef = useRef<HTMLFormElement>(null);
+  const gate = useWalletAction(direction === "add" ? "ADD" : "WITHDRAW");
   const methods = (data?.paymentMethods ?? []).filter(
     (m) => direction === "add" || m.kind === "BANK_ACCOUNT",
   );
@@ -166,7 +169,7 @@ export function FundingForm({ direction }: { direction: "add" | "withdraw" }) {
     }
     idempotencyKey.current = crypto.randomUUID();
     if (result.__typename !== "FundingPayload") {
-      setOutcome({ kind: "refused", text: result.message });
+      setOutcome({ kind: "refused", text: refusalText(result) });
       return;
     }
     const t = result.transaction;
@@ -204,8 +207,10 @@ export function FundingForm({ direction }: { direction: "add" | "withdraw" }) {
           {outcome && (
             <p className={outcome.kind === "ok" ? "success" : "error"} role="status">{outcome.text}</p>
           )}
-          <button className="primary" type="submit" disabled={adding || withdrawing}>
-            {direction === "add" ? "Add money" : "Withdraw"}
+          <BlockedReason id={`${direction}-blocked`} gate={gate} />
+          <button className="primary" type="submit" disabled={adding || withdrawing || !gate.allowed}
+                  aria-describedby={gate.allowed ? undefined : `${direction}-blocked`}>
+            {adding ? "Adding…" : withdrawing ? "Withdrawing…" : direction === "add" ? "Add money" : "Withdraw"}
           </button>
         </form>
       )}

@@ -10,6 +10,8 @@ import {
   RequestMoneyDocument,
 } from "../gql/graphql";
 import { formatMoney } from "../shared/money";
+import { refusalText } from "../shared/refusal";
+import { BlockedReason, useWalletAction } from "../shared/Review";
 import { useRefetchOn } from "../shared/refetch";
 import { useStepUp } from "../shared/stepUp";
 
@@ -24,6 +26,7 @@ export function RequestMoneyForm({ onRequested }: { onRequested: () => void }) {
   const [{ fetching }, requestMoney] = useMutation(RequestMoneyDocument);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
   const idempotencyKey = useRef(crypto.randomUUID());
+  const gate = useWalletAction("REQUEST");
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -44,7 +47,7 @@ export function RequestMoneyForm({ onRequested }: { onRequested: () => void }) {
       setOutcome({ ok: true, text: `Requested ${formatMoney(r.amount, r.currency)} from ${payerName(r)}` });
       formElement.reset();
       onRequested();
-    } else setOutcome({ ok: false, text: result.message });
+    } else setOutcome({ ok: false, text: refusalText(result) });
   }
 
   return (
@@ -64,7 +67,11 @@ export function RequestMoneyForm({ onRequested }: { onRequested: () => void }) {
           <input id="request-note" name="note" maxLength={280} />
         </div>
         {outcome && <p className={outcome.ok ? "success" : "error"} role="status">{outcome.text}</p>}
-        <button className="primary" type="submit" disabled={fetching}>Request</button>
+        <BlockedReason id="request-blocked" gate={gate} />
+        <button className="primary" type="submit" disabled={fetching || !gate.allowed}
+                aria-describedby={gate.allowed ? undefined : "request-blocked"}>
+          {fetching ? "Requesting…" : "Request"}
+        </button>
       </form>
     </section>
   );
@@ -80,6 +87,8 @@ export function RequestsPanel({ refreshKey }: { refreshKey: number }) {
   const [message, setMessage] = useState<string | null>(null);
   const stepUp = useStepUp("pay this request");
   const payKeys = useRef<Record<string, string>>({});
+  const [paying, setPaying] = useState<string | null>(null);
+  const gate = useWalletAction("SEND");
 
   // A request arrived, or money moved (a request may have been paid): look again.
   useRefetchOn([received.data, refreshKey], () => refetch({ requestPolicy: "network-only" }));
@@ -92,7 +101,10 @@ export function RequestsPanel({ refreshKey }: { refreshKey: number }) {
     let result;
     if (action === "pay") {
       payKeys.current[id] ??= crypto.randomUUID();
-      const paid = (await pay({ input: { requestId: id, idempotencyKey: payKeys.current[id] } })).data?.payMoneyRequest;
+      setPaying(id);
+      const paid = await pay({ input: { requestId: id, idempotencyKey: payKeys.current[id] } })
+        .then((r) => r.data?.payMoneyRequest)
+        .finally(() => setPaying(null));
       if (paid?.__typename === "StepUpRequired") {
         stepUp.ask(paid.methods, () => void act(id, "pay")); // the same payment, same key
         return;
@@ -103,7 +115,7 @@ export function RequestsPanel({ refreshKey }: { refreshKey: number }) {
     } else {
       result = (await cancel({ id })).data?.cancelMoneyRequest;
     }
-    if (result && result.__typename !== "MoneyRequestPayload") setMessage(result.message);
+    if (result && result.__typename !== "MoneyRequestPayload") setMessage(refusalText(result));
     refetch({ requestPolicy: "network-only" });
   }
 
@@ -123,7 +135,11 @@ export function RequestsPanel({ refreshKey }: { refreshKey: number }) {
             <div className="request-actions">
               {r.incoming ? (
                 <>
-                  <button className="small-primary" onClick={() => act(r.id, "pay")}>Pay</button>
+                  <button className="small-primary" onClick={() => act(r.id, "pay")}
+                          disabled={paying === r.id || !gate.allowed}
+                          aria-describedby={gate.allowed ? undefined : "request-pay-blocked"}>
+                    {paying === r.id ? "Paying…" : "Pay"}
+                  </button>
                   <button className="small-secondary" onClick={() => act(r.id, "decline")}>Decline</button>
                 </>
               ) : (
@@ -133,6 +149,7 @@ export function RequestsPanel({ refreshKey }: { refreshKey: number }) {
           </li>
         ))}
       </ul>
+      <BlockedReason id="request-pay-blocked" gate={gate} />
       {stepUp.prompt}
       {message && <p className="error" role="alert">{message}</p>}
     </section>

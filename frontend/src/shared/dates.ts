@@ -44,3 +44,16 @@ export function formatTime(value: unknown): string {
 export function ordinal(day: number): string {
   return `${day}${SUFFIX[ORDINAL.select(day)] ?? "th"}`;
 }
+
+/** A span of time as people say it: "52 s", "14 min 52 s", "2 h 5 min", "3 days 4 h";
+ * never "892s". The smaller unit is left out when it is zero ("5 min", "2 h"). */
+export function formatDuration(totalSeconds: number): string {
+  const seconds = Math.max(0, Math.round(totalSeconds));
+  const pair = (big: number, bigUnit: string, small: number, smallUnit: string) =>
+    small ? `${big} ${bigUnit} ${small} ${smallUnit}` : `${big} ${bigUnit}`;
+  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 3600) return pair(Math.floor(seconds / 60), "min", seconds % 60, "s");
+  if (seconds < 86400) return pair(Math.floor(seconds / 3600), "h", Math.floor((seconds % 3600) / 60), "min");
+  const days = Math.floor(seconds / 86400);
+  return pair(days, days === 1 ? "day" : "days", Math.floor((seconds % 86400) / 3600), "h");
+}
