@@ -290,6 +290,13 @@ async def go_to(page: Page, screen: str) -> Page:
     return page
 
 
+async def confirm_send(page: Page) -> None:
+    """On a filled-in Send form: Review, then Send on the review (a send is reviewed
+    before money moves)."""
+    await page.get_by_role("button", name="Review", exact=True).click()
+    await page.get_by_test_id("review").get_by_role("button", name="Send", exact=True).click()
+
+
 async def open_shop(page: Page, section: str = "Till") -> Page:
     """From a shop owner's or cashier's wallet, into the shop's own mode at `section`."""
     await go_to(page, "Profile")

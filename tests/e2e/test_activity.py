@@ -8,6 +8,7 @@ from playwright.async_api import Browser, expect
 
 from tests.e2e.conftest import (
     WebApp,
+    confirm_send,
     go_to,
     logged_in_phone,
     registered_user,
@@ -71,7 +72,7 @@ async def test_activity_scrolls_filters_and_refreshes_live(
     ben_page = await go_to(await logged_in_phone(browser, web_app, ben), "Send")
     await ben_page.get_by_label("To").fill(ann)
     await ben_page.get_by_label("Amount (USD)").fill("3.00")
-    await ben_page.get_by_role("button", name="Send").click()
+    await confirm_send(ben_page)
     await expect(rows.first).to_contain_text(f"From @{ben}", timeout=10_000)
     await expect(rows.first).to_contain_text("+$3.00")
     await rows.first.get_by_role("button").click()

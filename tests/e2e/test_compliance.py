@@ -8,6 +8,7 @@ from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
     available,
+    confirm_send,
     go_to,
     logged_in_phone,
     open_console,
@@ -47,13 +48,13 @@ async def test_hold_release_and_aml_case_to_sar_and_freeze(
     async def send_2900(expected: str) -> None:  # just under the $3,000 reporting threshold
         await page.get_by_label("To", exact=True).fill(friend)
         await page.get_by_label("Amount (USD)").fill("2900")
-        await page.get_by_role("button", name="Send", exact=True).click()
+        await confirm_send(page)
         status = page.get_by_role("region", name="Send money").get_by_role("status")
         await expect(status).to_contain_text(expected)
 
     await page.get_by_label("To", exact=True).fill(friend)
     await page.get_by_label("Amount (USD)").fill("2900")
-    await page.get_by_role("button", name="Send", exact=True).click()
+    await confirm_send(page)
     await confirm_with_pin(page)
     status = page.get_by_role("region", name="Send money").get_by_role("status")
     await expect(status).to_contain_text("on hold while we check it is really you")
@@ -90,15 +91,16 @@ async def test_hold_release_and_aml_case_to_sar_and_freeze(
 
     await page.reload()
     await expect(available(page)).to_have_text("$300.00")
-    await page.get_by_label("To", exact=True).fill(friend)
-    await page.get_by_label("Amount (USD)").fill("10")
-    await page.get_by_role("button", name="Send", exact=True).click()
-    refused = page.get_by_role("region", name="Send money").get_by_role("status")
-    await expect(refused).to_contain_text("frozen")
+    # The frozen wallet's Send says why, at the button, before anyone tries.
+    await expect(page.get_by_role("button", name="Review", exact=True)).to_be_disabled()
+    await expect(page.get_by_role("region", name="Send money")).to_contain_text("frozen")
 
     await case.get_by_role("button", name="Lift the freeze").click()
     await expect(case).to_contain_text("wallet active")
-    await page.get_by_role("button", name="Send", exact=True).click()  # same key, now goes
+    await page.reload()
+    await page.get_by_label("To", exact=True).fill(friend)
+    await page.get_by_label("Amount (USD)").fill("10")
+    await confirm_send(page)
     await expect(available(page)).to_have_text("$290.00", timeout=10_000)
     await page.context.close()
     await console.context.close()

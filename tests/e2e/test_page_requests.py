@@ -16,6 +16,7 @@ from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
     available,
+    confirm_send,
     go_to,
     new_phone,
     registered_user,
@@ -128,7 +129,7 @@ async def test_the_wallet_asks_each_query_once_and_abandons_none(
     assert opened["MoneyRequests"] in allowed, (opened, events)
     await page.get_by_label("To").fill("@" + friend)
     await page.get_by_label("Amount (USD)").fill("2.00")
-    await page.get_by_role("button", name="Send").click()
+    await confirm_send(page)
     await expect(page.get_by_role("status")).to_have_text(f"Sent $2.00 to @{friend}")
     await expect(available(page)).to_have_text("$48.00", timeout=10_000)
     await page.wait_for_timeout(SETTLE_MS)

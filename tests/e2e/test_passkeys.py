@@ -8,6 +8,7 @@ from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
     available,
+    confirm_send,
     confirm_with_emailed_code,
     go_to,
     new_phone,
@@ -65,7 +66,7 @@ async def test_add_a_passkey_sign_in_with_it_and_step_up(browser: Browser, web_a
     await go_to(page, "Send")
     await page.get_by_label("To", exact=True).fill(friend)
     await page.get_by_label("Amount (USD)").fill("600")
-    await page.get_by_role("button", name="Send", exact=True).click()
+    await confirm_send(page)
     prompt = page.get_by_role("form", name="Confirm it's you")
     await expect(prompt.get_by_role("button", name="Use a passkey")).to_be_visible()
     await screenshot(page, "94-step-up-with-passkey")

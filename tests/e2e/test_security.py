@@ -13,6 +13,7 @@ from tests.e2e.conftest import (
     PASSWORD,
     WebApp,
     available,
+    confirm_send,
     confirm_with_emailed_code,
     go_to,
     logged_in_phone,
@@ -67,7 +68,7 @@ async def test_enrol_totp_and_step_up_on_a_large_send(browser: Browser, web_app:
     await go_to(page, "Send")
     await page.get_by_label("To", exact=True).fill(friend)
     await page.get_by_label("Amount (USD)").fill("600")
-    await page.get_by_role("button", name="Send", exact=True).click()
+    await confirm_send(page)
     prompt = page.get_by_role("form", name="Confirm it's you")
     await expect(prompt).to_be_visible()
     await expect(available(page)).to_have_text("$1,000.00")  # nothing moved yet
