@@ -172,7 +172,7 @@ function TillRequest({ reference, ownerRole, onChanged }: {
           {/* The image needs this till's login (its cookie goes with the request). */}
           <img src={`/merchant/payment-requests/${request.id}/qr.svg`} alt="Payment QR code"
                width={220} height={220} />
-          <p className="muted small">Scan to pay, or tap · code <strong>{groupedCode(request.id)}</strong></p>
+          <p className="muted small">{nfcSupported() ? "Scan to pay, or tap" : "Scan to pay"} · code <strong>{groupedCode(request.id)}</strong></p>
           <TagWriter payUrl={request.payUrl} />
         </>
       ) : (
@@ -244,7 +244,7 @@ function TagWriter({ payUrl }: { payUrl: string }) {
   }
 
   return (
-    <div className={`nfc-writer nfc-${state.step}`} data-testid="nfc-writer">
+    <div className={`nfc-writer nfc-writer-${state.step}`} data-testid="nfc-writer">
       {state.step === "waiting" ? (
         <button className="small-secondary" type="button" onClick={cancel}>Cancel</button>
       ) : (

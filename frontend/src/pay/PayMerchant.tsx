@@ -6,7 +6,6 @@ import {
   ScanPaymentQrDocument,
   type PayableRequestFieldsFragment,
 } from "../gql/graphql";
-import { formatMoney } from "../shared/money";
 import { useWallet } from "../shell/wallet";
 import { NOT_A_PAYMENT, nfcErrorText, nfcSupported, referenceFromPayUrl, scanPayTags } from "./nfc";
 import { MerchantReview, type Paid } from "./scan/MerchantReview";
@@ -102,7 +101,7 @@ export function PayMerchant({ initialReference }: { initialReference?: string | 
     }
     setRequest(null);
     setPaid({ payment, reference });
-    setNotice({ ok: true, text: `Paid ${formatMoney(payment.amount, payment.currency)} to ${payment.merchantName}` });
+    setNotice(null);
   }
 
   const available = request
@@ -117,12 +116,12 @@ export function PayMerchant({ initialReference }: { initialReference?: string | 
           <div className="pay-ways">
             <button type="button" className="pay-way" onClick={tap} aria-pressed={tapping}
                     disabled={!canTap}>
-              <span className="pay-way-icon" aria-hidden="true">📶</span>
+              <NfcIcon />
               Tap to pay
             </button>
             <button type="button" className="pay-way" aria-pressed={scanning}
                     onClick={() => { stopTapping(); setNotice(null); setScanning(true); }}>
-              <span className="pay-way-icon" aria-hidden="true">▣</span>
+              <QrIcon />
               Scan QR
             </button>
           </div>
@@ -134,7 +133,7 @@ export function PayMerchant({ initialReference }: { initialReference?: string | 
           {tapping && (
             <div className="nfc-waiting" role="status" data-testid="nfc-waiting">
               <span className="nfc-pulse" aria-hidden="true" />
-              Hold the top of your phone to the shop's NFC tag…
+              <span className="nfc-waiting-text">Hold the top of your phone to the shop's NFC tag…</span>
               <button type="button" className="link" onClick={stopTapping}>Stop</button>
             </div>
           )}
@@ -160,7 +159,31 @@ export function PayMerchant({ initialReference }: { initialReference?: string | 
         <Receipt payment={paid.payment} reference={paid.reference}
                  onDone={() => { setPaid(null); setNotice(null); }} />
       )}
-      {notice && <p className={notice.ok ? "success" : "error"} role="status">{notice.text}</p>}
+      {/* The receipt says it was paid: the notice is for finding a request. */}
+      {notice && !paid && <p className={notice.ok ? "success" : "error"} role="status">{notice.text}</p>}
     </section>
+  );
+}
+
+function NfcIcon() {
+  return (
+    <svg className="pay-way-icon" viewBox="0 0 24 24" width="28" height="28" aria-hidden="true"
+         fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round">
+      <path d="M6 8.5a5 5 0 0 1 0 7" />
+      <path d="M9.5 6a8.5 8.5 0 0 1 0 12" />
+      <path d="M13 3.5a12 12 0 0 1 0 17" />
+    </svg>
+  );
+}
+
+function QrIcon() {
+  return (
+    <svg className="pay-way-icon" viewBox="0 0 24 24" width="28" height="28" aria-hidden="true"
+         fill="none" stroke="currentColor" strokeWidth="2">
+      <rect x="3" y="3" width="7" height="7" rx="1" />
+      <rect x="14" y="3" width="7" height="7" rx="1" />
+      <rect x="3" y="14" width="7" height="7" rx="1" />
+      <path d="M14 14h3v3h-3zM20 14v.01M14 20h.01M17 20h4v-3" />
+    </svg>
   );
 }

@@ -62,7 +62,7 @@ export function Receipt({ payment, reference, onDone }: {
   return (
     <section className="receipt" aria-labelledby="receipt-title" data-testid="receipt">
       <p className="receipt-tick" aria-hidden="true">✓</p>
-      <h3 id="receipt-title">Paid {amount} to {payment.merchantName}</h3>
+      <div role="status"><h3 id="receipt-title">Paid {amount} to {payment.merchantName}</h3></div>
       <dl className="review-lines">
         <div><dt>Status</dt><dd data-testid="receipt-status">{status}</dd></div>
         <div><dt>Merchant</dt><dd>{payment.merchantName}</dd></div>
