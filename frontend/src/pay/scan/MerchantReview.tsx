@@ -136,15 +136,12 @@ export function MerchantReview({ request, available, onPaid, onCancel }: {
                 </dd>
               </div>
             )}
-            {impact && (
-              <div>
-                <dt>Budget</dt>
-                <dd data-testid="budget-impact" className={impact.exceeds ? "over" : undefined}>
-                  {impactText(impact)}
-                </dd>
-              </div>
-            )}
           </dl>
+          {impact && (
+            <p data-testid="budget-impact" className={`budget-impact${impact.exceeds ? " over" : ""}`}>
+              {impactText(impact)}
+            </p>
+          )}
           <div className="field">
             <label htmlFor="pay-pin">Transaction PIN</label>
             <input id="pay-pin" name="pin" type="password" inputMode="numeric" autoComplete="off" />
