@@ -173,6 +173,17 @@ async def test_the_till_writes_the_tag_and_the_customer_taps_it_to_pay(
     await expect(pos.get_by_role("status")).to_have_text("Paid ✓", timeout=10_000)
     await expect(available(buyer)).to_have_text(re.compile(r"^\$15\.(50|59)$"), timeout=10_000)
     await screenshot(buyer, "nfc-05-receipt")
+    # Share: the phone's share sheet (Chrome on Android has navigator.share) gets the text.
+    await buyer.evaluate(
+        "navigator.share = async (data) => { window.__shared = data; }"
+    )
+    await receipt.get_by_role("button", name="Share").click()
+    await buyer.wait_for_function("window.__shared !== undefined")
+    shared = await buyer.evaluate("window.__shared")
+    assert shared["title"] == "Receipt from Corner Coffee"
+    assert "Receipt: $4.50 to Corner Coffee" in shared["text"]
+    assert "Status: Paid" in shared["text"]
+    assert re.sub(r"(.{4})(?!$)", r"\1-", reference) in shared["text"]
     await screenshot(till, "nfc-06-pos-paid")
     # The same tag again: the request is paid, so there is nothing to pay.
     await receipt.get_by_role("button", name="Done").click()

@@ -70,7 +70,11 @@ LIVE_TRACKS = """
 async def log_in(camera_browser: Browser, web_app: WebApp, username: str) -> Page:
     """A phone-sized page of `camera_browser`, logged in as `username`."""
     context = await camera_browser.new_context(
-        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        permissions=["clipboard-read", "clipboard-write"],
     )
     await context.add_init_script(KEEP_STREAMS)
     page = await context.new_page()
@@ -139,6 +143,12 @@ async def test_the_customer_scans_the_tills_qr_with_the_camera_and_pays(
         await expect(receipt.get_by_test_id("receipt-status")).to_have_text("Paid")
         await expect(available(buyer)).to_have_text(re.compile(r"^\$16\.7\d$"), timeout=10_000)
         await both_sizes(buyer, "qr-03-receipt")
+        # Share, where the browser has no share sheet (desktop Linux): the receipt is copied.
+        await buyer.evaluate("delete Navigator.prototype.share; delete navigator.share")
+        await receipt.get_by_role("button", name="Share").click()
+        await expect(receipt.get_by_role("status").last).to_have_text("Receipt copied")
+        copied = await buyer.evaluate("navigator.clipboard.readText()")
+        assert copied.startswith("Receipt: $3.25 to Corner Coffee\nStatus: Paid\n")
 
         # The same code again: the request is paid, there is nothing to pay.
         await receipt.get_by_role("button", name="Done").click()
