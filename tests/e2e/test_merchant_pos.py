@@ -2,6 +2,7 @@
 customer pays it with the PIN, the till turns green live, and the shop refunds. A new
 shop is opened from the app and waits for compliance to approve it."""
 
+import json
 import re
 
 import pytest
@@ -71,9 +72,10 @@ async def test_pos_request_paid_by_a_customer_turns_green_and_is_refunded(
     await expect(confirm).to_contain_text("$4.50")
     await expect(confirm).to_contain_text("Flat white")
     await expect(confirm).not_to_contain_text("T-17")  # the shop's order number stays its own
+    await expect(confirm.get_by_test_id("balance-after")).to_have_text("$15.50")
     await buyer.get_by_label("Transaction PIN").fill("1111")
     await buyer.get_by_role("button", name="Pay", exact=True).click()
-    await expect(buyer.get_by_role("status")).to_contain_text("Wrong PIN")
+    await expect(confirm.get_by_role("alert")).to_contain_text("Wrong PIN")
     await buyer.get_by_label("Transaction PIN").fill("2468")
     await buyer.get_by_role("button", name="Pay", exact=True).click()
     await expect(buyer.get_by_role("status")).to_have_text("Paid $4.50 to Corner Coffee")
@@ -345,3 +347,84 @@ async def test_a_new_shop_is_opened_in_the_app_and_approved_by_compliance(
     await expect(dashboard.get_by_test_id("merchant-approval")).to_have_count(0)
     for p in (page, console):
         await p.context.close()
+
+
+SET_BUDGET = """
+async () => {
+  const response = await fetch("/graphql", {
+    method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query: `mutation { setBudget(input: {category: FOOD, amount: "1.00",
+      strict: true}) { __typename } }` }),
+  });
+  return (await response.json()).data.setBudget.__typename;
+}
+"""
+
+
+async def test_a_coffee_over_a_strict_food_budget_asks_again_and_pays_once(
+    browser: Browser, web_app: WebApp
+) -> None:
+    """Issue 19: the review says what the payment does to the budget; a strict budget it
+    takes over asks once more ("Pay anyway"), and that retry carries the same idempotency
+    key with overrideBudget, so one sale is paid once."""
+    owner_name = await registered_user(web_app)
+    buyer_name = await registered_user(web_app, 2_000)
+    async with server_database(web_app):
+        owner_id = (await authenticate(owner_name, PASSWORD)).id
+        buyer_id = (await authenticate(buyer_name, PASSWORD)).id
+        await open_merchant(owner_id, "Corner Coffee", "5814", "US", "San Francisco")
+        await set_pin(buyer_id, "2468")
+    till = await open_shop(await logged_in_phone(browser, web_app, owner_name))
+    buyer = await logged_in_phone(browser, web_app, buyer_name)
+    assert await buyer.evaluate(SET_BUDGET) == "BudgetPayload"
+    payments: list[dict[str, object]] = []
+    buyer.on(
+        "request",
+        lambda r: payments.append(json.loads(r.post_data or "{}")["variables"]["input"])
+        if r.url.endswith("/graphql") and "PayAtCounter" in (r.post_data or "")
+        else None,
+    )
+
+    await till.get_by_label("Charge (USD)").fill("3.50")
+    await till.get_by_label("Description").fill("Latte")
+    await till.get_by_role("button", name="Show QR code").click()
+    pos = till.get_by_test_id("pos-request")
+    code = (await pos.locator("strong").inner_text()).strip()
+    await go_to(buyer, "Pay")
+    await buyer.get_by_label("Code").fill(code)
+    await buyer.get_by_role("button", name="Find").click()
+    review = buyer.get_by_test_id("pay-confirm")
+    await expect(review).to_contain_text("Corner Coffee")
+    await expect(review).to_contain_text("$3.50")
+    await expect(review).to_contain_text("Latte")
+    await expect(review.get_by_test_id("balance-after")).to_have_text("$16.50")
+    await expect(review.get_by_test_id("budget-impact")).to_contain_text(
+        "This takes your Food budget over by $2.50"
+    )
+    await both_sizes(buyer, "60-review-over-budget")
+    await review.get_by_label("Transaction PIN").fill("2468")
+    await review.get_by_role("button", name="Pay", exact=True).click()
+    again = buyer.get_by_role("alertdialog", name="Over your Food budget")
+    await expect(again).to_contain_text("You have spent $0.00 of your $1.00 Food budget")
+    await expect(again).to_contain_text("Pay Corner Coffee $3.50 anyway?")
+    await both_sizes(buyer, "61-pay-anyway")
+    await expect(available(buyer)).to_have_text("$20.00")  # nothing moved yet
+    await again.get_by_role("button", name="Pay anyway").click()
+    receipt = buyer.get_by_test_id("receipt")
+    await expect(receipt).to_contain_text("Paid $3.50 to Corner Coffee")
+    await expect(receipt.get_by_test_id("receipt-status")).to_have_text("Paid")
+    await expect(pos.get_by_role("status")).to_have_text("Paid ✓", timeout=10_000)
+    await expect(available(buyer)).to_have_text(re.compile(r"^\$16\.5\d$"), timeout=10_000)
+    await both_sizes(buyer, "62-receipt")
+    await both_sizes(till, "63-pos-paid")
+    assert [p["overrideBudget"] for p in payments] == [False, True]
+    assert payments[0]["idempotencyKey"] == payments[1]["idempotencyKey"]
+    async with server_database(web_app), connection() as conn:
+        paid = await conn.fetchval(
+            "SELECT count(*) FROM money_transaction t JOIN payment_request r "
+            "ON r.transaction_id = t.id WHERE r.reference = $1",
+            code.replace("-", ""),
+        )
+    assert paid == 1
+    for page in (till, buyer):
+        await page.context.close()

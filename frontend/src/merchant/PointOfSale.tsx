@@ -12,6 +12,8 @@ import {
 import { formatMoney } from "../shared/money";
 import { announceRefund, RefundConfirm, useOnRefund } from "./RefundConfirm";
 import { refusalText } from "../shared/refusal";
+import { nfcErrorText, nfcSupported, writePayTag } from "../pay/nfc";
+import "../pay/scan.css";
 
 /** The request's reference in groups of four, to read out or type (any case, dashes or not). */
 export function groupedCode(reference: string): string {
@@ -170,7 +172,8 @@ function TillRequest({ reference, ownerRole, onChanged }: {
           {/* The image needs this till's login (its cookie goes with the request). */}
           <img src={`/merchant/payment-requests/${request.id}/qr.svg`} alt="Payment QR code"
                width={220} height={220} />
-          <p className="muted small">Scan to pay, or tap · code <strong>{groupedCode(request.id)}</strong></p>
+          <p className="muted small">{nfcSupported() ? "Scan to pay, or tap" : "Scan to pay"} · code <strong>{groupedCode(request.id)}</strong></p>
+          <TagWriter payUrl={request.payUrl} />
         </>
       ) : (
         <p className="muted" role="status">This request is {request.status.toLowerCase()}.</p>
@@ -196,6 +199,65 @@ function TillRequest({ reference, ownerRole, onChanged }: {
                        onCancel={() => setConfirming(false)} />
       )}
       {done && <p className="muted" role="status">{done}</p>}
+    </div>
+  );
+}
+
+type TagState = { step: "idle" } | { step: "waiting" } | { step: "written" } | { step: "failed"; text: string };
+
+/**
+ * Writes this request's pay link to the NFC sticker at the counter (Web NFC, Chrome on
+ * Android; docs/nfc.md), and says where that is: waiting for the tag, written, or what
+ * went wrong. Elsewhere it says NFC is not available, and the QR code above stays the way
+ * to pay. Leaving the request (a new charge) stops a write still waiting for its tag.
+ */
+function TagWriter({ payUrl }: { payUrl: string }) {
+  const [state, setState] = useState<TagState>({ step: "idle" });
+  const pending = useRef<AbortController | null>(null);
+  useEffect(() => () => pending.current?.abort(), []);
+
+  if (!nfcSupported()) {
+    return (
+      <p className="nfc-status muted small" data-testid="nfc-status">
+        NFC is not available on this device (only Chrome on Android has it): customers scan the QR code.
+      </p>
+    );
+  }
+
+  async function write() {
+    pending.current?.abort();
+    const controller = new AbortController();
+    pending.current = controller;
+    setState({ step: "waiting" });
+    try {
+      await writePayTag(payUrl, controller.signal);
+      if (!controller.signal.aborted) setState({ step: "written" });
+    } catch (error) {
+      if (!controller.signal.aborted) setState({ step: "failed", text: nfcErrorText(error) });
+    }
+  }
+
+  function cancel() {
+    pending.current?.abort();
+    pending.current = null;
+    setState({ step: "idle" });
+  }
+
+  return (
+    <div className={`nfc-writer nfc-writer-${state.step}`} data-testid="nfc-writer">
+      {state.step === "waiting" ? (
+        <button className="small-secondary" type="button" onClick={cancel}>Cancel</button>
+      ) : (
+        <button className="small-secondary" type="button" onClick={() => void write()}>
+          {state.step === "written" ? "Write again" : "Write to NFC tag"}
+        </button>
+      )}
+      <p className="nfc-status small" role="status" data-testid="nfc-status">
+        {state.step === "idle" && "Write this sale to the counter's NFC tag: customers tap it to pay."}
+        {state.step === "waiting" && "Waiting for the tag: hold it to the back of this phone…"}
+        {state.step === "written" && "Written ✓ Customers can tap the tag to pay this sale."}
+        {state.step === "failed" && state.text}
+      </p>
     </div>
   );
 }

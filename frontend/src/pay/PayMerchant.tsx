@@ -1,37 +1,64 @@
-import { useEffect, useRef, useState, type FormEvent } from "react";
-import { useClient, useMutation } from "urql";
+import { useEffect, useRef, useState } from "react";
+import { useClient } from "urql";
 
 import {
   PaymentRequestByReferenceDocument,
-  PayPaymentRequestDocument,
   ScanPaymentQrDocument,
   type PayableRequestFieldsFragment,
 } from "../gql/graphql";
-import { formatMoney } from "../shared/money";
+import { useWallet } from "../shell/wallet";
+import { NOT_A_PAYMENT, nfcErrorText, nfcSupported, referenceFromPayUrl, scanPayTags } from "./nfc";
+import { MerchantReview, type Paid } from "./scan/MerchantReview";
+import { QrScanner } from "./scan/QrScanner";
+import { Receipt } from "./scan/Receipt";
+import "./scan.css";
 
-type Detector = { detect: (source: CanvasImageSource) => Promise<{ rawValue: string }[]> };
+type Notice = { ok: boolean; text: string };
 
-/** Scan a merchant's QR (camera + BarcodeDetector), tap (Web NFC), or type its code. */
+/**
+ * Pay a shop: tap its NFC tag (Web NFC), scan its QR (camera), or type the code under
+ * the QR. Whatever way, all it gives is a reference: the request is read from the
+ * server, reviewed (merchant, amount, balance after, budget) and paid with the PIN, and
+ * the payment ends on a receipt.
+ */
 export function PayMerchant({ initialReference }: { initialReference?: string | null }) {
   const client = useClient();
-  const [, payRequest] = useMutation(PayPaymentRequestDocument);
+  const wallet = useWallet();
   const [request, setRequest] = useState<PayableRequestFieldsFragment | null>(null);
-  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [paid, setPaid] = useState<{ payment: Paid; reference: string } | null>(null);
+  const [notice, setNotice] = useState<Notice | null>(null);
   const [scanning, setScanning] = useState(false);
-  const video = useRef<HTMLVideoElement>(null);
-  const key = useRef(crypto.randomUUID());
+  const [tapping, setTapping] = useState(false);
+  const nfc = useRef<AbortController | null>(null);
+  const canTap = nfcSupported();
+
+  function stopTapping() {
+    nfc.current?.abort();
+    nfc.current = null;
+    setTapping(false);
+  }
+  useEffect(() => () => nfc.current?.abort(), []);
 
   async function lookUp(codeOrPayload: string) {
-    setMessage(null);
+    setNotice(null);
     const text = codeOrPayload.trim();
-    const found = text.startsWith("000201")
-      ? (await client.query(ScanPaymentQrDocument, { payload: text }).toPromise()).data?.scanPaymentQr
-      : (await client.query(PaymentRequestByReferenceDocument, { reference: text },
-                            { requestPolicy: "network-only" }).toPromise()).data?.paymentRequest;
+    if (!text) return setNotice({ ok: false, text: "Type the code under the QR, or scan it." });
+    let found: PayableRequestFieldsFragment | null | undefined;
+    if (text.startsWith("000201")) {
+      // An EMVCo merchant-presented QR (the till's own code).
+      found = (await client.query(ScanPaymentQrDocument, { payload: text },
+                                  { requestPolicy: "network-only" }).toPromise()).data?.scanPaymentQr;
+    } else {
+      // A pay link (a QR of the payUrl, a link in a chat) or the typed code.
+      const reference = /^https?:/i.test(text) ? referenceFromPayUrl(text) : text;
+      if (!reference) return setNotice({ ok: false, text: "That code is not a payment request you can pay." });
+      found = (await client.query(PaymentRequestByReferenceDocument, { reference },
+                                  { requestPolicy: "network-only" }).toPromise()).data?.paymentRequest;
+    }
     if (found) {
+      setPaid(null);
       setRequest(found);
-      key.current = crypto.randomUUID();
-    } else setMessage({ ok: false, text: "That code is not a payment request you can pay." });
+    } else setNotice({ ok: false, text: "That code is not a payment request you can pay." });
   }
 
   useEffect(() => {
@@ -39,114 +66,124 @@ export function PayMerchant({ initialReference }: { initialReference?: string | 
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [initialReference]);
 
-  async function scan() {
-    const BarcodeDetectorCtor = (window as unknown as { BarcodeDetector?: new (o: object) => Detector })
-      .BarcodeDetector;
-    if (!BarcodeDetectorCtor || !navigator.mediaDevices) {
-      setMessage({ ok: false, text: "This browser cannot scan; type the code under the QR instead." });
-      return;
-    }
-    setScanning(true);
-    const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
-    const element = video.current!;
-    element.srcObject = stream;
-    await element.play();
-    const detector = new BarcodeDetectorCtor({ formats: ["qr_code"] });
-    const timer = setInterval(async () => {
-      const codes = await detector.detect(element);
-      if (codes.length) {
-        clearInterval(timer);
-        stream.getTracks().forEach((t) => t.stop());
-        setScanning(false);
-        await lookUp(codes[0].rawValue);
-      }
-    }, 300);
-  }
-
   async function tap() {
-    const Reader = (window as unknown as { NDEFReader?: new () => { scan: () => Promise<void>; onreading: unknown } })
-      .NDEFReader;
-    if (!Reader) {
-      setMessage({ ok: false, text: "NFC is not available here; scan the QR code instead." });
-      return;
-    }
-    const reader = new Reader() as unknown as {
-      scan: () => Promise<void>;
-      onreading: (e: { message: { records: { recordType: string; data: DataView }[] } }) => void;
-    };
-    await reader.scan();
-    reader.onreading = (event) => {
-      const record = event.message.records.find((r) => r.recordType === "url");
-      if (record) {
-        const url = new TextDecoder().decode(record.data);
-        void lookUp(new URL(url).searchParams.get("pay") ?? "");
-      }
-    };
-  }
-
-  async function pay(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    if (!request) return;
-    const form = new FormData(event.currentTarget);
-    const amount = request.amount ? null : String(form.get("amount") ?? "").replace(/[$,\s]/g, "");
-    const result = (await payRequest({
-      input: { requestId: request.id, amount, pin: String(form.get("pin")), idempotencyKey: key.current },
-    })).data?.payPaymentRequest;
-    if (!result) return setMessage({ ok: false, text: "Network problem: press Pay again to retry safely." });
-    if (result.__typename === "PayPaymentRequestPayload") {
-      const p = result.payment;
-      setMessage({ ok: true, text: `Paid ${formatMoney(p.amount, p.currency)} to ${p.merchantName}` });
-      if (p.returnUrl) {
-        // Online checkout: back to the shop, which also gets the signed webhook.
-        const back = new URL(p.returnUrl);
-        back.searchParams.set("payment_request", request.id);
-        back.searchParams.set("transaction", p.transactionId);
-        back.searchParams.set("status", "paid");
-        window.location.assign(back.toString());
-      }
-      setRequest(null);
-    } else {
-      setMessage({ ok: false, text: result.message });
-      if (result.code !== "VALIDATION_ERROR") key.current = crypto.randomUUID();
+    setNotice(null);
+    setScanning(false);
+    if (!canTap) return setNotice({ ok: false, text: "NFC is not available here; scan the QR code instead." });
+    stopTapping();
+    const controller = new AbortController();
+    nfc.current = controller;
+    setTapping(true);
+    try {
+      await scanPayTags((reference) => {
+        if (!reference) return setNotice({ ok: false, text: NOT_A_PAYMENT });
+        stopTapping();
+        void lookUp(reference);
+      }, () => setNotice({ ok: false, text: "That tag could not be read. Hold it still and try again." }),
+      controller.signal);
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      stopTapping();
+      setNotice({ ok: false, text: nfcErrorText(error) });
     }
   }
 
+  function onPaid(payment: Paid) {
+    const reference = request!.id;
+    wallet.bump();
+    if (payment.returnUrl) {
+      // Online checkout: back to the shop, which also gets the signed webhook.
+      const back = new URL(payment.returnUrl);
+      back.searchParams.set("payment_request", reference);
+      back.searchParams.set("transaction", payment.transactionId);
+      back.searchParams.set("status", "paid");
+      window.location.assign(back.toString());
+    }
+    setRequest(null);
+    setPaid({ payment, reference });
+    setNotice(null);
+  }
+
+  const available = request
+    ? wallet.balances.find((b) => b.currency === request.currency)?.available ?? null
+    : null;
+  const finding = !request && !paid;
   return (
-    <section className="card send" aria-labelledby="pay-title">
+    <section className="card send pay-merchant-card" aria-labelledby="pay-title">
       <h2 id="pay-title">Pay a merchant</h2>
-      {!request && (
-        <form onSubmit={(e) => { e.preventDefault(); void lookUp(String(new FormData(e.currentTarget).get("code"))); }}>
-          <div className="field">
-            <label htmlFor="pay-code">Code</label>
-            <input id="pay-code" name="code" placeholder="The code under the QR" autoComplete="off" />
+      {finding && (
+        <>
+          <div className="pay-ways">
+            <button type="button" className="pay-way" onClick={tap} aria-pressed={tapping}
+                    disabled={!canTap}>
+              <NfcIcon />
+              Tap to pay
+            </button>
+            <button type="button" className="pay-way" aria-pressed={scanning}
+                    onClick={() => { stopTapping(); setNotice(null); setScanning(true); }}>
+              <QrIcon />
+              Scan QR
+            </button>
           </div>
-          <button className="primary" type="submit">Find</button>
-          <div className="link-buttons">
-            <button type="button" className="link" onClick={scan}>Scan QR</button>
-            <button type="button" className="link" onClick={tap}>Tap (NFC)</button>
-          </div>
-          <video ref={video} hidden={!scanning} className="scanner" muted playsInline />
-        </form>
-      )}
-      {request && (
-        <form onSubmit={pay} data-testid="pay-confirm">
-          <p className="pay-merchant"><strong>{request.merchantName}</strong></p>
-          <p className="pos-amount">{request.amount ? formatMoney(request.amount, request.currency) : ""}</p>
-          {request.description && <p className="muted small">{request.description}</p>}
-          {!request.amount && (
-            <div className="field">
-              <label htmlFor="pay-amount">Amount (USD)</label>
-              <input id="pay-amount" name="amount" inputMode="decimal" />
+          {!canTap && (
+            <p className="muted small" data-testid="nfc-unsupported">
+              This browser has no NFC (only Chrome on Android does): scan the shop's QR code or type its code.
+            </p>
+          )}
+          {tapping && (
+            <div className="nfc-waiting" role="status" data-testid="nfc-waiting">
+              <span className="nfc-pulse" aria-hidden="true" />
+              <span className="nfc-waiting-text">Hold the top of your phone to the shop's NFC tag…</span>
+              <button type="button" className="link" onClick={stopTapping}>Stop</button>
             </div>
           )}
-          <div className="field">
-            <label htmlFor="pay-pin">Transaction PIN</label>
-            <input id="pay-pin" name="pin" type="password" inputMode="numeric" autoComplete="off" />
-          </div>
-          <button className="primary" type="submit">Pay</button>
-        </form>
+          {scanning && (
+            <QrScanner onScanned={(text) => { setScanning(false); void lookUp(text); }}
+                       onCancel={() => setScanning(false)} />
+          )}
+          <form className="pay-code"
+                onSubmit={(e) => { e.preventDefault(); void lookUp(String(new FormData(e.currentTarget).get("code"))); }}>
+            <div className="field">
+              <label htmlFor="pay-code">Code</label>
+              <input id="pay-code" name="code" placeholder="The code under the QR" autoComplete="off" />
+            </div>
+            <button className="primary" type="submit">Find</button>
+          </form>
+        </>
       )}
-      {message && <p className={message.ok ? "success" : "error"} role="status">{message.text}</p>}
+      {request && (
+        <MerchantReview key={request.id} request={request} available={available} onPaid={onPaid}
+                        onCancel={() => setRequest(null)} />
+      )}
+      {paid && (
+        <Receipt payment={paid.payment} reference={paid.reference}
+                 onDone={() => { setPaid(null); setNotice(null); }} />
+      )}
+      {/* The receipt says it was paid: the notice is for finding a request. */}
+      {notice && !paid && <p className={notice.ok ? "success" : "error"} role="status">{notice.text}</p>}
     </section>
+  );
+}
+
+function NfcIcon() {
+  return (
+    <svg className="pay-way-icon" viewBox="0 0 24 24" width="28" height="28" aria-hidden="true"
+         fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round">
+      <path d="M6 8.5a5 5 0 0 1 0 7" />
+      <path d="M9.5 6a8.5 8.5 0 0 1 0 12" />
+      <path d="M13 3.5a12 12 0 0 1 0 17" />
+    </svg>
+  );
+}
+
+function QrIcon() {
+  return (
+    <svg className="pay-way-icon" viewBox="0 0 24 24" width="28" height="28" aria-hidden="true"
+         fill="none" stroke="currentColor" strokeWidth="2">
+      <rect x="3" y="3" width="7" height="7" rx="1" />
+      <rect x="14" y="3" width="7" height="7" rx="1" />
+      <rect x="3" y="14" width="7" height="7" rx="1" />
+      <path d="M14 14h3v3h-3zM20 14v.01M14 20h.01M17 20h4v-3" />
+    </svg>
   );
 }
