@@ -278,6 +278,14 @@ function PayoutPreview({ previews, approval }: {
       {(previews ?? []).length === 0 && <p className="muted">Nothing to pay out yet: no payments since the last payout.</p>}
       {(previews ?? []).map((p) => {
         const amounts = `${formatMoney(p.net, p.currency)} (after ${formatMoney(p.fee, p.currency)} fees, ${count(p.payments, "payment")})`;
+        if (p.payments === 0 && !/[1-9]/.test(p.net)) {
+          return (
+            <p key={p.currency} className="dash-payout-line">
+              Nothing to pay out yet: no {p.currency} payments since the last payout.
+              {p.at && <> The next payout runs <time dateTime={p.at}>{formatDateTime(p.at)}</time>.</>}
+            </p>
+          );
+        }
         return (
           <p key={p.currency} className="dash-payout-line">
             {p.at ? (
@@ -481,7 +489,7 @@ function ApiKeys({ merchantId }: { merchantId: string }) {
           <li key={k.id} className={k.revokedAt ? "dash-key revoked" : "dash-key"}>
             <div className="dash-key-line">
               <span>
-                <strong>{k.label}</strong> <code>{k.prefix}…</code>
+                <strong>{k.label}</strong> <code title="How the key starts">mk_{k.prefix}_…</code>
               </span>
               {k.revokedAt ? (
                 <span className="badge badge-failed">Revoked {formatDate(k.revokedAt)}</span>
@@ -501,7 +509,7 @@ function ApiKeys({ merchantId }: { merchantId: string }) {
             {!k.revokedAt && confirming === k.id && (
               <div className="dash-confirm" role="group" aria-label={`Revoke the key ${k.label}?`}>
                 <p className="small">
-                  Revoke “{k.label}” ({k.prefix}…)? Anything using it stops working at once; this cannot be undone.
+                  Revoke “{k.label}” (mk_{k.prefix}_…)? Anything using it stops working at once; this cannot be undone.
                 </p>
                 <div className="dash-confirm-buttons">
                   <button className="small-danger" type="button" onClick={() => void revoke(k)}>Revoke key</button>
