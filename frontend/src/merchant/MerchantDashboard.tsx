@@ -123,8 +123,9 @@ export function MerchantDashboard({ merchantId, approval }: { merchantId: string
       <h2 id="dashboard-title">Shop dashboard</h2>
       <ApprovalNotice approval={approval} />
       <div className="dash-grid">
+        <div className="dash-main">
         <section className="dash-panel dash-payout" aria-labelledby="payout-title">
-          <h3 id="payout-title">Next payout</h3>
+          <h3 id="payout-title">Payouts</h3>
           <PayoutPreview previews={payouts.data?.nextPayouts} approval={approval} />
           {(data?.merchantBalances ?? []).length > 0 && (
             <dl className="dash-balances" data-testid="merchant-balance">
@@ -166,9 +167,8 @@ export function MerchantDashboard({ merchantId, approval }: { merchantId: string
                       {", "}
                       <span className="dash-time">{formatTime(p.createdAt)}</span>
                     </time>
-                    <span className="muted"> · #{p.transactionId}</span>
                   </span>
-                  {p.note && <span className="muted small">{p.note}</span>}
+                  <span className="muted small">{p.note ? `${p.note} · ` : ""}#{p.transactionId}</span>
                 </div>
                 {p.status === "COMPLETED" && refunding?.transactionId !== p.transactionId && (
                   <form className="dash-refund" aria-label={`Refund #${p.transactionId}`} onSubmit={(event) => {
@@ -203,7 +203,9 @@ export function MerchantDashboard({ merchantId, approval }: { merchantId: string
             ))}
           </ul>
         </section>
+        </div>
 
+        <div className="dash-side">
         <ApiKeys merchantId={merchantId} />
 
         <section className="dash-panel" aria-labelledby="settlements-title">
@@ -261,6 +263,7 @@ export function MerchantDashboard({ merchantId, approval }: { merchantId: string
             <button className="small-secondary" type="submit">Add cashier</button>
           </form>
         </section>
+        </div>
       </div>
       {note && <p className="muted" role="status">{note}</p>}
     </section>
