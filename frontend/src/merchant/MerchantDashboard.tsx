@@ -14,11 +14,13 @@ import {
   RevokeMerchantApiKeyDocument,
   SetMerchantWebhookDocument,
   SettlementReportDocument,
+  TillRequestDocument,
   type ApiScope,
   type MerchantApiKeysQuery,
   type NextPayoutsQuery,
   type PaymentRequestFieldsFragment,
 } from "../gql/graphql";
+import { RECONNECTED } from "../shared/client";
 import { formatDate, formatDateTime, formatTime } from "../shared/dates";
 import { ApprovalNotice } from "./MerchantOnboarding";
 import { formatMoney } from "../shared/money";
@@ -32,6 +34,28 @@ const SCOPES: { scope: ApiScope; label: string }[] = [
   { scope: "REFUNDS_WRITE", label: "Refund" },
 ];
 const SCOPE_LABEL = Object.fromEntries(SCOPES.map((s) => [s.scope, s.label])) as Record<string, string>;
+
+/**
+ * Call `catchUp` when what was pushed may have been missed: the live connection came
+ * back after a drop, or the page is shown again after being hidden (a phone's browser
+ * may have dropped it). Events, not polling.
+ */
+function useOnCatchUp(catchUp: () => void) {
+  const latest = useRef(catchUp);
+  useEffect(() => {
+    latest.current = catchUp;
+  });
+  useEffect(() => {
+    const run = () => latest.current();
+    const shown = () => { if (document.visibilityState === "visible") run(); };
+    window.addEventListener(RECONNECTED, run);
+    document.addEventListener("visibilitychange", shown);
+    return () => {
+      window.removeEventListener(RECONNECTED, run);
+      document.removeEventListener("visibilitychange", shown);
+    };
+  }, []);
+}
 
 /** "1 payment", "2 payments". */
 function count(n: number, one: string): string {
@@ -79,6 +103,7 @@ export function MerchantDashboard({ merchantId, approval }: { merchantId: string
     refetchPayouts({ requestPolicy: "network-only" });
   }, [refetch, refetchPayouts]);
   useOnRefund(reload);
+  useOnCatchUp(reload);
 
   const onPaid = useCallback((transactionId: string | null) => {
     if (transactionId) setFresh((s) => new Set(s).add(transactionId));
@@ -366,24 +391,37 @@ function PaymentLinks({ merchantId, onPaid }: { merchantId: string; onPaid: (tra
 function PaymentLink({ request, onPaid }: {
   request: PaymentRequestFieldsFragment; onPaid: (transactionId: string | null) => void;
 }) {
+  const client = useClient();
   const [live] = useSubscription({ query: PaymentRequestUpdatedDocument, variables: { requestId: request.id } });
   const [copied, setCopied] = useState<string | null>(null);
+  // The request as read again after a reconnect (an event may have been missed meanwhile).
+  const [reread, setReread] = useState<{ status: string; transactionId: string | null } | null>(null);
   const input = useRef<HTMLInputElement>(null);
   const event = live.data?.paymentRequestUpdated;
-  const status = event && event.id === request.id ? event.status : request.status;
+  const heard = event && event.id === request.id ? event : reread;
+  const status = heard?.status ?? request.status;
   const paid = status.toLowerCase() === "paid";
+  const waiting = status.toLowerCase() === "open";
   useEffect(() => {
-    if (event && event.id === request.id) onPaid(event.transactionId ?? null);
-  }, [event?.status, event?.transactionId]); // eslint-disable-line react-hooks/exhaustive-deps
+    if (heard) onPaid(heard.transactionId ?? null);
+  }, [heard?.status, heard?.transactionId]); // eslint-disable-line react-hooks/exhaustive-deps
+  useOnCatchUp(() => {
+    if (paid) return;
+    void client.query(TillRequestDocument, { reference: request.id }, { requestPolicy: "network-only" })
+      .toPromise().then((r) => {
+        const now = r.data?.merchantPaymentRequest;
+        if (now && now.status !== request.status) setReread({ status: now.status, transactionId: now.transactionId ?? null });
+      });
+  });
   const amount = request.amount ? formatMoney(request.amount, request.currency) : "any amount";
   const code = request.id.replace(/(.{4})(?!$)/g, "$1-");
   return (
     <li className={paid ? "dash-link paid" : "dash-link"}>
       <span>
         <strong>{amount}</strong>{request.description ? ` · ${request.description}` : ""} ·{" "}
-        <span role="status">{paid ? "Paid ✓" : "waiting for the customer"}</span>
+        <span role="status">{paid ? "Paid ✓" : waiting ? "waiting for the customer" : status.toLowerCase()}</span>
       </span>
-      {!paid && (
+      {waiting && (
         <div className="dash-copy">
           <input ref={input} readOnly value={request.payUrl} aria-label={`Pay link for ${amount}`}
                  onFocus={(e) => e.currentTarget.select()} />
@@ -393,7 +431,7 @@ function PaymentLink({ request, onPaid }: {
           </button>
         </div>
       )}
-      {!paid && <span className="muted small">Code <strong data-testid="pay-code">{code}</strong>{copied ? ` · ${copied}` : ""}</span>}
+      {waiting && <span className="muted small">Code <strong data-testid="pay-code">{code}</strong>{copied ? ` · ${copied}` : ""}</span>}
     </li>
   );
 }
