@@ -169,11 +169,11 @@ export function MerchantDashboard({ merchantId, approval }: { merchantId: string
         <section className="dash-panel dash-payments" aria-labelledby="payments-title">
           <div className="dash-heading">
             <h3 id="payments-title">Payments</h3>
-            <span className="dash-live small muted">New payments appear here as they arrive</span>
+            <span className="dash-live small muted">A pay link made here shows its sale the moment it is paid</span>
           </div>
           <p className="visually-hidden" role="status" aria-live="polite">{heard}</p>
           <PaymentLinks merchantId={merchantId} onPaid={onPaid} />
-          {payments.length === 0 && <p className="muted small">None yet.</p>}
+          {payments.length === 0 && <p className="muted small">No payments yet.</p>}
           <ul className="requests dash-sales" data-testid="merchant-payments" aria-labelledby="payments-title">
             {payments.map((p) => (
               <li key={p.transactionId} className={fresh.has(p.transactionId) ? "dash-fresh" : undefined}>
