@@ -111,7 +111,9 @@ async def test_sales_arrive_live_with_the_payout_and_keys_are_shown_once_and_rev
     payout = dashboard.get_by_test_id("next-payout")
     await expect(payout).to_contain_text("Nothing to pay out yet")
     await expect(dashboard.get_by_test_id("merchant-payments")).to_have_count(1)
-    await expect(dashboard.get_by_role("region", name="Payments")).to_contain_text("No payments yet.")
+    await expect(dashboard.get_by_role("region", name="Payments")).to_contain_text(
+        "No payments yet."
+    )
 
     # Two sales, each paid on the customer's phone; the dashboard is never reloaded.
     sales = dashboard.get_by_test_id("merchant-payments").get_by_role("listitem")
@@ -129,7 +131,9 @@ async def test_sales_arrive_live_with_the_payout_and_keys_are_shown_once_and_rev
     await expect(sales).to_have_count(2, timeout=10_000)
     await expect(sales.first).to_contain_text("$8.50 · completed")
     await expect(sales.first).to_contain_text(f"@{buyer_name}")
-    await expect(dashboard.get_by_role("list", name="Pay links").get_by_text("Paid ✓")).to_have_count(2)
+    await expect(
+        dashboard.get_by_role("list", name="Pay links").get_by_text("Paid ✓")
+    ).to_have_count(2)
 
     # $13.00 less 2.9 % (0.377 -> $0.38) and $0.30 a payment: $0.98 of fees.
     await expect(payout).to_contain_text("$12.02 (after $0.98 fees, 2 payments)")
@@ -153,7 +157,9 @@ async def test_sales_arrive_live_with_the_payout_and_keys_are_shown_once_and_rev
     secret = keys.get_by_role("group", name="API key: shown once")
     await expect(secret).to_contain_text("Store it now")
     key = await secret.get_by_role("textbox", name="API key").input_value()
-    listed = keys.get_by_test_id("api-keys").get_by_role("listitem").filter(has_text="web shop server")
+    listed = (
+        keys.get_by_test_id("api-keys").get_by_role("listitem").filter(has_text="web shop server")
+    )
     await expect(listed).to_contain_text("Active")
     prefix = (await listed.locator("code").inner_text()).rstrip("…")
     assert key.startswith(prefix) and len(key) > len(prefix)
