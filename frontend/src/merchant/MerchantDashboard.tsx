@@ -91,7 +91,7 @@ export function MerchantDashboard({ merchantId, approval }: { merchantId: string
   const [, replay] = useMutation(ReplayWebhookDeliveryDocument);
   const [, addStaff] = useMutation(AddMerchantStaffDocument);
   const [, refund] = useMutation(RefundPaymentDocument);
-  const [webhookSecret, setWebhookSecret] = useState<string | null>(null);
+  const [secret, setSecret] = useState<Shown | null>(null);
   const [note, setNote] = useState<string | null>(null);
   // Sales that arrived while the page was open, highlighted until it is reloaded.
   const [fresh, setFresh] = useState<ReadonlySet<string>>(new Set());
@@ -131,7 +131,7 @@ export function MerchantDashboard({ merchantId, approval }: { merchantId: string
     event.preventDefault();
     const url = String(new FormData(event.currentTarget).get("url") ?? "");
     const result = (await setWebhook({ merchantId, url })).data?.setMerchantWebhook;
-    if (result?.__typename === "WebhookEndpointPayload") setWebhookSecret(result.secret);
+    if (result?.__typename === "WebhookEndpointPayload") setSecret({ label: "Signing secret", value: result.secret });
     else setNote(result?.message ?? "Network problem");
   }
 
@@ -152,18 +152,16 @@ export function MerchantDashboard({ merchantId, approval }: { merchantId: string
         <section className="dash-panel dash-payout" aria-labelledby="payout-title">
           <h3 id="payout-title">Payouts</h3>
           <PayoutPreview previews={payouts.data?.nextPayouts} approval={approval} />
-          {(data?.merchantBalances ?? []).length > 0 && (
-            <dl className="dash-balances" data-testid="merchant-balance">
-              {(data?.merchantBalances ?? []).map((b) => (
-                <div key={b.currency}>
-                  <dt>{b.currency} balance</dt>
-                  <dd>{formatMoney(b.available, b.currency)}</dd>
-                  <dt>Paying out</dt>
-                  <dd>{formatMoney(b.payingOut, b.currency)}</dd>
-                </div>
-              ))}
-            </dl>
-          )}
+          <dl className="dash-balances" data-testid="merchant-balance">
+            {(data?.merchantBalances ?? []).map((b) => (
+              <div key={b.currency}>
+                <dt>{b.currency} balance</dt>
+                <dd>{formatMoney(b.available, b.currency)}</dd>
+                <dt>Paying out</dt>
+                <dd>{formatMoney(b.payingOut, b.currency)}</dd>
+              </div>
+            ))}
+          </dl>
         </section>
 
         <section className="dash-panel dash-payments" aria-labelledby="payments-title">
@@ -231,7 +229,7 @@ export function MerchantDashboard({ merchantId, approval }: { merchantId: string
         </div>
 
         <div className="dash-side">
-        <ApiKeys merchantId={merchantId} />
+        <ApiKeys merchantId={merchantId} secret={secret} onSecret={setSecret} />
 
         <section className="dash-panel" aria-labelledby="settlements-title">
           <h3 id="settlements-title">Settlements</h3>
@@ -261,9 +259,7 @@ export function MerchantDashboard({ merchantId, approval }: { merchantId: string
             </div>
             <button className="small-secondary" type="submit">Save endpoint</button>
           </form>
-          {webhookSecret && (
-            <Secret label="Signing secret" value={webhookSecret} onDone={() => setWebhookSecret(null)} />
-          )}
+          {secret?.label === "Signing secret" && <Secret shown={secret} onDone={() => setSecret(null)} />}
           <ul className="requests" data-testid="webhook-log">
             {(data?.webhookDeliveries ?? []).map((d) => (
               <li key={d.id} className="dash-line">
@@ -436,24 +432,40 @@ function PaymentLink({ request, onPaid }: {
   );
 }
 
-/** A secret shown once, with a copy button. */
-function Secret({ label, value, onDone }: { label: string; value: string; onDone: () => void }) {
+type Shown = { label: "API key" | "Signing secret"; value: string };
+
+/**
+ * A secret shown once, with a copy button; one at a time on the page (a new one
+ * replaces the last), and gone once the owner says it is stored.
+ */
+function Secret({ shown, onDone }: { shown: Shown; onDone: () => void }) {
   const [copied, setCopied] = useState<string | null>(null);
-  const input = useRef<HTMLInputElement>(null);
-  const id = `secret-${label.replace(/\W+/g, "-").toLowerCase()}`;
+  const value = useRef<HTMLElement>(null);
+  const id = `secret-${shown.label.replace(/\W+/g, "-").toLowerCase()}`;
+  async function copy() {
+    try {
+      await navigator.clipboard.writeText(shown.value);
+      setCopied("Copied");
+    } catch {
+      // No clipboard (plain HTTP, or permission refused): select it for the person.
+      if (value.current) window.getSelection()?.selectAllChildren(value.current);
+      setCopied("Select it and copy it");
+    }
+  }
   return (
     <div className="dash-secret" role="group" aria-labelledby={`${id}-title`} data-testid="secret">
-      <p id={`${id}-title`} className="dash-secret-title">{label}: shown once</p>
-      <p className="small">Store it now (in your server's secrets or a password manager): we keep only a fingerprint
-        and cannot show it again.</p>
+      <p id={`${id}-title`} className="dash-secret-title">{`${shown.label} (shown once): `}</p>
       <div className="dash-copy">
-        <input id={id} ref={input} readOnly value={value} aria-label={label} spellCheck={false}
-               onFocus={(e) => e.currentTarget.select()} />
-        <button className="small-primary" type="button" aria-label={`Copy the ${label.toLowerCase()}`}
-                onClick={async () => setCopied(await copyText(value, input.current))}>
+        <code ref={value} className="dash-secret-value" aria-label={shown.label}>{shown.value}</code>
+        <button className="small-primary" type="button" aria-label={`Copy the ${shown.label.toLowerCase()}`}
+                onClick={() => void copy()}>
           Copy
         </button>
       </div>
+      <p className="small">
+        <strong>Store it now</strong> (in your server's secrets or a password manager): we keep only a
+        fingerprint and cannot show it again.
+      </p>
       <p className="small">
         {copied && <span role="status">{copied} · </span>}
         <button className="link" type="button" onClick={onDone}>I have stored it</button>
@@ -465,12 +477,13 @@ function Secret({ label, value, onDone }: { label: string; value: string; onDone
 type Key = NonNullable<MerchantApiKeysQuery["merchantApiKeys"]>[number];
 
 /** The shop's API keys: create (the key shown once), list, revoke with a confirmation. */
-function ApiKeys({ merchantId }: { merchantId: string }) {
+function ApiKeys({ merchantId, secret, onSecret }: {
+  merchantId: string; secret: Shown | null; onSecret: (shown: Shown | null) => void;
+}) {
   const [{ data }, refetch] = useQuery({ query: MerchantApiKeysDocument, variables: { merchantId },
                                          requestPolicy: "network-only" });
   const [, createKey] = useMutation(CreateMerchantApiKeyDocument);
   const [, revokeKey] = useMutation(RevokeMerchantApiKeyDocument);
-  const [created, setCreated] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
   const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
   const keys = data?.merchantApiKeys ?? [];
@@ -483,7 +496,7 @@ function ApiKeys({ merchantId }: { merchantId: string }) {
     const scopes = values.getAll("scope").map(String) as ApiScope[];
     const result = (await createKey({ merchantId, label, scopes })).data?.createMerchantApiKey;
     if (result?.__typename === "ApiKeyPayload") {
-      setCreated(result.key);
+      onSecret({ label: "API key", value: result.key });
       setMessage(null);
       form.reset();
       refetch({ requestPolicy: "network-only" });
@@ -522,7 +535,7 @@ function ApiKeys({ merchantId }: { merchantId: string }) {
         </fieldset>
         <button className="small-secondary" type="submit">Create API key</button>
       </form>
-      {created && <Secret label="API key" value={created} onDone={() => setCreated(null)} />}
+      {secret?.label === "API key" && <Secret shown={secret} onDone={() => onSecret(null)} />}
       {message && <p className={message.error ? "error small" : "success small"} role="status">{message.text}</p>}
       {keys.length === 0 && <p className="muted small">No keys yet.</p>}
       <ul className="requests dash-key-list" data-testid="api-keys" aria-labelledby="keys-title">
