@@ -73,6 +73,12 @@ async def pay_link(buyer: Page, web_app: WebApp, reference: str, pin: str, paid:
     await expect(buyer.get_by_role("status")).to_have_text(paid)
 
 
+async def shot(page: Page, name: str) -> None:
+    """A full-page screenshot from the top (the sticky top bar stays where it belongs)."""
+    await page.evaluate("window.scrollTo(0, 0)")
+    await screenshot(page, name)
+
+
 async def expect_date_and_time(page: Page, sale) -> None:  # type: ignore[no-untyped-def]
     """The sale's date and time, as the browser's locale writes them."""
     when = sale.locator("time")
@@ -118,7 +124,7 @@ async def test_sales_arrive_live_with_the_payout_and_keys_are_shown_once_and_rev
     # Two sales, each paid on the customer's phone; the dashboard is never reloaded.
     sales = dashboard.get_by_test_id("merchant-payments").get_by_role("listitem")
     first = await ask_for_payment(owner, "4.50", "Flat white")
-    await screenshot(owner, f"dashboard-{size}-1-pay-link")
+    await shot(owner, f"dashboard-{size}-1-pay-link")
     await pay_link(buyer, web_app, first, "2468", "Paid $4.50 to Corner Coffee")
     await expect(sales).to_have_count(1, timeout=10_000)
     await expect(sales.first).to_contain_text("$4.50 · completed")
@@ -148,7 +154,7 @@ async def test_sales_arrive_live_with_the_payout_and_keys_are_shown_once_and_rev
         await expect(dashboard.get_by_test_id("merchant-approval")).to_contain_text(
             "Waiting for approval"
         )
-    await screenshot(owner, f"dashboard-{size}-2-sales-live")
+    await shot(owner, f"dashboard-{size}-2-sales-live")
 
     # An API key: shown once, listed, revoked after a confirmation.
     keys = dashboard.get_by_role("region", name="API keys")
@@ -165,7 +171,7 @@ async def test_sales_arrive_live_with_the_payout_and_keys_are_shown_once_and_rev
     prefix = (await listed.locator("code").inner_text()).rstrip("…")
     assert key.startswith(prefix) and len(key) > len(prefix)
     await expect(secret.get_by_role("button", name="Copy the api key")).to_be_visible()
-    await screenshot(owner, f"dashboard-{size}-3-key-shown-once")
+    await shot(owner, f"dashboard-{size}-3-key-shown-once")
     await secret.get_by_role("button", name="I have stored it").click()
     await expect(secret).to_have_count(0)
     await expect(keys).not_to_contain_text(key)
@@ -183,12 +189,12 @@ async def test_sales_arrive_live_with_the_payout_and_keys_are_shown_once_and_rev
     await listed.get_by_role("button", name="Revoke the key web shop server").click()
     confirm = listed.get_by_role("group", name="Revoke the key web shop server?")
     await expect(confirm).to_contain_text("stops working at once")
-    await screenshot(owner, f"dashboard-{size}-4-revoke-confirmation")
+    await shot(owner, f"dashboard-{size}-4-revoke-confirmation")
     await confirm.get_by_role("button", name="Revoke key").click()
     await expect(listed).to_contain_text("Revoked")
     await expect(listed).not_to_contain_text("Active")
     await expect(listed.get_by_role("button", name=re.compile("Revoke"))).to_have_count(0)
     await expect(keys.get_by_role("status")).to_contain_text("Revoked “web shop server”")
-    await screenshot(owner, f"dashboard-{size}-5-key-revoked")
+    await shot(owner, f"dashboard-{size}-5-key-revoked")
     for page in (owner, buyer):
         await page.context.close()
