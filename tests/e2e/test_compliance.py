@@ -51,6 +51,7 @@ async def test_hold_release_and_aml_case_to_sar_and_freeze(
         await confirm_send(page)
         status = page.get_by_role("region", name="Send money").get_by_role("status")
         await expect(status).to_contain_text(expected)
+        await page.get_by_role("button", name="Done", exact=True).click()  # the receipt
 
     await page.get_by_label("To", exact=True).fill(friend)
     await page.get_by_label("Amount (USD)").fill("2900")
@@ -59,6 +60,7 @@ async def test_hold_release_and_aml_case_to_sar_and_freeze(
     status = page.get_by_role("region", name="Send money").get_by_role("status")
     await expect(status).to_contain_text("on hold while we check it is really you")
     await screenshot(page, "98-payment-on-hold")
+    await page.get_by_role("button", name="Done", exact=True).click()  # the receipt
 
     console = await open_console(await logged_in_phone(browser, web_app, officer))
     held = (
