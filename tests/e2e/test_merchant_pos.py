@@ -380,9 +380,11 @@ async def test_a_coffee_over_a_strict_food_budget_asks_again_and_pays_once(
     payments: list[dict[str, object]] = []
     buyer.on(
         "request",
-        lambda r: payments.append(json.loads(r.post_data or "{}")["variables"]["input"])
-        if r.url.endswith("/graphql") and "PayAtCounter" in (r.post_data or "")
-        else None,
+        lambda r: (
+            payments.append(json.loads(r.post_data or "{}")["variables"]["input"])
+            if r.url.endswith("/graphql") and "PayAtCounter" in (r.post_data or "")
+            else None
+        ),
     )
 
     await till.get_by_label("Charge (USD)").fill("3.50")

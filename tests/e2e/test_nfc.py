@@ -70,7 +70,8 @@ FAKE_NFC = """
       }
       return new Promise((resolve, reject) => {
         nfc.pending.push(resolve);
-        options.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")));
+        options.signal?.addEventListener(
+          "abort", () => reject(new DOMException("aborted", "AbortError")));
       });
     }
   }
@@ -83,7 +84,10 @@ FAKE_NFC = """
 async def phone_with_nfc(browser: Browser, web_app: WebApp, username: str) -> Page:
     """A logged-in phone-sized page whose browser has (fake) Web NFC."""
     context = await browser.new_context(
-        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
     )
     await context.add_init_script(FAKE_NFC)
     page = await context.new_page()
@@ -174,9 +178,7 @@ async def test_the_till_writes_the_tag_and_the_customer_taps_it_to_pay(
     await expect(available(buyer)).to_have_text(re.compile(r"^\$15\.(50|59)$"), timeout=10_000)
     await screenshot(buyer, "nfc-05-receipt")
     # Share: the phone's share sheet (Chrome on Android has navigator.share) gets the text.
-    await buyer.evaluate(
-        "navigator.share = async (data) => { window.__shared = data; }"
-    )
+    await buyer.evaluate("navigator.share = async (data) => { window.__shared = data; }")
     await receipt.get_by_role("button", name="Share").click()
     await buyer.wait_for_function("window.__shared !== undefined")
     shared = await buyer.evaluate("window.__shared")

@@ -182,7 +182,11 @@ async def test_the_scanner_looks_until_it_sees_a_code_and_lets_the_camera_go(
     assert chromium is not None
     camera_browser = await browser.browser_type.launch(
         executable_path=chromium,
-        args=[*CHROMIUM_FLAGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"],
+        args=[
+            *CHROMIUM_FLAGS,
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+        ],
     )
     try:
         buyer = await log_in(camera_browser, web_app, buyer_name)

@@ -853,6 +853,20 @@ async def sales_of(principal: Principal, first: int = 50) -> list[Sale]:
     return [_sale(r) for r in rows]
 
 
+async def sale_changed_by(merchant_id: int, transaction_id: int) -> Sale | None:
+    """The merchant's sale a transaction made or changed: a payment's own, a refund's
+    paid sale; None for anything else (a fee, a payout)."""
+    async with connection() as conn:
+        row = await conn.fetchrow(
+            _SALES  # noqa: S608 (constant text)
+            + "AND t.id = (SELECT coalesce(x.refund_of_id, x.id) FROM money_transaction x "
+            "WHERE x.id = $2 AND x.merchant_id = $1)",
+            merchant_id,
+            transaction_id,
+        )
+    return None if row is None else _sale(row)
+
+
 async def sale_of(merchant_id: int, transaction_id: int) -> Sale | None:
     """One of the merchant's sales (the payment of a request it was shown); None when
     the transaction is not a payment to this merchant."""

@@ -60,7 +60,11 @@ ROUTES: dict[str, Route] = {
     Topic.USER_SIGNED_UP.value: Route(job="send_welcome_email"),
     Topic.BALANCE_CHANGED.value: Route(channels=lambda c, p: [c.balance(p["user_id"])]),
     Topic.TRANSACTION_UPDATED.value: Route(
-        channels=lambda c, p: [c.transactions(u) for u in p["user_ids"]],
+        # Its parties, and the merchant's live dashboards for a sale or a refund.
+        channels=lambda c, p: (
+            [c.transactions(u) for u in p["user_ids"]]
+            + ([c.merchant_sales(p["merchant_id"])] if p.get("merchant_id") else [])
+        ),
         job="notify_transaction",
     ),
     Topic.MONEY_REQUEST_UPDATED.value: Route(

@@ -26,5 +26,8 @@ class Channels:
     def notifications(self, user_id: int) -> str:
         return f"{self.namespace}:user:{user_id}:notifications"
 
+    def merchant_sales(self, merchant_id: int) -> str:
+        return f"{self.namespace}:merchant:{merchant_id}:sales"
+
     def payment_request(self, request_id: int) -> str:
         return f"{self.namespace}:payment_request:{request_id}"

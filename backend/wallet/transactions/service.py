@@ -129,7 +129,8 @@ async def record_completed(
             INSERT INTO outbox_event (topic, payload)
             SELECT 'transaction.updated', jsonb_build_object(
                 'transaction_id', id, 'status', 'completed',
-                'user_ids', to_jsonb(array_remove(ARRAY[$2::bigint, $3::bigint], NULL)))
+                'user_ids', to_jsonb(array_remove(ARRAY[$2::bigint, $3::bigint], NULL)),
+                'merchant_id', $8::bigint)
             FROM created
         )
         SELECT id, created_at FROM created
@@ -176,7 +177,8 @@ async def record_completed_many(
                        merchant_id, payment_request_id, refund_of_id, counter_currency,
                        counter_amount, savings_goal_id, n)
             ORDER BY t.n
-            RETURNING id, entry_id, created_at, initiator_user_id, counterparty_user_id
+            RETURNING id, entry_id, created_at, initiator_user_id, counterparty_user_id,
+                      merchant_id
         ), logged AS (
             INSERT INTO transaction_transition (transaction_id, from_status, to_status)
             SELECT id, s.from_status, s.to_status FROM created,
@@ -188,7 +190,8 @@ async def record_completed_many(
             SELECT 'transaction.updated', jsonb_build_object(
                 'transaction_id', id, 'status', 'completed',
                 'user_ids', to_jsonb(array_remove(
-                    ARRAY[initiator_user_id, counterparty_user_id], NULL)))
+                    ARRAY[initiator_user_id, counterparty_user_id], NULL)),
+                'merchant_id', merchant_id)
             FROM created ORDER BY id
         )
         SELECT id, entry_id, created_at FROM created
@@ -242,7 +245,8 @@ async def transition(
                 hold_id = coalesce($6, t.hold_id),
                 failure_reason = CASE WHEN $2 = 'failed' THEN $4 ELSE t.failure_reason END
             FROM old WHERE t.id = old.id
-            RETURNING old.status AS from_status, t.initiator_user_id, t.counterparty_user_id
+            RETURNING old.status AS from_status, t.initiator_user_id, t.counterparty_user_id,
+                      t.merchant_id
         ), logged AS (
             INSERT INTO transaction_transition (transaction_id, from_status, to_status, reason)
             SELECT $1, from_status, $2, $4 FROM moved
@@ -251,7 +255,8 @@ async def transition(
             SELECT 'transaction.updated', jsonb_build_object(
                 'transaction_id', $1::bigint, 'status', $2::text,
                 'user_ids', to_jsonb(array_remove(
-                    ARRAY[initiator_user_id, counterparty_user_id], NULL)))
+                    ARRAY[initiator_user_id, counterparty_user_id], NULL)),
+                'merchant_id', merchant_id)
             FROM moved
         )
         SELECT from_status FROM moved

@@ -227,6 +227,10 @@ class MerchantSaleType:
         description="The payment request this sale paid (its reference); null for a "
         "static code's payments and for bills."
     )
+    sequence: str | None = strawberry.field(
+        default=None,
+        description="merchantSales only: the id of the event that told of this change.",
+    )
 
     @classmethod
     def from_domain(cls, s: checkout.Sale) -> MerchantSaleType:
@@ -501,6 +505,31 @@ async def _acts_for_now(info: Info, merchant_id: int) -> bool:
 
 @strawberry.type
 class MerchantSubscription:
+    @strawberry.subscription(
+        description="Staff or API key with payments:read: the shop's sales live, each as "
+        "it is paid or refunded (any request, static code or bill). The stream ends when "
+        "the key is revoked, the session ends or the staff member leaves."
+    )
+    async def merchant_sales(
+        self, info: Info, merchant_id: strawberry.ID
+    ) -> AsyncGenerator[MerchantSaleType, None]:
+        ctx = info.context
+        principal = await principal_for(info, merchant_id)
+        if principal is None or not principal.may(merchants.Scope.PAYMENTS_READ):
+            raise PublicError(ErrorCode.NOT_FOUND, "No such merchant for you")
+        async for message in ctx.services.hub.listen(
+            ctx.services.channels.merchant_sales(principal.merchant_id)
+        ):
+            if not await _acts_for_now(info, principal.merchant_id):
+                return
+            sale = await checkout.sale_changed_by(
+                principal.merchant_id, int(message["payload"]["transaction_id"])
+            )
+            if sale is not None:
+                node = MerchantSaleType.from_domain(sale)
+                node.sequence = str(message["event_id"])
+                yield node
+
     @strawberry.subscription(
         description="Staff or API key: a payment request's status as it changes. The "
         "stream ends when the key is revoked, the session ends or the staff member leaves."
