@@ -4,8 +4,10 @@ time, @customer) with the next payout less fees; an API key is shown once, liste
 revoked after a confirmation."""
 
 import re
+import uuid
 from urllib.parse import parse_qs, urlparse
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
@@ -19,7 +21,8 @@ from tests.e2e.conftest import (
     screenshot,
     server_database,
 )
-from tests.merchant_helpers import open_merchant
+from tests.graphql_client import LOG_IN, gql
+from tests.merchant_helpers import CREATE, PAY, open_merchant
 from wallet.db.engine import transaction
 from wallet.merchants.approval import Decision, decide
 from wallet.users.pin import set_pin
@@ -71,6 +74,23 @@ async def pay_link(buyer: Page, web_app: WebApp, reference: str, pin: str, paid:
     await buyer.get_by_label("Transaction PIN").fill(pin)
     await buyer.get_by_role("button", name="Pay", exact=True).click()
     await expect(buyer.get_by_role("status")).to_have_text(paid)
+
+
+async def pay_at_the_till(web_app: WebApp, owner: str, buyer: str, amount: str) -> None:
+    """A sale the dashboard did not make: the till's request, paid from another app (as
+    a cashier's till and the customer's phone would), over the API."""
+    async with httpx.AsyncClient(base_url=web_app.url) as http:
+        tokens = {}
+        for name in (owner, buyer):
+            login = {"login": name, "password": PASSWORD, "sessionTransport": "BEARER"}
+            tokens[name] = (await gql(http, LOG_IN, {"input": login}))["data"]["logIn"]["token"]
+        shop = (await gql(http, "{ myMerchants { id } }", token=tokens[owner]))["data"]
+        request = {"merchantId": shop["myMerchants"][0]["id"], "amount": amount}
+        made = await gql(http, CREATE, {"input": request}, token=tokens[owner])
+        reference = made["data"]["createPaymentRequest"]["request"]["id"]
+        paying = {"requestId": reference, "pin": "2468", "idempotencyKey": uuid.uuid4().hex}
+        paid = await gql(http, PAY, {"input": paying}, token=tokens[buyer])
+        assert paid["data"]["payPaymentRequest"]["__typename"] == "PayPaymentRequestPayload", paid
 
 
 async def shot(page: Page, name: str) -> None:
@@ -141,8 +161,14 @@ async def test_sales_arrive_live_with_the_payout_and_keys_are_shown_once_and_rev
         dashboard.get_by_role("list", name="Pay links").get_by_text("Paid ✓")
     ).to_have_count(2)
 
-    # $13.00 less 2.9 % (0.377 -> $0.38) and $0.30 a payment: $0.98 of fees.
-    await expect(payout).to_contain_text("$12.02 (after $0.98 fees, 2 payments)")
+    # A sale made at the till, not on this page, shows up live too (merchantSales).
+    await pay_at_the_till(web_app, owner_name, buyer_name, "1.00")
+    await expect(sales).to_have_count(3, timeout=10_000)
+    await expect(sales.first).to_contain_text("$1.00 · completed")
+    await expect(sales.first).to_contain_text("New")
+
+    # $14.00 less 2.9 % (0.406 -> $0.41) and $0.30 a payment: $1.31 of fees.
+    await expect(payout).to_contain_text("$12.69 (after $1.31 fees, 3 payments)")
     if settles:
         await expect(payout).to_contain_text(re.compile(r"Next payout: \w{3} \d{1,2}, \d{4}, \d"))
         await expect(payout).not_to_contain_text("settlement account")

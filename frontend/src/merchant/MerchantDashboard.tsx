@@ -7,6 +7,7 @@ import {
   CreatePaymentRequestDocument,
   MerchantApiKeysDocument,
   MerchantDashboardDocument,
+  MerchantSalesDocument,
   NextPayoutsDocument,
   PaymentRequestUpdatedDocument,
   RefundPaymentDocument,
@@ -17,6 +18,7 @@ import {
   TillRequestDocument,
   type ApiScope,
   type MerchantApiKeysQuery,
+  type MerchantSalesSubscription,
   type NextPayoutsQuery,
   type PaymentRequestFieldsFragment,
 } from "../gql/graphql";
@@ -77,9 +79,9 @@ async function copyText(text: string, input: HTMLInputElement | null): Promise<s
  * The shop's back office: approval, the next payout, sales as they arrive, settlements
  * (CSV), API keys, webhooks and staff.
  *
- * Live: the API pushes a merchant's sales only per payment request
- * (`paymentRequestUpdated`), so the dashboard listens to the payment links it makes
- * and reloads its sales, balances and payout the moment one is paid; there is no polling.
+ * Live: `merchantSales` pushes every sale of the shop as it is paid or refunded (a
+ * till's request, a static code, a bill, a pay link made here), and the dashboard
+ * reloads its sales, balances and payout then; there is no polling.
  */
 export function MerchantDashboard({ merchantId, approval }: { merchantId: string; approval: string }) {
   const client = useClient();
@@ -109,6 +111,13 @@ export function MerchantDashboard({ merchantId, approval }: { merchantId: string
     if (transactionId) setFresh((s) => new Set(s).add(transactionId));
     reload();
   }, [reload]);
+  useSubscription(
+    { query: MerchantSalesDocument, variables: { merchantId } },
+    (_previous: unknown, event: MerchantSalesSubscription) => {
+      onPaid(event.merchantSales.transactionId);
+      return event;
+    },
+  );
 
   // Say a new sale out loud once its line is there (amount and payer come with it).
   const payments = data?.merchantPayments ?? [];
@@ -167,7 +176,7 @@ export function MerchantDashboard({ merchantId, approval }: { merchantId: string
         <section className="dash-panel dash-payments" aria-labelledby="payments-title">
           <div className="dash-heading">
             <h3 id="payments-title">Payments</h3>
-            <span className="dash-live small muted">A pay link made here shows its sale the moment it is paid</span>
+            <span className="dash-live small muted">Payments appear here the moment they are made</span>
           </div>
           <p className="visually-hidden" role="status" aria-live="polite">{heard}</p>
           <PaymentLinks merchantId={merchantId} onPaid={onPaid} />
