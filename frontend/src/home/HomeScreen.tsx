@@ -9,6 +9,8 @@ import { Icon, type IconName } from "../shared/icons";
 import { formatMoney } from "../shared/money";
 import { isZero, useWallet } from "../shell/wallet";
 import { NotificationsPanel } from "./NotificationsPanel";
+import { OnboardingChecklist } from "./Onboarding";
+import { OfflineBanner } from "../notifications/OfflineBanner";
 
 const ACTIONS: { to: string; label: string; icon: IconName }[] = [
   { to: "/pay/send", label: "Send", icon: "send" },
@@ -25,6 +27,8 @@ export function HomeScreen() {
   return (
     <div className="screen home">
       <h1 className="greeting">Hi, {wallet.username}</h1>
+      <OfflineBanner />
+      {!wallet.offlineAsOf && <OnboardingChecklist refreshKey={wallet.changes} />}
       <div className="home-hero">
         <section className="card total" aria-labelledby="total-title">
           <h2 id="total-title" className="label">Total balance{home ? ` in ${home.currency}` : ""}</h2>
@@ -65,7 +69,7 @@ export function HomeScreen() {
           <ActivityList limit={5} refreshKey={wallet.changes} onChange={wallet.bump} />
         </div>
         <div className="home-side">
-          <NotificationsPanel refreshKey={wallet.changes} />
+          <NotificationsPanel />
           <Pending />
         </div>
       </div>
