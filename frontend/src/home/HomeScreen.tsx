@@ -28,7 +28,6 @@ export function HomeScreen() {
     <div className="screen home">
       <h1 className="greeting">Hi, {wallet.username}</h1>
       <OfflineBanner />
-      {!wallet.offlineAsOf && <OnboardingChecklist refreshKey={wallet.changes} />}
       <div className="home-hero">
         <section className="card total" aria-labelledby="total-title">
           <h2 id="total-title" className="label">Total balance{home ? ` in ${home.currency}` : ""}</h2>
@@ -56,6 +55,7 @@ export function HomeScreen() {
           ))}
         </nav>
       </div>
+      {!wallet.offlineAsOf && <OnboardingChecklist refreshKey={wallet.changes} />}
       <div className="card-title-row balances-title">
         <h2>Balances</h2>
         <Link className="see-all" to="/accounts">Manage currencies</Link>

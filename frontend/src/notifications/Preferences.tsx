@@ -90,6 +90,9 @@ function PreferenceGrid({ initial }: { initial: Preference[] }) {
                 <th scope="row">
                   {k.label}
                   <span className="muted small pref-hint">{k.hint}</span>
+                  {preferences.some((p) => p.kind === k.kind && p.locked) && (
+                    <span className="pref-locked">Always on</span>
+                  )}
                 </th>
                 {CHANNELS.map((c) => {
                   const p = find(k.kind, c.channel);
@@ -104,7 +107,6 @@ function PreferenceGrid({ initial }: { initial: Preference[] }) {
                         data-testid={`pref-${k.kind}-${c.channel}`}
                         onChange={(e) => void toggle(k.kind, c.channel, e.target.checked)}
                       />
-                      {p.locked && <span className="pref-lock" aria-hidden="true" title="Always on">🔒</span>}
                     </td>
                   );
                 })}

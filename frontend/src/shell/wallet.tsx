@@ -112,9 +112,9 @@ export function WalletProvider({ username, onLoggedOut, children }: {
   const wallet: Wallet = {
     username,
     balances,
-    loadError: Boolean(error),
+    loadError: Boolean(error) && !offlineAsOf,
     offlineAsOf,
-    live: !live.error,
+    live: !live.error && !offlineAsOf,
     flash,
     status: data?.wallet?.status ?? null,
     changes,

@@ -1,0 +1,200 @@
+"""The wallet as an installable app (issue 19): its manifest and icons, the service
+worker, the offline shell with the last balances seen, and web push on this browser."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import uuid
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from PIL import Image
+from playwright.async_api import Browser, Page, expect
+
+from tests.e2e.conftest import (
+    WebApp,
+    available,
+    logged_in_desktop,
+    logged_in_phone,
+    registered_user,
+    screenshot,
+    server_database,
+)
+from wallet.db.engine import connection
+
+pytestmark = pytest.mark.e2e
+
+SIZES = ["phone", "desktop"]
+
+
+async def open_as(browser: Browser, web_app: WebApp, username: str, size: str) -> Page:
+    if size == "phone":
+        return await logged_in_phone(browser, web_app, username)
+    return await logged_in_desktop(browser, web_app, username)
+
+
+async def controlled_by_the_service_worker(page: Page) -> str:
+    """Wait until /sw.js is active and controls the page; its script URL."""
+    script: str = await page.evaluate(
+        """async () => {
+             const registration = await navigator.serviceWorker.ready;
+             if (!navigator.serviceWorker.controller) {
+               const sw = navigator.serviceWorker;
+               await new Promise((resolve) =>
+                 sw.addEventListener("controllerchange", resolve, { once: true }));
+             }
+             return registration.active.scriptURL;
+           }"""
+    )
+    return script
+
+
+async def test_the_manifest_names_the_app_and_its_icons_load(
+    browser: Browser, web_app: WebApp
+) -> None:
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(web_app.url)
+    href = await page.locator("link[rel=manifest]").get_attribute("href")
+    assert href == "/manifest.webmanifest"
+    response = await page.request.get(f"{web_app.url}{href}")
+    assert response.ok
+    manifest = await response.json()
+    assert manifest["name"] == "Wallet" and manifest["short_name"] == "Wallet"
+    assert manifest["start_url"] == "/" and manifest["display"] == "standalone"
+    assert re.fullmatch(r"#[0-9a-f]{6}", manifest["theme_color"])
+    assert re.fullmatch(r"#[0-9a-f]{6}", manifest["background_color"])
+    icons = {(i["sizes"], i.get("purpose", "any")): i["src"] for i in manifest["icons"]}
+    assert set(icons) >= {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")}
+    for (sizes, _purpose), src in icons.items():
+        icon = await page.request.get(f"{web_app.url}{src}")
+        assert icon.ok and icon.headers["content-type"] == "image/png", src
+        image = Image.open(io.BytesIO(await icon.body()))
+        assert f"{image.width}x{image.height}" == sizes, src
+
+    assert (await controlled_by_the_service_worker(page)).endswith("/sw.js")
+    await context.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_offline_the_app_opens_on_the_last_balances_seen(
+    browser: Browser, web_app: WebApp, size: str
+) -> None:
+    user = await registered_user(web_app, 2_500)
+    page = await open_as(browser, web_app, user, size)
+    await expect(available(page)).to_have_text("$25.00")
+    await controlled_by_the_service_worker(page)
+    await page.wait_for_function("localStorage.getItem('wallet:last-balances') !== null")
+
+    await page.context.set_offline(True)
+    await page.reload()
+    banner = page.get_by_test_id("offline-banner")
+    await expect(banner).to_contain_text("Offline — balances as of")
+    await expect(available(page)).to_have_text("$25.00")
+    await expect(page.get_by_role("heading", name=f"Hi, {user}")).to_be_visible()
+    await screenshot(page, f"offline-{size}")
+
+    # Back online, the wallet is live again (and says nothing of being offline).
+    await page.context.set_offline(False)
+    await page.reload()
+    await expect(available(page)).to_have_text("$25.00")
+    await expect(banner).to_have_count(0)
+    await page.context.close()
+
+
+def browser_keys() -> tuple[str, str]:
+    """A push subscription's keys as a browser makes them: a P-256 public key
+    (uncompressed point) and a 16-byte auth secret, base64url."""
+    point = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    )
+    encode = lambda raw: base64.urlsafe_b64encode(raw).decode().rstrip("=")  # noqa: E731
+    return encode(point), encode(uuid.uuid4().bytes)
+
+
+# Headless Chromium has no push service to subscribe with (PushManager.subscribe fails
+# with "push service not available"): this stands in for it, as the browser would
+# answer, and keeps what the app asked for.
+STUB = """
+(() => {
+  const keys = %(keys)s;
+  const bytes = (b64) => {
+    const padding = "==".slice(0, (4 - (b64.length %% 4)) %% 4);
+    const raw = atob(b64.replace(/-/g, "+").replace(/_/g, "/") + padding);
+    return Uint8Array.from(raw, (c) => c.charCodeAt(0)).buffer;
+  };
+  let current = null;
+  PushManager.prototype.subscribe = async function (options) {
+    window.__pushAsked = {
+      userVisibleOnly: options.userVisibleOnly,
+      keyLength: new Uint8Array(options.applicationServerKey).length,
+    };
+    current = {
+      endpoint: keys.endpoint,
+      expirationTime: null,
+      getKey: (name) => bytes(name === "p256dh" ? keys.p256dh : keys.auth),
+      unsubscribe: async () => { current = null; return true; },
+    };
+    return current;
+  };
+  PushManager.prototype.getSubscription = async function () { return current; };
+})();
+"""
+
+
+async def test_turning_push_on_and_off_reaches_the_server(
+    browser: Browser, web_app: WebApp
+) -> None:
+    user = await registered_user(web_app)
+    page = await logged_in_phone(browser, web_app, user)
+    await page.context.grant_permissions(["notifications"], origin=web_app.url)
+
+    # First the real thing: with no push service, the app says so (and stays usable).
+    await page.goto(f"{web_app.url}/profile/notifications")
+    await controlled_by_the_service_worker(page)
+    push = page.get_by_role("region", name="Push on this device")
+    await push.get_by_role("button", name="Turn on push").click()
+    status = page.get_by_test_id("push-status")
+    await expect(status).not_to_be_empty(timeout=15_000)
+    real = await status.inner_text()
+
+    if real != "Push is on for this browser.":
+        assert "could not subscribe" in real
+        p256dh, auth = browser_keys()
+        endpoint = f"https://push.example.com/wallet-e2e/{uuid.uuid4().hex}"
+        keys = f'{{"endpoint": "{endpoint}", "p256dh": "{p256dh}", "auth": "{auth}"}}'
+        await page.context.add_init_script(STUB % {"keys": keys})
+        await page.reload()
+        await push.get_by_role("button", name="Turn on push").click()
+        await expect(status).to_have_text("Push is on for this browser.")
+        asked = await page.evaluate("window.__pushAsked")
+        assert asked == {"userVisibleOnly": True, "keyLength": 65}
+    else:
+        endpoint = ""
+    await screenshot(page, "push-on")
+
+    async with server_database(web_app), connection() as conn:
+        stored = await conn.fetch(
+            "SELECT s.endpoint, s.p256dh FROM push_subscription s JOIN app_user u "
+            "ON u.id = s.user_id WHERE u.username = $1",
+            user,
+        )
+    assert len(stored) == 1
+    if endpoint:
+        assert stored[0]["endpoint"] == endpoint
+
+    await push.get_by_role("button", name="Turn off push").click()
+    await expect(status).to_have_text("Push is off for this browser.")
+    async with server_database(web_app), connection() as conn:
+        left = await conn.fetchval(
+            "SELECT count(*) FROM push_subscription s JOIN app_user u ON u.id = s.user_id "
+            "WHERE u.username = $1",
+            user,
+        )
+    assert left == 0
+    await page.context.close()
