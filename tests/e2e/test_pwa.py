@@ -80,12 +80,22 @@ async def test_the_manifest_names_the_app_and_its_icons_load(
 
 
 @pytest.mark.parametrize("size", SIZES)
-async def test_offline_the_app_opens_on_the_last_balances_seen(
+async def test_the_install_offer_then_offline_the_last_balances_seen(
     browser: Browser, web_app: WebApp, size: str
 ) -> None:
     user = await registered_user(web_app, 2_500)
     page = await open_as(browser, web_app, user, size)
     await expect(available(page)).to_have_text("$25.00")
+
+    # The browser offers to install the app (beforeinstallprompt): an "Install app"
+    # button, which asks the browser's own prompt.
+    install = page.get_by_role("button", name="Install app")
+    await expect(install).to_have_count(0)
+    await page.evaluate(INSTALL_OFFER)
+    await install.click()
+    await page.wait_for_function("window.__installPrompted === true")
+    await expect(install).to_have_count(0)
+
     await controlled_by_the_service_worker(page)
     await page.wait_for_function("localStorage.getItem('wallet:last-balances') !== null")
 
@@ -103,6 +113,14 @@ async def test_offline_the_app_opens_on_the_last_balances_seen(
     await expect(available(page)).to_have_text("$25.00")
     await expect(banner).to_have_count(0)
     await page.context.close()
+
+
+INSTALL_OFFER = """() => {
+  const offer = new Event("beforeinstallprompt", { cancelable: true });
+  offer.prompt = async () => { window.__installPrompted = true; };
+  offer.userChoice = Promise.resolve({ outcome: "accepted", platform: "web" });
+  window.dispatchEvent(offer);
+}"""
 
 
 def browser_keys() -> tuple[str, str]:
@@ -162,6 +180,7 @@ async def test_turning_push_on_and_off_reaches_the_server(
     status = page.get_by_test_id("push-status")
     await expect(status).not_to_be_empty(timeout=15_000)
     real = await status.inner_text()
+    print(f"push with the browser's own PushManager: {real!r}")
 
     if real != "Push is on for this browser.":
         assert "could not subscribe" in real

@@ -11,6 +11,7 @@ import { isZero, useWallet } from "../shell/wallet";
 import { NotificationsPanel } from "./NotificationsPanel";
 import { OnboardingChecklist } from "./Onboarding";
 import { OfflineBanner } from "../notifications/OfflineBanner";
+import { InstallApp } from "../notifications/InstallApp";
 
 const ACTIONS: { to: string; label: string; icon: IconName }[] = [
   { to: "/pay/send", label: "Send", icon: "send" },
@@ -64,15 +65,26 @@ export function HomeScreen() {
       {wallet.status && wallet.status !== "active" && (
         <p className="error">This wallet is {wallet.status}.</p>
       )}
-      <div className="home-columns">
-        <div className="home-main">
-          <ActivityList limit={5} refreshKey={wallet.changes} onChange={wallet.bump} />
+      {wallet.offlineAsOf ? (
+        <section className="card empty-state" aria-labelledby="offline-title">
+          <h2 id="offline-title">You are offline</h2>
+          <p className="muted small">
+            Your activity, requests and notifications show again when you are back online.
+            Moving money needs a connection too.
+          </p>
+        </section>
+      ) : (
+        <div className="home-columns">
+          <div className="home-main">
+            <ActivityList limit={5} refreshKey={wallet.changes} onChange={wallet.bump} />
+          </div>
+          <div className="home-side">
+            <NotificationsPanel />
+            <InstallApp />
+            <Pending />
+          </div>
         </div>
-        <div className="home-side">
-          <NotificationsPanel />
-          <Pending />
-        </div>
-      </div>
+      )}
     </div>
   );
 }

@@ -7,6 +7,7 @@ import {
   MarkNotificationReadDocument,
   NotificationCentreDocument,
 } from "../gql/graphql";
+import { RECONNECTED } from "../shared/client";
 import { formatDateTime } from "../shared/dates";
 import { ScreenTitle } from "../shared/SectionNav";
 import { useLiveNotifications, type CentreNotification } from "./live";
@@ -19,7 +20,7 @@ const PAGE = 20;
 export default function NotificationCentre() {
   const live = useLiveNotifications();
   const client = useClient();
-  const [{ data, fetching, error }] = useQuery({
+  const [{ data, fetching, error }, refetch] = useQuery({
     query: NotificationCentreDocument,
     variables: { first: PAGE, before: null },
     requestPolicy: "network-only",
@@ -31,6 +32,13 @@ export default function NotificationCentre() {
   const [allReadAt, setAllReadAt] = useState<number | null>(null);
   const [, markOne] = useMutation(MarkNotificationReadDocument);
   const [marking, markAll] = useMutation(MarkAllNotificationsReadDocument);
+
+  // Back from a dropped connection: what arrived meanwhile was not pushed; look again.
+  useEffect(() => {
+    const again = () => refetch({ requestPolicy: "network-only" });
+    window.addEventListener(RECONNECTED, again);
+    return () => window.removeEventListener(RECONNECTED, again);
+  }, [refetch]);
 
   const first = data?.notifications ?? [];
   useEffect(() => {

@@ -1,4 +1,4 @@
-import { useEffect, useState, useSyncExternalStore } from "react";
+import { useEffect, useState } from "react";
 import { useMutation, useQuery } from "urql";
 
 import {
@@ -11,7 +11,8 @@ import {
   type NotificationKind,
 } from "../gql/graphql";
 import { useWallet } from "../shell/wallet";
-import { base64UrlToBytes, bytesToBase64Url, canInstall, onInstallChange, promptInstall, registerServiceWorker } from "./pwa";
+import { InstallApp } from "./InstallApp";
+import { base64UrlToBytes, bytesToBase64Url, registerServiceWorker } from "./pwa";
 import "./notifications.css";
 
 const KINDS: { kind: NotificationKind; label: string; hint: string }[] = [
@@ -282,18 +283,6 @@ function PushOnThisDevice({ vapidPublicKey }: { vapidPublicKey: string }) {
         </>
       )}
       <p className="muted small" role="status" aria-live="polite" data-testid="push-status">{message}</p>
-    </section>
-  );
-}
-
-export function InstallApp() {
-  const installable = useSyncExternalStore(onInstallChange, canInstall);
-  if (!installable) return null;
-  return (
-    <section className="card" aria-labelledby="install-title">
-      <h2 id="install-title">Install the app</h2>
-      <p className="muted small">Open the wallet from your home screen, full screen, like any app.</p>
-      <button className="small-primary" onClick={() => void promptInstall()}>Install app</button>
     </section>
   );
 }
