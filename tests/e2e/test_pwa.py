@@ -3,8 +3,10 @@ worker, the offline shell with the last balances seen, and web push on this brow
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
+import json
 import re
 import uuid
 
@@ -13,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from PIL import Image
 from playwright.async_api import Browser, Page, expect
+from redis.asyncio import Redis
 
 from tests.e2e.conftest import (
     WebApp,
@@ -23,7 +26,9 @@ from tests.e2e.conftest import (
     screenshot,
     server_database,
 )
+from tests.e2e.test_notifications import send_from
 from wallet.db.engine import connection
+from wallet.notifications.push import SandboxPushProvider
 
 pytestmark = pytest.mark.e2e
 
@@ -207,6 +212,9 @@ async def test_turning_push_on_and_off_reaches_the_server(
     if endpoint:
         assert stored[0]["endpoint"] == endpoint
 
+    if endpoint:
+        await a_payment_is_pushed_and_the_service_worker_shows_it(page, web_app, user, endpoint)
+
     await push.get_by_role("button", name="Turn off push").click()
     await expect(status).to_have_text("Push is off for this browser.")
     async with server_database(web_app), connection() as conn:
@@ -217,3 +225,54 @@ async def test_turning_push_on_and_off_reaches_the_server(
         )
     assert left == 0
     await page.context.close()
+
+
+async def a_payment_is_pushed_and_the_service_worker_shows_it(
+    page: Page, web_app: WebApp, user: str, endpoint: str
+) -> None:
+    """Money arrives: the server pushes it to the subscription (the dev server's sandbox
+    push service keeps it), linking where the app lists it; delivered to this browser's
+    service worker, it shows as a notification that opens that page."""
+    payer = await registered_user(web_app, 5_000)
+    await send_from(web_app, payer, user, "3.21")
+    redis = Redis.from_url(web_app.redis_url)
+    try:
+        sandbox = SandboxPushProvider(redis)
+        for _ in range(100):
+            pushed = await sandbox.sent_to(endpoint)
+            if pushed:
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        await redis.aclose()
+    assert [(m["title"], m["url"]) for m in pushed] == [("You received $3.21", "/activity")]
+
+    cdp = await page.context.new_cdp_session(page)
+    registrations: list[dict[str, str]] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: registrations.extend(event["registrations"]),
+    )
+    await cdp.send("ServiceWorker.enable")
+    for _ in range(50):
+        if registrations:
+            break
+        await asyncio.sleep(0.1)
+    [registration] = [r for r in registrations if r["scopeURL"] == f"{web_app.url}/"]
+    content = {key: pushed[0][key] for key in ("title", "body", "url")}
+    await cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {
+            "origin": web_app.url,
+            "registrationId": registration["registrationId"],
+            "data": json.dumps(content),
+        },
+    )
+    shown = await page.wait_for_function(
+        """async () => {
+             const registration = await navigator.serviceWorker.ready;
+             const [shown] = await registration.getNotifications();
+             return shown && { title: shown.title, body: shown.body, url: shown.data.url };
+           }"""
+    )
+    assert await shown.json_value() == content
