@@ -268,11 +268,16 @@ async def a_payment_is_pushed_and_the_service_worker_shows_it(
             "data": json.dumps(content),
         },
     )
-    shown = await page.wait_for_function(
-        """async () => {
-             const registration = await navigator.serviceWorker.ready;
-             const [shown] = await registration.getNotifications();
-             return shown && { title: shown.title, body: shown.body, url: shown.data.url };
-           }"""
-    )
-    assert await shown.json_value() == content
+    shown = None
+    for _ in range(50):
+        shown = await page.evaluate(
+            """async () => {
+                 const registration = await navigator.serviceWorker.ready;
+                 const [n] = await registration.getNotifications();
+                 return n ? { title: n.title, body: n.body, url: n.data.url } : null;
+               }"""
+        )
+        if shown:
+            break
+        await asyncio.sleep(0.2)
+    assert shown == content
