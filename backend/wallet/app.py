@@ -60,7 +60,7 @@ def dev_inbox_page(index_html: Path) -> HTTPRouteHandler:
 # no API route below (/merchant/payment-requests/..., /operator/books/...) is shadowed,
 # and an unknown top-level path is still a 404. Production's nginx does the same with
 # `try_files $uri /index.html`.
-APP_SECTIONS = ("pay", "activity", "accounts", "profile", "merchant", "operator")
+APP_SECTIONS = ("pay", "activity", "accounts", "profile", "notifications", "merchant", "operator")
 
 
 def app_pages(index_html: Path) -> HTTPRouteHandler:

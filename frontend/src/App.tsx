@@ -5,7 +5,8 @@ import { Provider, useQuery } from "urql";
 import { AuthScreen } from "./auth/AuthScreen";
 import { DevInbox } from "./dev/DevInbox";
 import { DevInboxEnabledDocument, ViewerDocument } from "./gql/graphql";
-import { createApiClient } from "./shared/client";
+import { lastBalances } from "./notifications/offline";
+import { createSessionClient, SESSION_EXPIRED } from "./notifications/session";
 import { ConsumerApp } from "./shell/ConsumerApp";
 
 // The merchant and operator modes are full screens of their own: loaded when opened.
@@ -15,16 +16,26 @@ const OperatorApp = lazy(() => import("./operator/OperatorApp"));
 export function App() {
   // A new client (and WebSocket) per session, so a socket never outlives its login.
   const [sessionVersion, setSessionVersion] = useState(0);
-  const api = useMemo(() => createApiClient(), [sessionVersion]);
+  const api = useMemo(() => createSessionClient(), [sessionVersion]);
   useEffect(() => () => api.dispose(), [api]);
-  const onSessionChange = useCallback(() => setSessionVersion((v) => v + 1), []);
+  // The session ended under the user (revoked, expired, logged out elsewhere): the login
+  // screen says so, at the same address; logging in opens that address again.
+  const [expired, setExpired] = useState(false);
+  const onSessionChange = useCallback(() => {
+    setExpired(false);
+    setSessionVersion((v) => v + 1);
+  }, []);
+  const onSessionExpired = useCallback(() => {
+    setExpired(true);
+    setSessionVersion((v) => v + 1);
+  }, []);
 
   return (
     <Provider value={api.urql}>
       <BrowserRouter>
         <Routes>
           <Route path="/dev/inbox" element={<div className="app"><main className="content"><DevInbox /></main></div>} />
-          <Route path="*" element={<Shell onSessionChange={onSessionChange} />} />
+          <Route path="*" element={<Shell onSessionChange={onSessionChange} onSessionExpired={onSessionExpired} expired={expired} />} />
         </Routes>
       </BrowserRouter>
     </Provider>
@@ -46,9 +57,37 @@ const loading = <p className="muted" role="status">Loading…</p>;
 
 /** Signed out: the login screen at whatever address was opened (after logging in, that
  * address opens). Signed in: the consumer wallet, or the shop's or the console's mode. */
-function Shell({ onSessionChange }: { onSessionChange: () => void }) {
-  const [{ data, fetching, error }] = useQuery({ query: ViewerDocument, requestPolicy: "network-only" });
+function Shell({ onSessionChange, onSessionExpired, expired }: {
+  onSessionChange: () => void; onSessionExpired: () => void; expired: boolean;
+}) {
+  const [{ data, fetching, error }, reloadViewer] = useQuery({ query: ViewerDocument, requestPolicy: "network-only" });
   const me = data?.me;
+
+  // Signed in, an answer says "not authenticated": back to the login screen, here.
+  useEffect(() => {
+    if (!me) return;
+    let done = false;
+    const expire = () => {
+      if (done) return;
+      done = true;
+      onSessionExpired();
+    };
+    window.addEventListener(SESSION_EXPIRED, expire);
+    return () => window.removeEventListener(SESSION_EXPIRED, expire);
+  }, [me, onSessionExpired]);
+
+  // Offline (or the API unreachable) with balances seen before on this device: the
+  // wallet opens on them, marked offline; back online, it signs in again as usual.
+  const offline = !me && Boolean(error?.networkError) ? lastBalances() : null;
+  useEffect(() => {
+    if (!error?.networkError) return;
+    const retry = () => reloadViewer({ requestPolicy: "network-only" });
+    window.addEventListener("online", retry);
+    return () => window.removeEventListener("online", retry);
+  }, [error, reloadViewer]);
+  if (offline) {
+    return <ConsumerApp username={offline.username} onLoggedOut={onSessionChange} />;
+  }
 
   if (!me) {
     return (
@@ -62,7 +101,14 @@ function Shell({ onSessionChange }: { onSessionChange: () => void }) {
               We could not reach the wallet service. Check your connection and reload.
             </p>
           ) : (
-            <AuthScreen onLoggedIn={onSessionChange} />
+            <>
+              {expired && (
+                <p className="notice session-expired" role="alert" data-testid="session-expired">
+                  Your session ended. Log in again to carry on where you were.
+                </p>
+              )}
+              <AuthScreen onLoggedIn={onSessionChange} />
+            </>
           )}
         </main>
         <DevInboxLink />

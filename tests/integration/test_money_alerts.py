@@ -146,7 +146,7 @@ async def test_weekly_summary_sums_money_in_and_out_once_per_user_and_week(
     assert alice_summary.body == "USD: in $100.00, out $20.00"
     [bob_summary] = await centre.notifications_of(bob.id)
     assert bob_summary.body == "USD: in $20.00, out $0.00"
-    assert alice_summary.target is not None and alice_summary.target.path == "/insights"
+    assert alice_summary.target is not None and alice_summary.target.path == "/activity/budget"
     assert await centre.notifications_of(idle.id) == []
     # The week before had no movement: nobody hears about it.
     assert await weekly_summary.send_weekly_summaries(datetime.now(UTC), email=email) == 0
@@ -168,7 +168,7 @@ async def test_the_payer_of_a_merchant_payment_gets_a_receipt(
 
     [receipt] = await centre.notifications_of(buyer.id)
     assert (receipt.kind, receipt.title) == ("payment_receipt", "You paid $4.50 to Corner Coffee")
-    assert receipt.target is not None and receipt.target.path == f"/activity/{txid}"
+    assert receipt.target is not None and receipt.target.path == "/activity"
     assert [m["subject"] for m in await email.sent_to(buyer.email)] == [
         "You paid $4.50 to Corner Coffee"
     ]

@@ -68,9 +68,9 @@ async def test_notifications_link_to_their_transaction_request_dispute_or_page(
 
     txid = sent["transfer"]["id"]
     assert [(n["title"], n["target"]) for n in listed] == [
-        ("Your week", {"kind": "PAGE", "id": None, "path": "/insights"}),
-        ("Dispute opened", {"kind": "DISPUTE", "id": "42", "path": "/disputes/42"}),
-        ("You received $3.00", {"kind": "TRANSACTION", "id": txid, "path": f"/activity/{txid}"}),
+        ("Your week", {"kind": "PAGE", "id": None, "path": "/activity/budget"}),
+        ("Dispute opened", {"kind": "DISPUTE", "id": "42", "path": "/activity"}),
+        ("You received $3.00", {"kind": "TRANSACTION", "id": txid, "path": "/activity"}),
     ]
     assert unread == 3
 
@@ -150,7 +150,7 @@ async def test_notification_received_starts_with_the_unread_count_then_streams(
         assert arrived["notification"] == {
             "id": str(new_id),
             "title": "Fresh",
-            "target": {"kind": "PAGE", "path": "/insights"},
+            "target": {"kind": "PAGE", "path": "/activity/budget"},
         }
         assert int(arrived["sequence"]) > 0
 

@@ -33,6 +33,7 @@ async def server(settings: Settings, tmp_path: Path) -> AsyncIterator[LiveServer
         "/pay/send",
         "/accounts/goals",
         "/profile/security",
+        "/notifications",
         "/merchant",
         "/merchant/till",
         "/operator",

@@ -41,21 +41,43 @@ class InAppNotification:
     target: Target | None
 
 
+# Older links (written before the app's routes settled) and what they open now.
+_APP_PATHS = {
+    "/insights": "/activity/budget",
+    "/settings/security": "/profile/security",
+    "/security": "/profile/security",
+    "/wallet": "/accounts",
+    "/requests": "/pay/request",
+}
+
+
+def app_path(link: str) -> str:
+    """The app's route for a stored link: a payment link ("/?pay=R42") opens Scan & pay,
+    a retired path its replacement; anything else as it is."""
+    path, sep, query = link.partition("?")
+    if path in ("", "/") and query.startswith("pay="):
+        return f"/pay/scan?{query}"
+    path = path.rstrip("/") or "/"
+    return _APP_PATHS.get(path, path) + sep + query
+
+
 def target_of(
     transaction_id: int | None, request_id: int | None, link: str | None
 ) -> Target | None:
     """A notification's deep link: its transaction, else its request, else its `link`
-    (a dispute's "/disputes/<id>" is recognised as one)."""
+    (a dispute's "/disputes/<id>" is recognised as one). Paths are the app's routes:
+    a transaction or a dispute opens Activity (where it is listed; there is no page of
+    one), a request the requests of Pay."""
     if transaction_id is not None:
-        return Target(TargetKind.TRANSACTION, transaction_id, f"/activity/{transaction_id}")
+        return Target(TargetKind.TRANSACTION, transaction_id, "/activity")
     if request_id is not None:
-        return Target(TargetKind.REQUEST, request_id, f"/requests/{request_id}")
+        return Target(TargetKind.REQUEST, request_id, "/pay/request")
     if link is None:
         return None
     head, _, tail = link.strip("/").partition("/")
     if head == "disputes" and tail.isdigit():
-        return Target(TargetKind.DISPUTE, int(tail), link)
-    return Target(TargetKind.PAGE, None, link)
+        return Target(TargetKind.DISPUTE, int(tail), "/activity")
+    return Target(TargetKind.PAGE, None, app_path(link))
 
 
 _COLUMNS = "id, kind, title, body, transaction_id, request_id, link, read_at, created_at"

@@ -9,6 +9,9 @@ import { Icon, type IconName } from "../shared/icons";
 import { formatMoney } from "../shared/money";
 import { isZero, useWallet } from "../shell/wallet";
 import { NotificationsPanel } from "./NotificationsPanel";
+import { OnboardingChecklist } from "./Onboarding";
+import { OfflineBanner } from "../notifications/OfflineBanner";
+import { InstallApp } from "../notifications/InstallApp";
 
 const ACTIONS: { to: string; label: string; icon: IconName }[] = [
   { to: "/pay/send", label: "Send", icon: "send" },
@@ -25,6 +28,7 @@ export function HomeScreen() {
   return (
     <div className="screen home">
       <h1 className="greeting">Hi, {wallet.username}</h1>
+      <OfflineBanner />
       <div className="home-hero">
         <section className="card total" aria-labelledby="total-title">
           <h2 id="total-title" className="label">Total balance{home ? ` in ${home.currency}` : ""}</h2>
@@ -52,6 +56,7 @@ export function HomeScreen() {
           ))}
         </nav>
       </div>
+      {!wallet.offlineAsOf && <OnboardingChecklist refreshKey={wallet.changes} />}
       <div className="card-title-row balances-title">
         <h2>Balances</h2>
         <Link className="see-all" to="/accounts">Manage currencies</Link>
@@ -60,15 +65,26 @@ export function HomeScreen() {
       {wallet.status && wallet.status !== "active" && (
         <p className="error">This wallet is {wallet.status}.</p>
       )}
-      <div className="home-columns">
-        <div className="home-main">
-          <ActivityList limit={5} refreshKey={wallet.changes} onChange={wallet.bump} />
+      {wallet.offlineAsOf ? (
+        <section className="card empty-state" aria-labelledby="offline-title">
+          <h2 id="offline-title">You are offline</h2>
+          <p className="muted small">
+            Your activity, requests and notifications show again when you are back online.
+            Moving money needs a connection too.
+          </p>
+        </section>
+      ) : (
+        <div className="home-columns">
+          <div className="home-main">
+            <ActivityList limit={5} refreshKey={wallet.changes} onChange={wallet.bump} />
+          </div>
+          <div className="home-side">
+            <NotificationsPanel />
+            <InstallApp />
+            <Pending />
+          </div>
         </div>
-        <div className="home-side">
-          <NotificationsPanel refreshKey={wallet.changes} />
-          <Pending />
-        </div>
-      </div>
+      )}
     </div>
   );
 }

@@ -1,35 +1,45 @@
 import { useEffect } from "react";
+import { Link } from "react-router";
 import { useMutation, useQuery } from "urql";
 
-import { MarkNotificationsReadDocument, NotificationsDocument } from "../gql/graphql";
+import { MarkAllNotificationsReadDocument, NotificationCentreDocument } from "../gql/graphql";
+import { useLiveNotifications } from "../notifications/live";
 
-/** Unread notifications (money received, requests, failures), newest first. */
-export function NotificationsPanel({ refreshKey }: { refreshKey: number }) {
-  const [{ data }, refetch] = useQuery({ query: NotificationsDocument, requestPolicy: "network-only" });
-  const [, markRead] = useMutation(MarkNotificationsReadDocument);
+/** The newest unread notifications (money received, requests, failures); looks again
+ * when the live unread count changes (no polling). The rest is in the centre. */
+export function NotificationsPanel() {
+  const live = useLiveNotifications();
+  const [{ data }, refetch] = useQuery({
+    query: NotificationCentreDocument,
+    variables: { first: 5, before: null },
+    requestPolicy: "network-only",
+  });
+  const [, markAll] = useMutation(MarkAllNotificationsReadDocument);
 
   useEffect(() => {
-    // The worker writes notifications just after the change that caused them.
-    const timers = [1500, 5000].map((ms) =>
-      setTimeout(() => refetch({ requestPolicy: "network-only" }), ms));
-    return () => timers.forEach(clearTimeout);
-  }, [refreshKey, refetch]);
+    if (live.unread !== null) refetch({ requestPolicy: "network-only" });
+  }, [live.unread, refetch]);
 
   const unread = (data?.notifications ?? []).filter((n) => !n.read);
-  if (unread.length === 0) return null;
+  if (unread.length === 0 || live.unread === 0) return null;
   return (
     <section className="card send notifications" aria-labelledby="notifications-title">
-      <h2 id="notifications-title">Notifications</h2>
+      <div className="card-title-row">
+        <h2 id="notifications-title">Notifications</h2>
+        <Link className="see-all" to="/notifications">See all</Link>
+      </div>
       <ul data-testid="notifications">
         {unread.map((n) => (
           <li key={n.id}>
-            <strong>{n.title}</strong>
+            {n.target ? <Link to={n.target.path}><strong>{n.title}</strong></Link> : <strong>{n.title}</strong>}
             <span className="muted small">{n.body}</span>
           </li>
         ))}
       </ul>
       <button className="link" onClick={async () => {
-        await markRead({});
+        const result = await markAll({});
+        const answer = result.data?.markAllNotificationsRead;
+        if (answer?.__typename === "MarkReadPayload" && answer.unreadCount != null) live.setUnread(answer.unreadCount);
         refetch({ requestPolicy: "network-only" });
       }}>
         Mark all as read

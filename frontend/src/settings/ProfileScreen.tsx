@@ -3,17 +3,20 @@ import { Link, Route, Routes, useNavigate } from "react-router";
 import { useMutation } from "urql";
 
 import { LogOutDocument } from "../gql/graphql";
+import { forgetBalances } from "../notifications/offline";
 import { Icon } from "../shared/icons";
 import { ScreenTitle, SectionNav } from "../shared/SectionNav";
 import { NotFound } from "../shell/NotFound";
 import { useWallet } from "../shell/wallet";
 import { SecurityPanel } from "./SecurityPanel";
 
+const NotificationPreferences = lazy(() => import("../notifications/Preferences"));
 const VerificationPanel = lazy(() => import("./Verification").then((m) => ({ default: m.VerificationPanel })));
 
 export const PROFILE_LINKS = [
   { to: "/profile", label: "Overview", end: true },
   { to: "/profile/security", label: "Security" },
+  { to: "/profile/notifications", label: "Notifications" },
   { to: "/profile/limits", label: "Limits & verification" },
 ];
 
@@ -28,6 +31,7 @@ export default function ProfileScreen() {
         <Routes>
           <Route index element={<Overview />} />
           <Route path="security" element={<SecurityPanel />} />
+          <Route path="notifications" element={<NotificationPreferences />} />
           <Route path="limits" element={<VerificationPanel />} />
           <Route path="*" element={<NotFound />} />
         </Routes>
@@ -47,6 +51,7 @@ function Overview() {
           <h2 id="account-title">@{wallet.username}</h2>
           <ul className="link-list">
             <li><Link to="/profile/security">Security: password, PIN, passkeys, sessions</Link></li>
+            <li><Link to="/profile/notifications">Notifications: what reaches you, push, low-balance alerts</Link></li>
             <li><Link to="/profile/limits">Limits & verification</Link></li>
             <li><Link to="/activity/budget">Budgets, statements and exports</Link></li>
           </ul>
@@ -88,6 +93,7 @@ function Overview() {
           </p>
           <button className="secondary" onClick={async () => {
             await logOut({});
+            forgetBalances();
             navigate("/", { replace: true }); // the next login starts at Home
             wallet.onLoggedOut();
           }}>

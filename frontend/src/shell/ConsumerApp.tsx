@@ -4,6 +4,8 @@ import { Navigate, NavLink, Route, Routes, useLocation } from "react-router";
 import { AccountsScreen } from "../accounts/AccountsScreen";
 import { ActivityScreen } from "../activity/ActivityScreen";
 import { HomeScreen } from "../home/HomeScreen";
+import { Bell } from "../notifications/Bell";
+import { LiveNotifications } from "../notifications/live";
 import { PayScreen } from "../pay/PayScreen";
 import { Icon, type IconName } from "../shared/icons";
 import { NotFound } from "./NotFound";
@@ -11,6 +13,7 @@ import { WalletProvider } from "./wallet";
 
 // Profile holds the rarely used screens (security, verification): loaded when opened.
 const ProfileScreen = lazy(() => import("../settings/ProfileScreen"));
+const NotificationCentre = lazy(() => import("../notifications/NotificationCentre"));
 
 export const MAIN_NAV: { to: string; label: string; icon: IconName; end?: boolean }[] = [
   { to: "/", label: "Home", icon: "home", end: true },
@@ -31,14 +34,21 @@ export function ConsumerApp({ username, onLoggedOut }: { username: string; onLog
   }
   return (
     <WalletProvider username={username} onLoggedOut={onLoggedOut}>
+      <LiveNotifications>
       <div className="consumer">
         <a className="skip-link" href="#main">Skip to content</a>
         <header className="topbar consumer-topbar">
           <span className="brand">◈ Wallet</span>
-          <span className="who">@{username}</span>
+          <span className="topbar-end">
+            <span className="who">@{username}</span>
+            <Bell />
+          </span>
         </header>
         <nav className="main-nav" aria-label="Main">
-          <span className="brand side-brand" aria-hidden="true">◈ Wallet</span>
+          <div className="side-head">
+            <span className="brand side-brand" aria-hidden="true">◈ Wallet</span>
+            <Bell />
+          </div>
           <ul>
             {MAIN_NAV.map((item) => (
               <li key={item.to}>
@@ -59,11 +69,13 @@ export function ConsumerApp({ username, onLoggedOut }: { username: string; onLog
               <Route path="activity/*" element={<ActivityScreen />} />
               <Route path="accounts/*" element={<AccountsScreen />} />
               <Route path="profile/*" element={<ProfileScreen />} />
+              <Route path="notifications" element={<NotificationCentre />} />
               <Route path="*" element={<NotFound />} />
             </Routes>
           </Suspense>
         </main>
       </div>
+      </LiveNotifications>
     </WalletProvider>
   );
 }

@@ -10,6 +10,7 @@ import {
   type BalanceChangedSubscription,
   type MyMerchantsQuery,
 } from "../gql/graphql";
+import { lastBalances, saveBalances } from "../notifications/offline";
 import { RECONNECTED } from "../shared/client";
 
 export type Balance = BalanceChangedSubscription["balanceChanged"];
@@ -21,6 +22,8 @@ export type Wallet = {
   username: string;
   balances: Balance[];
   loadError: boolean;
+  /** The balances are the last this device saw (the API is unreachable): when that was. */
+  offlineAsOf: string | null;
   live: boolean;
   flash: string | null;
   status: string | null;
@@ -88,16 +91,30 @@ export function WalletProvider({ username, onLoggedOut, children }: {
     return () => clearTimeout(timer);
   }, [live.data]);
 
-  const balances: Balance[] = (data?.wallet?.balances ?? []).map((b) => updates[b.currency] ?? b);
+  let balances: Balance[] = (data?.wallet?.balances ?? []).map((b) => updates[b.currency] ?? b);
   for (const [currency, b] of Object.entries(updates)) {
     if (!balances.some((x) => x.currency === currency)) balances.push(b);
+  }
+  // Kept on this device for when the API cannot be reached (offline).
+  const known = data?.wallet ? JSON.stringify(balances) : null;
+  useEffect(() => {
+    if (known) saveBalances(username, JSON.parse(known) as Balance[]);
+  }, [known, username]);
+  let offlineAsOf: string | null = null;
+  if (!data?.wallet && error?.networkError) {
+    const snapshot = lastBalances(username);
+    if (snapshot) {
+      balances = snapshot.balances.map((b) => ({ __typename: "CurrencyBalance", ...b }) as Balance);
+      offlineAsOf = snapshot.at;
+    }
   }
 
   const wallet: Wallet = {
     username,
     balances,
-    loadError: Boolean(error),
-    live: !live.error,
+    loadError: Boolean(error) && !offlineAsOf,
+    offlineAsOf,
+    live: !live.error && !offlineAsOf,
     flash,
     status: data?.wallet?.status ?? null,
     changes,
