@@ -229,8 +229,9 @@ async def test_reminder_dates_are_in_the_phones_own_language(
 
     uk = await phone_in(browser, web_app, name, "en-GB")
     await go_to(uk, "Budget")
+    # Dates and money both in the phone's language: a British phone writes dollars US$.
     await expect(uk.get_by_label("Bill reminders")).to_contain_text(
-        f"Water · about $40.00 · due {water.day} {water:%b} {water.year}"
+        f"Water · about US$40.00 · due {water.day} {water:%b} {water.year}"
     )
     await screenshot(uk, "48-reminder-date-en-GB")
     for page in (us, uk):
