@@ -46,5 +46,11 @@ async def test_every_main_screen_has_no_serious_accessibility_violation(
         await page.wait_for_load_state("networkidle")
         if problems := await violations(page):
             found[screen] = problems
+    # Pages reached from those: the notification centre and its settings.
+    for path in ("/notifications", "/profile/notifications"):
+        await page.goto(web_app.url + path)
+        await page.wait_for_load_state("networkidle")
+        if problems := await violations(page):
+            found[path] = problems
     assert found == {}, "\n".join(f"{s}: {p}" for s, ps in found.items() for p in ps)
     await page.context.close()

@@ -9,7 +9,15 @@ import re
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.e2e.conftest import PASSWORD, WebApp, available, go_to, registered_user, screenshot
+from tests.e2e.conftest import (
+    PASSWORD,
+    WebApp,
+    available,
+    confirm_send,
+    go_to,
+    registered_user,
+    screenshot,
+)
 from tests.e2e.test_notifications import send_from
 from tests.e2e.test_web_app import identity, sign_up
 
@@ -60,7 +68,7 @@ async def test_a_new_user_sees_the_checklist_completes_a_step_and_sends(
     await go_to(page, "Send")
     await page.get_by_label("To").fill("@" + friend)
     await page.get_by_label("Amount (USD)").fill("5.00")
-    await page.get_by_role("button", name="Send").click()
+    await confirm_send(page)
     await expect(page.get_by_role("status").filter(has_text="Sent")).to_have_text(
         f"Sent $5.00 to @{friend}"
     )

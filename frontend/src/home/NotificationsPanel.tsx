@@ -1,4 +1,4 @@
-import { useEffect } from "react";
+import { useEffect, useRef } from "react";
 import { Link } from "react-router";
 import { useMutation, useQuery } from "urql";
 
@@ -16,8 +16,13 @@ export function NotificationsPanel() {
   });
   const [, markAll] = useMutation(MarkAllNotificationsReadDocument);
 
+  // Look again when the count changes, not when it first arrives (the subscription's
+  // snapshot): the look on opening is in flight then, and a second would tear it down.
+  const seen = useRef<number | null>(null);
   useEffect(() => {
-    if (live.unread !== null) refetch({ requestPolicy: "network-only" });
+    if (live.unread === null) return;
+    if (seen.current !== null && seen.current !== live.unread) refetch({ requestPolicy: "network-only" });
+    seen.current = live.unread;
   }, [live.unread, refetch]);
 
   const unread = (data?.notifications ?? []).filter((n) => !n.read);
