@@ -73,6 +73,7 @@ from wallet.merchants.service import (  # noqa: E402
     staff_principal,
 )
 from wallet.money import Currency, Money  # noqa: E402
+from wallet.notifications.push import new_vapid_private_key  # noqa: E402
 from wallet.security.crypto import Keyring  # noqa: E402
 from wallet.transfers import batch as send_batch  # noqa: E402
 from wallet.transfers.service import SendMoney, send_money  # noqa: E402
@@ -328,6 +329,7 @@ def start_server(
         "WALLET_GATEWAY_WEBHOOK_SECRET": secrets.token_hex(24),
         "WALLET_AUDIT_KEY": secrets.token_hex(24),
         "WALLET_METRICS_TOKEN": secrets.token_hex(24),  # production refuses to start without
+        "WALLET_VAPID_PRIVATE_KEY": new_vapid_private_key(),  # nor on the development key
         # Production settings otherwise; the sandboxes stand in for real providers.
         "WALLET_ALLOW_SANDBOX_PROVIDERS": "true",
         "WALLET_PII_KEYS": Keyring.new_key_entry("bench"),

@@ -175,6 +175,10 @@ async def _merchant_side(live: LiveServer, w: World, redis: Redis) -> None:
     w.ids["pos_request_to_watch"] = (await create(live, token, merchant, amount="7.00"))["request"][
         "id"
     ]
+    # Paid by the owner's merchantSales row, to hear of it.
+    w.ids["pos_request_for_sales"] = (await create(live, token, merchant, amount="6.00"))[
+        "request"
+    ]["id"]
 
 
 async def _customer_side(live: LiveServer, w: World, redis: Redis) -> None:

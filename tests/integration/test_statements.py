@@ -58,6 +58,8 @@ async def convert(live: LiveServer, token: str, sell: str, buy: str, amount: str
         QUOTE,
         {"input": {"sell": sell, "buy": buy, "amount": amount, "fixedSide": "SELL"}},
     )
+    # More than the balance is refused at quote time (nothing moves).
+    assert offered["__typename"] == "FxQuotePayload", offered
     done = await call(
         live,
         token,
