@@ -1,5 +1,5 @@
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
-import { Client, cacheExchange, fetchExchange, subscriptionExchange } from "urql";
+import { Client, cacheExchange, fetchExchange, subscriptionExchange, type Exchange } from "urql";
 
 /** Fired on `window` when the live connection comes back after a drop: what changed
  * meanwhile was not pushed, so screens refetch what they show. */
@@ -13,9 +13,10 @@ export interface ApiClient {
 /**
  * One GraphQL client per session: queries and mutations over POST with the session
  * cookie, subscriptions over graphql-transport-ws on the same origin (the browser sends
- * the cookie with the handshake). Re-created on log in / log out.
+ * the cookie with the handshake). Re-created on log in / log out. `watchers` see every
+ * answer before the screens do (the session's, for NOT_AUTHENTICATED).
  */
-export function createApiClient(): ApiClient {
+export function createApiClient(watchers: Exchange[] = []): ApiClient {
   const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql`;
   const ws: WsClient = createWsClient({
     url: wsUrl,
@@ -38,6 +39,7 @@ export function createApiClient(): ApiClient {
     preferGetMethod: false,
     exchanges: [
       cacheExchange,
+      ...watchers,
       fetchExchange,
       subscriptionExchange({
         forwardSubscription(request) {
