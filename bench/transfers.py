@@ -860,6 +860,11 @@ async def main() -> None:
                     ]
                 runs += [
                     (
+                        "service merchant",
+                        lambda c=clients: merchant_payments(users, c, seconds),
+                        None,
+                    ),
+                    (
                         "floor",
                         lambda c=clients: send_writes_floor(binary, bench_url, users, c, seconds),
                         None,
