@@ -88,26 +88,22 @@ async def sell(
     return str((await pay(live, buyer_token, request["id"]))["payment"]["transactionId"])
 
 
+async def two_sales_and_a_refund(live: LiveServer) -> tuple[str, str]:
+    """A settling shop's 10.00 and 5.00 sales, 2.00 of the first refunded: (owner token,
+    merchant id)."""
+    owner_token, merchant_id = await settled_shop(live, "000123456789")
+    _, buyer_token = await customer(live)
+    first = await sell(live, owner_token, merchant_id, buyer_token, "10.00")
+    await sell(live, owner_token, merchant_id, buyer_token, "5.00")
+    refund = {"merchantId": merchant_id, "transactionId": first, "amount": "2.00"}
+    await call(live, owner_token, REFUND, {"input": {**refund, "idempotencyKey": "r1"}})
+    return owner_token, merchant_id
+
+
 async def test_a_batch_pays_out_net_of_fees_and_reports_its_lines(
     live_server: LiveServer, redis: Redis
 ) -> None:
-    owner_token, merchant_id = await settled_shop(live_server, "000123456789")
-    _, buyer_token = await customer(live_server)
-    first = await sell(live_server, owner_token, merchant_id, buyer_token, "10.00")
-    await sell(live_server, owner_token, merchant_id, buyer_token, "5.00")
-    await call(
-        live_server,
-        owner_token,
-        REFUND,
-        {
-            "input": {
-                "merchantId": merchant_id,
-                "transactionId": first,
-                "amount": "2.00",
-                "idempotencyKey": "r1",
-            }
-        },
-    )
+    owner_token, merchant_id = await two_sales_and_a_refund(live_server)
     gateway = SandboxGateway(redis, day_seconds=live_server.settings.sandbox.day_seconds)
     assert await settlement.settle_due(gateway, datetime.now(UTC)) != []
     # 2.9% of 15.00 = 0.435 -> 0.44 (half up), plus 2 x 0.30 fixed.
@@ -220,23 +216,7 @@ async def test_a_sale_released_from_escrow_late_is_charged_in_the_next_batch(
 async def test_the_payout_preview_is_what_the_next_batch_pays(
     live_server: LiveServer, redis: Redis
 ) -> None:
-    owner_token, merchant_id = await settled_shop(live_server, "000123456789")
-    _, buyer_token = await customer(live_server)
-    first = await sell(live_server, owner_token, merchant_id, buyer_token, "10.00")
-    await sell(live_server, owner_token, merchant_id, buyer_token, "5.00")
-    await call(
-        live_server,
-        owner_token,
-        REFUND,
-        {
-            "input": {
-                "merchantId": merchant_id,
-                "transactionId": first,
-                "amount": "2.00",
-                "idempotencyKey": "r1",
-            }
-        },
-    )
+    owner_token, merchant_id = await two_sales_and_a_refund(live_server)
     before = datetime.now(UTC)
     (preview,) = await call(live_server, owner_token, NEXT, {"m": merchant_id})
     # Never settled: the next hourly run, at 45 s past the hour.

@@ -30,7 +30,7 @@ from wallet.rates import RateProvider, RateSnapshot, RatesUnavailable
 from wallet.transactions import service as transactions
 from wallet.transactions.models import TransactionType
 from wallet.wallets.errors import WalletUnavailable
-from wallet.wallets.service import lock_for_spending, open_balance
+from wallet.wallets.service import available_for, lock_for_spending, open_balance
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,13 +159,7 @@ class FxDesk:
             status = await conn.fetchval("SELECT status FROM wallet WHERE user_id = $1", user_id)
             if status != "active":
                 raise WalletUnavailable("your", status or "missing")
-            balances = await ledger.balances_of_owner(conn, OwnerType.USER, user_id, Purpose.WALLET)
-            held = next((b for b in balances if b.currency is sell), None)
-            available = 0 if held is None else held.available
-            if available < pricing.sell_amount:
-                raise InsufficientFunds(
-                    held.account_id if held else 0, available, pricing.sell_amount
-                )
+            await available_for(conn, user_id, Money(pricing.sell_amount, sell))
             await _store(conn, quote)
         return quote
 

@@ -327,21 +327,17 @@ async def _within_budget(conn: Connection, actor: Actor, command: PayRequest) ->
 
 
 async def budget_impact(
-    payer_id: int, reference: str, amount: Money | None
+    payer_id: int, request: PaymentRequest, amount: Money | None
 ) -> budgets.BudgetImpact | None:
-    """What paying the request would do to the payer's budget (the review screen); None
-    when no budget covers it or it cannot be paid as asked."""
-    normalized = normalize_reference(reference)
-    if normalized is None:
+    """What paying `request` (found by `find_request`) would do to the payer's budget
+    (the review screen); None when no budget covers it or it cannot be paid as asked."""
+    if request.status != "open" or not request.payable:
+        return None  # only a request that can be paid, as `payable_request` shows
+    try:
+        to_pay = _amount_to_pay(request, amount)
+    except (AmountMismatch, NonPositiveAmount):
         return None
     async with connection() as conn:
-        try:
-            request = await _load(conn, normalized)
-            to_pay = _amount_to_pay(request, amount)
-        except (PaymentRequestNotFound, AmountMismatch, NonPositiveAmount):
-            return None
-        if request.status != "open" or not request.payable:
-            return None  # only a request that can be paid, as `payable_request` shows
         return await budgets.impact_of(
             conn, payer_id, payee=request.merchant_name, mcc=request.mcc, amount=to_pay
         )

@@ -21,15 +21,13 @@ from wallet.db.engine import connection
 from wallet.errors import NonPositiveAmount
 from wallet.fx.errors import QuoteNotFound
 from wallet.fx.service import get_quote
-from wallet.ledger import service as ledger
-from wallet.ledger.errors import InsufficientFunds
-from wallet.ledger.models import OwnerType, Purpose
 from wallet.limits import service as limits
 from wallet.limits.service import LimitScope
 from wallet.money import Money
 from wallet.transfers.errors import RecipientNotFound, SelfTransfer, WalletUnavailable
 from wallet.transfers.models import can_receive
 from wallet.transfers.service import find_recipient, recipient_lookup
+from wallet.wallets.service import available_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +79,7 @@ async def preview_send(
                 "Instantly if they have a wallet; if not, they get a link to claim it "
                 f"within {days} days, or it comes back to you"
             )
-        balances = await ledger.balances_of_owner(conn, OwnerType.USER, sender_id, Purpose.WALLET)
-        held = next((b for b in balances if b.currency is amount.currency), None)
-        available = 0 if held is None else held.available
-        if available < amount.amount_minor:
-            raise InsufficientFunds(held.account_id if held else 0, available, amount.amount_minor)
+        available = await available_for(conn, sender_id, amount)
         await limits.check(conn, sender_id, wallet["verification_level"], amount, LimitScope.SEND)
     return SendPreview(
         recipient=f"@{username}" if username else value,

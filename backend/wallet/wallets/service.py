@@ -106,10 +106,25 @@ async def get_wallet(user_id: int) -> WalletView | None:
     )
 
 
+async def balance_in(conn: Connection, user_id: int, currency: Currency) -> Balance | None:
+    balances = await ledger.balances_of_owner(conn, OwnerType.USER, user_id, Purpose.WALLET)
+    return next((b for b in balances if b.currency is currency), None)
+
+
 async def get_balance(user_id: int, currency: Currency) -> Balance | None:
     async with connection() as conn:
-        balances = await ledger.balances_of_owner(conn, OwnerType.USER, user_id, Purpose.WALLET)
-    return next((b for b in balances if b.currency is currency), None)
+        return await balance_in(conn, user_id, currency)
+
+
+async def available_for(conn: Connection, user_id: int, amount: Money) -> int:
+    """What the user's wallet can spend in `amount`'s currency (minor units), or
+    `InsufficientFunds` when that is less than `amount`. Read without a lock: for a
+    review or a quote, told before the person confirms; the command checks again."""
+    held = await balance_in(conn, user_id, amount.currency)
+    available = 0 if held is None else held.available
+    if available < amount.amount_minor:
+        raise InsufficientFunds(held.account_id if held else 0, available, amount.amount_minor)
+    return available
 
 
 async def grant_promotional_credit(

@@ -317,7 +317,7 @@ class CheckoutQuery:
         offered = None if amount is None else parse_amount(amount, found.currency.value)
         if offered is not None and not isinstance(offered, Money):
             return None
-        impact = await checkout.budget_impact(user.id, found.reference, offered)
+        impact = await checkout.budget_impact(user.id, found, offered)
         return None if impact is None else BudgetImpactType.from_domain(impact)
 
     @strawberry.field(description="The payment request a scanned QR payload points to.")
